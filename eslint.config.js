@@ -1,0 +1,67 @@
+// ESLint: code quality plus the layer rules of ../shared/design.md.
+//
+// Why layers: the same core runs in Electron on a panel, under plain Node in tests and in
+// the simulated fleet (no Electron binary there), and the common contract also runs in the
+// renderer and the backend. A single stray import (`electron` in the core, `node:fs` in
+// common) would break one of those runtimes only at run time, so the rules below make it a
+// lint error instead. The per-layer tsconfig files back this up at the type level.
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+const electronModules = ['electron', 'electron-store', 'electron-updater'];
+
+export default tseslint.config(
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', 'out/**', 'results/**', 'test-results/**',
+      'playwright-report/**', 'artifacts/**', '.data/**', 'src-renderer/dist/**'],
+  },
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      // Layer boundaries by path: which folder may import which.
+      'import-x/no-restricted-paths': ['error', {
+        zones: [
+          { target: './src-main/common', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer', './server-stub', './provisioning'],
+            message: 'common is the bottom layer: it imports no other layer.' },
+          { target: './src-main/core', from: ['./src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
+            message: 'core runs under plain Node and Electron alike: it imports only common.' },
+          { target: './src-main/headless', from: ['./src-main/electron', './server-stub'],
+            message: 'the headless host must not depend on the Electron host or the backend.' },
+          { target: './src-renderer', from: ['./src-main/core', './src-main/electron', './src-main/headless', './server-stub'],
+            message: 'the renderer reaches the main process only through the bridge API in common.' },
+          { target: './server-stub', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer'],
+            message: 'the backend shares only the contract (src-main/common) with the panel.' },
+          { target: './provisioning', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
+            message: 'provisioning shares only the contract (src-main/common) with the rest.' },
+        ],
+      }],
+    },
+  },
+  {
+    // Only the Electron host may load Electron: everything else must run under plain Node.
+    files: ['**/*.ts', '**/*.vue'],
+    ignores: ['src-main/electron/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: electronModules.map((name) => ({ name, message: 'Only src-main/electron/ may import Electron modules (the core must run under plain Node).' })),
+      }],
+    },
+  },
+  {
+    // common runs in the renderer too: no Node built-ins, no DOM globals.
+    files: ['src-main/common/**/*.ts'],
+    rules: {
+      'import-x/no-nodejs-modules': 'error',
+      'no-restricted-globals': ['error',
+        ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({ name, message: 'common is runtime-neutral: no Node or DOM globals.' }))],
+    },
+  },
+  {
+    // The renderer is browser code: no Node built-ins.
+    files: ['src-renderer/**/*.ts', 'src-renderer/**/*.vue'],
+    rules: { 'import-x/no-nodejs-modules': 'error' },
+  },
+);

@@ -1,0 +1,22 @@
+// Type-checks every layer with its own tsconfig (see the comment in each): a layer that
+// reaches for another runtime's API fails here, not on a panel.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const projects = [
+  'src-main/common', 'src-main/core', 'src-main/headless', 'src-main/electron',
+  'server-stub', 'provisioning', 'test',
+];
+let failed = 0;
+for (const dir of projects) {
+  if (!existsSync(`${dir}/tsconfig.json`)) continue;
+  const r = spawnSync('npx', ['--no-install', 'tsc', '-p', `${dir}/tsconfig.json`], { stdio: 'inherit' });
+  console.log(`typecheck ${dir}: ${r.status === 0 ? 'ok' : 'FAILED'}`);
+  if (r.status !== 0) failed++;
+}
+if (existsSync('src-renderer/tsconfig.json') && existsSync('src-renderer/src')) {
+  const r = spawnSync('npx', ['--no-install', 'vue-tsc', '--noEmit', '-p', 'src-renderer/tsconfig.json'], { stdio: 'inherit' });
+  console.log(`typecheck src-renderer: ${r.status === 0 ? 'ok' : 'FAILED'}`);
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);

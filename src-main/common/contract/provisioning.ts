@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { Identifier, shortText } from './primitives.js';
+import { Panel, Location } from './panel.js';
+
+export const PanelTopicsSchema = z.object({
+  display: z.string().min(1).max(256),
+  status: z.string().min(1).max(256),
+  commands: z.string().min(1).max(256),
+  events: z.string().min(1).max(256),
+});
+
+/** Where a panel reaches the backend. `mqttUrl` null = HTTP polling only. */
+export const PanelEndpoints = z.object({
+  apiBaseUrl: z.url({ protocol: /^https?$/ }),
+  mqttUrl: z.url({ protocol: /^(mqtts?|wss?)$/ }).nullable(),
+  topics: PanelTopicsSchema,
+});
+export type PanelEndpoints = z.infer<typeof PanelEndpoints>;
+
+/** The answer to `POST /api/v1/panels`: the only time the API key is ever shown. */
+export const PanelRegistration = z.object({
+  panel: Panel,
+  apiKey: z.string().min(32).max(128),
+  endpoints: PanelEndpoints,
+});
+export type PanelRegistration = z.infer<typeof PanelRegistration>;
+
+/**
+ * `panel.json` in the panel's data dir (`/data/airpanel` on a panel), written by
+ * provisioning and validated at every boot. Missing or invalid → maintenance `CFG-*`.
+ */
+export const PanelConfig = z.object({
+  schemaVersion: z.literal(1),
+  panelId: Identifier,
+  apiKey: z.string().min(32).max(128),
+  name: shortText(120),
+  location: Location.nullable().default(null),
+  endpoints: PanelEndpoints,
+  /** PEM of the broker's CA when mqtts:// is used with a private CA. */
+  mqttCaFile: z.string().max(4096).nullable().default(null),
+  /** Content confirmed longer ago than this is shown with the stale badge. */
+  freshnessWindowSeconds: z.number().int().min(10).max(86_400).default(900),
+  /** HTTP polling period while MQTT is down or absent (jittered). */
+  pollIntervalSeconds: z.number().int().min(1).max(86_400).default(300),
+  heartbeatSeconds: z.number().int().min(5).max(3_600).default(60),
+});
+export type PanelConfig = z.infer<typeof PanelConfig>;
+export type PanelConfigInput = z.input<typeof PanelConfig>;
+
+/** The panel.json a freshly registered panel needs. */
+export function panelConfigFromRegistration(reg: PanelRegistration): PanelConfigInput {
+  return {
+    schemaVersion: 1,
+    panelId: reg.panel.id,
+    apiKey: reg.apiKey,
+    name: reg.panel.name,
+    location: reg.panel.location,
+    endpoints: reg.endpoints,
+  };
+}
+

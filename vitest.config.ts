@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests sit beside the code as *.test.ts; integration and end-to-end tests that start
+// real servers live under test/. Browser tests (Playwright) are *.spec.ts, run separately.
+export default defineConfig({
+  test: {
+    include: ['src-main/**/*.test.ts', 'server-stub/**/*.test.ts', 'provisioning/**/*.test.ts', 'src-renderer/**/*.test.ts', 'test/**/*.test.ts', 'buildroot/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+    // 2-core CI machines: keep parallelism modest so servers and brokers are not starved.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
