@@ -12,3 +12,4 @@ export * from './contract/commands.js';
 export * from './contract/provisioning.js';
 export * from './levels/evaluate.js';
 export * from './levels/defaults.js';
+export * from './contract/bridge.js';
