@@ -23,7 +23,6 @@ export function shortText(max: number) {
     .trim()
     .min(1)
     .max(max)
-    // eslint-disable-next-line no-control-regex
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
 }
 
@@ -32,7 +31,6 @@ export function longText(max: number) {
   return z
     .string()
     .max(max)
-    // eslint-disable-next-line no-control-regex
     .regex(/^[^\u0000-\u0009\u000b-\u001f\u007f]*$/, 'no control characters other than newline');
 }
 
