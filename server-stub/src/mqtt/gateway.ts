@@ -1,0 +1,39 @@
+import type { Command, DisplayDocument, PanelEvent, StatusMessage } from '../../../src-main/common/index.js';
+
+/**
+ * The seam between the backend's domain and its MQTT side. Two implementations: the
+ * embedded broker (aedes, default) and an external broker such as Mosquitto that the
+ * backend joins as a privileged client. The domain never knows which one runs.
+ */
+
+/** Checks a panel's MQTT credentials (username = panel id, password = its API key). */
+export interface PanelCredentialVerifier {
+  verifyPanelKey(panelId: string, apiKey: string): boolean;
+}
+
+/** Where messages from panels go (the backend records them). Already validated. */
+export interface PanelMessageSink {
+  onStatus(panelId: string, message: StatusMessage): void;
+  onEvent(panelId: string, event: PanelEvent): void;
+}
+
+export interface MqttGateway {
+  /** Starts the broker or connects to the external one. */
+  start(): Promise<void>;
+  /** Flushes what is in flight and stops; safe to call twice. */
+  close(): Promise<void>;
+  /** The URL panels must use (e.g. mqtt://127.0.0.1:1883). */
+  readonly panelUrl: string;
+  /** Publishes retained, QoS 1, on the panel's display topic. */
+  publishDisplay(doc: DisplayDocument): Promise<void>;
+  /** Removes the retained document (panel deleted). */
+  clearDisplay(panelId: string): Promise<void>;
+  /** Publishes QoS 1, not retained, on the panel's commands topic. */
+  publishCommand(command: Command): Promise<void>;
+  /** A panel was created or its key changed: external brokers must learn the credentials. */
+  registerPanelCredentials(panelId: string, apiKey: string): Promise<void>;
+  /** A panel was deleted: it may no longer connect. */
+  removePanelCredentials(panelId: string): Promise<void>;
+  /** Panels connected right now (for /metrics). */
+  connectedPanelCount(): number;
+}
