@@ -13,3 +13,4 @@ export * from './contract/provisioning.js';
 export * from './levels/evaluate.js';
 export * from './levels/defaults.js';
 export * from './contract/bridge.js';
+export * from './contract/bridge-wire.js';
