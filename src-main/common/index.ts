@@ -14,3 +14,4 @@ export * from './levels/evaluate.js';
 export * from './levels/defaults.js';
 export * from './contract/bridge.js';
 export * from './contract/bridge-wire.js';
+export * from './contract/backend-api.js';
