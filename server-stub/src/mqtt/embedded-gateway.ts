@@ -1,0 +1,217 @@
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
+import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
+import type { GatewayLogger, MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
+import {
+  BACKEND_SUBSCRIPTIONS,
+  PANEL_MESSAGE_MAX_BYTES,
+  deliverPanelMessage,
+  isPanelId,
+  panelMayPublish,
+  panelMaySubscribe,
+} from './panel-messages.js';
+import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
+
+export interface EmbeddedGatewayOptions {
+  /** Interface to listen on, e.g. 127.0.0.1 (tests) or 0.0.0.0 (a deployment). */
+  host: string;
+  /** TCP port; 0 picks a free one, and `panelUrl` then names the real port. */
+  port: number;
+  /** URL handed to panels when `host` is not what they should dial (e.g. 0.0.0.0 behind NAT). */
+  publicUrl?: string;
+  verifier: PanelCredentialVerifier;
+  sink: PanelMessageSink;
+  logger: GatewayLogger;
+}
+
+// CONNACK return codes of MQTT 3.1.1; aedes declares them as a const enum, which
+// `isolatedModules` cannot read, hence the numbers.
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
+const BAD_USERNAME_OR_PASSWORD = 4;
+
+function refusal(message: string, returnCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+}
+
+/**
+ * The default broker: aedes inside the backend process. Panels authenticate with their id
+ * and key and reach only their own topics; the backend publishes and listens in-process,
+ * bypassing the hooks, so it needs no credentials of its own.
+ *
+ * Aedes keeps retained messages and persistent sessions in memory: after a restart the
+ * backend must publish every panel's current document again (see `republishDisplays`).
+ */
+export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGateway {
+  const { verifier, sink, logger } = options;
+  const panelIdOf = new WeakMap<Client, string>();
+  const connectedPanels = new Map<string, Client>();
+  let broker: Aedes | undefined;
+  let server: Server | undefined;
+  let url: string | undefined;
+  let closing: Promise<void> | undefined;
+
+  const deliverToBackend = (packet: AedesPublishPacket, done: () => void): void => {
+    deliverPanelMessage(sink, logger, packet.topic, packet.payload as Buffer);
+    done();
+  };
+
+  function requireBroker(): Aedes {
+    if (!broker || closing) throw new Error('the embedded MQTT broker is not running (call start() first, and not after close())');
+    return broker;
+  }
+
+  function publish(topic: string, payload: Buffer, retain: boolean): Promise<void> {
+    const running = requireBroker();
+    return new Promise((resolve, reject) => {
+      running.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (error) =>
+        error ? reject(new Error(`publishing on ${topic} failed: ${error.message}`)) : resolve(),
+      );
+    });
+  }
+
+  async function start(): Promise<void> {
+    if (broker) throw new Error('the embedded MQTT gateway was already started');
+    const aedes = await Aedes.createBroker();
+    broker = aedes;
+
+    aedes.authenticate = (client, username, password, done) => {
+      if (!isPanelId(username) || password === undefined) {
+        done(refusal('a panel connects with its id as username and its key as password', BAD_USERNAME_OR_PASSWORD), false);
+        return;
+      }
+      // The client id must be the panel id: persistent sessions are keyed by client id, so
+      // this keeps one panel from taking over (or kicking off) another's session.
+      if (client.id !== username) {
+        logger.warn('mqtt: panel refused, client id differs from panel id', { panelId: username, clientId: client.id });
+        done(refusal(`client id must equal the panel id ${username}`, IDENTIFIER_REJECTED), false);
+        return;
+      }
+      let valid: boolean;
+      try {
+        valid = verifier.verifyPanelKey(username, password.toString('utf8'));
+      } catch (error) {
+        logger.error('mqtt: verifying a panel key failed', { panelId: username, error: (error as Error).message });
+        done(refusal('credentials cannot be checked right now', SERVER_UNAVAILABLE), false);
+        return;
+      }
+      if (!valid) {
+        logger.warn('mqtt: panel refused, wrong id or key', { panelId: username });
+        done(refusal('wrong panel id or key', BAD_USERNAME_OR_PASSWORD), false);
+        return;
+      }
+      panelIdOf.set(client, username);
+      done(null, true);
+    };
+
+    aedes.authorizePublish = (client, packet, done) => {
+      // client is null only for a will aedes republishes on behalf of a vanished client
+      // (cluster case); allow it on a status topic only, where the backend validates it.
+      const panelId = client ? panelIdOf.get(client) : undefined;
+      const allowed = client === null ? /\/status$/.test(packet.topic) : panelId !== undefined && panelMayPublish(panelId, packet.topic);
+      if (!allowed) {
+        logger.warn('mqtt: publish refused', { panelId, topic: packet.topic });
+        done(new Error(`panel ${panelId ?? '(none)'} may not publish on ${packet.topic}`));
+        return;
+      }
+      if (packet.payload.length > PANEL_MESSAGE_MAX_BYTES) {
+        logger.warn('mqtt: oversized publish refused', { panelId, topic: packet.topic, bytes: packet.payload.length });
+        done(new Error(`message of ${packet.payload.length} bytes exceeds ${PANEL_MESSAGE_MAX_BYTES}`));
+        return;
+      }
+      done(null);
+    };
+
+    aedes.authorizeSubscribe = (client, subscription, done) => {
+      const panelId = panelIdOf.get(client);
+      if (panelId !== undefined && panelMaySubscribe(panelId, subscription.topic)) {
+        done(null, subscription);
+        return;
+      }
+      // Negated, not an error: the SUBACK says 0x80 and the connection stays up.
+      logger.warn('mqtt: subscription negated', { panelId, topic: subscription.topic });
+      done(null, null);
+    };
+
+    aedes.on('clientReady', (client) => {
+      const panelId = panelIdOf.get(client);
+      if (panelId !== undefined) connectedPanels.set(panelId, client);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      const panelId = panelIdOf.get(client);
+      // A reconnect may already have replaced this client: remove only our own entry.
+      if (panelId !== undefined && connectedPanels.get(panelId) === client) connectedPanels.delete(panelId);
+    });
+    aedes.on('clientError', (client, error) => {
+      logger.debug('mqtt: client error', { clientId: client.id, error: error.message });
+    });
+
+    for (const topic of BACKEND_SUBSCRIPTIONS) {
+      await new Promise<void>((resolve) => aedes.subscribe(topic, deliverToBackend, resolve));
+    }
+
+    const netServer = createServer(aedes.handle);
+    server = netServer;
+    await new Promise<void>((resolve, reject) => {
+      netServer.once('error', reject);
+      netServer.listen(options.port, options.host, () => {
+        netServer.off('error', reject);
+        resolve();
+      });
+    }).catch((error: Error) => {
+      aedes.close();
+      throw new Error(`the embedded MQTT broker cannot listen on ${options.host}:${options.port}: ${error.message}`);
+    });
+    const { port } = netServer.address() as AddressInfo;
+    url = options.publicUrl ?? `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+    logger.info('mqtt: embedded broker listening', { url });
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      const aedes = broker;
+      const netServer = server;
+      if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      if (netServer?.listening) await new Promise<void>((resolve) => netServer.close(() => resolve()));
+      connectedPanels.clear();
+    })();
+    return closing;
+  }
+
+  function disconnectPanel(panelId: string): Promise<void> {
+    const client = connectedPanels.get(panelId);
+    if (!client) return Promise.resolve();
+    connectedPanels.delete(panelId);
+    return new Promise((resolve) => client.close(() => resolve()));
+  }
+
+  return {
+    start,
+    close,
+    get panelUrl(): string {
+      if (url === undefined) throw new Error('the embedded MQTT broker has no URL before start()');
+      return url;
+    },
+    async publishDisplay(doc: DisplayDocument): Promise<void> {
+      await publish(panelTopics(doc.panelId).display, encodeDisplayDocument(doc), true);
+    },
+    async clearDisplay(panelId: string): Promise<void> {
+      // An empty retained message deletes the retained one (MQTT 3.3.1.3).
+      await publish(panelTopics(panelId).display, Buffer.alloc(0), true);
+    },
+    async publishCommand(command: Command): Promise<void> {
+      await publish(panelTopics(command.panelId).commands, encodeCommand(command), false);
+    },
+    async registerPanelCredentials(panelId: string): Promise<void> {
+      // The verifier reads the backend's store, so there is nothing to copy. A panel still
+      // connected with an old key is dropped: it must prove the new one.
+      await disconnectPanel(panelId);
+    },
+    async removePanelCredentials(panelId: string): Promise<void> {
+      await disconnectPanel(panelId);
+    },
+    connectedPanelCount(): number {
+      return connectedPanels.size;
+    },
+  };
+}
