@@ -7,6 +7,8 @@
 // lint error instead. The per-layer tsconfig files back this up at the type level.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import pluginVue from 'eslint-plugin-vue';
+import vueParser from 'vue-eslint-parser';
 
 const electronModules = ['electron', 'electron-store', 'electron-updater'];
 
@@ -57,6 +59,24 @@ export default tseslint.config(
       'import-x/no-nodejs-modules': 'error',
       'no-restricted-globals': ['error',
         ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({ name, message: 'common is runtime-neutral: no Node or DOM globals.' }))],
+    },
+  },
+  // Vue single-file components (the renderer): parsed with vue-eslint-parser, scripts as
+  // TypeScript. `vue/no-v-html` backs the rule that operator text is always rendered as text.
+  ...pluginVue.configs['flat/recommended'].map((c) => ({ ...c, files: ['src-renderer/**/*.vue'] })),
+  {
+    files: ['src-renderer/**/*.vue'],
+    languageOptions: {
+      parser: vueParser,
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' },
+    },
+    rules: {
+      'vue/no-v-html': 'error',
+      'vue/no-v-text-v-html-on-component': 'error',
+      // Formatting is not linted elsewhere either.
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off',
     },
   },
   {
