@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { IsoDateTime } from '../contract/primitives.js';
+
+/**
+ * A bundle / release version: semver-like, also used as a directory name under
+ * `releases/<version>/` on the panel, so it can never contain `/`, `..` or spaces.
+ */
+export const ReleaseVersion = z.string().regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z][0-9A-Za-z.-]{0,40})?$/, 'a version like 1.4.2 or 1.5.0-rc.1');
+export type ReleaseVersion = z.infer<typeof ReleaseVersion>;
+
+/** A release channel (`stable`, `beta`, `pilot-lyon`…). */
+export const ReleaseChannel = z.string().regex(/^[a-z0-9][a-z0-9-]{1,31}$/, 'lowercase letters, digits and "-", 2 to 32 characters');
+export type ReleaseChannel = z.infer<typeof ReleaseChannel>;
+
+/** sha512 of the bundle, base64 (88 characters), as electron-updater's feeds carry it. */
+export const Sha512Base64 = z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'sha512 in base64');
+
+/** A key id: the first 16 bytes of sha256(raw Ed25519 public key), hex. */
+export const KeyId = z.string().regex(/^[0-9a-f]{32}$/, '32 hex characters');
+export type KeyId = z.infer<typeof KeyId>;
+
+/** The bundle URL: absolute http(s), or relative to the manifest's URL. */
+export const BundleUrl = z.string().min(1).max(2000).refine((u) => !/[\s]/.test(u) && (/^https?:\/\//.test(u) || !/^[a-z][a-z0-9+.-]*:/i.test(u)), 'an http(s) URL or a relative path');
+
+/**
+ * The release manifest: exactly what the release manager signs (its canonical JSON, see
+ * canonical.ts). Strict: an unknown field is an error rather than silently unsigned data.
+ */
+export const ReleaseManifest = z.strictObject({
+  schema: z.literal(1),
+  version: ReleaseVersion,
+  channel: ReleaseChannel,
+  bundle: z.strictObject({
+    url: BundleUrl,
+    sha512: Sha512Base64,
+    size: z.number().int().positive().max(2 ** 40),
+  }),
+  /** Lowest Electron runtime (shipped with the OS image) this bundle runs on. */
+  minRuntimeVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/),
+  /** Grows with every signed manifest (all channels share one sequence): the anti-replay mark. */
+  counter: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  releasedAt: IsoDateTime,
+  expiresAt: IsoDateTime,
+  /** Share of the channel's panels that take this release, 0..1 (see rollout.ts). */
+  rolloutShare: z.number().min(0).max(1),
+});
+export type ReleaseManifest = z.infer<typeof ReleaseManifest>;
+
+export const ManifestSignature = z.strictObject({
+  keyId: KeyId,
+  /** Ed25519 signature of canonicalJson(manifest) as UTF-8, base64. */
+  signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'an Ed25519 signature in base64'),
+});
+export type ManifestSignature = z.infer<typeof ManifestSignature>;
+
+/**
+ * What the backend serves per channel. `manifest` is kept as raw JSON until a signature over
+ * its canonical form has been checked: nothing in it is trusted before that.
+ */
+export const SignedManifestEnvelope = z.strictObject({
+  manifest: z.record(z.string(), z.unknown()),
+  signatures: z.array(ManifestSignature).min(1).max(8),
+});
+export type SignedManifestEnvelope = z.infer<typeof SignedManifestEnvelope>;
+
+/** A signed manifest after verification. */
+export interface SignedManifest {
+  manifest: ReleaseManifest;
+  signatures: ManifestSignature[];
+}
+
+/**
+ * The bundle's own file list (`bundle.json` at the root of the tarball and of
+ * `releases/<version>/`): lets the loader check a bundle directory is complete and intact.
+ */
+export const BundleFileEntry = z.strictObject({
+  path: z.string().min(1).max(400).refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), 'a relative path without ".."'),
+  size: z.number().int().min(0),
+  /** sha256 of the file, hex. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type BundleFileEntry = z.infer<typeof BundleFileEntry>;
+
+export const BundleDescriptor = z.strictObject({
+  format: z.literal('airpanel-bundle/1'),
+  version: ReleaseVersion,
+  /** Entry point relative to the bundle root, started by the loader (Electron main or a test app). */
+  main: z.string().min(1).max(400),
+  minRuntimeVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/),
+  builtAt: IsoDateTime,
+  files: z.array(BundleFileEntry).max(100_000),
+});
+export type BundleDescriptor = z.infer<typeof BundleDescriptor>;
+export const BUNDLE_DESCRIPTOR_FILE = 'bundle.json';
