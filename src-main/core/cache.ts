@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { DisplayDocument, Identifier } from '../common/index.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { WallClock } from './clock.js';
+import { dataDirPaths } from './data-dir.js';
+import type { CoreLogger } from './logger.js';
+
+/**
+ * The last known good content on disk, shown at boot before any network.
+ *
+ * Each file is an envelope `{ format: 1, sha256, payload }` where `payload` is the JSON text
+ * of the content and `sha256` its hex digest: a torn or bit-rotted file fails the checksum
+ * instead of showing half a document. Two files:
+ *   cache/display.json   the current DisplayDocument (it carries the thresholds/scheme)
+ *   cache/revision.json  `{ panelId, revision }`: the highest revision accepted, kept apart
+ *                        so a replayed old document is refused even if display.json is lost
+ * A file that fails any check is moved aside as `<name>.corrupt-<timestamp>` and logged;
+ * the panel carries on as if it had no cache.
+ */
+const CacheEnvelope = z.object({
+  format: z.literal(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  payload: z.string(),
+});
+
+const RevisionHighWater = z.object({
+  panelId: Identifier,
+  revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+export type RevisionHighWater = z.infer<typeof RevisionHighWater>;
+
+/** Corrupt files kept for a technician; older ones are deleted so /data cannot fill up. */
+const MAX_CORRUPT_FILES_KEPT = 3;
+
+export interface CachedState {
+  document: DisplayDocument | null;
+  /** Highest revision accepted for `panelId` (0 when unknown). */
+  highestRevision: number;
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function encodeEnvelope(value: unknown): string {
+  const payload = JSON.stringify(value);
+  return JSON.stringify({ format: 1, sha256: sha256Hex(payload), payload });
+}
+
+/** Parses an envelope; throws an Error saying what is wrong. */
+export function decodeEnvelope(text: string): unknown {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error(`not JSON (${text.length} bytes; truncated?)`);
+  }
+  const envelope = CacheEnvelope.safeParse(raw);
+  if (!envelope.success) throw new Error('not a cache envelope');
+  if (sha256Hex(envelope.data.payload) !== envelope.data.sha256) throw new Error('checksum mismatch');
+  return JSON.parse(envelope.data.payload);
+}
+
+export interface LastKnownGoodCacheOptions {
+  dataDir: string;
+  wallClock: WallClock;
+  logger: CoreLogger;
+}
+
+export class LastKnownGoodCache {
+  private readonly paths: ReturnType<typeof dataDirPaths>;
+  private readonly wallClock: WallClock;
+  private readonly logger: CoreLogger;
+  /** Writes are chained so two quick documents cannot interleave their renames. */
+  private writeChain: Promise<void> = Promise.resolve();
+
+  constructor(options: LastKnownGoodCacheOptions) {
+    this.paths = dataDirPaths(options.dataDir);
+    this.wallClock = options.wallClock;
+    this.logger = options.logger;
+  }
+
+  /**
+   * Loads what the cache holds. `panelId` null (config unreadable) trusts the data dir's own
+   * cache; otherwise content of another panel (a re-provisioned data dir) is ignored.
+   */
+  async load(panelId: string | null): Promise<CachedState> {
+    const document = await this.readValidated(this.paths.displayCache, DisplayDocument);
+    const highWater = await this.readValidated(this.paths.revisionHighWater, RevisionHighWater);
+    let shown: DisplayDocument | null = document;
+    if (document && panelId !== null && document.panelId !== panelId) {
+      this.logger.warn('cached document belongs to another panel; ignored', { cachedPanelId: document.panelId, panelId, file: this.paths.displayCache });
+      shown = null;
+    }
+    const owner = panelId ?? shown?.panelId ?? null;
+    const highFromFile = highWater && owner !== null && highWater.panelId === owner ? highWater.revision : 0;
+    return { document: shown, highestRevision: Math.max(highFromFile, shown?.revision ?? 0) };
+  }
+
+  /** Stores a newly accepted document, then the high-water mark (in that order, see load). */
+  save(document: DisplayDocument): Promise<void> {
+    const next = this.writeChain.then(async () => {
+      await mkdir(this.paths.cacheDir, { recursive: true });
+      await writeFileAtomic(this.paths.displayCache, encodeEnvelope(document));
+      await writeFileAtomic(this.paths.revisionHighWater, encodeEnvelope({ panelId: document.panelId, revision: document.revision }));
+    });
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Resolves when every write started so far has finished. */
+  flush(): Promise<void> {
+    return this.writeChain;
+  }
+
+  private async readValidated<T>(path: string, schema: z.ZodType<T>): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.error('cache file unreadable; ignored', { file: path, error: String(err) });
+      }
+      return null;
+    }
+    try {
+      const parsed = schema.safeParse(decodeEnvelope(text));
+      if (!parsed.success) throw new Error(`content invalid: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+      return parsed.data;
+    } catch (err) {
+      await this.moveAside(path, (err as Error).message);
+      return null;
+    }
+  }
+
+  private async moveAside(path: string, problem: string): Promise<void> {
+    const stamp = new Date(this.wallClock.now()).toISOString().replace(/[:.]/g, '-');
+    const target = `${path}.corrupt-${stamp}`;
+    try {
+      await rename(path, target);
+      this.logger.error('corrupt cache file moved aside', { file: path, movedTo: target, problem });
+      await this.pruneCorrupt(path);
+    } catch (err) {
+      this.logger.error('corrupt cache file could not be moved aside', { file: path, problem, error: String(err) });
+    }
+  }
+
+  private async pruneCorrupt(path: string): Promise<void> {
+    const dir = dirname(path);
+    const prefix = `${basename(path)}.corrupt-`;
+    const names = (await readdir(dir)).filter((n) => n.startsWith(prefix)).sort();
+    for (const name of names.slice(0, Math.max(0, names.length - MAX_CORRUPT_FILES_KEPT))) {
+      await rm(join(dir, name), { force: true });
+    }
+  }
+}

@@ -1,0 +1,498 @@
+import { readFile } from 'node:fs/promises';
+import type { Got } from 'got';
+import {
+  displayETag,
+  type CommandAck,
+  type DisplayDocument,
+  type FramePresented,
+  PanelEvent,
+  PanelStatus,
+  type PanelConfig,
+  type PanelView,
+  panelTopics,
+  type RendererErrorReport,
+} from '../common/index.js';
+import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
+import { LastKnownGoodCache } from './cache.js';
+import {
+  type MonotonicClock,
+  type RandomSource,
+  type Scheduler,
+  systemMonotonicClock,
+  systemWallClock,
+  type TimerHandle,
+  unrefScheduler,
+  type WallClock,
+} from './clock.js';
+import { CommandProcessor, type UpdateChecker } from './commands.js';
+import type { ConfigLoadResult } from './config.js';
+import { judgeDocument } from './document-gate.js';
+import { DisplayPoller, type PollOutcome } from './display-poller.js';
+import { DisplaySync } from './display-sync.js';
+import type { HostActions, PanelViewSource } from './host.js';
+import type { CoreLogger } from './logger.js';
+import { type MqttClientFactory, MqttLink } from './mqtt-link.js';
+import { type PanelState, PanelStateMachine, type StateTransition, viewOfState } from './state-machine.js';
+
+/** Knobs with production defaults; tests and the simulated fleet shorten them. */
+export interface CoreTuning {
+  reconnectBackoff: BackoffPolicy;
+  stableConnectionMs: number;
+  connectTimeoutMs: number;
+  keepaliveSeconds: number;
+  /** ± fraction of jitter on each poll period. */
+  pollJitter: number;
+  firstPollMaxDelayMs: number;
+  httpTimeoutMs: number;
+  /** Overrides of panel.json's seconds, for tests and simulations (panel.json has minimums). */
+  freshnessWindowMs: number | null;
+  pollIntervalMs: number | null;
+  heartbeatMs: number | null;
+}
+
+export const DEFAULT_CORE_TUNING: CoreTuning = {
+  reconnectBackoff: DEFAULT_RECONNECT_BACKOFF,
+  stableConnectionMs: 10_000,
+  connectTimeoutMs: 10_000,
+  keepaliveSeconds: 30,
+  pollJitter: 0.2,
+  firstPollMaxDelayMs: 5_000,
+  httpTimeoutMs: 10_000,
+  freshnessWindowMs: null,
+  pollIntervalMs: null,
+  heartbeatMs: null,
+};
+
+export interface PanelCoreOptions {
+  dataDir: string;
+  /** The result of `loadPanelConfig(dataDir)`: a bad config is a state, not an exception. */
+  config: ConfigLoadResult;
+  /** Production: `mqtt.connect`. */
+  mqttConnect: MqttClientFactory;
+  /** Production: `got` (or `got.extend(...)`). */
+  http: Got;
+  hostActions: HostActions;
+  /** Absent → `check-update` is acked `rejected`. */
+  updateChecker?: UpdateChecker | undefined;
+  logger: CoreLogger;
+  firmwareVersion: string;
+  wallClock?: WallClock;
+  monotonicClock?: MonotonicClock;
+  /** Jitter source, [0, 1). */
+  random?: RandomSource;
+  scheduler?: Scheduler;
+  tuning?: Partial<CoreTuning>;
+}
+
+/** Used when a host reports a code the maintenance screen could not show. */
+export const HOST_FAULT_FALLBACK_CODE = 'HST-1';
+const MAINTENANCE_CODE = /^[A-Z]{2,5}-[0-9]{1,3}$/;
+
+/** Everything a running panel needs once the config is known good. */
+interface Connected {
+  config: PanelConfig;
+  topics: ReturnType<typeof panelTopics>;
+  link: MqttLink | null;
+  sync: DisplaySync;
+  commands: CommandProcessor;
+}
+
+/**
+ * The panel firmware core: config → last known good cache → sync (MQTT push, HTTP poll) →
+ * state machine → the view the host draws; status, events and commands over MQTT.
+ * Hosts (Electron, headless, the simulated fleet) construct it and call start()/stop().
+ */
+export class PanelCore implements PanelViewSource {
+  private readonly o: PanelCoreOptions;
+  private readonly tuning: CoreTuning;
+  private readonly wall: WallClock;
+  private readonly mono: MonotonicClock;
+  private readonly random: RandomSource;
+  private readonly scheduler: Scheduler;
+  private readonly logger: CoreLogger;
+  private readonly cache: LastKnownGoodCache;
+  private readonly machine: PanelStateMachine;
+  private readonly startedMono: number;
+  private readonly viewListeners = new Set<(view: PanelView) => void>();
+  private view: PanelView = { kind: 'booting' };
+  private connected: Connected | null = null;
+  private highestRevision = 0;
+  /** What the renderer last reported painted; undefined until it reports at all. */
+  private paintedRevision: number | null | undefined = undefined;
+  private lastError: string | null = null;
+  private lastPollOutcome: PollOutcome['kind'] | null = null;
+  private freshnessTimer: TimerHandle | null = null;
+  private heartbeatTimer: TimerHandle | null = null;
+  private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+
+  constructor(options: PanelCoreOptions) {
+    this.o = options;
+    this.tuning = { ...DEFAULT_CORE_TUNING, ...options.tuning };
+    this.wall = options.wallClock ?? systemWallClock;
+    this.mono = options.monotonicClock ?? systemMonotonicClock;
+    this.random = options.random ?? Math.random;
+    this.scheduler = options.scheduler ?? unrefScheduler;
+    this.logger = options.logger;
+    this.startedMono = this.mono.now();
+    this.cache = new LastKnownGoodCache({ dataDir: options.dataDir, wallClock: this.wall, logger: this.logger });
+    const freshnessWindowMs =
+      this.tuning.freshnessWindowMs ?? (options.config.ok ? options.config.config.freshnessWindowSeconds : 900) * 1000;
+    this.machine = new PanelStateMachine({
+      monotonicClock: this.mono,
+      wallClock: this.wall,
+      freshnessWindowMs,
+      onTransition: (t, s) => this.onTransition(t, s),
+    });
+  }
+
+  /** The state machine's current state (read-only view for hosts and tests). */
+  get state(): PanelState {
+    return this.machine.state;
+  }
+
+  /** Shows the cache, then connects; resolves once the cached view (if any) is up. */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') return;
+    this.phase = 'starting';
+    const cfg = this.o.config;
+    const cached = await this.cache.load(cfg.ok ? cfg.config.panelId : null);
+    this.highestRevision = cached.highestRevision;
+    if (cached.document) {
+      this.machine.showCached(cached.document, `last known good revision ${cached.document.revision} from cache`);
+      this.afterChange();
+    }
+    if (!cfg.ok) {
+      this.lastError = `${cfg.code}: ${cfg.detail}`.slice(0, 1000);
+      this.logger.error('panel config unusable', { code: cfg.code, file: cfg.path, detail: cfg.detail, fields: cfg.fields });
+      if (!cached.document) this.machine.fault(cfg.code, cfg.detail);
+      else this.logger.warn('showing cached content without a backend: config unusable', { code: cfg.code });
+      this.afterChange();
+      if (this.phase === 'starting') this.phase = 'running';
+      return;
+    }
+    const connected = await this.connect(cfg.config);
+    if (this.phase !== 'starting') return; // stopped while connecting
+    this.connected = connected;
+    this.phase = 'running';
+    this.connected.sync.start();
+    this.scheduleHeartbeat();
+  }
+
+  /** Publishes the offline status, closes MQTT cleanly, stops every timer. Safe twice. */
+  async stop(): Promise<void> {
+    if (this.phase === 'stopped') return;
+    this.phase = 'stopped';
+    this.clearTimer('freshnessTimer');
+    this.clearTimer('heartbeatTimer');
+    const c = this.connected;
+    if (c) {
+      c.sync.stop();
+      const farewell = { topic: c.topics.status, payload: JSON.stringify(this.buildStatus(false)), retain: true };
+      await c.link?.stop(farewell);
+    }
+    await this.cache.flush();
+    this.viewListeners.clear();
+  }
+
+  // ── PanelViewSource ────────────────────────────────────────────────────────────────
+
+  getView(): PanelView {
+    return this.view;
+  }
+
+  onView(listener: (view: PanelView) => void): () => void {
+    this.viewListeners.add(listener);
+    return () => this.viewListeners.delete(listener);
+  }
+
+  framePresented(frame: FramePresented): void {
+    const before = this.displayedRevision();
+    this.paintedRevision = frame.kind === 'content' ? frame.revision : null;
+    if (this.displayedRevision() !== before) {
+      this.logger.info('frame presented', { kind: frame.kind, revision: frame.revision });
+      this.publishStatus();
+    }
+  }
+
+  rendererError(report: RendererErrorReport): void {
+    this.lastError = `renderer: ${report.message}`.slice(0, 1000);
+    this.logger.warn('renderer error', { message: report.message });
+  }
+
+  hostFault(code: string, detail: string): void {
+    const shown = MAINTENANCE_CODE.test(code) ? code : HOST_FAULT_FALLBACK_CODE;
+    if (shown !== code) this.logger.warn('host fault code not displayable; using fallback', { code, fallback: shown });
+    this.lastError = `${code}: ${detail}`.slice(0, 1000);
+    this.logger.error('host fault', { code, detail });
+    this.machine.fault(shown, detail.slice(0, 500));
+    this.afterChange();
+  }
+
+  // ── status ──────────────────────────────────────────────────────────────────────────
+
+  /** The status as it would be published now. */
+  currentStatus(): PanelStatus {
+    return this.buildStatus(true);
+  }
+
+  private displayedRevision(): number | null {
+    if (this.paintedRevision !== undefined) return this.paintedRevision;
+    return this.machine.document?.revision ?? null;
+  }
+
+  private buildStatus(online: boolean): PanelStatus {
+    const state = this.machine.state;
+    const panelId = this.connected?.config.panelId ?? '';
+    return {
+      panelId,
+      online,
+      firmwareVersion: this.o.firmwareVersion.slice(0, 64),
+      state: state.name,
+      stateReason: state.reason.slice(0, 500),
+      displayedRevision: this.displayedRevision(),
+      uptimeSeconds: Math.max(0, (this.mono.now() - this.startedMono) / 1000),
+      lastError: this.lastError,
+      maintenanceCode: state.name === 'maintenance' ? state.code : null,
+      update: null,
+      sentAt: new Date(this.wall.now()).toISOString(),
+    };
+  }
+
+  private publishStatus(): void {
+    const c = this.connected;
+    if (!c?.link?.isUp) return;
+    const status = PanelStatus.safeParse(this.buildStatus(true));
+    if (!status.success) {
+      this.logger.error('status not published: invalid', { issue: status.error.issues[0]?.message });
+      return;
+    }
+    void c.link.publish(c.topics.status, JSON.stringify(status.data), true);
+  }
+
+  private publishEvent(event: PanelEvent): Promise<boolean> {
+    const c = this.connected;
+    if (!c?.link) return Promise.resolve(false);
+    const checked = PanelEvent.safeParse(event);
+    if (!checked.success) {
+      this.logger.error('event not published: invalid', { type: event.type, issue: checked.error.issues[0]?.message });
+      return Promise.resolve(false);
+    }
+    return c.link.publish(c.topics.events, JSON.stringify(checked.data), false);
+  }
+
+  private scheduleHeartbeat(): void {
+    const c = this.connected;
+    if (!c || this.phase !== 'running') return;
+    const ms = this.tuning.heartbeatMs ?? c.config.heartbeatSeconds * 1000;
+    this.heartbeatTimer = this.scheduler.setTimeout(() => {
+      this.heartbeatTimer = null;
+      this.publishStatus();
+      this.scheduleHeartbeat();
+    }, ms);
+  }
+
+  // ── sync ────────────────────────────────────────────────────────────────────────────
+
+  private async connect(config: PanelConfig): Promise<Connected> {
+    const topics = panelTopics(config.panelId);
+    // panel.json's topics are informative (provisioning writes them); the contract decides.
+    const poller = new DisplayPoller({
+      http: this.o.http,
+      apiBaseUrl: config.endpoints.apiBaseUrl,
+      panelId: config.panelId,
+      apiKey: config.apiKey,
+      timeoutMs: this.tuning.httpTimeoutMs,
+      currentETag: () => {
+        const doc = this.machine.document;
+        return doc ? displayETag(doc) : null;
+      },
+    });
+    let link: MqttLink | null = null;
+    if (config.endpoints.mqttUrl) {
+      link = new MqttLink({
+        url: config.endpoints.mqttUrl,
+        panelId: config.panelId,
+        apiKey: config.apiKey,
+        topics,
+        ca: await this.readCa(config.mqttCaFile),
+        connect: this.o.mqttConnect,
+        backoff: this.tuning.reconnectBackoff,
+        stableConnectionMs: this.tuning.stableConnectionMs,
+        connectTimeoutMs: this.tuning.connectTimeoutMs,
+        keepaliveSeconds: this.tuning.keepaliveSeconds,
+        random: this.random,
+        scheduler: this.scheduler,
+        monotonicClock: this.mono,
+        logger: this.logger,
+        onUp: () => {
+          this.publishStatus();
+          sync.mqttUp();
+        },
+        onDown: () => sync.mqttDown(),
+        onDisplay: (payload) => this.onDocumentBytes(payload, 'mqtt'),
+        onCommand: (payload) => void commands.handle(payload),
+      });
+    } else {
+      this.logger.info('no mqttUrl in panel.json: HTTP polling only');
+    }
+    const sync = new DisplaySync({
+      link,
+      poller,
+      pollIntervalMs: this.tuning.pollIntervalMs ?? config.pollIntervalSeconds * 1000,
+      pollJitter: this.tuning.pollJitter,
+      firstPollMaxDelayMs: this.tuning.firstPollMaxDelayMs,
+      random: this.random,
+      scheduler: this.scheduler,
+      logger: this.logger,
+      onPollOutcome: (outcome) => this.onPollOutcome(outcome),
+    });
+    const commands = new CommandProcessor({
+      panelId: config.panelId,
+      apiBaseUrl: config.endpoints.apiBaseUrl,
+      apiKey: config.apiKey,
+      http: this.o.http,
+      httpTimeoutMs: this.tuning.httpTimeoutMs,
+      wallClock: this.wall,
+      hostActions: this.o.hostActions,
+      updateChecker: this.o.updateChecker ?? null,
+      logger: this.logger,
+      publishAck: (ack: CommandAck) => this.publishEvent({ type: 'command-ack', ack }),
+    });
+    return { config, topics, link, sync, commands };
+  }
+
+  /** `mqttCaFile` holds PEM text or a path to a PEM file. */
+  private async readCa(value: string | null): Promise<string | undefined> {
+    if (!value) return undefined;
+    if (value.includes('-----BEGIN')) return value;
+    try {
+      return await readFile(value, 'utf8');
+    } catch (err) {
+      this.lastError = `cannot read mqttCaFile ${value}`;
+      this.logger.error('mqtt CA file unreadable; connecting without it', { file: value, error: String(err) });
+      return undefined;
+    }
+  }
+
+  private onPollOutcome(outcome: PollOutcome): void {
+    const repeated = this.lastPollOutcome === outcome.kind;
+    this.lastPollOutcome = outcome.kind;
+    switch (outcome.kind) {
+      case 'document':
+        this.onDocumentBytes(outcome.body, 'http');
+        return;
+      case 'not-modified':
+        if (this.machine.document) this.confirm(`revision ${this.machine.document.revision} confirmed by poll (304)`);
+        return;
+      case 'none':
+        if (!repeated) this.logger.info('backend has no document for this panel yet (404)');
+        return;
+      case 'oversized':
+        this.logger.warn('document rejected', { source: 'http', reason: `oversized: ${outcome.bytes} bytes` });
+        return;
+      case 'http-error':
+        this.lastError = `poll: HTTP ${outcome.status}`;
+        if (!repeated) this.logger.warn('poll refused', { status: outcome.status });
+        return;
+      case 'network-error':
+        // Expected while the backend is unreachable: log the change, not every attempt.
+        if (!repeated) this.logger.info('poll failed', { error: outcome.message });
+        return;
+    }
+  }
+
+  private onDocumentBytes(bytes: Buffer, source: 'mqtt' | 'http'): void {
+    const c = this.connected;
+    if (!c || this.phase === 'stopped') return;
+    if (this.machine.state.name === 'maintenance') {
+      this.logger.debug('document ignored in maintenance', { source });
+      return;
+    }
+    const verdict = judgeDocument(bytes, {
+      panelId: c.config.panelId,
+      shownRevision: this.machine.document?.revision ?? null,
+      highestRevision: this.highestRevision,
+    });
+    switch (verdict.kind) {
+      case 'reject':
+        this.logger.warn('document rejected', { source, reason: verdict.reason });
+        return;
+      case 'confirm':
+        this.confirm(`revision ${verdict.revision} confirmed via ${source}`);
+        return;
+      case 'accept':
+        this.accept(verdict.document, source);
+        return;
+    }
+  }
+
+  private accept(document: DisplayDocument, source: 'mqtt' | 'http'): void {
+    this.highestRevision = Math.max(this.highestRevision, document.revision);
+    this.logger.info('document accepted', { source, revision: document.revision, level: document.level.id });
+    this.machine.accept(document, `revision ${document.revision} received via ${source}`);
+    this.afterChange();
+    this.cache.save(document).catch((err: unknown) => {
+      this.lastError = `cache write failed: ${String(err)}`.slice(0, 1000);
+      this.logger.error('cache write failed', { revision: document.revision, error: String(err) });
+    });
+  }
+
+  private confirm(reason: string): void {
+    this.machine.confirm(reason);
+    this.afterChange();
+  }
+
+  // ── state and view ──────────────────────────────────────────────────────────────────
+
+  private onTransition(t: StateTransition, state: PanelState): void {
+    this.logger.info('state transition', { from: t.from, to: t.to, reason: t.reason });
+    const panelId = this.connected?.config.panelId;
+    if (panelId) {
+      void this.publishEvent({ type: 'state-transition', panelId, from: t.from, to: t.to, reason: t.reason.slice(0, 500), at: new Date(t.atWallMs).toISOString() });
+    }
+    this.publishStatus();
+    if (state.name === 'maintenance') this.logger.error('maintenance', { code: state.code, reason: state.reason });
+  }
+
+  /** After any input: re-arm the freshness timer and emit the view if it changed. */
+  private afterChange(): void {
+    this.armFreshnessTimer();
+    const next = viewOfState(this.machine.state);
+    if (sameView(next, this.view)) return;
+    this.view = next;
+    for (const listener of this.viewListeners) {
+      try {
+        listener(next);
+      } catch (err) {
+        this.logger.error('view listener threw', { error: String(err) });
+      }
+    }
+  }
+
+  private armFreshnessTimer(): void {
+    this.clearTimer('freshnessTimer');
+    if (this.phase === 'stopped') return;
+    const remaining = this.machine.msUntilStale();
+    if (remaining === null) return;
+    // +1: a timer may fire a hair early relative to the monotonic clock; re-checked anyway.
+    this.freshnessTimer = this.scheduler.setTimeout(() => {
+      this.freshnessTimer = null;
+      this.machine.evaluateFreshness();
+      this.afterChange();
+    }, Math.max(0, remaining) + 1);
+  }
+
+  private clearTimer(which: 'freshnessTimer' | 'heartbeatTimer'): void {
+    const t = this[which];
+    if (t) this.scheduler.clearTimeout(t);
+    this[which] = null;
+  }
+}
+
+function sameView(a: PanelView, b: PanelView): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'content' && b.kind === 'content') return a.document === b.document && a.stale?.since === b.stale?.since;
+  if (a.kind === 'maintenance' && b.kind === 'maintenance') return a.code === b.code;
+  return true;
+}
+
