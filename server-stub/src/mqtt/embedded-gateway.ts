@@ -46,6 +46,10 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
   const { verifier, sink, logger } = options;
   const panelIdOf = new WeakMap<Client, string>();
   const connectedPanels = new Map<string, Client>();
+  // Every client that proved a panel's key, from CONNECT on: `connectedPanels` learns of a
+  // client only when its session is ready, a little after the panel got its CONNACK, and a
+  // key change in between must still reach it.
+  const authenticatedClients = new Map<string, Set<Client>>();
   let broker: Aedes | undefined;
   let server: Server | undefined;
   let url: string | undefined;
@@ -101,6 +105,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
         return;
       }
       panelIdOf.set(client, username);
+      const clients = authenticatedClients.get(username) ?? new Set<Client>();
+      for (const earlier of clients) if (earlier.closed) clients.delete(earlier);
+      authenticatedClients.set(username, clients.add(client));
       done(null, true);
     };
 
@@ -140,7 +147,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
     aedes.on('clientDisconnect', (client) => {
       const panelId = panelIdOf.get(client);
       // A reconnect may already have replaced this client: remove only our own entry.
-      if (panelId !== undefined && connectedPanels.get(panelId) === client) connectedPanels.delete(panelId);
+      if (panelId === undefined) return;
+      if (connectedPanels.get(panelId) === client) connectedPanels.delete(panelId);
+      authenticatedClients.get(panelId)?.delete(client);
     });
     aedes.on('clientError', (client, error) => {
       logger.debug('mqtt: client error', { clientId: client.id, error: error.message });
@@ -174,15 +183,16 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
       if (netServer?.listening) await new Promise<void>((resolve) => netServer.close(() => resolve()));
       connectedPanels.clear();
+      authenticatedClients.clear();
     })();
     return closing;
   }
 
-  function disconnectPanel(panelId: string): Promise<void> {
-    const client = connectedPanels.get(panelId);
-    if (!client) return Promise.resolve();
+  async function disconnectPanel(panelId: string): Promise<void> {
+    const clients = [...(authenticatedClients.get(panelId) ?? [])];
+    authenticatedClients.delete(panelId);
     connectedPanels.delete(panelId);
-    return new Promise((resolve) => client.close(() => resolve()));
+    await Promise.all(clients.map((client) => new Promise<void>((resolve) => client.close(() => resolve()))));
   }
 
   return {

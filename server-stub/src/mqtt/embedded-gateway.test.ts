@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { sampleDisplayDocument } from './test-support/mqtt-test-kit.js';
+import type { PanelCredentialVerifier } from './gateway.js';
+import { createEmbeddedGateway } from './embedded-gateway.js';
+import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
+import { RecordingLogger, RecordingSink, connectPanel, endAll, panelTopics, sampleStatus } from './test-support/mqtt-test-kit.js';
+
+/** Stands in for the backend's key store (hashed keys in SQLite) in these gateway tests. */
+class FakeKeyStore implements PanelCredentialVerifier {
+  readonly keys = new Map<string, string>();
+  verifyPanelKey(panelId: string, apiKey: string): boolean {
+    return this.keys.get(panelId) === apiKey;
+  }
+}
+
+async function startEmbedded(verifier: PanelCredentialVerifier = new FakeKeyStore()) {
+  const sink = new RecordingSink();
+  const logger = new RecordingLogger();
+  const gateway = createEmbeddedGateway({ host: '127.0.0.1', port: 0, verifier, sink, logger });
+  await gateway.start();
+  return { gateway, sink, logger };
+}
+
+describeGatewayContract('embedded aedes', async () => {
+  const keyStore = new FakeKeyStore();
+  const { gateway, sink, logger } = await startEmbedded(keyStore);
+  return {
+    gateway,
+    sink,
+    logger,
+    async addPanel(panelId, key) {
+      keyStore.keys.set(panelId, key);
+      await gateway.registerPanelCredentials(panelId, key);
+    },
+    async removePanel(panelId) {
+      keyStore.keys.delete(panelId);
+      await gateway.removePanelCredentials(panelId);
+    },
+    close: () => gateway.close(),
+  };
+});
+
+describe('embedded aedes gateway', () => {
+  it('listens on the port it was given 0 for, and closes twice without complaint', async () => {
+    const { gateway } = await startEmbedded();
+    expect(gateway.panelUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+    expect(gateway.panelUrl).not.toMatch(/:0$/);
+    await gateway.close();
+    await gateway.close();
+    await expect(gateway.publishDisplay(sampleDisplayDocument('panel-a', 1))).rejects.toThrow(/not running/);
+  });
+
+  it('counts connected panels, not connections that failed to authenticate', async () => {
+    const keyStore = new FakeKeyStore();
+    keyStore.keys.set('panel-a', 'ka').set('panel-b', 'kb');
+    const { gateway } = await startEmbedded(keyStore);
+    const clients = [];
+    try {
+      expect(gateway.connectedPanelCount()).toBe(0);
+      const a = await connectPanel(gateway.panelUrl, 'panel-a', 'ka');
+      clients.push(a.client);
+      clients.push((await connectPanel(gateway.panelUrl, 'panel-b', 'kb')).client);
+      await connectPanel(gateway.panelUrl, 'panel-c', 'nope').catch(() => undefined);
+      await expect.poll(() => gateway.connectedPanelCount(), { timeout: 2_000 }).toBe(2);
+      await a.client.endAsync();
+      await expect.poll(() => gateway.connectedPanelCount(), { timeout: 2_000 }).toBe(1);
+    } finally {
+      await endAll(clients);
+      await gateway.close();
+    }
+  });
+
+  it('drops a panel still connected with its old key when the key changes', async () => {
+    const keyStore = new FakeKeyStore();
+    keyStore.keys.set('panel-a', 'old-key');
+    const { gateway } = await startEmbedded(keyStore);
+    const a = await connectPanel(gateway.panelUrl, 'panel-a', 'old-key');
+    try {
+      const closed = new Promise<void>((resolve) => a.client.once('close', () => resolve()));
+      keyStore.keys.set('panel-a', 'new-key');
+      await gateway.registerPanelCredentials('panel-a', 'new-key');
+      await closed;
+      const again = await connectPanel(gateway.panelUrl, 'panel-a', 'new-key');
+      await again.client.endAsync();
+    } finally {
+      await endAll([a.client]);
+      await gateway.close();
+    }
+  });
+
+  it('keeps running when the sink throws or the verifier fails', async () => {
+    const sink = new RecordingSink();
+    const throwingSink = {
+      onStatus: () => {
+        throw new Error('database is locked');
+      },
+      onEvent: sink.onEvent.bind(sink),
+    };
+    const logger = new RecordingLogger();
+    const verifier = {
+      verifyPanelKey: (panelId: string) => {
+        if (panelId === 'panel-x') throw new Error('key store unavailable');
+        return true;
+      },
+    };
+    const gateway = createEmbeddedGateway({ host: '127.0.0.1', port: 0, verifier, sink: throwingSink, logger });
+    await gateway.start();
+    const clients = [];
+    try {
+      const refused = await connectPanel(gateway.panelUrl, 'panel-x', 'k').then(() => 'accepted', (e: { code?: number }) => e.code);
+      expect(refused).toBe(3);
+      const a = await connectPanel(gateway.panelUrl, 'panel-a', 'k');
+      clients.push(a.client);
+      await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1 });
+      await expect.poll(() => logger.has('error', 'failed to record'), { timeout: 2_000 }).toBe(true);
+      expect(a.client.connected).toBe(true);
+    } finally {
+      await endAll(clients);
+      await gateway.close();
+    }
+  });
+});
