@@ -5,9 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Command, PanelStatus } from '../../../../src-main/common/index.js';
 import type { MqttGateway } from '../gateway.js';
-import type {
-  RecordingLogger,
-  RecordingSink} from './mqtt-test-kit.js';
+import type { RecordingLogger, RecordingSink } from './mqtt-test-kit.js';
 import {
   closedByBroker,
   connectPanel,
