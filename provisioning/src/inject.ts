@@ -1,0 +1,101 @@
+import { posix } from 'node:path';
+import type { PanelConfig } from '../../src-main/common/index.js';
+import type { DataPartition, DataPartitionInfo, FsFile } from './disk.js';
+import { ProvisionError } from './errors.js';
+import {
+  BROKER_CA, PANEL_DATA_DIR, PANEL_JSON, chownOrExplain, parsePanelConfig, readIfExists,
+  serializePanelConfig, writeFileAtomic, type Owner,
+} from './panel-file.js';
+
+/** The panel's data dir inside the data partition (mounted at /data on the panel). */
+export const DATA_DIR_IN_PARTITION = 'airpanel';
+
+/** Where panel.json goes: the data partition of an image/card, or a data dir on a mounted filesystem. */
+export type PanelTarget =
+  | { kind: 'image'; path: string }
+  | { kind: 'dir'; path: string; owner?: Owner };
+
+export interface InjectRequest {
+  config: PanelConfig;
+  /** PEM of the broker's CA, written beside panel.json; `mqttCaFile` then points at it. */
+  brokerCa?: Buffer;
+  /** Replace another panel's identity (or an unreadable panel.json). */
+  force: boolean;
+}
+
+export interface InjectResult {
+  config: PanelConfig;
+  bytes: Buffer;
+  /** The panel id that was there before, if any. */
+  replaced: string | null;
+  partition?: DataPartitionInfo;
+}
+
+/** Refuses to overwrite another panel's identity unless forced. */
+export function checkIdentity(existing: Buffer | null, next: PanelConfig, force: boolean, where: string): string | null {
+  if (!existing) return null;
+  let previous: PanelConfig;
+  try {
+    previous = parsePanelConfig(existing, where);
+  } catch (e) {
+    if (force) return '(unreadable)';
+    throw new ProvisionError(`${(e as Error).message}. Refusing to overwrite it without --force.`);
+  }
+  if (previous.panelId !== next.panelId && !force) {
+    throw new ProvisionError(`${where} already holds panel ${previous.panelId} (${previous.name}). ` +
+      'Refusing to overwrite another panel\'s identity; pass --force if this card really changes panel.');
+  }
+  return previous.panelId;
+}
+
+/** The files to write, with mqttCaFile set to where the CA lands on the panel. */
+export function planFiles(req: InjectRequest, panelDataDir: string): { config: PanelConfig; files: FsFile[] } {
+  const config: PanelConfig = req.brokerCa ? { ...req.config, mqttCaFile: posix.join(panelDataDir, BROKER_CA) } : req.config;
+  if (req.brokerCa && config.endpoints.mqttUrl && !/^(mqtts|wss):/.test(config.endpoints.mqttUrl)) {
+    throw new ProvisionError(`a broker CA was given but the panel's MQTT URL ${config.endpoints.mqttUrl} does not use TLS`);
+  }
+  const files: FsFile[] = [];
+  if (req.brokerCa) files.push({ path: BROKER_CA, data: req.brokerCa, mode: 0o644 });
+  files.push({ path: PANEL_JSON, data: serializePanelConfig(config), mode: 0o600 });
+  return { config, files };
+}
+
+export async function injectPanel(partitions: DataPartition, target: PanelTarget, req: InjectRequest): Promise<InjectResult> {
+  if (target.kind === 'dir') {
+    const { config, files } = planFiles(req, target.path);
+    const jsonPath = posix.join(target.path, PANEL_JSON);
+    const replaced = checkIdentity(await readIfExists(jsonPath), config, req.force, jsonPath);
+    for (const f of files) await writeFileAtomic(posix.join(target.path, f.path), f.data, f.mode, target.owner);
+    if (target.owner) await chownOrExplain(target.path, target.owner);
+    return { config, bytes: files[files.length - 1]!.data, replaced };
+  }
+  const { config, files } = planFiles(req, PANEL_DATA_DIR);
+  const inPart = files.map((f) => ({ ...f, path: `${DATA_DIR_IN_PARTITION}/${f.path}` }));
+  const where = `${target.path}: /data/${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`;
+  return partitions.open(target.path, async (fs, info) => {
+    const replaced = checkIdentity(await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`), config, req.force, where);
+    await fs.writeFiles(inPart);
+    return { result: { config, bytes: files[files.length - 1]!.data, replaced, partition: info }, changed: true };
+  });
+}
+
+export interface ShowResult {
+  bytes: Buffer;
+  config: PanelConfig;
+  where: string;
+}
+
+/** Reads panel.json back from an image, a data dir, or a file (validated). */
+export async function readPanel(partitions: DataPartition, target: PanelTarget | { kind: 'file'; path: string }): Promise<ShowResult> {
+  let bytes: Buffer | null;
+  let where: string;
+  if (target.kind === 'image') {
+    where = `${target.path}: /data/${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`;
+    bytes = await partitions.open(target.path, async (fs) => ({ result: await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`), changed: false }));
+  } else {
+    where = target.kind === 'dir' ? posix.join(target.path, PANEL_JSON) : target.path;
+    bytes = await readIfExists(where);
+  }
+  if (!bytes) throw new ProvisionError(`${where} does not exist: this panel has not been provisioned`);
+  return { bytes, config: parsePanelConfig(bytes, where), where };
+}
