@@ -1,0 +1,25 @@
+import { BRIDGE_WS_PATH, type PanelBridge } from '../../../src-main/common/index.js';
+import { WebSocketBridge } from './websocket-bridge.js';
+
+declare global {
+  interface Window {
+    /** Put there by the Electron preload (contextBridge.exposeInMainWorld('airpanel', …)). */
+    airpanel?: PanelBridge;
+  }
+}
+
+/** The URL of the headless host's bridge: same host that served this page, path `/bridge`. */
+export function bridgeUrl(location: Pick<Location, 'protocol' | 'host'>): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}${BRIDGE_WS_PATH}`;
+}
+
+/**
+ * Bridge discovery, the contract with both hosts: the preload's `window.airpanel` if there
+ * is one (Electron), otherwise a WebSocket to the host that served the page (headless).
+ */
+export function discoverBridge(win: Window = window): PanelBridge {
+  if (win.airpanel) return win.airpanel;
+  if (!win.location.host) throw new Error(`no bridge: no window.airpanel and no host to connect to (${win.location.protocol})`);
+  return new WebSocketBridge({ url: bridgeUrl(win.location) });
+}

@@ -1,0 +1,24 @@
+// Fonts are bundled (woff2 files next to the bundle): a roadside panel loads nothing from the network.
+import '@fontsource/atkinson-hyperlegible/400.css';
+import '@fontsource/atkinson-hyperlegible/700.css';
+import './styles.css';
+import { createApp } from 'vue';
+import type { PanelBridge } from '../../src-main/common/index.js';
+import App from './App.vue';
+import { discoverBridge } from './bridge/discover.js';
+import { installErrorReporting } from './lib/report-errors.js';
+
+let bridge: PanelBridge | null = null;
+let discoveryError: unknown = null;
+try {
+  bridge = discoverBridge();
+} catch (err) {
+  discoveryError = err;
+}
+
+const reportToHost = (report: { message: string }) => bridge?.reportError(report);
+let send: (err: unknown, where: string) => void = () => {};
+const app = createApp(App, { bridge, report: (message: string) => send(message, 'renderer') });
+send = installErrorReporting(app, reportToHost);
+if (discoveryError) send(discoveryError, 'bridge discovery');
+app.mount('#app');
