@@ -48,6 +48,9 @@ export const SimulatorState = z.object({
   lastError: z.string().max(1000).nullable(),
   /** Readings that put the default scheme in each level (buttons on the control page). */
   presets: z.array(z.object({ label: z.string(), values: PollutantValues })),
+  /** What the page offers (from this contract, so the page repeats no list). */
+  sizes: z.array(z.object({ id: PanelSizeId, width: z.number().int(), height: z.number().int(), label: z.string() })),
+  commands: z.array(CommandKind),
 });
 export type SimulatorState = z.infer<typeof SimulatorState>;
 
