@@ -1,0 +1,69 @@
+import { chmod } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONFIG_FAULT_CODES, loadPanelConfig } from './config.js';
+import { DATA_DIR_ENV, PANEL_DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
+import { makeConfig, makeDataDir, writePanelJson } from './testing/fixtures.js';
+
+describe('loadPanelConfig', () => {
+  let dataDir: { dir: string; cleanup: () => Promise<void> };
+  beforeEach(async () => {
+    dataDir = await makeDataDir();
+  });
+  afterEach(() => dataDir.cleanup());
+
+  it('accepts a valid panel.json and fills defaults', async () => {
+    await writePanelJson(dataDir.dir, makeConfig('panel-001', 'http://127.0.0.1:1', 'mqtt://127.0.0.1:2'));
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.panelId).toBe('panel-001');
+    expect(result.config.freshnessWindowSeconds).toBe(900);
+    expect(result.config.pollIntervalSeconds).toBe(300);
+  });
+
+  it('CFG-1 when panel.json is missing', async () => {
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result).toMatchObject({ ok: false, code: 'CFG-1' });
+  });
+
+  it('CFG-2 when panel.json is not JSON (truncated)', async () => {
+    const text = JSON.stringify(makeConfig('panel-001', 'http://127.0.0.1:1', null));
+    await writePanelJson(dataDir.dir, text.slice(0, text.length / 2));
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result).toMatchObject({ ok: false, code: CONFIG_FAULT_CODES.unparseable });
+  });
+
+  it('CFG-3 names exactly the wrong field', async () => {
+    const config = makeConfig('panel-001', 'http://127.0.0.1:1', null);
+    await writePanelJson(dataDir.dir, { ...config, endpoints: { ...config.endpoints, mqttUrl: 'ftp://nope' } });
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.code).toBe('CFG-3');
+    expect(result.fields.map((f) => f.path)).toEqual(['endpoints.mqttUrl']);
+    expect(result.detail).toContain('endpoints.mqttUrl');
+  });
+
+  it('CFG-3 for a missing required field and a bad panel id', async () => {
+    const { apiKey: _drop, ...config } = makeConfig('Panel_1', 'http://127.0.0.1:1', null);
+    await writePanelJson(dataDir.dir, config);
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.fields.map((f) => f.path).sort()).toEqual(['apiKey', 'panelId']);
+  });
+
+  it.skipIf(process.getuid?.() === 0)('CFG-4 when panel.json cannot be read', async () => {
+    await writePanelJson(dataDir.dir, makeConfig('panel-001', 'http://127.0.0.1:1', null));
+    await chmod(`${dataDir.dir}/panel.json`, 0o000);
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-4' });
+  });
+});
+
+describe('resolveDataDir', () => {
+  it('prefers the flag, then the env, then the panel default', () => {
+    expect(resolveDataDir({ flag: '/tmp/a', env: { [DATA_DIR_ENV]: '/tmp/b' } })).toBe('/tmp/a');
+    expect(resolveDataDir({ env: { [DATA_DIR_ENV]: '/tmp/b' } })).toBe('/tmp/b');
+    expect(resolveDataDir({ flag: ' ', env: { [DATA_DIR_ENV]: '' } })).toBe(PANEL_DEFAULT_DATA_DIR);
+  });
+});

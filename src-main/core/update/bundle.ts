@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { cp, lstat, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { create as tarCreate, extract as tarExtract } from 'tar';
+import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, type BundleFileEntry } from '../../common/release/index.js';
+import { fsyncDir } from './fsio.js';
+
+/**
+ * The app bundle: a gzipped tarball whose root holds `bundle.json` (format, version, entry
+ * point, minimum runtime, and every file with size and sha256) plus the app's files. The same
+ * tree, once extracted and verified, is `releases/<version>/` on the panel.
+ */
+
+/** Packages that only the backend uses: a bundle that contains one is refused. */
+export const BACKEND_ONLY_PACKAGES = ['better-sqlite3', 'aedes', 'fastify', '@fastify', 'prom-client', 'sqlite3', 'mqtt-packet-server'];
+
+export interface BundleInput {
+  /** A directory on disk, e.g. dist/app or src-renderer/dist. */
+  dir: string;
+  /** Where it goes inside the bundle, e.g. `app` or `renderer`. */
+  as: string;
+}
+
+export interface BuildBundleOptions {
+  inputs: readonly BundleInput[];
+  version: string;
+  /** Entry point inside the bundle (e.g. `app/main.js`). Must exist. */
+  main: string;
+  minRuntimeVersion: string;
+  outFile: string;
+  builtAt?: Date;
+}
+
+export interface BuiltBundle {
+  file: string;
+  size: number;
+  sha512: string;
+  descriptor: BundleDescriptor;
+}
+
+export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
+  const staging = await mkdtemp(join(tmpdir(), 'airpanel-bundle-'));
+  try {
+    for (const input of o.inputs) {
+      if (!(await stat(input.dir)).isDirectory()) throw new Error(`${input.dir} is not a directory`);
+      const target = join(staging, input.as);
+      if (relative(staging, target).startsWith('..') || input.as.includes('..')) throw new Error(`bad target ${input.as}`);
+      await cp(input.dir, target, { recursive: true, dereference: true, errorOnExist: true, force: false });
+    }
+    const paths = await listFiles(staging);
+    for (const p of paths) {
+      const parts = p.split('/');
+      const nm = parts.indexOf('node_modules');
+      if (nm !== -1) {
+        const pkg = parts[nm + 1] ?? '';
+        if (BACKEND_ONLY_PACKAGES.includes(pkg)) throw new Error(`backend-only dependency in bundle: ${p}`);
+      }
+      if (p.startsWith('server-stub/') || p.includes('/server-stub/')) throw new Error(`backend code in bundle: ${p}`);
+    }
+    if (!paths.includes(o.main)) throw new Error(`entry point ${o.main} is not in the bundle`);
+    if (paths.includes(BUNDLE_DESCRIPTOR_FILE)) throw new Error(`inputs may not contain ${BUNDLE_DESCRIPTOR_FILE} at the root`);
+    const files: BundleFileEntry[] = [];
+    for (const p of paths) {
+      const full = join(staging, p);
+      files.push({ path: p, size: (await stat(full)).size, sha256: await hashFile(full, 'sha256', 'hex') });
+    }
+    const descriptor = BundleDescriptor.parse({
+      format: 'airpanel-bundle/1',
+      version: o.version,
+      main: o.main,
+      minRuntimeVersion: o.minRuntimeVersion,
+      builtAt: (o.builtAt ?? new Date()).toISOString(),
+      files,
+    });
+    await writeFile(join(staging, BUNDLE_DESCRIPTOR_FILE), `${JSON.stringify(descriptor, null, 2)}\n`);
+    await tarCreate({ gzip: { level: 9 }, file: o.outFile, cwd: staging, portable: true, mtime: new Date(0) }, [BUNDLE_DESCRIPTOR_FILE, ...paths]);
+    return { file: o.outFile, size: (await stat(o.outFile)).size, sha512: await hashFile(o.outFile, 'sha512', 'base64'), descriptor };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Regular files under `root`, as sorted `/`-separated relative paths. Symlinks are refused. */
+export async function listFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await walk(full);
+      else if (e.isFile()) out.push(relative(root, full).split(sep).join('/'));
+      else throw new Error(`${full}: only regular files and directories may be bundled`);
+    }
+  }
+  await walk(root);
+  return out.sort();
+}
+
+export async function hashFile(path: string, algorithm: 'sha256' | 'sha512', encoding: 'hex' | 'base64'): Promise<string> {
+  const h = createHash(algorithm);
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest(encoding);
+}
+
+export class BundleCheckError extends Error {
+  override name = 'BundleCheckError';
+}
+
+/**
+ * Checks that `dir` holds exactly the files its bundle.json lists, with their sizes and (if
+ * `hashes`) sha256. Returns the descriptor. The loader calls it with `hashes: false` at every
+ * boot (cheap); the installer with `hashes: true` before a bundle is renamed into place.
+ */
+export async function checkBundleDir(dir: string, opts: { hashes: boolean; version?: string }): Promise<BundleDescriptor> {
+  let descriptor: BundleDescriptor;
+  try {
+    descriptor = BundleDescriptor.parse(JSON.parse(await readFile(join(dir, BUNDLE_DESCRIPTOR_FILE), 'utf8')));
+  } catch (e) {
+    throw new BundleCheckError(`${dir}: no valid ${BUNDLE_DESCRIPTOR_FILE} (${(e as Error).message})`);
+  }
+  if (opts.version !== undefined && descriptor.version !== opts.version) throw new BundleCheckError(`${dir}: bundle is ${descriptor.version}, expected ${opts.version}`);
+  const present = (await listFiles(dir)).filter((p) => p !== BUNDLE_DESCRIPTOR_FILE);
+  const listed = descriptor.files.map((f) => f.path);
+  if (present.length !== listed.length || present.some((p, i) => p !== [...listed].sort()[i])) throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE}`);
+  if (!listed.includes(descriptor.main)) throw new BundleCheckError(`${dir}: entry point ${descriptor.main} missing`);
+  for (const f of descriptor.files) {
+    const full = join(dir, f.path);
+    const s = await lstat(full);
+    if (!s.isFile() || s.size !== f.size) throw new BundleCheckError(`${dir}: ${f.path} has the wrong size`);
+    if (opts.hashes && (await hashFile(full, 'sha256', 'hex')) !== f.sha256) throw new BundleCheckError(`${dir}: ${f.path} has the wrong sha256`);
+  }
+  return descriptor;
+}
+
+/**
+ * Extracts a (sha512-verified) bundle tarball into `dir` (which must not exist), accepting
+ * only regular files and directories with relative paths, verifies every file, and fsyncs
+ * every file and directory so the tree is durable before anyone points at it.
+ */
+export async function extractBundle(tarball: string, dir: string, expectedVersion: string): Promise<BundleDescriptor> {
+  await mkdir(dir, { recursive: false });
+  let bad: string | null = null;
+  await tarExtract({
+    file: tarball,
+    cwd: dir,
+    strict: true,
+    preserveOwner: false,
+    filter: (path, entry) => {
+      const type = 'type' in entry ? entry.type : 'File';
+      const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/');
+      if (!ok) bad = `${path} (${type})`;
+      return ok;
+    },
+  });
+  if (bad) throw new BundleCheckError(`bundle contains a forbidden entry: ${bad}`);
+  const descriptor = await checkBundleDir(dir, { hashes: true, version: expectedVersion });
+  await syncTree(dir);
+  return descriptor;
+}
+
+async function syncTree(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) await syncTree(full);
+    else {
+      const fh = await open(full, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+  await fsyncDir(dir);
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CandidatePointer, INITIAL_LOADER_STATE, LoaderState } from '../../common/release/index.js';
+import { checkBundleDir, extractBundle } from './bundle.js';
+import { fsyncDir, renameDurable, writeFileAtomic } from './fsio.js';
+import type { ReleaseLayout } from './layout.js';
+
+/**
+ * Installs a downloaded, sha512-verified bundle: extract into a staging dir, verify every file,
+ * fsync, rename to releases/<version>/ (atomic: the directory exists complete or not at all),
+ * then write candidate.json atomically. Killed at any point, the panel still has what the
+ * loader had before, plus at most an orphan staging dir (removed at the next install).
+ */
+export async function installBundle(layout: ReleaseLayout, tarball: string, version: string, now: Date): Promise<void> {
+  await mkdir(layout.releasesDir, { recursive: true });
+  await removeLeftovers(layout);
+  const target = layout.bundleDir(version);
+  let present = false;
+  try {
+    await checkBundleDir(target, { hashes: true, version });
+    present = true;
+  } catch {
+    await discard(layout, target);
+  }
+  if (!present) {
+    const staging = join(layout.releasesDir, `.staging-${version}-${randomBytes(4).toString('hex')}`);
+    try {
+      await extractBundle(tarball, staging, version);
+      await renameDurable(staging, target);
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  const ptr: CandidatePointer = { version, at: now.toISOString() };
+  await writeFileAtomic(layout.candidateFile, `${JSON.stringify(ptr)}\n`);
+}
+
+/** Reads the loader's state (read-only for the updater); a missing or bad file is the initial state. */
+export async function readLoaderState(layout: ReleaseLayout): Promise<LoaderState> {
+  try {
+    return LoaderState.parse(JSON.parse(await readFile(layout.loaderStateFile, 'utf8')));
+  } catch {
+    return INITIAL_LOADER_STATE;
+  }
+}
+
+/** Deletes bundle directories nobody points at, keeping `keep` (plus whatever the loader references). */
+export async function pruneReleases(layout: ReleaseLayout, keep: readonly string[]): Promise<string[]> {
+  const state = await readLoaderState(layout);
+  let candidate: string | null = null;
+  try {
+    candidate = CandidatePointer.parse(JSON.parse(await readFile(layout.candidateFile, 'utf8'))).version;
+  } catch {
+    candidate = null;
+  }
+  const keepSet = new Set([...keep, state.current, state.previous, state.trial?.version, candidate].filter((v): v is string => typeof v === 'string'));
+  const removed: string[] = [];
+  for (const e of await readdir(layout.releasesDir, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.') || keepSet.has(e.name)) continue;
+    await discard(layout, join(layout.releasesDir, e.name));
+    removed.push(e.name);
+  }
+  return removed;
+}
+
+/** Moves a directory out of the way atomically, then deletes it. */
+async function discard(layout: ReleaseLayout, dir: string): Promise<void> {
+  const trash = join(layout.releasesDir, `.trash-${randomBytes(6).toString('hex')}`);
+  try {
+    await rename(dir, trash);
+  } catch {
+    return;
+  }
+  await fsyncDir(layout.releasesDir);
+  await rm(trash, { recursive: true, force: true });
+}
+
+async function removeLeftovers(layout: ReleaseLayout): Promise<void> {
+  for (const e of await readdir(layout.releasesDir, { withFileTypes: true })) {
+    if (e.isDirectory() && (e.name.startsWith('.staging-') || e.name.startsWith('.trash-'))) {
+      await rm(join(layout.releasesDir, e.name), { recursive: true, force: true });
+    }
+  }
+}
