@@ -1,0 +1,274 @@
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { UpdateReport } from '../../common/index.js';
+import { evaluateRelease, type ReleaseManifest, type ReleasePolicyOptions, type SignatureVerifier } from '../../common/release/index.js';
+import type { Scheduler, TimerHandle, WallClock } from '../clock.js';
+import type { UpdateChecker } from '../commands.js';
+import type { CoreLogger } from '../logger.js';
+import { DownloadError, downloadWithResume, NodePartialFileWriter, type PartialFileWriter } from './download.js';
+import { writeFileAtomic } from './fsio.js';
+import type { OtaHttpClient } from './http.js';
+import { installBundle, pruneReleases, readLoaderState } from './install.js';
+import { releaseLayout, type ReleaseLayout } from './layout.js';
+
+/** How the loader started this bundle (env `AIRPANEL_LAUNCH`, set by src-main/loader). */
+export type LaunchKind = 'trial' | 'current' | 'previous' | 'factory' | 'unsupervised';
+
+export interface OtaUpdaterOptions {
+  dataDir: string;
+  /** The channel's signed manifest, e.g. `<api>/api/v1/update/channels/stable/manifest`. */
+  manifestUrl: string;
+  /** Where the panel posts its update report (the releases plugin), or null. */
+  reportUrl: string | null;
+  panelId: string;
+  channel: string;
+  /** Electron version of the image (headless: the image's Electron version from its config). */
+  runtimeVersion: string;
+  /** Bundle version running now (from its bundle.json, or the factory version). */
+  runningVersion: string;
+  launchKind: LaunchKind;
+  /** The image's build time: a wall clock before it is treated as unsynced (see policy.ts). */
+  buildTimeMs: number;
+  /** The image's counter floor: manifests older than the image are replays. Default 0. */
+  counterFloor?: number;
+  verifier: SignatureVerifier;
+  http: OtaHttpClient;
+  /** Default: the real file system. Tests inject a full disk here. */
+  writer?: PartialFileWriter;
+  wallClock: WallClock;
+  scheduler: Scheduler;
+  /** [0,1), for the check jitter. */
+  random: () => number;
+  /** Mean time between scheduled checks. Default 6 h. */
+  checkIntervalMs?: number;
+  /** Each interval is drawn uniformly from mean × (1 ± jitter). Default 0.5. */
+  jitter?: number;
+  /**
+   * Called once a candidate is installed: restart the app so the loader starts it on trial
+   * (HostActions.restartApp on a panel; the stub app exits).
+   */
+  requestRestart: () => Promise<void>;
+  logger?: CoreLogger;
+  policy?: ReleasePolicyOptions;
+}
+
+const UpdateState = z.object({ highestCounter: z.number().int().min(0) });
+
+/**
+ * The panel's updater: the `UpdateChecker` behind the `check-update` command, plus a jittered
+ * schedule. Trust decisions are common/release/policy.ts; downloads resume with Range and
+ * are sha512-checked; installs are atomic (install.ts); starting, committing and rolling back
+ * a candidate are the loader's job (src-main/loader).
+ */
+export class OtaUpdater implements UpdateChecker {
+  private readonly layout: ReleaseLayout;
+  private readonly writer: PartialFileWriter;
+  private report: UpdateReport;
+  private readonly listeners = new Set<(r: UpdateReport) => void>();
+  private inFlight: Promise<string> | null = null;
+  private timer: TimerHandle | null = null;
+  private stopped = true;
+  private lastPostedPhase: string | null = null;
+  /** Bytes that came over the network for bundles, for benchmarks and logs. */
+  bytesDownloaded = 0;
+
+  constructor(private readonly o: OtaUpdaterOptions) {
+    this.layout = releaseLayout(o.dataDir);
+    this.writer = o.writer ?? new NodePartialFileWriter();
+    this.report = { phase: 'idle', targetVersion: null, progress: null, detail: null, at: this.iso() };
+  }
+
+  /** The report for PanelStatus.update. */
+  getReport(): UpdateReport {
+    return this.report;
+  }
+
+  onReport(listener: (r: UpdateReport) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reports what the loader did at this start, tidies old releases, starts the schedule. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    const ls = await readLoaderState(this.layout);
+    const out = ls.lastOutcome;
+    if (this.o.launchKind === 'trial') {
+      this.setReport('trial', this.o.runningVersion, null, 'started on trial; commits once healthy');
+    } else if (out?.kind === 'rolled-back') {
+      this.setReport('rolled-back', out.version, null, `${out.reason} (at ${out.at}); running ${this.o.runningVersion}`);
+    } else if (out?.kind === 'committed' && out.version === this.o.runningVersion) {
+      this.setReport('committed', out.version, 1, `committed at ${out.at}`);
+    }
+    if (this.o.launchKind !== 'trial') {
+      await mkdir(this.layout.releasesDir, { recursive: true });
+      await pruneReleases(this.layout, [this.o.runningVersion]).catch((e: unknown) => this.o.logger?.warn('ota: prune failed', { error: String(e) }));
+    }
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) this.o.scheduler.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** `check-update`: runs a check now (or joins the one in progress). */
+  checkNow(): Promise<string> {
+    if (!this.inFlight) {
+      this.inFlight = this.check().finally(() => {
+        this.inFlight = null;
+      });
+    }
+    return this.inFlight;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const mean = this.o.checkIntervalMs ?? 6 * 3600_000;
+    const jitter = Math.min(1, Math.max(0, this.o.jitter ?? 0.5));
+    const delay = mean * (1 - jitter + 2 * jitter * this.o.random());
+    this.timer = this.o.scheduler.setTimeout(() => {
+      this.timer = null;
+      this.checkNow()
+        .then((r) => this.o.logger?.info(`ota: scheduled check: ${r}`))
+        .catch((e: unknown) => this.o.logger?.warn('ota: scheduled check failed', { error: String(e) }))
+        .finally(() => this.schedule());
+    }, delay);
+  }
+
+  private async check(): Promise<string> {
+    if (this.o.launchKind === 'trial') return `on trial with ${this.o.runningVersion}: no update until committed`;
+    this.setReport('checking', null, null, null);
+    try {
+      return await this.checkInner();
+    } catch (e) {
+      const detail = e instanceof Error ? e.message : String(e);
+      this.setReport('failed', this.report.targetVersion, null, detail);
+      throw e instanceof Error ? e : new Error(detail);
+    }
+  }
+
+  private async checkInner(): Promise<string> {
+    const res = await this.o.http.getJson(this.o.manifestUrl);
+    if (res.status === 404 || res.status === 204) {
+      this.setReport('idle', null, null, `no release on ${this.o.channel} (HTTP ${res.status})`);
+      return 'no release published (or channel paused)';
+    }
+    if (res.status !== 200) throw new Error(`manifest: HTTP ${res.status}`);
+
+    const highest = await this.readHighestCounter();
+    const loader = await readLoaderState(this.layout);
+    const verdict = evaluateRelease(res.body, this.o.verifier, {
+      panelId: this.o.panelId,
+      channel: this.o.channel,
+      runtimeVersion: this.o.runtimeVersion,
+      runningVersion: this.o.runningVersion,
+      highestCounter: highest,
+      refusedVersions: loader.refused,
+      buildTimeMs: this.o.buildTimeMs,
+    }, this.o.wallClock.now(), this.o.policy);
+
+    switch (verdict.kind) {
+      case 'reject':
+        this.setReport('failed', null, null, `manifest rejected: ${verdict.reason}: ${verdict.detail}`.slice(0, 500));
+        throw new Error(`manifest rejected (${verdict.reason}): ${verdict.detail}`);
+      case 'current':
+        await this.writeHighestCounter(verdict.signed.manifest.counter);
+        this.setReport('idle', null, null, `up to date (${this.o.runningVersion})`);
+        return `up to date (${this.o.runningVersion})`;
+      case 'skip': {
+        const m = verdict.signed.manifest;
+        const text = verdict.reason === 'already-seen' ? `up to date (${this.o.runningVersion}; ${m.version} already handled)` : `${m.version} skipped: ${verdict.reason}`;
+        if (verdict.reason !== 'already-seen') this.setReport('idle', m.version, null, text);
+        else if (this.report.phase === 'checking') this.setReport('idle', null, null, text);
+        return text;
+      }
+      case 'install':
+        return this.install(verdict.signed.manifest);
+    }
+  }
+
+  private async install(m: ReleaseManifest): Promise<string> {
+    await mkdir(this.layout.downloadDir, { recursive: true });
+    await this.removeOtherDownloads(m.version);
+    const part = join(this.layout.downloadDir, `${m.version}.tar.gz.part`);
+    const url = new URL(m.bundle.url, this.o.manifestUrl).toString();
+    this.setReport('downloading', m.version, 0, `${m.bundle.size} bytes`);
+    let lastStep = -1;
+    let result;
+    try {
+      result = await downloadWithResume(this.o.http, this.writer, {
+        url,
+        dest: part,
+        size: m.bundle.size,
+        sha512: m.bundle.sha512,
+        onProgress: (received, total) => {
+          const step = Math.floor((received / total) * 20);
+          if (step !== lastStep) {
+            lastStep = step;
+            this.setReport('downloading', m.version, received / total, `${received}/${total} bytes`);
+          }
+        },
+      });
+    } catch (e) {
+      const detail = e instanceof DownloadError ? `download ${e.code}: ${e.message}` : `download: ${(e as Error).message}`;
+      this.setReport('failed', m.version, null, detail);
+      throw new Error(detail);
+    }
+    this.bytesDownloaded += result.transferred;
+    this.setReport('verifying', m.version, 1, `sha512 ok${result.resumedFrom > 0 ? `, resumed at ${result.resumedFrom}` : ''}`);
+    this.setReport('installing', m.version, 1, null);
+    try {
+      await installBundle(this.layout, part, m.version, new Date(this.o.wallClock.now()));
+    } catch (e) {
+      await rm(part, { force: true });
+      const detail = `install: ${(e as Error).message}`;
+      this.setReport('failed', m.version, null, detail);
+      throw new Error(detail);
+    }
+    await rm(part, { force: true });
+    await this.writeHighestCounter(m.counter);
+    this.setReport('pending-restart', m.version, 1, 'installed; restarting into the candidate');
+    await this.o.requestRestart();
+    return `${m.version} installed, restarting`;
+  }
+
+  private async removeOtherDownloads(keepVersion: string): Promise<void> {
+    for (const f of await readdir(this.layout.downloadDir)) {
+      if (!f.startsWith(`${keepVersion}.`)) await rm(join(this.layout.downloadDir, f), { force: true });
+    }
+  }
+
+  private async readHighestCounter(): Promise<number> {
+    let stored = 0;
+    try {
+      stored = UpdateState.parse(JSON.parse(await readFile(this.layout.updateStateFile, 'utf8'))).highestCounter;
+    } catch {
+      stored = 0;
+    }
+    return Math.max(stored, this.o.counterFloor ?? 0);
+  }
+
+  private async writeHighestCounter(counter: number): Promise<void> {
+    const current = await this.readHighestCounter();
+    if (counter <= current) return;
+    await mkdir(this.layout.releasesDir, { recursive: true });
+    await writeFileAtomic(this.layout.updateStateFile, `${JSON.stringify({ highestCounter: counter })}\n`);
+  }
+
+  private setReport(phase: UpdateReport['phase'], targetVersion: string | null, progress: number | null, detail: string | null): void {
+    this.report = { phase, targetVersion, progress, detail: detail?.slice(0, 500) ?? null, at: this.iso() };
+    for (const l of this.listeners) l(this.report);
+    if (this.o.reportUrl && phase !== this.lastPostedPhase) {
+      this.lastPostedPhase = phase;
+      const body = { panelId: this.o.panelId, runningVersion: this.o.runningVersion, channel: this.o.channel, report: this.report };
+      this.o.http.postJson(this.o.reportUrl, body).catch((e: unknown) => this.o.logger?.debug('ota: report not sent', { error: String(e) }));
+    }
+  }
+
+  private iso(): string {
+    return new Date(this.o.wallClock.now()).toISOString();
+  }
+}
