@@ -84,27 +84,28 @@ export function decodePanelMessage(topic: string, payload: Uint8Array): DecodedP
 }
 
 /**
- * Decodes a message and hands it to the sink. Invalid messages are logged and dropped; a
+ * Decodes a message and hands it to the sink (and returns what it decoded). Invalid messages are logged and dropped; a
  * sink that throws is logged too, so one bad record cannot stop the broker or the client.
  */
-export function deliverPanelMessage(sink: PanelMessageSink, logger: GatewayLogger, topic: string, payload: Uint8Array): void {
+export function deliverPanelMessage(sink: PanelMessageSink, logger: GatewayLogger, topic: string, payload: Uint8Array): DecodedPanelMessage {
   const decoded = decodePanelMessage(topic, payload);
   try {
     switch (decoded.kind) {
       case 'status':
         sink.onStatus(decoded.panelId, decoded.message);
-        return;
+        break;
       case 'event':
         sink.onEvent(decoded.panelId, decoded.event);
-        return;
+        break;
       case 'ignored':
         logger.debug('mqtt: message ignored', { topic, reason: decoded.reason });
-        return;
+        break;
       case 'invalid':
         logger.warn('mqtt: invalid panel message dropped', { topic, reason: decoded.reason });
-        return;
+        break;
     }
   } catch (error) {
     logger.error('mqtt: the backend failed to record a panel message', { topic, error: (error as Error).message });
   }
+  return decoded;
 }

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExternalGateway } from './external-gateway.js';
+import type { MqttGateway } from './gateway.js';
+import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
+import { startMosquitto, type RunningMosquitto } from './test-support/mosquitto-process.js';
+import { RecordingLogger, RecordingSink, connectPanel, endAll, panelTopics, sampleStatus } from './test-support/mqtt-test-kit.js';
+
+function joinMosquitto(broker: RunningMosquitto, overrides: Partial<Parameters<typeof createExternalGateway>[0]> = {}) {
+  const sink = new RecordingSink();
+  const logger = new RecordingLogger();
+  const gateway = createExternalGateway({
+    url: broker.url,
+    username: broker.backendUsername,
+    password: broker.backendPassword,
+    credentials: 'dynsec',
+    sink,
+    logger,
+    ...overrides,
+  });
+  return { gateway, sink, logger };
+}
+
+describeGatewayContract('external Mosquitto with dynamic security', async () => {
+  const broker = await startMosquitto();
+  try {
+    const { gateway, sink, logger } = joinMosquitto(broker);
+    await gateway.start();
+    return {
+      gateway,
+      sink,
+      logger,
+      addPanel: (panelId, key) => gateway.registerPanelCredentials(panelId, key),
+      removePanel: (panelId) => gateway.removePanelCredentials(panelId),
+      async close() {
+        await gateway.close();
+        await broker.stop();
+      },
+    };
+  } catch (error) {
+    await broker.stop();
+    throw new Error(`${(error as Error).message}\nmosquitto log:\n${broker.log()}`);
+  }
+});
+
+describe('external Mosquitto gateway', () => {
+  let broker: RunningMosquitto | undefined;
+  const gateways: MqttGateway[] = [];
+
+  afterEach(async () => {
+    for (const gateway of gateways.splice(0)) await gateway.close();
+    await broker?.stop();
+    broker = undefined;
+  });
+
+  it('fails start() with a clear message on a wrong backend password', async () => {
+    broker = await startMosquitto();
+    const { gateway } = joinMosquitto(broker, { password: 'wrong-password-000000' });
+    gateways.push(gateway);
+    await expect(gateway.start()).rejects.toThrow(/cannot connect to the MQTT broker at mqtt:\/\/127\.0\.0\.1:\d+ as airpanel-backend/);
+  });
+
+  it('replaces a key: the old one is refused, the panel connected with it is dropped', async () => {
+    broker = await startMosquitto();
+    const { gateway } = joinMosquitto(broker);
+    gateways.push(gateway);
+    await gateway.start();
+    await gateway.registerPanelCredentials('panel-a', 'first-key-0123456789');
+    const first = await connectPanel(gateway.panelUrl, 'panel-a', 'first-key-0123456789');
+    const dropped = new Promise<void>((resolve) => first.client.once('close', () => resolve()));
+    await gateway.registerPanelCredentials('panel-a', 'second-key-0123456789');
+    await dropped;
+    await expect(connectPanel(gateway.panelUrl, 'panel-a', 'first-key-0123456789')).rejects.toMatchObject({ code: expect.any(Number) });
+    const second = await connectPanel(gateway.panelUrl, 'panel-a', 'second-key-0123456789');
+    await endAll([first.client, second.client]);
+  });
+
+  it('counts panels whose retained status says online, and forgets those whose will arrived', async () => {
+    broker = await startMosquitto();
+    const { gateway, sink } = joinMosquitto(broker);
+    gateways.push(gateway);
+    await gateway.start();
+    await gateway.registerPanelCredentials('panel-a', 'key-a-0123456789');
+    const a = await connectPanel(gateway.panelUrl, 'panel-a', 'key-a-0123456789', {
+      will: { topic: panelTopics('panel-a').status, payload: Buffer.from(JSON.stringify({ panelId: 'panel-a', online: false })), qos: 1, retain: true },
+    });
+    await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1, retain: true });
+    await sink.until((s) => s.statuses.length === 1, 'the online status');
+    expect(gateway.connectedPanelCount()).toBe(1);
+    a.client.stream.destroy();
+    await sink.until((s) => s.statuses.length === 2, 'the will');
+    expect(gateway.connectedPanelCount()).toBe(0);
+    await endAll([a.client]);
+  });
+
+  it('receives, after its own restart, the retained status and the events published meanwhile', async () => {
+    broker = await startMosquitto();
+    const first = joinMosquitto(broker);
+    await first.gateway.start();
+    await first.gateway.registerPanelCredentials('panel-a', 'key-a-0123456789');
+    await first.gateway.close();
+
+    const a = await connectPanel(broker.url, 'panel-a', 'key-a-0123456789');
+    const status = sampleStatus('panel-a');
+    await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(status), { qos: 1, retain: true });
+    const transition = { type: 'state-transition', panelId: 'panel-a', from: 'stale', to: 'live', reason: 'backend back', at: new Date().toISOString() } as const;
+    await a.client.publishAsync(panelTopics('panel-a').events, JSON.stringify(transition), { qos: 1 });
+
+    const second = joinMosquitto(broker);
+    gateways.push(second.gateway);
+    await second.gateway.start();
+    await second.sink.until((s) => s.statuses.length >= 1 && s.events.length === 1, 'the status and the queued event');
+    expect(second.sink.statuses[0]).toEqual({ panelId: 'panel-a', message: status });
+    expect(second.sink.events).toEqual([{ panelId: 'panel-a', event: transition }]);
+    await endAll([a.client]);
+  });
+});

@@ -1,0 +1,166 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
+import { DYNSEC_RESPONSE_TOPIC, DynsecAdmin } from './dynsec.js';
+import type { GatewayLogger, MqttGateway, PanelMessageSink } from './gateway.js';
+import { DEFAULT_BACKEND_CLIENT_ID } from './mosquitto-config.js';
+import { BACKEND_SUBSCRIPTIONS, deliverPanelMessage } from './panel-messages.js';
+import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
+
+export interface ExternalGatewayOptions {
+  /** The broker as the backend reaches it, e.g. mqtt://mosquitto:1883 or mqtts://... */
+  url: string;
+  /** URL handed to panels, when they reach the broker by another name. Default: `url`. */
+  panelUrl?: string;
+  username: string;
+  password: string;
+  /** Must match the client id pinned in the dynsec file. Default `airpanel-backend`. */
+  clientId?: string;
+  /**
+   * How panels get their broker accounts:
+   * - `dynsec`: the backend creates and deletes them through Mosquitto's dynamic security
+   *   plugin (the generated deployment; see dynsec.ts for why);
+   * - `managed-elsewhere`: the operator provisions broker accounts by other means; the
+   *   register/remove calls only log.
+   */
+  credentials: 'dynsec' | 'managed-elsewhere';
+  sink: PanelMessageSink;
+  logger: GatewayLogger;
+  /** Limit for the first connection and for each dynsec answer. Default 5 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * The backend as a privileged client of an external broker. It listens to every panel's
+ * status and events, publishes documents and commands, and (with dynsec) manages panel
+ * accounts. The session is persistent (clean: false, fixed client id): events and will
+ * messages published while the backend restarts wait for it in the broker.
+ */
+export function createExternalGateway(options: ExternalGatewayOptions): MqttGateway {
+  const { sink, logger } = options;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  // Panels whose latest status says online: an external broker does not tell a client who
+  // else is connected, but every panel keeps a retained status with a last will.
+  const onlinePanels = new Set<string>();
+  let client: MqttClient | undefined;
+  let dynsec: DynsecAdmin | undefined;
+  let closing: Promise<void> | undefined;
+
+  function requireClient(): MqttClient {
+    if (!client || closing) throw new Error('the external MQTT gateway is not connected (call start() first, and not after close())');
+    return client;
+  }
+
+  async function publish(topic: string, payload: Buffer | string, retain: boolean): Promise<void> {
+    try {
+      await requireClient().publishAsync(topic, payload, { qos: 1, retain });
+    } catch (error) {
+      throw new Error(`publishing on ${topic} failed: ${(error as Error).message}`);
+    }
+  }
+
+  function onMessage(topic: string, payload: Buffer): void {
+    if (topic === DYNSEC_RESPONSE_TOPIC) {
+      dynsec?.handleResponse(payload);
+      return;
+    }
+    const delivered = deliverPanelMessage(sink, logger, topic, payload);
+    if (delivered.kind === 'status') {
+      if (delivered.message.online) onlinePanels.add(delivered.panelId);
+      else onlinePanels.delete(delivered.panelId);
+    }
+  }
+
+  async function start(): Promise<void> {
+    if (client) throw new Error('the external MQTT gateway was already started');
+    let connected: MqttClient;
+    try {
+      // No retries for the first attempt: a wrong URL or password must fail start() with a
+      // clear message, not loop in the background.
+      connected = await mqtt.connectAsync(
+        options.url,
+        {
+          clientId: options.clientId ?? DEFAULT_BACKEND_CLIENT_ID,
+          username: options.username,
+          password: options.password,
+          clean: false,
+          protocolVersion: 4,
+          connectTimeout: timeoutMs,
+          reconnectPeriod: 0,
+        },
+        false,
+      );
+    } catch (error) {
+      throw new Error(`cannot connect to the MQTT broker at ${options.url} as ${options.username}: ${(error as Error).message}`);
+    }
+    client = connected;
+    // From now on, reconnect by itself; subscriptions are renewed on every reconnect.
+    connected.options.reconnectPeriod = 1_000;
+    connected.on('message', onMessage);
+    connected.on('reconnect', () => logger.warn('mqtt: reconnecting to the broker', { url: options.url }));
+    connected.on('error', (error) => logger.error('mqtt: broker connection error', { url: options.url, error: error.message }));
+    connected.on('connect', () => logger.info('mqtt: connected to the broker', { url: options.url }));
+
+    if (options.credentials === 'dynsec') {
+      dynsec = new DynsecAdmin((topic, payload) => publish(topic, payload, false), logger, timeoutMs);
+    }
+    const subscriptions = [...BACKEND_SUBSCRIPTIONS, ...(dynsec ? [DYNSEC_RESPONSE_TOPIC] : [])];
+    const granted = await connected.subscribeAsync(subscriptions, { qos: 1 }).catch((error: unknown) => {
+      const codes = (error as { packet?: { granted?: unknown[] } }).packet?.granted;
+      throw new Error(
+        `the broker refused the backend's subscriptions ${subscriptions.join(', ')}${codes ? ` (SUBACK ${JSON.stringify(codes)})` : ''}: ` +
+          `check the role of ${options.username} (the generated dynsec file grants them)`,
+      );
+    });
+    logger.info('mqtt: joined the external broker', { url: options.url, subscriptions: granted.map((g) => g.topic) });
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      dynsec?.close();
+      const running = client;
+      if (!running) return;
+      // Give in-flight QoS 1 messages a moment, then force: close() must not hang on a dead broker.
+      const forced = setTimeout(() => running.end(true), timeoutMs);
+      await running.endAsync().catch(() => undefined);
+      clearTimeout(forced);
+    })();
+    return closing;
+  }
+
+  return {
+    start,
+    close,
+    get panelUrl(): string {
+      return options.panelUrl ?? options.url;
+    },
+    async publishDisplay(doc: DisplayDocument): Promise<void> {
+      await publish(panelTopics(doc.panelId).display, encodeDisplayDocument(doc), true);
+    },
+    async clearDisplay(panelId: string): Promise<void> {
+      await publish(panelTopics(panelId).display, Buffer.alloc(0), true);
+    },
+    async publishCommand(command: Command): Promise<void> {
+      await publish(panelTopics(command.panelId).commands, encodeCommand(command), false);
+    },
+    async registerPanelCredentials(panelId: string, apiKey: string): Promise<void> {
+      requireClient();
+      if (!dynsec) {
+        logger.info('mqtt: broker accounts are managed elsewhere; make sure this panel has one', { panelId });
+        return;
+      }
+      await dynsec.upsertPanel(panelId, apiKey);
+    },
+    async removePanelCredentials(panelId: string): Promise<void> {
+      requireClient();
+      onlinePanels.delete(panelId);
+      if (!dynsec) {
+        logger.info('mqtt: broker accounts are managed elsewhere; remove this panel\'s account there', { panelId });
+        return;
+      }
+      await dynsec.removePanel(panelId);
+    },
+    connectedPanelCount(): number {
+      return onlinePanels.size;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// Starts a real Mosquitto for tests, configured by the same generator a deployment uses.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { writeMosquittoDeployment, type MosquittoDeployment } from '../mosquitto-config.js';
+
+export const MOSQUITTO_BINARY = process.env['MOSQUITTO_BINARY'] ?? '/usr/sbin/mosquitto';
+
+export interface RunningMosquitto {
+  url: string;
+  port: number;
+  deployment: MosquittoDeployment;
+  backendUsername: string;
+  backendPassword: string;
+  /** What Mosquitto wrote to stderr so far (its log), for failure messages. */
+  log(): string;
+  /** Stops the broker (SIGTERM, then SIGKILL) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** Mosquitto cannot bind port 0: borrow a free port from the kernel, release it, hand it over. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function startMosquitto(options: { backendUsername?: string; backendPassword?: string } = {}): Promise<RunningMosquitto> {
+  const dir = await mkdtemp(join(tmpdir(), 'airpanel-mosquitto-'));
+  const backendUsername = options.backendUsername ?? 'airpanel-backend';
+  const backendPassword = options.backendPassword ?? 'backend-password-for-tests-only';
+  let child: ChildProcess | undefined;
+  try {
+    const port = await freePort();
+    const deployment = await writeMosquittoDeployment({
+      outDir: dir,
+      port,
+      bindAddress: '127.0.0.1',
+      backendUsername,
+      backendPassword,
+      // Started as root, Mosquitto would drop to the `mosquitto` user, who cannot read this temp dir.
+      runAsUser: userInfo().username,
+      passwordIterations: 1_000,
+    });
+    let stderr = '';
+    const started = spawn(MOSQUITTO_BINARY, ['-c', deployment.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = started;
+    started.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const spawnError = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`cannot start ${MOSQUITTO_BINARY}: ${error.message}`))));
+    spawnError.catch(() => undefined);
+
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      if (started.exitCode !== null) throw new Error(`mosquitto exited with code ${started.exitCode}:\n${stderr}`);
+      if (await Promise.race([accepts(port), spawnError])) break;
+      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on port ${port} within 5 s:\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `mqtt://127.0.0.1:${port}`,
+      port,
+      deployment,
+      backendUsername,
+      backendPassword,
+      log: () => stderr,
+      stop: () =>
+        (stopping ??= (async () => {
+          started.kill('SIGTERM');
+          const killer = setTimeout(() => started.kill('SIGKILL'), 3_000);
+          await exited(started);
+          clearTimeout(killer);
+          await rm(dir, { recursive: true, force: true });
+        })()),
+    };
+  } catch (error) {
+    if (child && child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
