@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { loaderStep, type Launch, type LoaderMachineOptions, type LoaderState } from '../common/release/index.js';
+import { checkBundleDir } from '../core/update/bundle.js';
+import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
+import type { AppLauncher } from './launcher.js';
+import { LoaderStore } from './store.js';
+
+export interface LoaderOptions extends LoaderMachineOptions {
+  dataDir: string;
+  /** The factory bundle in the read-only image (a bundle dir with bundle.json). */
+  factoryDir: string;
+  launcher: AppLauncher;
+  /** A trial must report healthy within this. Default 60 s. */
+  healthDeadlineMs?: number;
+  /** Pause before restarting a bundle that exited (not on trial). Default 1 s. */
+  restartDelayMs?: number;
+  now?: () => Date;
+  log?: (line: string) => void;
+}
+
+/** What happened to one launch. */
+export interface LaunchOutcome {
+  launch: Launch;
+  bundleDir: string;
+  result: 'committed-then-exited' | 'exited' | 'rolled-back-crash' | 'rolled-back-hang';
+  exit: { code: number | null; signal: string | null };
+  state: LoaderState;
+}
+
+/**
+ * The loader: picks the bundle to start (the pure machine in common/release/loader-machine.ts
+ * decides; this class only does the fs checks, the atomic writes and the process), starts it,
+ * waits for its health report within the deadline, commits or rolls back, and starts again
+ * when it exits. It is not updated over the air.
+ */
+export class BundleLoader {
+  readonly layout: ReleaseLayout;
+  private readonly store: LoaderStore;
+  private stopped = false;
+  private current: { kill(): void } | null = null;
+
+  constructor(private readonly o: LoaderOptions) {
+    this.layout = releaseLayout(o.dataDir);
+    this.store = new LoaderStore(this.layout);
+  }
+
+  private now(): string {
+    return (this.o.now?.() ?? new Date()).toISOString();
+  }
+
+  private log(line: string): void {
+    this.o.log?.(`[loader] ${line}`);
+  }
+
+  /**
+   * The boot decision alone (no process): reads pointers, checks the bundles they name,
+   * persists the new state, clears candidate.json. Also what a test calls "next start".
+   */
+  async decide(): Promise<{ launch: Launch; bundleDir: string; state: LoaderState }> {
+    const state = this.store.readState();
+    const candidate = this.store.readCandidate();
+    const names = new Set([candidate, state.current, state.previous, state.trial?.version].filter((v): v is string => typeof v === 'string'));
+    const installed = new Set<string>();
+    for (const v of names) {
+      try {
+        await checkBundleDir(this.layout.bundleDir(v), { hashes: false, version: v });
+        installed.add(v);
+      } catch (e) {
+        this.log(`bundle ${v} not runnable: ${(e as Error).message}`);
+      }
+    }
+    const step = loaderStep(state, { type: 'boot', candidate, installed: (v) => installed.has(v), at: this.now() }, this.o);
+    if (step.type !== 'launch') throw new Error('boot must launch');
+    this.store.writeState(step.state);
+    if (step.clearCandidatePointer) this.store.clearCandidate();
+    const bundleDir = step.launch.kind === 'factory' ? this.o.factoryDir : this.layout.bundleDir(step.launch.version);
+    return { launch: step.launch, bundleDir, state: step.state };
+  }
+
+  /** Decide, start, supervise until the process exits (or is killed as hung). */
+  async runOnce(): Promise<LaunchOutcome> {
+    const { launch, bundleDir } = await this.decide();
+    const descriptor = await checkBundleDir(bundleDir, { hashes: false }).catch(() => null);
+    const entry = join(bundleDir, descriptor?.main ?? 'main.js');
+    const version = launch.kind === 'factory' ? (descriptor?.version ?? 'factory') : launch.version;
+    this.log(`starting ${launch.kind} ${version}`);
+    const app = this.o.launcher.launch(entry, {
+      AIRPANEL_BUNDLE_VERSION: version,
+      AIRPANEL_LAUNCH: launch.kind,
+      AIRPANEL_DATA_DIR: this.o.dataDir,
+    });
+    this.current = app;
+    try {
+      if (launch.kind !== 'trial') {
+        const exit = await app.exited;
+        return { launch, bundleDir, result: 'exited', exit, state: this.store.readState() };
+      }
+      const deadlineMs = this.o.healthDeadlineMs ?? 60_000;
+      let timer: NodeJS.Timeout | undefined;
+      const verdict = await new Promise<'healthy' | 'exited' | 'deadline'>((resolve) => {
+        app.onMessage((msg) => {
+          if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'airpanel/healthy') resolve('healthy');
+        });
+        void app.exited.then(() => resolve('exited'));
+        timer = setTimeout(() => resolve('deadline'), deadlineMs);
+      });
+      clearTimeout(timer);
+      if (verdict === 'healthy') {
+        const step = loaderStep(this.store.readState(), { type: 'healthy', at: this.now() }, this.o);
+        this.store.writeState(step.state);
+        this.log(`committed ${version}`);
+        const exit = await app.exited;
+        return { launch, bundleDir, result: 'committed-then-exited', exit, state: this.store.readState() };
+      }
+      if (verdict === 'deadline') app.kill();
+      const exit = await app.exited;
+      const reason = verdict === 'deadline' ? 'hung' : 'crashed';
+      const detail = verdict === 'deadline' ? `no health report within ${deadlineMs} ms` : `exited before healthy (code ${exit.code}, signal ${exit.signal})`;
+      const step = loaderStep(this.store.readState(), { type: 'failed', reason, detail, at: this.now() }, this.o);
+      this.store.writeState(step.state);
+      this.log(`rolled back ${version}: ${detail}`);
+      return { launch, bundleDir, result: reason === 'hung' ? 'rolled-back-hang' : 'rolled-back-crash', exit, state: step.state };
+    } finally {
+      this.current = null;
+    }
+  }
+
+  /** Runs bundles forever (until stop()): what systemd starts on a panel. */
+  async run(onLaunch?: (o: LaunchOutcome) => void): Promise<void> {
+    this.stopped = false;
+    while (!this.stopped) {
+      const outcome = await this.runOnce();
+      onLaunch?.(outcome);
+      if (this.stopped) break;
+      if (outcome.result === 'exited' || outcome.result === 'committed-then-exited') {
+        await new Promise((r) => setTimeout(r, this.o.restartDelayMs ?? 1000));
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.current?.kill();
+  }
+}

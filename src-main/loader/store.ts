@@ -1,0 +1,45 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { CandidatePointer, INITIAL_LOADER_STATE, LoaderState } from '../common/release/index.js';
+import { fsyncDirSync, writeFileAtomicSync } from '../core/update/fsio.js';
+import type { ReleaseLayout } from '../core/update/layout.js';
+
+/**
+ * The loader's persistent pointers. loader-state.json is written only here, atomically (temp,
+ * fsync, rename, fsync dir); candidate.json is written by the updater and removed here once
+ * adopted. An unreadable state file falls back to "current = previous = none" (the factory
+ * bundle), which is always runnable.
+ */
+export class LoaderStore {
+  constructor(private readonly layout: ReleaseLayout) {}
+
+  readState(): LoaderState {
+    try {
+      return LoaderState.parse(JSON.parse(readFileSync(this.layout.loaderStateFile, 'utf8')));
+    } catch {
+      return INITIAL_LOADER_STATE;
+    }
+  }
+
+  writeState(state: LoaderState): void {
+    mkdirSync(this.layout.releasesDir, { recursive: true });
+    writeFileAtomicSync(this.layout.loaderStateFile, `${JSON.stringify(LoaderState.parse(state))}\n`);
+  }
+
+  readCandidate(): string | null {
+    try {
+      return CandidatePointer.parse(JSON.parse(readFileSync(this.layout.candidateFile, 'utf8'))).version;
+    } catch {
+      return null;
+    }
+  }
+
+  clearCandidate(): void {
+    rmSync(this.layout.candidateFile, { force: true });
+    try {
+      fsyncDirSync(this.layout.releasesDir);
+    } catch {
+      // no releases dir: nothing was there
+    }
+  }
+}
