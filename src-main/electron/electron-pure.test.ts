@@ -1,0 +1,63 @@
+import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PanelView } from '../common/index.js';
+import { APP_ENTRY_URL, isAppUrl, resolveAppFile } from './app-origin.js';
+import { maintenancePageHtml, maintenancePageUrl } from './maintenance-page.js';
+
+// The Electron host's pure parts (no Electron needed): origin checks, the app:// file
+// resolver and the maintenance page.
+
+describe('isAppUrl', () => {
+  it('accepts only the app origin', () => {
+    expect(isAppUrl(APP_ENTRY_URL)).toBe(true);
+    expect(isAppUrl('app://panel/assets/x.js')).toBe(true);
+    for (const url of ['app://evil/index.html', 'app://panel:81/', 'app://u@panel/', 'file:///etc/passwd', 'https://panel/',
+      'data:text/html,x', 'javascript:alert(1)', '', null, undefined, 'not a url']) {
+      expect(isAppUrl(url), String(url)).toBe(false);
+    }
+  });
+});
+
+describe('resolveAppFile', () => {
+  let root: string;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airpanel-app-'));
+    root = join(dir, 'renderer');
+    await mkdir(join(root, 'assets'), { recursive: true });
+    await writeFile(join(root, 'index.html'), '<!doctype html>');
+    await writeFile(join(root, 'assets', 'a.js'), '');
+    await writeFile(join(dir, 'secret.js'), 'secret');
+    await symlink(join(dir, 'secret.js'), join(root, 'assets', 'link.js'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('serves files of the app', () => {
+    expect(resolveAppFile(root, 'app://panel/')?.path).toMatch(/index\.html$/);
+    expect(resolveAppFile(root, 'app://panel/assets/a.js?x=1')).toMatchObject({ contentType: 'text/javascript; charset=utf-8' });
+  });
+
+  it('refuses anything else', () => {
+    for (const url of ['app://panel/../secret.js', 'app://panel/assets/..%2f..%2fsecret.js', 'app://panel/%2e%2e/secret.js',
+      'app://panel/assets/link.js', 'app://panel/assets/..%5c..%5csecret.js', 'app://panel/index.html%00.js', 'app://panel/missing.js',
+      'app://other/index.html', 'app://panel/assets', 'app://panel/package.json']) {
+      expect(resolveAppFile(root, url), url).toBeNull();
+    }
+  });
+});
+
+describe('maintenance page', () => {
+  it('shows a valid code, and a fallback for an invalid one, with no script', () => {
+    const html = maintenancePageHtml('RND-1');
+    expect(html).toContain('data-code="RND-1"');
+    expect(html).not.toMatch(/<script/i);
+    expect(html).toContain("default-src 'none'");
+    expect(maintenancePageHtml('<img onerror=x>')).toContain('data-code="HST-1"');
+    expect(PanelView.safeParse({ kind: 'maintenance', code: 'HST-1' }).success).toBe(true);
+    const url = maintenancePageUrl('GPU-1');
+    expect(url.startsWith('data:text/html;charset=utf-8;base64,')).toBe(true);
+    expect(Buffer.from(url.split(',')[1] ?? '', 'base64').toString('utf8')).toContain('GPU-1');
+  });
+});
