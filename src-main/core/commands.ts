@@ -78,6 +78,11 @@ export class CommandProcessor {
       await this.ack(command.id, 'rejected', `expired at ${command.expiresAt}`);
       return;
     }
+    if (command.kind === 'check-update' && !o.updateChecker) {
+      o.logger.warn('check-update rejected: no updater', { commandId: command.id });
+      await this.ack(command.id, 'rejected', 'no updater in this build: check-update is not available');
+      return;
+    }
     o.logger.info('command received', { commandId: command.id, kind: command.kind });
     await this.ack(command.id, 'accepted', null);
     await this.execute(command);
@@ -97,10 +102,8 @@ export class CommandProcessor {
           await o.hostActions.restartApp();
           return;
         case 'check-update': {
-          if (!o.updateChecker) {
-            await this.ack(command.id, 'rejected', 'no updater in this build: check-update is not available');
-            return;
-          }
+          // Refused before 'accepted' in handle(); kept so the type needs no assertion.
+          if (!o.updateChecker) throw new Error('no updater');
           const outcome = await o.updateChecker.checkNow();
           await this.ack(command.id, 'done', outcome);
           return;

@@ -1,0 +1,374 @@
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import got from 'got';
+import { connect } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Command, DISPLAY_DOCUMENT_MAX_BYTES, PanelEvent, PanelStatus, panelTopics } from '../common/index.js';
+import { LastKnownGoodCache } from './cache.js';
+import type { UpdateChecker } from './commands.js';
+import { loadPanelConfig } from './config.js';
+import { dataDirPaths } from './data-dir.js';
+import { type CoreTuning, PanelCore } from './panel-core.js';
+import { LoopbackBackend } from './testing/display-server.js';
+import {
+  capturingLogger,
+  type LogEntry,
+  makeConfig,
+  makeDataDir,
+  makeDocument,
+  RecordingHostActions,
+  sleep,
+  waitFor,
+  writePanelJson,
+} from './testing/fixtures.js';
+import { LoopbackBroker } from './testing/loopback-broker.js';
+
+const PANEL = 'panel-001';
+const topics = panelTopics(PANEL);
+const POLL_MS = 150;
+const FAST: Partial<CoreTuning> = {
+  reconnectBackoff: { minMs: 30, baseMs: 80, maxMs: 300 },
+  stableConnectionMs: 200,
+  connectTimeoutMs: 1_000,
+  keepaliveSeconds: 5,
+  firstPollMaxDelayMs: 30,
+  httpTimeoutMs: 1_000,
+  pollIntervalMs: POLL_MS,
+  freshnessWindowMs: 60_000,
+};
+
+/** A TCP port on 127.0.0.1 with nobody listening (a backend that is down). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+interface Harness {
+  core: PanelCore;
+  host: RecordingHostActions;
+  logs: LogEntry[];
+  dataDir: string;
+}
+
+async function startPanel(options: {
+  apiBaseUrl: string;
+  mqttUrl: string | null;
+  dataDir?: string;
+  tuning?: Partial<CoreTuning>;
+  updateChecker?: UpdateChecker;
+  seedCache?: number;
+}): Promise<Harness> {
+  let dataDir = options.dataDir;
+  if (!dataDir) {
+    const made = await makeDataDir();
+    cleanups.push(made.cleanup);
+    dataDir = made.dir;
+  }
+  await writePanelJson(dataDir, makeConfig(PANEL, options.apiBaseUrl, options.mqttUrl));
+  const { logger, entries } = capturingLogger();
+  if (options.seedCache) await new LastKnownGoodCache({ dataDir, wallClock: { now: Date.now }, logger }).save(makeDocument(PANEL, options.seedCache));
+  const host = new RecordingHostActions();
+  const core = new PanelCore({
+    dataDir,
+    config: await loadPanelConfig(dataDir),
+    mqttConnect: connect,
+    http: got,
+    hostActions: host,
+    updateChecker: options.updateChecker,
+    logger,
+    firmwareVersion: '1.2.3-test',
+    tuning: { ...FAST, ...options.tuning },
+  });
+  cleanups.push(() => core.stop());
+  await core.start();
+  return { core, host, logs: entries, dataDir };
+}
+
+async function startBroker(): Promise<LoopbackBroker> {
+  const broker = await LoopbackBroker.start();
+  cleanups.push(() => broker.close());
+  return broker;
+}
+
+async function startBackend(): Promise<LoopbackBackend> {
+  const backend = await LoopbackBackend.start();
+  cleanups.push(() => backend.close());
+  return backend;
+}
+
+function shownRevision(core: PanelCore): number | null {
+  const view = core.getView();
+  return view.kind === 'content' ? view.document.revision : null;
+}
+
+function statuses(broker: LoopbackBroker): PanelStatus[] {
+  return broker.received.filter((p) => p.topic === topics.status).map((p) => JSON.parse(p.payload) as PanelStatus);
+}
+
+function events(broker: LoopbackBroker): PanelEvent[] {
+  return broker.received.filter((p) => p.topic === topics.events).map((p) => PanelEvent.parse(JSON.parse(p.payload)));
+}
+
+function countLogs(logs: LogEntry[], message: string): number {
+  return logs.filter((e) => e.message === message).length;
+}
+
+describe('PanelCore against a real broker and HTTP server', () => {
+  it('accepts pushed documents, refuses older, foreign and oversized ones, and reports status', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const { core, logs, dataDir } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url });
+    const views: string[] = [];
+    core.onView((v) => views.push(v.kind === 'content' ? `content:${v.document.revision}` : v.kind));
+    await waitFor('mqtt up', () => countLogs(logs, 'mqtt up') === 1);
+
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 5)), true);
+    await waitFor('revision 5 live', () => shownRevision(core) === 5 && core.state.name === 'live');
+
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 3)), true);
+    await broker.publish(topics.display, JSON.stringify(makeDocument('panel-002', 9)), true);
+    await broker.publish(topics.display, Buffer.alloc(DISPLAY_DOCUMENT_MAX_BYTES + 10, 0x20), true);
+    const rejected = await waitFor('three rejections', () => {
+      const r = logs.filter((e) => e.message === 'document rejected');
+      return r.length === 3 && r;
+    });
+    expect(rejected.map((e) => String(e.reason))).toEqual([
+      expect.stringContaining('revision 3 not newer'),
+      expect.stringContaining('another panel (panel-002)'),
+      expect.stringContaining('oversized'),
+    ]);
+    expect(shownRevision(core)).toBe(5);
+
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 6, 'bad')), true);
+    await waitFor('revision 6', () => shownRevision(core) === 6);
+    expect(views).toEqual(['content:5', 'content:6']);
+
+    await waitFor('transition event', () => events(broker).some((e) => e.type === 'state-transition' && e.to === 'live'));
+    expect(events(broker)[0]).toMatchObject({ type: 'state-transition', panelId: PANEL, from: 'booting', to: 'live', reason: 'revision 5 received via mqtt' });
+    const live = await waitFor('live status', () => statuses(broker).find((s) => s.state === 'live'));
+    expect(PanelStatus.parse(live)).toMatchObject({ panelId: PANEL, online: true, firmwareVersion: '1.2.3-test', displayedRevision: 5, maintenanceCode: null, update: null });
+
+    await core.stop();
+    const last = statuses(broker).at(-1)!;
+    expect(last).toMatchObject({ online: false, state: 'live', displayedRevision: 6 });
+    expect(broker.received.filter((p) => p.topic === topics.status).at(-1)!.retain).toBe(true);
+    const cached = await new LastKnownGoodCache({ dataDir, wallClock: { now: Date.now }, logger: capturingLogger().logger }).load(PANEL);
+    expect(cached).toMatchObject({ document: { revision: 6 }, highestRevision: 6 });
+  });
+
+  it('falls back to ETag polling when the broker dies, and back to push with one catch-up poll', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    backend.display = { document: makeDocument(PANEL, 5) };
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 5)), true);
+    const { core, logs } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url });
+    await waitFor('live via mqtt', () => countLogs(logs, 'mqtt up') === 1 && core.state.name === 'live');
+
+    // While MQTT is up there is no polling, only the catch-up poll right after connecting.
+    await sleep(2 * POLL_MS);
+    const whileUp = backend.displayRequests().length;
+    expect(whileUp).toBeGreaterThanOrEqual(1);
+    expect(whileUp).toBeLessThanOrEqual(2); // boot poll (if it beat MQTT) + catch-up
+    await sleep(5 * POLL_MS);
+    expect(backend.displayRequests().length).toBe(whileUp);
+
+    await broker.kill();
+    await waitFor('polling with If-None-Match and 304s', () =>
+      backend.displayRequests().slice(whileUp).filter((r) => r.ifNoneMatch === `"${PANEL}.5"` && r.status === 304).length >= 2);
+    expect(backend.displayRequests().every((r) => r.authorization === `Bearer ${'k'.repeat(40)}`)).toBe(true);
+    expect(core.state.name).toBe('live');
+
+    backend.display = { document: makeDocument(PANEL, 6) };
+    await waitFor('revision 6 by poll', () => shownRevision(core) === 6);
+    expect(logs.find((e) => e.message === 'document accepted' && e.revision === 6)).toMatchObject({ source: 'http' });
+
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 6)), true);
+    await broker.revive();
+    await waitFor('mqtt up again', () => countLogs(logs, 'mqtt up') === 2, 5_000);
+    const afterReconnect = backend.displayRequests().length;
+    await waitFor('catch-up poll', () => backend.displayRequests().slice(afterReconnect - 1).some((r) => r.status === 304));
+    await sleep(2 * POLL_MS);
+    const settled = backend.displayRequests().length;
+    expect(settled - afterReconnect).toBeLessThanOrEqual(1);
+    await sleep(5 * POLL_MS);
+    expect(backend.displayRequests().length).toBe(settled);
+    expect(core.state.name).toBe('live');
+  });
+
+  it('shows the cached content at boot with no backend, then marks it stale', async () => {
+    const port = await deadPort();
+    const { core } = await startPanel({
+      apiBaseUrl: `http://127.0.0.1:${port}`,
+      mqttUrl: `mqtt://127.0.0.1:${port}`,
+      seedCache: 4,
+      tuning: { freshnessWindowMs: 300 },
+    });
+    expect(core.state.name).toBe('showing-cached');
+    expect(core.getView()).toMatchObject({ kind: 'content', document: { revision: 4 }, stale: null });
+    const stale = await waitFor('stale', () => {
+      const v = core.getView();
+      return v.kind === 'content' && v.stale;
+    });
+    expect(Date.parse(stale.since)).toBeGreaterThan(Date.now() - 5_000);
+    expect(core.state.name).toBe('stale');
+  });
+
+  it('keeps the neutral booting view with no cache and no backend (not a fault)', async () => {
+    const port = await deadPort();
+    const { core, logs } = await startPanel({ apiBaseUrl: `http://127.0.0.1:${port}`, mqttUrl: `mqtt://127.0.0.1:${port}`, tuning: { freshnessWindowMs: 100 } });
+    await waitFor('a failed poll and a reconnect attempt', () => countLogs(logs, 'poll failed') >= 1 && countLogs(logs, 'mqtt reconnect scheduled') >= 2);
+    expect(core.getView()).toEqual({ kind: 'booting' });
+    expect(core.state.name).toBe('booting');
+  });
+
+  it('polls only when panel.json has no MQTT URL', async () => {
+    const backend = await startBackend();
+    backend.display = { document: makeDocument(PANEL, 2) };
+    const { core } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: null });
+    await waitFor('live by poll', () => shownRevision(core) === 2 && core.state.name === 'live');
+    await waitFor('a 304', () => backend.displayRequests().some((r) => r.status === 304));
+  });
+
+  it('refuses a replayed older document after a restart (persisted high-water mark)', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const first = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url });
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 8)), true);
+    await waitFor('revision 8', () => shownRevision(first.core) === 8);
+    await first.core.stop();
+
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 7)), true);
+    const second = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url, dataDir: first.dataDir });
+    expect(shownRevision(second.core)).toBe(8);
+    const rejected = await waitFor('replay refused', () => second.logs.find((e) => e.message === 'document rejected'));
+    expect(String(rejected.reason)).toContain('revision 7 not newer than shown 8');
+    expect(shownRevision(second.core)).toBe(8);
+  });
+
+  it('reports framePresented as displayedRevision and enters maintenance on a host fault', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const { core } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url });
+    await broker.publish(topics.display, JSON.stringify(makeDocument(PANEL, 3)), true);
+    await waitFor('revision 3', () => shownRevision(core) === 3);
+    core.framePresented({ kind: 'content', revision: 2 });
+    await waitFor('painted revision in status', () => statuses(broker).some((s) => s.displayedRevision === 2));
+    core.rendererError({ message: 'TypeError: x is undefined' });
+    core.hostFault('RND-1', 'renderer crashed 3 times in 60 s');
+    expect(core.getView()).toEqual({ kind: 'maintenance', code: 'RND-1' });
+    const status = await waitFor('maintenance status', () => statuses(broker).find((s) => s.state === 'maintenance'));
+    expect(status).toMatchObject({ maintenanceCode: 'RND-1', stateReason: 'renderer crashed 3 times in 60 s', lastError: 'RND-1: renderer crashed 3 times in 60 s' });
+    core.hostFault('not a code', 'x');
+    expect(core.getView()).toEqual({ kind: 'maintenance', code: 'RND-1' });
+  });
+});
+
+describe('PanelCore with a bad panel.json', () => {
+  it('shows maintenance CFG-1 when panel.json is missing and there is no cache', async () => {
+    const { dir, cleanup } = await makeDataDir();
+    cleanups.push(cleanup);
+    const { logger, entries } = capturingLogger();
+    const core = new PanelCore({ dataDir: dir, config: await loadPanelConfig(dir), mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: 't' });
+    cleanups.push(() => core.stop());
+    await core.start();
+    expect(core.getView()).toEqual({ kind: 'maintenance', code: 'CFG-1' });
+    expect(entries.find((e) => e.message === 'panel config unusable')).toMatchObject({ code: 'CFG-1' });
+  });
+
+  it('logs exactly which field is wrong (CFG-3) and still shows cached content', async () => {
+    const { dir, cleanup } = await makeDataDir();
+    cleanups.push(cleanup);
+    const { logger, entries } = capturingLogger();
+    await new LastKnownGoodCache({ dataDir: dir, wallClock: { now: Date.now }, logger }).save(makeDocument(PANEL, 4));
+    await writePanelJson(dir, { ...makeConfig(PANEL, 'http://127.0.0.1:1', null), heartbeatSeconds: 1 });
+    const core = new PanelCore({ dataDir: dir, config: await loadPanelConfig(dir), mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: 't' });
+    cleanups.push(() => core.stop());
+    await core.start();
+    expect(core.getView()).toMatchObject({ kind: 'content', document: { revision: 4 } });
+    const line = entries.find((e) => e.message === 'panel config unusable')!;
+    expect(line).toMatchObject({ code: 'CFG-3', fields: [{ path: 'heartbeatSeconds' }] });
+    expect(String(line.detail)).toContain('heartbeatSeconds');
+    expect(await readFile(dataDirPaths(dir).config, 'utf8')).toContain('"heartbeatSeconds":1');
+  });
+});
+
+describe('PanelCore commands', () => {
+  function command(kind: Command['kind'], overrides: Partial<Command> = {}): Command {
+    const now = Date.now();
+    return { id: randomUUID(), panelId: PANEL, kind, issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 60_000).toISOString(), ...overrides };
+  }
+
+  function acksFor(broker: LoopbackBroker, id: string): string[] {
+    return events(broker).flatMap((e) => (e.type === 'command-ack' && e.ack.commandId === id ? [`${e.ack.status}${e.ack.detail ? `: ${e.ack.detail}` : ''}`] : []));
+  }
+
+  it('acks every command: accepted at once, then done / failed / rejected', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const checker: UpdateChecker = { checkNow: async () => 'up to date (1.2.3-test)' };
+    const { host, logs } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url, updateChecker: checker });
+    await waitFor('mqtt up', () => countLogs(logs, 'mqtt up') === 1);
+    const send = (c: Command) => broker.publish(topics.commands, JSON.stringify(c), false);
+
+    const reload = command('reload');
+    await send(reload);
+    await waitFor('reload done', () => acksFor(broker, reload.id).length === 2);
+    expect(acksFor(broker, reload.id)).toEqual(['accepted', 'done: renderer reloaded']);
+    await send(reload);
+
+    const update = command('check-update');
+    await send(update);
+    await waitFor('update done', () => acksFor(broker, update.id).length === 2);
+    expect(acksFor(broker, update.id)).toEqual(['accepted', 'done: up to date (1.2.3-test)']);
+
+    const shot = command('screenshot');
+    await send(shot);
+    await waitFor('screenshot done', () => acksFor(broker, shot.id).length === 2);
+    expect(acksFor(broker, shot.id)).toEqual(['accepted', 'done: uploaded 7 bytes']);
+    const put = backend.requests.find((r) => r.method === 'PUT')!;
+    expect(put).toMatchObject({ url: `/api/v1/panels/${PANEL}/screenshot`, contentType: 'image/png', authorization: `Bearer ${'k'.repeat(40)}` });
+    expect([...backend.screenshots[0]!]).toEqual([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+
+    backend.screenshotStatus = 404;
+    const shot404 = command('screenshot');
+    await send(shot404);
+    await waitFor('screenshot failed', () => acksFor(broker, shot404.id).length === 2);
+    expect(acksFor(broker, shot404.id)).toEqual(['accepted', 'failed: screenshot upload failed: HTTP 404']);
+
+    const expired = command('reload', { expiresAt: new Date(Date.now() - 1_000).toISOString() });
+    await send(expired);
+    const foreign = command('reload', { panelId: 'panel-002' });
+    await send(foreign);
+    await waitFor('rejections', () => acksFor(broker, expired.id).length === 1 && acksFor(broker, foreign.id).length === 1);
+    expect(acksFor(broker, expired.id)[0]).toMatch(/^rejected: expired at /);
+    expect(acksFor(broker, foreign.id)).toEqual(['rejected: command is for panel panel-002']);
+
+    const restart = command('restart');
+    await send(restart);
+    await waitFor('restart', () => host.calls.includes('restart'));
+    expect(acksFor(broker, restart.id)).toEqual(['accepted', 'done: restarting']);
+    // The duplicate reload was neither run nor acked again.
+    expect(host.calls).toEqual(['reload', 'screenshot', 'screenshot', 'restart']);
+    expect(acksFor(broker, reload.id)).toHaveLength(2);
+  });
+
+  it('rejects check-update without an updater, with a clear detail', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const { logs } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url });
+    await waitFor('mqtt up', () => countLogs(logs, 'mqtt up') === 1);
+    const update = command('check-update');
+    await broker.publish(topics.commands, JSON.stringify(update), false);
+    await waitFor('ack', () => acksFor(broker, update.id).length === 1);
+    expect(acksFor(broker, update.id)).toEqual(['rejected: no updater in this build: check-update is not available']);
+  });
+});
