@@ -1,0 +1,71 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './files.js';
+
+/**
+ * Credentials. Panel API keys and the generated admin token are 32 random bytes (256 bits)
+ * each. For secrets of that entropy a single SHA-256 is a sound way to store them: a slow
+ * password hash (scrypt, argon2) exists to make guessing low-entropy human passwords
+ * expensive, and nobody can guess 2^256 keys. Comparing digests with timingSafeEqual keeps
+ * the comparison time independent of where the digests differ. Being fast also matters:
+ * the display route and the broker's CONNECT check hash on every call.
+ */
+
+export const ADMIN_TOKEN_FILE = 'admin-token';
+/** A configured admin token shorter than this is refused (it would be guessable). */
+export const ADMIN_TOKEN_MIN_LENGTH = 24;
+
+export function generateSecret(prefix: string): string {
+  return `${prefix}${randomBytes(32).toString('base64url')}`;
+}
+
+export function generatePanelKey(): string {
+  return generateSecret('apk_');
+}
+
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+export function hashesEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface AdminTokenSource {
+  token: string;
+  /** Where the token was read from or written to; null when it came from the configuration. */
+  file: string | null;
+  generated: boolean;
+}
+
+/**
+ * The admin token: the configured one if any, else the one stored in the data dir, else a
+ * new one written there with mode 0600 (readable by the backend's user only).
+ */
+export function loadAdminToken(dataDir: string, configured: string | undefined): AdminTokenSource {
+  if (configured !== undefined && configured !== '') {
+    if (configured.length < ADMIN_TOKEN_MIN_LENGTH) {
+      throw new Error(`the admin token (AIRPANEL_ADMIN_TOKEN / adminToken) must have at least ${ADMIN_TOKEN_MIN_LENGTH} characters`);
+    }
+    return { token: configured, file: null, generated: false };
+  }
+  const file = path.join(dataDir, ADMIN_TOKEN_FILE);
+  if (existsSync(file)) {
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o077) throw new Error(`${file} is readable by other users (mode ${mode.toString(8)}); run chmod 600 on it`);
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length < ADMIN_TOKEN_MIN_LENGTH) throw new Error(`${file} holds no valid admin token; delete it to generate a new one`);
+    return { token, file, generated: false };
+  }
+  const token = generateSecret('apadm_');
+  writeFileAtomic(file, `${token}\n`, 0o600);
+  return { token, file, generated: true };
+}
+
+/** The bearer token of an Authorization header, or null when there is none. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer[ ]+([\x21-\x7e]{1,512})[ ]*$/i.exec(header);
+  return match ? match[1]! : null;
+}

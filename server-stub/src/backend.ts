@@ -1,0 +1,211 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { loadAdminToken } from './auth.js';
+import { systemClock, type Clock } from './clock.js';
+import { openDatabase } from './db/database.js';
+import { Store } from './db/store.js';
+import { buildOpenApiDocument } from './http/openapi.js';
+import { buildRoutes } from './http/routes.js';
+import { buildHttpServer } from './http/server.js';
+import { createJsonLogger, type Logger } from './logger.js';
+import { BackendMetrics } from './metrics.js';
+import { createEmbeddedGateway } from './mqtt/embedded-gateway.js';
+import type { MqttGateway } from './mqtt/gateway.js';
+import { NoMqttGateway } from './no-mqtt-gateway.js';
+import { defaultProviders, type ProviderRegistry } from './sensors/providers.js';
+import { RefreshLoop } from './sensors/refresh-loop.js';
+import { AirpanelService } from './service.js';
+
+export const BACKEND_VERSION = '0.1.0';
+export const DEFAULT_REFRESH_INTERVAL_SECONDS = 300;
+export const MIN_REFRESH_INTERVAL_SECONDS = 1;
+
+export type MqttOptions =
+  /** aedes inside the backend (the default). */
+  | { mode: 'embedded'; port: number; host?: string; publicUrl?: string }
+  /** An external broker (e.g. Mosquitto) the backend joins as a privileged client. */
+  | { mode: 'external'; url: string; username: string; password: string; publicUrl?: string }
+  /** HTTP only: panels poll, nothing is pushed. */
+  | { mode: 'none' };
+
+export interface BackendOptions {
+  /** SQLite database, admin token file: everything that must survive a restart. */
+  dataDir: string;
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  /** URL panels use to reach the HTTP API when `host:port` is not it (proxy, NAT). */
+  publicUrl?: string;
+  mqtt?: MqttOptions;
+  /** Sensor data older than this is fetched again; 1 to 86400 seconds. */
+  refreshIntervalSeconds?: number;
+  /** Fixed admin token; otherwise the one in the data dir, generated at first start. */
+  adminToken?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Sensor fetches running at once. */
+  fetchConcurrency?: number;
+  /** Replaces the sensor providers (tests shorten retry delays). */
+  providers?: ProviderRegistry;
+  /** Expose process metrics (CPU, memory, event loop) on /metrics too. */
+  processMetrics?: boolean;
+  /** Set false to drive refresh and renewal by hand (tests). */
+  startLoops?: boolean;
+  /** Replaces the MQTT gateway built from `mqtt` (tests of the seam). */
+  gatewayFactory?: (deps: { service: AirpanelService; logger: Logger }) => MqttGateway;
+}
+
+export interface Backend {
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:41234 (the API is under /api/v1). */
+  url: string;
+  /** What panels dial for MQTT; null in HTTP-only mode. */
+  mqttUrl: string | null;
+  adminToken: string;
+  /** Where the generated admin token lives; null when it was configured. */
+  adminTokenFile: string | null;
+  service: AirpanelService;
+  refreshLoop: RefreshLoop;
+  metrics: BackendMetrics;
+  /** Stops accepting, finishes requests and publishes in flight, closes the broker and the DB. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Builds and starts the whole backend: the single entry point of the CLI and the tests. */
+export async function createBackend(options: BackendOptions): Promise<Backend> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createJsonLogger();
+  const host = options.host ?? '127.0.0.1';
+  const refreshIntervalSeconds = options.refreshIntervalSeconds ?? DEFAULT_REFRESH_INTERVAL_SECONDS;
+  if (!Number.isInteger(refreshIntervalSeconds) || refreshIntervalSeconds < MIN_REFRESH_INTERVAL_SECONDS || refreshIntervalSeconds > 86_400) {
+    throw new Error(`refreshIntervalSeconds must be a whole number from ${MIN_REFRESH_INTERVAL_SECONDS} to 86400, got ${refreshIntervalSeconds}`);
+  }
+  const mqtt: MqttOptions = options.mqtt ?? { mode: 'embedded', port: 1883 };
+
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const admin = loadAdminToken(options.dataDir, options.adminToken);
+  const db = openDatabase(options.dataDir);
+  const cleanups: (() => Promise<void> | void)[] = [() => void db.close()];
+  const unwind = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+
+  try {
+    const store = new Store(db);
+    const metrics = new BackendMetrics({ defaultMetrics: options.processMetrics ?? false });
+    let apiBaseUrl = '';
+    const service = new AirpanelService({
+      store, clock, logger, metrics,
+      adminToken: admin.token,
+      refreshIntervalSeconds,
+      apiBaseUrl: () => apiBaseUrl,
+    });
+    service.init();
+
+    const gateway = options.gatewayFactory
+      ? options.gatewayFactory({ service, logger })
+      : buildGateway(mqtt, host, service, logger);
+    await gateway.start();
+    cleanups.push(() => gateway.close());
+    service.attachGateway(gateway);
+    metrics.connectedPanelCount = () => gateway.connectedPanelCount();
+    // The broker may have lost its retained messages (aedes keeps them in memory).
+    service.publishAll();
+    // Cleanups unwind in reverse, so this runs after the HTTP server closed: no request
+    // can race the final flush, and publishes finish before the broker goes.
+    cleanups.push(async () => {
+      await service.drain();
+      service.flushHttpSeen();
+    });
+
+    const refreshLoop = new RefreshLoop({
+      clock, logger,
+      providers: options.providers ?? defaultProviders(),
+      listSources: () => store.listSensorSources(),
+      onReading: (sourceId, reading) => {
+        service.noteSourceHealth(sourceId, false);
+        service.recordReading(sourceId, reading);
+      },
+      onFailure: (source) => {
+        metrics.providerFailures.inc({ kind: source.spec.kind });
+        service.noteSourceHealth(source.id, true);
+      },
+      onLag: (seconds) => metrics.refreshLag.set(seconds),
+      refreshIntervalSeconds,
+      concurrency: options.fetchConcurrency ?? 8,
+    });
+    service.onSourceChanged = (sourceId) => refreshLoop.invalidate(sourceId);
+
+    const startedAtMs = clock.now();
+    let openApi: unknown = null;
+    const routes = buildRoutes({
+      service, metrics, clock, startedAtMs,
+      connectedPanelCount: () => gateway.connectedPanelCount(),
+      openApiDocument: () => openApi,
+    });
+    openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION });
+    const app = buildHttpServer({ service, metrics, logger, routes });
+    await app.listen({ host, port: options.port ?? 8080 });
+    cleanups.push(() => app.close());
+    const address = app.server.address() as AddressInfo;
+    const url = `http://${hostForUrl(host)}:${address.port}`;
+    apiBaseUrl = `${(options.publicUrl ?? url).replace(/\/+$/, '')}/api/v1`;
+
+    const timers: NodeJS.Timeout[] = [];
+    if (options.startLoops !== false) {
+      refreshLoop.start();
+      const maintenance = setInterval(() => {
+        try {
+          service.renewExpiring();
+          service.flushHttpSeen();
+        } catch (error) {
+          logger.error('maintenance failed', { error: (error as Error).message });
+        }
+      }, Math.min(refreshIntervalSeconds, 10) * 1000);
+      maintenance.unref();
+      timers.push(maintenance);
+    }
+    cleanups.push(async () => {
+      for (const timer of timers) clearInterval(timer);
+      await refreshLoop.stop();
+    });
+
+    logger.info('backend started', { url, apiBaseUrl, mqttUrl: gateway.panelUrl || null, dataDir: options.dataDir, refreshIntervalSeconds });
+    let closing: Promise<void> | null = null;
+    return {
+      url,
+      mqttUrl: gateway.panelUrl || null,
+      adminToken: admin.token,
+      adminTokenFile: admin.file,
+      service,
+      refreshLoop,
+      metrics,
+      close: () => {
+        closing ??= (async () => {
+          logger.info('backend stopping');
+          await unwind();
+          logger.info('backend stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await unwind().catch(() => undefined);
+    throw error;
+  }
+}
+
+function buildGateway(mqtt: MqttOptions, host: string, service: AirpanelService, logger: Logger): MqttGateway {
+  switch (mqtt.mode) {
+    case 'none':
+      return new NoMqttGateway();
+    case 'embedded':
+      return createEmbeddedGateway({ host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: service, sink: service, logger });
+    case 'external':
+      throw new Error('the external MQTT broker mode is not available yet in this build');
+  }
+}

@@ -1,0 +1,154 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type Backend, type BackendOptions, type MqttOptions } from './backend.js';
+import { createJsonLogger } from './logger.js';
+
+const HELP = `Airpanel companion backend
+
+Usage: npm run server -- [options]
+
+Options (each also as an environment variable):
+  --data-dir DIR           database and admin token          AIRPANEL_DATA_DIR (default .data/server)
+  --host HOST              HTTP (and embedded MQTT) interface AIRPANEL_HOST (default 127.0.0.1)
+  --port PORT              HTTP port, 0 = any free           AIRPANEL_PORT (default 8080)
+  --public-url URL         HTTP URL handed to panels         AIRPANEL_PUBLIC_URL (default http://HOST:PORT)
+  --mqtt-mode MODE         embedded | external | none        AIRPANEL_MQTT_MODE (default embedded; external if --mqtt-url)
+  --mqtt-port PORT         embedded broker port              AIRPANEL_MQTT_PORT (default 1883)
+  --mqtt-public-url URL    MQTT URL handed to panels         AIRPANEL_MQTT_PUBLIC_URL
+  --mqtt-url URL           external broker, e.g. mqtt://h:1883  AIRPANEL_MQTT_URL
+  --mqtt-username NAME     backend's user on the external broker  AIRPANEL_MQTT_USERNAME
+                           (its password only via AIRPANEL_MQTT_PASSWORD, never on the command line)
+  --refresh-interval SEC   sensor refresh interval, 1..86400 AIRPANEL_REFRESH_INTERVAL (default ${DEFAULT_REFRESH_INTERVAL_SECONDS})
+  -h, --help               this text
+
+  AIRPANEL_ADMIN_TOKEN     fixed admin token (at least 24 characters); otherwise one is
+                           generated at first start into DATA_DIR/admin-token (mode 0600)
+  AIRPANEL_LOG_LEVEL       error | warn | info | debug (default info); logs are JSON lines on stdout
+`;
+
+export class UsageError extends Error {}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw)) throw new UsageError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new UsageError(`${name} must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+/** Turns flags and environment into backend options; flags win over the environment. */
+export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: BackendOptions } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'public-url': { type: 'string' },
+      'mqtt-mode': { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'mqtt-public-url': { type: 'string' },
+      'mqtt-url': { type: 'string' },
+      'mqtt-username': { type: 'string' },
+      'refresh-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { help: true };
+  const pick = (flag: keyof typeof values, variable: string) => (values[flag] as string | undefined) ?? env[variable];
+  const host = pick('host', 'AIRPANEL_HOST') ?? '127.0.0.1';
+  const mqttUrl = pick('mqtt-url', 'AIRPANEL_MQTT_URL');
+  const mode = pick('mqtt-mode', 'AIRPANEL_MQTT_MODE') ?? (mqttUrl ? 'external' : 'embedded');
+  let mqtt: MqttOptions;
+  switch (mode) {
+    case 'none':
+      mqtt = { mode: 'none' };
+      break;
+    case 'embedded':
+      mqtt = {
+        mode: 'embedded',
+        host,
+        port: integer('--mqtt-port', pick('mqtt-port', 'AIRPANEL_MQTT_PORT'), 1883, 0, 65535),
+        publicUrl: pick('mqtt-public-url', 'AIRPANEL_MQTT_PUBLIC_URL'),
+      };
+      break;
+    case 'external':
+      if (!mqttUrl) throw new UsageError('--mqtt-mode external needs --mqtt-url');
+      mqtt = {
+        mode: 'external',
+        url: mqttUrl,
+        username: pick('mqtt-username', 'AIRPANEL_MQTT_USERNAME') ?? 'airpanel-backend',
+        password: env.AIRPANEL_MQTT_PASSWORD ?? '',
+        publicUrl: pick('mqtt-public-url', 'AIRPANEL_MQTT_PUBLIC_URL'),
+      };
+      break;
+    default:
+      throw new UsageError(`--mqtt-mode must be embedded, external or none, got "${mode}"`);
+  }
+  return {
+    help: false,
+    options: {
+      dataDir: path.resolve(pick('data-dir', 'AIRPANEL_DATA_DIR') ?? '.data/server'),
+      host,
+      port: integer('--port', pick('port', 'AIRPANEL_PORT'), 8080, 0, 65535),
+      publicUrl: pick('public-url', 'AIRPANEL_PUBLIC_URL'),
+      mqtt,
+      refreshIntervalSeconds: integer('--refresh-interval', pick('refresh-interval', 'AIRPANEL_REFRESH_INTERVAL'), DEFAULT_REFRESH_INTERVAL_SECONDS, 1, 86_400),
+      adminToken: env.AIRPANEL_ADMIN_TOKEN,
+    },
+  };
+}
+
+/** Stops the backend on SIGTERM / SIGINT, once; a second signal forces the exit. */
+export function closeOnSignals(backend: Backend, logger: { info(m: string, meta?: Record<string, unknown>): unknown; error(m: string, meta?: Record<string, unknown>): unknown }): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.error('second signal: exiting without finishing', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('signal received: shutting down', { signal });
+    backend.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof optionsFromCommandLine>;
+  try {
+    parsed = optionsFromCommandLine(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+  if (parsed.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const logger = createJsonLogger();
+  const backend = await createBackend({ ...parsed.options, logger, processMetrics: true });
+  closeOnSignals(backend, logger);
+  process.stderr.write(
+    `Airpanel backend on ${backend.url} (API ${backend.url}/api/v1, OpenAPI ${backend.url}/api/v1/openapi.json)\n` +
+      `MQTT for panels: ${backend.mqttUrl ?? 'none (HTTP polling only)'}\n` +
+      (backend.adminTokenFile ? `Admin token in ${backend.adminTokenFile}\n` : 'Admin token from AIRPANEL_ADMIN_TOKEN\n'),
+  );
+}
+
+// Runs only as the entry point, so tests can import the parsing above.
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`airpanel backend failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}

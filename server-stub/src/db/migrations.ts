@@ -1,0 +1,91 @@
+/**
+ * Schema migrations, in order: entry i brings the database to version i + 1. Never edit
+ * a released entry; append a new one. Shared-contract objects are stored as validated
+ * JSON (`body`) next to the columns the backend queries by.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  -- One row per counter; 'display_revision' is the single source of document revisions.
+  CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  INSERT INTO counters (name, value) VALUES ('display_revision', 0);
+
+  CREATE TABLE level_schemes (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE content_sets (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE sensor_sources (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE panels (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    sensor_source_id TEXT REFERENCES sensor_sources(id),
+    content_set_id TEXT NOT NULL REFERENCES content_sets(id),
+    level_scheme_id TEXT NOT NULL REFERENCES level_schemes(id),
+    key_hash BLOB NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX panels_by_sensor ON panels(sensor_source_id);
+
+  CREATE TABLE readings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL REFERENCES sensor_sources(id) ON DELETE CASCADE,
+    measured_at_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (source_id, measured_at_ms)
+  );
+
+  -- Hysteresis memory of the level evaluation (LevelState), per panel.
+  CREATE TABLE level_states (
+    panel_id TEXT PRIMARY KEY REFERENCES panels(id) ON DELETE CASCADE,
+    state TEXT NOT NULL
+  );
+
+  CREATE TABLE display_documents (
+    panel_id TEXT PRIMARY KEY REFERENCES panels(id) ON DELETE CASCADE,
+    revision INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    body TEXT NOT NULL
+  );
+
+  CREATE TABLE panel_status (
+    panel_id TEXT PRIMARY KEY REFERENCES panels(id) ON DELETE CASCADE,
+    online INTEGER NOT NULL,
+    last_seen_at TEXT,
+    http_seen_at TEXT,
+    state TEXT,
+    firmware_version TEXT,
+    displayed_revision INTEGER,
+    last_error TEXT,
+    status_body TEXT
+  );
+
+  CREATE TABLE commands (
+    id TEXT PRIMARY KEY,
+    panel_id TEXT NOT NULL REFERENCES panels(id) ON DELETE CASCADE,
+    issued_at_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX commands_by_panel ON commands(panel_id, issued_at_ms);
+
+  CREATE TABLE command_acks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id TEXT NOT NULL REFERENCES commands(id) ON DELETE CASCADE,
+    body TEXT NOT NULL
+  );
+  `,
+];

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import type { NamedSchema, RouteSpec } from './route-spec.js';
+
+const SECURITY_SCHEMES = {
+  adminToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The admin token: AIRPANEL_ADMIN_TOKEN, or the one generated at first start in <data dir>/admin-token.',
+  },
+  panelKey: {
+    type: 'http',
+    scheme: 'bearer',
+    description: "A panel's API key, returned once by POST /api/v1/panels (and by key rotation). Gives access to that panel's own resources only.",
+  },
+} as const;
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * JSON Schemas of the named schemas, one component each, referencing each other by
+ * `#/components/schemas/<name>`. Request bodies are described as input (defaults make
+ * fields optional), answers as output.
+ */
+function components(schemas: Map<string, NamedSchema>, io: 'input' | 'output'): Record<string, JsonObject> {
+  const registry = z.registry<{ id: string }>();
+  for (const { name, schema } of schemas.values()) if (!registry.has(schema)) registry.add(schema, { id: name });
+  const result = z.toJSONSchema(registry, {
+    target: 'openapi-3.0',
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as { schemas: Record<string, JsonObject> };
+  for (const schema of Object.values(result.schemas)) {
+    delete schema.$id;
+    delete schema.$schema;
+  }
+  return result.schemas;
+}
+
+function parameterList(schema: z.ZodType | undefined, location: 'path' | 'query'): JsonObject[] {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonObject>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: location,
+    required: location === 'path' || (json.required ?? []).includes(name),
+    schema: property,
+  }));
+}
+
+/** The OpenAPI 3 document of `routes`: every path, body, answer and security requirement. */
+export function buildOpenApiDocument(routes: RouteSpec[], info: { version: string; serverUrl?: string }): JsonObject {
+  const requestSchemas = new Map<string, NamedSchema>();
+  const responseSchemas = new Map<string, NamedSchema>();
+  const remember = (into: Map<string, NamedSchema>, named: NamedSchema) => {
+    const existing = into.get(named.name);
+    if (existing && existing.schema !== named.schema) throw new Error(`two different schemas are named ${named.name}`);
+    into.set(named.name, named);
+  };
+  for (const route of routes) {
+    if (route.body) remember(requestSchemas, route.body);
+    for (const response of Object.values(route.responses)) if (response.schema) remember(responseSchemas, response.schema);
+  }
+  for (const name of requestSchemas.keys()) {
+    if (responseSchemas.has(name)) throw new Error(`${name} is used both as a request body and an answer; give them distinct names`);
+  }
+
+  const paths: Record<string, Record<string, JsonObject>> = {};
+  for (const route of routes) {
+    const responses: Record<string, JsonObject> = {};
+    for (const [status, response] of Object.entries(route.responses)) {
+      const entry: JsonObject = { description: response.description };
+      if (response.schema) entry.content = { 'application/json': { schema: { $ref: `#/components/schemas/${response.schema.name}` } } };
+      else if (response.mediaType) entry.content = { [response.mediaType]: { schema: { type: 'string' } } };
+      else if (status === '200') entry.content = { 'application/json': { schema: { type: 'object' } } };
+      if (response.headers) {
+        entry.headers = Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+      }
+      responses[status] = entry;
+    }
+    const operation: JsonObject = {
+      operationId: route.operationId,
+      summary: route.summary,
+      tags: [route.tag],
+      parameters: [...parameterList(route.params, 'path'), ...parameterList(route.query, 'query')],
+      responses,
+      security: route.auth === 'none' ? [] : route.auth === 'admin' ? [{ adminToken: [] }] : [{ adminToken: [] }, { panelKey: [] }],
+    };
+    if (route.description) operation.description = route.description;
+    if (route.path.endsWith('/display')) {
+      (operation.parameters as JsonObject[]).push({ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the revision the caller has' });
+    }
+    if (route.body) {
+      operation.requestBody = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.body.name}` } } } };
+    }
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
+  }
+
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Airpanel companion backend',
+      version: info.version,
+      description: 'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies.',
+    },
+    servers: [{ url: info.serverUrl ?? '/' }],
+    tags: ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels'].map((name) => ({ name })),
+    paths,
+    components: {
+      securitySchemes: SECURITY_SCHEMES,
+      schemas: { ...components(requestSchemas, 'input'), ...components(responseSchemas, 'output') },
+    },
+  };
+}
