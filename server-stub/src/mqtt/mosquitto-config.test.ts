@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BACKEND_ROLE_NAME, hashDynsecPassword } from './dynsec.js';
 import { runMosquittoConfigCli } from './mosquitto-cli.js';
-import { writeMosquittoDeployment } from './mosquitto-config.js';
+import { DEFAULT_DYNSEC_PLUGIN_PATH } from './dynsec.js';
+import { renderMosquittoConf, writeMosquittoDeployment } from './mosquitto-config.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -49,6 +50,13 @@ describe('mosquitto deployment generator', () => {
     const second = await writeMosquittoDeployment({ outDir: dir, backendUsername: 'backend', backendPassword: 'another-long-password' });
     expect(second.dynsecCreated).toBe(false);
     expect(await readFile(second.dynsecPath, 'utf8')).toBe('{"kept":true}');
+  });
+
+  it('matches the shipped example in server-stub/mosquitto/', async () => {
+    const shipped = await readFile(new URL('../../mosquitto/mosquitto.conf.example', import.meta.url), 'utf8');
+    const dataDir = '/var/lib/airpanel-mosquitto';
+    const rendered = renderMosquittoConf({ port: 1883, dataDir, dynsecPath: `${dataDir}/dynamic-security.json`, pluginPath: DEFAULT_DYNSEC_PLUGIN_PATH, runAsUser: 'mosquitto' });
+    expect(shipped).toBe(rendered);
   });
 
   it('refuses a short backend password', async () => {
