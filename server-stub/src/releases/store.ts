@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UpdateReport } from '../../../src-main/common/index.js';
+import { ReleaseManifest, SignedManifestEnvelope, type SignedManifestEnvelope as Envelope } from '../../../src-main/common/release/index.js';
+
+/**
+ * The release feed's own storage, self-contained in `<dataDir>/releases/`:
+ *   index.json          releases (signed envelopes), channel state, highest counter
+ *   panels.json         per-panel update reports
+ *   bundles/<sha512hex>.tar.gz
+ * Both JSON files are written atomically (temp, fsync, rename, fsync dir).
+ */
+export const StoredRelease = z.object({
+  envelope: SignedManifestEnvelope,
+  publishedAt: z.string(),
+});
+export type StoredRelease = z.infer<typeof StoredRelease>;
+
+export const ChannelState = z.object({
+  /** Counter of the manifest served now; null = nothing served. */
+  activeCounter: z.number().int().nullable(),
+  paused: z.boolean(),
+  updatedAt: z.string(),
+});
+export type ChannelState = z.infer<typeof ChannelState>;
+
+const IndexFile = z.object({
+  format: z.literal('airpanel-release-feed/1'),
+  maxCounter: z.number().int().min(0),
+  releases: z.array(StoredRelease),
+  channels: z.record(z.string(), ChannelState),
+});
+type IndexFile = z.infer<typeof IndexFile>;
+
+export const PanelUpdateRecord = z.object({
+  panelId: z.string(),
+  channel: z.string().max(64),
+  runningVersion: z.string().max(64),
+  report: UpdateReport,
+  receivedAt: z.string(),
+});
+export type PanelUpdateRecord = z.infer<typeof PanelUpdateRecord>;
+
+export class ReleaseFeedStore {
+  readonly dir: string;
+  readonly bundlesDir: string;
+  private index: IndexFile;
+  private panels: Record<string, PanelUpdateRecord>;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'releases');
+    this.bundlesDir = join(this.dir, 'bundles');
+    mkdirSync(this.bundlesDir, { recursive: true });
+    this.index = readJson(join(this.dir, 'index.json'), IndexFile) ?? { format: 'airpanel-release-feed/1', maxCounter: 0, releases: [], channels: {} };
+    this.panels = readJson(join(this.dir, 'panels.json'), z.record(z.string(), PanelUpdateRecord)) ?? {};
+  }
+
+  get maxCounter(): number {
+    return this.index.maxCounter;
+  }
+
+  releases(): StoredRelease[] {
+    return [...this.index.releases];
+  }
+
+  channels(): Record<string, ChannelState> {
+    return { ...this.index.channels };
+  }
+
+  manifestOf(r: StoredRelease): ReleaseManifest {
+    return ReleaseManifest.parse(r.envelope.manifest);
+  }
+
+  /** The envelope served on `channel`, or null (none, or paused). */
+  served(channel: string): { envelope: Envelope; paused: boolean } | null {
+    const ch = this.index.channels[channel];
+    if (!ch || ch.activeCounter === null) return null;
+    const r = this.index.releases.find((x) => this.manifestOf(x).counter === ch.activeCounter);
+    return r ? { envelope: r.envelope, paused: ch.paused } : null;
+  }
+
+  /** Adds a release and makes it its channel's served manifest. The caller checked it. */
+  addRelease(envelope: Envelope, manifest: ReleaseManifest, nowIso: string): void {
+    this.index.releases.push({ envelope, publishedAt: nowIso });
+    this.index.maxCounter = Math.max(this.index.maxCounter, manifest.counter);
+    const prev = this.index.channels[manifest.channel];
+    this.index.channels[manifest.channel] = { activeCounter: manifest.counter, paused: prev?.paused ?? false, updatedAt: nowIso };
+    this.flushIndex();
+  }
+
+  setPaused(channel: string, paused: boolean, nowIso: string): ChannelState {
+    const prev = this.index.channels[channel] ?? { activeCounter: null, paused: false, updatedAt: nowIso };
+    const next = { ...prev, paused, updatedAt: nowIso };
+    this.index.channels[channel] = next;
+    this.flushIndex();
+    return next;
+  }
+
+  /** Bundles are named by the first 32 bytes of their sha512 (hex): `<64 hex>.tar.gz`. */
+  bundlePath(name: string): string {
+    if (!BUNDLE_NAME.test(name)) throw new Error('bad bundle name');
+    return join(this.bundlesDir, name);
+  }
+
+  recordPanel(rec: PanelUpdateRecord): void {
+    this.panels[rec.panelId] = rec;
+    writeAtomic(join(this.dir, 'panels.json'), JSON.stringify(this.panels));
+  }
+
+  panelRecords(): PanelUpdateRecord[] {
+    return Object.values(this.panels).sort((a, b) => a.panelId.localeCompare(b.panelId));
+  }
+
+  private flushIndex(): void {
+    writeAtomic(join(this.dir, 'index.json'), JSON.stringify(this.index, null, 1));
+  }
+}
+
+export const BUNDLE_NAME = /^[0-9a-f]{64}\.tar\.gz$/;
+
+/** The file name of a bundle with this sha512 (base64, as in manifests). */
+export function bundleNameOf(sha512b64: string): string {
+  return `${Buffer.from(sha512b64, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
+}
+
+export function newSha512(): ReturnType<typeof createHash> {
+  return createHash('sha512');
+}
+
+function readJson<T>(file: string, schema: z.ZodType<T>): T | null {
+  try {
+    return schema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${file} is corrupt: ${(e as Error).message}`);
+  }
+}
+
+export function writeAtomic(file: string, content: string): void {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, Buffer.from(content));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  const dfd = openSync(join(file, '..'), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
