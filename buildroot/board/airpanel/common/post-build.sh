@@ -1,0 +1,49 @@
+#!/bin/sh
+# Buildroot post-build script (BR2_ROOTFS_POST_BUILD_SCRIPT), run with TARGET_DIR set, before
+# the root filesystem image is made. Shared by every Airpanel board.
+set -eu
+
+TARGET_DIR=${TARGET_DIR:-${1:?usage: post-build.sh TARGET_DIR}}
+
+# Mount points in the read-only root.
+mkdir -p "$TARGET_DIR/data" "$TARGET_DIR/boot/efi"
+
+# Persistent, capped journal on the data partition (journald.conf.d/10-airpanel.conf).
+rm -rf "$TARGET_DIR/var/log/journal"
+mkdir -p "$TARGET_DIR/var/log"
+ln -sfn /data/journal "$TARGET_DIR/var/log/journal"
+
+# The RAUC keyring: the certificate (chain) update bundles must be signed with.
+if [ -n "${AIRPANEL_RAUC_KEYRING:-}" ]; then
+	install -D -m 0644 "$AIRPANEL_RAUC_KEYRING" "$TARGET_DIR/etc/rauc/keyring.pem"
+fi
+if [ ! -s "$TARGET_DIR/etc/rauc/keyring.pem" ]; then
+	echo "post-build: no RAUC keyring: set AIRPANEL_RAUC_KEYRING to the update signing certificate" >&2
+	exit 1
+fi
+
+# Boot into the kiosk: no login prompt on any console, no password login for anyone.
+rm -f "$TARGET_DIR/etc/systemd/system/getty.target.wants/"getty@*.service \
+	"$TARGET_DIR/etc/systemd/system/getty.target.wants/"serial-getty@*.service
+mkdir -p "$TARGET_DIR/etc/systemd/system"
+ln -sfn /dev/null "$TARGET_DIR/etc/systemd/system/getty@.service"
+ln -sfn /dev/null "$TARGET_DIR/etc/systemd/system/serial-getty@.service"
+ln -sfn /usr/lib/systemd/system/multi-user.target "$TARGET_DIR/etc/systemd/system/default.target"
+
+# Enable the Airpanel units (what `systemctl enable` would do; the overlay cannot hold
+# symlinks portably).
+enable_unit() { # unit target
+	mkdir -p "$TARGET_DIR/etc/systemd/system/$2.wants"
+	ln -sfn "../$1" "$TARGET_DIR/etc/systemd/system/$2.wants/$1"
+}
+enable_unit data.mount local-fs.target
+enable_unit boot-efi.mount local-fs.target
+enable_unit airpanel.service multi-user.target
+enable_unit airpanel-mark-good.service multi-user.target
+mkdir -p "$TARGET_DIR/etc/systemd/system/multi-user.target.wants"
+ln -sfn /usr/lib/systemd/system/seatd.service "$TARGET_DIR/etc/systemd/system/multi-user.target.wants/seatd.service"
+
+# Where the technician's guide lives on the panel.
+if [ -n "${BR2_EXTERNAL_AIRPANEL_PATH:-}" ]; then
+	install -D -m 0644 "$BR2_EXTERNAL_AIRPANEL_PATH/README.md" "$TARGET_DIR/usr/share/doc/airpanel/README.md"
+fi
