@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { loadAdminToken } from './auth.js';
+import type { FastifyInstance } from 'fastify';
+import { bearerToken, loadAdminToken } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import { openDatabase } from './db/database.js';
 import { Store } from './db/store.js';
@@ -51,8 +52,22 @@ export interface BackendOptions {
   processMetrics?: boolean;
   /** Set false to drive refresh and renewal by hand (tests). */
   startLoops?: boolean;
+  /**
+   * Adds routes of another module (e.g. the release feed plugin) to the HTTP server before it
+   * listens. `auth` answers with the same credentials the backend's own routes accept.
+   */
+  extendHttp?: (app: FastifyInstance, deps: HttpExtensionDeps) => void | Promise<void>;
   /** Replaces the MQTT gateway built from `mqtt` (tests of the seam). */
   gatewayFactory?: (deps: { service: AirpanelService; logger: Logger }) => MqttGateway;
+}
+
+export interface HttpExtensionDeps {
+  service: AirpanelService;
+  logger: Logger;
+  /** True when the Authorization header carries the admin token. */
+  isAdmin: (authorization: string | undefined) => boolean;
+  /** True when the Authorization header carries this panel's API key (or the admin token). */
+  isPanelOrAdmin: (panelId: string, authorization: string | undefined) => boolean;
 }
 
 export interface Backend {
@@ -149,6 +164,18 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     });
     openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION });
     const app = buildHttpServer({ service, metrics, logger, routes });
+    if (options.extendHttp) {
+      const principalOf = (authorization: string | undefined) => service.authenticate(bearerToken(authorization));
+      await options.extendHttp(app, {
+        service,
+        logger,
+        isAdmin: (authorization) => principalOf(authorization)?.kind === 'admin',
+        isPanelOrAdmin: (panelId, authorization) => {
+          const principal = principalOf(authorization);
+          return principal?.kind === 'admin' || (principal?.kind === 'panel' && principal.panelId === panelId);
+        },
+      });
+    }
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());
     const address = app.server.address() as AddressInfo;

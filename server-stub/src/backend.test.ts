@@ -1,0 +1,237 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ApiError,
+  CommandRecord,
+  DisplayDocument,
+  PanelRegistration,
+  PanelSummary,
+  displayETag,
+} from '../../src-main/common/index.js';
+import type { Backend } from './backend.js';
+import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+
+describe('backend over real HTTP and SQLite', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let backend: Backend | null = null;
+
+  beforeEach(() => {
+    temp = makeTempDir();
+  });
+  afterEach(async () => {
+    await backend?.close();
+    backend = null;
+    temp.remove();
+  });
+
+  async function start(): Promise<{ api: ReturnType<typeof apiClient>; admin: string }> {
+    backend = await startTestBackend(temp.dir);
+    return { api: apiClient(backend.url), admin: backend.adminToken };
+  }
+
+  async function createPanel(api: ReturnType<typeof apiClient>, admin: string, body: Record<string, unknown>): Promise<PanelRegistration> {
+    const answer = await api('POST', '/api/v1/panels', { token: admin, body });
+    expect(answer.status, answer.text).toBe(201);
+    return PanelRegistration.parse(answer.json);
+  }
+
+  it('generates the admin token at first start, readable by its owner only', async () => {
+    await start();
+    expect(backend!.adminTokenFile).toBe(path.join(temp.dir, 'admin-token'));
+    expect(statSync(backend!.adminTokenFile!).mode & 0o777).toBe(0o600);
+    expect(backend!.adminToken.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('changes level and ETag when a reading crosses a breakpoint, and answers 304 for the current tag', async () => {
+    const { api, admin } = await start();
+    expect((await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-1', name: 'Street sensor', spec: { kind: 'simulated' } } })).status).toBe(201);
+    const registration = await createPanel(api, admin, { id: 'panel-1', name: 'Main street', sensorSourceId: 'sim-1' });
+    expect(registration.endpoints.apiBaseUrl).toBe(`${backend!.url}/api/v1`);
+    expect(registration.endpoints.mqttUrl).toBeNull();
+    expect(registration.endpoints.topics.display).toBe('airpanel/v1/panels/panel-1/display');
+    const key = registration.apiKey;
+
+    const first = await api('GET', '/api/v1/panels/panel-1/display', { token: key });
+    expect(first.status).toBe(200);
+    const firstDoc = DisplayDocument.parse(first.json);
+    expect(firstDoc.readings).toBeNull();
+    expect(first.headers.get('etag')).toBe(displayETag(firstDoc));
+
+    const notModified = await api('GET', '/api/v1/panels/panel-1/display', { token: key, headers: { 'if-none-match': first.headers.get('etag')! } });
+    expect(notModified.status).toBe(304);
+    expect(notModified.text).toBe('');
+
+    const t0 = Date.parse('2026-01-01T08:00:00Z');
+    const post = async (pm25: number, at: number) => {
+      const answer = await api('POST', '/api/v1/sensors/sim-1/readings', { token: admin, body: { values: { pm25 }, measuredAt: new Date(at).toISOString() } });
+      expect(answer.status, answer.text).toBe(201);
+    };
+    await post(10, t0);
+    const good = DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-1/display', { token: key })).json);
+    expect(good.level.id).toBe('good');
+    expect(good.readings?.values.pm25).toBe(10);
+    expect(good.revision).toBeGreaterThan(firstDoc.revision);
+
+    // 30 µg/m³ is past the PM2.5 breakpoint 20 by more than the 10 % margin: moderate at once.
+    await post(30, t0 + 60_000);
+    const moderate = await api('GET', '/api/v1/panels/panel-1/display', { token: key, headers: { 'if-none-match': displayETag(good) } });
+    expect(moderate.status).toBe(200);
+    const moderateDoc = DisplayDocument.parse(moderate.json);
+    expect(moderateDoc.level.id).toBe('moderate');
+    expect(moderateDoc.content.headline).toBe('Air quality is moderate');
+    expect(moderateDoc.readings?.dominant).toBe('pm25');
+    expect(moderate.headers.get('etag')).not.toBe(displayETag(good));
+    expect(Date.parse(moderateDoc.validUntil)).toBeGreaterThan(Date.parse(moderateDoc.issuedAt));
+
+    // 19 is inside the margin band below 20: the level holds until the dwell (600 s) passes.
+    await post(19, t0 + 120_000);
+    expect(DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-1/display', { token: key })).json).level.id).toBe('moderate');
+    await post(19, t0 + 120_000 + 601_000);
+    expect(DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-1/display', { token: key })).json).level.id).toBe('good');
+
+    // The admin may read any panel's document too.
+    expect((await api('GET', '/api/v1/panels/panel-1/display', { token: admin })).status).toBe(200);
+  });
+
+  it('re-issues documents at once when content, scheme or assignment changes', async () => {
+    const { api, admin } = await start();
+    await createPanel(api, admin, { id: 'panel-2', name: 'Square' });
+    const get = async () => DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-2/display', { token: admin })).json);
+    const before = await get();
+
+    const content = (await api('GET', '/api/v1/content-sets/default-en', { token: admin })).json as { byLevel: Record<string, { headline: string }> };
+    content.byLevel.good!.headline = 'Clean air today';
+    const { id: _id, ...contentBody } = content as unknown as Record<string, unknown>;
+    expect((await api('PUT', '/api/v1/content-sets/default-en', { token: admin, body: contentBody })).status).toBe(200);
+    const afterContent = await get();
+    expect(afterContent.content.headline).toBe('Clean air today');
+    expect(afterContent.revision).toBeGreaterThan(before.revision);
+
+    // A scheme whose level ids the content set lacks: generated content shows the label.
+    const scheme = {
+      id: 'two-level', name: 'Two levels',
+      levels: [{ id: 'fine', label: 'Fine' }, { id: 'poor', label: 'Poor' }],
+      breakpoints: { pm10: [50] }, hysteresis: { marginFraction: 0, minDwellSeconds: 0 },
+    };
+    expect((await api('POST', '/api/v1/level-schemes', { token: admin, body: scheme })).status).toBe(201);
+    const patched = await api('PATCH', '/api/v1/panels/panel-2', { token: admin, body: { levelSchemeId: 'two-level' } });
+    expect(patched.status).toBe(200);
+    expect(PanelSummary.parse(patched.json).levelSchemeId).toBe('two-level');
+    const afterScheme = await get();
+    expect(afterScheme.level).toEqual({ id: 'fine', label: 'Fine', index: 0, of: 2 });
+    expect(afterScheme.content.headline).toBe('Fine');
+    expect(afterScheme.revision).toBeGreaterThan(afterContent.revision);
+
+    // An edit that changes nothing the panel shows issues no new revision.
+    expect((await api('PATCH', '/api/v1/panels/panel-2', { token: admin, body: { name: 'Square (north)' } })).status).toBe(200);
+    expect((await get()).revision).toBe(afterScheme.revision);
+
+    // In use: the scheme cannot be deleted; once unassigned it can.
+    const inUse = await api('DELETE', '/api/v1/level-schemes/two-level', { token: admin });
+    expect(inUse.status).toBe(409);
+    expect(ApiError.parse(inUse.json).error.code).toBe('in-use');
+    await api('PATCH', '/api/v1/panels/panel-2', { token: admin, body: { levelSchemeId: 'eaqi-3' } });
+    expect((await api('DELETE', '/api/v1/level-schemes/two-level', { token: admin })).status).toBe(204);
+  });
+
+  it('answers auth, validation and conflict errors with an ApiError body that says what is wrong', async () => {
+    const { api, admin } = await start();
+    const a = await createPanel(api, admin, { id: 'panel-a', name: 'A' });
+    await createPanel(api, admin, { id: 'panel-b', name: 'B' });
+
+    const expectError = async (answer: Promise<Awaited<ReturnType<typeof api>>>, status: number, code?: string) => {
+      const result = await answer;
+      expect(result.status, result.text).toBe(status);
+      const body = ApiError.parse(result.json);
+      expect(body.error.message.length).toBeGreaterThan(5);
+      if (code) expect(body.error.code).toBe(code);
+      return body;
+    };
+
+    await expectError(api('GET', '/api/v1/panels/panel-a/display'), 401, 'unauthorized');
+    await expectError(api('GET', '/api/v1/panels', { token: 'not-a-real-token-at-all' }), 401, 'unauthorized');
+    await expectError(api('GET', '/api/v1/panels/panel-b/display', { token: a.apiKey }), 403, 'forbidden');
+    await expectError(api('GET', '/api/v1/panels', { token: a.apiKey }), 403, 'forbidden');
+    await expectError(api('POST', '/api/v1/panels/panel-a/commands', { token: a.apiKey, body: { kind: 'reload' } }), 403);
+    expect((await api('GET', '/api/v1/panels/panel-a', { token: a.apiKey })).status).toBe(200);
+
+    await expectError(api('GET', '/api/v1/panels/no-such-panel/display', { token: admin }), 404, 'not-found');
+    await expectError(api('GET', '/api/v1/sensors/no-such-sensor', { token: admin }), 404, 'not-found');
+    await expectError(api('GET', '/api/v1/nothing-here', { token: admin }), 404, 'no-route');
+    await expectError(api('GET', `/api/v1/panels/panel-a/commands/${crypto.randomUUID()}`, { token: admin }), 404);
+
+    await expectError(api('POST', '/api/v1/panels', { token: admin, rawBody: '{"name": "broken' }), 400, 'malformed-json');
+    const invalid = await expectError(api('POST', '/api/v1/panels', { token: admin, body: { name: '' } }), 400, 'invalid-request');
+    expect(invalid.error.message).toContain('body.name');
+    await expectError(api('POST', '/api/v1/panels', { token: admin }), 400);
+    await expectError(api('GET', '/api/v1/panels/UPPER_case', { token: admin }), 400, 'invalid-request');
+    await expectError(api('GET', '/api/v1/panels/panel-a/commands?limit=0', { token: admin }), 400);
+    await expectError(api('POST', '/api/v1/panels', { token: admin, body: { name: 'x', sensorSourceId: 'missing-source' } }), 400, 'unknown-reference');
+    await expectError(api('POST', '/api/v1/panels', { token: admin, rawBody: JSON.stringify({ name: 'x'.repeat(300 * 1024) }) }), 413, 'payload-too-large');
+
+    await expectError(api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-a', name: 'Again' } }), 409, 'already-exists');
+    await expectError(api('DELETE', '/api/v1/content-sets/default-en', { token: admin }), 409, 'default-resource');
+    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'vendor-1', name: 'Vendor', spec: { kind: 'http-json', url: 'http://127.0.0.1:9/x', fieldMap: { pm25: 'pm25' } } } });
+    await expectError(api('POST', '/api/v1/sensors/vendor-1/readings', { token: admin, body: { values: { pm25: 1 } } }), 409, 'not-simulated');
+
+    // A deleted panel's key stops working at once.
+    expect((await api('DELETE', '/api/v1/panels/panel-a', { token: admin })).status).toBe(204);
+    await expectError(api('GET', '/api/v1/panels/panel-a/display', { token: a.apiKey }), 401);
+  });
+
+  it('keeps everything across a restart, and revisions keep growing', async () => {
+    const { api, admin } = await start();
+    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-r', name: 'Sim', spec: { kind: 'simulated' } } });
+    const reg = await createPanel(api, admin, { id: 'panel-r', name: 'Restart', sensorSourceId: 'sim-r', location: { description: 'Corner' } });
+    await api('POST', '/api/v1/sensors/sim-r/readings', { token: admin, body: { values: { no2: 250 } } });
+    const command = await api('POST', '/api/v1/panels/panel-r/commands', { token: admin, body: { kind: 'reload' } });
+    expect(command.status).toBe(201);
+    const commandId = CommandRecord.parse(command.json).id;
+    const before = DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-r/display', { token: reg.apiKey })).json);
+    expect(before.level.id).toBe('bad');
+    const adminToken = backend!.adminToken;
+    await backend!.close();
+
+    backend = await startTestBackend(temp.dir);
+    const again = apiClient(backend.url);
+    expect(backend.adminToken).toBe(adminToken);
+    const afterRestart = await again('GET', '/api/v1/panels/panel-r/display', { token: reg.apiKey, headers: { 'if-none-match': displayETag(before) } });
+    expect(afterRestart.status).toBe(304);
+    const panel = PanelSummary.parse((await again('GET', '/api/v1/panels/panel-r', { token: admin })).json);
+    expect(panel.location).toEqual({ description: 'Corner' });
+    expect(panel.currentRevision).toBe(before.revision);
+    expect(CommandRecord.parse((await again('GET', `/api/v1/panels/panel-r/commands/${commandId}`, { token: admin })).json).kind).toBe('reload');
+    expect((await again('GET', '/api/v1/sensors/sim-r/readings', { token: admin })).json).toHaveLength(1);
+
+    // A new panel after the restart gets a revision above every earlier one.
+    await createPanel(again, admin, { id: 'panel-s', name: 'After restart' });
+    const fresh = DisplayDocument.parse((await again('GET', '/api/v1/panels/panel-s/display', { token: admin })).json);
+    expect(fresh.revision).toBeGreaterThan(before.revision);
+    await again('POST', '/api/v1/sensors/sim-r/readings', { token: admin, body: { values: { no2: 10 } } });
+    const later = DisplayDocument.parse((await again('GET', '/api/v1/panels/panel-r/display', { token: admin })).json);
+    expect(later.level.id).toBe('good');
+    expect(later.revision).toBeGreaterThan(fresh.revision);
+  });
+
+  it('lists the fleet with status fields and reports health and metrics', async () => {
+    const { api, admin } = await start();
+    const reg = await createPanel(api, admin, { name: 'Generated id' });
+    expect(reg.panel.id).toMatch(/^panel-/);
+    await api('GET', `/api/v1/panels/${reg.panel.id}/display`, { token: reg.apiKey });
+    const list = (await api('GET', '/api/v1/panels', { token: admin })).json as unknown[];
+    const summary = PanelSummary.parse(list[0]);
+    // It polled over HTTP just now: online, though it never spoke MQTT.
+    expect(summary.online).toBe(true);
+    expect(summary.lastSeenAt).not.toBeNull();
+    expect(summary.lagging).toBe(false);
+
+    const health = await api('GET', '/healthz');
+    expect(health.json).toMatchObject({ status: 'ok', panels: 1 });
+    const metrics = await api('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('airpanel_http_requests_total');
+    expect(metrics.text).toContain('airpanel_mqtt_connected_panels 0');
+    expect(metrics.text).toContain('airpanel_display_documents_issued_total 1');
+  });
+});
