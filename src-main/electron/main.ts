@@ -1,0 +1,187 @@
+/**
+ * Electron host entry (dist/app/main.js). Thin on purpose: app lifecycle, the kiosk window,
+ * the preload bridge, renderer recovery and the simulator windows. The panel's behaviour
+ * lives in the core (src-main/core), which runs the same under the headless host.
+ *
+ *   electron dist/app/main.js [--data-dir=DIR] [--simulator [--simulator-url=URL]]
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { app, type BrowserWindow, ipcMain, Menu, powerSaveBlocker, protocol, session } from 'electron';
+import got from 'got';
+import mqtt from 'mqtt';
+import type { PanelSizeId } from '../common/contract/simulator.js';
+import { loadPanelConfig } from '../core/config.js';
+import { resolveDataDir } from '../core/data-dir.js';
+import type { HostActions } from '../core/host.js';
+import { createPanelLogger } from '../core/logger.js';
+import { PanelCore } from '../core/panel-core.js';
+import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
+import { registerBridgeIpc } from './ipc.js';
+import { maintenancePageUrl } from './maintenance-page.js';
+import { RendererSupervisor } from './renderer-supervisor.js';
+import { hardenAllWebContents, hardenSession } from './security.js';
+import { SimulatorEvents } from './simulator-events.js';
+import { SimulatorSettings } from './simulator-settings.js';
+import { applySimulatorSize, createControlWindow, createKioskWindow, createSimulatorPanelWindow } from './windows.js';
+
+/** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
+const RESTART_EXIT_CODE = 75;
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+const { values: args } = parseArgs({
+  args: process.argv.slice(1),
+  options: {
+    'data-dir': { type: 'string' },
+    simulator: { type: 'boolean', default: false },
+    'simulator-url': { type: 'string' },
+    'renderer-dir': { type: 'string' },
+  },
+  strict: false,
+  allowPositionals: true,
+});
+const simulator = args.simulator === true;
+const simulatorUrl = typeof args['simulator-url'] === 'string' ? new URL(args['simulator-url']).origin : null;
+const rendererDir = typeof args['renderer-dir'] === 'string' ? args['renderer-dir'] : join(here, 'renderer');
+const preloadPath = join(here, 'preload.cjs');
+
+// Before ready: the app:// scheme is a secure, standard origin; every renderer is sandboxed.
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
+]);
+app.enableSandbox();
+
+if (!app.requestSingleInstanceLock()) {
+  // Another instance owns the screen (and the data dir): this one leaves at once.
+  app.quit();
+} else {
+  void app.whenReady().then(main).catch((err: unknown) => {
+    console.error('airpanel: fatal start-up error', err);
+    app.exit(1);
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = resolveDataDir({ flag: typeof args['data-dir'] === 'string' ? args['data-dir'] : undefined });
+  const log = createPanelLogger({ dataDir, stdout: true });
+  log.info('electron host starting', { mode: simulator ? 'simulator' : 'kiosk', dataDir, version: app.getVersion() });
+
+  Menu.setApplicationMenu(null);
+  const policy = { extraOrigins: simulator && simulatorUrl ? [simulatorUrl] : [] };
+  hardenAllWebContents(app, policy, log);
+  hardenSession(session.defaultSession, { rendererDir, policy, log });
+  if (!simulator) powerSaveBlocker.start('prevent-display-sleep');
+
+  let panel: BrowserWindow | null = null;
+  let supervisor: RendererSupervisor | null = null;
+  const loadApp = () => void panel?.loadURL(APP_ENTRY_URL).catch((err: unknown) => log.error('loading the app failed', { error: String(err) }));
+
+  const hostActions: HostActions = {
+    reloadRenderer: async () => {
+      if (supervisor) supervisor.resetAndReload();
+      else loadApp();
+    },
+    restartApp: async () => {
+      log.warn('restart requested');
+      await core.stop();
+      if (process.env.INVOCATION_ID) {
+        app.exit(RESTART_EXIT_CODE); // under systemd: it starts us again
+      } else {
+        app.relaunch();
+        app.exit(0);
+      }
+    },
+    captureScreenshot: async () => {
+      if (!panel || panel.isDestroyed()) return null;
+      return new Uint8Array((await panel.webContents.capturePage()).toPNG());
+    },
+  };
+
+  const core = new PanelCore({
+    dataDir,
+    config: await loadPanelConfig(dataDir),
+    mqttConnect: (url, options) => mqtt.connect(url, options),
+    http: got,
+    hostActions,
+    logger: log,
+    firmwareVersion: app.getVersion(),
+  });
+  registerBridgeIpc({ ipcMain, source: core, log, panelContents: () => (panel && !panel.isDestroyed() ? panel.webContents : null) });
+
+  const settings = simulator ? new SimulatorSettings() : null;
+  const initial = settings?.read();
+  panel = settings && initial ? createSimulatorPanelWindow(preloadPath, initial.size, initial.panelPosition) : createKioskWindow(preloadPath);
+  const sup = new RendererSupervisor({
+    window: {
+      reloadApp: loadApp,
+      showMaintenance: (code) => void panel?.loadURL(maintenancePageUrl(code)),
+    },
+    source: core,
+    log,
+    timers: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) },
+  });
+  supervisor = sup;
+  panel.webContents.on('render-process-gone', (_e, details) => {
+    if (details.reason !== 'clean-exit') sup.fault('renderer-crash', `${details.reason} (exit ${details.exitCode})`);
+  });
+  panel.on('unresponsive', () => sup.unresponsive());
+  panel.on('responsive', () => sup.responsive());
+  app.on('child-process-gone', (_e, details) => {
+    if (details.type === 'GPU' && details.reason !== 'clean-exit') sup.fault('gpu-lost', `${details.reason} (exit ${details.exitCode})`);
+  });
+  panel.on('closed', () => {
+    panel = null;
+    sup.dispose();
+  });
+  loadApp();
+
+  if (settings && simulator) openSimulatorControls(settings, log, (size) => panel && applySimulatorSize(panel, size));
+  if (settings && panel) {
+    const p = panel;
+    p.on('moved', () => {
+      const [x = 0, y = 0] = p.getPosition();
+      settings.update({ panelPosition: { x, y } });
+    });
+  }
+
+  await core.start();
+  log.info('core started', { state: core.state.name });
+
+  let stopping = false;
+  app.on('before-quit', (event) => {
+    if (stopping) return;
+    stopping = true;
+    event.preventDefault();
+    log.info('electron host stopping');
+    void core.stop().finally(() => app.quit());
+  });
+  app.on('window-all-closed', () => app.quit());
+  process.on('SIGTERM', () => app.quit());
+  process.on('SIGINT', () => app.quit());
+}
+
+/** Simulator mode: the shared control page in a window beside the panel. */
+function openSimulatorControls(settings: SimulatorSettings, log: ReturnType<typeof createPanelLogger>, resize: (size: PanelSizeId) => void): void {
+  if (!simulatorUrl) {
+    log.warn('simulator: no --simulator-url; the panel window runs without controls');
+    return;
+  }
+  const stored = settings.read();
+  const controls = createControlWindow(stored.controlBounds);
+  void controls.loadURL(`${simulatorUrl}/simulator?preview=off`);
+  const save = () => {
+    if (!controls.isDestroyed()) settings.update({ controlBounds: controls.getBounds() });
+  };
+  controls.on('moved', save);
+  controls.on('resized', save);
+  let current = stored.size;
+  const events = new SimulatorEvents(simulatorUrl, (state) => {
+    if (state.size === current) return;
+    current = state.size;
+    settings.update({ size: state.size });
+    resize(state.size);
+  }, log);
+  events.start();
+  app.on('will-quit', () => events.stop());
+}
