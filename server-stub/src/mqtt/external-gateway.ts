@@ -21,8 +21,9 @@ export interface ExternalGatewayOptions {
    *   plugin (the generated deployment; see dynsec.ts for why);
    * - `managed-elsewhere`: the operator provisions broker accounts by other means; the
    *   register/remove calls only log.
+   * Default `dynsec`.
    */
-  credentials: 'dynsec' | 'managed-elsewhere';
+  credentials?: 'dynsec' | 'managed-elsewhere';
   sink: PanelMessageSink;
   logger: GatewayLogger;
   /** Limit for the first connection and for each dynsec answer. Default 5 s. */
@@ -100,7 +101,7 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
     connected.on('error', (error) => logger.error('mqtt: broker connection error', { url: options.url, error: error.message }));
     connected.on('connect', () => logger.info('mqtt: connected to the broker', { url: options.url }));
 
-    if (options.credentials === 'dynsec') {
+    if ((options.credentials ?? 'dynsec') === 'dynsec') {
       dynsec = new DynsecAdmin((topic, payload) => publish(topic, payload, false), logger, timeoutMs);
     }
     const subscriptions = [...BACKEND_SUBSCRIPTIONS, ...(dynsec ? [DYNSEC_RESPONSE_TOPIC] : [])];
