@@ -1,0 +1,240 @@
+#!/usr/bin/env -S npx tsx
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import cliProgress from 'cli-progress';
+import * as ops from './ops.js';
+
+/**
+ * airpanel-release: the release manager's tool. `npx tsx tools/release/cli.ts <command> --help`.
+ * The guide is tools/release/README.md.
+ */
+type Options = NonNullable<ParseArgsConfig['options']>;
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(v: Record<string, string | boolean | string[] | undefined>): Promise<void>;
+}
+
+const serverOpts: Options = {
+  server: { type: 'string', default: process.env.AIRPANEL_SERVER ?? 'http://127.0.0.1:8080' },
+  token: { type: 'string', default: process.env.AIRPANEL_ADMIN_TOKEN ?? '' },
+};
+const keyOpts: Options = { key: { type: 'string', multiple: true, default: [] } };
+
+function feed(v: Record<string, unknown>): ops.FeedClient {
+  const token = String(v.token ?? '');
+  if (!token) throw new Error('an admin token is needed: --token or AIRPANEL_ADMIN_TOKEN');
+  return { server: String(v.server), token };
+}
+function share(v: unknown): number {
+  const raw = String(v ?? '');
+  const n = raw.endsWith('%') ? Number(raw.slice(0, -1)) / 100 : Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--share must be 0..1 or 0%..100%, got "${raw}"`);
+  return n;
+}
+export function duration(v: unknown): number {
+  const m = /^(\d+)([smhd])$/.exec(String(v));
+  if (!m) throw new Error(`a duration like 30d, 12h, 45m: got "${String(v)}"`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+function required(v: Record<string, unknown>, name: string): string {
+  const x = v[name];
+  if (typeof x !== 'string' || x === '') throw new Error(`--${name} is required`);
+  return x;
+}
+function progressBar(label: string) {
+  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} bytes`, noTTYOutput: !process.stderr.isTTY, notTTYSchedule: 1000 }, cliProgress.Presets.shades_classic);
+  let started = false;
+  return {
+    update: (sent: number, total: number) => {
+      if (!started) {
+        bar.start(total, 0);
+        started = true;
+      }
+      bar.update(Math.min(sent, total));
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+const commands: Record<string, Command> = {
+  keygen: {
+    summary: 'create an Ed25519 release key pair',
+    usage: 'keygen --out keys/release-2026 [--keyring trusted-keys.json] [--comment TEXT]',
+    options: { out: { type: 'string' }, keyring: { type: 'string' }, comment: { type: 'string' } },
+    async run(v) {
+      const out = required(v, 'out');
+      await mkdir(dirname(out), { recursive: true });
+      const k = await ops.keygen(out, v.keyring as string | undefined, v.comment as string | undefined);
+      console.log(`key id ${k.keyId}\nprivate key ${out}.key (mode 600: keep it offline)\npublic key  ${out}.pub.json${v.keyring ? `\nadded to ${String(v.keyring)}` : ''}`);
+    },
+  },
+  bundle: {
+    summary: 'build the app bundle from build output directories and print its size',
+    usage: 'bundle --version 1.4.0 [--in dist/app:app --in src-renderer/dist:renderer] [--main app/main.js] [--min-runtime 45.0.0] [--out out/airpanel-1.4.0.tar.gz]',
+    options: {
+      version: { type: 'string' },
+      in: { type: 'string', multiple: true, default: [] },
+      main: { type: 'string', default: 'app/main.js' },
+      'min-runtime': { type: 'string', default: '45.0.0' },
+      out: { type: 'string' },
+    },
+    async run(v) {
+      const version = required(v, 'version');
+      let ins = v.in as string[];
+      if (ins.length === 0) ins = ['dist/app:app', 'src-renderer/dist:renderer'].filter((s) => existsSync(s.split(':')[0]!));
+      if (ins.length === 0) throw new Error('no --in given and neither dist/app nor src-renderer/dist exists: build the app first');
+      const inputs = ins.map((s) => {
+        const i = s.lastIndexOf(':');
+        return i > 0 ? { dir: s.slice(0, i), as: s.slice(i + 1) } : { dir: s, as: '.' };
+      });
+      const outFile = (v.out as string | undefined) ?? `out/airpanel-${version}.tar.gz`;
+      await mkdir(dirname(outFile), { recursive: true });
+      const b = await ops.bundle({ inputs, version, main: String(v.main), minRuntimeVersion: String(v['min-runtime']), outFile });
+      console.log(`${b.file}\n  version ${version}, ${b.descriptor.files.length} files, ${b.size} bytes (${(b.size / 1024).toFixed(1)} KiB)\n  sha512 ${b.sha512}`);
+    },
+  },
+  sign: {
+    summary: 'sign a manifest offline (prints the signed envelope as JSON)',
+    usage: 'sign --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --counter 12 --key k.key [--key k2.key] [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--url ../../bundles/NAME]',
+    options: {
+      ...keyOpts,
+      bundle: { type: 'string' }, version: { type: 'string' }, channel: { type: 'string', default: 'stable' }, counter: { type: 'string' },
+      share: { type: 'string', default: '100%' }, 'min-runtime': { type: 'string', default: '45.0.0' }, 'valid-for': { type: 'string', default: '30d' }, url: { type: 'string' },
+    },
+    async run(v) {
+      const { hashFile } = await import('../../src-main/core/update/bundle.js');
+      const { stat } = await import('node:fs/promises');
+      const file = required(v, 'bundle');
+      const sha512 = await hashFile(file, 'sha512', 'base64');
+      const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
+      const m = ops.makeManifest({
+        version: required(v, 'version'), channel: String(v.channel), bundleUrl: (v.url as string | undefined) ?? `../../bundles/${name}`,
+        sha512, size: (await stat(file)).size, minRuntimeVersion: String(v['min-runtime']), counter: Number(required(v, 'counter')),
+        rolloutShare: share(v.share), validForMs: duration(v['valid-for']),
+      });
+      console.log(JSON.stringify(await ops.signWithKeyFiles(m, v.key as string[]), null, 2));
+    },
+  },
+  publish: {
+    summary: 'upload a bundle (progress bar), sign its manifest with the next counter, publish it on a channel',
+    usage: 'publish --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--server URL] [--token T]',
+    options: {
+      ...serverOpts, ...keyOpts,
+      bundle: { type: 'string' }, version: { type: 'string' }, channel: { type: 'string', default: 'stable' },
+      share: { type: 'string', default: '10%' }, 'min-runtime': { type: 'string', default: '45.0.0' }, 'valid-for': { type: 'string', default: '30d' },
+    },
+    async run(v) {
+      const bar = progressBar('upload');
+      try {
+        const m = await ops.publish(feed(v), {
+          bundleFile: required(v, 'bundle'), version: required(v, 'version'), channel: String(v.channel), minRuntimeVersion: String(v['min-runtime']),
+          rolloutShare: share(v.share), keyFiles: v.key as string[], validForMs: duration(v['valid-for']), onProgress: bar.update,
+        });
+        bar.stop();
+        console.log(`published ${m.version} on ${m.channel}: counter ${m.counter}, rollout ${(m.rolloutShare * 100).toFixed(0)}%, expires ${m.expiresAt}`);
+      } finally {
+        bar.stop();
+      }
+    },
+  },
+  list: {
+    summary: 'show channels, releases and (with --panels) what each panel runs',
+    usage: 'list [--panels] [--json] [--server URL] [--token T]',
+    options: { ...serverOpts, panels: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+    async run(v) {
+      const c = feed(v);
+      const l = await ops.list(c);
+      const panels = v.panels ? await ops.listPanels(c) : undefined;
+      if (v.json) {
+        console.log(JSON.stringify({ ...l, ...(panels ? { panels } : {}) }, null, 2));
+        return;
+      }
+      console.log(`highest counter ${l.maxCounter}`);
+      for (const [name, ch] of Object.entries(l.channels)) {
+        const active = l.releases.find((r) => r.channel === name && r.counter === ch.activeCounter);
+        console.log(`channel ${name}: ${active ? `${active.version} (counter ${active.counter}, rollout ${(active.rolloutShare * 100).toFixed(0)}%, expires ${active.expiresAt})` : 'nothing'}${ch.paused ? ' PAUSED' : ''}`);
+      }
+      for (const r of [...l.releases].sort((a, b) => a.counter - b.counter)) {
+        console.log(`  #${r.counter} ${r.channel} ${r.version} share ${(r.rolloutShare * 100).toFixed(0)}% size ${r.bundle.size} keys ${r.keyIds.join(',')}${r.active ? ' *' : ''}`);
+      }
+      if (panels) {
+        for (const p of (panels as { panels: Array<{ panelId: string; runningVersion: string | null; lastUpdate: { phase: string; targetVersion: string | null; detail: string | null } | null }> }).panels) {
+          console.log(`panel ${p.panelId}: runs ${p.runningVersion ?? '?'}; last update ${p.lastUpdate ? `${p.lastUpdate.phase} ${p.lastUpdate.targetVersion ?? ''} ${p.lastUpdate.detail ?? ''}` : 'none'}`);
+        }
+      }
+    },
+  },
+  promote: {
+    summary: 'change the rollout share of a release, or move it to another channel (re-signs with the next counter)',
+    usage: 'promote --version 1.4.0 --share 50% [--channel stable] [--from-channel beta] --key k.key [--valid-for 30d]',
+    options: { ...serverOpts, ...keyOpts, version: { type: 'string' }, channel: { type: 'string', default: 'stable' }, 'from-channel': { type: 'string' }, share: { type: 'string' }, 'valid-for': { type: 'string', default: '30d' } },
+    async run(v) {
+      const m = await ops.promote(feed(v), {
+        version: required(v, 'version'), channel: String(v.channel), ...(v['from-channel'] ? { fromChannel: String(v['from-channel']) } : {}),
+        rolloutShare: share(required(v, 'share')), keyFiles: v.key as string[], validForMs: duration(v['valid-for']),
+      });
+      console.log(`${m.version} on ${m.channel}: rollout ${(m.rolloutShare * 100).toFixed(0)}% (counter ${m.counter})`);
+    },
+  },
+  pause: {
+    summary: 'stop serving a channel\'s manifest (panels keep what they run); --resume to serve it again',
+    usage: 'pause --channel stable [--resume]',
+    options: { ...serverOpts, channel: { type: 'string', default: 'stable' }, resume: { type: 'boolean', default: false } },
+    async run(v) {
+      await ops.setPaused(feed(v), String(v.channel), !v.resume);
+      console.log(`channel ${String(v.channel)} ${v.resume ? 'resumed' : 'paused'}`);
+    },
+  },
+  rollback: {
+    summary: 'point a channel back at an earlier release (re-signed with the next counter so panels accept it)',
+    usage: 'rollback --channel stable [--to 1.3.0] --key k.key [--share 100%]',
+    options: { ...serverOpts, ...keyOpts, channel: { type: 'string', default: 'stable' }, to: { type: 'string' }, share: { type: 'string', default: '100%' }, 'valid-for': { type: 'string', default: '30d' } },
+    async run(v) {
+      const m = await ops.rollback(feed(v), {
+        channel: String(v.channel), ...(v.to ? { to: String(v.to) } : {}), rolloutShare: share(v.share), keyFiles: v.key as string[], validForMs: duration(v['valid-for']),
+      });
+      console.log(`channel ${m.channel} now serves ${m.version} (counter ${m.counter})`);
+    },
+  },
+};
+
+function usage(): string {
+  return ['usage: airpanel-release <command> [options]   (each command has --help)', '', ...Object.entries(commands).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`),
+    '', 'server and token: --server/--token or AIRPANEL_SERVER/AIRPANEL_ADMIN_TOKEN'].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`${name}: ${cmd.summary}\n\nusage: airpanel-release ${cmd.usage}`);
+    return 0;
+  }
+  try {
+    const { values } = parseArgs({ args: rest, options: cmd.options, strict: true, allowPositionals: false });
+    await cmd.run(values as Record<string, string | boolean | string[] | undefined>);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { response?: { statusCode: number; body: unknown } };
+    console.error(`${name}: ${err.response ? `HTTP ${err.response.statusCode}: ${String(err.response.body)}` : err.message}`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await main(process.argv.slice(2));
+}
