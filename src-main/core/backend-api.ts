@@ -1,19 +1,24 @@
 /**
- * The backend routes the panel calls (REST under /api/v1, Bearer = the panel's API key).
- * Kept in one place so the backend side can be checked against it.
+ * The backend routes the panel calls (REST, Bearer = the panel's API key), in one place so
+ * the backend side can be checked against them.
+ *
+ * `endpoints.apiBaseUrl` in panel.json is the versioned API root the backend hands out at
+ * registration (`http://host:port/api/v1`). A bare server root (`http://host:port`) is
+ * accepted too, since hand-written configs use it: `/api/v1` is appended only when missing.
  */
-function base(apiBaseUrl: string): string {
-  return apiBaseUrl.replace(/\/+$/, '');
+export function apiRoot(apiBaseUrl: string): string {
+  const trimmed = apiBaseUrl.replace(/\/+$/, '');
+  return trimmed.endsWith('/api/v1') ? trimmed : `${trimmed}/api/v1`;
 }
 
 /** GET: the panel's current DisplayDocument, with ETag; `If-None-Match` → 304. */
 export function panelDisplayUrl(apiBaseUrl: string, panelId: string): string {
-  return `${base(apiBaseUrl)}/api/v1/panels/${encodeURIComponent(panelId)}/display`;
+  return `${apiRoot(apiBaseUrl)}/panels/${encodeURIComponent(panelId)}/display`;
 }
 
 /** PUT `image/png`: the answer to a `screenshot` command. */
 export function panelScreenshotUrl(apiBaseUrl: string, panelId: string): string {
-  return `${base(apiBaseUrl)}/api/v1/panels/${encodeURIComponent(panelId)}/screenshot`;
+  return `${apiRoot(apiBaseUrl)}/panels/${encodeURIComponent(panelId)}/screenshot`;
 }
 
 export function bearer(apiKey: string): string {

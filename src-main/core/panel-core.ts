@@ -124,6 +124,9 @@ export class PanelCore implements PanelViewSource {
   private freshnessTimer: TimerHandle | null = null;
   private heartbeatTimer: TimerHandle | null = null;
   private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  private statusQueued = false;
+  /** displayedRevision of the last status built for publishing; a change publishes again. */
+  private reportedRevision: number | null = null;
 
   constructor(options: PanelCoreOptions) {
     this.o = options;
@@ -206,9 +209,8 @@ export class PanelCore implements PanelViewSource {
   }
 
   framePresented(frame: FramePresented): void {
-    const before = this.displayedRevision();
     this.paintedRevision = frame.kind === 'content' ? frame.revision : null;
-    if (this.displayedRevision() !== before) {
+    if (this.displayedRevision() !== this.reportedRevision) {
       this.logger.info('frame presented', { kind: frame.kind, revision: frame.revision });
       this.publishStatus();
     }
@@ -258,8 +260,22 @@ export class PanelCore implements PanelViewSource {
     };
   }
 
+  /**
+   * Publishes the retained status; several calls in one tick (a transition that also changes
+   * the displayed revision) coalesce into one message.
+   */
   private publishStatus(): void {
+    if (this.statusQueued) return;
+    this.statusQueued = true;
+    queueMicrotask(() => {
+      this.statusQueued = false;
+      this.publishStatusNow();
+    });
+  }
+
+  private publishStatusNow(): void {
     const c = this.connected;
+    this.reportedRevision = this.displayedRevision();
     if (!c?.link?.isUp) return;
     const status = PanelStatus.safeParse(this.buildStatus(true));
     if (!status.success) {
@@ -457,6 +473,7 @@ export class PanelCore implements PanelViewSource {
   /** After any input: re-arm the freshness timer and emit the view if it changed. */
   private afterChange(): void {
     this.armFreshnessTimer();
+    if (this.displayedRevision() !== this.reportedRevision) this.publishStatus();
     const next = viewOfState(this.machine.state);
     if (sameView(next, this.view)) return;
     this.view = next;

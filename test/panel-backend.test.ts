@@ -1,0 +1,184 @@
+// The panel core against the real backend (server-stub's createBackend): REST, the embedded
+// MQTT broker (aedes) with panel authentication, SQLite. The broker is made killable by a
+// gateway wrapper so a broker outage can be played while the HTTP API stays up.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import got from 'got';
+import { connect } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Command,
+  type ContentSet,
+  type DisplayDocument,
+  type PanelSummary,
+  PanelRegistration,
+  panelConfigFromRegistration,
+} from '../src-main/common/index.js';
+import { loadPanelConfig } from '../src-main/core/config.js';
+import { PanelCore } from '../src-main/core/panel-core.js';
+import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
+import { type Backend, createBackend } from '../server-stub/src/backend.js';
+import { silentLogger } from '../server-stub/src/logger.js';
+import { createEmbeddedGateway } from '../server-stub/src/mqtt/embedded-gateway.js';
+import type { MqttGateway } from '../server-stub/src/mqtt/gateway.js';
+import type { AirpanelService } from '../server-stub/src/service.js';
+
+const ADMIN_TOKEN = 'admin-token-for-panel-backend-tests-0123456789';
+
+/** The embedded gateway, but one that can be killed and started again on the same port. */
+class KillableGateway implements MqttGateway {
+  private inner: MqttGateway;
+  private port = 0;
+  private dead = false;
+
+  constructor(private readonly service: AirpanelService) {
+    this.inner = this.make(0);
+  }
+
+  private make(port: number): MqttGateway {
+    return createEmbeddedGateway({ host: '127.0.0.1', port, verifier: this.service, sink: this.service, logger: silentLogger });
+  }
+
+  async start(): Promise<void> {
+    await this.inner.start();
+    this.port = Number(new URL(this.inner.panelUrl).port);
+  }
+
+  async kill(): Promise<void> {
+    this.dead = true;
+    await this.inner.close();
+  }
+
+  /** A fresh broker on the same port; like a restarted backend, it republishes every document. */
+  async revive(): Promise<void> {
+    this.inner = this.make(this.port);
+    await this.inner.start();
+    this.dead = false;
+    this.service.publishAll();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  get panelUrl(): string {
+    return this.inner.panelUrl;
+  }
+  private alive(): void {
+    if (this.dead) throw new Error('broker down');
+  }
+  async publishDisplay(doc: DisplayDocument): Promise<void> {
+    this.alive();
+    await this.inner.publishDisplay(doc);
+  }
+  async clearDisplay(panelId: string): Promise<void> {
+    this.alive();
+    await this.inner.clearDisplay(panelId);
+  }
+  async publishCommand(command: Command): Promise<void> {
+    this.alive();
+    await this.inner.publishCommand(command);
+  }
+  registerPanelCredentials(panelId: string, apiKey: string): Promise<void> {
+    return this.dead ? Promise.resolve() : this.inner.registerPanelCredentials(panelId, apiKey);
+  }
+  removePanelCredentials(panelId: string): Promise<void> {
+    return this.dead ? Promise.resolve() : this.inner.removePanelCredentials(panelId);
+  }
+  connectedPanelCount(): number {
+    return this.dead ? 0 : this.inner.connectedPanelCount();
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('panel core ⇄ real backend', () => {
+  it('goes live at once on an admin change, stale when the broker dies, live again when it is back', async () => {
+    let gateway: KillableGateway | null = null;
+    const backend: Backend = await createBackend({
+      dataDir: await tempDir('airpanel-backend-'),
+      port: 0,
+      adminToken: ADMIN_TOKEN,
+      logger: silentLogger,
+      startLoops: false,
+      gatewayFactory: ({ service }) => (gateway = new KillableGateway(service)),
+    });
+    cleanups.push(() => backend.close());
+    const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+
+    const registration = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-e2e', name: 'Main street' } }).json());
+    const dataDir = await tempDir('airpanel-panel-');
+    await writePanelJson(dataDir, panelConfigFromRegistration(registration));
+    const { logger, entries } = capturingLogger();
+    const core = new PanelCore({
+      dataDir,
+      config: await loadPanelConfig(dataDir),
+      mqttConnect: connect,
+      http: got,
+      hostActions: new RecordingHostActions(),
+      logger,
+      firmwareVersion: '1.0.0-e2e',
+      // A fixed draw puts the first fallback poll at half a poll period (30 s), far beyond
+      // the window: what this test watches is the broker outage alone. (In production the
+      // poll period is shorter than the window, so a live HTTP API keeps a panel live.)
+      // With its loops off the backend renews nothing, so only the admin change and the
+      // reconnect confirm the content.
+      random: () => 0.5,
+      tuning: {
+        freshnessWindowMs: 2_500,
+        pollIntervalMs: 60_000,
+        firstPollMaxDelayMs: 20,
+        reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 },
+        stableConnectionMs: 100,
+      },
+    });
+    cleanups.push(() => core.stop());
+    await core.start();
+    await waitFor('live on the backend document', () => core.state.name === 'live');
+    await waitFor('mqtt up', () => entries.some((e) => e.message === 'mqtt up'));
+
+    // An operator edits the content set the panel uses: the panel shows it within a second.
+    const contentSet = (await admin.get('content-sets/default-en').json()) as ContentSet;
+    const before = core.getView();
+    const revisionBefore = before.kind === 'content' ? before.document.revision : 0;
+    const { id: _id, ...body } = contentSet;
+    for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Edited ${level}` };
+    await admin.put('content-sets/default-en', { json: body });
+    await waitFor('the edited headline on screen', () => {
+      const view = core.getView();
+      return view.kind === 'content' && view.document.content.headline.startsWith('Edited') && view.document.revision > revisionBefore;
+    }, 1_000);
+    expect(core.state.name).toBe('live');
+    const shown = core.getView();
+    const shownRevision = shown.kind === 'content' ? shown.document.revision : -1;
+    let summary: PanelSummary | null = null;
+    await waitFor('backend summary', () => summary?.state === 'live' && summary.displayedRevision === shownRevision && summary, 2_000, async () => {
+      summary = (await admin.get('panels/panel-e2e').json()) as PanelSummary;
+    });
+
+    // The broker dies: after the freshness window the content stays, with the stale badge.
+    await gateway!.kill();
+    const stale = await waitFor('stale badge', () => {
+      const view = core.getView();
+      return view.kind === 'content' && view.stale && view;
+    }, 5_000);
+    expect(stale.document.revision).toBe(shownRevision);
+    expect(core.state.name).toBe('stale');
+
+    // The broker is back: reconnect, catch-up poll, live again.
+    await gateway!.revive();
+    await waitFor('live again', () => core.state.name === 'live', 5_000);
+    expect(core.getView()).toMatchObject({ kind: 'content', stale: null, document: { revision: shownRevision } });
+    const transitions = entries.filter((e) => e.message === 'state transition').map((e) => `${String(e.from)}→${String(e.to)}`);
+    expect(transitions).toEqual(['booting→live', 'live→stale', 'stale→live']);
+  });
+});
