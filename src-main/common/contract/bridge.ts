@@ -49,10 +49,5 @@ export interface PanelBridge {
   reportError(report: RendererErrorReport): void;
 }
 
-/** Channel names shared by preload and host; one per bridge action. */
-export const BRIDGE_CHANNELS = {
-  getView: 'airpanel:get-view',
-  view: 'airpanel:view',
-  framePresented: 'airpanel:frame-presented',
-  reportError: 'airpanel:report-error',
-} as const;
+/** Channel names shared by preload and host (zod-free file: the preload bundles it). */
+export { BRIDGE_CHANNELS } from './bridge-channels.js';

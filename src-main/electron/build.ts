@@ -1,0 +1,82 @@
+/**
+ * Builds the Electron host into dist/app (what electron-builder.yml packs):
+ *   dist/app/main.js      main process, ESM; npm dependencies and Electron stay external
+ *   dist/app/preload.cjs  the sandboxed preload: one CommonJS file, only `require('electron')`
+ *   dist/app/renderer/    the built renderer (src-renderer/dist, run build:renderer first)
+ *
+ *   npm run build:electron
+ *
+ * Electron itself cannot run on a machine without its binary; this build (and the type
+ * check) still runs there.
+ */
+import { cp, mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const outDir = join(root, 'dist', 'app');
+const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+const deps = Object.keys(pkg.dependencies ?? {});
+const isExternal = (id: string) =>
+  id === 'electron' || id.startsWith('node:') || builtinModules.includes(id) || deps.some((d) => id === d || id.startsWith(`${d}/`));
+
+await rm(outDir, { recursive: true, force: true });
+await mkdir(outDir, { recursive: true });
+
+// Main process: ESM (package.json has "type": "module"), Node 22 = Electron 45's runtime.
+await build({
+  configFile: false,
+  root,
+  logLevel: 'warn',
+  build: {
+    outDir,
+    emptyOutDir: false,
+    target: 'node22',
+    minify: false,
+    sourcemap: true,
+    ssr: join(root, 'src-main/electron/main.ts'),
+    rolldownOptions: {
+      external: isExternal,
+      output: { format: 'es', entryFileNames: 'main.js' },
+    },
+  },
+});
+
+// Preload: sandboxed, so no ESM imports of other files: a single CommonJS file.
+await build({
+  configFile: false,
+  root,
+  logLevel: 'warn',
+  build: {
+    outDir,
+    emptyOutDir: false,
+    target: 'chrome140',
+    minify: false,
+    sourcemap: false,
+    ssr: join(root, 'src-main/electron/preload.ts'),
+    rolldownOptions: {
+      // Only `electron` may stay a require(): a sandboxed preload has no other module.
+      external: (id: string) => id === 'electron',
+      output: { format: 'cjs', entryFileNames: 'preload.cjs' },
+    },
+  },
+});
+
+const rendererDist = join(root, 'src-renderer', 'dist');
+try {
+  await stat(join(rendererDist, 'index.html'));
+  await cp(rendererDist, join(outDir, 'renderer'), { recursive: true });
+} catch {
+  console.warn('build:electron: src-renderer/dist/index.html missing; run `npm run build:renderer` first');
+  process.exitCode = 1;
+}
+// Guard: the preload must require nothing but electron (a sandboxed preload cannot).
+const preload = await readFile(join(outDir, 'preload.cjs'), 'utf8');
+const requires = [...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
+if (requires.some((r) => r !== 'electron')) {
+  console.error(`build:electron: preload.cjs requires ${requires.join(', ')}; a sandboxed preload may only require electron`);
+  process.exitCode = 1;
+}
+console.log(`build:electron: wrote ${outDir} (main.js, preload.cjs, renderer/)`);
