@@ -230,12 +230,36 @@ describe('PanelCore against a real broker and HTTP server', () => {
     expect(core.state.name).toBe('booting');
   });
 
-  it('polls only when panel.json has no MQTT URL', async () => {
+  it('polls only when panel.json has no MQTT URL, and drops an oversized body unparsed', async () => {
     const backend = await startBackend();
     backend.display = { document: makeDocument(PANEL, 2) };
-    const { core } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: null });
+    const { core, logs } = await startPanel({ apiBaseUrl: `${backend.url}/api/v1`, mqttUrl: null });
     await waitFor('live by poll', () => shownRevision(core) === 2 && core.state.name === 'live');
     await waitFor('a 304', () => backend.displayRequests().some((r) => r.status === 304));
+
+    // Not even JSON: a parse would say so; the size cap answers before any parse.
+    backend.display = { raw: Buffer.alloc(DISPLAY_DOCUMENT_MAX_BYTES + 1_000, 0x7b), etag: '"huge"' };
+    const rejected = await waitFor('oversized rejected', () => logs.find((e) => e.message === 'document rejected'));
+    expect(rejected).toMatchObject({ source: 'http', reason: expect.stringContaining('oversized') });
+    expect(shownRevision(core)).toBe(2);
+  });
+
+  it('sends heartbeats; an abrupt drop fires the last will, then the panel reconnects and is online again', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const { logs } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url, tuning: { heartbeatMs: 100 } });
+    const beats = await waitFor('three heartbeats', () => {
+      const s = statuses(broker);
+      return s.length >= 3 && s;
+    });
+    expect(beats.every((s) => PanelStatus.safeParse(s).success && s.online)).toBe(true);
+    expect(beats[2]!.uptimeSeconds).toBeGreaterThan(beats[0]!.uptimeSeconds);
+
+    broker.dropClients();
+    await waitFor('last will', () => broker.received.some((p) => p.topic === topics.status && p.retain && p.payload === JSON.stringify({ panelId: PANEL, online: false })));
+    await waitFor('reconnected', () => countLogs(logs, 'mqtt up') === 2);
+    const willIndex = broker.received.findIndex((p) => p.topic === topics.status && !('state' in JSON.parse(p.payload)));
+    await waitFor('online status after the will', () => broker.received.slice(willIndex + 1).some((p) => p.topic === topics.status && (JSON.parse(p.payload) as PanelStatus).online));
   });
 
   it('refuses a replayed older document after a restart (persisted high-water mark)', async () => {

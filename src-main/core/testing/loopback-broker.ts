@@ -57,6 +57,11 @@ export class LoopbackBroker {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Cuts every connection (no DISCONNECT: the broker fires last wills) but keeps listening. */
+  dropClients(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   /** Listens again on the same port. */
   async revive(): Promise<void> {
     await this.listen();
