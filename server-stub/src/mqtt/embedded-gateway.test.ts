@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { sampleDisplayDocument } from './test-support/mqtt-test-kit.js';
 import type { PanelCredentialVerifier } from './gateway.js';
@@ -116,6 +117,25 @@ describe('embedded aedes gateway', () => {
       expect(a.client.connected).toBe(true);
     } finally {
       await endAll(clients);
+      await gateway.close();
+    }
+  });
+});
+
+describe('embedded aedes gateway, oversized packets', () => {
+  it('drops a connection whose packet announces more than a panel ever sends, before buffering it', async () => {
+    const { gateway, logger } = await startEmbedded();
+    const { port } = new URL(gateway.panelUrl);
+    const socket = createConnection({ host: '127.0.0.1', port: Number(port) });
+    try {
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      // A CONNECT announcing 100 MB: no authentication has happened yet.
+      socket.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x30, 0x00, 0x04]));
+      await closed;
+      expect(logger.has('warn', 'packet too large')).toBe(true);
+    } finally {
+      socket.destroy();
       await gateway.close();
     }
   });

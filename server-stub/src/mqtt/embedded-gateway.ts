@@ -11,6 +11,10 @@ import {
   panelMaySubscribe,
 } from './panel-messages.js';
 import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
+import { limitPacketSize } from './packet-size-limit.js';
+
+/** The largest packet a panel has reason to send: a status or event plus topic and header. */
+const MAX_INBOUND_PACKET_BYTES = PANEL_MESSAGE_MAX_BYTES + 1024;
 
 export interface EmbeddedGatewayOptions {
   /** Interface to listen on, e.g. 127.0.0.1 (tests) or 0.0.0.0 (a deployment). */
@@ -159,7 +163,12 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       await new Promise<void>((resolve) => aedes.subscribe(topic, deliverToBackend, resolve));
     }
 
-    const netServer = createServer(aedes.handle);
+    const netServer = createServer((socket) => {
+      aedes.handle(socket);
+      limitPacketSize(socket, MAX_INBOUND_PACKET_BYTES, (reason) => {
+        logger.warn('mqtt: connection dropped, packet too large', { remoteAddress: socket.remoteAddress, reason });
+      });
+    });
     server = netServer;
     await new Promise<void>((resolve, reject) => {
       netServer.once('error', reject);
