@@ -29,14 +29,24 @@ export interface BridgeServerOptions {
  */
 export class BridgeServer {
   private readonly wss: WebSocketServer;
-  private readonly unsubscribe: () => void;
+  private unsubscribe: () => void;
   private readonly maxInvalid: number;
+  private source: PanelViewSource;
 
   constructor(private readonly opts: BridgeServerOptions) {
     this.maxInvalid = opts.maxInvalidMessages ?? 10;
+    this.source = opts.source;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: BRIDGE_WIRE_MAX_BYTES, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => this.onConnection(ws, req));
-    this.unsubscribe = opts.source.onView((view) => this.broadcast({ type: 'view', view }));
+    this.unsubscribe = this.source.onView((view) => this.broadcast({ type: 'view', view }));
+  }
+
+  /** Swaps the core behind the bridge (a re-created core after `restart`); renderers get its view. */
+  setSource(source: PanelViewSource): void {
+    this.unsubscribe();
+    this.source = source;
+    this.unsubscribe = source.onView((view) => this.broadcast({ type: 'view', view }));
+    this.broadcast({ type: 'view', view: source.getView() });
   }
 
   get clientCount(): number {
@@ -88,13 +98,13 @@ export class BridgeServer {
         return;
       }
       try {
-        if (msg.type === 'frame-presented') this.opts.source.framePresented(msg.frame);
-        else this.opts.source.rendererError(msg.report);
+        if (msg.type === 'frame-presented') this.source.framePresented(msg.frame);
+        else this.source.rendererError(msg.report);
       } catch (err) {
         this.opts.log.error('bridge: the core failed on a renderer message', { peer, type: msg.type, error: String(err) });
       }
     });
-    send(ws, { type: 'view', view: this.opts.source.getView() });
+    send(ws, { type: 'view', view: this.source.getView() });
   }
 
   private broadcast(msg: BridgeServerMessage): void {

@@ -152,6 +152,22 @@ describe('HeadlessHost', () => {
     ok.ws.close();
   });
 
+  it('swaps the core behind the bridge (restart by re-creating the core)', async () => {
+    const c = await connect(`${base.replace('http', 'ws')}/bridge`);
+    await c.next();
+    const second = new RecordingViewSource();
+    second.view = { kind: 'maintenance', code: 'RND-1' };
+    host.setSource(second);
+    expect(await c.next()).toEqual({ type: 'view', view: { kind: 'maintenance', code: 'RND-1' } });
+    source.set({ kind: 'booting' }); // the old core no longer reaches the renderer
+    second.set({ kind: 'maintenance', code: 'GPU-1' });
+    expect(await c.next()).toEqual({ type: 'view', view: { kind: 'maintenance', code: 'GPU-1' } });
+    c.ws.send(JSON.stringify({ type: 'frame-presented', frame: { kind: 'maintenance', revision: null } }));
+    await until(() => second.frames.length === 1);
+    expect(source.frames).toEqual([]);
+    c.ws.close();
+  });
+
   it('carries out reload, restart and screenshot', async () => {
     const c = await connect(`${base.replace('http', 'ws')}/bridge`);
     await c.next();

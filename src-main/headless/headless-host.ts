@@ -104,6 +104,15 @@ export class HeadlessHost {
     return this.baseUrl;
   }
 
+  /**
+   * Puts another core behind the bridge, e.g. a re-created one for `restart` when the host
+   * runs in-process (the dev stack) instead of under a supervisor.
+   */
+  setSource(source: PanelViewSource): void {
+    if (!this.bridge) throw new Error('headless host: not listening');
+    this.bridge.setSource(source);
+  }
+
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;

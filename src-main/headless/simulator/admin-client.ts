@@ -13,7 +13,7 @@ export interface AdminClientOptions {
 
 /**
  * The two backend admin calls the simulator makes, with the admin token, from the server
- * side (Node's fetch): `POST /api/v1/sensor-sources/{id}/readings` and
+ * side (Node's fetch): `POST /api/v1/sensors/{id}/readings` and
  * `POST /api/v1/panels/{id}/commands`. Bodies are checked with the contract's schemas
  * before they leave, answers before they are believed.
  */
@@ -22,7 +22,7 @@ export class BackendAdminClient implements SimulatorAdmin {
 
   async setReading(values: PollutantValues): Promise<void> {
     const body = ReadingBody.parse({ values });
-    await this.post(`/api/v1/sensor-sources/${encodeURIComponent(this.o.sensorSourceId)}/readings`, body);
+    await this.post(`/api/v1/sensors/${encodeURIComponent(this.o.sensorSourceId)}/readings`, body);
   }
 
   async sendCommand(kind: CommandKind): Promise<string> {
