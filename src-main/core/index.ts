@@ -1,0 +1,21 @@
+// The firmware core's public API for hosts (Electron, headless, the simulated fleet).
+// The OTA updater has its own entry point: ./update/index.js.
+export { PanelCore, DEFAULT_CORE_TUNING, HOST_FAULT_FALLBACK_CODE, type PanelCoreOptions, type CoreTuning } from './panel-core.js';
+export type { HostActions, PanelViewSource } from './host.js';
+export type { UpdateChecker } from './commands.js';
+export { loadPanelConfig, validatePanelConfig, CONFIG_FAULT_CODES, type ConfigLoadResult, type ConfigFaultCode } from './config.js';
+export { resolveDataDir, dataDirPaths, PANEL_DEFAULT_DATA_DIR, DATA_DIR_ENV } from './data-dir.js';
+export { createPanelLogger, LOG_FILE_NAME, type CoreLogger, type PanelLoggerOptions } from './logger.js';
+export {
+  systemWallClock,
+  systemMonotonicClock,
+  unrefScheduler,
+  type WallClock,
+  type MonotonicClock,
+  type Scheduler,
+  type TimerHandle,
+  type RandomSource,
+} from './clock.js';
+export type { MqttClientFactory } from './mqtt-link.js';
+export type { PanelState, StateTransition } from './state-machine.js';
+export { DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from './backoff.js';
