@@ -107,10 +107,10 @@ export async function listPanels(c: FeedClient): Promise<unknown> {
 export async function uploadBundle(c: FeedClient, file: string, onProgress?: (sent: number, total: number) => void): Promise<{ url: string; sha512: string; size: number }> {
   const size = (await stat(file)).size;
   const sha512 = await hashFile(file, 'sha512', 'base64');
-  const hex = Buffer.from(sha512, 'base64').toString('hex');
+  const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
   const res = await got
-    .put(api(c, `/releases/bundles/${hex}`), {
-      headers: { ...auth(c), 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    .put(api(c, `/releases/bundles/${name}`), {
+      headers: { ...auth(c), 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-bundle-sha512': sha512 },
       body: createReadStream(file),
     })
     .on('uploadProgress', (p) => onProgress?.(p.transferred, size))

@@ -16,7 +16,7 @@ import { BUNDLE_NAME, bundleNameOf, newSha512, type ReleaseFeedStore, type Panel
  *   GET  /update/bundles/:name                   a bundle, with HTTP Range (resume)
  *   POST /update/panels/:panelId/report          the panel's UpdateReport and running version
  * release manager (admin bearer token):
- *   PUT  /releases/bundles/:sha512hex            upload a bundle (raw body), checked against its sha512
+ *   PUT  /releases/bundles/:name                 upload a bundle (raw body), checked against x-bundle-sha512
  *   POST /releases                               publish a signed manifest: it becomes its channel's
  *   POST /releases/channels/:channel/pause       { paused: boolean }
  *   GET  /releases                               releases, channels, highest counter
@@ -129,12 +129,14 @@ export async function releasesPlugin(app: FastifyInstance, o: ReleasesPluginOpti
 
   // ---- release manager ----
 
-  app.put('/releases/bundles/:sha512hex', { bodyLimit: maxBundle }, async (req, reply) => {
+  app.put('/releases/bundles/:name', { bodyLimit: maxBundle }, async (req, reply) => {
     if (!admin(req, reply)) return reply;
-    const { sha512hex } = req.params as { sha512hex: string };
-    if (!/^[0-9a-f]{128}$/.test(sha512hex)) return fail(reply, 400, 'invalid-request', 'the path names the bundle by its full sha512 in hex');
-    const sha512 = Buffer.from(sha512hex, 'hex').toString('base64');
-    const name = bundleNameOf(sha512);
+    const { name } = req.params as { name: string };
+    const sha512 = String(req.headers['x-bundle-sha512'] ?? '');
+    if (!/^[A-Za-z0-9+/]{86}==$/.test(sha512) || bundleNameOf(sha512) !== name) {
+      return fail(reply, 400, 'invalid-request', 'PUT /releases/bundles/<first 64 hex of sha512>.tar.gz with header x-bundle-sha512: <sha512 base64>');
+    }
+    const sha512hex = Buffer.from(sha512, 'base64').toString('hex');
     const target = store.bundlePath(name);
     const tmp = join(store.bundlesDir, `.upload-${randomBytes(6).toString('hex')}`);
     const hash = newSha512();
@@ -158,7 +160,7 @@ export async function releasesPlugin(app: FastifyInstance, o: ReleasesPluginOpti
     await fh.close();
     if (hash.digest('hex') !== sha512hex) {
       await rm(tmp, { force: true });
-      return fail(reply, 400, 'checksum-mismatch', 'uploaded bytes do not match the sha512 in the path');
+      return fail(reply, 400, 'checksum-mismatch', 'uploaded bytes do not match x-bundle-sha512');
     }
     await rename(tmp, target);
     return reply.code(201).send({ name, size, sha512, url: `../../bundles/${name}` });

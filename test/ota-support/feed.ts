@@ -1,0 +1,115 @@
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ReleaseFeedStore, releasesPlugin } from '../../server-stub/src/releases/index.js';
+import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '../../src-main/core/update/index.js';
+import type { FeedClient } from '../../tools/release/ops.js';
+
+/** Shared by the OTA tests: a real release feed on 127.0.0.1:0, keys, bundles from generated trees. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface TestFeed {
+  url: string;
+  client: FeedClient;
+  store: ReleaseFeedStore;
+  app: FastifyInstance;
+  manifestUrl(channel: string): string;
+  close(): Promise<void>;
+}
+
+export async function startFeed(dataDir: string): Promise<TestFeed> {
+  const store = new ReleaseFeedStore(dataDir);
+  const app = Fastify({ logger: false });
+  await app.register(releasesPlugin, { prefix: '/api/v1', store, isAdmin: (h) => h === `Bearer ${ADMIN_TOKEN}` });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  return {
+    url,
+    client: { server: url, token: ADMIN_TOKEN },
+    store,
+    app,
+    manifestUrl: (channel) => `${url}/api/v1/update/channels/${channel}/manifest`,
+    close: () => app.close(),
+  };
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), `airpanel-${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** Writes a keyring file trusting `keys` and returns its JSON. */
+export async function writeKeyring(file: string, keys: ReleaseKeyPair[]): Promise<{ keys: Array<{ keyId: string; publicKey: string }> }> {
+  const ring = { keys: keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })) };
+  await writeFile(file, JSON.stringify(ring));
+  return ring;
+}
+
+export async function writeKeyFile(file: string, key: ReleaseKeyPair): Promise<string> {
+  await writeFile(file, key.privateKeyPem, { mode: 0o600 });
+  return file;
+}
+
+export { generateReleaseKey };
+
+/**
+ * A generated app tree (what dist/app would be) with a stub entry point, bundled. `padding`
+ * adds incompressible bytes so downloads are long enough to cut halfway.
+ */
+export async function makeBundle(workDir: string, version: string, mainSource: string, padding = 0): Promise<BuiltBundle> {
+  const tree = join(workDir, `tree-${version}`);
+  await mkdir(join(tree, 'app', 'lib'), { recursive: true });
+  await writeFile(join(tree, 'app', 'main.mjs'), mainSource);
+  await writeFile(join(tree, 'app', 'lib', 'version.json'), JSON.stringify({ version }));
+  if (padding > 0) {
+    const { randomBytes } = await import('node:crypto');
+    await writeFile(join(tree, 'app', 'lib', 'padding.bin'), randomBytes(padding));
+  }
+  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntimeVersion: '45.0.0', outFile: join(workDir, `bundle-${version}.tar.gz`) });
+}
+
+/**
+ * A pass-through proxy that cuts the first bundle download after `cutAfter` bytes (socket
+ * destroyed mid-body), to test resume. Records the Range header of each bundle request.
+ */
+export async function startCuttingProxy(upstream: string, cutAfter: number): Promise<{ url: string; ranges: (string | null)[]; close(): Promise<void> }> {
+  const ranges: (string | null)[] = [];
+  let cut = false;
+  const server = http.createServer((req, res) => {
+    const isBundle = req.url?.includes('/update/bundles/') ?? false;
+    if (isBundle) ranges.push(req.headers.range ?? null);
+    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      if (isBundle && !cut) {
+        cut = true;
+        let sent = 0;
+        ur.on('data', (chunk: Buffer) => {
+          if (sent >= cutAfter) return;
+          const part = chunk.subarray(0, Math.max(0, cutAfter - sent));
+          sent += part.length;
+          res.write(part);
+          if (sent >= cutAfter) {
+            ur.destroy();
+            res.socket?.destroy();
+          }
+        });
+      } else {
+        ur.pipe(res);
+      }
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ranges,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}

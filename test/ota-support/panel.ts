@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, type OtaUpdaterOptions, type PartialFileWriter, type ReleaseKeyPair } from '../../src-main/core/update/index.js';
+import type { Scheduler, TimerHandle } from '../../src-main/core/clock.js';
+
+/** A scheduler that never fires (the tests drive checks with checkNow). */
+export const manualScheduler: Scheduler = {
+  setTimeout: (): TimerHandle => ({}),
+  clearTimeout: () => undefined,
+};
+
+export interface TestPanelOptions {
+  dataDir: string;
+  manifestUrl: string;
+  trusted: ReleaseKeyPair[];
+  runningVersion?: string;
+  channel?: string;
+  nowMs?: number;
+  buildTimeMs?: number;
+  writer?: PartialFileWriter;
+  panelId?: string;
+  runtimeVersion?: string;
+  restarts?: string[];
+}
+
+/** The real updater as a panel would build it, with a clock and restart hook a test controls. */
+export function testUpdater(o: TestPanelOptions): OtaUpdater {
+  const opts: OtaUpdaterOptions = {
+    dataDir: o.dataDir,
+    manifestUrl: o.manifestUrl,
+    reportUrl: null,
+    panelId: o.panelId ?? 'panel-0001',
+    channel: o.channel ?? 'stable',
+    runtimeVersion: o.runtimeVersion ?? '45.4.1',
+    runningVersion: o.runningVersion ?? '1.0.0',
+    launchKind: 'current',
+    buildTimeMs: o.buildTimeMs ?? Date.parse('2026-01-01T00:00:00Z'),
+    verifier: new Ed25519Verifier(o.trusted.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }))),
+    http: new GotOtaHttpClient({ timeoutMs: 5000 }),
+    wallClock: { now: () => o.nowMs ?? Date.now() },
+    scheduler: manualScheduler,
+    random: () => 0.5,
+    requestRestart: async () => {
+      o.restarts?.push('restart');
+    },
+    ...(o.writer ? { writer: o.writer } : {}),
+  };
+  return new OtaUpdater(opts);
+}
+
+export async function readJson(file: string): Promise<unknown> {
+  return JSON.parse(await readFile(file, 'utf8'));
+}
