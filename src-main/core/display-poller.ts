@@ -28,6 +28,7 @@ export interface DisplayPollerOptions {
  */
 export class DisplayPoller {
   private inFlight: Promise<PollOutcome> | null = null;
+  private cancelInFlight: (() => void) | null = null;
   private readonly options: DisplayPollerOptions;
 
   constructor(options: DisplayPollerOptions) {
@@ -38,9 +39,15 @@ export class DisplayPoller {
     if (!this.inFlight) {
       this.inFlight = this.fetch().finally(() => {
         this.inFlight = null;
+        this.cancelInFlight = null;
       });
     }
     return this.inFlight;
+  }
+
+  /** Aborts a poll in flight (stop): its outcome is a network error nobody reads. */
+  cancel(): void {
+    this.cancelInFlight?.();
   }
 
   private async fetch(): Promise<PollOutcome> {
@@ -57,6 +64,7 @@ export class DisplayPoller {
       retry: { limit: 0 },
       timeout: { request: o.timeoutMs },
     });
+    this.cancelInFlight = () => request.cancel();
     request.on('downloadProgress', (progress) => {
       const size = Math.max(progress.transferred, progress.total ?? 0);
       if (size > DISPLAY_DOCUMENT_MAX_BYTES && tooBig === 0) {

@@ -63,6 +63,7 @@ export class DisplaySync {
   stop(): void {
     this.running = false;
     this.cancelPoll();
+    this.options.poller.cancel();
   }
 
   private get mqttIsUp(): boolean {
