@@ -50,6 +50,11 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     // Ids are at most 63 characters; a longer segment is not a route.
     routerOptions: { maxParamLength: 128 },
     return503OnClosing: true,
+    // Router-level refusals (bad URL encoding, over-long segment) get the same ApiError body.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+      void sendError(reply, status, 'bad-url', error.message);
+    },
   });
 
   app.addHook('onResponse', (request, reply, done) => {
