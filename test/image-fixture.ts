@@ -1,0 +1,157 @@
+// Builds a stand-in of what Buildroot produces for the x86_64 panel, from the REAL external
+// tree: the rootfs overlays, post-build.sh, the package's permission table and the users
+// table, with the Electron app, GRUB's EFI binary and the kernel replaced by placeholders.
+// Then post-image.sh + genimage.cfg assemble the disk image under fakeroot.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const EXTERNAL = join(REPO, 'buildroot');
+export const BOARD = join(EXTERNAL, 'board/airpanel');
+const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a real program (no shell), 60 s at most; never throws on a non-zero exit. */
+export function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): RunResult {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', ...options,
+    env: { ...process.env, PATH, LC_ALL: 'C', ...options.env },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/** Like run, but fails with the tool's output when it exits non-zero. */
+export function must(cmd: string, args: string[], options: SpawnSyncOptions = {}): RunResult {
+  const r = run(cmd, args, options);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+export function has(tool: string): boolean {
+  return run('sh', ['-c', `command -v ${tool}`]).status === 0;
+}
+
+export function tempDir(prefix: string): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A self-signed code-signing certificate for RAUC (openssl, in `dir`). */
+export function makeSigningPair(dir: string, name = 'test'): { key: string; cert: string } {
+  const key = join(dir, `${name}.key.pem`);
+  const cert = join(dir, `${name}.cert.pem`);
+  must('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-keyout', key, '-out', cert, '-subj', `/O=Airpanel test/CN=${name}`,
+    '-addext', 'keyUsage=digitalSignature', '-addext', 'extendedKeyUsage=codeSigning']);
+  return { key, cert };
+}
+
+function stub(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, '#!/bin/sh\n# stand-in for the real program in the Buildroot image\nexit 0\n');
+  chmodSync(path, 0o755);
+}
+
+/** Programs the Airpanel units name that the stand-in root does not get from the overlay. */
+export const STUB_PROGRAMS = ['/usr/bin/cage', '/usr/bin/seatd', '/usr/bin/rauc', '/usr/bin/systemd-tmpfiles', '/usr/bin/journalctl'];
+
+/**
+ * A root directory where `systemd-analyze verify --root` can load the Airpanel units: the
+ * overlays, the host's systemd units (systemd-fsck@, journal-flush, targets), units of
+ * Buildroot packages absent from Debian (rauc, seatd, as those packages install them) and
+ * stub programs.
+ */
+export function makeStandInTarget(target: string, keyring: string): void {
+  cpSync(join(BOARD, 'common/rootfs-overlay'), target, { recursive: true });
+  cpSync(join(BOARD, 'x86_64/rootfs-overlay'), target, { recursive: true });
+  cpSync('/lib/systemd/system', join(target, 'usr/lib/systemd/system'), { recursive: true, dereference: false });
+  writeFileSync(join(target, 'usr/lib/systemd/system/seatd.service'),
+    '[Unit]\nDescription=Seat management daemon\n\n[Service]\nType=simple\nExecStart=/usr/bin/seatd -g video\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n');
+  writeFileSync(join(target, 'usr/lib/systemd/system/rauc.service'),
+    '[Unit]\nDescription=Rauc Update Service\n\n[Service]\nType=dbus\nBusName=de.pengutronix.rauc\nExecStart=/usr/bin/rauc --mount=/run/rauc service\n');
+  for (const p of STUB_PROGRAMS) stub(join(target, p));
+  // The app as electron-builder lays it out, and the kernel Buildroot installs in /boot.
+  stub(join(target, 'opt/airpanel/airpanel'));
+  stub(join(target, 'opt/airpanel/chrome-sandbox'));
+  writeFileSync(join(target, 'opt/airpanel/resources.pak'), 'placeholder');
+  mkdirSync(join(target, 'boot'), { recursive: true });
+  writeFileSync(join(target, 'boot/bzImage'), 'placeholder kernel');
+  mkdirSync(join(target, 'etc'), { recursive: true });
+  writeFileSync(join(target, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  must('sh', [join(BOARD, 'common/post-build.sh'), target], {
+    env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: keyring, BR2_EXTERNAL_AIRPANEL_PATH: EXTERNAL },
+  });
+}
+
+/** `/path type mode uid gid …` lines of AIRPANEL_PERMISSIONS in airpanel.mk (makedevs syntax). */
+export function packagePermissions(): { path: string; mode: number; uid: number; gid: number }[] {
+  const mk = readFileSync(join(EXTERNAL, 'package/airpanel/airpanel.mk'), 'utf8');
+  const block = /define AIRPANEL_PERMISSIONS\n([\s\S]*?)\nendef/.exec(mk)?.[1] ?? '';
+  return block.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
+    const [path, , mode, uid, gid] = l.split(/\s+/);
+    return { path: path!, mode: parseInt(mode!, 8), uid: Number(uid), gid: Number(gid) };
+  });
+}
+
+export interface BuiltImage {
+  dir: string;
+  target: string;
+  binaries: string;
+  image: string;
+  bundle: string;
+  signer: { key: string; cert: string };
+  sizes: { efi: number; slot: number; data: number };
+  remove: () => void;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * The whole x86_64 image from the stand-in: rootfs.ext4 (mkfs.ext4 -d under fakeroot, with
+ * the package's permissions applied), a placeholder GRUB EFI binary, then the real
+ * post-image.sh (genimage under fakeroot, grubenv, signed RAUC bundle).
+ */
+export function buildImage(): BuiltImage {
+  const t = tempDir('airpanel-image-');
+  try {
+    const target = join(t.dir, 'target');
+    const binaries = join(t.dir, 'images');
+    const signer = makeSigningPair(t.dir, 'signer');
+    makeStandInTarget(target, signer.cert);
+    mkdirSync(join(binaries, 'efi-part/EFI/BOOT'), { recursive: true });
+    writeFileSync(join(binaries, 'efi-part/EFI/BOOT/bootx64.efi'), 'placeholder GRUB EFI binary');
+
+    const perms = packagePermissions().map((p) => `chown ${p.uid}:${p.gid} '${target}${p.path}' && chmod ${p.mode.toString(8)} '${target}${p.path}'`);
+    must('fakeroot', ['--', 'sh', '-ec', [
+      `chown -R 0:0 '${target}'`,
+      ...perms,
+      `mkfs.ext4 -q -F -L airpanel-root -d '${target}' '${binaries}/rootfs.ext4' 24M`,
+    ].join('\n')]);
+
+    const sizes = { efi: 40 * MiB, slot: 32 * MiB, data: 16 * MiB };
+    must('fakeroot', ['--', join(BOARD, 'x86_64/post-image.sh'), binaries], {
+      env: {
+        TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_VERSION: '0.1.0-test',
+        AIRPANEL_EFI_SIZE: `${sizes.efi / MiB}M`, AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`, AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
+        AIRPANEL_RAUC_KEY: signer.key, AIRPANEL_RAUC_CERT: signer.cert,
+      },
+    });
+    return {
+      dir: t.dir, target, binaries, signer, sizes, remove: t.remove,
+      image: join(binaries, 'airpanel-x86_64.img'),
+      bundle: join(binaries, 'airpanel-x86_64-0.1.0-test.raucb'),
+    };
+  } catch (e) {
+    t.remove();
+    throw e;
+  }
+}

@@ -1,0 +1,279 @@
+// The panel disk image, assembled for real: the external tree's overlays and post-build.sh
+// make a stand-in root (app, kernel and GRUB binary are placeholders), the real post-image.sh
+// runs genimage under fakeroot and signs a RAUC bundle. Checked with sfdisk, e2fsck,
+// fsck.vfat, mtools, debugfs and rauc; then provisioning injects a panel.json into it.
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PanelConfig } from '../src-main/common/index.js';
+import { extractRange } from '../provisioning/src/disk.js';
+import { runCli, type CliDeps } from '../provisioning/src/cli.js';
+import { ProcessToolRunner } from '../provisioning/src/tools.js';
+import got from 'got';
+import { BOARD, buildImage, makeSigningPair, must, packagePermissions, run, type BuiltImage } from './image-fixture.js';
+
+const MiB = 1024 * 1024;
+const GPT = {
+  efi: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
+  rootX64: '4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709',
+  linux: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
+};
+
+interface SfdiskPart { node: string; start: number; size: number; type: string; uuid: string; name: string }
+interface Sfdisk { partitiontable: { label: string; sectorsize: number; partitions: SfdiskPart[] } }
+
+let img: BuiltImage;
+let table: Sfdisk['partitiontable'];
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+function sha256Range(path: string, start: number, length: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.alloc(MiB);
+    for (let pos = 0; pos < length; pos += buf.length) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - pos), start + pos);
+      h.update(buf.subarray(0, n));
+    }
+    return h.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+const part = (name: string) => table.partitions.find((p) => p.name === name)!;
+const offsetOf = (name: string) => part(name).start * table.sectorsize;
+
+/** Copies a partition out of the image (sparse) so tools without an offset option can read it. */
+async function partitionFile(name: string): Promise<string> {
+  const p = part(name);
+  const file = join(img.dir, `${name}.part`);
+  await extractRange(img.image, p.start * table.sectorsize, p.size * table.sectorsize, file);
+  return file;
+}
+
+function cli(): { deps: CliDeps; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out, err,
+    deps: {
+      http: got.extend({ timeout: { request: 5_000 } }), tools: new ProcessToolRunner(30_000), env: {},
+      tmpDir: img.dir, cwd: img.dir, out: (l) => out.push(l), err: (l) => err.push(l),
+    },
+  };
+}
+
+function panelConfig(id: string, name = 'Gare du Nord'): PanelConfig {
+  return PanelConfig.parse({
+    schemaVersion: 1, panelId: id, apiKey: `k-${id}-0123456789abcdef0123456789abcdef`, name,
+    location: { description: 'Parvis, rue de Dunkerque', latitude: 48.8809, longitude: 2.3553 },
+    endpoints: {
+      apiBaseUrl: 'https://airpanel.example.org/api/v1', mqttUrl: 'mqtts://mqtt.example.org:8883',
+      topics: { display: `airpanel/v1/panels/${id}/display`, status: `airpanel/v1/panels/${id}/status`,
+        commands: `airpanel/v1/panels/${id}/commands`, events: `airpanel/v1/panels/${id}/events` },
+    },
+  });
+}
+
+beforeAll(() => {
+  img = buildImage();
+  table = (JSON.parse(must('sfdisk', ['--json', img.image]).stdout) as Sfdisk).partitiontable;
+}, 120_000);
+
+afterAll(() => img?.remove());
+
+describe('disk layout (genimage.cfg via post-image.sh)', () => {
+  it('is a GPT disk with EFI, root A, root B and data, in that order, typed and named', () => {
+    expect(table.label).toBe('gpt');
+    expect(table.partitions.map((p) => [p.name, p.type])).toEqual([
+      ['efi', GPT.efi], ['rootfs-a', GPT.rootX64], ['rootfs-b', GPT.rootX64], ['airpanel-data', GPT.linux],
+    ]);
+  });
+
+  it('aligns every partition start and size to 1 MiB and gives each its configured size', () => {
+    for (const p of table.partitions) {
+      expect((p.start * table.sectorsize) % MiB, p.name).toBe(0);
+      expect((p.size * table.sectorsize) % MiB, p.name).toBe(0);
+    }
+    const bytes = (name: string) => part(name).size * table.sectorsize;
+    expect(bytes('efi')).toBe(img.sizes.efi);
+    expect(bytes('rootfs-a')).toBe(img.sizes.slot);
+    expect(bytes('rootfs-b')).toBe(img.sizes.slot);
+    expect(bytes('airpanel-data')).toBe(img.sizes.data);
+  });
+
+  it('boots the slots by the partition UUIDs grub.cfg names', () => {
+    const grub = readFileSync(join(BOARD, 'x86_64/grub.cfg'), 'utf8');
+    const a = /rauc\.slot=A/.test(grub) && /\(\$\{bootdisk\},gpt2\)\/boot\/bzImage root=PARTUUID=([0-9a-f-]+) rauc\.slot=A/.exec(grub)?.[1];
+    const b = /\(\$\{bootdisk\},gpt3\)\/boot\/bzImage root=PARTUUID=([0-9a-f-]+) rauc\.slot=B/.exec(grub)?.[1];
+    expect(part('rootfs-a').uuid.toLowerCase()).toBe(a);
+    expect(part('rootfs-b').uuid.toLowerCase()).toBe(b);
+  });
+});
+
+describe('filesystems', () => {
+  it('has a clean FAT32 ESP with GRUB, grub.cfg and a 1024-byte grubenv that boots slot A', async () => {
+    const esp = await partitionFile('efi');
+    const fsck = run('fsck.vfat', ['-n', esp]);
+    expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+    expect(readFileSync(esp).subarray(82, 90).toString('latin1')).toBe('FAT32   ');
+    const env = { MTOOLS_SKIP_CHECK: '1' };
+    const listing = must('mdir', ['-b', '-i', esp, '::/EFI/BOOT'], { env }).stdout;
+    expect(listing).toMatch(/bootx64\.efi/i);
+    must('mcopy', ['-n', '-i', esp, '::/EFI/BOOT/grub.cfg', join(img.dir, 'grub.cfg')], { env });
+    must('mcopy', ['-n', '-i', esp, '::/EFI/BOOT/grubenv', join(img.dir, 'grubenv')], { env });
+    expect(readFileSync(join(img.dir, 'grub.cfg'), 'utf8')).toBe(readFileSync(join(BOARD, 'x86_64/grub.cfg'), 'utf8'));
+    const grubenv = readFileSync(join(img.dir, 'grubenv'));
+    expect(grubenv.length).toBe(1024);
+    const text = grubenv.toString('latin1');
+    expect(text.startsWith('# GRUB Environment Block\n')).toBe(true);
+    expect(text).toMatch(/\nORDER=A B\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n#+$/);
+  });
+
+  it('has a clean read-only-ready ext4 root in slot A holding the overlay, the enabled units and the app', () => {
+    const root = `${img.image}?offset=${offsetOf('rootfs-a')}`;
+    const fsck = run('e2fsck', ['-fn', root]);
+    expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+    const dbg = (cmd: string) => must('debugfs', ['-R', cmd, root], { env: { DEBUGFS_PAGER: '__none__' } });
+    expect(dbg('cat /etc/systemd/system/airpanel.service').stdout)
+      .toBe(readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system/airpanel.service'), 'utf8'));
+    expect(dbg('stat /etc/systemd/system/multi-user.target.wants/airpanel.service').stdout).toMatch(/Type: symlink/);
+    expect(dbg('stat /var/log/journal').stdout).toMatch(/Fast link dest: "\/data\/journal"/);
+    expect(dbg('cat /etc/rauc/keyring.pem').stdout).toBe(readFileSync(img.signer.cert, 'utf8'));
+    expect(dbg('stat /data').stdout).toMatch(/Type: directory/);
+    expect(dbg('stat /boot/efi').stdout).toMatch(/Type: directory/);
+    // Package permissions (makedevs table of airpanel.mk): chrome-sandbox setuid root.
+    for (const p of packagePermissions()) {
+      const st = dbg(`stat ${p.path}`).stdout;
+      expect(st, p.path).toMatch(new RegExp(`Mode:\\s+0?${p.mode.toString(8)}\\b`));
+      expect(st, p.path).toMatch(new RegExp(`User:\\s+${p.uid}\\s+Group:\\s+${p.gid}\\b`));
+    }
+    expect(dbg('stat /opt/airpanel/chrome-sandbox').stdout).toMatch(/Mode:\s+04755/);
+  });
+
+  it('leaves slot B empty for the first update', async () => {
+    const b = readFileSync(await partitionFile('rootfs-b'));
+    expect(b.length).toBe(img.sizes.slot);
+    expect(b.equals(Buffer.alloc(b.length))).toBe(true);
+  });
+
+  it('has a clean, empty ext4 data partition labelled airpanel-data', () => {
+    const data = `${img.image}?offset=${offsetOf('airpanel-data')}`;
+    expect(run('e2fsck', ['-fn', data]).status).toBe(0);
+    expect(must('dumpe2fs', ['-h', data]).stdout).toMatch(/Filesystem volume name:\s+airpanel-data/);
+  });
+});
+
+describe('RAUC bundle (post-image.sh, Debian rauc)', () => {
+  it('is a signed verity bundle that verifies with the keyring and system.conf of the image', () => {
+    const r = must('rauc', ['--conf', join(img.target, 'etc/rauc/system.conf'), 'info', '--output-format=json',
+      '--keyring', img.signer.cert, img.bundle]);
+    const info = JSON.parse(r.stdout) as { compatible: string; version: string; images: Record<string, { filename: string; checksum: string }>[] };
+    expect(info.compatible).toBe(/^compatible=(.*)$/m.exec(readFileSync(join(img.target, 'etc/rauc/system.conf'), 'utf8'))?.[1]);
+    expect(info.version).toBe('0.1.0-test');
+    expect(info.images[0]!.rootfs!.checksum).toBe(sha256(join(img.binaries, 'rootfs.ext4')));
+    expect(r.stderr).toMatch(/Verified inline signature/);
+  });
+
+  it('is refused by a panel that trusts another signer', () => {
+    const other = makeSigningPair(img.dir, 'other');
+    const r = run('rauc', ['--conf', join(img.target, 'etc/rauc/system.conf'), 'info', '--keyring', other.cert, img.bundle]);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/signature verification failed|self.signed|unable to get/i);
+  });
+});
+
+describe('provisioning the image (inject / show)', () => {
+  it('injects panel.json into the data partition; show and debugfs read it back identical', async () => {
+    const cfgFile = join(img.dir, 'panel-pnl-0042.json');
+    const config = panelConfig('pnl-0042');
+    const bytes = `${JSON.stringify(config, null, 2)}\n`;
+    writeFileSync(cfgFile, bytes, { mode: 0o600 });
+
+    const outside = () => sha256Range(img.image, 0, offsetOf('airpanel-data'));
+    const outsideBefore = outside();
+    const c = cli();
+    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image], c.deps), c.err.join('\n')).toBe(0);
+    expect(c.out.join('\n')).toMatch(/panel id\s+pnl-0042/);
+    expect(c.out.join('\n')).toMatch(/Gare du Nord/);
+
+    const data = `${img.image}?offset=${offsetOf('airpanel-data')}`;
+    const dbg = (cmd: string) => must('debugfs', ['-R', cmd, data], { env: { DEBUGFS_PAGER: '__none__' } }).stdout;
+    expect(dbg('cat /airpanel/panel.json')).toBe(bytes);
+    expect(dbg('stat /airpanel/panel.json')).toMatch(/Mode:\s+0600[\s\S]*User:\s+1000\s+Group:\s+1000/);
+    expect(dbg('stat /airpanel')).toMatch(/Mode:\s+0750[\s\S]*User:\s+1000\s+Group:\s+1000/);
+    expect(run('e2fsck', ['-fn', data]).status).toBe(0);
+
+    const s = cli();
+    expect(await runCli(['show', '--image', img.image, '--json'], s.deps)).toBe(0);
+    expect(`${s.out.join('\n')}\n`).toBe(bytes);
+    // Only the data partition changed: the table, ESP and slots hash as before.
+    expect(outside()).toBe(outsideBefore);
+  });
+
+  it('writes the broker CA beside panel.json and points mqttCaFile at its path on the panel', async () => {
+    const ca = join(img.dir, 'ca');
+    must('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+      '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', '/CN=Airpanel test broker CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE']);
+    const cfgFile = join(img.dir, 'panel-ca.json');
+    writeFileSync(cfgFile, JSON.stringify(panelConfig('pnl-0042')));
+    const c = cli();
+    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image, '--ca', `${ca}.pem`], c.deps), c.err.join('\n')).toBe(0);
+    const data = `${img.image}?offset=${offsetOf('airpanel-data')}`;
+    const back = JSON.parse(must('debugfs', ['-R', 'cat /airpanel/panel.json', data]).stdout) as PanelConfig;
+    expect(back.mqttCaFile).toBe('/data/airpanel/broker-ca.pem');
+    expect(must('debugfs', ['-R', 'cat /airpanel/broker-ca.pem', data]).stdout).toBe(readFileSync(`${ca}.pem`, 'utf8'));
+  });
+
+  it('refuses to overwrite another panel without --force, leaving the image byte for byte', async () => {
+    const cfgFile = join(img.dir, 'panel-other.json');
+    writeFileSync(cfgFile, JSON.stringify(panelConfig('pnl-0099', 'Place de la Nation')));
+    const before = sha256(img.image);
+    const c = cli();
+    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image], c.deps)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/already holds panel pnl-0042 \(Gare du Nord\).*--force/);
+    expect(sha256(img.image)).toBe(before);
+
+    const f = cli();
+    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image, '--force'], f.deps), f.err.join('\n')).toBe(0);
+    expect(f.out.join('\n')).toMatch(/replaced panel pnl-0042/);
+    const s = cli();
+    expect(await runCli(['show', '--image', img.image], s.deps)).toBe(0);
+    expect(s.out.join('\n')).toMatch(/panel id:\s+pnl-0099/);
+    expect(s.out.join('\n')).not.toMatch(/k-pnl-0099-0123456789abcdef0123456789abcdef/); // key masked
+  });
+
+  it('refuses an invalid panel.json and leaves the image untouched', async () => {
+    const cfgFile = join(img.dir, 'bad.json');
+    writeFileSync(cfgFile, JSON.stringify({ ...panelConfig('pnl-0100'), panelId: 'Not An Id!' }));
+    const before = sha256(img.image);
+    const c = cli();
+    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image, '--force'], c.deps)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/not a valid panel\.json: panelId/);
+    expect(sha256(img.image)).toBe(before);
+  });
+
+  it('refuses an image without a data partition and leaves it untouched', async () => {
+    const noData = join(img.dir, 'no-data.img');
+    copyFileSync(img.image, noData);
+    // Same disk, but the data partition is gone from the table.
+    must('sfdisk', ['--delete', noData, '4']);
+    const before = sha256(noData);
+    const cfgFile = join(img.dir, 'panel-pnl-0042.json');
+    const c = cli();
+    expect(await runCli(['inject', '--config', cfgFile, '--image', noData], c.deps)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/no data partition: no GPT partition is named airpanel-data \(found: efi, rootfs-a, rootfs-b\)/);
+    expect(sha256(noData)).toBe(before);
+  });
+
+  it('refuses a file that is not a disk image', async () => {
+    const junk = join(img.dir, 'junk.img');
+    writeFileSync(junk, Buffer.alloc(2 * MiB, 7));
+    const before = sha256(junk);
+    const c = cli();
+    expect(await runCli(['inject', '--config', join(img.dir, 'panel-pnl-0042.json'), '--image', junk], c.deps)).toBe(1);
+    expect(c.err.join('\n')).toMatch(/no readable partition table/);
+    expect(sha256(junk)).toBe(before);
+  });
+});
