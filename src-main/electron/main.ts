@@ -85,8 +85,10 @@ async function main(): Promise<void> {
     restartApp: async () => {
       log.warn('restart requested');
       await core.stop();
-      if (process.env.INVOCATION_ID) {
-        app.exit(RESTART_EXIT_CODE); // under systemd: it starts us again
+      // Under systemd (INVOCATION_ID) or `npm start` (AIRPANEL_RESTART_EXIT=1) the
+      // supervisor starts us again; alone, Electron relaunches itself.
+      if (process.env.INVOCATION_ID || process.env.AIRPANEL_RESTART_EXIT === '1') {
+        app.exit(RESTART_EXIT_CODE);
       } else {
         app.relaunch();
         app.exit(0);
