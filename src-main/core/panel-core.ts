@@ -232,9 +232,9 @@ export class PanelCore implements PanelViewSource {
 
   // ── status ──────────────────────────────────────────────────────────────────────────
 
-  /** The status as it would be published now. */
-  currentStatus(): PanelStatus {
-    return this.buildStatus(true);
+  /** The status as it would be published now; null without a usable panel.json (no panel id). */
+  currentStatus(): PanelStatus | null {
+    return this.connected ? this.buildStatus(true) : null;
   }
 
   private displayedRevision(): number | null {
