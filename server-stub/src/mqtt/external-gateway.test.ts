@@ -3,7 +3,7 @@ import { createExternalGateway } from './external-gateway.js';
 import type { MqttGateway } from './gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
 import { startMosquitto, type RunningMosquitto } from './test-support/mosquitto-process.js';
-import { RecordingLogger, RecordingSink, connectPanel, endAll, panelTopics, sampleStatus } from './test-support/mqtt-test-kit.js';
+import { RecordingLogger, RecordingSink, connectPanel, endAll, panelTopics, sampleDisplayDocument, sampleStatus } from './test-support/mqtt-test-kit.js';
 
 function joinMosquitto(broker: RunningMosquitto, overrides: Partial<Parameters<typeof createExternalGateway>[0]> = {}) {
   const sink = new RecordingSink();
@@ -112,5 +112,37 @@ describe('external Mosquitto gateway', () => {
     expect(second.sink.statuses[0]).toEqual({ panelId: 'panel-a', message: status });
     expect(second.sink.events).toEqual([{ panelId: 'panel-a', event: transition }]);
     await endAll([a.client]);
+  });
+});
+
+describe('external Mosquitto gateway across a broker restart', () => {
+  it('reconnects by itself; panel accounts, retained documents and its subscriptions survive', async () => {
+    const broker = await startMosquitto();
+    const { gateway, sink } = joinMosquitto(broker);
+    const clients = [];
+    try {
+      await gateway.start();
+      await gateway.registerPanelCredentials('panel-a', 'key-a-0123456789');
+      await gateway.publishDisplay(sampleDisplayDocument('panel-a', 5));
+      await broker.restart();
+
+      const a = await connectPanel(broker.url, 'panel-a', 'key-a-0123456789');
+      clients.push(a.client);
+      await a.client.subscribeAsync(panelTopics('panel-a').display, { qos: 1 });
+      await a.inbox.until((i) => i.on(panelTopics('panel-a').display).length === 1, 'the retained document after the restart');
+      expect(a.inbox.json(panelTopics('panel-a').display)).toEqual([sampleDisplayDocument('panel-a', 5)]);
+
+      // The backend is back too: it hears the panel and can publish again.
+      await expect.poll(async () => {
+        await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1 });
+        return sink.statuses.length;
+      }, { timeout: 5_000, interval: 200 }).toBeGreaterThan(0);
+      await gateway.publishDisplay(sampleDisplayDocument('panel-a', 6));
+      await a.inbox.until((i) => i.on(panelTopics('panel-a').display).length === 2, 'the next document');
+    } finally {
+      await endAll(clients);
+      await gateway.close();
+      await broker.stop();
+    }
   });
 });

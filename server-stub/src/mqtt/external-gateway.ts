@@ -73,30 +73,47 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
 
   async function start(): Promise<void> {
     if (client) throw new Error('the external MQTT gateway was already started');
-    let connected: MqttClient;
+    // No retries for the first attempt: a wrong URL or password must fail start() with a
+    // clear message, not loop in the background.
+    const connected = mqtt.connect(options.url, {
+      clientId: options.clientId ?? DEFAULT_BACKEND_CLIENT_ID,
+      username: options.username,
+      password: options.password,
+      clean: false,
+      protocolVersion: 4,
+      connectTimeout: timeoutMs,
+      reconnectPeriod: 0,
+    });
+    // Listening before CONNACK: with a persistent session the broker sends what it queued
+    // for the backend (events, wills) right behind the CONNACK, often in the same TCP read.
+    connected.on('message', onMessage);
     try {
-      // No retries for the first attempt: a wrong URL or password must fail start() with a
-      // clear message, not loop in the background.
-      connected = await mqtt.connectAsync(
-        options.url,
-        {
-          clientId: options.clientId ?? DEFAULT_BACKEND_CLIENT_ID,
-          username: options.username,
-          password: options.password,
-          clean: false,
-          protocolVersion: 4,
-          connectTimeout: timeoutMs,
-          reconnectPeriod: 0,
-        },
-        false,
-      );
+      await new Promise<void>((resolve, reject) => {
+        const settle = (): void => {
+          connected.off('connect', onConnect);
+          connected.off('error', onError);
+          connected.off('close', onClose);
+        };
+        const onConnect = (): void => {
+          settle();
+          resolve();
+        };
+        const onError = (error: Error): void => {
+          settle();
+          reject(error);
+        };
+        const onClose = (): void => onError(new Error('connection closed before CONNACK'));
+        connected.on('connect', onConnect);
+        connected.on('error', onError);
+        connected.on('close', onClose);
+      });
     } catch (error) {
+      connected.end(true);
       throw new Error(`cannot connect to the MQTT broker at ${options.url} as ${options.username}: ${(error as Error).message}`);
     }
     client = connected;
     // From now on, reconnect by itself; subscriptions are renewed on every reconnect.
     connected.options.reconnectPeriod = 1_000;
-    connected.on('message', onMessage);
     connected.on('reconnect', () => logger.warn('mqtt: reconnecting to the broker', { url: options.url }));
     connected.on('error', (error) => logger.error('mqtt: broker connection error', { url: options.url, error: error.message }));
     connected.on('connect', () => logger.info('mqtt: connected to the broker', { url: options.url }));

@@ -16,6 +16,8 @@ export interface RunningMosquitto {
   backendPassword: string;
   /** What Mosquitto wrote to stderr so far (its log), for failure messages. */
   log(): string;
+  /** Stops the broker (SIGTERM: it saves its state) and starts it again on the same port and files. */
+  restart(): Promise<void>;
   /** Stops the broker (SIGTERM, then SIGKILL) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -52,7 +54,6 @@ export async function startMosquitto(options: { backendUsername?: string; backen
   const dir = await mkdtemp(join(tmpdir(), 'airpanel-mosquitto-'));
   const backendUsername = options.backendUsername ?? 'airpanel-backend';
   const backendPassword = options.backendPassword ?? 'backend-password-for-tests-only';
-  let child: ChildProcess | undefined;
   try {
     const port = await freePort();
     const deployment = await writeMosquittoDeployment({
@@ -66,21 +67,34 @@ export async function startMosquitto(options: { backendUsername?: string; backen
       passwordIterations: 1_000,
     });
     let stderr = '';
-    const started = spawn(MOSQUITTO_BINARY, ['-c', deployment.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = started;
-    started.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    const spawnError = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`cannot start ${MOSQUITTO_BINARY}: ${error.message}`))));
-    spawnError.catch(() => undefined);
-
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      if (started.exitCode !== null) throw new Error(`mosquitto exited with code ${started.exitCode}:\n${stderr}`);
-      if (await Promise.race([accepts(port), spawnError])) break;
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on port ${port} within 5 s:\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    const launch = async (): Promise<ChildProcess> => {
+      const started = spawn(MOSQUITTO_BINARY, ['-c', deployment.confPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+      started.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+      });
+      const spawnError = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`cannot start ${MOSQUITTO_BINARY}: ${error.message}`))));
+      spawnError.catch(() => undefined);
+      const deadline = Date.now() + 5_000;
+      try {
+        for (;;) {
+          if (started.exitCode !== null) throw new Error(`mosquitto exited with code ${started.exitCode}:\n${stderr}`);
+          if (await Promise.race([accepts(port), spawnError])) return started;
+          if (Date.now() > deadline) throw new Error(`mosquitto did not listen on port ${port} within 5 s:\n${stderr}`);
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+      } catch (error) {
+        started.kill('SIGKILL');
+        await exited(started);
+        throw error;
+      }
+    };
+    const terminate = async (running: ChildProcess): Promise<void> => {
+      running.kill('SIGTERM');
+      const killer = setTimeout(() => running.kill('SIGKILL'), 3_000);
+      await exited(running);
+      clearTimeout(killer);
+    };
+    let running = await launch();
 
     let stopping: Promise<void> | undefined;
     return {
@@ -90,20 +104,18 @@ export async function startMosquitto(options: { backendUsername?: string; backen
       backendUsername,
       backendPassword,
       log: () => stderr,
+      async restart() {
+        if (stopping) throw new Error('mosquitto was stopped');
+        await terminate(running);
+        running = await launch();
+      },
       stop: () =>
         (stopping ??= (async () => {
-          started.kill('SIGTERM');
-          const killer = setTimeout(() => started.kill('SIGKILL'), 3_000);
-          await exited(started);
-          clearTimeout(killer);
+          await terminate(running);
           await rm(dir, { recursive: true, force: true });
         })()),
     };
   } catch (error) {
-    if (child && child.exitCode === null) {
-      child.kill('SIGKILL');
-      await exited(child);
-    }
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
