@@ -1,0 +1,98 @@
+// Static checks of the OS image's scripts and units with Debian's own tools: shellcheck on
+// every shell script of buildroot/ and provisioning/, systemd-analyze verify on every unit
+// and drop-in of the overlays, loaded inside a stand-in root (see image-fixture.ts).
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOARD, EXTERNAL, REPO, makeStandInTarget, must, run, tempDir } from './image-fixture.js';
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === '.cache' || e.name === 'output' || e.name === 'node_modules' ? [] : walk(p);
+    return e.isFile() ? [p] : [];
+  });
+}
+
+/** Shell scripts: *.sh, and any file starting with a sh/bash shebang. */
+function shellScripts(): string[] {
+  return [...walk(EXTERNAL), ...walk(join(REPO, 'provisioning'))].filter((f) =>
+    f.endsWith('.sh') || /^#!\s*\/(usr\/)?bin\/(env )?(ba)?sh\b/.test(readFileSync(f, 'utf8').slice(0, 40)));
+}
+
+const OVERLAY_UNITS = join(BOARD, 'common/rootfs-overlay/etc/systemd/system');
+const unitFiles = readdirSync(OVERLAY_UNITS).filter((f) => /\.(service|mount|timer|socket|target)$/.test(f));
+const dropInUnits = readdirSync(OVERLAY_UNITS).filter((f) => f.endsWith('.d')).map((d) => d.slice(0, -2));
+
+describe('shell scripts', () => {
+  const scripts = shellScripts();
+
+  it('finds the scripts of the image (post-build, post-image, mark-good, check-defconfig)', () => {
+    const names = scripts.map((s) => relative(EXTERNAL, s));
+    expect(names).toEqual(expect.arrayContaining([
+      'board/airpanel/common/post-build.sh', 'board/airpanel/x86_64/post-image.sh',
+      'board/airpanel/common/rootfs-overlay/usr/libexec/airpanel/mark-good', 'scripts/check-defconfig.sh',
+    ]));
+  });
+
+  it.each(scripts.map((s) => [relative(REPO, s), s]))('%s passes shellcheck', (_name, script) => {
+    const r = run('shellcheck', ['--external-sources', script]);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('are executable', () => {
+    for (const s of scripts) expect(statSync(s).mode & 0o111, s).not.toBe(0);
+  });
+});
+
+describe('systemd units (systemd-analyze verify --root)', () => {
+  let root: ReturnType<typeof tempDir>;
+  let target: string;
+
+  beforeAll(() => {
+    root = tempDir('airpanel-units-');
+    target = join(root.dir, 'target');
+    writeFileSync(join(root.dir, 'keyring.pem'), 'placeholder keyring');
+    makeStandInTarget(target, join(root.dir, 'keyring.pem'));
+  }, 60_000);
+  afterAll(() => root?.remove());
+
+  it('covers the kiosk, mark-good, data and ESP units and the drop-ins', () => {
+    expect(unitFiles).toEqual(expect.arrayContaining(['airpanel.service', 'airpanel-mark-good.service', 'data.mount', 'boot-efi.mount']));
+    expect(dropInUnits).toEqual(expect.arrayContaining(['seatd.service', 'rauc.service', 'systemd-journal-flush.service']));
+  });
+
+  it.each([...unitFiles, ...dropInUnits])('%s verifies cleanly', (unit) => {
+    const own = join(target, 'etc/systemd/system', unit);
+    const path = unitFiles.includes(unit) ? own : join(target, 'usr/lib/systemd/system', unit);
+    const r = run('systemd-analyze', ['verify', `--root=${target}`, '--man=no', path]);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('catches a broken unit (the check is not vacuous)', () => {
+    const bad = join(target, 'etc/systemd/system/broken.service');
+    writeFileSync(bad, '[Unit]\nRequires=does-not-exist.service\n[Service]\nExecStart=/usr/bin/not-there\nWatchdogSecs=3\n');
+    const r = run('systemd-analyze', ['verify', `--root=${target}`, '--man=no', bad]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/not-there|does-not-exist/);
+  });
+
+  it('the kiosk unit carries the watchdog and reboot contract the README documents', () => {
+    const show = must('systemd-analyze', ['cat-config', `--root=${target}`, 'systemd/system/airpanel.service']).stdout;
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30s', 'Restart=always', 'StartLimitAction=reboot', 'User=airpanel']) {
+      expect(show).toContain(line);
+    }
+    const readme = readFileSync(join(EXTERNAL, 'README.md'), 'utf8');
+    for (const word of ['NotifyAccess=all', 'WatchdogSec', 'WATCHDOG=1', 'READY=1', 'StartLimitAction=reboot']) expect(readme).toContain(word);
+  });
+
+  it('arms the hardware watchdog, caps the journal and opens no resolver port', () => {
+    const conf = (p: string) => must('systemd-analyze', ['cat-config', `--root=${target}`, p]).stdout;
+    expect(conf('systemd/system.conf')).toMatch(/^RuntimeWatchdogSec=30s$/m);
+    expect(conf('systemd/journald.conf')).toMatch(/^SystemMaxUse=64M$/m);
+    expect(conf('systemd/resolved.conf')).toMatch(/^LLMNR=no$/m);
+    expect(conf('systemd/resolved.conf')).toMatch(/^MulticastDNS=no$/m);
+  });
+});
