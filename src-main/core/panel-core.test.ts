@@ -276,6 +276,9 @@ describe('PanelCore against a real broker and HTTP server', () => {
     const rejected = await waitFor('replay refused', () => second.logs.find((e) => e.message === 'document rejected'));
     expect(String(rejected.reason)).toContain('revision 7 not newer than shown 8');
     expect(shownRevision(second.core)).toBe(8);
+    // The boot transition happened before MQTT was up: it is reported once it is.
+    await waitFor('boot transition reported', () =>
+      events(broker).some((e) => e.type === 'state-transition' && e.from === 'booting' && e.to === 'showing-cached' && e.reason === 'last known good revision 8 from cache'));
   });
 
   it('reports framePresented as displayedRevision and enters maintenance on a host fault', async () => {

@@ -87,6 +87,8 @@ export interface PanelCoreOptions {
 /** Used when a host reports a code the maintenance screen could not show. */
 export const HOST_FAULT_FALLBACK_CODE = 'HST-1';
 const MAINTENANCE_CODE = /^[A-Z]{2,5}-[0-9]{1,3}$/;
+/** Enough for an outage's worth of flapping; each is a few hundred bytes (fleet memory). */
+const MAX_UNSENT_TRANSITIONS = 8;
 
 /** Everything a running panel needs once the config is known good. */
 interface Connected {
@@ -125,6 +127,8 @@ export class PanelCore implements PanelViewSource {
   private heartbeatTimer: TimerHandle | null = null;
   private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private statusQueued = false;
+  /** Transitions that happened while MQTT was down, reported on reconnect (oldest dropped). */
+  private unsentTransitions: PanelEvent[] = [];
   /** displayedRevision of the last status built for publishing; a change publishes again. */
   private reportedRevision: number | null = null;
 
@@ -296,6 +300,27 @@ export class PanelCore implements PanelViewSource {
     return c.link.publish(c.topics.events, JSON.stringify(checked.data), false);
   }
 
+  private reportTransition(event: PanelEvent): void {
+    if (this.connected?.link?.isUp) {
+      void this.publishEvent(event).then((sent) => {
+        if (!sent) this.keepUnsent(event);
+      });
+    } else {
+      this.keepUnsent(event);
+    }
+  }
+
+  private keepUnsent(event: PanelEvent): void {
+    this.unsentTransitions.push(event);
+    if (this.unsentTransitions.length > MAX_UNSENT_TRANSITIONS) this.unsentTransitions.shift();
+  }
+
+  private flushUnsentTransitions(): void {
+    const events = this.unsentTransitions;
+    this.unsentTransitions = [];
+    for (const event of events) this.reportTransition(event);
+  }
+
   private scheduleHeartbeat(): void {
     const c = this.connected;
     if (!c || this.phase !== 'running') return;
@@ -341,6 +366,7 @@ export class PanelCore implements PanelViewSource {
         monotonicClock: this.mono,
         logger: this.logger,
         onUp: () => {
+          this.flushUnsentTransitions();
           this.publishStatus();
           sync.mqttUp();
         },
@@ -462,9 +488,9 @@ export class PanelCore implements PanelViewSource {
 
   private onTransition(t: StateTransition, state: PanelState): void {
     this.logger.info('state transition', { from: t.from, to: t.to, reason: t.reason });
-    const panelId = this.connected?.config.panelId;
+    const panelId = this.o.config.ok ? this.o.config.config.panelId : null;
     if (panelId) {
-      void this.publishEvent({ type: 'state-transition', panelId, from: t.from, to: t.to, reason: t.reason.slice(0, 500), at: new Date(t.atWallMs).toISOString() });
+      this.reportTransition({ type: 'state-transition', panelId, from: t.from, to: t.to, reason: t.reason.slice(0, 500), at: new Date(t.atWallMs).toISOString() });
     }
     this.publishStatus();
     if (state.name === 'maintenance') this.logger.error('maintenance', { code: state.code, reason: state.reason });
