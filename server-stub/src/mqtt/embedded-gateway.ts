@@ -44,7 +44,7 @@ function refusal(message: string, returnCode: number): AuthenticateError {
  * bypassing the hooks, so it needs no credentials of its own.
  *
  * Aedes keeps retained messages and persistent sessions in memory: after a restart the
- * backend must publish every panel's current document again (see `republishDisplays`).
+ * backend must publish every panel's current document again (createBackend does, at start).
  */
 export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGateway {
   const { verifier, sink, logger } = options;

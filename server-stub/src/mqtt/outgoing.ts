@@ -1,5 +1,4 @@
 import { Command, DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument } from '../../../src-main/common/index.js';
-import type { MqttGateway } from './gateway.js';
 
 /**
  * What the backend sends to panels, checked against the contract on the way out: a panel
@@ -20,22 +19,4 @@ export function encodeCommand(command: Command): Buffer {
   const checked = Command.safeParse(command);
   if (!checked.success) throw new Error(`refusing to publish an invalid Command: ${checked.error.message}`);
   return Buffer.from(JSON.stringify(checked.data), 'utf8');
-}
-
-/**
- * Publishes every panel's current document again. Call it after `start()`: neither the
- * embedded broker (memory only) nor a Mosquitto that lost its store keeps retained
- * documents across restarts, and a panel that connects must find its document waiting.
- * Failures are collected so one bad document does not hide the others.
- */
-export async function republishDisplays(gateway: Pick<MqttGateway, 'publishDisplay'>, docs: Iterable<DisplayDocument>): Promise<void> {
-  const failures: string[] = [];
-  for (const doc of docs) {
-    try {
-      await gateway.publishDisplay(doc);
-    } catch (error) {
-      failures.push(`${doc.panelId}: ${(error as Error).message}`);
-    }
-  }
-  if (failures.length > 0) throw new Error(`republishing display documents failed for ${failures.length} panel(s): ${failures.join('; ')}`);
 }
