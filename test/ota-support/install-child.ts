@@ -1,0 +1,31 @@
+/**
+ * Child process of the kill trials (test/ota-faults.test.ts): does one real install and
+ * loader commit, exactly as a panel would, so the parent can SIGKILL it at a random point.
+ * argv: dataDir manifestUrl keyringFile runningVersion factoryDir
+ */
+import { readFile } from 'node:fs/promises';
+import { loaderStep } from '../../src-main/common/release/index.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../../src-main/core/update/index.js';
+import { BundleLoader } from '../../src-main/loader/loader.js';
+import { LoaderStore } from '../../src-main/loader/store.js';
+import { manualScheduler } from './panel.js';
+
+const [dataDir, manifestUrl, keyringFile, runningVersion, factoryDir] = process.argv.slice(2) as [string, string, string, string, string];
+const verifier = Ed25519Verifier.fromFile(JSON.parse(await readFile(keyringFile, 'utf8')));
+const updater = new OtaUpdater({
+  dataDir, manifestUrl, reportUrl: null, panelId: 'panel-kill', channel: 'stable', runtimeVersion: '45.4.1',
+  runningVersion, launchKind: 'current', buildTimeMs: 0, verifier, http: new GotOtaHttpClient(),
+  wallClock: { now: () => Date.now() }, scheduler: manualScheduler, random: Math.random, requestRestart: async () => undefined,
+});
+const loader = new BundleLoader({ dataDir, factoryDir, launcher: { launch: () => { throw new Error('not used'); } } });
+const t0 = performance.now();
+process.stdout.write('ready\n');
+await updater.checkNow();
+const decided = await loader.decide();
+if (decided.launch.kind === 'trial') {
+  const store = new LoaderStore(loader.layout);
+  store.writeState(loaderStep(store.readState(), { type: 'healthy', at: new Date().toISOString() }).state);
+}
+await updater.start(); // prunes old releases, as the committed app does at its start
+updater.stop();
+process.stdout.write(`done ${Math.round(performance.now() - t0)}\n`);
