@@ -1,3 +1,5 @@
+// First: before any zod schema of the contract is created (see the module).
+import './lib/zod-jitless.js';
 // Fonts are bundled (woff2 files next to the bundle): a roadside panel loads nothing from the network.
 import '@fontsource/atkinson-hyperlegible/400.css';
 import '@fontsource/atkinson-hyperlegible/700.css';
