@@ -1,0 +1,249 @@
+// provisioning `register` against the REAL backend (server-stub's createBackend over HTTP on
+// 127.0.0.1:0), and against loopback servers that misbehave on purpose; then the whole
+// technician flow register → inject → show on a small real disk image (sfdisk + mkfs).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import got from 'got';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PanelConfig, PanelRegistration } from '../src-main/common/index.js';
+import { createBackend, type Backend } from '../server-stub/src/backend.js';
+import { silentLogger } from '../server-stub/src/logger.js';
+import { runCli, type CliDeps } from '../provisioning/src/cli.js';
+import { ProcessToolRunner } from '../provisioning/src/tools.js';
+import { must, tempDir } from './image-fixture.js';
+
+const ADMIN = 'admin-token-for-provisioning-tests-0123456789';
+let work: ReturnType<typeof tempDir>;
+let backend: Backend;
+const servers: Server[] = [];
+
+function cli(env: NodeJS.ProcessEnv = {}, timeoutMs = 5_000) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const deps: CliDeps = {
+    http: got.extend({ timeout: { request: timeoutMs } }), tools: new ProcessToolRunner(30_000), env,
+    tmpDir: work.dir, cwd: work.dir, out: (l) => out.push(l), err: (l) => err.push(l),
+  };
+  return { deps, out, err, text: () => out.join('\n'), errors: () => err.join('\n') };
+}
+
+/** A loopback HTTP server answering every request with `handler`. */
+async function misbehaving(handler: Parameters<typeof createServer>[1]): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+beforeAll(async () => {
+  work = tempDir('airpanel-provisioning-');
+  backend = await createBackend({
+    dataDir: join(work.dir, 'backend'), port: 0, adminToken: ADMIN, mqtt: { mode: 'none' },
+    logger: silentLogger, startLoops: false,
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await backend?.close();
+  for (const s of servers) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+  work?.remove();
+});
+
+describe('register against the real backend', () => {
+  it('registers a panel and saves its panel.json (mode 0600) that the contract accepts', async () => {
+    const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    const code = await runCli(['register', '--api', backend.url, '--id', 'pnl-gare-du-nord', '--name', 'Gare du Nord',
+      '--location', 'Parvis, rue de Dunkerque', '--lat', '48.8809', '--lon', '2.3553'], c.deps);
+    expect(code, c.errors()).toBe(0);
+    const file = join(work.dir, 'panel-pnl-gare-du-nord.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const config = PanelConfig.parse(JSON.parse(readFileSync(file, 'utf8')));
+    expect(config.panelId).toBe('pnl-gare-du-nord');
+    expect(config.location).toEqual({ description: 'Parvis, rue de Dunkerque', latitude: 48.8809, longitude: 2.3553 });
+    expect(config.endpoints.mqttUrl).toBeNull();
+    expect(c.text()).toMatch(/registered panel pnl-gare-du-nord/);
+    expect(c.text()).toMatch(/\| panel id\s+pnl-gare-du-nord\s+\|/);
+    expect(c.text()).not.toContain(config.apiKey);
+
+    // The backend knows the panel and accepts the saved key.
+    const listed = await got(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${ADMIN}` } }).json<{ id: string }[] | { items: { id: string }[] }>();
+    const ids = (Array.isArray(listed) ? listed : listed.items).map((p) => p.id);
+    expect(ids).toContain('pnl-gare-du-nord');
+    const doc = await got(`${backend.url}/api/v1/panels/pnl-gare-du-nord/display`, {
+      headers: { authorization: `Bearer ${config.apiKey}` }, throwHttpErrors: false,
+    });
+    expect(doc.statusCode).toBe(200);
+    const wrong = await got(`${backend.url}/api/v1/panels/pnl-gare-du-nord/display`, {
+      headers: { authorization: `Bearer ${'x'.repeat(40)}` }, throwHttpErrors: false,
+    });
+    expect([401, 403]).toContain(wrong.statusCode);
+  });
+
+  it('lets the backend choose the id when none is given', async () => {
+    const c = cli();
+    expect(await runCli(['register', '--api', backend.url, '--admin-token', ADMIN, '--name', 'Sans identifiant'], c.deps), c.errors()).toBe(0);
+    const id = /registered panel (\S+);/.exec(c.text())?.[1];
+    expect(id).toBeTruthy();
+    expect(existsSync(join(work.dir, `panel-${id}.json`))).toBe(true);
+  });
+
+  it('reports a duplicate id (409) clearly and saves nothing', async () => {
+    const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    const out = join(work.dir, 'dup.json');
+    const code = await runCli(['register', '--api', backend.url, '--id', 'pnl-gare-du-nord', '--name', 'Encore', '--out', out], c.deps);
+    expect(code).toBe(1);
+    expect(c.errors()).toMatch(/panel id "pnl-gare-du-nord" is already registered/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('reports a wrong admin token', async () => {
+    const c = cli({ AIRPANEL_ADMIN_TOKEN: 'wrong-token-wrong-token-wrong-token' });
+    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-x1', '--name', 'X', '--out', join(work.dir, 'x1.json')], c.deps)).toBe(1);
+    expect(c.errors()).toMatch(/refused the admin token/);
+  });
+
+  it('refuses before calling the backend when the output file exists or the input is invalid', async () => {
+    const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-gare-du-nord', '--name', 'Again'], c.deps)).toBe(1);
+    expect(c.errors()).toMatch(/already exists; pass --out/);
+    const bad = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['register', '--api', backend.url, '--id', 'Bad Id', '--name', 'X', '--out', join(work.dir, 'bad.json')], bad.deps)).toBe(1);
+    expect(bad.errors()).toMatch(/invalid panel: id:/);
+    const usage = cli();
+    expect(await runCli(['register', '--api', backend.url, '--name', 'X'], usage.deps)).toBe(2);
+    expect(usage.errors()).toMatch(/no admin token/);
+  });
+});
+
+describe('register against a backend that misbehaves', () => {
+  const run = async (api: string, timeoutMs = 5_000) => {
+    const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN }, timeoutMs);
+    const out = join(work.dir, `m-${Math.random().toString(36).slice(2)}.json`);
+    const code = await runCli(['register', '--api', api, '--id', 'pnl-m1', '--name', 'M', '--out', out], c.deps);
+    return { code, err: c.errors(), saved: existsSync(out) };
+  };
+
+  it('unreachable: names the address and the cause', async () => {
+    const url = await misbehaving((_q, s) => s.end());
+    const closing = servers.pop()!;
+    await new Promise((r) => closing.close(r));
+    const r = await run(url);
+    expect(r).toMatchObject({ code: 1, saved: false });
+    expect(r.err).toMatch(new RegExp(`cannot reach the backend at ${url.replace(/[.]/g, '\\.')}: ECONNREFUSED`));
+  });
+
+  it('answers 201 with HTML', async () => {
+    const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'text/html' }); s.end('<html>proxy login</html>'); }));
+    expect(r).toMatchObject({ code: 1, saved: false });
+    expect(r.err).toMatch(/answered 201 but not with JSON/);
+  });
+
+  it('answers 201 with JSON that is not a registration', async () => {
+    const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'application/json' }); s.end(JSON.stringify({ panel: { id: 'pnl-m1' } })); }));
+    expect(r).toMatchObject({ code: 1, saved: false });
+    expect(r.err).toMatch(/not a panel registration: panel\.name/);
+  });
+
+  it('answers with another panel than asked', async () => {
+    const reg: PanelRegistration = {
+      panel: { id: 'pnl-other', name: 'M', location: null, sensorSourceId: null, contentSetId: 'default', levelSchemeId: 'default', createdAt: new Date().toISOString() },
+      apiKey: 'k'.repeat(40),
+      endpoints: { apiBaseUrl: 'http://127.0.0.1:1/api/v1', mqttUrl: null, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+    };
+    const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'application/json' }); s.end(JSON.stringify(reg)); }));
+    expect(r).toMatchObject({ code: 1, saved: false });
+    expect(r.err).toMatch(/asked for panel id pnl-m1 but the backend registered pnl-other/);
+  });
+
+  it('answers 500 with an API error body', async () => {
+    const r = await run(await misbehaving((_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end(JSON.stringify({ error: { code: 'internal', message: 'database is locked' } })); }));
+    expect(r).toMatchObject({ code: 1, saved: false });
+    expect(r.err).toMatch(/registration failed at .*\/api\/v1\/panels: internal: database is locked/);
+  });
+
+  it('never answers: times out instead of hanging', async () => {
+    const r = await run(await misbehaving(() => { /* hold the request */ }), 500);
+    expect(r).toMatchObject({ code: 1, saved: false });
+    expect(r.err).toMatch(/cannot reach the backend at .*: ETIMEDOUT/);
+  });
+});
+
+/** A small GPT disk with a data partition, made with sfdisk and mkfs (ext4 or vfat). */
+function smallDisk(name: string, fs: 'ext4' | 'vfat'): string {
+  const img = join(work.dir, name);
+  must('truncate', ['-s', '24M', img]);
+  const type = fs === 'ext4' ? '0FC63DAF-8483-4772-8E79-3D69D8477DE4' : 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7';
+  must('sfdisk', ['-q', img], { input: `label: gpt\nstart=2048, size=8192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="efi"\nstart=10240, size=32768, type=${type}, name="airpanel-data"\n` });
+  const part = join(work.dir, `${name}.part`);
+  if (fs === 'ext4') must('mkfs.ext4', ['-q', '-L', 'airpanel-data', part, '16M']);
+  else {
+    must('truncate', ['-s', '16M', part]);
+    must('mkfs.vfat', ['-n', 'APDATA', part]);
+  }
+  must('dd', [`if=${part}`, `of=${img}`, 'bs=1M', 'seek=5', 'conv=notrunc,sparse', 'status=none']);
+  return img;
+}
+
+describe('technician flow: register → inject → show', () => {
+  it.each(['ext4', 'vfat'] as const)('works on a card whose data partition is %s', async (fs) => {
+    const id = `pnl-flow-${fs}`;
+    const reg = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['register', '--api', backend.url, '--id', id, '--name', `Flow ${fs}`, '--location', 'Quai'], reg.deps), reg.errors()).toBe(0);
+    const img = smallDisk(`${id}.img`, fs);
+    const inj = cli();
+    expect(await runCli(['inject', '--config', `panel-${id}.json`, '--image', img], inj.deps), inj.errors()).toBe(0);
+    expect(inj.text()).toMatch(new RegExp(`${fs} at byte ${10240 * 512}`));
+    const show = cli();
+    expect(await runCli(['show', '--image', img, '--json'], show.deps)).toBe(0);
+    expect(`${show.text()}\n`).toBe(readFileSync(join(work.dir, `panel-${id}.json`), 'utf8'));
+    if (fs === 'vfat') {
+      expect(must('fsck.vfat', ['-n', `${img}.part`]).status).toBe(0); // the original stays as made
+      expect(must('mtype', ['-i', `${img}@@${10240 * 512}`, '::/airpanel/panel.json'], { env: { MTOOLS_SKIP_CHECK: '1' } }).stdout)
+        .toBe(readFileSync(join(work.dir, `panel-${id}.json`), 'utf8'));
+    }
+  });
+
+  it('injects into a mounted data dir atomically with mode 0600 and protects another identity', async () => {
+    const dataDir = join(work.dir, 'data', 'airpanel');
+    const src = join(work.dir, 'panel-pnl-gare-du-nord.json');
+    const c = cli();
+    expect(await runCli(['inject', '--config', src, '--data-dir', dataDir], c.deps), c.errors()).toBe(0);
+    expect(readFileSync(join(dataDir, 'panel.json'), 'utf8')).toBe(readFileSync(src, 'utf8'));
+    expect(statSync(join(dataDir, 'panel.json')).mode & 0o777).toBe(0o600);
+
+    const before = sha256(join(dataDir, 'panel.json'));
+    const other = cli();
+    expect(await runCli(['inject', '--config', join(work.dir, 'panel-pnl-flow-ext4.json'), '--data-dir', dataDir], other.deps)).toBe(1);
+    expect(other.errors()).toMatch(/already holds panel pnl-gare-du-nord/);
+    expect(sha256(join(dataDir, 'panel.json'))).toBe(before);
+
+    writeFileSync(join(dataDir, 'panel.json'), '{ truncated');
+    const broken = cli();
+    expect(await runCli(['inject', '--config', src, '--data-dir', dataDir], broken.deps)).toBe(1);
+    expect(broken.errors()).toMatch(/is not valid JSON.*without --force/);
+    const forced = cli();
+    expect(await runCli(['inject', '--config', src, '--data-dir', dataDir, '--force'], forced.deps)).toBe(0);
+    const show = cli();
+    expect(await runCli(['show', '--data-dir', dataDir], show.deps)).toBe(0);
+    expect(show.text()).toMatch(/panel id:\s+pnl-gare-du-nord/);
+  });
+
+  it('prints help for every command and refuses unknown options', async () => {
+    for (const cmd of ['register', 'inject', 'show']) {
+      const c = cli();
+      expect(await runCli([cmd, '--help'], c.deps)).toBe(0);
+      expect(c.text()).toMatch(new RegExp(`^Usage: npm run provision -- ${cmd}`));
+    }
+    const c = cli();
+    expect(await runCli(['inject', '--imgae', 'x'], c.deps)).toBe(2);
+    expect(c.errors()).toMatch(/Unknown option '--imgae'/);
+  });
+});
