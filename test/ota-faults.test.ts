@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -213,9 +213,19 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let feed: TestFeed;
 
+  let childCommand: string[];
+
   beforeAll(async () => {
     tmp = await tempDir('kill');
     feed = await startFeed(join(tmp.dir, 'backend'));
+    // Child start-up dominates each trial: bundle the child once with esbuild (tsx's own
+    // compiler, already installed) so 50 trials take seconds; fall back to tsx without it.
+    const source = join(import.meta.dirname, 'ota-support', 'install-child.ts');
+    const out = join(tmp.dir, 'install-child.mjs');
+    const esbuild = join(import.meta.dirname, '..', 'node_modules', '.bin', 'esbuild');
+    const built = existsSync(esbuild) && spawnSync(esbuild, [source, '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=error',
+      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"], { stdio: 'inherit' }).status === 0;
+    childCommand = built ? [out] : ['--import', 'tsx', source];
   });
   afterAll(async () => {
     await feed.close();
@@ -224,7 +234,7 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
 
   function runChild(args: string[], killAfterMs: number | null): Promise<{ done: boolean; elapsed: number | null }> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'ota-support', 'install-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...childCommand, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       let timer: NodeJS.Timeout | undefined;
@@ -264,7 +274,7 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
     const publishNext = async () => {
       version += 1;
       const v = `${version}.0.0`;
-      const b = await makeBundle(tmp.dir, v, `export const v = '${v}';\n`, 150_000);
+      const b = await makeBundle(tmp.dir, v, `export const v = '${v}';\n`, 64_000);
       await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
       await rm(b.file);
       return v;
