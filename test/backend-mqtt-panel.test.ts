@@ -1,0 +1,99 @@
+// The real panel core against the backend in external MQTT mode: a real Mosquitto whose panel
+// accounts the backend created through the dynamic security plugin. This checks that what
+// the panel does on MQTT (client id, will, subscriptions, status, command acks) fits the
+// broker's per-panel ACL, not only aedes' hooks.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import got from 'got';
+import { connect } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '../src-main/common/index.js';
+import { loadPanelConfig } from '../src-main/core/config.js';
+import { PanelCore } from '../src-main/core/panel-core.js';
+import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
+import { createBackend } from '../server-stub/src/backend.js';
+import { silentLogger } from '../server-stub/src/logger.js';
+import { createExternalGateway } from '../server-stub/src/mqtt/external-gateway.js';
+import { startMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
+
+const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-panel-tests-0123456789';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
+});
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
+  it('goes live over MQTT, reports its status, acknowledges a command, and is cut off when deleted', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const backend = await createBackend({
+      dataDir: await tempDir('airpanel-backend-'),
+      port: 0,
+      adminToken: ADMIN_TOKEN,
+      logger: silentLogger,
+      startLoops: false,
+      gatewayFactory: ({ service, logger }) =>
+        createExternalGateway({ url: broker.url, username: broker.backendUsername, password: broker.backendPassword, sink: service, logger }),
+    });
+    cleanups.push(() => backend.close());
+    const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+
+    const registration = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-street', name: 'Main street' } }).json());
+    expect(registration.endpoints.mqttUrl).toBe(broker.url);
+    const dataDir = await tempDir('airpanel-panel-');
+    await writePanelJson(dataDir, panelConfigFromRegistration(registration));
+    const { logger, entries } = capturingLogger();
+    const hostActions = new RecordingHostActions();
+    const core = new PanelCore({
+      dataDir,
+      config: await loadPanelConfig(dataDir),
+      mqttConnect: connect,
+      http: got,
+      hostActions,
+      logger,
+      firmwareVersion: '1.0.0-mosquitto',
+      random: () => 0.5,
+      // Polling far beyond the test: whatever arrives, arrives over MQTT.
+      tuning: { pollIntervalMs: 600_000, firstPollMaxDelayMs: 600_000, reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 }, stableConnectionMs: 100 },
+    });
+    let coreStopped = false;
+    cleanups.push(async () => {
+      if (!coreStopped) await core.stop();
+    });
+    await core.start();
+    await waitFor('mqtt up', () => entries.some((e) => e.message === 'mqtt up'));
+    await waitFor('live on the pushed document', () => core.state.name === 'live');
+
+    // Its status went through Mosquitto to the backend.
+    let summary: PanelSummary | null = null;
+    await waitFor('the backend hears the panel live', () => summary?.online === true && summary.state === 'live' && summary, 3_000, async () => {
+      summary = PanelSummary.parse(await admin.get('panels/panel-street').json());
+    });
+
+    // A command goes out QoS 1 through Mosquitto; the panel's ack comes back on its events topic.
+    const sent = CommandRecord.parse(await admin.post('panels/panel-street/commands', { json: { kind: 'reload' } }).json());
+    let record: CommandRecord | null = null;
+    await waitFor('the "done" ack', () => record?.acks.some((a) => a.status === 'done') && record, 3_000, async () => {
+      record = CommandRecord.parse(await admin.get(`panels/panel-street/commands/${sent.id}`).json());
+    });
+    expect(hostActions.calls).toContain('reload');
+
+    // Deleting the panel deletes its broker account: Mosquitto drops it and refuses it since.
+    const seen = entries.length;
+    await admin.delete('panels/panel-street');
+    const after = () => entries.slice(seen);
+    await waitFor('the panel loses its broker connection', () => after().some((e) => e.message === 'mqtt reconnect scheduled'), 3_000);
+    const refusal = await waitFor('a refused reconnect', () => after().find((e) => e.message === 'mqtt error'), 3_000);
+    expect(String(refusal['error'])).toMatch(/not authorized|bad user ?name or password/i);
+    await core.stop();
+    coreStopped = true;
+  });
+});
