@@ -17,7 +17,7 @@ class FakeControlTopic {
 
 function adminWith(control: FakeControlTopic, timeoutMs = 5_000) {
   const logger = new RecordingLogger();
-  const admin = new DynsecAdmin(control.publish, logger, timeoutMs);
+  const admin = new DynsecAdmin(control.publish, logger, 'airpanel-backend', timeoutMs);
   control.admin = admin;
   return { admin, logger };
 }
@@ -45,6 +45,14 @@ describe('DynsecAdmin', () => {
     }));
     const { admin } = adminWith(control);
     await expect(admin.upsertPanel('panel-a', 'key')).rejects.toThrow(/registering panel panel-a on the broker: the broker refused createClient \(Permission denied\)/);
+  });
+
+  it("never touches the backend's own account, whatever the panel id", async () => {
+    const control = new FakeControlTopic((c) => ({ command: c['command'], correlationData: c['correlationData'] }));
+    const { admin } = adminWith(control);
+    await expect(admin.upsertPanel('airpanel-backend', 'key')).rejects.toThrow(/backend's own broker account/);
+    await expect(admin.removePanel('airpanel-backend')).rejects.toThrow(/backend's own broker account/);
+    expect(control.sent).toEqual([]);
   });
 
   it('times out with a hint when the plugin does not answer, and logs unreadable answers', async () => {

@@ -124,9 +124,14 @@ interface Pending {
 export class DynsecAdmin {
   private readonly pending = new Map<string, Pending>();
 
+  /**
+   * `backendUsername` is the account this admin runs as: a panel may never be given that id
+   * here, or "registering" it would delete and replace the backend's own account.
+   */
   constructor(
     private readonly publish: (topic: string, payload: string) => Promise<void>,
     private readonly logger: GatewayLogger,
+    private readonly backendUsername: string,
     private readonly timeoutMs = 5_000,
   ) {}
 
@@ -184,6 +189,7 @@ export class DynsecAdmin {
    * still connected with an old key is disconnected by the broker and must use the new one.
    */
   async upsertPanel(panelId: string, key: string): Promise<void> {
+    this.refuseBackendAccount(panelId);
     const rolename = panelRoleName(panelId);
     await this.executeStrict(
       [
@@ -197,6 +203,7 @@ export class DynsecAdmin {
 
   /** Deletes a panel's client (the broker disconnects it) and its role. */
   async removePanel(panelId: string): Promise<void> {
+    this.refuseBackendAccount(panelId);
     await this.executeStrict(
       [
         { command: 'deleteClient', username: panelId },
@@ -209,6 +216,12 @@ export class DynsecAdmin {
   /** Rejects everything still waiting (the connection is going away). */
   close(): void {
     this.failAll(new Error('the dynamic-security admin was closed'), [...this.pending.keys()]);
+  }
+
+  private refuseBackendAccount(panelId: string): void {
+    if (panelId === this.backendUsername) {
+      throw new Error(`panel id ${panelId} is the backend's own broker account; choose another panel id`);
+    }
   }
 
   private failAll(error: Error, ids: string[]): void {

@@ -119,7 +119,7 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
     connected.on('connect', () => logger.info('mqtt: connected to the broker', { url: options.url }));
 
     if ((options.credentials ?? 'dynsec') === 'dynsec') {
-      dynsec = new DynsecAdmin((topic, payload) => publish(topic, payload, false), logger, timeoutMs);
+      dynsec = new DynsecAdmin((topic, payload) => publish(topic, payload, false), logger, options.username, timeoutMs);
     }
     const subscriptions = [...BACKEND_SUBSCRIPTIONS, ...(dynsec ? [DYNSEC_RESPONSE_TOPIC] : [])];
     const granted = await connected.subscribeAsync(subscriptions, { qos: 1 }).catch((error: unknown) => {
