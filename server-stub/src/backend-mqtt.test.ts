@@ -1,0 +1,122 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Command, DisplayDocument, PanelRegistration, PanelSummary, CommandRecord, panelTopics } from '../../src-main/common/index.js';
+import type { PanelStatus } from '../../src-main/common/index.js';
+import type { Backend } from './backend.js';
+import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+
+/** Collects what a topic receives and lets a test wait for a matching message. */
+class Inbox {
+  readonly messages: { topic: string; json: unknown; retain: boolean }[] = [];
+  private waiters: (() => void)[] = [];
+  constructor(client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      this.messages.push({ topic, json: payload.length ? JSON.parse(payload.toString('utf8')) : null, retain: packet.retain });
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+  async waitFor<T>(predicate: (m: { topic: string; json: unknown; retain: boolean }) => T | undefined | false, timeoutMs = 3_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const m of this.messages) {
+        const found = predicate(m);
+        if (found) return found;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching MQTT message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.map((m) => m.topic))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 3_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('backend with the embedded MQTT broker', () => {
+  let temp: ReturnType<typeof makeTempDir>;
+  let backend: Backend;
+  const clients: MqttClient[] = [];
+
+  beforeEach(async () => {
+    temp = makeTempDir();
+    backend = await startTestBackend(temp.dir, { mqtt: { mode: 'embedded', port: 0 } });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    await backend.close();
+    temp.remove();
+  });
+
+  async function connectAs(panelId: string, password: string): Promise<MqttClient> {
+    const client = await mqtt.connectAsync(backend.mqttUrl!, { username: panelId, password, clientId: panelId, reconnectPeriod: 0, connectTimeout: 3_000 });
+    clients.push(client);
+    return client;
+  }
+
+  it('pushes documents, delivers commands, and records status and acks from the panel', async () => {
+    const api = apiClient(backend.url);
+    const admin = backend.adminToken;
+    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-m', name: 'Sim', spec: { kind: 'simulated' } } });
+    const reg = PanelRegistration.parse((await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-m', name: 'MQTT', sensorSourceId: 'sim-m' } })).json);
+    expect(reg.endpoints.mqttUrl).toBe(backend.mqttUrl);
+    const topics = panelTopics('panel-m');
+
+    await expect(connectAs('panel-m', 'wrong-key-wrong-key-wrong-key-wrong')).rejects.toThrow();
+
+    const panel = await connectAs('panel-m', reg.apiKey);
+    const inbox = new Inbox(panel);
+    await panel.subscribeAsync([topics.display, topics.commands], { qos: 1 });
+    const retained = await inbox.waitFor((m) => m.topic === topics.display && DisplayDocument.parse(m.json));
+    expect(retained.panelId).toBe('panel-m');
+
+    await api('POST', '/api/v1/sensors/sim-m/readings', { token: admin, body: { values: { pm25: 70 } } });
+    const pushed = await inbox.waitFor((m) => {
+      if (m.topic !== topics.display) return undefined;
+      const doc = DisplayDocument.parse(m.json);
+      return doc.level.id === 'bad' ? doc : undefined;
+    });
+    expect(pushed.revision).toBeGreaterThan(retained.revision);
+
+    const status: PanelStatus = {
+      panelId: 'panel-m', online: true, firmwareVersion: '1.2.3', state: 'live', stateReason: 'document confirmed',
+      displayedRevision: pushed.revision, uptimeSeconds: 12, lastError: null, maintenanceCode: null, sentAt: new Date().toISOString(),
+    };
+    await panel.publishAsync(topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    const summary = await eventually(async () => {
+      const s = PanelSummary.parse((await api('GET', '/api/v1/panels/panel-m', { token: admin })).json);
+      return s.firmwareVersion === '1.2.3' ? s : undefined;
+    });
+    expect(summary).toMatchObject({ online: true, state: 'live', displayedRevision: pushed.revision, lagging: false });
+
+    const sent = CommandRecord.parse((await api('POST', '/api/v1/panels/panel-m/commands', { token: admin, body: { kind: 'screenshot' } })).json);
+    const received = await inbox.waitFor((m) => m.topic === topics.commands && Command.parse(m.json));
+    expect(received).toMatchObject({ id: sent.id, kind: 'screenshot', panelId: 'panel-m' });
+    await panel.publishAsync(topics.events, JSON.stringify({ type: 'command-ack', ack: { commandId: sent.id, panelId: 'panel-m', status: 'done', detail: null, at: new Date().toISOString() } }), { qos: 1 });
+    const acked = await eventually(async () => {
+      const record = CommandRecord.parse((await api('GET', `/api/v1/panels/panel-m/commands/${sent.id}`, { token: admin })).json);
+      return record.acks.length > 0 ? record : undefined;
+    });
+    expect(acked.acks[0]).toMatchObject({ status: 'done' });
+
+    // What the last will says when a panel vanishes; published here by hand to keep the test short.
+    await panel.publishAsync(topics.status, JSON.stringify({ panelId: 'panel-m', online: false }), { qos: 1, retain: true });
+    await eventually(async () => {
+      const s = PanelSummary.parse((await api('GET', '/api/v1/panels/panel-m', { token: admin })).json);
+      return s.online === false || undefined;
+    });
+    expect((await api('GET', '/metrics')).text).toMatch(/airpanel_mqtt_connected_panels 1/);
+  });
+});
