@@ -23,9 +23,14 @@ export interface FitResult {
   lines: number | null;
 }
 
-export function fitText(el: HTMLElement): FitResult {
+function reset(el: HTMLElement): void {
   el.removeAttribute('data-clamped');
   el.style.removeProperty('-webkit-line-clamp');
+  el.style.removeProperty('max-height');
+}
+
+export function fitText(el: HTMLElement): FitResult {
+  reset(el);
   el.style.setProperty('--fit', '1');
   let scale = 1;
   let previousSize = Number.POSITIVE_INFINITY;
@@ -44,6 +49,9 @@ export function fitText(el: HTMLElement): FitResult {
   const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.25;
   const lines = Math.max(1, Math.floor((el.clientHeight + 0.5) / lineHeight));
   el.style.setProperty('-webkit-line-clamp', String(lines));
+  // The clamp sets the ellipsis but does not hide what follows in a taller box: cut the box
+  // to the whole lines, so no half line shows under the ellipsis.
+  el.style.maxHeight = `${lines * lineHeight}px`;
   return { scale, clamped: true, lines };
 }
 
@@ -52,8 +60,7 @@ export function fitAll(root: HTMLElement): void {
   // Reset all first: an element's box can depend on its siblings' sizes (headline above message).
   const els = Array.from(root.querySelectorAll<HTMLElement>('[data-fit]'));
   for (const el of els) {
-    el.removeAttribute('data-clamped');
-    el.style.removeProperty('-webkit-line-clamp');
+    reset(el);
     el.style.setProperty('--fit', '1');
   }
   for (const el of els) fitText(el);

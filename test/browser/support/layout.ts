@@ -47,7 +47,8 @@ export function measureLayout(page: Page, minFontPx = 15): Promise<LayoutReport>
         if (el.dataset.fit === 'lines') {
           const lines = Number(style.getPropertyValue('-webkit-line-clamp'));
           const lineHeight = parseFloat(style.lineHeight);
-          if (!(lines >= 1) || lines * lineHeight > el.clientHeight + 1) {
+          // Whole lines only: all clamped lines fit, and no part of the next one shows.
+          if (!(lines >= 1) || lines * lineHeight > el.clientHeight + 1 || el.clientHeight > lines * lineHeight + 1) {
             report.badClamps.push(`${name(el)} ${lines} lines × ${lineHeight}px in ${el.clientHeight}px`);
           }
         }
