@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { optionsFromCommandLine } from './cli.js';
+import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+describe('command line', () => {
+  it('reads flags, falls back to AIRPANEL_* variables, and refuses nonsense', () => {
+    const parsed = optionsFromCommandLine(['--port', '9000', '--mqtt-port', '0', '--data-dir', '/tmp/x'], { AIRPANEL_PORT: '1', AIRPANEL_REFRESH_INTERVAL: '5', AIRPANEL_ADMIN_TOKEN: 't'.repeat(30) });
+    expect(parsed.help).toBe(false);
+    if (parsed.help) return;
+    expect(parsed.options).toMatchObject({ port: 9000, dataDir: '/tmp/x', refreshIntervalSeconds: 5, adminToken: 't'.repeat(30), mqtt: { mode: 'embedded', port: 0 } });
+
+    const external = optionsFromCommandLine(['--mqtt-url', 'mqtt://broker:1883'], { AIRPANEL_MQTT_PASSWORD: 'secret' });
+    expect(!external.help && external.options.mqtt).toEqual({ mode: 'external', url: 'mqtt://broker:1883', username: 'airpanel-backend', password: 'secret', publicUrl: undefined });
+    const none = optionsFromCommandLine(['--mqtt-mode', 'none'], {});
+    expect(!none.help && none.options.mqtt).toEqual({ mode: 'none' });
+    expect(optionsFromCommandLine(['--help'], {})).toEqual({ help: true });
+
+    expect(() => optionsFromCommandLine(['--port', 'eighty'], {})).toThrow(/--port must be a whole number/);
+    expect(() => optionsFromCommandLine(['--refresh-interval', '0'], {})).toThrow(/from 1 to 86400/);
+    expect(() => optionsFromCommandLine(['--mqtt-mode', 'carrier-pigeon'], {})).toThrow(/embedded, external or none/);
+    expect(() => optionsFromCommandLine(['--bogus'], {})).toThrow();
+  });
+});
+
+describe('shutdown', () => {
+  const temps: ReturnType<typeof makeTempDir>[] = [];
+  afterEach(() => {
+    for (const t of temps.splice(0)) t.remove();
+  });
+
+  it('loses no acknowledged write when closed with requests in flight', async () => {
+    const temp = makeTempDir();
+    temps.push(temp);
+    const backend = await startTestBackend(temp.dir);
+    const api = apiClient(backend.url);
+    await api('POST', '/api/v1/sensors', { token: backend.adminToken, body: { id: 'sim-c', name: 'Sim', spec: { kind: 'simulated' } } });
+    await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-c', name: 'C', sensorSourceId: 'sim-c' } });
+    const base = Date.parse('2026-02-01T00:00:00Z');
+    let next = 0;
+    let accepted = 0;
+    let firstAccepted: () => void;
+    const someAccepted = new Promise<void>((resolve) => (firstAccepted = resolve));
+    // Four clients post readings until the server stops answering them.
+    const worker = async () => {
+      for (;;) {
+        const i = next++;
+        const answer = await api('POST', '/api/v1/sensors/sim-c/readings', { token: backend.adminToken, body: { values: { pm25: i % 500 }, measuredAt: new Date(base + i * 1000).toISOString() } }).catch(() => null);
+        if (answer?.status !== 201) return;
+        accepted++;
+        firstAccepted();
+      }
+    };
+    const workers = Promise.all([worker(), worker(), worker(), worker()]);
+    await someAccepted;
+    await backend.close();
+    await workers;
+    expect(accepted).toBeGreaterThan(0);
+
+    const again = await startTestBackend(temp.dir);
+    const stored = (await apiClient(again.url)('GET', '/api/v1/sensors/sim-c/readings?limit=100', { token: again.adminToken })).json as unknown[];
+    await again.close();
+    expect(stored.length).toBeGreaterThanOrEqual(accepted);
+  });
+
+  it('the CLI starts, prints where it listens, and exits 0 on SIGTERM after closing everything', async () => {
+    const temp = makeTempDir();
+    temps.push(temp);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0'], {
+      cwd: repoRoot,
+      env: { ...process.env, AIRPANEL_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start within 15 s: ${stderr}`)), 15_000);
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const match = /Airpanel backend on (http:\/\/\S+)/.exec(stderr);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      expect(stderr).toContain(`Admin token in ${path.join(temp.dir, 'admin-token')}`);
+      expect((await apiClient(url)('GET', '/healthz')).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('"message":"backend stopped"');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
