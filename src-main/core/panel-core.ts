@@ -236,9 +236,12 @@ export class PanelCore implements PanelViewSource {
 
   // ── status ──────────────────────────────────────────────────────────────────────────
 
-  /** The status as it would be published now; null without a usable panel.json (no panel id). */
-  currentStatus(): PanelStatus | null {
-    return this.connected ? this.buildStatus(true) : null;
+  /**
+   * The status as it would be published now (hosts and tests read it). Without a usable
+   * panel.json there is no panel id: `panelId` is then empty and nothing is published.
+   */
+  currentStatus(): PanelStatus {
+    return this.buildStatus(true);
   }
 
   private displayedRevision(): number | null {
