@@ -213,6 +213,15 @@ export class DynsecAdmin {
     );
   }
 
+  /** Usernames of every client the plugin knows (panels and the backend). */
+  async listClientUsernames(): Promise<string[]> {
+    const [response] = await this.execute([{ command: 'listClients', verbose: false, count: -1, offset: 0 }]);
+    if (!response || response.error !== undefined) throw new Error(`listing broker accounts failed: ${response?.error ?? 'no answer'}`);
+    const listed = z.object({ clients: z.array(z.string()) }).safeParse(response.data);
+    if (!listed.success) throw new Error(`listing broker accounts failed: unexpected answer ${JSON.stringify(response.data)}`);
+    return listed.data.clients;
+  }
+
   /** Rejects everything still waiting (the connection is going away). */
   close(): void {
     this.failAll(new Error('the dynamic-security admin was closed'), [...this.pending.keys()]);

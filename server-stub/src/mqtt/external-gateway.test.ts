@@ -146,3 +146,29 @@ describe('external Mosquitto gateway across a broker restart', () => {
     }
   });
 });
+
+describe('external Mosquitto gateway, account reconciliation', () => {
+  it('deletes accounts of panels the backend no longer knows and names panels without one', async () => {
+    const broker = await startMosquitto();
+    const { gateway } = joinMosquitto(broker);
+    const clients = [];
+    try {
+      await gateway.start();
+      await gateway.registerPanelCredentials('panel-kept', 'key-kept-0123456789');
+      await gateway.registerPanelCredentials('panel-gone', 'key-gone-0123456789');
+      const gone = await connectPanel(broker.url, 'panel-gone', 'key-gone-0123456789');
+      clients.push(gone.client);
+
+      const result = await gateway.reconcilePanelAccounts?.(['panel-kept', 'panel-new']);
+      expect(result).toEqual({ removed: ['panel-gone'], missing: ['panel-new'] });
+      await expect(connectPanel(broker.url, 'panel-gone', 'key-gone-0123456789')).rejects.toMatchObject({ code: expect.any(Number) });
+      clients.push((await connectPanel(broker.url, 'panel-kept', 'key-kept-0123456789')).client);
+      // The backend's own account survives: it can still administer.
+      await gateway.registerPanelCredentials('panel-new', 'key-new-0123456789');
+    } finally {
+      await endAll(clients);
+      await gateway.close();
+      await broker.stop();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecAdmin } from './dynsec.js';
-import type { GatewayLogger, MqttGateway, PanelMessageSink } from './gateway.js';
+import type { GatewayLogger, MqttGateway, PanelAccountReconciliation, PanelMessageSink } from './gateway.js';
 import { DEFAULT_BACKEND_CLIENT_ID } from './mosquitto-config.js';
 import { BACKEND_SUBSCRIPTIONS, deliverPanelMessage } from './panel-messages.js';
 import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
@@ -179,6 +179,24 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
     },
     connectedPanelCount(): number {
       return onlinePanels.size;
+    },
+    async reconcilePanelAccounts(knownPanelIds: Iterable<string>): Promise<PanelAccountReconciliation> {
+      requireClient();
+      if (!dynsec) return { removed: [], missing: [] };
+      const known = new Set(knownPanelIds);
+      const backendAccount = options.username;
+      const accounts = new Set((await dynsec.listClientUsernames()).filter((username) => username !== backendAccount));
+      const removed: string[] = [];
+      for (const username of accounts) {
+        if (known.has(username)) continue;
+        await dynsec.removePanel(username);
+        onlinePanels.delete(username);
+        removed.push(username);
+      }
+      const missing = [...known].filter((panelId) => !accounts.has(panelId));
+      if (removed.length > 0) logger.warn('mqtt: removed broker accounts of panels the backend no longer knows', { panelIds: removed });
+      if (missing.length > 0) logger.warn('mqtt: panels without a broker account (rotate their keys)', { panelIds: missing });
+      return { removed, missing };
     },
   };
 }

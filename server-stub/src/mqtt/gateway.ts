@@ -47,4 +47,19 @@ export interface MqttGateway {
   removePanelCredentials(panelId: string): Promise<void>;
   /** Panels connected right now (for /metrics). */
   connectedPanelCount(): number;
+  /**
+   * Brokers that keep their own accounts (Mosquitto with dynsec) may drift from the backend:
+   * a panel deleted while the broker was unreachable keeps its account. Given every panel
+   * id the backend knows, this deletes the accounts of the others and names the panels that
+   * have none (their keys must be rotated: the backend has only hashes). Call after start().
+   * Absent where the backend's key store is the only one (embedded broker).
+   */
+  reconcilePanelAccounts?(knownPanelIds: Iterable<string>): Promise<PanelAccountReconciliation>;
+}
+
+export interface PanelAccountReconciliation {
+  /** Accounts of panels the backend no longer knows, now deleted. */
+  removed: string[];
+  /** Panels without a broker account: rotate their keys to give them one. */
+  missing: string[];
 }
