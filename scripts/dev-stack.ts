@@ -1,0 +1,382 @@
+/**
+ * The developer stack behind `npm start` and the browser specs, as a function:
+ *
+ *   1. the backend (server-stub: embedded SQLite + embedded MQTT), stoppable and startable
+ *      again on the same ports (the simulator's "backend" switch);
+ *   2. link proxies between panel and backend (HTTP and MQTT) that the simulator can cut
+ *      (its "network" switch): the panel's panel.json points at them;
+ *   3. one simulated panel, provisioned through the backend's admin API (a simulated sensor
+ *      source, the panel, a fresh API key) with its panel.json in <dataRoot>/<panelId>;
+ *   4. the panel itself: the Electron simulator (panel window + control window) where the
+ *      Electron binary exists, otherwise the headless host serving the panel and the
+ *      browser simulator.
+ *
+ * scripts/start.ts is the command line around it.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import got from 'got';
+import mqtt from 'mqtt';
+import winston from 'winston';
+import {
+  ApiKeyRotation,
+  PanelConfig,
+  PanelRegistration,
+  panelTopics,
+  type PanelCreateBody,
+  type PanelConfigInput,
+  type SensorSourceCreateBody,
+} from '../src-main/common/index.js';
+import type { PanelSizeId } from '../src-main/common/contract/simulator.js';
+import { loadPanelConfig } from '../src-main/core/config.js';
+import { writeFileAtomic } from '../src-main/core/atomic-file.js';
+import { createPanelLogger } from '../src-main/core/logger.js';
+import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
+import { locateElectron } from '../src-main/electron/locate.js';
+import { HeadlessHost } from '../src-main/headless/headless-host.js';
+import { silentLogger, type HostLogger } from '../src-main/headless/logger.js';
+import { BackendAdminClient } from '../src-main/headless/simulator/admin-client.js';
+import { LinkProxy } from '../src-main/headless/simulator/link-proxy.js';
+import { SimulatorControls, startSimulatorServer, type SimulatorSwitch } from '../src-main/headless/simulator/simulator-controls.js';
+import { createBackend, type Backend } from '../server-stub/src/backend.js';
+
+const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const FIRMWARE_VERSION = '0.1.0-dev';
+/** Electron asked for a restart (see src-main/electron/main.ts): start it again. */
+const RESTART_EXIT_CODE = 75;
+
+export interface DevStackOptions {
+  /** Where .data lives (default: <repo>/.data). */
+  dataRoot?: string;
+  /** The backend's data dir (default: <dataRoot>/demo). */
+  backendDataDir?: string;
+  /** Backend HTTP and embedded MQTT ports; 0 = any free port (the default). */
+  backendPort?: number;
+  mqttPort?: number;
+  /** Backend sensor refresh interval, seconds (the backend's default when absent). */
+  refreshIntervalSeconds?: number;
+  /** Fixed admin token (else the backend's, generated in its data dir). */
+  adminToken?: string;
+  mode?: 'auto' | 'headless' | 'electron';
+  panelId?: string;
+  /** Headless host port; 0 = any free port. */
+  port?: number;
+  /** Start the panel core (false: provision only, e.g. a test that boots the core itself). */
+  startPanel?: boolean;
+  /** Core timing overrides (tests). */
+  tuning?: Partial<CoreTuning>;
+  /** Extra panel.json fields (e.g. a short freshnessWindowSeconds). */
+  panelJson?: Partial<PanelConfigInput>;
+  log?: HostLogger;
+  /** Where the backend logs (default: <backend data dir>/backend.log). */
+  backendLog?: 'file' | 'silent';
+}
+
+export interface DevStack {
+  mode: 'headless' | 'electron';
+  /** Why Electron was not used (headless mode), else null. */
+  electronUnavailable: string | null;
+  /** The browser simulator (headless) or the control page (Electron). */
+  simulatorUrl: string;
+  /** The panel as a browser shows it (headless), else null. */
+  panelUrl: string | null;
+  panelId: string;
+  panelDataDir: string;
+  controls: SimulatorControls;
+  backend(): Backend | null;
+  /** The headless host (headless mode), else null. */
+  host: HeadlessHost | null;
+  /** The running panel core (headless mode), else null. */
+  core(): PanelCore | null;
+  stop(): Promise<void>;
+}
+
+/** The backend, stoppable and startable again on the same ports (the simulator's switch). */
+class BackendSwitch implements SimulatorSwitch {
+  private current: Backend | null = null;
+  private port = 0;
+  private mqttPort = 0;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly logger: winston.Logger | typeof silentLogger,
+    private readonly extra: { port: number; mqttPort: number; refreshIntervalSeconds?: number; adminToken?: string },
+  ) {
+    this.port = extra.port;
+    this.mqttPort = extra.mqttPort;
+  }
+
+  get up(): boolean {
+    return this.current !== null;
+  }
+
+  get backend(): Backend | null {
+    return this.current;
+  }
+
+  async set(up: boolean): Promise<void> {
+    if (up && !this.current) {
+      const b = await createBackend({
+        dataDir: this.dataDir,
+        host: '127.0.0.1',
+        port: this.port,
+        mqtt: { mode: 'embedded', port: this.mqttPort, host: '127.0.0.1' },
+        logger: this.logger,
+        ...(this.extra.refreshIntervalSeconds ? { refreshIntervalSeconds: this.extra.refreshIntervalSeconds } : {}),
+        ...(this.extra.adminToken ? { adminToken: this.extra.adminToken } : {}),
+      });
+      this.port = Number(new URL(b.url).port);
+      this.mqttPort = b.mqttUrl ? Number(new URL(b.mqttUrl).port) : 0;
+      this.current = b;
+    } else if (!up && this.current) {
+      const b = this.current;
+      this.current = null;
+      await b.close();
+    }
+  }
+
+  get httpPort(): number {
+    return this.port;
+  }
+
+  get brokerPort(): number {
+    return this.mqttPort;
+  }
+}
+
+/** Both links (HTTP and MQTT) as one switch. */
+class NetworkSwitch implements SimulatorSwitch {
+  constructor(private readonly proxies: LinkProxy[]) {}
+  get up(): boolean {
+    return this.proxies.every((p) => p.up);
+  }
+  async set(up: boolean): Promise<void> {
+    for (const p of this.proxies) {
+      if (up) p.restore();
+      else p.cut();
+    }
+  }
+}
+
+async function adminCall(backend: Backend, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(`${backend.url}/api/v1${path}`, {
+    method,
+    headers: { authorization: `Bearer ${backend.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+/**
+ * Provisions the simulated panel through the admin API (idempotent: a second start rotates
+ * the key of the existing panel) and writes its panel.json, pointing at the link proxies.
+ */
+async function provisionPanel(backend: Backend, o: { panelId: string; sensorId: string; dataDir: string; apiBaseUrl: string; mqttUrl: string; extra: Partial<PanelConfigInput> }): Promise<{ created: boolean }> {
+  const sensor = await adminCall(backend, 'GET', `/sensors/${o.sensorId}`);
+  let created = false;
+  if (sensor.status === 404) {
+    const body: SensorSourceCreateBody = { id: o.sensorId, name: 'Simulated sensor', spec: { kind: 'simulated' } };
+    const r = await adminCall(backend, 'POST', '/sensors', body);
+    if (r.status >= 300) throw new Error(`creating the simulated sensor failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    created = true;
+  }
+  let apiKey: string;
+  const existing = await adminCall(backend, 'GET', `/panels/${o.panelId}`);
+  if (existing.status === 404) {
+    const body: PanelCreateBody = { id: o.panelId, name: 'Simulated panel', location: { description: 'Developer machine' }, sensorSourceId: o.sensorId };
+    const r = await adminCall(backend, 'POST', '/panels', body);
+    if (r.status >= 300) throw new Error(`registering the panel failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    apiKey = PanelRegistration.parse(r.json).apiKey;
+    created = true;
+  } else {
+    const r = await adminCall(backend, 'POST', `/panels/${o.panelId}/api-key`);
+    if (r.status >= 300) throw new Error(`rotating the panel's key failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    apiKey = ApiKeyRotation.parse(r.json).apiKey;
+  }
+  const config: PanelConfigInput = {
+    schemaVersion: 1,
+    panelId: o.panelId,
+    apiKey,
+    name: 'Simulated panel',
+    location: { description: 'Developer machine' },
+    endpoints: { apiBaseUrl: o.apiBaseUrl, mqttUrl: o.mqttUrl, topics: panelTopics(o.panelId) },
+    // The production freshness window (15 min) unless asked otherwise: the backend renews
+    // documents each refresh interval, so a much shorter window shows the stale badge even
+    // while connected. A short one (e.g. 30 s) shows the badge soon after the link is cut.
+    pollIntervalSeconds: 10,
+    heartbeatSeconds: 15,
+    ...o.extra,
+  };
+  PanelConfig.parse(config);
+  mkdirSync(o.dataDir, { recursive: true });
+  await writeFileAtomic(join(o.dataDir, 'panel.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return { created };
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { cwd: repoRoot, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+}
+
+export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
+  const log = options.log ?? silentLogger;
+  const dataRoot = options.dataRoot ?? join(repoRoot, '.data');
+  const panelId = options.panelId ?? 'panel-1';
+  const sensorId = `${panelId}-sensor`;
+  const panelDataDir = join(dataRoot, panelId);
+  const serverDir = options.backendDataDir ?? join(dataRoot, 'demo');
+  mkdirSync(serverDir, { recursive: true, mode: 0o700 });
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn('dev stack: cleanup failed', { error: String(err) });
+      }
+    }
+  };
+
+  try {
+    const backendLogger = options.backendLog === 'silent'
+      ? silentLogger
+      : winston.createLogger({
+          format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+          transports: [new winston.transports.File({ filename: join(serverDir, 'backend.log'), maxsize: 5_000_000, maxFiles: 2 })],
+        });
+    const backend = new BackendSwitch(serverDir, backendLogger, {
+      port: options.backendPort ?? 0,
+      mqttPort: options.mqttPort ?? 0,
+      ...(options.refreshIntervalSeconds ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
+      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+    });
+    await backend.set(true);
+    cleanups.push(() => backend.set(false));
+    const first = backend.backend!;
+
+    const httpProxy = new LinkProxy({ host: '127.0.0.1', port: backend.httpPort });
+    const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: backend.brokerPort });
+    await httpProxy.listen();
+    await mqttProxy.listen();
+    cleanups.push(() => httpProxy.close(), () => mqttProxy.close());
+
+    const { created } = await provisionPanel(first, {
+      panelId, sensorId, dataDir: panelDataDir,
+      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
+      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
+      extra: options.panelJson ?? {},
+    });
+    const admin = new BackendAdminClient({ apiBaseUrl: first.url, adminToken: first.adminToken, panelId, sensorSourceId: sensorId });
+    if (created) await admin.setReading({ pm25: 8, pm10: 15 });
+
+    const electron = options.mode === 'headless' ? { reason: 'headless mode was asked for (--headless)' } : locateElectron();
+    const useElectron = 'path' in electron;
+    if (options.mode === 'electron' && !useElectron) throw new Error(`Electron cannot run here: ${electron.reason}`);
+
+    const controlsBase = {
+      panelId,
+      admin,
+      network: new NetworkSwitch([httpProxy, mqttProxy]),
+      backend,
+      log,
+    };
+
+    if (useElectron) {
+      if (!existsSync(join(repoRoot, 'dist/app/main.js'))) run('npm', ['run', 'build:electron']);
+      const controls = new SimulatorControls({ ...controlsBase, panelUrl: null });
+      const server = await startSimulatorServer(controls);
+      cleanups.push(() => server.close());
+      let child: ChildProcess | null = null;
+      let stopping = false;
+      const launch = () => {
+        child = spawn(electron.path, [join(repoRoot, 'dist/app/main.js'), '--simulator', `--data-dir=${panelDataDir}`, `--simulator-url=${server.url}`], {
+          cwd: repoRoot,
+          stdio: 'inherit',
+          env: { ...process.env, AIRPANEL_RESTART_EXIT: '1' },
+        });
+        child.on('exit', (code) => {
+          child = null;
+          if (stopping) return;
+          if (code === RESTART_EXIT_CODE) {
+            log.info('dev stack: Electron asked for a restart');
+            launch();
+          } else {
+            log.info('dev stack: Electron exited; stopping', { code });
+            process.kill(process.pid, 'SIGINT');
+          }
+        });
+      };
+      launch();
+      cleanups.push(() => new Promise<void>((done) => {
+        stopping = true;
+        const c = child as ChildProcess | null;
+        if (!c) return done();
+        c.once('exit', () => done());
+        c.kill('SIGTERM');
+      }));
+      return {
+        mode: 'electron', electronUnavailable: null, simulatorUrl: `${server.url}/simulator`, panelUrl: null, panelId, panelDataDir,
+        controls, backend: () => backend.backend, host: null, core: () => null, stop: stopAll,
+      };
+    }
+
+    // Headless: the same core under Node, the renderer and the simulator on one server.
+    if (!existsSync(join(repoRoot, 'src-renderer/dist/index.html'))) run('npm', ['run', 'build:renderer']);
+    let size: PanelSizeId = 'landscape';
+    const controls = new SimulatorControls({ ...controlsBase, panelUrl: '/', size, onSizeChange: (s) => (size = s) });
+    const panelLogger = createPanelLogger({ dataDir: panelDataDir, stdout: false });
+    let core: PanelCore | null = null;
+    const host = new HeadlessHost({
+      rendererDir: join(repoRoot, 'src-renderer/dist'),
+      port: options.port ?? 0,
+      log,
+      mounts: [controls],
+      // In-process restart: a new core behind the same bridge (no supervisor here).
+      restart: async () => {
+        const old = core;
+        core = await makeCore();
+        host.setSource(core);
+        await old?.stop();
+        await core.start();
+      },
+    });
+    const makeCore = async () => new PanelCore({
+      dataDir: panelDataDir,
+      config: await loadPanelConfig(panelDataDir),
+      mqttConnect: (url, opts) => mqtt.connect(url, opts),
+      http: got,
+      hostActions: host.actions,
+      logger: panelLogger,
+      firmwareVersion: FIRMWARE_VERSION,
+      ...(options.tuning ? { tuning: options.tuning } : {}),
+    });
+    core = await makeCore();
+    const url = await host.listen(core);
+    cleanups.push(() => host.close(), () => controls.close());
+    cleanups.push(async () => {
+      await core?.stop();
+      panelLogger.close();
+    });
+    if (options.startPanel !== false) await core.start();
+    return {
+      mode: 'headless',
+      electronUnavailable: 'reason' in electron ? electron.reason : null,
+      simulatorUrl: `${url}/simulator`,
+      panelUrl: `${url}/`,
+      panelId,
+      panelDataDir,
+      controls,
+      backend: () => backend.backend,
+      host,
+      core: () => core,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
