@@ -338,8 +338,13 @@ export class PanelCore implements PanelViewSource {
   // ── sync ────────────────────────────────────────────────────────────────────────────
 
   private async connect(config: PanelConfig): Promise<Connected> {
+    // The contract derives the topics from the panel id (the broker's ACL does the same);
+    // panel.json's copy is informative, and a mismatch is worth a technician's look.
     const topics = panelTopics(config.panelId);
-    // panel.json's topics are informative (provisioning writes them); the contract decides.
+    const configured = config.endpoints.topics;
+    if (configured.display !== topics.display || configured.status !== topics.status || configured.commands !== topics.commands || configured.events !== topics.events) {
+      this.logger.warn('panel.json topics differ from the contract; using the contract', { configured, used: topics });
+    }
     const poller = new DisplayPoller({
       http: this.o.http,
       apiBaseUrl: config.endpoints.apiBaseUrl,
