@@ -140,3 +140,18 @@ describe('embedded aedes gateway, oversized packets', () => {
     }
   });
 });
+
+describe('embedded aedes gateway, start failures', () => {
+  it('says which address is taken and leaves nothing running', async () => {
+    const first = await startEmbedded();
+    const port = Number(new URL(first.gateway.panelUrl).port);
+    const second = createEmbeddedGateway({ host: '127.0.0.1', port, verifier: new FakeKeyStore(), sink: new RecordingSink(), logger: new RecordingLogger() });
+    try {
+      await expect(second.start()).rejects.toThrow(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      await expect(second.publishDisplay(sampleDisplayDocument('panel-a', 1))).rejects.toThrow(/not running/);
+    } finally {
+      await second.close();
+      await first.gateway.close();
+    }
+  });
+});

@@ -176,8 +176,10 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
         netServer.off('error', reject);
         resolve();
       });
-    }).catch((error: Error) => {
-      aedes.close();
+    }).catch(async (error: Error) => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      broker = undefined;
+      server = undefined;
       throw new Error(`the embedded MQTT broker cannot listen on ${options.host}:${options.port}: ${error.message}`);
     });
     const { port } = netServer.address() as AddressInfo;

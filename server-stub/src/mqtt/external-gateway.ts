@@ -122,8 +122,12 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
       dynsec = new DynsecAdmin((topic, payload) => publish(topic, payload, false), logger, options.username, timeoutMs);
     }
     const subscriptions = [...BACKEND_SUBSCRIPTIONS, ...(dynsec ? [DYNSEC_RESPONSE_TOPIC] : [])];
-    const granted = await connected.subscribeAsync(subscriptions, { qos: 1 }).catch((error: unknown) => {
+    const granted = await connected.subscribeAsync(subscriptions, { qos: 1 }).catch(async (error: unknown) => {
       const codes = (error as { packet?: { granted?: unknown[] } }).packet?.granted;
+      dynsec?.close();
+      dynsec = undefined;
+      client = undefined;
+      await connected.endAsync(true).catch(() => undefined);
       throw new Error(
         `the broker refused the backend's subscriptions ${subscriptions.join(', ')}${codes ? ` (SUBACK ${JSON.stringify(codes)})` : ''}: ` +
           `check the role of ${options.username} (the generated dynsec file grants them)`,
