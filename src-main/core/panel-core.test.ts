@@ -225,9 +225,16 @@ describe('PanelCore against a real broker and HTTP server', () => {
   it('keeps the neutral booting view with no cache and no backend (not a fault)', async () => {
     const port = await deadPort();
     const { core, logs } = await startPanel({ apiBaseUrl: `http://127.0.0.1:${port}`, mqttUrl: `mqtt://127.0.0.1:${port}`, tuning: { freshnessWindowMs: 100 } });
-    await waitFor('a failed poll and a reconnect attempt', () => countLogs(logs, 'poll failed') >= 1 && countLogs(logs, 'mqtt reconnect scheduled') >= 2);
+    await waitFor('a failed poll and reconnect attempts', () => countLogs(logs, 'poll failed') >= 1 && countLogs(logs, 'mqtt reconnect scheduled') >= 4);
     expect(core.getView()).toEqual({ kind: 'booting' });
     expect(core.state.name).toBe('booting');
+    // Each failed attempt backs off further, within the jitter band of its ceiling.
+    const scheduled = logs.filter((e) => e.message === 'mqtt reconnect scheduled').slice(0, 4);
+    expect(scheduled.map((e) => e.failures)).toEqual([1, 2, 3, 4]);
+    for (const e of scheduled) {
+      expect(e.delayMs).toBeGreaterThanOrEqual(30);
+      expect(e.delayMs).toBeLessThanOrEqual(Math.min(300, 80 * 2 ** Number(e.failures)) + 1);
+    }
   });
 
   it('polls only when panel.json has no MQTT URL, and drops an oversized body unparsed', async () => {
