@@ -16,7 +16,8 @@ import type { GatewayLogger } from './gateway.js';
  *
  * Each panel gets a client (username = client id = panel id, password = its key) and a role
  * of its own allowing exactly its four topics: dynsec in Mosquitto 2.0 has no `%u`
- * substitution in ACL topics, so one shared role cannot say "its own".
+ * substitution in ACL topics (checked on 2.0.11: `%u` matches only a literal `%u`), so one
+ * shared role cannot say "its own".
  */
 
 export const DYNSEC_CONTROL_TOPIC = '$CONTROL/dynamic-security/v1';
