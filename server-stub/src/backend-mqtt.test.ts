@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Command, DisplayDocument, PanelRegistration, PanelSummary, CommandRecord, panelTopics } from '../../src-main/common/index.js';
 import type { PanelStatus } from '../../src-main/common/index.js';
 import type { Backend } from './backend.js';
+import { startMosquitto } from './mqtt/test-support/mosquitto-process.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
 
 /** Collects what a topic receives and lets a test wait for a matching message. */
@@ -118,5 +119,30 @@ describe('backend with the embedded MQTT broker', () => {
       return s.online === false || undefined;
     });
     expect((await api('GET', '/metrics')).text).toMatch(/airpanel_mqtt_connected_panels 1/);
+  });
+});
+
+describe('backend with an external Mosquitto, configured by options alone', () => {
+  it('registers the panel on the broker and publishes its document there', async () => {
+    const broker = await startMosquitto();
+    const temp = makeTempDir();
+    let backend: Backend | null = null;
+    let panel: MqttClient | null = null;
+    try {
+      backend = await startTestBackend(temp.dir, { mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword } });
+      expect(backend.mqttUrl).toBe(broker.url);
+      const api = apiClient(backend.url);
+      const reg = PanelRegistration.parse((await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-x', name: 'External' } })).json);
+      panel = await mqtt.connectAsync(broker.url, { username: 'panel-x', password: reg.apiKey, clientId: 'panel-x', reconnectPeriod: 0, connectTimeout: 3_000 });
+      const inbox = new Inbox(panel);
+      await panel.subscribeAsync(panelTopics('panel-x').display, { qos: 1 });
+      const doc = await inbox.waitFor((m) => DisplayDocument.parse(m.json));
+      expect(doc.panelId).toBe('panel-x');
+    } finally {
+      await panel?.endAsync(true);
+      await backend?.close();
+      await broker.stop();
+      temp.remove();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { buildHttpServer } from './http/server.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { BackendMetrics } from './metrics.js';
 import { createEmbeddedGateway } from './mqtt/embedded-gateway.js';
+import { createExternalGateway } from './mqtt/external-gateway.js';
 import type { MqttGateway } from './mqtt/gateway.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
 import { defaultProviders, type ProviderRegistry } from './sensors/providers.js';
@@ -25,7 +26,15 @@ export type MqttOptions =
   /** aedes inside the backend (the default). */
   | { mode: 'embedded'; port: number; host?: string; publicUrl?: string }
   /** An external broker (e.g. Mosquitto) the backend joins as a privileged client. */
-  | { mode: 'external'; url: string; username: string; password: string; publicUrl?: string }
+  | {
+      mode: 'external';
+      url: string;
+      username: string;
+      password: string;
+      publicUrl?: string;
+      /** How panels get broker accounts: through Mosquitto's dynsec plugin (default) or by other means. */
+      credentials?: 'dynsec' | 'managed-elsewhere';
+    }
   /** HTTP only: panels poll, nothing is pushed. */
   | { mode: 'none' };
 
@@ -127,6 +136,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     await gateway.start();
     cleanups.push(() => gateway.close());
     service.attachGateway(gateway);
+    if (gateway.reconcilePanelAccounts) {
+      // A broker with its own accounts may have drifted (a panel deleted while it was down).
+      const { removed, missing } = await gateway.reconcilePanelAccounts(service.listPanels().map((p) => p.id));
+      if (removed.length > 0) logger.warn('mqtt: removed broker accounts of unknown panels', { panelIds: removed });
+      if (missing.length > 0) logger.warn('mqtt: panels without a broker account; rotate their keys (POST /api/v1/panels/{id}/api-key)', { panelIds: missing });
+    }
     metrics.connectedPanelCount = () => gateway.connectedPanelCount();
     // The broker may have lost its retained messages (aedes keeps them in memory).
     service.publishAll();
@@ -233,6 +248,14 @@ function buildGateway(mqtt: MqttOptions, host: string, service: AirpanelService,
     case 'embedded':
       return createEmbeddedGateway({ host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: service, sink: service, logger });
     case 'external':
-      throw new Error('the external MQTT broker mode is not available yet in this build');
+      return createExternalGateway({
+        url: mqtt.url,
+        panelUrl: mqtt.publicUrl,
+        username: mqtt.username,
+        password: mqtt.password,
+        credentials: mqtt.credentials ?? 'dynsec',
+        sink: service,
+        logger,
+      });
   }
 }

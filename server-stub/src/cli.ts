@@ -18,6 +18,8 @@ Options (each also as an environment variable):
   --mqtt-url URL           external broker, e.g. mqtt://h:1883  AIRPANEL_MQTT_URL
   --mqtt-username NAME     backend's user on the external broker  AIRPANEL_MQTT_USERNAME
                            (its password only via AIRPANEL_MQTT_PASSWORD, never on the command line)
+                           AIRPANEL_MQTT_CREDENTIALS=managed-elsewhere: panel accounts are not
+                           created through Mosquitto's dynsec plugin (default: they are)
   --refresh-interval SEC   sensor refresh interval, 1..86400 AIRPANEL_REFRESH_INTERVAL (default ${DEFAULT_REFRESH_INTERVAL_SECONDS})
   -h, --help               this text
 
@@ -82,6 +84,7 @@ export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): 
         username: pick('mqtt-username', 'AIRPANEL_MQTT_USERNAME') ?? 'airpanel-backend',
         password: env.AIRPANEL_MQTT_PASSWORD ?? '',
         publicUrl: pick('mqtt-public-url', 'AIRPANEL_MQTT_PUBLIC_URL'),
+        credentials: env.AIRPANEL_MQTT_CREDENTIALS === 'managed-elsewhere' ? 'managed-elsewhere' : 'dynsec',
       };
       break;
     default:
