@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -13,6 +13,7 @@ import { loaderStep } from '../src-main/common/release/index.js';
 import * as ops from '../tools/release/ops.js';
 import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
 import { testUpdater } from './ota-support/panel.js';
+import { nodeArgsFor } from './ota-support/build.js';
 
 /**
  * The attack and fault suite: every case ends with the loader's next-start decision on a
@@ -218,14 +219,8 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
   beforeAll(async () => {
     tmp = await tempDir('kill');
     feed = await startFeed(join(tmp.dir, 'backend'));
-    // Child start-up dominates each trial: bundle the child once with esbuild (tsx's own
-    // compiler, already installed) so 50 trials take seconds; fall back to tsx without it.
-    const source = join(import.meta.dirname, 'ota-support', 'install-child.ts');
-    const out = join(tmp.dir, 'install-child.mjs');
-    const esbuild = join(import.meta.dirname, '..', 'node_modules', '.bin', 'esbuild');
-    const built = existsSync(esbuild) && spawnSync(esbuild, [source, '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${out}`, '--log-level=error',
-      "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"], { stdio: 'inherit' }).status === 0;
-    childCommand = built ? [out] : ['--import', 'tsx', source];
+    // Child start-up dominates each trial: bundle the child once so 50 trials take seconds.
+    childCommand = nodeArgsFor(join(import.meta.dirname, 'ota-support', 'install-child.ts'), join(tmp.dir, 'install-child.mjs'));
   });
   afterAll(async () => {
     await feed.close();

@@ -19,12 +19,13 @@ export interface AppLauncher {
  * it). On a panel: `electron` (with its kiosk flags); in tests: `process.execPath`.
  */
 export class ProcessLauncher implements AppLauncher {
-  constructor(private readonly command: string, private readonly args: readonly string[] = [], private readonly stdio: 'inherit' | 'ignore' = 'inherit') {}
+  constructor(private readonly command: string, private readonly args: readonly string[] = [], private readonly options: { stdio?: 'inherit' | 'ignore'; env?: Record<string, string> } = {}) {}
 
   launch(entry: string, env: Record<string, string>): LaunchedApp {
+    const stdio = this.options.stdio ?? 'inherit';
     const child: ChildProcess = spawn(this.command, [...this.args, entry], {
-      stdio: ['ignore', this.stdio, this.stdio, 'ipc'],
-      env: { ...process.env, ...env },
+      stdio: ['ignore', stdio, stdio, 'ipc'],
+      env: { ...process.env, ...this.options.env, ...env },
     });
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));

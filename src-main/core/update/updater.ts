@@ -138,11 +138,23 @@ export class OtaUpdater implements UpdateChecker {
     }, delay);
   }
 
+  /** Started on trial and not yet committed by the loader (it commits once we report healthy). */
+  private async onTrial(): Promise<boolean> {
+    if (this.o.launchKind !== 'trial') return false;
+    return (await readLoaderState(this.layout)).trial?.version === this.o.runningVersion;
+  }
+
   private async check(): Promise<string> {
-    if (this.o.launchKind === 'trial') return `on trial with ${this.o.runningVersion}: no update until committed`;
+    if (await this.onTrial()) return `on trial with ${this.o.runningVersion}: no update until committed`;
+    if (this.report.phase === 'trial') this.setReport('committed', this.o.runningVersion, 1, 'committed by the loader');
+    // A check that finds nothing new puts the previous report back: the backend keeps seeing
+    // what the last real update did, not "checked, nothing new".
+    const before = this.report;
     this.setReport('checking', null, null, null);
     try {
-      return await this.checkInner();
+      const r = await this.checkInner();
+      if (this.report.phase === 'checking') this.restore(before);
+      return r;
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
       this.setReport('failed', this.report.targetVersion, null, detail);
@@ -153,7 +165,6 @@ export class OtaUpdater implements UpdateChecker {
   private async checkInner(): Promise<string> {
     const res = await this.o.http.getJson(this.o.manifestUrl);
     if (res.status === 404 || res.status === 204) {
-      this.setReport('idle', null, null, `no release on ${this.o.channel} (HTTP ${res.status})`);
       return 'no release published (or channel paused)';
     }
     if (res.status !== 200) throw new Error(`manifest: HTTP ${res.status}`);
@@ -176,13 +187,11 @@ export class OtaUpdater implements UpdateChecker {
         throw new Error(`manifest rejected (${verdict.reason}): ${verdict.detail}`);
       case 'current':
         await this.writeHighestCounter(verdict.signed.manifest.counter);
-        this.setReport('idle', null, null, `up to date (${this.o.runningVersion})`);
         return `up to date (${this.o.runningVersion})`;
       case 'skip': {
         const m = verdict.signed.manifest;
         const text = verdict.reason === 'already-seen' ? `up to date (${this.o.runningVersion}; ${m.version} already handled)` : `${m.version} skipped: ${verdict.reason}`;
         if (verdict.reason !== 'already-seen') this.setReport('idle', m.version, null, text);
-        else if (this.report.phase === 'checking') this.setReport('idle', null, null, text);
         return text;
       }
       case 'install':
@@ -258,10 +267,15 @@ export class OtaUpdater implements UpdateChecker {
     await writeFileAtomic(this.layout.updateStateFile, `${JSON.stringify({ highestCounter: counter })}\n`);
   }
 
+  private restore(r: UpdateReport): void {
+    this.setReport(r.phase, r.targetVersion, r.progress, r.detail);
+    this.report = r;
+  }
+
   private setReport(phase: UpdateReport['phase'], targetVersion: string | null, progress: number | null, detail: string | null): void {
     this.report = { phase, targetVersion, progress, detail: detail?.slice(0, 500) ?? null, at: this.iso() };
     for (const l of this.listeners) l(this.report);
-    if (this.o.reportUrl && phase !== this.lastPostedPhase) {
+    if (this.o.reportUrl && phase !== 'checking' && phase !== this.lastPostedPhase) {
       this.lastPostedPhase = phase;
       const body = { panelId: this.o.panelId, runningVersion: this.o.runningVersion, channel: this.o.channel, report: this.report };
       this.o.http.postJson(this.o.reportUrl, body).catch((e: unknown) => this.o.logger?.debug('ota: report not sent', { error: String(e) }));
