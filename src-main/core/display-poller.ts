@@ -56,23 +56,23 @@ export class DisplayPoller {
     const etag = o.currentETag();
     if (etag) headers['if-none-match'] = etag;
     let tooBig = 0;
-    const request = o.http.get(panelDisplayUrl(o.apiBaseUrl, o.panelId), {
-      headers,
-      responseType: 'buffer',
-      throwHttpErrors: false,
-      followRedirect: false,
-      retry: { limit: 0 },
-      timeout: { request: o.timeoutMs },
-    });
-    this.cancelInFlight = () => request.cancel();
-    request.on('downloadProgress', (progress) => {
-      const size = Math.max(progress.transferred, progress.total ?? 0);
-      if (size > DISPLAY_DOCUMENT_MAX_BYTES && tooBig === 0) {
-        tooBig = size;
-        request.cancel();
-      }
-    });
     try {
+      const request = o.http.get(panelDisplayUrl(o.apiBaseUrl, o.panelId), {
+        headers,
+        responseType: 'buffer',
+        throwHttpErrors: false,
+        followRedirect: false,
+        retry: { limit: 0 },
+        timeout: { request: o.timeoutMs },
+      });
+      this.cancelInFlight = () => request.cancel();
+      request.on('downloadProgress', (progress) => {
+        const size = Math.max(progress.transferred, progress.total ?? 0);
+        if (size > DISPLAY_DOCUMENT_MAX_BYTES && tooBig === 0) {
+          tooBig = size;
+          request.cancel();
+        }
+      });
       const response = await request;
       if (response.statusCode === 304) return { kind: 'not-modified' };
       if (response.statusCode === 404) return { kind: 'none' };

@@ -86,9 +86,14 @@ export class DisplaySync {
     this.pollTimer = null;
   }
 
+  /** Never rejects: it runs from timers, where a rejection would be unhandled. */
   private async runPoll(): Promise<void> {
     if (!this.running) return;
-    const outcome = await this.options.poller.poll();
-    if (this.running) this.options.onPollOutcome(outcome);
+    try {
+      const outcome = await this.options.poller.poll();
+      if (this.running) this.options.onPollOutcome(outcome);
+    } catch (err) {
+      this.options.logger.error('poll handling failed', { error: String(err) });
+    }
   }
 }

@@ -130,8 +130,13 @@ export class MqttLink {
     this.phase = { name: 'connecting', client, failures };
     client.on('connect', () => void this.subscribe(client, failures));
     client.on('message', (topic, payload) => {
-      if (topic === o.topics.display) o.onDisplay(payload);
-      else if (topic === o.topics.commands) o.onCommand(payload);
+      // A throw here would escape into MQTT.js's event loop and take the panel down.
+      try {
+        if (topic === o.topics.display) o.onDisplay(payload);
+        else if (topic === o.topics.commands) o.onCommand(payload);
+      } catch (err) {
+        o.logger.error('mqtt message handling failed', { topic, error: String(err) });
+      }
     });
     client.on('error', (err) => {
       o.logger.warn('mqtt error', { error: err.message, failures });

@@ -380,7 +380,9 @@ export class PanelCore implements PanelViewSource {
         },
         onDown: () => sync.mqttDown(),
         onDisplay: (payload) => this.onDocumentBytes(payload, 'mqtt'),
-        onCommand: (payload) => void commands.handle(payload),
+        onCommand: (payload) => {
+          commands.handle(payload).catch((err: unknown) => this.logger.error('command handling failed', { error: String(err) }));
+        },
       });
     } else {
       this.logger.info('no mqttUrl in panel.json: HTTP polling only');
