@@ -87,6 +87,26 @@ describe('register against the real backend', () => {
     expect([401, 403]).toContain(wrong.statusCode);
   });
 
+  it('status: a registered panel is offline until it first reaches the backend, then online', async () => {
+    const reg = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-status', '--name', 'Status'], reg.deps), reg.errors()).toBe(0);
+    // No --api: the backend URL comes from the panel.json's apiBaseUrl.
+    const before = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['status', '--config', 'panel-pnl-status.json'], before.deps), before.errors()).toBe(0);
+    expect(before.text()).toMatch(/^panel pnl-status \(Status\): offline\n  last seen:  never/);
+
+    // What the panel does when it boots: fetch its display document with its own key.
+    const config = PanelConfig.parse(JSON.parse(readFileSync(join(work.dir, 'panel-pnl-status.json'), 'utf8')));
+    await got(`${config.endpoints.apiBaseUrl.replace(/\/$/, '')}/panels/pnl-status/display`, { headers: { authorization: `Bearer ${config.apiKey}` } });
+    const after = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['status', '--config', 'panel-pnl-status.json'], after.deps), after.errors()).toBe(0);
+    expect(after.text()).toMatch(/^panel pnl-status \(Status\): ONLINE\n  last seen:  \d{4}-/);
+
+    const missing = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['status', '--api', backend.url, '--id', 'pnl-nowhere'], missing.deps)).toBe(1);
+    expect(missing.errors()).toMatch(/has no panel pnl-nowhere/);
+  });
+
   it('lets the backend choose the id when none is given', async () => {
     const c = cli();
     expect(await runCli(['register', '--api', backend.url, '--admin-token', ADMIN, '--name', 'Sans identifiant'], c.deps), c.errors()).toBe(0);
@@ -237,7 +257,7 @@ describe('technician flow: register → inject → show', () => {
   });
 
   it('prints help for every command and refuses unknown options', async () => {
-    for (const cmd of ['register', 'inject', 'show']) {
+    for (const cmd of ['register', 'inject', 'show', 'status']) {
       const c = cli();
       expect(await runCli([cmd, '--help'], c.deps)).toBe(0);
       expect(c.text()).toMatch(new RegExp(`^Usage: npm run provision -- ${cmd}`));

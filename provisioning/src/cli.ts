@@ -15,7 +15,7 @@ import {
   writeFileAtomic, type Owner,
 } from './panel-file.js';
 import { PanelConfig, panelConfigFromRegistration } from '../../src-main/common/index.js';
-import { registerPanel } from './register.js';
+import { fetchPanelStatus, registerPanel } from './register.js';
 import { ProcessToolRunner, type ToolRunner } from './tools.js';
 
 /** uid/gid of the `airpanel` user in the Buildroot image (buildroot/board/airpanel/common/users.txt). */
@@ -37,6 +37,7 @@ Commands:
   register   register a panel with the backend and save its panel.json (mode 0600)
   inject     write a panel.json into an image, a card, or a mounted data dir
   show       read a panel.json back and print the panel's label
+  status     ask the backend whether a panel is online (after its first boot)
 
 Run "npm run provision -- <command> --help" for the options of a command.`;
 
@@ -73,6 +74,16 @@ Everything is validated first; on any error the image is left untouched.
                        data dir default: unchanged)
   --force              replace another panel's identity
   -h, --help           this help`,
+  status: `Usage: npm run provision -- status --api URL (--id ID | --config panel.json)
+
+Asks the backend what it last heard from a panel: online or not, last seen, state, firmware
+version, last error. Run it after the panel's first boot to check it shows up online.
+
+  --api URL            backend base URL (or env AIRPANEL_API; default: the apiBaseUrl of --config)
+  --admin-token TOKEN  admin token (or env AIRPANEL_ADMIN_TOKEN)
+  --id ID              the panel id
+  --config FILE        or read the id (and the backend URL) from a panel.json
+  -h, --help           this help`,
   show: `Usage: npm run provision -- show (--image FILE|DEVICE | --data-dir DIR | --config FILE) [--json]
 
 Reads a panel.json back, validates it, prints a summary (API key masked) and the label a
@@ -95,6 +106,10 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   inject: {
     config: { type: 'string' }, image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' },
     owner: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  },
+  status: {
+    api: { type: 'string' }, 'admin-token': { type: 'string' }, id: { type: 'string' }, config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
   show: {
     image: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
@@ -238,7 +253,31 @@ async function show(v: Values, deps: CliDeps): Promise<void> {
   deps.out(panelLabel(result.config));
 }
 
-const COMMANDS: Record<string, (v: Values, deps: CliDeps) => Promise<void>> = { register, inject, show };
+async function status(v: Values, deps: CliDeps): Promise<void> {
+  let id = str(v, 'id');
+  let api = str(v, 'api') ?? deps.env.AIRPANEL_API;
+  const configPath = str(v, 'config');
+  if (configPath) {
+    const path = resolve(deps.cwd, configPath);
+    const bytes = await readIfExists(path);
+    if (!bytes) throw new ProvisionError(`${path} does not exist`);
+    const config = parsePanelConfig(bytes, path);
+    id ??= config.panelId;
+    api ??= config.endpoints.apiBaseUrl;
+  }
+  if (!id) throw new UsageError('status: give --id or --config (see --help)');
+  if (!api) throw new UsageError('status: --api is required (or set AIRPANEL_API)');
+  const adminToken = str(v, 'admin-token') ?? deps.env.AIRPANEL_ADMIN_TOKEN ?? '';
+  const s = await fetchPanelStatus(deps.http, api, adminToken, id);
+  deps.out(`panel ${s.id} (${s.name}): ${s.online ? 'ONLINE' : 'offline'}`);
+  deps.out(`  last seen:  ${s.lastSeenAt ?? 'never'}`);
+  deps.out(`  state:      ${s.state ?? '-'}`);
+  deps.out(`  firmware:   ${s.firmwareVersion ?? '-'}`);
+  deps.out(`  revision:   ${s.displayedRevision ?? '-'} shown / ${s.currentRevision ?? '-'} current${s.lagging ? ' (lagging)' : ''}`);
+  if (s.lastError) deps.out(`  last error: ${s.lastError}`);
+}
+
+const COMMANDS: Record<string, (v: Values, deps: CliDeps) => Promise<void>> = { register, inject, show, status };
 
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {

@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import { ApiError, PanelCreateBody, PanelRegistration } from '../../src-main/common/index.js';
+import { ApiError, PanelCreateBody, PanelRegistration, PanelSummary } from '../../src-main/common/index.js';
 import { ProvisionError } from './errors.js';
 import { describeIssues } from './panel-file.js';
 
@@ -83,4 +83,35 @@ export async function registerPanel(http: Got, req: RegisterRequest): Promise<Pa
     throw new ProvisionError(`asked for panel id ${body.data.id} but the backend registered ${reg.data.panel.id}`);
   }
   return reg.data;
+}
+
+/** `GET /api/v1/panels/{id}`: what the backend last heard from a panel (admin token). */
+export async function fetchPanelStatus(http: Got, api: string, adminToken: string, panelId: string): Promise<PanelSummary> {
+  if (!adminToken) throw new ProvisionError('no admin token: pass --admin-token or set AIRPANEL_ADMIN_TOKEN');
+  const url = new URL(`${panelsUrl(api).pathname}/${encodeURIComponent(panelId)}`, panelsUrl(api).origin);
+  let res;
+  try {
+    res = await http.get(url, {
+      headers: { authorization: `Bearer ${adminToken}`, accept: 'application/json' },
+      responseType: 'text', throwHttpErrors: false, retry: { limit: 1 }, followRedirect: false,
+    });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    throw new ProvisionError(`cannot reach the backend at ${url.origin}: ${err.code ?? err.message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(res.body);
+  } catch {
+    json = undefined;
+  }
+  if (res.statusCode === 404) throw new ProvisionError(`the backend has no panel ${panelId}`);
+  if (res.statusCode === 401 || res.statusCode === 403) throw new ProvisionError('the backend refused the admin token');
+  if (res.statusCode !== 200) {
+    const apiError = ApiError.safeParse(json);
+    throw new ProvisionError(`status of ${panelId} failed: ${apiError.success ? apiError.data.error.message : `HTTP ${res.statusCode}`}`);
+  }
+  const summary = PanelSummary.safeParse(json);
+  if (!summary.success) throw new ProvisionError(`the backend's answer is not a panel status: ${describeIssues(summary.error)}`);
+  return summary.data;
 }
