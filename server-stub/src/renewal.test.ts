@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DisplayDocument } from '../../src-main/common/index.js';
+import type { Backend } from './backend.js';
+import { defaultProviders } from './sensors/providers.js';
+import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+
+/** Wall-clock time the test moves by hand: validity windows are minutes long. */
+class FakeClock {
+  constructor(public ms = Date.parse('2026-04-01T06:00:00Z')) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+describe('document validity and renewal', () => {
+  const temp = makeTempDir();
+  let backend: Backend | null = null;
+  afterEach(async () => {
+    await backend?.close();
+    backend = null;
+    temp.remove();
+  });
+
+  it('renews documents before they lapse, except those whose sensor source is failing', async () => {
+    const clock = new FakeClock();
+    backend = await startTestBackend(temp.dir, { clock, refreshIntervalSeconds: 300, providers: defaultProviders({ retryBaseDelayMs: 1 }) });
+    const api = apiClient(backend.url);
+    const admin = backend.adminToken;
+    // Port 9 (discard) is closed on test machines: every fetch of this source fails at once.
+    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'dead-vendor', name: 'Dead', spec: { kind: 'http-json', url: 'http://127.0.0.1:9/', fieldMap: { pm25: 'pm25' }, retries: 0, timeoutMs: 500 } } });
+    await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-ok', name: 'No sensor' } });
+    await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-dead', name: 'Dead sensor', sensorSourceId: 'dead-vendor' } });
+    const doc = async (id: string) => DisplayDocument.parse((await api('GET', `/api/v1/panels/${id}/display`, { token: admin })).json);
+
+    const first = await doc('panel-ok');
+    // Two refresh intervals (600 s) is also the ten-minute floor.
+    expect(Date.parse(first.validUntil) - Date.parse(first.issuedAt)).toBe(600_000);
+
+    await backend.refreshLoop.runOnce();
+    expect(backend.refreshLoop.healthOf('dead-vendor')?.consecutiveFailures).toBe(1);
+
+    clock.advance(200);
+    expect(backend.service.renewExpiring()).toBe(0);
+    clock.advance(150);
+    // 250 s left, less than one refresh interval: renewed, but only the healthy panel.
+    expect(backend.service.renewExpiring()).toBe(1);
+    const renewed = await doc('panel-ok');
+    expect(renewed.revision).toBeGreaterThan(first.revision);
+    expect(Date.parse(renewed.validUntil)).toBe(clock.now() + 600_000);
+    const lapsing = await doc('panel-dead');
+    expect(Date.parse(lapsing.validUntil)).toBeLessThan(clock.now() + 300_000);
+  });
+});
