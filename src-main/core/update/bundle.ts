@@ -47,7 +47,7 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       if (!(await stat(input.dir)).isDirectory()) throw new Error(`${input.dir} is not a directory`);
       const target = join(staging, input.as);
       if (relative(staging, target).startsWith('..') || input.as.includes('..')) throw new Error(`bad target ${input.as}`);
-      await cp(input.dir, target, { recursive: true, dereference: true, errorOnExist: true, force: false });
+      await cp(input.dir, target, { recursive: true, dereference: false, verbatimSymlinks: true, errorOnExist: true, force: false });
     }
     const paths = await listFiles(staging);
     for (const p of paths) {
