@@ -251,6 +251,18 @@ describe('PanelCore against a real broker and HTTP server', () => {
     expect(shownRevision(core)).toBe(2);
   });
 
+  it('treats a refused subscription as MQTT down: it keeps polling and retries with backoff', async () => {
+    const broker = await startBroker();
+    broker.negatedTopics.add(topics.display);
+    const backend = await startBackend();
+    backend.display = { document: makeDocument(PANEL, 4) };
+    const { core, logs } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url });
+    await waitFor('refusals', () => countLogs(logs, 'mqtt subscribe failed') >= 2);
+    expect(countLogs(logs, 'mqtt up')).toBe(0);
+    await waitFor('live by polling', () => shownRevision(core) === 4 && core.state.name === 'live');
+    await waitFor('polling goes on', () => backend.displayRequests().filter((r) => r.status === 304).length >= 2);
+  });
+
   it('sends heartbeats; an abrupt drop fires the last will, then the panel reconnects and is online again', async () => {
     const broker = await startBroker();
     const backend = await startBackend();

@@ -17,7 +17,11 @@ export class LoopbackBroker {
   private readonly sockets = new Set<Socket>();
   private port = 0;
 
+  /** Topics whose SUBSCRIBE is negated (SUBACK 0x80), as an ACL refusing them would. */
+  readonly negatedTopics = new Set<string>();
+
   private constructor(private readonly aedes: Aedes) {
+    aedes.authorizeSubscribe = (_client, subscription, done) => done(null, this.negatedTopics.has(subscription.topic) ? null : subscription);
     aedes.on('publish', (packet, client) => {
       if (packet.topic.startsWith('$SYS')) return;
       this.received.push({ topic: packet.topic, payload: packet.payload.toString(), retain: packet.retain, clientId: client?.id ?? null });
