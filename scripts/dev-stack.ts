@@ -27,6 +27,7 @@ import {
   panelTopics,
   type PanelCreateBody,
   type PanelConfigInput,
+  type PollutantValues,
   type SensorSourceCreateBody,
 } from '../src-main/common/index.js';
 import type { PanelSizeId } from '../src-main/common/contract/simulator.js';
@@ -41,6 +42,7 @@ import { BackendAdminClient } from '../src-main/headless/simulator/admin-client.
 import { LinkProxy } from '../src-main/headless/simulator/link-proxy.js';
 import { SimulatorControls, startSimulatorServer, type SimulatorSwitch } from '../src-main/headless/simulator/simulator-controls.js';
 import { createBackend, type Backend } from '../server-stub/src/backend.js';
+import type { Logger as BackendLogger } from '../server-stub/src/logger.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const FIRMWARE_VERSION = '0.1.0-dev';
@@ -61,6 +63,12 @@ export interface DevStackOptions {
   adminToken?: string;
   mode?: 'auto' | 'headless' | 'electron';
   panelId?: string;
+  /** The panel's simulated sensor source (default: <panelId>-sensor). */
+  sensorId?: string;
+  /** Where panel.json, the cache and the panel's logs go (default: <dataRoot>/<panelId>). */
+  panelDataDir?: string;
+  /** A reading posted at every start (default: only when the sensor was just created). */
+  initialReading?: PollutantValues;
   /** Headless host port; 0 = any free port. */
   port?: number;
   /** Start the panel core (false: provision only, e.g. a test that boots the core itself). */
@@ -70,8 +78,8 @@ export interface DevStackOptions {
   /** Extra panel.json fields (e.g. a short freshnessWindowSeconds). */
   panelJson?: Partial<PanelConfigInput>;
   log?: HostLogger;
-  /** Where the backend logs (default: <backend data dir>/backend.log). */
-  backendLog?: 'file' | 'silent';
+  /** Where the backend logs: a file in its data dir (default), nowhere, or this logger. */
+  backendLog?: 'file' | 'silent' | BackendLogger;
 }
 
 export interface DevStack {
@@ -101,7 +109,7 @@ class BackendSwitch implements SimulatorSwitch {
 
   constructor(
     private readonly dataDir: string,
-    private readonly logger: winston.Logger | typeof silentLogger,
+    private readonly logger: BackendLogger,
     private readonly extra: { port: number; mqttPort: number; refreshIntervalSeconds?: number; adminToken?: string },
   ) {
     this.port = extra.port;
@@ -225,8 +233,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const log = options.log ?? silentLogger;
   const dataRoot = options.dataRoot ?? join(repoRoot, '.data');
   const panelId = options.panelId ?? 'panel-1';
-  const sensorId = `${panelId}-sensor`;
-  const panelDataDir = join(dataRoot, panelId);
+  const sensorId = options.sensorId ?? `${panelId}-sensor`;
+  const panelDataDir = options.panelDataDir ?? join(dataRoot, panelId);
   const serverDir = options.backendDataDir ?? join(dataRoot, 'demo');
   mkdirSync(serverDir, { recursive: true, mode: 0o700 });
 
@@ -242,7 +250,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   };
 
   try {
-    const backendLogger = options.backendLog === 'silent'
+    const backendLogger = typeof options.backendLog === 'object'
+      ? options.backendLog
+      : options.backendLog === 'silent'
       ? silentLogger
       : winston.createLogger({
           format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
@@ -271,7 +281,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       extra: options.panelJson ?? {},
     });
     const admin = new BackendAdminClient({ apiBaseUrl: first.url, adminToken: first.adminToken, panelId, sensorSourceId: sensorId });
-    if (created) await admin.setReading({ pm25: 8, pm10: 15 });
+    if (options.initialReading) await admin.setReading(options.initialReading);
+    else if (created) await admin.setReading({ pm25: 8, pm10: 15 });
 
     const electron = options.mode === 'headless' ? { reason: 'headless mode was asked for (--headless)' } : locateElectron();
     const useElectron = 'path' in electron;

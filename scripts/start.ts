@@ -1,15 +1,30 @@
 // `npm start`: the backend on embedded defaults (SQLite in .data/, embedded MQTT) with one
-// demo panel fed by a simulated sensor, printing what a panel needs to connect. Another
-// step will also start a simulated panel here.
+// demo panel fed by a simulated sensor, printing what a panel needs to connect, and that
+// demo panel running as a simulated panel (scripts/dev-stack.ts):
+//   - where the Electron binary exists: the Electron simulator (panel window + controls);
+//   - otherwise the headless host, with the browser simulator at the printed URL (and why
+//     Electron was not used).
+// The panel reaches the backend through link proxies the simulator can cut; its panel.json
+// (provisioned through the admin API, a fresh key at every start) is in .data/demo-panel.
+//
+//   npm start                          # backend on :8080, MQTT on :1883, simulator
+//   npm start -- --headless            # browser simulator even where Electron exists
+//   npm start -- --sim-port 8088       # headless host port (default: any free port)
+//   npm start -- --freshness 30        # panel freshness window in seconds (default 900)
+//   npm start -- --no-panel            # the backend and demo panel record only
+// Ctrl-C stops everything cleanly; a second Ctrl-C exits at once.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { createBackend } from '../server-stub/src/backend.js';
 import { closeOnSignals } from '../server-stub/src/cli.js';
 import { createJsonLogger } from '../server-stub/src/logger.js';
 import { ServiceError } from '../server-stub/src/errors.js';
+import { consoleLogger } from '../src-main/headless/logger.js';
+import { startDevStack } from './dev-stack.js';
 
 const DEMO_PANEL_ID = 'demo-panel';
 const DEMO_SENSOR_ID = 'demo-sensor';
+const DEMO_READING = { pm25: 12, no2: 35 };
 
 const { values } = parseArgs({
   options: {
@@ -17,42 +32,49 @@ const { values } = parseArgs({
     port: { type: 'string', default: process.env.AIRPANEL_PORT ?? '8080' },
     'mqtt-port': { type: 'string', default: process.env.AIRPANEL_MQTT_PORT ?? '1883' },
     'refresh-interval': { type: 'string', default: process.env.AIRPANEL_REFRESH_INTERVAL ?? '60' },
+    headless: { type: 'boolean', default: false },
+    'sim-port': { type: 'string', default: '0' },
+    freshness: { type: 'string' },
+    'no-panel': { type: 'boolean', default: false },
   },
 });
 
 const logger = createJsonLogger(process.env.AIRPANEL_LOG_LEVEL ?? 'warn');
-const backend = await createBackend({
-  dataDir: path.resolve(values['data-dir']),
-  host: '127.0.0.1',
-  port: Number(values.port),
-  mqtt: { mode: 'embedded', port: Number(values['mqtt-port']) },
-  refreshIntervalSeconds: Number(values['refresh-interval']),
-  adminToken: process.env.AIRPANEL_ADMIN_TOKEN,
-  logger,
-});
-closeOnSignals(backend, logger);
 
-const { service } = backend;
-const existing = service.listPanels().some((p) => p.id === DEMO_PANEL_ID);
-if (!service.listSensorSources().some((s) => s.id === DEMO_SENSOR_ID)) {
-  service.createSensorSource({ id: DEMO_SENSOR_ID, name: 'Demo sensor (simulated)', spec: { kind: 'simulated' } });
-}
-let apiKey: string;
-if (existing) {
-  // Keys are stored hashed and cannot be shown again: a restart issues the demo panel a new one.
-  apiKey = (await service.rotatePanelKey(DEMO_PANEL_ID)).apiKey;
-} else {
-  const registration = await service.createPanel({ id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } });
-  apiKey = registration.apiKey;
-}
-try {
-  service.postReading(DEMO_SENSOR_ID, { values: { pm25: 12, no2: 35 } });
-} catch (error) {
-  if (!(error instanceof ServiceError)) throw error;
-}
-const endpoints = service.endpointsFor(DEMO_PANEL_ID);
+if (values['no-panel']) {
+  // The backend alone with the demo panel's record, as before the simulated panel existed.
+  const backend = await createBackend({
+    dataDir: path.resolve(values['data-dir']),
+    host: '127.0.0.1',
+    port: Number(values.port),
+    mqtt: { mode: 'embedded', port: Number(values['mqtt-port']) },
+    refreshIntervalSeconds: Number(values['refresh-interval']),
+    adminToken: process.env.AIRPANEL_ADMIN_TOKEN,
+    logger,
+  });
+  closeOnSignals(backend, logger);
 
-process.stdout.write(`
+  const { service } = backend;
+  const existing = service.listPanels().some((p) => p.id === DEMO_PANEL_ID);
+  if (!service.listSensorSources().some((s) => s.id === DEMO_SENSOR_ID)) {
+    service.createSensorSource({ id: DEMO_SENSOR_ID, name: 'Demo sensor (simulated)', spec: { kind: 'simulated' } });
+  }
+  let apiKey: string;
+  if (existing) {
+    // Keys are stored hashed and cannot be shown again: a restart issues the demo panel a new one.
+    apiKey = (await service.rotatePanelKey(DEMO_PANEL_ID)).apiKey;
+  } else {
+    const registration = await service.createPanel({ id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } });
+    apiKey = registration.apiKey;
+  }
+  try {
+    service.postReading(DEMO_SENSOR_ID, { values: DEMO_READING });
+  } catch (error) {
+    if (!(error instanceof ServiceError)) throw error;
+  }
+  const endpoints = service.endpointsFor(DEMO_PANEL_ID);
+
+  process.stdout.write(`
 Airpanel backend   ${backend.url}   (OpenAPI: ${backend.url}/api/v1/openapi.json)
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
 Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
@@ -65,3 +87,64 @@ Change the air     curl -X POST -H "Authorization: Bearer $(cat ${backend.adminT
 
 Ctrl-C stops it.
 `);
+} else {
+  const backendDataDir = path.resolve(values['data-dir']);
+  const freshness = values.freshness ? Number(values.freshness) : undefined;
+  const stack = await startDevStack({
+    mode: values.headless ? 'headless' : 'auto',
+    dataRoot: path.resolve('.data'),
+    backendDataDir,
+    backendPort: Number(values.port),
+    mqttPort: Number(values['mqtt-port']),
+    refreshIntervalSeconds: Number(values['refresh-interval']),
+    ...(process.env.AIRPANEL_ADMIN_TOKEN ? { adminToken: process.env.AIRPANEL_ADMIN_TOKEN } : {}),
+    backendLog: logger,
+    panelId: DEMO_PANEL_ID,
+    sensorId: DEMO_SENSOR_ID,
+    initialReading: DEMO_READING,
+    port: Number(values['sim-port']),
+    log: consoleLogger,
+    ...(freshness ? { panelJson: { freshnessWindowSeconds: freshness } } : {}),
+  }).catch((error: unknown) => {
+    console.error(`airpanel: start failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+  const backend = stack.backend()!;
+
+  process.stdout.write(`
+Airpanel backend   ${backend.url}   (OpenAPI: ${backend.url}/api/v1/openapi.json)
+MQTT for panels    ${backend.mqttUrl ?? 'none'}
+Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
+
+Demo panel id      ${DEMO_PANEL_ID}   (panel.json, cache and logs in ${stack.panelDataDir})
+Change the air     curl -X POST -H "Authorization: Bearer $(cat ${backend.adminTokenFile ?? '<admin token file>'})" -H 'Content-Type: application/json' \\
+                     -d '{"values":{"pm25":60}}' ${backend.url}/api/v1/sensors/${DEMO_SENSOR_ID}/readings
+${stack.mode === 'electron'
+    ? `\nSimulator          Electron (panel window + control window; controls also at ${stack.simulatorUrl})\n`
+    : `
+Electron           not used: ${stack.electronUnavailable ?? 'unknown reason'}
+Panel              ${stack.panelUrl}
+Simulator          ${stack.simulatorUrl}   <- open this in a browser
+`}
+Ctrl-C stops everything.
+`);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.error('second signal: exiting without finishing', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`airpanel: ${signal}: stopping the panel, the simulator and the backend…\n`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', { error: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
