@@ -172,3 +172,23 @@ describe('external Mosquitto gateway, account reconciliation', () => {
     }
   });
 });
+
+describe('external Mosquitto gateway with the broker gone', () => {
+  it('rejects a publish after the PUBACK timeout and closes without hanging', async () => {
+    const broker = await startMosquitto();
+    const { gateway } = joinMosquitto(broker, { publishTimeoutMs: 300, timeoutMs: 500 });
+    try {
+      await gateway.start();
+      await broker.stop();
+      await expect(gateway.publishDisplay(sampleDisplayDocument('panel-a', 1))).rejects.toThrow(/no PUBACK within 300 ms/);
+      const outcome = await Promise.race([
+        gateway.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still closing after 3 s'), 3_000).unref()),
+      ]);
+      expect(outcome).toBe('closed');
+    } finally {
+      await gateway.close();
+      await broker.stop();
+    }
+  });
+});

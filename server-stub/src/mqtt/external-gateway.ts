@@ -28,6 +28,13 @@ export interface ExternalGatewayOptions {
   logger: GatewayLogger;
   /** Limit for the first connection and for each dynsec answer. Default 5 s. */
   timeoutMs?: number;
+  /**
+   * How long a publish waits for the broker's PUBACK before its promise rejects. The message
+   * itself is not dropped: MQTT.js keeps it and sends it when the connection is back. This
+   * keeps callers (and the backend's shutdown, which waits for publishes) from hanging on a
+   * broker that is down. Default 10 s.
+   */
+  publishTimeoutMs?: number;
 }
 
 /**
@@ -39,9 +46,11 @@ export interface ExternalGatewayOptions {
 export function createExternalGateway(options: ExternalGatewayOptions): MqttGateway {
   const { sink, logger } = options;
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
   // Panels whose latest status says online: an external broker does not tell a client who
   // else is connected, but every panel keeps a retained status with a last will.
   const onlinePanels = new Set<string>();
+  const publishesInFlight = new Set<Promise<unknown>>();
   let client: MqttClient | undefined;
   let dynsec: DynsecAdmin | undefined;
   let closing: Promise<void> | undefined;
@@ -52,10 +61,26 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
   }
 
   async function publish(topic: string, payload: Buffer | string, retain: boolean): Promise<void> {
+    const sending = requireClient().publishAsync(topic, payload, { qos: 1, retain });
+    publishesInFlight.add(sending);
+    void sending.then(
+      () => publishesInFlight.delete(sending),
+      () => publishesInFlight.delete(sending),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no PUBACK within ${publishTimeoutMs} ms (broker unreachable?); it goes out when the connection is back`)),
+        publishTimeoutMs,
+      );
+    });
     try {
-      await requireClient().publishAsync(topic, payload, { qos: 1, retain });
+      await Promise.race([sending, timeout]);
     } catch (error) {
+      sending.catch(() => undefined); // settled later or never; already reported here
       throw new Error(`publishing on ${topic} failed: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -141,10 +166,18 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
       dynsec?.close();
       const running = client;
       if (!running) return;
-      // Give in-flight QoS 1 messages a moment, then force: close() must not hang on a dead broker.
-      const forced = setTimeout(() => running.end(true), timeoutMs);
-      await running.endAsync().catch(() => undefined);
-      clearTimeout(forced);
+      // Give in-flight QoS 1 messages a moment to be acknowledged. MQTT.js' own graceful end
+      // would wait for them forever on a dead broker, and cannot be forced once begun.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...publishesInFlight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const graceful = running.connected && Object.keys(running.outgoing).length === 0;
+      await running.endAsync(!graceful).catch(() => undefined);
     })();
     return closing;
   }
