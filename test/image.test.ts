@@ -128,6 +128,22 @@ describe('filesystems', () => {
     const text = grubenv.toString('latin1');
     expect(text.startsWith('# GRUB Environment Block\n')).toBe(true);
     expect(text).toMatch(/\nORDER=A B\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n#+$/);
+
+    // GRUB's own tools (what RAUC's grub backend runs on the panel) read and edit it in place.
+    const grubenvFile = join(img.dir, 'grubenv');
+    expect(must('grub-editenv', [grubenvFile, 'list']).stdout).toBe('ORDER=A B\nA_OK=1\nA_TRY=0\nB_OK=0\nB_TRY=0\n');
+    must('grub-editenv', [grubenvFile, 'set', 'ORDER=B A', 'B_OK=1', 'B_TRY=0']); // what `rauc install` does
+    expect(readFileSync(grubenvFile).length).toBe(1024);
+    expect(must('grub-editenv', [grubenvFile, 'list']).stdout).toMatch(/^ORDER=B A$/m);
+  });
+
+  it('ships a grub.cfg that grub-script-check accepts (and the check catches a broken one)', () => {
+    const cfg = join(BOARD, 'x86_64/grub.cfg');
+    const ok = run('grub-script-check', [cfg]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const broken = join(img.dir, 'broken.cfg');
+    writeFileSync(broken, readFileSync(cfg, 'utf8').replace(/\nfi\n/, '\n'));
+    expect(run('grub-script-check', [broken]).status).not.toBe(0);
   });
 
   it('has a clean read-only-ready ext4 root in slot A holding the overlay, the enabled units and the app', () => {

@@ -1,0 +1,85 @@
+// The mark-good script of the image, run for real with /bin/sh. systemctl and rauc are stand-in
+// programs on PATH (this test is about the script's decisions, not about systemd or RAUC):
+// systemctl answers from files the test writes, rauc records how it was called.
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOARD, must, run, tempDir } from './image-fixture.js';
+
+const SCRIPT = join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/mark-good');
+let t: ReturnType<typeof tempDir>;
+
+function program(name: string, body: string): void {
+  const p = join(t.dir, 'bin', name);
+  writeFileSync(p, `#!/bin/sh\n${body}\n`);
+  chmodSync(p, 0o755);
+}
+
+beforeAll(() => {
+  t = tempDir('airpanel-mark-good-');
+  must('mkdir', ['-p', join(t.dir, 'bin')]);
+  // NRestarts: first call reads restarts.0, later calls restarts.1 (before and after the settle time).
+  program('systemctl', `state=${t.dir}
+case "$1" in
+show) if [ -e "$state/called" ]; then cat "$state/restarts.1"; else touch "$state/called"; cat "$state/restarts.0"; fi ;;
+is-active) exit "$(cat "$state/active")" ;;
+*) exit 3 ;;
+esac`);
+  program('rauc', `echo "$@" > ${t.dir}/rauc.args`);
+});
+afterAll(() => t?.remove());
+
+function markGood(restartsBefore: number, restartsAfter: number, active: boolean) {
+  for (const f of ['called', 'rauc.args']) must('rm', ['-f', join(t.dir, f)]);
+  writeFileSync(join(t.dir, 'restarts.0'), `${restartsBefore}\n`);
+  writeFileSync(join(t.dir, 'restarts.1'), `${restartsAfter}\n`);
+  writeFileSync(join(t.dir, 'active'), active ? '0' : '3');
+  const r = run('sh', [SCRIPT], { env: { PATH: `${join(t.dir, 'bin')}:/usr/bin:/bin`, AIRPANEL_SETTLE_SECONDS: '0' } });
+  const rauc = existsSync(join(t.dir, 'rauc.args')) ? readFileSync(join(t.dir, 'rauc.args'), 'utf8').trim() : null;
+  return { ...r, rauc };
+}
+
+describe('usr/libexec/airpanel/mark-good', () => {
+  it('marks the slot good when the app stayed up without restarting', () => {
+    const r = markGood(0, 0, true);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.rauc).toBe('status mark-good');
+  });
+
+  it('leaves the slot unconfirmed when the app restarted during the settle time', () => {
+    const r = markGood(0, 1, true);
+    expect(r.status).toBe(1);
+    expect(r.rauc).toBeNull();
+    expect(r.stderr).toMatch(/restarted during the last 0s/);
+  });
+
+  it('leaves the slot unconfirmed when the app is not active', () => {
+    const r = markGood(2, 2, false);
+    expect(r.status).toBe(1);
+    expect(r.rauc).toBeNull();
+    expect(r.stderr).toMatch(/is not active/);
+  });
+});
+
+describe('post-image.sh input checks', () => {
+  it('refuses to run without the GRUB EFI binary or the root filesystem', () => {
+    const bin = join(t.dir, 'images');
+    must('mkdir', ['-p', bin]);
+    const r = run('sh', [join(BOARD, 'x86_64/post-image.sh'), bin], { env: { TARGET_DIR: t.dir } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/no GRUB EFI image/);
+    must('mkdir', ['-p', join(bin, 'efi-part/EFI/BOOT')]);
+    writeFileSync(join(bin, 'efi-part/EFI/BOOT/bootx64.efi'), 'x');
+    const r2 = run('sh', [join(BOARD, 'x86_64/post-image.sh'), bin], { env: { TARGET_DIR: t.dir } });
+    expect(r2.stderr).toMatch(/no .*rootfs\.ext4/);
+    expect(existsSync(join(bin, 'airpanel-x86_64.img'))).toBe(false);
+  });
+
+  it('post-build.sh refuses an image without an update keyring', () => {
+    const target = join(t.dir, 'target');
+    must('mkdir', ['-p', target]);
+    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], { env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: '' } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/no RAUC keyring/);
+  });
+});
