@@ -80,7 +80,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
 
   async function start(): Promise<void> {
     if (broker) throw new Error('the embedded MQTT gateway was already started');
-    const aedes = await Aedes.createBroker();
+    // A panel that stops reading (dead link, frozen process) holds up delivery to everyone
+    // and the backend's shutdown until aedes gives up on it; 10 s instead of aedes' 60 s.
+    const aedes = await Aedes.createBroker({ drainTimeout: 10_000 });
     broker = aedes;
 
     aedes.authenticate = (client, username, password, done) => {
