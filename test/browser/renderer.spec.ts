@@ -174,8 +174,8 @@ for (const size of SIZES) {
     });
 
     for (const rtl of [
-      { state: 'rtl-ar', locale: 'ar', headline: 'جودة الهواء سيئة', message: 'تجنب النشاط المكثف في الهواء الطلق. يجب على الأشخاص الحساسين البقاء في الداخل.' },
-      { state: 'rtl-he', locale: 'he', headline: 'איכות האוויר גרועה', message: 'הימנעו מפעילות מאומצת בחוץ. אנשים רגישים צריכים להישאר בבית.' },
+      { state: 'rtl-ar', locale: 'ar', font: 'noto-sans-arabic', headline: 'جودة الهواء سيئة', message: 'تجنب النشاط المكثف في الهواء الطلق. يجب على الأشخاص الحساسين البقاء في الداخل.' },
+      { state: 'rtl-he', locale: 'he', font: 'noto-sans-hebrew', headline: 'איכות האוויר גרועה', message: 'הימנעו מפעילות מאומצת בחוץ. אנשים רגישים צריכים להישאר בבית.' },
     ]) {
       test(`right-to-left text (${rtl.locale}) sets lang and dir`, async ({ page }) => {
         await open(page, contentView('bad', { locale: rtl.locale, content: { headline: rtl.headline, message: rtl.message } }));
@@ -190,6 +190,8 @@ for (const size of SIZES) {
         const label = await page.getByTestId('level-label').boundingBox();
         expect(icon!.x).toBeGreaterThan(label!.x);
         await expectLayoutIntact(page);
+        // The script's glyphs come from the bundled font, not from whatever the system has.
+        expect(requests.get(page)!.some((url) => url.startsWith(server.origin) && url.includes(`/assets/${rtl.font}-`))).toBe(true);
       });
     }
 
