@@ -1,5 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { BACKEND_ROLE_NAME, DEFAULT_DYNSEC_PLUGIN_PATH, backendRoleAcls, hashDynsecPassword } from './dynsec.js';
 
@@ -141,7 +141,6 @@ export async function writeMosquittoDeployment(options: MosquittoDeploymentOptio
   if (options.backendPassword.length < 16) throw new Error('the backend password must be at least 16 characters (it guards every panel)');
   const outDir = resolve(options.outDir);
   const dataDir = options.dataDir ? resolve(options.dataDir) : join(outDir, 'data');
-  if (!isAbsolute(dataDir)) throw new Error(`data directory must be absolute: ${dataDir}`);
   await mkdir(outDir, { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const dynsecPath = join(dataDir, 'dynamic-security.json');
