@@ -1,4 +1,5 @@
-import { chmod } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_FAULT_CODES, loadPanelConfig } from './config.js';
 import { DATA_DIR_ENV, PANEL_DEFAULT_DATA_DIR, resolveDataDir } from './data-dir.js';
@@ -53,7 +54,13 @@ describe('loadPanelConfig', () => {
     expect(result.fields.map((f) => f.path).sort()).toEqual(['apiKey', 'panelId']);
   });
 
-  it.skipIf(process.getuid?.() === 0)('CFG-4 when panel.json cannot be read', async () => {
+  it('CFG-4 when panel.json cannot be read (a directory in its place)', async () => {
+    await mkdir(join(dataDir.dir, 'panel.json'));
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result).toMatchObject({ ok: false, code: 'CFG-4', detail: expect.stringContaining('EISDIR') });
+  });
+
+  it.skipIf(process.getuid?.() === 0)('CFG-4 when panel.json is not readable by the panel user', async () => {
     await writePanelJson(dataDir.dir, makeConfig('panel-001', 'http://127.0.0.1:1', null));
     await chmod(`${dataDir.dir}/panel.json`, 0o000);
     expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-4' });
