@@ -339,8 +339,15 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       this.store.insertPanel(panel, keyHash);
     });
     this.indexKey(id, keyHash);
-    // The broker must know the key before the panel first tries it.
-    await this.gateway.registerPanelCredentials(id, apiKey);
+    // The broker must know the key before the panel first tries it; a panel the broker
+    // cannot learn about is not created (the caller may simply retry).
+    try {
+      await this.gateway.registerPanelCredentials(id, apiKey);
+    } catch (error) {
+      this.store.deletePanel(id);
+      this.unindexKey(id);
+      throw new ServiceError('unavailable', 'mqtt-unavailable', `panel "${id}" was not created: the MQTT broker did not take its credentials (${(error as Error).message})`);
+    }
     this.reissue([id], 'panel created');
     this.logger.info('panel created', { panelId: id });
     return PanelRegistration.parse({ panel, apiKey, endpoints: this.endpointsFor(id) });
@@ -350,11 +357,20 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     this.requirePanel(panelId);
     const apiKey = generatePanelKey();
     const keyHash = hashSecret(apiKey);
+    // Broker first: if it refuses, the old key keeps working everywhere.
+    try {
+      await this.gateway.registerPanelCredentials(panelId, apiKey);
+    } catch (error) {
+      throw new ServiceError('unavailable', 'mqtt-unavailable', `the key of panel "${panelId}" was not changed: the MQTT broker did not take it (${(error as Error).message})`);
+    }
     this.store.setPanelKeyHash(panelId, keyHash);
     this.indexKey(panelId, keyHash);
-    await this.gateway.registerPanelCredentials(panelId, apiKey);
     this.logger.info('panel key rotated', { panelId });
     return { panelId, apiKey };
+  }
+
+  panelCount(): number {
+    return this.keyHashes.size;
   }
 
   listPanels(): PanelSummary[] {
@@ -386,7 +402,11 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     this.displays.delete(panelId);
     this.httpSeen.delete(panelId);
     this.httpSeenDirty.delete(panelId);
-    await Promise.all([this.gateway.removePanelCredentials(panelId), this.gateway.clearDisplay(panelId)]);
+    const [credentials, display] = await Promise.allSettled([this.gateway.removePanelCredentials(panelId), this.gateway.clearDisplay(panelId)]);
+    // The panel is gone from the backend either way; a broker that missed it is cleaned up
+    // by the account reconciliation at the next start.
+    if (credentials.status === 'rejected') this.logger.error('mqtt: could not remove the credentials of a deleted panel', { panelId, error: String(credentials.reason) });
+    if (display.status === 'rejected') this.logger.warn('mqtt: could not clear the retained document of a deleted panel', { panelId, error: String(display.reason) });
     this.logger.info('panel deleted', { panelId });
   }
 

@@ -78,7 +78,7 @@ export function buildRoutes(ctx: RouteContext): RouteSpec[] {
       responses: { 200: { description: 'The backend is up', schema: named('HealthReport', HealthReport) } },
       handle: () => ok({
         status: 'ok',
-        panels: service.listPanels().length,
+        panels: service.panelCount(),
         mqttConnectedPanels: ctx.connectedPanelCount(),
         uptimeSeconds: Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000),
       }),
