@@ -194,7 +194,8 @@ export class PanelCore implements PanelViewSource {
     const c = this.connected;
     if (c) {
       c.sync.stop();
-      const farewell = { topic: c.topics.status, payload: JSON.stringify(this.buildStatus(false)), retain: true };
+      const offline = PanelStatus.safeParse(this.buildStatus(false));
+      const farewell = offline.success ? { topic: c.topics.status, payload: JSON.stringify(offline.data), retain: true } : undefined;
       await c.link?.stop(farewell);
     }
     await this.cache.flush();
