@@ -85,8 +85,14 @@ export function makeStandInTarget(target: string, keyring: string): void {
   writeFileSync(join(target, 'opt/airpanel/resources.pak'), 'placeholder');
   mkdirSync(join(target, 'boot'), { recursive: true });
   writeFileSync(join(target, 'boot/bzImage'), 'placeholder kernel');
+  // What Buildroot's mkusers makes of users.txt (plus the groups systemd's packages add).
   mkdirSync(join(target, 'etc'), { recursive: true });
-  writeFileSync(join(target, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  const users = readFileSync(join(BOARD, 'common/users.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split(/\s+/));
+  writeFileSync(join(target, 'etc/passwd'), ['root:x:0:0:root:/root:/bin/sh',
+    ...users.map(([name, uid, , gid]) => `${name}:x:${uid}:${gid}::/:/bin/false`)].join('\n') + '\n');
+  writeFileSync(join(target, 'etc/group'), ['root:x:0:', 'systemd-journal:x:190:',
+    ...users.map(([, , group, gid]) => `${group}:x:${gid}:`)].join('\n') + '\n');
   must('sh', [join(BOARD, 'common/post-build.sh'), target], {
     env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: keyring, BR2_EXTERNAL_AIRPANEL_PATH: EXTERNAL },
   });

@@ -61,6 +61,19 @@ describe('usr/libexec/airpanel/mark-good', () => {
   });
 });
 
+describe('usr/libexec/airpanel/journal-prune', () => {
+  it('keeps the journals of the 3 newest boots and nothing else is touched', () => {
+    const dir = join(t.dir, 'journal');
+    const ids = Array.from({ length: 5 }, (_, i) => `${i}`.repeat(32));
+    must('mkdir', ['-p', ...ids.map((id) => join(dir, id)), join(dir, 'not-a-boot')]);
+    ids.forEach((id, i) => must('touch', ['-d', `2026-01-0${i + 1} 12:00`, join(dir, id)]));
+    const r = must('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/journal-prune'), dir]);
+    expect(r.stdout.trim().split('\n')).toHaveLength(2);
+    expect(must('ls', [dir]).stdout.trim().split('\n').sort()).toEqual([ids[2], ids[3], ids[4], 'not-a-boot'].sort());
+    expect(must('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/journal-prune'), join(t.dir, 'absent')]).status).toBe(0);
+  });
+});
+
 describe('post-image.sh input checks', () => {
   it('refuses to run without the GRUB EFI binary or the root filesystem', () => {
     const bin = join(t.dir, 'images');

@@ -88,10 +88,21 @@ describe('systemd units (systemd-analyze verify --root)', () => {
     for (const word of ['NotifyAccess=all', 'WatchdogSec', 'WATCHDOG=1', 'READY=1', 'StartLimitAction=reboot']) expect(readme).toContain(word);
   });
 
+  it('tmpfiles.d makes the data dirs for the kiosk user and links the journal to /data', () => {
+    must('fakeroot', ['--', 'sh', '-ec', [
+      `systemd-tmpfiles --root='${target}' --create --prefix=/data --prefix=/var/log/journal`,
+      `stat -c '%n %a %u %g' '${target}/data/airpanel' '${target}/data/airpanel/home' '${target}/data/airpanel/cache' '${target}/data/journal' '${target}/data/rauc' > '${target}/stat.txt'`,
+      `readlink '${target}/var/log/journal' >> '${target}/stat.txt'`,
+    ].join('\n')]);
+    const lines = readFileSync(join(target, 'stat.txt'), 'utf8').replaceAll(`${target}`, '').trim().split('\n');
+    expect(lines).toEqual(['/data/airpanel 750 1000 1000', '/data/airpanel/home 700 1000 1000', '/data/airpanel/cache 750 1000 1000',
+      '/data/journal 2755 0 190', '/data/rauc 700 0 0', '/data/journal']);
+  });
+
   it('arms the hardware watchdog, caps the journal and opens no resolver port', () => {
     const conf = (p: string) => must('systemd-analyze', ['cat-config', `--root=${target}`, p]).stdout;
     expect(conf('systemd/system.conf')).toMatch(/^RuntimeWatchdogSec=30s$/m);
-    expect(conf('systemd/journald.conf')).toMatch(/^SystemMaxUse=64M$/m);
+    expect(conf('systemd/journald.conf')).toMatch(/^SystemMaxUse=16M$/m);
     expect(conf('systemd/resolved.conf')).toMatch(/^LLMNR=no$/m);
     expect(conf('systemd/resolved.conf')).toMatch(/^MulticastDNS=no$/m);
   });

@@ -8,10 +8,9 @@ TARGET_DIR=${TARGET_DIR:-${1:?usage: post-build.sh TARGET_DIR}}
 # Mount points in the read-only root.
 mkdir -p "$TARGET_DIR/data" "$TARGET_DIR/boot/efi"
 
-# Persistent, capped journal on the data partition (journald.conf.d/10-airpanel.conf).
+# The journal goes to the data partition: /var/log/journal becomes a symlink at boot
+# (tmpfiles.d/airpanel.conf); no directory of that name in the /var factory.
 rm -rf "$TARGET_DIR/var/log/journal"
-mkdir -p "$TARGET_DIR/var/log"
-ln -sfn /data/journal "$TARGET_DIR/var/log/journal"
 
 # The RAUC keyring: the certificate (chain) update bundles must be signed with.
 if [ -n "${AIRPANEL_RAUC_KEYRING:-}" ]; then
