@@ -14,7 +14,6 @@ import { PanelCore } from '../src-main/core/panel-core.js';
 import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
 import { createBackend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
-import { createExternalGateway } from '../server-stub/src/mqtt/external-gateway.js';
 import { startMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
 
 const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-panel-tests-0123456789';
@@ -40,8 +39,7 @@ describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
       adminToken: ADMIN_TOKEN,
       logger: silentLogger,
       startLoops: false,
-      gatewayFactory: ({ service, logger }) =>
-        createExternalGateway({ url: broker.url, username: broker.backendUsername, password: broker.backendPassword, sink: service, logger }),
+      mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword },
     });
     cleanups.push(() => backend.close());
     const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DisplayDocument, PanelRegistration, panelTopics } from '../src-main/common/index.js';
 import { createBackend, type Backend, type BackendOptions } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
-import { createExternalGateway } from '../server-stub/src/mqtt/external-gateway.js';
 import { startMosquitto, type RunningMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
 import { connectPanel, endAll, grantedQos } from '../server-stub/src/mqtt/test-support/mqtt-test-kit.js';
 
@@ -37,7 +36,7 @@ function documents(inbox: { json(topic: string): unknown[] }, panelId: string): 
   return inbox.json(panelTopics(panelId).display).map((d) => DisplayDocument.parse(d));
 }
 
-type BrokerMode = { name: string; mqttOptions: () => Pick<BackendOptions, 'mqtt' | 'gatewayFactory'> };
+type BrokerMode = { name: string; mqttOptions: () => Pick<BackendOptions, 'mqtt'> };
 
 function describeBackendOverMqtt(mode: BrokerMode, setup: () => Promise<void>, teardown: () => Promise<void>): void {
   describe(`backend over MQTT (${mode.name})`, () => {
@@ -145,17 +144,7 @@ describeBackendOverMqtt(
     name: 'external Mosquitto',
     mqttOptions: () => {
       const broker = mosquitto as RunningMosquitto;
-      return {
-        gatewayFactory: ({ service, logger }) =>
-          createExternalGateway({
-            url: broker.url,
-            username: broker.backendUsername,
-            password: broker.backendPassword,
-            credentials: 'dynsec',
-            sink: service,
-            logger,
-          }),
-      };
+      return { mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword } };
     },
   },
   async () => {

@@ -230,9 +230,8 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
         onlinePanels.delete(username);
         removed.push(username);
       }
+      // The caller logs the outcome: it knows how to tell an operator to rotate keys.
       const missing = [...known].filter((panelId) => !accounts.has(panelId));
-      if (removed.length > 0) logger.warn('mqtt: removed broker accounts of panels the backend no longer knows', { panelIds: removed });
-      if (missing.length > 0) logger.warn('mqtt: panels without a broker account (rotate their keys)', { panelIds: missing });
       return { removed, missing };
     },
   };
