@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test, expect, _electron, type ElectronApplication, type Page } from '@playwright/test';
+import { locateElectron } from '../../src-main/electron/locate.js';
+import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+
+// The real Electron host (dist/app, built by `npm run build:electron`) against the real
+// backend, driven by Playwright's _electron. Runs where an Electron 45 binary exists
+// (node_modules/electron/dist, or ELECTRON_OVERRIDE_DIST_PATH) and a display (X11/Wayland,
+// e.g. under xvfb-run); elsewhere it skips and prints the reason.
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const located = locateElectron();
+const display = process.env.DISPLAY || process.env.WAYLAND_DISPLAY;
+const skipReason = !('path' in located) ? located.reason : !display ? 'no display (DISPLAY/WAYLAND_DISPLAY unset); run under xvfb-run' : null;
+if (skipReason) console.log(`electron e2e: SKIPPED: ${skipReason}`);
+
+const SHOTS = join(root, 'artifacts/screenshots');
+const APP_URL = 'app://panel/index.html';
+
+test.describe('Electron kiosk host', () => {
+  test.skip(skipReason !== null, `Electron cannot run here: ${skipReason ?? ''}`);
+
+  let dataRoot: string;
+  let stack: DevStack;
+  let app: ElectronApplication;
+  let win: Page;
+
+  test.beforeAll(async () => {
+    // Always the current code: build main, preload and renderer into dist/app.
+    const r = spawnSync('npm', ['run', 'build:electron'], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0 || !existsSync(join(root, 'dist/app/preload.cjs'))) throw new Error('npm run build:electron failed');
+    mkdirSync(SHOTS, { recursive: true });
+    dataRoot = await mkdtemp(join(tmpdir(), 'airpanel-electron-e2e-'));
+    // The real backend with a provisioned panel; the panel itself runs in Electron.
+    stack = await startDevStack({ mode: 'headless', dataRoot, backendLog: 'silent', startPanel: false });
+    app = await _electron.launch({
+      executablePath: (located as { path: string }).path,
+      args: [join(root, 'dist/app/main.js'), `--data-dir=${stack.panelDataDir}`],
+      cwd: root,
+      env: { ...process.env, ELECTRON_ENABLE_LOGGING: '1' },
+    });
+    win = await app.firstWindow();
+  });
+
+  test.afterAll(async () => {
+    await app?.close();
+    await stack?.stop();
+    if (dataRoot) await rm(dataRoot, { recursive: true, force: true });
+  });
+
+  test('a fullscreen kiosk window, no menu, sandboxed', async () => {
+    const props = await app.evaluate(({ BrowserWindow }) => {
+      const w = BrowserWindow.getAllWindows()[0]!;
+      return {
+        windows: BrowserWindow.getAllWindows().length,
+        fullscreen: w.isFullScreen(),
+        kiosk: w.isKiosk(),
+        visible: w.isVisible(),
+        menuBar: w.isMenuBarVisible(),
+        frameless: w.getBounds().height === w.getContentBounds().height,
+      };
+    });
+    expect(props).toEqual({ windows: 1, fullscreen: true, kiosk: true, visible: true, menuBar: false, frameless: true });
+    expect(await app.evaluate(({ Menu }) => Menu.getApplicationMenu())).toBeNull();
+  });
+
+  // contextIsolation + sandbox + nodeIntegration off, seen from the page: no require, no
+  // process, no ipcRenderer; only the PanelBridge the preload exposed.
+  test('the renderer has the bridge and no Node', async () => {
+    expect(win.url()).toBe(APP_URL);
+    const page = await win.evaluate(() => ({
+      require: typeof (globalThis as { require?: unknown }).require,
+      process: typeof (globalThis as { process?: unknown }).process,
+      ipcRenderer: typeof (globalThis as { ipcRenderer?: unknown }).ipcRenderer,
+      bridge: Object.keys((window as unknown as { airpanel: object }).airpanel).sort(),
+      cursor: getComputedStyle(document.body).cursor,
+    }));
+    expect(page).toEqual({ require: 'undefined', process: 'undefined', ipcRenderer: 'undefined', bridge: ['framePresented', 'getView', 'onView', 'reportError'], cursor: 'none' });
+  });
+
+  test('content from the backend appears', async () => {
+    await expect(win.locator('[data-view="content"]').first()).toBeVisible({ timeout: 30_000 });
+    await expect(win.locator('[data-view]')).toHaveCount(1);
+    await win.screenshot({ path: join(SHOTS, 'electron-kiosk.png') });
+  });
+
+  test('navigation, new windows and foreign requests are denied', async () => {
+    const opened = await win.evaluate(() => window.open('https://example.com/') === null);
+    expect(opened).toBe(true);
+    await win.evaluate(() => { location.href = 'https://example.com/'; });
+    // Still the app, still alive: the navigation was cancelled in the main process.
+    expect(await win.evaluate(() => location.href)).toBe(APP_URL);
+    await expect(win.locator('[data-view="content"]').first()).toBeVisible();
+    const fetched = await win.evaluate(() => fetch('https://example.com/').then(() => 'loaded', () => 'blocked'));
+    expect(fetched).toBe('blocked');
+    expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
+  });
+});
