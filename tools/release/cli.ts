@@ -76,26 +76,35 @@ const commands: Record<string, Command> = {
   },
   bundle: {
     summary: 'build the app bundle from build output directories and print its size',
-    usage: 'bundle --version 1.4.0 [--in dist/app:app --in src-renderer/dist:renderer] [--main app/main.js] [--min-runtime 45.0.0] [--out out/airpanel-1.4.0.tar.gz]',
+    usage: 'bundle --version 1.4.0 [--in DIR[:PATH-IN-BUNDLE] ...] [--main main.js] [--deps auto|none|pkg,pkg] [--min-runtime 45.0.0] [--out out/airpanel-1.4.0.tar.gz]\n' +
+      '  default input: dist/app (the Electron host build, renderer included) at the bundle root;\n' +
+      '  without dist/app/renderer, src-renderer/dist is added as renderer/. --deps auto (default) carries\n' +
+      '  the npm packages the inputs import, with their dependencies, in node_modules/.',
     options: {
       version: { type: 'string' },
       in: { type: 'string', multiple: true, default: [] },
-      main: { type: 'string', default: 'app/main.js' },
+      main: { type: 'string', default: 'main.js' },
+      deps: { type: 'string', default: 'auto' },
       'min-runtime': { type: 'string', default: '45.0.0' },
       out: { type: 'string' },
     },
     async run(v) {
       const version = required(v, 'version');
       let ins = v.in as string[];
-      if (ins.length === 0) ins = ['dist/app:app', 'src-renderer/dist:renderer'].filter((s) => existsSync(s.split(':')[0]!));
-      if (ins.length === 0) throw new Error('no --in given and neither dist/app nor src-renderer/dist exists: build the app first');
+      if (ins.length === 0) {
+        if (!existsSync('dist/app')) throw new Error('no --in given and no dist/app: build the app first (npm run build:electron)');
+        ins = ['dist/app:.'];
+        if (!existsSync('dist/app/renderer') && existsSync('src-renderer/dist')) ins.push('src-renderer/dist:renderer');
+      }
       const inputs = ins.map((s) => {
         const i = s.lastIndexOf(':');
         return i > 0 ? { dir: s.slice(0, i), as: s.slice(i + 1) } : { dir: s, as: '.' };
       });
       const outFile = (v.out as string | undefined) ?? `out/airpanel-${version}.tar.gz`;
       await mkdir(dirname(outFile), { recursive: true });
-      const b = await ops.bundle({ inputs, version, main: String(v.main), minRuntimeVersion: String(v['min-runtime']), outFile });
+      const deps = String(v.deps);
+      const nodeModules = deps === 'none' ? undefined : { projectDir: process.cwd(), packages: deps === 'auto' ? ('auto' as const) : deps.split(',').filter(Boolean) };
+      const b = await ops.bundle({ inputs, version, main: String(v.main), minRuntimeVersion: String(v['min-runtime']), outFile, ...(nodeModules ? { nodeModules } : {}) });
       console.log(`${b.file}\n  version ${version}, ${b.descriptor.files.length} files, ${b.size} bytes (${(b.size / 1024).toFixed(1)} KiB)\n  sha512 ${b.sha512}`);
     },
   },

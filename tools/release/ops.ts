@@ -46,7 +46,7 @@ export async function addToKeyring(keyringFile: string, entry: TrustedKeysFile['
   return next;
 }
 
-export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; minRuntimeVersion: string; outFile: string }): Promise<BuiltBundle> {
+export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; minRuntimeVersion: string; outFile: string; nodeModules?: { projectDir: string; packages: 'auto' | string[] } }): Promise<BuiltBundle> {
   return buildBundle(o);
 }
 

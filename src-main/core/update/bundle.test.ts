@@ -33,6 +33,17 @@ describe('bundle format (generated trees, real tar files)', () => {
     expect(again.sha512).toBe(b.sha512);
   });
 
+  it('carries the npm packages the inputs import (and their dependencies), never backend-only ones', async () => {
+    const repo = join(import.meta.dirname, '..', '..', '..');
+    await writeFile(join(dir, 'dist', 'app', 'main.js'), "import { z } from 'zod';\nimport { app } from 'electron';\nimport fs from 'node:fs';\nconst p = await import('./local.js');\n");
+    const b = await buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/main.js', minRuntimeVersion: '45.0.0', outFile: join(dir, 'd.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } });
+    const packages = new Set(b.descriptor.files.filter((f) => f.path.startsWith('node_modules/')).map((f) => f.path.split('/')[1]));
+    expect([...packages]).toEqual(['zod']);
+    expect(b.descriptor.files.some((f) => f.path.endsWith('.d.ts'))).toBe(false);
+    await writeFile(join(dir, 'dist', 'app', 'server.js'), "import Fastify from 'fastify';\n");
+    await expect(buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/main.js', minRuntimeVersion: '45.0.0', outFile: join(dir, 'e.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } })).rejects.toThrow(/backend-only dependency in bundle: @?fastify/);
+  });
+
   it('refuses backend-only dependencies, symlinks and a missing entry point', async () => {
     await mkdir(join(dir, 'dist', 'app', 'node_modules', 'better-sqlite3'), { recursive: true });
     await writeFile(join(dir, 'dist', 'app', 'node_modules', 'better-sqlite3', 'index.js'), '');

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, lstatSync } from 'node:fs';
 import { cp, lstat, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { create as tarCreate, extract as tarExtract } from 'tar';
 import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, type BundleFileEntry } from '../../common/release/index.js';
+import { dependencyClosure, importedPackages } from './bundle-deps.js';
 import { fsyncDir } from './fsio.js';
 
 /**
@@ -31,6 +32,12 @@ export interface BuildBundleOptions {
   minRuntimeVersion: string;
   outFile: string;
   builtAt?: Date;
+  /**
+   * Carry npm runtime dependencies in the bundle's `node_modules/`: the packages the inputs
+   * import ('auto', see bundle-deps.ts) or a list, with their dependency closure, resolved in
+   * `projectDir`. Default: none.
+   */
+  nodeModules?: { projectDir: string; packages: 'auto' | readonly string[] };
 }
 
 export interface BuiltBundle {
@@ -48,6 +55,18 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       const target = join(staging, input.as);
       if (relative(staging, target).startsWith('..') || input.as.includes('..')) throw new Error(`bad target ${input.as}`);
       await cp(input.dir, target, { recursive: true, dereference: false, verbatimSymlinks: true, errorOnExist: true, force: false });
+    }
+    if (o.nodeModules) {
+      const names = o.nodeModules.packages === 'auto' ? await importedPackages(o.inputs.map((i) => i.dir)) : [...o.nodeModules.packages];
+      for (const [name, dir] of await dependencyClosure(o.nodeModules.projectDir, names)) {
+        if (BACKEND_ONLY_PACKAGES.includes(name) || BACKEND_ONLY_PACKAGES.includes(name.split('/')[0]!)) throw new Error(`backend-only dependency in bundle: ${name}`);
+        if (name.startsWith('@types/')) continue; // type declarations only
+        // Left out: package managers' symlinks (.bin), type declarations, source maps, docs.
+        await cp(dir, join(staging, 'node_modules', name), {
+          recursive: true, dereference: false, verbatimSymlinks: true,
+          filter: (src) => !lstatSync(src).isSymbolicLink() && !/\.(d\.[mc]?ts|map|md|markdown)$/i.test(src),
+        });
+      }
     }
     const paths = await listFiles(staging);
     for (const p of paths) {

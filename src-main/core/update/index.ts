@@ -3,6 +3,7 @@ export * from './fsio.js';
 export * from './layout.js';
 export * from './keys.js';
 export * from './bundle.js';
+export * from './bundle-deps.js';
 export * from './http.js';
 export * from './download.js';
 export * from './install.js';
