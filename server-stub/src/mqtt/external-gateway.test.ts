@@ -192,3 +192,36 @@ describe('external Mosquitto gateway with the broker gone', () => {
     }
   });
 });
+
+describe('external Mosquitto gateway with accounts managed elsewhere', () => {
+  it('leaves broker accounts alone and still carries documents', async () => {
+    const broker = await startMosquitto();
+    const managedElsewhere = joinMosquitto(broker, { credentials: 'managed-elsewhere' });
+    const operator = joinMosquitto(broker);
+    const clients = [];
+    try {
+      // An operator's tool (here: a dynsec gateway, run before the backend) creates the account.
+      await operator.gateway.start();
+      await operator.gateway.registerPanelCredentials('panel-a', 'key-a-0123456789');
+      await operator.gateway.close();
+
+      await managedElsewhere.gateway.start();
+      await managedElsewhere.gateway.registerPanelCredentials('panel-a', 'another-key-0123456789');
+      await managedElsewhere.gateway.removePanelCredentials('panel-a');
+      expect(managedElsewhere.logger.has('info', 'managed elsewhere')).toBe(true);
+      expect(await managedElsewhere.gateway.reconcilePanelAccounts?.([])).toEqual({ removed: [], missing: [] });
+
+      // The account is untouched: the original key still works, and documents flow.
+      await managedElsewhere.gateway.publishDisplay(sampleDisplayDocument('panel-a', 9));
+      const a = await connectPanel(broker.url, 'panel-a', 'key-a-0123456789');
+      clients.push(a.client);
+      await a.client.subscribeAsync(panelTopics('panel-a').display, { qos: 1 });
+      await a.inbox.until((i) => i.on(panelTopics('panel-a').display).length === 1, 'the document');
+    } finally {
+      await endAll(clients);
+      await managedElsewhere.gateway.close();
+      await operator.gateway.close();
+      await broker.stop();
+    }
+  });
+});
