@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import { Command, type CommandAck, type CommandAckStatus } from '../common/index.js';
+import { Command, type CommandAck, type CommandAckStatus, type UpdateReport } from '../common/index.js';
 import { bearer, panelScreenshotUrl } from './backend-api.js';
 import type { WallClock } from './clock.js';
 import type { HostActions } from './host.js';
@@ -11,6 +11,10 @@ import type { CoreLogger } from './logger.js';
  */
 export interface UpdateChecker {
   checkNow(): Promise<string>;
+  /** The updater's latest report, published as `PanelStatus.update` (absent → null). */
+  getReport?(): UpdateReport;
+  /** Called on every report change; returns an unsubscribe function. */
+  onReport?(listener: (report: UpdateReport) => void): () => void;
 }
 
 export interface CommandProcessorOptions {

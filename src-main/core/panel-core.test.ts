@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import got from 'got';
 import { connect } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Command, DISPLAY_DOCUMENT_MAX_BYTES, PanelEvent, PanelStatus, panelTopics } from '../common/index.js';
+import { type Command, DISPLAY_DOCUMENT_MAX_BYTES, PanelEvent, PanelStatus, panelTopics, type UpdateReport } from '../common/index.js';
 import { LastKnownGoodCache } from './cache.js';
 import type { UpdateChecker } from './commands.js';
 import { loadPanelConfig } from './config.js';
@@ -405,6 +405,34 @@ describe('PanelCore commands', () => {
     // The duplicate reload was neither run nor acked again.
     expect(host.calls).toEqual(['reload', 'screenshot', 'screenshot', 'restart']);
     expect(acksFor(broker, reload.id)).toHaveLength(2);
+  });
+
+  it('publishes the updater report in the status, spacing out progress reports', async () => {
+    const broker = await startBroker();
+    const backend = await startBackend();
+    const listeners = new Set<(r: UpdateReport) => void>();
+    let report: UpdateReport = { phase: 'idle', targetVersion: null, progress: null, detail: null, at: new Date().toISOString() };
+    const updater: UpdateChecker = {
+      checkNow: async () => 'up to date',
+      getReport: () => report,
+      onReport: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    };
+    const emit = (next: Partial<UpdateReport>) => {
+      report = { ...report, ...next, at: new Date().toISOString() };
+      for (const l of listeners) l(report);
+    };
+    const { logs } = await startPanel({ apiBaseUrl: backend.url, mqttUrl: broker.url, updateChecker: updater });
+    await waitFor('mqtt up', () => countLogs(logs, 'mqtt up') === 1);
+    await waitFor('idle report in status', () => statuses(broker).some((s) => s.update?.phase === 'idle'));
+
+    for (let i = 1; i <= 9; i++) emit({ phase: 'downloading', targetVersion: '2.0.0', progress: i / 10 });
+    await waitFor('last progress in status', () => statuses(broker).some((s) => s.update?.progress === 0.9), 5_000);
+    const downloading = statuses(broker).filter((s) => s.update?.phase === 'downloading');
+    expect(downloading.length).toBeLessThanOrEqual(2);
+    expect(downloading.every((s) => PanelStatus.safeParse(s).success)).toBe(true);
   });
 
   it('rejects check-update without an updater, with a clear detail', async () => {

@@ -89,6 +89,7 @@ export const HOST_FAULT_FALLBACK_CODE = 'HST-1';
 const MAINTENANCE_CODE = /^[A-Z]{2,5}-[0-9]{1,3}$/;
 /** Enough for an outage's worth of flapping; each is a few hundred bytes (fleet memory). */
 const MAX_UNSENT_TRANSITIONS = 8;
+const UPDATE_STATUS_MIN_INTERVAL_MS = 1_000;
 
 /** Everything a running panel needs once the config is known good. */
 interface Connected {
@@ -127,6 +128,10 @@ export class PanelCore implements PanelViewSource {
   private heartbeatTimer: TimerHandle | null = null;
   private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private statusQueued = false;
+  private stopUpdateReports: (() => void) | null = null;
+  /** A download reports progress many times a second: its statuses are spaced out. */
+  private updateStatusTimer: TimerHandle | null = null;
+  private lastUpdateStatusMono = Number.NEGATIVE_INFINITY;
   /** Transitions that happened while MQTT was down, reported on reconnect (oldest dropped). */
   private unsentTransitions: PanelEvent[] = [];
   /** displayedRevision of the last status built for publishing; a change publishes again. */
@@ -181,6 +186,7 @@ export class PanelCore implements PanelViewSource {
     if (this.phase !== 'starting') return; // stopped while connecting
     this.connected = connected;
     this.phase = 'running';
+    this.stopUpdateReports = this.o.updateChecker?.onReport?.(() => this.publishUpdateStatus()) ?? null;
     this.connected.sync.start();
     this.scheduleHeartbeat();
   }
@@ -191,6 +197,9 @@ export class PanelCore implements PanelViewSource {
     this.phase = 'stopped';
     this.clearTimer('freshnessTimer');
     this.clearTimer('heartbeatTimer');
+    this.clearTimer('updateStatusTimer');
+    this.stopUpdateReports?.();
+    this.stopUpdateReports = null;
     const c = this.connected;
     if (c) {
       c.sync.stop();
@@ -263,7 +272,7 @@ export class PanelCore implements PanelViewSource {
       uptimeSeconds: Math.max(0, (this.mono.now() - this.startedMono) / 1000),
       lastError: this.lastError,
       maintenanceCode: state.name === 'maintenance' ? state.code : null,
-      update: null,
+      update: this.o.updateChecker?.getReport?.() ?? null,
       sentAt: new Date(this.wall.now()).toISOString(),
     };
   }
@@ -302,6 +311,19 @@ export class PanelCore implements PanelViewSource {
       return Promise.resolve(false);
     }
     return c.link.publish(c.topics.events, JSON.stringify(checked.data), false);
+  }
+
+  /** A new updater report: published at once, or at most once per UPDATE_STATUS_MIN_INTERVAL_MS. */
+  private publishUpdateStatus(): void {
+    if (this.updateStatusTimer || this.phase !== 'running') return;
+    const wait = this.lastUpdateStatusMono + UPDATE_STATUS_MIN_INTERVAL_MS - this.mono.now();
+    const publish = () => {
+      this.updateStatusTimer = null;
+      this.lastUpdateStatusMono = this.mono.now();
+      this.publishStatus();
+    };
+    if (wait <= 0) publish();
+    else this.updateStatusTimer = this.scheduler.setTimeout(publish, wait);
   }
 
   private reportTransition(event: PanelEvent): void {
@@ -536,7 +558,7 @@ export class PanelCore implements PanelViewSource {
     }, Math.max(0, remaining) + 1);
   }
 
-  private clearTimer(which: 'freshnessTimer' | 'heartbeatTimer'): void {
+  private clearTimer(which: 'freshnessTimer' | 'heartbeatTimer' | 'updateStatusTimer'): void {
     const t = this[which];
     if (t) this.scheduler.clearTimeout(t);
     this[which] = null;
