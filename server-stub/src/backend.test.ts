@@ -233,5 +233,10 @@ describe('backend over real HTTP and SQLite', () => {
     expect(metrics.text).toContain('airpanel_http_requests_total');
     expect(metrics.text).toContain('airpanel_mqtt_connected_panels 0');
     expect(metrics.text).toContain('airpanel_display_documents_issued_total 1');
+
+    // The release feed is served by the same server, with the same admin token.
+    expect((await api('GET', '/api/v1/releases', { token: admin })).status).toBe(200);
+    expect((await api('GET', '/api/v1/releases')).status).toBe(401);
+    expect(ApiError.parse((await api('GET', '/api/v1/update/channels/stable/manifest')).json).error.code).toBe('no-release');
   });
 });

@@ -5,7 +5,7 @@ import { bearerToken, loadAdminToken } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import { openDatabase } from './db/database.js';
 import { Store } from './db/store.js';
-import { buildOpenApiDocument } from './http/openapi.js';
+import { buildOpenApiDocument, type ModuleRoute } from './http/openapi.js';
 import { buildRoutes } from './http/routes.js';
 import { buildHttpServer } from './http/server.js';
 import { createJsonLogger, type Logger } from './logger.js';
@@ -14,6 +14,7 @@ import { createEmbeddedGateway } from './mqtt/embedded-gateway.js';
 import { createExternalGateway } from './mqtt/external-gateway.js';
 import type { MqttGateway } from './mqtt/gateway.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
+import { ReleaseFeedStore, releasesPlugin } from './releases/index.js';
 import { defaultProviders, type ProviderRegistry } from './sensors/providers.js';
 import { RefreshLoop } from './sensors/refresh-loop.js';
 import { AirpanelService } from './service.js';
@@ -61,6 +62,8 @@ export interface BackendOptions {
   processMetrics?: boolean;
   /** Set false to drive refresh and renewal by hand (tests). */
   startLoops?: boolean;
+  /** Serve the release feed (OTA manifests and bundles, `src/releases/`) under /api/v1; default true. */
+  releaseFeed?: boolean;
   /**
    * Adds routes of another module (e.g. the release feed plugin) to the HTTP server before it
    * listens. `auth` answers with the same credentials the backend's own routes accept.
@@ -177,20 +180,35 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       connectedPanelCount: () => gateway.connectedPanelCount(),
       openApiDocument: () => openApi,
     });
-    openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION });
     const app = buildHttpServer({ service, metrics, logger, routes });
-    if (options.extendHttp) {
-      const principalOf = (authorization: string | undefined) => service.authenticate(bearerToken(authorization));
-      await options.extendHttp(app, {
-        service,
-        logger,
-        isAdmin: (authorization) => principalOf(authorization)?.kind === 'admin',
-        isPanelOrAdmin: (panelId, authorization) => {
-          const principal = principalOf(authorization);
-          return principal?.kind === 'admin' || (principal?.kind === 'panel' && principal.panelId === panelId);
-        },
+    // Routes added by modules (release feed, extensions) are listed in the OpenAPI document too.
+    const ownRoutes = new Set(routes.map((r) => `${r.method} ${r.path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`));
+    const moduleRoutes: ModuleRoute[] = [];
+    app.addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) {
+        if (method === 'HEAD' || ownRoutes.has(`${method} ${route.url}`)) continue;
+        moduleRoutes.push({ method, path: route.url.replace(/:([A-Za-z]+)/g, '{$1}') });
+      }
+    });
+    const principalOf = (authorization: string | undefined) => service.authenticate(bearerToken(authorization));
+    const isAdmin = (authorization: string | undefined) => principalOf(authorization)?.kind === 'admin';
+    const isPanelOrAdmin = (panelId: string, authorization: string | undefined) => {
+      const principal = principalOf(authorization);
+      return principal?.kind === 'admin' || (principal?.kind === 'panel' && principal.panelId === panelId);
+    };
+    if (options.releaseFeed !== false) {
+      await app.register(releasesPlugin, {
+        prefix: '/api/v1',
+        store: new ReleaseFeedStore(options.dataDir),
+        isAdmin,
+        isPanel: isPanelOrAdmin,
+        panelStatus: () => service.panelUpdateReports(),
+        now: () => clock.now(),
       });
     }
+    if (options.extendHttp) await options.extendHttp(app, { service, logger, isAdmin, isPanelOrAdmin });
+    await app.ready();
+    openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION, moduleRoutes });
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());
     const address = app.server.address() as AddressInfo;

@@ -373,6 +373,11 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     return this.keyHashes.size;
   }
 
+  /** What each panel last said about its firmware and OTA progress (for the release feed). */
+  panelUpdateReports(): { panelId: string; firmwareVersion: string | null; update: unknown }[] {
+    return this.store.listUpdateReports();
+  }
+
   listPanels(): PanelSummary[] {
     const statuses = this.store.listStatuses();
     return this.store.listPanels().map(({ panel }) => this.summary(panel, statuses.get(panel.id) ?? null));

@@ -265,6 +265,15 @@ export class Store {
     };
   }
 
+  listUpdateReports(): { panelId: string; firmwareVersion: string | null; update: unknown }[] {
+    const rows = this.sql('SELECT panel_id, firmware_version, status_body FROM panel_status ORDER BY panel_id').all() as { panel_id: string; firmware_version: string | null; status_body: string | null }[];
+    return rows.map((r) => ({
+      panelId: r.panel_id,
+      firmwareVersion: r.firmware_version,
+      update: r.status_body ? ((JSON.parse(r.status_body) as { update?: unknown }).update ?? null) : null,
+    }));
+  }
+
   /** Records what a panel reported on its status topic (a full status or its last will). */
   recordStatus(panelId: string, message: StatusMessage, receivedAtIso: string): void {
     if ('firmwareVersion' in message) {

@@ -16,6 +16,12 @@ const SECURITY_SCHEMES = {
 
 type JsonObject = Record<string, unknown>;
 
+/** A route another module (the release feed) registered: listed, described by that module. */
+export interface ModuleRoute {
+  method: string;
+  path: string;
+}
+
 /**
  * JSON Schemas of the named schemas, one component each, referencing each other by
  * `#/components/schemas/<name>`. Request bodies are described as input (defaults make
@@ -52,7 +58,7 @@ function parameterList(schema: z.ZodType | undefined, location: 'path' | 'query'
 }
 
 /** The OpenAPI 3 document of `routes`: every path, body, answer and security requirement. */
-export function buildOpenApiDocument(routes: RouteSpec[], info: { version: string; serverUrl?: string }): JsonObject {
+export function buildOpenApiDocument(routes: RouteSpec[], info: { version: string; serverUrl?: string; moduleRoutes?: ModuleRoute[] }): JsonObject {
   const requestSchemas = new Map<string, NamedSchema>();
   const responseSchemas = new Map<string, NamedSchema>();
   const remember = (into: Map<string, NamedSchema>, named: NamedSchema) => {
@@ -99,6 +105,19 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
   }
 
+  for (const { method, path } of info.moduleRoutes ?? []) {
+    const operation: JsonObject = {
+      operationId: `${method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      summary: path.includes('/update/') || path.includes('/releases') ? 'Release feed (OTA): see server-stub/src/releases/plugin.ts' : 'Added by a backend module',
+      tags: [path.includes('/update/') || path.includes('/releases') ? 'releases' : 'modules'],
+      parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      // Release management needs the admin token; a panel's report takes its key.
+      security: path.startsWith('/api/v1/releases') ? [{ adminToken: [] }] : path.includes('/report') ? [{ adminToken: [] }, { panelKey: [] }] : [],
+      responses: { 200: { description: 'Success; the answer is defined by the module' }, default: { description: 'Errors are ApiError bodies', content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } } },
+    };
+    (paths[path] ??= {})[method.toLowerCase()] = operation;
+  }
+
   return {
     openapi: '3.0.3',
     info: {
@@ -107,7 +126,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
       description: 'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies.',
     },
     servers: [{ url: info.serverUrl ?? '/' }],
-    tags: ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels'].map((name) => ({ name })),
+    tags: ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels', 'releases'].map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: SECURITY_SCHEMES,
