@@ -174,6 +174,9 @@ describe('backend over real HTTP and SQLite', () => {
     await expectError(api('DELETE', '/api/v1/content-sets/default-en', { token: admin }), 409, 'default-resource');
     await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'vendor-1', name: 'Vendor', spec: { kind: 'http-json', url: 'http://127.0.0.1:9/x', fieldMap: { pm25: 'pm25' } } } });
     await expectError(api('POST', '/api/v1/sensors/vendor-1/readings', { token: admin, body: { values: { pm25: 1 } } }), 409, 'not-simulated');
+    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-e', name: 'Sim', spec: { kind: 'simulated' } } });
+    await expectError(api('POST', '/api/v1/sensors/sim-e/readings', { token: admin, body: { values: { pm25: 1 }, measuredAt: '2999-01-01T00:00:00Z' } }), 400, 'reading-in-future');
+    await expectError(api('POST', '/api/v1/sensors/sim-e/readings', { token: admin, body: { values: { pm25: -1 } } }), 400, 'invalid-request');
 
     // A deleted panel's key stops working at once.
     expect((await api('DELETE', '/api/v1/panels/panel-a', { token: admin })).status).toBe(204);

@@ -40,6 +40,9 @@ import type { BackendMetrics } from './metrics.js';
 import type { MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './mqtt/gateway.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
 
+/** Tolerated lead of a posted reading's time over the backend's clock. */
+const MAX_READING_CLOCK_SKEW_MS = 10 * 60_000;
+
 /** The current document of a panel as the display route serves it, ready to send. */
 export interface CachedDisplay {
   document: DisplayDocument;
@@ -544,6 +547,10 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     const source = this.getSensorSource(sourceId);
     if (source.spec.kind !== 'simulated') {
       throw new ServiceError('conflict', 'not-simulated', `sensor source "${sourceId}" is ${source.spec.kind}: its readings come from its vendor, not from the API`);
+    }
+    // A reading from the future would stay "the latest" and hide every real one after it.
+    if (body.measuredAt && Date.parse(body.measuredAt) > this.clock.now() + MAX_READING_CLOCK_SKEW_MS) {
+      throw new ServiceError('bad-request', 'reading-in-future', `measuredAt ${body.measuredAt} is in the future (more than ${MAX_READING_CLOCK_SKEW_MS / 60_000} minutes ahead of the backend's clock)`);
     }
     const reading = Reading.parse({ measuredAt: body.measuredAt ?? this.nowIso(), source: source.name, values: body.values });
     this.recordReading(sourceId, reading);
