@@ -141,6 +141,36 @@ describe('embedded aedes gateway, oversized packets', () => {
   });
 });
 
+describe('embedded aedes gateway, closing', () => {
+  it('closes at once even with a connection that never sent CONNECT', async () => {
+    const { gateway } = await startEmbedded();
+    const socket = createConnection({ host: '127.0.0.1', port: Number(new URL(gateway.panelUrl).port) });
+    try {
+      await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const outcome = await Promise.race([
+        gateway.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still closing after 3 s'), 3_000).unref()),
+      ]);
+      expect(outcome).toBe('closed');
+    } finally {
+      socket.destroy();
+      await gateway.close();
+    }
+  });
+
+  it('tells panels a dialable address when listening on all interfaces', async () => {
+    const logger = new RecordingLogger();
+    const gateway = createEmbeddedGateway({ host: '0.0.0.0', port: 0, verifier: new FakeKeyStore(), sink: new RecordingSink(), logger });
+    await gateway.start();
+    try {
+      expect(gateway.panelUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      expect(logger.has('warn', 'without a public URL')).toBe(true);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('embedded aedes gateway, start failures', () => {
   it('says which address is taken and leaves nothing running', async () => {
     const first = await startEmbedded();

@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
 import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
 import type { GatewayLogger, MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
@@ -56,6 +56,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
   const authenticatedClients = new Map<string, Set<Client>>();
   let broker: Aedes | undefined;
   let server: Server | undefined;
+  // aedes.close() closes only clients that completed CONNECT; a socket still silent would
+  // keep server.close() waiting until aedes' connect timeout. close() destroys them all.
+  const sockets = new Set<Socket>();
   let url: string | undefined;
   let closing: Promise<void> | undefined;
 
@@ -166,6 +169,8 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
     }
 
     const netServer = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
       aedes.handle(socket);
       limitPacketSize(socket, MAX_INBOUND_PACKET_BYTES, (reason) => {
         logger.warn('mqtt: connection dropped, packet too large', { remoteAddress: socket.remoteAddress, reason });
@@ -185,7 +190,12 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       throw new Error(`the embedded MQTT broker cannot listen on ${options.host}:${options.port}: ${error.message}`);
     });
     const { port } = netServer.address() as AddressInfo;
-    url = options.publicUrl ?? `mqtt://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+    const wildcard = options.host === '0.0.0.0' || options.host === '::';
+    if (wildcard && !options.publicUrl) {
+      logger.warn('mqtt: listening on all interfaces without a public URL; panels are told 127.0.0.1', { host: options.host, port });
+    }
+    const dialHost = wildcard ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+    url = options.publicUrl ?? `mqtt://${dialHost}:${port}`;
     logger.info('mqtt: embedded broker listening', { url });
   }
 
@@ -194,6 +204,7 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       const aedes = broker;
       const netServer = server;
       if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
       if (netServer?.listening) await new Promise<void>((resolve) => netServer.close(() => resolve()));
       connectedPanels.clear();
       authenticatedClients.clear();
