@@ -81,6 +81,7 @@ for (const size of SIZES) {
       { state: 'bad', view: contentView('bad') },
       { state: 'stale', view: contentView('moderate', { staleSince: '2026-03-14T14:05:00.000Z' }) },
       { state: 'maintenance-CFG-1', view: MAINTENANCE_CFG1 },
+      { state: 'no-readings', view: contentView('good', { readings: false }) },
     ];
 
     for (const { state, view } of states) {
@@ -112,6 +113,12 @@ for (const size of SIZES) {
           // The document's colours, full screen.
           const colours = await section.evaluate((el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color]);
           expect(colours).toEqual([hexToRgb(doc.content.background), hexToRgb(doc.content.foreground)]);
+          if (!doc.readings) {
+            // No reading yet: no summary, the texts take the room.
+            await expect(page.getByTestId('readings')).toHaveCount(0);
+            await expect(page.locator('[data-clamped]')).toHaveCount(0);
+            return;
+          }
           // Pollutants with their labels; the dominant one highlighted; time of measurement.
           await expect(page.locator('.reading')).toHaveCount(5);
           await expect(page.locator('.reading[data-dominant]')).toHaveCount(1);
@@ -151,12 +158,15 @@ for (const size of SIZES) {
     test(`a message of MESSAGE_MAX (${MESSAGE_MAX}) characters fits: smaller type, then clamped with intent`, async ({ page }) => {
       const message = maxLengthMessage();
       expect(message.length).toBeGreaterThan(MESSAGE_MAX - 5);
-      const headline = 'Dust and fumes from roadworks on the ring road: please take the park path today and tomorrow'.slice(0, HEADLINE_MAX);
-      await open(page, contentView('moderate', { content: { headline, message } }));
+      const headline = 'Dust and fumes from roadworks on the ring road: please take the park path today, tomorrow and Friday!'.padEnd(HEADLINE_MAX, '!');
+      const label = 'Moderate to poor: sensitive groups should take care outside'.slice(0, 60);
+      await open(page, contentView('moderate', { label, content: { headline, message } }));
       await shot(page, size.name, 'long-message');
       const report = await expectLayoutIntact(page);
       await expect(page.getByTestId('message')).toHaveText(message); // all text is in the DOM …
       expect(report.clamped).toContain('p.message'); // … and the part that does not fit is clamped, not cut
+      await expect(page.getByTestId('level-label')).toHaveText(label);
+      await expect(page.getByTestId('headline')).toHaveText(headline);
       const px = await page.getByTestId('message').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
       expect(px).toBeGreaterThanOrEqual(18);
     });

@@ -34,6 +34,8 @@ export interface ContentOptions {
   content?: Partial<LevelContent>;
   staleSince?: string | null;
   readings?: boolean;
+  /** The level's label (the scheme's otherwise). */
+  label?: string;
 }
 
 /** A content view that passes the contract (validated here, so fixtures cannot drift). */
@@ -45,7 +47,7 @@ export function contentView(level: LevelName, options: ContentOptions = {}): Pan
     revision: options.revision ?? 1,
     issuedAt: '2026-03-14T13:06:00.000Z',
     validUntil: '2026-03-14T13:36:00.000Z',
-    level: { id: level, label: DEFAULT_LEVEL_SCHEME.levels[LEVEL_INDEX[level]]!.label, index: LEVEL_INDEX[level], of: 3 },
+    level: { id: level, label: options.label ?? DEFAULT_LEVEL_SCHEME.levels[LEVEL_INDEX[level]]!.label, index: LEVEL_INDEX[level], of: 3 },
     readings: options.readings === false ? null : { measuredAt: MEASURED_AT, source: 'test sensor', ...READINGS[level] },
     content,
     locale: options.locale ?? 'en-GB',
