@@ -62,11 +62,11 @@ export class RefreshLoop {
   start(): void {
     if (this.timer || this.abort.signal.aborted) return;
     const tickMs = this.options.tickMs ?? Math.min(1_000, this.intervalMs);
-    this.timer = setInterval(() => {
-      void this.tick();
-    }, tickMs);
+    // The timer only queues due sources; it never waits for the pool, so a busy pool
+    // cannot pile up waiters.
+    this.timer = setInterval(() => this.enqueueDue(), tickMs);
     this.timer.unref();
-    void this.tick();
+    this.enqueueDue();
   }
 
   /** Stops scheduling and aborts fetches in flight; an aborted poll is simply redone at the next start. */
@@ -90,32 +90,34 @@ export class RefreshLoop {
 
   /** Queues every due source and resolves when the queue has drained (tests call this directly). */
   async runOnce(): Promise<void> {
-    await this.tick();
+    this.enqueueDue();
+    await this.whenIdle();
   }
 
-  private tick(): Promise<void> {
-    if (this.abort.signal.aborted) return Promise.resolve();
+  private enqueueDue(): void {
+    if (this.abort.signal.aborted) return;
     const now = this.options.clock.now();
     let sources: SensorSource[];
     try {
       sources = this.options.listSources().filter((s) => this.options.providers[s.spec.kind].polled);
     } catch (error) {
       this.options.logger.error('refresh: cannot list sensor sources', { error: (error as Error).message });
-      return Promise.resolve();
+      return;
     }
     const known = new Set(sources.map((s) => s.id));
     for (const id of this.health.keys()) if (!known.has(id)) this.health.delete(id);
     let oldestDue = now;
     for (const source of sources) {
       const due = this.health.get(source.id)?.nextDueMs ?? now;
-      if (due > now || this.queued.has(source.id)) continue;
+      if (due > now) continue;
+      // Sources still waiting for a worker count too: that wait is the lag.
       oldestDue = Math.min(oldestDue, due);
+      if (this.queued.has(source.id)) continue;
       this.queued.add(source.id);
       this.queue.push(source.id);
     }
     this.options.onLag?.((now - oldestDue) / 1000);
     this.pump(sources);
-    return this.whenIdle();
   }
 
   private pump(sources: SensorSource[]): void {
