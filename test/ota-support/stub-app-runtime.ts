@@ -34,7 +34,7 @@ export async function runStubApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
     manifestUrl: env.AIRPANEL_STUB_MANIFEST_URL!,
     reportUrl: env.AIRPANEL_STUB_REPORT_URL ?? null,
     panelId: env.AIRPANEL_STUB_PANEL_ID ?? 'panel-stub',
-    channel: 'stable',
+    channel: env.AIRPANEL_STUB_CHANNEL ?? 'stable',
     runtimeVersion: '45.4.1',
     runningVersion: version ?? '0.0.0',
     launchKind: launch as LaunchKind,

@@ -21,7 +21,7 @@ export class SupervisedStubPanel {
   readonly outcomes: LaunchOutcome[] = [];
   private running: Promise<void> | null = null;
 
-  constructor(readonly dataDir: string, factoryDir: string, buildDir: string, env: { manifestUrl: string; reportUrl: string; keyring: string; panelId: string; checkMs?: number }, healthDeadlineMs: number) {
+  constructor(readonly dataDir: string, factoryDir: string, buildDir: string, env: { manifestUrl: string; reportUrl: string; keyring: string; panelId: string; checkMs?: number; channel?: string }, healthDeadlineMs: number) {
     const rt = buildForNode(join(import.meta.dirname, 'stub-app-runtime.ts'), join(buildDir, 'stub-app-runtime.mjs'));
     this.loader = new BundleLoader({
       dataDir,
@@ -37,6 +37,7 @@ export class SupervisedStubPanel {
           AIRPANEL_STUB_KEYRING: env.keyring,
           AIRPANEL_STUB_PANEL_ID: env.panelId,
           AIRPANEL_STUB_CHECK_MS: String(env.checkMs ?? 3_600_000),
+          AIRPANEL_STUB_CHANNEL: env.channel ?? 'stable',
         },
       }),
     });
