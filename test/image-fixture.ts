@@ -70,9 +70,12 @@ export const STUB_PROGRAMS = ['/usr/bin/cage', '/usr/bin/seatd', '/usr/bin/rauc'
  * Buildroot packages absent from Debian (rauc, seatd, as those packages install them) and
  * stub programs.
  */
-export function makeStandInTarget(target: string, keyring: string): void {
+export type Board = 'x86_64' | 'rpi4';
+export const BOARDS: Board[] = ['x86_64', 'rpi4'];
+
+export function makeStandInTarget(target: string, keyring: string, board: Board = 'x86_64'): void {
   cpSync(join(BOARD, 'common/rootfs-overlay'), target, { recursive: true });
-  cpSync(join(BOARD, 'x86_64/rootfs-overlay'), target, { recursive: true });
+  cpSync(join(BOARD, board, 'rootfs-overlay'), target, { recursive: true });
   cpSync('/lib/systemd/system', join(target, 'usr/lib/systemd/system'), { recursive: true, dereference: false });
   writeFileSync(join(target, 'usr/lib/systemd/system/seatd.service'),
     '[Unit]\nDescription=Seat management daemon\n\n[Service]\nType=simple\nExecStart=/usr/bin/seatd -g video\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n');
@@ -84,7 +87,7 @@ export function makeStandInTarget(target: string, keyring: string): void {
   stub(join(target, 'opt/airpanel/chrome-sandbox'));
   writeFileSync(join(target, 'opt/airpanel/resources.pak'), 'placeholder');
   mkdirSync(join(target, 'boot'), { recursive: true });
-  writeFileSync(join(target, 'boot/bzImage'), 'placeholder kernel');
+  writeFileSync(join(target, board === 'x86_64' ? 'boot/bzImage' : 'boot/Image'), 'placeholder kernel');
   // What Buildroot's mkusers makes of users.txt (plus the groups systemd's packages add).
   mkdirSync(join(target, 'etc'), { recursive: true });
   const users = readFileSync(join(BOARD, 'common/users.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))
@@ -109,32 +112,52 @@ export function packagePermissions(): { path: string; mode: number; uid: number;
 }
 
 export interface BuiltImage {
+  board: Board;
   dir: string;
   target: string;
   binaries: string;
   image: string;
   bundle: string;
   signer: { key: string; cert: string };
-  sizes: { efi: number; slot: number; data: number };
+  sizes: { boot: number; slot: number; data: number };
   remove: () => void;
 }
 
 const MiB = 1024 * 1024;
 
+/** What Buildroot leaves in BINARIES_DIR besides rootfs.ext4, as placeholders (boot.scr for real). */
+function standInBinaries(binaries: string, board: Board): void {
+  const put = (rel: string, content: string | Buffer) => {
+    mkdirSync(dirname(join(binaries, rel)), { recursive: true });
+    writeFileSync(join(binaries, rel), content);
+  };
+  if (board === 'x86_64') {
+    put('efi-part/EFI/BOOT/bootx64.efi', 'placeholder GRUB EFI binary');
+    return;
+  }
+  for (const f of ['rpi-firmware/start4.elf', 'rpi-firmware/fixup4.dat', 'rpi-firmware/overlays/vc4-kms-v3d-pi4.dtbo',
+    'rpi-firmware/overlays/disable-bt.dtbo', 'bcm2711-rpi-4-b.dtb', 'bcm2711-rpi-400.dtb', 'bcm2711-rpi-cm4.dtb', 'u-boot.bin']) {
+    put(f, `placeholder ${f}`);
+  }
+  put('rpi-firmware/config.txt', readFileSync(join(BOARD, 'rpi4/config.txt')));
+  // What BR2_PACKAGE_HOST_UBOOT_TOOLS_BOOT_SCRIPT does with boot.cmd.
+  must('mkimage', ['-A', 'arm64', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'airpanel boot',
+    '-d', join(BOARD, 'rpi4/boot.cmd'), join(binaries, 'boot.scr')]);
+}
+
 /**
- * The whole x86_64 image from the stand-in: rootfs.ext4 (mkfs.ext4 -d under fakeroot, with
- * the package's permissions applied), a placeholder GRUB EFI binary, then the real
- * post-image.sh (genimage under fakeroot, grubenv, signed RAUC bundle).
+ * The whole image of a board from the stand-in: rootfs.ext4 (mkfs.ext4 -d under fakeroot, with
+ * the package's permissions applied), placeholder boot binaries, then the real post-image.sh
+ * (genimage under fakeroot, grubenv on x86_64, signed RAUC bundle).
  */
-export function buildImage(): BuiltImage {
-  const t = tempDir('airpanel-image-');
+export function buildImage(board: Board = 'x86_64'): BuiltImage {
+  const t = tempDir(`airpanel-image-${board}-`);
   try {
     const target = join(t.dir, 'target');
     const binaries = join(t.dir, 'images');
     const signer = makeSigningPair(t.dir, 'signer');
-    makeStandInTarget(target, signer.cert);
-    mkdirSync(join(binaries, 'efi-part/EFI/BOOT'), { recursive: true });
-    writeFileSync(join(binaries, 'efi-part/EFI/BOOT/bootx64.efi'), 'placeholder GRUB EFI binary');
+    makeStandInTarget(target, signer.cert, board);
+    standInBinaries(binaries, board);
 
     const perms = packagePermissions().map((p) => `chown ${p.uid}:${p.gid} '${target}${p.path}' && chmod ${p.mode.toString(8)} '${target}${p.path}'`);
     must('fakeroot', ['--', 'sh', '-ec', [
@@ -143,18 +166,19 @@ export function buildImage(): BuiltImage {
       `mkfs.ext4 -q -F -L airpanel-root -d '${target}' '${binaries}/rootfs.ext4' 24M`,
     ].join('\n')]);
 
-    const sizes = { efi: 40 * MiB, slot: 32 * MiB, data: 16 * MiB };
-    must('fakeroot', ['--', join(BOARD, 'x86_64/post-image.sh'), binaries], {
+    const sizes = { boot: 40 * MiB, slot: 32 * MiB, data: 16 * MiB };
+    must('fakeroot', ['--', join(BOARD, board, 'post-image.sh'), binaries], {
       env: {
         TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_VERSION: '0.1.0-test',
-        AIRPANEL_EFI_SIZE: `${sizes.efi / MiB}M`, AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`, AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
+        AIRPANEL_EFI_SIZE: `${sizes.boot / MiB}M`, AIRPANEL_BOOT_SIZE: `${sizes.boot / MiB}M`,
+        AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`, AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
         AIRPANEL_RAUC_KEY: signer.key, AIRPANEL_RAUC_CERT: signer.cert,
       },
     });
     return {
-      dir: t.dir, target, binaries, signer, sizes, remove: t.remove,
-      image: join(binaries, 'airpanel-x86_64.img'),
-      bundle: join(binaries, 'airpanel-x86_64-0.1.0-test.raucb'),
+      board, dir: t.dir, target, binaries, signer, sizes, remove: t.remove,
+      image: join(binaries, `airpanel-${board}.img`),
+      bundle: join(binaries, `airpanel-${board}-0.1.0-test.raucb`),
     };
   } catch (e) {
     t.remove();

@@ -1,10 +1,10 @@
 // Static checks of the OS image's scripts and units with Debian's own tools: shellcheck on
 // every shell script of buildroot/ and provisioning/, systemd-analyze verify on every unit
 // and drop-in of the overlays, loaded inside a stand-in root (see image-fixture.ts).
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOARD, EXTERNAL, REPO, makeStandInTarget, must, run, tempDir } from './image-fixture.js';
+import { BOARD, BOARDS, EXTERNAL, REPO, makeStandInTarget, must, run, tempDir } from './image-fixture.js';
 
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -20,9 +20,15 @@ function shellScripts(): string[] {
     f.endsWith('.sh') || /^#!\s*\/(usr\/)?bin\/(env )?(ba)?sh\b/.test(readFileSync(f, 'utf8').slice(0, 40)));
 }
 
-const OVERLAY_UNITS = join(BOARD, 'common/rootfs-overlay/etc/systemd/system');
-const unitFiles = readdirSync(OVERLAY_UNITS).filter((f) => /\.(service|mount|timer|socket|target)$/.test(f));
-const dropInUnits = readdirSync(OVERLAY_UNITS).filter((f) => f.endsWith('.d')).map((d) => d.slice(0, -2));
+/** Unit files and drop-in directories of the common overlay plus one board's overlay. */
+function overlayUnits(board: string): { unitFiles: string[]; dropInUnits: string[] } {
+  const dirs = [join(BOARD, 'common/rootfs-overlay/etc/systemd/system'), join(BOARD, board, 'rootfs-overlay/etc/systemd/system')];
+  const entries = dirs.flatMap((d) => { try { return readdirSync(d); } catch { return []; } });
+  return {
+    unitFiles: [...new Set(entries.filter((f) => /\.(service|mount|timer|socket|target)$/.test(f)))],
+    dropInUnits: [...new Set(entries.filter((f) => f.endsWith('.d')).map((d) => d.slice(0, -2)))],
+  };
+}
 
 describe('shell scripts', () => {
   const scripts = shellScripts();
@@ -46,20 +52,22 @@ describe('shell scripts', () => {
   });
 });
 
-describe('systemd units (systemd-analyze verify --root)', () => {
+describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --root)', (board) => {
   let root: ReturnType<typeof tempDir>;
   let target: string;
+  const { unitFiles, dropInUnits } = overlayUnits(board);
 
   beforeAll(() => {
     root = tempDir('airpanel-units-');
     target = join(root.dir, 'target');
     writeFileSync(join(root.dir, 'keyring.pem'), 'placeholder keyring');
-    makeStandInTarget(target, join(root.dir, 'keyring.pem'));
+    makeStandInTarget(target, join(root.dir, 'keyring.pem'), board);
   }, 60_000);
   afterAll(() => root?.remove());
 
-  it('covers the kiosk, mark-good, data and ESP units and the drop-ins', () => {
-    expect(unitFiles).toEqual(expect.arrayContaining(['airpanel.service', 'airpanel-mark-good.service', 'data.mount', 'boot-efi.mount']));
+  it('covers the kiosk, mark-good, data and boot-partition units and the drop-ins', () => {
+    expect(unitFiles).toEqual(expect.arrayContaining(['airpanel.service', 'airpanel-mark-good.service', 'data.mount',
+      board === 'x86_64' ? 'boot-efi.mount' : 'boot-firmware.mount']));
     expect(dropInUnits).toEqual(expect.arrayContaining(['seatd.service', 'rauc.service', 'systemd-journal-flush.service']));
   });
 
@@ -69,6 +77,12 @@ describe('systemd units (systemd-analyze verify --root)', () => {
     const r = run('systemd-analyze', ['verify', `--root=${target}`, '--man=no', path]);
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  it('enables every mount unit of the overlays (post-build.sh)', () => {
+    for (const m of unitFiles.filter((u) => u.endsWith('.mount'))) {
+      expect(existsSync(join(target, 'etc/systemd/system/local-fs.target.wants', m)), m).toBe(true);
+    }
   });
 
   it('catches a broken unit (the check is not vacuous)', () => {

@@ -96,7 +96,7 @@ describe('disk layout (genimage.cfg via post-image.sh)', () => {
       expect((p.size * table.sectorsize) % MiB, p.name).toBe(0);
     }
     const bytes = (name: string) => part(name).size * table.sectorsize;
-    expect(bytes('efi')).toBe(img.sizes.efi);
+    expect(bytes('efi')).toBe(img.sizes.boot);
     expect(bytes('rootfs-a')).toBe(img.sizes.slot);
     expect(bytes('rootfs-b')).toBe(img.sizes.slot);
     expect(bytes('airpanel-data')).toBe(img.sizes.data);

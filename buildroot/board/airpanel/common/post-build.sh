@@ -35,8 +35,10 @@ enable_unit() { # unit target
 	mkdir -p "$TARGET_DIR/etc/systemd/system/$2.wants"
 	ln -sfn "../$1" "$TARGET_DIR/etc/systemd/system/$2.wants/$1"
 }
-enable_unit data.mount local-fs.target
-enable_unit boot-efi.mount local-fs.target
+# Every mount unit of the overlays: data.mount, and the board's boot partition.
+for mount in "$TARGET_DIR"/etc/systemd/system/*.mount; do
+	[ -e "$mount" ] && enable_unit "${mount##*/}" local-fs.target
+done
 enable_unit airpanel.service multi-user.target
 enable_unit airpanel-mark-good.service multi-user.target
 mkdir -p "$TARGET_DIR/etc/systemd/system/multi-user.target.wants"

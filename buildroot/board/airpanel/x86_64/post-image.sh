@@ -57,26 +57,6 @@ mkdir -p "$work/root"
 
 # The signed RAUC bundle (an update of both kernel and root: the kernel is in /boot).
 if [ -n "${AIRPANEL_RAUC_KEY:-}" ] && [ -n "${AIRPANEL_RAUC_CERT:-}" ]; then
-	compatible=$(sed -n 's/^compatible=//p' "$TARGET_DIR/etc/rauc/system.conf")
-	[ -n "$compatible" ] || { echo "post-image: no compatible= in $TARGET_DIR/etc/rauc/system.conf" >&2; exit 1; }
-	mkdir -p "$work/bundle"
-	cp --sparse=always "$BINARIES_DIR/rootfs.ext4" "$work/bundle/rootfs.ext4"
-	cat >"$work/bundle/manifest.raucm" <<MANIFEST
-[update]
-compatible=$compatible
-version=$VERSION
-
-[bundle]
-format=verity
-
-[image.rootfs]
-filename=rootfs.ext4
-MANIFEST
-	bundle="$BINARIES_DIR/airpanel-x86_64-$VERSION.raucb"
-	rm -f "$bundle"
-	set -- --cert "$AIRPANEL_RAUC_CERT" --key "$AIRPANEL_RAUC_KEY"
-	if [ -n "${AIRPANEL_RAUC_KEYRING:-}" ]; then set -- "$@" --keyring "$AIRPANEL_RAUC_KEYRING"; fi
-	"$(tool rauc)" bundle "$@" "$work/bundle" "$bundle"
-	echo "post-image: RAUC bundle $bundle"
+	"$BOARD_DIR/../common/rauc-bundle.sh" "$BINARIES_DIR" "$TARGET_DIR" airpanel-x86_64 "$VERSION"
 fi
 echo "post-image: disk image $BINARIES_DIR/airpanel-x86_64.img"

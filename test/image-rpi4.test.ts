@@ -1,0 +1,102 @@
+// The Raspberry Pi 4 image, assembled for real like the x86_64 one (image.test.ts): stand-in
+// root from the external tree, placeholder firmware/U-Boot/DTBs, boot.scr compiled from the
+// real boot.cmd with mkimage, then the real rpi4/post-image.sh + genimage.cfg under fakeroot.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import got from 'got';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PanelConfig } from '../src-main/common/index.js';
+import { runCli } from '../provisioning/src/cli.js';
+import { extractRange } from '../provisioning/src/disk.js';
+import { ProcessToolRunner } from '../provisioning/src/tools.js';
+import { BOARD, buildImage, must, run, type BuiltImage } from './image-fixture.js';
+
+const MiB = 1024 * 1024;
+interface Part { start: number; size: number; type: string; uuid: string; name: string }
+let img: BuiltImage;
+let parts: Part[];
+const part = (name: string) => parts.find((p) => p.name === name)!;
+
+beforeAll(() => {
+  img = buildImage('rpi4');
+  parts = (JSON.parse(must('sfdisk', ['--json', img.image]).stdout) as { partitiontable: { partitions: Part[] } }).partitiontable.partitions;
+}, 120_000);
+afterAll(() => img?.remove());
+
+describe('Raspberry Pi 4 image', () => {
+  it('is GPT with boot, root A, root B (arm64 root type) and data, 1 MiB aligned', () => {
+    expect(parts.map((p) => [p.name, p.type])).toEqual([
+      ['boot', 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'],
+      ['rootfs-a', 'B921B045-1DF0-41C3-AF44-4C6F280D3FAE'],
+      ['rootfs-b', 'B921B045-1DF0-41C3-AF44-4C6F280D3FAE'],
+      ['airpanel-data', '0FC63DAF-8483-4772-8E79-3D69D8477DE4'],
+    ]);
+    for (const p of parts) expect((p.start * 512) % MiB + (p.size * 512) % MiB, p.name).toBe(0);
+    expect(part('rootfs-a').size * 512).toBe(img.sizes.slot);
+  });
+
+  it('boots the slots by the partition numbers and UUIDs boot.cmd names', () => {
+    const cmd = readFileSync(join(BOARD, 'rpi4/boot.cmd'), 'utf8');
+    const slot = (s: string) => new RegExp(`setenv rauc_slot ${s}\\s+setenv root_part (\\d)\\s+setenv root_uuid ([0-9a-f-]+)`).exec(cmd);
+    expect(slot('A')?.slice(1)).toEqual(['2', part('rootfs-a').uuid.toLowerCase()]);
+    expect(slot('B')?.slice(1)).toEqual(['3', part('rootfs-b').uuid.toLowerCase()]);
+  });
+
+  it('has a clean FAT32 boot partition with the firmware, config.txt, DTBs, U-Boot and a valid boot.scr', async () => {
+    const boot = join(img.dir, 'boot.part');
+    await extractRange(img.image, part('boot').start * 512, part('boot').size * 512, boot);
+    const fsck = run('fsck.vfat', ['-n', boot]);
+    expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
+    const env = { MTOOLS_SKIP_CHECK: '1' };
+    const listing = must('mdir', ['-b', '-i', boot, '::/'], { env }).stdout.toLowerCase();
+    for (const f of ['start4.elf', 'fixup4.dat', 'config.txt', 'bcm2711-rpi-4-b.dtb', 'u-boot.bin', 'boot.scr', 'overlays']) {
+      expect(listing, f).toContain(`::/${f}`);
+    }
+    expect(listing).not.toContain('uboot.env'); // written by boot.scr: a partial env would hide U-Boot's defaults
+    must('mcopy', ['-n', '-i', boot, '::/boot.scr', join(img.dir, 'boot.scr')], { env });
+    expect(must('mkimage', ['-l', join(img.dir, 'boot.scr')]).stdout).toMatch(/Image Type:\s+AArch64 Linux Script/);
+    expect(readFileSync(join(img.dir, 'boot.scr')).includes(readFileSync(join(BOARD, 'rpi4/boot.cmd')))).toBe(true);
+    must('mcopy', ['-n', '-i', boot, '::/config.txt', join(img.dir, 'config.txt')], { env });
+    expect(readFileSync(join(img.dir, 'config.txt'), 'utf8')).toMatch(/^kernel=u-boot\.bin$/m);
+  });
+
+  it('keeps the U-Boot environment where fw_setenv looks for it, with the same size', () => {
+    const fwEnv = readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/fw_env.config'), 'utf8');
+    const fragment = readFileSync(join(BOARD, 'rpi4/uboot.fragment'), 'utf8');
+    const [, file, , size] = /^(\/\S+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/im.exec(fwEnv) ?? [];
+    expect(file).toBe(`/boot/firmware/${/^CONFIG_ENV_FAT_FILE="(.*)"$/m.exec(fragment)?.[1]}`);
+    expect(Number(size)).toBe(Number(/^CONFIG_ENV_SIZE=(0x[0-9a-f]+)$/m.exec(fragment)?.[1]));
+    expect(readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/systemd/system/boot-firmware.mount'), 'utf8')).toMatch(/^Where=\/boot\/firmware$/m);
+  });
+
+  it('has a clean root A with the arm64 kernel and the rpi4 RAUC config, and a clean data partition', () => {
+    const root = `${img.image}?offset=${part('rootfs-a').start * 512}`;
+    expect(run('e2fsck', ['-fn', root]).status).toBe(0);
+    expect(must('debugfs', ['-R', 'stat /boot/Image', root]).stdout).toMatch(/Type: regular/);
+    expect(must('debugfs', ['-R', 'cat /etc/rauc/system.conf', root]).stdout).toMatch(/^bootloader=uboot$/m);
+    expect(run('e2fsck', ['-fn', `${img.image}?offset=${part('airpanel-data').start * 512}`]).status).toBe(0);
+  });
+
+  it('signs a bundle the Pi (compatible airpanel-rpi4) accepts', () => {
+    const r = must('rauc', ['--conf', join(img.target, 'etc/rauc/system.conf'), 'info', '--output-format=json', '--keyring', img.signer.cert, img.bundle]);
+    expect((JSON.parse(r.stdout) as { compatible: string }).compatible).toBe('airpanel-rpi4');
+  });
+
+  it('takes a panel identity with inject, read back by show', async () => {
+    const cfg = join(img.dir, 'panel.json');
+    const config = PanelConfig.parse({
+      schemaVersion: 1, panelId: 'pnl-pi-0001', apiKey: 'p'.repeat(40), name: 'Pi panel', location: null,
+      endpoints: { apiBaseUrl: 'https://airpanel.example.org/api/v1', mqttUrl: null, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+    });
+    writeFileSync(cfg, `${JSON.stringify(config, null, 2)}\n`);
+    const out: string[] = [];
+    const deps = {
+      http: got, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: img.dir, cwd: img.dir,
+      out: (l: string) => out.push(l), err: (l: string) => out.push(l),
+    };
+    expect(await runCli(['inject', '--config', cfg, '--image', img.image], deps), out.join('\n')).toBe(0);
+    out.length = 0;
+    expect(await runCli(['show', '--image', img.image, '--json'], deps)).toBe(0);
+    expect(`${out.join('\n')}\n`).toBe(readFileSync(cfg, 'utf8'));
+  });
+});
