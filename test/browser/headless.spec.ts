@@ -155,3 +155,37 @@ test('an invalid panel.json shows the maintenance code', async ({ page }) => {
   await s.host!.actions.restartApp();
   await expect(page.getByTestId('maintenance-code').filter({ hasText: 'CFG-2' })).toBeVisible();
 });
+
+test('the screenshot command captures the attached page and hands it to the core', async ({ page }, testInfo) => {
+  const s = await start();
+  await page.setViewportSize({ width: 768, height: 384 });
+  await page.goto(s.panelUrl!);
+  await expect(content(page, 'good')).toBeVisible({ timeout: 15_000 });
+  await expect.poll(() => s.core()!.state.name).toBe('live');
+  const backend = s.backend()!;
+  const admin = (path: string, init: RequestInit = {}) =>
+    fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
+  const acks = async (id: string) => ((await (await admin(`/panels/${s.panelId}/commands/${id}`)).json()) as { acks: { status: string; detail: string | null }[] }).acks;
+
+  // No page attached: the panel says it has nothing to capture.
+  const first = await s.controls.apply({ action: 'send-command', kind: 'screenshot' });
+  const firstId = first.state.lastCommand!.id!;
+  await expect.poll(() => acks(firstId), { timeout: 15_000 }).toContainEqual({ status: 'failed', detail: 'no renderer to capture', at: expect.any(String) });
+
+  s.host!.attachPage(page);
+  const second = await s.controls.apply({ action: 'send-command', kind: 'screenshot' });
+  const secondId = second.state.lastCommand!.id!;
+  let final: { status: string; detail: string | null } | undefined;
+  await expect.poll(async () => (final = (await acks(secondId)).find((a) => a.status !== 'accepted')), { timeout: 15_000 }).toBeDefined();
+  if (!final) throw new Error('no final ack');
+  // The host handed the core a PNG (else: "no renderer to capture"); what the backend does with
+  // the upload (POST /panels/{id}/screenshot) is the backend's part, recorded here.
+  expect(final.detail).not.toBe('no renderer to capture');
+  testInfo.annotations.push({ type: 'screenshot upload', description: `${final.status}: ${final.detail ?? ''}` });
+  if (final.status === 'done') expect(final.detail).toMatch(/^uploaded \d+ bytes$/);
+  else expect(final.detail).toMatch(/^screenshot upload failed: HTTP \d+$/);
+  // The same capture, directly: a PNG of the panel at its size.
+  const png = Buffer.from((await s.host!.actions.captureScreenshot())!);
+  expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([768, 384]);
+});
