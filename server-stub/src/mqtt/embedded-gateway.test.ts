@@ -1,10 +1,22 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sampleDisplayDocument } from './test-support/mqtt-test-kit.js';
 import type { PanelCredentialVerifier } from './gateway.js';
 import { createEmbeddedGateway } from './embedded-gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
-import { RecordingLogger, RecordingSink, connectPanel, endAll, panelTopics, sampleStatus } from './test-support/mqtt-test-kit.js';
+import {
+  RecordingLogger,
+  RecordingSink,
+  connectPanel,
+  endAll,
+  grantedQos,
+  panelTopics,
+  sampleDisplayDocument,
+  sampleStatus,
+} from './test-support/mqtt-test-kit.js';
 
 /** Stands in for the backend's key store (hashed keys in SQLite) in these gateway tests. */
 class FakeKeyStore implements PanelCredentialVerifier {
@@ -182,6 +194,39 @@ describe('embedded aedes gateway, start failures', () => {
     } finally {
       await second.close();
       await first.gateway.close();
+    }
+  });
+});
+
+describe('embedded aedes gateway over TLS', () => {
+  it('serves mqtts:// to a panel that trusts the certificate, and nothing in plain text', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'airpanel-mqtt-tls-'));
+    const keyStore = new FakeKeyStore();
+    keyStore.keys.set('panel-a', 'key-a');
+    let gateway: ReturnType<typeof createEmbeddedGateway> | undefined;
+    const clients = [];
+    try {
+      // A throwaway self-signed certificate for 127.0.0.1, made by the system's openssl.
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      const cert = await readFile(join(dir, 'cert.pem'));
+      gateway = createEmbeddedGateway({
+        host: '127.0.0.1', port: 0, tls: { cert, key: await readFile(join(dir, 'key.pem')) },
+        verifier: keyStore, sink: new RecordingSink(), logger: new RecordingLogger(),
+      });
+      await gateway.start();
+      expect(gateway.panelUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+
+      const a = await connectPanel(gateway.panelUrl, 'panel-a', 'key-a', { ca: cert });
+      clients.push(a.client);
+      expect(await grantedQos(a.client, [panelTopics('panel-a').display])).toEqual([1]);
+      await expect(connectPanel(gateway.panelUrl, 'panel-a', 'key-a')).rejects.toThrow(/self[- ]signed/i);
+      await expect(connectPanel(gateway.panelUrl.replace('mqtts:', 'mqtt:'), 'panel-a', 'key-a', { connectTimeout: 1_000 })).rejects.toThrow();
+    } finally {
+      await endAll(clients);
+      await gateway?.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

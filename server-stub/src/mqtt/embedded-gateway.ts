@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
 import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
 import type { GatewayLogger, MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
@@ -23,6 +24,11 @@ export interface EmbeddedGatewayOptions {
   port: number;
   /** URL handed to panels when `host` is not what they should dial (e.g. 0.0.0.0 behind NAT). */
   publicUrl?: string;
+  /**
+   * Serve MQTT over TLS (mqtts://) with this certificate and key (PEM). Panel keys travel as
+   * MQTT passwords: anywhere beyond a closed network, set this.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   verifier: PanelCredentialVerifier;
   sink: PanelMessageSink;
   logger: GatewayLogger;
@@ -169,13 +175,19 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       await new Promise<void>((resolve) => aedes.subscribe(topic, deliverToBackend, resolve));
     }
 
-    const netServer = createServer((socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
+    const serve = (socket: Socket | TLSSocket): void => {
       aedes.handle(socket);
       limitPacketSize(socket, MAX_INBOUND_PACKET_BYTES, (reason) => {
         logger.warn('mqtt: connection dropped, packet too large', { remoteAddress: socket.remoteAddress, reason });
       });
+    };
+    const netServer: Server = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, serve)
+      : createServer(serve);
+    // Raw TCP sockets, also those of TLS connections still shaking hands.
+    netServer.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
     });
     server = netServer;
     await new Promise<void>((resolve, reject) => {
@@ -196,7 +208,7 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       logger.warn('mqtt: listening on all interfaces without a public URL; panels are told 127.0.0.1', { host: options.host, port });
     }
     const dialHost = wildcard ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
-    url = options.publicUrl ?? `mqtt://${dialHost}:${port}`;
+    url = options.publicUrl ?? `${options.tls ? 'mqtts' : 'mqtt'}://${dialHost}:${port}`;
     logger.info('mqtt: embedded broker listening', { url });
   }
 
