@@ -1,0 +1,70 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import got from 'got';
+import { PanelRegistration } from '../src-main/common/index.js';
+import { startTestBackend } from '../server-stub/src/test-support.js';
+import type { Backend } from '../server-stub/src/backend.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../src-main/core/update/index.js';
+import * as ops from '../tools/release/ops.js';
+import { generateReleaseKey, makeBundle, tempDir, writeKeyFile } from './ota-support/feed.js';
+import { manualScheduler } from './ota-support/panel.js';
+
+/**
+ * The release feed inside the real backend (createBackend: SQLite, fastify, the backend's own
+ * credentials): the release CLI publishes with the admin token, a panel fetches, installs and
+ * reports with its own API key, and the admin sees it per panel.
+ */
+describe('OTA through the real backend', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let backend: Backend;
+
+  beforeEach(async () => {
+    tmp = await tempDir('ota-backend');
+    backend = await startTestBackend(join(tmp.dir, 'backend'));
+  });
+  afterEach(async () => {
+    await backend.close();
+    await tmp.cleanup();
+  });
+
+  it('publish → panel installs with its API key → report visible per panel; other panels may not report for it', async () => {
+    const admin = { server: backend.url, token: backend.adminToken };
+    const reg = PanelRegistration.parse(await got.post(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${backend.adminToken}` }, json: { id: 'panel-ota', name: 'OTA panel' } }).json());
+    const other = PanelRegistration.parse(await got.post(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${backend.adminToken}` }, json: { id: 'panel-other', name: 'Other' } }).json());
+
+    const key = generateReleaseKey();
+    const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
+    const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 20_000);
+    await ops.publish(admin, { bundleFile: b.file, channel: 'stable', version: '2.0.0', minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+    await expect(ops.list({ ...admin, token: reg.apiKey })).rejects.toThrow(/401/);
+
+    const dataDir = join(tmp.dir, 'panel');
+    await mkdir(dataDir);
+    const restarts: string[] = [];
+    const updater = new OtaUpdater({
+      dataDir,
+      manifestUrl: `${backend.url}/api/v1/update/channels/stable/manifest`,
+      reportUrl: `${backend.url}/api/v1/update/panels/panel-ota/report`,
+      panelId: 'panel-ota', channel: 'stable', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current',
+      buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${reg.apiKey}` } }),
+      wallClock: { now: () => Date.now() }, scheduler: manualScheduler, random: () => 0.5,
+      requestRestart: async () => void restarts.push('restart'),
+    });
+    expect(await updater.checkNow()).toMatch(/2\.0\.0 installed/);
+    expect(restarts).toEqual(['restart']);
+
+    const panels = async () => ((await ops.listPanels(admin)) as { panels: Array<{ panelId: string; runningVersion: string | null; lastUpdate: { phase: string; targetVersion: string } | null }> }).panels;
+    const end = Date.now() + 10_000;
+    while (!(await panels()).some((p) => p.panelId === 'panel-ota' && p.lastUpdate?.phase === 'pending-restart')) {
+      if (Date.now() > end) throw new Error(`no report: ${JSON.stringify(await panels())}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await panels()).find((p) => p.panelId === 'panel-ota')).toMatchObject({ runningVersion: '1.0.0', lastUpdate: { phase: 'pending-restart', targetVersion: '2.0.0' } });
+
+    const report = { panelId: 'panel-ota', runningVersion: '6.6.6', channel: 'stable', report: { phase: 'committed', targetVersion: '6.6.6', progress: 1, detail: null, at: new Date().toISOString() } };
+    const forged = await got.post(`${backend.url}/api/v1/update/panels/panel-ota/report`, { headers: { authorization: `Bearer ${other.apiKey}` }, json: report, throwHttpErrors: false });
+    expect(forged.statusCode).toBe(401);
+  });
+});
