@@ -183,6 +183,28 @@ describe('backend over real HTTP and SQLite', () => {
     await expectError(api('GET', '/api/v1/panels/panel-a/display', { token: a.apiKey }), 401);
   });
 
+  it('stores the screenshot a panel uploads and serves it to the admin', async () => {
+    const { api, admin } = await start();
+    const a = await createPanel(api, admin, { id: 'panel-shot', name: 'Shot' });
+    const b = await createPanel(api, admin, { id: 'panel-other', name: 'Other' });
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('IHDR and pixels')]);
+    const put = (token: string, body: Buffer | string, contentType = 'image/png') =>
+      fetch(`${backend!.url}/api/v1/panels/panel-shot/screenshot`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body });
+
+    expect((await api('GET', '/api/v1/panels/panel-shot/screenshot', { token: admin })).status).toBe(404);
+    expect((await put(b.apiKey, png)).status).toBe(403);
+    expect((await put(a.apiKey, 'not a png at all')).status).toBe(400);
+    expect((await put(a.apiKey, '{}', 'application/json')).status).toBe(415);
+    expect((await put(a.apiKey, png)).status).toBe(204);
+
+    const got = await fetch(`${backend!.url}/api/v1/panels/panel-shot/screenshot`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(got.status).toBe(200);
+    expect(got.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await got.arrayBuffer()).equals(png)).toBe(true);
+    // Only the admin reads screenshots back.
+    expect((await api('GET', '/api/v1/panels/panel-shot/screenshot', { token: a.apiKey })).status).toBe(403);
+  });
+
   it('keeps everything across a restart, and revisions keep growing', async () => {
     const { api, admin } = await start();
     await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-r', name: 'Sim', spec: { kind: 'simulated' } } });

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { bearerToken, loadAdminToken } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
@@ -130,6 +131,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       adminToken: admin.token,
       refreshIntervalSeconds,
       apiBaseUrl: () => apiBaseUrl,
+      screenshotsDir: path.join(options.dataDir, 'screenshots'),
     });
     service.init();
 

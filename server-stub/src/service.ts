@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import {
   Command,
   ContentSet,
@@ -35,10 +37,13 @@ import type { Clock } from './clock.js';
 import type { Store } from './db/store.js';
 import { documentValiditySeconds, draftDocument, draftFingerprint, issueDocument } from './documents.js';
 import { ServiceError, notFound } from './errors.js';
+import { writeFileAtomic } from './files.js';
 import type { Logger } from './logger.js';
 import type { BackendMetrics } from './metrics.js';
 import type { MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './mqtt/gateway.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Tolerated lead of a posted reading's time over the backend's clock. */
 const MAX_READING_CLOCK_SKEW_MS = 10 * 60_000;
@@ -62,6 +67,8 @@ export interface ServiceOptions {
   refreshIntervalSeconds: number;
   /** Base URL of the REST API that panels are given, e.g. http://10.0.0.5:8080/api/v1 (known once listening). */
   apiBaseUrl: () => string;
+  /** Where the latest screenshot of each panel is kept (one PNG per panel). */
+  screenshotsDir: string;
   /** A command not delivered within this long is void (the panel ignores it). */
   commandTtlSeconds?: number;
   /** A panel that polled over HTTP within this long counts as online. */
@@ -86,6 +93,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
   readonly refreshIntervalSeconds: number;
   private readonly apiBaseUrl: () => string;
   private readonly commandTtlSeconds: number;
+  private readonly screenshotsDir: string;
   private readonly httpOnlineWindowMs: number;
 
   private readonly displays = new Map<string, CachedDisplay>();
@@ -108,6 +116,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     this.refreshIntervalSeconds = options.refreshIntervalSeconds;
     this.apiBaseUrl = options.apiBaseUrl;
     this.commandTtlSeconds = options.commandTtlSeconds ?? 600;
+    this.screenshotsDir = options.screenshotsDir;
     this.httpOnlineWindowMs = (options.httpOnlineWindowSeconds ?? 900) * 1000;
   }
 
@@ -408,6 +417,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     this.store.deletePanel(panelId);
     this.unindexKey(panelId);
     this.displays.delete(panelId);
+    rmSync(this.screenshotFile(panelId), { force: true });
     this.httpSeen.delete(panelId);
     this.httpSeenDirty.delete(panelId);
     const [credentials, display] = await Promise.allSettled([this.gateway.removePanelCredentials(panelId), this.gateway.clearDisplay(panelId)]);
@@ -602,6 +612,34 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     const record = this.store.getCommand(panelId, commandId);
     if (!record) throw notFound('command', commandId);
     return record;
+  }
+
+  // ---- screenshots (the answer to a `screenshot` command) ----
+
+  private screenshotFile(panelId: string): string {
+    // panelId is a validated Identifier: no separators, safe as a file name.
+    return path.join(this.screenshotsDir, `${panelId}.png`);
+  }
+
+  saveScreenshot(panelId: string, png: Buffer): void {
+    this.requirePanel(panelId);
+    if (png.length < PNG_SIGNATURE.length || !png.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) {
+      throw new ServiceError('bad-request', 'not-png', 'the body is not a PNG image');
+    }
+    mkdirSync(this.screenshotsDir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(this.screenshotFile(panelId), png, 0o600);
+    this.logger.info('screenshot received', { panelId, bytes: png.length });
+  }
+
+  screenshot(panelId: string): { png: Buffer; takenAt: string } {
+    this.requirePanel(panelId);
+    try {
+      const file = this.screenshotFile(panelId);
+      return { png: readFileSync(file), takenAt: statSync(file).mtime.toISOString() };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ServiceError('not-found', 'not-found', `panel "${panelId}" has sent no screenshot yet (send it the screenshot command)`);
+      throw error;
+    }
   }
 
   // ---- PanelMessageSink (messages from panels, validated by the gateway) ----

@@ -6,7 +6,7 @@ import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
 
 const PATH_TEMPLATES = [
   '/api/v1/panels', '/api/v1/panels/{id}', '/api/v1/panels/{id}/display', '/api/v1/panels/{id}/api-key',
-  '/api/v1/panels/{id}/commands', '/api/v1/panels/{id}/commands/{id}', '/api/v1/sensors', '/api/v1/sensors/{id}',
+  '/api/v1/panels/{id}/commands', '/api/v1/panels/{id}/commands/{id}', '/api/v1/panels/{id}/screenshot', '/api/v1/sensors', '/api/v1/sensors/{id}',
   '/api/v1/sensors/{id}/readings', '/api/v1/content-sets', '/api/v1/content-sets/{id}', '/api/v1/level-schemes',
   '/api/v1/level-schemes/{id}', '/healthz', '/api/v1/{id}', '/{id}',
 ];

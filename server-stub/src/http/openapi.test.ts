@@ -46,6 +46,7 @@ describe('OpenAPI document', () => {
       'get /healthz', 'get /metrics', 'get /api/v1/openapi.json',
       'post /api/v1/panels', 'get /api/v1/panels', 'get /api/v1/panels/{panelId}', 'patch /api/v1/panels/{panelId}',
       'delete /api/v1/panels/{panelId}', 'post /api/v1/panels/{panelId}/api-key', 'get /api/v1/panels/{panelId}/display',
+      'put /api/v1/panels/{panelId}/screenshot', 'get /api/v1/panels/{panelId}/screenshot',
       'post /api/v1/panels/{panelId}/commands', 'get /api/v1/panels/{panelId}/commands', 'get /api/v1/panels/{panelId}/commands/{commandId}',
       'get /api/v1/sensors', 'post /api/v1/sensors', 'get /api/v1/sensors/{sensorId}', 'put /api/v1/sensors/{sensorId}',
       'delete /api/v1/sensors/{sensorId}', 'post /api/v1/sensors/{sensorId}/readings', 'get /api/v1/sensors/{sensorId}/readings',

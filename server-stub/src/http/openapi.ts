@@ -80,7 +80,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
     for (const [status, response] of Object.entries(route.responses)) {
       const entry: JsonObject = { description: response.description };
       if (response.schema) entry.content = { 'application/json': { schema: { $ref: `#/components/schemas/${response.schema.name}` } } };
-      else if (response.mediaType) entry.content = { [response.mediaType]: { schema: { type: 'string' } } };
+      else if (response.mediaType) entry.content = { [response.mediaType]: { schema: { type: 'string', ...(response.mediaType.startsWith('image/') ? { format: 'binary' } : {}) } } };
       else if (status === '200') entry.content = { 'application/json': { schema: { type: 'object' } } };
       if (response.headers) {
         entry.headers = Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
@@ -98,6 +98,13 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
     if (route.description) operation.description = route.description;
     if (route.path.endsWith('/display')) {
       (operation.parameters as JsonObject[]).push({ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the revision the caller has' });
+    }
+    if (route.binaryBody) {
+      operation.requestBody = {
+        required: true,
+        description: `${route.binaryBody.description} (at most ${route.binaryBody.maxBytes} bytes)`,
+        content: { [route.binaryBody.mediaType]: { schema: { type: 'string', format: 'binary' } } },
+      };
     }
     if (route.body) {
       operation.requestBody = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.body.name}` } } } };

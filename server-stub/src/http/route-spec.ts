@@ -32,7 +32,7 @@ export interface RouteResult {
   /** Already-serialized JSON (the display route's cached document). */
   rawJson?: string;
   /** A non-JSON body with its content type. */
-  raw?: { contentType: string; payload: string };
+  raw?: { contentType: string; payload: string | Buffer };
   headers?: Record<string, string>;
 }
 
@@ -63,6 +63,8 @@ export interface RouteSpec<P extends AnyObject = AnyObject, Q extends AnyObject 
   params?: P;
   query?: Q;
   body?: NamedSchema<B>;
+  /** A binary body instead of JSON (the handler gets a Buffer as `body`), capped at `maxBytes`. */
+  binaryBody?: { mediaType: 'image/png'; maxBytes: number; description: string };
   responses: Record<number, ResponseSpec>;
   handle(input: RouteInput<z.infer<P>, z.infer<Q>, z.infer<B>>): RouteResult | Promise<RouteResult>;
 }

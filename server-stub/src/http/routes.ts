@@ -58,6 +58,9 @@ const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).def
 
 const ok = (body: unknown, status = 200) => ({ status, body });
 
+/** A full-HD panel screenshot as PNG is 0.1 to 3 MB; more is not a screenshot. */
+export const SCREENSHOT_MAX_BYTES = 8 * 1024 * 1024;
+
 export interface RouteContext {
   service: AirpanelService;
   metrics: BackendMetrics;
@@ -161,6 +164,27 @@ export function buildRoutes(ctx: RouteContext): RouteSpec[] {
         const headers = { etag: cached.etag, 'cache-control': 'no-cache' };
         if (ifNoneMatchIncludes(request.headers['if-none-match'], cached.etag)) return { status: 304, headers };
         return { status: 200, rawJson: cached.json, headers };
+      },
+    }),
+    defineRoute({
+      method: 'PUT', path: '/api/v1/panels/{panelId}/screenshot', operationId: 'uploadScreenshot', tag: 'commands', auth: 'admin-or-own-panel',
+      summary: "A panel's answer to the screenshot command: what its screen shows (replaces the previous one)",
+      params: PanelParams,
+      binaryBody: { mediaType: 'image/png', maxBytes: SCREENSHOT_MAX_BYTES, description: 'The PNG image' },
+      responses: { 204: { description: 'Stored' }, ...errors(400, 401, 403, 404, 413) },
+      handle: ({ params, body }) => {
+        service.saveScreenshot(params.panelId, body as Buffer);
+        return { status: 204 };
+      },
+    }),
+    defineRoute({
+      method: 'GET', path: '/api/v1/panels/{panelId}/screenshot', operationId: 'getScreenshot', tag: 'commands', auth: 'admin',
+      summary: "The latest screenshot a panel sent (Last-Modified: when it arrived)",
+      params: PanelParams,
+      responses: { 200: { description: 'The PNG image', mediaType: 'image/png' }, ...errors(400, 401, 403, 404) },
+      handle: ({ params }) => {
+        const { png, takenAt } = service.screenshot(params.panelId);
+        return { status: 200, raw: { contentType: 'image/png', payload: png }, headers: { 'last-modified': new Date(takenAt).toUTCString(), 'cache-control': 'no-store' } };
       },
     }),
     defineRoute({

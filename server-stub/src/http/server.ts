@@ -74,6 +74,9 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'no-route', `no route ${request.method} ${request.url.split('?')[0]}`));
 
+  // Screenshots arrive as PNG; the route caps the size (the global limit is for JSON).
+  app.addContentTypeParser('image/png', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
   const send = (reply: FastifyReply, result: RouteResult): FastifyReply => {
     reply.code(result.status);
     if (result.headers) reply.headers(result.headers);
@@ -87,6 +90,7 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     app.route({
       method: route.method,
       url,
+      ...(route.binaryBody ? { bodyLimit: route.binaryBody.maxBytes } : {}),
       handler: async (request, reply) => {
         let principal: Principal | null = null;
         if (route.auth !== 'none') {
@@ -107,7 +111,15 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
         }
         const query = route.query ? route.query.safeParse(request.query ?? {}) : { success: true as const, data: {} };
         if (!query.success) return invalid(reply, 'query', query.error);
-        const body = route.body ? route.body.schema.safeParse(request.body) : { success: true as const, data: undefined };
+        if (route.binaryBody) {
+          const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          if (contentType !== route.binaryBody.mediaType || !Buffer.isBuffer(request.body)) {
+            return sendError(reply, 415, 'unsupported-media-type', `send the body as ${route.binaryBody.mediaType}`);
+          }
+        }
+        const body = route.body
+          ? route.body.schema.safeParse(request.body)
+          : { success: true as const, data: route.binaryBody ? (request.body as Buffer) : undefined };
         if (!body.success) {
           if (request.body === undefined) return sendError(reply, 400, 'invalid-request', 'a JSON body is required (Content-Type: application/json)');
           return invalid(reply, 'body', body.error);
