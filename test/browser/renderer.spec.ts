@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { HEADLINE_MAX, ICON_NAMES, MESSAGE_MAX, type FramePresented, type PanelView } from '../../src-main/common/index.js';
 import { FakeBridge } from './support/fake-bridge.js';
-import { expectLayoutIntact } from './support/layout.js';
+import { expectLayoutIntact, measureLayout } from './support/layout.js';
 import { serveRenderer, type StaticServer } from './support/static-server.js';
 import { BOOTING, MAINTENANCE_CFG1, MEASURED_AT, SIZES, contentView, rawContentView } from './support/views.js';
 
@@ -255,6 +255,33 @@ test.describe('at 1920x1080', () => {
     expect(bottoms[bottoms.length - 1]).toBe('2');
     expect(bottoms.indexOf('2')).toBeGreaterThan(bottoms.lastIndexOf('1'));
     expect(samples.some((f) => f.length === 2 && f[0]!.revision === '1' && f[1]!.revision === '2')).toBe(true);
+  });
+
+  test('before the main process answers, the splash is on screen (never a blank page)', async ({ page }) => {
+    const fake = await FakeBridge.install(page, contentView('good'), { answer: false });
+    await page.goto(`${server.origin}/index.html`);
+    await expect(page.locator('[data-view="booting"] svg[data-icon="mark"]')).toBeVisible();
+    await expect(page.locator('[data-view="booting"]')).toContainText('Airpanel');
+    expect(await fake.frames()).toEqual([]); // nothing reported: the host sent no view yet
+    // The first pushed view replaces the splash.
+    await fake.push(contentView('bad', { revision: 12 }));
+    await fake.waitForFrame({ kind: 'content', revision: 12 });
+    await settled(page);
+    await expect(page.locator('[data-view="content"]')).toHaveAttribute('data-revision', '12');
+  });
+
+  test('when the panel is resized, texts are fitted again and the layout stays intact', async ({ page }) => {
+    const message = maxLengthMessage();
+    await open(page, contentView('moderate', { content: { message } }));
+    await expectLayoutIntact(page);
+    for (const size of [SIZES[2], SIZES[1], SIZES[0]]) {
+      await page.setViewportSize({ width: size.width, height: size.height });
+      await expect.poll(async () => {
+        const r = await measureLayout(page);
+        return [...r.outside, ...r.cut, ...r.badClamps, ...r.tiny];
+      }).toEqual([]);
+      await expectLayoutIntact(page);
+    }
   });
 
   test('framePresented reports each painted view with its revision; the stale badge updates in place', async ({ page }) => {

@@ -23,8 +23,8 @@ export class FakeBridge {
   private constructor(private readonly page: Page) {}
 
   /** Installs the bridge in every document the page loads from now on. */
-  static async install(page: Page, initial: PanelView | unknown): Promise<FakeBridge> {
-    await page.addInitScript((initialView: unknown) => {
+  static async install(page: Page, initial: PanelView | unknown, options: { answer?: boolean } = {}): Promise<FakeBridge> {
+    await page.addInitScript(([initialView, answer]: [unknown, boolean]) => {
       const listeners = new Set<(view: unknown) => void>();
       let current = initialView;
       const state: FakeBridgeState = {
@@ -38,7 +38,8 @@ export class FakeBridge {
       Object.defineProperty(window, '__fakeBridge', { value: state });
       Object.defineProperty(window, 'airpanel', {
         value: Object.freeze({
-          getView: () => Promise.resolve(current),
+          // answer=false: a main process that has not answered yet.
+          getView: () => (answer ? Promise.resolve(current) : new Promise(() => {})),
           onView(listener: (view: unknown) => void) {
             listeners.add(listener);
             return () => listeners.delete(listener);
@@ -47,7 +48,7 @@ export class FakeBridge {
           reportError: (report: RendererErrorReport) => state.errors.push(report),
         }),
       });
-    }, initial);
+    }, [initial, options.answer ?? true] as [unknown, boolean]);
     return new FakeBridge(page);
   }
 
