@@ -12,8 +12,9 @@ import { PanelConfig, type PanelRegistration } from '../src-main/common/index.js
 import { createBackend, type Backend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
+import { DataPartition } from '../provisioning/src/disk.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';
-import { must, tempDir } from './image-fixture.js';
+import { must, run, tempDir } from './image-fixture.js';
 
 const ADMIN = 'admin-token-for-provisioning-tests-0123456789';
 let work: ReturnType<typeof tempDir>;
@@ -228,6 +229,31 @@ describe('technician flow: register → inject → show', () => {
       expect(must('fsck.vfat', ['-n', `${img}.part`]).status).toBe(0); // the original stays as made
       expect(must('mtype', ['-i', `${img}@@${10240 * 512}`, '::/airpanel/panel.json'], { env: { MTOOLS_SKIP_CHECK: '1' } }).stdout)
         .toBe(readFileSync(join(work.dir, `panel-${id}.json`), 'utf8'));
+    }
+  });
+
+  it('patches a block device in place (loop device; needs root) and refuses one with mounted partitions', async (ctx) => {
+    const img = smallDisk('loop.img', 'ext4');
+    const attach = process.getuid?.() === 0 ? run('losetup', ['--find', '--show', img]) : null;
+    if (!attach || attach.status !== 0) {
+      ctx.skip(); // not root, or no loop devices here: the block-device path is covered by disk.test.ts' patchChanges
+      return;
+    }
+    const dev = attach.stdout.trim();
+    try {
+      const c = cli();
+      expect(await runCli(['inject', '--config', 'panel-pnl-gare-du-nord.json', '--image', dev], c.deps), c.errors()).toBe(0);
+      const back = must('debugfs', ['-R', 'cat /airpanel/panel.json', `${dev}?offset=${10240 * 512}`]).stdout;
+      expect(back).toBe(readFileSync(join(work.dir, 'panel-pnl-gare-du-nord.json'), 'utf8'));
+      // Through the device, the image file itself changed in place.
+      expect(must('debugfs', ['-R', 'cat /airpanel/panel.json', `${img}?offset=${10240 * 512}`]).stdout).toBe(back);
+
+      const mountinfo = join(work.dir, 'mountinfo');
+      writeFileSync(mountinfo, `95 22 7:0 / /media/tech/airpanel-data rw - ext4 ${dev}p4 rw\n`);
+      const dp = new DataPartition({ tools: new ProcessToolRunner(), tmpDir: work.dir, mountinfo, adapterFor: () => { throw new Error('not reached'); } });
+      await expect(dp.open(dev, async () => ({ result: null, changed: false }))).rejects.toThrow(/has mounted partitions .*p4 on \/media\/tech\/airpanel-data.*unmount/);
+    } finally {
+      run('losetup', ['-d', dev]);
     }
   });
 

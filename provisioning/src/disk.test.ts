@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASIC_DATA_TYPE, LINUX_FILESYSTEM_TYPE, detectFilesystem, extractRange, findDataPartition, patchChanges, type PartitionTable } from './disk.js';
+import { BASIC_DATA_TYPE, LINUX_FILESYSTEM_TYPE, detectFilesystem, extractRange, findDataPartition, mountsOf, patchChanges, type PartitionTable } from './disk.js';
 
 const dirs: string[] = [];
 const temp = () => {
@@ -29,6 +29,22 @@ describe('findDataPartition', () => {
     expect(() => findDataPartition(table([{ name: 'airpanel-data' }], 'dos'), 'x.img')).toThrow(/has a dos partition table/);
     expect(() => findDataPartition(table([{ name: 'airpanel-data' }, { name: 'airpanel-data' }]), 'x.img')).toThrow(/2 partitions named/);
     expect(() => findDataPartition(table([{ name: 'airpanel-data', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' }]), 'x.img')).toThrow(/GPT type C12A/);
+  });
+});
+
+describe('mountsOf', () => {
+  const mountinfo = [
+    '22 1 8:2 / / rw,relatime shared:1 - ext4 /dev/sda2 rw',
+    '95 22 179:4 / /media/tech/airpanel-data rw,nosuid shared:50 - ext4 /dev/mmcblk0p4 rw',
+    '96 22 179:1 / /media/tech/AIRPANEL\\040BOOT rw shared:51 - vfat /dev/mmcblk0p1 rw',
+    '97 22 8:17 / /mnt/x rw - ext4 /dev/sdb1 rw',
+  ].join('\n');
+
+  it('lists the mounted partitions of a card, and only of that card', () => {
+    expect(mountsOf('/dev/mmcblk0', mountinfo)).toEqual(['/dev/mmcblk0p4 on /media/tech/airpanel-data', '/dev/mmcblk0p1 on /media/tech/AIRPANEL BOOT']);
+    expect(mountsOf('/dev/sdb', mountinfo)).toEqual(['/dev/sdb1 on /mnt/x']);
+    expect(mountsOf('/dev/sd', mountinfo)).toEqual([]);
+    expect(mountsOf('/dev/sdc', mountinfo)).toEqual([]);
   });
 });
 

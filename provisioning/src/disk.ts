@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
@@ -75,6 +75,22 @@ export function detectFilesystem(head: Buffer): FsKind | null {
   if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa &&
       (head.subarray(54, 57).toString('latin1') === 'FAT' || head.subarray(82, 87).toString('latin1') === 'FAT32')) return 'vfat';
   return null;
+}
+
+/**
+ * Mount points of a disk's partitions, from /proc/self/mountinfo text: writing under a mounted
+ * filesystem would corrupt it (desktops auto-mount a card's partitions when it is inserted).
+ */
+export function mountsOf(device: string, mountinfo: string): string[] {
+  const base = device.replace(/\/+$/, '');
+  return mountinfo.split('\n').flatMap((line) => {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) return [];
+    const source = right.split(' ')[1] ?? '';
+    const mountPoint = left.split(' ')[4] ?? '';
+    const isPartition = source === base || (source.startsWith(base) && /^p?\d+$/.test(source.slice(base.length)));
+    return isPartition ? [`${source} on ${mountPoint.replace(/\\040/g, ' ')}`] : [];
+  });
 }
 
 const CHUNK = 1 << 20;
@@ -165,6 +181,8 @@ export interface DataPartitionOptions {
   tools: ToolRunner;
   /** Where partition copies are made (large: the size of the data partition, sparse). */
   tmpDir: string;
+  /** Where mounts are listed (default /proc/self/mountinfo). */
+  mountinfo?: string;
   /** Makes the adapter for a copied-out partition file (ext4 → debugfs, vfat → mtools). */
   adapterFor(kind: FsKind, partitionFile: string, workDir: string): FsAdapter;
 }
@@ -198,6 +216,10 @@ export class DataPartition {
     }
     const blockDevice = st.isBlockDevice();
     if (!blockDevice && !st.isFile()) throw new ProvisionError(`${image} is neither an image file nor a block device`);
+    if (blockDevice) {
+      const mounted = mountsOf(await realpath(image), await readFile(this.opts.mountinfo ?? '/proc/self/mountinfo', 'utf8'));
+      if (mounted.length) throw new ProvisionError(`${image} has mounted partitions (${mounted.join(', ')}): unmount them first (e.g. udisksctl unmount), or use --data-dir on the mounted data partition`);
+    }
 
     const table = await readPartitionTable(tools, image);
     const partition = findDataPartition(table, image);
