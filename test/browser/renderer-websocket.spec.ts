@@ -16,10 +16,23 @@ let current: PanelView;
 const sockets: WebSocket[] = [];
 const received: BridgeClientMessage[] = [];
 const invalid: string[] = [];
+/** While false, the endpoint refuses upgrades (a host that is restarting). */
+let accepting = true;
+let refused = 0;
 
 test.beforeEach(async () => {
   server = await serveRenderer();
-  wss = new WebSocketServer({ server: server.server, path: BRIDGE_WS_PATH });
+  accepting = true;
+  refused = 0;
+  wss = new WebSocketServer({
+    server: server.server,
+    path: BRIDGE_WS_PATH,
+    verifyClient: (_info, done) => {
+      if (accepting) return done(true);
+      refused++;
+      done(false, 503);
+    },
+  });
   sockets.length = 0;
   received.length = 0;
   invalid.length = 0;
@@ -99,5 +112,31 @@ test('maintenance and booting views arrive over the socket and are reported with
   broadcast({ kind: 'maintenance', code: 'CFG-1' });
   await expect.poll(() => received.some((m) => m.type === 'frame-presented' && m.frame.kind === 'maintenance' && m.frame.revision === null)).toBe(true);
   await expect(page.getByTestId('maintenance-code')).toHaveText('CFG-1');
+  expect(invalid).toEqual([]);
+});
+
+test('while the host refuses connections the client keeps retrying with backoff, and the last view stays', async ({ page }) => {
+  await page.goto(`${server.origin}/index.html`);
+  await expect.poll(() => framesOf(1)).toBe(1);
+
+  accepting = false;
+  for (const socket of wss.clients) socket.terminate();
+  await expect.poll(() => refused, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+  await expect(page.locator('[data-view="content"]')).toHaveAttribute('data-revision', '1');
+  await expect(page.locator('.layer')).toHaveCount(1);
+
+  // An error caught while disconnected waits in the outbox and arrives after the reconnect.
+  await page.evaluate(() => {
+    setTimeout(() => {
+      throw new Error('while offline');
+    });
+  });
+  current = contentView('bad', { revision: 2 });
+  accepting = true;
+  await expect.poll(() => framesOf(2), { timeout: 10_000 }).toBe(1);
+  await expect(page.locator('[data-view="content"]')).toHaveAttribute('data-revision', '2');
+  await expect
+    .poll(() => received.filter((m) => m.type === 'renderer-error').map((m) => m.report.message).join('\n'))
+    .toContain('while offline');
   expect(invalid).toEqual([]);
 });
