@@ -236,6 +236,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       await refreshLoop.stop();
     });
 
+    if ((host === '0.0.0.0' || host === '::') && !options.publicUrl) {
+      logger.warn('listening on every interface but no public URL is set: panels are told to use 127.0.0.1; set publicUrl (--public-url) and the MQTT public URL', { apiBaseUrl });
+    }
     logger.info('backend started', { url, apiBaseUrl, mqttUrl: gateway.panelUrl || null, dataDir: options.dataDir, refreshIntervalSeconds });
     let closing: Promise<void> | null = null;
     return {

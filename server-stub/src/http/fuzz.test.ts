@@ -56,7 +56,7 @@ const request = fc.record({
   template: fc.constantFrom(...PATH_TEMPLATES),
   segments: fc.array(segment, { minLength: 2, maxLength: 2 }),
   query: fc.oneof(fc.constant(''), fc.constantFrom('?limit=5', '?limit=-1', '?limit=abc', '?limit=5&limit=6', '?x=%ff')),
-  auth: fc.constantFrom('admin', 'panel', 'none', 'bogus'),
+  auth: fc.constantFrom('admin', 'panel', 'none', 'bogus', 'malformed'),
   body: fc.oneof(
     fc.constant<FuzzBody | null>(null),
     jsonBody.map((json): FuzzBody => ({ json })),
@@ -68,7 +68,8 @@ const request = fc.record({
 function rawRequest(agent: Agent, baseUrl: string, method: string, path: string, token: string | undefined, body: string | undefined): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
+    // A token starting with "!" is sent as the whole header, to try malformed schemes.
+    if (token) headers.authorization = token.startsWith('!') ? token.slice(1) : `Bearer ${token}`;
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
@@ -109,7 +110,7 @@ describe('fuzzing the API', () => {
       fc.asyncProperty(request, async ({ method, template, segments, query, auth, body }) => {
         let i = 0;
         const path = template.replace(/\{id\}/g, () => encodeURIComponent(segments[i++]!)) + query;
-        const token = auth === 'admin' ? backend.adminToken : auth === 'panel' ? panelKey : auth === 'bogus' ? 'bogus-token' : undefined;
+        const token = auth === 'admin' ? backend.adminToken : auth === 'panel' ? panelKey : auth === 'bogus' ? 'bogus-token' : auth === 'malformed' ? `!${segments[0]!.replace(/[^\x20-\x7e]/g, '')}` : undefined;
         const payload = body === null ? undefined : body.raw ?? JSON.stringify(body.json);
         const answer = await rawRequest(agent, backend.url, method, path, token, payload);
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
