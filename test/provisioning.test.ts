@@ -282,6 +282,28 @@ describe('technician flow: register → inject → show', () => {
     expect(show.text()).toMatch(/panel id:\s+pnl-gare-du-nord/);
   });
 
+  it('as root, gives the files to the data dir\'s owner (the kiosk user) and points mqttCaFile at /data/airpanel', async (ctx) => {
+    if (process.getuid?.() !== 0) {
+      ctx.skip(); // chown needs root
+      return;
+    }
+    const dataDir = join(work.dir, 'media', 'airpanel-data', 'airpanel');
+    must('mkdir', ['-p', dataDir]);
+    must('chown', ['1000:1000', dataDir]);
+    const ca = join(work.dir, 'broker-ca');
+    must('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', '/CN=broker CA', '-addext', 'basicConstraints=critical,CA:TRUE']);
+    const cfg = join(work.dir, 'panel-tls.json');
+    const base = PanelConfig.parse(JSON.parse(readFileSync(join(work.dir, 'panel-pnl-gare-du-nord.json'), 'utf8')));
+    writeFileSync(cfg, JSON.stringify({ ...base, endpoints: { ...base.endpoints, mqttUrl: 'mqtts://broker.example.org:8883' } }));
+    const c = cli();
+    expect(await runCli(['inject', '--config', cfg, '--data-dir', dataDir, '--ca', `${ca}.pem`], c.deps), c.errors()).toBe(0);
+    const st = statSync(join(dataDir, 'panel.json'));
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1000, 1000, 0o600]);
+    expect(statSync(join(dataDir, 'broker-ca.pem')).uid).toBe(1000);
+    expect(PanelConfig.parse(JSON.parse(readFileSync(join(dataDir, 'panel.json'), 'utf8'))).mqttCaFile).toBe('/data/airpanel/broker-ca.pem');
+  });
+
   it('prints help for every command and refuses unknown options', async () => {
     for (const cmd of ['register', 'inject', 'show', 'status']) {
       const c = cli();

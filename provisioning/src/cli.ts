@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Airpanel provisioning CLI: `npm run provision -- <register|inject|show> [options]`.
+// Airpanel provisioning CLI: `npm run provision -- <register|inject|show|status> [options]`.
+import { stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -71,7 +71,7 @@ Everything is validated first; on any error the image is left untouched.
   --data-dir DIR       a data dir instead (the panel's /data/airpanel)
   --ca FILE            PEM of the MQTT broker's CA (private CA with mqtts://)
   --owner UID:GID      owner of the written files (image default 1000:1000 = user airpanel;
-                       data dir default: unchanged)
+                       data dir: the dir's owner when run as root, else yours)
   --force              replace another panel's identity
   -h, --help           this help`,
   status: `Usage: npm run provision -- status --api URL (--id ID | --config panel.json)
@@ -226,9 +226,16 @@ async function inject(v: Values, deps: CliDeps): Promise<void> {
     if (!pem) throw new ProvisionError(`${caPath} does not exist`);
     brokerCa = parseCaPem(pem, caPath);
   }
-  const resolved: PanelTarget = target.kind === 'dir'
-    ? { kind: 'dir', path: resolve(deps.cwd, target.path), ...(owner ? { owner } : {}) }
-    : { kind: 'image', path: resolve(deps.cwd, target.path) };
+  let resolved: PanelTarget;
+  if (target.kind === 'dir') {
+    const path = resolve(deps.cwd, target.path);
+    // As root, files default to the data dir's owner (the kiosk user), or the app could not read them.
+    const dirOwner = !owner && process.getuid?.() === 0 ? await stat(path).then((st) => ({ uid: st.uid, gid: st.gid }), () => undefined) : undefined;
+    const effective = owner ?? dirOwner;
+    resolved = { kind: 'dir', path, ...(effective ? { owner: effective } : {}) };
+  } else {
+    resolved = { kind: 'image', path: resolve(deps.cwd, target.path) };
+  }
   const result = await injectPanel(partitionsFor(deps, owner ?? IMAGE_APP_OWNER), resolved, {
     config, force: Boolean(v.force), ...(brokerCa ? { brokerCa } : {}),
   });

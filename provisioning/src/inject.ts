@@ -62,7 +62,9 @@ export function planFiles(req: InjectRequest, panelDataDir: string): { config: P
 
 export async function injectPanel(partitions: DataPartition, target: PanelTarget, req: InjectRequest): Promise<InjectResult> {
   if (target.kind === 'dir') {
-    const { config, files } = planFiles(req, target.path);
+    // mqttCaFile is a path on the panel, where the data dir is always /data/airpanel (the
+    // directory given here may be that partition mounted elsewhere, e.g. under /media).
+    const { config, files } = planFiles(req, PANEL_DATA_DIR);
     const jsonPath = posix.join(target.path, PANEL_JSON);
     const replaced = checkIdentity(await readIfExists(jsonPath), config, req.force, jsonPath);
     for (const f of files) await writeFileAtomic(posix.join(target.path, f.path), f.data, f.mode, target.owner);
