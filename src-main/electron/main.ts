@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   });
   loadApp();
 
-  if (settings && simulator) openSimulatorControls(settings, log, (size) => panel && applySimulatorSize(panel, size));
+  if (settings && simulator) openSimulatorControls(settings, log, panel.getBounds(), (size) => panel && applySimulatorSize(panel, size));
   if (settings && panel) {
     const p = panel;
     p.on('moved', () => {
@@ -164,13 +164,19 @@ async function main(): Promise<void> {
 }
 
 /** Simulator mode: the shared control page in a window beside the panel. */
-function openSimulatorControls(settings: SimulatorSettings, log: ReturnType<typeof createPanelLogger>, resize: (size: PanelSizeId) => void): void {
+function openSimulatorControls(
+  settings: SimulatorSettings,
+  log: ReturnType<typeof createPanelLogger>,
+  panelBounds: { x: number; y: number; width: number; height: number },
+  resize: (size: PanelSizeId) => void,
+): void {
   if (!simulatorUrl) {
     log.warn('simulator: no --simulator-url; the panel window runs without controls');
     return;
   }
   const stored = settings.read();
-  const controls = createControlWindow(stored.controlBounds);
+  // First run: beside the panel window; later: where the developer left it.
+  const controls = createControlWindow(stored.controlBounds ?? { x: panelBounds.x + panelBounds.width + 12, y: panelBounds.y, width: 420, height: 820 });
   void controls.loadURL(`${simulatorUrl}/simulator?preview=off`);
   const save = () => {
     if (!controls.isDestroyed()) settings.update({ controlBounds: controls.getBounds() });
