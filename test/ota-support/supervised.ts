@@ -21,8 +21,8 @@ export class SupervisedStubPanel {
   readonly outcomes: LaunchOutcome[] = [];
   private running: Promise<void> | null = null;
 
-  constructor(readonly dataDir: string, factoryDir: string, buildDir: string, env: { manifestUrl: string; reportUrl: string; keyring: string; panelId: string; checkMs?: number; channel?: string }, healthDeadlineMs: number) {
-    const rt = buildForNode(join(import.meta.dirname, 'stub-app-runtime.ts'), join(buildDir, 'stub-app-runtime.mjs'));
+  constructor(readonly dataDir: string, factoryDir: string, buildDir: string, env: { manifestUrl: string; reportUrl: string; keyring: string; panelId: string; checkMs?: number; channel?: string }, healthDeadlineMs: number, runtime = 'stub-app-runtime') {
+    const rt = buildForNode(join(import.meta.dirname, `${runtime}.ts`), join(buildDir, `${runtime}.mjs`));
     this.loader = new BundleLoader({
       dataDir,
       factoryDir,
