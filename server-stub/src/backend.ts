@@ -118,8 +118,19 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const admin = loadAdminToken(options.dataDir, options.adminToken);
   const db = openDatabase(options.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [() => void db.close()];
+  // Every step runs even if an earlier one fails, so a broker that will not close cannot
+  // keep the database open; the first failure is reported after all of them ran.
   const unwind = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    let firstError: unknown = null;
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error('shutdown step failed', { error: (error as Error).message });
+        firstError ??= error;
+      }
+    }
+    if (firstError) throw firstError;
   };
 
   try {
