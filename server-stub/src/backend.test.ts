@@ -90,6 +90,14 @@ describe('backend over real HTTP and SQLite', () => {
     await post(19, t0 + 120_000 + 601_000);
     expect(DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-1/display', { token: key })).json).level.id).toBe('good');
 
+    // The display route answers from memory: neither 304 nor 200 touches the database.
+    const queriesBefore = backend!.store.queryCount;
+    const current = (await api('GET', '/api/v1/panels/panel-1/display', { token: key })).headers.get('etag')!;
+    for (let i = 0; i < 5; i++) {
+      expect((await api('GET', '/api/v1/panels/panel-1/display', { token: key, headers: { 'if-none-match': current } })).status).toBe(304);
+    }
+    expect(backend!.store.queryCount).toBe(queriesBefore);
+
     // The admin may read any panel's document too.
     expect((await api('GET', '/api/v1/panels/panel-1/display', { token: admin })).status).toBe(200);
   });

@@ -92,6 +92,8 @@ export interface Backend {
   /** Where the generated admin token lives; null when it was configured. */
   adminTokenFile: string | null;
   service: AirpanelService;
+  /** The SQLite store (read-only use outside the service: tools and tests). */
+  store: Store;
   refreshLoop: RefreshLoop;
   metrics: BackendMetrics;
   /** Stops accepting, finishes requests and publishes in flight, closes the broker and the DB. Safe to call twice. */
@@ -258,6 +260,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       adminToken: admin.token,
       adminTokenFile: admin.file,
       service,
+      store,
       refreshLoop,
       metrics,
       close: () => {

@@ -48,10 +48,13 @@ type Resource = 'level_schemes' | 'content_sets' | 'sensor_sources';
  */
 export class Store {
   private readonly statements = new Map<string, Statement>();
+  /** Statements handed out so far: lets a test prove a path never touches the database. */
+  queryCount = 0;
 
   constructor(readonly db: Db) {}
 
   private sql(text: string): Statement {
+    this.queryCount++;
     let statement = this.statements.get(text);
     if (!statement) {
       statement = this.db.prepare(text);
