@@ -73,6 +73,8 @@ describe('bundle format (generated trees, real tar files)', () => {
     await writeFile(join(good, 'app', 'main.js'), 'console.log("MAIN")\n');
     await expect(checkBundleDir(good, { hashes: true })).rejects.toThrow(/sha256/);
     await expect(checkBundleDir(good, { hashes: false })).resolves.toMatchObject({ version: '1.0.0' });
+    // Larger once extracted than allowed (a decompression bomb).
+    await expect(extractBundle(b.file, join(dir, 'e4'), '1.0.0', 10)).rejects.toThrow(/bytes once extracted/);
     // Wrong version.
     await expect(extractBundle(b.file, join(dir, 'e3'), '9.9.9')).rejects.toThrow(/expected 9\.9\.9/);
   });

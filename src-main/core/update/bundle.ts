@@ -157,9 +157,10 @@ export async function checkBundleDir(dir: string, opts: { hashes: boolean; versi
  * only regular files and directories with relative paths, verifies every file, and fsyncs
  * every file and directory so the tree is durable before anyone points at it.
  */
-export async function extractBundle(tarball: string, dir: string, expectedVersion: string): Promise<BundleDescriptor> {
+export async function extractBundle(tarball: string, dir: string, expectedVersion: string, maxExtractedBytes = 1024 ** 3): Promise<BundleDescriptor> {
   await mkdir(dir, { recursive: false });
   let bad: string | null = null;
+  let total = 0;
   await tarExtract({
     file: tarball,
     cwd: dir,
@@ -169,6 +170,12 @@ export async function extractBundle(tarball: string, dir: string, expectedVersio
       const type = 'type' in entry ? entry.type : 'File';
       const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/');
       if (!ok) bad = `${path} (${type})`;
+      // A decompression bomb stops here rather than filling the data partition.
+      total += 'size' in entry && typeof entry.size === 'number' ? entry.size : 0;
+      if (total > maxExtractedBytes) {
+        bad = `more than ${maxExtractedBytes} bytes once extracted`;
+        return false;
+      }
       return ok;
     },
   });

@@ -1,0 +1,97 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Scheduler, TimerHandle } from '../clock.js';
+import { Ed25519Verifier, generateReleaseKey, signManifest } from './keys.js';
+import { GotOtaHttpClient } from './http.js';
+import { OtaUpdater } from './updater.js';
+
+/** Fake scheduler (replaces the timer scheduler): records delays, fires on demand. */
+class RecordingFakeScheduler implements Scheduler {
+  readonly delays: number[] = [];
+  private pending: (() => void) | null = null;
+  setTimeout(cb: () => void, ms: number): TimerHandle {
+    this.delays.push(ms);
+    this.pending = cb;
+    return {};
+  }
+  clearTimeout(): void {
+    this.pending = null;
+  }
+  fire(): void {
+    const cb = this.pending;
+    this.pending = null;
+    cb?.();
+  }
+}
+
+describe('OtaUpdater (real HTTP manifest server)', () => {
+  const key = generateReleaseKey();
+  let dir: string;
+  let server: http.Server;
+  let url: string;
+  let requests = 0;
+  let body: unknown = null;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airpanel-updater-'));
+    requests = 0;
+    body = null;
+    server = http.createServer((_req, res) => {
+      requests++;
+      if (body === null) res.writeHead(404).end('{}');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/manifest`;
+  });
+  afterEach(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const make = (scheduler: Scheduler, random = () => 0.5) => new OtaUpdater({
+    dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1',
+    runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+    http: new GotOtaHttpClient(), wallClock: { now: () => Date.now() }, scheduler, random, checkIntervalMs: 1000, jitter: 0.5,
+    requestRestart: async () => undefined,
+  });
+
+  it('checks on a jittered schedule within mean × (1 ± jitter), and again after each check', async () => {
+    const s = new RecordingFakeScheduler();
+    let r = 0;
+    const values = [0, 0.999, 0.25];
+    const u = make(s, () => values[r++ % values.length]!);
+    await u.start();
+    expect(s.delays[0]).toBe(500);
+    s.fire();
+    await new Promise((res) => setTimeout(res, 200));
+    expect(requests).toBe(1);
+    expect(s.delays[1]).toBeCloseTo(1499, 0);
+    u.stop();
+  });
+
+  it('concurrent check-update commands share one check; nothing published is not a failure', async () => {
+    const u = make(new RecordingFakeScheduler());
+    const [a, b] = await Promise.all([u.checkNow(), u.checkNow()]);
+    expect(a).toBe(b);
+    expect(a).toMatch(/no release/);
+    expect(requests).toBe(1);
+    expect(u.getReport().phase).toBe('idle');
+  });
+
+  it('a signed manifest for the running version records its counter and downloads nothing', async () => {
+    body = signManifest({
+      schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 },
+      minRuntimeVersion: '45.0.0', counter: 3, releasedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
+    }, [key.privateKeyPem]);
+    const u = make(new RecordingFakeScheduler());
+    expect(await u.checkNow()).toMatch(/up to date/);
+    expect(await u.checkNow()).toMatch(/already handled/);
+    expect(requests).toBe(2);
+  });
+});
