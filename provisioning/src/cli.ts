@@ -9,7 +9,7 @@ import got, { type Got } from 'got';
 import { DataPartition } from './disk.js';
 import { ProvisionError, UsageError } from './errors.js';
 import { Ext4Debugfs, VfatMtools } from './filesystems.js';
-import { injectPanel, readPanel, type PanelTarget } from './inject.js';
+import { injectPanel, precheckTarget, readPanel, type PanelTarget } from './inject.js';
 import {
   describeConfig, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig,
   writeFileAtomic, type Owner,
@@ -57,7 +57,12 @@ The answer holds the panel's API key, shown only this once: keep the file until 
   --content-set ID     content set (backend default if absent)
   --level-scheme ID    level scheme (backend default if absent)
   --out FILE           where to save panel.json (default: panel-<id>.json)
-  --force              overwrite an existing --out file
+  --image PATH         also inject it into this image or card right away (as "inject" does;
+  --data-dir DIR         or into this data dir); checked BEFORE registering, so a wrong
+  --ca FILE              card does not cost a registration. --ca, --owner as for "inject"
+  --owner UID:GID
+  --force              overwrite an existing --out file, and another panel's identity on
+                       the --image/--data-dir
   -h, --help           this help`,
   inject: `Usage: npm run provision -- inject --config panel.json (--image FILE|DEVICE | --data-dir DIR) [options]
 
@@ -102,6 +107,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     location: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' }, id: { type: 'string' },
     'sensor-source': { type: 'string' }, 'content-set': { type: 'string' }, 'level-scheme': { type: 'string' },
     out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' }, owner: { type: 'string' },
   },
   inject: {
     config: { type: 'string' }, image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' },
@@ -183,6 +189,9 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   if (out && !v.force && (await readIfExists(out))) {
     throw new ProvisionError(`${out} already exists; pass --out with another file or --force`);
   }
+  // The card too: a card that cannot take the identity must not cost a registration.
+  const plan = await planInjection(v, deps, 'register');
+  if (plan) await precheckTarget(plan.partitions, plan.target, id ?? null, Boolean(v.force));
 
   const reg = await registerPanel(deps.http, {
     api,
@@ -209,16 +218,28 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
     throw new ProvisionError(`registered ${config.panelId} but could not save its panel.json`);
   }
   deps.out(`registered panel ${config.panelId}; saved ${file} (mode 0600, holds the API key)`);
+  if (plan) {
+    try {
+      await injectAndReport(plan, config, Boolean(v.force), deps);
+    } catch (e) {
+      throw new ProvisionError(`registered ${config.panelId} and saved ${file}, but could not write it to ${plan.target.path}: ` +
+        `${(e as Error).message}. Fix that, then run: npm run provision -- inject --config ${file} ...`);
+    }
+  }
   deps.out(panelLabel(config));
 }
 
-async function inject(v: Values, deps: CliDeps): Promise<void> {
-  const configPath = resolve(deps.cwd, required(v, 'config', 'inject'));
-  const target = oneTarget(v, 'inject', false) as PanelTarget;
+interface InjectionPlan {
+  target: PanelTarget;
+  brokerCa?: Buffer;
+  partitions: DataPartition;
+}
+
+/** The target and CA of --image/--data-dir/--ca/--owner, validated; null when no target is given. */
+async function planInjection(v: Values, deps: CliDeps, command: string): Promise<InjectionPlan | null> {
+  if (!str(v, 'image') && !str(v, 'data-dir')) return null;
+  const target = oneTarget(v, command, false) as PanelTarget;
   const owner = parseOwner(str(v, 'owner'));
-  const bytes = await readIfExists(configPath);
-  if (!bytes) throw new ProvisionError(`${configPath} does not exist`);
-  const config = parsePanelConfig(bytes, configPath);
   const caPath = str(v, 'ca');
   let brokerCa: Buffer | undefined;
   if (caPath) {
@@ -236,15 +257,27 @@ async function inject(v: Values, deps: CliDeps): Promise<void> {
   } else {
     resolved = { kind: 'image', path: resolve(deps.cwd, target.path) };
   }
-  const result = await injectPanel(partitionsFor(deps, owner ?? IMAGE_APP_OWNER), resolved, {
-    config, force: Boolean(v.force), ...(brokerCa ? { brokerCa } : {}),
-  });
+  return { target: resolved, partitions: partitionsFor(deps, owner ?? IMAGE_APP_OWNER), ...(brokerCa ? { brokerCa } : {}) };
+}
+
+async function injectAndReport(plan: InjectionPlan, config: PanelConfig, force: boolean, deps: CliDeps): Promise<void> {
+  const result = await injectPanel(plan.partitions, plan.target, { config, force, ...(plan.brokerCa ? { brokerCa: plan.brokerCa } : {}) });
   const where = result.partition
-    ? `${resolved.path} (partition ${result.partition.partition.name}, ${result.partition.fs} at byte ${result.partition.offset}): /data/airpanel/panel.json`
-    : `${resolved.path}/panel.json`;
+    ? `${plan.target.path} (partition ${result.partition.partition.name}, ${result.partition.fs} at byte ${result.partition.offset}): /data/airpanel/panel.json`
+    : `${plan.target.path}/panel.json`;
   if (result.replaced && result.replaced !== result.config.panelId) deps.out(`replaced panel ${result.replaced} (--force)`);
-  deps.out(`wrote ${where}${brokerCa ? ' and broker-ca.pem' : ''}`);
-  deps.out(panelLabel(result.config));
+  deps.out(`wrote ${where}${plan.brokerCa ? ' and broker-ca.pem' : ''}`);
+}
+
+async function inject(v: Values, deps: CliDeps): Promise<void> {
+  const configPath = resolve(deps.cwd, required(v, 'config', 'inject'));
+  const plan = await planInjection(v, deps, 'inject');
+  if (!plan) throw new UsageError('inject: give exactly one of --image, --data-dir (see --help)');
+  const bytes = await readIfExists(configPath);
+  if (!bytes) throw new ProvisionError(`${configPath} does not exist`);
+  const config = parsePanelConfig(bytes, configPath);
+  await injectAndReport(plan, config, Boolean(v.force), deps);
+  deps.out(panelLabel(config));
 }
 
 async function show(v: Values, deps: CliDeps): Promise<void> {

@@ -32,7 +32,7 @@ export interface InjectResult {
 }
 
 /** Refuses to overwrite another panel's identity unless forced. */
-export function checkIdentity(existing: Buffer | null, next: PanelConfig, force: boolean, where: string): string | null {
+export function checkIdentity(existing: Buffer | null, nextPanelId: string | null, force: boolean, where: string): string | null {
   if (!existing) return null;
   let previous: PanelConfig;
   try {
@@ -41,7 +41,7 @@ export function checkIdentity(existing: Buffer | null, next: PanelConfig, force:
     if (force) return '(unreadable)';
     throw new ProvisionError(`${(e as Error).message}. Refusing to overwrite it without --force.`);
   }
-  if (previous.panelId !== next.panelId && !force) {
+  if (previous.panelId !== nextPanelId && !force) {
     throw new ProvisionError(`${where} already holds panel ${previous.panelId} (${previous.name}). ` +
       'Refusing to overwrite another panel\'s identity; pass --force if this card really changes panel.');
   }
@@ -66,7 +66,7 @@ export async function injectPanel(partitions: DataPartition, target: PanelTarget
     // directory given here may be that partition mounted elsewhere, e.g. under /media).
     const { config, files } = planFiles(req, PANEL_DATA_DIR);
     const jsonPath = posix.join(target.path, PANEL_JSON);
-    const replaced = checkIdentity(await readIfExists(jsonPath), config, req.force, jsonPath);
+    const replaced = checkIdentity(await readIfExists(jsonPath), config.panelId, req.force, jsonPath);
     for (const f of files) await writeFileAtomic(posix.join(target.path, f.path), f.data, f.mode, target.owner);
     if (target.owner) await chownOrExplain(target.path, target.owner);
     return { config, bytes: files[files.length - 1]!.data, replaced };
@@ -75,9 +75,27 @@ export async function injectPanel(partitions: DataPartition, target: PanelTarget
   const inPart = files.map((f) => ({ ...f, path: `${DATA_DIR_IN_PARTITION}/${f.path}` }));
   const where = `${target.path}: /data/${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`;
   return partitions.open(target.path, async (fs, info) => {
-    const replaced = checkIdentity(await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`), config, req.force, where);
+    const replaced = checkIdentity(await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`), config.panelId, req.force, where);
     await fs.writeFiles(inPart);
     return { result: { config, bytes: files[files.length - 1]!.data, replaced, partition: info }, changed: true };
+  });
+}
+
+/**
+ * Checks, before anything is registered, that a target can take a new identity: the image has
+ * a clean data partition, and holds no other panel's panel.json unless forced. `panelId` null:
+ * the backend will choose it, so any existing identity is another panel's.
+ */
+export async function precheckTarget(partitions: DataPartition, target: PanelTarget, panelId: string | null, force: boolean): Promise<void> {
+  if (target.kind === 'dir') {
+    const jsonPath = posix.join(target.path, PANEL_JSON);
+    checkIdentity(await readIfExists(jsonPath), panelId, force, jsonPath);
+    return;
+  }
+  const where = `${target.path}: /data/${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`;
+  await partitions.open(target.path, async (fs) => {
+    checkIdentity(await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`), panelId, force, where);
+    return { result: undefined, changed: false };
   });
 }
 

@@ -60,10 +60,11 @@ describe('panel.json', () => {
 describe('identity and files', () => {
   it('refuses another panel without force, accepts the same one', () => {
     const a = serializePanelConfig(config('pnl-0001'));
-    expect(checkIdentity(a, config('pnl-0001'), false, 'w')).toBe('pnl-0001');
-    expect(() => checkIdentity(a, config('pnl-0002'), false, 'w')).toThrow(/already holds panel pnl-0001/);
-    expect(checkIdentity(a, config('pnl-0002'), true, 'w')).toBe('pnl-0001');
-    expect(checkIdentity(null, config('pnl-0002'), false, 'w')).toBeNull();
+    expect(checkIdentity(a, 'pnl-0001', false, 'w')).toBe('pnl-0001');
+    expect(() => checkIdentity(a, 'pnl-0002', false, 'w')).toThrow(/already holds panel pnl-0001/);
+    expect(() => checkIdentity(a, null, false, 'w')).toThrow(/already holds panel pnl-0001/);
+    expect(checkIdentity(a, 'pnl-0002', true, 'w')).toBe('pnl-0001');
+    expect(checkIdentity(null, 'pnl-0002', false, 'w')).toBeNull();
   });
 
   it('refuses a CA for a panel without TLS', () => {
