@@ -339,6 +339,7 @@ test.describe('at 1920x1080', () => {
       expect(await svg.locator('path, circle, rect').count()).toBeGreaterThan(0);
       const box = await svg.boundingBox();
       expect(box!.width).toBeGreaterThan(100);
+      await page.locator('.band-icon').screenshot({ path: `${SHOTS}/icon-${icon}.png` });
     }
     expect(await page.evaluate(() => document.querySelectorAll('img, link[href^="http"]').length)).toBe(0);
   });
