@@ -202,7 +202,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
         if (method === 'HEAD' || ownRoutes.has(`${method} ${route.url}`)) continue;
-        moduleRoutes.push({ method, path: route.url.replace(/:([A-Za-z]+)/g, '{$1}') });
+        const openapi = (route.config as { openapi?: Record<string, unknown> } | undefined)?.openapi;
+        moduleRoutes.push({ method, path: route.url.replace(/:([A-Za-z]+)/g, '{$1}'), openapi });
       }
     });
     const principalOf = (authorization: string | undefined) => service.authenticate(bearerToken(authorization));

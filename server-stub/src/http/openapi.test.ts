@@ -103,3 +103,29 @@ describe('OpenAPI document', () => {
     expect(JSON.stringify(doc)).not.toContain('"$id"');
   });
 });
+
+describe('OpenAPI document with routes added through extendHttp', () => {
+  it('lists them with their path parameters and the description the module gives', async () => {
+    const temp = makeTempDir();
+    const backend = await startTestBackend(temp.dir, {
+      releaseFeed: false,
+      extendHttp: (app, { isAdmin }) => {
+        app.get('/api/v1/extras/:thing', { config: { openapi: { summary: 'One extra thing', security: [{ adminToken: [] }] } } }, async (request, reply) =>
+          isAdmin(request.headers.authorization) ? { thing: (request.params as { thing: string }).thing } : reply.code(401).send({ error: { code: 'unauthorized', message: 'admin only' } }),
+        );
+      },
+    });
+    try {
+      const api = apiClient(backend.url);
+      const doc = (await api('GET', '/api/v1/openapi.json')).json as { paths: Record<string, Record<string, Json>> };
+      const op = doc.paths['/api/v1/extras/{thing}']!.get!;
+      expect(op).toMatchObject({ summary: 'One extra thing', security: [{ adminToken: [] }], parameters: [{ name: 'thing', in: 'path', required: true }] });
+      expect(doc.paths['/api/v1/releases']).toBeUndefined();
+      expect((await api('GET', '/api/v1/extras/lamp', { token: backend.adminToken })).json).toEqual({ thing: 'lamp' });
+      expect((await api('GET', '/api/v1/extras/lamp')).status).toBe(401);
+    } finally {
+      await backend.close();
+      temp.remove();
+    }
+  });
+});

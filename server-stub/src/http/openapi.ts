@@ -16,10 +16,15 @@ const SECURITY_SCHEMES = {
 
 type JsonObject = Record<string, unknown>;
 
-/** A route another module (the release feed) registered: listed, described by that module. */
+/**
+ * A route another module (the release feed) registered. A module describes it by giving the
+ * route `config: { openapi: { summary, description, security, requestBody, responses, ... } }`
+ * (OpenAPI operation fields, merged over the generic entry); otherwise it is only listed.
+ */
 export interface ModuleRoute {
   method: string;
   path: string;
+  openapi?: JsonObject;
 }
 
 /**
@@ -112,7 +117,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
   }
 
-  for (const { method, path } of info.moduleRoutes ?? []) {
+  for (const { method, path, openapi } of info.moduleRoutes ?? []) {
     const operation: JsonObject = {
       operationId: `${method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: path.includes('/update/') || path.includes('/releases') ? 'Release feed (OTA): see server-stub/src/releases/plugin.ts' : 'Added by a backend module',
@@ -122,7 +127,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
       security: path.startsWith('/api/v1/releases') ? [{ adminToken: [] }] : path.includes('/report') ? [{ adminToken: [] }, { panelKey: [] }] : [],
       responses: { 200: { description: 'Success; the answer is defined by the module' }, default: { description: 'Errors are ApiError bodies', content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } } },
     };
-    (paths[path] ??= {})[method.toLowerCase()] = operation;
+    (paths[path] ??= {})[method.toLowerCase()] = { ...operation, ...openapi };
   }
 
   return {
