@@ -20,6 +20,11 @@ import * as ops from '../../tools/release/ops.js';
 import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring } from '../ota-support/feed.js';
 import { stubBundle } from '../ota-support/stub-app.js';
 import { SupervisedStubPanel } from '../ota-support/supervised.js';
+import { coreAppBundle } from '../ota-support/core-app.js';
+import got from 'got';
+import { PanelRegistration, PanelSummary, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
+import { startTestBackend } from '../../server-stub/src/test-support.js';
 
 const { values } = parseArgs({ options: { 'schedule-ms': { type: 'string', default: '3000' } } });
 const scheduleMs = Number(values['schedule-ms']);
@@ -43,6 +48,62 @@ async function countingProxy(upstream: string) {
     reset: () => (bundleBytes = 0),
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+/** The real backend (SQLite, embedded MQTT, feed) and the real PanelCore: command via MQTT. */
+async function runWithCore(padding: number): Promise<void> {
+  const backend = await startTestBackend(join(tmp.dir, 'core-backend'), { mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' } });
+  const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${backend.adminToken}` } });
+  let panel: SupervisedStubPanel | null = null;
+  try {
+    const reg = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-bench', name: 'Bench' } }).json());
+    const dataDir = join(tmp.dir, 'panel-core');
+    await mkdir(dataDir);
+    await writePanelJson(dataDir, panelConfigFromRegistration(reg));
+    const key = generateReleaseKey();
+    const keyFile = await writeKeyFile(join(tmp.dir, 'core.key'), key);
+    const keyring = join(tmp.dir, 'core-keyring.json');
+    await writeKeyring(keyring, [key]);
+    const factory = await coreAppBundle(tmp.dir, '1.0.0', 'healthy');
+    const factoryDir = join(tmp.dir, 'core-factory');
+    await extractBundle(factory.file, factoryDir, '1.0.0');
+    panel = new SupervisedStubPanel(dataDir, factoryDir, tmp.dir, { manifestUrl: '', reportUrl: '', keyring, panelId: 'panel-bench' }, 30_000, 'core-app-runtime');
+    panel.start();
+    const summary = async () => PanelSummary.parse(await admin.get('panels/panel-bench').json());
+    const until = async (pred: () => Promise<boolean>) => {
+      const end = Date.now() + 120_000;
+      while (!(await pred())) {
+        if (Date.now() > end) throw new Error('timed out');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await until(async () => (await summary()).online);
+    await coreAppBundle(tmp.dir, '2.0.0', 'healthy'); // writes the test app's tree, padded below
+    const padded = await buildBundle({ inputs: [{ dir: join(tmp.dir, 'core-app-2.0.0', 'app'), as: 'app' }, { dir: await padDir(padding), as: 'assets' }], version: '2.0.0', main: 'app/main.mjs', minRuntimeVersion: '45.0.0', outFile: join(tmp.dir, 'core-2.0.0-padded.tar.gz') });
+    const t0 = performance.now();
+    await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: padded.file, channel: 'stable', version: '2.0.0', minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+    const tPublished = performance.now();
+    await admin.post('panels/panel-bench/commands', { json: { kind: 'check-update' } });
+    await until(async () => {
+      const s = await summary();
+      return s.online && s.firmwareVersion === '2.0.0';
+    });
+    const t1 = performance.now();
+    console.log(`real PanelCore, check-update via backend → MQTT: bundle ${padded.size} bytes, publish ${(tPublished - t0).toFixed(0)} ms, ` +
+      `published → backend sees 2.0.0 running ${(t1 - tPublished).toFixed(0)} ms`);
+  } finally {
+    await panel?.stop();
+    await backend.close();
+  }
+}
+
+async function padDir(bytes: number): Promise<string> {
+  const dir = join(tmp.dir, 'padding');
+  await mkdir(dir, { recursive: true });
+  const { randomBytes } = await import('node:crypto');
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'assets.bin'), randomBytes(bytes));
+  return dir;
 }
 
 const tmp = await tempDir('ota-bench');
@@ -96,9 +157,11 @@ try {
   }
   await run('command', '2.0.0');
   await run('schedule', '2.0.0');
-  console.log('NOTE: the panel app here is the stub test app under the real loader (the real PanelCore/Electron app is not wired to the updater yet).');
   await proxy.close();
   await feed.close();
+  await runWithCore(padding);
+  console.log('NOTE: the first two runs use the stub test app, the last the real PanelCore in a test-app bundle;\n' +
+    '      all under the real loader, none in Electron (the Electron host does not start the updater yet).');
 } finally {
   await tmp.cleanup();
 }
