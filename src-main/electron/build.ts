@@ -79,4 +79,14 @@ if (requires.some((r) => r !== 'electron')) {
   console.error(`build:electron: preload.cjs requires ${requires.join(', ')}; a sandboxed preload may only require electron`);
   process.exitCode = 1;
 }
+// Guard: every package main.js imports must be a runtime dependency (electron-builder packs
+// only `dependencies`; a devDependency would be missing on the panel).
+const main = await readFile(join(outDir, 'main.js'), 'utf8');
+const imported = new Set([...main.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1] ?? ''));
+const missing = [...imported].filter((id) => id !== 'electron' && !id.startsWith('node:') && !builtinModules.includes(id)
+  && !deps.some((d) => id === d || id.startsWith(`${d}/`)));
+if (missing.length > 0) {
+  console.error(`build:electron: main.js imports ${missing.join(', ')}, not in package.json dependencies`);
+  process.exitCode = 1;
+}
 console.log(`build:electron: wrote ${outDir} (main.js, preload.cjs, renderer/)`);
