@@ -5,6 +5,7 @@
  *   dist/app/renderer/    the built renderer (src-renderer/dist, run build:renderer first)
  *
  *   npm run build:electron
+ *   tsx src-main/electron/build.ts [--out-dir DIR] [--no-renderer]
  *
  * Electron itself cannot run on a machine without its binary; this build (and the type
  * check) still runs there.
@@ -13,10 +14,12 @@ import { cp, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { build } from 'vite';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const outDir = join(root, 'dist', 'app');
+const { values: args } = parseArgs({ options: { 'out-dir': { type: 'string' }, 'no-renderer': { type: 'boolean', default: false } } });
+const outDir = resolve(args['out-dir'] ?? join(root, 'dist', 'app'));
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
 const deps = Object.keys(pkg.dependencies ?? {});
 const isExternal = (id: string) =>
@@ -65,13 +68,16 @@ await build({
 });
 
 const rendererDist = join(root, 'src-renderer', 'dist');
-try {
-  await stat(join(rendererDist, 'index.html'));
-  await cp(rendererDist, join(outDir, 'renderer'), { recursive: true });
-} catch {
-  console.warn('build:electron: src-renderer/dist/index.html missing; run `npm run build:renderer` first');
-  process.exitCode = 1;
+if (!args['no-renderer']) {
+  try {
+    await stat(join(rendererDist, 'index.html'));
+    await cp(rendererDist, join(outDir, 'renderer'), { recursive: true });
+  } catch {
+    console.warn('build:electron: src-renderer/dist/index.html missing; run `npm run build:renderer` first');
+    process.exitCode = 1;
+  }
 }
+
 // Guard: the preload must require nothing but electron (a sandboxed preload cannot).
 const preload = await readFile(join(outDir, 'preload.cjs'), 'utf8');
 const requires = [...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]);
