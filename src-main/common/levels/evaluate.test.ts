@@ -116,7 +116,7 @@ describe('evaluateLevel properties', () => {
   it('is monotonic: higher values never give a lower level for the same previous state without pending', () => {
     fc.assert(
       fc.property(
-        scheme({ dwell: fc.integer({ min: 1, max: 3_600 }) }).chain((s) =>
+        scheme({ dwell: fc.integer({ min: 0, max: 3_600 }) }).chain((s) =>
           fc.tuple(fc.constant(s), valuesFor(s), previousState(s), fc.double({ min: 1, max: 20, noNaN: true }), fc.double({ min: 0, max: 50, noNaN: true })),
         ),
         ([s, values, previous, factor, offset]) => {
@@ -131,12 +131,11 @@ describe('evaluateLevel properties', () => {
     );
   });
 
-  // Known defect, found by the property above when dwell 0 is allowed: with no dwell and
-  // breakpoints closer together than the margin, a value past the first breakpoint by the
-  // margin moves only to `up` (1) while a slightly lower value inside the band moves straight
-  // to the raw level (2). Suggested fix in evaluate.ts: in the `up`/`down` branches, take
-  // `raw` when the dwell is 0 (or start a pending toward `raw`). Drop `.fails` once fixed.
-  it.fails('is monotonic with a zero dwell too (breakpoints closer than the margin)', () => {
+  // Regression: with no dwell and breakpoints closer together than the margin, a value past
+  // the first breakpoint by the margin once moved only to `up` while a slightly lower value
+  // inside the band moved straight to the raw level. Dwell now applies relative to the
+  // margin's target, so a zero dwell always takes the raw level.
+  it('is monotonic with a zero dwell too (breakpoints closer than the margin)', () => {
     const close = LevelSchemeSchema.parse({
       id: 'close', name: 'Close', levels: [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }, { id: 'c', label: 'C' }],
       breakpoints: { pm25: [20, 21] }, hysteresis: { marginFraction: 0.1, minDwellSeconds: 0 },

@@ -74,8 +74,9 @@ function bands(scheme: LevelScheme, values: PollutantValues): Bands | null {
  * The worst pollutant decides. Hysteresis keeps a noisy sensor near a breakpoint from
  * flickering a roadside panel: the level moves at once only when a value is past a
  * breakpoint by `marginFraction` of it (worse: value ≥ bp·(1+m); better: every value
- * < bp·(1−m)); inside that band the raw level must hold for `minDwellSeconds` first.
- * With no previous state the raw level is taken as is.
+ * < bp·(1−m)); inside that band the raw level must hold for `minDwellSeconds` first
+ * (so with a zero dwell the raw level is always taken). With no previous state the raw
+ * level is taken as is.
  *
  * Returns null when no value has breakpoints in this scheme (nothing to evaluate).
  */
@@ -100,12 +101,14 @@ export function evaluateLevel(
   // A previous index from another scheme (fewer levels) is clamped, not trusted blindly.
   if (!previous) return done(b.raw, null);
   const current = clamp(previous.index);
-  if (b.up > current) return done(b.up, null);
-  if (b.down < current) return done(b.down, null);
-  if (b.raw === current) return done(current, null);
+  // Where the margin alone takes the panel: a level clearly reached (up) or clearly left
+  // (down); otherwise it stays. The dwell rule then applies relative to that target, so a
+  // raw level the margin does not confirm is taken only after it held long enough.
+  const target = b.up > current ? b.up : b.down < current ? b.down : current;
+  if (b.raw === target) return done(target, null);
 
   const dwellMs = scheme.hysteresis.minDwellSeconds * 1000;
   const pending = previous.pending && previous.pending.index === b.raw ? previous.pending : { index: b.raw, sinceMs: nowMs };
   if (nowMs - pending.sinceMs >= dwellMs) return done(b.raw, null);
-  return done(current, pending);
+  return done(target, pending);
 }
