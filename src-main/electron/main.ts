@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { app, type BrowserWindow, ipcMain, Menu, powerSaveBlocker, protocol, session } from 'electron';
 import got from 'got';
 import mqtt from 'mqtt';
-import type { PanelSizeId } from '../common/contract/simulator.js';
+import { SimulatorAction, type PanelSizeId } from '../common/contract/simulator.js';
 import { loadPanelConfig } from '../core/config.js';
 import { resolveDataDir } from '../core/data-dir.js';
 import type { HostActions } from '../core/host.js';
@@ -183,7 +183,11 @@ function openSimulatorControls(
   };
   controls.on('moved', save);
   controls.on('resized', save);
+  // The size the developer chose last time wins over the control server's default.
   let current = stored.size;
+  const restore = SimulatorAction.parse({ action: 'set-size', size: stored.size });
+  void fetch(`${simulatorUrl}/simulator/api/action`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(restore) })
+    .catch((err: unknown) => log.warn('simulator: could not restore the panel size', { error: String(err) }));
   const events = new SimulatorEvents(simulatorUrl, (state) => {
     if (state.size === current) return;
     current = state.size;

@@ -71,14 +71,19 @@ export function createSimulatorPanelWindow(preload: string, size: PanelSizeId, p
   });
   win.setMenu(null);
   applySimulatorSize(win, size);
+  // A (re)load may reset the zoom: apply the current one again.
+  win.webContents.on('did-finish-load', () => win.webContents.setZoomFactor(zoomOf.get(win) ?? 1));
   showWhenReady(win);
   return win;
 }
+
+const zoomOf = new WeakMap<BrowserWindow, number>();
 
 export function applySimulatorSize(win: BrowserWindow, size: PanelSizeId): void {
   const { width, height, label } = PANEL_SIZES[size];
   const area = screen.getDisplayMatching(win.getBounds()).workAreaSize;
   const scale = Math.min(1, (area.width * 0.7) / width, (area.height * 0.9) / height);
+  zoomOf.set(win, scale);
   win.setContentSize(Math.round(width * scale), Math.round(height * scale));
   win.webContents.setZoomFactor(scale);
   win.setTitle(`Airpanel simulator: panel ${label}${scale < 1 ? ` at ${Math.round(scale * 100)} %` : ''}`);
