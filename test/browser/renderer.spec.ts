@@ -232,7 +232,7 @@ test.describe('at 1920x1080', () => {
           kind: l.getAttribute('data-kind'),
           opacity: Number(getComputedStyle(l).opacity),
         })));
-        if (samples.length < 600) requestAnimationFrame(tick);
+        if (!(window as unknown as { __stopSampling?: boolean }).__stopSampling && samples.length < 20_000) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
     });
@@ -241,6 +241,10 @@ test.describe('at 1920x1080', () => {
     await shot(page, '1920x1080', 'switch-midway');
     await fake.waitForFrame({ kind: 'content', revision: 2 });
     await settled(page);
+    await page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => done())));
+    await page.evaluate(() => {
+      (window as unknown as { __stopSampling: boolean }).__stopSampling = true;
+    });
     const samples = await page.evaluate(() => (window as unknown as { __samples: Array<Array<{ revision: string | null; kind: string | null; opacity: number }>> }).__samples);
     expect(samples.length).toBeGreaterThan(3);
     // In every frame the bottom layer is a fully opaque, drawn content view …
