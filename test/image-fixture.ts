@@ -185,3 +185,16 @@ export function buildImage(board: Board = 'x86_64'): BuiltImage {
     throw e;
   }
 }
+
+/**
+ * The image's /etc/rauc/system.conf for `rauc --conf` on this machine: unchanged except that
+ * RAUC's data directory (/data/rauc on the panel, created at start) points into the test dir,
+ * so the tests also run without root.
+ */
+export function raucConfForHost(img: BuiltImage): string {
+  const conf = readFileSync(join(img.target, 'etc/rauc/system.conf'), 'utf8');
+  if (!/^data-directory=\/data\/rauc$/m.test(conf)) throw new Error('system.conf: expected data-directory=/data/rauc');
+  const path = join(img.dir, 'system.conf');
+  writeFileSync(path, conf.replace(/^data-directory=.*$/m, `data-directory=${join(img.dir, 'rauc-data')}`));
+  return path;
+}

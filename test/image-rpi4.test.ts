@@ -9,7 +9,7 @@ import { PanelConfig } from '../src-main/common/index.js';
 import { runCli } from '../provisioning/src/cli.js';
 import { extractRange } from '../provisioning/src/disk.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';
-import { BOARD, buildImage, must, run, type BuiltImage } from './image-fixture.js';
+import { BOARD, buildImage, must, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
 
 const MiB = 1024 * 1024;
 interface Part { start: number; size: number; type: string; uuid: string; name: string }
@@ -78,7 +78,7 @@ describe('Raspberry Pi 4 image', () => {
   });
 
   it('signs a bundle the Pi (compatible airpanel-rpi4) accepts', () => {
-    const r = must('rauc', ['--conf', join(img.target, 'etc/rauc/system.conf'), 'info', '--output-format=json', '--keyring', img.signer.cert, img.bundle]);
+    const r = must('rauc', ['--conf', raucConfForHost(img), 'info', '--output-format=json', '--keyring', img.signer.cert, img.bundle]);
     expect((JSON.parse(r.stdout) as { compatible: string }).compatible).toBe('airpanel-rpi4');
   });
 

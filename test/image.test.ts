@@ -11,7 +11,7 @@ import { extractRange } from '../provisioning/src/disk.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';
 import got from 'got';
-import { BOARD, buildImage, makeSigningPair, must, packagePermissions, run, type BuiltImage } from './image-fixture.js';
+import { BOARD, buildImage, makeSigningPair, must, packagePermissions, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
 
 const MiB = 1024 * 1024;
 const GPT = {
@@ -184,7 +184,7 @@ describe('filesystems', () => {
 
 describe('RAUC bundle (post-image.sh, Debian rauc)', () => {
   it('is a signed verity bundle that verifies with the keyring and system.conf of the image', () => {
-    const r = must('rauc', ['--conf', join(img.target, 'etc/rauc/system.conf'), 'info', '--output-format=json',
+    const r = must('rauc', ['--conf', raucConfForHost(img), 'info', '--output-format=json',
       '--keyring', img.signer.cert, img.bundle]);
     const info = JSON.parse(r.stdout) as { compatible: string; version: string; images: Record<string, { filename: string; checksum: string }>[] };
     expect(info.compatible).toBe(/^compatible=(.*)$/m.exec(readFileSync(join(img.target, 'etc/rauc/system.conf'), 'utf8'))?.[1]);
@@ -195,7 +195,7 @@ describe('RAUC bundle (post-image.sh, Debian rauc)', () => {
 
   it('is refused by a panel that trusts another signer', () => {
     const other = makeSigningPair(img.dir, 'other');
-    const r = run('rauc', ['--conf', join(img.target, 'etc/rauc/system.conf'), 'info', '--keyring', other.cert, img.bundle]);
+    const r = run('rauc', ['--conf', raucConfForHost(img), 'info', '--keyring', other.cert, img.bundle]);
     expect(r.status).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/signature verification failed|self.signed|unable to get/i);
   });
