@@ -92,7 +92,13 @@ test.describe('Electron kiosk host', () => {
   test('navigation, new windows and foreign requests are denied', async () => {
     const opened = await win.evaluate(() => window.open('https://example.com/') === null);
     expect(opened).toBe(true);
+    // Watch the main process decide (our guard runs first, this listener after it).
+    const prevented = app.evaluate(({ webContents }) => new Promise<boolean>((resolve) => {
+      const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'));
+      panel?.once('will-navigate', (event) => setImmediate(() => resolve(event.defaultPrevented)));
+    }));
     await win.evaluate(() => { location.href = 'https://example.com/'; });
+    expect(await prevented).toBe(true);
     // Still the app, still alive: the navigation was cancelled in the main process.
     expect(await win.evaluate(() => location.href)).toBe(APP_URL);
     await expect(win.locator('[data-view="content"]').first()).toBeVisible();
