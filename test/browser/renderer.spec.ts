@@ -131,7 +131,7 @@ for (const size of SIZES) {
           const headlinePx = await page.getByTestId('headline').evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
           expect(headlinePx).toBeGreaterThanOrEqual(size.height < 500 ? 22 : 60);
           if (view.stale) {
-            await expect(page.getByTestId('stale-badge')).toHaveText(/^Last update .*14:05$/);
+            await expect(page.getByTestId('stale-badge')).toHaveText(/^Not updated since .*14:05$/);
           } else {
             await expect(page.getByTestId('stale-badge')).toHaveCount(0);
           }

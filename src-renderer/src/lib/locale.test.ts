@@ -28,8 +28,8 @@ describe('locale', () => {
   });
 
   it('has the UI words for the locale, English otherwise', () => {
-    expect(stringsFor('fr-BE').lastUpdate).toBe('Mise à jour');
-    expect(stringsFor('iw').lastUpdate).toBe(stringsFor('he').lastUpdate);
-    expect(stringsFor('zz').lastUpdate).toBe('Last update');
+    expect(stringsFor('fr-BE').staleSince).toBe('Pas de mise à jour depuis');
+    expect(stringsFor('iw').staleSince).toBe(stringsFor('he').staleSince);
+    expect(stringsFor('zz').staleSince).toBe('Not updated since');
   });
 });

@@ -18,18 +18,20 @@ export function directionOf(locale: string): 'ltr' | 'rtl' {
 /** The renderer's own few words (operator texts come with the document). */
 interface Strings {
   measured: string;
-  lastUpdate: string;
+  staleSince: string;
 }
 
+// `staleSince` precedes the time: the core's `stale.since` is when the content stopped being
+// confirmed, so "not updated since" is true whatever the freshness window was.
 const STRINGS: Record<string, Strings> = {
-  en: { measured: 'Measured', lastUpdate: 'Last update' },
-  fr: { measured: 'Mesuré à', lastUpdate: 'Mise à jour' },
-  nl: { measured: 'Gemeten', lastUpdate: 'Laatste update' },
-  de: { measured: 'Gemessen', lastUpdate: 'Letzte Aktualisierung' },
-  es: { measured: 'Medido', lastUpdate: 'Última actualización' },
-  it: { measured: 'Misurato', lastUpdate: 'Ultimo aggiornamento' },
-  ar: { measured: 'وقت القياس', lastUpdate: 'آخر تحديث' },
-  he: { measured: 'נמדד', lastUpdate: 'עדכון אחרון' },
+  en: { measured: 'Measured', staleSince: 'Not updated since' },
+  fr: { measured: 'Mesuré à', staleSince: 'Pas de mise à jour depuis' },
+  nl: { measured: 'Gemeten', staleSince: 'Niet bijgewerkt sinds' },
+  de: { measured: 'Gemessen', staleSince: 'Nicht aktualisiert seit' },
+  es: { measured: 'Medido', staleSince: 'Sin actualizar desde' },
+  it: { measured: 'Misurato', staleSince: 'Non aggiornato dal' },
+  ar: { measured: 'وقت القياس', staleSince: 'لم يُحدَّث منذ' },
+  he: { measured: 'נמדד', staleSince: 'לא עודכן מאז' },
 };
 
 export function stringsFor(locale: string): Strings {
