@@ -2,6 +2,7 @@
 // programs on PATH (this test is about the script's decisions, not about systemd or RAUC):
 // systemctl answers from files the test writes, rauc records how it was called.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOARD, must, run, tempDir } from './image-fixture.js';
@@ -71,6 +72,27 @@ describe('usr/libexec/airpanel/journal-prune', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(2);
     expect(must('ls', [dir]).stdout.trim().split('\n').sort()).toEqual([ids[2], ids[3], ids[4], 'not-a-boot'].sort());
     expect(must('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/journal-prune'), join(t.dir, 'absent')]).status).toBe(0);
+  });
+});
+
+describe('usr/libexec/airpanel/wait-seatd', () => {
+  it('returns at once when seatd listens', async () => {
+    const sock = join(t.dir, 'seatd.sock');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const r = run('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/wait-seatd')], { env: { SEATD_SOCK: sock } });
+      expect(r.status, r.stderr).toBe(0);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('gives up after its time when there is no seat (no hang)', () => {
+    const r = run('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/wait-seatd')],
+      { env: { SEATD_SOCK: join(t.dir, 'none.sock'), SEATD_WAIT_SECONDS: '1' } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no .*none\.sock after 1 s/);
   });
 });
 
