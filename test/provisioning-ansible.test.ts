@@ -29,10 +29,14 @@ describe('provisioning/ansible/playbook.yml', () => {
 
   it('installs the very units and settings of the image, which all exist', () => {
     const text = readFileSync(PLAYBOOK, 'utf8');
-    const block = /airpanel_unit_files:\n((?:\s+- .+\n)+)/.exec(text)?.[1] ?? '';
-    const files = block.split('\n').map((l) => l.trim().replace(/^- /, '')).filter(Boolean);
+    const list = (name: string) => (new RegExp(`${name}:\\n((?:\\s+- .+\\n)+)`).exec(text)?.[1] ?? '')
+      .split('\n').map((l) => l.trim().replace(/^- /, '')).filter(Boolean);
+    const files = [...list('airpanel_unit_files'), ...list('airpanel_helper_files')];
     expect(files).toEqual(expect.arrayContaining(['etc/systemd/system/airpanel.service', 'etc/tmpfiles.d/airpanel.conf']));
     for (const f of files) expect(existsSync(join(BOARD, 'common/rootfs-overlay', f)), f).toBe(true);
+    // Every program airpanel.service runs from the overlay is installed too.
+    const unit = readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system/airpanel.service'), 'utf8');
+    for (const [, path] of unit.matchAll(/^Exec\w+=-?(\/usr\/libexec\/airpanel\/\S+)/gm)) expect(files, path).toContain(path!.slice(1));
   });
 
   it('lists the tasks a technician expects (app, setuid sandbox, identity guard, kiosk enabled)', () => {
