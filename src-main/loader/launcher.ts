@@ -23,9 +23,11 @@ export class ProcessLauncher implements AppLauncher {
 
   launch(entry: string, env: Record<string, string>): LaunchedApp {
     const stdio = this.options.stdio ?? 'inherit';
+    // The loader itself may run as `ELECTRON_RUN_AS_NODE=1 electron loader.js`; the app must not.
+    const { ELECTRON_RUN_AS_NODE: _asNode, ...inherited } = process.env;
     const child: ChildProcess = spawn(this.command, [...this.args, entry], {
       stdio: ['ignore', stdio, stdio, 'ipc'],
-      env: { ...process.env, ...this.options.env, ...env },
+      env: { ...inherited, ...this.options.env, ...env },
     });
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));

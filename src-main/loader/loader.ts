@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { loaderStep, type Launch, type LoaderMachineOptions, type LoaderState } from '../common/release/index.js';
-import { checkBundleDir } from '../core/update/bundle.js';
+import { checkBundleDir } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
 import type { AppLauncher } from './launcher.js';
 import { LoaderStore } from './store.js';
