@@ -9,7 +9,7 @@ TARGET_DIR=${TARGET_DIR:-${1:?usage: post-build.sh TARGET_DIR}}
 mkdir -p "$TARGET_DIR/data" "$TARGET_DIR/boot/efi"
 
 # The journal goes to the data partition: /var/log/journal becomes a symlink at boot
-# (tmpfiles.d/airpanel.conf); no directory of that name in the /var factory.
+# (tmpfiles.d/airpanel-journal.conf); no directory of that name in the /var factory.
 rm -rf "$TARGET_DIR/var/log/journal"
 
 # The RAUC keyring: the certificate (chain) update bundles must be signed with.
