@@ -14,9 +14,10 @@ import mqtt from 'mqtt';
 import { SimulatorAction, type PanelSizeId } from '../common/contract/simulator.js';
 import { loadPanelConfig } from '../core/config.js';
 import { resolveDataDir } from '../core/data-dir.js';
-import type { HostActions } from '../core/host.js';
+import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
+import { reportHealthyToLoader } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from './maintenance-page.js';
@@ -24,6 +25,7 @@ import { RendererSupervisor } from './renderer-supervisor.js';
 import { hardenAllWebContents, hardenSession } from './security.js';
 import { SimulatorEvents } from './simulator-events.js';
 import { SimulatorSettings } from './simulator-settings.js';
+import { SystemdNotifier } from './systemd-notify.js';
 import { applySimulatorSize, createControlWindow, createKioskWindow, createSimulatorPanelWindow } from './windows.js';
 
 /** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
@@ -109,7 +111,27 @@ async function main(): Promise<void> {
     logger: log,
     firmwareVersion: app.getVersion(),
   });
-  registerBridgeIpc({ ipcMain, source: core, log, panelContents: () => (panel && !panel.isDestroyed() ? panel.webContents : null) });
+  // The first frame the renderer paints (content, or a maintenance code: rebooting would not
+  // fix a bad panel.json) tells systemd the start is done and the OTA loader the bundle is
+  // healthy. After that the watchdog pings while the renderer answers.
+  const notifier = new SystemdNotifier({ env: process.env, log });
+  let firstFrame = false;
+  const bridgeSource: PanelViewSource = {
+    getView: () => core.getView(),
+    onView: (listener) => core.onView(listener),
+    rendererError: (report) => core.rendererError(report),
+    hostFault: (code, detail) => core.hostFault(code, detail),
+    framePresented: (frame) => {
+      core.framePresented(frame);
+      if (firstFrame || frame.kind === 'booting') return;
+      firstFrame = true;
+      log.info('first frame on screen', { kind: frame.kind, revision: frame.revision, state: core.state.name });
+      void notifier.ready(core.state.name);
+      if (reportHealthyToLoader()) log.info('reported healthy to the loader');
+    },
+  };
+  core.onView(() => void notifier.status(core.state.name));
+  registerBridgeIpc({ ipcMain, source: bridgeSource, log, panelContents: () => (panel && !panel.isDestroyed() ? panel.webContents : null) });
 
   const settings = simulator ? new SimulatorSettings() : null;
   const initial = settings?.read();
@@ -149,6 +171,13 @@ async function main(): Promise<void> {
 
   await core.start();
   log.info('core started', { state: core.state.name });
+  notifier.startWatchdog(async () => {
+    const contents = panel && !panel.isDestroyed() ? panel.webContents : null;
+    if (!contents || contents.isCrashed()) return false;
+    // A renderer round-trip, bounded: a hung renderer never answers.
+    const answer = contents.executeJavaScript('1 + 1', false).then((v: unknown) => v === 2, () => false);
+    return Promise.race([answer, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref())]);
+  });
 
   let stopping = false;
   app.on('before-quit', (event) => {
@@ -156,6 +185,7 @@ async function main(): Promise<void> {
     stopping = true;
     event.preventDefault();
     log.info('electron host stopping');
+    notifier.stop();
     void core.stop().finally(() => app.quit());
   });
   app.on('window-all-closed', () => app.quit());

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { SystemdNotifier, type NotifyRunner } from './systemd-notify.js';
+
+const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+/** Test implementation of the systemd-notify runner: records the arguments. */
+function recorder() {
+  const calls: string[][] = [];
+  const run: NotifyRunner = async (args) => { calls.push(args); return 0; };
+  return { calls, run };
+}
+
+/** Test implementation of setInterval: ticks on demand. */
+function manualInterval() {
+  let fn: (() => void) | null = null;
+  let ms = 0;
+  return {
+    setInterval: (f: () => void, m: number) => { fn = f; ms = m; return 1; },
+    clearInterval: () => { fn = null; },
+    tick: async () => { fn?.(); await new Promise((r) => setTimeout(r, 0)); await new Promise((r) => setTimeout(r, 0)); },
+    get ms() { return ms; },
+    get running() { return fn !== null; },
+  };
+}
+
+describe('SystemdNotifier', () => {
+  it('does nothing outside systemd', async () => {
+    const { calls, run } = recorder();
+    const n = new SystemdNotifier({ env: {}, log: quietLog, run });
+    await n.ready('live');
+    await n.status('stale');
+    n.startWatchdog(async () => true);
+    expect(n.enabled).toBe(false);
+    expect(calls).toEqual([]);
+  });
+
+  it('sends READY once, STATUS on change, WATCHDOG only after a healthy renderer check', async () => {
+    const { calls, run } = recorder();
+    const timer = manualInterval();
+    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000' }, log: quietLog, run, ...timer });
+    expect(n.watchdogIntervalMs).toBe(15_000);
+    await n.ready('showing-cached');
+    await n.ready('live');
+    await n.status('showing-cached');
+    await n.status('live');
+    let healthy = true;
+    n.startWatchdog(async () => healthy);
+    expect(timer.ms).toBe(15_000);
+    await timer.tick();
+    healthy = false;
+    await timer.tick();
+    healthy = true;
+    await timer.tick();
+    n.stop();
+    expect(timer.running).toBe(false);
+    expect(calls).toEqual([
+      ['--ready', '--status=showing-cached'],
+      ['--status=live'],
+      ['WATCHDOG=1'],
+      ['WATCHDOG=1'],
+    ]);
+  });
+
+  it('has no watchdog when the unit sets none', () => {
+    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '@abstract' }, log: quietLog });
+    expect(n.enabled).toBe(true);
+    expect(n.watchdogIntervalMs).toBeNull();
+  });
+});
