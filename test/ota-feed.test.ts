@@ -95,6 +95,32 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     expect(panels.panels).toEqual([expect.objectContaining({ panelId: 'panel-0001', runningVersion: '1.1.0', lastUpdate: expect.objectContaining({ phase: 'committed' }) })]);
   });
 
+  it('CLI end to end: bundle, publish, list, promote, pause, rollback with flags', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const server = ['--server', feed.url, '--token', ADMIN_TOKEN];
+    const out = (v: string) => join(tmp.dir, 'out', `airpanel-${v}.tar.gz`);
+    for (const v of ['1.0.0', '1.1.0']) {
+      const tree = join(tmp.dir, `cli-tree-${v}`);
+      await mkdir(tree, { recursive: true });
+      await writeFile(join(tree, 'main.js'), `console.log('${v}')\n`);
+      expect(await cliMain(['bundle', '--version', v, '--in', tree, '--main', 'main.js', '--deps', 'none', '--out', out(v)])).toBe(0);
+      expect(await cliMain(['publish', ...server, '--bundle', out(v), '--version', v, '--channel', 'beta', '--share', '20%', '--key', keyFile])).toBe(0);
+    }
+    expect(await cliMain(['promote', ...server, '--version', '1.1.0', '--from-channel', 'beta', '--channel', 'stable', '--share', '50%', '--key', keyFile])).toBe(0);
+    expect(await cliMain(['pause', ...server, '--channel', 'stable'])).toBe(0);
+    expect((await ops.list(feed.client)).channels.stable?.paused).toBe(true);
+    expect(await cliMain(['pause', ...server, '--channel', 'stable', '--resume'])).toBe(0);
+    expect(await cliMain(['rollback', ...server, '--channel', 'beta', '--key', keyFile])).toBe(0);
+    expect(await cliMain(['list', ...server, '--panels'])).toBe(0);
+    const l = await ops.list(feed.client);
+    const active = (ch: string) => l.releases.find((r) => r.channel === ch && r.active);
+    expect(active('beta')).toMatchObject({ version: '1.0.0', rolloutShare: 1, counter: 4 });
+    expect(active('stable')).toMatchObject({ version: '1.1.0', rolloutShare: 0.5 });
+    // Bad input: exit code 1 with a message, not a stack trace.
+    expect(await cliMain(['promote', ...server, '--version', '9.9.9', '--share', '10%', '--key', keyFile])).toBe(1);
+    expect(await cliMain(['publish', ...server, '--bundle', out('1.0.0'), '--version', '1.0.0', '--share', '150%', '--key', keyFile])).toBe(1);
+  });
+
   it('CLI: every command answers --help; keygen writes a 0600 key', async () => {
     for (const c of ['keygen', 'bundle', 'sign', 'publish', 'list', 'promote', 'pause', 'rollback']) {
       expect(await cliMain([c, '--help'])).toBe(0);

@@ -167,7 +167,9 @@ const commands: Record<string, Command> = {
       console.log(`highest counter ${l.maxCounter}`);
       for (const [name, ch] of Object.entries(l.channels)) {
         const active = l.releases.find((r) => r.channel === name && r.counter === ch.activeCounter);
-        console.log(`channel ${name}: ${active ? `${active.version} (counter ${active.counter}, rollout ${(active.rolloutShare * 100).toFixed(0)}%, expires ${active.expiresAt})` : 'nothing'}${ch.paused ? ' PAUSED' : ''}`);
+        const left = active ? Date.parse(active.expiresAt) - Date.now() : Infinity;
+        const expiry = left < 0 ? ' EXPIRED: panels refuse it, re-sign with promote' : left < 7 * 86_400_000 ? ' expires within 7 days: re-sign with promote' : '';
+        console.log(`channel ${name}: ${active ? `${active.version} (counter ${active.counter}, rollout ${(active.rolloutShare * 100).toFixed(0)}%, expires ${active.expiresAt})` : 'nothing'}${ch.paused ? ' PAUSED' : ''}${expiry}`);
       }
       for (const r of [...l.releases].sort((a, b) => a.counter - b.counter)) {
         console.log(`  #${r.counter} ${r.channel} ${r.version} share ${(r.rolloutShare * 100).toFixed(0)}% size ${r.bundle.size} keys ${r.keyIds.join(',')}${r.active ? ' *' : ''}`);
