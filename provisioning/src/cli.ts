@@ -15,7 +15,7 @@ import {
   writeFileAtomic, type Owner,
 } from './panel-file.js';
 import { PanelConfig, panelConfigFromRegistration } from '../../src-main/common/index.js';
-import { fetchPanelStatus, registerPanel } from './register.js';
+import { fetchPanelStatus, registerPanel, validateCreateBody } from './register.js';
 import { ProcessToolRunner, type ToolRunner } from './tools.js';
 
 /** uid/gid of the `airpanel` user in the Buildroot image (buildroot/board/airpanel/common/users.txt). */
@@ -183,6 +183,15 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   if (!description && lat !== undefined) throw new UsageError('register: --lat/--lon need --location (a description)');
   const id = str(v, 'id');
 
+  const body = validateCreateBody({
+    name,
+    ...(id ? { id } : {}),
+    ...(description ? { location: { description, ...(lat !== undefined ? { latitude: lat, longitude: lon } : {}) } } : {}),
+    ...(str(v, 'sensor-source') ? { sensorSourceId: str(v, 'sensor-source') } : {}),
+    ...(str(v, 'content-set') ? { contentSetId: str(v, 'content-set') } : {}),
+    ...(str(v, 'level-scheme') ? { levelSchemeId: str(v, 'level-scheme') } : {}),
+  });
+
   // Decide where the answer goes before registering: the API key cannot be fetched again.
   const planned = str(v, 'out') ?? (id ? `panel-${id}.json` : undefined);
   const out = planned ? resolve(deps.cwd, planned) : undefined;
@@ -193,18 +202,7 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   const plan = await planInjection(v, deps, 'register');
   if (plan) await precheckTarget(plan.partitions, plan.target, id ?? null, Boolean(v.force));
 
-  const reg = await registerPanel(deps.http, {
-    api,
-    adminToken,
-    body: {
-      name,
-      ...(id ? { id } : {}),
-      ...(description ? { location: { description, ...(lat !== undefined ? { latitude: lat, longitude: lon } : {}) } } : {}),
-      ...(str(v, 'sensor-source') ? { sensorSourceId: str(v, 'sensor-source') } : {}),
-      ...(str(v, 'content-set') ? { contentSetId: str(v, 'content-set') } : {}),
-      ...(str(v, 'level-scheme') ? { levelSchemeId: str(v, 'level-scheme') } : {}),
-    },
-  });
+  const reg = await registerPanel(deps.http, { api, adminToken, body });
   const config = PanelConfig.parse(panelConfigFromRegistration(reg));
   const bytes = serializePanelConfig(config);
   const file = out ?? resolve(deps.cwd, `panel-${config.panelId}.json`);

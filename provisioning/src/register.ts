@@ -25,14 +25,20 @@ export function panelsUrl(api: string): URL {
   return new URL(`${path}/api/v1/panels`, base.origin);
 }
 
+/** Validates what will be sent (the shared PanelCreateBody schema), with a readable error. */
+export function validateCreateBody(body: unknown): PanelCreateBody {
+  const parsed = PanelCreateBody.safeParse(body);
+  if (!parsed.success) throw new ProvisionError(`invalid panel: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
 /**
  * Registers a panel with the backend: `POST /api/v1/panels` with the admin token. Returns the
  * validated registration (the only time the backend shows the panel's API key).
  * The HTTP client comes from the caller (timeouts, proxy, TLS settings).
  */
 export async function registerPanel(http: Got, req: RegisterRequest): Promise<PanelRegistration> {
-  const body = PanelCreateBody.safeParse(req.body);
-  if (!body.success) throw new ProvisionError(`invalid panel: ${describeIssues(body.error)}`);
+  const body = { data: validateCreateBody(req.body) };
   if (!req.adminToken) throw new ProvisionError('no admin token: pass --admin-token or set AIRPANEL_ADMIN_TOKEN');
   const url = panelsUrl(req.api);
 
