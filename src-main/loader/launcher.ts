@@ -25,9 +25,12 @@ export class ProcessLauncher implements AppLauncher {
     const stdio = this.options.stdio ?? 'inherit';
     // The loader itself may run as `ELECTRON_RUN_AS_NODE=1 electron loader.js`; the app must not.
     const { ELECTRON_RUN_AS_NODE: _asNode, ...inherited } = process.env;
+    // Its own process group, so a hung app is killed with everything it started (Electron's
+    // GPU and renderer processes), not just its main process.
     const child: ChildProcess = spawn(this.command, [...this.args, entry], {
       stdio: ['ignore', stdio, stdio, 'ipc'],
       env: { ...inherited, ...this.options.env, ...env },
+      detached: true,
     });
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -38,7 +41,11 @@ export class ProcessLauncher implements AppLauncher {
       exited,
       onMessage: (listener) => child.on('message', listener),
       kill: () => {
-        child.kill('SIGKILL');
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
       },
     };
   }

@@ -14,6 +14,8 @@ const APPS = {
   healthy: "process.send({ type: 'airpanel/healthy' }); setTimeout(() => process.exit(0), 50);\n",
   crash: 'process.exit(7);\n',
   hang: 'setInterval(() => {}, 1000);\n',
+  // Hangs, and has started a helper process of its own (like Electron's GPU process).
+  hangWithChild: "import { spawn } from 'node:child_process'; import { writeFileSync } from 'node:fs';\nconst c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/helper.pid', String(c.pid));\nsetInterval(() => {}, 1000);\n",
 } as const;
 
 describe('BundleLoader', () => {
@@ -75,6 +77,25 @@ describe('BundleLoader', () => {
     expect(o).toMatchObject({ result: 'rolled-back-hang', exit: { signal: 'SIGKILL' } });
     expect(o.state.refused).toEqual(['2.0.0']);
     expect((await loader().decide()).launch).toEqual({ kind: 'factory' });
+  });
+
+  it('a hung app is killed with the processes it started', async () => {
+    await install('2.0.0', 'hangWithChild');
+    const o = await loader(1500).runOnce();
+    expect(o.result).toBe('rolled-back-hang');
+    const { readFile } = await import('node:fs/promises');
+    const helper = Number(await readFile(join(dataDir, 'helper.pid'), 'utf8'));
+    const alive = () => {
+      try {
+        process.kill(helper, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const end = Date.now() + 5000;
+    while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
   });
 
   it('a loader killed during trials uses up boot attempts (persisted), then rolls back', async () => {
