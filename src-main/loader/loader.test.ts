@@ -95,7 +95,9 @@ describe('BundleLoader', () => {
     };
     const end = Date.now() + 5000;
     while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    expect(alive()).toBe(false);
+    const survived = alive();
+    if (survived) process.kill(helper, 'SIGKILL'); // leave nothing behind, even on failure
+    expect(survived).toBe(false);
   });
 
   it('a loader killed during trials uses up boot attempts (persisted), then rolls back', async () => {
