@@ -1,0 +1,453 @@
+/**
+ * The simulated fleet: N headless panels (the real PanelCore, real MQTT.js clients, no
+ * renderer) spread over a few fleet processes, against a backend started for the run in a
+ * process of its own (createBackend; embedded aedes or a real Mosquitto) or given by URL and
+ * admin token. Panels are provisioned through the backend's admin API with bounded
+ * concurrency; each gets a data dir with its panel.json under one temp tree.
+ *
+ *   const fleet = await Fleet.create({ panels: 1000 });
+ *   await fleet.provision(); await fleet.startPanels(); await fleet.waitForLive();
+ *   const t0 = await fleet.broadcastChange(); const times = await fleet.awaitChange(t0, 60_000);
+ *   await fleet.stop();
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, panelTopics, type ContentSetBody, type PanelConfigInput } from '../../src-main/common/index.js';
+import type {
+  BackendMemory,
+  BackendProcessOptions,
+  BrokerKind,
+  FleetProcessCounts,
+  FleetTuning,
+  FromBackendProcess,
+  FromFleetProcess,
+  PanelSlot,
+  ToBackendProcess,
+  ToFleetProcess,
+} from './protocol.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repoRoot = resolve(here, '..', '..');
+export const FLEET_CONTENT_SET_ID = 'fleet-content';
+
+export interface FleetOptions {
+  panels: number;
+  /** Fleet processes (default: 1 up to 2,000 panels, else 2: a 2-core machine). */
+  processes?: number;
+  /** Backend started for the run (default aedes); ignored when `backendUrl` is given. */
+  broker?: BrokerKind;
+  /** An already running backend (its root URL) and its admin token. */
+  backendUrl?: string;
+  adminToken?: string;
+  /** 'mqtt': push (poll only while MQTT is down); 'poll': panel.json without mqttUrl. */
+  transport?: 'mqtt' | 'poll';
+  tuning?: FleetTuning;
+  /** Panel starts per second per fleet process (spreads the initial connection storm). */
+  startsPerSecond?: number;
+  /** Admin API requests in flight while provisioning. */
+  provisionConcurrency?: number;
+  /** Panel ids are `${idPrefix}-${i}`. */
+  idPrefix?: string;
+  /** Where the panels' data dirs go (default: /dev/shm when present, else the OS temp dir). */
+  root?: string;
+  /** Extra panel.json fields. */
+  panelJson?: Partial<PanelConfigInput>;
+  /** Old-space limit of each fleet process, MiB. */
+  maxOldSpaceMb?: number;
+}
+
+export interface FleetCounts extends Omit<FleetProcessCounts, 'lastErrors' | 'loopLagMs'> {
+  lastErrors: string[];
+  /** Max event-loop lag over the fleet processes. */
+  loopLagMs: number;
+  processes: number;
+}
+
+/** A forked child with numbered requests. */
+class Channel<In extends { type: string }, Out extends { type: string }> {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (m: Out) => void>();
+  private readonly listeners: ((m: Out) => void)[] = [];
+  readonly exited: Promise<number | null>;
+  private fatal: string | null = null;
+
+  constructor(readonly child: ChildProcess, readonly name: string) {
+    child.on('message', (raw) => {
+      const m = raw as Out & { id?: number; message?: string };
+      if (m.type === 'fatal') {
+        this.fatal = String(m.message);
+        process.stderr.write(`[${name}] fatal: ${this.fatal}\n`);
+      }
+      if (typeof m.id === 'number') {
+        const w = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        w?.(m);
+      }
+      for (const l of this.listeners) l(m);
+    });
+    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
+  }
+
+  once<T extends Out['type']>(type: T): Promise<Extract<Out, { type: T }>> {
+    return new Promise((res, rej) => {
+      const l = (m: Out) => {
+        if (m.type === type) res(m as Extract<Out, { type: T }>);
+        else if (m.type === 'fatal') rej(new Error(`${this.name}: ${this.fatal}`));
+      };
+      this.listeners.push(l);
+      void this.exited.then((code) => rej(new Error(`${this.name} exited (${code}) while waiting for ${type}`)));
+    });
+  }
+
+  send(m: In): void {
+    this.child.send(m);
+  }
+
+  request<R extends Out>(make: (id: number) => In): Promise<R> {
+    const id = this.nextId++;
+    return new Promise<R>((res, rej) => {
+      this.waiting.set(id, (m) => (m.type === 'fatal' ? rej(new Error(`${this.name}: ${this.fatal}`)) : res(m as R)));
+      const onFatal = (m: Out) => {
+        if (m.type === 'fatal' && this.waiting.has(id)) {
+          this.waiting.delete(id);
+          rej(new Error(`${this.name}: ${this.fatal}`));
+        }
+      };
+      this.listeners.push(onFatal);
+      void this.exited.then((code) => {
+        if (this.waiting.delete(id)) rej(new Error(`${this.name} exited (${code})`));
+      });
+      this.child.send(make(id));
+    });
+  }
+}
+
+function forkTs(file: string, name: string, execArgv: string[] = []): ChildProcess {
+  const child = fork(join(here, file), [], {
+    cwd: repoRoot,
+    execArgv: ['--import', 'tsx', ...execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, AIRPANEL_FLEET_PROCESS: name },
+  });
+  return child;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export async function pool<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await work(items[i] as T, i);
+    }
+  });
+  await Promise.all(runners);
+}
+
+/** p-th percentile (nearest rank) of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+}
+
+export interface LatencySummary {
+  count: number;
+  missing: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export function summarize(times: readonly (number | null)[], t0: number): LatencySummary {
+  const ms = times.filter((t): t is number => t !== null).map((t) => t - t0).sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return { count: ms.length, missing: times.length - ms.length, p50: r(percentile(ms, 50)), p95: r(percentile(ms, 95)), p99: r(percentile(ms, 99)), max: r(ms[ms.length - 1] ?? Number.NaN) };
+}
+
+export class Fleet {
+  readonly options: Required<Omit<FleetOptions, 'backendUrl' | 'adminToken' | 'root' | 'panelJson'>> & FleetOptions;
+  backendUrl = '';
+  mqttUrl: string | null = null;
+  adminToken = '';
+  backendPid: number | null = null;
+  private backend: Channel<ToBackendProcess, FromBackendProcess> | null = null;
+  private readonly fleets: Channel<ToFleetProcess, FromFleetProcess>[] = [];
+  private root = '';
+  private ownRoot = false;
+  private backendDataDir = '';
+  private slots: PanelSlot[] = [];
+  private contentVersion = 0;
+  /** Time spent provisioning (ms) and panels created, for reports. */
+  provisioning = { ms: 0, created: 0, reused: 0 };
+
+  private constructor(options: FleetOptions) {
+    this.options = {
+      processes: options.processes ?? (options.panels <= 2_000 ? 1 : 2),
+      broker: options.broker ?? 'aedes',
+      transport: options.transport ?? 'mqtt',
+      tuning: options.tuning ?? {},
+      startsPerSecond: options.startsPerSecond ?? 1_000,
+      provisionConcurrency: options.provisionConcurrency ?? 16,
+      idPrefix: options.idPrefix ?? 'fleet',
+      maxOldSpaceMb: options.maxOldSpaceMb ?? 4_096,
+      ...options,
+    };
+  }
+
+  /** Prepares the data tree and, unless a backend URL is given, starts the backend process. */
+  static async create(options: FleetOptions): Promise<Fleet> {
+    const fleet = new Fleet(options);
+    const base = options.root ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+    fleet.root = await mkdtemp(join(base, 'airpanel-fleet-'));
+    fleet.ownRoot = true;
+    try {
+      if (options.backendUrl) {
+        if (!options.adminToken) throw new Error('a backend URL needs its admin token');
+        fleet.backendUrl = options.backendUrl.replace(/\/+$/, '');
+        fleet.adminToken = options.adminToken;
+      } else {
+        await fleet.startBackend();
+      }
+      return fleet;
+    } catch (error) {
+      await fleet.stop();
+      throw error;
+    }
+  }
+
+  private async startBackend(): Promise<void> {
+    this.backendDataDir = join(this.root, 'backend');
+    const child = forkTs('backend-process.ts', 'backend', ['--max-old-space-size=4096']);
+    this.backend = new Channel(child, 'backend');
+    const started = this.backend.once('started');
+    const options: BackendProcessOptions = {
+      dataDir: this.backendDataDir,
+      broker: this.options.broker,
+      adminToken: `fleet-admin-token-${process.pid}-0123456789abcdef`,
+      refreshIntervalSeconds: 300,
+    };
+    this.backend.send({ type: 'start', options });
+    const s = await started;
+    this.backendUrl = s.url;
+    this.mqttUrl = s.mqttUrl;
+    this.adminToken = s.adminToken;
+    this.backendPid = s.pid;
+  }
+
+  get panelCount(): number {
+    return this.options.panels;
+  }
+
+  private async admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const res = await fetch(`${this.backendUrl}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+  }
+
+  private contentBody(): ContentSetBody {
+    const byLevel = Object.fromEntries(
+      Object.entries(DEFAULT_CONTENT_SET.byLevel).map(([level, c]) => [level, { ...c, headline: `${c.headline} (${this.contentVersion})`.slice(0, 120) }]),
+    );
+    return { name: 'Fleet content', locale: 'en', byLevel };
+  }
+
+  /**
+   * Creates the fleet's content set and N panels through the admin API (at most
+   * `provisionConcurrency` requests in flight; an existing panel gets a fresh key instead),
+   * and writes each panel.json. `onProgress(done)` after each panel.
+   */
+  async provision(onProgress?: (done: number) => void): Promise<void> {
+    const started = performance.now();
+    const set = await this.admin('POST', '/content-sets', { id: FLEET_CONTENT_SET_ID, ...this.contentBody() });
+    if (set.status !== 201 && set.status !== 409) throw new Error(`creating the content set failed: HTTP ${set.status} ${JSON.stringify(set.json)}`);
+    const ids = Array.from({ length: this.options.panels }, (_, i) => `${this.options.idPrefix}-${i}`);
+    const slots: PanelSlot[] = new Array<PanelSlot>(ids.length);
+    let done = 0;
+    let lastEndpoints: PanelRegistration['endpoints'] | null = null;
+    await pool(ids, this.options.provisionConcurrency, async (id, i) => {
+      const r = await this.admin('POST', '/panels', { id, name: `Fleet panel ${i}`, contentSetId: FLEET_CONTENT_SET_ID });
+      let config: PanelConfigInput;
+      if (r.status === 201) {
+        const reg = PanelRegistration.parse(r.json);
+        lastEndpoints = reg.endpoints;
+        config = panelConfigFromRegistration(reg);
+        this.provisioning.created++;
+      } else if (r.status === 409) {
+        const rot = await this.admin('POST', `/panels/${id}/api-key`);
+        if (rot.status !== 200) throw new Error(`rotating the key of ${id} failed: HTTP ${rot.status}`);
+        const panel = await this.admin('GET', `/panels/${id}`);
+        if (panel.status !== 200) throw new Error(`reading ${id} failed: HTTP ${panel.status}`);
+        const p = panel.json as { id: string; name: string; location: PanelConfigInput['location'] };
+        const apiBase = `${this.backendUrl}/api/v1`;
+        const mqttUrl = this.mqttUrl ?? lastEndpoints?.mqttUrl ?? null;
+        config = { schemaVersion: 1, panelId: id, apiKey: (rot.json as { apiKey: string }).apiKey, name: p.name, location: p.location, endpoints: { apiBaseUrl: apiBase, mqttUrl, topics: panelTopics(id) } };
+        this.provisioning.reused++;
+      } else {
+        throw new Error(`registering ${id} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+      }
+      if (this.options.transport === 'poll') config = { ...config, endpoints: { ...config.endpoints, mqttUrl: null } };
+      const dataDir = join(this.root, 'panels', id);
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(join(dataDir, 'panel.json'), JSON.stringify({ ...config, ...this.options.panelJson }));
+      slots[i] = { panelId: id, dataDir };
+      onProgress?.(++done);
+    });
+    this.slots = slots;
+    this.provisioning.ms = performance.now() - started;
+  }
+
+  /** Forks the fleet processes and starts every panel (paced by `startsPerSecond`). */
+  async startPanels(): Promise<void> {
+    const n = Math.max(1, Math.min(this.options.processes, this.slots.length));
+    const share = Math.ceil(this.slots.length / n);
+    const starts: Promise<unknown>[] = [];
+    for (let p = 0; p < n; p++) {
+      const child = forkTs('fleet-process.ts', `fleet-${p}`, [`--max-old-space-size=${this.options.maxOldSpaceMb}`]);
+      const channel = new Channel<ToFleetProcess, FromFleetProcess>(child, `fleet-${p}`);
+      this.fleets.push(channel);
+      await channel.once('ready');
+      const startedMsg = channel.once('started');
+      channel.send({
+        type: 'start',
+        panels: this.slots.slice(p * share, (p + 1) * share),
+        tuning: this.options.tuning,
+        startsPerSecond: this.options.startsPerSecond,
+        firmwareVersion: '0.1.0-fleet',
+      });
+      starts.push(startedMsg);
+    }
+    await Promise.all(starts);
+  }
+
+  /** Counts summed over the fleet processes. */
+  async counts(): Promise<FleetCounts> {
+    const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'counts' }>>((id) => ({ type: 'counts', id }))));
+    const total: FleetCounts = { panels: 0, started: 0, mqttConnected: 0, mqttAttempts: 0, states: {}, revisions: {}, errors: 0, warnings: 0, lastErrors: [], rssBytes: 0, heapUsedBytes: 0, loopLagMs: 0, processes: all.length };
+    for (const { counts: c } of all) {
+      total.panels += c.panels;
+      total.started += c.started;
+      total.mqttConnected += c.mqttConnected;
+      total.mqttAttempts += c.mqttAttempts;
+      total.errors += c.errors;
+      total.warnings += c.warnings;
+      total.rssBytes += c.rssBytes;
+      total.heapUsedBytes += c.heapUsedBytes;
+      total.loopLagMs = Math.max(total.loopLagMs, c.loopLagMs);
+      for (const [k, v] of Object.entries(c.states)) total.states[k] = (total.states[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(c.revisions)) total.revisions[k] = (total.revisions[k] ?? 0) + v;
+      for (const e of c.lastErrors) if (!total.lastErrors.includes(e)) total.lastErrors.push(e);
+    }
+    return total;
+  }
+
+  /** Polls the counts until `done` holds (each poll passed to `onTick`), or throws at the timeout. */
+  async waitFor(what: string, done: (c: FleetCounts) => boolean, timeoutMs: number, onTick?: (c: FleetCounts) => void, everyMs = 500): Promise<FleetCounts> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const c = await this.counts();
+      onTick?.(c);
+      if (done(c)) return c;
+      if (Date.now() > deadline) throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what} (${formatCounts(c)})`);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+
+  /** Every panel live (and, with MQTT, connected). */
+  waitForLive(timeoutMs = 120_000, onTick?: (c: FleetCounts) => void): Promise<FleetCounts> {
+    const mqtt = this.options.transport === 'mqtt';
+    return this.waitFor('every panel live', (c) => (c.states['live'] ?? 0) === this.options.panels && (!mqtt || c.mqttConnected === this.options.panels), timeoutMs, onTick);
+  }
+
+  /** Remembers each panel's revision; then edits the fleet's content set (every panel's document changes). Returns t0 (epoch ms). */
+  async broadcastChange(): Promise<{ t0: number; answeredMs: number }> {
+    await Promise.all(this.fleets.map((f) => f.request((id) => ({ type: 'mark', id }))));
+    this.contentVersion++;
+    const t0 = performance.timeOrigin + performance.now();
+    const r = await this.admin('PUT', `/content-sets/${FLEET_CONTENT_SET_ID}`, this.contentBody());
+    const answeredMs = performance.timeOrigin + performance.now() - t0;
+    if (r.status !== 200) throw new Error(`editing the content set failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    return { t0, answeredMs };
+  }
+
+  /** Each panel's acceptance time of a revision newer than the mark (null: not within the timeout). */
+  async awaitChange(timeoutMs: number): Promise<(number | null)[]> {
+    const deadlineMs = Date.now() + timeoutMs;
+    const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'times' }>>((id) => ({ type: 'await-change', id, deadlineMs }))));
+    return all.flatMap((a) => a.times);
+  }
+
+  async markDisplay(): Promise<void> {
+    await Promise.all(this.fleets.map((f) => f.request((id) => ({ type: 'mark-display', id }))));
+  }
+
+  /** Each panel's first display message after `markDisplay` (a re-subscribe delivers the retained one). */
+  async awaitDisplay(timeoutMs: number): Promise<{ times: (number | null)[]; attempts: number }> {
+    const deadlineMs = Date.now() + timeoutMs;
+    const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'times' }>>((id) => ({ type: 'await-display', id, deadlineMs }))));
+    return { times: all.flatMap((a) => a.times), attempts: all.reduce((s, a) => s + a.attempts, 0) };
+  }
+
+  /** Backend (and Mosquitto) memory; null when the backend is not ours. */
+  async memory(): Promise<BackendMemory | null> {
+    if (!this.backend) return null;
+    const m = await this.backend.request<Extract<FromBackendProcess, { type: 'memory' }>>((id) => ({ type: 'memory', id }));
+    return m.memory;
+  }
+
+  /** Stops the broker and starts it again (aedes: the backend; `downMs` pause). */
+  async restartBroker(downMs = 0): Promise<{ downAtMs: number; upAtMs: number }> {
+    if (!this.backend) throw new Error('the backend is not ours: cannot restart its broker');
+    const r = await this.backend.request<Extract<FromBackendProcess, { type: 'restarted' }>>((id) => ({ type: 'restart-broker', id, downMs }));
+    return { downAtMs: r.downAtMs, upAtMs: r.upAtMs };
+  }
+
+  /** Stops the panels (clean MQTT disconnects), the backend, and removes the data tree. Safe twice. */
+  async stop(): Promise<void> {
+    const fleets = this.fleets.splice(0);
+    await Promise.all(
+      fleets.map(async (f) => {
+        const stopped = f.request((id) => ({ type: 'stop', id })).catch(() => undefined);
+        const timer = setTimeout(() => f.child.kill('SIGKILL'), 30_000);
+        await Promise.race([stopped, f.exited]);
+        await f.exited;
+        clearTimeout(timer);
+      }),
+    );
+    const b = this.backend;
+    this.backend = null;
+    if (b) {
+      const timer = setTimeout(() => b.child.kill('SIGKILL'), 30_000);
+      await b.request((id) => ({ type: 'stop', id })).catch(() => undefined);
+      await b.exited;
+      clearTimeout(timer);
+    }
+    if (this.ownRoot && this.root) await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export function formatCounts(c: FleetCounts, total = c.panels): string {
+  const st = (k: string) => c.states[k] ?? 0;
+  // Revisions come from one backend-wide counter: each panel's differs. Show the spread.
+  const nums = Object.keys(c.revisions).filter((r) => r !== 'none').map(Number);
+  const none = c.revisions['none'] ?? 0;
+  const revText = nums.length === 0 ? `none yet` : `${nums.length} distinct, ${Math.min(...nums)}–${Math.max(...nums)}${none ? `, ${none} without` : ''}`;
+  return [
+    `connected ${c.mqttConnected}/${total}`,
+    `live ${st('live')} stale ${st('stale')} maintenance ${st('maintenance')} booting ${st('booting') + st('showing-cached') + st('not-started')}`,
+    `revisions ${revText}`,
+    `errors ${c.errors} warnings ${c.warnings}`,
+    `fleet RSS ${mib(c.rssBytes)} lag ${c.loopLagMs} ms`,
+  ].join(' | ');
+}
+
+export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;

@@ -1,0 +1,96 @@
+// The messages between the fleet orchestrator and its child processes (node:child_process IPC).
+import type { BackoffPolicy } from '../../src-main/core/backoff.js';
+
+/** One simulated panel as a fleet process needs it: its data dir holds panel.json. */
+export interface PanelSlot {
+  panelId: string;
+  dataDir: string;
+}
+
+/** Serializable subset of CoreTuning the fleet changes. */
+export interface FleetTuning {
+  reconnectBackoff?: BackoffPolicy;
+  pollIntervalMs?: number;
+  freshnessWindowMs?: number;
+  heartbeatMs?: number;
+  stableConnectionMs?: number;
+  connectTimeoutMs?: number;
+  keepaliveSeconds?: number;
+}
+
+export interface FleetProcessCounts {
+  panels: number;
+  started: number;
+  /** MQTT clients connected right now (CONNACK received, not yet closed). */
+  mqttConnected: number;
+  /** MQTT connection attempts so far (every client the core asked for). */
+  mqttAttempts: number;
+  states: Record<string, number>;
+  /** Panels per displayed revision (revision of the accepted document; "none" without one). */
+  revisions: Record<string, number>;
+  /** error / warn lines logged by the cores. */
+  errors: number;
+  warnings: number;
+  /** Last few error messages (distinct), for the summary. */
+  lastErrors: string[];
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Event-loop lag sampled over the last summary period (ms, max). */
+  loopLagMs: number;
+}
+
+export type ToFleetProcess =
+  | { type: 'start'; panels: PanelSlot[]; tuning: FleetTuning; startsPerSecond: number; firmwareVersion: string }
+  | { type: 'counts'; id: number }
+  /** Remember each panel's revision now; `await-change` then waits for a newer one. */
+  | { type: 'mark'; id: number }
+  /**
+   * Resolves when every panel accepted a revision newer than the mark (or at the deadline):
+   * each panel's wall-clock acceptance time (epoch ms, fractional), null if it did not.
+   */
+  | { type: 'await-change'; id: number; deadlineMs: number }
+  /** Forget the display messages seen; `await-display` then waits for one per panel. */
+  | { type: 'mark-display'; id: number }
+  /** Wall-clock time each panel received its display topic again after the mark (retained re-delivery). */
+  | { type: 'await-display'; id: number; deadlineMs: number }
+  | { type: 'stop'; id: number };
+
+export type FromFleetProcess =
+  | { type: 'ready' }
+  | { type: 'started'; count: number }
+  | { type: 'counts'; id: number; counts: FleetProcessCounts }
+  | { type: 'marked'; id: number }
+  | { type: 'times'; id: number; times: (number | null)[]; attempts: number }
+  | { type: 'stopped'; id: number }
+  | { type: 'fatal'; message: string };
+
+export type BrokerKind = 'aedes' | 'mosquitto' | 'none';
+
+export interface BackendProcessOptions {
+  dataDir: string;
+  broker: BrokerKind;
+  adminToken: string;
+  refreshIntervalSeconds: number;
+}
+
+export type ToBackendProcess =
+  | { type: 'start'; options: BackendProcessOptions }
+  | { type: 'memory'; id: number }
+  /** Stops the broker and starts it again (aedes: the whole backend, same ports and data). */
+  | { type: 'restart-broker'; id: number; downMs: number }
+  | { type: 'stop'; id: number };
+
+export interface BackendMemory {
+  backendRssBytes: number;
+  backendHeapUsedBytes: number;
+  /** Mosquitto's VmRSS from /proc, when it runs. */
+  brokerRssBytes: number | null;
+  connectedPanels: number;
+}
+
+export type FromBackendProcess =
+  | { type: 'started'; url: string; mqttUrl: string | null; adminToken: string; pid: number; brokerPid: number | null }
+  | { type: 'memory'; id: number; memory: BackendMemory }
+  | { type: 'restarted'; id: number; downAtMs: number; upAtMs: number }
+  | { type: 'stopped'; id: number }
+  | { type: 'fatal'; message: string };
