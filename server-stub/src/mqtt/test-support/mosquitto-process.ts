@@ -18,6 +18,11 @@ export interface RunningMosquitto {
   log(): string;
   /** Stops the broker (SIGTERM: it saves its state) and starts it again on the same port and files. */
   restart(): Promise<void>;
+  /**
+   * Sends `signal` (default SIGKILL: a crash, nothing saved since the last autosave) and waits
+   * until the process is gone; `restart()` starts it again on the same port and files.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops the broker (SIGTERM, then SIGKILL) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -108,6 +113,11 @@ export async function startMosquitto(options: { backendUsername?: string; backen
         if (stopping) throw new Error('mosquitto was stopped');
         await terminate(running);
         running = await launch();
+      },
+      async kill(signal: NodeJS.Signals = 'SIGKILL') {
+        if (running.exitCode !== null || running.signalCode !== null) return;
+        running.kill(signal);
+        await exited(running);
       },
       stop: () =>
         (stopping ??= (async () => {
