@@ -33,6 +33,7 @@ await build({
   configFile: false,
   root,
   logLevel: 'warn',
+  define: { __AIRPANEL_BUILD_TIME__: JSON.stringify(Date.now()) },
   build: {
     outDir,
     emptyOutDir: false,

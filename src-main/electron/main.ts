@@ -21,6 +21,7 @@ import { reportHealthyToLoader } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from './maintenance-page.js';
+import { createOtaUpdater } from './ota.js';
 import { RendererSupervisor } from './renderer-supervisor.js';
 import { hardenAllWebContents, hardenSession } from './security.js';
 import { SimulatorEvents } from './simulator-events.js';
@@ -30,6 +31,9 @@ import { applySimulatorSize, createControlWindow, createKioskWindow, createSimul
 
 /** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
 const RESTART_EXIT_CODE = 75;
+/** When this bundle was built (build.ts defines it): no believable clock is earlier. */
+declare const __AIRPANEL_BUILD_TIME__: number | undefined;
+const BUILD_TIME_MS = typeof __AIRPANEL_BUILD_TIME__ === 'number' ? __AIRPANEL_BUILD_TIME__ : 0;
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 const { values: args } = parseArgs({
@@ -102,9 +106,22 @@ async function main(): Promise<void> {
     },
   };
 
+  const config = await loadPanelConfig(dataDir);
+  const ota = createOtaUpdater({
+    dataDir,
+    config,
+    runtimeVersion: process.versions.electron ?? 'unknown',
+    appVersion: app.getVersion(),
+    buildTimeMs: BUILD_TIME_MS,
+    requestRestart: () => hostActions.restartApp(),
+    log,
+  });
+  const updater = 'updater' in ota ? ota.updater : null;
+  if (!updater) log.warn('OTA updates off', { reason: 'reason' in ota ? ota.reason : '' });
   const core = new PanelCore({
     dataDir,
-    config: await loadPanelConfig(dataDir),
+    config,
+    updateChecker: updater ?? undefined,
     mqttConnect: (url, options) => mqtt.connect(url, options),
     http: got,
     hostActions,
@@ -171,6 +188,8 @@ async function main(): Promise<void> {
 
   await core.start();
   log.info('core started', { state: core.state.name });
+  // Reports what the loader did at this start (trial, rollback) and schedules checks.
+  await updater?.start().catch((err: unknown) => log.error('OTA updater failed to start', { error: String(err) }));
   notifier.startWatchdog(async () => {
     const contents = panel && !panel.isDestroyed() ? panel.webContents : null;
     if (!contents || contents.isCrashed()) return false;
@@ -186,6 +205,7 @@ async function main(): Promise<void> {
     event.preventDefault();
     log.info('electron host stopping');
     notifier.stop();
+    updater?.stop();
     void core.stop().finally(() => app.quit());
   });
   app.on('window-all-closed', () => app.quit());

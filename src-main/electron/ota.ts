@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { ConfigLoadResult } from '../core/config.js';
+import type { CoreLogger } from '../core/logger.js';
+import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, type LaunchKind } from '../core/update/index.js';
+import { systemWallClock, unrefScheduler } from '../core/clock.js';
+
+/** Where the image installs the trusted release keys (override: AIRPANEL_RELEASE_KEYS). */
+export const RELEASE_KEYS_FILE = '/usr/lib/airpanel/release-keys.json';
+const LAUNCH_KINDS: readonly LaunchKind[] = ['trial', 'current', 'previous', 'factory', 'unsupervised'];
+
+/**
+ * The OTA updater for this panel (src-main/core/update), or null with the reason: no valid
+ * panel.json, or no trusted release keys in the image (a developer machine). Channel
+ * `stable`; the bundle's build time is the floor of a believable wall clock.
+ */
+export function createOtaUpdater(o: {
+  dataDir: string;
+  config: ConfigLoadResult;
+  runtimeVersion: string;
+  appVersion: string;
+  buildTimeMs: number;
+  requestRestart: () => Promise<void>;
+  log: CoreLogger;
+  env?: NodeJS.ProcessEnv;
+}): { updater: OtaUpdater } | { reason: string } {
+  const env = o.env ?? process.env;
+  if (!o.config.ok) return { reason: `panel.json unusable (${o.config.code})` };
+  const keysFile = env.AIRPANEL_RELEASE_KEYS || RELEASE_KEYS_FILE;
+  if (!existsSync(keysFile)) return { reason: `no trusted release keys at ${keysFile}` };
+  let verifier: Ed25519Verifier;
+  try {
+    verifier = Ed25519Verifier.fromFile(JSON.parse(readFileSync(keysFile, 'utf8')));
+  } catch (err) {
+    return { reason: `release keys at ${keysFile} unusable: ${String(err)}` };
+  }
+  const { config } = o.config;
+  const api = config.endpoints.apiBaseUrl.replace(/\/+$/, '');
+  const launch = launchInfoFromEnv(env);
+  const launchKind = (LAUNCH_KINDS as readonly string[]).includes(launch.launch) ? (launch.launch as LaunchKind) : 'unsupervised';
+  const channel = 'stable';
+  return {
+    updater: new OtaUpdater({
+      dataDir: o.dataDir,
+      manifestUrl: `${api}/update/channels/${channel}/manifest`,
+      reportUrl: `${api}/update/panels/${encodeURIComponent(config.panelId)}/report`,
+      panelId: config.panelId,
+      channel,
+      runtimeVersion: o.runtimeVersion,
+      runningVersion: launch.version ?? o.appVersion,
+      launchKind,
+      buildTimeMs: o.buildTimeMs,
+      verifier,
+      http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${config.apiKey}` } }),
+      wallClock: systemWallClock,
+      scheduler: unrefScheduler,
+      random: Math.random,
+      requestRestart: o.requestRestart,
+      logger: o.log,
+    }),
+  };
+}
