@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
+import cliProgress from 'cli-progress';
 import got, { type Got } from 'got';
-import { DataPartition } from './disk.js';
+import { DataPartition, type ProgressFn } from './disk.js';
 import { ProvisionError, UsageError } from './errors.js';
 import { Ext4Debugfs, VfatMtools } from './filesystems.js';
 import { injectPanel, precheckTarget, readPanel, type PanelTarget } from './inject.js';
@@ -23,6 +24,8 @@ export const IMAGE_APP_OWNER: Owner = { uid: 1000, gid: 1000 };
 
 export interface CliDeps {
   http: Got;
+  /** Shows the progress of reading/writing a card (optional; the CLI draws a bar on a TTY). */
+  progress?: ProgressFn;
   tools: ToolRunner;
   env: NodeJS.ProcessEnv;
   tmpDir: string;
@@ -164,6 +167,7 @@ function partitionsFor(deps: CliDeps, owner: Owner): DataPartition {
   return new DataPartition({
     tools: deps.tools,
     tmpDir: deps.tmpDir,
+    ...(deps.progress ? { progress: deps.progress } : {}),
     adapterFor: (kind, file, work) => kind === 'ext4'
       ? new Ext4Debugfs(deps.tools, file, work, owner)
       : new VfatMtools(deps.tools, file, work),
@@ -352,8 +356,32 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
 }
 
+/** A progress bar on stderr for copies of a card's data partition (only on a terminal). */
+function terminalProgress(): ProgressFn | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  let bar: cliProgress.SingleBar | null = null;
+  let current = '';
+  return (phase, done, total) => {
+    if (total < 64 * 1024 * 1024) return; // small images: instant anyway
+    if (!bar || phase !== current) {
+      bar?.stop();
+      current = phase;
+      bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${phase} data partition [{bar}] {percentage}% {value}/{total} MiB`, hideCursor: true },
+        cliProgress.Presets.shades_classic);
+      bar.start(Math.ceil(total / 1048576), 0);
+    }
+    bar.update(Math.ceil(done / 1048576));
+    if (done >= total) {
+      bar.stop();
+      bar = null;
+    }
+  };
+}
+
 export function defaultDeps(): CliDeps {
+  const progress = terminalProgress();
   return {
+    ...(progress ? { progress } : {}),
     http: got.extend({ timeout: { request: 15_000 } }),
     tools: new ProcessToolRunner(),
     env: process.env,

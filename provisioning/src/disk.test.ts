@@ -74,7 +74,10 @@ describe('extractRange and patchChanges (the block-device write path)', () => {
     writeFileSync(disk, original);
 
     const part = join(d, 'part');
-    await extractRange(disk, MiB, 4 * MiB, part);
+    const seen: [string, number, number][] = [];
+    await extractRange(disk, MiB, 4 * MiB, part, (phase, done, total) => seen.push([phase, done, total]));
+    expect(seen.at(-1)).toEqual(['reading', 4 * MiB, 4 * MiB]);
+    expect(seen).toHaveLength(4);
     expect(readFileSync(part).equals(original.subarray(MiB, 5 * MiB))).toBe(true);
 
     const modified = readFileSync(part);

@@ -112,8 +112,11 @@ async function readFully(fh: FileHandle, buf: Buffer, position: number): Promise
   return done;
 }
 
+/** Progress of a long copy: bytes done of total (a card is read at SD-card speed). */
+export type ProgressFn = (phase: 'reading' | 'writing', done: number, total: number) => void;
+
 /** Copies `length` bytes at `offset` of `src` into a new sparse file `dest`. */
-export async function extractRange(src: string, offset: number, length: number, dest: string): Promise<void> {
+export async function extractRange(src: string, offset: number, length: number, dest: string, progress?: ProgressFn): Promise<void> {
   const input = await open(src, 'r');
   const output = await open(dest, 'wx', 0o600);
   try {
@@ -123,6 +126,7 @@ export async function extractRange(src: string, offset: number, length: number, 
       const got = await readFully(input, buf.subarray(0, want), offset + pos);
       if (got < want) throw new ProvisionError(`${src} ends inside its data partition (truncated image?)`);
       if (!isZero(buf.subarray(0, want))) await output.write(buf, 0, want, pos);
+      progress?.('reading', pos + want, length);
     }
     await output.truncate(length);
   } finally {
@@ -135,7 +139,7 @@ export async function extractRange(src: string, offset: number, length: number, 
  * Writes into `target` at `offset` every chunk where `modified` differs from what `target`
  * holds there, then fsyncs. Returns the number of bytes written.
  */
-export async function patchChanges(target: string, offset: number, modified: string): Promise<number> {
+export async function patchChanges(target: string, offset: number, modified: string, progress?: ProgressFn): Promise<number> {
   const out = await open(target, 'r+');
   const mod = await open(modified, 'r');
   let written = 0;
@@ -151,6 +155,7 @@ export async function patchChanges(target: string, offset: number, modified: str
         await out.write(a, 0, want, offset + pos);
         written += want;
       }
+      progress?.('writing', pos + want, size);
     }
     await out.sync();
   } finally {
@@ -181,6 +186,8 @@ export interface DataPartitionOptions {
   tools: ToolRunner;
   /** Where partition copies are made (large: the size of the data partition, sparse). */
   tmpDir: string;
+  /** Told how far the copies of the partition are (optional). */
+  progress?: ProgressFn;
   /** Where mounts are listed (default /proc/self/mountinfo). */
   mountinfo?: string;
   /** Makes the adapter for a copied-out partition file (ext4 → debugfs, vfat → mtools). */
@@ -243,7 +250,7 @@ export class DataPartition {
       const info: DataPartitionInfo = { image, partition, offset, length, fs, blockDevice };
 
       const partFile = join(work, `data.${fs}`);
-      await extractRange(image, offset, length, partFile);
+      await extractRange(image, offset, length, partFile, this.opts.progress);
       const adapter = this.opts.adapterFor(fs, partFile, work);
       await adapter.check();
       const { result, changed } = await use(adapter, info);
@@ -251,14 +258,14 @@ export class DataPartition {
       await adapter.check();
 
       if (blockDevice) {
-        await patchChanges(image, offset, partFile);
+        await patchChanges(image, offset, partFile, this.opts.progress);
       } else {
         // Atomic replacement: patch a (reflinked, sparse) copy beside the image, then rename.
         const copy = join(dirname(image), `.${basename(image)}.${randomBytes(4).toString('hex')}.tmp`);
         try {
           await runChecked(tools, 'cp', ['--reflink=auto', '--sparse=always', '--', image, copy], `copying ${image}`);
           await chmod(copy, st.mode & 0o7777);
-          await patchChanges(copy, offset, partFile);
+          await patchChanges(copy, offset, partFile, this.opts.progress);
           await rename(copy, image);
         } catch (e) {
           await rm(copy, { force: true });
