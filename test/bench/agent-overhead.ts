@@ -1,0 +1,267 @@
+/**
+ * Panel agent overhead: RSS and CPU of one headless panel (the real PanelCore, real MQTT to
+ * the real backend, no renderer) idle and at one update per second, then a soak of many
+ * updates with network outages in between, with heap (after a forced GC) and RSS at
+ * checkpoints and their slope.
+ *
+ *   npx tsx test/bench/agent-overhead.ts [--idle-seconds 30] [--rate-seconds 60] [--updates 100000] [--outages 10]
+ *
+ * This process runs the backend (createBackend: SQLite, embedded aedes broker) and two link
+ * proxies (HTTP, MQTT) that can cut the panel's network; the panel runs in a child process
+ * (`node --expose-gc`, test/bench/support/panel-agent.ts bundled by vite as the Electron
+ * build bundles main.js, so tsx's compiler is not counted) of its own, so its figures are its
+ * own: process.memoryUsage(), process.cpuUsage() and utime/stime of /proc/self/stat,
+ * sampled on request over IPC.
+ *
+ * Updates are sensor readings posted to the backend's service (the same call as
+ * `POST /sensors/{id}/readings`, without the HTTP hop so the backend's own cost stays small
+ * on a 2-core machine): each one makes a new DisplayDocument (a new revision), published
+ * retained QoS 1 to the panel, which judges it, shows it and writes its cache.
+ * - 1 update/s phase: one reading per second over the REST API (as an operator would).
+ * - Soak: readings in batches of --batch; the next batch starts when the panel shows the
+ *   backend's current revision (as fast as the pipeline accepts them, never queued up
+ *   unboundedly). Every updates/outages updates: an outage (both links cut for
+ *   --outage-ms, a few updates made meanwhile), then the links come back and the soak waits
+ *   until the panel has caught up. Checkpoint after each outage: GC in the child, then heap
+ *   and RSS.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadLine, machineInfo, round, writeReport } from './support/report.js';
+import { linearFit } from './support/stats.js';
+import { bundleEntry } from './support/bundle.js';
+import type { AgentRequest, AgentSample as Sample } from './support/panel-agent.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const PANEL_ID = 'panel-agent-bench';
+const SENSOR_ID = 'sensor-agent-bench';
+
+// ---------------------------------------------------------------- the driver (parent)
+
+class PanelChild {
+  private next = 1;
+  private readonly waiting = new Map<number, (s: Sample) => void>();
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (m: { id: number; sample: Sample } | 'ready') => {
+      if (m === 'ready') return;
+      this.waiting.get(m.id)?.(m.sample);
+      this.waiting.delete(m.id);
+    });
+  }
+  sample(gc = false): Promise<Sample> {
+    const id = this.next++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.proc.send({ id, gc } satisfies AgentRequest);
+    });
+  }
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.proc.exitCode !== null) return resolve();
+      const kill = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
+      this.proc.once('exit', () => { clearTimeout(kill); resolve(); });
+      this.proc.send('stop' satisfies AgentRequest);
+    });
+  }
+}
+
+const MB = 1024 * 1024;
+const mb = (b: number) => round(b / MB, 2);
+
+/** CPU share of one core between two samples, from process.cpuUsage and from /proc/self/stat. */
+function cpuBetween(a: Sample, b: Sample): { wallS: number; cpuPct: number; statPct: number | null } {
+  const wallMs = b.monoMs - a.monoMs;
+  const cpuUs = b.cpuUserUs - a.cpuUserUs + (b.cpuSystemUs - a.cpuSystemUs);
+  const statPct = a.statTicks !== null && b.statTicks !== null ? ((b.statTicks - a.statTicks) * 10) / wallMs * 100 : null;
+  return { wallS: round(wallMs / 1000, 1), cpuPct: round((cpuUs / 1000 / wallMs) * 100, 3), statPct: statPct === null ? null : round(statPct, 2) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'idle-seconds': { type: 'string', default: '30' },
+      'rate-seconds': { type: 'string', default: '60' },
+      updates: { type: 'string', default: '100000' },
+      outages: { type: 'string', default: '10' },
+      'outage-ms': { type: 'string', default: '3000' },
+      batch: { type: 'string', default: '100' },
+      'max-minutes': { type: 'string', default: '40' },
+    },
+  });
+  const idleSeconds = Number(values['idle-seconds']);
+  const rateSeconds = Number(values['rate-seconds']);
+  const updates = Number(values.updates);
+  const outages = Number(values.outages);
+  const outageMs = Number(values['outage-ms']);
+  const batch = Number(values.batch);
+  const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
+
+  const { createBackend } = await import('../../server-stub/src/backend.js');
+  const { silentLogger } = await import('../../server-stub/src/logger.js');
+  const { LinkProxy } = await import('../../src-main/headless/simulator/link-proxy.js');
+  const { PanelRegistration, panelConfigFromRegistration } = await import('../../src-main/common/index.js');
+  const { writePanelJson } = await import('../../src-main/core/testing/fixtures.js');
+
+  // The panel runs bundled (as on a panel: one ES module, packages from node_modules) under
+  // plain node, not under tsx, whose compiler and cached source maps would be counted.
+  const agentBundle = await bundleEntry('test/bench/support/panel-agent.ts', 'panel-agent');
+  const root = await mkdtemp(join(tmpdir(), 'airpanel-agent-bench-'));
+  const start = machineInfo();
+  console.log(`agent-overhead: one headless panel (PanelCore, real MQTT, no renderer) against the real backend; ${loadLine(start)}`);
+  const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
+  const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
+  const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
+  await httpProxy.listen();
+  await mqttProxy.listen();
+  let child: PanelChild | null = null;
+  try {
+    const admin = (path: string, body: unknown) => fetch(`${backend.url}/api/v1${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    if ((await admin('/sensors', { id: SENSOR_ID, name: 'Bench sensor', spec: { kind: 'simulated' } })).status !== 201) throw new Error('creating the sensor failed');
+    const created = await admin('/panels', { id: PANEL_ID, name: 'Bench panel', sensorSourceId: SENSOR_ID });
+    if (created.status !== 201) throw new Error(`registering the panel failed: HTTP ${created.status}`);
+    const reg = PanelRegistration.parse(await created.json());
+    const config = panelConfigFromRegistration(reg);
+    config.endpoints = { ...config.endpoints, apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`, mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}` };
+    const panelDir = join(root, 'panel');
+    await writePanelJson(panelDir, config);
+
+    let n = 0;
+    let lastMeasured = 0;
+    /** One reading: a new document every time (the value changes), always the newest reading. */
+    const reading = () => {
+      n++;
+      lastMeasured = Math.max(Date.now(), lastMeasured + 1);
+      return { values: { pm25: 3 + (n % 7), pm10: 10 + (n % 5) }, measuredAt: new Date(lastMeasured).toISOString() };
+    };
+    const current = () => backend.service.display(PANEL_ID)!.document.revision;
+    backend.service.postReading(SENSOR_ID, reading());
+
+    child = new PanelChild(fork(agentBundle, [panelDir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const p = child;
+    const caughtUp = async (what: string, timeoutMs = 60_000) => {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await p.sample();
+        if (s.revision === current() && s.state === 'live') return s;
+        if (Date.now() > until) throw new Error(`${what}: the panel shows ${s.revision} (${s.state}), the backend ${current()}`);
+        await sleep(2);
+      }
+    };
+    await caughtUp('start');
+
+    // ── idle ────────────────────────────────────────────────────────────────────────────
+    await sleep(5_000);
+    const idleA = await p.sample(true);
+    await sleep(idleSeconds * 1000);
+    const idleB = await p.sample();
+    const idle = { ...cpuBetween(idleA, idleB), rssMB: mb(idleB.rss), heapUsedMB: mb(idleB.heapUsed), heapAfterGcMB: mb(idleA.heapUsed) };
+    console.log(`idle ${idle.wallS} s:       CPU ${idle.cpuPct} % of a core (/proc/self/stat: ${idle.statPct} %), RSS ${idle.rssMB} MB, heap ${idle.heapUsedMB} MB (${idle.heapAfterGcMB} MB after GC)  ${loadLine()}`);
+
+    // ── one update per second, over REST ────────────────────────────────────────────────
+    const rateA = await p.sample(true);
+    const t0 = performance.now();
+    for (let i = 1; i <= rateSeconds; i++) {
+      const r = await admin(`/sensors/${SENSOR_ID}/readings`, reading());
+      if (r.status !== 201 && r.status !== 200) throw new Error(`reading: HTTP ${r.status} ${await r.text()}`);
+      await sleep(Math.max(0, t0 + i * 1000 - performance.now()));
+    }
+    const rateB = await caughtUp('1/s phase');
+    const rate = { ...cpuBetween(rateA, rateB), rssMB: mb(rateB.rss), heapUsedMB: mb(rateB.heapUsed), updates: rateB.accepted - rateA.accepted };
+    console.log(`1 update/s ${rate.wallS} s: CPU ${rate.cpuPct} % of a core (/proc/self/stat: ${rate.statPct} %), RSS ${rate.rssMB} MB, heap ${rate.heapUsedMB} MB, ${rate.updates} documents shown  ${loadLine()}`);
+
+    // ── soak ────────────────────────────────────────────────────────────────────────────
+    console.log(`soak: ${updates} updates in batches of ${batch} (next batch when the panel shows the backend's revision), ${outages} outages of ${outageMs} ms (HTTP and MQTT links cut, 5 updates made meanwhile)`);
+    const checkpoints: { updates: number; heapAfterGcMB: number; rssMB: number; externalMB: number; seconds: number; updatesPerSecond: number; cpuPct: number }[] = [];
+    const soakA = await p.sample(true);
+    checkpoints.push({ updates: 0, heapAfterGcMB: mb(soakA.heapUsed), rssMB: mb(soakA.rss), externalMB: mb(soakA.external), seconds: 0, updatesPerSecond: 0, cpuPct: 0 });
+    const every = Math.ceil(updates / outages);
+    let done = 0;
+    let prev = soakA;
+    let stoppedEarly: string | null = null;
+    const soakStart = performance.now();
+    while (done < updates) {
+      const segmentEnd = Math.min(updates, done + every);
+      while (done < segmentEnd) {
+        const k = Math.min(batch, segmentEnd - done);
+        for (let i = 0; i < k; i++) backend.service.postReading(SENSOR_ID, reading());
+        done += k;
+        await caughtUp(`soak at ${done}`);
+      }
+      // Outage: links cut, the backend moves on, links back, the panel catches up.
+      httpProxy.cut();
+      mqttProxy.cut();
+      for (let i = 0; i < 5; i++) {
+        backend.service.postReading(SENSOR_ID, reading());
+        done++;
+        await sleep(outageMs / 5);
+      }
+      httpProxy.restore();
+      mqttProxy.restore();
+      await caughtUp(`after the outage at ${done}`);
+      const s = await p.sample(true);
+      const c = cpuBetween(prev, s);
+      const cp = { updates: done, heapAfterGcMB: mb(s.heapUsed), rssMB: mb(s.rss), externalMB: mb(s.external), seconds: round((performance.now() - soakStart) / 1000, 1), updatesPerSecond: round((s.accepted - prev.accepted) / c.wallS, 0), cpuPct: round(c.cpuPct, 1) };
+      checkpoints.push(cp);
+      prev = s;
+      console.log(`  ${String(cp.updates).padStart(7)} updates  ${String(cp.seconds).padStart(6)} s  heap after GC ${cp.heapAfterGcMB.toFixed(2)} MB  RSS ${cp.rssMB.toFixed(1)} MB  external ${cp.externalMB.toFixed(2)} MB  ${cp.updatesPerSecond} updates/s  panel CPU ${cp.cpuPct} %  ${loadLine()}`);
+      if (Date.now() > deadline && done < updates) {
+        stoppedEarly = `stopped at ${done} updates: --max-minutes reached`;
+        console.log(`  ${stoppedEarly}`);
+        break;
+      }
+    }
+    // Slope over the checkpoints after the first outage (the first segment includes warm-up).
+    const steady = checkpoints.slice(1);
+    const heapFit = linearFit(steady.map((c) => [c.updates, c.heapAfterGcMB]));
+    const rssFit = linearFit(steady.map((c) => [c.updates, c.rssMB]));
+    const heapValues = steady.map((c) => c.heapAfterGcMB);
+    const soak = {
+      updates: done,
+      outages: checkpoints.length - 1,
+      seconds: round((performance.now() - soakStart) / 1000, 1),
+      heapSlopeKBPer10kUpdates: round(heapFit.slope * 1024 * 10_000, 2),
+      rssSlopeKBPer10kUpdates: round(rssFit.slope * 1024 * 10_000, 2),
+      heapAfterGcRangeMB: [Math.min(...heapValues), Math.max(...heapValues)],
+      heapGrowthFirstToLastMB: round(steady.at(-1)!.heapAfterGcMB - steady[0]!.heapAfterGcMB, 3),
+      rssGrowthFirstToLastMB: round(steady.at(-1)!.rssMB - steady[0]!.rssMB, 2),
+      stoppedEarly,
+    };
+    console.log('');
+    console.log(`soak: ${soak.updates} updates, ${soak.outages} outages in ${soak.seconds} s`);
+    console.log(`  heap after GC: slope ${soak.heapSlopeKBPer10kUpdates} KB per 10k updates; range ${soak.heapAfterGcRangeMB.join('…')} MB; first → last checkpoint ${soak.heapGrowthFirstToLastMB} MB`);
+    console.log(`  RSS:           slope ${soak.rssSlopeKBPer10kUpdates} KB per 10k updates; first → last checkpoint ${soak.rssGrowthFirstToLastMB} MB`);
+    const end = machineInfo();
+    console.log(`end: ${loadLine(end)}`);
+
+    const files = await writeReport('agent-overhead', {
+      settings: { idleSeconds, rateSeconds, updates, outages, outageMs, batch, how: 'readings via backend.service.postReading (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST' },
+      loadAverageStart: start.loadAverage,
+      idle, oneUpdatePerSecond: rate, soak, checkpoints,
+    }, {
+      title: 'Panel agent overhead (PanelCore, real MQTT, no renderer)',
+      panels: [
+        { kind: 'bars', title: 'CPU (% of one core)', unit: '%', bars: [{ label: 'idle', value: idle.cpuPct }, { label: '1 update/s', value: rate.cpuPct }] },
+        { kind: 'bars', title: 'RSS', unit: 'MB', bars: [{ label: 'idle', value: idle.rssMB }, { label: '1 update/s', value: rate.rssMB }] },
+        { kind: 'lines', title: `Soak: memory at checkpoints (after each outage, heap after GC)`, xLabel: 'updates', yLabel: 'MB', series: [
+          { label: 'heap after GC', points: checkpoints.map((c) => [c.updates, c.heapAfterGcMB]) },
+          { label: 'RSS', points: checkpoints.map((c) => [c.updates, c.rssMB]) },
+        ] },
+      ],
+    }, end);
+    console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
+  } finally {
+    await child?.stop();
+    await httpProxy.close();
+    await mqttProxy.close();
+    await backend.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+await main();
