@@ -36,7 +36,8 @@ export const PanelConfig = z.object({
   name: shortText(120),
   location: Location.nullable().default(null),
   endpoints: PanelEndpoints,
-  /** PEM of the broker's CA when mqtts:// is used with a private CA. */
+  /** Path on the panel to the PEM of the broker's CA, for mqtts:// with a private CA (provisioning
+   *  writes it beside panel.json); the core also accepts the PEM text itself. */
   mqttCaFile: z.string().max(4096).nullable().default(null),
   /** Content confirmed longer ago than this is shown with the stale badge. */
   freshnessWindowSeconds: z.number().int().min(10).max(86_400).default(900),
