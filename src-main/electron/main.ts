@@ -5,6 +5,7 @@
  *
  *   electron dist/app/main.js [--data-dir=DIR] [--simulator [--simulator-url=URL]]
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,7 +19,7 @@ import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
 import { reportHealthyToLoader } from '../core/update/health.js';
-import { APP_ENTRY_URL, APP_SCHEME } from './app-origin.js';
+import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from './maintenance-page.js';
 import { createOtaUpdater } from './ota.js';
@@ -31,6 +32,8 @@ import { applySimulatorSize, createControlWindow, createKioskWindow, createSimul
 
 /** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
 const RESTART_EXIT_CODE = 75;
+/** Maintenance code: the app bundle has no renderer (a broken build or install). */
+const MISSING_RENDERER_CODE = 'APP-1';
 /** When this bundle was built (build.ts defines it): no believable clock is earlier. */
 declare const __AIRPANEL_BUILD_TIME__: number | undefined;
 const BUILD_TIME_MS = typeof __AIRPANEL_BUILD_TIME__ === 'number' ? __AIRPANEL_BUILD_TIME__ : 0;
@@ -175,7 +178,20 @@ async function main(): Promise<void> {
     panel = null;
     sup.dispose();
   });
-  loadApp();
+  // A page of the app that fails to load (not a crash: a missing or broken file) is a fault
+  // too, so a broken bundle ends on the maintenance screen instead of an error page.
+  panel.webContents.on('did-fail-load', (_e, code, description, url, isMainFrame) => {
+    if (isMainFrame && isAppUrl(url) && code !== -3 /* ABORTED: superseded by another load */) {
+      sup.fault('renderer-crash', `load of ${url} failed: ${description} (${code})`);
+    }
+  });
+  const rendererPresent = existsSync(join(rendererDir, 'index.html'));
+  if (rendererPresent) {
+    loadApp();
+  } else {
+    log.error('renderer bundle missing', { rendererDir });
+    void panel.loadURL(maintenancePageUrl(MISSING_RENDERER_CODE));
+  }
 
   if (settings && simulator) openSimulatorControls(settings, log, panel.getBounds(), (size) => panel && applySimulatorSize(panel, size));
   if (settings && panel) {
@@ -188,6 +204,7 @@ async function main(): Promise<void> {
 
   await core.start();
   log.info('core started', { state: core.state.name });
+  if (!rendererPresent) core.hostFault(MISSING_RENDERER_CODE, `no index.html in ${rendererDir}`);
   // Reports what the loader did at this start (trial, rollback) and schedules checks.
   await updater?.start().catch((err: unknown) => log.error('OTA updater failed to start', { error: String(err) }));
   notifier.startWatchdog(async () => {
