@@ -78,6 +78,8 @@ export interface DevStackOptions {
   /** Extra panel.json fields (e.g. a short freshnessWindowSeconds). */
   panelJson?: Partial<PanelConfigInput>;
   log?: HostLogger;
+  /** Electron mode: called when the Electron app exits on its own (default: SIGINT to this process, so `npm start` stops). */
+  onElectronExit?: (code: number | null) => void;
   /** Where the backend logs: a file in its data dir (default), nowhere, or this logger. */
   backendLog?: 'file' | 'silent' | BackendLogger;
 }
@@ -316,8 +318,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
             log.info('dev stack: Electron asked for a restart');
             launch();
           } else {
-            log.info('dev stack: Electron exited; stopping', { code });
-            process.kill(process.pid, 'SIGINT');
+            log.info('dev stack: Electron exited', { code });
+            if (options.onElectronExit) options.onElectronExit(code);
+            else process.kill(process.pid, 'SIGINT');
           }
         });
       };

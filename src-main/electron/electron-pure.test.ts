@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelView } from '../common/index.js';
 import { APP_ENTRY_URL, isAppUrl, resolveAppFile } from './app-origin.js';
 import { maintenancePageHtml, maintenancePageUrl } from './maintenance-page.js';
+import { allowedUrl } from './security.js';
 
 // The Electron host's pure parts (no Electron needed): origin checks, the app:// file
 // resolver and the maintenance page.
@@ -59,5 +60,18 @@ describe('maintenance page', () => {
     const url = maintenancePageUrl('GPU-1');
     expect(url.startsWith('data:text/html;charset=utf-8;base64,')).toBe(true);
     expect(Buffer.from(url.split(',')[1] ?? '', 'base64').toString('utf8')).toContain('GPU-1');
+  });
+});
+
+describe('allowedUrl (navigation and request guard)', () => {
+  it('allows the app, and the simulator origin only when the policy names it', () => {
+    const kiosk = { extraOrigins: [] };
+    const sim = { extraOrigins: ['http://127.0.0.1:4321'] };
+    expect(allowedUrl('app://panel/index.html', kiosk)).toBe(true);
+    expect(allowedUrl('http://127.0.0.1:4321/simulator', kiosk)).toBe(false);
+    expect(allowedUrl('http://127.0.0.1:4321/simulator', sim)).toBe(true);
+    for (const url of ['http://127.0.0.1:4322/', 'https://127.0.0.1:4321/', 'http://localhost:4321/', 'file:///etc/passwd', 'https://example.com/', 'garbage']) {
+      expect(allowedUrl(url, sim), url).toBe(false);
+    }
   });
 });

@@ -14,7 +14,8 @@ export interface SecurityPolicy {
   extraOrigins: readonly string[];
 }
 
-function allowedUrl(url: string, policy: SecurityPolicy): boolean {
+/** What a window may navigate to / request: the app, or an extra origin of the policy. */
+export function allowedUrl(url: string, policy: SecurityPolicy): boolean {
   if (isAppUrl(url)) return true;
   try {
     return policy.extraOrigins.includes(new URL(url).origin);
