@@ -1,0 +1,192 @@
+/**
+ * Boot to content: from spawning the panel process to the cached content painted in
+ * Chromium, with no backend reachable.
+ *
+ *   npx tsx test/bench/boot-to-content.ts [--rounds 8]
+ *
+ * Setup: a real backend and a real PanelCore run once to fill the panel's cache (a valid
+ * cache/display.json), then the backend is closed: panel.json points at ports where nobody
+ * listens. Each round spawns the headless host (test/bench/support/headless-panel.ts,
+ * bundled by vite and run with plain node, as a panel runs a bundle) and opens its page in a
+ * fresh context of an already running headless Chromium (a kiosk's browser starts alongside
+ * the app; its own start is not counted). One warm-up round is not counted.
+ *
+ * Breakdown, each from the spawn:
+ *   node started     the child's performance.timeOrigin (exec + Node's own start)
+ *   modules loaded   the bundle and the packages it imports are evaluated
+ *   host ready       the core has shown the cache and the host listens (child's clock)
+ *   navigation       Chromium starts loading the page (page's performance.timeOrigin;
+ *                    the harness navigates as soon as it reads "ready")
+ *   page loaded      the page's load event end
+ *   content in DOM   a MutationObserver sees [data-view=content][data-revision=R]
+ *   frame presented  the renderer's framePresented for revision R reaches the core
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium } from '@playwright/test';
+import got from 'got';
+import mqtt from 'mqtt';
+import { PanelRegistration, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { PanelCore, loadPanelConfig } from '../../src-main/core/index.js';
+import { RecordingHostActions, capturingLogger, writePanelJson } from '../../src-main/core/testing/fixtures.js';
+import { createBackend } from '../../server-stub/src/backend.js';
+import { silentLogger } from '../../server-stub/src/logger.js';
+import { bundleEntry } from './support/bundle.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
+import { summarize } from './support/stats.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * In-page watcher (runs before the page's own scripts): when `selector` first matches, stores
+ * the time in window.__contentAt, and in window.__paintAt the time of the next frame after it.
+ * Times are epoch ms (performance.timeOrigin + performance.now()).
+ */
+export function contentWatcher(selector: string): string {
+  return `(() => {
+    const sel = ${JSON.stringify(selector)};
+    const check = () => {
+      if (window.__contentAt !== undefined || !document.querySelector(sel)) return;
+      window.__contentAt = performance.timeOrigin + performance.now();
+      requestAnimationFrame(() => setTimeout(() => { window.__paintAt = performance.timeOrigin + performance.now(); }, 0));
+    };
+    new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true });
+  })();`;
+}
+
+type ChildEvent = { event: 'origin' | 'modules'; at: number } | { event: 'ready'; at: number; url: string; state: string } | { event: 'frame'; at: number; kind: string; revision: number | null };
+
+/** Fills dataDir with panel.json and a valid cache from a real backend; returns the cached revision. */
+async function prepareCachedPanel(root: string): Promise<{ dataDir: string; revision: number }> {
+  const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
+  const dataDir = join(root, 'panel');
+  try {
+    const res = await fetch(`${backend.url}/api/v1/panels`, {
+      method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'panel-boot-bench', name: 'Boot bench' }),
+    });
+    if (res.status !== 201) throw new Error(`registering the panel: HTTP ${res.status}`);
+    await writePanelJson(dataDir, panelConfigFromRegistration(PanelRegistration.parse(await res.json())));
+    const { logger } = capturingLogger();
+    const core = new PanelCore({ dataDir, config: await loadPanelConfig(dataDir), logger, mqttConnect: (u, o) => mqtt.connect(u, o), http: got, hostActions: new RecordingHostActions(), firmwareVersion: 'bench' });
+    await core.start();
+    const until = Date.now() + 30_000;
+    while (!(core.state.name === 'live' && existsSync(join(dataDir, 'cache', 'revision.json')))) {
+      if (Date.now() > until) throw new Error(`the panel did not go live (${core.state.name})`);
+      await sleep(20);
+    }
+    const revision = core.currentStatus().displayedRevision!;
+    await sleep(200); // the cache write is asynchronous
+    await core.stop();
+    return { dataDir, revision };
+  } finally {
+    await backend.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
+  const rounds = Number(values.rounds);
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
+  const bundle = await bundleEntry('test/bench/support/headless-panel.ts', 'headless-panel');
+  const root = await mkdtemp(join(tmpdir(), 'airpanel-boot-bench-'));
+  const start = machineInfo();
+  console.log(`boot-to-content: ${rounds} rounds (+1 warm-up), headless host bundled under plain node, no backend, cache on disk; ${loadLine(start)}`);
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const rows: Record<string, number>[] = [];
+  try {
+    const { dataDir, revision } = await prepareCachedPanel(root);
+    console.log(`cache: revision ${revision} in ${relative(root, dataDir)}/cache (${(await stat(join(dataDir, 'cache', 'display.json'))).size} bytes); backend closed`);
+    for (let r = 0; r <= rounds; r++) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+      const page = await context.newPage();
+      // A string, not a function: tsx would wrap inner functions in a helper the page lacks.
+      await page.addInitScript({ content: contentWatcher(`[data-view="content"][data-revision="${revision}"]`) });
+      let child: ChildProcess | null = null;
+      try {
+        const t0 = now();
+        child = spawn(process.execPath, [bundle, dataDir, RENDERER_DIR], { stdio: ['ignore', 'pipe', 'inherit'] });
+        const events: ChildEvent[] = [];
+        let frameSeen: () => void = () => undefined;
+        const framed = new Promise<void>((resolve) => (frameSeen = resolve));
+        const ready = new Promise<Extract<ChildEvent, { event: 'ready' }>>((resolve, reject) => {
+          const rl = createInterface({ input: child!.stdout! });
+          rl.on('line', (line) => {
+            const e = JSON.parse(line) as ChildEvent;
+            events.push(e);
+            if (e.event === 'ready') resolve(e);
+            if (e.event === 'frame' && e.kind === 'content' && e.revision === revision) frameSeen();
+          });
+          child!.once('exit', (code) => reject(new Error(`the host exited (${code})`)));
+        });
+        const readyEvent = await ready;
+        if (readyEvent.state !== 'showing-cached') throw new Error(`the core is ${readyEvent.state}, not showing-cached`);
+        await page.goto(readyEvent.url, { waitUntil: 'load' });
+        await Promise.race([framed, sleep(20_000).then(() => { throw new Error('no framePresented within 20 s'); })]);
+        await page.waitForFunction(() => (window as unknown as { __paintAt?: number }).__paintAt !== undefined, undefined, { timeout: 10_000 });
+        const page_ = await page.evaluate(() => {
+          const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+          const w = window as unknown as { __contentAt: number; __paintAt: number };
+          return { origin: performance.timeOrigin, loadEnd: performance.timeOrigin + nav.loadEventEnd, contentAt: w.__contentAt, paintAt: w.__paintAt };
+        });
+        const origin = events.find((e) => e.event === 'origin')!.at;
+        const frame = events.find((e) => e.event === 'frame' && e.kind === 'content' && e.revision === revision)!.at;
+        const row = {
+          nodeStarted: round(origin - t0, 1),
+          modulesLoaded: round(events.find((e) => e.event === 'modules')!.at - t0, 1),
+          hostReady: round(readyEvent.at - t0, 1),
+          navigation: round(page_.origin - t0, 1),
+          pageLoaded: round(page_.loadEnd - t0, 1),
+          contentInDom: round(page_.contentAt - t0, 1),
+          nextFrame: round(page_.paintAt - t0, 1),
+          framePresented: round(frame - t0, 1),
+        };
+        const label = r === 0 ? 'warm-up' : `round ${r}`;
+        console.log(`  ${label.padEnd(8)} node ${row.nodeStarted} · modules ${row.modulesLoaded} · host ready ${row.hostReady} · navigation ${row.navigation} · loaded ${row.pageLoaded} · content in DOM ${row.contentInDom} · frame presented ${row.framePresented} ms  ${loadLine()}`);
+        if (r > 0) rows.push(row);
+      } finally {
+        if (child && child.exitCode === null) {
+          const c = child;
+          await new Promise<void>((resolve) => {
+            const kill = setTimeout(() => c.kill('SIGKILL'), 5_000);
+            c.once('exit', () => { clearTimeout(kill); resolve(); });
+            c.kill('SIGTERM');
+          });
+        }
+        await context.close();
+      }
+    }
+  } finally {
+    await browser.close();
+    await rm(root, { recursive: true, force: true });
+  }
+  const stages = ['nodeStarted', 'modulesLoaded', 'hostReady', 'navigation', 'pageLoaded', 'contentInDom', 'nextFrame', 'framePresented'] as const;
+  const summary = Object.fromEntries(stages.map((s) => {
+    const v = summarize(rows.map((row) => row[s]!));
+    return [s, { median: round(v.p50, 1), min: round(v.min, 1), max: round(v.max, 1) }];
+  })) as Record<(typeof stages)[number], { median: number; min: number; max: number }>;
+  const end = machineInfo();
+  console.log('');
+  console.log('median (min…max) ms from spawning the host process:');
+  const names: Record<(typeof stages)[number], string> = {
+    nodeStarted: 'node started (time origin)', modulesLoaded: 'modules loaded (bundle + packages)', hostReady: 'host ready (cache shown, listening)', navigation: 'Chromium navigation starts',
+    pageLoaded: 'page loaded (load event end)', contentInDom: 'cached content in the DOM', nextFrame: 'next frame after it (rAF)', framePresented: 'framePresented reaches the core',
+  };
+  for (const s of stages) console.log(`  ${names[s].padEnd(38)} ${String(summary[s].median).padStart(7)}  (${summary[s].min}…${summary[s].max})`);
+  console.log(`end: ${loadLine(end)}`);
+  const files = await writeReport('boot-to-content', { settings: { rounds, child: 'bundled headless host under plain node', browser: 'headless Chromium, already running, fresh context per round' }, loadAverageStart: start.loadAverage, rounds: rows, summary }, {
+    title: 'Boot to cached content (headless host, no backend)',
+    panels: [{ kind: 'bars', title: 'Milliseconds from spawn (median of rounds)', unit: 'ms', bars: stages.map((s) => ({ label: names[s], value: summary[s].median })) }],
+  }, end);
+  console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
+}
+
+await main();
