@@ -40,7 +40,8 @@ test.describe('Electron kiosk host', () => {
     stack = await startDevStack({ mode: 'headless', dataRoot, backendLog: 'silent', startPanel: false });
     app = await _electron.launch({
       executablePath: (located as { path: string }).path,
-      args: [join(root, 'dist/app/main.js'), `--data-dir=${stack.panelDataDir}`],
+      // The repository as the app (package.json "main": dist/app/main.js), as electron-builder packs it.
+      args: [root, `--data-dir=${stack.panelDataDir}`],
       cwd: root,
       env: { ...process.env, ELECTRON_ENABLE_LOGGING: '1' },
     });
@@ -54,6 +55,8 @@ test.describe('Electron kiosk host', () => {
   });
 
   test('a fullscreen kiosk window, no menu, sandboxed', async () => {
+    // Shown once its first frame was ready (show: false until ready-to-show).
+    await expect.poll(() => app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]?.isVisible() ?? false)).toBe(true);
     const props = await app.evaluate(({ BrowserWindow }) => {
       const w = BrowserWindow.getAllWindows()[0]!;
       return {
@@ -73,6 +76,8 @@ test.describe('Electron kiosk host', () => {
   // process, no ipcRenderer; only the PanelBridge the preload exposed.
   test('the renderer has the bridge and no Node', async () => {
     expect(win.url()).toBe(APP_URL);
+    // The cursor is hidden by CSS the host inserts once the page has loaded.
+    await expect.poll(() => win.evaluate(() => getComputedStyle(document.body).cursor)).toBe('none');
     const page = await win.evaluate(() => ({
       require: typeof (globalThis as { require?: unknown }).require,
       process: typeof (globalThis as { process?: unknown }).process,
