@@ -8,7 +8,7 @@ import type { Backend } from '../server-stub/src/backend.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
 import { generateReleaseKey, makeBundle, tempDir, writeKeyFile } from './ota-support/feed.js';
-import { manualScheduler } from './ota-support/panel.js';
+import { timerScheduler } from './ota-support/panel.js';
 
 /**
  * The release feed inside the real backend (createBackend: SQLite, fastify, the backend's own
@@ -49,7 +49,7 @@ describe('OTA through the real backend', () => {
       panelId: 'panel-ota', channel: 'stable', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current',
       buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
       http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${reg.apiKey}` } }),
-      wallClock: { now: () => Date.now() }, scheduler: manualScheduler, random: () => 0.5,
+      wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,
       requestRestart: async () => void restarts.push('restart'),
     });
     expect(await updater.checkNow()).toMatch(/2\.0\.0 installed/);

@@ -184,6 +184,20 @@ describe('OTA attack and fault suite', () => {
     expect(await nextStart(dataDir, factoryDir)).toEqual({ kind: 'trial', version: '2.0.0' });
   });
 
+  it('download cut halfway: with retries, the same check resumes and installs', async () => {
+    const { bundle } = await publish('2.0.0', { padding: 400_000 });
+    const proxy = await startCuttingProxy(feed.url, Math.floor(bundle.size / 3));
+    try {
+      const u = panel({ manifestUrl: `${proxy.url}/api/v1/update/channels/stable/manifest`, downloadAttempts: 3 });
+      expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
+      expect(proxy.ranges).toHaveLength(2);
+      expect(proxy.ranges[1]).toMatch(/^bytes=\d+-$/);
+    } finally {
+      await proxy.close();
+    }
+    expect(await nextStart(dataDir, factoryDir)).toEqual({ kind: 'trial', version: '2.0.0' });
+  });
+
   it('disk full during download (injected ENOSPC writer): partial removed, panel keeps running, next try works', async () => {
     await publish('2.0.0', { padding: 100_000 });
     const u = panel({ writer: new EnospcAfterBytesFakeWriter(30_000) });

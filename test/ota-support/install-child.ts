@@ -8,14 +8,14 @@ import { loaderStep } from '../../src-main/common/release/index.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../../src-main/core/update/index.js';
 import { BundleLoader } from '../../src-main/loader/loader.js';
 import { LoaderStore } from '../../src-main/loader/store.js';
-import { manualScheduler } from './panel.js';
+import { timerScheduler } from './panel.js';
 
 const [dataDir, manifestUrl, keyringFile, runningVersion, factoryDir] = process.argv.slice(2) as [string, string, string, string, string];
 const verifier = Ed25519Verifier.fromFile(JSON.parse(await readFile(keyringFile, 'utf8')));
 const updater = new OtaUpdater({
   dataDir, manifestUrl, reportUrl: null, panelId: 'panel-kill', channel: 'stable', runtimeVersion: '45.4.1',
   runningVersion, launchKind: 'current', buildTimeMs: 0, verifier, http: new GotOtaHttpClient(),
-  wallClock: { now: () => Date.now() }, scheduler: manualScheduler, random: Math.random, requestRestart: async () => undefined,
+  wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: Math.random, requestRestart: async () => undefined,
 });
 const loader = new BundleLoader({ dataDir, factoryDir, launcher: { launch: () => { throw new Error('not used'); } } });
 const t0 = performance.now();

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, type OtaUpdaterOptions, type PartialFileWriter, type ReleaseKeyPair } from '../../src-main/core/update/index.js';
 import type { Scheduler, TimerHandle } from '../../src-main/core/clock.js';
 
-/** A scheduler that never fires (the tests drive checks with checkNow). */
-export const manualScheduler: Scheduler = {
-  setTimeout: (): TimerHandle => ({}),
-  clearTimeout: () => undefined,
+/** The real timers for short waits (download retries); scheduled checks are started by the tests. */
+export const timerScheduler: Scheduler = {
+  setTimeout: (cb, ms): TimerHandle => setTimeout(cb, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
 export interface TestPanelOptions {
@@ -20,6 +20,7 @@ export interface TestPanelOptions {
   panelId?: string;
   runtimeVersion?: string;
   restarts?: string[];
+  downloadAttempts?: number;
 }
 
 /** The real updater as a panel would build it, with a clock and restart hook a test controls. */
@@ -37,12 +38,14 @@ export function testUpdater(o: TestPanelOptions): OtaUpdater {
     verifier: new Ed25519Verifier(o.trusted.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey }))),
     http: new GotOtaHttpClient({ timeoutMs: 5000 }),
     wallClock: { now: () => o.nowMs ?? Date.now() },
-    scheduler: manualScheduler,
+    scheduler: timerScheduler,
     random: () => 0.5,
     requestRestart: async () => {
       o.restarts?.push('restart');
     },
     ...(o.writer ? { writer: o.writer } : {}),
+    downloadAttempts: o.downloadAttempts ?? 1,
+    retryDelayMs: 10,
   };
   return new OtaUpdater(opts);
 }

@@ -6,7 +6,7 @@ import { evaluateRelease, type ReleaseManifest, type ReleasePolicyOptions, type 
 import type { Scheduler, TimerHandle, WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { CoreLogger } from '../logger.js';
-import { DownloadError, downloadWithResume, NodePartialFileWriter, type PartialFileWriter } from './download.js';
+import { DownloadError, downloadWithResume, NodePartialFileWriter, type DownloadResult, type PartialFileWriter } from './download.js';
 import { writeFileAtomic } from './fsio.js';
 import type { OtaHttpClient } from './http.js';
 import { installBundle, pruneReleases, readLoaderState } from './install.js';
@@ -51,6 +51,10 @@ export interface OtaUpdaterOptions {
   requestRestart: () => Promise<void>;
   logger?: CoreLogger;
   policy?: ReleasePolicyOptions;
+  /** Download attempts within one check when the connection is cut (each resumes). Default 3. */
+  downloadAttempts?: number;
+  /** Pause before the n-th resume: n × this. Default 2 s. */
+  retryDelayMs?: number;
 }
 
 const UpdateState = z.object({ highestCounter: z.number().int().min(0) });
@@ -206,25 +210,34 @@ export class OtaUpdater implements UpdateChecker {
     const url = new URL(m.bundle.url, this.o.manifestUrl).toString();
     this.setReport('downloading', m.version, 0, `${m.bundle.size} bytes`);
     let lastStep = -1;
-    let result;
-    try {
-      result = await downloadWithResume(this.o.http, this.writer, {
-        url,
-        dest: part,
-        size: m.bundle.size,
-        sha512: m.bundle.sha512,
-        onProgress: (received, total) => {
-          const step = Math.floor((received / total) * 20);
-          if (step !== lastStep) {
-            lastStep = step;
-            this.setReport('downloading', m.version, received / total, `${received}/${total} bytes`);
-          }
-        },
-      });
-    } catch (e) {
-      const detail = e instanceof DownloadError ? `download ${e.code}: ${e.message}` : `download: ${(e as Error).message}`;
-      this.setReport('failed', m.version, null, detail);
-      throw new Error(detail);
+    let result: DownloadResult | null = null;
+    const attempts = Math.max(1, this.o.downloadAttempts ?? 3);
+    for (let attempt = 1; result === null; attempt++) {
+      try {
+        result = await downloadWithResume(this.o.http, this.writer, {
+          url,
+          dest: part,
+          size: m.bundle.size,
+          sha512: m.bundle.sha512,
+          onProgress: (received, total) => {
+            const step = Math.floor((received / total) * 20);
+            if (step !== lastStep) {
+              lastStep = step;
+              this.setReport('downloading', m.version, received / total, `${received}/${total} bytes`);
+            }
+          },
+        });
+      } catch (e) {
+        const detail = e instanceof DownloadError ? `download ${e.code}: ${e.message}` : `download: ${(e as Error).message}`;
+        // A cut connection resumes at once (a few times); anything else waits for the next check.
+        const transient = !(e instanceof DownloadError) || e.code === 'incomplete' || e.code === 'io';
+        if (!transient || attempt >= attempts) {
+          this.setReport('failed', m.version, null, detail);
+          throw new Error(detail);
+        }
+        this.o.logger?.info(`ota: ${detail}; resuming (attempt ${attempt + 1} of ${attempts})`);
+        await new Promise<void>((r) => this.o.scheduler.setTimeout(r, (this.o.retryDelayMs ?? 2000) * attempt));
+      }
     }
     this.bytesDownloaded += result.transferred;
     this.setReport('verifying', m.version, 1, `sha512 ok${result.resumedFrom > 0 ? `, resumed at ${result.resumedFrom}` : ''}`);
