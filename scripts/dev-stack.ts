@@ -306,7 +306,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       let child: ChildProcess | null = null;
       let stopping = false;
       const launch = () => {
-        child = spawn(electron.path, [join(repoRoot, 'dist/app/main.js'), '--simulator', `--data-dir=${panelDataDir}`, `--simulator-url=${server.url}`], {
+        child = spawn(electron.path, [repoRoot, '--simulator', `--data-dir=${panelDataDir}`, `--simulator-url=${server.url}`], {
           cwd: repoRoot,
           stdio: 'inherit',
           env: { ...process.env, AIRPANEL_RESTART_EXIT: '1' },
