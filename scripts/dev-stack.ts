@@ -299,7 +299,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     };
 
     if (useElectron) {
-      if (!existsSync(join(repoRoot, 'dist/app/main.js'))) run('npm', ['run', 'build:electron']);
+      run('npm', ['run', 'build:electron']); // always the current code in dist/app
       const controls = new SimulatorControls({ ...controlsBase, panelUrl: null });
       const server = await startSimulatorServer(controls);
       cleanups.push(() => server.close());
