@@ -5,7 +5,7 @@
  * resolution (performance.timeOrigin + performance.now()), comparable across processes on
  * one machine.
  *
- *   node <bundle of this file> <dataDir> <rendererDir>
+ *   node <bundle of this file> <dataDir> <rendererDir> [<CoreTuning overrides as JSON>]
  *
  * Events: {event:'origin', at} (this process's time origin, i.e. its start),
  * {event:'modules', at} (the bundle and its packages are loaded),
@@ -16,7 +16,7 @@
 import got from 'got';
 import mqtt from 'mqtt';
 import type { FramePresented } from '../../../src-main/common/index.js';
-import { PanelCore, loadPanelConfig, createPanelLogger, type PanelViewSource } from '../../../src-main/core/index.js';
+import { PanelCore, loadPanelConfig, createPanelLogger, type PanelViewSource, type CoreTuning } from '../../../src-main/core/index.js';
 import { HeadlessHost } from '../../../src-main/headless/headless-host.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -36,7 +36,7 @@ export function timedSource(core: PanelCore, onFrame: (frame: FramePresented, at
   };
 }
 
-async function main(dataDir: string, rendererDir: string): Promise<void> {
+async function main(dataDir: string, rendererDir: string, tuning: Partial<CoreTuning>): Promise<void> {
   emit({ event: 'origin', at: performance.timeOrigin });
   // Static imports are evaluated before this line runs: their cost is modules − origin.
   emit({ event: 'modules', at: now() });
@@ -50,6 +50,7 @@ async function main(dataDir: string, rendererDir: string): Promise<void> {
     http: got,
     hostActions: host.actions,
     firmwareVersion: 'bench',
+    tuning,
   });
   const url = await host.listen(timedSource(core, (frame, at) => emit({ event: 'frame', at, kind: frame.kind, revision: frame.revision })));
   await core.start();
@@ -64,6 +65,6 @@ async function main(dataDir: string, rendererDir: string): Promise<void> {
   });
 }
 
-const [dataDir, rendererDir] = process.argv.slice(2);
-if (!dataDir || !rendererDir) throw new Error('usage: headless-panel <dataDir> <rendererDir>');
-await main(dataDir, rendererDir);
+const [dataDir, rendererDir, tuningJson] = process.argv.slice(2);
+if (!dataDir || !rendererDir) throw new Error('usage: headless-panel <dataDir> <rendererDir> [tuning JSON]');
+await main(dataDir, rendererDir, tuningJson ? (JSON.parse(tuningJson) as Partial<CoreTuning>) : {});

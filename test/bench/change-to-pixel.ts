@@ -1,0 +1,167 @@
+/**
+ * Change to pixel: an admin change over REST → the panel's renderer in Chromium shows it,
+ * for a panel on MQTT push and a panel on HTTP polling, side by side in one run.
+ *
+ *   npx tsx test/bench/change-to-pixel.ts [--rounds 20] [--poll-ms 1000]
+ *
+ * One real backend (createBackend: SQLite, embedded MQTT) in this process; two panels, each
+ * a headless host process (test/bench/support/headless-panel.ts, bundled, plain node: the real
+ * PanelCore and the built renderer) with its page open in headless Chromium:
+ *   push  panel.json with the broker's URL: documents arrive over MQTT;
+ *   poll  no MQTT URL: conditional GETs every --poll-ms (± 20 % jitter, the core's default).
+ * Each panel has its own simulated sensor. A round posts a reading to each panel's sensor in
+ * turn (`POST /api/v1/sensors/{id}/readings` with the admin token; the level flips between
+ * good and bad so the screen changes), order alternating between rounds, with a random pause
+ * before each change so it falls at a random point of the poll period.
+ *
+ * Measured from just before the REST call (epoch ms with sub-ms resolution, same machine):
+ *   rest      the REST answer arrived (the backend made and published the document)
+ *   dom       a MutationObserver in the page sees [data-view=content][data-revision=R]
+ *   frame     the renderer's framePresented for R (after two animation frames) reaches the core
+ * A change falls at a uniformly random point of a poll period I (I uniform in P ± 20 %), so
+ * polling adds E[I²]/(2·E[I]) = 0.507·P on average: printed as "minus expected wait".
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chromium, type Page } from '@playwright/test';
+import { PanelRegistration, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
+import { createBackend } from '../../server-stub/src/backend.js';
+import { silentLogger } from '../../server-stub/src/logger.js';
+import { bundleEntry } from './support/bundle.js';
+import { startPanelProcess, type PanelProcess } from './support/panel-process.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
+import { summarize } from './support/stats.js';
+
+const REPO = join(import.meta.dirname, '..', '..');
+const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
+const now = () => performance.timeOrigin + performance.now();
+const POLL_JITTER = 0.2;
+
+/** In-page: the first time each revision of a content view appears, in window.__revs. */
+const REVISION_WATCHER = `(() => {
+  window.__revs = {};
+  const check = () => {
+    for (const el of document.querySelectorAll('[data-view="content"][data-revision]')) {
+      const r = el.getAttribute('data-revision');
+      if (!(r in window.__revs)) window.__revs[r] = performance.timeOrigin + performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-revision'] });
+})();`;
+
+type Mode = 'push' | 'poll';
+interface Row { mode: Mode; round: number; revision: number; rest: number; dom: number; frame: number }
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, 'poll-ms': { type: 'string', default: '1000' } } });
+  const rounds = Number(values.rounds);
+  const pollMs = Number(values['poll-ms']);
+  const expectedWait = pollMs * (1 + POLL_JITTER ** 2 / 3) / 2;
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
+  const bundle = await bundleEntry('test/bench/support/headless-panel.ts', 'headless-panel');
+  const root = await mkdtemp(join(tmpdir(), 'airpanel-c2p-bench-'));
+  const start = machineInfo();
+  console.log(`change-to-pixel: ${rounds} rounds, push (MQTT) and poll (HTTP every ${pollMs} ms ± ${POLL_JITTER * 100} %) interleaved; ${loadLine(start)}`);
+  const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
+  const admin = (path: string, body: unknown) => fetch(`${backend.url}/api/v1${path}`, {
+    method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const panels = new Map<Mode, { id: string; sensor: string; proc: PanelProcess; page: Page }>();
+  const rows: Row[] = [];
+  try {
+    for (const mode of ['push', 'poll'] as const) {
+      const id = `panel-${mode}`;
+      const sensor = `sensor-${mode}`;
+      if ((await admin('/sensors', { id: sensor, name: `Sensor ${mode}`, spec: { kind: 'simulated' } })).status !== 201) throw new Error('creating a sensor failed');
+      const res = await admin('/panels', { id, name: `Panel ${mode}`, sensorSourceId: sensor });
+      if (res.status !== 201) throw new Error(`registering ${id}: HTTP ${res.status}`);
+      const config = panelConfigFromRegistration(PanelRegistration.parse(await res.json()));
+      if (mode === 'poll') config.endpoints = { ...config.endpoints, mqttUrl: null };
+      const dataDir = join(root, id);
+      await writePanelJson(dataDir, config);
+      const proc = startPanelProcess(bundle, dataDir, RENDERER_DIR, mode === 'poll' ? { pollIntervalMs: pollMs, pollJitter: POLL_JITTER, firstPollMaxDelayMs: 100 } : {});
+      const ready = await proc.ready;
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
+      await page.addInitScript({ content: REVISION_WATCHER });
+      await page.goto(ready.url);
+      const revision = backend.service.display(id)!.document.revision;
+      await proc.frame((f) => f.kind === 'content' && f.revision === revision);
+      panels.set(mode, { id, sensor, proc, page });
+    }
+    let level = 0;
+    for (let r = 0; r <= rounds; r++) {
+      const order: Mode[] = r % 2 ? ['push', 'poll'] : ['poll', 'push'];
+      for (const mode of order) {
+        const p = panels.get(mode)!;
+        await sleep(200 + Math.random() * pollMs); // a random point of the poll period
+        level++;
+        const pm25 = level % 2 ? 80 : 5;
+        const t0 = now();
+        const res = await admin(`/sensors/${p.sensor}/readings`, { values: { pm25 } });
+        const tRest = now();
+        if (res.status !== 201 && res.status !== 200) throw new Error(`reading: HTTP ${res.status} ${await res.text()}`);
+        const revision = backend.service.display(p.id)!.document.revision;
+        const frame = await p.proc.frame((f) => f.kind === 'content' && f.revision === revision, 30_000);
+        const dom = await p.page.waitForFunction((rev) => (window as unknown as { __revs: Record<string, number> }).__revs[String(rev)], revision, { timeout: 10_000 });
+        const row: Row = { mode, round: r, revision, rest: round(tRest - t0, 1), dom: round((await dom.jsonValue()) - t0, 1), frame: round(frame.at - t0, 1) };
+        if (r > 0) rows.push(row); // round 0 warms up
+        console.log(`  ${r === 0 ? 'warm-up' : `round ${r}`.padEnd(8)} ${mode}  REST ${row.rest} ms  DOM ${row.dom} ms  frame presented ${row.frame} ms  ${loadLine()}`);
+      }
+    }
+  } finally {
+    for (const p of panels.values()) await p.proc.stop();
+    await browser.close();
+    await backend.close();
+    await rm(root, { recursive: true, force: true });
+  }
+  const of = (m: Mode) => rows.filter((r) => r.mode === m);
+  const stats = (m: Mode, k: 'rest' | 'dom' | 'frame') => {
+    const s = summarize(of(m).map((r) => r[k]));
+    return { p50: round(s.p50, 1), p90: round(s.p90, 1), max: round(s.max, 1), mean: round(s.mean, 1) };
+  };
+  const summary = {
+    push: { rest: stats('push', 'rest'), dom: stats('push', 'dom'), frame: stats('push', 'frame') },
+    poll: { rest: stats('poll', 'rest'), dom: stats('poll', 'dom'), frame: stats('poll', 'frame') },
+    pollIntervalMs: pollMs,
+    pollJitter: POLL_JITTER,
+    expectedPollWaitMs: round(expectedWait, 1),
+    pollDomMeanMinusExpectedWait: 0,
+    pushDomMean: 0,
+    ratioPollToPushMedianDom: 0,
+  };
+  summary.pollDomMeanMinusExpectedWait = round(summary.poll.dom.mean - expectedWait, 1);
+  summary.pushDomMean = summary.push.dom.mean;
+  summary.ratioPollToPushMedianDom = round(summary.poll.dom.p50 / summary.push.dom.p50, 2);
+  const end = machineInfo();
+  console.log('');
+  for (const m of ['push', 'poll'] as const) {
+    const s = summary[m];
+    console.log(`${m === 'push' ? 'MQTT push  ' : 'HTTP poll  '} DOM p50 ${s.dom.p50} ms, p90 ${s.dom.p90}, max ${s.dom.max}, mean ${s.dom.mean} · frame presented p50 ${s.frame.p50} ms · REST answer p50 ${s.rest.p50} ms`);
+  }
+  console.log(`poll: mean DOM latency ${summary.poll.dom.mean} ms − expected wait for the next poll ${summary.expectedPollWaitMs} ms (0.507 × ${pollMs}) = ${summary.pollDomMeanMinusExpectedWait} ms (push mean: ${summary.pushDomMean} ms)`);
+  console.log(`ratio poll/push (median DOM latency): ${summary.ratioPollToPushMedianDom}`);
+  console.log(`end: ${loadLine(end)}`);
+  const files = await writeReport('change-to-pixel', { settings: { rounds, pollIntervalMs: pollMs, pollJitter: POLL_JITTER, change: 'POST /api/v1/sensors/{id}/readings (admin), level flips good/bad' }, loadAverageStart: start.loadAverage, rounds: rows, summary }, {
+    title: 'Change to pixel: REST change → content in Chromium',
+    panels: [
+      { kind: 'bars', title: 'Latency to the DOM (median of rounds)', unit: 'ms', bars: [
+        { label: 'MQTT push', value: summary.push.dom.p50 },
+        { label: `HTTP poll (${pollMs} ms)`, value: summary.poll.dom.p50 },
+        { label: 'poll mean − expected wait', value: Math.max(0, summary.pollDomMeanMinusExpectedWait) },
+      ] },
+      { kind: 'lines', title: 'Latency to the DOM by round (interleaved)', xLabel: 'round', yLabel: 'ms', series: [
+        { label: 'push', points: of('push').map((r) => [r.round, r.dom]) },
+        { label: 'poll', points: of('poll').map((r) => [r.round, r.dom]) },
+      ] },
+    ],
+  }, end);
+  console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
+}
+
+await main();
