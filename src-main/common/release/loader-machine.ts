@@ -127,10 +127,12 @@ export function loaderStep(state: LoaderState, event: LoaderEvent, options: Load
           s = refuse(s, t.version, 'no boot attempts left (interrupted trial)', event.at);
         }
       }
-      if (s.current !== null && event.installed(s.current)) {
+      // A refused version is never started again, even as a fallback (e.g. an old previous
+      // version that was re-offered as a candidate and failed its trial).
+      if (s.current !== null && event.installed(s.current) && !s.refused.includes(s.current)) {
         return { type: 'launch', state: s, launch: { kind: 'current', version: s.current }, clearCandidatePointer };
       }
-      if (s.previous !== null && event.installed(s.previous)) {
+      if (s.previous !== null && event.installed(s.previous) && !s.refused.includes(s.previous)) {
         return { type: 'launch', state: s, launch: { kind: 'previous', version: s.previous }, clearCandidatePointer };
       }
       return { type: 'launch', state: s, launch: { kind: 'factory' }, clearCandidatePointer };
