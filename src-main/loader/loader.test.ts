@@ -113,6 +113,8 @@ describe('BundleLoader', () => {
     await install('2.0.0', 'healthy');
     await loader().runOnce();
     const layout = releaseLayout(dataDir);
+    await writeFile(join(layout.bundleDir('2.0.0'), 'app', 'stray.log'), 'x'); // an extra file is harmless
+    expect((await loader().decide()).launch).toEqual({ kind: 'current', version: '2.0.0' });
     await writeFile(join(layout.bundleDir('2.0.0'), 'app', 'main.mjs'), ''); // truncated
     expect((await loader().decide()).launch).toEqual({ kind: 'factory' });
     await writeFile(layout.loaderStateFile, '{ torn');

@@ -40,7 +40,7 @@ export class BundleCheckError extends Error {
  * `hashes`) sha256. Returns the descriptor. The loader calls it with `hashes: false` at every
  * boot (cheap); the installer with `hashes: true` before a bundle is renamed into place.
  */
-export async function checkBundleDir(dir: string, opts: { hashes: boolean; version?: string }): Promise<BundleDescriptor> {
+export async function checkBundleDir(dir: string, opts: { hashes: boolean; version?: string; exact?: boolean }): Promise<BundleDescriptor> {
   let descriptor: BundleDescriptor;
   try {
     descriptor = BundleDescriptor.parse(JSON.parse(await readFile(join(dir, BUNDLE_DESCRIPTOR_FILE), 'utf8')));
@@ -48,13 +48,19 @@ export async function checkBundleDir(dir: string, opts: { hashes: boolean; versi
     throw new BundleCheckError(`${dir}: no valid ${BUNDLE_DESCRIPTOR_FILE} (${(e as Error).message})`);
   }
   if (opts.version !== undefined && descriptor.version !== opts.version) throw new BundleCheckError(`${dir}: bundle is ${descriptor.version}, expected ${opts.version}`);
-  const present = (await listFiles(dir)).filter((p) => p !== BUNDLE_DESCRIPTOR_FILE);
   const listed = descriptor.files.map((f) => f.path);
-  if (present.length !== listed.length || present.some((p, i) => p !== [...listed].sort()[i])) throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE}`);
+  // Exact (default when hashing, i.e. at install): nothing but the listed files. The boot-time
+  // check only needs the listed files intact; a stray extra file does not make a bundle unrunnable.
+  if (opts.exact ?? opts.hashes) {
+    const present = (await listFiles(dir)).filter((p) => p !== BUNDLE_DESCRIPTOR_FILE);
+    const sorted = [...listed].sort();
+    if (present.length !== listed.length || present.some((p, i) => p !== sorted[i])) throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE}`);
+  }
   if (!listed.includes(descriptor.main)) throw new BundleCheckError(`${dir}: entry point ${descriptor.main} missing`);
   for (const f of descriptor.files) {
     const full = join(dir, f.path);
-    const s = await lstat(full);
+    const s = await lstat(full).catch(() => null);
+    if (!s) throw new BundleCheckError(`${dir}: ${f.path} is missing`);
     if (!s.isFile() || s.size !== f.size) throw new BundleCheckError(`${dir}: ${f.path} has the wrong size`);
     if (opts.hashes && (await hashFile(full, 'sha256', 'hex')) !== f.sha256) throw new BundleCheckError(`${dir}: ${f.path} has the wrong sha256`);
   }
