@@ -1,0 +1,145 @@
+/**
+ * Reconnect storm: restart the broker under N connected panels → time until every panel is
+ * back (reconnected, subscribed, and its retained display document delivered again), with
+ * the core's jittered exponential backoff and without it (a fixed 1 s retry for everyone,
+ * what MQTT.js's default `reconnectPeriod` does).
+ *
+ *   npx tsx test/bench/reconnect-storm.ts [--panels 1000] [--brokers aedes] [--modes jitter,fixed] [--down-ms 0]
+ *   npm run bench -- reconnect-storm -- --panels 2000 --brokers aedes,mosquitto
+ *
+ * Per broker and mode: a fresh backend process and fleet (test/fleet), N real PanelCores.
+ * Once all are connected and their connections have been up longer than
+ * `stableConnectionMs` (3 s here, so a restart finds every link "stable": attempt 0 of the
+ * backoff), the broker is restarted: aedes lives in the backend, so the whole backend
+ * closes and starts again on the same ports and data (plus --down-ms); Mosquitto gets
+ * SIGTERM and is started again on the same port and files. Times are counted from the
+ * moment the broker was back up; connection attempts made during the storm are counted too.
+ *
+ * jitter = the core's default policy (delay uniform in [0.5 s, min(5 min, 2 s · 2^failures)]);
+ * fixed  = { minMs: 1000, baseMs: 1000, maxMs: 1000 }: every panel retries every second, in step.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from '../../src-main/core/backoff.js';
+import type { BrokerKind } from '../fleet/protocol.js';
+import { Fleet, summarize, type LatencySummary } from '../fleet/fleet.js';
+import { loadText, machineInfo, writeResults } from '../fleet/results.js';
+
+const { values } = parseArgs({
+  options: {
+    panels: { type: 'string', default: '1000' },
+    brokers: { type: 'string', default: 'aedes' },
+    modes: { type: 'string', default: 'jitter,fixed' },
+    'down-ms': { type: 'string', default: '0' },
+    processes: { type: 'string' },
+    'timeout-s': { type: 'string', default: '300' },
+  },
+});
+const panels = Number(values.panels);
+const brokers = values.brokers.split(',').map((b) => b.trim()) as BrokerKind[];
+const modes = values.modes.split(',').map((m) => m.trim()) as ('jitter' | 'fixed')[];
+const downMs = Number(values['down-ms']);
+const timeoutMs = Number(values['timeout-s']) * 1000;
+const STABLE_MS = 3_000;
+const POLICIES: Record<'jitter' | 'fixed', BackoffPolicy> = {
+  jitter: DEFAULT_RECONNECT_BACKOFF,
+  fixed: { minMs: 1_000, baseMs: 1_000, maxMs: 1_000 },
+};
+
+interface Storm {
+  broker: BrokerKind;
+  mode: 'jitter' | 'fixed';
+  policy: BackoffPolicy;
+  panels: number;
+  /** How long the broker was away (restart). */
+  brokerDownMs: number;
+  /** ms after the broker was back until each panel had its document again. */
+  back: LatencySummary;
+  /** Connection attempts the fleet made between the restart and the last panel back. */
+  attempts: number;
+  attemptsPerPanel: number;
+  liveAfter: number;
+  staleAfter: number;
+  errors: number;
+  warnings: number;
+  loadAverage: string;
+}
+
+async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed'): Promise<Storm> {
+  process.stdout.write(`\n-- ${broker}, ${mode} backoff × ${panels} panels (load average ${loadText()})\n`);
+  const policy = POLICIES[mode];
+  const fleet = await Fleet.create({
+    panels,
+    broker,
+    startsPerSecond: 500,
+    idPrefix: `storm-${mode}`,
+    tuning: { reconnectBackoff: policy, stableConnectionMs: STABLE_MS },
+    ...(values.processes ? { processes: Number(values.processes) } : {}),
+  });
+  try {
+    await fleet.provision();
+    await fleet.startPanels();
+    await fleet.waitForLive(Math.max(180_000, panels * 40));
+    await new Promise((r) => setTimeout(r, STABLE_MS + 1_000));
+    const before = await fleet.counts();
+    await fleet.markDisplay();
+    const { downAtMs, upAtMs } = await fleet.restartBroker(downMs);
+    process.stdout.write(`   broker restarted: away ${upAtMs - downAtMs} ms\n`);
+    const { times, attempts } = await fleet.awaitDisplay(timeoutMs);
+    const back = summarize(times, upAtMs);
+    const after = await fleet.counts();
+    const stormAttempts = attempts - before.mqttAttempts;
+    process.stdout.write(`   back: ${back.count}/${panels}, p50 ${back.p50} p95 ${back.p95} p99 ${back.p99} max ${back.max} ms after the broker was up; ${stormAttempts} connection attempts; load ${loadText()}\n`);
+    return {
+      broker,
+      mode,
+      policy,
+      panels,
+      brokerDownMs: upAtMs - downAtMs,
+      back,
+      attempts: stormAttempts,
+      attemptsPerPanel: Math.round((stormAttempts / panels) * 100) / 100,
+      liveAfter: after.states['live'] ?? 0,
+      staleAfter: after.states['stale'] ?? 0,
+      errors: after.errors,
+      warnings: after.warnings,
+      loadAverage: loadText(),
+    };
+  } finally {
+    await fleet.stop();
+  }
+}
+
+const machine = machineInfo();
+process.stdout.write(`reconnect-storm on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, load average ${loadText()}\n`);
+const results: Storm[] = [];
+for (const broker of brokers) for (const mode of modes) results.push(await storm(broker, mode));
+
+process.stdout.write(`\nreconnect storm, ${panels} panels: time from the broker back up to each panel having its document again (ms)\n`);
+process.stdout.write('broker     backoff   broker away      p50      p95      p99   all back  missing  attempts  per panel  live after\n');
+for (const r of results) {
+  process.stdout.write(
+    `${r.broker.padEnd(10)} ${r.mode.padEnd(8)} ${String(r.brokerDownMs).padStart(11)} ${String(r.back.p50).padStart(8)} ${String(r.back.p95).padStart(8)} ${String(r.back.p99).padStart(8)} ${String(r.back.max).padStart(10)} ${String(r.back.missing).padStart(8)} ${String(r.attempts).padStart(9)} ${String(r.attemptsPerPanel).padStart(10)} ${String(r.liveAfter).padStart(11)}\n`,
+  );
+}
+for (const broker of brokers) {
+  const j = results.find((r) => r.broker === broker && r.mode === 'jitter');
+  const f = results.find((r) => r.broker === broker && r.mode === 'fixed');
+  if (j && f) process.stdout.write(`${broker}: all back, fixed / jitter = ${(f.back.max / j.back.max).toFixed(2)}; attempts fixed / jitter = ${(f.attempts / Math.max(1, j.attempts)).toFixed(2)}\n`);
+}
+process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
+
+const files = await writeResults('reconnect-storm', { benchmark: 'reconnect-storm', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), panels, downMs, stableConnectionMs: STABLE_MS, results }, {
+  title: `Reconnect storm: broker restart under ${panels} panels`,
+  subtitle: `${machine.cpus} cores, load average ${loadText()}; seconds from broker up to document re-delivered; attempts: ${results.map((r) => `${r.broker}/${r.mode} ${r.attempts}`).join(', ')}`,
+  unit: 'seconds',
+  groups: results.map((r) => ({
+    label: `${r.broker} ${r.mode}`,
+    bars: [
+      { label: 'p50', value: r.back.p50 / 1000 },
+      { label: 'p95', value: r.back.p95 / 1000 },
+      { label: 'p99', value: r.back.p99 / 1000 },
+      { label: 'all back', value: r.back.max / 1000 },
+    ],
+  })),
+});
+process.stdout.write(`results: ${files.json}${files.png ? `, ${files.png}` : ''}\n`);
