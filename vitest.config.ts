@@ -5,7 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src-main/**/*.test.ts', 'server-stub/**/*.test.ts', 'provisioning/**/*.test.ts', 'src-renderer/**/*.test.ts', 'test/**/*.test.ts', 'buildroot/**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
+    // *.slow.test.ts: long fault-injection runs, `npm run test:faults` (test/faults/vitest.config.ts).
+    exclude: ['**/node_modules/**', '**/dist/**', '**/*.slow.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // 2-core CI machines: keep parallelism modest so servers and brokers are not starved.
