@@ -5,6 +5,10 @@
  * checkpoints and their slope.
  *
  *   npx tsx test/bench/agent-overhead.ts [--idle-seconds 30] [--rate-seconds 60] [--updates 100000] [--outages 10]
+ *                                        [--pace cache|display] [--batch 100] [--heap-diff]
+ *
+ * --heap-diff: heap snapshots of the panel at the first and the last checkpoint, and the
+ * kinds of objects that grew between them (what a growing heap retains).
  *
  * This process runs the backend (createBackend: SQLite, embedded aedes broker) and two link
  * proxies (HTTP, MQTT) that can cut the panel's network; the panel runs in a child process
@@ -19,14 +23,18 @@
  * retained QoS 1 to the panel, which judges it, shows it and writes its cache.
  * - 1 update/s phase: one reading per second over the REST API (as an operator would).
  * - Soak: readings in batches of --batch; the next batch starts when the panel shows the
- *   backend's current revision (as fast as the pipeline accepts them, never queued up
- *   unboundedly). Every updates/outages updates: an outage (both links cut for
+ *   backend's current revision and (--pace cache, the default) its cache/revision.json holds
+ *   it: as fast as the whole pipeline accepts them, persistence included. With --pace
+ *   display only the screen paces the soak: the cache, which writes every accepted document
+ *   in order (two atomic writes with fsync each), falls behind and its queue holds the
+ *   documents in memory. Every updates/outages updates: an outage (both links cut for
  *   --outage-ms, a few updates made meanwhile), then the links come back and the soak waits
- *   until the panel has caught up. Checkpoint after each outage: GC in the child, then heap
- *   and RSS.
+ *   until the panel has caught up. Checkpoint after each outage: the cache's lag and the heap
+ *   (after GC) at that moment, then, once the cache has caught up, heap after GC and RSS:
+ *   the slope is computed on those.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +42,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 import { linearFit } from './support/stats.js';
 import { bundleEntry } from './support/bundle.js';
+import { heapDiff } from './support/heap-diff.js';
 import type { AgentRequest, AgentSample as Sample } from './support/panel-agent.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -52,11 +61,11 @@ class PanelChild {
       this.waiting.delete(m.id);
     });
   }
-  sample(gc = false): Promise<Sample> {
+  sample(gc = false, snapshot?: string): Promise<Sample> {
     const id = this.next++;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.proc.send({ id, gc } satisfies AgentRequest);
+      this.proc.send({ id, gc, ...(snapshot ? { snapshot } : {}) } satisfies AgentRequest);
     });
   }
   stop(): Promise<void> {
@@ -90,6 +99,8 @@ async function main(): Promise<void> {
       'outage-ms': { type: 'string', default: '3000' },
       batch: { type: 'string', default: '100' },
       'max-minutes': { type: 'string', default: '40' },
+      'heap-diff': { type: 'boolean', default: false },
+      pace: { type: 'string', default: 'cache' },
     },
   });
   const idleSeconds = Number(values['idle-seconds']);
@@ -98,6 +109,8 @@ async function main(): Promise<void> {
   const outages = Number(values.outages);
   const outageMs = Number(values['outage-ms']);
   const batch = Number(values.batch);
+  const pace = values.pace;
+  if (pace !== 'cache' && pace !== 'display') throw new Error('--pace is cache or display');
   const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
 
   const { createBackend } = await import('../../server-stub/src/backend.js');
@@ -140,6 +153,22 @@ async function main(): Promise<void> {
       return { values: { pm25: 3 + (n % 7), pm10: 10 + (n % 5) }, measuredAt: new Date(lastMeasured).toISOString() };
     };
     const current = () => backend.service.display(PANEL_ID)!.document.revision;
+    /** The revision in the panel's cache/revision.json (written after display.json): what is on disk. */
+    const cachedRevision = async (): Promise<number> => {
+      try {
+        const envelope = JSON.parse(await readFile(join(panelDir, 'cache', 'revision.json'), 'utf8')) as { payload: string };
+        return (JSON.parse(envelope.payload) as { revision: number }).revision;
+      } catch {
+        return -1; // mid-rename or not yet written
+      }
+    };
+    const cacheDrained = async (what: string, timeoutMs = 600_000) => {
+      const until = Date.now() + timeoutMs;
+      while ((await cachedRevision()) !== current()) {
+        if (Date.now() > until) throw new Error(`${what}: the cache did not catch up within ${timeoutMs} ms`);
+        await sleep(20);
+      }
+    };
     backend.service.postReading(SENSOR_ID, reading());
 
     child = new PanelChild(fork(agentBundle, [panelDir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
@@ -176,14 +205,15 @@ async function main(): Promise<void> {
     console.log(`1 update/s ${rate.wallS} s: CPU ${rate.cpuPct} % of a core (/proc/self/stat: ${rate.statPct} %), RSS ${rate.rssMB} MB, heap ${rate.heapUsedMB} MB, ${rate.updates} documents shown  ${loadLine()}`);
 
     // ── soak ────────────────────────────────────────────────────────────────────────────
-    console.log(`soak: ${updates} updates in batches of ${batch} (next batch when the panel shows the backend's revision), ${outages} outages of ${outageMs} ms (HTTP and MQTT links cut, 5 updates made meanwhile)`);
-    const checkpoints: { updates: number; heapAfterGcMB: number; rssMB: number; externalMB: number; seconds: number; updatesPerSecond: number; cpuPct: number }[] = [];
+    console.log(`soak: ${updates} updates in batches of ${batch} (next batch when the panel shows the backend's revision${pace === 'cache' ? ' and its cache holds it' : ''}), ${outages} outages of ${outageMs} ms (HTTP and MQTT links cut, 5 updates made meanwhile)`);
+    const checkpoints: { updates: number; cacheLag: number; heapAfterGcUndrainedMB: number; drainSeconds: number; heapAfterGcMB: number; rssMB: number; externalMB: number; seconds: number; updatesPerSecond: number; cpuPct: number }[] = [];
     const soakA = await p.sample(true);
-    checkpoints.push({ updates: 0, heapAfterGcMB: mb(soakA.heapUsed), rssMB: mb(soakA.rss), externalMB: mb(soakA.external), seconds: 0, updatesPerSecond: 0, cpuPct: 0 });
+    checkpoints.push({ updates: 0, cacheLag: 0, heapAfterGcUndrainedMB: mb(soakA.heapUsed), drainSeconds: 0, heapAfterGcMB: mb(soakA.heapUsed), rssMB: mb(soakA.rss), externalMB: mb(soakA.external), seconds: 0, updatesPerSecond: 0, cpuPct: 0 });
     const every = Math.ceil(updates / outages);
     let done = 0;
     let prev = soakA;
     let stoppedEarly: string | null = null;
+    const snapshots: string[] = [];
     const soakStart = performance.now();
     while (done < updates) {
       const segmentEnd = Math.min(updates, done + every);
@@ -192,6 +222,7 @@ async function main(): Promise<void> {
         for (let i = 0; i < k; i++) backend.service.postReading(SENSOR_ID, reading());
         done += k;
         await caughtUp(`soak at ${done}`);
+        if (pace === 'cache') await cacheDrained(`soak at ${done}`);
       }
       // Outage: links cut, the backend moves on, links back, the panel catches up.
       httpProxy.cut();
@@ -204,12 +235,22 @@ async function main(): Promise<void> {
       httpProxy.restore();
       mqttProxy.restore();
       await caughtUp(`after the outage at ${done}`);
-      const s = await p.sample(true);
+      // Documents shown but not yet on disk (the cache writes each one, in order), and the
+      // heap while they wait; then the heap once the cache has caught up.
+      const cacheLag = current() - (await cachedRevision());
+      const undrained = await p.sample(true);
+      const drainStart = performance.now();
+      await cacheDrained(`after the outage at ${done}`);
+      const drainSeconds = round((performance.now() - drainStart) / 1000, 1);
+      const last = done >= updates || Date.now() > deadline;
+      const snapshot = values['heap-diff'] && (checkpoints.length === 1 || last) ? join(root, `heap-${checkpoints.length}.heapsnapshot`) : undefined;
+      const s = await p.sample(true, snapshot);
+      if (snapshot) snapshots.push(snapshot);
       const c = cpuBetween(prev, s);
-      const cp = { updates: done, heapAfterGcMB: mb(s.heapUsed), rssMB: mb(s.rss), externalMB: mb(s.external), seconds: round((performance.now() - soakStart) / 1000, 1), updatesPerSecond: round((s.accepted - prev.accepted) / c.wallS, 0), cpuPct: round(c.cpuPct, 1) };
+      const cp = { updates: done, cacheLag, heapAfterGcUndrainedMB: mb(undrained.heapUsed), drainSeconds, heapAfterGcMB: mb(s.heapUsed), rssMB: mb(s.rss), externalMB: mb(s.external), seconds: round((performance.now() - soakStart) / 1000, 1), updatesPerSecond: round((s.accepted - prev.accepted) / c.wallS, 0), cpuPct: round(c.cpuPct, 1) };
       checkpoints.push(cp);
       prev = s;
-      console.log(`  ${String(cp.updates).padStart(7)} updates  ${String(cp.seconds).padStart(6)} s  heap after GC ${cp.heapAfterGcMB.toFixed(2)} MB  RSS ${cp.rssMB.toFixed(1)} MB  external ${cp.externalMB.toFixed(2)} MB  ${cp.updatesPerSecond} updates/s  panel CPU ${cp.cpuPct} %  ${loadLine()}`);
+      console.log(`  ${String(cp.updates).padStart(7)} updates  ${String(cp.seconds).padStart(6)} s  cache lag ${cp.cacheLag} (heap ${cp.heapAfterGcUndrainedMB.toFixed(1)} MB, drained in ${cp.drainSeconds} s)  heap after GC ${cp.heapAfterGcMB.toFixed(2)} MB  RSS ${cp.rssMB.toFixed(1)} MB  external ${cp.externalMB.toFixed(2)} MB  ${cp.updatesPerSecond} updates/s  panel CPU ${cp.cpuPct} %  ${loadLine()}`);
       if (Date.now() > deadline && done < updates) {
         stoppedEarly = `stopped at ${done} updates: --max-minutes reached`;
         console.log(`  ${stoppedEarly}`);
@@ -236,13 +277,19 @@ async function main(): Promise<void> {
     console.log(`soak: ${soak.updates} updates, ${soak.outages} outages in ${soak.seconds} s`);
     console.log(`  heap after GC: slope ${soak.heapSlopeKBPer10kUpdates} KB per 10k updates; range ${soak.heapAfterGcRangeMB.join('…')} MB; first → last checkpoint ${soak.heapGrowthFirstToLastMB} MB`);
     console.log(`  RSS:           slope ${soak.rssSlopeKBPer10kUpdates} KB per 10k updates; first → last checkpoint ${soak.rssGrowthFirstToLastMB} MB`);
+    let heapGrowth: Awaited<ReturnType<typeof heapDiff>> | null = null;
+    if (snapshots.length === 2) {
+      heapGrowth = await heapDiff(snapshots[0]!, snapshots[1]!);
+      console.log(`heap growth between the first and the last checkpoint, by kind of object (--heap-diff):`);
+      for (const g of heapGrowth) console.log(`  ${String(g.sizeDeltaKB).padStart(9)} KB  ${String(g.countDelta).padStart(8)} objects  ${g.name}`);
+    }
     const end = machineInfo();
     console.log(`end: ${loadLine(end)}`);
 
     const files = await writeReport('agent-overhead', {
-      settings: { idleSeconds, rateSeconds, updates, outages, outageMs, batch, how: 'readings via backend.service.postReading (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST' },
+      settings: { idleSeconds, rateSeconds, updates, outages, outageMs, batch, pace, how: 'readings via backend.service.postReading (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST' },
       loadAverageStart: start.loadAverage,
-      idle, oneUpdatePerSecond: rate, soak, checkpoints,
+      idle, oneUpdatePerSecond: rate, soak, checkpoints, ...(heapGrowth ? { heapGrowth } : {}),
     }, {
       title: 'Panel agent overhead (PanelCore, real MQTT, no renderer)',
       panels: [

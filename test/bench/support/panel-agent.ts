@@ -7,6 +7,7 @@
  * Messages in: `{ id, gc }` (gc: run a full GC first) → `{ id, sample: AgentSample }`; 'stop'.
  */
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import got from 'got';
 import mqtt from 'mqtt';
 import { PanelCore, loadPanelConfig, createPanelLogger } from '../../../src-main/core/index.js';
@@ -29,7 +30,8 @@ export interface AgentSample {
   accepted: number;
 }
 
-export type AgentRequest = { id: number; gc: boolean } | 'stop';
+/** gc: a full GC first; snapshot: also write a heap snapshot to that path. */
+export type AgentRequest = { id: number; gc: boolean; snapshot?: string } | 'stop';
 
 function statTicks(): number | null {
   try {
@@ -79,6 +81,7 @@ async function main(dataDir: string): Promise<void> {
       gc();
       gc();
     }
+    if (m.snapshot) writeHeapSnapshot(m.snapshot);
     const mem = process.memoryUsage();
     const cpu = process.cpuUsage();
     const sample: AgentSample = {
