@@ -1,0 +1,105 @@
+// The panel's wall clock jumps by days, forwards and backwards (an NTP step, a flat RTC
+// battery) while it runs against the real backend. Freshness is on the monotonic clock: no
+// jump may flip live ⇄ stale, and documents keep being accepted.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WallClock } from '../../src-main/core/clock.js';
+import { createBackend } from '../../server-stub/src/backend.js';
+import { silentLogger } from '../../server-stub/src/logger.js';
+import { ADMIN_TOKEN, AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
+import { FaultProxy } from './support/tcp-proxy.js';
+
+const cleanups = new Cleanups();
+afterEach(() => cleanups.run());
+
+const WINDOW = FAST_TUNING.freshnessWindowMs!;
+const DAY = 86_400_000;
+
+/** Fake of the system wall clock (what it replaces): the real time plus an offset a test moves. */
+class JumpingWallClockFake implements WallClock {
+  offsetMs = 0;
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+  jump(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+describe('wall clock jumps of ± days on a running panel', () => {
+  it('neither flips live ⇄ stale nor stops documents being accepted', async () => {
+    const backend = await createBackend({
+      dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
+      port: 0,
+      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
+      adminToken: ADMIN_TOKEN,
+      logger: silentLogger,
+    });
+    cleanups.add(() => backend.close());
+    const api = new AdminApi(backend.url);
+    const { registration, sensorId } = await api.registerPanel('panel-clock');
+    const httpProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
+    const mqttProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
+    await httpProxy.listen();
+    await mqttProxy.listen();
+    cleanups.add(() => httpProxy.close());
+    cleanups.add(() => mqttProxy.close());
+    const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
+    cleanups.add(() => feeder.stop());
+    const clock = new JumpingWallClockFake();
+    const panel = await startPanel({
+      cleanups,
+      registration,
+      dataDir: await tempDir(cleanups, 'airpanel-faults-panel-'),
+      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
+      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
+      wallClock: clock,
+    });
+    await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
+
+    // Live: jumps in both directions, each watched for longer than the window.
+    const statesAtStart = panel.states.length;
+    for (const jump of [3 * DAY, -7 * DAY, 30 * DAY, -400 * DAY]) {
+      const acceptedBefore = panel.accepted().length;
+      clock.jump(jump);
+      await sleep(WINDOW * 1.5);
+      expect(panel.core.state.name, `after a jump of ${jump / DAY} days`).toBe('live');
+      expect(panel.accepted().length, `documents accepted after a jump of ${jump / DAY} days`).toBeGreaterThan(acceptedBefore + 1);
+      // The status carries the panel's own (jumped) time; the backend still takes it.
+      const sentAt = Date.parse(panel.core.currentStatus().sentAt);
+      expect(Math.abs(sentAt - clock.now())).toBeLessThan(5_000);
+    }
+    expect(panel.states.slice(statesAtStart)).toEqual([]);
+    const summary = await api.panel('panel-clock');
+    expect(summary.online).toBe(true);
+    expect(summary.state).toBe('live');
+
+    // Cut: a forward jump right after the cut must not make the content stale early.
+    const cutAt = performance.now();
+    httpProxy.setMode({ kind: 'reset' });
+    mqttProxy.setMode({ kind: 'reset' });
+    clock.jump(10 * DAY);
+    await sleep(WINDOW / 3);
+    expect(panel.core.state.name).toBe('live');
+    const staleAt = await panel.waitUntil('stale', () => panel.core.state.name === 'stale', WINDOW + 5_000);
+    expect(staleAt - cutAt).toBeGreaterThanOrEqual(WINDOW * 0.5);
+    // Stale: a backward jump does not make it live.
+    clock.jump(-20 * DAY);
+    await sleep(WINDOW);
+    expect(panel.core.state.name).toBe('stale');
+    const view = panel.view();
+    expect(view.kind === 'content' && view.stale !== null).toBe(true);
+
+    const restoredAt = performance.now();
+    httpProxy.setMode({ kind: 'pass' });
+    mqttProxy.setMode({ kind: 'pass' });
+    const liveAt = await panel.waitUntil('live again', () => panel.core.state.name === 'live', 10_000);
+    expect(panel.states.slice(statesAtStart).map((s) => s.name)).toEqual(['stale', 'live']);
+    expect(panel.entries.filter((e) => e.message === 'document rejected')).toEqual([]);
+    report('wall clock jumps ±days', {
+      jumps: '+3d,-7d,+30d,-400d live; +10d cut; -20d stale',
+      staleAfterCut: staleAt - cutAt,
+      window: WINDOW,
+      liveAfterRestore: liveAt - restoredAt,
+    });
+  });
+});
