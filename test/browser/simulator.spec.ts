@@ -131,4 +131,6 @@ test('a command sent from the control page reaches the panel and is acknowledged
   }, { timeout: 15_000 }).toContain('done');
   await expect(level(page, 'good')).toBeVisible();
   await expect.poll(() => frames.length).toBeGreaterThan(0);
+  // The control page shows the panel's answer too.
+  await expect(page.getByTestId('last-command')).toHaveText(/^reload: done/, { timeout: 15_000 });
 });

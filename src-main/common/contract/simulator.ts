@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommandKind } from './commands.js';
+import { CommandAckStatus, CommandKind } from './commands.js';
 import { IsoDateTime } from './primitives.js';
 import { PollutantValues } from './readings.js';
 
@@ -43,7 +43,15 @@ export const SimulatorState = z.object({
   network: SwitchState,
   backend: SwitchState,
   lastReading: z.object({ values: PollutantValues, at: IsoDateTime }).nullable(),
-  lastCommand: z.object({ kind: CommandKind, id: z.string().nullable(), at: IsoDateTime }).nullable(),
+  lastCommand: z
+    .object({
+      kind: CommandKind,
+      id: z.string().nullable(),
+      at: IsoDateTime,
+      /** The panel's latest acknowledgement, followed for a while after sending. */
+      ack: z.object({ status: CommandAckStatus, detail: z.string().nullable() }).nullable(),
+    })
+    .nullable(),
   /** The last failed action, shown on the page; null after a success. */
   lastError: z.string().max(1000).nullable(),
   /** Readings that put the default scheme in each level (buttons on the control page). */

@@ -1,4 +1,4 @@
-import { ApiError, CommandBody, CommandRecord, ReadingBody, type CommandKind, type PollutantValues } from '../../common/index.js';
+import { ApiError, CommandBody, CommandRecord, ReadingBody, type CommandAckStatus, type CommandKind, type PollutantValues } from '../../common/index.js';
 import type { SimulatorAdmin } from './simulator-controls.js';
 
 export interface AdminClientOptions {
@@ -12,9 +12,9 @@ export interface AdminClientOptions {
 }
 
 /**
- * The two backend admin calls the simulator makes, with the admin token, from the server
- * side (Node's fetch): `POST /api/v1/sensors/{id}/readings` and
- * `POST /api/v1/panels/{id}/commands`. Bodies are checked with the contract's schemas
+ * The backend admin calls the simulator makes, with the admin token, from the server side
+ * (Node's fetch): `POST /api/v1/sensors/{id}/readings`, `POST /api/v1/panels/{id}/commands`
+ * and `GET /api/v1/panels/{id}/commands/{commandId}` (its acks). Bodies are checked with the contract's schemas
  * before they leave, answers before they are believed.
  */
 export class BackendAdminClient implements SimulatorAdmin {
@@ -33,14 +33,29 @@ export class BackendAdminClient implements SimulatorAdmin {
     return record.data.id;
   }
 
-  private async post(path: string, body: unknown): Promise<unknown> {
+  async commandAcks(id: string): Promise<{ status: CommandAckStatus; detail: string | null }[]> {
+    const answer = await this.request('GET', `/api/v1/panels/${encodeURIComponent(this.o.panelId)}/commands/${encodeURIComponent(id)}`);
+    const record = CommandRecord.safeParse(answer);
+    if (!record.success) throw new Error('the backend answered with something that is not a command record');
+    return record.data.acks.map((a) => ({ status: a.status, detail: a.detail }));
+  }
+
+  private post(path: string, body: unknown): Promise<unknown> {
+    return this.request('POST', path, body);
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const url = new URL(path, this.o.apiBaseUrl);
     let res: Response;
     try {
       res = await fetch(url, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${this.o.adminToken}`, 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
+        method,
+        headers: {
+          authorization: `Bearer ${this.o.adminToken}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
         redirect: 'error',
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 5_000),
       });

@@ -9,6 +9,10 @@ class RecordingAdmin implements SimulatorAdmin {
   readings: PollutantValues[] = [];
   commands: CommandKind[] = [];
   failWith: string | null = null;
+  acks: { status: 'accepted' | 'done' | 'failed' | 'rejected'; detail: string | null }[] = [];
+  async commandAcks(_id: string) {
+    return this.acks;
+  }
   async setReading(values: PollutantValues) {
     if (this.failWith) throw new Error(this.failWith);
     this.readings.push(values);
@@ -41,6 +45,7 @@ describe('SimulatorControls', () => {
       panelUrl: '/',
       network: { get up() { return networkUp; }, set: async (up) => { networkUp = up; } },
       onSizeChange: (s) => sizes.push(s),
+      ackFollow: { everyMs: 10, forMs: 5_000 },
     });
     server = await startSimulatorServer(controls);
   });
@@ -76,6 +81,13 @@ describe('SimulatorControls', () => {
 
     const r2 = SimulatorActionResult.parse(await (await post(server.url, JSON.stringify({ action: 'send-command', kind: 'reload' }))).json());
     expect(r2.state.lastCommand).toMatchObject({ kind: 'reload', id: 'cmd-1' });
+
+    expect(r2.state.lastCommand?.ack).toBeNull();
+    // The panel answers: the state follows its acks until a final one.
+    admin.acks = [{ status: 'accepted', detail: null }];
+    await expect.poll(() => controls.state.lastCommand?.ack).toEqual({ status: 'accepted', detail: null });
+    admin.acks.push({ status: 'done', detail: 'reloaded' });
+    await expect.poll(() => controls.state.lastCommand?.ack).toEqual({ status: 'done', detail: 'reloaded' });
 
     await post(server.url, JSON.stringify({ action: 'set-network', up: false }));
     expect(networkUp).toBe(false);

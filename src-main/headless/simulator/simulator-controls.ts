@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import {
   COMMAND_KINDS,
   DEFAULT_LEVEL_SCHEME,
+  type CommandAckStatus,
   type CommandKind,
   type PollutantValues,
 } from '../../common/index.js';
@@ -19,6 +20,8 @@ export interface SimulatorAdmin {
   setReading(values: PollutantValues): Promise<void>;
   /** Returns the command's id. */
   sendCommand(kind: CommandKind): Promise<string>;
+  /** The acks the backend recorded for a command, oldest first. */
+  commandAcks(id: string): Promise<{ status: CommandAckStatus; detail: string | null }[]>;
 }
 
 /** Something the simulator can switch off and on (the network link, the backend). */
@@ -35,6 +38,8 @@ export interface SimulatorControlsOptions {
   /** Same-origin URL of the panel preview; null when the panel shows elsewhere (Electron). */
   panelUrl: string | null;
   size?: PanelSizeId;
+  /** How long and how often the acks of a sent command are followed. */
+  ackFollow?: { everyMs: number; forMs: number };
   /** Called after a size change (the Electron simulator resizes its panel window). */
   onSizeChange?: (size: PanelSizeId) => void;
   log?: HostLogger;
@@ -78,6 +83,8 @@ export class SimulatorControls implements HttpMount {
   private readonly log: HostLogger;
   private readonly staticDir: string;
   private readonly presets = presets();
+  private ackTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(private readonly opts: SimulatorControlsOptions) {
     this.size = opts.size ?? 'landscape';
@@ -112,7 +119,8 @@ export class SimulatorControls implements HttpMount {
           break;
         case 'send-command': {
           const id = await this.opts.admin.sendCommand(action.kind);
-          this.lastCommand = { kind: action.kind, id, at: new Date().toISOString() };
+          this.lastCommand = { kind: action.kind, id, at: new Date().toISOString(), ack: null };
+          this.followAcks(id);
           break;
         }
         case 'set-network':
@@ -193,8 +201,39 @@ export class SimulatorControls implements HttpMount {
     return json(res, 404, headers, { error: 'not found' });
   }
 
-  /** Ends every event stream (call before closing the server). */
+  /** Polls the backend for the command's acks until a final one (or time runs out). */
+  private followAcks(id: string): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    const { everyMs, forMs } = this.opts.ackFollow ?? { everyMs: 500, forMs: 15_000 };
+    const until = Date.now() + forMs;
+    const poll = async () => {
+      this.ackTimer = null;
+      if (this.lastCommand?.id !== id || this.closed) return;
+      try {
+        const acks = await this.opts.admin.commandAcks(id);
+        const last = acks.at(-1);
+        if (last && this.lastCommand?.id === id && (this.lastCommand.ack?.status !== last.status || this.lastCommand.ack?.detail !== last.detail)) {
+          this.lastCommand = { ...this.lastCommand, ack: { status: last.status, detail: last.detail } };
+          this.publish();
+        }
+        if (last && last.status !== 'accepted') return;
+      } catch (err) {
+        this.log.debug('simulator: ack poll failed', { error: String(err) });
+      }
+      if (Date.now() < until && !this.closed) {
+        this.ackTimer = setTimeout(() => void poll(), everyMs);
+        this.ackTimer.unref();
+      }
+    };
+    this.ackTimer = setTimeout(() => void poll(), everyMs);
+    this.ackTimer.unref();
+  }
+
+  /** Ends every event stream and the ack polling (call before closing the server). */
   close(): void {
+    this.closed = true;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
     for (const res of this.listeners) res.end();
     this.listeners.clear();
   }

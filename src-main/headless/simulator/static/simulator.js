@@ -86,7 +86,9 @@ function render(s) {
   $('last-reading').textContent = s.lastReading
     ? `${Object.entries(s.lastReading.values).map(([k, v]) => `${k} ${v}`).join(', ')} at ${new Date(s.lastReading.at).toLocaleTimeString()}`
     : 'none';
-  $('last-command').textContent = s.lastCommand ? `${s.lastCommand.kind} (${s.lastCommand.id ?? 'no id'})` : 'none';
+  $('last-command').textContent = s.lastCommand
+    ? `${s.lastCommand.kind}: ${s.lastCommand.ack ? `${s.lastCommand.ack.status}${s.lastCommand.ack.detail ? ` (${s.lastCommand.ack.detail})` : ''}` : 'sent, no answer yet'}`
+    : 'none';
   $('error').textContent = s.lastError ?? '';
   const net = $('network-toggle');
   net.disabled = s.network === 'unavailable';
