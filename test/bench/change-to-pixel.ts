@@ -109,9 +109,9 @@ async function main(): Promise<void> {
         const revision = backend.service.display(p.id)!.document.revision;
         const frame = await p.proc.frame((f) => f.kind === 'content' && f.revision === revision, 30_000);
         const dom = await p.page.waitForFunction((rev) => (window as unknown as { __revs: Record<string, number> }).__revs[String(rev)], revision, { timeout: 10_000 });
-        const row: Row = { mode, round: r, revision, rest: round(tRest - t0, 1), dom: round((await dom.jsonValue()) - t0, 1), frame: round(frame.at - t0, 1) };
+        const row: Row = { mode, round: r, revision, rest: round(tRest - t0, 1), dom: round(Number(await dom.jsonValue()) - t0, 1), frame: round(frame.at - t0, 1) };
         if (r > 0) rows.push(row); // round 0 warms up
-        console.log(`  ${r === 0 ? 'warm-up' : `round ${r}`.padEnd(8)} ${mode}  REST ${row.rest} ms  DOM ${row.dom} ms  frame presented ${row.frame} ms  ${loadLine()}`);
+        console.log(`  ${(r === 0 ? 'warm-up' : `round ${r}`).padEnd(8)} ${mode}  REST ${row.rest} ms  DOM ${row.dom} ms  frame presented ${row.frame} ms  ${loadLine()}`);
       }
     }
   } finally {
