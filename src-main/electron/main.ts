@@ -32,6 +32,8 @@ import { applySimulatorSize, createControlWindow, createKioskWindow, createSimul
 
 /** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
 const RESTART_EXIT_CODE = 75;
+/** Splash only (no cache, no backend yet) this long after it was painted: READY anyway. */
+const BOOTING_READY_GRACE_MS = 60_000;
 /** Maintenance code: the app bundle has no renderer (a broken build or install). */
 const MISSING_RENDERER_CODE = 'APP-1';
 /** When this bundle was built (build.ts defines it): no believable clock is earlier. */
@@ -136,6 +138,7 @@ async function main(): Promise<void> {
   // healthy. After that the watchdog pings while the renderer answers.
   const notifier = new SystemdNotifier({ env: process.env, log });
   let firstFrame = false;
+  let bootingSince: NodeJS.Timeout | undefined;
   const bridgeSource: PanelViewSource = {
     getView: () => core.getView(),
     onView: (listener) => core.onView(listener),
@@ -143,8 +146,19 @@ async function main(): Promise<void> {
     hostFault: (code, detail) => core.hostFault(code, detail),
     framePresented: (frame) => {
       core.framePresented(frame);
-      if (firstFrame || frame.kind === 'booting') return;
+      if (firstFrame) return;
+      if (frame.kind === 'booting') {
+        // A first boot without network has nothing but the splash to show; systemd must not
+        // restart (and finally reboot) a panel for that. The renderer works: ready after a while.
+        bootingSince ??= setTimeout(() => {
+          if (firstFrame) return;
+          log.warn('no content within the start grace; telling systemd the start is done anyway', { graceMs: BOOTING_READY_GRACE_MS });
+          void notifier.ready('booting');
+        }, BOOTING_READY_GRACE_MS);
+        return;
+      }
       firstFrame = true;
+      if (bootingSince) clearTimeout(bootingSince);
       log.info('first frame on screen', { kind: frame.kind, revision: frame.revision, state: core.state.name });
       void notifier.ready(core.state.name);
       if (reportHealthyToLoader()) log.info('reported healthy to the loader');
