@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got, { type Got } from 'got';
+import type winston from 'winston';
 import { connect } from 'mqtt';
 import {
   PanelRegistration,
@@ -158,6 +159,8 @@ export async function startPanel(o: {
   tuning?: Partial<CoreTuning>;
   wallClock?: WallClock;
   start?: boolean;
+  /** A winston logger of the test's making (e.g. the real file logger), captured into `entries`. */
+  logger?: winston.Logger;
 }): Promise<TestPanel> {
   const base = panelConfigFromRegistration(o.registration);
   const config: PanelConfigInput = {
@@ -169,7 +172,14 @@ export async function startPanel(o: {
     },
   };
   await writePanelJson(o.dataDir, config);
-  const { logger, entries } = capturingLogger();
+  const captured = capturingLogger();
+  const entries = captured.entries;
+  let logger = captured.logger;
+  if (o.logger) {
+    // The capturing transport joins the given logger: one logger, both destinations.
+    for (const t of captured.logger.transports) o.logger.add(t);
+    logger = o.logger;
+  }
   const states: RecordedState[] = [];
   const core = new PanelCore({
     dataDir: o.dataDir,
