@@ -18,7 +18,10 @@
  *   navigation       Chromium starts loading the page (page's performance.timeOrigin;
  *                    the harness navigates as soon as it reads "ready")
  *   page loaded      the page's load event end
- *   content in DOM   a MutationObserver sees [data-view=content][data-revision=R]
+ *   content in DOM   a MutationObserver sees [data-view=content][data-revision=R] (its layer
+ *                    is still transparent while the renderer fits it)
+ *   fade-in starts   its layer turns "entering": the first pixels of the content (the figure)
+ *   opaque           its layer is "shown" after the 320 ms cross-fade from the splash
  *   frame presented  the renderer's framePresented for revision R reaches the core
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -46,17 +49,22 @@ const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
 const now = () => performance.timeOrigin + performance.now();
 
 /**
- * In-page watcher (runs before the page's own scripts): when `selector` first matches, stores
- * the time in window.__contentAt, and in window.__paintAt the time of the next frame after it.
- * Times are epoch ms (performance.timeOrigin + performance.now()).
+ * In-page watcher (runs before the page's own scripts): when `selector` first matches, the
+ * time in window.__contentAt (its layer is still transparent, "pending"), when its layer
+ * starts fading in in window.__visibleAt ("entering": the first pixels of the content), when
+ * it is opaque in window.__paintAt ("shown"). Times are epoch ms (timeOrigin + now()).
  */
 export function contentWatcher(selector: string): string {
   return `(() => {
     const sel = ${JSON.stringify(selector)};
+    const t = () => performance.timeOrigin + performance.now();
     const check = () => {
-      if (window.__contentAt !== undefined || !document.querySelector(sel)) return;
-      window.__contentAt = performance.timeOrigin + performance.now();
-      requestAnimationFrame(() => setTimeout(() => { window.__paintAt = performance.timeOrigin + performance.now(); }, 0));
+      const el = document.querySelector(sel);
+      if (!el) return;
+      if (window.__contentAt === undefined) window.__contentAt = t();
+      const phase = el.closest('[data-phase]')?.getAttribute('data-phase');
+      if ((phase === 'entering' || phase === 'shown') && window.__visibleAt === undefined) window.__visibleAt = t();
+      if (phase === 'shown' && window.__paintAt === undefined) window.__paintAt = t();
     };
     new MutationObserver(check).observe(document, { subtree: true, childList: true, attributes: true });
   })();`;
@@ -134,8 +142,8 @@ async function main(): Promise<void> {
         await page.waitForFunction(() => (window as unknown as { __paintAt?: number }).__paintAt !== undefined, undefined, { timeout: 10_000 });
         const page_ = await page.evaluate(() => {
           const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-          const w = window as unknown as { __contentAt: number; __paintAt: number };
-          return { origin: performance.timeOrigin, loadEnd: performance.timeOrigin + nav.loadEventEnd, contentAt: w.__contentAt, paintAt: w.__paintAt };
+          const w = window as unknown as { __contentAt: number; __visibleAt: number; __paintAt: number };
+          return { origin: performance.timeOrigin, loadEnd: performance.timeOrigin + nav.loadEventEnd, contentAt: w.__contentAt, visibleAt: w.__visibleAt, paintAt: w.__paintAt };
         });
         const origin = events.find((e) => e.event === 'origin')!.at;
         const frame = events.find((e) => e.event === 'frame' && e.kind === 'content' && e.revision === revision)!.at;
@@ -146,11 +154,12 @@ async function main(): Promise<void> {
           navigation: round(page_.origin - t0, 1),
           pageLoaded: round(page_.loadEnd - t0, 1),
           contentInDom: round(page_.contentAt - t0, 1),
-          nextFrame: round(page_.paintAt - t0, 1),
+          fadeInStarts: round(page_.visibleAt - t0, 1),
+          opaque: round(page_.paintAt - t0, 1),
           framePresented: round(frame - t0, 1),
         };
         const label = r === 0 ? 'warm-up' : `round ${r}`;
-        console.log(`  ${label.padEnd(8)} node ${row.nodeStarted} · modules ${row.modulesLoaded} · host ready ${row.hostReady} · navigation ${row.navigation} · loaded ${row.pageLoaded} · content in DOM ${row.contentInDom} · frame presented ${row.framePresented} ms  ${loadLine()}`);
+        console.log(`  ${label.padEnd(8)} node ${row.nodeStarted} · modules ${row.modulesLoaded} · host ready ${row.hostReady} · navigation ${row.navigation} · loaded ${row.pageLoaded} · in DOM ${row.contentInDom} · fade-in ${row.fadeInStarts} · opaque ${row.opaque} · frame presented ${row.framePresented} ms  ${loadLine()}`);
         if (r > 0) rows.push(row);
       } finally {
         if (child && child.exitCode === null) {
@@ -168,7 +177,7 @@ async function main(): Promise<void> {
     await browser.close();
     await rm(root, { recursive: true, force: true });
   }
-  const stages = ['nodeStarted', 'modulesLoaded', 'hostReady', 'navigation', 'pageLoaded', 'contentInDom', 'nextFrame', 'framePresented'] as const;
+  const stages = ['nodeStarted', 'modulesLoaded', 'hostReady', 'navigation', 'pageLoaded', 'contentInDom', 'fadeInStarts', 'opaque', 'framePresented'] as const;
   const summary = Object.fromEntries(stages.map((s) => {
     const v = summarize(rows.map((row) => row[s]!));
     return [s, { median: round(v.p50, 1), min: round(v.min, 1), max: round(v.max, 1) }];
@@ -178,7 +187,7 @@ async function main(): Promise<void> {
   console.log('median (min…max) ms from spawning the host process:');
   const names: Record<(typeof stages)[number], string> = {
     nodeStarted: 'node started (time origin)', modulesLoaded: 'modules loaded (bundle + packages)', hostReady: 'host ready (cache shown, listening)', navigation: 'Chromium navigation starts',
-    pageLoaded: 'page loaded (load event end)', contentInDom: 'cached content in the DOM', nextFrame: 'next frame after it (rAF)', framePresented: 'framePresented reaches the core',
+    pageLoaded: 'page loaded (load event end)', contentInDom: 'cached content in the DOM (transparent)', fadeInStarts: 'fade-in starts (first content pixels)', opaque: 'content opaque (fade-in done)', framePresented: 'framePresented reaches the core',
   };
   for (const s of stages) console.log(`  ${names[s].padEnd(38)} ${String(summary[s].median).padStart(7)}  (${summary[s].min}…${summary[s].max})`);
   console.log(`end: ${loadLine(end)}`);
