@@ -151,9 +151,13 @@ async function main(): Promise<void> {
     pollJitter: POLL_JITTER,
     expectedPollWaitMs: round(expectedWait, 1),
     pollVisibleMeanMinusExpectedWait: 0,
+    pollVisibleMeanStandardError: 0,
     ratioPollToPushMedianVisible: 0,
   };
   summary.pollVisibleMeanMinusExpectedWait = round(summary.poll.visible.mean - expectedWait, 1);
+  // The wait for the next poll is uniform over the period: its standard deviation is about
+  // 0.29·P, so the mean of n rounds carries a standard error of about 0.29·P/√n.
+  const pollSe = summary.pollVisibleMeanStandardError = round(Math.sqrt(of('poll').reduce((a, r) => a + (r.visible - summary.poll.visible.mean) ** 2, 0) / Math.max(1, of('poll').length - 1) / of('poll').length), 1);
   summary.ratioPollToPushMedianVisible = round(summary.poll.visible.p50 / summary.push.visible.p50, 2);
   const end = machineInfo();
   console.log('');
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
     console.log(`${m === 'push' ? 'MQTT push' : 'HTTP poll'}  fade-in starts (first pixels) p50 ${s.visible.p50} ms, p90 ${s.visible.p90}, max ${s.visible.max}, mean ${s.visible.mean}`);
     console.log(`           in DOM p50 ${s.dom.p50} · opaque p50 ${s.shown.p50} · framePresented p50 ${s.frame.p50} · REST answer p50 ${s.rest.p50} ms`);
   }
-  console.log(`poll: mean latency to first pixels ${summary.poll.visible.mean} ms − expected wait for the next poll ${summary.expectedPollWaitMs} ms (0.507 × ${pollMs}) = ${summary.pollVisibleMeanMinusExpectedWait} ms (push mean: ${summary.push.visible.mean} ms)`);
+  console.log(`poll: mean latency to first pixels ${summary.poll.visible.mean} ms − expected wait for the next poll ${summary.expectedPollWaitMs} ms (0.507 × ${pollMs}) = ${summary.pollVisibleMeanMinusExpectedWait} ms ± ${pollSe} (standard error of the mean over ${of('poll').length} rounds; push mean: ${summary.push.visible.mean} ms)`);
   console.log(`ratio poll/push (median latency to first pixels): ${summary.ratioPollToPushMedianVisible}`);
   console.log(`end: ${loadLine(end)}`);
   const files = await writeReport('change-to-pixel', { settings: { rounds, pollIntervalMs: pollMs, pollJitter: POLL_JITTER, change: 'POST /api/v1/sensors/{id}/readings (admin), level flips good/bad' }, loadAverageStart: start.loadAverage, rounds: rows, summary }, {
