@@ -19,7 +19,7 @@
  * running backend, broker and fleet together (the original system: up to 5 minutes).
  */
 import { parseArgs } from 'node:util';
-import { Fleet, summarize, type LatencySummary } from '../fleet/fleet.js';
+import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({
@@ -70,7 +70,12 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     await fleet.provision();
     process.stdout.write(`   provisioned in ${(fleet.provisioning.ms / 1000).toFixed(1)} s; starting panels…\n`);
     await fleet.startPanels();
-    await fleet.waitForLive(Math.max(120_000, panels * 30));
+    let lastPrint = Date.now();
+    await fleet.waitForLive(Math.max(120_000, panels * 30), (c) => {
+      if (Date.now() - lastPrint < 5_000) return;
+      lastPrint = Date.now();
+      process.stdout.write(`   ${formatCounts(c)}\n`);
+    });
     const measure = async () => {
       const { t0, answeredMs } = await fleet.broadcastChange();
       const s = summarize(await fleet.awaitChange(timeoutMs), t0);

@@ -18,7 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { BrokerKind } from '../fleet/protocol.js';
-import { Fleet, summarize, type LatencySummary } from '../fleet/fleet.js';
+import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({
@@ -90,7 +90,7 @@ async function measure(broker: BrokerKind): Promise<Capacity> {
     const live = await fleet.waitForLive(Math.max(180_000, panels * 40), (c) => {
       if (Date.now() - lastPrint > 5_000) {
         lastPrint = Date.now();
-        process.stdout.write(`   connected ${c.mqttConnected}/${panels}, live ${c.states['live'] ?? 0}\n`);
+        process.stdout.write(`   ${formatCounts(c)}\n`);
       }
     });
     await starting;

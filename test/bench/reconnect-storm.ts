@@ -21,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from '../../src-main/core/backoff.js';
 import type { BrokerKind } from '../fleet/protocol.js';
-import { Fleet, summarize, type LatencySummary } from '../fleet/fleet.js';
+import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({
@@ -78,7 +78,12 @@ async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed'): Promise<Stor
   try {
     await fleet.provision();
     await fleet.startPanels();
-    await fleet.waitForLive(Math.max(180_000, panels * 40));
+    let lastPrint = Date.now();
+    await fleet.waitForLive(Math.max(180_000, panels * 40), (c) => {
+      if (Date.now() - lastPrint < 5_000) return;
+      lastPrint = Date.now();
+      process.stdout.write(`   ${formatCounts(c)}\n`);
+    });
     await new Promise((r) => setTimeout(r, STABLE_MS + 1_000));
     const before = await fleet.counts();
     await fleet.markDisplay();

@@ -82,14 +82,14 @@ process.on('SIGTERM', () => void stop(0));
 
 try {
   process.stdout.write(`backend ${fleet.backendUrl} (mqtt ${fleet.mqttUrl ?? 'none'}), load average ${load()}\n`);
-  const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total} {extra}', hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total} {extra}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5_000 }, cliProgress.Presets.shades_classic);
   bar.start(panels, 0, { phase: 'provision', extra: '' });
   await fleet.provision((done) => bar.update(done));
   bar.update(panels, { extra: `${(fleet.provisioning.ms / 1000).toFixed(1)} s` });
   bar.stop();
   bar.start(panels, 0, { phase: 'live     ', extra: '' });
   const startPanels = fleet.startPanels();
-  const live = await fleet.waitForLive(600_000, (c) => bar.update(c.states['live'] ?? 0, { extra: `connected ${c.mqttConnected}` }));
+  const live = await fleet.waitForLive(600_000, (c) => bar.update(c.states['live'] ?? 0, { extra: `connected ${c.mqttConnected}, attempts ${c.mqttAttempts}, warnings ${c.warnings}${c.lastErrors.length ? `, last: ${c.lastErrors[c.lastErrors.length - 1]?.slice(0, 100)}` : ''}` }));
   await startPanels;
   bar.stop();
   process.stdout.write(`all ${panels} live: ${formatCounts(live)}\n`);

@@ -357,7 +357,7 @@ export class Fleet {
       const c = await this.counts();
       onTick?.(c);
       if (done(c)) return c;
-      if (Date.now() > deadline) throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what} (${formatCounts(c)})`);
+      if (Date.now() > deadline) throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what} (${formatCounts(c)}; last errors: ${c.lastErrors.join(' / ')})`);
       await new Promise((r) => setTimeout(r, everyMs));
     }
   }
