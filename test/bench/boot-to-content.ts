@@ -54,7 +54,7 @@ const now = () => performance.timeOrigin + performance.now();
  * starts fading in in window.__visibleAt ("entering": the first pixels of the content), when
  * it is opaque in window.__paintAt ("shown"). Times are epoch ms (timeOrigin + now()).
  */
-export function contentWatcher(selector: string): string {
+function contentWatcher(selector: string): string {
   return `(() => {
     const sel = ${JSON.stringify(selector)};
     const t = () => performance.timeOrigin + performance.now();
