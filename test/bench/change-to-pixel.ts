@@ -175,7 +175,7 @@ async function main(): Promise<void> {
       { kind: 'bars', title: 'Latency to the first changed pixels (fade-in starts), median of rounds', unit: 'ms', bars: [
         { label: 'MQTT push', value: summary.push.visible.p50 },
         { label: `HTTP poll (${pollMs} ms)`, value: summary.poll.visible.p50 },
-        { label: 'poll mean − expected wait', value: Math.max(0, summary.pollVisibleMeanMinusExpectedWait) },
+        { label: 'poll mean − expected wait', value: Math.max(0, summary.pollVisibleMeanMinusExpectedWait), text: `${summary.pollVisibleMeanMinusExpectedWait} ms ± ${summary.pollVisibleMeanStandardError} (s.e.)` },
         { label: 'push: opaque', value: summary.push.shown.p50 },
         { label: 'push: framePresented', value: summary.push.frame.p50 },
       ] },

@@ -92,7 +92,7 @@ function fmt(v: number): string {
 
 function barsSvg(g: BarGroup, y0: number, width: number): { svg: string; height: number } {
   const rowH = 30;
-  const labelW = 260;
+  const labelW = 320;
   const plotW = width - labelW - 190;
   const max = niceMax(Math.max(...g.bars.map((b) => b.value)));
   let svg = `<text x="20" y="${y0 + 22}" font-size="17" font-weight="bold">${esc(g.title)}</text>`;
