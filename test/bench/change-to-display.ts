@@ -4,7 +4,7 @@
  * for MQTT push and for HTTP polling.
  *
  *   npx tsx test/bench/change-to-display.ts [--mqtt 1000,10000] [--poll 1000] [--poll-interval-ms 1000]
- *                                           [--rounds 3] [--processes P]
+ *                                           [--rounds 3] [--broker aedes|mosquitto] [--processes P] [--starts-per-second 200]
  *   npm run bench -- change-to-display -- --mqtt 200 --poll 200      (a quick run)
  *
  * Each scenario runs its own fleet (test/fleet): a fresh backend process (createBackend,
@@ -19,16 +19,19 @@
  * running backend, broker and fleet together (the original system: up to 5 minutes).
  */
 import { parseArgs } from 'node:util';
+import type { BrokerKind } from '../fleet/protocol.js';
 import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({
   options: {
     mqtt: { type: 'string', default: '1000' },
+    broker: { type: 'string', default: 'aedes' },
     poll: { type: 'string', default: '1000' },
     'poll-interval-ms': { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
     processes: { type: 'string' },
+    'starts-per-second': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '60' },
   },
 });
@@ -39,6 +42,7 @@ const timeoutMs = Number(values['timeout-s']) * 1000;
 const TARGETS: Record<number, number> = { 1000: 1000, 10000: 3000 };
 
 interface Scenario {
+  broker: string;
   transport: 'mqtt' | 'poll';
   panels: number;
   processes: number;
@@ -56,13 +60,13 @@ interface Scenario {
 }
 
 async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Scenario> {
-  process.stdout.write(`\n-- ${transport} × ${panels} panels (load average ${loadText()})\n`);
+  process.stdout.write(`\n-- ${transport} × ${panels} panels, broker ${values.broker} (load average ${loadText()})\n`);
   const fleet = await Fleet.create({
     panels,
-    broker: 'aedes',
+    broker: values.broker as BrokerKind,
     transport,
     tuning: transport === 'poll' ? { pollIntervalMs } : {},
-    startsPerSecond: 500,
+    startsPerSecond: Number(values['starts-per-second']),
     idPrefix: `c2d-${transport}`,
     ...(values.processes ? { processes: Number(values.processes) } : {}),
   });
@@ -99,6 +103,7 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     const pooled = summarize(all, 0);
     const target = TARGETS[panels] ?? null;
     return {
+      broker: values.broker,
       transport,
       panels,
       processes: counts.processes,
@@ -142,7 +147,7 @@ const files = await writeResults('change-to-display', { benchmark: 'change-to-di
   subtitle: `${machine.cpus} cores, load average ${loadText()}; ${rounds} rounds pooled; poll every ${pollIntervalMs} ms ± 20 %`,
   unit: 'milliseconds',
   groups: scenarios.map((s) => ({
-    label: `${s.transport} × ${s.panels}`,
+    label: `${s.transport === "mqtt" ? `mqtt (${s.broker})` : "poll"} × ${s.panels}`,
     bars: [
       { label: 'p50', value: s.pooled.p50 },
       { label: 'p95', value: s.pooled.p95 },

@@ -26,6 +26,7 @@ const { values } = parseArgs({
     panels: { type: 'string', default: '2000' },
     brokers: { type: 'string', default: 'aedes,mosquitto' },
     processes: { type: 'string' },
+    'starts-per-second': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '120' },
   },
 });
@@ -65,7 +66,7 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function measure(broker: BrokerKind): Promise<Capacity> {
   process.stdout.write(`\n-- ${broker} × ${panels} panels (load average ${loadText()})\n`);
-  const fleet = await Fleet.create({ panels, broker, startsPerSecond: 500, idPrefix: `cap-${broker}`, ...(values.processes ? { processes: Number(values.processes) } : {}) });
+  const fleet = await Fleet.create({ panels, broker, startsPerSecond: Number(values['starts-per-second']), idPrefix: `cap-${broker}`, ...(values.processes ? { processes: Number(values.processes) } : {}) });
   let peak = 0;
   let sampling = true;
   const sampler = (async () => {

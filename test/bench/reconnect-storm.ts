@@ -31,6 +31,7 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'jitter,fixed' },
     'down-ms': { type: 'string', default: '0' },
     processes: { type: 'string' },
+    'starts-per-second': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '300' },
   },
 });
@@ -70,7 +71,7 @@ async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed'): Promise<Stor
   const fleet = await Fleet.create({
     panels,
     broker,
-    startsPerSecond: 500,
+    startsPerSecond: Number(values['starts-per-second']),
     idPrefix: `storm-${mode}`,
     tuning: { reconnectBackoff: policy, stableConnectionMs: STABLE_MS },
     ...(values.processes ? { processes: Number(values.processes) } : {}),
