@@ -67,5 +67,5 @@ describe('backend killed (SIGKILL) and restarted', () => {
       readingsRefusedWhileDown: String(feeder.failed),
     });
     expect(liveAt - readyAt).toBeLessThan(10_000);
-  });
+  }, 90_000);
 });

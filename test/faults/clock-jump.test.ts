@@ -101,5 +101,5 @@ describe('wall clock jumps of ± days on a running panel', () => {
       window: WINDOW,
       liveAfterRestore: liveAt - restoredAt,
     });
-  });
+  }, 60_000);
 });

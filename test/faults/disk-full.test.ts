@@ -110,5 +110,5 @@ describe.skipIf(!probe.ok)('disk full (ENOSPC) on the panel data partition', () 
       failedCacheWrites: String(panel.entries.filter((e) => e.message === 'cache write failed').length),
     });
     expect(logBackAt, 'the file log is written again after space returns').toBeGreaterThan(0);
-  });
+  }, 60_000);
 });

@@ -11,7 +11,7 @@ afterEach(() => cleanups.run());
 
 const WINDOW = FAST_TUNING.freshnessWindowMs!;
 
-describe('network faults through a TCP proxy (MQTT and HTTP)', () => {
+describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000 }, () => {
   let backend: Backend;
   let panel: TestPanel;
   let httpProxy: FaultProxy;

@@ -10,6 +10,7 @@ afterEach(() => cleanups.run());
 
 describe('panel killed (SIGKILL) while writing its cache', () => {
   it('boots from a valid cache after each of 100 kills, never crashes', async () => {
+    const started = performance.now();
     const result = await runPanelKillTrials({
       trials: 100,
       maxKillDelayMs: 200,
@@ -18,6 +19,7 @@ describe('panel killed (SIGKILL) while writing its cache', () => {
       log: (line) => console.log(line),
     });
     report('panel SIGKILL x100', {
+      elapsed: performance.now() - started,
       meanBoot: result.meanBootMs,
       killedWhileReceiving: String(result.killedWhileReceiving),
       bootsFromCache: String(result.bootsFromCache),
@@ -28,6 +30,6 @@ describe('panel killed (SIGKILL) while writing its cache', () => {
     expect(result.corruptFiles).toBe(0);
     // The kills really landed in the middle of the stream.
     expect(result.killedWhileReceiving).toBeGreaterThanOrEqual(95);
-    expect(result.bootsFromCache).toBeGreaterThanOrEqual(90);
-  }, 170_000);
+    expect(result.bootsFromCache).toBeGreaterThanOrEqual(99);
+  }, 300_000);
 });
