@@ -8,7 +8,8 @@
  *                                        [--pace cache|display] [--batch 100] [--heap-diff]
  *
  * --heap-diff: heap snapshots of the panel at the first and the last checkpoint, and the
- * kinds of objects that grew between them (what a growing heap retains).
+ * kinds of objects that grew between them (what a growing heap retains). A diagnostic run:
+ * writing a snapshot inflates the RSS of every later checkpoint.
  *
  * This process runs the backend (createBackend: SQLite, embedded aedes broker) and two link
  * proxies (HTTP, MQTT) that can cut the panel's network; the panel runs in a child process
