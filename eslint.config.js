@@ -28,16 +28,35 @@ export default tseslint.config(
         zones: [
           { target: './src-main/common', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer', './server-stub', './provisioning'],
             message: 'common is the bottom layer: it imports no other layer.' },
-          { target: './src-main/core', from: ['./src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
+          { target: './src-main/core', from: ['./src-main/loader', './src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
             message: 'core runs under plain Node and Electron alike: it imports only common.' },
           { target: './src-main/headless', from: ['./src-main/electron', './server-stub'],
             message: 'the headless host must not depend on the Electron host or the backend.' },
+          { target: './src-main/loader', from: ['./src-main/electron', './src-main/headless', './src-renderer', './server-stub', './tools'],
+            message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
           { target: './src-renderer', from: ['./src-main/core', './src-main/electron', './src-main/headless', './server-stub'],
             message: 'the renderer reaches the main process only through the bridge API in common.' },
           { target: './server-stub', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer'],
             message: 'the backend shares only the contract (src-main/common) with the panel.' },
           { target: './provisioning', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
             message: 'provisioning shares only the contract (src-main/common) with the rest.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The loader ships in the read-only image and is never replaced over the air, so what it
+    // compiles in from core must stay tiny and dependency-free: only these update files.
+    // (Its tests may use more of core to build fixtures.)
+    files: ['src-main/loader/**/*.ts'],
+    ignores: ['src-main/loader/**/*.test.ts'],
+    rules: {
+      'import-x/no-restricted-paths': ['error', {
+        zones: [
+          { target: './src-main/loader', from: ['./src-main/electron', './src-main/headless', './src-renderer', './server-stub', './tools'],
+            message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
+          { target: './src-main/loader', from: './src-main/core', except: ['./update/fsio.ts', './update/layout.ts', './update/bundle-check.ts'],
+            message: 'the loader may compile in only core/update/{fsio,layout,bundle-check}.ts (dependency-free).' },
         ],
       }],
     },

@@ -197,7 +197,7 @@ describe('backend over real HTTP and SQLite', () => {
     const b = await createPanel(api, admin, { id: 'panel-other', name: 'Other' });
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('IHDR and pixels')]);
     const put = (token: string, body: Buffer | string, contentType = 'image/png') =>
-      fetch(`${backend!.url}/api/v1/panels/panel-shot/screenshot`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body });
+      fetch(`${backend!.url}/api/v1/panels/panel-shot/screenshot`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
 
     expect((await api('GET', '/api/v1/panels/panel-shot/screenshot', { token: admin })).status).toBe(404);
     expect((await put(b.apiKey, png)).status).toBe(403);
