@@ -7,6 +7,7 @@
 // lint error instead. The per-layer tsconfig files back this up at the type level.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import pluginVue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
 
@@ -20,6 +21,11 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     plugins: { 'import-x': importX },
+    // Imports are written with `.js` (NodeNext) but the files are `.ts`: without a TypeScript
+    // resolver import-x cannot resolve them, and the path zones below would silently pass.
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ noWarnOnMultipleProjects: true, project: ['src-main/*/tsconfig.json', 'server-stub/tsconfig.json', 'provisioning/tsconfig.json', 'test/tsconfig.json', 'src-renderer/tsconfig.json'] })],
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
