@@ -93,8 +93,10 @@ export function barChartSvg(chart: BarChart, width = 960, height = 540): string 
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(line.value)}" y2="${y(line.value)}" stroke="#c00" stroke-dasharray="6 4"/>`);
     parts.push(`<text x="${width - right - 4}" y="${y(line.value) - 5}" text-anchor="end" font-size="12" fill="#c00">${esc(line.label)}</text>`);
   }
+  let legendX = left;
   seriesLabels.forEach((label, i) => {
-    const x = left + i * 120;
+    const x = legendX;
+    legendX += 34 + label.length * 7;
     parts.push(`<rect x="${x}" y="${height - 30}" width="14" height="14" fill="${COLOURS[i % COLOURS.length]}"/>`);
     parts.push(`<text x="${x + 20}" y="${height - 18}" font-size="12">${esc(label)}</text>`);
   });
