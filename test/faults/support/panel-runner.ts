@@ -41,11 +41,15 @@ async function main(): Promise<void> {
     firmwareVersion: '1.0.0-panel-runner',
     tuning,
   });
+  // The core's timers are unref'd (an idle core never keeps a process alive by itself): between
+  // an MQTT connection lost and the next attempt nothing else would. A host keeps itself alive.
+  const keepAlive = setInterval(() => undefined, 60_000);
   core.onView((view) => emit({ type: 'view', ...describeView(view) }));
   await core.start();
   emit({ type: 'started', state: core.state.name, ...describeView(core.getView()) });
   process.once('SIGTERM', () => {
     void core.stop().then(() => {
+      clearInterval(keepAlive);
       logger.close();
       process.exit(0);
     });
