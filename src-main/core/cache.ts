@@ -76,6 +76,8 @@ export class LastKnownGoodCache {
   private readonly logger: CoreLogger;
   /** Writes are chained so two quick documents cannot interleave their renames. */
   private writeChain: Promise<void> = Promise.resolve();
+  /** Set by the first save: from then on temp files in cache/ may be this cache's own. */
+  private saving = false;
 
   constructor(options: LastKnownGoodCacheOptions) {
     this.paths = dataDirPaths(options.dataDir);
@@ -88,6 +90,7 @@ export class LastKnownGoodCache {
    * cache; otherwise content of another panel (a re-provisioned data dir) is ignored.
    */
   async load(panelId: string | null): Promise<CachedState> {
+    await this.removeInterruptedWrites();
     const document = await this.readValidated(this.paths.displayCache, DisplayDocument);
     const highWater = await this.readValidated(this.paths.revisionHighWater, RevisionHighWater);
     let shown: DisplayDocument | null = document;
@@ -102,6 +105,7 @@ export class LastKnownGoodCache {
 
   /** Stores a newly accepted document, then the high-water mark (in that order, see load). */
   save(document: DisplayDocument): Promise<void> {
+    this.saving = true;
     const next = this.writeChain.then(async () => {
       await mkdir(this.paths.cacheDir, { recursive: true });
       await writeFileAtomic(this.paths.displayCache, encodeEnvelope(document));
@@ -114,6 +118,29 @@ export class LastKnownGoodCache {
   /** Resolves when every write started so far has finished. */
   flush(): Promise<void> {
     return this.writeChain;
+  }
+
+  /**
+   * Temp files of atomic writes cut short by a power loss or a kill (`.<name>.<pid>.<hex>.tmp`,
+   * see writeFileAtomic) are never renamed nor removed by anyone: without this, each such cut
+   * would leave one in cache/ for good. One cache writes to a data dir at a time, so before its
+   * own first write every temp file there is a leftover (pids repeat from boot to boot on a
+   * panel, so the pid in the name cannot tell).
+   */
+  private async removeInterruptedWrites(): Promise<void> {
+    if (this.saving) return;
+    let names: string[];
+    try {
+      names = await readdir(this.paths.cacheDir);
+    } catch {
+      return;
+    }
+    const leftover = /^\.(?:display|revision)\.json\.\d+\.[0-9a-f]+\.tmp$/;
+    for (const name of names) {
+      if (!leftover.test(name)) continue;
+      await rm(join(this.paths.cacheDir, name), { force: true }).catch(() => undefined);
+      this.logger.info('removed the temp file of an interrupted cache write', { file: name });
+    }
   }
 
   private async readValidated<T>(path: string, schema: z.ZodType<T>): Promise<T | null> {
