@@ -281,6 +281,41 @@ describe('technician flow: register → inject → show', () => {
     }
   });
 
+  it('carries the update channel: register --channel, inject --channel, show (default stable)', async () => {
+    const reg = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-beta', '--name', 'Beta', '--channel', 'beta'], reg.deps), reg.errors()).toBe(0);
+    const file = join(work.dir, 'panel-pnl-beta.json');
+    expect(PanelConfig.parse(JSON.parse(readFileSync(file, 'utf8'))).updateChannel).toBe('beta');
+    const img = smallDisk('channel.img', 'ext4');
+    const inj = cli();
+    expect(await runCli(['inject', '--config', file, '--image', img], inj.deps), inj.errors()).toBe(0);
+    const show = cli();
+    expect(await runCli(['show', '--image', img], show.deps)).toBe(0);
+    expect(show.text()).toMatch(/^ {2}channel:\s+beta \(OTA updates\)$/m);
+
+    // inject --channel moves the card to another channel; the saved file is left as it was.
+    const moved = cli();
+    expect(await runCli(['inject', '--config', file, '--image', img, '--channel', 'pilot-lyon'], moved.deps), moved.errors()).toBe(0);
+    const json = cli();
+    expect(await runCli(['show', '--image', img, '--json'], json.deps)).toBe(0);
+    expect(PanelConfig.parse(JSON.parse(json.text())).updateChannel).toBe('pilot-lyon');
+    expect(PanelConfig.parse(JSON.parse(readFileSync(file, 'utf8'))).updateChannel).toBe('beta');
+
+    // A panel registered without --channel follows stable; a bad channel is refused before
+    // the backend or the card is touched.
+    const plain = cli();
+    expect(await runCli(['show', '--config', 'panel-pnl-gare-du-nord.json'], plain.deps)).toBe(0);
+    expect(plain.text()).toMatch(/channel:\s+stable/);
+    const before = sha256(img);
+    const bad = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
+    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-badchan', '--name', 'X', '--channel', 'Beta!', '--image', img], bad.deps)).toBe(2);
+    expect(bad.errors()).toMatch(/--channel "Beta!": lowercase letters, digits and "-"/);
+    const badInject = cli();
+    expect(await runCli(['inject', '--config', file, '--image', img, '--channel', 'x'], badInject.deps)).toBe(2);
+    expect(sha256(img)).toBe(before);
+    expect(existsSync(join(work.dir, 'panel-pnl-badchan.json'))).toBe(false);
+  });
+
   it('patches a block device in place (loop device; needs root) and refuses one with mounted partitions', async (ctx) => {
     const img = smallDisk('loop.img', 'ext4');
     const attach = process.getuid?.() === 0 ? run('losetup', ['--find', '--show', img]) : null;

@@ -16,6 +16,7 @@ import {
   writeFileAtomic, type Owner,
 } from './panel-file.js';
 import { PanelConfig, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { ReleaseChannel } from '../../src-main/common/release/index.js';
 import { fetchPanelStatus, registerPanel, validateCreateBody } from './register.js';
 import { ProcessToolRunner, type ToolRunner } from './tools.js';
 
@@ -59,6 +60,7 @@ The answer holds the panel's API key, shown only this once: keep the file until 
   --sensor-source ID   sensor source to attach (backend default if absent)
   --content-set ID     content set (backend default if absent)
   --level-scheme ID    level scheme (backend default if absent)
+  --channel NAME       OTA release channel the panel follows (default stable), e.g. beta
   --out FILE           where to save panel.json (default: panel-<id>.json)
   --image PATH         also inject it into this image or card right away (as "inject" does;
   --data-dir DIR         or into this data dir); checked BEFORE registering, so a wrong
@@ -78,6 +80,8 @@ Everything is validated first; on any error the image is left untouched.
   --image PATH         an image file or block device holding an Airpanel disk
   --data-dir DIR       a data dir instead (the panel's /data/airpanel)
   --ca FILE            PEM of the MQTT broker's CA (private CA with mqtts://)
+  --channel NAME       set the OTA release channel in panel.json (e.g. beta; else as in FILE,
+                       default stable)
   --owner UID:GID      owner of the written files (image default 1000:1000 = user airpanel;
                        data dir: the dir's owner when run as root, else yours)
   --force              replace another panel's identity
@@ -109,12 +113,12 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     api: { type: 'string' }, 'admin-token': { type: 'string' }, name: { type: 'string' },
     location: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' }, id: { type: 'string' },
     'sensor-source': { type: 'string' }, 'content-set': { type: 'string' }, 'level-scheme': { type: 'string' },
-    out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    channel: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' }, owner: { type: 'string' },
   },
   inject: {
     config: { type: 'string' }, image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' },
-    owner: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    channel: { type: 'string' }, owner: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   },
   status: {
     api: { type: 'string' }, 'admin-token': { type: 'string' }, id: { type: 'string' }, config: { type: 'string' },
@@ -144,6 +148,15 @@ function parseNumber(text: string | undefined, name: string): number | undefined
   const n = Number(text);
   if (!Number.isFinite(n) || text.trim() === '') throw new UsageError(`--${name} must be a number, not ${JSON.stringify(text)}`);
   return n;
+}
+
+/** --channel, checked with the release manifest's own rule (a panel on a channel no manifest
+ *  can name would never update). */
+function parseChannel(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const r = ReleaseChannel.safeParse(text);
+  if (!r.success) throw new UsageError(`--channel ${JSON.stringify(text)}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
 }
 
 function parseOwner(text: string | undefined): Owner | undefined {
@@ -186,6 +199,7 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   const description = str(v, 'location');
   if (!description && lat !== undefined) throw new UsageError('register: --lat/--lon need --location (a description)');
   const id = str(v, 'id');
+  const channel = parseChannel(str(v, 'channel'));
 
   const body = validateCreateBody({
     name,
@@ -207,7 +221,7 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   if (plan) await precheckTarget(plan.partitions, plan.target, id ?? null, Boolean(v.force));
 
   const reg = await registerPanel(deps.http, { api, adminToken, body });
-  const config = PanelConfig.parse(panelConfigFromRegistration(reg));
+  const config = PanelConfig.parse({ ...panelConfigFromRegistration(reg), ...(channel ? { updateChannel: channel } : {}) });
   const bytes = serializePanelConfig(config);
   const file = out ?? resolve(deps.cwd, `panel-${config.panelId}.json`);
   try {
@@ -273,11 +287,13 @@ async function injectAndReport(plan: InjectionPlan, config: PanelConfig, force: 
 
 async function inject(v: Values, deps: CliDeps): Promise<void> {
   const configPath = resolve(deps.cwd, required(v, 'config', 'inject'));
+  const channel = parseChannel(str(v, 'channel'));
   const plan = await planInjection(v, deps, 'inject');
   if (!plan) throw new UsageError('inject: give exactly one of --image, --data-dir (see --help)');
   const bytes = await readIfExists(configPath);
   if (!bytes) throw new ProvisionError(`${configPath} does not exist`);
-  const config = parsePanelConfig(bytes, configPath);
+  const parsed = parsePanelConfig(bytes, configPath);
+  const config = channel ? { ...parsed, updateChannel: channel } : parsed;
   await injectAndReport(plan, config, Boolean(v.force), deps);
   deps.out(panelLabel(config));
 }

@@ -138,6 +138,7 @@ export function describeConfig(config: PanelConfig): string[] {
     `api:        ${config.endpoints.apiBaseUrl}`,
     `mqtt:       ${config.endpoints.mqttUrl ?? '- (HTTP polling only)'}`,
     `broker CA:  ${config.mqttCaFile ?? '-'}`,
+    `channel:    ${config.updateChannel} (OTA updates)`,
     `api key:    ${key.slice(0, 4)}…${key.slice(-4)} (${key.length} characters)`,
   ];
 }

@@ -20,6 +20,21 @@ describe('loadPanelConfig', () => {
     expect(result.config.panelId).toBe('panel-001');
     expect(result.config.freshnessWindowSeconds).toBe(900);
     expect(result.config.pollIntervalSeconds).toBe(300);
+    // A panel.json written before update channels existed follows the stable channel.
+    expect(result.config.updateChannel).toBe('stable');
+  });
+
+  it('keeps the update channel of panel.json; CFG-3 for a channel no release manifest could name', async () => {
+    const config = makeConfig('panel-001', 'http://127.0.0.1:1', null);
+    await writePanelJson(dataDir.dir, { ...config, updateChannel: 'pilot-lyon' });
+    const ok = await loadPanelConfig(dataDir.dir);
+    expect(ok.ok && ok.config.updateChannel).toBe('pilot-lyon');
+    await writePanelJson(dataDir.dir, { ...config, updateChannel: 'Beta Channel' });
+    const bad = await loadPanelConfig(dataDir.dir);
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.code).toBe('CFG-3');
+    expect(bad.fields.map((f) => f.path)).toEqual(['updateChannel']);
   });
 
   it('CFG-1 when panel.json is missing', async () => {

@@ -10,13 +10,14 @@ import { generateReleaseKey, keyIdOf, OtaUpdater } from '../core/update/index.js
 import { createOtaUpdater } from './ota.js';
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-function configFor(apiBaseUrl: string): ConfigLoadResult {
+function configFor(apiBaseUrl: string, updateChannel?: string): ConfigLoadResult {
   return {
     ok: true,
     path: '/x/panel.json',
     config: PanelConfig.parse({
       schemaVersion: 1, panelId: 'panel-ota', apiKey: 'k'.repeat(40), name: 'P',
       endpoints: { apiBaseUrl, mqttUrl: null, topics: panelTopics('panel-ota') },
+      ...(updateChannel ? { updateChannel } : {}),
     }),
   };
 }
@@ -59,6 +60,11 @@ describe('createOtaUpdater', () => {
       if (!('updater' in r)) return;
       await r.updater.checkNow();
       expect(seen[0]).toBe(`GET /api/v1/update/channels/stable/manifest Bearer ${'k'.repeat(40)}`);
+      // panel.json's updateChannel picks the feed's channel.
+      const beta = make({ config: configFor(api, 'beta'), env: { AIRPANEL_RELEASE_KEYS: join(dir, 'keys.json') } });
+      if (!('updater' in beta)) throw new Error('no updater');
+      await beta.updater.checkNow();
+      expect(seen).toContain(`GET /api/v1/update/channels/beta/manifest Bearer ${'k'.repeat(40)}`);
     } finally {
       feed.closeAllConnections();
       await new Promise<void>((r) => feed.close(() => r()));

@@ -10,8 +10,9 @@ const LAUNCH_KINDS: readonly LaunchKind[] = ['trial', 'current', 'previous', 'fa
 
 /**
  * The OTA updater for this panel (src-main/core/update), or null with the reason: no valid
- * panel.json, or no trusted release keys in the image (a developer machine). Channel
- * `stable`; the bundle's build time is the floor of a believable wall clock.
+ * panel.json, or no trusted release keys in the image (a developer machine). The channel is
+ * panel.json's `updateChannel` (default `stable`); the bundle's build time is the floor of a
+ * believable wall clock.
  */
 export function createOtaUpdater(o: {
   dataDir: string;
@@ -37,7 +38,7 @@ export function createOtaUpdater(o: {
   const api = config.endpoints.apiBaseUrl.replace(/\/+$/, '');
   const launch = launchInfoFromEnv(env);
   const launchKind = (LAUNCH_KINDS as readonly string[]).includes(launch.launch) ? (launch.launch as LaunchKind) : 'unsupervised';
-  const channel = 'stable';
+  const channel = config.updateChannel;
   return {
     updater: new OtaUpdater({
       dataDir: o.dataDir,

@@ -28,9 +28,9 @@ export async function runCoreApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
   const api = config.endpoints.apiBaseUrl;
   const updater = new OtaUpdater({
     dataDir,
-    manifestUrl: `${api}/update/channels/stable/manifest`,
+    manifestUrl: `${api}/update/channels/${config.updateChannel}/manifest`,
     reportUrl: `${api}/update/panels/${config.panelId}/report`,
-    panelId: config.panelId, channel: 'stable', runtimeVersion: '45.4.1',
+    panelId: config.panelId, channel: config.updateChannel, runtimeVersion: '45.4.1',
     runningVersion: version ?? '0.0.0', launchKind: launch as LaunchKind, buildTimeMs: 0,
     verifier: Ed25519Verifier.fromFile(JSON.parse(await readFile(env.AIRPANEL_STUB_KEYRING!, 'utf8'))),
     http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${config.apiKey}` } }),

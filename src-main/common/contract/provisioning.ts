@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Identifier, shortText } from './primitives.js';
 import { Panel, Location } from './panel.js';
+import { ReleaseChannel } from '../release/manifest.js';
 
 export const PanelTopicsSchema = z.object({
   display: z.string().min(1).max(256),
@@ -44,6 +45,10 @@ export const PanelConfig = z.object({
   /** HTTP polling period while MQTT is down or absent (jittered). */
   pollIntervalSeconds: z.number().int().min(1).max(86_400).default(300),
   heartbeatSeconds: z.number().int().min(5).max(3_600).default(60),
+  /** OTA release channel the panel follows (`stable`, `beta`, `pilot-lyon`…): the same rule as a
+   *  release manifest's channel, so a panel cannot be set to a channel no manifest can name.
+   *  Optional so that panel.json files written before channels existed stay valid. */
+  updateChannel: ReleaseChannel.default('stable'),
 });
 export type PanelConfig = z.infer<typeof PanelConfig>;
 export type PanelConfigInput = z.input<typeof PanelConfig>;
