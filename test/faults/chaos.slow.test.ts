@@ -66,6 +66,10 @@ describe('random link faults for a minute', () => {
         await sleep(50);
       }
     }
+    // A last full outage, so the recovery measured below starts from stale.
+    httpProxy.setMode({ kind: 'reset' });
+    mqttProxy.setMode({ kind: 'reset' });
+    await panel.waitUntil('stale in the last outage', () => panel.core.state.name === 'stale', 10_000);
     const restoredAt = performance.now();
     httpProxy.setMode({ kind: 'pass' });
     mqttProxy.setMode({ kind: 'pass' });
