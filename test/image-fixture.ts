@@ -1,6 +1,7 @@
 // Builds a stand-in of what Buildroot produces for the x86_64 panel, from the REAL external
 // tree: the rootfs overlays, post-build.sh, the package's permission table and the users
-// table, with the Electron app, GRUB's EFI binary and the kernel replaced by placeholders.
+// table, with the Electron runtime, the OTA loader build, the factory bundle, GRUB's EFI
+// binary and the kernel replaced by placeholders (the runtime's app is the real runtime-app).
 // Then post-image.sh + genimage.cfg assemble the disk image under fakeroot.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,14 @@ function stub(path: string): void {
   chmodSync(path, 0o755);
 }
 
+/** Placeholders for what package/airpanel installs under /usr/lib/airpanel (paths as in airpanel.mk). */
+export const STAND_IN_AIRPANEL_FILES: Record<string, string> = {
+  'usr/lib/airpanel/loader/main.js': '// placeholder for dist/loader/main.js (npx tsx src-main/loader/build.ts)\n',
+  'usr/lib/airpanel/factory/bundle.json': `${JSON.stringify({ placeholder: 'the factory bundle: tools/release bundle, extracted' })}\n`,
+  'usr/lib/airpanel/factory/main.js': '// placeholder for the factory bundle\'s main.js\n',
+  'usr/lib/airpanel/release-keys.json': `${JSON.stringify({ keys: [{ keyId: 'placeholder', publicKey: 'placeholder' }] })}\n`,
+};
+
 /** Programs the Airpanel units name that the stand-in root does not get from the overlay. */
 export const STUB_PROGRAMS = ['/usr/bin/cage', '/usr/bin/seatd', '/usr/bin/rauc', '/usr/bin/systemd-tmpfiles', '/usr/bin/journalctl'];
 
@@ -82,10 +91,16 @@ export function makeStandInTarget(target: string, keyring: string, board: Board 
   writeFileSync(join(target, 'usr/lib/systemd/system/rauc.service'),
     '[Unit]\nDescription=Rauc Update Service\n\n[Service]\nType=dbus\nBusName=de.pengutronix.rauc\nExecStart=/usr/bin/rauc --mount=/run/rauc service\n');
   for (const p of STUB_PROGRAMS) stub(join(target, p));
-  // The app as electron-builder lays it out, and the kernel Buildroot installs in /boot.
+  // What package/airpanel installs: the runtime as electron-builder lays it out, with the
+  // loader's runtime-app instead of app.asar; the loader, the factory bundle, the release keys.
   stub(join(target, 'opt/airpanel/airpanel'));
   stub(join(target, 'opt/airpanel/chrome-sandbox'));
   writeFileSync(join(target, 'opt/airpanel/resources.pak'), 'placeholder');
+  cpSync(join(REPO, 'src-main/loader/runtime-app'), join(target, 'opt/airpanel/resources/app'), { recursive: true });
+  for (const [rel, content] of Object.entries(STAND_IN_AIRPANEL_FILES)) {
+    mkdirSync(dirname(join(target, rel)), { recursive: true });
+    writeFileSync(join(target, rel), content);
+  }
   mkdirSync(join(target, 'boot'), { recursive: true });
   writeFileSync(join(target, board === 'x86_64' ? 'boot/bzImage' : 'boot/Image'), 'placeholder kernel');
   // What Buildroot's mkusers makes of users.txt (plus the groups systemd's packages add).

@@ -102,6 +102,33 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     for (const word of ['NotifyAccess=all', 'WatchdogSec', 'WATCHDOG=1', 'READY=1', 'StartLimitAction=reboot']) expect(readme).toContain(word);
   });
 
+  it('the kiosk unit starts the OTA loader on the image\'s Electron, with paths the package installs and options the loader knows', () => {
+    const unit = readFileSync(join(target, 'etc/systemd/system/airpanel.service'), 'utf8');
+    const execStart = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit)?.[1]?.replace(/\\\n\s*/g, ' ') ?? '';
+    const words = execStart.split(/\s+/).filter(Boolean);
+    expect(words.slice(0, 5)).toEqual(['/usr/bin/cage', '-d', '--', '/opt/airpanel/airpanel', '/usr/lib/airpanel/loader/main.js']);
+    expect(unit).toMatch(/^Environment=ELECTRON_RUN_AS_NODE=1$/m);
+    const sep = words.indexOf('--', 3);
+    const loaderArgs = words.slice(5, sep);
+    expect(words.slice(sep + 1)).toEqual(['--ozone-platform=wayland']);
+    // Every option is one the loader parses (parseArgs is strict: an unknown one stops it).
+    const loaderMain = readFileSync(join(REPO, 'src-main/loader/main.ts'), 'utf8');
+    const flags = loaderArgs.filter((a) => a.startsWith('--'));
+    expect(flags).toEqual(['--data-dir', '--factory-dir', '--runtime', '--health-deadline-ms', '--max-attempts']);
+    for (const f of flags) expect(loaderMain, f).toMatch(new RegExp(`^\\s+(?:'${f.slice(2)}'|${f.slice(2)}): \\{ type:`, 'm'));
+    const value = (f: string) => loaderArgs[loaderArgs.indexOf(f) + 1]!;
+    expect(value('--data-dir')).toBe('/data/airpanel');
+    // The paths exist in the root as package/airpanel lays it out (the stand-in mirrors airpanel.mk).
+    for (const p of ['/opt/airpanel/airpanel', '/usr/lib/airpanel/loader/main.js', `${value('--factory-dir')}/bundle.json`,
+      `${value('--runtime')}`, '/opt/airpanel/resources/app/main.mjs', '/usr/lib/airpanel/release-keys.json']) {
+      expect(existsSync(join(target, p)), p).toBe(true);
+    }
+    const mk = readFileSync(join(EXTERNAL, 'package/airpanel/airpanel.mk'), 'utf8');
+    for (const p of ['/usr/lib/airpanel/loader/main.js', '/usr/lib/airpanel/factory/', '/usr/lib/airpanel/release-keys.json', '/opt/airpanel/resources/app/']) {
+      expect(mk, p).toContain(p);
+    }
+  });
+
   it('tmpfiles.d makes the data dirs for the kiosk user and links the journal to /data', () => {
     must('fakeroot', ['--', 'sh', '-ec', [
       `systemd-tmpfiles --root='${target}' --create --prefix=/data --prefix=/var/log/journal`,

@@ -11,7 +11,7 @@ import { extractRange } from '../provisioning/src/disk.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';
 import got from 'got';
-import { BOARD, buildImage, makeSigningPair, must, packagePermissions, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
+import { BOARD, REPO, STAND_IN_AIRPANEL_FILES, buildImage, makeSigningPair, must, packagePermissions, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
 
 const MiB = 1024 * 1024;
 const GPT = {
@@ -167,6 +167,14 @@ describe('filesystems', () => {
       expect(st, p.path).toMatch(new RegExp(`User:\\s+${p.uid}\\s+Group:\\s+${p.gid}\\b`));
     }
     expect(dbg('stat /opt/airpanel/chrome-sandbox').stdout).toMatch(/Mode:\s+04755/);
+    // What the kiosk unit starts: the OTA loader, the factory bundle, the runtime's app that hands
+    // over to the chosen bundle, the trusted release keys; root-owned and not writable by the app.
+    for (const [rel, content] of Object.entries(STAND_IN_AIRPANEL_FILES)) {
+      expect(dbg(`cat /${rel}`).stdout, rel).toBe(content);
+      expect(dbg(`stat /${rel}`).stdout, rel).toMatch(/Mode:\s+0644[\s\S]*User:\s+0\s+Group:\s+0\b/);
+    }
+    expect(dbg('cat /opt/airpanel/resources/app/main.mjs').stdout).toBe(readFileSync(join(REPO, 'src-main/loader/runtime-app/main.mjs'), 'utf8'));
+    expect(run('debugfs', ['-R', 'stat /opt/airpanel/resources/app.asar', root]).stderr).toMatch(/File not found/);
   });
 
   it('leaves slot B empty for the first update', async () => {

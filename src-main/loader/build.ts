@@ -1,10 +1,11 @@
 /**
  * Builds the loader into one self-contained file for the image (zod included, nothing from
- * node_modules at run time):  tsx src-main/loader/build.ts [--out-dir dist/loader]
+ * node_modules at run time), plus runtime-app/ (the packaged Electron's app that starts the
+ * chosen bundle):  tsx src-main/loader/build.ts [--out-dir dist/loader]
  * On the panel it runs with the image's Electron in Node mode:
  *   ELECTRON_RUN_AS_NODE=1 /usr/lib/airpanel/electron /usr/lib/airpanel/loader/main.js --runtime /usr/lib/airpanel/electron …
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,4 +35,7 @@ await build({
     },
   },
 });
-console.log(`loader built: ${join(outDir, 'main.js')}`);
+// The app the image's packaged Electron runs (resources/app/): it starts the bundle entry the
+// loader names. Copied as is: plain JavaScript, no dependencies.
+await cp(join(root, 'src-main/loader/runtime-app'), join(outDir, 'runtime-app'), { recursive: true });
+console.log(`loader built: ${join(outDir, 'main.js')}, ${join(outDir, 'runtime-app')}/`);

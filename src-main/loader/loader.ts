@@ -88,6 +88,9 @@ export class BundleLoader {
       AIRPANEL_BUNDLE_VERSION: version,
       AIRPANEL_LAUNCH: launch.kind,
       AIRPANEL_DATA_DIR: this.o.dataDir,
+      // For the image's packaged Electron, which ignores a script path on its command line
+      // and runs runtime-app/main.mjs instead: that file starts this entry.
+      AIRPANEL_BUNDLE_ENTRY: entry,
     });
     this.current = app;
     try {

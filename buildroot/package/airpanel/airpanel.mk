@@ -15,15 +15,64 @@ AIRPANEL_DEPENDENCIES = \
 	libgtk3 libnss libxkbcommon pango libxcb xlib_libX11 xlib_libXcomposite \
 	xlib_libXdamage xlib_libXext xlib_libXfixes xlib_libXrandr
 
-# Everything readable, nothing writable: /opt/airpanel sits in the read-only root anyway.
+AIRPANEL_LOADER_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_LOADER_DIR))
+AIRPANEL_FACTORY_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_FACTORY_BUNDLE_DIR))
+AIRPANEL_KEYRING_FILE = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_RELEASE_KEYS))
+
+# The runtime: electron-builder's directory, but its app.asar (the app frozen at build time)
+# replaced by the loader's runtime-app, which starts the bundle the OTA loader chose (a
+# packaged Electron ignores a script path on its command line). The app itself is the factory
+# bundle (/usr/lib/airpanel/factory) or an OTA release on /data.
+# Everything readable, nothing writable: it all sits in the read-only root anyway.
 # Buildroot's own files (.stamp_*, .br_*, .files-list*) in $(@D) are not part of the app.
-define AIRPANEL_INSTALL_TARGET_CMDS
+define AIRPANEL_INSTALL_RUNTIME
 	test -x $(@D)/airpanel || { echo "airpanel: no executable 'airpanel' in $(AIRPANEL_SITE)"; exit 1; }
 	rm -rf $(TARGET_DIR)/opt/airpanel
 	mkdir -p $(TARGET_DIR)/opt/airpanel
 	rsync -a --exclude='.stamp_*' --exclude='.br_*' --exclude='.files-list*' \
-		--exclude='.applied_patches_list' $(@D)/ $(TARGET_DIR)/opt/airpanel/
+		--exclude='.applied_patches_list' --exclude='/resources/app.asar' \
+		--exclude='/resources/app.asar.unpacked' --exclude='/resources/app' \
+		$(@D)/ $(TARGET_DIR)/opt/airpanel/
+	mkdir -p $(TARGET_DIR)/opt/airpanel/resources/app
+	$(INSTALL) -m 0644 $(AIRPANEL_LOADER_DIR)/runtime-app/package.json \
+		$(AIRPANEL_LOADER_DIR)/runtime-app/main.mjs $(TARGET_DIR)/opt/airpanel/resources/app/
 	chmod -R u+rwX,go+rX,go-w $(TARGET_DIR)/opt/airpanel
+endef
+
+# The OTA loader (never updated over the air) and the factory bundle it falls back to.
+define AIRPANEL_INSTALL_LOADER_AND_FACTORY
+	test -s $(AIRPANEL_LOADER_DIR)/main.js -a -s $(AIRPANEL_LOADER_DIR)/runtime-app/main.mjs || \
+		{ echo "airpanel: no loader build in $(AIRPANEL_LOADER_DIR) (npx tsx src-main/loader/build.ts)"; exit 1; }
+	test -s $(AIRPANEL_FACTORY_DIR)/bundle.json || \
+		{ echo "airpanel: no factory bundle (bundle.json) in $(AIRPANEL_FACTORY_DIR) (see buildroot/Makefile, target app)"; exit 1; }
+	rm -rf $(TARGET_DIR)/usr/lib/airpanel/loader $(TARGET_DIR)/usr/lib/airpanel/factory
+	$(INSTALL) -D -m 0644 $(AIRPANEL_LOADER_DIR)/main.js $(TARGET_DIR)/usr/lib/airpanel/loader/main.js
+	mkdir -p $(TARGET_DIR)/usr/lib/airpanel/factory
+	rsync -a $(AIRPANEL_FACTORY_DIR)/ $(TARGET_DIR)/usr/lib/airpanel/factory/
+	chmod -R u+rwX,go+rX,go-w $(TARGET_DIR)/usr/lib/airpanel
+endef
+
+# The keyring of trusted OTA release keys. Without it the app turns OTA off, so a production
+# image must not be built without one by accident: empty → error; "none" → a dev image.
+define AIRPANEL_INSTALL_RELEASE_KEYS
+	rm -f $(TARGET_DIR)/usr/lib/airpanel/release-keys.json
+	if [ "$(AIRPANEL_KEYRING_FILE)" = "none" ]; then \
+		echo "airpanel: WARNING: no release keys (BR2_PACKAGE_AIRPANEL_RELEASE_KEYS=none): OTA updates are off in this image"; \
+	elif [ -z "$(AIRPANEL_KEYRING_FILE)" ]; then \
+		echo "airpanel: no trusted release keys: set BR2_PACKAGE_AIRPANEL_RELEASE_KEYS (or AIRPANEL_RELEASE_KEYRING) to the keyring of 'tools/release/cli.ts keygen --keyring', or to 'none' for a development image without OTA"; \
+		exit 1; \
+	elif ! grep -q '"publicKey"' "$(AIRPANEL_KEYRING_FILE)"; then \
+		echo "airpanel: $(AIRPANEL_KEYRING_FILE) is missing or not a release keyring ({ \"keys\": [{ \"keyId\", \"publicKey\" }] })"; \
+		exit 1; \
+	else \
+		$(INSTALL) -D -m 0644 "$(AIRPANEL_KEYRING_FILE)" $(TARGET_DIR)/usr/lib/airpanel/release-keys.json; \
+	fi
+endef
+
+define AIRPANEL_INSTALL_TARGET_CMDS
+	$(AIRPANEL_INSTALL_RUNTIME)
+	$(AIRPANEL_INSTALL_LOADER_AND_FACTORY)
+	$(AIRPANEL_INSTALL_RELEASE_KEYS)
 endef
 
 # chrome-sandbox must be setuid root for Chromium's setuid sandbox, the fallback when the
@@ -33,6 +82,7 @@ define AIRPANEL_PERMISSIONS
 	/opt/airpanel d 755 0 0 - - - - -
 	/opt/airpanel/airpanel f 755 0 0 - - - - -
 	/opt/airpanel/chrome-sandbox f 4755 0 0 - - - - -
+	/usr/lib/airpanel d 755 0 0 - - - - -
 endef
 
 $(eval $(generic-package))
