@@ -117,4 +117,13 @@ describe('post-image.sh input checks', () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/no RAUC keyring/);
   });
+
+  it('post-build.sh refuses an image without the OTA loader or the factory bundle the kiosk unit starts', () => {
+    const target = join(t.dir, 'target-no-loader');
+    must('mkdir', ['-p', target]);
+    writeFileSync(join(t.dir, 'keyring.pem'), 'placeholder keyring');
+    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], { env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/\/opt\/airpanel\/airpanel is missing: airpanel.service could not start the app/);
+  });
 });

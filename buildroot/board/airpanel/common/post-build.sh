@@ -21,6 +21,16 @@ if [ ! -s "$TARGET_DIR/etc/rauc/keyring.pem" ]; then
 	exit 1
 fi
 
+# The kiosk unit starts the OTA loader, which falls back to the factory bundle (package
+# airpanel installs both): without them the panel would boot to a black screen.
+for f in /opt/airpanel/airpanel /opt/airpanel/resources/app/main.mjs /usr/lib/airpanel/loader/main.js \
+	/usr/lib/airpanel/factory/bundle.json; do
+	if [ ! -s "$TARGET_DIR$f" ]; then
+		echo "post-build: $f is missing: airpanel.service could not start the app (package airpanel)" >&2
+		exit 1
+	fi
+done
+
 # Boot into the kiosk: no login prompt on any console, no password login for anyone.
 rm -f "$TARGET_DIR/etc/systemd/system/getty.target.wants/"getty@*.service \
 	"$TARGET_DIR/etc/systemd/system/getty.target.wants/"serial-getty@*.service
