@@ -76,7 +76,7 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     process.stdout.write(`   provisioned in ${(fleet.provisioning.ms / 1000).toFixed(1)} s; starting panels…\n`);
     await fleet.startPanels();
     let lastPrint = Date.now();
-    await fleet.waitForLive(Math.max(120_000, panels * 30), (c) => {
+    await fleet.waitForLive(Math.max(120_000, panels * 60), (c) => {
       if (Date.now() - lastPrint < 5_000) return;
       lastPrint = Date.now();
       process.stdout.write(`   ${formatCounts(c)}\n`);
