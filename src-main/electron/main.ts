@@ -18,7 +18,7 @@ import { resolveDataDir } from '../core/data-dir.js';
 import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
-import { reportHealthyToLoader } from '../core/update/health.js';
+import { launchInfoFromEnv, reportHealthyToLoader } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from './maintenance-page.js';
@@ -76,7 +76,10 @@ if (!app.requestSingleInstanceLock()) {
 async function main(): Promise<void> {
   const dataDir = resolveDataDir({ flag: typeof args['data-dir'] === 'string' ? args['data-dir'] : undefined });
   const log = createPanelLogger({ dataDir, stdout: true });
-  log.info('electron host starting', { mode: simulator ? 'simulator' : 'kiosk', dataDir, version: app.getVersion() });
+  // On a panel the loader names the bundle's version: app.getVersion() is the image runtime's
+  // (its resources/app is the loader's runtime-app, not this bundle).
+  const bundleVersion = launchInfoFromEnv().version ?? app.getVersion();
+  log.info('electron host starting', { mode: simulator ? 'simulator' : 'kiosk', dataDir, version: bundleVersion });
 
   Menu.setApplicationMenu(null);
   const policy = { extraOrigins: simulator && simulatorUrl ? [simulatorUrl] : [] };
@@ -116,7 +119,7 @@ async function main(): Promise<void> {
     dataDir,
     config,
     runtimeVersion: process.versions.electron ?? 'unknown',
-    appVersion: app.getVersion(),
+    appVersion: bundleVersion,
     buildTimeMs: BUILD_TIME_MS,
     requestRestart: () => hostActions.restartApp(),
     log,
@@ -131,7 +134,7 @@ async function main(): Promise<void> {
     http: got,
     hostActions,
     logger: log,
-    firmwareVersion: app.getVersion(),
+    firmwareVersion: bundleVersion,
   });
   // The first frame the renderer paints (content, or a maintenance code: rebooting would not
   // fix a bad panel.json) tells systemd the start is done and the OTA loader the bundle is

@@ -3,7 +3,7 @@
  * node_modules at run time), plus runtime-app/ (the packaged Electron's app that starts the
  * chosen bundle):  tsx src-main/loader/build.ts [--out-dir dist/loader]
  * On the panel it runs with the image's Electron in Node mode:
- *   ELECTRON_RUN_AS_NODE=1 /usr/lib/airpanel/electron /usr/lib/airpanel/loader/main.js --runtime /usr/lib/airpanel/electron …
+ *   ELECTRON_RUN_AS_NODE=1 /opt/airpanel/airpanel /usr/lib/airpanel/loader/main.js --runtime /opt/airpanel/airpanel …
  */
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { builtinModules } from 'node:module';

@@ -3,7 +3,7 @@ import { BundleLoader } from './loader.js';
 import { ProcessLauncher } from './launcher.js';
 
 /**
- * `loader --data-dir /data/airpanel --factory-dir /usr/lib/airpanel/factory --runtime /usr/bin/electron [-- runtime args]`
+ * `loader --data-dir /data/airpanel --factory-dir /usr/lib/airpanel/factory --runtime /opt/airpanel/airpanel [-- runtime args]`
  * Started by systemd on the panel (inside cage). See README.md.
  */
 const { values, positionals } = parseArgs({
