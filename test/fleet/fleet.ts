@@ -67,39 +67,51 @@ export interface FleetCounts extends Omit<FleetProcessCounts, 'lastErrors' | 'lo
   processes: number;
 }
 
-/** A forked child with numbered requests. */
+/** A forked child with numbered requests; a `fatal` message or its exit fails whatever waits. */
 class Channel<In extends { type: string }, Out extends { type: string }> {
   private nextId = 1;
-  private readonly waiting = new Map<number, (m: Out) => void>();
-  private readonly listeners: ((m: Out) => void)[] = [];
+  private readonly waiting = new Map<number, { resolve: (m: Out) => void; reject: (e: Error) => void }>();
+  private readonly awaitingType = new Set<{ type: string; resolve: (m: Out) => void; reject: (e: Error) => void }>();
   readonly exited: Promise<number | null>;
-  private fatal: string | null = null;
 
   constructor(readonly child: ChildProcess, readonly name: string) {
     child.on('message', (raw) => {
       const m = raw as Out & { id?: number; message?: string };
       if (m.type === 'fatal') {
-        this.fatal = String(m.message);
-        process.stderr.write(`[${name}] fatal: ${this.fatal}\n`);
+        process.stderr.write(`[${name}] fatal: ${String(m.message)}\n`);
+        this.failAll(new Error(`${name}: ${String(m.message)}`));
+        return;
       }
       if (typeof m.id === 'number') {
         const w = this.waiting.get(m.id);
         this.waiting.delete(m.id);
-        w?.(m);
+        w?.resolve(m);
       }
-      for (const l of this.listeners) l(m);
+      for (const w of this.awaitingType) {
+        if (w.type !== m.type) continue;
+        this.awaitingType.delete(w);
+        w.resolve(m);
+      }
     });
-    this.exited = new Promise((res) => child.once('exit', (code) => res(code)));
+    this.exited = new Promise((res) =>
+      child.once('exit', (code) => {
+        this.failAll(new Error(`${name} exited (${code})`));
+        res(code);
+      }),
+    );
   }
 
+  private failAll(error: Error): void {
+    for (const w of this.waiting.values()) w.reject(error);
+    this.waiting.clear();
+    for (const w of this.awaitingType) w.reject(error);
+    this.awaitingType.clear();
+  }
+
+  /** The next message of this type (e.g. `ready`, `started`). */
   once<T extends Out['type']>(type: T): Promise<Extract<Out, { type: T }>> {
-    return new Promise((res, rej) => {
-      const l = (m: Out) => {
-        if (m.type === type) res(m as Extract<Out, { type: T }>);
-        else if (m.type === 'fatal') rej(new Error(`${this.name}: ${this.fatal}`));
-      };
-      this.listeners.push(l);
-      void this.exited.then((code) => rej(new Error(`${this.name} exited (${code}) while waiting for ${type}`)));
+    return new Promise((resolve, reject) => {
+      this.awaitingType.add({ type, resolve: (m) => resolve(m as Extract<Out, { type: T }>), reject });
     });
   }
 
@@ -107,20 +119,11 @@ class Channel<In extends { type: string }, Out extends { type: string }> {
     this.child.send(m);
   }
 
+  /** Sends a numbered request; resolves with the answer carrying the same id. */
   request<R extends Out>(make: (id: number) => In): Promise<R> {
     const id = this.nextId++;
-    return new Promise<R>((res, rej) => {
-      this.waiting.set(id, (m) => (m.type === 'fatal' ? rej(new Error(`${this.name}: ${this.fatal}`)) : res(m as R)));
-      const onFatal = (m: Out) => {
-        if (m.type === 'fatal' && this.waiting.has(id)) {
-          this.waiting.delete(id);
-          rej(new Error(`${this.name}: ${this.fatal}`));
-        }
-      };
-      this.listeners.push(onFatal);
-      void this.exited.then((code) => {
-        if (this.waiting.delete(id)) rej(new Error(`${this.name} exited (${code})`));
-      });
+    return new Promise<R>((resolve, reject) => {
+      this.waiting.set(id, { resolve: (m) => resolve(m as R), reject });
       this.child.send(make(id));
     });
   }
