@@ -6,12 +6,45 @@
 // common) would break one of those runtimes only at run time, so the rules below make it a
 // lint error instead. The per-layer tsconfig files back this up at the type level.
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
-import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import pluginVue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
+import airpanel from './scripts/eslint-layers.js';
 
 const electronModules = ['electron', 'electron-store', 'electron-updater'];
+
+/** Which folder may import which (paths from the repository root). */
+const zones = [
+  { target: 'src-main/common', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'common is the bottom layer: it imports no other layer.' },
+  { target: 'src-main/core', from: ['src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'core runs under plain Node and Electron alike: it imports only common.' },
+  { target: 'src-main/headless', from: ['src-main/electron', 'server-stub', 'src-renderer'],
+    message: 'the headless host must not depend on the Electron host, the renderer source or the backend.' },
+  // The loader ships in the read-only image and is never replaced over the air.
+  { target: 'src-main/loader', from: ['src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
+  { target: 'src-renderer', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'server-stub', 'provisioning', 'tools'],
+    message: 'the renderer reaches the main process only through the bridge API in common.' },
+  { target: 'server-stub', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'provisioning'],
+    message: 'the backend shares only the contract (src-main/common) with the panel.' },
+  { target: 'provisioning', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'tools'],
+    message: 'provisioning shares only the contract (src-main/common) with the rest.' },
+];
+
+/** Layers that run in a browser as well: no Node built-ins at all. */
+const nodeBuiltins = [
+  { target: 'src-main/common', message: 'common runs in the renderer too: no Node built-ins.' },
+  { target: 'src-renderer', message: 'the renderer is browser code: no Node built-ins.' },
+];
+
+/**
+ * What the shipped loader compiles in from core must stay tiny and dependency-free. (Its
+ * tests may use more of core to build fixtures: they are not shipped.)
+ */
+const loaderCoreZone = {
+  target: 'src-main/loader', from: ['src-main/core'], except: ['update/fsio.ts', 'update/layout.ts', 'update/bundle-check.ts'],
+  message: 'the loader may compile in only core/update/{fsio,layout,bundle-check}.ts (dependency-free).',
+};
 
 export default tseslint.config(
   {
@@ -20,52 +53,17 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
-    plugins: { 'import-x': importX },
-    // Imports are written with `.js` (NodeNext) but the files are `.ts`: without a TypeScript
-    // resolver import-x cannot resolve them, and the path zones below would silently pass.
-    settings: {
-      'import-x/resolver-next': [createTypeScriptImportResolver({ noWarnOnMultipleProjects: true, project: ['src-main/*/tsconfig.json', 'server-stub/tsconfig.json', 'provisioning/tsconfig.json', 'test/tsconfig.json', 'src-renderer/tsconfig.json'] })],
-    },
+    plugins: { airpanel },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      // Layer boundaries by path: which folder may import which.
-      'import-x/no-restricted-paths': ['error', {
-        zones: [
-          { target: './src-main/common', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer', './server-stub', './provisioning'],
-            message: 'common is the bottom layer: it imports no other layer.' },
-          { target: './src-main/core', from: ['./src-main/loader', './src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
-            message: 'core runs under plain Node and Electron alike: it imports only common.' },
-          { target: './src-main/headless', from: ['./src-main/electron', './server-stub'],
-            message: 'the headless host must not depend on the Electron host or the backend.' },
-          { target: './src-main/loader', from: ['./src-main/electron', './src-main/headless', './src-renderer', './server-stub', './tools'],
-            message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
-          { target: './src-renderer', from: ['./src-main/core', './src-main/electron', './src-main/headless', './server-stub'],
-            message: 'the renderer reaches the main process only through the bridge API in common.' },
-          { target: './server-stub', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer'],
-            message: 'the backend shares only the contract (src-main/common) with the panel.' },
-          { target: './provisioning', from: ['./src-main/core', './src-main/electron', './src-main/headless', './src-renderer', './server-stub'],
-            message: 'provisioning shares only the contract (src-main/common) with the rest.' },
-        ],
-      }],
+      'airpanel/layers': ['error', { zones, nodeBuiltins }],
     },
   },
   {
-    // The loader ships in the read-only image and is never replaced over the air, so what it
-    // compiles in from core must stay tiny and dependency-free: only these update files.
-    // (Its tests may use more of core to build fixtures.)
     files: ['src-main/loader/**/*.ts'],
     ignores: ['src-main/loader/**/*.test.ts'],
-    rules: {
-      'import-x/no-restricted-paths': ['error', {
-        zones: [
-          { target: './src-main/loader', from: ['./src-main/electron', './src-main/headless', './src-renderer', './server-stub', './tools'],
-            message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
-          { target: './src-main/loader', from: './src-main/core', except: ['./update/fsio.ts', './update/layout.ts', './update/bundle-check.ts'],
-            message: 'the loader may compile in only core/update/{fsio,layout,bundle-check}.ts (dependency-free).' },
-        ],
-      }],
-    },
+    rules: { 'airpanel/layers': ['error', { zones: [...zones, loaderCoreZone], nodeBuiltins }] },
   },
   {
     // Only the Electron host may load Electron: everything else must run under plain Node.
@@ -78,10 +76,9 @@ export default tseslint.config(
     },
   },
   {
-    // common runs in the renderer too: no Node built-ins, no DOM globals.
+    // common runs in the renderer too: no Node or DOM globals either.
     files: ['src-main/common/**/*.ts'],
     rules: {
-      'import-x/no-nodejs-modules': 'error',
       'no-restricted-globals': ['error',
         ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({ name, message: 'common is runtime-neutral: no Node or DOM globals.' }))],
     },
@@ -103,10 +100,5 @@ export default tseslint.config(
       'vue/singleline-html-element-content-newline': 'off',
       'vue/html-self-closing': 'off',
     },
-  },
-  {
-    // The renderer is browser code: no Node built-ins.
-    files: ['src-renderer/**/*.ts', 'src-renderer/**/*.vue'],
-    rules: { 'import-x/no-nodejs-modules': 'error' },
   },
 );

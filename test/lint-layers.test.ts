@@ -1,0 +1,38 @@
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+// Runs the repository's real ESLint config on probe sources placed (virtually) in each
+// layer: the layer rules must fire on a wrong import and stay quiet on an allowed one.
+const eslint = new ESLint({ cwd: process.cwd() });
+
+async function layerErrors(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath });
+  return result!.messages.filter((m) => m.ruleId === 'airpanel/layers' || m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('layer rules', () => {
+  it('keeps Electron and the hosts out of the core', async () => {
+    expect(await layerErrors('src-main/core/probe.ts', "import { x } from '../electron/main.js';\nexport const y = x;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/core/update/probe.ts', "import { x } from '../../headless/host.js';\nexport const y = x;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/core/probe.ts', "import { app } from 'electron';\nexport const y = app;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/core/probe.ts', "import { readFileSync } from 'node:fs';\nimport { Panel } from '../common/index.js';\nexport const y = [readFileSync, Panel];\n")).toEqual([]);
+  });
+
+  it('keeps common free of Node built-ins and of every other layer', async () => {
+    expect(await layerErrors('src-main/common/probe.ts', "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/common/probe.ts', "import path from 'path';\nexport const y = path;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/common/probe.ts', "export * from '../core/index.js';\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/common/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toEqual([]);
+  });
+
+  it('lets the backend and provisioning share only the contract', async () => {
+    expect(await layerErrors('server-stub/src/probe.ts', "import { PanelCore } from '../../src-main/core/index.js';\nexport const y = PanelCore;\n")).toHaveLength(1);
+    expect(await layerErrors('server-stub/src/probe.ts', "import { Panel } from '../../src-main/common/index.js';\nexport const y = Panel;\n")).toEqual([]);
+    expect(await layerErrors('provisioning/src/probe.ts', "const m = await import('../../server-stub/src/backend.js');\nexport const y = m;\n")).toHaveLength(1);
+  });
+
+  it('lets the shipped loader compile in only the dependency-free update files', async () => {
+    expect(await layerErrors('src-main/loader/probe.ts', "import { buildBundle } from '../core/update/bundle.js';\nexport const y = buildBundle;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/loader/probe.ts', "import { writeFileAtomic } from '../core/update/fsio.js';\nexport const y = writeFileAtomic;\n")).toEqual([]);
+  });
+});
