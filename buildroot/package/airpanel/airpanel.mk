@@ -53,7 +53,7 @@ define AIRPANEL_INSTALL_LOADER_AND_FACTORY
 endef
 
 # The keyring of trusted OTA release keys. Without it the app turns OTA off, so a production
-# image must not be built without one by accident: empty → error; "none" → a dev image.
+# image must not be built without one by accident: empty: error; "none": a development image.
 define AIRPANEL_INSTALL_RELEASE_KEYS
 	rm -f $(TARGET_DIR)/usr/lib/airpanel/release-keys.json
 	if [ "$(AIRPANEL_KEYRING_FILE)" = "none" ]; then \
