@@ -81,7 +81,7 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 try {
-  process.stdout.write(`backend ${fleet.backendUrl} (mqtt ${fleet.mqttUrl ?? 'none'}), load average ${load()}\n`);
+  process.stdout.write(`backend ${fleet.backendUrl} (mqtt ${fleet.mqttUrl ?? 'as the backend registers panels'}), load average ${load()}\n`);
   const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total} {extra}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5_000 }, cliProgress.Presets.shades_classic);
   bar.start(panels, 0, { phase: 'provision', extra: '' });
   await fleet.provision((done) => bar.update(done));

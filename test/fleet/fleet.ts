@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, panelTopics, type ContentSetBody, type PanelConfigInput } from '../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, type ContentSetBody, type PanelConfigInput } from '../../src-main/common/index.js';
 import type {
   BackendMemory,
   BackendProcessOptions,
@@ -266,7 +266,8 @@ export class Fleet {
 
   /**
    * Creates the fleet's content set and N panels through the admin API (at most
-   * `provisionConcurrency` requests in flight; an existing panel gets a fresh key instead),
+   * `provisionConcurrency` requests in flight; a panel left from an earlier run is deleted
+   * and registered again),
    * and writes each panel.json. `onProgress(done)` after each panel.
    */
   async provision(onProgress?: (done: number) => void): Promise<void> {
@@ -276,28 +277,21 @@ export class Fleet {
     const ids = Array.from({ length: this.options.panels }, (_, i) => `${this.options.idPrefix}-${i}`);
     const slots: PanelSlot[] = new Array<PanelSlot>(ids.length);
     let done = 0;
-    let lastEndpoints: PanelRegistration['endpoints'] | null = null;
     await pool(ids, this.options.provisionConcurrency, async (id, i) => {
-      const r = await this.admin('POST', '/panels', { id, name: `Fleet panel ${i}`, contentSetId: FLEET_CONTENT_SET_ID });
-      let config: PanelConfigInput;
-      if (r.status === 201) {
-        const reg = PanelRegistration.parse(r.json);
-        lastEndpoints = reg.endpoints;
-        config = panelConfigFromRegistration(reg);
-        this.provisioning.created++;
-      } else if (r.status === 409) {
-        const rot = await this.admin('POST', `/panels/${id}/api-key`);
-        if (rot.status !== 200) throw new Error(`rotating the key of ${id} failed: HTTP ${rot.status}`);
-        const panel = await this.admin('GET', `/panels/${id}`);
-        if (panel.status !== 200) throw new Error(`reading ${id} failed: HTTP ${panel.status}`);
-        const p = panel.json as { id: string; name: string; location: PanelConfigInput['location'] };
-        const apiBase = `${this.backendUrl}/api/v1`;
-        const mqttUrl = this.mqttUrl ?? lastEndpoints?.mqttUrl ?? null;
-        config = { schemaVersion: 1, panelId: id, apiKey: (rot.json as { apiKey: string }).apiKey, name: p.name, location: p.location, endpoints: { apiBaseUrl: apiBase, mqttUrl, topics: panelTopics(id) } };
+      const body = { id, name: `Fleet panel ${i}`, contentSetId: FLEET_CONTENT_SET_ID };
+      let r = await this.admin('POST', '/panels', body);
+      if (r.status === 409) {
+        // Left over from an earlier run against the same backend: register it afresh (the
+        // registration is what hands out the key and the endpoints).
+        const del = await this.admin('DELETE', `/panels/${id}`);
+        if (del.status !== 204 && del.status !== 200) throw new Error(`removing the earlier ${id} failed: HTTP ${del.status}`);
+        r = await this.admin('POST', '/panels', body);
         this.provisioning.reused++;
       } else {
-        throw new Error(`registering ${id} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+        this.provisioning.created++;
       }
+      if (r.status !== 201) throw new Error(`registering ${id} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+      let config: PanelConfigInput = panelConfigFromRegistration(PanelRegistration.parse(r.json));
       if (this.options.transport === 'poll') config = { ...config, endpoints: { ...config.endpoints, mqttUrl: null } };
       const dataDir = join(this.root, 'panels', id);
       await mkdir(dataDir, { recursive: true });
