@@ -75,6 +75,8 @@ class Channel<In extends { type: string }, Out extends { type: string }> {
   readonly exited: Promise<number | null>;
 
   constructor(readonly child: ChildProcess, readonly name: string) {
+    // A send to a child that just died is reported here and through send's callback.
+    child.on('error', (error) => process.stderr.write(`[${name}] ${error.message}\n`));
     child.on('message', (raw) => {
       const m = raw as Out & { id?: number; message?: string };
       if (m.type === 'fatal') {
@@ -116,6 +118,7 @@ class Channel<In extends { type: string }, Out extends { type: string }> {
   }
 
   send(m: In): void {
+    if (!this.child.connected) throw new Error(`${this.name} is gone`);
     this.child.send(m);
   }
 
@@ -123,8 +126,15 @@ class Channel<In extends { type: string }, Out extends { type: string }> {
   request<R extends Out>(make: (id: number) => In): Promise<R> {
     const id = this.nextId++;
     return new Promise<R>((resolve, reject) => {
+      if (!this.child.connected) {
+        reject(new Error(`${this.name} is gone`));
+        return;
+      }
       this.waiting.set(id, { resolve: (m) => resolve(m as R), reject });
-      this.child.send(make(id));
+      this.child.send(make(id), (error) => {
+        if (!error || !this.waiting.delete(id)) return;
+        reject(new Error(`${this.name}: ${error.message}`));
+      });
     });
   }
 }
