@@ -113,7 +113,7 @@ function linesSvg(p: LinePanel, y0: number, width: number): { svg: string; heigh
   const top = y0 + 40;
   const plotH = h - 80;
   const all = p.series.flatMap((s) => s.points);
-  const xMax = niceMax(Math.max(...all.map((q) => q[0]), 1));
+  const xMax = Math.max(...all.map((q) => q[0]), 1); // the data's own range: rounds and counts need no padding
   const yMax = niceMax(Math.max(...all.map((q) => q[1]), 1));
   const X = (x: number) => left + (x / xMax) * plotW;
   const Y = (y: number) => top + plotH - (y / yMax) * plotH;
