@@ -32,5 +32,5 @@ describe('panel killed (SIGKILL) while writing its cache', () => {
     // The kills really landed in the middle of the stream.
     expect(result.killedWhileReceiving).toBeGreaterThanOrEqual(480);
     expect(result.bootsFromCache).toBeGreaterThanOrEqual(499);
-  }, 900_000);
+  }, 1_800_000);
 });
