@@ -140,3 +140,10 @@ process.on('disconnect', () => {
     process.exit(0);
   })();
 });
+// A crash of the backend must not leave Mosquitto running: report it, stop the broker, exit.
+const crash = (error: unknown) => {
+  send({ type: 'fatal', message: `backend process crashed: ${String((error as Error).stack ?? error)}` });
+  void (mosquitto?.stop() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(1));
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
