@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from './atomic-file.js';
@@ -42,6 +42,28 @@ describe('LastKnownGoodCache', () => {
     const { cache } = newCache();
     await Promise.all([1, 2, 3, 4].map((r) => cache.save(makeDocument('panel-001', r))));
     expect((await newCache().cache.load('panel-001')).document?.revision).toBe(4);
+  });
+
+  it('coalesces a burst of saves: memory and disk writes stay bounded, every save resolves', async () => {
+    const { cache } = newCache();
+    const saves = Array.from({ length: 500 }, (_, i) => cache.save(makeDocument('panel-001', i + 1)));
+    await Promise.all(saves);
+    await cache.flush();
+    // The first write starts at once; everything saved while it runs collapses into one more.
+    expect(cache.writeCount).toBe(2);
+    expect(await newCache().cache.load('panel-001')).toEqual({ document: makeDocument('panel-001', 500), highestRevision: 500 });
+  });
+
+  it('rejects the saves a failed write covered, and writes the next one', async () => {
+    const { cache } = newCache();
+    const paths = dataDirPaths(dataDir.dir);
+    await mkdir(paths.cacheDir, { recursive: true });
+    // A directory where the file must go makes the rename fail for real.
+    await mkdir(paths.displayCache);
+    await expect(cache.save(makeDocument('panel-001', 1))).rejects.toThrow();
+    await rm(paths.displayCache, { recursive: true });
+    await cache.save(makeDocument('panel-001', 2));
+    expect((await newCache().cache.load('panel-001')).document?.revision).toBe(2);
   });
 
   it('moves a file with a bad checksum aside, logs it, and carries on', async () => {

@@ -74,8 +74,15 @@ export class LastKnownGoodCache {
   private readonly paths: ReturnType<typeof dataDirPaths>;
   private readonly wallClock: WallClock;
   private readonly logger: CoreLogger;
-  /** Writes are chained so two quick documents cannot interleave their renames. */
-  private writeChain: Promise<void> = Promise.resolve();
+  /**
+   * One write at a time, so two quick documents cannot interleave their renames. While one is
+   * in flight only the newest waiting document is kept: an older one would be overwritten at
+   * once anyway, and keeping every one queues documents in memory without bound (and wears
+   * the flash) when documents arrive faster than the disk syncs.
+   */
+  private inFlight: Promise<void> | null = null;
+  private waiting: { document: DisplayDocument; settlers: { resolve: () => void; reject: (err: unknown) => void }[] } | null = null;
+  private completedWrites = 0;
   /** Set by the first save: from then on temp files in cache/ may be this cache's own. */
   private saving = false;
 
@@ -103,21 +110,57 @@ export class LastKnownGoodCache {
     return { document: shown, highestRevision: Math.max(highFromFile, shown?.revision ?? 0) };
   }
 
-  /** Stores a newly accepted document, then the high-water mark (in that order, see load). */
+  /**
+   * Stores a newly accepted document, then the high-water mark (in that order, see load).
+   * Resolves once this document, or a newer one saved after it, is on disk.
+   */
   save(document: DisplayDocument): Promise<void> {
     this.saving = true;
-    const next = this.writeChain.then(async () => {
-      await mkdir(this.paths.cacheDir, { recursive: true });
-      await writeFileAtomic(this.paths.displayCache, encodeEnvelope(document));
-      await writeFileAtomic(this.paths.revisionHighWater, encodeEnvelope({ panelId: document.panelId, revision: document.revision }));
+    return new Promise<void>((resolve, reject) => {
+      if (this.waiting) {
+        this.waiting.document = document;
+        this.waiting.settlers.push({ resolve, reject });
+      } else {
+        this.waiting = { document, settlers: [{ resolve, reject }] };
+      }
+      if (!this.inFlight) this.writeNext();
     });
-    this.writeChain = next.catch(() => undefined);
-    return next;
   }
 
-  /** Resolves when every write started so far has finished. */
-  flush(): Promise<void> {
-    return this.writeChain;
+  /** Resolves when every save started so far has finished. */
+  async flush(): Promise<void> {
+    while (this.inFlight) await this.inFlight;
+  }
+
+  /** How many documents reached the disk (saves coalesced while one was in flight count once). */
+  get writeCount(): number {
+    return this.completedWrites;
+  }
+
+  private writeNext(): void {
+    const batch = this.waiting;
+    this.waiting = null;
+    if (!batch) {
+      this.inFlight = null;
+      return;
+    }
+    this.inFlight = this.writeDocument(batch.document)
+      .then(
+        () => {
+          this.completedWrites++;
+          for (const s of batch.settlers) s.resolve();
+        },
+        (err: unknown) => {
+          for (const s of batch.settlers) s.reject(err);
+        },
+      )
+      .then(() => this.writeNext());
+  }
+
+  private async writeDocument(document: DisplayDocument): Promise<void> {
+    await mkdir(this.paths.cacheDir, { recursive: true });
+    await writeFileAtomic(this.paths.displayCache, encodeEnvelope(document));
+    await writeFileAtomic(this.paths.revisionHighWater, encodeEnvelope({ panelId: document.panelId, revision: document.revision }));
   }
 
   /**
