@@ -6,7 +6,8 @@ export default defineConfig({
   testMatch: '**/*.spec.ts',
   timeout: 60_000,
   workers: 1,
-  reporter: [['list']],
+  // The JSON report feeds the one-line total that closes `npm test` (scripts/test-summary.mjs).
+  reporter: [['list'], ['json', { outputFile: 'artifacts/test-results/playwright.json' }]],
   outputDir: 'artifacts/playwright',
   use: {
     headless: true,

@@ -4,13 +4,15 @@ import { defineConfig } from 'vitest/config';
 // real servers live under test/. Browser tests (Playwright) are *.spec.ts, run separately.
 export default defineConfig({
   test: {
-    include: ['src-main/**/*.test.ts', 'server-stub/**/*.test.ts', 'provisioning/**/*.test.ts', 'src-renderer/**/*.test.ts', 'test/**/*.test.ts', 'buildroot/**/*.test.ts'],
+    include: ['src-main/**/*.test.ts', 'server-stub/**/*.test.ts', 'provisioning/**/*.test.ts', 'src-renderer/**/*.test.ts', 'test/**/*.test.ts', 'buildroot/**/*.test.ts', 'tools/**/*.test.ts'],
     // *.slow.test.ts: long fault-injection runs, `npm run test:faults` (test/faults/vitest.config.ts).
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.slow.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // 2-core CI machines: keep parallelism modest so servers and brokers are not starved.
     maxWorkers: 2,
-    reporters: ['default'],
+    // The JSON report feeds the one-line total that closes `npm test` (scripts/test-summary.mjs).
+    reporters: ['default', 'json'],
+    outputFile: { json: 'artifacts/test-results/vitest.json' },
   },
 });

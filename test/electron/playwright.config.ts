@@ -7,6 +7,6 @@ export default defineConfig({
   testMatch: 'electron.spec.ts',
   timeout: 120_000,
   workers: 1,
-  reporter: [['list']],
+  reporter: [['list'], ['json', { outputFile: '../../artifacts/test-results/playwright-electron.json' }]],
   outputDir: '../../artifacts/playwright-electron',
 });
