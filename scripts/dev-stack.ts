@@ -93,6 +93,8 @@ export interface DevStack {
   /** The panel as a browser shows it (headless), else null. */
   panelUrl: string | null;
   panelId: string;
+  /** The panel's API key (fresh at every start: the dev stack rotates it). */
+  panelApiKey: string;
   panelDataDir: string;
   controls: SimulatorControls;
   backend(): Backend | null;
@@ -184,7 +186,7 @@ async function adminCall(backend: Backend, method: string, path: string, body?: 
  * Provisions the simulated panel through the admin API (idempotent: a second start rotates
  * the key of the existing panel) and writes its panel.json, pointing at the link proxies.
  */
-async function provisionPanel(backend: Backend, o: { panelId: string; sensorId: string; dataDir: string; apiBaseUrl: string; mqttUrl: string; extra: Partial<PanelConfigInput> }): Promise<{ created: boolean }> {
+async function provisionPanel(backend: Backend, o: { panelId: string; sensorId: string; dataDir: string; apiBaseUrl: string; mqttUrl: string; extra: Partial<PanelConfigInput> }): Promise<{ created: boolean; apiKey: string }> {
   const sensor = await adminCall(backend, 'GET', `/sensors/${o.sensorId}`);
   let created = false;
   if (sensor.status === 404) {
@@ -223,7 +225,7 @@ async function provisionPanel(backend: Backend, o: { panelId: string; sensorId: 
   PanelConfig.parse(config);
   mkdirSync(o.dataDir, { recursive: true });
   await writeFileAtomic(join(o.dataDir, 'panel.json'), `${JSON.stringify(config, null, 2)}\n`);
-  return { created };
+  return { created, apiKey };
 }
 
 function run(cmd: string, args: string[]): void {
@@ -276,7 +278,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     await mqttProxy.listen();
     cleanups.push(() => httpProxy.close(), () => mqttProxy.close());
 
-    const { created } = await provisionPanel(first, {
+    const { created, apiKey: panelApiKey } = await provisionPanel(first, {
       panelId, sensorId, dataDir: panelDataDir,
       apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
       mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
@@ -333,7 +335,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         c.kill('SIGTERM');
       }));
       return {
-        mode: 'electron', electronUnavailable: null, simulatorUrl: `${server.url}/simulator`, panelUrl: null, panelId, panelDataDir,
+        mode: 'electron', electronUnavailable: null, simulatorUrl: `${server.url}/simulator`, panelUrl: null, panelId, panelApiKey, panelDataDir,
         controls, backend: () => backend.backend, host: null, core: () => null, stop: stopAll,
       };
     }
@@ -382,6 +384,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       simulatorUrl: `${url}/simulator`,
       panelUrl: `${url}/`,
       panelId,
+      panelApiKey,
       panelDataDir,
       controls,
       backend: () => backend.backend,

@@ -117,6 +117,7 @@ MQTT for panels    ${backend.mqttUrl ?? 'none'}
 Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
 
 Demo panel id      ${DEMO_PANEL_ID}   (panel.json, cache and logs in ${stack.panelDataDir})
+Demo panel API key ${stack.panelApiKey}
 Change the air     curl -X POST -H "Authorization: Bearer $(cat ${backend.adminTokenFile ?? '<admin token file>'})" -H 'Content-Type: application/json' \\
                      -d '{"values":{"pm25":60}}' ${backend.url}/api/v1/sensors/${DEMO_SENSOR_ID}/readings
 ${stack.mode === 'electron'
