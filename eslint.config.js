@@ -14,8 +14,11 @@ const electronModules = ['electron', 'electron-store', 'electron-updater'];
 
 /** Which folder may import which (paths from the repository root). */
 const zones = [
-  { target: 'src-main/common', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+  { target: 'src-main/common', from: ['src-main/common-node', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
     message: 'common is the bottom layer: it imports no other layer.' },
+  // Node-only helpers (atomic writes) shared by every Node layer, the shipped loader included.
+  { target: 'src-main/common-node', from: ['src-main/common', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'common-node is a bottom layer beside common: it imports only Node built-ins, no other layer.' },
   { target: 'src-main/core', from: ['src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
     message: 'core runs under plain Node and Electron alike: it imports only common.' },
   { target: 'src-main/headless', from: ['src-main/electron', 'server-stub', 'src-renderer'],
@@ -23,7 +26,7 @@ const zones = [
   // The loader ships in the read-only image and is never replaced over the air.
   { target: 'src-main/loader', from: ['src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
     message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
-  { target: 'src-renderer', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'server-stub', 'provisioning', 'tools'],
+  { target: 'src-renderer', from: ['src-main/common-node', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'server-stub', 'provisioning', 'tools'],
     message: 'the renderer reaches the main process only through the bridge API in common.' },
   { target: 'server-stub', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'provisioning'],
     message: 'the backend shares only the contract (src-main/common) with the panel.' },
@@ -72,6 +75,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: electronModules.map((name) => ({ name, message: 'Only src-main/electron/ may import Electron modules (the core must run under plain Node).' })),
+      }],
+    },
+  },
+  {
+    // common-node is compiled into the loader, which must stay dependency-free: Node built-ins
+    // (`node:` prefix) and its own files only. (This replaces the Electron rule above for these
+    // files; Electron modules are packages, so they are refused here too.)
+    files: ['src-main/common-node/**/*.ts'],
+    ignores: ['src-main/common-node/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(?!node:|\\.)', message: 'common-node imports only Node built-ins (with the node: prefix): the loader compiles it in and must stay dependency-free.' }],
       }],
     },
   },

@@ -32,7 +32,7 @@ import {
 } from '../src-main/common/index.js';
 import type { PanelSizeId } from '../src-main/common/contract/simulator.js';
 import { loadPanelConfig } from '../src-main/core/config.js';
-import { writeFileAtomic } from '../src-main/core/atomic-file.js';
+import { writeFileAtomic } from '../src-main/common-node/atomic-file.js';
 import { createPanelLogger } from '../src-main/core/logger.js';
 import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
 import { locateElectron } from '../src-main/electron/locate.js';

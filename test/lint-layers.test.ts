@@ -33,6 +33,22 @@ describe('layer rules', () => {
 
   it('lets the shipped loader compile in only the dependency-free update files', async () => {
     expect(await layerErrors('src-main/loader/probe.ts', "import { buildBundle } from '../core/update/bundle.js';\nexport const y = buildBundle;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/loader/probe.ts', "import { writeFileAtomic } from '../core/update/fsio.js';\nexport const y = writeFileAtomic;\n")).toEqual([]);
+    expect(await layerErrors('src-main/loader/probe.ts', "import { renameDurable } from '../core/update/fsio.js';\nexport const y = renameDurable;\n")).toEqual([]);
+    expect(await layerErrors('src-main/loader/probe.ts', "import { writeFileAtomicSync } from '../common-node/atomic-file.js';\nexport const y = writeFileAtomicSync;\n")).toEqual([]);
+  });
+
+  it('keeps common-node to Node built-ins, and out of common and the renderer', async () => {
+    expect(await layerErrors('src-main/common-node/probe.ts', "import { open } from 'node:fs/promises';\nimport { x } from './other.js';\nexport const y = [open, x];\n")).toEqual([]);
+    expect(await layerErrors('src-main/common-node/probe.ts', "import { Panel } from '../common/index.js';\nexport const y = Panel;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/common-node/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/common-node/probe.ts', "import { app } from 'electron';\nexport const y = app;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/common/probe.ts', "export * from '../common-node/atomic-file.js';\n")).toHaveLength(1);
+    expect(await layerErrors('src-renderer/src/probe.ts', "export * from '../../src-main/common-node/atomic-file.js';\n")).toHaveLength(1);
+    for (const from of ['src-main/core/probe.ts', 'src-main/headless/probe.ts', 'src-main/electron/probe.ts', 'src-main/loader/probe.ts']) {
+      expect(await layerErrors(from, "export * from '../common-node/atomic-file.js';\n")).toEqual([]);
+    }
+    for (const from of ['server-stub/src/probe.ts', 'provisioning/src/probe.ts', 'tools/release/probe.ts']) {
+      expect(await layerErrors(from, `export * from '${'../'.repeat(2)}src-main/common-node/atomic-file.js';\n`)).toEqual([]);
+    }
   });
 });

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Airpanel provisioning CLI: `npm run provision -- <register|inject|show|status> [options]`.
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -12,9 +12,9 @@ import { ProvisionError, UsageError } from './errors.js';
 import { Ext4Debugfs, VfatMtools } from './filesystems.js';
 import { injectPanel, precheckTarget, readPanel, type PanelTarget } from './inject.js';
 import {
-  describeConfig, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig,
-  writeFileAtomic, type Owner,
+  describeConfig, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig, type Owner,
 } from './panel-file.js';
+import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
 import { PanelConfig, panelConfigFromRegistration } from '../../src-main/common/index.js';
 import { ReleaseChannel } from '../../src-main/common/release/index.js';
 import { fetchPanelStatus, registerPanel, validateCreateBody } from './register.js';
@@ -226,7 +226,8 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   const file = out ?? resolve(deps.cwd, `panel-${config.panelId}.json`);
   try {
     if (!out && !v.force && (await readIfExists(file))) throw new ProvisionError(`${file} already exists`);
-    await writeFileAtomic(file, bytes, 0o600);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFileAtomic(file, bytes, { mode: 0o600 });
   } catch (e) {
     // The key is shown only once: do not lose it.
     deps.err(`could not save ${file}: ${(e as Error).message}. The panel IS registered; its panel.json follows:`);

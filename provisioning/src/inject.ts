@@ -1,11 +1,13 @@
+import { mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { PanelConfig } from '../../src-main/common/index.js';
 import type { DataPartition, DataPartitionInfo, FsFile } from './disk.js';
 import { ProvisionError } from './errors.js';
 import {
   BROKER_CA, PANEL_DATA_DIR, PANEL_JSON, chownOrExplain, parsePanelConfig, readIfExists,
-  serializePanelConfig, writeFileAtomic, type Owner,
+  serializePanelConfig, type Owner,
 } from './panel-file.js';
+import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
 
 /** The panel's data dir inside the data partition (mounted at /data on the panel). */
 export const DATA_DIR_IN_PARTITION = 'airpanel';
@@ -67,7 +69,8 @@ export async function injectPanel(partitions: DataPartition, target: PanelTarget
     const { config, files } = planFiles(req, PANEL_DATA_DIR);
     const jsonPath = posix.join(target.path, PANEL_JSON);
     const replaced = checkIdentity(await readIfExists(jsonPath), config.panelId, req.force, jsonPath);
-    for (const f of files) await writeFileAtomic(posix.join(target.path, f.path), f.data, f.mode, target.owner);
+    await mkdir(target.path, { recursive: true });
+    for (const f of files) await writeFileAtomic(posix.join(target.path, f.path), f.data, { mode: f.mode, owner: target.owner });
     if (target.owner) await chownOrExplain(target.path, target.owner);
     return { config, bytes: files[files.length - 1]!.data, replaced };
   }

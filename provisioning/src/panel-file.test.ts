@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PanelConfig } from '../../src-main/common/index.js';
-import { checkIdentity, planFiles } from './inject.js';
-import { panelLabel, parseCaPem, parsePanelConfig, serializePanelConfig, writeFileAtomic } from './panel-file.js';
+import { checkIdentity, injectPanel, planFiles } from './inject.js';
+import { panelLabel, parseCaPem, parsePanelConfig, serializePanelConfig } from './panel-file.js';
 import { panelsUrl } from './register.js';
 
 const dirs: string[] = [];
@@ -74,6 +74,17 @@ describe('identity and files', () => {
     expect(plan.files.map((f) => [f.path, f.mode])).toEqual([['broker-ca.pem', 0o644], ['panel.json', 0o600]]);
   });
 
+  it('injects into a data dir that does not exist yet: asked modes, no temp file left', async () => {
+    const d = temp();
+    const dir = join(d, 'sub');
+    const unused = {} as Parameters<typeof injectPanel>[0]; // a dir target opens no partition
+    await injectPanel(unused, { kind: 'dir', path: dir }, { config: config(), force: false });
+    await injectPanel(unused, { kind: 'dir', path: dir }, { config: config(), force: false });
+    expect(parsePanelConfig(readFileSync(join(dir, 'panel.json')), 'panel.json').panelId).toBe(config().panelId);
+    expect(statSync(join(dir, 'panel.json')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['panel.json']);
+  });
+
   it('accepts only CA certificates as the broker CA', () => {
     const d = temp();
     const mk = (name: string, ca: boolean) => {
@@ -85,15 +96,5 @@ describe('identity and files', () => {
     expect(parseCaPem(mk('ca', true), 'ca.pem').toString()).toMatch(/^-----BEGIN CERTIFICATE-----/);
     expect(() => parseCaPem(mk('leaf', false), 'leaf.pem')).toThrow(/is not a CA certificate/);
     expect(() => parseCaPem(Buffer.from('hello'), 'x.pem')).toThrow(/holds no PEM certificate/);
-  });
-
-  it('writes atomically with the asked mode and leaves no temp file', async () => {
-    const d = temp();
-    const path = join(d, 'sub', 'panel.json');
-    await writeFileAtomic(path, Buffer.from('one'), 0o600);
-    await writeFileAtomic(path, Buffer.from('two'), 0o600);
-    expect(readFileSync(path, 'utf8')).toBe('two');
-    expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readdirSync(join(d, 'sub'))).toEqual(['panel.json']);
   });
 });

@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, chown } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, chown } from 'node:fs/promises';
 import { PanelConfig } from '../../src-main/common/index.js';
 import { ProvisionError } from './errors.js';
 
@@ -56,40 +55,6 @@ export function parseCaPem(bytes: Buffer, where: string): Buffer {
 export interface Owner {
   uid: number;
   gid: number;
-}
-
-/**
- * Writes a file atomically: a temp file in the same directory, fsync, rename, fsync of the
- * directory. A reader sees the old file or the new one, never half of one.
- */
-export async function writeFileAtomic(path: string, data: Buffer, mode: number, owner?: Owner): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.chmod(mode); // the umask may have narrowed `mode` at creation
-    if (owner) await fh.chown(owner.uid, owner.gid);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
 }
 
 /** Reads a file or returns null when it does not exist. */

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
 
 /**
  * Credentials. Panel API keys and the generated admin token are 32 random bytes (256 bits)
@@ -59,7 +59,7 @@ export function loadAdminToken(dataDir: string, configured: string | undefined):
     return { token, file, generated: false };
   }
   const token = generateSecret('apadm_');
-  writeFileAtomic(file, `${token}\n`, 0o600);
+  writeFileAtomicSync(file, `${token}\n`, { mode: 0o600 });
   return { token, file, generated: true };
 }
 

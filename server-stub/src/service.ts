@@ -37,7 +37,7 @@ import type { Clock } from './clock.js';
 import type { Store } from './db/store.js';
 import { documentValiditySeconds, draftDocument, draftFingerprint, issueDocument } from './documents.js';
 import { ServiceError, notFound } from './errors.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
 import type { Logger } from './logger.js';
 import type { BackendMetrics } from './metrics.js';
 import type { MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './mqtt/gateway.js';
@@ -627,7 +627,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       throw new ServiceError('bad-request', 'not-png', 'the body is not a PNG image');
     }
     mkdirSync(this.screenshotsDir, { recursive: true, mode: 0o700 });
-    writeFileAtomic(this.screenshotFile(panelId), png, 0o600);
+    writeFileAtomicSync(this.screenshotFile(panelId), png, { mode: 0o600 });
     this.logger.info('screenshot received', { panelId, bytes: png.length });
   }
 

@@ -1,7 +1,5 @@
 import { readdir, readFile, writeFile, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from './atomic-file.js';
 import { decodeEnvelope, encodeEnvelope, LastKnownGoodCache } from './cache.js';
 import { dataDirPaths } from './data-dir.js';
 import { capturingLogger, makeDataDir, makeDocument } from './testing/fixtures.js';
@@ -128,30 +126,5 @@ describe('LastKnownGoodCache', () => {
   it('rejects an envelope with a wrong checksum on decode', () => {
     const good = JSON.parse(encodeEnvelope({ a: 1 })) as { sha256: string };
     expect(() => decodeEnvelope(JSON.stringify({ format: 1, sha256: good.sha256, payload: '{"a":2}' }))).toThrow('checksum mismatch');
-  });
-});
-
-describe('writeFileAtomic', () => {
-  it('replaces the content whole and leaves only the target', async () => {
-    const { dir, cleanup } = await makeDataDir();
-    try {
-      const file = join(dir, 'x.json');
-      await writeFileAtomic(file, 'old');
-      await writeFileAtomic(file, 'new content');
-      expect(await readFile(file, 'utf8')).toBe('new content');
-      expect(await readdir(dir)).toEqual(['x.json']);
-    } finally {
-      await cleanup();
-    }
-  });
-
-  it('fails without leaving a temp file when the directory is missing', async () => {
-    const { dir, cleanup } = await makeDataDir();
-    try {
-      await expect(writeFileAtomic(join(dir, 'nope', 'x.json'), 'data')).rejects.toThrow();
-      expect(await readdir(dir)).toEqual([]);
-    } finally {
-      await cleanup();
-    }
   });
 });

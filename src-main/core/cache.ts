@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { DisplayDocument, Identifier } from '../common/index.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../common-node/atomic-file.js';
 import type { WallClock } from './clock.js';
 import { dataDirPaths } from './data-dir.js';
 import type { CoreLogger } from './logger.js';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildBundle, extractBundle } from '../core/update/bundle.js';
-import { writeFileAtomic } from '../core/update/fsio.js';
+import { writeFileAtomic } from '../common-node/atomic-file.js';
 import { releaseLayout } from '../core/update/layout.js';
 import { BundleLoader } from './loader.js';
 import { ProcessLauncher } from './launcher.js';

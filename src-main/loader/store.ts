@@ -1,7 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { CandidatePointer, INITIAL_LOADER_STATE, LoaderState } from '../common/release/index.js';
-import { fsyncDirSync, writeFileAtomicSync } from '../core/update/fsio.js';
+import { fsyncDirSync, writeFileAtomicSync } from '../common-node/atomic-file.js';
 import type { ReleaseLayout } from '../core/update/layout.js';
 
 /**
@@ -23,7 +23,7 @@ export class LoaderStore {
 
   writeState(state: LoaderState): void {
     mkdirSync(this.layout.releasesDir, { recursive: true });
-    writeFileAtomicSync(this.layout.loaderStateFile, `${JSON.stringify(LoaderState.parse(state))}\n`);
+    writeFileAtomicSync(this.layout.loaderStateFile, `${JSON.stringify(LoaderState.parse(state))}\n`, { mode: 0o644 });
   }
 
   readCandidate(): string | null {

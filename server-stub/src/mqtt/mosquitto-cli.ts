@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../../src-main/common-node/atomic-file.js';
 import { DEFAULT_BACKEND_CLIENT_ID, writeMosquittoDeployment } from './mosquitto-config.js';
 
 export const MOSQUITTO_CLI_USAGE = `Writes a Mosquitto deployment for the Airpanel backend's external MQTT mode.
@@ -90,7 +90,7 @@ export async function runMosquittoConfigCli(argv: string[], io: CliIo): Promise<
     });
     if (generatedPasswordFile) {
       if (deployment.dynsecCreated) {
-        await writeFileAtomic(generatedPasswordFile, `${password}\n`, 0o600);
+        await writeFileAtomic(generatedPasswordFile, `${password}\n`, { mode: 0o600 });
         io.out(`wrote the backend's generated password to ${generatedPasswordFile} (mode 0600)`);
       } else {
         io.out(`kept the existing ${deployment.dynsecPath}; the backend's password is the one set when it was created`);

@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../../src-main/common-node/atomic-file.js';
 import { BACKEND_ROLE_NAME, DEFAULT_DYNSEC_PLUGIN_PATH, backendRoleAcls, hashDynsecPassword } from './dynsec.js';
 
 /**
@@ -154,7 +154,7 @@ export async function writeMosquittoDeployment(options: MosquittoDeploymentOptio
       backendClientId: options.backendClientId ?? DEFAULT_BACKEND_CLIENT_ID,
       passwordIterations: options.passwordIterations,
     });
-    await writeFileAtomic(dynsecPath, `${JSON.stringify(dynsec, null, 2)}\n`, 0o600);
+    await writeFileAtomic(dynsecPath, `${JSON.stringify(dynsec, null, 2)}\n`, { mode: 0o600 });
     dynsecCreated = true;
   }
   const conf = renderMosquittoConf({
@@ -165,6 +165,6 @@ export async function writeMosquittoDeployment(options: MosquittoDeploymentOptio
     pluginPath: options.pluginPath ?? DEFAULT_DYNSEC_PLUGIN_PATH,
     runAsUser: options.runAsUser,
   });
-  await writeFileAtomic(confPath, conf, 0o644);
+  await writeFileAtomic(confPath, conf, { mode: 0o644 });
   return { confPath, dynsecPath, dataDir, dynsecCreated };
 }

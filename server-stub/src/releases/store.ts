@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomicSync } from '../../../src-main/common-node/atomic-file.js';
 import { UpdateReport } from '../../../src-main/common/index.js';
 import { ReleaseManifest, SignedManifestEnvelope, type SignedManifestEnvelope as Envelope } from '../../../src-main/common/release/index.js';
 
@@ -106,7 +107,7 @@ export class ReleaseFeedStore {
 
   recordPanel(rec: PanelUpdateRecord): void {
     this.panels[rec.panelId] = rec;
-    writeAtomic(join(this.dir, 'panels.json'), JSON.stringify(this.panels));
+    writeFileAtomicSync(join(this.dir, 'panels.json'), JSON.stringify(this.panels), { mode: 0o644 });
   }
 
   panelRecords(): PanelUpdateRecord[] {
@@ -114,7 +115,7 @@ export class ReleaseFeedStore {
   }
 
   private flushIndex(): void {
-    writeAtomic(join(this.dir, 'index.json'), JSON.stringify(this.index, null, 1));
+    writeFileAtomicSync(join(this.dir, 'index.json'), JSON.stringify(this.index, null, 1), { mode: 0o644 });
   }
 }
 
@@ -135,28 +136,5 @@ function readJson<T>(file: string, schema: z.ZodType<T>): T | null {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new Error(`${file} is corrupt: ${(e as Error).message}`);
-  }
-}
-
-export function writeAtomic(file: string, content: string): void {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    writeSync(fd, Buffer.from(content));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  const dfd = openSync(join(file, '..'), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
   }
 }

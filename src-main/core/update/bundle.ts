@@ -6,7 +6,7 @@ import { create as tarCreate, extract as tarExtract } from 'tar';
 import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, type BundleFileEntry } from '../../common/release/index.js';
 import { BundleCheckError, checkBundleDir, hashFile, listFiles } from './bundle-check.js';
 import { dependencyClosure, importedPackages } from './bundle-deps.js';
-import { fsyncDir } from './fsio.js';
+import { fsyncDir } from '../../common-node/atomic-file.js';
 
 export { BundleCheckError, checkBundleDir, hashFile, listFiles };
 

@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CandidatePointer, INITIAL_LOADER_STATE, LoaderState } from '../../common/release/index.js';
 import { checkBundleDir, extractBundle } from './bundle.js';
-import { fsyncDir, renameDurable, writeFileAtomic } from './fsio.js';
+import { fsyncDir, writeFileAtomic } from '../../common-node/atomic-file.js';
+import { renameDurable } from './fsio.js';
 import type { ReleaseLayout } from './layout.js';
 
 /**
@@ -34,7 +35,7 @@ export async function installBundle(layout: ReleaseLayout, tarball: string, vers
     }
   }
   const ptr: CandidatePointer = { version, at: now.toISOString() };
-  await writeFileAtomic(layout.candidateFile, `${JSON.stringify(ptr)}\n`);
+  await writeFileAtomic(layout.candidateFile, `${JSON.stringify(ptr)}\n`, { mode: 0o644 });
 }
 
 /** Reads the loader's state (read-only for the updater); a missing or bad file is the initial state. */

@@ -7,7 +7,7 @@ import type { Scheduler, TimerHandle, WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { CoreLogger } from '../logger.js';
 import { DownloadError, downloadWithResume, NodePartialFileWriter, type DownloadResult, type PartialFileWriter } from './download.js';
-import { writeFileAtomic } from './fsio.js';
+import { writeFileAtomic } from '../../common-node/atomic-file.js';
 import type { OtaHttpClient } from './http.js';
 import { installBundle, pruneReleases, readLoaderState } from './install.js';
 import { releaseLayout, type ReleaseLayout } from './layout.js';
@@ -277,7 +277,7 @@ export class OtaUpdater implements UpdateChecker {
     const current = await this.readHighestCounter();
     if (counter <= current) return;
     await mkdir(this.layout.releasesDir, { recursive: true });
-    await writeFileAtomic(this.layout.updateStateFile, `${JSON.stringify({ highestCounter: counter })}\n`);
+    await writeFileAtomic(this.layout.updateStateFile, `${JSON.stringify({ highestCounter: counter })}\n`, { mode: 0o644 });
   }
 
   private restore(r: UpdateReport): void {
