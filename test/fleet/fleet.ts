@@ -11,7 +11,7 @@
  *   await fleet.stop();
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -219,6 +219,9 @@ export class Fleet {
     const base = options.root ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
     fleet.root = await mkdtemp(join(base, 'airpanel-fleet-'));
     fleet.ownRoot = true;
+    // Also when the run ends by an exception or process.exit before stop() (not on SIGKILL).
+    const root = fleet.root;
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
     try {
       if (options.backendUrl) {
         if (!options.adminToken) throw new Error('a backend URL needs its admin token');
