@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
 import { ADMIN_TOKEN, AdminApi, Cleanups, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
-import { FaultProxy, type ProxyMode } from './support/tcp-proxy.js';
+import { LinkProxy, type ProxyMode } from '../../src-main/headless/simulator/link-proxy.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -26,8 +26,8 @@ describe('random link faults for a minute', () => {
     cleanups.add(() => backend.close());
     const api = new AdminApi(backend.url);
     const { registration, sensorId } = await api.registerPanel('panel-chaos');
-    const httpProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
-    const mqttProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
+    const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
+    const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
     await httpProxy.listen();
     await mqttProxy.listen();
     cleanups.add(() => httpProxy.close());

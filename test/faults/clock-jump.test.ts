@@ -6,7 +6,7 @@ import type { WallClock } from '../../src-main/core/clock.js';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
 import { ADMIN_TOKEN, AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
-import { FaultProxy } from './support/tcp-proxy.js';
+import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -37,8 +37,8 @@ describe('wall clock jumps of ± days on a running panel', () => {
     cleanups.add(() => backend.close());
     const api = new AdminApi(backend.url);
     const { registration, sensorId } = await api.registerPanel('panel-clock');
-    const httpProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
-    const mqttProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
+    const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
+    const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
     await httpProxy.listen();
     await mqttProxy.listen();
     cleanups.add(() => httpProxy.close());

@@ -1,10 +1,10 @@
 // Network faults between a panel and the real backend: the panel dials both MQTT and HTTP
-// through a loopback FaultProxy (pass / delay / blackhole / reset).
+// through a loopback LinkProxy (pass / delay / blackhole / reset).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
 import { ADMIN_TOKEN, AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, statesSince, tempDir, type TestPanel } from './support/stack.js';
-import { FaultProxy } from './support/tcp-proxy.js';
+import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -14,10 +14,10 @@ const WINDOW = FAST_TUNING.freshnessWindowMs!;
 describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000 }, () => {
   let backend: Backend;
   let panel: TestPanel;
-  let httpProxy: FaultProxy;
-  let mqttProxy: FaultProxy;
+  let httpProxy: LinkProxy;
+  let mqttProxy: LinkProxy;
   let feeder: ReadingFeeder;
-  const setBoth = (mode: Parameters<FaultProxy['setMode']>[0]) => {
+  const setBoth = (mode: Parameters<LinkProxy['setMode']>[0]) => {
     httpProxy.setMode(mode);
     mqttProxy.setMode(mode);
   };
@@ -33,8 +33,8 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
     cleanups.add(() => backend.close());
     const api = new AdminApi(backend.url);
     const { registration, sensorId } = await api.registerPanel('panel-net');
-    httpProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
-    mqttProxy = new FaultProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
+    httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
+    mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
     await httpProxy.listen();
     await mqttProxy.listen();
     cleanups.add(() => httpProxy.close());

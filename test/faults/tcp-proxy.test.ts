@@ -1,10 +1,10 @@
 // The fault proxy itself, against a TCP echo server on 127.0.0.1.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FaultProxy } from './support/tcp-proxy.js';
+import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
 
 let echo: Server;
-let proxy: FaultProxy;
+let proxy: LinkProxy;
 const clients: Socket[] = [];
 
 beforeEach(async () => {
@@ -13,7 +13,7 @@ beforeEach(async () => {
     s.pipe(s);
   });
   await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
-  proxy = new FaultProxy({ host: '127.0.0.1', port: (echo.address() as AddressInfo).port });
+  proxy = new LinkProxy({ host: '127.0.0.1', port: (echo.address() as AddressInfo).port });
   await proxy.listen();
 });
 
@@ -48,7 +48,7 @@ function receive(s: Socket, ms: number): Promise<{ data: string; reset: boolean;
   });
 }
 
-describe('FaultProxy', () => {
+describe('LinkProxy', () => {
   it('pass relays both ways', async () => {
     const s = await dial();
     const got = receive(s, 200);

@@ -56,4 +56,20 @@ describe('LinkProxy', () => {
     expect(proxy.up).toBe(true);
     expect(await roundTrip(proxy.port, 'back')).toBe('back');
   });
+  it('relays a large body intact, in order', async () => {
+    const body = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(i, i);
+    const s = connect(proxy.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const done = new Promise<void>((resolve) => s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      length += c.length;
+      if (length >= body.length) resolve();
+    }));
+    s.write(body);
+    await done;
+    s.destroy();
+    expect(Buffer.concat(chunks).equals(body)).toBe(true);
+  });
 });
