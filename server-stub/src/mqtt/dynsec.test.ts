@@ -23,6 +23,27 @@ function adminWith(control: FakeControlTopic, timeoutMs = 5_000) {
 }
 
 describe('DynsecAdmin', () => {
+  it('rejects cleanly, with no unhandled rejection, when answers time out while the publish is still awaited', async () => {
+    // A broker slow to PUBACK: the publish outlives the answer timeout (seen with Mosquitto
+    // rewriting a large dynamic-security file while a fleet was provisioned).
+    let releasePublish: () => void = () => undefined;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const slowPublish = () => new Promise<void>((resolve) => (releasePublish = resolve));
+      const admin = new DynsecAdmin(slowPublish, new RecordingLogger(), 'airpanel-backend', 20);
+      const outcome = admin.upsertPanel('panel-slow', 'k'.repeat(40)).then(() => 'resolved', (e: Error) => e.message);
+      await new Promise((r) => setTimeout(r, 80));
+      releasePublish();
+      expect(await outcome).toMatch(/did not answer dynamic-security command deleteClient within 20 ms/);
+      await new Promise((r) => setTimeout(r, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('creates a panel idempotently: a missing client or an existing role is no error', async () => {
     const control = new FakeControlTopic((c) => ({
       command: c['command'],

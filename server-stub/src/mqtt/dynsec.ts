@@ -168,12 +168,17 @@ export class DynsecAdmin {
           this.pending.set(command.correlationData, { resolve, reject, timer });
         }),
     );
+    // Subscribe to the answers before awaiting the publish: a broker slow enough that an
+    // answer times out while its PUBACK is still awaited would otherwise reject a promise no
+    // one listens to yet, and an unhandled rejection ends the whole backend.
+    const all = Promise.all(answers);
+    all.catch(() => undefined);
     try {
       await this.publish(DYNSEC_CONTROL_TOPIC, JSON.stringify({ commands: tagged }));
     } catch (error) {
       this.failAll(new Error(`sending dynamic-security commands failed: ${(error as Error).message}`), tagged.map((c) => c.correlationData));
     }
-    return Promise.all(answers);
+    return all;
   }
 
   /** Like `execute`, but throws on any error that is not harmless for the command. */
