@@ -13,6 +13,7 @@ import {
 } from './panel-messages.js';
 import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
 import { limitPacketSize } from './packet-size-limit.js';
+import { createTopicIndexedPersistence } from './retained-index.js';
 
 /** The largest packet a panel has reason to send: a status or event plus topic and header. */
 const MAX_INBOUND_PACKET_BYTES = PANEL_MESSAGE_MAX_BYTES + 1024;
@@ -92,7 +93,8 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
     // A panel that stops reading (dead link, frozen process) holds up delivery to everyone
     // and the backend's shutdown until aedes gives up on it; 10 s instead of aedes' 60 s.
     // A connection that sends no CONNECT is dropped after 10 s instead of 30 s.
-    const aedes = await Aedes.createBroker({ drainTimeout: 10_000, connectTimeout: 10_000 });
+    // Retained documents indexed by topic: see retained-index.ts (O(1) per panel SUBSCRIBE).
+    const aedes = await Aedes.createBroker({ drainTimeout: 10_000, connectTimeout: 10_000, persistence: createTopicIndexedPersistence() as never });
     broker = aedes;
 
     aedes.authenticate = (client, username, password, done) => {
