@@ -44,42 +44,52 @@ export function sampleStatus(panelId: string, uptimeSeconds = 12): PanelStatus {
   };
 }
 
+/** Callers waiting for a condition on recorded messages: `wake()` after each new message. */
+class Waiters {
+  private list: Array<() => void> = [];
+
+  wake(): void {
+    for (const waiter of [...this.list]) waiter();
+  }
+
+  /** Resolves once `test()` holds (checked now and at each wake), or rejects after `timeoutMs`. */
+  async until(test: () => boolean, what: string, timeoutMs: number): Promise<void> {
+    if (test()) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.list = this.list.filter((w) => w !== check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!test()) return;
+        clearTimeout(timer);
+        this.list = this.list.filter((w) => w !== check);
+        resolve();
+      };
+      this.list.push(check);
+    });
+  }
+}
+
 /** A sink that records what the gateway delivered and lets a test wait for it. */
 export class RecordingSink implements PanelMessageSink {
   readonly statuses: Array<{ panelId: string; message: StatusMessage }> = [];
   readonly events: Array<{ panelId: string; event: PanelEvent }> = [];
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   onStatus(panelId: string, message: StatusMessage): void {
     this.statuses.push({ panelId, message });
-    this.wake();
+    this.waiters.wake();
   }
 
   onEvent(panelId: string, event: PanelEvent): void {
     this.events.push({ panelId, event });
-    this.wake();
+    this.waiters.wake();
   }
 
   /** Resolves once `predicate` holds, or rejects after `timeoutMs`. */
   async until(predicate: (sink: RecordingSink) => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-    if (predicate(this)) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const check = (): void => {
-        if (!predicate(this)) return;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve();
-      };
-      this.waiters.push(check);
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    await this.waiters.until(() => predicate(this), what, timeoutMs);
   }
 }
 
@@ -165,12 +175,12 @@ export async function endAll(clients: Iterable<MqttClient | undefined>): Promise
 /** Collects messages of one client, by topic, and waits for them. */
 export class Inbox {
   readonly messages: Array<{ topic: string; payload: Buffer; retain: boolean; qos: number }> = [];
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   constructor(client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
       this.messages.push({ topic, payload, retain: packet.retain, qos: packet.qos });
-      for (const waiter of [...this.waiters]) waiter();
+      this.waiters.wake();
     });
   }
 
@@ -183,20 +193,7 @@ export class Inbox {
   }
 
   async until(predicate: (inbox: Inbox) => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-    if (predicate(this)) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-      }, timeoutMs);
-      const check = (): void => {
-        if (!predicate(this)) return;
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-        resolve();
-      };
-      this.waiters.push(check);
-    });
+    await this.waiters.until(() => predicate(this), what, timeoutMs);
   }
 }
 
