@@ -3,10 +3,8 @@
 // return to MQTT once the broker is back.
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBackend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
 import { MOSQUITTO_BINARY, startMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { ADMIN_TOKEN, AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
+import { Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startBackendWithPanel, startPanel, tempDir } from './support/stack.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -19,16 +17,8 @@ describe.skipIf(!haveMosquitto)('external broker (Mosquitto) killed with SIGKILL
   it('panel polls and stays live while the broker is down, back to MQTT after', async () => {
     const broker = await startMosquitto();
     cleanups.add(() => broker.stop());
-    const backend = await createBackend({
-      dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
-      port: 0,
-      mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword },
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-    });
-    cleanups.add(() => backend.close());
-    const api = new AdminApi(backend.url);
-    const { registration, sensorId } = await api.registerPanel('panel-broker');
+    const { api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-broker',
+      { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword });
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const panel = await startPanel({ cleanups, registration, dataDir: await tempDir(cleanups, 'airpanel-faults-panel-') });

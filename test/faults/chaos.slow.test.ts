@@ -4,10 +4,8 @@
 // after the last fault the panel is live again within 10 s.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBackend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
-import { ADMIN_TOKEN, AdminApi, Cleanups, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
-import { LinkProxy, type ProxyMode } from '../../src-main/headless/simulator/link-proxy.js';
+import { Cleanups, ReadingFeeder, proxyBackendLinks, report, sleep, startBackendWithPanel, startPanel, tempDir } from './support/stack.js';
+import type { ProxyMode } from '../../src-main/headless/simulator/link-proxy.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -16,22 +14,8 @@ const STEPS = 60;
 
 describe('random link faults for a minute', () => {
   it('never crashes, never loses content, revisions only go up, live again after', async () => {
-    const backend = await createBackend({
-      dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
-      port: 0,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-    });
-    cleanups.add(() => backend.close());
-    const api = new AdminApi(backend.url);
-    const { registration, sensorId } = await api.registerPanel('panel-chaos');
-    const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
-    const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
-    await httpProxy.listen();
-    await mqttProxy.listen();
-    cleanups.add(() => httpProxy.close());
-    cleanups.add(() => mqttProxy.close());
+    const { backend, api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-chaos');
+    const { httpProxy, mqttProxy } = await proxyBackendLinks(cleanups, backend);
     const feeder = new ReadingFeeder(() => api, sensorId, 300, 1_000).start();
     cleanups.add(() => feeder.stop());
     const panel = await startPanel({

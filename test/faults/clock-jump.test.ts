@@ -3,10 +3,7 @@
 // jump may flip live ⇄ stale, and documents keep being accepted.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WallClock } from '../../src-main/core/clock.js';
-import { createBackend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
-import { ADMIN_TOKEN, AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
-import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
+import { Cleanups, FAST_TUNING, ReadingFeeder, proxyBackendLinks, report, sleep, startBackendWithPanel, startPanel, tempDir } from './support/stack.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -27,22 +24,8 @@ class JumpingWallClockFake implements WallClock {
 
 describe('wall clock jumps of ± days on a running panel', () => {
   it('neither flips live ⇄ stale nor stops documents being accepted', async () => {
-    const backend = await createBackend({
-      dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
-      port: 0,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-    });
-    cleanups.add(() => backend.close());
-    const api = new AdminApi(backend.url);
-    const { registration, sensorId } = await api.registerPanel('panel-clock');
-    const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
-    const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
-    await httpProxy.listen();
-    await mqttProxy.listen();
-    cleanups.add(() => httpProxy.close());
-    cleanups.add(() => mqttProxy.close());
+    const { backend, api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-clock');
+    const { httpProxy, mqttProxy } = await proxyBackendLinks(cleanups, backend);
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const clock = new JumpingWallClockFake();

@@ -8,9 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DisplayDocument } from '../../src-main/common/index.js';
 import { decodeEnvelope } from '../../src-main/core/cache.js';
 import { createPanelLogger } from '../../src-main/core/logger.js';
-import { createBackend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
-import { ADMIN_TOKEN, AdminApi, Cleanups, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
+import { Cleanups, ReadingFeeder, report, sleep, startBackendWithPanel, startPanel } from './support/stack.js';
 import { mountTinyTmpfs, type TinyFs } from './support/tiny-fs.js';
 
 const cleanups = new Cleanups();
@@ -35,16 +33,7 @@ describe.skipIf(!probe.ok)('disk full (ENOSPC) on the panel data partition', () 
     const tiny = await mountTinyTmpfs(512 * 1024);
     if (!tiny.ok) throw new Error(tiny.reason);
     cleanups.add(() => tiny.unmount());
-    const backend = await createBackend({
-      dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
-      port: 0,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-    });
-    cleanups.add(() => backend.close());
-    const api = new AdminApi(backend.url);
-    const { registration, sensorId } = await api.registerPanel('panel-disk');
+    const { api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-disk');
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const dataDir = join(tiny.dir, 'airpanel');

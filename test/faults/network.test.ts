@@ -1,10 +1,8 @@
 // Network faults between a panel and the real backend: the panel dials both MQTT and HTTP
 // through a loopback LinkProxy (pass / delay / blackhole / reset).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBackend, type Backend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
-import { ADMIN_TOKEN, AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, statesSince, tempDir, type TestPanel } from './support/stack.js';
-import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
+import { Cleanups, FAST_TUNING, ReadingFeeder, proxyBackendLinks, report, sleep, startBackendWithPanel, startPanel, statesSince, tempDir, type TestPanel } from './support/stack.js';
+import type { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
 
 const cleanups = new Cleanups();
 afterEach(() => cleanups.run());
@@ -12,7 +10,6 @@ afterEach(() => cleanups.run());
 const WINDOW = FAST_TUNING.freshnessWindowMs!;
 
 describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000 }, () => {
-  let backend: Backend;
   let panel: TestPanel;
   let httpProxy: LinkProxy;
   let mqttProxy: LinkProxy;
@@ -23,22 +20,8 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
   };
 
   beforeEach(async () => {
-    backend = await createBackend({
-      dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
-      port: 0,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-    });
-    cleanups.add(() => backend.close());
-    const api = new AdminApi(backend.url);
-    const { registration, sensorId } = await api.registerPanel('panel-net');
-    httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
-    mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
-    await httpProxy.listen();
-    await mqttProxy.listen();
-    cleanups.add(() => httpProxy.close());
-    cleanups.add(() => mqttProxy.close());
+    const { backend, api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-net');
+    ({ httpProxy, mqttProxy } = await proxyBackendLinks(cleanups, backend));
     feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     panel = await startPanel({

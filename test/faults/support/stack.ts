@@ -19,6 +19,9 @@ import { loadPanelConfig } from '../../../src-main/core/config.js';
 import { PanelCore, type CoreTuning } from '../../../src-main/core/panel-core.js';
 import type { WallClock } from '../../../src-main/core/clock.js';
 import { capturingLogger, type LogEntry, RecordingHostActions, writePanelJson } from '../../../src-main/core/testing/fixtures.js';
+import { LinkProxy } from '../../../src-main/headless/simulator/link-proxy.js';
+import { createBackend, type Backend } from '../../../server-stub/src/backend.js';
+import { silentLogger } from '../../../server-stub/src/logger.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-the-fault-suite-0123456789';
 
@@ -57,6 +60,39 @@ export async function tempDir(cleanups: Cleanups, prefix: string): Promise<strin
   const dir = await mkdtemp(join(tmpdir(), prefix));
   cleanups.add(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+type BackendMqtt = Parameters<typeof createBackend>[0]['mqtt'];
+
+/**
+ * The real backend on 127.0.0.1 (embedded MQTT unless `mqtt` says otherwise) with one
+ * registered panel and its simulated sensor; closed by `cleanups`.
+ */
+export async function startBackendWithPanel(
+  cleanups: Cleanups, panelId: string, mqtt: BackendMqtt = { mode: 'embedded', port: 0, host: '127.0.0.1' },
+): Promise<{ backend: Backend; api: AdminApi; registration: PanelRegistration; sensorId: string }> {
+  const backend = await createBackend({
+    dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'),
+    port: 0,
+    mqtt,
+    adminToken: ADMIN_TOKEN,
+    logger: silentLogger,
+  });
+  cleanups.add(() => backend.close());
+  const api = new AdminApi(backend.url);
+  const { registration, sensorId } = await api.registerPanel(panelId);
+  return { backend, api, registration, sensorId };
+}
+
+/** A listening LinkProxy in front of the backend's HTTP port and one in front of its MQTT port; closed by `cleanups`. */
+export async function proxyBackendLinks(cleanups: Cleanups, backend: Backend): Promise<{ httpProxy: LinkProxy; mqttProxy: LinkProxy }> {
+  const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
+  const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
+  await httpProxy.listen();
+  await mqttProxy.listen();
+  cleanups.add(() => httpProxy.close());
+  cleanups.add(() => mqttProxy.close());
+  return { httpProxy, mqttProxy };
 }
 
 /** The admin side of the real backend's REST API (the backend may be down: calls then throw). */
