@@ -1,7 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
-import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
 import type { GatewayLogger, MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
 import {
   BACKEND_SUBSCRIPTIONS,
@@ -11,7 +10,7 @@ import {
   panelMayPublish,
   panelMaySubscribe,
 } from './panel-messages.js';
-import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
+import { panelPublishing } from './outgoing.js';
 import { limitPacketSize } from './packet-size-limit.js';
 import { createTopicIndexedPersistence } from './retained-index.js';
 
@@ -241,16 +240,7 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
       if (url === undefined) throw new Error('the embedded MQTT broker has no URL before start()');
       return url;
     },
-    async publishDisplay(doc: DisplayDocument): Promise<void> {
-      await publish(panelTopics(doc.panelId).display, encodeDisplayDocument(doc), true);
-    },
-    async clearDisplay(panelId: string): Promise<void> {
-      // An empty retained message deletes the retained one (MQTT 3.3.1.3).
-      await publish(panelTopics(panelId).display, Buffer.alloc(0), true);
-    },
-    async publishCommand(command: Command): Promise<void> {
-      await publish(panelTopics(command.panelId).commands, encodeCommand(command), false);
-    },
+    ...panelPublishing(publish),
     async registerPanelCredentials(panelId: string): Promise<void> {
       // The verifier reads the backend's store, so there is nothing to copy. A panel still
       // connected with an old key is dropped: it must prove the new one.

@@ -1,10 +1,9 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { panelTopics, type Command, type DisplayDocument } from '../../../src-main/common/index.js';
 import { DYNSEC_RESPONSE_TOPIC, DynsecAdmin } from './dynsec.js';
 import type { GatewayLogger, MqttGateway, PanelAccountReconciliation, PanelMessageSink } from './gateway.js';
 import { DEFAULT_BACKEND_CLIENT_ID } from './mosquitto-config.js';
 import { BACKEND_SUBSCRIPTIONS, deliverPanelMessage } from './panel-messages.js';
-import { encodeCommand, encodeDisplayDocument } from './outgoing.js';
+import { panelPublishing } from './outgoing.js';
 
 export interface ExternalGatewayOptions {
   /** The broker as the backend reaches it, e.g. mqtt://mosquitto:1883 or mqtts://... */
@@ -188,15 +187,7 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
     get panelUrl(): string {
       return options.panelUrl ?? options.url;
     },
-    async publishDisplay(doc: DisplayDocument): Promise<void> {
-      await publish(panelTopics(doc.panelId).display, encodeDisplayDocument(doc), true);
-    },
-    async clearDisplay(panelId: string): Promise<void> {
-      await publish(panelTopics(panelId).display, Buffer.alloc(0), true);
-    },
-    async publishCommand(command: Command): Promise<void> {
-      await publish(panelTopics(command.panelId).commands, encodeCommand(command), false);
-    },
+    ...panelPublishing(publish),
     async registerPanelCredentials(panelId: string, apiKey: string): Promise<void> {
       requireClient();
       if (!dynsec) {
