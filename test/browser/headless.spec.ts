@@ -42,6 +42,13 @@ async function start(extra: Parameters<typeof startDevStack>[0] = {}): Promise<D
   return stack;
 }
 
+/** Calls the stack's backend admin REST API (`path` under /api/v1), authorized, JSON. */
+function adminApi(s: DevStack): (path: string, init?: RequestInit) => Promise<Response> {
+  const backend = s.backend()!;
+  return (path, init = {}) =>
+    fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
+}
+
 /** The content layer for a level (during a crossfade the old layer is still there, briefly). */
 const content = (page: Page, level: string) => page.locator(`[data-view="content"][data-level="${level}"]`);
 
@@ -119,9 +126,7 @@ test('a change in the backend reaches the screen at once', async ({ page }, test
   await expect.poll(() => s.core()!.state.name).toBe('live');
 
   // An operator edits the headline of the content set the panel uses.
-  const backend = s.backend()!;
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
+  const admin = adminApi(s);
   const { id: _id, ...set } = (await (await admin('/content-sets/default-en')).json()) as ContentSet;
   set.byLevel.good = { ...set.byLevel.good!, headline: 'Edited by the operator' };
   const t0 = Date.now();
@@ -162,9 +167,7 @@ test('the screenshot command captures the attached page and uploads it to the ba
   await page.goto(s.panelUrl!);
   await expect(content(page, 'good')).toBeVisible({ timeout: 15_000 });
   await expect.poll(() => s.core()!.state.name).toBe('live');
-  const backend = s.backend()!;
-  const admin = (path: string, init: RequestInit = {}) =>
-    fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
+  const admin = adminApi(s);
   const acks = async (id: string) => ((await (await admin(`/panels/${s.panelId}/commands/${id}`)).json()) as { acks: { status: string; detail: string | null }[] }).acks;
 
   // No page attached: the panel says it has nothing to capture.
