@@ -130,22 +130,7 @@ Simulator          ${stack.simulatorUrl}   <- open this in a browser
 Ctrl-C stops everything.
 `);
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.error('second signal: exiting without finishing', { signal });
-      process.exit(1);
-    }
-    stopping = true;
+  closeOnSignals({ close: () => stack.stop() }, logger, (signal) => {
     process.stdout.write(`airpanel: ${signal}: stopping the panel, the simulator and the backend…\n`);
-    stack.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('shutdown failed', { error: (error as Error).message });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  });
 }

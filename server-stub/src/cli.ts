@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type Backend, type BackendOptions, type MqttOptions } from './backend.js';
+import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type BackendOptions, type MqttOptions } from './backend.js';
 import { createJsonLogger } from './logger.js';
 
 const HELP = `Airpanel companion backend
@@ -104,8 +104,15 @@ export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): 
   };
 }
 
-/** Stops the backend on SIGTERM / SIGINT, once; a second signal forces the exit. */
-export function closeOnSignals(backend: Backend, logger: { info(m: string, meta?: Record<string, unknown>): unknown; error(m: string, meta?: Record<string, unknown>): unknown }): void {
+/**
+ * Stops `target` (the backend, or the whole dev stack of `npm start`) on SIGTERM / SIGINT,
+ * once; a second signal forces the exit. `announce` says that stopping began (default: a log line).
+ */
+export function closeOnSignals(
+  target: { close(): Promise<void> },
+  logger: { info(m: string, meta?: Record<string, unknown>): unknown; error(m: string, meta?: Record<string, unknown>): unknown },
+  announce: (signal: NodeJS.Signals) => void = (signal) => logger.info('signal received: shutting down', { signal }),
+): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -113,8 +120,8 @@ export function closeOnSignals(backend: Backend, logger: { info(m: string, meta?
       process.exit(1);
     }
     stopping = true;
-    logger.info('signal received: shutting down', { signal });
-    backend.close().then(
+    announce(signal);
+    target.close().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('shutdown failed', { error: (error as Error).message });
