@@ -68,7 +68,7 @@ if (values['no-panel']) {
     apiKey = registration.apiKey;
   }
   try {
-    service.postReading(DEMO_SENSOR_ID, { values: DEMO_READING });
+    await service.postReading(DEMO_SENSOR_ID, { values: DEMO_READING });
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
   }

@@ -10,7 +10,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Command,
   type ContentSet,
-  type DisplayDocument,
   type PanelSummary,
   PanelRegistration,
   panelConfigFromRegistration,
@@ -21,6 +20,7 @@ import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '
 import { type Backend, createBackend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { createEmbeddedGateway } from '../server-stub/src/mqtt/embedded-gateway.js';
+import type { EncodedDisplayDocument } from '../server-stub/src/documents.js';
 import type { MqttGateway } from '../server-stub/src/mqtt/gateway.js';
 import type { AirpanelService } from '../server-stub/src/service.js';
 
@@ -67,9 +67,9 @@ class KillableGateway implements MqttGateway {
   private alive(): void {
     if (this.dead) throw new Error('broker down');
   }
-  async publishDisplay(doc: DisplayDocument): Promise<void> {
+  async publishDisplay(encoded: EncodedDisplayDocument): Promise<void> {
     this.alive();
-    await this.inner.publishDisplay(doc);
+    await this.inner.publishDisplay(encoded);
   }
   async clearDisplay(panelId: string): Promise<void> {
     this.alive();

@@ -174,9 +174,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       clock, logger,
       providers: options.providers ?? defaultProviders(),
       listSources: () => store.listSensorSources(),
-      onReading: (sourceId, reading) => {
+      onReading: async (sourceId, reading) => {
         service.noteSourceHealth(sourceId, false);
-        service.recordReading(sourceId, reading);
+        await service.recordReading(sourceId, reading);
       },
       onFailure: (source) => {
         metrics.providerFailures.inc({ kind: source.spec.kind });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument, evaluateLevel } from '../../src-main/common/index.js';
 import type { ContentSet, IconName, LevelContent, LevelScheme, LevelState, Panel, Reading } from '../../src-main/common/index.js';
 
@@ -86,21 +87,48 @@ export function fallbackContent(label: string, index: number, levelCount: number
   return { headline: label, message: '', background: colours.background, foreground: colours.foreground, icon: colours.icon };
 }
 
+/**
+ * A digest of the draft: equal drafts mean the panel would show the same thing. Kept in
+ * memory per panel (and in the DB), so a short digest rather than the draft's JSON.
+ */
 export function draftFingerprint(draft: DocumentDraft): string {
-  return JSON.stringify(draft);
+  return createHash('sha256').update(JSON.stringify(draft)).digest('base64url');
 }
 
-/** Stamps a draft with its revision and validity, and checks it against the contract and the size cap. */
-export function issueDocument(draft: DocumentDraft, revision: number, issuedAtMs: number, validitySeconds: number): DisplayDocument {
-  const document = DisplayDocument.parse({
+declare const checkedAgainstContract: unique symbol;
+
+/**
+ * A DisplayDocument checked against the contract and the size cap, serialized once: what is
+ * stored, served over HTTP and published over MQTT. Only `encodeDisplayDocument` makes one,
+ * so whoever holds one sends it without checking or serializing it again.
+ */
+export interface EncodedDisplayDocument {
+  readonly document: DisplayDocument;
+  readonly json: string;
+  readonly [checkedAgainstContract]: true;
+}
+
+/**
+ * Checks a document on its way out: a panel drops anything invalid or oversized, so a
+ * backend bug must fail here, loudly, instead.
+ */
+export function encodeDisplayDocument(candidate: DisplayDocument): EncodedDisplayDocument {
+  const checked = DisplayDocument.safeParse(candidate);
+  if (!checked.success) throw new Error(`refusing to issue an invalid DisplayDocument: ${checked.error.message}`);
+  const json = JSON.stringify(checked.data);
+  const size = Buffer.byteLength(json, 'utf8');
+  if (size > DISPLAY_DOCUMENT_MAX_BYTES) {
+    throw new Error(`the DisplayDocument of panel ${candidate.panelId} is ${size} bytes; panels drop anything over ${DISPLAY_DOCUMENT_MAX_BYTES}`);
+  }
+  return { document: checked.data, json } as EncodedDisplayDocument;
+}
+
+/** Stamps a draft with its revision and validity, and encodes it. */
+export function issueDocument(draft: DocumentDraft, revision: number, issuedAtMs: number, validitySeconds: number): EncodedDisplayDocument {
+  return encodeDisplayDocument({
     ...draft,
     revision,
     issuedAt: new Date(issuedAtMs).toISOString(),
     validUntil: new Date(issuedAtMs + validitySeconds * 1000).toISOString(),
   });
-  const size = Buffer.byteLength(JSON.stringify(document), 'utf8');
-  if (size > DISPLAY_DOCUMENT_MAX_BYTES) {
-    throw new Error(`the display document of panel ${draft.panelId} would be ${size} bytes, over the ${DISPLAY_DOCUMENT_MAX_BYTES}-byte limit panels accept`);
-  }
-  return document;
 }

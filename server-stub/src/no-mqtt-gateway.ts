@@ -1,4 +1,5 @@
-import type { Command, DisplayDocument } from '../../src-main/common/index.js';
+import type { Command } from '../../src-main/common/index.js';
+import type { EncodedDisplayDocument } from './documents.js';
 import type { MqttGateway } from './mqtt/gateway.js';
 
 /**
@@ -13,7 +14,7 @@ export class NoMqttGateway implements MqttGateway {
   close(): Promise<void> {
     return Promise.resolve();
   }
-  publishDisplay(_doc: DisplayDocument): Promise<void> {
+  publishDisplay(_encoded: EncodedDisplayDocument): Promise<void> {
     return Promise.resolve();
   }
   clearDisplay(_panelId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   Command,
   ContentSet,
@@ -35,7 +36,7 @@ import type {
 import { generatePanelKey, hashSecret, hashesEqual } from './auth.js';
 import type { Clock } from './clock.js';
 import type { Store } from './db/store.js';
-import { documentValiditySeconds, draftDocument, draftFingerprint, issueDocument } from './documents.js';
+import { documentValiditySeconds, draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument, type DocumentDraft, type EncodedDisplayDocument } from './documents.js';
 import { ServiceError, notFound } from './errors.js';
 import { writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
 import type { Logger } from './logger.js';
@@ -43,17 +44,32 @@ import type { BackendMetrics } from './metrics.js';
 import type { MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './mqtt/gateway.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
 
+/**
+ * Panels redrafted per SQLite transaction. Small enough that a chunk takes a few tens of
+ * milliseconds (polls and publishes wait no longer than that), large enough that commits
+ * and the revision counter are not paid per panel.
+ */
+const REISSUE_CHUNK_SIZE = 250;
+
+/** A per-call cache of a lookup by id (a chunk reads each scheme or content set once). */
+function memoize<T>(load: (id: string) => T): (id: string) => T {
+  const cache = new Map<string, T>();
+  return (id) => {
+    if (!cache.has(id)) cache.set(id, load(id));
+    return cache.get(id) as T;
+  };
+}
+
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /** Tolerated lead of a posted reading's time over the backend's clock. */
 const MAX_READING_CLOCK_SKEW_MS = 10 * 60_000;
 
 /** The current document of a panel as the display route serves it, ready to send. */
-export interface CachedDisplay {
-  document: DisplayDocument;
+export interface CachedDisplay extends EncodedDisplayDocument {
   etag: string;
-  /** The serialized document: the hot path sends these bytes without touching the DB. */
-  json: string;
+  /** Digest of the document's draft (all but revision and times): equal means nothing changed. */
+  fingerprint: string;
 }
 
 export type Principal = { kind: 'admin' } | { kind: 'panel'; panelId: string };
@@ -133,7 +149,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       this.store.markAllOffline();
     });
     for (const { panel, keyHash } of this.store.listPanels()) this.indexKey(panel.id, keyHash);
-    for (const { document } of this.store.listDocuments()) this.cacheDocument(document);
+    for (const { document, fingerprint } of this.store.listDocuments()) this.cacheDocument(encodeDisplayDocument(document), fingerprint);
     const missing = this.store.listPanels().map((p) => p.panel.id).filter((id) => !this.displays.has(id));
     this.reissue(missing, 'startup: no document yet');
   }
@@ -144,7 +160,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
 
   /** Re-publishes every current document (retained), e.g. to a freshly started broker. */
   publishAll(): void {
-    for (const cached of this.displays.values()) this.publish(cached.document);
+    for (const cached of this.displays.values()) this.publish(cached);
   }
 
   /** Waits for publishes in flight (graceful shutdown). */
@@ -162,8 +178,9 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     this.inFlight.add(tracked);
   }
 
-  private publish(document: DisplayDocument): void {
-    this.track(this.gateway.publishDisplay(document), 'publishing a display document', { panelId: document.panelId, revision: document.revision });
+  private publish(encoded: EncodedDisplayDocument): void {
+    const { panelId, revision } = encoded.document;
+    this.track(this.gateway.publishDisplay(encoded), 'publishing a display document', { panelId, revision });
   }
 
   // ---- authentication ----
@@ -223,46 +240,104 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     });
   }
 
-  private cacheDocument(document: DisplayDocument): void {
-    this.displays.set(document.panelId, { document, etag: displayETag(document), json: JSON.stringify(document) });
+  private cacheDocument(encoded: EncodedDisplayDocument, fingerprint: string): void {
+    this.displays.set(encoded.document.panelId, { ...encoded, etag: displayETag(encoded.document), fingerprint });
   }
 
   /**
    * Rebuilds the documents of `panelIds` and issues a new revision for each one whose
-   * content changed (or for every one, with `renew`, to extend validity).
+   * content changed (or for every one, with `renew`, to extend validity). All at once, for
+   * callers that need the result before they return (startup, one panel, renewals).
    */
   private reissue(panelIds: Iterable<string>, reason: string, renew = false): DisplayDocument[] {
+    const ids = [...panelIds];
     const issued: DisplayDocument[] = [];
+    for (let i = 0; i < ids.length; i += REISSUE_CHUNK_SIZE) issued.push(...this.reissueChunk(ids.slice(i, i + REISSUE_CHUNK_SIZE), renew));
+    this.logIssued(issued, reason);
+    return issued;
+  }
+
+  /**
+   * The same as `reissue` for edits that may touch the whole fleet (a content set, a level
+   * scheme, a sensor shared by every panel). It yields to the event loop between chunks, so
+   * the documents already built go out over MQTT, and polls are answered, while the rest are
+   * still being drafted: the first panels are not held up behind the last. The first chunk
+   * runs before the first yield, so an edit touching few panels is done when this is called.
+   *
+   * Every chunk reads the current rows in its own transaction, so an edit that lands between
+   * two chunks is never overwritten by the older one: the later chunks see it too, and a
+   * panel the newer edit already reissued has an equal fingerprint and is skipped.
+   */
+  private async reissueYielding(panelIds: readonly string[], reason: string): Promise<number> {
+    const issued: DisplayDocument[] = [];
+    for (let i = 0; i < panelIds.length; i += REISSUE_CHUNK_SIZE) {
+      if (i > 0) await yieldToEventLoop();
+      issued.push(...this.reissueChunk(panelIds.slice(i, i + REISSUE_CHUNK_SIZE), false));
+    }
+    this.logIssued(issued, reason);
+    return issued.length;
+  }
+
+  /**
+   * One transaction: drafts each panel's document, keeps those that changed, takes one block
+   * of revisions for them, stores them, then caches and publishes them. Schemes, content
+   * sets and readings are read once per chunk, not once per panel: a fleet shares a handful.
+   */
+  private reissueChunk(panelIds: readonly string[], renew: boolean): DisplayDocument[] {
     const validity = documentValiditySeconds(this.refreshIntervalSeconds);
-    for (const panelId of panelIds) {
-      const document = this.store.transaction(() => {
+    const changed = this.store.transaction(() => {
+      const schemes = memoize((id: string) => this.store.getLevelScheme(id));
+      const contentSets = memoize((id: string) => this.store.getContentSet(id));
+      const readings = memoize((sourceId: string) => this.store.latestReading(sourceId));
+      const drafts: { draft: DocumentDraft; fingerprint: string }[] = [];
+      for (const panelId of panelIds) {
         const row = this.store.getPanel(panelId);
-        if (!row) return null;
+        if (!row) continue;
         const { panel } = row;
-        const scheme = this.store.getLevelScheme(panel.levelSchemeId);
-        const contentSet = this.store.getContentSet(panel.contentSetId);
+        const scheme = schemes(panel.levelSchemeId);
+        const contentSet = contentSets(panel.contentSetId);
         if (!scheme || !contentSet) throw new Error(`panel ${panelId} refers to a missing scheme or content set`);
-        const reading = panel.sensorSourceId ? this.store.latestReading(panel.sensorSourceId) : null;
-        const result = draftDocument({ panel, scheme, contentSet, reading, previousState: this.store.getLevelState(panelId) });
+        const reading = panel.sensorSourceId ? readings(panel.sensorSourceId) : null;
+        const result = draftDocument({ panel, scheme, contentSet, reading, previousState: reading ? this.store.getLevelState(panelId) : null });
         if (result.state) this.store.putLevelState(panelId, result.state);
         if (result.usedFallbackContent) {
           this.logger.warn('content set lacks a level; showing generated content', { panelId, contentSetId: contentSet.id, levelId: result.draft.level.id });
         }
         const fingerprint = draftFingerprint(result.draft);
-        const current = this.store.getDocument(panelId);
-        if (current && current.fingerprint === fingerprint && !renew) return null;
-        const doc = issueDocument(result.draft, this.store.nextRevision(), this.clock.now(), validity);
-        this.store.putDocument(doc, fingerprint);
-        return doc;
+        if (!renew && this.displays.get(panelId)?.fingerprint === fingerprint) continue;
+        drafts.push({ draft: result.draft, fingerprint });
+      }
+      if (drafts.length === 0) return [];
+      const firstRevision = this.store.takeRevisions(drafts.length);
+      const issuedAt = this.clock.now();
+      return drafts.map(({ draft, fingerprint }, i) => {
+        const encoded = issueDocument(draft, firstRevision + i, issuedAt, validity);
+        this.store.putDocument(encoded, fingerprint);
+        return { encoded, fingerprint };
       });
-      if (!document) continue;
-      this.cacheDocument(document);
+    });
+    for (const { encoded, fingerprint } of changed) {
+      this.cacheDocument(encoded, fingerprint);
       this.metrics.documentsIssued.inc();
-      this.logger.info('display document issued', { panelId, revision: document.revision, level: document.level.id, reason });
-      this.publish(document);
-      issued.push(document);
+      this.publish(encoded);
     }
-    return issued;
+    return changed.map((c) => c.encoded.document);
+  }
+
+  private logIssued(issued: readonly DisplayDocument[], reason: string): void {
+    if (issued.length === 0) return;
+    const first = issued[0]!;
+    if (issued.length === 1) {
+      this.logger.info('display document issued', { panelId: first.panelId, revision: first.revision, level: first.level.id, reason });
+      return;
+    }
+    // One line per edit, not per panel: a fleet-wide edit would otherwise log thousands.
+    this.logger.info('display documents issued', {
+      count: issued.length,
+      reason,
+      revisions: `${first.revision}–${issued[issued.length - 1]!.revision}`,
+      panelIds: issued.slice(0, 20).map((d) => d.panelId),
+    });
   }
 
   /**
@@ -450,11 +525,12 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     return scheme;
   }
 
-  replaceLevelScheme(id: string, body: LevelSchemeBody): LevelScheme {
+  /** Answers once every panel using the scheme has its new document (published as they are built). */
+  async replaceLevelScheme(id: string, body: LevelSchemeBody): Promise<LevelScheme> {
     this.getLevelScheme(id);
     const scheme = LevelScheme.parse({ ...body, id });
     this.store.putLevelScheme(scheme, this.nowIso());
-    this.reissue(this.store.panelIdsUsing('level_scheme_id', id), `level scheme ${id} changed`);
+    await this.reissueYielding(this.store.panelIdsUsing('level_scheme_id', id), `level scheme ${id} changed`);
     return scheme;
   }
 
@@ -494,11 +570,12 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     return set;
   }
 
-  replaceContentSet(id: string, body: ContentSetBody): ContentSet {
+  /** Answers once every panel using the set has its new document (published as they are built). */
+  async replaceContentSet(id: string, body: ContentSetBody): Promise<ContentSet> {
     this.getContentSet(id);
     const set = ContentSet.parse({ ...body, id });
     this.store.putContentSet(set, this.nowIso());
-    this.reissue(this.store.panelIdsUsing('content_set_id', id), `content set ${id} changed`);
+    await this.reissueYielding(this.store.panelIdsUsing('content_set_id', id), `content set ${id} changed`);
     return set;
   }
 
@@ -553,7 +630,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
   }
 
   /** A reading posted by an operator or simulator; only simulated sources take them. */
-  postReading(sourceId: string, body: ReadingBody): Reading {
+  async postReading(sourceId: string, body: ReadingBody): Promise<Reading> {
     const source = this.getSensorSource(sourceId);
     if (source.spec.kind !== 'simulated') {
       throw new ServiceError('conflict', 'not-simulated', `sensor source "${sourceId}" is ${source.spec.kind}: its readings come from its vendor, not from the API`);
@@ -563,15 +640,18 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       throw new ServiceError('bad-request', 'reading-in-future', `measuredAt ${body.measuredAt} is in the future (more than ${MAX_READING_CLOCK_SKEW_MS / 60_000} minutes ahead of the backend's clock)`);
     }
     const reading = Reading.parse({ measuredAt: body.measuredAt ?? this.nowIso(), source: source.name, values: body.values });
-    this.recordReading(sourceId, reading);
+    await this.recordReading(sourceId, reading);
     return reading;
   }
 
-  /** Stores a reading and, if it is the source's newest, re-evaluates the panels that use it. */
-  recordReading(sourceId: string, reading: Reading): void {
+  /**
+   * Stores a reading and, if it is the source's newest, re-evaluates the panels that use it
+   * (a city may share one sensor across the fleet: see reissueYielding).
+   */
+  async recordReading(sourceId: string, reading: Reading): Promise<void> {
     const latest = this.store.putReading(sourceId, reading);
     this.metrics.readingsRecorded.inc();
-    if (latest) this.reissue(this.store.panelIdsUsing('sensor_source_id', sourceId), `new reading from ${sourceId}`);
+    if (latest) await this.reissueYielding(this.store.panelIdsUsing('sensor_source_id', sourceId), `new reading from ${sourceId}`);
   }
 
   listReadings(sourceId: string, limit: number): Reading[] {

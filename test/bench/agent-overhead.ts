@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         await sleep(20);
       }
     };
-    backend.service.postReading(SENSOR_ID, reading());
+    await backend.service.postReading(SENSOR_ID, reading());
 
     child = new PanelChild(fork(agentBundle, [panelDir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const p = child;
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
       const segmentEnd = Math.min(updates, done + every);
       while (done < segmentEnd) {
         const k = Math.min(batch, segmentEnd - done);
-        for (let i = 0; i < k; i++) backend.service.postReading(SENSOR_ID, reading());
+        for (let i = 0; i < k; i++) await backend.service.postReading(SENSOR_ID, reading());
         done += k;
         await caughtUp(`soak at ${done}`);
         if (pace === 'cache') await cacheDrained(`soak at ${done}`);
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       httpProxy.cut();
       mqttProxy.cut();
       for (let i = 0; i < 5; i++) {
-        backend.service.postReading(SENSOR_ID, reading());
+        await backend.service.postReading(SENSOR_ID, reading());
         done++;
         await sleep(outageMs / 5);
       }

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../test-support.js';
 import { DATABASE_FILE, openDatabase } from './database.js';
 import { MIGRATIONS } from './migrations.js';
+import { Store } from './store.js';
 
 describe('SQLite database', () => {
   let temp: ReturnType<typeof makeTempDir>;
@@ -33,5 +34,17 @@ describe('SQLite database', () => {
     raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(MIGRATIONS.length + 1, new Date().toISOString());
     raw.close();
     expect(() => openDatabase(temp.dir)).toThrow(/newer than this backend knows/);
+  });
+
+  it('hands out display revisions in blocks that never overlap, across a restart', () => {
+    const db = openDatabase(temp.dir);
+    const store = new Store(db);
+    const first = store.takeRevisions(3);
+    expect(store.takeRevisions(1)).toBe(first + 3);
+    expect(() => store.takeRevisions(0)).toThrow(/positive integer/);
+    db.close();
+    const reopened = openDatabase(temp.dir);
+    expect(new Store(reopened).takeRevisions(250)).toBe(first + 4);
+    reopened.close();
   });
 });

@@ -11,6 +11,7 @@ import {
 } from '../../../src-main/common/index.js';
 import type { Command, LevelState, StatusMessage ,
   PanelStatus} from '../../../src-main/common/index.js';
+import type { EncodedDisplayDocument } from '../documents.js';
 import type { Db } from './database.js';
 
 /** Readings kept per sensor source; older ones are pruned (the level needs only the latest). */
@@ -67,10 +68,14 @@ export class Store {
     return this.db.transaction(work)();
   }
 
-  /** The next display revision: one counter for the whole backend, persisted, never reused. */
-  nextRevision(): number {
-    const row = this.sql("UPDATE counters SET value = value + 1 WHERE name = 'display_revision' RETURNING value").get() as { value: number };
-    return row.value;
+  /**
+   * Takes `count` consecutive display revisions and returns the first of them: one counter
+   * for the whole backend, persisted, never reused.
+   */
+  takeRevisions(count: number): number {
+    if (!Number.isInteger(count) || count < 1) throw new Error(`takeRevisions: count must be a positive integer, got ${count}`);
+    const row = this.sql("UPDATE counters SET value = value + ? WHERE name = 'display_revision' RETURNING value").get(count) as { value: number };
+    return row.value - count + 1;
   }
 
   // ---- level schemes, content sets, sensor sources (same shape of storage) ----
@@ -228,20 +233,15 @@ export class Store {
     this.sql('DELETE FROM level_states WHERE panel_id = ?').run(panelId);
   }
 
-  getDocument(panelId: string): StoredDocument | null {
-    const row = this.sql('SELECT body, fingerprint FROM display_documents WHERE panel_id = ?').get(panelId) as { body: string; fingerprint: string } | undefined;
-    return row ? { document: DisplayDocument.parse(JSON.parse(row.body)), fingerprint: row.fingerprint } : null;
-  }
-
   listDocuments(): StoredDocument[] {
     const rows = this.sql('SELECT body, fingerprint FROM display_documents ORDER BY panel_id').all() as { body: string; fingerprint: string }[];
     return rows.map((r) => ({ document: DisplayDocument.parse(JSON.parse(r.body)), fingerprint: r.fingerprint }));
   }
 
-  putDocument(document: DisplayDocument, fingerprint: string): void {
+  putDocument({ document, json }: EncodedDisplayDocument, fingerprint: string): void {
     this.sql(`INSERT INTO display_documents (panel_id, revision, fingerprint, body) VALUES (?, ?, ?, ?)
       ON CONFLICT (panel_id) DO UPDATE SET revision = excluded.revision, fingerprint = excluded.fingerprint, body = excluded.body`)
-      .run(document.panelId, document.revision, fingerprint, JSON.stringify(document));
+      .run(document.panelId, document.revision, fingerprint, json);
   }
 
   // ---- status ----

@@ -56,7 +56,8 @@ const ContentSetParams = z.object({ contentSetId: Identifier });
 const SchemeParams = z.object({ levelSchemeId: Identifier });
 const LimitQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
-const ok = (body: unknown, status = 200) => ({ status, body });
+// A Promise here would be serialized as `{}`: the type makes a missing `await` a compile error.
+const ok = <T>(body: T extends PromiseLike<unknown> ? never : T, status = 200) => ({ status, body });
 
 /** A full-HD panel screenshot as PNG is 0.1 to 3 MB; more is not a screenshot. */
 export const SCREENSHOT_MAX_BYTES = 8 * 1024 * 1024;
@@ -257,7 +258,7 @@ export function buildRoutes(ctx: RouteContext): RouteSpec[] {
       params: SensorParams,
       body: named('ReadingBody', ReadingBody),
       responses: { 201: { description: 'Recorded', schema: named('Reading', Reading) }, ...errors(400, 401, 403, 404, 409) },
-      handle: ({ params, body }) => ok(service.postReading(params.sensorId, body), 201),
+      handle: async ({ params, body }) => ok(await service.postReading(params.sensorId, body), 201),
     }),
     defineRoute({
       method: 'GET', path: '/api/v1/sensors/{sensorId}/readings', operationId: 'listReadings', tag: 'sensors', auth: 'admin',
@@ -295,7 +296,7 @@ export function buildRoutes(ctx: RouteContext): RouteSpec[] {
       params: ContentSetParams,
       body: named('ContentSetBody', ContentSetBody),
       responses: { 200: { description: 'Replaced', schema: named('ContentSet', ContentSet) }, ...errors(400, 401, 403, 404) },
-      handle: ({ params, body }) => ok(service.replaceContentSet(params.contentSetId, body)),
+      handle: async ({ params, body }) => ok(await service.replaceContentSet(params.contentSetId, body)),
     }),
     defineRoute({
       method: 'DELETE', path: '/api/v1/content-sets/{contentSetId}', operationId: 'deleteContentSet', tag: 'content', auth: 'admin',
@@ -335,7 +336,7 @@ export function buildRoutes(ctx: RouteContext): RouteSpec[] {
       params: SchemeParams,
       body: named('LevelSchemeBody', LevelSchemeBody),
       responses: { 200: { description: 'Replaced', schema: named('LevelScheme', LevelScheme) }, ...errors(400, 401, 403, 404) },
-      handle: ({ params, body }) => ok(service.replaceLevelScheme(params.levelSchemeId, body)),
+      handle: async ({ params, body }) => ok(await service.replaceLevelScheme(params.levelSchemeId, body)),
     }),
     defineRoute({
       method: 'DELETE', path: '/api/v1/level-schemes/{levelSchemeId}', operationId: 'deleteLevelScheme', tag: 'levels', auth: 'admin',

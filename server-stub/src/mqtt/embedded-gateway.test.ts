@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeDisplayDocument } from '../documents.js';
 import type { PanelCredentialVerifier } from './gateway.js';
 import { createEmbeddedGateway } from './embedded-gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
@@ -60,7 +61,7 @@ describe('embedded aedes gateway', () => {
     expect(gateway.panelUrl).not.toMatch(/:0$/);
     await gateway.close();
     await gateway.close();
-    await expect(gateway.publishDisplay(sampleDisplayDocument('panel-a', 1))).rejects.toThrow(/not running/);
+    await expect(gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 1)))).rejects.toThrow(/not running/);
   });
 
   it('counts connected panels, not connections that failed to authenticate', async () => {
@@ -190,7 +191,7 @@ describe('embedded aedes gateway, start failures', () => {
     const second = createEmbeddedGateway({ host: '127.0.0.1', port, verifier: new FakeKeyStore(), sink: new RecordingSink(), logger: new RecordingLogger() });
     try {
       await expect(second.start()).rejects.toThrow(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
-      await expect(second.publishDisplay(sampleDisplayDocument('panel-a', 1))).rejects.toThrow(/not running/);
+      await expect(second.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 1)))).rejects.toThrow(/not running/);
     } finally {
       await second.close();
       await first.gateway.close();

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeDisplayDocument } from '../documents.js';
 import { createExternalGateway } from './external-gateway.js';
 import type { MqttGateway } from './gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
@@ -123,7 +124,7 @@ describe('external Mosquitto gateway across a broker restart', () => {
     try {
       await gateway.start();
       await gateway.registerPanelCredentials('panel-a', 'key-a-0123456789');
-      await gateway.publishDisplay(sampleDisplayDocument('panel-a', 5));
+      await gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 5)));
       await broker.restart();
 
       const a = await connectPanel(broker.url, 'panel-a', 'key-a-0123456789');
@@ -137,7 +138,7 @@ describe('external Mosquitto gateway across a broker restart', () => {
         await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1 });
         return sink.statuses.length;
       }, { timeout: 5_000, interval: 200 }).toBeGreaterThan(0);
-      await gateway.publishDisplay(sampleDisplayDocument('panel-a', 6));
+      await gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 6)));
       await a.inbox.until((i) => i.on(panelTopics('panel-a').display).length === 2, 'the next document');
     } finally {
       await endAll(clients);
@@ -180,7 +181,7 @@ describe('external Mosquitto gateway with the broker gone', () => {
     try {
       await gateway.start();
       await broker.stop();
-      await expect(gateway.publishDisplay(sampleDisplayDocument('panel-a', 1))).rejects.toThrow(/no PUBACK within 300 ms/);
+      await expect(gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 1)))).rejects.toThrow(/no PUBACK within 300 ms/);
       const outcome = await Promise.race([
         gateway.close().then(() => 'closed'),
         new Promise((resolve) => setTimeout(() => resolve('still closing after 3 s'), 3_000).unref()),
@@ -212,7 +213,7 @@ describe('external Mosquitto gateway with accounts managed elsewhere', () => {
       expect(await managedElsewhere.gateway.reconcilePanelAccounts?.([])).toEqual({ removed: [], missing: [] });
 
       // The account is untouched: the original key still works, and documents flow.
-      await managedElsewhere.gateway.publishDisplay(sampleDisplayDocument('panel-a', 9));
+      await managedElsewhere.gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 9)));
       const a = await connectPanel(broker.url, 'panel-a', 'key-a-0123456789');
       clients.push(a.client);
       await a.client.subscribeAsync(panelTopics('panel-a').display, { qos: 1 });

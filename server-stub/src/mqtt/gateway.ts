@@ -1,4 +1,5 @@
-import type { Command, DisplayDocument, PanelEvent, StatusMessage } from '../../../src-main/common/index.js';
+import type { Command, PanelEvent, StatusMessage } from '../../../src-main/common/index.js';
+import type { EncodedDisplayDocument } from '../documents.js';
 
 /**
  * The seam between the backend's domain and its MQTT side. Two implementations: the
@@ -35,8 +36,8 @@ export interface MqttGateway {
   close(): Promise<void>;
   /** The URL panels must use (e.g. mqtt://127.0.0.1:1883). */
   readonly panelUrl: string;
-  /** Publishes retained, QoS 1, on the panel's display topic. */
-  publishDisplay(doc: DisplayDocument): Promise<void>;
+  /** Publishes retained, QoS 1, on the panel's display topic (checked already: see encodeDisplayDocument). */
+  publishDisplay(encoded: EncodedDisplayDocument): Promise<void>;
   /** Removes the retained document (panel deleted). */
   clearDisplay(panelId: string): Promise<void>;
   /** Publishes QoS 1, not retained, on the panel's commands topic. */

@@ -35,7 +35,9 @@ describe('refresh loop', () => {
       logger: silentLogger,
       providers: defaultProviders({ retryBaseDelayMs: 1 }),
       listSources: () => sources,
-      onReading: (id, reading) => readings.set(id, [...(readings.get(id) ?? []), reading]),
+      onReading: (id, reading) => {
+        readings.set(id, [...(readings.get(id) ?? []), reading]);
+      },
       onFailure: (s) => failures.push(s.id),
       refreshIntervalSeconds: 60,
       concurrency,

@@ -10,7 +10,7 @@ export interface RefreshLoopOptions {
   /** The sources to keep fresh (read at every tick, so edits apply at once). */
   listSources: () => SensorSource[];
   /** A new reading arrived for a source. */
-  onReading: (sourceId: string, reading: Reading) => void;
+  onReading: (sourceId: string, reading: Reading) => void | Promise<void>;
   /** A source failed (for metrics). */
   onFailure?: (source: SensorSource, error: Error) => void;
   /** Lag of the most overdue source at each tick, in seconds (for metrics). */
@@ -163,7 +163,7 @@ export class RefreshLoop {
       });
       if (previous && previous.consecutiveFailures > 0) logger.info('refresh: sensor source recovered', { sourceId: source.id, failures: previous.consecutiveFailures });
       try {
-        this.options.onReading(source.id, reading);
+        await this.options.onReading(source.id, reading);
       } catch (error) {
         // Recording is the backend's failure, not the vendor's: no backoff for the source.
         logger.error('refresh: could not record a reading', { sourceId: source.id, error: (error as Error).message });

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONTENT_SET, DisplayDocument, type ContentSetBody } from '../../src-main/common/index.js';
+import type { Backend } from './backend.js';
+import type { EncodedDisplayDocument } from './documents.js';
+import { NoMqttGateway } from './no-mqtt-gateway.js';
+import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+
+/** Stands in for the MQTT gateway only to record what the backend publishes, in order. */
+class RecordingGatewayFake extends NoMqttGateway {
+  readonly published: DisplayDocument[] = [];
+  override publishDisplay(encoded: EncodedDisplayDocument): Promise<void> {
+    this.published.push(encoded.document);
+    return Promise.resolve();
+  }
+}
+
+/** More than a few reissue chunks (250 panels each), so the edit yields between them. */
+const PANELS = 1_200;
+
+function contentWithMessage(message: string): ContentSetBody {
+  const { id: _id, ...body } = DEFAULT_CONTENT_SET;
+  return { ...body, byLevel: Object.fromEntries(Object.entries(body.byLevel).map(([level, content]) => [level, { ...content!, message }])) };
+}
+
+describe('an edit that touches the whole fleet', () => {
+  const temp = makeTempDir();
+  let backend: Backend;
+  let gateway: RecordingGatewayFake;
+  let api: ReturnType<typeof apiClient>;
+
+  beforeAll(async () => {
+    gateway = new RecordingGatewayFake();
+    backend = await startTestBackend(temp.dir, { gatewayFactory: () => gateway });
+    api = apiClient(backend.url);
+    backend.service.createContentSet({ ...contentWithMessage('first'), id: 'fleet' });
+    for (let i = 0; i < PANELS; i++) await backend.service.createPanel({ id: `panel-${String(i).padStart(4, '0')}`, name: `Panel ${i}`, contentSetId: 'fleet' });
+  }, 60_000);
+  afterAll(async () => {
+    await backend.close();
+    temp.remove();
+  });
+
+  const put = (message: string) => api('PUT', '/api/v1/content-sets/fleet', { token: backend.adminToken, body: contentWithMessage(message) });
+  const shown = (panelId: string) => backend.service.display(panelId)!.document;
+
+  it('answers once every panel has its new document, each published once with its own revision', async () => {
+    gateway.published.length = 0;
+    const answer = await put('second');
+    expect(answer.status).toBe(200);
+    expect(gateway.published).toHaveLength(PANELS);
+    expect(new Set(gateway.published.map((d) => d.panelId)).size).toBe(PANELS);
+    const revisions = gateway.published.map((d) => d.revision);
+    expect(new Set(revisions).size).toBe(PANELS);
+    expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+    for (const doc of gateway.published) expect(doc.content.message).toBe('second');
+    // What is served over HTTP is what was published.
+    const served = await api('GET', '/api/v1/panels/panel-0999/display', { token: backend.adminToken });
+    expect(DisplayDocument.parse(served.json)).toEqual(gateway.published.find((d) => d.panelId === 'panel-0999'));
+  });
+
+  it('issues nothing when the edit changes nothing', async () => {
+    gateway.published.length = 0;
+    expect((await put('second')).status).toBe(200);
+    expect(gateway.published).toHaveLength(0);
+  });
+
+  it('keeps answering other requests while it reissues', async () => {
+    const order: string[] = [];
+    const edit = put('third').then(() => order.push('edit'));
+    // Sent after the edit, answered before it: the edit yields between chunks.
+    const health = api('GET', '/healthz').then(() => order.push('health'));
+    await Promise.all([edit, health]);
+    expect(order).toEqual(['health', 'edit']);
+    expect(shown('panel-1199').content.message).toBe('third');
+  });
+
+  it('ends with the newer of two overlapping edits on every panel', async () => {
+    gateway.published.length = 0;
+    // Called back to back: the older edit has issued its first chunk and yields; the newer one
+    // lands in between, and the older edit's later chunks must not undo it.
+    const older = backend.service.replaceContentSet('fleet', contentWithMessage('older'));
+    const newer = backend.service.replaceContentSet('fleet', contentWithMessage('newer'));
+    await Promise.all([older, newer]);
+    const olderIssued = gateway.published.filter((d) => d.content.message === 'older').length;
+    expect(olderIssued).toBeGreaterThan(0);
+    expect(olderIssued).toBeLessThan(PANELS);
+    const lastByPanel = new Map<string, DisplayDocument>();
+    for (const doc of gateway.published) {
+      const before = lastByPanel.get(doc.panelId);
+      if (before) expect(doc.revision).toBeGreaterThan(before.revision);
+      lastByPanel.set(doc.panelId, doc);
+    }
+    expect(lastByPanel.size).toBe(PANELS);
+    for (const [panelId, doc] of lastByPanel) {
+      expect(doc.content.message).toBe('newer');
+      expect(shown(panelId)).toEqual(doc);
+    }
+  });
+});
