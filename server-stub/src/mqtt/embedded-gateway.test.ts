@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeDisplayDocument } from '../documents.js';
 import type { PanelCredentialVerifier } from './gateway.js';
-import { createEmbeddedGateway } from './embedded-gateway.js';
+import { Aedes, type AedesPublishPacket } from 'aedes';
+import { completingOffStack, createEmbeddedGateway } from './embedded-gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
 import {
   RecordingLogger,
@@ -229,5 +230,40 @@ describe('embedded aedes gateway over TLS', () => {
       await gateway?.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the backend subscriber inside aedes', () => {
+  // mqemitter runs the next queued message inside the previous one's callback: 20,000 queued
+  // messages whose subscriber calls back synchronously overflow the stack (measured: the
+  // 10,000-panel benchmark ended the backend this way). Here the queue is built on purpose:
+  // a blocking subscriber holds every concurrency slot while the messages pile up.
+  async function deliverQueuedBurst(subscriber: (packet: AedesPublishPacket, done: () => void) => void, count: number) {
+    const broker = await Aedes.createBroker({ concurrency: 10 });
+    try {
+      const held: (() => void)[] = [];
+      await new Promise<void>((resolve) => broker.subscribe('hold', (_packet, done) => void held.push(done), resolve));
+      await new Promise<void>((resolve) => broker.subscribe('airpanel/+/status', subscriber, resolve));
+      const packet = (topic: string) => ({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }) as AedesPublishPacket;
+      for (let i = 0; i < 10; i++) broker.publish(packet('hold'), () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(held).toHaveLength(10);
+      for (let i = 0; i < count; i++) broker.publish(packet(`airpanel/panel-${i}/status`), () => undefined);
+      for (const release of held) release();
+    } finally {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
+  }
+
+  it('takes a burst of queued panel messages without growing the stack', async () => {
+    let delivered = 0;
+    await deliverQueuedBurst(completingOffStack(() => delivered++), 20_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(delivered).toBe(20_000);
+  });
+
+  it('(the same burst with a synchronous callback overflows: the reason for completingOffStack)', async () => {
+    const synchronous = (_packet: AedesPublishPacket, done: () => void) => done();
+    await expect(deliverQueuedBurst(synchronous, 20_000)).rejects.toThrow(/call stack/);
   });
 });

@@ -45,6 +45,22 @@ function refusal(message: string, returnCode: number): AuthenticateError {
 }
 
 /**
+ * An in-process aedes subscriber that signals completion in a microtask, not on the caller's
+ * stack. Aedes' emitter (mqemitter) starts the next queued message from inside the callback
+ * of the previous one, so a subscriber that calls back synchronously makes the stack grow
+ * with the queue: 10,000 panels reporting at once overflowed it and ended the backend.
+ */
+export function completingOffStack(deliver: (packet: AedesPublishPacket) => void): (packet: AedesPublishPacket, done: () => void) => void {
+  return (packet, done) => {
+    try {
+      deliver(packet);
+    } finally {
+      queueMicrotask(done);
+    }
+  };
+}
+
+/**
  * The default broker: aedes inside the backend process. Panels authenticate with their id
  * and key and reach only their own topics; the backend publishes and listens in-process,
  * bypassing the hooks, so it needs no credentials of its own.
@@ -68,10 +84,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
   let url: string | undefined;
   let closing: Promise<void> | undefined;
 
-  const deliverToBackend = (packet: AedesPublishPacket, done: () => void): void => {
+  const deliverToBackend = completingOffStack((packet) => {
     deliverPanelMessage(sink, logger, packet.topic, packet.payload as Buffer);
-    done();
-  };
+  });
 
   function requireBroker(): Aedes {
     if (!broker || closing) throw new Error('the embedded MQTT broker is not running (call start() first, and not after close())');
