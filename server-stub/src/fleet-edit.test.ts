@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONTENT_SET, DisplayDocument, type ContentSetBody } from '../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, DisplayDocument, StatusMessage, type ContentSetBody } from '../../src-main/common/index.js';
 import type { Backend } from './backend.js';
 import type { EncodedDisplayDocument } from './documents.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
@@ -95,5 +95,20 @@ describe('an edit that touches the whole fleet', () => {
       expect(doc.content.message).toBe('newer');
       expect(shown(panelId)).toEqual(doc);
     }
+  });
+
+  it('records what the fleet reports in one batch, and reads see it at once', async () => {
+    const status = (panelId: string, displayedRevision: number) => ({
+      panelId, online: true, firmwareVersion: '1.2.3', state: 'live' as const, stateReason: 'document received',
+      displayedRevision, uptimeSeconds: 5, lastError: null, maintenanceCode: null, sentAt: '2026-05-01T10:00:00.000Z',
+    });
+    for (let i = 0; i < PANELS; i++) backend.service.onStatus(`panel-${String(i).padStart(4, '0')}`, StatusMessage.parse(status(`panel-${String(i).padStart(4, '0')}`, 1000 + i)));
+    // Not flushed yet (it would be at the next event-loop turn): the read flushes first.
+    expect(backend.service.getPanel('panel-1199')).toMatchObject({ online: true, displayedRevision: 2199, firmwareVersion: '1.2.3' });
+    // A report from a panel deleted before the flush is dropped without losing the others.
+    backend.service.onStatus('panel-0001', StatusMessage.parse(status('panel-0001', 5)));
+    backend.service.onStatus('panel-0002', StatusMessage.parse(status('panel-0002', 6)));
+    await backend.service.deletePanel('panel-0001');
+    expect(backend.service.getPanel('panel-0002').displayedRevision).toBe(6);
   });
 });

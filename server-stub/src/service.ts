@@ -119,6 +119,8 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
   /** Last HTTP poll per panel; kept in memory on the hot path, flushed to the DB periodically. */
   private readonly httpSeen = new Map<string, number>();
   private readonly httpSeenDirty = new Set<string>();
+  private readonly panelWrites: { panelId: string; write: () => void }[] = [];
+  private panelWritesScheduled = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Sources whose last fetch failed: their panels' documents are left to lapse (see renewExpiring). */
   private readonly failingSources = new Set<string>();
@@ -166,6 +168,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
   /** Waits for publishes in flight (graceful shutdown). */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.flushPanelWrites();
   }
 
   private track(work: Promise<unknown>, what: string, meta: Record<string, unknown>): void {
@@ -365,7 +368,8 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
 
   // ---- panels ----
 
-  private summary(panel: Panel, status = this.store.getStatus(panel.id)): PanelSummary {
+  /** `status` given: the caller read it (and flushed the panel writes) already. */
+  private summary(panel: Panel, status = this.statusOf(panel.id)): PanelSummary {
     const httpSeenMs = this.httpSeen.get(panel.id) ?? (status?.httpSeenAt ? Date.parse(status.httpSeenAt) : null);
     const mqttSeenMs = status?.lastSeenAt ? Date.parse(status.lastSeenAt) : null;
     const lastSeenMs = Math.max(httpSeenMs ?? -Infinity, mqttSeenMs ?? -Infinity);
@@ -383,6 +387,11 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       lagging: currentRevision !== null && displayedRevision !== null && displayedRevision < currentRevision,
       lastError: status?.lastError ?? null,
     });
+  }
+
+  private statusOf(panelId: string) {
+    this.flushPanelWrites();
+    return this.store.getStatus(panelId);
   }
 
   private requirePanel(panelId: string): Panel {
@@ -462,10 +471,12 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
 
   /** What each panel last said about its firmware and OTA progress (for the release feed). */
   panelUpdateReports(): { panelId: string; firmwareVersion: string | null; update: unknown }[] {
+    this.flushPanelWrites();
     return this.store.listUpdateReports();
   }
 
   listPanels(): PanelSummary[] {
+    this.flushPanelWrites();
     const statuses = this.store.listStatuses();
     return this.store.listPanels().map(({ panel }) => this.summary(panel, statuses.get(panel.id) ?? null));
   }
@@ -489,6 +500,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
 
   async deletePanel(panelId: string): Promise<void> {
     this.requirePanel(panelId);
+    this.flushPanelWrites();
     this.store.deletePanel(panelId);
     this.unindexKey(panelId);
     this.displays.delete(panelId);
@@ -684,11 +696,13 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
 
   listCommands(panelId: string, limit: number): CommandRecord[] {
     this.requirePanel(panelId);
+    this.flushPanelWrites();
     return this.store.listCommands(panelId, limit);
   }
 
   getCommand(panelId: string, commandId: string): CommandRecord {
     this.requirePanel(panelId);
+    this.flushPanelWrites();
     const record = this.store.getCommand(panelId, commandId);
     if (!record) throw notFound('command', commandId);
     return record;
@@ -725,15 +739,16 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
   // ---- PanelMessageSink (messages from panels, validated by the gateway) ----
 
   onStatus(panelId: string, message: StatusMessage): void {
-    if (!this.store.panelExists(panelId)) {
+    if (!this.keyHashes.has(panelId)) {
       this.logger.warn('status from an unknown panel ignored', { panelId });
       return;
     }
-    this.store.recordStatus(panelId, message, this.nowIso());
+    const receivedAt = this.nowIso();
+    this.queuePanelWrite(panelId, () => this.store.recordStatus(panelId, message, receivedAt));
   }
 
   onEvent(panelId: string, event: PanelEvent): void {
-    if (!this.store.panelExists(panelId)) {
+    if (!this.keyHashes.has(panelId)) {
       this.logger.warn('event from an unknown panel ignored', { panelId });
       return;
     }
@@ -743,12 +758,43 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
         this.logger.warn('ack for an unknown command ignored', { panelId, commandId: event.ack.commandId });
         return;
       }
-      this.store.insertAck(event.ack);
+      this.queuePanelWrite(panelId, () => this.store.insertAck(event.ack));
       this.logger.info('command acknowledged', { panelId, commandId: event.ack.commandId, status: event.ack.status });
       return;
     }
-    this.store.recordStateTransition(panelId, event.to, this.nowIso());
+    const at = this.nowIso();
+    this.queuePanelWrite(panelId, () => this.store.recordStateTransition(panelId, event.to, at));
     this.logger.info('panel state transition', { panelId, from: event.from, to: event.to, reason: event.reason });
+  }
+
+  /**
+   * What panels report is written in order, in one transaction per event-loop turn: a fleet
+   * reporting its new revision at once would otherwise cost one commit per panel (10,000 after
+   * a fleet-wide edit). Every read of those rows flushes first, so nothing reads stale data.
+   * A write for a panel deleted in the meantime is dropped.
+   */
+  private queuePanelWrite(panelId: string, write: () => void): void {
+    this.panelWrites.push({ panelId, write });
+    if (this.panelWritesScheduled) return;
+    this.panelWritesScheduled = true;
+    setImmediate(() => this.flushPanelWrites());
+  }
+
+  flushPanelWrites(): void {
+    this.panelWritesScheduled = false;
+    if (this.panelWrites.length === 0) return;
+    const writes = this.panelWrites.splice(0);
+    this.store.transaction(() => {
+      for (const { panelId, write } of writes) {
+        if (!this.keyHashes.has(panelId)) continue;
+        try {
+          write();
+        } catch (error) {
+          // One bad record must not lose the others of the batch.
+          this.logger.error('recording a panel message failed', { panelId, error: (error as Error).message });
+        }
+      }
+    });
   }
 
   // ---- helpers ----

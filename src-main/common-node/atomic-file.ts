@@ -12,6 +12,8 @@ import { basename, dirname, join } from 'node:path';
  * removes leftovers of interrupted writes by that pattern). It is created exclusively with
  * `mode` (default 0600: private unless asked) and then chmodded to exactly `mode`, so the
  * umask cannot narrow it and a secret is never readable by others, not even for a moment.
+ * The chmod is skipped for modes that give nothing to group and others: a umask only ever
+ * removes bits, and one that removed the owner's would be a broken system, not a leak.
  * On a failure before the rename the temp file is removed and the error thrown as is (its
  * `code`, e.g. ENOSPC, intact); the target keeps its old content.
  */
@@ -21,6 +23,11 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Give the file to this user and group before it appears (needs root). */
   owner?: { uid: number; gid: number };
+  /**
+   * Default true. False leaves the directory's fsync to the caller, who writes several files
+   * into one directory and then calls fsyncDir once (the rename is still atomic).
+   */
+  syncDirectory?: boolean;
 }
 
 const DEFAULT_MODE = 0o600;
@@ -42,7 +49,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   try {
     try {
       await handle.writeFile(data);
-      await handle.chmod(mode);
+      if ((mode & 0o077) !== 0) await handle.chmod(mode);
       if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
       await handle.sync();
     } finally {
@@ -53,9 +60,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rm(temp, { force: true });
     throw err;
   }
-  await fsyncDir(dirname(path)).catch((err: unknown) => {
-    if (!isUnsupported(err)) throw err;
-  });
+  if (options.syncDirectory !== false) await fsyncDir(dirname(path));
 }
 
 /** Synchronous twin of writeFileAtomic (the loader's short critical sections, sync callers). */
@@ -68,7 +73,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
       const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      fchmodSync(fd, mode);
+      if ((mode & 0o077) !== 0) fchmodSync(fd, mode);
       if (options.owner) fchownSync(fd, options.owner.uid, options.owner.gid);
       fsyncSync(fd);
     } finally {
@@ -79,18 +84,19 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
     rmSync(temp, { force: true });
     throw err;
   }
-  try {
-    fsyncDirSync(dirname(path));
-  } catch (err) {
-    if (!isUnsupported(err)) throw err;
-  }
+  if (options.syncDirectory !== false) fsyncDirSync(dirname(path));
 }
 
-/** Makes the entries of `dir` (a rename, a removal) durable. */
+/**
+ * Makes the entries of `dir` (a rename, a removal) durable. Filesystems that refuse fsync on
+ * a directory are let be: the rename itself is atomic there.
+ */
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
+  } catch (err) {
+    if (!isUnsupported(err)) throw err;
   } finally {
     await handle.close();
   }
@@ -100,6 +106,8 @@ export function fsyncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
+  } catch (err) {
+    if (!isUnsupported(err)) throw err;
   } finally {
     closeSync(fd);
   }

@@ -36,6 +36,14 @@ describe('LastKnownGoodCache', () => {
     expect(await newCache().cache.load('panel-001')).toEqual({ document: doc, highestRevision: 7 });
   });
 
+  it('makes its directory again when it was removed after the first save', async () => {
+    const { cache } = newCache();
+    await cache.save(makeDocument('panel-001', 1));
+    await rm(dataDirPaths(dataDir.dir).cacheDir, { recursive: true });
+    await cache.save(makeDocument('panel-001', 2));
+    expect(await newCache().cache.load('panel-001')).toEqual({ document: makeDocument('panel-001', 2), highestRevision: 2 });
+  });
+
   it('keeps the newest of several quick saves', async () => {
     const { cache } = newCache();
     await Promise.all([1, 2, 3, 4].map((r) => cache.save(makeDocument('panel-001', r))));

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { DisplayDocument, Identifier } from '../common/index.js';
-import { writeFileAtomic } from '../common-node/atomic-file.js';
+import { fsyncDir, writeFileAtomic } from '../common-node/atomic-file.js';
 import type { WallClock } from './clock.js';
 import { dataDirPaths } from './data-dir.js';
 import type { CoreLogger } from './logger.js';
@@ -158,9 +158,21 @@ export class LastKnownGoodCache {
   }
 
   private async writeDocument(document: DisplayDocument): Promise<void> {
-    await mkdir(this.paths.cacheDir, { recursive: true });
-    await writeFileAtomic(this.paths.displayCache, encodeEnvelope(document));
-    await writeFileAtomic(this.paths.revisionHighWater, encodeEnvelope({ panelId: document.panelId, revision: document.revision }));
+    try {
+      await this.writeBoth(document);
+    } catch (err) {
+      // The directory is made on the first write, and again if someone removed it since.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.paths.cacheDir, { recursive: true });
+      await this.writeBoth(document);
+    }
+  }
+
+  /** Both files live in cache/: one directory fsync makes both renames durable. */
+  private async writeBoth(document: DisplayDocument): Promise<void> {
+    await writeFileAtomic(this.paths.displayCache, encodeEnvelope(document), { syncDirectory: false });
+    await writeFileAtomic(this.paths.revisionHighWater, encodeEnvelope({ panelId: document.panelId, revision: document.revision }), { syncDirectory: false });
+    await fsyncDir(this.paths.cacheDir);
   }
 
   /**

@@ -139,10 +139,15 @@ class Channel<In extends { type: string }, Out extends { type: string }> {
   }
 }
 
+/** Set to a directory to get a V8 CPU profile of the backend and each fleet process (`--cpu-prof`). */
+const CPU_PROFILE_DIR = process.env.AIRPANEL_FLEET_CPU_PROF_DIR;
+
 function forkTs(file: string, name: string, execArgv: string[] = []): ChildProcess {
+  // A directory per process: tsx's loader thread writes a profile of its own.
+  const profiling = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROFILE_DIR, name)}`] : [];
   const child = fork(join(here, file), [], {
     cwd: repoRoot,
-    execArgv: ['--import', 'tsx', ...execArgv],
+    execArgv: ['--import', 'tsx', ...profiling, ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, AIRPANEL_FLEET_PROCESS: name },
   });
