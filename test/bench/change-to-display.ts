@@ -48,8 +48,11 @@ interface Scenario {
   processes: number;
   provisionSeconds: number;
   warmup: LatencySummary;
-  /** afterAnswer: from the PUT's answer (the backend has reissued every document) to acceptance. */
-  rounds: (LatencySummary & { putAnsweredMs: number; afterAnswer: LatencySummary })[];
+  /**
+   * afterAnswer: from the PUT's answer (the backend has reissued every document) to acceptance.
+   * cpu: CPU seconds each side used from the PUT to the last acceptance (both on the same cores).
+   */
+  rounds: (LatencySummary & { putAnsweredMs: number; afterAnswer: LatencySummary; cpu: RoundCpu | null })[];
   pooled: LatencySummary;
   targetP99Ms: number | null;
   met: boolean | null;
@@ -58,6 +61,20 @@ interface Scenario {
   maxLoopLagMs: number;
   errors: number;
   loadAverage: string;
+}
+
+interface RoundCpu {
+  backendSeconds: number;
+  brokerSeconds: number | null;
+  fleetSeconds: number;
+  /** Fleet CPU per panel and document: the simulator's own cost, which shares the cores. */
+  fleetMsPerPanel: number;
+}
+
+/** CPU used by the backend (and Mosquitto) and the fleet processes so far, in microseconds. */
+async function cpuNow(fleet: Fleet): Promise<{ backend: number; broker: number | null; fleet: number } | null> {
+  const [memory, counts] = await Promise.all([fleet.memory(), fleet.counts()]);
+  return memory ? { backend: memory.backendCpuMicros, broker: memory.brokerCpuMicros, fleet: counts.cpuMicros } : null;
 }
 
 async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Scenario> {
@@ -92,14 +109,27 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     const all: (number | null)[] = [];
     for (let r = 0; r < rounds; r++) {
       await new Promise((res) => setTimeout(res, 2_000));
+      const cpuBefore = await cpuNow(fleet);
       const { t0, answeredMs } = await fleet.broadcastChange();
       const times = await fleet.awaitChange(timeoutMs);
+      const cpuAfter = await cpuNow(fleet);
+      const cpu: RoundCpu | null = cpuBefore && cpuAfter
+        ? {
+            backendSeconds: Math.round((cpuAfter.backend - cpuBefore.backend) / 1e4) / 100,
+            brokerSeconds: cpuAfter.broker !== null && cpuBefore.broker !== null ? Math.round((cpuAfter.broker - cpuBefore.broker) / 1e4) / 100 : null,
+            fleetSeconds: Math.round((cpuAfter.fleet - cpuBefore.fleet) / 1e4) / 100,
+            fleetMsPerPanel: Math.round((cpuAfter.fleet - cpuBefore.fleet) / panels / 10) / 100,
+          }
+        : null;
       all.push(...times.map((t) => (t === null ? null : t - t0)));
       // The backend reissues every document before it answers the PUT: split that from delivery.
       const afterAnswer = summarize(times, t0 + answeredMs);
-      const s = { ...summarize(times, t0), putAnsweredMs: Math.round(answeredMs), afterAnswer };
+      const s = { ...summarize(times, t0), putAnsweredMs: Math.round(answeredMs), afterAnswer, cpu };
       results.push(s);
       process.stdout.write(`   round ${r + 1}: p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max} ms, ${s.missing} missing (admin PUT answered after ${s.putAnsweredMs} ms; after the answer p50 ${afterAnswer.p50} p99 ${afterAnswer.p99} ms) load ${loadText()}\n`);
+      if (cpu) {
+        process.stdout.write(`            CPU until the last panel: backend ${cpu.backendSeconds} s${cpu.brokerSeconds !== null ? `, mosquitto ${cpu.brokerSeconds} s` : ''}, fleet ${cpu.fleetSeconds} s (${cpu.fleetMsPerPanel} ms per panel)\n`);
+      }
     }
     const counts = await fleet.counts();
     const memory = await fleet.memory();

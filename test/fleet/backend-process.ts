@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createBackend, type Backend, type MqttOptions } from '../../server-stub/src/backend.js';
 import type { Logger } from '../../server-stub/src/logger.js';
 import { startMosquitto, type RunningMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import type { BackendProcessOptions, FromBackendProcess, ToBackendProcess } from './protocol.js';
+import { cpuMicrosOfThisProcess, type BackendProcessOptions, type FromBackendProcess, type ToBackendProcess } from './protocol.js';
 
 /** Backend warnings and errors go to stderr, the first 20 of them; the rest are counted. */
 let logged = 0;
@@ -44,6 +44,18 @@ export function findPidByCommandLine(fragment: string): number | null {
     }
   }
   return null;
+}
+
+/** utime + stime of another process from /proc/<pid>/stat (clock ticks: 100 per second on Linux). */
+export function cpuMicrosOfPid(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), counted from state = field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return null;
+  }
 }
 
 export function rssOfPid(pid: number): number | null {
@@ -101,7 +113,10 @@ process.on('message', (raw) => {
         send({
           type: 'memory',
           id: message.id,
-          memory: { backendRssBytes: mem.rss, backendHeapUsedBytes: mem.heapUsed, brokerRssBytes: pid ? rssOfPid(pid) : null, connectedPanels },
+          memory: {
+            backendRssBytes: mem.rss, backendHeapUsedBytes: mem.heapUsed, brokerRssBytes: pid ? rssOfPid(pid) : null, connectedPanels,
+            backendCpuMicros: cpuMicrosOfThisProcess(), brokerCpuMicros: pid ? cpuMicrosOfPid(pid) : null,
+          },
         });
         return;
       }

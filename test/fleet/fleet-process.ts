@@ -8,7 +8,7 @@ import got from 'got';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { panelTopics, type PanelView } from '../../src-main/common/index.js';
 import { PanelCore, loadPanelConfig, type CoreLogger, type HostActions } from '../../src-main/core/index.js';
-import type { FleetProcessCounts, FleetTuning, FromFleetProcess, PanelSlot, ToFleetProcess } from './protocol.js';
+import { cpuMicrosOfThisProcess, type FleetProcessCounts, type FleetTuning, type FromFleetProcess, type PanelSlot, type ToFleetProcess } from './protocol.js';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across processes. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -160,6 +160,7 @@ function counts(): FleetProcessCounts {
     lastErrors: [...logger.recent],
     rssBytes: mem.rss,
     heapUsedBytes: mem.heapUsed,
+    cpuMicros: cpuMicrosOfThisProcess(),
     loopLagMs: Math.round(lag),
   };
 }

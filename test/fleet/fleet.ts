@@ -347,7 +347,7 @@ export class Fleet {
   /** Counts summed over the fleet processes. */
   async counts(): Promise<FleetCounts> {
     const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'counts' }>>((id) => ({ type: 'counts', id }))));
-    const total: FleetCounts = { panels: 0, started: 0, mqttConnected: 0, mqttAttempts: 0, states: {}, revisions: {}, errors: 0, warnings: 0, lastErrors: [], rssBytes: 0, heapUsedBytes: 0, loopLagMs: 0, processes: all.length };
+    const total: FleetCounts = { panels: 0, started: 0, mqttConnected: 0, mqttAttempts: 0, states: {}, revisions: {}, errors: 0, warnings: 0, lastErrors: [], rssBytes: 0, heapUsedBytes: 0, cpuMicros: 0, loopLagMs: 0, processes: all.length };
     for (const { counts: c } of all) {
       total.panels += c.panels;
       total.started += c.started;
@@ -357,6 +357,7 @@ export class Fleet {
       total.warnings += c.warnings;
       total.rssBytes += c.rssBytes;
       total.heapUsedBytes += c.heapUsedBytes;
+      total.cpuMicros += c.cpuMicros;
       total.loopLagMs = Math.max(total.loopLagMs, c.loopLagMs);
       for (const [k, v] of Object.entries(c.states)) total.states[k] = (total.states[k] ?? 0) + v;
       for (const [k, v] of Object.entries(c.revisions)) total.revisions[k] = (total.revisions[k] ?? 0) + v;

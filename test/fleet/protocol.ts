@@ -35,8 +35,15 @@ export interface FleetProcessCounts {
   lastErrors: string[];
   rssBytes: number;
   heapUsedBytes: number;
+  /** CPU time (user + system) the process used since it started, in microseconds. */
+  cpuMicros: number;
   /** Event-loop lag sampled over the last summary period (ms, max). */
   loopLagMs: number;
+}
+
+export function cpuMicrosOfThisProcess(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
 }
 
 export type ToFleetProcess =
@@ -85,6 +92,9 @@ export interface BackendMemory {
   backendHeapUsedBytes: number;
   /** Mosquitto's VmRSS from /proc, when it runs. */
   brokerRssBytes: number | null;
+  /** CPU time (user + system) since start, in microseconds: the backend's and Mosquitto's. */
+  backendCpuMicros: number;
+  brokerCpuMicros: number | null;
   connectedPanels: number;
 }
 
