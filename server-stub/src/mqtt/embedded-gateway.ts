@@ -197,9 +197,11 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
         logger.warn('mqtt: connection dropped, packet too large', { remoteAddress: socket.remoteAddress, reason });
       });
     };
+    // noDelay: a PUBACK followed by a document would otherwise wait on Nagle and the panel's
+    // delayed ACK (~40 ms); the same setting as set_tcp_nodelay in the generated Mosquitto config.
     const netServer: Server = options.tls
-      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, serve)
-      : createServer(serve);
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, noDelay: true }, serve)
+      : createServer({ noDelay: true }, serve);
     // Raw TCP sockets, also those of TLS connections still shaking hands.
     netServer.on('connection', (socket: Socket) => {
       sockets.add(socket);

@@ -31,6 +31,8 @@ describe('mosquitto deployment generator', () => {
     const written = await writeMosquittoDeployment({ outDir: dir, port: 1884, backendUsername: 'backend', backendPassword: 'a-long-enough-password' });
     const conf = await readFile(written.confPath, 'utf8');
     expect(conf).toContain('allow_anonymous false');
+    // Without it every dynsec answer and small document waited ~40 ms (Nagle + delayed ACK).
+    expect(conf).toContain('set_tcp_nodelay true\n');
     expect(conf).toContain('listener 1884\n');
     expect(conf).toContain(`plugin_opt_config_file ${written.dynsecPath}`);
     expect(conf).toContain(`persistence_location ${join(dir, 'data')}/`);
