@@ -20,13 +20,14 @@
  */
 import { parseArgs } from 'node:util';
 import type { BrokerKind } from '../fleet/protocol.js';
-import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
+import { brokerAccountsFromFlag, Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({
   options: {
     mqtt: { type: 'string', default: '1000' },
     broker: { type: 'string', default: 'aedes' },
+    'mosquitto-accounts': { type: 'string', default: 'auto' },
     poll: { type: 'string', default: '1000' },
     'poll-interval-ms': { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
@@ -82,6 +83,7 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
   const fleet = await Fleet.create({
     panels,
     broker: values.broker as BrokerKind,
+    brokerAccounts: brokerAccountsFromFlag(values['mosquitto-accounts'], panels),
     transport,
     tuning: transport === 'poll' ? { pollIntervalMs } : {},
     startsPerSecond: Number(values['starts-per-second']),

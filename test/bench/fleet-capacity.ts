@@ -5,7 +5,13 @@
  * set they share), delivered to all.
  *
  *   npx tsx test/bench/fleet-capacity.ts [--panels 2000] [--brokers aedes,mosquitto] [--processes P]
+ *                                        [--mosquitto-accounts dynsec|seeded|auto]
  *   npm run bench -- fleet-capacity -- --panels 10000
+ *
+ * Mosquitto accounts: above 2,000 panels (auto) they are seeded into the stopped broker's
+ * dynsec file after provisioning, with the backend in managed-elsewhere mode: the same
+ * entries dynsec would create, without its per-command rewrite of the whole file (creating
+ * 10,000 one by one would take tens of minutes; test/bench/mosquitto-provisioning.ts).
  *
  * Per broker: a fresh backend process (createBackend) — for Mosquitto also a real mosquitto
  * started by it — N panels provisioned through the admin API, then started as real PanelCores
@@ -18,13 +24,14 @@
  */
 import { parseArgs } from 'node:util';
 import type { BrokerKind } from '../fleet/protocol.js';
-import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
+import { brokerAccountsFromFlag, Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({
   options: {
     panels: { type: 'string', default: '2000' },
     brokers: { type: 'string', default: 'aedes,mosquitto' },
+    'mosquitto-accounts': { type: 'string', default: 'auto' },
     processes: { type: 'string' },
     'starts-per-second': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '120' },
@@ -66,7 +73,9 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 
 async function measure(broker: BrokerKind): Promise<Capacity> {
   process.stdout.write(`\n-- ${broker} × ${panels} panels (load average ${loadText()})\n`);
-  const fleet = await Fleet.create({ panels, broker, startsPerSecond: Number(values['starts-per-second']), idPrefix: `cap-${broker}`, ...(values.processes ? { processes: Number(values.processes) } : {}) });
+  const brokerAccounts = brokerAccountsFromFlag(values['mosquitto-accounts'], panels);
+  if (broker === 'mosquitto') process.stdout.write(`   Mosquitto accounts: ${brokerAccounts === 'seeded' ? 'seeded into its dynsec file after provisioning (backend in managed-elsewhere mode)' : 'created through dynsec, one per panel'}\n`);
+  const fleet = await Fleet.create({ panels, broker, brokerAccounts, startsPerSecond: Number(values['starts-per-second']), idPrefix: `cap-${broker}`, ...(values.processes ? { processes: Number(values.processes) } : {}) });
   let peak = 0;
   let sampling = true;
   const sampler = (async () => {

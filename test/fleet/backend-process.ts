@@ -75,7 +75,10 @@ async function start(o: BackendProcessOptions): Promise<Backend> {
   let mqtt: MqttOptions;
   if (o.broker === 'mosquitto') {
     mosquitto ??= await startMosquitto();
-    mqtt = { mode: 'external', url: mosquitto.url, username: mosquitto.backendUsername, password: mosquitto.backendPassword };
+    mqtt = {
+      mode: 'external', url: mosquitto.url, username: mosquitto.backendUsername, password: mosquitto.backendPassword,
+      credentials: o.brokerAccounts === 'seeded' ? 'managed-elsewhere' : 'dynsec',
+    };
   } else if (o.broker === 'aedes') {
     mqtt = { mode: 'embedded', port: mqttPort, host: '127.0.0.1' };
   } else {
@@ -118,6 +121,13 @@ process.on('message', (raw) => {
             backendCpuMicros: cpuMicrosOfThisProcess(), brokerCpuMicros: pid ? cpuMicrosOfPid(pid) : null,
           },
         });
+        return;
+      }
+      case 'seed-broker-accounts': {
+        if (!mosquitto || options?.brokerAccounts !== 'seeded') throw new Error('seeding needs Mosquitto started with brokerAccounts "seeded"');
+        const started = performance.now();
+        await mosquitto.seedPanelAccounts(message.accounts);
+        send({ type: 'seeded', id: message.id, ms: performance.now() - started });
         return;
       }
       case 'restart-broker': {

@@ -12,12 +12,15 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import type { BrokerKind } from './protocol.js';
-import { Fleet, formatCounts, mib, summarize } from './fleet.js';
+import { brokerAccountsFromFlag, Fleet, formatCounts, mib, summarize } from './fleet.js';
 
 const HELP = `npm run fleet -- --panels N [options]
   --panels N             panels to simulate (default 100)
   --processes P          fleet processes (default 1 up to 2,000 panels, else 2)
   --broker B             aedes (default) | mosquitto | none   (backend started for the run)
+  --mosquitto-accounts A dynsec | seeded | auto (default: seeded above 2,000 panels): panel
+                         accounts created through dynsec one by one, or written into the
+                         stopped broker's dynsec file after provisioning
   --backend-url URL      use a running backend instead (root URL, e.g. http://127.0.0.1:8080)
   --admin-token T        its admin token (or AIRPANEL_ADMIN_TOKEN)
   --transport T          mqtt (default) | poll   (poll: panel.json without mqttUrl)
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     panels: { type: 'string', default: '100' },
     processes: { type: 'string' },
     broker: { type: 'string', default: 'aedes' },
+    'mosquitto-accounts': { type: 'string', default: 'auto' },
     'backend-url': { type: 'string' },
     'admin-token': { type: 'string' },
     transport: { type: 'string', default: 'mqtt' },
@@ -62,6 +66,7 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const fleet = await Fleet.create({
   panels,
   broker,
+  brokerAccounts: brokerAccountsFromFlag(values['mosquitto-accounts'], panels),
   transport: broker === 'none' ? 'poll' : transport,
   ...(values.processes ? { processes: Number(values.processes) } : {}),
   ...(values['backend-url'] ? { backendUrl: values['backend-url'], adminToken: values['admin-token'] ?? process.env['AIRPANEL_ADMIN_TOKEN'] ?? '' } : {}),

@@ -20,6 +20,7 @@ import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, ty
 import type {
   BackendMemory,
   BackendProcessOptions,
+  BrokerAccounts,
   BrokerKind,
   FleetProcessCounts,
   FleetTuning,
@@ -40,6 +41,8 @@ export interface FleetOptions {
   processes?: number;
   /** Backend started for the run (default aedes); ignored when `backendUrl` is given. */
   broker?: BrokerKind;
+  /** Mosquitto only: accounts through dynsec at run time (default) or seeded after provisioning. */
+  brokerAccounts?: BrokerAccounts;
   /** An already running backend (its root URL) and its admin token. */
   backendUrl?: string;
   adminToken?: string;
@@ -154,6 +157,16 @@ function forkTs(file: string, name: string, execArgv: string[] = []): ChildProce
   return child;
 }
 
+/**
+ * The `--mosquitto-accounts` flag of the fleet tools: `dynsec`, `seeded`, or `auto` (seeded
+ * above 2,000 panels, where creating accounts one by one through dynsec takes minutes).
+ */
+export function brokerAccountsFromFlag(flag: string, panels: number): BrokerAccounts {
+  if (flag === 'dynsec' || flag === 'seeded') return flag;
+  if (flag === 'auto') return panels > 2_000 ? 'seeded' : 'dynsec';
+  throw new Error(`--mosquitto-accounts: dynsec, seeded or auto, not "${flag}"`);
+}
+
 /** Runs `work` over `items` with at most `limit` in flight. */
 export async function pool<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -208,6 +221,7 @@ export class Fleet {
     this.options = {
       processes: options.processes ?? (options.panels <= 2_000 ? 1 : 2),
       broker: options.broker ?? 'aedes',
+      brokerAccounts: options.brokerAccounts ?? 'dynsec',
       transport: options.transport ?? 'mqtt',
       tuning: options.tuning ?? {},
       startsPerSecond: options.startsPerSecond ?? 1_000,
@@ -250,6 +264,7 @@ export class Fleet {
     const options: BackendProcessOptions = {
       dataDir: this.backendDataDir,
       broker: this.options.broker,
+      brokerAccounts: this.options.brokerAccounts,
       adminToken: `fleet-admin-token-${process.pid}-0123456789abcdef`,
       refreshIntervalSeconds: 300,
     };
@@ -294,6 +309,7 @@ export class Fleet {
     if (set.status !== 201 && set.status !== 409) throw new Error(`creating the content set failed: HTTP ${set.status} ${JSON.stringify(set.json)}`);
     const ids = Array.from({ length: this.options.panels }, (_, i) => `${this.options.idPrefix}-${i}`);
     const slots: PanelSlot[] = new Array<PanelSlot>(ids.length);
+    const accounts: { panelId: string; apiKey: string }[] = [];
     let done = 0;
     await pool(ids, this.options.provisionConcurrency, async (id, i) => {
       const body = { id, name: `Fleet panel ${i}`, contentSetId: FLEET_CONTENT_SET_ID };
@@ -309,7 +325,9 @@ export class Fleet {
         this.provisioning.created++;
       }
       if (r.status !== 201) throw new Error(`registering ${id} failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-      let config: PanelConfigInput = panelConfigFromRegistration(PanelRegistration.parse(r.json));
+      const registration = PanelRegistration.parse(r.json);
+      accounts.push({ panelId: id, apiKey: registration.apiKey });
+      let config: PanelConfigInput = panelConfigFromRegistration(registration);
       if (this.options.transport === 'poll') config = { ...config, endpoints: { ...config.endpoints, mqttUrl: null } };
       const dataDir = join(this.root, 'panels', id);
       await mkdir(dataDir, { recursive: true });
@@ -318,6 +336,10 @@ export class Fleet {
       onProgress?.(++done);
     });
     this.slots = slots;
+    if (this.options.broker === 'mosquitto' && this.options.brokerAccounts === 'seeded') {
+      if (!this.backend) throw new Error('seeded broker accounts need the backend (and its Mosquitto) started by the fleet');
+      await this.backend.request<Extract<FromBackendProcess, { type: 'seeded' }>>((rid) => ({ type: 'seed-broker-accounts', id: rid, accounts }));
+    }
     this.provisioning.ms = performance.now() - started;
   }
 

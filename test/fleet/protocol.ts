@@ -73,9 +73,18 @@ export type FromFleetProcess =
 
 export type BrokerKind = 'aedes' | 'mosquitto' | 'none';
 
+/**
+ * How panels get Mosquitto accounts: through dynsec at run time, one panel after the other (as
+ * in production), or `seeded` into the stopped broker's dynsec file once provisioning is done,
+ * with the backend in `managed-elsewhere` mode (a large fleet: dynsec at run time costs more
+ * per panel the more there are, see test/bench/mosquitto-provisioning.ts).
+ */
+export type BrokerAccounts = 'dynsec' | 'seeded';
+
 export interface BackendProcessOptions {
   dataDir: string;
   broker: BrokerKind;
+  brokerAccounts: BrokerAccounts;
   adminToken: string;
   refreshIntervalSeconds: number;
 }
@@ -83,6 +92,8 @@ export interface BackendProcessOptions {
 export type ToBackendProcess =
   | { type: 'start'; options: BackendProcessOptions }
   | { type: 'memory'; id: number }
+  /** Mosquitto with seeded accounts: write these into its dynsec file and restart it. */
+  | { type: 'seed-broker-accounts'; id: number; accounts: { panelId: string; apiKey: string }[] }
   /** Stops the broker and starts it again (aedes: the whole backend, same ports and data). */
   | { type: 'restart-broker'; id: number; downMs: number }
   | { type: 'stop'; id: number };
@@ -102,5 +113,6 @@ export type FromBackendProcess =
   | { type: 'started'; url: string; mqttUrl: string | null; adminToken: string; pid: number; brokerPid: number | null }
   | { type: 'memory'; id: number; memory: BackendMemory }
   | { type: 'restarted'; id: number; downAtMs: number; upAtMs: number }
+  | { type: 'seeded'; id: number; ms: number }
   | { type: 'stopped'; id: number }
   | { type: 'fatal'; message: string };

@@ -72,6 +72,22 @@ export function panelRoleAcls(panelId: string): DynsecAcl[] {
   ];
 }
 
+/**
+ * A panel's client and role as they stand in the dynsec file: what `upsertPanel` makes the
+ * running broker create, for writing into the file of a stopped broker instead. Mosquitto
+ * 2.0 saves its whole file after every dynsec command, so creating accounts one by one costs
+ * more the more there are (measured: test/bench/mosquitto-provisioning.ts); a large fleet
+ * imported at once is seeded this way. `iterations` 101 is what Mosquitto 2.0 uses itself for
+ * passwords set through dynsec.
+ */
+export function panelDynsecEntries(panelId: string, key: string, iterations = 101): { client: Record<string, unknown>; role: Record<string, unknown> } {
+  const rolename = panelRoleName(panelId);
+  return {
+    client: { username: panelId, clientid: panelId, ...hashDynsecPassword(key, iterations), roles: [{ rolename }] },
+    role: { rolename, acls: panelRoleAcls(panelId) },
+  };
+}
+
 export interface DynsecPasswordHash {
   password: string;
   salt: string;

@@ -1,9 +1,11 @@
 // Starts a real Mosquitto for tests, configured by the same generator a deployment uses.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../../../src-main/common-node/atomic-file.js';
+import { panelDynsecEntries } from '../dynsec.js';
 import { writeMosquittoDeployment, type MosquittoDeployment } from '../mosquitto-config.js';
 
 export const MOSQUITTO_BINARY = process.env['MOSQUITTO_BINARY'] ?? '/usr/sbin/mosquitto';
@@ -23,6 +25,12 @@ export interface RunningMosquitto {
    * until the process is gone; `restart()` starts it again on the same port and files.
    */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Stops the broker, writes these panels' accounts into its dynsec file (the entries dynsec
+   * itself would create, see panelDynsecEntries) and starts it again: thousands of panels in
+   * seconds where creating them one by one through dynsec takes many minutes.
+   */
+  seedPanelAccounts(accounts: readonly { panelId: string; apiKey: string }[]): Promise<void>;
   /** Stops the broker (SIGTERM, then SIGKILL) and removes its directory. */
   stop(): Promise<void>;
 }
@@ -112,6 +120,18 @@ export async function startMosquitto(options: { backendUsername?: string; backen
       async restart() {
         if (stopping) throw new Error('mosquitto was stopped');
         await terminate(running);
+        running = await launch();
+      },
+      async seedPanelAccounts(accounts) {
+        if (stopping) throw new Error('mosquitto was stopped');
+        await terminate(running);
+        const file = JSON.parse(await readFile(deployment.dynsecPath, 'utf8')) as { clients: unknown[]; roles: unknown[] };
+        for (const { panelId, apiKey } of accounts) {
+          const { client, role } = panelDynsecEntries(panelId, apiKey);
+          file.clients.push(client);
+          file.roles.push(role);
+        }
+        await writeFileAtomic(deployment.dynsecPath, JSON.stringify(file), { mode: 0o600 });
         running = await launch();
       },
       async kill(signal: NodeJS.Signals = 'SIGKILL') {
