@@ -1,6 +1,8 @@
 import { readdir, readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeEnvelope, LastKnownGoodCache } from './cache.js';
+import { basename } from 'node:path';
+import { fsyncDirSync, writeFileAtomicSync } from '../common-node/atomic-file.js';
+import { decodeEnvelope, encodeEnvelope, LastKnownGoodCache, type CacheDiskWriter } from './cache.js';
 import { dataDirPaths } from './data-dir.js';
 import { capturingLogger, makeDataDir, makeDocument } from './testing/fixtures.js';
 
@@ -42,6 +44,30 @@ describe('LastKnownGoodCache', () => {
     await rm(dataDirPaths(dataDir.dir).cacheDir, { recursive: true });
     await cache.save(makeDocument('panel-001', 2));
     expect(await newCache().cache.load('panel-001')).toEqual({ document: makeDocument('panel-001', 2), highestRevision: 2 });
+  });
+
+  it('writes through the disk writer it is given (both files, then one directory fsync)', async () => {
+    const calls: string[] = [];
+    const recordingSyncWriter: CacheDiskWriter = {
+      writeFileAtomic: (path, data, options) => {
+        calls.push(`write ${basename(path)}`);
+        writeFileAtomicSync(path, data, options);
+        return Promise.resolve();
+      },
+      fsyncDir: (dir) => {
+        calls.push(`fsync ${basename(dir)}`);
+        fsyncDirSync(dir);
+        return Promise.resolve();
+      },
+    };
+    const cache = new LastKnownGoodCache({ dataDir: dataDir.dir, wallClock, logger: capturingLogger().logger, diskWriter: recordingSyncWriter });
+    // The first save finds no cache/ yet (ENOENT), makes it and writes again.
+    await cache.save(makeDocument('panel-001', 3));
+    expect(calls).toEqual(['write display.json', 'write display.json', 'write revision.json', 'fsync cache']);
+    calls.length = 0;
+    await cache.save(makeDocument('panel-001', 4));
+    expect(calls).toEqual(['write display.json', 'write revision.json', 'fsync cache']);
+    expect(await newCache().cache.load('panel-001')).toEqual({ document: makeDocument('panel-001', 4), highestRevision: 4 });
   });
 
   it('keeps the newest of several quick saves', async () => {

@@ -13,7 +13,7 @@ import {
   type RendererErrorReport,
 } from '../common/index.js';
 import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
-import { LastKnownGoodCache } from './cache.js';
+import { LastKnownGoodCache, type CacheDiskWriter } from './cache.js';
 import {
   type MonotonicClock,
   type RandomSource,
@@ -82,6 +82,8 @@ export interface PanelCoreOptions {
   random?: RandomSource;
   scheduler?: Scheduler;
   tuning?: Partial<CoreTuning>;
+  /** How the last-known-good cache writes (see CacheDiskWriter); default asynchronous. */
+  cacheDiskWriter?: CacheDiskWriter;
 }
 
 /** Used when a host reports a code the maintenance screen could not show. */
@@ -146,7 +148,7 @@ export class PanelCore implements PanelViewSource {
     this.scheduler = options.scheduler ?? unrefScheduler;
     this.logger = options.logger;
     this.startedMono = this.mono.now();
-    this.cache = new LastKnownGoodCache({ dataDir: options.dataDir, wallClock: this.wall, logger: this.logger });
+    this.cache = new LastKnownGoodCache({ dataDir: options.dataDir, wallClock: this.wall, logger: this.logger, diskWriter: options.cacheDiskWriter });
     const freshnessWindowMs =
       this.tuning.freshnessWindowMs ?? (options.config.ok ? options.config.config.freshnessWindowSeconds : 900) * 1000;
     this.machine = new PanelStateMachine({

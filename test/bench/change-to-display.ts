@@ -5,6 +5,7 @@
  *
  *   npx tsx test/bench/change-to-display.ts [--mqtt 1000,10000] [--poll 1000] [--poll-interval-ms 1000]
  *                                           [--rounds 3] [--broker aedes|mosquitto] [--processes P] [--starts-per-second 200]
+ *                                           [--mosquitto-accounts dynsec|seeded|auto] [--cache-writes sync|async]
  *   npm run bench -- change-to-display -- --mqtt 200 --poll 200      (a quick run)
  *
  * Each scenario runs its own fleet (test/fleet): a fresh backend process (createBackend,
@@ -14,6 +15,10 @@
  * the admin's PUT /content-sets/{id} is sent, so the figures include the backend reissuing
  * N documents. Polling panels have no mqttUrl in panel.json and poll every
  * --poll-interval-ms (± 20 % jitter): their latency is bounded below by that period.
+ *
+ * The fleet's cores write their caches with the synchronous file calls by default (the same
+ * files and fsyncs; --cache-writes async for a panel's own asynchronous calls, which cost the
+ * simulator ~8× the CPU per file on tmpfs). Each round prints the CPU each side used.
  *
  * Target (issue 6): p99 < 1 s at 1,000 panels and < 3 s at 10,000 on one 2-core machine
  * running backend, broker and fleet together (the original system: up to 5 minutes).
@@ -28,6 +33,7 @@ const { values } = parseArgs({
     mqtt: { type: 'string', default: '1000' },
     broker: { type: 'string', default: 'aedes' },
     'mosquitto-accounts': { type: 'string', default: 'auto' },
+    'cache-writes': { type: 'string', default: 'sync' },
     poll: { type: 'string', default: '1000' },
     'poll-interval-ms': { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '3' },
@@ -84,6 +90,7 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     panels,
     broker: values.broker as BrokerKind,
     brokerAccounts: brokerAccountsFromFlag(values['mosquitto-accounts'], panels),
+    cacheWrites: values['cache-writes'] === 'async' ? 'async' : 'sync',
     transport,
     tuning: transport === 'poll' ? { pollIntervalMs } : {},
     startsPerSecond: Number(values['starts-per-second']),

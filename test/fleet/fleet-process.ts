@@ -7,6 +7,8 @@ import http from 'node:http';
 import got from 'got';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { panelTopics, type PanelView } from '../../src-main/common/index.js';
+import { fsyncDirSync, writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
+import type { CacheDiskWriter } from '../../src-main/core/cache.js';
 import { PanelCore, loadPanelConfig, type CoreLogger, type HostActions } from '../../src-main/core/index.js';
 import { cpuMicrosOfThisProcess, type FleetProcessCounts, type FleetTuning, type FromFleetProcess, type PanelSlot, type ToFleetProcess } from './protocol.js';
 
@@ -103,7 +105,19 @@ function onView(panel: Panel, view: PanelView): void {
   if (panel.changedAt === null && (panel.markRevision === null || revision > panel.markRevision)) panel.changedAt = nowMs();
 }
 
-async function startAll(slots: PanelSlot[], tuning: FleetTuning, startsPerSecond: number, firmwareVersion: string): Promise<void> {
+/** The same atomic writes and fsyncs as a panel's, with the synchronous calls (see CacheWrites). */
+const synchronousCacheWrites: CacheDiskWriter = {
+  writeFileAtomic: (path, data, options) => {
+    writeFileAtomicSync(path, data, options);
+    return Promise.resolve();
+  },
+  fsyncDir: (dir) => {
+    fsyncDirSync(dir);
+    return Promise.resolve();
+  },
+};
+
+async function startAll(slots: PanelSlot[], tuning: FleetTuning, startsPerSecond: number, firmwareVersion: string, cacheDiskWriter: CacheDiskWriter | undefined): Promise<void> {
   // One keep-alive agent for every poller in this process.
   const http_ = got.extend({ agent: { http: new http.Agent({ keepAlive: true }) } });
   for (const slot of slots) {
@@ -123,6 +137,7 @@ async function startAll(slots: PanelSlot[], tuning: FleetTuning, startsPerSecond
           hostActions: screenlessHost,
           logger,
           firmwareVersion,
+          cacheDiskWriter,
           tuning,
         });
         panel.core = core;
@@ -180,7 +195,7 @@ process.on('message', (raw) => {
   void (async () => {
     switch (message.type) {
       case 'start':
-        await startAll(message.panels, message.tuning, message.startsPerSecond, message.firmwareVersion);
+        await startAll(message.panels, message.tuning, message.startsPerSecond, message.firmwareVersion, message.cacheWrites === 'sync' ? synchronousCacheWrites : undefined);
         send({ type: 'started', count: started });
         return;
       case 'counts':

@@ -21,6 +21,7 @@ import type {
   BackendMemory,
   BackendProcessOptions,
   BrokerAccounts,
+  CacheWrites,
   BrokerKind,
   FleetProcessCounts,
   FleetTuning,
@@ -41,6 +42,8 @@ export interface FleetOptions {
   processes?: number;
   /** Backend started for the run (default aedes); ignored when `backendUrl` is given. */
   broker?: BrokerKind;
+  /** The cores' cache writes: synchronous (default, see CacheWrites) or asynchronous as on a panel. */
+  cacheWrites?: CacheWrites;
   /** Mosquitto only: accounts through dynsec at run time (default) or seeded after provisioning. */
   brokerAccounts?: BrokerAccounts;
   /** An already running backend (its root URL) and its admin token. */
@@ -222,6 +225,7 @@ export class Fleet {
       processes: options.processes ?? (options.panels <= 2_000 ? 1 : 2),
       broker: options.broker ?? 'aedes',
       brokerAccounts: options.brokerAccounts ?? 'dynsec',
+      cacheWrites: options.cacheWrites ?? 'sync',
       transport: options.transport ?? 'mqtt',
       tuning: options.tuning ?? {},
       startsPerSecond: options.startsPerSecond ?? 1_000,
@@ -360,6 +364,7 @@ export class Fleet {
         tuning: this.options.tuning,
         startsPerSecond: this.options.startsPerSecond,
         firmwareVersion: '0.1.0-fleet',
+        cacheWrites: this.options.cacheWrites,
       });
       starts.push(startedMsg);
     }

@@ -46,8 +46,15 @@ export function cpuMicrosOfThisProcess(): number {
   return usage.user + usage.system;
 }
 
+/**
+ * How the cores' last-known-good caches write: `sync` (the fleet's default) with the
+ * synchronous file calls, `async` as a real panel does. Same files and fsyncs either way; on
+ * tmpfs the synchronous calls cost ~1/8 of the CPU, and 5,000 cores share one process.
+ */
+export type CacheWrites = 'sync' | 'async';
+
 export type ToFleetProcess =
-  | { type: 'start'; panels: PanelSlot[]; tuning: FleetTuning; startsPerSecond: number; firmwareVersion: string }
+  | { type: 'start'; panels: PanelSlot[]; tuning: FleetTuning; startsPerSecond: number; firmwareVersion: string; cacheWrites: CacheWrites }
   | { type: 'counts'; id: number }
   /** Remember each panel's revision now; `await-change` then waits for a newer one. */
   | { type: 'mark'; id: number }
