@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
@@ -24,8 +24,9 @@ export function generatePanelKey(): string {
   return generateSecret('apk_');
 }
 
+/** SHA-256 of the secret's UTF-8 bytes, by the one-shot crypto.hash (no Hash object per call). */
 export function hashSecret(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 export function hashesEqual(a: Buffer, b: Buffer): boolean {

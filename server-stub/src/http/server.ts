@@ -1,9 +1,9 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { bearerToken } from '../auth.js';
 import { STATUS_OF_KIND, ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { BackendMetrics } from '../metrics.js';
+import type { BackendMetrics, HttpRouteMetrics } from '../metrics.js';
 import type { AirpanelService, Principal } from '../service.js';
 import type { RouteResult, RouteSpec } from './route-spec.js';
 
@@ -23,6 +23,15 @@ function sendError(reply: FastifyReply, status: number, code: string, message: s
     .type('application/json; charset=utf-8')
     .send(JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } }));
 }
+
+/**
+ * The request metrics of the route a request was routed to, set by the route's handler, so
+ * that the onResponse hook need not find them (fastify's request.routeOptions builds an
+ * object on every read). A request that never reaches a handler of ours (404, a module's
+ * route, a body the parser refused) is found by its route's URL instead.
+ */
+const ROUTE_METRICS = Symbol('airpanel.routeMetrics');
+type MeteredRequest = FastifyRequest & { [ROUTE_METRICS]: HttpRouteMetrics | null };
 
 /** A zod error as a one-line message plus its issues, prefixed with where the input was. */
 function invalid(reply: FastifyReply, where: string, error: z.ZodError): FastifyReply {
@@ -57,10 +66,10 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     },
   });
 
+  app.decorateRequest(ROUTE_METRICS, null);
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    const routeMetrics = (request as MeteredRequest)[ROUTE_METRICS] ?? metrics.httpRoute(request.routeOptions.url ?? 'unmatched');
+    routeMetrics.record(request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 
@@ -77,55 +86,65 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   // Screenshots arrive as PNG; the route caps the size (the global limit is for JSON).
   app.addContentTypeParser('image/png', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  const send = (reply: FastifyReply, result: RouteResult): FastifyReply => {
+  const send = (reply: FastifyReply, result: RouteResult): void => {
     reply.code(result.status);
     if (result.headers) reply.headers(result.headers);
-    if (result.status === 204 || result.status === 304) return reply.send();
-    if (result.raw) return reply.type(result.raw.contentType).send(result.raw.payload);
-    return reply.type('application/json; charset=utf-8').send(result.rawJson ?? JSON.stringify(result.body));
+    if (result.status === 204 || result.status === 304) reply.send();
+    else if (result.raw) reply.type(result.raw.contentType).send(result.raw.payload);
+    else reply.type('application/json; charset=utf-8').send(result.rawJson ?? JSON.stringify(result.body));
   };
+  // Shared by requests of routes without params or query: frozen, so no handler can change it.
+  const noParams = { success: true as const, data: Object.freeze({}) as Record<string, unknown> };
 
   for (const route of options.routes) {
     const url = route.path.replace(/\{([A-Za-z]+)\}/g, ':$1');
+    const routeMetrics = metrics.httpRoute(url);
+    // Not an async function: a route whose handle() answers at once (the display route's
+    // 304) is sent in the same tick, without a promise and the microtasks of resolving the
+    // reply (a thenable) it would return. Every path calls reply.send exactly once and
+    // returns undefined, or returns the promise of an asynchronous handle(); a throw or a
+    // rejection reaches the error handler either way.
     app.route({
       method: route.method,
       url,
       ...(route.binaryBody ? { bodyLimit: route.binaryBody.maxBytes } : {}),
-      handler: async (request, reply) => {
+      handler: (request, reply): Promise<void> | undefined => {
+        (request as MeteredRequest)[ROUTE_METRICS] = routeMetrics;
         let principal: Principal | null = null;
         if (route.auth !== 'none') {
           const token = bearerToken(request.headers.authorization);
           if (token === null) {
-            return sendError(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized', 'missing credentials: send "Authorization: Bearer <admin token or panel API key>"');
+            return void sendError(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized', 'missing credentials: send "Authorization: Bearer <admin token or panel API key>"');
           }
           principal = service.authenticate(token);
-          if (!principal) return sendError(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 401, 'unauthorized', 'unknown credentials: the token is neither the admin token nor a panel API key');
+          if (!principal) return void sendError(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 401, 'unauthorized', 'unknown credentials: the token is neither the admin token nor a panel API key');
         }
-        const params = route.params ? route.params.safeParse(request.params) : { success: true as const, data: {} };
-        if (!params.success) return invalid(reply, 'params', params.error);
+        const params = route.params ? route.params.safeParse(request.params) : noParams;
+        if (!params.success) return void invalid(reply, 'params', params.error);
         if (principal?.kind === 'panel') {
           const ownPanel = route.auth === 'admin-or-own-panel' && params.data.panelId === principal.panelId;
           if (!ownPanel) {
-            return sendError(reply, 403, 'forbidden', route.auth === 'admin' ? 'this operation needs the admin token' : "a panel's key gives access to its own resources only");
+            return void sendError(reply, 403, 'forbidden', route.auth === 'admin' ? 'this operation needs the admin token' : "a panel's key gives access to its own resources only");
           }
         }
-        const query = route.query ? route.query.safeParse(request.query ?? {}) : { success: true as const, data: {} };
-        if (!query.success) return invalid(reply, 'query', query.error);
+        const query = route.query ? route.query.safeParse(request.query ?? {}) : noParams;
+        if (!query.success) return void invalid(reply, 'query', query.error);
         if (route.binaryBody) {
           const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
           if (contentType !== route.binaryBody.mediaType || !Buffer.isBuffer(request.body)) {
-            return sendError(reply, 415, 'unsupported-media-type', `send the body as ${route.binaryBody.mediaType}`);
+            return void sendError(reply, 415, 'unsupported-media-type', `send the body as ${route.binaryBody.mediaType}`);
           }
         }
         const body = route.body
           ? route.body.schema.safeParse(request.body)
           : { success: true as const, data: route.binaryBody ? (request.body as Buffer) : undefined };
         if (!body.success) {
-          if (request.body === undefined) return sendError(reply, 400, 'invalid-request', 'a JSON body is required (Content-Type: application/json)');
-          return invalid(reply, 'body', body.error);
+          if (request.body === undefined) return void sendError(reply, 400, 'invalid-request', 'a JSON body is required (Content-Type: application/json)');
+          return void invalid(reply, 'body', body.error);
         }
-        const result = await route.handle({ params: params.data, query: query.data, body: body.data, principal, request, reply });
-        return send(reply, result);
+        const result = route.handle({ params: params.data, query: query.data, body: body.data, principal, request, reply });
+        if (result instanceof Promise) return result.then((r) => send(reply, r));
+        return void send(reply, result);
       },
     });
   }
