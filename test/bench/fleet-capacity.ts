@@ -175,8 +175,8 @@ const rows: [string, (r: Capacity) => string][] = [
   ['fleet processes RSS (MiB)', (r) => String(r.fleetRssMiB)],
   ['core errors / warnings', (r) => `${r.errors} / ${r.warnings}`],
 ];
-process.stdout.write(`${''.padEnd(40)}${results.map((r) => r.broker.padStart(22)).join('')}\n`);
-for (const [label, f] of rows) process.stdout.write(`${label.padEnd(40)}${results.map((r) => f(r).padStart(22)).join('')}\n`);
+process.stdout.write(`${''.padEnd(40)}${results.map((r) => ` ${r.broker.padStart(25)}`).join('')}\n`);
+for (const [label, f] of rows) process.stdout.write(`${label.padEnd(40)}${results.map((r) => ` ${f(r).padStart(25)}`).join('')}\n`);
 process.stdout.write(`backend under 1.5 GB at ${panels} panels: ${results.map((r) => `${r.broker} ${r.backendUnderTarget ? 'yes' : 'NO'}`).join(', ')}${panels < 10_000 ? ' (target is stated for 10,000 panels)' : ''}\n`);
 process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
 
