@@ -112,3 +112,23 @@ describe('an edit that touches the whole fleet', () => {
     expect(backend.service.getPanel('panel-0002').displayedRevision).toBe(6);
   });
 });
+
+describe('panel reports and shutdown', () => {
+  it('logs a report that arrives while the backend shuts down instead of ending the process', async () => {
+    const temp = makeTempDir();
+    const errors: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (message: string) => void errors.push(message) };
+    const backend = await startTestBackend(temp.dir, { logger });
+    try {
+      await backend.service.createPanel({ id: 'panel-late', name: 'Late' });
+      const late = StatusMessage.parse({ panelId: 'panel-late', online: false });
+      await backend.close();
+      // The gateway may still hand over a last will while the database closes.
+      backend.service.onStatus('panel-late', late);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(errors).toContain('recording panel messages failed');
+    } finally {
+      temp.remove();
+    }
+  });
+});

@@ -784,17 +784,23 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
     this.panelWritesScheduled = false;
     if (this.panelWrites.length === 0) return;
     const writes = this.panelWrites.splice(0);
-    this.store.transaction(() => {
-      for (const { panelId, write } of writes) {
-        if (!this.keyHashes.has(panelId)) continue;
-        try {
-          write();
-        } catch (error) {
-          // One bad record must not lose the others of the batch.
-          this.logger.error('recording a panel message failed', { panelId, error: (error as Error).message });
+    try {
+      this.store.transaction(() => {
+        for (const { panelId, write } of writes) {
+          if (!this.keyHashes.has(panelId)) continue;
+          try {
+            write();
+          } catch (error) {
+            // One bad record must not lose the others of the batch.
+            this.logger.error('recording a panel message failed', { panelId, error: (error as Error).message });
+          }
         }
-      }
-    });
+      });
+    } catch (error) {
+      // Runs from setImmediate: a throw here would end the process. The database is gone
+      // (a report that arrived while the backend was shutting down) or failing as a whole.
+      this.logger.error('recording panel messages failed', { count: writes.length, error: (error as Error).message });
+    }
   }
 
   // ---- helpers ----
