@@ -89,7 +89,9 @@ export function fallbackContent(label: string, index: number, levelCount: number
 
 /**
  * A digest of the draft: equal drafts mean the panel would show the same thing. Kept in
- * memory per panel (and in the DB), so a short digest rather than the draft's JSON.
+ * memory per panel (and in the DB), so a short digest rather than the draft's JSON. A
+ * database written before the digest (it held the JSON) never matches: each panel gets one
+ * needless new revision at its next reissue, which panels take like any other.
  */
 export function draftFingerprint(draft: DocumentDraft): string {
   return createHash('sha256').update(JSON.stringify(draft)).digest('base64url');
