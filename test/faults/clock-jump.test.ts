@@ -72,17 +72,22 @@ describe('wall clock jumps of ± days on a running panel', () => {
     const view = panel.view();
     expect(view.kind === 'content' && view.stale !== null).toBe(true);
 
-    // MQTT first: the broker's persistent session then hands over the documents queued during
-    // the cut in order, all newer than the one shown. Restoring both at once let an HTTP
-    // catch-up poll win the race now and then, and the queued older revisions were then
-    // (rightly) refused as replays: an ordering effect of two transports, not of the clock,
-    // which is what this case is about.
+    // MQTT first, HTTP once live: fewer sources racing. Even so the broker hands over two
+    // things on reconnect, in an order of its own: the documents its persistent session queued
+    // during the cut, and the retained newest one (the core subscribes again). Older revisions
+    // arriving after the newest are refused as replays, rightly (seen once in CI): an ordering
+    // effect of MQTT, not of the clock, which is what this case is about.
+    const latestAtRestore = (await api.panel('panel-clock')).currentRevision ?? 0;
     const restoredAt = performance.now();
     mqttProxy.setMode({ kind: 'pass' });
     const liveAt = await panel.waitUntil('live again', () => panel.core.state.name === 'live', 10_000);
     httpProxy.setMode({ kind: 'pass' });
     expect(panel.states.slice(statesAtStart).map((s) => s.name)).toEqual(['stale', 'live']);
-    expect(panel.entries.filter((e) => e.message === 'document rejected')).toEqual([]);
+    const rejected = panel.entries.filter((e) => e.message === 'document rejected');
+    // No refusal for any reason but a replayed older revision: none caused by the clock.
+    expect(rejected.filter((e) => !/^revision \d+ not newer than shown/.test(String(e['reason'])))).toEqual([]);
+    // And the panel ends on at least the newest document the backend had when the link came back.
+    await panel.waitUntil('the newest revision', () => (panel.shownRevision() ?? 0) >= latestAtRestore, 10_000);
     report('wall clock jumps ±days', {
       jumps: '+3d,-7d,+30d,-400d live; +10d cut; -20d stale',
       staleAfterCut: staleAt - cutAt,
