@@ -114,13 +114,13 @@ export interface EncodedDisplayDocument {
  * Checks a document on its way out: a panel drops anything invalid or oversized, so a
  * backend bug must fail here, loudly, instead.
  */
-export function encodeDisplayDocument(candidate: DisplayDocument): EncodedDisplayDocument {
+export function encodeDisplayDocument(candidate: unknown): EncodedDisplayDocument {
   const checked = DisplayDocument.safeParse(candidate);
   if (!checked.success) throw new Error(`refusing to issue an invalid DisplayDocument: ${checked.error.message}`);
   const json = JSON.stringify(checked.data);
   const size = Buffer.byteLength(json, 'utf8');
   if (size > DISPLAY_DOCUMENT_MAX_BYTES) {
-    throw new Error(`the DisplayDocument of panel ${candidate.panelId} is ${size} bytes; panels drop anything over ${DISPLAY_DOCUMENT_MAX_BYTES}`);
+    throw new Error(`the DisplayDocument of panel ${checked.data.panelId} is ${size} bytes; panels drop anything over ${DISPLAY_DOCUMENT_MAX_BYTES}`);
   }
   return { document: checked.data, json } as EncodedDisplayDocument;
 }

@@ -51,6 +51,12 @@ import { NoMqttGateway } from './no-mqtt-gateway.js';
  */
 const REISSUE_CHUNK_SIZE = 250;
 
+function reissueChunks(panelIds: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  for (let i = 0; i < panelIds.length; i += REISSUE_CHUNK_SIZE) chunks.push(panelIds.slice(i, i + REISSUE_CHUNK_SIZE));
+  return chunks;
+}
+
 /** A per-call cache of a lookup by id (a chunk reads each scheme or content set once). */
 function memoize<T>(load: (id: string) => T): (id: string) => T {
   const cache = new Map<string, T>();
@@ -151,6 +157,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       this.store.markAllOffline();
     });
     for (const { panel, keyHash } of this.store.listPanels()) this.indexKey(panel.id, keyHash);
+    // encodeDisplayDocument checks each stored document against the contract: once, here.
     for (const { document, fingerprint } of this.store.listDocuments()) this.cacheDocument(encodeDisplayDocument(document), fingerprint);
     const missing = this.store.listPanels().map((p) => p.panel.id).filter((id) => !this.displays.has(id));
     this.reissue(missing, 'startup: no document yet');
@@ -253,9 +260,8 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
    * callers that need the result before they return (startup, one panel, renewals).
    */
   private reissue(panelIds: Iterable<string>, reason: string, renew = false): DisplayDocument[] {
-    const ids = [...panelIds];
     const issued: DisplayDocument[] = [];
-    for (let i = 0; i < ids.length; i += REISSUE_CHUNK_SIZE) issued.push(...this.reissueChunk(ids.slice(i, i + REISSUE_CHUNK_SIZE), renew));
+    for (const chunk of reissueChunks([...panelIds])) issued.push(...this.reissueChunk(chunk, renew));
     this.logIssued(issued, reason);
     return issued;
   }
@@ -273,9 +279,9 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
    */
   private async reissueYielding(panelIds: readonly string[], reason: string): Promise<number> {
     const issued: DisplayDocument[] = [];
-    for (let i = 0; i < panelIds.length; i += REISSUE_CHUNK_SIZE) {
+    for (const [i, chunk] of reissueChunks(panelIds).entries()) {
       if (i > 0) await yieldToEventLoop();
-      issued.push(...this.reissueChunk(panelIds.slice(i, i + REISSUE_CHUNK_SIZE), false));
+      issued.push(...this.reissueChunk(chunk, false));
     }
     this.logIssued(issued, reason);
     return issued.length;
