@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelView } from '../common/index.js';
 import { APP_ENTRY_URL, isAppUrl, resolveAppFile } from './app-origin.js';
-import { maintenancePageHtml, maintenancePageUrl } from './maintenance-page.js';
+import { maintenancePageHtml, maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
 import { allowedUrl } from './security.js';
 
 // The Electron host's pure parts (no Electron needed): origin checks, the app:// file

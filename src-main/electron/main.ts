@@ -21,13 +21,13 @@ import { PanelCore } from '../core/panel-core.js';
 import { launchInfoFromEnv, reportHealthyToLoader } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
-import { maintenancePageUrl } from './maintenance-page.js';
-import { createOtaUpdater } from './ota.js';
-import { RendererSupervisor } from './renderer-supervisor.js';
+import { maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
+import { createOtaUpdater } from '../core/kiosk/ota.js';
+import { RendererSupervisor } from '../core/kiosk/renderer-supervisor.js';
 import { hardenAllWebContents, hardenSession } from './security.js';
 import { SimulatorEvents } from './simulator-events.js';
 import { SimulatorSettings } from './simulator-settings.js';
-import { SystemdNotifier } from './systemd-notify.js';
+import { SystemdNotifier } from '../core/kiosk/systemd-notify.js';
 import { applySimulatorSize, createControlWindow, createKioskWindow, createSimulatorPanelWindow } from './windows.js';
 
 /** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PanelConfig, panelTopics } from '../common/index.js';
-import type { ConfigLoadResult } from '../core/config.js';
-import { generateReleaseKey, keyIdOf, OtaUpdater } from '../core/update/index.js';
+import { PanelConfig, panelTopics } from '../../common/index.js';
+import type { ConfigLoadResult } from '../config.js';
+import { generateReleaseKey, keyIdOf, OtaUpdater } from '../update/index.js';
 import { createOtaUpdater } from './ota.js';
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };

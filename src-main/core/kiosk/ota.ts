@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { ConfigLoadResult } from '../core/config.js';
-import type { CoreLogger } from '../core/logger.js';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, type LaunchKind } from '../core/update/index.js';
-import { systemWallClock, unrefScheduler } from '../core/clock.js';
+import type { ConfigLoadResult } from '../config.js';
+import type { CoreLogger } from '../logger.js';
+import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, type LaunchKind } from '../update/index.js';
+import { systemWallClock, unrefScheduler } from '../clock.js';
 
 /** Where the image installs the trusted release keys (override: AIRPANEL_RELEASE_KEYS). */
 export const RELEASE_KEYS_FILE = '/usr/lib/airpanel/release-keys.json';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { CoreLogger } from '../core/logger.js';
+import type { CoreLogger } from '../logger.js';
 
 /**
  * The watchdog contract of the panel's systemd unit (buildroot/README.md, "Watchdog

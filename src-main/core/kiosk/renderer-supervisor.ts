@@ -1,6 +1,6 @@
-import { CrashLoopPolicy, type HostFaultKind, type RecoveryDecision } from '../common/recovery/crash-loop-policy.js';
-import type { PanelViewSource } from '../core/host.js';
-import type { CoreLogger } from '../core/logger.js';
+import { CrashLoopPolicy, type HostFaultKind, type RecoveryDecision } from '../../common/recovery/crash-loop-policy.js';
+import type { PanelViewSource } from '../host.js';
+import type { CoreLogger } from '../logger.js';
 
 /**
  * Renderer recovery for a host: crash, hang and GPU loss go through the CrashLoopPolicy;
