@@ -18,7 +18,7 @@ import { resolveDataDir } from '../core/data-dir.js';
 import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
-import { launchInfoFromEnv, reportHealthyToLoader } from '../core/update/health.js';
+import { launchInfoFromEnv } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
@@ -27,13 +27,12 @@ import { RendererSupervisor } from '../core/kiosk/renderer-supervisor.js';
 import { hardenAllWebContents, hardenSession } from './security.js';
 import { SimulatorEvents } from './simulator-events.js';
 import { SimulatorSettings } from './simulator-settings.js';
+import { StartUpContract } from '../core/kiosk/start-up-contract.js';
 import { SystemdNotifier } from '../core/kiosk/systemd-notify.js';
 import { applySimulatorSize, createControlWindow, createKioskWindow, createSimulatorPanelWindow } from './windows.js';
 
 /** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
 const RESTART_EXIT_CODE = 75;
-/** Splash only (no cache, no backend yet) this long after it was painted: READY anyway. */
-const BOOTING_READY_GRACE_MS = 60_000;
 /** Maintenance code: the app bundle has no renderer (a broken build or install). */
 const MISSING_RENDERER_CODE = 'APP-1';
 /** When this bundle was built (build.ts defines it): no believable clock is earlier. */
@@ -136,37 +135,11 @@ async function main(): Promise<void> {
     logger: log,
     firmwareVersion: bundleVersion,
   });
-  // The first frame the renderer paints (content, or a maintenance code: rebooting would not
-  // fix a bad panel.json) tells systemd the start is done and the OTA loader the bundle is
-  // healthy. After that the watchdog pings while the renderer answers.
+  // READY=1 and the loader's health report at the first painted frame (core/kiosk, shared
+  // with the Node kiosk host); after that the watchdog pings while the renderer answers.
   const notifier = new SystemdNotifier({ env: process.env, log });
-  let firstFrame = false;
-  let bootingSince: NodeJS.Timeout | undefined;
-  const bridgeSource: PanelViewSource = {
-    getView: () => core.getView(),
-    onView: (listener) => core.onView(listener),
-    rendererError: (report) => core.rendererError(report),
-    hostFault: (code, detail) => core.hostFault(code, detail),
-    framePresented: (frame) => {
-      core.framePresented(frame);
-      if (firstFrame) return;
-      if (frame.kind === 'booting') {
-        // A first boot without network has nothing but the splash to show; systemd must not
-        // restart (and finally reboot) a panel for that. The renderer works: ready after a while.
-        bootingSince ??= setTimeout(() => {
-          if (firstFrame) return;
-          log.warn('no content within the start grace; telling systemd the start is done anyway', { graceMs: BOOTING_READY_GRACE_MS });
-          void notifier.ready('booting');
-        }, BOOTING_READY_GRACE_MS);
-        return;
-      }
-      firstFrame = true;
-      if (bootingSince) clearTimeout(bootingSince);
-      log.info('first frame on screen', { kind: frame.kind, revision: frame.revision, state: core.state.name });
-      void notifier.ready(core.state.name);
-      if (reportHealthyToLoader()) log.info('reported healthy to the loader');
-    },
-  };
+  const startUp = new StartUpContract({ core, stateName: () => core.state.name, notifier, log });
+  const bridgeSource: PanelViewSource = startUp.source;
   core.onView(() => void notifier.status(core.state.name));
   registerBridgeIpc({ ipcMain, source: bridgeSource, log, panelContents: () => (panel && !panel.isDestroyed() ? panel.webContents : null) });
 
