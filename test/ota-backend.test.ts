@@ -48,7 +48,7 @@ describe('OTA through the real backend', () => {
       reportUrl: `${backend.url}/api/v1/update/panels/panel-ota/report`,
       panelId: 'panel-ota', channel: 'stable', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current',
       buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${reg.apiKey}` } }),
+      http: new GotOtaHttpClient({ credentials: { origin: backend.url, headers: { authorization: `Bearer ${reg.apiKey}` } } }),
       wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,
       requestRestart: async () => void restarts.push('restart'),
     });

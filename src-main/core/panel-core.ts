@@ -84,6 +84,11 @@ export interface PanelCoreOptions {
   tuning?: Partial<CoreTuning>;
   /** How the last-known-good cache writes (see CacheDiskWriter); default asynchronous. */
   cacheDiskWriter?: CacheDiskWriter;
+  /**
+   * Told every painted frame and every answer from the backend; reports the bundle healthy
+   * to the OTA loader once both content and the backend are there (update/health.ts).
+   */
+  healthGate?: { framePresented(frame: FramePresented): void; backendReached(via: 'mqtt' | 'poll'): void };
 }
 
 /** Used when a host reports a code the maintenance screen could not show. */
@@ -225,6 +230,7 @@ export class PanelCore implements PanelViewSource {
   }
 
   framePresented(frame: FramePresented): void {
+    this.o.healthGate?.framePresented(frame);
     this.paintedRevision = frame.kind === 'content' ? frame.revision : null;
     if (this.displayedRevision() !== this.reportedRevision) {
       this.logger.info('frame presented', { kind: frame.kind, revision: frame.revision });
@@ -399,6 +405,7 @@ export class PanelCore implements PanelViewSource {
         monotonicClock: this.mono,
         logger: this.logger,
         onUp: () => {
+          this.o.healthGate?.backendReached('mqtt');
           this.flushUnsentTransitions();
           this.publishStatus();
           sync.mqttUp();
@@ -454,6 +461,7 @@ export class PanelCore implements PanelViewSource {
   private onPollOutcome(outcome: PollOutcome): void {
     const repeated = this.lastPollOutcome === outcome.kind;
     this.lastPollOutcome = outcome.kind;
+    if (outcome.kind === 'document' || outcome.kind === 'not-modified' || outcome.kind === 'none') this.o.healthGate?.backendReached('poll');
     switch (outcome.kind) {
       case 'document':
         this.onDocumentBytes(outcome.body, 'http');

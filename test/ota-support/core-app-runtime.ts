@@ -33,7 +33,7 @@ export async function runCoreApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
     panelId: config.panelId, channel: config.updateChannel, runtimeVersion: '45.4.1',
     runningVersion: version ?? '0.0.0', launchKind: launch as LaunchKind, buildTimeMs: 0,
     verifier: Ed25519Verifier.fromFile(JSON.parse(await readFile(env.AIRPANEL_STUB_KEYRING!, 'utf8'))),
-    http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${config.apiKey}` } }),
+    http: new GotOtaHttpClient({ credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } } }),
     wallClock: { now: () => Date.now() }, scheduler: unrefScheduler, random: Math.random,
     requestRestart: async () => {
       setTimeout(() => void core.stop().finally(() => process.exit(0)), 20);

@@ -13,6 +13,12 @@ export const UpdateReport = z.object({
   progress: z.number().min(0).max(1).nullable(),
   detail: z.string().max(500).nullable(),
   at: IsoDateTime,
+  /**
+   * Set when the panel has seen no valid signed manifest for longer than its alert threshold
+   * (days): the time of the last valid one, or of when it started looking. A withheld or
+   * frozen feed looks like this. Absent or null: fine (and from panels that predate it).
+   */
+  noValidManifestSince: IsoDateTime.nullable().optional(),
 });
 export type UpdateReport = z.infer<typeof UpdateReport>;
 

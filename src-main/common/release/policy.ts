@@ -28,6 +28,11 @@ export interface PanelReleaseContext {
   refusedVersions: readonly string[];
   /** Build time of the image (ms since epoch): a clock before it is "unsynced". */
   buildTimeMs: number;
+  /**
+   * The image's factory bundle version (from the read-only root): a release below it is an
+   * old one replayed to a wiped panel, refused whatever the clock says.
+   */
+  factoryVersion?: string;
 }
 
 export interface ReleasePolicyOptions {
@@ -40,6 +45,13 @@ export interface ReleasePolicyOptions {
    * ahead. Default 20.
    */
   maxCounterJumpWhenUnsynced?: number;
+  /**
+   * Even with a synced clock, a counter more than this far above the highest accepted one is
+   * refused: one manifest signed with a huge counter (a slip, or a stolen key used once)
+   * would otherwise make the panel refuse every later release (TUF's fast-forward).
+   * Default 10,000: years of releases.
+   */
+  maxCounterJump?: number;
 }
 
 export type RejectReason =
@@ -52,6 +64,8 @@ export type RejectReason =
   | 'not-yet-valid'
   | 'replayed'
   | 'counter-too-far-ahead-unsynced'
+  | 'counter-too-far-ahead'
+  | 'below-factory-version'
   | 'runtime-too-old';
 
 /**
@@ -78,6 +92,7 @@ export function evaluateRelease(
 ): ReleaseVerdict {
   const skew = options.clockSkewMs ?? 10 * 60_000;
   const maxJump = options.maxCounterJumpWhenUnsynced ?? 20;
+  const maxJumpSynced = options.maxCounterJump ?? 10_000;
   const envelope = SignedManifestEnvelope.safeParse(raw);
   if (!envelope.success) return { kind: 'reject', reason: 'malformed', detail: envelope.error.issues[0]?.message ?? 'not a signed manifest' };
 
@@ -112,6 +127,12 @@ export function evaluateRelease(
   if (m.counter === ctx.highestCounter) return { kind: 'skip', reason: 'already-seen', signed };
   if (clockUnsynced && m.counter > ctx.highestCounter + maxJump) {
     return { kind: 'reject', reason: 'counter-too-far-ahead-unsynced', detail: `clock unsynced; counter ${m.counter} is more than ${maxJump} above ${ctx.highestCounter}` };
+  }
+  if (m.counter > ctx.highestCounter + maxJumpSynced) {
+    return { kind: 'reject', reason: 'counter-too-far-ahead', detail: `counter ${m.counter} is more than ${maxJumpSynced} above ${ctx.highestCounter}` };
+  }
+  if (ctx.factoryVersion !== undefined && compareVersions(m.version, ctx.factoryVersion) < 0) {
+    return { kind: 'reject', reason: 'below-factory-version', detail: `${m.version} is older than the image's factory bundle ${ctx.factoryVersion}` };
   }
 
   if (compareVersions(ctx.runtimeVersion, m.minRuntimeVersion) < 0) {

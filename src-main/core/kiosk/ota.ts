@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { ConfigLoadResult } from '../config.js';
 import type { CoreLogger } from '../logger.js';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, type LaunchKind } from '../update/index.js';
+import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';
 import { systemWallClock, unrefScheduler } from '../clock.js';
 
 /** Where the image installs the trusted release keys (override: AIRPANEL_RELEASE_KEYS). */
@@ -34,6 +34,15 @@ export function createOtaUpdater(o: {
   } catch (err) {
     return { reason: `release keys at ${keysFile} unusable: ${String(err)}` };
   }
+  // The image's counter floor and factory version (next to the keyring): a wiped panel never
+  // takes a manifest below them. Override: AIRPANEL_RELEASE_FLOOR.
+  let floor: ImageReleaseFloor | null;
+  try {
+    floor = readImageReleaseFloor(env.AIRPANEL_RELEASE_FLOOR || IMAGE_RELEASE_FLOOR_FILE);
+  } catch (err) {
+    return { reason: `release floor unusable: ${String(err)}` };
+  }
+  if (!floor) o.log.warn('ota: the image has no release floor; a wiped panel accepts any validly signed manifest');
   const { config } = o.config;
   const api = config.endpoints.apiBaseUrl.replace(/\/+$/, '');
   const launch = launchInfoFromEnv(env);
@@ -50,8 +59,10 @@ export function createOtaUpdater(o: {
       runningVersion: launch.version ?? o.appVersion,
       launchKind,
       buildTimeMs: o.buildTimeMs,
+      ...(floor ? { counterFloor: floor.counterFloor, factoryVersion: floor.factoryVersion } : {}),
       verifier,
-      http: new GotOtaHttpClient({ headers: { authorization: `Bearer ${config.apiKey}` } }),
+      // The API key goes to the backend's origin only, never to a bundle host.
+      http: new GotOtaHttpClient({ credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } } }),
       wallClock: systemWallClock,
       scheduler: unrefScheduler,
       random: Math.random,

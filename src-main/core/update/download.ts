@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
-import type { OtaHttpClient } from './http.js';
+import { TransferLimitError, type OtaHttpClient, type TransferLimits } from './http.js';
 
 /** Where downloaded bytes go (injected so a test can simulate a full disk). */
 export interface PartialFileWriter {
@@ -41,7 +41,11 @@ export class NodePartialFileWriter implements PartialFileWriter {
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
-  constructor(readonly code: 'http' | 'checksum' | 'too-large' | 'incomplete' | 'disk-full' | 'io', message: string) {
+  /**
+   * `incomplete` and `too-slow` keep the partial file (the next attempt resumes: every byte
+   * is hashed again, so a slow server gains nothing by it); the others delete it.
+   */
+  constructor(readonly code: 'http' | 'checksum' | 'too-large' | 'too-slow' | 'incomplete' | 'disk-full' | 'io', message: string) {
     super(message);
   }
 }
@@ -54,6 +58,25 @@ export interface DownloadRequest {
   /** Expected sha512, base64 (from the signed manifest). */
   sha512: string;
   onProgress?: (received: number, total: number) => void;
+  /** Bounds on the transfer; the deadline grows with the bytes still to fetch. */
+  limits?: DownloadLimits;
+  signal?: AbortSignal;
+}
+
+export interface DownloadLimits {
+  /** Every window must bring at least this many bytes per second. Default 2 KiB/s. */
+  minBytesPerSecond: number;
+  /** Default 30 s. */
+  rateWindowMs: number;
+  /** Added to the time the remaining bytes take at the minimum rate. Default 60 s. */
+  baseDeadlineMs: number;
+}
+
+export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = { minBytesPerSecond: 2048, rateWindowMs: 30_000, baseDeadlineMs: 60_000 };
+
+/** The limits of one request for `remaining` bytes: a deadline scaled by size, the minimum rate. */
+export function downloadTransferLimits(remaining: number, l: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS): TransferLimits {
+  return { deadlineMs: l.baseDeadlineMs + Math.ceil((remaining / l.minBytesPerSecond) * 1000), minBytesPerSecond: l.minBytesPerSecond, rateWindowMs: l.rateWindowMs };
 }
 
 export interface DownloadResult {
@@ -86,7 +109,13 @@ export async function downloadWithResume(http: OtaHttpClient, writer: PartialFil
     return downloadWithResume(http, writer, req);
   }
 
-  const res = await http.getStream(req.url, have > 0 ? { range: `bytes=${have}-` } : {});
+  let res;
+  try {
+    res = await http.getStream(req.url, have > 0 ? { range: `bytes=${have}-` } : {}, downloadTransferLimits(req.size - have, req.limits), req.signal);
+  } catch (e) {
+    if (e instanceof TransferLimitError) throw new DownloadError('too-slow', `${req.url}: ${e.message}`);
+    throw e;
+  }
   let offset: number;
   let h = hash;
   if (res.status === 206) {
@@ -103,6 +132,11 @@ export async function downloadWithResume(http: OtaHttpClient, writer: PartialFil
   } else {
     res.abort();
     throw new DownloadError('http', `GET ${req.url}: HTTP ${res.status}`);
+  }
+  const announced = Number(res.headers['content-length'] ?? NaN);
+  if (announced > req.size - offset) {
+    res.abort();
+    throw new DownloadError('too-large', `server announces ${announced} bytes from ${offset}; the manifest says ${req.size} in all`);
   }
 
   let sink: PartialFileSink;
@@ -131,6 +165,13 @@ export async function downloadWithResume(http: OtaHttpClient, writer: PartialFil
     await sink.close().catch(() => undefined);
   }
   if (failure !== null) {
+    if (failure instanceof TransferLimitError) {
+      if (failure.code === 'too-large') {
+        await rm(req.dest, { force: true });
+        throw new DownloadError('too-large', failure.message);
+      }
+      throw new DownloadError('too-slow', `${failure.message}; ${received} of ${req.size} bytes kept for the next attempt`);
+    }
     if (failure instanceof DownloadError) {
       await rm(req.dest, { force: true });
       throw failure;

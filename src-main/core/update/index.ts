@@ -9,3 +9,4 @@ export * from './download.js';
 export * from './install.js';
 export * from './updater.js';
 export * from './health.js';
+export * from './image-floor.js';

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { UpdateReport } from '../../common/index.js';
 import { evaluateRelease, type ReleaseManifest, type ReleasePolicyOptions, type SignatureVerifier } from '../../common/release/index.js';
-import type { Scheduler, TimerHandle, WallClock } from '../clock.js';
+import { systemMonotonicClock, type MonotonicClock, type Scheduler, type TimerHandle, type WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { CoreLogger } from '../logger.js';
-import { DownloadError, downloadWithResume, NodePartialFileWriter, type DownloadResult, type PartialFileWriter } from './download.js';
+import { DEFAULT_DOWNLOAD_LIMITS, DownloadError, downloadTransferLimits, downloadWithResume, NodePartialFileWriter, type DownloadLimits, type DownloadResult, type PartialFileWriter } from './download.js';
 import { writeFileAtomic } from '../../common-node/atomic-file.js';
-import type { OtaHttpClient } from './http.js';
+import { TransferLimitError, type JsonFetchLimits, type OtaHttpClient } from './http.js';
 import { installBundle, pruneReleases, readLoaderState } from './install.js';
 import { releaseLayout, type ReleaseLayout } from './layout.js';
 
@@ -30,8 +30,12 @@ export interface OtaUpdaterOptions {
   launchKind: LaunchKind;
   /** The image's build time: a wall clock before it is treated as unsynced (see policy.ts). */
   buildTimeMs: number;
-  /** The image's counter floor: manifests older than the image are replays. Default 0. */
+  /**
+   * The image's counter floor and factory version (image-floor.ts, from the read-only root):
+   * a wiped panel never takes a manifest below them. Default: none.
+   */
   counterFloor?: number;
+  factoryVersion?: string;
   verifier: SignatureVerifier;
   http: OtaHttpClient;
   /** Default: the real file system. Tests inject a full disk here. */
@@ -55,9 +59,39 @@ export interface OtaUpdaterOptions {
   downloadAttempts?: number;
   /** Pause before the n-th resume: n × this. Default 2 s. */
   retryDelayMs?: number;
+  /** Bounds on the manifest fetch. Default DEFAULT_MANIFEST_LIMITS. */
+  manifestLimits?: JsonFetchLimits;
+  /** Bounds on the bundle download. Default DEFAULT_DOWNLOAD_LIMITS (download.ts). */
+  downloadLimits?: DownloadLimits;
+  /** After this long without a valid manifest the report says so. Default 3 days. */
+  feedSilenceAlertMs?: number;
+  /** Measures how long a check has run (a stuck one is abandoned). Default: performance.now. */
+  monotonicClock?: MonotonicClock;
 }
 
-const UpdateState = z.object({ highestCounter: z.number().int().min(0) });
+/** A manifest is about 1 KiB: 64 KiB is generous and still bounds what a feed can push. */
+export const DEFAULT_MANIFEST_LIMITS: JsonFetchLimits = { maxBytes: 64 * 1024, deadlineMs: 60_000, minBytesPerSecond: 64, rateWindowMs: 20_000 };
+
+/** `<data>/releases/update-state.json`, written by the updater only. */
+const UpdateState = z.object({
+  highestCounter: z.number().int().min(0),
+  /** The last time a manifest passed the signature and freshness checks. */
+  lastValidManifestAt: z.string().datetime().optional(),
+  /** When this panel started looking for manifests (the start of silence before the first). */
+  watchingSince: z.string().datetime().optional(),
+});
+type UpdateState = z.infer<typeof UpdateState>;
+
+/** The check in progress: every caller of checkNow shares it until it ends or is abandoned. */
+interface CheckInFlight {
+  promise: Promise<string>;
+  abort: AbortController;
+  /** Monotonic ms after which the check counts as stuck; moved on when the download starts. */
+  deadline: number;
+}
+
+/** Bookkeeping after the network parts (fs, verification, restart request) of a check. */
+const CHECK_SLACK_MS = 5 * 60_000;
 
 /**
  * The panel's updater: the `UpdateChecker` behind the `check-update` command, plus a jittered
@@ -70,16 +104,19 @@ export class OtaUpdater implements UpdateChecker {
   private readonly writer: PartialFileWriter;
   private report: UpdateReport;
   private readonly listeners = new Set<(r: UpdateReport) => void>();
-  private inFlight: Promise<string> | null = null;
+  private inFlight: CheckInFlight | null = null;
+  private state: UpdateState | null = null;
+  private readonly mono: MonotonicClock;
   private timer: TimerHandle | null = null;
   private stopped = true;
-  private lastPostedPhase: string | null = null;
+  private lastPostedKey: string | null = null;
   /** Bytes that came over the network for bundles, for benchmarks and logs. */
   bytesDownloaded = 0;
 
   constructor(private readonly o: OtaUpdaterOptions) {
     this.layout = releaseLayout(o.dataDir);
     this.writer = o.writer ?? new NodePartialFileWriter();
+    this.mono = o.monotonicClock ?? systemMonotonicClock;
     this.report = { phase: 'idle', targetVersion: null, progress: null, detail: null, at: this.iso() };
   }
 
@@ -96,6 +133,7 @@ export class OtaUpdater implements UpdateChecker {
   /** Reports what the loader did at this start, tidies old releases, starts the schedule. */
   async start(): Promise<void> {
     this.stopped = false;
+    await this.loadState();
     const ls = await readLoaderState(this.layout);
     const out = ls.lastOutcome;
     if (this.o.launchKind === 'trial') {
@@ -118,16 +156,33 @@ export class OtaUpdater implements UpdateChecker {
     this.timer = null;
   }
 
-  /** `check-update`: runs a check now (or joins the one in progress). */
+  /**
+   * `check-update`: runs a check now, or joins the one in progress. A check past its
+   * deadline (every transfer is bounded, so only a bug or a hung host hook gets there) is
+   * aborted and left behind: it never blocks the checks after it.
+   */
   checkNow(): Promise<string> {
-    if (!this.inFlight) {
-      this.inFlight = this.check().finally(() => {
-        this.inFlight = null;
-      });
+    if (this.inFlight && this.mono.now() > this.inFlight.deadline) {
+      this.o.logger?.warn('ota: abandoning a check past its deadline');
+      this.inFlight.abort.abort(new Error('check abandoned: past its deadline'));
+      this.inFlight = null;
     }
-    return this.inFlight;
+    if (!this.inFlight) {
+      const abort = new AbortController();
+      const entry: CheckInFlight = { abort, deadline: this.mono.now() + this.manifestLimits.deadlineMs + CHECK_SLACK_MS, promise: Promise.resolve('') };
+      entry.promise = this.check(entry).finally(() => {
+        if (this.inFlight === entry) this.inFlight = null;
+      });
+      this.inFlight = entry;
+    }
+    return this.inFlight.promise;
   }
 
+  private get manifestLimits(): JsonFetchLimits {
+    return this.o.manifestLimits ?? DEFAULT_MANIFEST_LIMITS;
+  }
+
+  /** The next check is scheduled when this one fires, not when it ends: a stuck check cannot stop the schedule. */
   private schedule(): void {
     if (this.stopped) return;
     const mean = this.o.checkIntervalMs ?? 6 * 3600_000;
@@ -135,10 +190,10 @@ export class OtaUpdater implements UpdateChecker {
     const delay = mean * (1 - jitter + 2 * jitter * this.o.random());
     this.timer = this.o.scheduler.setTimeout(() => {
       this.timer = null;
+      this.schedule();
       this.checkNow()
         .then((r) => this.o.logger?.info(`ota: scheduled check: ${r}`))
-        .catch((e: unknown) => this.o.logger?.warn('ota: scheduled check failed', { error: String(e) }))
-        .finally(() => this.schedule());
+        .catch((e: unknown) => this.o.logger?.warn('ota: scheduled check failed', { error: String(e) }));
     }, delay);
   }
 
@@ -148,7 +203,7 @@ export class OtaUpdater implements UpdateChecker {
     return (await readLoaderState(this.layout)).trial?.version === this.o.runningVersion;
   }
 
-  private async check(): Promise<string> {
+  private async check(entry: CheckInFlight): Promise<string> {
     if (await this.onTrial()) return `on trial with ${this.o.runningVersion}: no update until committed`;
     if (this.report.phase === 'trial') this.setReport('committed', this.o.runningVersion, 1, 'committed by the loader');
     // A check that finds nothing new puts the previous report back: the backend keeps seeing
@@ -156,7 +211,7 @@ export class OtaUpdater implements UpdateChecker {
     const before = this.report;
     this.setReport('checking', null, null, null);
     try {
-      const r = await this.checkInner();
+      const r = await this.checkInner(entry);
       if (this.report.phase === 'checking') this.restore(before);
       return r;
     } catch (e) {
@@ -166,14 +221,20 @@ export class OtaUpdater implements UpdateChecker {
     }
   }
 
-  private async checkInner(): Promise<string> {
-    const res = await this.o.http.getJson(this.o.manifestUrl);
+  private async checkInner(entry: CheckInFlight): Promise<string> {
+    const state = await this.loadState();
+    let res: { status: number; body: unknown };
+    try {
+      res = await this.o.http.getJson(this.o.manifestUrl, this.manifestLimits, entry.abort.signal);
+    } catch (e) {
+      throw new Error(`manifest: ${e instanceof TransferLimitError ? `${e.code}: ` : ''}${(e as Error).message}`);
+    }
     if (res.status === 404 || res.status === 204) {
       return 'no release published (or channel paused)';
     }
     if (res.status !== 200) throw new Error(`manifest: HTTP ${res.status}`);
 
-    const highest = await this.readHighestCounter();
+    const highest = Math.max(state.highestCounter, this.o.counterFloor ?? 0);
     const loader = await readLoaderState(this.layout);
     const verdict = evaluateRelease(res.body, this.o.verifier, {
       panelId: this.o.panelId,
@@ -183,14 +244,16 @@ export class OtaUpdater implements UpdateChecker {
       highestCounter: highest,
       refusedVersions: loader.refused,
       buildTimeMs: this.o.buildTimeMs,
+      ...(this.o.factoryVersion !== undefined ? { factoryVersion: this.o.factoryVersion } : {}),
     }, this.o.wallClock.now(), this.o.policy);
+    if (verdict.kind !== 'reject') await this.saveState({ lastValidManifestAt: this.iso() });
 
     switch (verdict.kind) {
       case 'reject':
         this.setReport('failed', null, null, `manifest rejected: ${verdict.reason}: ${verdict.detail}`.slice(0, 500));
         throw new Error(`manifest rejected (${verdict.reason}): ${verdict.detail}`);
       case 'current':
-        await this.writeHighestCounter(verdict.signed.manifest.counter);
+        await this.saveState({ highestCounter: verdict.signed.manifest.counter });
         return `up to date (${this.o.runningVersion})`;
       case 'skip': {
         const m = verdict.signed.manifest;
@@ -199,11 +262,11 @@ export class OtaUpdater implements UpdateChecker {
         return text;
       }
       case 'install':
-        return this.install(verdict.signed.manifest);
+        return this.install(verdict.signed.manifest, entry);
     }
   }
 
-  private async install(m: ReleaseManifest): Promise<string> {
+  private async install(m: ReleaseManifest, entry: CheckInFlight): Promise<string> {
     await mkdir(this.layout.downloadDir, { recursive: true });
     await this.removeOtherDownloads(m.version);
     const part = join(this.layout.downloadDir, `${m.version}.tar.gz.part`);
@@ -212,6 +275,9 @@ export class OtaUpdater implements UpdateChecker {
     let lastStep = -1;
     let result: DownloadResult | null = null;
     const attempts = Math.max(1, this.o.downloadAttempts ?? 3);
+    const limits = this.o.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS;
+    const retryDelay = this.o.retryDelayMs ?? 2000;
+    entry.deadline = this.mono.now() + attempts * downloadTransferLimits(m.bundle.size, limits).deadlineMs + retryDelay * attempts * attempts + CHECK_SLACK_MS;
     for (let attempt = 1; result === null; attempt++) {
       try {
         result = await downloadWithResume(this.o.http, this.writer, {
@@ -219,6 +285,8 @@ export class OtaUpdater implements UpdateChecker {
           dest: part,
           size: m.bundle.size,
           sha512: m.bundle.sha512,
+          limits,
+          signal: entry.abort.signal,
           onProgress: (received, total) => {
             const step = Math.floor((received / total) * 20);
             if (step !== lastStep) {
@@ -236,7 +304,7 @@ export class OtaUpdater implements UpdateChecker {
           throw new Error(detail);
         }
         this.o.logger?.info(`ota: ${detail}; resuming (attempt ${attempt + 1} of ${attempts})`);
-        await new Promise<void>((r) => this.o.scheduler.setTimeout(r, (this.o.retryDelayMs ?? 2000) * attempt));
+        await new Promise<void>((r) => this.o.scheduler.setTimeout(r, retryDelay * attempt));
       }
     }
     this.bytesDownloaded += result.transferred;
@@ -251,7 +319,7 @@ export class OtaUpdater implements UpdateChecker {
       throw new Error(detail);
     }
     await rm(part, { force: true });
-    await this.writeHighestCounter(m.counter);
+    await this.saveState({ highestCounter: m.counter });
     this.setReport('pending-restart', m.version, 1, 'installed; restarting into the candidate');
     await this.o.requestRestart();
     return `${m.version} installed, restarting`;
@@ -263,33 +331,49 @@ export class OtaUpdater implements UpdateChecker {
     }
   }
 
-  private async readHighestCounter(): Promise<number> {
-    let stored = 0;
+  /** update-state.json, read once (it lives on /data: a bad one counts as empty; the image's floor still holds). */
+  private async loadState(): Promise<UpdateState> {
+    if (this.state) return this.state;
+    let stored: UpdateState = { highestCounter: 0 };
     try {
-      stored = UpdateState.parse(JSON.parse(await readFile(this.layout.updateStateFile, 'utf8'))).highestCounter;
+      stored = UpdateState.parse(JSON.parse(await readFile(this.layout.updateStateFile, 'utf8')));
     } catch {
-      stored = 0;
+      stored = { highestCounter: 0 };
     }
-    return Math.max(stored, this.o.counterFloor ?? 0);
+    this.state = stored;
+    if (stored.watchingSince === undefined) await this.saveState({ watchingSince: this.iso() });
+    return this.state;
   }
 
-  private async writeHighestCounter(counter: number): Promise<void> {
-    const current = await this.readHighestCounter();
-    if (counter <= current) return;
+  /** Merges `change` in and writes the file atomically; the counter only ever grows. */
+  private async saveState(change: Partial<UpdateState>): Promise<void> {
+    const current = this.state ?? { highestCounter: 0 };
+    const next: UpdateState = { ...current, ...change, highestCounter: Math.max(current.highestCounter, change.highestCounter ?? 0) };
+    this.state = next;
     await mkdir(this.layout.releasesDir, { recursive: true });
-    await writeFileAtomic(this.layout.updateStateFile, `${JSON.stringify({ highestCounter: counter })}\n`, { mode: 0o644 });
+    await writeFileAtomic(this.layout.updateStateFile, `${JSON.stringify(next)}\n`, { mode: 0o644 });
+  }
+
+  /** The start of the silence when no valid manifest came for longer than the alert threshold, else null. */
+  private noValidManifestSince(): string | null {
+    const s = this.state;
+    const since = s?.lastValidManifestAt ?? s?.watchingSince;
+    if (since === undefined) return null;
+    return this.o.wallClock.now() - Date.parse(since) > (this.o.feedSilenceAlertMs ?? 3 * 86_400_000) ? since : null;
   }
 
   private restore(r: UpdateReport): void {
     this.setReport(r.phase, r.targetVersion, r.progress, r.detail);
-    this.report = r;
+    this.report = { ...r, noValidManifestSince: this.report.noValidManifestSince ?? null };
   }
 
   private setReport(phase: UpdateReport['phase'], targetVersion: string | null, progress: number | null, detail: string | null): void {
-    this.report = { phase, targetVersion, progress, detail: detail?.slice(0, 500) ?? null, at: this.iso() };
+    const silentSince = this.noValidManifestSince();
+    this.report = { phase, targetVersion, progress, detail: detail?.slice(0, 500) ?? null, at: this.iso(), noValidManifestSince: silentSince };
     for (const l of this.listeners) l(this.report);
-    if (this.o.reportUrl && phase !== 'checking' && phase !== this.lastPostedPhase) {
-      this.lastPostedPhase = phase;
+    const key = `${phase}|${silentSince ?? ''}`;
+    if (this.o.reportUrl && phase !== 'checking' && key !== this.lastPostedKey) {
+      this.lastPostedKey = key;
       const body = { panelId: this.o.panelId, runningVersion: this.o.runningVersion, channel: this.o.channel, report: this.report };
       this.o.http.postJson(this.o.reportUrl, body).catch((e: unknown) => this.o.logger?.debug('ota: report not sent', { error: String(e) }));
     }
