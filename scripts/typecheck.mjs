@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 
 const projects = [
   'src-main/common', 'src-main/common-node', 'src-main/core', 'src-main/loader', 'src-main/headless', 'src-main/electron',
-  'server-stub', 'provisioning', 'tools/release', 'test',
+  'server-stub', 'provisioning', 'tools/release', 'image', 'test',
 ];
 let failed = 0;
 for (const dir of projects) {

@@ -1,0 +1,163 @@
+/**
+ * Turns the cached Debian base (a tree extracted from the mmdebstrap tar) into the panel's
+ * root filesystem with the SAME board files as the Buildroot image: the common and x86_64
+ * rootfs overlays, users.txt, post-build.sh; then what is Debian-specific (fstab, /var from a
+ * factory copy, networkd enabled, kernel and initramfs where grub.cfg looks) and the app
+ * (loader, factory bundle, release keys, host EnvironmentFile).
+ */
+import { cp, chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { HOST_ENV_PATH, fstab, hostEnv, parseUsersTable, varFactoryTmpfiles, type FactoryEntry } from './plan.js';
+import type { Runner } from './run.js';
+
+export interface RootfsInputs {
+  root: string;
+  /** buildroot/ of this checkout (the external tree with board/airpanel). */
+  buildrootDir: string;
+  loaderDir: string;
+  factoryBundleDir: string;
+  releaseKeyring: string | null;
+  raucKeyring: string;
+  run: Runner;
+}
+
+const BOARD = 'board/airpanel';
+
+async function writeText(path: string, text: string, mode = 0o644): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  await writeFile(path, text, { mode });
+  await chmod(path, mode);
+}
+
+/** The overlays, as Buildroot copies them (content and modes; everything owned by root). */
+async function applyOverlays(i: RootfsInputs): Promise<void> {
+  for (const board of ['common', 'x86_64']) {
+    await i.run('cp', ['-rT', '--preserve=mode', join(i.buildrootDir, BOARD, board, 'rootfs-overlay'), i.root]);
+  }
+}
+
+/** users.txt through the root's own groupadd/useradd (Debian's ids for the system groups). */
+async function addUsers(i: RootfsInputs): Promise<void> {
+  const users = parseUsersTable(await readFile(join(i.buildrootDir, BOARD, 'common/users.txt'), 'utf8'));
+  const groupFile = await readFile(join(i.root, 'etc/group'), 'utf8');
+  const haveGroup = (g: string): boolean => groupFile.split('\n').some((l) => l.startsWith(`${g}:`));
+  for (const u of users) {
+    for (const g of u.groups) if (!haveGroup(g)) await i.run('chroot', [i.root, 'groupadd', '--system', g]);
+    if (!haveGroup(u.group)) await i.run('chroot', [i.root, 'groupadd', '--gid', String(u.gid), u.group]);
+    const home = u.home === '-' ? '/nonexistent' : u.home;
+    const shell = u.shell === '-' ? '/usr/sbin/nologin' : u.shell;
+    await i.run('chroot', [i.root, 'useradd', '--uid', String(u.uid), '--gid', u.group, '--no-create-home',
+      '--home-dir', home, '--shell', shell, '--comment', u.comment, ...(u.groups.length ? ['--groups', u.groups.join(',')] : []), u.name]);
+  }
+}
+
+/** Loader, factory bundle, release keys, host EnvironmentFile: root-owned, read-only. */
+async function installApp(i: RootfsInputs): Promise<void> {
+  const lib = join(i.root, 'usr/lib/airpanel');
+  await rm(lib, { recursive: true, force: true });
+  await mkdir(join(lib, 'loader'), { recursive: true });
+  await cp(join(i.loaderDir, 'main.js'), join(lib, 'loader/main.js'));
+  await i.run('cp', ['-rT', i.factoryBundleDir, join(lib, 'factory')]);
+  if (i.releaseKeyring !== null) await cp(i.releaseKeyring, join(lib, 'release-keys.json'));
+  await writeText(join(i.root, HOST_ENV_PATH), hostEnv());
+  await i.run('chown', ['-R', '0:0', lib]);
+  await i.run('chmod', ['-R', 'u+rwX,go+rX,go-w', lib]);
+}
+
+/** What Buildroot's skeleton does and Debian does not, for a read-only root. */
+async function debianSystem(i: RootfsInputs): Promise<void> {
+  const r = i.root;
+  await writeText(join(r, 'etc/hostname'), 'airpanel\n');
+  await writeText(join(r, 'etc/hosts'), '127.0.0.1 localhost\n127.0.1.1 airpanel\n::1 localhost ip6-localhost ip6-loopback\n');
+  // Empty: systemd mounts a transient machine id over it on a read-only root.
+  await writeText(join(r, 'etc/machine-id'), '', 0o444);
+  await rm(join(r, 'var/lib/dbus/machine-id'), { force: true });
+  await rm(join(r, 'etc/resolv.conf'), { force: true });
+  await symlink('../run/systemd/resolve/stub-resolv.conf', join(r, 'etc/resolv.conf'));
+  await writeText(join(r, 'etc/fstab'), fstab());
+  // networkd: the board's .network files; Debian installs it disabled.
+  await i.run('chroot', [r, 'systemctl', 'enable', 'systemd-networkd.service']);
+  // The catalog is built below into the factory /var; rebuilding it in the tmpfs at every
+  // boot would cost seconds (ConditionNeedsUpdate cannot see a file the tmpfs gets later).
+  await i.run('chroot', [r, 'systemctl', 'mask', 'systemd-journal-catalog-update.service']);
+  // No package management on the panel: its caches and lists are dead weight.
+  for (const d of ['var/cache/apt', 'var/lib/apt/lists']) await rm(join(r, d), { recursive: true, force: true });
+  await kernelLinks(r);
+}
+
+/** grub.cfg boots /boot/bzImage (+ /boot/initrd.img when present) of the slot. */
+async function kernelLinks(root: string): Promise<void> {
+  const boot = join(root, 'boot');
+  const names = await readdir(boot);
+  const kernels = names.filter((n) => n.startsWith('vmlinuz-'));
+  if (kernels.length !== 1) throw new Error(`expected one kernel in /boot, found: ${kernels.join(', ') || 'none'}`);
+  const version = kernels[0]!.slice('vmlinuz-'.length);
+  if (!names.includes(`initrd.img-${version}`)) throw new Error(`no /boot/initrd.img-${version}: initramfs-tools did not run`);
+  for (const [link, target] of [['bzImage', `vmlinuz-${version}`], ['initrd.img', `initrd.img-${version}`]] as const) {
+    await rm(join(boot, link), { force: true });
+    await symlink(target, join(boot, link));
+  }
+}
+
+/** The board's post-build.sh, run on this root as Buildroot runs it. */
+async function postBuild(i: RootfsInputs): Promise<void> {
+  await i.run('sh', [join(i.buildrootDir, BOARD, 'common/post-build.sh'), i.root], {
+    env: {
+      TARGET_DIR: i.root,
+      BR2_EXTERNAL_AIRPANEL_PATH: i.buildrootDir,
+      AIRPANEL_RAUC_KEYRING: i.raucKeyring,
+      // The Node host instead of the Electron runtime (/opt/airpanel) of the Buildroot image.
+      AIRPANEL_HOST_FILES: `/usr/bin/node /usr/bin/chromium ${HOST_ENV_PATH}`,
+    },
+  });
+}
+
+/**
+ * Work the first boot would otherwise do (minutes under emulation): the linker cache and the
+ * journal catalog now, and the .updated stamps that tell systemd nothing changed since.
+ */
+async function bootTimeWorkNow(i: RootfsInputs): Promise<void> {
+  await i.run('chroot', [i.root, 'ldconfig']);
+  await i.run('chroot', [i.root, 'journalctl', '--update-catalog']);
+}
+
+/** /var → /usr/share/factory/var, and the tmpfiles lines that copy it into the tmpfs at boot. */
+async function varFactory(root: string): Promise<void> {
+  const factory = join(root, 'usr/share/factory/var');
+  await rm(factory, { recursive: true, force: true });
+  await mkdir(join(root, 'usr/share/factory'), { recursive: true });
+  await rename(join(root, 'var'), factory);
+  await mkdir(join(root, 'var'), { mode: 0o755 });
+  const entries: FactoryEntry[] = [];
+  for (const dir of ['', 'lib', 'lib/systemd']) {
+    const abs = join(factory, dir);
+    if (!existsSync(abs)) continue;
+    for (const name of await readdir(abs)) {
+      const path = dir === '' ? name : `${dir}/${name}`;
+      if (path === 'lib' || path === 'lib/systemd') continue; // their children are listed
+      const st = await lstat(join(factory, path));
+      entries.push(st.isSymbolicLink() ? { path, symlink: await readlink(join(factory, path)) } : { path });
+    }
+  }
+  await writeText(join(root, 'usr/lib/tmpfiles.d/airpanel-var-factory.conf'), varFactoryTmpfiles(entries));
+}
+
+/**
+ * Stamps written last, so newer than /usr: ConditionNeedsUpdate= is false and ldconfig, hwdb
+ * and catalog updates are skipped at boot (they ran above).
+ */
+async function stampUpdated(root: string): Promise<void> {
+  for (const f of ['etc/.updated', 'usr/share/factory/var/.updated']) await writeText(join(root, f), '');
+}
+
+export async function customizeRootfs(i: RootfsInputs): Promise<void> {
+  await applyOverlays(i);
+  await addUsers(i);
+  await installApp(i);
+  await debianSystem(i);
+  await postBuild(i);
+  await bootTimeWorkNow(i);
+  await varFactory(i.root);
+  await stampUpdated(i.root);
+}
