@@ -175,8 +175,9 @@ const commands: Record<string, Command> = {
         console.log(`  #${r.counter} ${r.channel} ${r.version} share ${(r.rolloutShare * 100).toFixed(0)}% size ${r.bundle.size} keys ${r.keyIds.join(',')}${r.active ? ' *' : ''}`);
       }
       if (panels) {
-        for (const p of (panels as { panels: Array<{ panelId: string; runningVersion: string | null; lastUpdate: { phase: string; targetVersion: string | null; detail: string | null } | null }> }).panels) {
-          console.log(`panel ${p.panelId}: runs ${p.runningVersion ?? '?'}; last update ${p.lastUpdate ? `${p.lastUpdate.phase} ${p.lastUpdate.targetVersion ?? ''} ${p.lastUpdate.detail ?? ''}` : 'none'}`);
+        for (const p of (panels as { panels: Array<{ panelId: string; runningVersion: string | null; noValidManifestSince?: string | null; lastUpdate: { phase: string; targetVersion: string | null; detail: string | null } | null }> }).panels) {
+          const silent = p.noValidManifestSince ? `; NO VALID MANIFEST SINCE ${p.noValidManifestSince}` : '';
+          console.log(`panel ${p.panelId}: runs ${p.runningVersion ?? '?'}; last update ${p.lastUpdate ? `${p.lastUpdate.phase} ${p.lastUpdate.targetVersion ?? ''} ${p.lastUpdate.detail ?? ''}` : 'none'}${silent}`);
         }
       }
     },

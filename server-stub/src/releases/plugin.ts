@@ -20,7 +20,9 @@ import { BUNDLE_NAME, bundleNameOf, newSha512, type ReleaseFeedStore, type Panel
  *   POST /releases                               publish a signed manifest: it becomes its channel's
  *   POST /releases/channels/:channel/pause       { paused: boolean }
  *   GET  /releases                               releases, channels, highest counter
- *   GET  /releases/panels                        per panel: running version, last update report
+ *   GET  /releases/panels                        per panel: running version, last update report, and
+ *                                                `noValidManifestSince` (set when the panel has seen no
+ *                                                valid manifest for days: a frozen or withheld feed)
  *
  * The backend holds no signing key: a rollout share, a promotion or a rollback is a new
  * manifest signed by the release manager (tools/release), so a compromised backend cannot
@@ -207,13 +209,18 @@ export async function releasesPlugin(app: FastifyInstance, o: ReleasesPluginOpti
 
   app.get('/releases/panels', async (req, reply) => {
     if (!admin(req, reply)) return reply;
-    const byId = new Map<string, { panelId: string; runningVersion: string | null; channel: string | null; lastUpdate: unknown; reportedAt: string | null; statusFirmwareVersion?: string | null; statusUpdate?: unknown }>();
+    type Row = { panelId: string; runningVersion: string | null; channel: string | null; lastUpdate: unknown; reportedAt: string | null; statusFirmwareVersion?: string | null; statusUpdate?: unknown; noValidManifestSince: string | null };
+    const byId = new Map<string, Row>();
     for (const r of store.panelRecords() as PanelUpdateRecord[]) {
-      byId.set(r.panelId, { panelId: r.panelId, runningVersion: r.runningVersion, channel: r.channel, lastUpdate: r.report, reportedAt: r.receivedAt });
+      byId.set(r.panelId, { panelId: r.panelId, runningVersion: r.runningVersion, channel: r.channel, lastUpdate: r.report, reportedAt: r.receivedAt, noValidManifestSince: r.report.noValidManifestSince ?? null });
     }
     for (const s of o.panelStatus?.() ?? []) {
-      const e = byId.get(s.panelId) ?? { panelId: s.panelId, runningVersion: null, channel: null, lastUpdate: null, reportedAt: null };
-      byId.set(s.panelId, { ...e, statusFirmwareVersion: s.firmwareVersion, statusUpdate: s.update ?? null });
+      const e = byId.get(s.panelId) ?? { panelId: s.panelId, runningVersion: null, channel: null, lastUpdate: null, reportedAt: null, noValidManifestSince: null };
+      const fromStatus = UpdateReport.safeParse(s.update);
+      // The newer of the two reports says whether the panel still sees valid manifests.
+      const reportAt = (e.lastUpdate as { at?: string } | null)?.at ?? '';
+      const silent = fromStatus.success && fromStatus.data.at >= reportAt ? (fromStatus.data.noValidManifestSince ?? null) : e.noValidManifestSince;
+      byId.set(s.panelId, { ...e, statusFirmwareVersion: s.firmwareVersion, statusUpdate: s.update ?? null, noValidManifestSince: silent });
     }
     return reply.send({ panels: [...byId.values()].sort((a, b) => a.panelId.localeCompare(b.panelId)) });
   });

@@ -68,6 +68,17 @@ describe('release trust policy (real Ed25519)', () => {
     expect(judge({ ...manifest, counter: 5 + 21 }).kind).toBe('install');
   });
 
+  it('fast-forward: a counter far above the highest accepted is refused even on a synced clock', () => {
+    expect(judge({ ...manifest, counter: 5 + 10_000 }).kind).toBe('install');
+    expect(judge({ ...manifest, counter: 5 + 10_001 })).toMatchObject({ kind: 'reject', reason: 'counter-too-far-ahead' });
+    expect(judge({ ...manifest, counter: Number.MAX_SAFE_INTEGER })).toMatchObject({ kind: 'reject', reason: 'counter-too-far-ahead' });
+  });
+
+  it('a release below the image\'s factory version is refused (an old release replayed to a wiped panel)', () => {
+    expect(judge(manifest, { factoryVersion: '2.1.0' })).toMatchObject({ kind: 'reject', reason: 'below-factory-version' });
+    expect(judge(manifest, { factoryVersion: '2.0.0' }).kind).toBe('install');
+  });
+
   it('current, refused and out-of-rollout releases are not downloaded', () => {
     expect(judge({ ...manifest, version: '1.0.0' }).kind).toBe('current');
     expect(judge(manifest, { refusedVersions: ['2.0.0'] })).toMatchObject({ kind: 'skip', reason: 'refused-version' });

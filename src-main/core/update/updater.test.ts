@@ -84,6 +84,35 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
     expect(u.getReport().phase).toBe('idle');
   });
 
+  it('a stuck check (request held open, no limit reached) is abandoned past its deadline: later checks are not blocked', async () => {
+    let mono = 0;
+    let hold = true;
+    const held: http.ServerResponse[] = [];
+    server.removeAllListeners('request');
+    server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      requests++;
+      if (hold) held.push(res);
+      else res.writeHead(404).end('{}');
+    });
+    const u = new OtaUpdater({
+      dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1',
+      runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient({ timeoutMs: 3_600_000 }), wallClock: { now: () => Date.now() }, scheduler: new RecordingFakeScheduler(), random: () => 0.5,
+      requestRestart: async () => undefined, monotonicClock: { now: () => mono },
+      manifestLimits: { maxBytes: 65536, deadlineMs: 3_600_000, minBytesPerSecond: 0, rateWindowMs: 3_600_000 },
+    });
+    const first = u.checkNow();
+    first.catch(() => undefined);
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 10));
+    // Still within the deadline: the same check is joined.
+    expect(u.checkNow()).toBe(first);
+    mono += 3_600_000 + 6 * 60_000;
+    hold = false;
+    expect(await u.checkNow()).toMatch(/no release/);
+    await expect(first).rejects.toThrow(/abandoned/);
+    expect(requests).toBe(2);
+  });
+
   it('a signed manifest for the running version records its counter and downloads nothing', async () => {
     body = signManifest({
       schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 },

@@ -227,7 +227,8 @@ export class OtaUpdater implements UpdateChecker {
     try {
       res = await this.o.http.getJson(this.o.manifestUrl, this.manifestLimits, entry.abort.signal);
     } catch (e) {
-      throw new Error(`manifest: ${e instanceof TransferLimitError ? `${e.code}: ` : ''}${(e as Error).message}`);
+      const why = entry.abort.signal.aborted ? (entry.abort.signal.reason as Error).message : `${e instanceof TransferLimitError ? `${e.code}: ` : ''}${(e as Error).message}`;
+      throw new Error(`manifest: ${why}`);
     }
     if (res.status === 404 || res.status === 204) {
       return 'no release published (or channel paused)';

@@ -1,0 +1,326 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { SignedManifestEnvelope } from '../src-main/common/release/index.js';
+import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
+import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
+import * as ops from '../tools/release/ops.js';
+import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
+import { timerScheduler } from './ota-support/panel.js';
+
+/**
+ * Slow retrieval, endless data, rollback floor, credentials and feed silence (issue 11 §3),
+ * each against real HTTP servers on 127.0.0.1: a server that trickles, one that never stops,
+ * a wiped panel offered an old manifest, a bundle on another origin.
+ */
+const key = generateReleaseKey();
+const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+interface Scripted {
+  url: string;
+  /** Requests seen: path and the authorization header. */
+  seen: Array<{ path: string; authorization: string | undefined; range: string | undefined }>;
+  /** Answers by path; a path without a handler answers 404. */
+  routes: Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  close(): Promise<void>;
+}
+
+/** A scripted HTTP server on 127.0.0.1:0 (a stand-in feed or bundle host); timers it starts stop with it. */
+async function scriptedServer(): Promise<Scripted> {
+  const seen: Scripted['seen'] = [];
+  const routes: Scripted['routes'] = new Map();
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    seen.push({ path, authorization: req.headers.authorization, range: req.headers.range });
+    const h = routes.get(path);
+    if (h) h(req, res);
+    else res.writeHead(404).end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    routes,
+    close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
+/** Sends `first` at once, then one byte of `rest` every `everyMs` (never idle long enough for an idle timeout). */
+function trickle(res: http.ServerResponse, first: Buffer, rest: Buffer, everyMs: number): void {
+  res.write(first);
+  let i = 0;
+  const t = setInterval(() => {
+    if (res.destroyed || i >= rest.length) {
+      clearInterval(t);
+      if (!res.destroyed) res.end();
+      return;
+    }
+    res.write(rest.subarray(i, i + 1));
+    i++;
+  }, everyMs);
+  res.on('close', () => clearInterval(t));
+}
+
+function signed(version: string, counter: number, bundle: { url: string; sha512: string; size: number }, extra: { releasedAt?: string; expiresAt?: string } = {}): SignedManifestEnvelope {
+  return signManifest({
+    schema: 1, version, channel: 'stable', bundle, minRuntimeVersion: '45.0.0', counter,
+    releasedAt: extra.releasedAt ?? new Date(Date.now() - 60_000).toISOString(),
+    expiresAt: extra.expiresAt ?? new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
+  }, [key.privateKeyPem]);
+}
+
+describe('OTA retrieval limits, rollback floor and credentials (real servers on 127.0.0.1)', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let srv: Scripted;
+  let dataDir: string;
+
+  beforeEach(async () => {
+    tmp = await tempDir('ota-retrieval');
+    srv = await scriptedServer();
+    dataDir = join(tmp.dir, 'panel');
+    await mkdir(dataDir);
+  });
+  afterEach(async () => {
+    await srv.close();
+    await tmp.cleanup();
+  });
+
+  const updater = (over: Partial<OtaUpdaterOptions> = {}) => new OtaUpdater({
+    dataDir, manifestUrl: `${srv.url}/manifest`, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1',
+    runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+    http: new GotOtaHttpClient({ timeoutMs: 10_000 }), wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,
+    requestRestart: async () => undefined, downloadAttempts: 1, retryDelayMs: 10,
+    manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 1500, minBytesPerSecond: 50, rateWindowMs: 500 },
+    downloadLimits: { minBytesPerSecond: 2000, rateWindowMs: 500, baseDeadlineMs: 1000 },
+    ...over,
+  });
+
+  it('a trickling manifest server (one byte every 50 ms) fails the check within the limits; the next check is not blocked', async () => {
+    const body = Buffer.from(JSON.stringify(signed('2.0.0', 3, { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 })));
+    srv.routes.set('/manifest', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      trickle(res, body.subarray(0, 1), body.subarray(1), 50);
+    });
+    const u = updater();
+    const t0 = Date.now();
+    await expect(u.checkNow()).rejects.toThrow(/manifest: too-slow/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(u.getReport()).toMatchObject({ phase: 'failed' });
+    srv.routes.delete('/manifest');
+    expect(await u.checkNow()).toMatch(/no release/);
+  });
+
+  it('an endless manifest body is cut at the 64 KiB cap', async () => {
+    let sent = 0;
+    srv.routes.set('/manifest', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(16 * 1024, 0x20);
+      const pump = () => {
+        for (let more = true; more && !res.destroyed; sent += chunk.length) more = res.write(chunk);
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.write('{"manifest":');
+      pump();
+    });
+    const u = updater({ manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 10_000, minBytesPerSecond: 50, rateWindowMs: 5000 } });
+    await expect(u.checkNow()).rejects.toThrow(/manifest: too-large/);
+    expect(sent).toBeGreaterThan(64 * 1024);
+  });
+
+  it('a manifest announcing more than the cap is refused before its body is read', async () => {
+    srv.routes.set('/manifest', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) });
+      res.write('{');
+    });
+    await expect(updater().checkNow()).rejects.toThrow(/manifest: too-large: announces 10485760 bytes/);
+  });
+
+  it('a trickling bundle host fails the download (partial kept), and the next check resumes and installs', async () => {
+    const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 40_000);
+    const bytes = await readFile(b.file);
+    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }))));
+    let slow = true;
+    srv.routes.set('/bundle.tar.gz', (req, res) => {
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      const rest = bytes.subarray(start);
+      res.writeHead(m ? 206 : 200, { 'content-length': String(rest.length), ...(m ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}) });
+      if (slow) trickle(res, rest.subarray(0, 5000), rest.subarray(5000), 50);
+      else res.end(rest);
+    });
+    const u = updater();
+    const t0 = Date.now();
+    await expect(u.checkNow()).rejects.toThrow(/download too-slow/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const part = join(releaseLayout(dataDir).downloadDir, '2.0.0.tar.gz.part');
+    expect((await stat(part)).size).toBeGreaterThanOrEqual(5000);
+    slow = false;
+    expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
+    expect(srv.seen.filter((s) => s.path === '/bundle.tar.gz').at(-1)?.range).toMatch(/^bytes=\d{4,}-$/);
+  });
+
+  it('an endless bundle body is cut at the size the manifest signs, and the partial file deleted', async () => {
+    const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 10_000);
+    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }))));
+    srv.routes.set('/bundle.tar.gz', (_req, res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(8192, 7);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      pump();
+    });
+    await expect(updater().checkNow()).rejects.toThrow(/download too-large/);
+    expect(existsSync(join(releaseLayout(dataDir).downloadDir, '2.0.0.tar.gz.part'))).toBe(false);
+  });
+
+  it('the API key goes to the manifest\'s origin only: never to a bundle on another host, nor through a redirect', async () => {
+    const other = await scriptedServer();
+    try {
+      const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 1000);
+      const bytes = await readFile(b.file);
+      other.routes.set('/bundle.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes));
+      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size }))));
+      const credentials = { origin: srv.url, headers: { authorization: 'Bearer panel-secret-key' } };
+      const u = updater({ http: new GotOtaHttpClient({ credentials }) });
+      expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
+      expect(srv.seen.find((s) => s.path === '/manifest')?.authorization).toBe('Bearer panel-secret-key');
+      expect(other.seen.map((s) => s.path)).toEqual(['/bundle.tar.gz']);
+      expect(other.seen[0]?.authorization).toBeUndefined();
+
+      // Same host name and scheme, other port: another origin, also across a redirect.
+      const b3 = await makeBundle(tmp.dir, '3.0.0', 'export {};\n', 1000);
+      const bytes3 = await readFile(b3.file);
+      other.routes.set('/bundle3.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes3.length) }).end(bytes3));
+      srv.routes.set('/redirect3', (_req, res) => res.writeHead(302, { location: `${other.url}/bundle3.tar.gz` }).end());
+      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }))));
+      const u3 = updater({ http: new GotOtaHttpClient({ credentials: { origin: srv.url, headers: { 'x-panel-key': 'panel-secret-key' } } }), runningVersion: '2.0.0' });
+      expect(await u3.checkNow()).toMatch(/3\.0\.0 installed/);
+      expect(srv.seen.find((s) => s.path === '/redirect3')).toBeDefined();
+      const hop = other.seen.find((s) => s.path === '/bundle3.tar.gz');
+      expect(hop).toBeDefined();
+      expect(JSON.stringify(other.seen)).not.toContain('panel-secret-key');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a panel that sees no valid manifest for days says so in its report; a valid one clears it', async () => {
+    let now = Date.parse('2026-06-01T00:00:00Z');
+    const u = updater({ wallClock: { now: () => now }, feedSilenceAlertMs: 3 * 86_400_000 });
+    expect(await u.checkNow()).toMatch(/no release/);
+    expect(u.getReport().noValidManifestSince).toBeNull();
+    now += 4 * 86_400_000;
+    expect(await u.checkNow()).toMatch(/no release/);
+    expect(u.getReport().noValidManifestSince).toBe('2026-06-01T00:00:00.000Z');
+    // An invalid manifest (wrong key) does not count as seen.
+    const stranger = generateReleaseKey();
+    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signManifest({
+      schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, minRuntimeVersion: '45.0.0', counter: 3,
+      releasedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 86_400_000).toISOString(), rolloutShare: 1,
+    }, [stranger.privateKeyPem]))));
+    await expect(u.checkNow()).rejects.toThrow(/unknown-key/);
+    expect(u.getReport().noValidManifestSince).toBe('2026-06-01T00:00:00.000Z');
+    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('1.0.0', 3, { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, {
+      releasedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 86_400_000).toISOString(),
+    }))));
+    expect(await u.checkNow()).toMatch(/up to date/);
+    expect(u.getReport().noValidManifestSince).toBeNull();
+  });
+});
+
+describe('feed silence in the fleet list (real release feed)', () => {
+  it('the release manager\'s panel list shows a panel that has seen no valid manifest for days', async () => {
+    const tmp = await tempDir('ota-silence');
+    const feed = await startFeed(join(tmp.dir, 'backend'));
+    try {
+      let now = Date.now();
+      const dataDir = join(tmp.dir, 'panel');
+      await mkdir(dataDir);
+      const u = new OtaUpdater({
+        dataDir, manifestUrl: feed.manifestUrl('stable'), reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`, panelId: 'panel-0001', channel: 'stable',
+        runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+        http: new GotOtaHttpClient(), wallClock: { now: () => now }, scheduler: timerScheduler, random: () => 0.5, requestRestart: async () => undefined,
+      });
+      const since = new Date(now).toISOString();
+      expect(await u.checkNow()).toMatch(/no release/);
+      now += 4 * 86_400_000;
+      expect(await u.checkNow()).toMatch(/no release/);
+      type Listed = { panels: Array<{ panelId: string; noValidManifestSince: string | null }> };
+      const end = Date.now() + 10_000;
+      let listed: Listed = { panels: [] };
+      while (!listed.panels.some((p) => p.noValidManifestSince !== null)) {
+        if (Date.now() > end) throw new Error(`not listed: ${JSON.stringify(listed)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        listed = (await ops.listPanels(feed.client)) as Listed;
+      }
+      expect(listed.panels).toEqual([expect.objectContaining({ panelId: 'panel-0001', noValidManifestSince: since })]);
+    } finally {
+      await feed.close();
+      await tmp.cleanup();
+    }
+  });
+});
+
+describe('the image release floor on a wiped panel with an unsynced clock (real feed, real panel.json, createOtaUpdater)', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let feed: TestFeed;
+
+  beforeEach(async () => {
+    tmp = await tempDir('ota-floor');
+    feed = await startFeed(join(tmp.dir, 'backend'));
+  });
+  afterEach(async () => {
+    await feed.close();
+    await tmp.cleanup();
+  });
+
+  it('an old, validly signed manifest is refused below the counter floor and below the factory version; without a floor it would be taken', async () => {
+    const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
+    const keyring = join(tmp.dir, 'keyring.json');
+    await writeKeyring(keyring, [key]);
+    const floorFile = join(tmp.dir, 'release-floor.json');
+    await writeFile(floorFile, JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor: 10, factoryVersion: '1.2.0' }));
+    const old = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
+    const up = await ops.uploadBundle(feed.client, old.file);
+    // Signed long ago (counter 5, expired a year ago): what a mirror or a replaying backend keeps.
+    const longAgo = new Date(Date.now() - 400 * 86_400_000);
+    const postOld = async (counter: number) => ops.postManifest(feed.client, await ops.signWithKeyFiles(ops.makeManifest({
+      version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter, rolloutShare: 1, now: longAgo,
+    }), [keyFile]));
+    await postOld(5);
+
+    const panel = async (name: string, env: NodeJS.ProcessEnv) => {
+      const dataDir = join(tmp.dir, name);
+      await mkdir(dataDir);
+      await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}/api/v1`, null));
+      const { loadPanelConfig } = await import('../src-main/core/config.js');
+      const made = createOtaUpdater({
+        dataDir, config: await loadPanelConfig(dataDir), runtimeVersion: '45.4.1', appVersion: '1.2.0',
+        // The image was built after "now": the panel's clock counts as unsynced (RTC lost, no NTP yet).
+        buildTimeMs: Date.now() + 365 * 86_400_000, requestRestart: async () => undefined, log: quiet, env,
+      });
+      if (!('updater' in made)) throw new Error(made.reason);
+      return made.updater;
+    };
+    const withFloor = await panel('wiped', { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: floorFile, AIRPANEL_LAUNCH: 'factory' });
+    await expect(withFloor.checkNow()).rejects.toThrow(/replayed.*counter 5 below accepted 10/);
+    expect(existsSync(releaseLayout(join(tmp.dir, 'wiped')).candidateFile)).toBe(false);
+
+    await postOld(12);
+    await expect(withFloor.checkNow()).rejects.toThrow(/below-factory-version/);
+    expect(existsSync(releaseLayout(join(tmp.dir, 'wiped')).candidateFile)).toBe(false);
+
+    // The same panel image without the floor file takes it: what the floor is for.
+    const noFloor = await panel('wiped-no-floor', { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: join(tmp.dir, 'absent.json'), AIRPANEL_LAUNCH: 'factory' });
+    expect(await noFloor.checkNow()).toMatch(/1\.1\.0 installed/);
+  });
+});
