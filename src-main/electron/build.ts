@@ -1,6 +1,8 @@
 /**
  * Builds the Electron host into dist/app (what electron-builder.yml packs):
  *   dist/app/main.js      main process, ESM; npm dependencies and Electron stay external
+ *   dist/app/node-main.js the Node kiosk host (bundle.json `nodeMain`: the Debian image), ESM,
+ *                         one self-contained file (npm dependencies compiled in)
  *   dist/app/preload.cjs  the sandboxed preload: one CommonJS file, only `require('electron')`
  *   dist/app/renderer/    the built renderer (src-renderer/dist, run build:renderer first)
  *
@@ -44,6 +46,28 @@ await build({
     rolldownOptions: {
       external: isExternal,
       output: { format: 'es', entryFileNames: 'main.js' },
+    },
+  },
+});
+
+// The Node kiosk host (src-main/headless/kiosk): Node 20 (Debian's), every dependency
+// compiled in, so the bundle runs on the image's /usr/bin/node without node_modules.
+await build({
+  configFile: false,
+  root,
+  logLevel: 'warn',
+  define: { __AIRPANEL_BUILD_TIME__: JSON.stringify(Date.now()) },
+  ssr: { noExternal: true, target: 'node' },
+  build: {
+    outDir,
+    emptyOutDir: false,
+    target: 'node20',
+    minify: false,
+    sourcemap: true,
+    ssr: join(root, 'src-main/headless/kiosk/main.ts'),
+    rolldownOptions: {
+      external: (id: string) => id.startsWith('node:') || builtinModules.includes(id),
+      output: { format: 'es', entryFileNames: 'node-main.js', codeSplitting: false },
     },
   },
 });
@@ -96,4 +120,12 @@ if (missing.length > 0) {
   console.error(`build:electron: main.js imports ${missing.join(', ')}, not in package.json dependencies`);
   process.exitCode = 1;
 }
-console.log(`build:electron: wrote ${outDir} (main.js, preload.cjs, renderer/)`);
+// Guard: node-main.js is self-contained (only Node built-ins at run time).
+const nodeMain = await readFile(join(outDir, 'node-main.js'), 'utf8');
+const nodeImports = [...nodeMain.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1] ?? '')
+  .filter((id) => !id.startsWith('node:') && !builtinModules.includes(id));
+if (nodeImports.length > 0) {
+  console.error(`build:electron: node-main.js imports ${nodeImports.join(', ')}; it must be self-contained`);
+  process.exitCode = 1;
+}
+console.log(`build:electron: wrote ${outDir} (main.js, node-main.js, preload.cjs, renderer/)`);

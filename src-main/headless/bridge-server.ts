@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -14,12 +15,19 @@ import type { HostLogger } from './logger.js';
 export const BRIDGE_CLOSE_RELOAD = 4000;
 /** Close code for a client that keeps sending invalid messages. */
 export const BRIDGE_CLOSE_POLICY = 1008;
+/** Query parameter of the bridge URL carrying the token (`/bridge?token=…`). */
+export const BRIDGE_TOKEN_PARAM = 'token';
 
 export interface BridgeServerOptions {
   source: PanelViewSource;
   log: HostLogger;
   /** Invalid messages tolerated per connection before it is closed (a renderer bug, or abuse). */
   maxInvalidMessages?: number;
+  /**
+   * A secret the upgrade must carry as `?token=` (the kiosk host's per-boot token, handed to
+   * its own page only). Without it any local process could read the view and report frames.
+   */
+  token?: string;
 }
 
 /**
@@ -54,13 +62,18 @@ export class BridgeServer {
   }
 
   /** Takes over an HTTP upgrade for `/bridge`; answers anything else with 404 / 403. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pathname: string): void {
-    if (pathname !== BRIDGE_WS_PATH) {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    if (url.pathname !== BRIDGE_WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
     if (!sameOrigin(req)) {
       this.opts.log.warn('bridge: refused a WebSocket from a foreign origin', { origin: req.headers.origin, host: req.headers.host });
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (this.opts.token !== undefined && !tokenMatches(url.searchParams.get(BRIDGE_TOKEN_PARAM), this.opts.token)) {
+      this.opts.log.warn('bridge: refused a WebSocket without the bridge token', { peer: req.socket.remoteAddress });
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -128,6 +141,13 @@ function parseClientMessage(data: RawData): BridgeClientMessage | null {
   }
   const r = BridgeClientMessage.safeParse(json);
   return r.success ? r.data : null;
+}
+
+function tokenMatches(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(expected, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

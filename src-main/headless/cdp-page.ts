@@ -1,23 +1,16 @@
 import { WebSocket } from 'ws';
-import { CdpResponse, CdpScreenshotResult, CdpTargetList } from '../common/contract/cdp.js';
+import { CdpEvaluateResult, CdpScreenshotResult, CdpTargetList } from '../common/contract/cdp.js';
+import { CdpConnection, webSocketTransport } from './cdp-connection.js';
 import type { AttachedPage } from './headless-host.js';
 
 /**
  * A Chromium page driven over the DevTools protocol, for the host's `screenshot` and `reload`
- * when the panel is shown by a kiosk browser started with `--remote-debugging-port` (bound to
- * 127.0.0.1 by Chromium). Attach it with `host.attachPage(await CdpPage.connect(...))`.
+ * (and the Node kiosk host's liveness checks). Either connected to a browser started with
+ * `--remote-debugging-port` (`CdpPage.connect`), or a flattened session of a connection the
+ * host owns (`new CdpPage(connection, sessionId)`, the kiosk's `--remote-debugging-pipe`).
  */
 export class CdpPage implements AttachedPage {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
-
-  private constructor(private readonly ws: WebSocket, private readonly timeoutMs: number) {
-    ws.on('message', (data) => this.onMessage(String(data)));
-    ws.on('close', () => {
-      for (const p of this.pending.values()) p.reject(new Error('DevTools connection closed'));
-      this.pending.clear();
-    });
-  }
+  constructor(readonly connection: CdpConnection, readonly sessionId?: string) {}
 
   /**
    * Connects to the first page target whose URL `matches` (e.g. starts with the host's URL)
@@ -33,7 +26,11 @@ export class CdpPage implements AttachedPage {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new CdpPage(ws, timeoutMs);
+    return new CdpPage(new CdpConnection(webSocketTransport(ws), timeoutMs));
+  }
+
+  call(method: string, params: Record<string, unknown> = {}, timeoutMs?: number): Promise<Record<string, unknown>> {
+    return this.connection.send(method, params, this.sessionId, timeoutMs);
   }
 
   async screenshot(): Promise<Uint8Array> {
@@ -45,38 +42,18 @@ export class CdpPage implements AttachedPage {
     await this.call('Page.reload', { ignoreCache: true });
   }
 
+  async navigate(url: string): Promise<void> {
+    await this.call('Page.navigate', { url });
+  }
+
+  /** Evaluates an expression in the page and returns its value (a round-trip to the renderer). */
+  async evaluate(expression: string, timeoutMs?: number): Promise<unknown> {
+    const r = CdpEvaluateResult.parse(await this.call('Runtime.evaluate', { expression, returnByValue: true }, timeoutMs));
+    if (r.exceptionDetails !== undefined) throw new Error(`page threw evaluating ${expression.slice(0, 80)}`);
+    return r.result.value;
+  }
+
   close(): void {
-    this.ws.close();
-  }
-
-  private call(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`DevTools ${method}: no answer within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
-      this.pending.set(id, {
-        resolve: (r) => { clearTimeout(timer); resolve(r); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
-      });
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
-  }
-
-  private onMessage(text: string): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return;
-    }
-    const msg = CdpResponse.safeParse(json);
-    if (!msg.success) return; // an event (no id), not an answer
-    const p = this.pending.get(msg.data.id);
-    if (!p) return;
-    this.pending.delete(msg.data.id);
-    if (msg.data.error) p.reject(new Error(`DevTools: ${msg.data.error.message}`));
-    else p.resolve(msg.data.result ?? {});
+    if (this.sessionId === undefined) this.connection.close();
   }
 }

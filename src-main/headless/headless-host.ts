@@ -36,6 +36,8 @@ export interface HeadlessHostOptions {
   /** What `restart` does; default: exit with RESTART_EXIT_CODE for the supervisor. */
   restart?: () => Promise<void>;
   mounts?: HttpMount[];
+  /** The bridge accepts only upgrades carrying this token (the kiosk host's per-boot secret). */
+  bridgeToken?: string;
 }
 
 /**
@@ -85,11 +87,18 @@ export class HeadlessHost {
     if (!site.paths.includes('/index.html')) {
       throw new Error(`headless host: no index.html in ${this.opts.rendererDir} (run npm run build:renderer)`);
     }
-    const bridge = new BridgeServer({ source, log: this.log });
+    const bridge = new BridgeServer({ source, log: this.log, ...(this.opts.bridgeToken !== undefined ? { token: this.opts.bridgeToken } : {}) });
     const server = createServer((req, res) => this.onRequest(site, req, res));
     server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => socket.destroy());
-      bridge.handleUpgrade(req, socket, head, new URL(req.url ?? '/', 'http://x').pathname);
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://x');
+      } catch {
+        socket.destroy();
+        return;
+      }
+      bridge.handleUpgrade(req, socket, head, url);
     });
     server.on('clientError', (_err, socket) => socket.destroy());
     await new Promise<void>((resolve, reject) => {

@@ -8,10 +8,16 @@ declare global {
   }
 }
 
-/** The URL of the headless host's bridge: same host that served this page, path `/bridge`. */
-export function bridgeUrl(location: Pick<Location, 'protocol' | 'host'>): string {
+/**
+ * The URL of the headless host's bridge: same host that served this page, path `/bridge`.
+ * A kiosk host that guards its bridge opens the page as `…/#bridge-token=<secret>`: the
+ * fragment never leaves the browser in a request, and the bridge URL carries it as `?token=`.
+ */
+export function bridgeUrl(location: Pick<Location, 'protocol' | 'host'> & Partial<Pick<Location, 'hash'>>): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}${BRIDGE_WS_PATH}`;
+  const token = new URLSearchParams((location.hash ?? '').replace(/^#/, '')).get('bridge-token');
+  const query = token && /^[A-Za-z0-9_-]{16,128}$/.test(token) ? `?token=${token}` : '';
+  return `${scheme}//${location.host}${BRIDGE_WS_PATH}${query}`;
 }
 
 /**
