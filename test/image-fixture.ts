@@ -68,6 +68,8 @@ export const STAND_IN_AIRPANEL_FILES: Record<string, string> = {
   'usr/lib/airpanel/factory/bundle.json': `${JSON.stringify({ placeholder: 'the factory bundle: tools/release bundle, extracted' })}\n`,
   'usr/lib/airpanel/factory/main.js': '// placeholder for the factory bundle\'s main.js\n',
   'usr/lib/airpanel/release-keys.json': `${JSON.stringify({ keys: [{ keyId: 'placeholder', publicKey: 'placeholder' }] })}\n`,
+  // The package's own file, as airpanel.mk installs it (airpanel.service reads it).
+  'usr/lib/airpanel/host.env': readFileSync(join(EXTERNAL, 'package/airpanel/host.env'), 'utf8'),
 };
 
 /** Programs the Airpanel units name that the stand-in root does not get from the overlay. */

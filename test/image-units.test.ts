@@ -102,29 +102,40 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     for (const word of ['NotifyAccess=all', 'WatchdogSec', 'WATCHDOG=1', 'READY=1', 'StartLimitAction=reboot']) expect(readme).toContain(word);
   });
 
-  it('the kiosk unit starts the OTA loader on the image\'s Electron, with paths the package installs and options the loader knows', () => {
+  it('the kiosk unit starts the OTA loader on the host host.env names, with paths the package installs and options the loader knows', () => {
     const unit = readFileSync(join(target, 'etc/systemd/system/airpanel.service'), 'utf8');
     const execStart = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit)?.[1]?.replace(/\\\n\s*/g, ' ') ?? '';
     const words = execStart.split(/\s+/).filter(Boolean);
-    expect(words.slice(0, 5)).toEqual(['/usr/bin/cage', '-d', '--', '/opt/airpanel/airpanel', '/usr/lib/airpanel/loader/main.js']);
-    expect(unit).toMatch(/^Environment=ELECTRON_RUN_AS_NODE=1$/m);
+    expect(words.slice(0, 5)).toEqual(['/usr/bin/cage', '-d', '--', '${AIRPANEL_RUNTIME}', '/usr/lib/airpanel/loader/main.js']);
+    expect(unit).toMatch(/^EnvironmentFile=\/usr\/lib\/airpanel\/host\.env$/m);
+    // Chromium's namespace sandbox needs no privileges: none may be gained.
+    expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
+    expect(unit).toMatch(/^RestrictSUIDSGID=yes$/m);
+    expect(unit).not.toMatch(/^RestrictNamespaces=/m);
     const sep = words.indexOf('--', 3);
     const loaderArgs = words.slice(5, sep);
-    expect(words.slice(sep + 1)).toEqual(['--ozone-platform=wayland']);
+    expect(words.slice(sep + 1)).toEqual(['$AIRPANEL_RUNTIME_ARGS']);
     // Every option is one the loader parses (parseArgs is strict: an unknown one stops it).
     const loaderMain = readFileSync(join(REPO, 'src-main/loader/main.ts'), 'utf8');
     const flags = loaderArgs.filter((a) => a.startsWith('--'));
-    expect(flags).toEqual(['--data-dir', '--factory-dir', '--runtime', '--health-deadline-ms', '--max-attempts']);
+    expect(flags).toEqual(['--host', '--data-dir', '--factory-dir', '--runtime', '--health-deadline-ms', '--max-attempts']);
     for (const f of flags) expect(loaderMain, f).toMatch(new RegExp(`^\\s+(?:'${f.slice(2)}'|${f.slice(2)}): \\{ type:`, 'm'));
     const value = (f: string) => loaderArgs[loaderArgs.indexOf(f) + 1]!;
     expect(value('--data-dir')).toBe('/data/airpanel');
+    expect(value('--host')).toBe('${AIRPANEL_HOST}');
+    expect(value('--runtime')).toBe('${AIRPANEL_RUNTIME}');
+    // The Buildroot image's host.env, as the package installs it: the Electron host.
+    const env = Object.fromEntries(readFileSync(join(target, 'usr/lib/airpanel/host.env'), 'utf8').split('\n')
+      .filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(env).toMatchObject({ AIRPANEL_HOST: 'electron', AIRPANEL_RUNTIME: '/opt/airpanel/airpanel', AIRPANEL_RUNTIME_ARGS: '--ozone-platform=wayland', ELECTRON_RUN_AS_NODE: '1' });
+    expect(env.AIRPANEL_RUNTIME_ARGS).not.toMatch(/--no-sandbox/);
     // The paths exist in the root as package/airpanel lays it out (the stand-in mirrors airpanel.mk).
     for (const p of ['/opt/airpanel/airpanel', '/usr/lib/airpanel/loader/main.js', `${value('--factory-dir')}/bundle.json`,
-      `${value('--runtime')}`, '/opt/airpanel/resources/app/main.mjs', '/usr/lib/airpanel/release-keys.json']) {
+      env.AIRPANEL_RUNTIME!, '/opt/airpanel/resources/app/main.mjs', '/usr/lib/airpanel/release-keys.json', '/usr/lib/airpanel/host.env']) {
       expect(existsSync(join(target, p)), p).toBe(true);
     }
     const mk = readFileSync(join(EXTERNAL, 'package/airpanel/airpanel.mk'), 'utf8');
-    for (const p of ['/usr/lib/airpanel/loader/main.js', '/usr/lib/airpanel/factory/', '/usr/lib/airpanel/release-keys.json', '/opt/airpanel/resources/app/']) {
+    for (const p of ['/usr/lib/airpanel/loader/main.js', '/usr/lib/airpanel/factory/', '/usr/lib/airpanel/release-keys.json', '/opt/airpanel/resources/app/', '/usr/lib/airpanel/host.env']) {
       expect(mk, p).toContain(p);
     }
   });

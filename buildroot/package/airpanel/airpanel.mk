@@ -39,7 +39,8 @@ define AIRPANEL_INSTALL_RUNTIME
 	chmod -R u+rwX,go+rX,go-w $(TARGET_DIR)/opt/airpanel
 endef
 
-# The OTA loader (never updated over the air) and the factory bundle it falls back to.
+# The OTA loader (never updated over the air), the factory bundle it falls back to, and
+# host.env: airpanel.service's Electron-host settings (the unit is shared with the Debian image).
 define AIRPANEL_INSTALL_LOADER_AND_FACTORY
 	test -s $(AIRPANEL_LOADER_DIR)/main.js -a -s $(AIRPANEL_LOADER_DIR)/runtime-app/main.mjs || \
 		{ echo "airpanel: no loader build in $(AIRPANEL_LOADER_DIR) (npx tsx src-main/loader/build.ts)"; exit 1; }
@@ -47,6 +48,7 @@ define AIRPANEL_INSTALL_LOADER_AND_FACTORY
 		{ echo "airpanel: no factory bundle (bundle.json) in $(AIRPANEL_FACTORY_DIR) (see buildroot/Makefile, target app)"; exit 1; }
 	rm -rf $(TARGET_DIR)/usr/lib/airpanel/loader $(TARGET_DIR)/usr/lib/airpanel/factory
 	$(INSTALL) -D -m 0644 $(AIRPANEL_LOADER_DIR)/main.js $(TARGET_DIR)/usr/lib/airpanel/loader/main.js
+	$(INSTALL) -D -m 0644 $(AIRPANEL_PKGDIR)/host.env $(TARGET_DIR)/usr/lib/airpanel/host.env
 	mkdir -p $(TARGET_DIR)/usr/lib/airpanel/factory
 	rsync -a $(AIRPANEL_FACTORY_DIR)/ $(TARGET_DIR)/usr/lib/airpanel/factory/
 	chmod -R u+rwX,go+rX,go-w $(TARGET_DIR)/usr/lib/airpanel

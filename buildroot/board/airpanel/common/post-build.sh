@@ -27,7 +27,7 @@ fi
 # airpanel; the Debian image of image/ passes its Node host's).
 # shellcheck disable=SC2086 # a list of paths without spaces
 for f in ${AIRPANEL_HOST_FILES:-/opt/airpanel/airpanel /opt/airpanel/resources/app/main.mjs} \
-	/usr/lib/airpanel/loader/main.js /usr/lib/airpanel/factory/bundle.json; do
+	/usr/lib/airpanel/loader/main.js /usr/lib/airpanel/factory/bundle.json /usr/lib/airpanel/host.env; do
 	if [ ! -s "$TARGET_DIR$f" ]; then
 		echo "post-build: $f is missing: airpanel.service could not start the app (package airpanel)" >&2
 		exit 1
