@@ -22,7 +22,15 @@ const serverOpts: Options = {
   server: { type: 'string', default: process.env.AIRPANEL_SERVER ?? 'http://127.0.0.1:8080' },
   token: { type: 'string', default: process.env.AIRPANEL_ADMIN_TOKEN ?? '' },
 };
-const keyOpts: Options = { key: { type: 'string', multiple: true, default: [] } };
+const keyOpts: Options = {
+  key: { type: 'string', multiple: true, default: [] },
+  ledger: { type: 'string' },
+  keyring: { type: 'string' },
+};
+/** --ledger (default: release-ledger.json beside the first --key) and --keyring, for ops. */
+function ledgerOf(v: Record<string, unknown>): { keyFiles: string[]; ledgerFile?: string; keyringFile?: string } {
+  return { keyFiles: v.key as string[], ...(v.ledger ? { ledgerFile: String(v.ledger) } : {}), ...(v.keyring ? { keyringFile: String(v.keyring) } : {}) };
+}
 
 function feed(v: Record<string, unknown>): ops.FeedClient {
   const token = String(v.token ?? '');
@@ -110,7 +118,9 @@ const commands: Record<string, Command> = {
   },
   sign: {
     summary: 'sign a manifest offline (prints the signed envelope as JSON)',
-    usage: 'sign --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --counter 12 --key k.key [--key k2.key] [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--url ../../bundles/NAME]',
+    usage: 'sign --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--key k2.key] [--counter N] [--ledger FILE] [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--url ../../bundles/NAME]\n' +
+      '  the counter is the ledger\'s next (release-ledger.json beside the first key); --counter N must be above it, by at most 1000.\n' +
+      '  The signed manifest is recorded in the ledger before it is printed.',
     options: {
       ...keyOpts,
       bundle: { type: 'string' }, version: { type: 'string' }, channel: { type: 'string', default: 'stable' }, counter: { type: 'string' },
@@ -119,20 +129,26 @@ const commands: Record<string, Command> = {
     async run(v) {
       const { hashFile } = await import('../../src-main/core/update/bundle.js');
       const { stat } = await import('node:fs/promises');
+      const { ReleaseLedger, defaultLedgerFile } = await import('./ledger.js');
+      const l = ledgerOf(v);
+      const ledger = await ReleaseLedger.open(l.ledgerFile ?? defaultLedgerFile(l.keyFiles));
       const file = required(v, 'bundle');
       const sha512 = await hashFile(file, 'sha512', 'base64');
       const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
       const m = ops.makeManifest({
         version: required(v, 'version'), channel: String(v.channel), bundleUrl: (v.url as string | undefined) ?? `../../bundles/${name}`,
-        sha512, size: (await stat(file)).size, minRuntimeVersion: String(v['min-runtime']), counter: Number(required(v, 'counter')),
+        sha512, size: (await stat(file)).size, minRuntimeVersion: String(v['min-runtime']),
+        counter: ledger.nextCounter(v.counter === undefined ? undefined : Number(v.counter)),
         rolloutShare: share(v.share), validForMs: duration(v['valid-for']),
       });
-      console.log(JSON.stringify(await ops.signWithKeyFiles(m, v.key as string[]), null, 2));
+      const envelope = await ops.signWithKeyFiles(m, l.keyFiles);
+      await ledger.record(m, envelope.signatures.map((x) => x.keyId));
+      console.log(JSON.stringify(envelope, null, 2));
     },
   },
   publish: {
     summary: 'upload a bundle (progress bar), sign its manifest with the next counter, publish it on a channel',
-    usage: 'publish --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--server URL] [--token T]',
+    usage: 'publish --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--ledger FILE] [--server URL] [--token T]',
     options: {
       ...serverOpts, ...keyOpts,
       bundle: { type: 'string' }, version: { type: 'string' }, channel: { type: 'string', default: 'stable' },
@@ -143,7 +159,7 @@ const commands: Record<string, Command> = {
       try {
         const m = await ops.publish(feed(v), {
           bundleFile: required(v, 'bundle'), version: required(v, 'version'), channel: String(v.channel), minRuntimeVersion: String(v['min-runtime']),
-          rolloutShare: share(v.share), keyFiles: v.key as string[], validForMs: duration(v['valid-for']), onProgress: bar.update,
+          rolloutShare: share(v.share), ...ledgerOf(v), validForMs: duration(v['valid-for']), onProgress: bar.update,
         });
         bar.stop();
         console.log(`published ${m.version} on ${m.channel}: counter ${m.counter}, rollout ${(m.rolloutShare * 100).toFixed(0)}%, expires ${m.expiresAt}`);
@@ -184,14 +200,27 @@ const commands: Record<string, Command> = {
   },
   promote: {
     summary: 'change the rollout share of a release, or move it to another channel (re-signs with the next counter)',
-    usage: 'promote --version 1.4.0 --share 50% [--channel stable] [--from-channel beta] --key k.key [--valid-for 30d]',
+    usage: 'promote --version 1.4.0 --share 50% [--channel stable] [--from-channel beta] --key k.key [--valid-for 30d] [--ledger FILE] [--keyring FILE]\n' +
+      '  re-signs what the ledger recorded; the feed\'s stored copy must carry a valid signature by a trusted key and its\n' +
+      '  bundle must hash to the signed sha512 (downloaded and checked here), or nothing is signed.',
     options: { ...serverOpts, ...keyOpts, version: { type: 'string' }, channel: { type: 'string', default: 'stable' }, 'from-channel': { type: 'string' }, share: { type: 'string' }, 'valid-for': { type: 'string', default: '30d' } },
     async run(v) {
       const m = await ops.promote(feed(v), {
         version: required(v, 'version'), channel: String(v.channel), ...(v['from-channel'] ? { fromChannel: String(v['from-channel']) } : {}),
-        rolloutShare: share(required(v, 'share')), keyFiles: v.key as string[], validForMs: duration(v['valid-for']),
+        rolloutShare: share(required(v, 'share')), ...ledgerOf(v), validForMs: duration(v['valid-for']),
       });
       console.log(`${m.version} on ${m.channel}: rollout ${(m.rolloutShare * 100).toFixed(0)}% (counter ${m.counter})`);
+    },
+  },
+  floor: {
+    summary: 'write the image\'s release floor (highest counter signed so far + factory version) for the read-only root',
+    usage: 'floor --factory-version 1.4.0 --out <root>/usr/lib/airpanel/release-floor.json (--ledger FILE | --key k.key)',
+    options: { ...keyOpts, 'factory-version': { type: 'string' }, out: { type: 'string' } },
+    async run(v) {
+      const { defaultLedgerFile } = await import('./ledger.js');
+      const l = ledgerOf(v);
+      const f = await ops.writeImageFloor({ ledgerFile: l.ledgerFile ?? defaultLedgerFile(l.keyFiles), factoryVersion: required(v, 'factory-version'), outFile: required(v, 'out') });
+      console.log(`release floor: counter ${f.counterFloor}, factory version ${f.factoryVersion} → ${String(v.out)}`);
     },
   },
   pause: {
@@ -205,11 +234,11 @@ const commands: Record<string, Command> = {
   },
   rollback: {
     summary: 'point a channel back at an earlier release (re-signed with the next counter so panels accept it)',
-    usage: 'rollback --channel stable [--to 1.3.0] --key k.key [--share 100%]',
+    usage: 'rollback --channel stable [--to 1.3.0] --key k.key [--share 100%] [--ledger FILE] [--keyring FILE]   (checked as promote is)',
     options: { ...serverOpts, ...keyOpts, channel: { type: 'string', default: 'stable' }, to: { type: 'string' }, share: { type: 'string', default: '100%' }, 'valid-for': { type: 'string', default: '30d' } },
     async run(v) {
       const m = await ops.rollback(feed(v), {
-        channel: String(v.channel), ...(v.to ? { to: String(v.to) } : {}), rolloutShare: share(v.share), keyFiles: v.key as string[], validForMs: duration(v['valid-for']),
+        channel: String(v.channel), ...(v.to ? { to: String(v.to) } : {}), rolloutShare: share(v.share), ...ledgerOf(v), validForMs: duration(v['valid-for']),
       });
       console.log(`channel ${m.channel} now serves ${m.version} (counter ${m.counter})`);
     },

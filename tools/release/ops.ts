@@ -4,6 +4,11 @@ import got from 'got';
 import { ReleaseManifest, type SignedManifestEnvelope } from '../../src-main/common/release/index.js';
 import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '../../src-main/core/update/keys.js';
 import { buildBundle, hashFile, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
+import { defaultLedgerFile, MAX_COUNTER_JUMP, ReleaseLedger } from './ledger.js';
+import { checkServedBundle, releaseVerifier, sameRelease, verifiedManifest } from './verify.js';
+import type { Ed25519Verifier } from '../../src-main/core/update/keys.js';
+import { ImageReleaseFloor } from '../../src-main/core/update/image-floor.js';
+import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
 
 /**
  * The release manager's operations, as functions (the CLI in cli.ts is a thin argument
@@ -92,7 +97,8 @@ export async function publicKeyOfFile(keyFile: string) {
 export interface FeedListing {
   maxCounter: number;
   channels: Record<string, { activeCounter: number | null; paused: boolean; updatedAt: string }>;
-  releases: Array<ReleaseManifest & { keyIds: string[]; publishedAt: string; active: boolean }>;
+  /** What the backend says it stores: checked (verify.ts) before anything of it is re-signed. */
+  releases: Array<ReleaseManifest & { keyIds: string[]; publishedAt: string; active: boolean; envelope?: SignedManifestEnvelope }>;
 }
 
 export async function list(c: FeedClient): Promise<FeedListing> {
@@ -115,7 +121,10 @@ export async function uploadBundle(c: FeedClient, file: string, onProgress?: (se
     })
     .on('uploadProgress', (p) => onProgress?.(p.transferred, size))
     .json<{ url: string; size: number; sha512: string }>();
-  return { url: res.url, sha512, size };
+  // The URL panels resolve against the manifest's: computed here, not taken from the backend.
+  const url = `../../bundles/${name}`;
+  if (res.url !== url || res.size !== size || res.sha512 !== sha512) throw new Error(`the feed acknowledged the upload as ${JSON.stringify(res)}, expected ${url}, ${size} bytes`);
+  return { url, sha512, size };
 }
 
 export async function postManifest(c: FeedClient, envelope: SignedManifestEnvelope): Promise<unknown> {
@@ -126,56 +135,125 @@ export async function setPaused(c: FeedClient, channel: string, paused: boolean)
   return got.post(api(c, `/releases/channels/${channel}/pause`), { headers: auth(c), json: { paused } }).json();
 }
 
-export interface PublishOptions {
+/** Where the ledger is and which keys vouch for what the backend stores. */
+export interface LedgerOptions {
+  keyFiles: string[];
+  /** Default: release-ledger.json beside the first key. */
+  ledgerFile?: string;
+  /** More trusted public keys (e.g. the image's keyring) for checking stored manifests. */
+  keyringFile?: string;
+}
+
+async function openLedger(o: LedgerOptions): Promise<{ ledger: ReleaseLedger; verifier: Ed25519Verifier }> {
+  const ledger = await ReleaseLedger.open(o.ledgerFile ?? defaultLedgerFile(o.keyFiles));
+  return { ledger, verifier: await releaseVerifier(o.keyFiles, o.keyringFile) };
+}
+
+/**
+ * Brings the ledger up to the feed's highest counter when that one is validly signed by a
+ * trusted key and within MAX_COUNTER_JUMP (a manifest signed elsewhere, e.g. with `sign`
+ * offline). A higher claim is refused: following it would burn the fleet's counter space.
+ */
+async function reconcileCounter(feed: FeedListing, ledger: ReleaseLedger, verifier: Ed25519Verifier): Promise<void> {
+  if (feed.maxCounter <= ledger.counter) return;
+  const jump = feed.maxCounter - ledger.counter;
+  if (jump > MAX_COUNTER_JUMP) {
+    throw new Error(`the feed claims counter ${feed.maxCounter}, the ledger ${ledger.counter} (${ledger.file}): a jump of ${jump}, above ${MAX_COUNTER_JUMP}. Not followed: check the backend (or the ledger) before anything is signed`);
+  }
+  const top = feed.releases.find((r) => r.counter === feed.maxCounter);
+  if (!top?.envelope) throw new Error(`the feed claims counter ${feed.maxCounter} but shows no release with it; not followed`);
+  const m = verifiedManifest(top.envelope, verifier, `the feed's release #${feed.maxCounter}`);
+  if (m.counter !== feed.maxCounter) throw new Error(`the feed lists #${feed.maxCounter} for a manifest signed with counter ${m.counter}; not followed`);
+  await ledger.record(m, top.envelope.signatures.map((x) => x.keyId), { adopted: true });
+}
+
+/** Signs with the next counter from the ledger, records it there first, then posts it. */
+async function signRecordPost(c: FeedClient, ledger: ReleaseLedger, base: Omit<ManifestParams, 'counter'>, keyFiles: string[]): Promise<ReleaseManifest> {
+  const manifest = makeManifest({ ...base, counter: ledger.nextCounter() });
+  const envelope = await signWithKeyFiles(manifest, keyFiles);
+  await ledger.record(manifest, envelope.signatures.map((x) => x.keyId));
+  await postManifest(c, envelope);
+  return manifest;
+}
+
+export interface PublishOptions extends LedgerOptions {
   bundleFile: string;
   channel: string;
   version: string;
   minRuntimeVersion: string;
   rolloutShare: number;
-  keyFiles: string[];
   validForMs?: number;
   onProgress?: (sent: number, total: number) => void;
 }
 
-/** Uploads the bundle, signs a manifest with the next counter, publishes it. */
+/** Uploads the bundle, signs a manifest with the ledger's next counter, publishes it. */
 export async function publish(c: FeedClient, o: PublishOptions): Promise<ReleaseManifest> {
+  const { ledger, verifier } = await openLedger(o);
   const up = await uploadBundle(c, o.bundleFile, o.onProgress);
-  const { maxCounter } = await list(c);
-  const manifest = makeManifest({
+  await reconcileCounter(await list(c), ledger, verifier);
+  return signRecordPost(c, ledger, {
     version: o.version, channel: o.channel, bundleUrl: up.url, sha512: up.sha512, size: up.size,
-    minRuntimeVersion: o.minRuntimeVersion, counter: maxCounter + 1, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
+    minRuntimeVersion: o.minRuntimeVersion, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
+  }, o.keyFiles);
+}
+
+/**
+ * The release as it was signed: the ledger's record, cross-checked against every copy the
+ * feed stores (each must carry a valid trusted signature and name the same bundle); without
+ * a ledger record (a release from before the ledger), the newest validly signed stored copy.
+ */
+function signedSource(feed: FeedListing, ledger: ReleaseLedger, verifier: Ed25519Verifier, version: string, fromChannel?: string): ReleaseManifest {
+  const stored = feed.releases.filter((r) => r.version === version && (fromChannel === undefined || r.channel === fromChannel)).sort((a, b) => b.counter - a.counter);
+  const verified = stored.map((r) => {
+    if (!r.envelope) throw new Error(`the feed lists release #${r.counter} without its signed manifest; cannot check it`);
+    return verifiedManifest(r.envelope, verifier, `the feed's release #${r.counter} (${r.channel} ${r.version})`);
   });
-  await postManifest(c, await signWithKeyFiles(manifest, o.keyFiles));
-  return manifest;
+  const recorded = ledger.find(version, fromChannel)?.manifest;
+  for (const m of verified) {
+    if (recorded && !sameRelease(m, recorded)) throw new Error(`the feed's release #${m.counter} of ${version} names another bundle than the ledger's record #${recorded.counter}; nothing re-signed`);
+  }
+  const source = recorded ?? verified[0];
+  if (!source) throw new Error(`no published release ${version}${fromChannel ? ` on ${fromChannel}` : ''} (neither in the ledger ${ledger.file} nor validly signed on the feed)`);
+  return source;
 }
 
 /** Re-signs a published release for a channel (same or another) with a new share: the rollout knob. */
-export async function promote(c: FeedClient, o: { version: string; channel: string; fromChannel?: string; rolloutShare: number; keyFiles: string[]; validForMs?: number }): Promise<ReleaseManifest> {
+export async function promote(c: FeedClient, o: LedgerOptions & { version: string; channel: string; fromChannel?: string; rolloutShare: number; validForMs?: number }): Promise<ReleaseManifest> {
+  const { ledger, verifier } = await openLedger(o);
   const feed = await list(c);
-  const src = feed.releases
-    .filter((r) => r.version === o.version && (o.fromChannel === undefined || r.channel === o.fromChannel))
-    .sort((a, b) => b.counter - a.counter)[0];
-  if (!src) throw new Error(`no published release ${o.version}${o.fromChannel ? ` on ${o.fromChannel}` : ''}`);
-  const manifest = makeManifest({
+  const src = signedSource(feed, ledger, verifier, o.version, o.fromChannel);
+  await checkServedBundle(c.server, { ...src, channel: o.channel });
+  await reconcileCounter(feed, ledger, verifier);
+  return signRecordPost(c, ledger, {
     version: src.version, channel: o.channel, bundleUrl: src.bundle.url, sha512: src.bundle.sha512, size: src.bundle.size,
-    minRuntimeVersion: src.minRuntimeVersion, counter: feed.maxCounter + 1, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
-  });
-  await postManifest(c, await signWithKeyFiles(manifest, o.keyFiles));
-  return manifest;
+    minRuntimeVersion: src.minRuntimeVersion, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
+  }, o.keyFiles);
 }
 
 /**
  * Points a channel back at an earlier release: a new manifest (higher counter, so panels
- * accept it) for the old bundle. Default target: the last version served on the channel
- * before the current one.
+ * accept it) for the old bundle. Default target: the last version signed for the channel
+ * before the newest one, from the ledger (the feed's listing only when the ledger has none).
  */
-export async function rollback(c: FeedClient, o: { channel: string; to?: string; rolloutShare?: number; keyFiles: string[]; validForMs?: number }): Promise<ReleaseManifest> {
-  const feed = await list(c);
-  const onChannel = feed.releases.filter((r) => r.channel === o.channel).sort((a, b) => b.counter - a.counter);
-  const active = onChannel.find((r) => r.active);
-  if (!active) throw new Error(`channel ${o.channel} serves nothing`);
-  const target = o.to !== undefined ? onChannel.find((r) => r.version === o.to) : onChannel.find((r) => r.version !== active.version && r.counter < active.counter);
-  if (!target) throw new Error(o.to ? `version ${o.to} was never published on ${o.channel}` : `nothing to roll back to on ${o.channel}`);
-  if (target.version === active.version) throw new Error(`${o.channel} already serves ${target.version}`);
-  return promote(c, { version: target.version, channel: o.channel, fromChannel: o.channel, rolloutShare: o.rolloutShare ?? 1, keyFiles: o.keyFiles, validForMs: o.validForMs });
+export async function rollback(c: FeedClient, o: LedgerOptions & { channel: string; to?: string; rolloutShare?: number; validForMs?: number }): Promise<ReleaseManifest> {
+  const { ledger, verifier } = await openLedger(o);
+  let history = ledger.onChannel(o.channel).map((e) => e.manifest);
+  if (history.length === 0) {
+    const feed = await list(c);
+    history = feed.releases.filter((r) => r.channel === o.channel && r.envelope).map((r) => verifiedManifest(r.envelope, verifier, `the feed's release #${r.counter}`)).sort((a, b) => b.counter - a.counter);
+  }
+  const newest = history[0];
+  if (!newest) throw new Error(`nothing was signed for channel ${o.channel}`);
+  const target = o.to !== undefined ? history.find((m) => m.version === o.to) : history.find((m) => m.version !== newest.version);
+  if (!target) throw new Error(o.to ? `version ${o.to} was never signed for ${o.channel}` : `nothing to roll back to on ${o.channel}`);
+  if (target.version === newest.version) throw new Error(`${o.channel} already serves ${target.version}`);
+  return promote(c, { ...o, version: target.version, channel: o.channel, fromChannel: o.channel, rolloutShare: o.rolloutShare ?? 1 });
+}
+
+/** The image's release floor (src-main/core/update/image-floor.ts) from the ledger. */
+export async function writeImageFloor(o: { ledgerFile: string; factoryVersion: string; outFile: string }): Promise<{ counterFloor: number; factoryVersion: string }> {
+  const ledger = await ReleaseLedger.open(o.ledgerFile);
+  const floor = ImageReleaseFloor.parse({ format: 'airpanel-release-floor/1', counterFloor: ledger.counter, factoryVersion: o.factoryVersion });
+  await writeFileAtomic(o.outFile, `${JSON.stringify(floor)}\n`, { mode: 0o644 });
+  return floor;
 }

@@ -202,7 +202,8 @@ export async function releasesPlugin(app: FastifyInstance, o: ReleasesPluginOpti
     const channels = store.channels();
     const releases = store.releases().map((r) => {
       const m = store.manifestOf(r);
-      return { ...m, keyIds: r.envelope.signatures.map((s) => s.keyId), publishedAt: r.publishedAt, active: channels[m.channel]?.activeCounter === m.counter };
+      // `envelope`: the signed manifest as stored, so the release tool can check it before re-signing.
+      return { ...m, keyIds: r.envelope.signatures.map((s) => s.keyId), publishedAt: r.publishedAt, active: channels[m.channel]?.activeCounter === m.counter, envelope: r.envelope };
     });
     return reply.send({ maxCounter: store.maxCounter, channels, releases });
   });
