@@ -24,7 +24,7 @@ export type CdpEventListener = (method: string, params: Record<string, unknown>,
  */
 export class CdpConnection {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<number, { method: string; resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private readonly listeners = new Set<CdpEventListener>();
   private closedReason: string | null = null;
 
@@ -59,7 +59,7 @@ export class CdpConnection {
         reject(new Error(`DevTools ${method}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { method, resolve, reject, timer });
       try {
         this.transport.send(JSON.stringify(sessionId ? { id, method, params, sessionId } : { id, method, params }));
       } catch (err) {
@@ -90,7 +90,7 @@ export class CdpConnection {
       if (!p) return;
       this.pending.delete(msg.id);
       clearTimeout(p.timer);
-      if (msg.error) p.reject(new Error(`DevTools: ${msg.error.message}`));
+      if (msg.error) p.reject(new Error(`DevTools ${p.method}: ${msg.error.message}`));
       else p.resolve(msg.result ?? {});
       return;
     }

@@ -46,9 +46,12 @@ export class CdpPage implements AttachedPage {
     await this.call('Page.navigate', { url });
   }
 
-  /** Evaluates an expression in the page and returns its value (a round-trip to the renderer). */
-  async evaluate(expression: string, timeoutMs?: number): Promise<unknown> {
-    const r = CdpEvaluateResult.parse(await this.call('Runtime.evaluate', { expression, returnByValue: true }, timeoutMs));
+  /**
+   * Evaluates an expression in the page and returns its value (a round-trip to the renderer).
+   * `userGesture`: as if a person had touched the page (what a popup needs to get past the blocker).
+   */
+  async evaluate(expression: string, timeoutMs?: number, options: { userGesture?: boolean } = {}): Promise<unknown> {
+    const r = CdpEvaluateResult.parse(await this.call('Runtime.evaluate', { expression, returnByValue: true, userGesture: options.userGesture ?? false }, timeoutMs));
     if (r.exceptionDetails !== undefined) throw new Error(`page threw evaluating ${expression.slice(0, 80)}`);
     return r.result.value;
   }

@@ -42,6 +42,7 @@ export const CdpTargetEvent = z.object({ targetInfo: CdpTargetInfo });
 export const CdpTargetIdEvent = z.object({ targetId: z.string() });
 export const CdpAttachResult = z.object({ sessionId: z.string() });
 export const CdpDetachedEvent = z.object({ sessionId: z.string() });
+export const CdpAttachedEvent = z.object({ sessionId: z.string(), targetInfo: CdpTargetInfo });
 
 /** `Runtime.evaluate`'s result (by value). */
 export const CdpEvaluateResult = z.object({

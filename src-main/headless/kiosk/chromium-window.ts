@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import {
+  CdpAttachedEvent,
   CdpAttachResult,
   CdpDetachedEvent,
   CdpGetTargetsResult,
@@ -24,7 +25,7 @@ export interface KioskWindow {
   /** Replaces the page with the static maintenance screen. */
   showMaintenance(code: string): Promise<void>;
   /** A round-trip to the page's renderer. */
-  evaluate(expression: string, timeoutMs: number): Promise<unknown>;
+  evaluate(expression: string, timeoutMs: number, options?: { userGesture?: boolean }): Promise<unknown>;
   screenshot(): Promise<Uint8Array>;
   /** Ends the browser and every process it started. */
   close(): Promise<void>;
@@ -150,6 +151,7 @@ export class ChromiumWindow implements KioskWindow {
   private goneDetail: string | null = null;
   private page: CdpPage | null = null;
   private targetId: string | null = null;
+  private readonly closedOthers = new Set<string>();
 
   private constructor(private readonly child: ChildProcess, private readonly conn: CdpConnection, private readonly o: ChromiumWindowOptions) {
     child.once('exit', (code, signal) => this.gone(`chromium exited (${signal ?? `code ${code}`})`));
@@ -193,8 +195,8 @@ export class ChromiumWindow implements KioskWindow {
     await this.requirePage().navigate(maintenancePageUrl(code));
   }
 
-  evaluate(expression: string, timeoutMs: number): Promise<unknown> {
-    return this.requirePage().evaluate(expression, timeoutMs);
+  evaluate(expression: string, timeoutMs: number, options: { userGesture?: boolean } = {}): Promise<unknown> {
+    return this.requirePage().evaluate(expression, timeoutMs, options);
   }
 
   screenshot(): Promise<Uint8Array> {
@@ -202,10 +204,10 @@ export class ChromiumWindow implements KioskWindow {
   }
 
   async close(): Promise<void> {
+    this.gone('closed by the host');
     if (this.child.exitCode === null && this.child.signalCode === null && !this.conn.closed) {
       await this.conn.send('Browser.close', {}, undefined, 3_000).catch(() => undefined);
     }
-    this.gone('closed by the host');
     killTree(this.child.pid);
     this.conn.close();
     if (this.child.exitCode === null && this.child.signalCode === null) {
@@ -248,6 +250,9 @@ export class ChromiumWindow implements KioskWindow {
     await page.call('Inspector.enable');
     await this.conn.send('Browser.setDownloadBehavior', { behavior: 'deny' }).catch(() => undefined);
     this.page = page;
+    // Every later page (window.open, target=_blank) is attached paused, before it loads
+    // anything, and closed (see onEvent).
+    await this.conn.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
   }
 
   private onEvent(method: string, params: Record<string, unknown>, sessionId: string | undefined): void {
@@ -283,19 +288,38 @@ export class ChromiumWindow implements KioskWindow {
         if (p.success && p.data.sessionId === this.page?.sessionId) this.gone('page detached');
         return;
       }
+      case 'Target.attachedToTarget': {
+        // Auto-attached (paused before loading): a second page is never shown on a panel; a
+        // second session to the panel page itself is let go.
+        const p = CdpAttachedEvent.safeParse(params);
+        if (!p.success || sessionId !== undefined || this.targetId === null) return;
+        const t = p.data.targetInfo;
+        if (t.targetId === this.targetId) {
+          if (this.page !== null && p.data.sessionId !== this.page.sessionId) void this.conn.send('Target.detachFromTarget', { sessionId: p.data.sessionId }).catch(() => undefined);
+        } else if (t.type === 'page') {
+          this.closeOther(t.targetId, t.url);
+        } else {
+          void this.conn.send('Runtime.runIfWaitingForDebugger', {}, p.data.sessionId).catch(() => undefined);
+        }
+        return;
+      }
       case 'Target.targetCreated': {
-        // A second page (window.open, a link with target=_blank): never shown on a panel.
+        // A page that escaped auto-attach (created before it was on): closed as well.
         const p = CdpTargetEvent.safeParse(params);
         if (!p.success || this.targetId === null) return;
         const t = p.data.targetInfo;
-        if (t.type === 'page' && t.targetId !== this.targetId) {
-          this.o.log.warn('kiosk window: closed a new window', { url: t.url.slice(0, 200) });
-          void this.conn.send('Target.closeTarget', { targetId: t.targetId }).catch(() => undefined);
-        }
+        if (t.type === 'page' && t.targetId !== this.targetId) this.closeOther(t.targetId, t.url);
         return;
       }
       default:
     }
+  }
+
+  private closeOther(targetId: string, url: string): void {
+    if (this.closedOthers.has(targetId)) return;
+    this.closedOthers.add(targetId);
+    this.o.log.warn('kiosk window: closed a new window', { url: url.slice(0, 200) });
+    void this.conn.send('Target.closeTarget', { targetId }).catch(() => undefined);
   }
 
   private gone(detail: string): void {
