@@ -122,6 +122,28 @@ describe('BundleLoader', () => {
     expect((await loader().decide()).launch).toEqual({ kind: 'factory' });
   });
 
+  it('on a Node host starts nodeMain, and a bundle without nodeMain is not startable there', async () => {
+    const layout = releaseLayout(dataDir);
+    const tree = join(dir, 'tree-node');
+    await mkdir(tree, { recursive: true });
+    await writeFile(join(tree, 'main.mjs'), 'process.exit(9);\n'); // the Electron entry: must not run here
+    await writeFile(join(tree, 'node-main.mjs'), "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/node-entry', process.argv[1]);\n" + APPS.healthy);
+    const b = await buildBundle({ inputs: [{ dir: tree, as: 'app' }], version: '2.0.0', main: 'app/main.mjs', nodeMain: 'app/node-main.mjs', minRuntimeVersion: '45.0.0', outFile: join(dir, 'node.tar.gz') });
+    await mkdir(layout.releasesDir, { recursive: true });
+    await extractBundle(b.file, layout.bundleDir('2.0.0'), '2.0.0');
+    await writeFileAtomic(layout.candidateFile, JSON.stringify({ version: '2.0.0', at: new Date().toISOString() }));
+    const nodeLoader = (d = dataDir) => new BundleLoader({ dataDir: d, factoryDir, host: 'node', healthDeadlineMs: 10_000, launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }) });
+    const o = await nodeLoader().runOnce();
+    expect(o).toMatchObject({ launch: { kind: 'trial', version: '2.0.0' }, result: 'committed-then-exited' });
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(dataDir, 'node-entry'), 'utf8')).toBe(join(layout.bundleDir('2.0.0'), 'app', 'node-main.mjs'));
+    // 3.0.0 has only an Electron entry: on the Node host it is skipped like an incomplete bundle.
+    await install('3.0.0', 'healthy');
+    const d = await nodeLoader().decide();
+    expect(d.launch).toEqual({ kind: 'current', version: '2.0.0' });
+    expect(d.state.trial).toBeNull();
+  });
+
   it('run() restarts an exiting app until stop()', async () => {
     const l = new BundleLoader({ dataDir, factoryDir, restartDelayMs: 10, launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }) });
     const launches: string[] = [];

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loaderStep, type Launch, type LoaderMachineOptions, type LoaderState } from '../common/release/index.js';
+import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState } from '../common/release/index.js';
 import { checkBundleDir } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
 import type { AppLauncher } from './launcher.js';
@@ -10,12 +10,24 @@ export interface LoaderOptions extends LoaderMachineOptions {
   /** The factory bundle in the read-only image (a bundle dir with bundle.json). */
   factoryDir: string;
   launcher: AppLauncher;
+  /**
+   * Which entry of a bundle the runtime starts: `electron` → `main` (the Electron main
+   * process), `node` → `nodeMain` (the plain-Node kiosk host of the Debian image). Default electron.
+   */
+  host?: LoaderHost;
   /** A trial must report healthy within this. Default 60 s. */
   healthDeadlineMs?: number;
   /** Pause before restarting a bundle that exited (not on trial). Default 1 s. */
   restartDelayMs?: number;
   now?: () => Date;
   log?: (line: string) => void;
+}
+
+export type LoaderHost = 'electron' | 'node';
+
+/** The entry file a host starts, relative to the bundle root; null when the bundle has none for it. */
+export function entryFor(descriptor: BundleDescriptor, host: LoaderHost): string | null {
+  return host === 'node' ? (descriptor.nodeMain ?? null) : descriptor.main;
 }
 
 /** What happened to one launch. */
@@ -44,6 +56,10 @@ export class BundleLoader {
     this.store = new LoaderStore(this.layout);
   }
 
+  private get host(): LoaderHost {
+    return this.o.host ?? 'electron';
+  }
+
   private now(): string {
     return (this.o.now?.() ?? new Date()).toISOString();
   }
@@ -63,7 +79,8 @@ export class BundleLoader {
     const installed = new Set<string>();
     for (const v of names) {
       try {
-        await checkBundleDir(this.layout.bundleDir(v), { hashes: false, version: v });
+        const d = await checkBundleDir(this.layout.bundleDir(v), { hashes: false, version: v });
+        if (entryFor(d, this.host) === null) throw new Error(`no entry point for the ${this.host} host`);
         installed.add(v);
       } catch (e) {
         this.log(`bundle ${v} not runnable: ${(e as Error).message}`);
@@ -81,7 +98,7 @@ export class BundleLoader {
   async runOnce(): Promise<LaunchOutcome> {
     const { launch, bundleDir } = await this.decide();
     const descriptor = await checkBundleDir(bundleDir, { hashes: false }).catch(() => null);
-    const entry = join(bundleDir, descriptor?.main ?? 'main.js');
+    const entry = join(bundleDir, (descriptor && entryFor(descriptor, this.host)) ?? (this.host === 'node' ? 'node-main.js' : 'main.js'));
     const version = launch.kind === 'factory' ? (descriptor?.version ?? 'factory') : launch.version;
     this.log(`starting ${launch.kind} ${version}`);
     const app = this.o.launcher.launch(entry, {

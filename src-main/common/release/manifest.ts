@@ -86,6 +86,12 @@ export const BundleDescriptor = z.strictObject({
   version: ReleaseVersion,
   /** Entry point relative to the bundle root, started by the loader (Electron main or a test app). */
   main: z.string().min(1).max(400),
+  /**
+   * Entry point of the plain-Node kiosk host (the Debian image: Node runs the core, Chromium is
+   * the window), relative to the bundle root like `main`. A bundle without it cannot start on
+   * a Node host: the loader treats it as incomplete there and falls back.
+   */
+  nodeMain: z.string().min(1).max(400).optional(),
   minRuntimeVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/),
   builtAt: IsoDateTime,
   files: z.array(BundleFileEntry).max(100_000),

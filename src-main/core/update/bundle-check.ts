@@ -57,6 +57,7 @@ export async function checkBundleDir(dir: string, opts: { hashes: boolean; versi
     if (present.length !== listed.length || present.some((p, i) => p !== sorted[i])) throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE}`);
   }
   if (!listed.includes(descriptor.main)) throw new BundleCheckError(`${dir}: entry point ${descriptor.main} missing`);
+  if (descriptor.nodeMain !== undefined && !listed.includes(descriptor.nodeMain)) throw new BundleCheckError(`${dir}: Node host entry point ${descriptor.nodeMain} missing`);
   for (const f of descriptor.files) {
     const full = join(dir, f.path);
     const s = await lstat(full).catch(() => null);

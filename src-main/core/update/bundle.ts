@@ -31,6 +31,8 @@ export interface BuildBundleOptions {
   version: string;
   /** Entry point inside the bundle (e.g. `app/main.js`). Must exist. */
   main: string;
+  /** Entry point of the plain-Node kiosk host, if the bundle has one (e.g. `app/node-main.js`). Must exist. */
+  nodeMain?: string;
   minRuntimeVersion: string;
   outFile: string;
   builtAt?: Date;
@@ -81,6 +83,7 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       if (p.startsWith('server-stub/') || p.includes('/server-stub/')) throw new Error(`backend code in bundle: ${p}`);
     }
     if (!paths.includes(o.main)) throw new Error(`entry point ${o.main} is not in the bundle`);
+    if (o.nodeMain !== undefined && !paths.includes(o.nodeMain)) throw new Error(`Node host entry point ${o.nodeMain} is not in the bundle`);
     if (paths.includes(BUNDLE_DESCRIPTOR_FILE)) throw new Error(`inputs may not contain ${BUNDLE_DESCRIPTOR_FILE} at the root`);
     const files: BundleFileEntry[] = [];
     for (const p of paths) {
@@ -91,6 +94,7 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       format: 'airpanel-bundle/1',
       version: o.version,
       main: o.main,
+      ...(o.nodeMain !== undefined ? { nodeMain: o.nodeMain } : {}),
       minRuntimeVersion: o.minRuntimeVersion,
       builtAt: (o.builtAt ?? new Date()).toISOString(),
       files,
