@@ -18,7 +18,7 @@ import { resolveDataDir } from '../core/data-dir.js';
 import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
-import { launchInfoFromEnv } from '../core/update/health.js';
+import { launchInfoFromEnv, LoaderHealthGate } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
@@ -134,9 +134,11 @@ async function main(): Promise<void> {
     hostActions,
     logger: log,
     firmwareVersion: bundleVersion,
+    // The loader's health report: content painted AND the backend reached (core/update/health.ts).
+    healthGate: new LoaderHealthGate({ logger: log }),
   });
-  // READY=1 and the loader's health report at the first painted frame (core/kiosk, shared
-  // with the Node kiosk host); after that the watchdog pings while the renderer answers.
+  // READY=1 at the first painted frame (core/kiosk, shared with the Node kiosk host); after
+  // that the watchdog pings while the renderer answers.
   const notifier = new SystemdNotifier({ env: process.env, log });
   const startUp = new StartUpContract({ core, stateName: () => core.state.name, notifier, log });
   const bridgeSource: PanelViewSource = startUp.source;

@@ -1,8 +1,12 @@
 /**
  * A TEST APP bundle runtime with the REAL panel core (PanelCore: MQTT, commands, status) and
  * the real OtaUpdater as its `check-update` hook — everything of the panel app but Electron
- * and the renderer (being built elsewhere). "Healthy" = the core runs and shows live content
- * (no renderer, so no first frame here). Behaviours as in stub-app-runtime.ts.
+ * and the renderer. The health report is the hosts' own LoaderHealthGate (content painted
+ * AND the backend reached); with no renderer, this runtime reports a content frame as
+ * painted whenever the core's view holds content, as the renderer would.
+ * Behaviours: healthy, crash, hang as in stub-app-runtime.ts; `breaks-network`: a release
+ * whose networking is broken (it builds its backend URLs wrong): it shows the cached content
+ * but never reaches the backend.
  */
 import { readFile } from 'node:fs/promises';
 import got from 'got';
@@ -10,11 +14,13 @@ import { connect } from 'mqtt';
 import { loadPanelConfig } from '../../src-main/core/config.js';
 import { PanelCore } from '../../src-main/core/panel-core.js';
 import { unrefScheduler } from '../../src-main/core/clock.js';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, reportHealthyToLoader, type LaunchKind } from '../../src-main/core/update/index.js';
+import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, LoaderHealthGate, OtaUpdater, type LaunchKind } from '../../src-main/core/update/index.js';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
-export async function runCoreApp(behaviour: 'healthy' | 'crash' | 'hang'): Promise<void> {
+export type CoreAppBehaviour = 'healthy' | 'crash' | 'hang' | 'breaks-network';
+
+export async function runCoreApp(behaviour: CoreAppBehaviour): Promise<void> {
   const env = process.env;
   const dataDir = env.AIRPANEL_DATA_DIR!;
   const { version, launch } = launchInfoFromEnv();
@@ -22,8 +28,12 @@ export async function runCoreApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
     setTimeout(() => process.exit(3), 50);
     return;
   }
-  const loaded = await loadPanelConfig(dataDir);
-  if (!loaded.ok) throw new Error('panel.json missing');
+  const read = await loadPanelConfig(dataDir);
+  if (!read.ok) throw new Error('panel.json missing');
+  // Port 9 (discard) on loopback: nothing listens, every request fails at once.
+  const loaded = behaviour === 'breaks-network'
+    ? { ...read, config: { ...read.config, endpoints: { ...read.config.endpoints, apiBaseUrl: 'http://127.0.0.1:9/api/v1', mqttUrl: 'mqtt://127.0.0.1:9' } } }
+    : read;
   const config = loaded.config;
   const api = config.endpoints.apiBaseUrl;
   const updater = new OtaUpdater({
@@ -44,15 +54,16 @@ export async function runCoreApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
     hostActions: { reloadRenderer: async () => undefined, restartApp: async () => process.exit(0), captureScreenshot: async () => null },
     updateChecker: updater,
     tuning: { heartbeatMs: 300 },
+    healthGate: behaviour === 'hang' ? undefined : new LoaderHealthGate(),
+  });
+  // What the renderer does: report each content view as painted.
+  core.onView((view) => {
+    if (view.kind === 'content') core.framePresented({ kind: 'content', revision: view.document.revision });
   });
   await core.start();
   await updater.start();
-  if (behaviour === 'hang') return;
-  const started = Date.now();
-  const timer = setInterval(() => {
-    if (core.state.name === 'live') {
-      clearInterval(timer);
-      reportHealthyToLoader();
-    } else if (Date.now() - started > 30_000) clearInterval(timer);
-  }, 20);
+  // The window keeps a real host alive; here the core's timers are unref'd, so hold the process.
+  setInterval(() => undefined, 1000);
+  const view = core.getView();
+  if (view.kind === 'content') core.framePresented({ kind: 'content', revision: view.document.revision });
 }

@@ -34,25 +34,22 @@ function manualTimers() {
 function setUp() {
   const c = standInCore();
   const ready: string[] = [];
-  let healthy = 0;
   const seen: FramePresented[] = [];
   const timers = manualTimers();
   const contract = new StartUpContract({
     core: c.core, stateName: () => 'live', log: quietLog, timers,
     notifier: { ready: async (s) => { ready.push(s); } },
-    reportHealthy: () => { healthy++; return true; },
     onFrame: (f) => seen.push(f),
   });
-  return { ...c, contract, ready, timers, seen, healthy: () => healthy };
+  return { ...c, contract, ready, timers, seen };
 }
 
 describe('StartUpContract', () => {
-  it('content painted → READY=1 and one health report, once; every frame still reaches the core', () => {
+  it('content painted → READY=1, once; every frame still reaches the core', () => {
     const s = setUp();
     s.contract.source.framePresented({ kind: 'content', revision: 3 });
     s.contract.source.framePresented({ kind: 'content', revision: 4 });
     expect(s.ready).toEqual(['live']);
-    expect(s.healthy()).toBe(1);
     expect(s.frames.map((f) => f.revision)).toEqual([3, 4]);
     expect(s.seen).toHaveLength(2);
     expect(s.contract.contentPainted).toBe(true);
@@ -62,10 +59,9 @@ describe('StartUpContract', () => {
     const s = setUp();
     s.contract.source.framePresented({ kind: 'maintenance', revision: null });
     expect(s.ready).toEqual(['live']);
-    expect(s.healthy()).toBe(1);
   });
 
-  it('splash only: READY=1 after the grace time, but no health report', () => {
+  it('splash only: READY=1 after the grace time', () => {
     const s = setUp();
     s.contract.source.framePresented({ kind: 'booting', revision: null });
     s.contract.source.framePresented({ kind: 'booting', revision: null });
@@ -73,7 +69,6 @@ describe('StartUpContract', () => {
     expect(s.ready).toEqual([]);
     s.timers.fireAll();
     expect(s.ready).toEqual(['booting']);
-    expect(s.healthy()).toBe(0);
     expect(s.contract.contentPainted).toBe(false);
   });
 

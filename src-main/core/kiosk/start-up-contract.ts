@@ -1,7 +1,6 @@
 import type { FramePresented } from '../../common/index.js';
 import type { PanelViewSource } from '../host.js';
 import type { CoreLogger } from '../logger.js';
-import { reportHealthyToLoader } from '../update/health.js';
 
 /** Splash only (no cache, no backend yet) this long after it was painted: READY anyway. */
 export const BOOTING_READY_GRACE_MS = 60_000;
@@ -13,8 +12,6 @@ export interface StartUpContractOptions {
   stateName: () => string;
   notifier: { ready(status: string): Promise<void> };
   log: CoreLogger;
-  /** Tells the OTA loader the bundle is healthy; default `reportHealthyToLoader`. */
-  reportHealthy?: () => boolean;
   timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
   bootingReadyGraceMs?: number;
   /** Every frame the renderer reports (after the core saw it): the Node host's paint deadline. */
@@ -25,7 +22,8 @@ export interface StartUpContractOptions {
  * The start-up half of the unit contract (buildroot/README.md, "Watchdog contract"), the
  * same for both hosts: the first frame the renderer paints (content, cached content, or a
  * maintenance code: a reboot would not fix a bad panel.json) tells systemd the start is done
- * (`READY=1`) and the OTA loader that this bundle is healthy.
+ * (`READY=1`). The OTA loader's health report is not sent from here: it needs content AND
+ * the backend (LoaderHealthGate in ../update/health.ts, fed by the core).
  *
  * A first boot without network has nothing but the splash to show; systemd must not restart
  * (and finally reboot) a panel for that, so a painted splash sends `READY=1` after the grace
@@ -80,7 +78,6 @@ export class StartUpContract {
     this.dispose();
     this.o.log.info('first frame on screen', { kind: frame.kind, revision: frame.revision, state: this.o.stateName() });
     void this.o.notifier.ready(this.o.stateName());
-    if ((this.o.reportHealthy ?? reportHealthyToLoader)()) this.o.log.info('reported healthy to the loader');
   }
 
   private get graceMs(): number {

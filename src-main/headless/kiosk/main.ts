@@ -25,7 +25,7 @@ import { StartUpContract } from '../../core/kiosk/start-up-contract.js';
 import { SystemdNotifier } from '../../core/kiosk/systemd-notify.js';
 import { createPanelLogger } from '../../core/logger.js';
 import { PanelCore } from '../../core/panel-core.js';
-import { launchInfoFromEnv } from '../../core/update/health.js';
+import { launchInfoFromEnv, LoaderHealthGate } from '../../core/update/health.js';
 import { HeadlessHost, RESTART_EXIT_CODE } from '../headless-host.js';
 import { ChromiumWindow } from './chromium-window.js';
 import { KioskHost } from './kiosk-host.js';
@@ -117,6 +117,8 @@ const panelCore = new PanelCore({
   hostActions,
   logger: log,
   firmwareVersion: version,
+  // The loader's health report: content painted AND the backend reached (core/update/health.ts).
+  healthGate: new LoaderHealthGate({ logger: log }),
 });
 core = panelCore;
 const notifier = new SystemdNotifier({ env: process.env, log });
