@@ -187,3 +187,46 @@ describe('HeadlessHost', () => {
     expect(restarts).toBe(1);
   });
 });
+
+describe('HeadlessHost with a bridge token (the kiosk host)', () => {
+  let dir: string;
+  let host: HeadlessHost;
+  let base: string;
+  const token = 'AbCdEfGhIjKlMnOpQrStUvWxYz012345';
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airpanel-headless-token-'));
+    await writeFile(join(dir, 'index.html'), '<!doctype html><title>panel</title>');
+    host = new HeadlessHost({ rendererDir: dir, bridgeToken: token });
+    base = await host.listen(new RecordingViewSource());
+  });
+
+  afterEach(async () => {
+    await host.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The HTTP status of a WebSocket upgrade (101 when accepted). */
+  const upgrade = (url: string, headers: Record<string, string> = {}) => new Promise<number>((resolve) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => { ws.close(); resolve(101); });
+    ws.on('error', () => resolve(-1));
+  });
+
+  it('accepts only upgrades carrying the token, from the same origin', async () => {
+    const ws = base.replace('http', 'ws');
+    expect(await upgrade(`${ws}/bridge`)).toBe(403);
+    expect(await upgrade(`${ws}/bridge?token=wrong`)).toBe(403);
+    expect(await upgrade(`${ws}/bridge?token=${token.slice(0, -1)}X`)).toBe(403);
+    expect(await upgrade(`${ws}/bridge?token=${token}`, { origin: 'http://evil.example' })).toBe(403);
+    expect(await upgrade(`${ws}/bridge?token=${token}`, { origin: base })).toBe(101);
+    const client = await connect(`${ws}/bridge?token=${token}`);
+    expect((await client.next()).type).toBe('view');
+    client.ws.close();
+  });
+
+  it('still serves the page itself without a token (the token travels in its URL fragment)', async () => {
+    expect((await rawGet(base, '/')).status).toBe(200);
+  });
+});

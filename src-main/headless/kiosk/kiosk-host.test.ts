@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import type { RendererErrorReport } from '../../common/index.js';
+import type { KioskWindow } from './chromium-window.js';
+import { KioskHost } from './kiosk-host.js';
+
+const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
+
+/** Stand-in for ChromiumWindow: records what the host asks, and can die or hang on demand. */
+class StandInWindow implements KioskWindow {
+  readonly pid = 1000;
+  loaded = 0;
+  maintenance: string[] = [];
+  closed = false;
+  answers = true;
+  private goneListener: ((d: string) => void) | null = null;
+  onGone(l: (d: string) => void): void { this.goneListener = l; }
+  async loadPanel(): Promise<void> { this.loaded++; }
+  async showMaintenance(code: string): Promise<void> { this.maintenance.push(code); }
+  async evaluate(): Promise<unknown> {
+    if (!this.answers) throw new Error('DevTools Runtime.evaluate: no answer');
+    return 2;
+  }
+  async screenshot(): Promise<Uint8Array> { return new Uint8Array([0x89, 0x50, 0x4e, 0x47]); }
+  async close(): Promise<void> { this.closed = true; }
+  kill(): void { this.closed = true; }
+  die(detail: string): void { this.goneListener?.(detail); }
+}
+
+/** Stand-in timers: a manual clock; due callbacks run on `advance`. */
+function manualClock() {
+  let now = 0;
+  let next = 1;
+  const due = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout: (fn: () => void, ms: number) => { due.set(next, { at: now + ms, fn }); return next++; },
+    clearTimeout: (h: unknown) => { due.delete(h as number); },
+    async advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        const [id, t] = [...due.entries()].filter(([, v]) => v.at <= end).sort((a, b) => a[1].at - b[1].at)[0] ?? [];
+        if (id === undefined || !t) break;
+        due.delete(id);
+        now = t.at;
+        t.fn();
+        await flush();
+      }
+      now = end;
+      await flush();
+    },
+  };
+}
+
+const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
+
+function setUp(opts: { failLaunch?: () => boolean } = {}) {
+  const clock = manualClock();
+  const windows: StandInWindow[] = [];
+  const faults: { code: string; detail: string }[] = [];
+  const errors: RendererErrorReport[] = [];
+  const shown: string[] = [];
+  const host = new KioskHost({
+    launchWindow: async () => {
+      if (opts.failLaunch?.()) throw new Error('chromium: cannot open display');
+      const w = new StandInWindow();
+      windows.push(w);
+      return w;
+    },
+    source: { hostFault: (code, detail) => faults.push({ code, detail }), rendererError: (r) => errors.push(r) },
+    log: quietLog,
+    timers: clock,
+    paintDeadlineMs: 60_000,
+    livenessIntervalMs: 5_000,
+    maintenanceRelaunchMs: 30_000,
+    onMaintenanceShown: (code) => shown.push(code),
+  });
+  return { host, clock, windows, faults, errors, shown, current: () => windows.at(-1)! };
+}
+
+describe('KioskHost (stand-in window, manual clock)', () => {
+  it('starts a window, loads the panel, and is healthy once painted', async () => {
+    const s = setUp();
+    s.host.start();
+    await flush();
+    expect(s.host.phase).toBe('loading');
+    expect(s.current().loaded).toBe(1);
+    s.host.framePainted();
+    expect(s.host.phase).toBe('showing');
+    expect(await s.host.healthy()).toBe(true);
+    expect(Buffer.from((await s.host.screenshot())!).subarray(1, 4).toString('latin1')).toBe('PNG');
+  });
+
+  it('a window that dies is closed and started again after the backoff, and reported', async () => {
+    const s = setUp();
+    s.host.start();
+    await flush();
+    s.host.framePainted();
+    s.current().die('chromium exited (SIGKILL)');
+    expect(s.host.phase).toBe('recovering');
+    expect(s.windows[0]!.closed).toBe(true);
+    expect(s.errors.at(-1)?.message).toMatch(/renderer-crash \(chromium exited \(SIGKILL\)\); reload #1 in 1000 ms/);
+    // Still recovering within the policy: the watchdog keeps pinging.
+    expect(await s.host.healthy()).toBe(true);
+    await s.clock.advance(999);
+    expect(s.windows).toHaveLength(1);
+    await s.clock.advance(1);
+    expect(s.windows).toHaveLength(2);
+    expect(s.host.phase).toBe('loading');
+    s.host.framePainted();
+    expect(s.host.phase).toBe('showing');
+  });
+
+  it('a window not painted within the deadline is restarted', async () => {
+    const s = setUp();
+    s.host.start();
+    await flush();
+    await s.clock.advance(59_999);
+    expect(s.host.phase).toBe('loading');
+    await s.clock.advance(1);
+    expect(s.host.phase).toBe('recovering');
+    expect(s.errors.at(-1)?.message).toMatch(/renderer-hang \(not painted within 60000 ms/);
+    await s.clock.advance(1_000);
+    expect(s.windows).toHaveLength(2);
+  });
+
+  it('a page that stops answering is a hang: restarted after two missed checks', async () => {
+    const s = setUp();
+    s.host.start();
+    await flush();
+    s.host.framePainted();
+    s.current().answers = false;
+    expect(await s.host.healthy()).toBe(false);
+    await s.clock.advance(5_000);
+    expect(s.host.phase).toBe('showing');
+    await s.clock.advance(5_000);
+    expect(s.host.phase).toBe('recovering');
+    expect(s.errors.at(-1)?.message).toMatch(/renderer-hang \(the page did not answer 2 liveness checks/);
+  });
+
+  it('the third fault within five minutes shows the maintenance screen and tells the core; it stays up', async () => {
+    const s = setUp();
+    s.host.start();
+    await flush();
+    s.current().die('crash 1');
+    await s.clock.advance(1_000);
+    s.current().die('crash 2');
+    await s.clock.advance(2_000);
+    s.current().die('crash 3');
+    await flush();
+    expect(s.host.phase).toBe('maintenance');
+    expect(s.faults).toEqual([{ code: 'RND-1', detail: expect.stringMatching(/crash 3/) }]);
+    expect(s.current().maintenance).toEqual(['RND-1']);
+    expect(s.shown).toEqual(['RND-1']);
+    expect(await s.host.healthy()).toBe(true);
+    // The maintenance window is lost: no ping until it is shown again 30 s later.
+    s.current().die('chromium exited');
+    expect(await s.host.healthy()).toBe(false);
+    await s.clock.advance(30_000);
+    expect(s.current().maintenance).toEqual(['RND-1']);
+    expect(s.windows).toHaveLength(5);
+    expect(await s.host.healthy()).toBe(true);
+    expect(s.faults).toHaveLength(1);
+  });
+
+  it('an operator reload from maintenance resets the breaker and loads the panel', async () => {
+    const s = setUp();
+    s.host.start('APP-1');
+    await flush();
+    expect(s.host.phase).toBe('maintenance');
+    expect(s.current().maintenance).toEqual(['APP-1']);
+    await s.host.reload();
+    await flush();
+    expect(s.host.phase).toBe('loading');
+    expect(s.current().loaded).toBe(1);
+  });
+
+  it('a window that cannot start counts as a fault each time, bounded by the crash-loop policy', async () => {
+    const s = setUp({ failLaunch: () => true });
+    s.host.start();
+    await flush();
+    expect(s.host.phase).toBe('recovering');
+    await s.clock.advance(1_000);
+    await s.clock.advance(2_000);
+    expect(s.host.phase).toBe('maintenance');
+    expect(s.faults[0]?.code).toBe('RND-1');
+    expect(await s.host.healthy()).toBe(false);
+  });
+
+  it('stop closes the window, and nothing restarts it', async () => {
+    const s = setUp();
+    s.host.start();
+    await flush();
+    s.host.framePainted();
+    await s.host.stop();
+    expect(s.current().closed).toBe(true);
+    expect(s.host.phase).toBe('stopped');
+    expect(await s.host.healthy()).toBe(false);
+    await s.clock.advance(120_000);
+    expect(s.windows).toHaveLength(1);
+  });
+});
