@@ -1,4 +1,4 @@
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import got, { type OptionsInit, type Request } from 'got';
 
 /**
@@ -117,12 +117,13 @@ export class GotOtaHttpClient implements OtaHttpClient {
   getStream(url: string, headers: Record<string, string>, limits: TransferLimits, signal?: AbortSignal): Promise<OtaStreamResponse> {
     const common = this.common(url);
     const stream = got.stream(url, { ...common, headers: { ...common.headers, ...headers }, decompress: false, ...(signal ? { signal } : {}) });
-    const body = guardTransfer(stream, limits);
+    const guarded = guardTransfer(stream, limits);
     return new Promise((resolve, reject) => {
-      body.once('error', reject);
+      const failed = (e: Error) => reject(e.cause instanceof TransferLimitError ? e.cause : e);
+      stream.once('error', failed);
       stream.once('response', (res: { statusCode: number; headers: Record<string, string | string[] | undefined> }) => {
-        body.off('error', reject);
-        resolve({ status: res.statusCode, headers: res.headers, body, abort: () => body.destroy() });
+        stream.off('error', failed);
+        resolve({ status: res.statusCode, headers: res.headers, body: guarded.body, abort: guarded.abort });
       });
     });
   }
@@ -134,22 +135,19 @@ export class GotOtaHttpClient implements OtaHttpClient {
 }
 
 /**
- * Pipes `source` through a counting stream that fails with a TransferLimitError (and
- * destroys the request) when the deadline passes or a rate window brings too few bytes.
- * Errors of the request itself come out of the returned stream too.
+ * Reads `source` (a request's body) under `limits`: when the deadline passes or a rate window
+ * brings too few bytes, the request is destroyed with a TransferLimitError, which the reader
+ * of `body` gets (after the chunks that had arrived). Leaving the read loop early, or
+ * `abort()`, destroys the request.
  */
-export function guardTransfer(source: Request | Readable, limits: TransferLimits): Transform {
+export function guardTransfer(source: Request | Readable, limits: TransferLimits): { body: AsyncIterable<Uint8Array>; abort(): void } {
   let windowBytes = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      windowBytes += chunk.length;
-      done(null, chunk);
-    },
-  });
+  // Kept here: the request library may wrap the error it is destroyed with.
+  let broken: TransferLimitError | null = null;
   const fail = (e: TransferLimitError) => {
     stopTimers();
+    broken = e;
     source.destroy(e);
-    counted.destroy(e);
   };
   const needPerWindow = (limits.minBytesPerSecond * limits.rateWindowMs) / 1000;
   const deadline = setTimeout(() => fail(new TransferLimitError('deadline', `transfer not done within ${limits.deadlineMs} ms`)), limits.deadlineMs);
@@ -161,16 +159,29 @@ export function guardTransfer(source: Request | Readable, limits: TransferLimits
     clearTimeout(deadline);
     clearInterval(rate);
   };
-  counted.once('end', stopTimers);
-  // The consumer gave up (abort, or left its loop): the request goes too.
-  counted.once('close', () => {
-    stopTimers();
-    if (!source.readableEnded) source.destroy();
-  });
-  source.once('error', (e: Error) => {
-    stopTimers();
-    counted.destroy(e);
-  });
-  source.pipe(counted);
-  return counted;
+  source.once('close', stopTimers);
+  source.once('end', stopTimers);
+  // The reader sees errors through its loop; this keeps one that arrives before the loop
+  // starts (or a second one from the same request) from being an uncaught exception.
+  source.on('error', () => undefined);
+  async function* body(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        windowBytes += chunk.length;
+        yield chunk;
+      }
+    } catch (e) {
+      throw broken ?? e;
+    } finally {
+      stopTimers();
+      if (!source.readableEnded) source.destroy();
+    }
+  }
+  return {
+    body: body(),
+    abort: () => {
+      stopTimers();
+      source.destroy();
+    },
+  };
 }
