@@ -53,8 +53,11 @@ describe('base root filesystem', () => {
 describe('files written into the root', () => {
   it('host.env names the Node runtime, the node host and the Chromium flags', () => {
     const env = Object.fromEntries(hostEnv().split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    expect(env).toMatchObject({ AIRPANEL_HOST: 'node', AIRPANEL_RUNTIME: '/usr/bin/node', AIRPANEL_BROWSER: '/usr/bin/chromium' });
-    expect(env.AIRPANEL_APP_FLAGS!.split(' ')).toEqual(CHROMIUM_FLAGS);
+    // The names airpanel.service and the Node kiosk host read (the unit's header lists them).
+    expect(env).toMatchObject({ AIRPANEL_HOST: 'node', AIRPANEL_RUNTIME: '/usr/bin/node', AIRPANEL_RUNTIME_ARGS: '', AIRPANEL_CHROMIUM: '/usr/bin/chromium' });
+    expect(env.AIRPANEL_CHROMIUM_FLAGS!.split(' ')).toEqual(CHROMIUM_FLAGS);
+    expect(CHROMIUM_FLAGS).toContain('--ozone-platform=wayland');
+    expect(CHROMIUM_FLAGS).not.toContain('--no-sandbox');
     // systemd's EnvironmentFile: no quotes needed when values have no quotes or backslashes.
     expect(hostEnv()).not.toMatch(/["'\\]/);
   });

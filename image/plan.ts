@@ -108,15 +108,15 @@ export function baseCacheFileName(spec: BaseSpec): string {
  */
 export const HOST_ENV_PATH = '/usr/lib/airpanel/host.env';
 
+/**
+ * Chromium switches that are this image's own (the Node kiosk host adds the kiosk switches
+ * itself, src-main/headless/kiosk/chromium-window.ts `kioskChromiumArgs`, including the
+ * in-process network service that avoided blank pages under load): Wayland under cage, and
+ * software compositing, as a QEMU or small panel PC without a usable GPU needs.
+ */
 export const CHROMIUM_FLAGS: readonly string[] = [
   '--ozone-platform=wayland',
-  // A helper process that gave up under load left a blank page; in-process network service
-  // and no background traffic avoided it in trials (see image/README.md).
-  '--enable-features=NetworkServiceInProcess2',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-extensions',
-  '--disable-sync',
+  '--disable-gpu',
 ];
 
 export function hostEnv(): string {
@@ -125,8 +125,11 @@ export function hostEnv(): string {
     '# airpanel.service reads it; the Buildroot image ships its own for the Electron host.',
     'AIRPANEL_HOST=node',
     'AIRPANEL_RUNTIME=/usr/bin/node',
-    'AIRPANEL_BROWSER=/usr/bin/chromium',
-    `AIRPANEL_APP_FLAGS=${CHROMIUM_FLAGS.join(' ')}`,
+    // Arguments for the runtime before the bundle's entry: none for Node.
+    'AIRPANEL_RUNTIME_ARGS=',
+    // Read by the Node kiosk host (src-main/headless/kiosk/main.ts).
+    'AIRPANEL_CHROMIUM=/usr/bin/chromium',
+    `AIRPANEL_CHROMIUM_FLAGS=${CHROMIUM_FLAGS.join(' ')}`,
     // cage: software rendering without probing for a GPU that a QEMU or small PC lacks.
     'WLR_RENDERER=pixman',
     '',
