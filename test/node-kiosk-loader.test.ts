@@ -1,6 +1,6 @@
 // The Debian image's kiosk chain minus cage: the loader as the image gets it (built by
 // src-main/loader/build.ts) with `--host node --runtime node`, a factory bundle made by the
-// release bundler from `npm run build:electron`'s dist/app (nodeMain = app/node-main.js),
+// release tool from `npm run build:electron`'s dist/app (nodeMain = node-main.js),
 // extracted as the image does, the Node kiosk host it starts, and Debian's real Chromium, against a
 // real backend, with a real datagram NOTIFY_SOCKET. Chromium is --headless --no-sandbox here
 // only (no cage on this machine; the test runs as root).
@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevStack, type DevStack } from '../scripts/dev-stack.js';
-import { buildBundle } from '../src-main/core/update/bundle.js';
 import { descendantsOf } from '../src-main/headless/kiosk/chromium-window.js';
 import { REPO, must, tempDir } from './image-fixture.js';
 
@@ -66,17 +65,22 @@ describe.runIf(existsSync(CHROMIUM) && existsSync(PYTHON))('loader --host node â
 
   beforeAll(async () => {
     stack = await startDevStack({ mode: 'headless', dataRoot: join(work.dir, 'data'), startPanel: false, backendLog: 'silent' });
-    const appDir = join(work.dir, 'app');
+    const appDir = join(work.dir, 'dist/app');
     const loaderDir = join(work.dir, 'loader');
     for (const [args, what] of [[['src-main/electron/build.ts', '--out-dir', appDir], 'app'], [['src-main/loader/build.ts', '--out-dir', loaderDir], 'loader']] as const) {
       const r = spawnSync('npx', ['tsx', ...args], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
       if (r.status !== 0) throw new Error(`${what} build failed:\n${r.stdout}\n${r.stderr}`);
     }
+    // The release tool's `bundle` with its default input (dist/app of the working directory),
+    // as image/build.ts makes the factory bundle: it must name node-main.js as nodeMain.
     const tarball = join(work.dir, 'factory.tar.gz');
-    await buildBundle({ inputs: [{ dir: appDir, as: 'app' }], version: '1.0.0', main: 'app/main.js', nodeMain: 'app/node-main.js', minRuntimeVersion: '45.0.0', outFile: tarball });
+    const cli = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--deps', 'none', '--out', tarball],
+      { cwd: work.dir, encoding: 'utf8', timeout: 120_000 });
+    if (cli.status !== 0) throw new Error(`release bundle failed:\n${cli.stdout}\n${cli.stderr}`);
     const factoryDir = join(work.dir, 'usr-lib-airpanel-factory');
     mkdirSync(factoryDir, { recursive: true });
     must('tar', ['-xzf', tarball, '-C', factoryDir]);
+    expect(JSON.parse(readFileSync(join(factoryDir, 'bundle.json'), 'utf8'))).toMatchObject({ main: 'main.js', nodeMain: 'node-main.js' });
 
     const notifySocket = join(work.dir, 'notify.sock');
     receiver = spawn(PYTHON, ['-c', RECEIVER, notifySocket], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -84,14 +84,16 @@ const commands: Record<string, Command> = {
   },
   bundle: {
     summary: 'build the app bundle from build output directories and print its size',
-    usage: 'bundle --version 1.4.0 [--in DIR[:PATH-IN-BUNDLE] ...] [--main main.js] [--deps auto|none|pkg,pkg] [--min-runtime 45.0.0] [--out out/airpanel-1.4.0.tar.gz]\n' +
+    usage: 'bundle --version 1.4.0 [--in DIR[:PATH-IN-BUNDLE] ...] [--main main.js] [--node-main node-main.js] [--deps auto|none|pkg,pkg] [--min-runtime 45.0.0] [--out out/airpanel-1.4.0.tar.gz]\n' +
       '  default input: dist/app (the Electron host build, renderer included) at the bundle root;\n' +
+      '  --node-main: the Node kiosk host\'s entry (bundle.json nodeMain; default node-main.js when the default input has it).\n' +
       '  without dist/app/renderer, src-renderer/dist is added as renderer/. --deps auto (default) carries\n' +
       '  the npm packages the inputs import, with their dependencies, in node_modules/.',
     options: {
       version: { type: 'string' },
       in: { type: 'string', multiple: true, default: [] },
       main: { type: 'string', default: 'main.js' },
+      'node-main': { type: 'string' },
       deps: { type: 'string', default: 'auto' },
       'min-runtime': { type: 'string', default: '45.0.0' },
       out: { type: 'string' },
@@ -99,7 +101,9 @@ const commands: Record<string, Command> = {
     async run(v) {
       const version = required(v, 'version');
       let ins = v.in as string[];
+      let nodeMain = v['node-main'] as string | undefined;
       if (ins.length === 0) {
+        if (nodeMain === undefined && existsSync('dist/app/node-main.js')) nodeMain = 'node-main.js';
         if (!existsSync('dist/app')) throw new Error('no --in given and no dist/app: build the app first (npm run build:electron)');
         ins = ['dist/app:.'];
         if (!existsSync('dist/app/renderer') && existsSync('src-renderer/dist')) ins.push('src-renderer/dist:renderer');
@@ -112,7 +116,7 @@ const commands: Record<string, Command> = {
       await mkdir(dirname(outFile), { recursive: true });
       const deps = String(v.deps);
       const nodeModules = deps === 'none' ? undefined : { projectDir: process.cwd(), packages: deps === 'auto' ? ('auto' as const) : deps.split(',').filter(Boolean) };
-      const b = await ops.bundle({ inputs, version, main: String(v.main), minRuntimeVersion: String(v['min-runtime']), outFile, ...(nodeModules ? { nodeModules } : {}) });
+      const b = await ops.bundle({ inputs, version, main: String(v.main), ...(nodeMain ? { nodeMain } : {}), minRuntimeVersion: String(v['min-runtime']), outFile, ...(nodeModules ? { nodeModules } : {}) });
       console.log(`${b.file}\n  version ${version}, ${b.descriptor.files.length} files, ${b.size} bytes (${(b.size / 1024).toFixed(1)} KiB)\n  sha512 ${b.sha512}`);
     },
   },

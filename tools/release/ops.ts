@@ -51,7 +51,7 @@ export async function addToKeyring(keyringFile: string, entry: TrustedKeysFile['
   return next;
 }
 
-export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; minRuntimeVersion: string; outFile: string; nodeModules?: { projectDir: string; packages: 'auto' | string[] } }): Promise<BuiltBundle> {
+export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; nodeMain?: string; minRuntimeVersion: string; outFile: string; nodeModules?: { projectDir: string; packages: 'auto' | string[] } }): Promise<BuiltBundle> {
   return buildBundle(o);
 }
 
