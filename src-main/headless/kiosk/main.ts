@@ -148,14 +148,14 @@ kiosk = new KioskHost({
   // shows until someone acts, so systemd need not restart it (the loader gets no health report).
   onMaintenanceShown: (code) => void notifier.ready(`maintenance ${code}`),
 });
+const kioskHost = kiosk;
+// However this process ends (an uncaught error included), no browser may outlive it.
+process.on('exit', () => kioskHost.killWindowNow());
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
 kiosk.start(rendererPresent ? undefined : MISSING_RENDERER_CODE);
 await panelCore.start();
 log.info('core started', { state: panelCore.state.name, url });
 if (!rendererPresent) panelCore.hostFault(MISSING_RENDERER_CODE, `no index.html in ${rendererDir}`);
 await updater?.start().catch((err: unknown) => log.error('OTA updater failed to start', { error: String(err) }));
-const kioskHost = kiosk;
 notifier.startWatchdog(() => kioskHost.healthy());
-
-process.on('exit', () => kioskHost.killWindowNow());
-process.on('SIGTERM', () => void shutdown(0));
-process.on('SIGINT', () => void shutdown(0));
