@@ -1,18 +1,21 @@
 // The Node kiosk host as the Debian image runs it: the built bundle's node-main.js under plain
 // Node, Debian's real Chromium as its window (driven over --remote-debugging-pipe), a real
 // backend (the dev stack), and a real Unix datagram NOTIFY_SOCKET this test listens on as
-// systemd would. Chromium runs --headless and --no-sandbox here only: no cage on this machine,
-// and the test runs as root. The image keeps the sandbox (host.env has no --no-sandbox).
+// systemd would; then the image's whole chain minus cage: the loader as the image gets it
+// (`--host node --runtime node`) on a factory bundle the release tool made from dist/app.
+// Chromium runs --headless and --no-sandbox here only: no cage on this machine, and the test
+// runs as root. The image keeps the sandbox (its host.env has no --no-sandbox).
+// One file, so the renderer and the app are built once, never twice at the same time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevStack, type DevStack } from '../scripts/dev-stack.js';
+import { descendantsOf } from '../src-main/headless/kiosk/chromium-window.js';
 import { HEALTHY_MESSAGE } from '../src-main/core/update/health.js';
+import { REPO, must } from './image-fixture.js';
 
-const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CHROMIUM = '/usr/bin/chromium';
 const PYTHON = '/usr/bin/python3';
 const canRun = existsSync(CHROMIUM) && existsSync(PYTHON);
@@ -54,11 +57,71 @@ function chromiumChildren(pid: number): number[] {
   return out;
 }
 
-describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real backend)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'airpanel-node-kiosk-'));
-  const notifySocket = join(dir, 'notify.sock');
-  const appDir = join(dir, 'app');
+/** Where the app is built once for this file: <work>/dist/app (the release tool's default input). */
+const work = mkdtempSync(join(tmpdir(), 'airpanel-node-kiosk-'));
+const appDir = join(work, 'dist/app');
+
+beforeAll(() => {
+  if (!canRun) return;
+  if (!existsSync(join(REPO, 'src-renderer/dist/index.html'))) must('npm', ['run', 'build:renderer'], { cwd: REPO });
+  // The bundle as the image gets it (main.js, node-main.js, preload.cjs, renderer/).
+  const build = spawnSync('npx', ['tsx', 'src-main/electron/build.ts', '--out-dir', appDir], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  if (build.status !== 0) throw new Error(`app build failed:\n${build.stdout}\n${build.stderr}`);
+}, 180_000);
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A datagram listener on `path`: every datagram, with when it came. */
+async function notifyListener(path: string): Promise<{ child: ChildProcess; datagrams: Datagram[] }> {
   const datagrams: Datagram[] = [];
+  const child = spawn(PYTHON, ['-c', RECEIVER, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  lines(child, (text) => datagrams.push({ at: Date.now(), text }));
+  await until('the notify socket', () => datagrams.some((d) => d.text === 'LISTENING'), 10_000);
+  return { child, datagrams };
+}
+
+/** Each line of a child's stdout, as it comes. */
+function lines(child: ChildProcess, onLine: (line: string) => void): void {
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
+      onLine(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
+
+const comm = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+};
+
+function isGone(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function sendCommand(stack: DevStack, kind: string): Promise<{ id: string }> {
+  const backend = stack.backend()!;
+  const res = await fetch(`${backend.url}/api/v1/panels/${stack.panelId}/commands`, {
+    method: 'POST', body: JSON.stringify({ kind }),
+    headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
+  });
+  expect(res.status).toBeLessThan(300);
+  return (await res.json()) as { id: string };
+}
+
+describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real backend)', () => {
+  const dir = join(work, 'direct');
+  const notifySocket = join(dir, 'notify.sock');
+  let datagrams: Datagram[] = [];
   const logLines: Record<string, unknown>[] = [];
   const ipc: unknown[] = [];
   let receiver: ChildProcess | null = null;
@@ -70,21 +133,11 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     logLines.filter((l) => l.message === message && match(l));
 
   beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
     stack = await startDevStack({ mode: 'headless', dataRoot: join(dir, 'data'), startPanel: false, backendLog: 'silent' });
-    // The bundle as the image gets it (main.js, node-main.js, renderer/).
-    const build = spawnSync('npx', ['tsx', 'src-main/electron/build.ts', '--out-dir', appDir], { cwd: REPO, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
-
-    receiver = spawn(PYTHON, ['-c', RECEIVER, notifySocket], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    receiver.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString('utf8');
-      for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n')) {
-        datagrams.push({ at: Date.now(), text: buf.slice(0, nl) });
-        buf = buf.slice(nl + 1);
-      }
-    });
-    await until('the notify socket', () => datagrams.some((d) => d.text === 'LISTENING'), 10_000);
+    const listener = await notifyListener(notifySocket);
+    receiver = listener.child;
+    datagrams = listener.datagrams;
 
     mkdirSync(join(dir, 'run'), { mode: 0o700 });
     host = spawn(process.execPath, [join(appDir, 'node-main.js'), '--data-dir', stack.panelDataDir], {
@@ -102,16 +155,11 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     });
     hostExit = new Promise((r) => host!.once('exit', (code) => r(code)));
     host.on('message', (m) => ipc.push(m));
-    let out = '';
-    host.stdout!.on('data', (d: Buffer) => {
-      out += d.toString('utf8');
-      for (let nl = out.indexOf('\n'); nl !== -1; nl = out.indexOf('\n')) {
-        try {
-          logLines.push(JSON.parse(out.slice(0, nl)) as Record<string, unknown>);
-        } catch {
-          // not a log line
-        }
-        out = out.slice(nl + 1);
+    lines(host, (line) => {
+      try {
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
       }
     });
   }, 180_000);
@@ -123,7 +171,6 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     }
     receiver?.kill('SIGKILL');
     await stack?.stop();
-    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
   it('sends READY=1 once the renderer painted content, and reports healthy to the loader', async () => {
@@ -143,7 +190,7 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     const backend = stack!.backend()!;
     const admin = (path: string, init: RequestInit = {}) =>
       fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
-    const sent = (await (await admin(`/panels/${stack!.panelId}/commands`, { method: 'POST', body: JSON.stringify({ kind: 'screenshot' }) })).json()) as { id: string };
+    const sent = await sendCommand(stack!, 'screenshot');
     const final = await (async () => {
       const end = Date.now() + 30_000;
       while (Date.now() < end) {
@@ -175,7 +222,7 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
       ws.on('error', () => resolve(-1));
     });
     expect(status).toBe(403);
-    expect(logged('bridge: refused a WebSocket without the bridge token').length).toBeGreaterThan(0);
+    await until('the refusal logged', () => logged('bridge: refused a WebSocket without the bridge token').length > 0, 5_000);
   }, 15_000);
 
   it('restarts the window when Chromium is killed, and paints again', async () => {
@@ -195,11 +242,108 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     await until('pings after the restart', () => datagrams.filter((d) => d.text === 'WATCHDOG=1' && d.at > shownAt).length >= 2, 15_000);
   }, 150_000);
 
-  it('stops on SIGTERM with no Chromium left behind', async () => {
-    const pid = host!.pid!;
-    const browsers = chromiumChildren(pid);
-    host!.kill('SIGTERM');
-    expect(await hostExit).toBe(0);
-    for (const b of browsers) await until(`chromium ${b} gone`, () => !existsSync(`/proc/${b}`) || readFileSync(`/proc/${b}/stat`, 'utf8').split(' ')[2] === 'Z', 10_000);
+  it('the restart command: exit code 75 for the loader, with no Chromium left behind', async () => {
+    const browsers = chromiumChildren(host!.pid!);
+    const tree = browsers.flatMap((b) => [b, ...descendantsOf(b)]);
+    expect(tree.length).toBeGreaterThan(0);
+    await sendCommand(stack!, 'restart');
+    expect(await hostExit).toBe(75);
+    for (const p of tree) await until(`process ${p} gone`, () => isGone(p), 10_000);
+  }, 60_000);
+});
+
+describe.runIf(canRun)('loader --host node → Node kiosk host → Chromium', () => {
+  const dir = join(work, 'loader-chain');
+  let datagrams: Datagram[] = [];
+  const loaderOut: string[] = [];
+  let receiver: ChildProcess | null = null;
+  let loader: ChildProcess | null = null;
+  let loaderExit: Promise<number | null> = Promise.resolve(null);
+  let stack: DevStack | null = null;
+
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    stack = await startDevStack({ mode: 'headless', dataRoot: join(dir, 'data'), startPanel: false, backendLog: 'silent' });
+    const loaderDir = join(dir, 'loader');
+    const r = spawnSync('npx', ['tsx', 'src-main/loader/build.ts', '--out-dir', loaderDir], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`loader build failed:\n${r.stdout}\n${r.stderr}`);
+    // The release tool's `bundle` with its default input (dist/app of the working directory),
+    // as image/build.ts makes the factory bundle: it must name node-main.js as nodeMain.
+    const tarball = join(dir, 'factory.tar.gz');
+    const cli = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--deps', 'none', '--out', tarball],
+      { cwd: work, encoding: 'utf8', timeout: 120_000 });
+    if (cli.status !== 0) throw new Error(`release bundle failed:\n${cli.stdout}\n${cli.stderr}`);
+    const factoryDir = join(dir, 'usr-lib-airpanel-factory');
+    mkdirSync(factoryDir, { recursive: true });
+    must('tar', ['-xzf', tarball, '-C', factoryDir]);
+    expect(JSON.parse(readFileSync(join(factoryDir, 'bundle.json'), 'utf8'))).toMatchObject({ main: 'main.js', nodeMain: 'node-main.js' });
+
+    const notifySocket = join(dir, 'notify.sock');
+    const listener = await notifyListener(notifySocket);
+    receiver = listener.child;
+    datagrams = listener.datagrams;
+
+    mkdirSync(join(dir, 'run'), { mode: 0o700 });
+    // airpanel.service's ExecStart after cage, with the Debian image's host.env, and the unit's environment.
+    loader = spawn(process.execPath, [join(loaderDir, 'main.js'), '--host', 'node', '--data-dir', stack.panelDataDir,
+      '--factory-dir', factoryDir, '--runtime', process.execPath, '--health-deadline-ms', '60000', '--max-attempts', '2', '--'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        NOTIFY_SOCKET: notifySocket,
+        WATCHDOG_USEC: '4000000',
+        XDG_RUNTIME_DIR: join(dir, 'run'),
+        AIRPANEL_DATA_DIR: stack.panelDataDir,
+        AIRPANEL_CHROMIUM: CHROMIUM,
+        AIRPANEL_CHROMIUM_FLAGS: '--headless --no-sandbox --disable-gpu',
+      },
+    });
+    loaderExit = new Promise((r) => loader!.once('exit', (code) => r(code)));
+    lines(loader, (line) => loaderOut.push(line));
+  }, 240_000);
+
+  afterAll(async () => {
+    if (loader && loader.exitCode === null) {
+      loader.kill('SIGKILL');
+      await loaderExit;
+    }
+    receiver?.kill('SIGKILL');
+    await stack?.stop();
+  }, 60_000);
+
+  const readies = () => datagrams.map((d) => d.text).filter((t) => t.startsWith('READY=1'));
+  const starts = () => loaderOut.filter((l) => /^(\[loader\] )?starting factory 1\.0\.0$/.test(l)).length;
+
+  it('the loader starts the factory bundle\'s nodeMain on Node, which paints and sends READY=1', async () => {
+    await until('READY=1', () => readies().length >= 1, 90_000);
+    expect(starts()).toBe(1);
+    const host = loaderOut.find((l) => l.includes('"node kiosk host starting"'));
+    expect(host && JSON.parse(host)).toMatchObject({ version: '1.0.0' });
+    expect(readies()[0]).toMatch(/^READY=1\|STATUS=(live|showing-cached)/);
+  }, 120_000);
+
+  it('the restart command: the host exits, the loader starts it again, it paints again; one Chromium', async () => {
+    await sendCommand(stack!, 'restart');
+    await until('a second start', () => starts() >= 2, 60_000);
+    expect(loaderOut.some((l) => l.includes('"headless host: restart requested"'))).toBe(true);
+    await until('READY=1 again', () => readies().length >= 2, 90_000);
+    const browsers = descendantsOf(loader!.pid!).filter((p) => comm(p).startsWith('chrom') && !comm(parentOf(p)).startsWith('chrom'));
+    expect(browsers).toHaveLength(1);
+  }, 180_000);
+
+  it('SIGTERM to the loader (systemd stopping the unit) leaves no Chromium behind', async () => {
+    const tree = descendantsOf(loader!.pid!);
+    expect(tree.some((p) => comm(p).startsWith('chrom'))).toBe(true);
+    loader!.kill('SIGTERM');
+    await loaderExit;
+    await until('every process gone', () => tree.every((p) => isGone(p)), 15_000);
   }, 30_000);
 });
+
+function parentOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
