@@ -186,6 +186,23 @@ describe('KioskHost (stand-in window, manual clock)', () => {
     expect(await s.host.healthy()).toBe(false);
   });
 
+  it('a maintenance window that cannot start is tried again every 30 s', async () => {
+    let failing = false;
+    const s = setUp({ failLaunch: () => failing });
+    s.host.start();
+    await flush();
+    failing = true;
+    s.current().die('crash 1');
+    await s.clock.advance(1_000);
+    await s.clock.advance(2_000);
+    expect(s.host.phase).toBe('maintenance');
+    expect(await s.host.healthy()).toBe(false);
+    failing = false;
+    await s.clock.advance(30_000);
+    expect(s.current().maintenance).toEqual(['RND-1']);
+    expect(await s.host.healthy()).toBe(true);
+  });
+
   it('stop closes the window, and nothing restarts it', async () => {
     const s = setUp();
     s.host.start();

@@ -205,7 +205,8 @@ export class KioskHost {
 
   private fault(detail: string, kind: HostFaultKind): void {
     const inMaintenance = this.state.phase === 'maintenance';
-    if (!this.apply({ type: 'fault', detail })) return;
+    // In maintenance a window that could not even start (windowUp still false) is retried too.
+    if (!this.apply({ type: 'fault', detail }) && !inMaintenance) return;
     this.generation++;
     this.cancelAll();
     const w = this.window;
