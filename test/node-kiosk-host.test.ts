@@ -42,6 +42,16 @@ async function until<T>(what: string, fn: () => T | undefined | null | false, ti
   }
 }
 
+async function untilAsync<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** Chromium browser processes directly under the host (the window it started). */
 function chromiumChildren(pid: number): number[] {
   const out: number[] = [];
@@ -240,6 +250,32 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     const lastShowing = logged('kiosk window: transition', (l) => l.to === 'showing').at(-1)!;
     const shownAt = Date.parse(String(lastShowing.timestamp));
     await until('pings after the restart', () => datagrams.filter((d) => d.text === 'WATCHDOG=1' && d.at > shownAt).length >= 2, 15_000);
+  }, 150_000);
+
+  it('the third window fault within five minutes: the maintenance screen (RND-1), reported to the backend', async () => {
+    // One fault came from the previous case; two more trip the crash-loop policy.
+    const before = logged('kiosk window: chromium started').length;
+    process.kill(chromiumChildren(host!.pid!)[0]!, 'SIGKILL');
+    await until('a new window', () => logged('kiosk window: chromium started').length > before, 60_000);
+    process.kill(chromiumChildren(host!.pid!)[0]!, 'SIGKILL');
+    await until('the maintenance screen', () => logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('maintenance screen is on')).length > 0, 60_000);
+    const backend = stack!.backend()!;
+    const admin = (path: string) => fetch(`${backend.url}/api/v1${path}`, { headers: { authorization: `Bearer ${backend.adminToken}` } });
+    expect(logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('crash loop (RND-1)'))).toHaveLength(1);
+    const panel = await untilAsync('the backend to see maintenance', async () => {
+      const p = (await (await admin(`/panels/${stack!.panelId}`)).json()) as { state: string | null; lastError: string | null };
+      return p.state === 'maintenance' ? p : null;
+    }, 20_000);
+    expect(panel.lastError).toBeTruthy();
+    // What the panel shows now: the static maintenance page, captured by the screenshot command.
+    const sent = await sendCommand(stack!, 'screenshot');
+    await untilAsync('the screenshot uploaded', async () => {
+      const { acks } = (await (await admin(`/panels/${stack!.panelId}/commands/${sent.id}`)).json()) as { acks: { status: string }[] };
+      return acks.some((a) => a.status === 'done');
+    }, 20_000);
+    const png = Buffer.from(await (await admin(`/panels/${stack!.panelId}/screenshot`)).arrayBuffer());
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+    writeFileSync(join(REPO, 'artifacts/screenshots/node-kiosk-host-maintenance.png'), png);
   }, 150_000);
 
   it('the restart command: exit code 75 for the loader, with no Chromium left behind', async () => {
