@@ -117,6 +117,14 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     expect(await u.checkNow()).toMatch(/no release/);
   });
 
+  it('a server that accepts and never answers fails the check at the overall deadline', async () => {
+    srv.routes.set('/manifest', () => undefined);
+    const u = updater({ manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 800, minBytesPerSecond: 0, rateWindowMs: 60_000 } });
+    const t0 = Date.now();
+    await expect(u.checkNow()).rejects.toThrow(/manifest: deadline/);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
   it('an endless manifest body is cut at the 64 KiB cap', async () => {
     let sent = 0;
     srv.routes.set('/manifest', (_req, res) => {
