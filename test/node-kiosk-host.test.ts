@@ -261,7 +261,7 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     await until('the maintenance screen', () => logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('maintenance screen is on')).length > 0, 60_000);
     const backend = stack!.backend()!;
     const admin = (path: string) => fetch(`${backend.url}/api/v1${path}`, { headers: { authorization: `Bearer ${backend.adminToken}` } });
-    expect(logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('crash loop (RND-1)'))).toHaveLength(1);
+    expect(logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).startsWith('maintenance RND-1'))).toHaveLength(1);
     const panel = await untilAsync('the backend to see maintenance', async () => {
       const p = (await (await admin(`/panels/${stack!.panelId}`)).json()) as { state: string | null; lastError: string | null };
       return p.state === 'maintenance' ? p : null;
@@ -383,3 +383,40 @@ function parentOf(pid: number): number {
     return 0;
   }
 }
+
+describe.runIf(canRun)('Node kiosk host with a bundle that has no renderer', () => {
+  const dir = join(work, 'no-renderer');
+  let receiver: ChildProcess | null = null;
+  let host: ChildProcess | null = null;
+
+  afterAll(() => {
+    if (host && host.exitCode === null) host.kill('SIGKILL');
+    receiver?.kill('SIGKILL');
+  });
+
+  it('shows the maintenance screen APP-1 at once and tells systemd the start is done', async () => {
+    mkdirSync(join(dir, 'run'), { recursive: true, mode: 0o700 });
+    mkdirSync(join(dir, 'empty-renderer'), { recursive: true });
+    const listener = await notifyListener(join(dir, 'notify.sock'));
+    receiver = listener.child;
+    const logLines: Record<string, unknown>[] = [];
+    host = spawn(process.execPath, [join(appDir, 'node-main.js'), '--data-dir', join(dir, 'data'), '--renderer-dir', join(dir, 'empty-renderer')], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: join(dir, 'notify.sock'), XDG_RUNTIME_DIR: join(dir, 'run'),
+        AIRPANEL_CHROMIUM: CHROMIUM, AIRPANEL_CHROMIUM_FLAGS: '--headless --no-sandbox --disable-gpu',
+      },
+    });
+    lines(host, (line) => {
+      try {
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+    });
+    const ready = await until('READY=1', () => listener.datagrams.find((d) => d.text.startsWith('READY=1')), 60_000);
+    expect(ready.text).toBe('READY=1|STATUS=maintenance APP-1');
+    expect(logLines.some((l) => l.message === 'renderer bundle missing')).toBe(true);
+    expect(logLines.some((l) => l.message === 'kiosk window: transition' && String(l.reason).startsWith('maintenance APP-1'))).toBe(true);
+  }, 90_000);
+});

@@ -154,9 +154,9 @@ export class KioskHost {
     this.launch('panel');
   }
 
-  /** The crash-loop breaker tripped: the maintenance screen, in a fresh window. */
+  /** The crash-loop breaker tripped (or no renderer): the maintenance screen, in a fresh window. */
   private enterMaintenance(code: string): void {
-    this.apply({ type: 'crash-loop', code });
+    this.apply({ type: 'maintenance', code });
     this.launch('maintenance');
   }
 

@@ -36,7 +36,7 @@ describe('windowStep', () => {
 
   it('crash loop → maintenance; shown → window up; lost → down; operator reload → starting', () => {
     const { phases, last } = run([
-      { type: 'fault', detail: 'x' }, { type: 'crash-loop', code: 'RND-1' }, { type: 'maintenance-shown' },
+      { type: 'fault', detail: 'x' }, { type: 'maintenance', code: 'RND-1' }, { type: 'maintenance-shown' },
       { type: 'fault', detail: 'maintenance window exited' }, { type: 'fault', detail: 'again' },
     ]);
     expect(phases).toEqual(['recovering', 'maintenance', 'maintenance', 'maintenance', '(fault ignored)']);
@@ -46,7 +46,7 @@ describe('windowStep', () => {
   });
 
   it('stopped is final', () => {
-    const { phases } = run([{ type: 'stop' }, { type: 'operator-reload' }, { type: 'launched' }, { type: 'crash-loop', code: 'RND-2' }]);
-    expect(phases).toEqual(['stopped', '(operator-reload ignored)', '(launched ignored)', '(crash-loop ignored)']);
+    const { phases } = run([{ type: 'stop' }, { type: 'operator-reload' }, { type: 'launched' }, { type: 'maintenance', code: 'RND-2' }]);
+    expect(phases).toEqual(['stopped', '(operator-reload ignored)', '(launched ignored)', '(maintenance ignored)']);
   });
 });

@@ -10,11 +10,12 @@
  *        │ fault                  │ fault, or         │ fault: browser exited, page
  *        │ (no start)             │ not painted       │ crashed / closed, no answer
  *        ▼                        ▼ in time           ▼
- *   ┌──────────────────────────────────────────────────────┐
- *   │ recovering: window closed; the crash-loop policy       │── restart-due ──▶ starting
- *   │ restarts it after a backoff (1 s, 2 s, … ≤ 30 s)       │
- *   └──────────────────────────────────────────────────────┘
- *        │ crash-loop (3rd fault in 5 min: RND-1 / RND-2)
+ *   ┌──────────────────────────────────────────────────┐
+ *   │ recovering: window closed; the crash-loop policy │── restart-due ──▶ starting
+ *   │ restarts it after a backoff (1 s, 2 s, … ≤ 30 s) │
+ *   └──────────────────────────────────────────────────┘
+ *        │ maintenance (3rd fault in 5 min: RND-1 / RND-2;
+ *        │   from any state: a bundle without renderer, APP-1)
  *        ▼
  *   ┌─────────────┐  window gone / no answer → maintenance (window down), relaunched
  *   │ maintenance │  showing the same screen after a pause
@@ -35,7 +36,8 @@ export type WindowEvent =
   | { type: 'painted' }
   | { type: 'fault'; detail: string }
   | { type: 'restart-due' }
-  | { type: 'crash-loop'; code: string }
+  /** The crash-loop breaker tripped (RND-1, RND-2), or the bundle cannot show the panel at all (APP-1). */
+  | { type: 'maintenance'; code: string }
   | { type: 'maintenance-shown' }
   | { type: 'operator-reload' }
   | { type: 'stop' };
@@ -52,8 +54,8 @@ export function windowStep(state: WindowState, event: WindowEvent, now: number):
       return { state: { phase: 'stopped', since: now }, reason: 'the host is stopping' };
     case 'operator-reload':
       return { state: { phase: 'starting', since: now }, reason: 'operator reload: the breaker is reset and the panel loaded again' };
-    case 'crash-loop':
-      return { state: { phase: 'maintenance', since: now, code: event.code, windowUp: false }, reason: `crash loop (${event.code}): the maintenance screen replaces the panel` };
+    case 'maintenance':
+      return { state: { phase: 'maintenance', since: now, code: event.code, windowUp: false }, reason: `maintenance ${event.code}: the static maintenance screen replaces the panel` };
     case 'launched':
       return state.phase === 'starting' ? { state: { phase: 'loading', since: now }, reason: 'chromium is up and the panel page requested' } : null;
     case 'painted':
