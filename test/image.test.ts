@@ -160,13 +160,13 @@ describe('filesystems', () => {
     expect(dbg('cat /etc/rauc/keyring.pem').stdout).toBe(readFileSync(img.signer.cert, 'utf8'));
     expect(dbg('stat /data').stdout).toMatch(/Type: directory/);
     expect(dbg('stat /boot/efi').stdout).toMatch(/Type: directory/);
-    // Package permissions (makedevs table of airpanel.mk): chrome-sandbox setuid root.
+    // Package permissions (makedevs table of airpanel.mk): chrome-sandbox not setuid (user namespaces).
     for (const p of packagePermissions()) {
       const st = dbg(`stat ${p.path}`).stdout;
       expect(st, p.path).toMatch(new RegExp(`Mode:\\s+0?${p.mode.toString(8)}\\b`));
       expect(st, p.path).toMatch(new RegExp(`User:\\s+${p.uid}\\s+Group:\\s+${p.gid}\\b`));
     }
-    expect(dbg('stat /opt/airpanel/chrome-sandbox').stdout).toMatch(/Mode:\s+04755/);
+    expect(dbg('stat /opt/airpanel/chrome-sandbox').stdout).toMatch(/Mode:\s+0755\b/);
     // What the kiosk unit starts: the OTA loader, the factory bundle, the runtime's app that hands
     // over to the chosen bundle, the trusted release keys; root-owned and not writable by the app.
     for (const [rel, content] of Object.entries(STAND_IN_AIRPANEL_FILES)) {

@@ -77,13 +77,13 @@ define AIRPANEL_INSTALL_TARGET_CMDS
 	$(AIRPANEL_INSTALL_RELEASE_KEYS)
 endef
 
-# chrome-sandbox must be setuid root for Chromium's setuid sandbox, the fallback when the
-# kernel does not allow unprivileged user namespaces (the kernel config allows them, so
-# Chromium normally uses the namespace sandbox and the helper stays unused).
+# chrome-sandbox is NOT setuid: Chromium sandboxes its renderers with unprivileged user
+# namespaces, which the kernel config enables, and the kiosk unit runs with NoNewPrivileges=yes
+# and RestrictSUIDSGID=yes. A setuid helper would be a root-owned entry point for nothing.
 define AIRPANEL_PERMISSIONS
 	/opt/airpanel d 755 0 0 - - - - -
 	/opt/airpanel/airpanel f 755 0 0 - - - - -
-	/opt/airpanel/chrome-sandbox f 4755 0 0 - - - - -
+	/opt/airpanel/chrome-sandbox f 755 0 0 - - - - -
 	/usr/lib/airpanel d 755 0 0 - - - - -
 endef
 
