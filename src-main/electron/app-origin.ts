@@ -10,6 +10,15 @@ export const APP_SCHEME = 'app';
 export const APP_HOST = 'panel';
 export const APP_ENTRY_URL = `${APP_SCHEME}://${APP_HOST}/index.html`;
 
+/**
+ * What `protocol.registerSchemesAsPrivileged` grants app://: a standard scheme (relative URLs,
+ * a real origin for 'self' and the IPC sender check) and a secure context. Nothing else: the
+ * renderer never calls fetch() (no supportFetchAPI), loads its modules, styles and fonts from
+ * its own origin only (no corsEnabled, which would let other origins read app:// files), and
+ * has no service workers, no CSP bypass and no code cache exemptions.
+ */
+export const APP_SCHEME_PRIVILEGES = { standard: true, secure: true } as const;
+
 /** CSP of everything served on app://: bundled code only, no network at all (IPC only). */
 export const APP_CSP = [
   "default-src 'none'",

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelView } from '../common/index.js';
-import { APP_ENTRY_URL, isAppUrl, resolveAppFile } from './app-origin.js';
+import { APP_ENTRY_URL, APP_SCHEME_PRIVILEGES, isAppUrl, resolveAppFile } from './app-origin.js';
 import { maintenancePageHtml, maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
-import { allowedUrl } from './security.js';
+import { allowedUrl, devToolsEnabled, requestAllowed } from './security.js';
 
 // The Electron host's pure parts (no Electron needed): origin checks, the app:// file
 // resolver and the maintenance page.
@@ -72,6 +72,32 @@ describe('allowedUrl (navigation and request guard)', () => {
     expect(allowedUrl('http://127.0.0.1:4321/simulator', sim)).toBe(true);
     for (const url of ['http://127.0.0.1:4322/', 'https://127.0.0.1:4321/', 'http://localhost:4321/', 'file:///etc/passwd', 'https://example.com/', 'garbage']) {
       expect(allowedUrl(url, sim), url).toBe(false);
+    }
+  });
+});
+
+describe('least privilege of the app: scheme and DevTools', () => {
+  it('app: is a standard, secure origin and nothing more (no fetch, no CORS reads, no CSP bypass, no service workers)', () => {
+    expect(APP_SCHEME_PRIVILEGES).toEqual({ standard: true, secure: true });
+  });
+
+  it('DevTools only on an unpackaged Electron when asked for; a packaged runtime ignores the variable', () => {
+    expect(devToolsEnabled(false, { AIRPANEL_DEVTOOLS: '1' })).toBe(true);
+    expect(devToolsEnabled(true, { AIRPANEL_DEVTOOLS: '1' })).toBe(false);
+    expect(devToolsEnabled(false, {})).toBe(false);
+    expect(devToolsEnabled(false, { AIRPANEL_DEVTOOLS: 'true' })).toBe(false);
+  });
+
+  it('the request filter lets devtools:// through only when DevTools are on', () => {
+    const kiosk = { extraOrigins: [] };
+    const dev = { extraOrigins: [], allowDevTools: true };
+    const devtools = 'devtools://devtools/bundled/devtools_app.html';
+    expect(requestAllowed(devtools, kiosk)).toBe(false);
+    expect(requestAllowed(devtools, dev)).toBe(true);
+    expect(requestAllowed('app://panel/assets/a.js', kiosk)).toBe(true);
+    expect(requestAllowed('data:image/png;base64,AA==', kiosk)).toBe(true);
+    for (const url of ['https://example.com/', 'ws://127.0.0.1:8080/', 'file:///etc/passwd', 'devtoolsx://a', 'chrome://gpu']) {
+      expect(requestAllowed(url, dev), url).toBe(false);
     }
   });
 });

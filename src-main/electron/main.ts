@@ -19,12 +19,12 @@ import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
 import { launchInfoFromEnv, LoaderHealthGate } from '../core/update/health.js';
-import { APP_ENTRY_URL, APP_SCHEME, isAppUrl } from './app-origin.js';
+import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
 import { createOtaUpdater } from '../core/kiosk/ota.js';
 import { RendererSupervisor } from '../core/kiosk/renderer-supervisor.js';
-import { hardenAllWebContents, hardenSession } from './security.js';
+import { devToolsEnabled, hardenAllWebContents, hardenSession } from './security.js';
 import { SimulatorEvents } from './simulator-events.js';
 import { SimulatorSettings } from './simulator-settings.js';
 import { StartUpContract } from '../core/kiosk/start-up-contract.js';
@@ -56,10 +56,9 @@ const simulatorUrl = typeof args['simulator-url'] === 'string' ? new URL(args['s
 const rendererDir = typeof args['renderer-dir'] === 'string' ? args['renderer-dir'] : join(here, 'renderer');
 const preloadPath = join(here, 'preload.cjs');
 
-// Before ready: the app:// scheme is a secure, standard origin; every renderer is sandboxed.
-protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true } },
-]);
+// Before ready: the app:// scheme is a secure, standard origin and nothing more; every
+// renderer is sandboxed.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { ...APP_SCHEME_PRIVILEGES } }]);
 app.enableSandbox();
 
 if (!app.requestSingleInstanceLock()) {
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
   log.info('electron host starting', { mode: simulator ? 'simulator' : 'kiosk', dataDir, version: bundleVersion });
 
   Menu.setApplicationMenu(null);
-  const policy = { extraOrigins: simulator && simulatorUrl ? [simulatorUrl] : [] };
+  const policy = { extraOrigins: simulator && simulatorUrl ? [simulatorUrl] : [], allowDevTools: devToolsEnabled(app.isPackaged, process.env) };
   hardenAllWebContents(app, policy, log);
   hardenSession(session.defaultSession, { rendererDir, policy, log });
   if (!simulator) powerSaveBlocker.start('prevent-display-sleep');

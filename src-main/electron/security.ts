@@ -12,6 +12,23 @@ import { APP_CSP, APP_SCHEME, isAppUrl, resolveAppFile } from './app-origin.js';
 /** Origins a window may show besides the app: the simulator's control page (simulator mode). */
 export interface SecurityPolicy {
   extraOrigins: readonly string[];
+  /** DevTools' own devtools:// requests pass the request filter (development only). */
+  allowDevTools?: boolean;
+}
+
+/**
+ * DevTools only for a developer who asks (AIRPANEL_DEVTOOLS=1) on an unpackaged Electron
+ * (`electron dist/app/main.js`); a packaged runtime (every panel) never opens them, whatever
+ * its environment says.
+ */
+export function devToolsEnabled(isPackaged: boolean, env: Record<string, string | undefined>): boolean {
+  return !isPackaged && env.AIRPANEL_DEVTOOLS === '1';
+}
+
+/** What the session's request filter lets through: the app, data: URLs, the policy's origins. */
+export function requestAllowed(url: string, policy: SecurityPolicy): boolean {
+  if (allowedUrl(url, policy) || url.startsWith('data:')) return true;
+  return policy.allowDevTools === true && url.startsWith('devtools://');
 }
 
 /** What a window may navigate to / request: the app, or an extra origin of the policy. */
@@ -73,7 +90,7 @@ export function hardenSession(ses: Session, opts: { rendererDir: string; policy:
   ses.setDevicePermissionHandler(() => false);
 
   ses.webRequest.onBeforeRequest((details, callback) => {
-    const ok = allowedUrl(details.url, policy) || details.url.startsWith('data:') || details.url.startsWith('devtools:');
+    const ok = requestAllowed(details.url, policy);
     if (!ok) log.warn('security: request blocked', { url: details.url.slice(0, 200) });
     callback({ cancel: !ok });
   });

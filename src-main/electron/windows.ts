@@ -1,5 +1,6 @@
-import { BrowserWindow, screen } from 'electron';
+import { app, BrowserWindow, screen } from 'electron';
 import { PANEL_SIZES, type PanelSizeId } from '../common/contract/simulator.js';
+import { devToolsEnabled } from './security.js';
 
 /**
  * The windows of the Electron host. Every one: contextIsolation, sandbox, no Node, web
@@ -20,8 +21,8 @@ function securePreferences(preload: string | null): Electron.WebPreferences {
     navigateOnDragDrop: false,
     spellcheck: false,
     experimentalFeatures: false,
-    // DevTools only when asked for (AIRPANEL_DEVTOOLS=1), never on a roadside panel by default.
-    devTools: process.env.AIRPANEL_DEVTOOLS === '1',
+    // DevTools only on an unpackaged Electron when asked for (security.ts devToolsEnabled).
+    devTools: devToolsEnabled(app.isPackaged, process.env),
     backgroundThrottling: false,
   };
 }

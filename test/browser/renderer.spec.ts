@@ -361,6 +361,9 @@ test.describe('at 1920x1080', () => {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toContain('unsafe');
+    // The bridge is a WebSocket to the page's own origin ('self'); no other host or port.
+    expect(csp).toContain("connect-src 'self';");
+    expect(csp).not.toMatch(/ws:|wss:|localhost|127\.0\.0\.1/);
     expect(violations).toEqual([]); // the app itself needs nothing the policy forbids
     // An injected inline script does not run.
     await page.evaluate(() => {
