@@ -39,9 +39,9 @@ describe('provisioning/ansible/playbook.yml', () => {
     for (const [, path] of unit.matchAll(/^Exec\w+=-?(\/usr\/libexec\/airpanel\/\S+)/gm)) expect(files, path).toContain(path!.slice(1));
   });
 
-  it('lists the tasks a technician expects (app, setuid sandbox, identity guard, kiosk enabled)', () => {
+  it('lists the tasks a technician expects (app, non-setuid sandbox, userns, identity guard, kiosk enabled)', () => {
     const r = must('ansible-playbook', ['--list-tasks', '-i', join(DIR, 'inventory.example.ini'), PLAYBOOK], { env });
-    for (const task of ['Unpack the packaged app into /opt/airpanel', "Chromium's sandbox helper is setuid root",
+    for (const task of ['Unpack the packaged app into /opt/airpanel', "Chromium's sandbox helper is not setuid", 'User namespaces for Chromium',
       "Refuse to overwrite another panel's identity", "The panel's identity (panel.json, mode 0600)", 'Enable seatd and the kiosk']) {
       expect(r.stdout).toContain(task);
     }
