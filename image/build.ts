@@ -109,8 +109,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   try {
     const rauc = await raucKeys({ key: o.raucKey, cert: o.raucCert, keyring: o.raucKeyring, keysDir: o.keysDir, run: o.run });
     const release = await releaseKeys({ keyring: o.releaseKeyring, keysDir: o.keysDir, repo: o.repo, run: o.run });
-    const app = await step(`app ${o.version}: dist/app, dist/loader, factory bundle`, () => buildApp(o, work), timings);
+    // The slow, cacheable part first: a broken app build then still leaves a cached base.
     const base = await step('base root filesystem (mmdebstrap, cached)', () => baseTar(o), timings);
+    const app = await step(`app ${o.version}: dist/app, dist/loader, factory bundle`, () => buildApp(o, work), timings);
     await step('root filesystem: board files, app, Debian settings', async () => {
       await mkdir(root);
       await o.run('tar', ['-xpf', base, '-C', root, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
@@ -129,7 +130,9 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
         TARGET_DIR: root, BUILD_DIR: work,
         AIRPANEL_VERSION: o.version,
         AIRPANEL_EFI_SIZE: `${o.efiMiB}M`, AIRPANEL_SLOT_SIZE: `${o.slotMiB}M`, AIRPANEL_DATA_SIZE: `${o.dataMiB}M`,
-        AIRPANEL_RAUC_KEY: rauc.key, AIRPANEL_RAUC_CERT: rauc.cert, AIRPANEL_RAUC_KEYRING: rauc.keyring,
+        // No AIRPANEL_RAUC_KEYRING here: Debian 12's rauc checks the S/MIME purpose when it
+        // verifies at bundle time, and the signing certificate is for code signing only.
+        AIRPANEL_RAUC_KEY: rauc.key, AIRPANEL_RAUC_CERT: rauc.cert,
       },
     }), timings);
     const image = join(o.outDir, `${IMAGE_NAME}.img`);

@@ -37,19 +37,51 @@ async function applyOverlays(i: RootfsInputs): Promise<void> {
   }
 }
 
-/** users.txt through the root's own groupadd/useradd (Debian's ids for the system groups). */
+/**
+ * users.txt into passwd/group/shadow/gshadow, as Buildroot's makeusers writes them (the
+ * apt variant has no useradd): missing groups get the next free system gid; the password
+ * field "*" locks the account.
+ */
 async function addUsers(i: RootfsInputs): Promise<void> {
   const users = parseUsersTable(await readFile(join(i.buildrootDir, BOARD, 'common/users.txt'), 'utf8'));
-  const groupFile = await readFile(join(i.root, 'etc/group'), 'utf8');
-  const haveGroup = (g: string): boolean => groupFile.split('\n').some((l) => l.startsWith(`${g}:`));
+  const etc = (f: string): string => join(i.root, 'etc', f);
+  const lines = async (f: string): Promise<string[]> => (existsSync(etc(f)) ? (await readFile(etc(f), 'utf8')).split('\n').filter(Boolean) : []);
+  const group = await lines('group');
+  const gshadow = await lines('gshadow');
+  const passwd = await lines('passwd');
+  const shadow = await lines('shadow');
+  const gidOf = (g: string): number | undefined => {
+    const l = group.find((x) => x.startsWith(`${g}:`));
+    return l === undefined ? undefined : Number(l.split(':')[2]);
+  };
+  const addGroup = (name: string, gid: number): void => { group.push(`${name}:x:${gid}:`); gshadow.push(`${name}:!::`); };
   for (const u of users) {
-    for (const g of u.groups) if (!haveGroup(g)) await i.run('chroot', [i.root, 'groupadd', '--system', g]);
-    if (!haveGroup(u.group)) await i.run('chroot', [i.root, 'groupadd', '--gid', String(u.gid), u.group]);
+    if (passwd.some((l) => l.startsWith(`${u.name}:`))) throw new Error(`user ${u.name} exists in the base already`);
+    if (gidOf(u.group) === undefined) addGroup(u.group, u.gid);
+    for (const g of u.groups) {
+      if (gidOf(g) !== undefined) continue;
+      const used = new Set(group.map((l) => Number(l.split(':')[2])));
+      let gid = 999;
+      while (used.has(gid)) gid--;
+      addGroup(g, gid);
+    }
     const home = u.home === '-' ? '/nonexistent' : u.home;
     const shell = u.shell === '-' ? '/usr/sbin/nologin' : u.shell;
-    await i.run('chroot', [i.root, 'useradd', '--uid', String(u.uid), '--gid', u.group, '--no-create-home',
-      '--home-dir', home, '--shell', shell, '--comment', u.comment, ...(u.groups.length ? ['--groups', u.groups.join(',')] : []), u.name]);
+    passwd.push(`${u.name}:x:${u.uid}:${gidOf(u.group)}:${u.comment}:${home}:${shell}`);
+    shadow.push(`${u.name}:*:0:0:99999:7:::`);
+    for (const g of u.groups) {
+      const idx = group.findIndex((l) => l.startsWith(`${g}:`));
+      const members = group[idx]!.split(':')[3]!;
+      group[idx] = `${group[idx]!}${members === '' ? '' : ','}${u.name}`;
+    }
   }
+  await writeText(etc('group'), `${group.join('\n')}\n`);
+  await writeText(etc('gshadow'), `${gshadow.join('\n')}\n`, 0o640);
+  await writeText(etc('passwd'), `${passwd.join('\n')}\n`);
+  await writeText(etc('shadow'), `${shadow.join('\n')}\n`, 0o640);
+  // The shadow files belong to group shadow on Debian (the root's gid, not the host's).
+  const shadowGid = gidOf('shadow');
+  if (shadowGid !== undefined) await i.run('chown', [`0:${shadowGid}`, etc('gshadow'), etc('shadow')]);
 }
 
 /** Loader, factory bundle, release keys, host EnvironmentFile: root-owned, read-only. */
@@ -77,10 +109,10 @@ async function debianSystem(i: RootfsInputs): Promise<void> {
   await symlink('../run/systemd/resolve/stub-resolv.conf', join(r, 'etc/resolv.conf'));
   await writeText(join(r, 'etc/fstab'), fstab());
   // networkd: the board's .network files; Debian installs it disabled.
-  await i.run('chroot', [r, 'systemctl', 'enable', 'systemd-networkd.service']);
+  await i.run('chroot', [r, 'systemctl', 'enable', 'systemd-networkd.service'], { quiet: true });
   // The catalog is built below into the factory /var; rebuilding it in the tmpfs at every
   // boot would cost seconds (ConditionNeedsUpdate cannot see a file the tmpfs gets later).
-  await i.run('chroot', [r, 'systemctl', 'mask', 'systemd-journal-catalog-update.service']);
+  await i.run('chroot', [r, 'systemctl', 'mask', 'systemd-journal-catalog-update.service'], { quiet: true });
   // No package management on the panel: its caches and lists are dead weight.
   for (const d of ['var/cache/apt', 'var/lib/apt/lists']) await rm(join(r, d), { recursive: true, force: true });
   await kernelLinks(r);

@@ -25,7 +25,9 @@ export async function importedPackages(dirs: readonly string[]): Promise<string[
       if (e.isDirectory()) {
         if (e.name !== 'node_modules') await walk(full);
       } else if (/\.(m|c)?js$/.test(e.name)) {
-        const text = await readFile(full, 'utf8');
+        // JSDoc blocks of bundled libraries carry usage examples ("import Bourne from
+        // '@hapi/bourne'" in got's) that are not imports: leave them out.
+        const text = (await readFile(full, 'utf8')).replace(/\/\*\*[\s\S]*?\*\//g, '');
         for (const m of text.matchAll(re)) {
           const spec = m[1]!;
           if (spec.startsWith('node:') || builtinModules.includes(spec.split('/')[0]!)) continue;
