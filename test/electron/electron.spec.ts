@@ -88,27 +88,15 @@ test.describe('Electron kiosk host', () => {
     expect(page).toEqual({ require: 'undefined', process: 'undefined', ipcRenderer: 'undefined', bridge: ['framePresented', 'getView', 'onView', 'reportError'], cursor: 'none' });
   });
 
-  // The sandbox for real, from the main process: the renderer process is sandboxed (Chromium's
-  // own report in app.getAppMetrics) and the effective web preferences are the secure ones.
-  test('the renderer process is sandboxed with the secure web preferences in effect', async () => {
+  // The sandbox for real, from the main process: Chromium's own report (app.getAppMetrics) says
+  // the panel's renderer process is sandboxed; the page has no Node (test above).
+  test('the renderer process is sandboxed (Chromium\'s process metrics)', async () => {
     const seen = await app.evaluate(({ app: electronApp, webContents }) => {
       const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'))!;
-      const pid = panel.getOSProcessId();
-      const metric = electronApp.getAppMetrics().find((m) => m.pid === pid);
-      const prefs = panel.getLastWebPreferences()!;
-      return {
-        type: metric?.type, sandboxed: metric?.sandboxed,
-        prefs: { sandbox: prefs.sandbox, contextIsolation: prefs.contextIsolation, nodeIntegration: prefs.nodeIntegration,
-          nodeIntegrationInSubFrames: prefs.nodeIntegrationInSubFrames, nodeIntegrationInWorker: prefs.nodeIntegrationInWorker,
-          webSecurity: prefs.webSecurity, allowRunningInsecureContent: prefs.allowRunningInsecureContent, webviewTag: prefs.webviewTag,
-          devTools: prefs.devTools },
-      };
+      const metric = electronApp.getAppMetrics().find((m) => m.pid === panel.getOSProcessId());
+      return { type: metric?.type, sandboxed: metric?.sandboxed, devToolsOpened: panel.isDevToolsOpened() };
     });
-    expect(seen).toEqual({
-      type: 'Tab', sandboxed: true,
-      prefs: { sandbox: true, contextIsolation: true, nodeIntegration: false, nodeIntegrationInSubFrames: false, nodeIntegrationInWorker: false,
-        webSecurity: true, allowRunningInsecureContent: false, webviewTag: false, devTools: false },
-    });
+    expect(seen).toEqual({ type: 'Tab', sandboxed: true, devToolsOpened: false });
   });
 
   test('content from the backend appears', async () => {
