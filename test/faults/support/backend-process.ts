@@ -10,6 +10,8 @@ export interface BackendProcessOptions {
   dataDir: string;
   port: number;
   mqttPort: number;
+  /** Extra environment, e.g. AIRPANEL_PUBLIC_URL when panels reach it under another address. */
+  env?: Record<string, string>;
 }
 
 export class BackendProcess {
@@ -39,7 +41,7 @@ export class BackendProcess {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', join(repo, 'server-stub/src/cli.ts'), '--data-dir', this.o.dataDir, '--port', String(this.o.port), '--mqtt-port', String(this.o.mqttPort), '--host', '127.0.0.1'],
-      { cwd: repo, env: { ...process.env, AIRPANEL_ADMIN_TOKEN: ADMIN_TOKEN, AIRPANEL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: repo, env: { ...process.env, AIRPANEL_ADMIN_TOKEN: ADMIN_TOKEN, AIRPANEL_LOG_LEVEL: 'warn', ...this.o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
     const keep = (chunk: Buffer) => {

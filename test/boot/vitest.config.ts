@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// `npm run test:boot` / `npm run test:boot:ci`: the panel image booted in QEMU (TCG). Files are
+// *.boot.ts so the default `vitest run` (which takes test/**/*.test.ts) never boots anything.
+// One file at a time, one machine at a time: each boot takes minutes of a shared CPU.
+export default defineConfig({
+  test: {
+    root: new URL('../..', import.meta.url).pathname,
+    include: ['test/boot/**/*.boot.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    testTimeout: 45 * 60_000,
+    hookTimeout: 45 * 60_000,
+    fileParallelism: false,
+    maxWorkers: 1,
+    sequence: { concurrent: false },
+    reporters: ['default'],
+  },
+});
