@@ -60,7 +60,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     expect(r.statusCode).toBe(400);
     expect(r.body).toContain('checksum-mismatch');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({ version: '1.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntimeVersion: '45.0.0', counter: 5, rolloutShare: 1 });
+    const m = ops.makeManifest({ version: '1.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: 5, rolloutShare: 1 });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
     const replay = await ops.signWithKeyFiles({ ...m, counter: 5 }, [keyFile]);
     await expect(ops.postManifest(feed.client, replay)).rejects.toThrow(/409/);

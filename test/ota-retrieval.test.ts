@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { SignedManifestEnvelope } from '../src-main/common/release/index.js';
 import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
 import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
 import { timerScheduler } from './ota-support/panel.js';
@@ -68,10 +68,9 @@ function trickle(res: http.ServerResponse, first: Buffer, rest: Buffer, everyMs:
   res.on('close', () => clearInterval(t));
 }
 
-/** A signed manifest; `descriptor` is the sha256 of the bundle's bundle.json (readBundleDescriptor) when it is to be installed. */
-function signed(version: string, counter: number, bundle: { url: string; sha512: string; size: number }, extra: { releasedAt?: string; expiresAt?: string; descriptor?: string } = {}): SignedManifestEnvelope {
+function signed(version: string, counter: number, bundle: { url: string; sha512: string; size: number }, extra: { releasedAt?: string; expiresAt?: string } = {}): SignedManifestEnvelope {
   return signManifest({
-    schema: 2, version, channel: 'stable', bundle, bundleDescriptorSha256: extra.descriptor ?? 'b'.repeat(64), minRuntimeVersion: '45.0.0', counter,
+    schema: 1, version, channel: 'stable', bundle, minRuntimeVersion: '45.0.0', counter,
     releasedAt: extra.releasedAt ?? new Date(Date.now() - 60_000).toISOString(),
     expiresAt: extra.expiresAt ?? new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
   }, [key.privateKeyPem]);
@@ -154,8 +153,7 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
   it('a trickling bundle host fails the download (partial kept), and the next check resumes and installs', async () => {
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 40_000);
     const bytes = await readFile(b.file);
-    const descriptor = (await readBundleDescriptor(b.file)).sha256;
-    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }, { descriptor }))));
+    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }))));
     let slow = true;
     srv.routes.set('/bundle.tar.gz', (req, res) => {
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
@@ -197,9 +195,8 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     try {
       const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 1000);
       const bytes = await readFile(b.file);
-      const descriptorOf = new Map([['2.0.0', (await readBundleDescriptor(b.file)).sha256]]);
       other.routes.set('/bundle.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes));
-      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size }, { descriptor: descriptorOf.get('2.0.0') }))));
+      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size }))));
       const credentials = { origin: srv.url, headers: { authorization: 'Bearer panel-secret-key' } };
       const u = updater({ http: new GotOtaHttpClient({ credentials }) });
       expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
@@ -210,10 +207,9 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
       // Same host name and scheme, other port: another origin, also across a redirect.
       const b3 = await makeBundle(tmp.dir, '3.0.0', 'export {};\n', 1000);
       const bytes3 = await readFile(b3.file);
-      descriptorOf.set('3.0.0', (await readBundleDescriptor(b3.file)).sha256);
       other.routes.set('/bundle3.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes3.length) }).end(bytes3));
       srv.routes.set('/redirect3', (_req, res) => res.writeHead(302, { location: `${other.url}/bundle3.tar.gz` }).end());
-      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }, { descriptor: descriptorOf.get('3.0.0') }))));
+      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }))));
       const u3 = updater({ http: new GotOtaHttpClient({ credentials: { origin: srv.url, headers: { 'x-panel-key': 'panel-secret-key' } } }), runningVersion: '2.0.0' });
       expect(await u3.checkNow()).toMatch(/3\.0\.0 installed/);
       expect(srv.seen.find((s) => s.path === '/redirect3')).toBeDefined();
@@ -236,7 +232,7 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     // An invalid manifest (wrong key) does not count as seen.
     const stranger = generateReleaseKey();
     srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signManifest({
-      schema: 2, version: '1.0.0', channel: 'stable', bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, bundleDescriptorSha256: 'b'.repeat(64), minRuntimeVersion: '45.0.0', counter: 3,
+      schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, minRuntimeVersion: '45.0.0', counter: 3,
       releasedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 86_400_000).toISOString(), rolloutShare: 1,
     }, [stranger.privateKeyPem]))));
     await expect(u.checkNow()).rejects.toThrow(/unknown-key/);
@@ -306,7 +302,7 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
     // Signed long ago (counter 5, expired a year ago): what a mirror or a replaying backend keeps.
     const longAgo = new Date(Date.now() - 400 * 86_400_000);
     const postOld = async (counter: number) => ops.postManifest(feed.client, await ops.signWithKeyFiles(ops.makeManifest({
-      version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntimeVersion: '45.0.0', counter, rolloutShare: 1, now: longAgo,
+      version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter, rolloutShare: 1, now: longAgo,
     }), [keyFile]));
     await postOld(5);
 

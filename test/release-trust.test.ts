@@ -137,7 +137,7 @@ describe('release tool: does not trust the backend', () => {
     const b = await makeBundle(tmp.dir, '1.2.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
     // Signed on another machine (not in this ledger) with a trusted key, posted by hand.
-    const m7 = ops.makeManifest({ version: '1.2.0', channel: 'beta', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntimeVersion: '45.0.0', counter: 7, rolloutShare: 1 });
+    const m7 = ops.makeManifest({ version: '1.2.0', channel: 'beta', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: 7, rolloutShare: 1 });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m7, [keyFile]));
     expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({ counter: 8 });
     expect((await ReleaseLedger.open(ledgerFile)).entries().find((e) => e.manifest.counter === 7)).toMatchObject({ adopted: true });

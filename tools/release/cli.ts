@@ -131,7 +131,7 @@ const commands: Record<string, Command> = {
       share: { type: 'string', default: '100%' }, 'min-runtime': { type: 'string', default: '45.0.0' }, 'valid-for': { type: 'string', default: '30d' }, url: { type: 'string' },
     },
     async run(v) {
-      const { hashFile, readBundleDescriptor } = await import('../../src-main/core/update/bundle.js');
+      const { hashFile } = await import('../../src-main/core/update/bundle.js');
       const { stat } = await import('node:fs/promises');
       const { ReleaseLedger, defaultLedgerFile } = await import('./ledger.js');
       const l = ledgerOf(v);
@@ -141,7 +141,7 @@ const commands: Record<string, Command> = {
       const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
       const m = ops.makeManifest({
         version: required(v, 'version'), channel: String(v.channel), bundleUrl: (v.url as string | undefined) ?? `../../bundles/${name}`,
-        sha512, size: (await stat(file)).size, bundleDescriptorSha256: (await readBundleDescriptor(file)).sha256, minRuntimeVersion: String(v['min-runtime']),
+        sha512, size: (await stat(file)).size, minRuntimeVersion: String(v['min-runtime']),
         counter: ledger.nextCounter(v.counter === undefined ? undefined : Number(v.counter)),
         rolloutShare: share(v.share), validForMs: duration(v['valid-for']),
       });

@@ -3,7 +3,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import got from 'got';
 import { ReleaseManifest, type SignedManifestEnvelope } from '../../src-main/common/release/index.js';
 import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '../../src-main/core/update/keys.js';
-import { buildBundle, hashFile, readBundleDescriptor, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
+import { buildBundle, hashFile, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
 import { defaultLedgerFile, MAX_COUNTER_JUMP, ReleaseLedger } from './ledger.js';
 import { checkServedBundle, releaseVerifier, sameRelease, verifiedManifest } from './verify.js';
 import type { Ed25519Verifier } from '../../src-main/core/update/keys.js';
@@ -61,8 +61,6 @@ export interface ManifestParams {
   bundleUrl: string;
   sha512: string;
   size: number;
-  /** sha256 of the bundle's bundle.json bytes (readBundleDescriptor): the signature covers its file list. */
-  bundleDescriptorSha256: string;
   minRuntimeVersion: string;
   counter: number;
   rolloutShare: number;
@@ -74,11 +72,10 @@ export interface ManifestParams {
 export function makeManifest(p: ManifestParams): ReleaseManifest {
   const now = p.now ?? new Date();
   return ReleaseManifest.parse({
-    schema: 2,
+    schema: 1,
     version: p.version,
     channel: p.channel,
     bundle: { url: p.bundleUrl, sha512: p.sha512, size: p.size },
-    bundleDescriptorSha256: p.bundleDescriptorSha256,
     minRuntimeVersion: p.minRuntimeVersion,
     counter: p.counter,
     releasedAt: now.toISOString(),
@@ -113,7 +110,7 @@ export async function listPanels(c: FeedClient): Promise<unknown> {
 }
 
 /** Uploads a bundle (idempotent), reporting progress; returns the URL to put in the manifest. */
-export async function uploadBundle(c: FeedClient, file: string, onProgress?: (sent: number, total: number) => void): Promise<{ url: string; sha512: string; size: number; bundleDescriptorSha256: string }> {
+export async function uploadBundle(c: FeedClient, file: string, onProgress?: (sent: number, total: number) => void): Promise<{ url: string; sha512: string; size: number }> {
   const size = (await stat(file)).size;
   const sha512 = await hashFile(file, 'sha512', 'base64');
   const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
@@ -127,7 +124,7 @@ export async function uploadBundle(c: FeedClient, file: string, onProgress?: (se
   // The URL panels resolve against the manifest's: computed here, not taken from the backend.
   const url = `../../bundles/${name}`;
   if (res.url !== url || res.size !== size || res.sha512 !== sha512) throw new Error(`the feed acknowledged the upload as ${JSON.stringify(res)}, expected ${url}, ${size} bytes`);
-  return { url, sha512, size, bundleDescriptorSha256: (await readBundleDescriptor(file)).sha256 };
+  return { url, sha512, size };
 }
 
 export async function postManifest(c: FeedClient, envelope: SignedManifestEnvelope): Promise<unknown> {
@@ -195,7 +192,7 @@ export async function publish(c: FeedClient, o: PublishOptions): Promise<Release
   const up = await uploadBundle(c, o.bundleFile, o.onProgress);
   await reconcileCounter(await list(c), ledger, verifier);
   return signRecordPost(c, ledger, {
-    version: o.version, channel: o.channel, bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256,
+    version: o.version, channel: o.channel, bundleUrl: up.url, sha512: up.sha512, size: up.size,
     minRuntimeVersion: o.minRuntimeVersion, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
   }, o.keyFiles);
 }
@@ -228,7 +225,7 @@ export async function promote(c: FeedClient, o: LedgerOptions & { version: strin
   await checkServedBundle(c.server, { ...src, channel: o.channel });
   await reconcileCounter(feed, ledger, verifier);
   return signRecordPost(c, ledger, {
-    version: src.version, channel: o.channel, bundleUrl: src.bundle.url, sha512: src.bundle.sha512, size: src.bundle.size, bundleDescriptorSha256: src.bundleDescriptorSha256,
+    version: src.version, channel: o.channel, bundleUrl: src.bundle.url, sha512: src.bundle.sha512, size: src.bundle.size,
     minRuntimeVersion: src.minRuntimeVersion, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
   }, o.keyFiles);
 }

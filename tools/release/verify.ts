@@ -32,10 +32,9 @@ export function verifiedManifest(raw: unknown, verifier: Ed25519Verifier, what: 
   return m.data;
 }
 
-/** Two manifests name the same release: version, bundle (URL, sha512, size, bundle.json) and minimum runtime. */
+/** Two manifests name the same release: version, bundle (URL, sha512, size) and minimum runtime. */
 export function sameRelease(a: ReleaseManifest, b: ReleaseManifest): boolean {
-  return a.version === b.version && a.minRuntimeVersion === b.minRuntimeVersion && a.bundle.url === b.bundle.url && a.bundle.sha512 === b.bundle.sha512 && a.bundle.size === b.bundle.size
-    && a.bundleDescriptorSha256 === b.bundleDescriptorSha256;
+  return a.version === b.version && a.minRuntimeVersion === b.minRuntimeVersion && a.bundle.url === b.bundle.url && a.bundle.sha512 === b.bundle.sha512 && a.bundle.size === b.bundle.size;
 }
 
 /**

@@ -9,9 +9,8 @@ const stranger = generateReleaseKey();
 const verifier = new Ed25519Verifier([a, b].map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })));
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const manifest: ReleaseManifest = {
-  schema: 2, version: '2.0.0', channel: 'stable',
+  schema: 1, version: '2.0.0', channel: 'stable',
   bundle: { url: '../../bundles/x.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 1000 },
-  bundleDescriptorSha256: 'b'.repeat(64),
   minRuntimeVersion: '45.0.0', counter: 10,
   releasedAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z', rolloutShare: 1,
 };

@@ -115,7 +115,7 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
 
   it('a signed manifest for the running version records its counter and downloads nothing', async () => {
     body = signManifest({
-      schema: 2, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 }, bundleDescriptorSha256: 'b'.repeat(64),
+      schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 },
       minRuntimeVersion: '45.0.0', counter: 3, releasedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
     }, [key.privateKeyPem]);
     const u = make(new RecordingFakeScheduler());
