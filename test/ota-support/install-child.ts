@@ -17,7 +17,7 @@ const updater = new OtaUpdater({
   runningVersion, launchKind: 'current', buildTimeMs: 0, verifier, http: new GotOtaHttpClient(),
   wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: Math.random, requestRestart: async () => undefined,
 });
-const loader = new BundleLoader({ dataDir, factoryDir, verifier, runtimeVersion: '45.4.1', launcher: { launch: () => { throw new Error('not used'); } } });
+const loader = new BundleLoader({ dataDir, factoryDir, launcher: { launch: () => { throw new Error('not used'); } } });
 const t0 = performance.now();
 process.stdout.write('ready\n');
 await updater.checkNow();

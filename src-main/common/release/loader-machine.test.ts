@@ -5,7 +5,7 @@ import { INITIAL_LOADER_STATE, loaderStep, type LoaderState, type LoaderStep } f
 const at = '2026-01-01T00:00:00.000Z';
 const all = () => true;
 function boot(s: LoaderState, candidate: string | null, installed: (v: string) => boolean = all): LoaderStep {
-  return loaderStep(s, { type: 'boot', candidate, verify: (v) => (installed(v) ? { ok: true } : { ok: false, reason: 'incomplete' }), at });
+  return loaderStep(s, { type: 'boot', candidate, installed, at });
 }
 function launched(step: LoaderStep) {
   if (step.type !== 'launch') throw new Error(`expected launch, got ${step.type}`);
@@ -91,7 +91,7 @@ describe('loader state machine: properties over random event sequences', () => {
       for (const e of events) {
         if (e.type === 'boot') {
           const installed = new Set(e.installed);
-          const step = loaderStep(s, { type: 'boot', candidate: e.candidate, verify: (v) => (installed.has(v) ? { ok: true } : { ok: false, reason: 'incomplete' }), at }, { maxAttempts });
+          const step = loaderStep(s, { type: 'boot', candidate: e.candidate, installed: (v) => installed.has(v), at }, { maxAttempts });
           if (step.type !== 'launch') throw new Error('boot always launches');
           const l = step.launch;
           if (l.kind !== 'factory') {

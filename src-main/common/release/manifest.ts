@@ -22,21 +22,12 @@ export type KeyId = z.infer<typeof KeyId>;
 /** The bundle URL: absolute http(s), or relative to the manifest's URL. */
 export const BundleUrl = z.string().min(1).max(2000).refine((u) => !/[\s]/.test(u) && (/^https?:\/\//.test(u) || !/^[a-z][a-z0-9+.-]*:/i.test(u)), 'an http(s) URL or a relative path');
 
-/** sha256, hex (64 characters). */
-export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 in hex');
-
 /**
  * The release manifest: exactly what the release manager signs (its canonical JSON, see
  * canonical.ts). Strict: an unknown field is an error rather than silently unsigned data.
- *
- * Schema 2 adds `bundleDescriptorSha256`, which makes the signature cover the bundle's file
- * list (bundle.json lists every file with its sha256), so an installed release can be checked
- * again at every launch, not only at download. Schema 1 is not accepted anywhere: a schema-1
- * release carries no proof that could be checked at launch, so a panel would install it and
- * then refuse to start it (see src-main/loader/README.md, "Verified at launch").
  */
 export const ReleaseManifest = z.strictObject({
-  schema: z.literal(2),
+  schema: z.literal(1),
   version: ReleaseVersion,
   channel: ReleaseChannel,
   bundle: z.strictObject({
@@ -44,8 +35,6 @@ export const ReleaseManifest = z.strictObject({
     sha512: Sha512Base64,
     size: z.number().int().positive().max(2 ** 40),
   }),
-  /** sha256 of the bundle's `bundle.json` exactly as in the tarball (its bytes, not re-serialised). */
-  bundleDescriptorSha256: Sha256Hex,
   /** Lowest Electron runtime (shipped with the OS image) this bundle runs on. */
   minRuntimeVersion: z.string().regex(/^\d{1,4}\.\d{1,4}\.\d{1,4}$/),
   /** Grows with every signed manifest (all channels share one sequence): the anti-replay mark. */
@@ -88,7 +77,7 @@ export const BundleFileEntry = z.strictObject({
   path: z.string().min(1).max(400).refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), 'a relative path without ".."'),
   size: z.number().int().min(0),
   /** sha256 of the file, hex. */
-  sha256: Sha256Hex,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type BundleFileEntry = z.infer<typeof BundleFileEntry>;
 
@@ -109,8 +98,3 @@ export const BundleDescriptor = z.strictObject({
 });
 export type BundleDescriptor = z.infer<typeof BundleDescriptor>;
 export const BUNDLE_DESCRIPTOR_FILE = 'bundle.json';
-/**
- * The signed manifest envelope an installed release keeps at its root (`releases/<v>/`), beside
- * bundle.json; neither is in bundle.json's own file list, and a bundle may not contain either.
- */
-export const RELEASE_MANIFEST_FILE = 'release-manifest.json';

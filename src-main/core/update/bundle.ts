@@ -2,14 +2,13 @@ import { lstatSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { create as tarCreate, extract as tarExtract, list as tarList } from 'tar';
-import { createHash } from 'node:crypto';
-import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, RELEASE_MANIFEST_FILE, type BundleFileEntry } from '../../common/release/index.js';
-import { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope } from './bundle-check.js';
+import { create as tarCreate, extract as tarExtract } from 'tar';
+import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, type BundleFileEntry } from '../../common/release/index.js';
+import { BundleCheckError, checkBundleDir, hashFile, listFiles } from './bundle-check.js';
 import { dependencyClosure, importedPackages } from './bundle-deps.js';
 import { fsyncDir } from '../../common-node/atomic-file.js';
 
-export { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope };
+export { BundleCheckError, checkBundleDir, hashFile, listFiles };
 
 /**
  * The app bundle: a gzipped tarball whose root holds `bundle.json` (format, version, entry
@@ -85,9 +84,7 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
     }
     if (!paths.includes(o.main)) throw new Error(`entry point ${o.main} is not in the bundle`);
     if (o.nodeMain !== undefined && !paths.includes(o.nodeMain)) throw new Error(`Node host entry point ${o.nodeMain} is not in the bundle`);
-    for (const reserved of [BUNDLE_DESCRIPTOR_FILE, RELEASE_MANIFEST_FILE]) {
-      if (paths.includes(reserved)) throw new Error(`inputs may not contain ${reserved} at the root`);
-    }
+    if (paths.includes(BUNDLE_DESCRIPTOR_FILE)) throw new Error(`inputs may not contain ${BUNDLE_DESCRIPTOR_FILE} at the root`);
     const files: BundleFileEntry[] = [];
     for (const p of paths) {
       const full = join(staging, p);
@@ -111,26 +108,6 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
 }
 
 /**
- * The bundle.json of a bundle tarball and the sha256 of its exact bytes: what a schema-2
- * manifest signs as `bundleDescriptorSha256` (the release tool's sign and publish steps).
- */
-export async function readBundleDescriptor(tarball: string): Promise<{ descriptor: BundleDescriptor; sha256: string }> {
-  const found: Buffer[] = [];
-  await tarList({
-    file: tarball,
-    onReadEntry: (entry) => {
-      if (entry.path.replace(/^\.\//, '') !== BUNDLE_DESCRIPTOR_FILE) return entry.resume();
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => found.push(Buffer.concat(chunks)));
-    },
-  });
-  if (found.length !== 1) throw new BundleCheckError(`${tarball}: ${found.length === 0 ? 'no' : 'more than one'} ${BUNDLE_DESCRIPTOR_FILE}`);
-  const bytes = found[0]!;
-  return { descriptor: BundleDescriptor.parse(JSON.parse(bytes.toString('utf8'))), sha256: createHash('sha256').update(bytes).digest('hex') };
-}
-
-/**
  * Extracts a (sha512-verified) bundle tarball into `dir` (which must not exist), accepting
  * only regular files and directories with relative paths, verifies every file, and fsyncs
  * every file and directory so the tree is durable before anyone points at it.
@@ -146,8 +123,7 @@ export async function extractBundle(tarball: string, dir: string, expectedVersio
     preserveOwner: false,
     filter: (path, entry) => {
       const type = 'type' in entry ? entry.type : 'File';
-      // release-manifest.json is the installer's to write: a bundle may not bring its own.
-      const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/') && path.replace(/^\.\//, '') !== RELEASE_MANIFEST_FILE;
+      const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/');
       if (!ok) bad = `${path} (${type})`;
       // A decompression bomb stops here rather than filling the data partition.
       total += 'size' in entry && typeof entry.size === 'number' ? entry.size : 0;

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { UpdateReport } from '../../common/index.js';
-import { evaluateRelease, type ReleaseManifest, type ReleasePolicyOptions, type SignedManifest, type SignatureVerifier } from '../../common/release/index.js';
+import { evaluateRelease, type ReleaseManifest, type ReleasePolicyOptions, type SignatureVerifier } from '../../common/release/index.js';
 import { systemMonotonicClock, type MonotonicClock, type Scheduler, type TimerHandle, type WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { CoreLogger } from '../logger.js';
@@ -263,12 +263,11 @@ export class OtaUpdater implements UpdateChecker {
         return text;
       }
       case 'install':
-        return this.install(verdict.signed, entry);
+        return this.install(verdict.signed.manifest, entry);
     }
   }
 
-  private async install(signed: SignedManifest, entry: CheckInFlight): Promise<string> {
-    const m = signed.manifest;
+  private async install(m: ReleaseManifest, entry: CheckInFlight): Promise<string> {
     await mkdir(this.layout.downloadDir, { recursive: true });
     await this.removeOtherDownloads(m.version);
     const part = join(this.layout.downloadDir, `${m.version}.tar.gz.part`);
@@ -313,7 +312,7 @@ export class OtaUpdater implements UpdateChecker {
     this.setReport('verifying', m.version, 1, `sha512 ok${result.resumedFrom > 0 ? `, resumed at ${result.resumedFrom}` : ''}`);
     this.setReport('installing', m.version, 1, null);
     try {
-      await installBundle(this.layout, part, signed, new Date(this.o.wallClock.now()));
+      await installBundle(this.layout, part, m.version, new Date(this.o.wallClock.now()));
     } catch (e) {
       await rm(part, { force: true });
       const detail = `install: ${(e as Error).message}`;
