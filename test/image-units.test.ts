@@ -164,3 +164,24 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     expect(conf('systemd/resolved.conf')).toMatch(/^MulticastDNS=no$/m);
   });
 });
+
+describe('kernel fragments (on top of x86_64_defconfig / bcm2711_defconfig)', () => {
+  const fragment = (board: string) => Object.fromEntries(readFileSync(join(BOARD, board, 'linux.fragment'), 'utf8').split('\n')
+    .filter((l) => l.startsWith('CONFIG_')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+
+  it.each(BOARDS)('%s: RAUC verity bundles, streaming (`rauc install <URL>` needs NBD), the watchdog, user namespaces', (board) => {
+    expect(fragment(board)).toMatchObject({
+      CONFIG_BLK_DEV_LOOP: 'y', CONFIG_DM_VERITY: 'y', CONFIG_SQUASHFS: 'y', CONFIG_BLK_DEV_NBD: 'y',
+      CONFIG_WATCHDOG: 'y', CONFIG_USER_NS: 'y', CONFIG_EXT4_FS: 'y', CONFIG_VFAT_FS: 'y',
+    });
+  });
+
+  it('x86_64: the disks of small panel PCs built in (no initramfs), i915 a module (its firmware is in the root filesystem)', () => {
+    const x86 = fragment('x86_64');
+    for (const c of ['CONFIG_BLK_DEV_NVME', 'CONFIG_MMC', 'CONFIG_MMC_BLOCK', 'CONFIG_MMC_SDHCI_PCI', 'CONFIG_MMC_SDHCI_ACPI',
+      'CONFIG_USB_XHCI_HCD', 'CONFIG_USB_STORAGE']) expect(x86[c], c).toBe('y');
+    expect(x86.CONFIG_DRM_I915).toBe('m');
+    const defconfig = readFileSync(join(EXTERNAL, 'configs/airpanel_x86_64_defconfig'), 'utf8');
+    expect(defconfig).toMatch(/^BR2_PACKAGE_LINUX_FIRMWARE_I915=y$/m);
+  });
+});
