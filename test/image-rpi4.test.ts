@@ -73,6 +73,8 @@ describe('Raspberry Pi 4 image', () => {
     const root = `${img.image}?offset=${part('rootfs-a').start * 512}`;
     expect(run('e2fsck', ['-fn', root]).status).toBe(0);
     expect(must('debugfs', ['-R', 'stat /boot/Image', root]).stdout).toMatch(/Type: regular/);
+    // The boot partition's mount point: without it boot-firmware.mount fails, and with it rauc.service.
+    expect(must('debugfs', ['-R', 'stat /boot/firmware', root]).stdout).toMatch(/Type: directory/);
     expect(must('debugfs', ['-R', 'cat /etc/rauc/system.conf', root]).stdout).toMatch(/^bootloader=uboot$/m);
     expect(run('e2fsck', ['-fn', `${img.image}?offset=${part('airpanel-data').start * 512}`]).status).toBe(0);
   });

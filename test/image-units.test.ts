@@ -79,10 +79,17 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     expect(r.status).toBe(0);
   });
 
-  it('enables every mount unit of the overlays (post-build.sh)', () => {
-    for (const m of unitFiles.filter((u) => u.endsWith('.mount'))) {
+  it('enables every mount unit of the overlays and makes its mount point in the read-only root (post-build.sh)', () => {
+    const mounts = unitFiles.filter((u) => u.endsWith('.mount'));
+    expect(mounts).toContain(board === 'x86_64' ? 'boot-efi.mount' : 'boot-firmware.mount');
+    for (const m of mounts) {
       expect(existsSync(join(target, 'etc/systemd/system/local-fs.target.wants', m)), m).toBe(true);
+      const where = /^Where=(.*)$/m.exec(readFileSync(join(target, 'etc/systemd/system', m), 'utf8'))?.[1];
+      expect(where, m).toMatch(/^\//);
+      expect(statSync(join(target, where!)).isDirectory(), `${m}: ${where}`).toBe(true);
     }
+    // Nothing else: /boot/efi is the PC's, /boot/firmware the Pi's.
+    expect(existsSync(join(target, board === 'x86_64' ? 'boot/firmware' : 'boot/efi'))).toBe(false);
   });
 
   it('catches a broken unit (the check is not vacuous)', () => {

@@ -5,8 +5,16 @@ set -eu
 
 TARGET_DIR=${TARGET_DIR:-${1:?usage: post-build.sh TARGET_DIR}}
 
-# Mount points in the read-only root.
-mkdir -p "$TARGET_DIR/data" "$TARGET_DIR/boot/efi"
+# Mount points in the read-only root: the Where= of every mount unit of the overlays (data,
+# and the board's boot partition: /boot/efi, /boot/firmware). Nothing can create them at boot.
+for mount in "$TARGET_DIR"/etc/systemd/system/*.mount; do
+	[ -e "$mount" ] || continue
+	where=$(sed -n 's/^Where=//p' "$mount")
+	case $where in
+	/?*) mkdir -p "$TARGET_DIR$where" ;;
+	*) echo "post-build: no absolute Where= in $mount" >&2; exit 1 ;;
+	esac
+done
 
 # The journal goes to the data partition: /var/log/journal becomes a symlink at boot
 # (tmpfiles.d/airpanel-journal.conf); no directory of that name in the /var factory.
