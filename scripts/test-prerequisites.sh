@@ -23,6 +23,7 @@ declare -A needs=(
   [grub-editenv]=grub-common
   [mkimage]=u-boot-tools
   [openssl]=openssl
+  [socat]=socat
 )
 missing=()
 for cmd in "${!needs[@]}"; do

@@ -15,3 +15,4 @@ export * from './levels/defaults.js';
 export * from './contract/bridge.js';
 export * from './contract/bridge-wire.js';
 export * from './contract/backend-api.js';
+export * from './contract/panel-sensor.js';
