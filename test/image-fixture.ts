@@ -4,7 +4,7 @@
 // binary and the kernel replaced by placeholders (the runtime's app is the real runtime-app).
 // Then post-image.sh + genimage.cfg assemble the disk image under fakeroot.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,7 +84,20 @@ export const STUB_PROGRAMS = ['/usr/bin/cage', '/usr/bin/seatd', '/usr/bin/rauc'
 export type Board = 'x86_64' | 'rpi4';
 export const BOARDS: Board[] = ['x86_64', 'rpi4'];
 
-export function makeStandInTarget(target: string, keyring: string, board: Board = 'x86_64'): void {
+/** The post-build scripts a board's defconfig names (BR2_ROOTFS_POST_BUILD_SCRIPT), in order. */
+export function postBuildScripts(board: Board): string[] {
+  const defconfig = readFileSync(join(EXTERNAL, `configs/airpanel_${board}_defconfig`), 'utf8');
+  const list = /^BR2_ROOTFS_POST_BUILD_SCRIPT="(.*)"$/m.exec(defconfig)?.[1] ?? '';
+  return list.split(/\s+/).filter(Boolean).map((s) => s.replace('$(BR2_EXTERNAL_AIRPANEL_PATH)', EXTERNAL));
+}
+
+/**
+ * The stand-in root of a board; `binaries` is BINARIES_DIR (made with placeholders when
+ * missing), which Buildroot has filled before the post-build scripts run.
+ */
+export function makeStandInTarget(target: string, keyring: string, board: Board = 'x86_64',
+  binaries = join(dirname(target), 'images')): void {
+  if (!existsSync(binaries)) standInBinaries(binaries, board);
   cpSync(join(BOARD, 'common/rootfs-overlay'), target, { recursive: true });
   cpSync(join(BOARD, board, 'rootfs-overlay'), target, { recursive: true });
   cpSync('/lib/systemd/system', join(target, 'usr/lib/systemd/system'), { recursive: true, dereference: false });
@@ -105,6 +118,8 @@ export function makeStandInTarget(target: string, keyring: string, board: Board 
   }
   mkdirSync(join(target, 'boot'), { recursive: true });
   writeFileSync(join(target, board === 'x86_64' ? 'boot/bzImage' : 'boot/Image'), 'placeholder kernel');
+  // BR2_LINUX_KERNEL_INSTALL_TARGET also puts the device trees of BR2_LINUX_KERNEL_INTREE_DTS_NAME in /boot.
+  if (board === 'rpi4') for (const dtb of RPI4_DTBS) writeFileSync(join(target, 'boot', dtb), `placeholder ${dtb}`);
   // What Buildroot's mkusers makes of users.txt (plus the groups systemd's packages add).
   mkdirSync(join(target, 'etc'), { recursive: true });
   const users = readFileSync(join(BOARD, 'common/users.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))
@@ -113,10 +128,14 @@ export function makeStandInTarget(target: string, keyring: string, board: Board 
     ...users.map(([name, uid, , gid]) => `${name}:x:${uid}:${gid}::/:/bin/false`)].join('\n') + '\n');
   writeFileSync(join(target, 'etc/group'), ['root:x:0:', 'systemd-journal:x:190:',
     ...users.map(([, , group, gid]) => `${group}:x:${gid}:`)].join('\n') + '\n');
-  must('sh', [join(BOARD, 'common/post-build.sh'), target], {
-    env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: keyring, BR2_EXTERNAL_AIRPANEL_PATH: EXTERNAL },
-  });
+  for (const script of postBuildScripts(board)) {
+    must('sh', [script, target], {
+      env: { TARGET_DIR: target, BINARIES_DIR: binaries, AIRPANEL_RAUC_KEYRING: keyring, BR2_EXTERNAL_AIRPANEL_PATH: EXTERNAL },
+    });
+  }
 }
+
+const RPI4_DTBS = ['bcm2711-rpi-4-b.dtb', 'bcm2711-rpi-400.dtb', 'bcm2711-rpi-cm4.dtb'];
 
 /** `/path type mode uid gid …` lines of AIRPANEL_PERMISSIONS in airpanel.mk (makedevs syntax). */
 export function packagePermissions(): { path: string; mode: number; uid: number; gid: number }[] {
@@ -153,7 +172,7 @@ function standInBinaries(binaries: string, board: Board): void {
     return;
   }
   for (const f of ['rpi-firmware/start4.elf', 'rpi-firmware/fixup4.dat', 'rpi-firmware/overlays/vc4-kms-v3d-pi4.dtbo',
-    'rpi-firmware/overlays/disable-bt.dtbo', 'bcm2711-rpi-4-b.dtb', 'bcm2711-rpi-400.dtb', 'bcm2711-rpi-cm4.dtb', 'u-boot.bin']) {
+    'rpi-firmware/overlays/disable-bt.dtbo', 'rpi-firmware/overlays/i2c-rtc.dtbo', ...RPI4_DTBS, 'u-boot.bin']) {
     put(f, `placeholder ${f}`);
   }
   put('rpi-firmware/config.txt', readFileSync(join(BOARD, 'rpi4/config.txt')));
@@ -173,8 +192,8 @@ export function buildImage(board: Board = 'x86_64'): BuiltImage {
     const target = join(t.dir, 'target');
     const binaries = join(t.dir, 'images');
     const signer = makeSigningPair(t.dir, 'signer');
-    makeStandInTarget(target, signer.cert, board);
     standInBinaries(binaries, board);
+    makeStandInTarget(target, signer.cert, board, binaries);
 
     const perms = packagePermissions().map((p) => `chown ${p.uid}:${p.gid} '${target}${p.path}' && chmod ${p.mode.toString(8)} '${target}${p.path}'`);
     must('fakeroot', ['--', 'sh', '-ec', [

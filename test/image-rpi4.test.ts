@@ -63,10 +63,45 @@ describe('Raspberry Pi 4 image', () => {
   it('keeps the U-Boot environment where fw_setenv looks for it, with the same size', () => {
     const fwEnv = readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/fw_env.config'), 'utf8');
     const fragment = readFileSync(join(BOARD, 'rpi4/uboot.fragment'), 'utf8');
-    const [, file, , size] = /^(\/\S+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/im.exec(fwEnv) ?? [];
-    expect(file).toBe(`/boot/firmware/${/^CONFIG_ENV_FAT_FILE="(.*)"$/m.exec(fragment)?.[1]}`);
-    expect(Number(size)).toBe(Number(/^CONFIG_ENV_SIZE=(0x[0-9a-f]+)$/m.exec(fragment)?.[1]));
+    // Two copies (CONFIG_SYS_REDUNDAND_ENVIRONMENT): a power cut while one is written leaves the other.
+    const lines = [...fwEnv.matchAll(/^(\/\S+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/gim)].map((m) => [m[1], Number(m[3])]);
+    const size = Number(/^CONFIG_ENV_SIZE=(0x[0-9a-f]+)$/m.exec(fragment)?.[1]);
+    expect(fragment).toMatch(/^CONFIG_SYS_REDUNDAND_ENVIRONMENT=y$/m);
+    expect(lines).toEqual([
+      [`/boot/firmware/${/^CONFIG_ENV_FAT_FILE="(.*)"$/m.exec(fragment)?.[1]}`, size],
+      [`/boot/firmware/${/^CONFIG_ENV_FAT_FILE_REDUND="(.*)"$/m.exec(fragment)?.[1]}`, size],
+    ]);
+    expect(new Set(lines.map((l) => l[0])).size).toBe(2);
     expect(readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/systemd/system/boot-firmware.mount'), 'utf8')).toMatch(/^Where=\/boot\/firmware$/m);
+  });
+
+  it('boots kernel, device tree and overlays of the slot (boot.cmd), each load failure resetting the board', () => {
+    const cmd = readFileSync(join(BOARD, 'rpi4/boot.cmd'), 'utf8');
+    const loads = [...cmd.matchAll(/^\s*load (.*)$/gm)].map((m) => m[1]!);
+    expect(loads).toHaveLength(3);
+    for (const l of loads) expect(l, l).toMatch(/^\$\{devtype\} \$\{devnum\}:\$\{root_part\} \S+ \/boot\/\S+ \|\| reset$/);
+    expect(cmd).toMatch(/^\s*fdt apply \$\{fdtoverlay_addr_r\} \|\| reset$/m);
+    expect(cmd).toMatch(/^booti \$\{kernel_addr_r\} - \$\{fdt_addr_r\}\n(?:.*\n)?reset\n?$/m);
+    // Both slots out of attempts: both refilled (not only A).
+    const exhausted = /if test "x\$\{rauc_slot\}" = "x"; then\n([\s\S]*?)\nfi/.exec(cmd)?.[1] ?? '';
+    expect(exhausted).toMatch(/setenv BOOT_A_LEFT 3/);
+    expect(exhausted).toMatch(/setenv BOOT_B_LEFT 3/);
+    // The overlays U-Boot applies are the ones config.txt names for the firmware.
+    const overlays = /^setenv airpanel_overlays "(.*)"$/m.exec(cmd)?.[1]?.split(' ');
+    const configTxt = [...readFileSync(join(BOARD, 'rpi4/config.txt'), 'utf8').matchAll(/^dtoverlay=(.*)$/gm)].map((m) => m[1]);
+    expect(overlays).toEqual(configTxt);
+    expect(/^setenv bootargs "(.*)"$/m.exec(cmd)?.[1]?.split(' ')).toEqual(expect.arrayContaining(['ro', 'fsck.repair=yes', 'rauc.slot=${rauc_slot}']));
+  });
+
+  it('has the device trees under the name U-Boot asks for (${fdtfile}) and only the overlays boot.cmd applies in root A', () => {
+    const root = `${img.image}?offset=${part('rootfs-a').start * 512}`;
+    const dbg = (c: string) => must('debugfs', ['-R', c, root], { env: { DEBUGFS_PAGER: '__none__' } }).stdout;
+    for (const dtb of ['bcm2711-rpi-4-b.dtb', 'bcm2711-rpi-400.dtb', 'bcm2711-rpi-cm4.dtb']) {
+      expect(dbg(`stat /boot/broadcom/${dtb}`), dtb).toMatch(/Type: regular/);
+      expect(dbg(`cat /boot/broadcom/${dtb}`)).toBe(`placeholder ${dtb}`);
+    }
+    const listing = dbg('ls -p /boot/overlays').split('\n').map((l) => l.split('/')[5]).filter((n) => n && !n.startsWith('.'));
+    expect(listing.sort()).toEqual(['disable-bt.dtbo', 'vc4-kms-v3d-pi4.dtbo']);
   });
 
   it('has a clean root A with the arm64 kernel and the rpi4 RAUC config, and a clean data partition', () => {
