@@ -146,6 +146,31 @@ describe('filesystems', () => {
     expect(run('grub-script-check', [broken]).status).not.toBe(0);
   });
 
+  it('grub.cfg: each slot entry counts its try before loading the kernel, falls back to the other slot then a reboot, and repairs filesystems', () => {
+    const grub = readFileSync(join(BOARD, 'x86_64/grub.cfg'), 'utf8');
+    const entries = [...grub.matchAll(/^menuentry "[^"]*" --id (\S+) \{\n([\s\S]*?)\n\}/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(entries.map(([id]) => id)).toEqual(['slot-A', 'slot-B', 'reboot']);
+    for (const [id, body] of entries.slice(0, 2)) {
+      const slot = id.slice(-1);
+      const lines = body.split('\n').map((l) => l.trim());
+      // TRY=1 is saved inside the entry, so a fallback entry counts its try too.
+      expect(lines.slice(0, 3), id).toEqual([`set ${slot}_TRY=1`, `save_env --file=\${prefix}/grubenv ${slot}_TRY`,
+        expect.stringMatching(new RegExp(`^linux \\(\\$\\{bootdisk\\},gpt[23]\\)/boot/bzImage root=PARTUUID=\\S+ rauc\\.slot=${slot} \\$\\{cmdline\\}$`))]);
+    }
+    expect(entries[2]![1].trim()).toBe('reboot');
+    // Entries see only exported variables.
+    expect(grub).toMatch(/^export bootdisk cmdline$/m);
+    expect(grub).toMatch(/^\tif \[ "\$B_OK" = "1" \]; then set fallback="1 2"; else set fallback="2"; fi$/m);
+    expect(grub).toMatch(/^\tif \[ "\$A_OK" = "1" \]; then set fallback="0 2"; else set fallback="2"; fi$/m);
+    const cmdline = /^set cmdline="(.*)"$/m.exec(grub)?.[1]?.split(' ');
+    expect(cmdline).toEqual(expect.arrayContaining(['ro', 'fsck.repair=yes']));
+    // The machine id reaches the kernel only in its exact form (32 lowercase hex digits).
+    expect(grub).toMatch(/^if regexp '\^\[0-9a-f\]\{32\}\$' "\$MACHINE_ID"; then set cmdline="\$cmdline systemd\.machine_id=\$MACHINE_ID"; fi$/m);
+    const defconfig = readFileSync(join(REPO, 'buildroot/configs/airpanel_x86_64_defconfig'), 'utf8');
+    const modules = /^BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI="(.*)"$/m.exec(defconfig)?.[1]?.split(' ');
+    expect(modules).toEqual(expect.arrayContaining(['loadenv', 'regexp', 'test', 'reboot', 'linux', 'part_gpt', 'ext2', 'fat']));
+  });
+
   it('has a clean read-only-ready ext4 root in slot A holding the overlay, the enabled units and the app', () => {
     const root = `${img.image}?offset=${offsetOf('rootfs-a')}`;
     const fsck = run('e2fsck', ['-fn', root]);
