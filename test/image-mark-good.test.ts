@@ -26,12 +26,25 @@ show) if [ -e "$state/called" ]; then cat "$state/restarts.1"; else touch "$stat
 is-active) exit "$(cat "$state/active")" ;;
 *) exit 3 ;;
 esac`);
-  program('rauc', `echo "$@" > ${t.dir}/rauc.args`);
+  // `rauc status --output-format=shell` answers from a file; the marking calls are recorded.
+  program('rauc', `if [ "$*" = "status --output-format=shell" ]; then cat ${t.dir}/rauc.status; else echo "$@" > ${t.dir}/rauc.args; fi`);
 });
+
+/** What `rauc status --output-format=shell` prints (RAUC 1.x formatter): A booted, B as given. */
+function raucStatus(b: 'good' | 'bad', primary = 'rootfs.0'): string {
+  return [`RAUC_SYSTEM_COMPATIBLE='airpanel-x86_64'`, `RAUC_SYSTEM_VARIANT=''`, `RAUC_SYSTEM_BOOTED_BOOTNAME='A'`,
+    `RAUC_BOOT_PRIMARY='${primary}'`, `RAUC_SYSTEM_SLOTS='rootfs.1 rootfs.0'`, `RAUC_SLOTS='1 2'`,
+    `RAUC_SLOT_STATE_1='inactive'`, `RAUC_SLOT_CLASS_1='rootfs'`, `RAUC_SLOT_DEVICE_1='/dev/disk/by-partlabel/rootfs-b'`,
+    `RAUC_SLOT_TYPE_1='ext4'`, `RAUC_SLOT_BOOTNAME_1='B'`, `RAUC_SLOT_PARENT_1=''`, `RAUC_SLOT_MOUNTPOINT_1=''`, `RAUC_SLOT_BOOT_STATUS_1='${b}'`,
+    `RAUC_SLOT_STATE_2='booted'`, `RAUC_SLOT_CLASS_2='rootfs'`, `RAUC_SLOT_DEVICE_2='/dev/disk/by-partlabel/rootfs-a'`,
+    `RAUC_SLOT_TYPE_2='ext4'`, `RAUC_SLOT_BOOTNAME_2='A'`, `RAUC_SLOT_PARENT_2=''`, `RAUC_SLOT_MOUNTPOINT_2='/'`, `RAUC_SLOT_BOOT_STATUS_2='good'`,
+    ''].join('\n');
+}
 afterAll(() => t?.remove());
 
-function markGood(restartsBefore: number, restartsAfter: number, active: boolean) {
+function markGood(restartsBefore: number, restartsAfter: number, active: boolean, status = raucStatus('good')) {
   for (const f of ['called', 'rauc.args']) must('rm', ['-f', join(t.dir, f)]);
+  writeFileSync(join(t.dir, 'rauc.status'), status);
   writeFileSync(join(t.dir, 'restarts.0'), `${restartsBefore}\n`);
   writeFileSync(join(t.dir, 'restarts.1'), `${restartsAfter}\n`);
   writeFileSync(join(t.dir, 'active'), active ? '0' : '3');
@@ -45,6 +58,20 @@ describe('usr/libexec/airpanel/mark-good', () => {
     const r = markGood(0, 0, true);
     expect(r.status, r.stderr).toBe(0);
     expect(r.rauc).toBe('status mark-good');
+  });
+
+  it('leaves the boot order alone while the other slot is good (an installed update waits for the next boot)', () => {
+    const r = markGood(0, 0, true, raucStatus('good', 'rootfs.1'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.rauc).toBe('status mark-good');
+  });
+
+  it('after a rollback (the other slot never confirmed) puts the booted slot first, so the failed one is not retried', () => {
+    // GRUB's primary skips a slot with TRY=1, so RAUC names the booted one primary although ORDER still starts with B.
+    const r = markGood(0, 0, true, raucStatus('bad', 'rootfs.0'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.rauc).toBe('status mark-active booted');
+    expect(r.stdout).toMatch(/slot rootfs\.1 is not bootable or was never confirmed/);
   });
 
   it('leaves the slot unconfirmed when the app restarted during the settle time', () => {
