@@ -15,7 +15,7 @@ import {
   describeConfig, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig, type Owner,
 } from './panel-file.js';
 import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
-import { PanelConfig, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { PanelConfig, panelConfigFromRegistration, parseSensorArgument } from '../../src-main/common/index.js';
 import { ReleaseChannel } from '../../src-main/common/release/index.js';
 import { fetchPanelStatus, registerPanel, validateCreateBody } from './register.js';
 import { ProcessToolRunner, type ToolRunner } from './tools.js';
@@ -82,6 +82,9 @@ Everything is validated first; on any error the image is left untouched.
   --ca FILE            PEM of the MQTT broker's CA (private CA with mqtts://)
   --channel NAME       set the OTA release channel in panel.json (e.g. beta; else as in FILE,
                        default stable)
+  --sensor KIND:WHERE  the panel's own sensor: sds011:/dev/ttyUSB0, pms5003:/dev/ttyAMA0,
+                       pms7003:/dev/ttyUSB0, airrohr:http://192.168.4.20/data.json;
+                       "none" removes it (else as in FILE)
   --owner UID:GID      owner of the written files (image default 1000:1000 = user airpanel;
                        data dir: the dir's owner when run as root, else yours)
   --force              replace another panel's identity
@@ -119,6 +122,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   inject: {
     config: { type: 'string' }, image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' },
     channel: { type: 'string' }, owner: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    sensor: { type: 'string' },
   },
   status: {
     api: { type: 'string' }, 'admin-token': { type: 'string' }, id: { type: 'string' }, config: { type: 'string' },
@@ -286,6 +290,15 @@ async function injectAndReport(plan: InjectionPlan, config: PanelConfig, force: 
   deps.out(`wrote ${where}${plan.brokerCa ? ' and broker-ca.pem' : ''}`);
 }
 
+/** `--sensor`: undefined = keep the file's, null = none. */
+function parseSensorOption(value: string | undefined): PanelConfig['sensor'] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  const parsed = parseSensorArgument(value);
+  if (!parsed.ok) throw new UsageError(`--sensor: ${parsed.message}`);
+  return parsed.settings;
+}
+
 async function inject(v: Values, deps: CliDeps): Promise<void> {
   const configPath = resolve(deps.cwd, required(v, 'config', 'inject'));
   const channel = parseChannel(str(v, 'channel'));
@@ -294,7 +307,9 @@ async function inject(v: Values, deps: CliDeps): Promise<void> {
   const bytes = await readIfExists(configPath);
   if (!bytes) throw new ProvisionError(`${configPath} does not exist`);
   const parsed = parsePanelConfig(bytes, configPath);
-  const config = channel ? { ...parsed, updateChannel: channel } : parsed;
+  const sensor = parseSensorOption(str(v, 'sensor'));
+  const withChannel = channel ? { ...parsed, updateChannel: channel } : parsed;
+  const config = sensor === undefined ? withChannel : { ...withChannel, sensor };
   await injectAndReport(plan, config, Boolean(v.force), deps);
   deps.out(panelLabel(config));
 }

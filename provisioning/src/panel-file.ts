@@ -104,6 +104,7 @@ export function describeConfig(config: PanelConfig): string[] {
     `mqtt:       ${config.endpoints.mqttUrl ?? '- (HTTP polling only)'}`,
     `broker CA:  ${config.mqttCaFile ?? '-'}`,
     `channel:    ${config.updateChannel} (OTA updates)`,
+    `sensor:     ${!config.sensor ? '-' : config.sensor.kind === 'airrohr' ? `airrohr ${config.sensor.url}` : `${config.sensor.kind} ${config.sensor.device}`}`,
     `api key:    ${key.slice(0, 4)}…${key.slice(-4)} (${key.length} characters)`,
   ];
 }

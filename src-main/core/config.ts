@@ -12,6 +12,7 @@ import { dataDirPaths } from './data-dir.js';
  * | CFG-2 | panel.json is not JSON (truncated, edited by hand…)     |
  * | CFG-3 | panel.json is JSON but a field is invalid or missing     |
  * | CFG-4 | panel.json exists but cannot be read (permissions, I/O)  |
+ * | CFG-5 | `sensor` is invalid: the panel runs without its own sensor |
  */
 export const CONFIG_FAULT_CODES = {
   missing: 'CFG-1',
@@ -19,10 +20,19 @@ export const CONFIG_FAULT_CODES = {
   invalidField: 'CFG-3',
   unreadable: 'CFG-4',
 } as const;
+
+/** Not a fault of the whole file: the panel runs without its own sensor (README). */
+export const SENSOR_SETTINGS_FAULT_CODE = 'CFG-5';
 export type ConfigFaultCode = (typeof CONFIG_FAULT_CODES)[keyof typeof CONFIG_FAULT_CODES];
 
 export type ConfigLoadResult =
-  | { ok: true; config: PanelConfig; path: string }
+  | {
+      ok: true;
+      config: PanelConfig;
+      path: string;
+      /** Set when `sensor` was invalid and dropped (config.sensor is then null). */
+      sensorFault?: { code: typeof SENSOR_SETTINGS_FAULT_CODE; detail: string } | undefined;
+    }
   | {
       ok: false;
       code: ConfigFaultCode;
@@ -42,6 +52,14 @@ function issuePath(issue: z.core.$ZodIssue): string {
 export function validatePanelConfig(raw: unknown, path: string): ConfigLoadResult {
   const parsed = PanelConfig.safeParse(raw);
   if (parsed.success) return { ok: true, config: parsed.data, path };
+  // Only the sensor settings wrong: a panel without its sensor still shows the backend's content.
+  if (parsed.error.issues.every((i) => i.path[0] === 'sensor') && typeof raw === 'object' && raw !== null) {
+    const withoutSensor = PanelConfig.safeParse({ ...raw, sensor: null });
+    if (withoutSensor.success) {
+      const problems = parsed.error.issues.map((i) => `${issuePath(i)}: ${i.message}`).join('; ');
+      return { ok: true, config: withoutSensor.data, path, sensorFault: { code: SENSOR_SETTINGS_FAULT_CODE, detail: `invalid sensor settings in ${path}: ${problems}`.slice(0, 900) } };
+    }
+  }
   const fields = parsed.error.issues.map((issue) => ({ path: issuePath(issue), message: issue.message }));
   const detail = `invalid field${fields.length > 1 ? 's' : ''} in ${path}: ${fields.map((f) => `${f.path}: ${f.message}`).join('; ')}`;
   return { ok: false, code: CONFIG_FAULT_CODES.invalidField, path, detail: detail.slice(0, 900), fields };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Identifier, shortText } from './primitives.js';
 import { Panel, Location } from './panel.js';
 import { ReleaseChannel } from '../release/manifest.js';
+import { PanelSensorSettings } from './panel-sensor.js';
 
 export const PanelTopicsSchema = z.object({
   display: z.string().min(1).max(256),
@@ -49,6 +50,9 @@ export const PanelConfig = z.object({
    *  release manifest's channel, so a panel cannot be set to a channel no manifest can name.
    *  Optional so that panel.json files written before channels existed stay valid. */
   updateChannel: ReleaseChannel.default('stable'),
+  /** The panel's own sensor (kind and device path or URL); null or absent: none. An invalid
+   *  value does not stop the panel: the core runs without the sensor and reports CFG-5. */
+  sensor: PanelSensorSettings.nullable().default(null),
 });
 export type PanelConfig = z.infer<typeof PanelConfig>;
 export type PanelConfigInput = z.input<typeof PanelConfig>;
