@@ -92,6 +92,18 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     expect(existsSync(join(target, board === 'x86_64' ? 'boot/firmware' : 'boot/efi'))).toBe(false);
   });
 
+  it('masks the CUPS daemon that the cups libraries bring, so no preset enables it (systemctl --root)', () => {
+    for (const unit of ['cups.service', 'cups.socket', 'cups.path']) {
+      const r = run('systemctl', [`--root=${target}`, 'is-enabled', unit]);
+      expect(r.stdout.trim(), unit).toBe('masked');
+    }
+    // What Buildroot runs when it makes the root filesystem image: the mask survives it. (This
+    // host's systemd 252 exits 1 listing every masked unit it skipped, Debian's own included.)
+    expect(run('systemctl', [`--root=${target}`, 'preset-all']).stderr).toMatch(/cups\.service is masked/);
+    expect(run('systemctl', [`--root=${target}`, 'is-enabled', 'cups.service']).stdout.trim()).toBe('masked');
+    expect(run('systemctl', [`--root=${target}`, 'is-enabled', 'airpanel.service']).stdout.trim()).toBe('enabled');
+  });
+
   it('catches a broken unit (the check is not vacuous)', () => {
     const bad = join(target, 'etc/systemd/system/broken.service');
     writeFileSync(bad, '[Unit]\nRequires=does-not-exist.service\n[Service]\nExecStart=/usr/bin/not-there\nWatchdogSecs=3\n');

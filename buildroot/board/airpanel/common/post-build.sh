@@ -50,6 +50,13 @@ ln -sfn /dev/null "$TARGET_DIR/etc/systemd/system/getty@.service"
 ln -sfn /dev/null "$TARGET_DIR/etc/systemd/system/serial-getty@.service"
 ln -sfn /usr/lib/systemd/system/multi-user.target "$TARGET_DIR/etc/systemd/system/default.target"
 
+# Electron links libcups, so package cups is in the image with its daemon, whose units the
+# presets would enable (systemctl preset-all when the root filesystem image is made): a kiosk
+# prints nothing and must listen on no port (631). Masked, so no preset or socket starts them.
+for unit in cups.service cups.socket cups.path cups-browsed.service; do
+	ln -sfn /dev/null "$TARGET_DIR/etc/systemd/system/$unit"
+done
+
 # Enable the Airpanel units (what `systemctl enable` would do; the overlay cannot hold
 # symlinks portably).
 enable_unit() { # unit target
