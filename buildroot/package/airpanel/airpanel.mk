@@ -13,7 +13,7 @@ AIRPANEL_LICENSE_FILES = LICENSE.electron.txt LICENSES.chromium.html
 AIRPANEL_DEPENDENCIES = \
 	alsa-lib at-spi2-core cairo cups dbus expat fontconfig libdrm libglib2 \
 	libgtk3 libnss libxkbcommon pango libxcb xlib_libX11 xlib_libXcomposite \
-	xlib_libXdamage xlib_libXext xlib_libXfixes xlib_libXrandr
+	xlib_libXdamage xlib_libXext xlib_libXfixes xlib_libXrandr udev
 
 AIRPANEL_LOADER_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_LOADER_DIR))
 AIRPANEL_FACTORY_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_FACTORY_BUNDLE_DIR))
