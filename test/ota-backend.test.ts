@@ -36,7 +36,7 @@ describe('OTA through the real backend', () => {
     const key = generateReleaseKey();
     const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 20_000);
-    await ops.publish(admin, { bundleFile: b.file, channel: 'stable', version: '2.0.0', minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish(admin, { bundleFile: b.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
     await expect(ops.list({ ...admin, token: reg.apiKey })).rejects.toThrow(/401/);
 
     const dataDir = join(tmp.dir, 'panel');
@@ -46,7 +46,7 @@ describe('OTA through the real backend', () => {
       dataDir,
       manifestUrl: `${backend.url}/api/v1/update/channels/stable/manifest`,
       reportUrl: `${backend.url}/api/v1/update/panels/panel-ota/report`,
-      panelId: 'panel-ota', channel: 'stable', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current',
+      panelId: 'panel-ota', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current',
       buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
       http: new GotOtaHttpClient({ credentials: { origin: backend.url, headers: { authorization: `Bearer ${reg.apiKey}` } } }),
       wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,

@@ -73,7 +73,7 @@ describe('OTA end to end with the real PanelCore and backend', () => {
     await until('v1 live', async () => (await summary()).online === true);
     const publish = async (version: string, behaviour: 'healthy' | 'crash') => {
       const b = await coreAppBundle(tmp.dir, version, behaviour);
-      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
     };
 
     await publish('2.0.0', 'healthy');

@@ -54,7 +54,7 @@ describe('OTA end to end (loader + stub test app + release feed)', () => {
 
   async function publish(version: string, behaviour: 'healthy' | 'crash' | 'hang') {
     const b = await stubBundle(tmp.dir, version, behaviour);
-    await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version, minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
   }
   async function panelRecord() {
     const r = (await ops.listPanels(feed.client)) as { panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string; targetVersion: string | null } }> };

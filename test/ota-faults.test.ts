@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkBundleDir, extractBundle, NodePartialFileWriter, releaseLayout, type PartialFileWriter, type PartialFileSink } from '../src-main/core/update/index.js';
+import { checkBundleDir, Ed25519Verifier, extractBundle, NodePartialFileWriter, releaseLayout, type PartialFileWriter, type PartialFileSink } from '../src-main/core/update/index.js';
 import { BundleLoader } from '../src-main/loader/loader.js';
 import { LoaderStore } from '../src-main/loader/store.js';
 import { loaderStep } from '../src-main/common/release/index.js';
@@ -23,9 +23,10 @@ import { nodeArgsFor } from './ota-support/build.js';
 const trustedKey = generateReleaseKey();
 const unknownKey = generateReleaseKey();
 const unusedLauncher = { launch: () => { throw new Error('no process in these tests'); } };
+const trustedVerifier = new Ed25519Verifier([{ keyId: trustedKey.keyId, publicKey: trustedKey.publicKey }]);
 
 async function nextStart(dataDir: string, factoryDir: string) {
-  const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher });
+  const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: trustedVerifier, runtimeVersion: '45.4.1' });
   const d = await loader.decide();
   const descriptor = await checkBundleDir(d.bundleDir, { hashes: true });
   return { kind: d.launch.kind, version: descriptor.version };
@@ -83,7 +84,7 @@ describe('OTA attack and fault suite', () => {
     const b = await makeBundle(tmp.dir, version, `export const v = '${version}';\n`, o.padding ?? 0);
     const up = await ops.uploadBundle(feed.client, b.file);
     const { maxCounter } = await ops.list(feed.client);
-    const m = ops.makeManifest({ version, channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: maxCounter + 1, rolloutShare: o.share ?? 1, validForMs: o.validForMs, now: o.now });
+    const m = ops.makeManifest({ version, channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: maxCounter + 1, rolloutShare: o.share ?? 1, validForMs: o.validForMs, now: o.now });
     const env = await ops.signWithKeyFiles(m, o.keyFiles ?? [keyFile]);
     await ops.postManifest(feed.client, env);
     return { bundle: b, manifest: m, envelope: env };
@@ -141,7 +142,7 @@ describe('OTA attack and fault suite', () => {
   it('unsynced clock: a counter far above the highest accepted is refused', async () => {
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({ version: '2.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: 500, rolloutShare: 1 });
+    const m = ops.makeManifest({ version: '2.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 500, rolloutShare: 1 });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
     await expect(panel({ nowMs: Date.parse('2025-01-01T00:00:00Z') }).checkNow()).rejects.toThrow(/counter-too-far-ahead-unsynced/);
     installedNothing();
@@ -212,7 +213,7 @@ describe('OTA attack and fault suite', () => {
   it('a version the loader refused is never installed again', async () => {
     await publish('2.0.0');
     await panel().checkNow();
-    const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher });
+    const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: trustedVerifier, runtimeVersion: '45.4.1' });
     await loader.decide();
     const store = new LoaderStore(loader.layout);
     store.writeState(loaderStep(store.readState(), { type: 'failed', reason: 'crashed', detail: 'test', at: new Date().toISOString() }).state);
@@ -275,12 +276,12 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
     const dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
     const manifestUrl = feed.manifestUrl('stable');
-    const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher });
+    const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]), runtimeVersion: '45.4.1' });
     const store = new LoaderStore(loader.layout);
     const running = () => store.readState().current ?? '1.0.0';
 
     // Bundles are built and uploaded up front; each trial then only signs and posts a manifest.
-    const uploaded: Array<{ url: string; sha512: string; size: number }> = [];
+    const uploaded: Array<Awaited<ReturnType<typeof ops.uploadBundle>>> = [];
     for (let i = 0; i < TRIALS + 2; i++) {
       const v = `${i + 2}.0.0`;
       const b = await makeBundle(tmp.dir, v, `export const v = '${v}';\n`, 64_000);
@@ -293,7 +294,7 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
       version += 1;
       const v = `${version}.0.0`;
       const up = uploaded[version - 2]!;
-      const m = ops.makeManifest({ version: v, channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: ++counter, rolloutShare: 1 });
+      const m = ops.makeManifest({ version: v, channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: ++counter, rolloutShare: 1 });
       await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
       return v;
     };
@@ -322,8 +323,10 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
       // The version it ran before, or the one being installed (on trial or already committed).
       const allowed = new Set([before, target ?? `${version}.0.0`]);
       expect(allowed.has(descriptor.version), `trial ${trial}: started ${descriptor.version}, expected one of ${[...allowed].join(', ')}`).toBe(true);
-      // The started app comes up healthy: commit, as the loader would on its health report.
+      // The started app comes up healthy: commit, as the loader would on its health report;
+      // it ends with a clean exit (its restart into the next update), not a crash.
       if (d.launch.kind === 'trial') store.writeState(loaderStep(store.readState(), { type: 'healthy', at: new Date().toISOString() }).state);
+      store.writeState(loaderStep(store.readState(), { type: 'exited', crashed: false, detail: 'code 0', at: new Date().toISOString() }).state);
     }
     // The random kills really landed inside the install sometimes, and sometimes not at all.
     expect(seen.killed, `killed ${seen.killed}, finished ${seen.finished}, window ${windowMs.toFixed(0)} ms`).toBeGreaterThan(5);

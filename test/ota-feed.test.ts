@@ -24,7 +24,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
   it('publishes with upload progress, serves the manifest, and lists it', async () => {
     const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n', 200_000);
     const progress: number[] = [];
-    const m = await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '1.0.0', minRuntimeVersion: '45.0.0', rolloutShare: 0.1, keyFiles: [keyFile], onProgress: (s) => progress.push(s) });
+    const m = await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '1.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile], onProgress: (s) => progress.push(s) });
     expect(m.counter).toBe(1);
     expect(progress.at(-1)).toBe(b.size);
     const served = await got.get(feed.manifestUrl('stable')).json<{ manifest: { version: string; counter: number } }>();
@@ -60,7 +60,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     expect(r.statusCode).toBe(400);
     expect(r.body).toContain('checksum-mismatch');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({ version: '1.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: 5, rolloutShare: 1 });
+    const m = ops.makeManifest({ version: '1.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 5, rolloutShare: 1 });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
     const replay = await ops.signWithKeyFiles({ ...m, counter: 5 }, [keyFile]);
     await expect(ops.postManifest(feed.client, replay)).rejects.toThrow(/409/);
@@ -69,7 +69,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
   it('promote, pause, rollback: each a new signed manifest with the next counter', async () => {
     for (const v of ['1.0.0', '1.1.0']) {
       const b = await makeBundle(tmp.dir, v, `export const v = '${v}';\n`);
-      await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntimeVersion: '45.0.0', rolloutShare: 0.1, keyFiles: [keyFile] });
+      await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile] });
     }
     const p = await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] });
     expect(p).toMatchObject({ version: '1.1.0', counter: 3, rolloutShare: 0.5 });

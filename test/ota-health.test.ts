@@ -90,7 +90,7 @@ describe('a release that breaks networking is rolled back, not committed', () =>
     };
     const publish = async (version: string, behaviour: CoreAppBehaviour) => {
       const b = await coreAppBundle(tmp.dir, version, behaviour);
-      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
     };
     const state = () => new LoaderStore(p.loader.layout).readState();
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { SignedManifestEnvelope } from '../src-main/common/release/index.js';
 import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
 import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
 import { timerScheduler } from './ota-support/panel.js';
@@ -68,9 +68,10 @@ function trickle(res: http.ServerResponse, first: Buffer, rest: Buffer, everyMs:
   res.on('close', () => clearInterval(t));
 }
 
-function signed(version: string, counter: number, bundle: { url: string; sha512: string; size: number }, extra: { releasedAt?: string; expiresAt?: string } = {}): SignedManifestEnvelope {
+/** A signed manifest; `descriptor` is the sha256 of the bundle's bundle.json (readBundleDescriptor) when it is to be installed. */
+function signed(version: string, counter: number, bundle: { url: string; sha512: string; size: number }, extra: { releasedAt?: string; expiresAt?: string; descriptor?: string } = {}): SignedManifestEnvelope {
   return signManifest({
-    schema: 1, version, channel: 'stable', bundle, minRuntimeVersion: '45.0.0', counter,
+    schema: 2, version, channel: 'stable', bundle, bundleDescriptorSha256: extra.descriptor ?? 'b'.repeat(64), minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter,
     releasedAt: extra.releasedAt ?? new Date(Date.now() - 60_000).toISOString(),
     expiresAt: extra.expiresAt ?? new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
   }, [key.privateKeyPem]);
@@ -93,7 +94,7 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
   });
 
   const updater = (over: Partial<OtaUpdaterOptions> = {}) => new OtaUpdater({
-    dataDir, manifestUrl: `${srv.url}/manifest`, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1',
+    dataDir, manifestUrl: `${srv.url}/manifest`, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1',
     runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
     http: new GotOtaHttpClient({ timeoutMs: 10_000 }), wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,
     requestRestart: async () => undefined, downloadAttempts: 1, retryDelayMs: 10,
@@ -153,7 +154,8 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
   it('a trickling bundle host fails the download (partial kept), and the next check resumes and installs', async () => {
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 40_000);
     const bytes = await readFile(b.file);
-    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }))));
+    const descriptor = (await readBundleDescriptor(b.file)).sha256;
+    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }, { descriptor }))));
     let slow = true;
     srv.routes.set('/bundle.tar.gz', (req, res) => {
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
@@ -195,8 +197,9 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     try {
       const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 1000);
       const bytes = await readFile(b.file);
+      const descriptorOf = new Map([['2.0.0', (await readBundleDescriptor(b.file)).sha256]]);
       other.routes.set('/bundle.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes));
-      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size }))));
+      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size }, { descriptor: descriptorOf.get('2.0.0') }))));
       const credentials = { origin: srv.url, headers: { authorization: 'Bearer panel-secret-key' } };
       const u = updater({ http: new GotOtaHttpClient({ credentials }) });
       expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
@@ -207,9 +210,10 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
       // Same host name and scheme, other port: another origin, also across a redirect.
       const b3 = await makeBundle(tmp.dir, '3.0.0', 'export {};\n', 1000);
       const bytes3 = await readFile(b3.file);
+      descriptorOf.set('3.0.0', (await readBundleDescriptor(b3.file)).sha256);
       other.routes.set('/bundle3.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes3.length) }).end(bytes3));
       srv.routes.set('/redirect3', (_req, res) => res.writeHead(302, { location: `${other.url}/bundle3.tar.gz` }).end());
-      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }))));
+      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }, { descriptor: descriptorOf.get('3.0.0') }))));
       const u3 = updater({ http: new GotOtaHttpClient({ credentials: { origin: srv.url, headers: { 'x-panel-key': 'panel-secret-key' } } }), runningVersion: '2.0.0' });
       expect(await u3.checkNow()).toMatch(/3\.0\.0 installed/);
       expect(srv.seen.find((s) => s.path === '/redirect3')).toBeDefined();
@@ -232,7 +236,7 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     // An invalid manifest (wrong key) does not count as seen.
     const stranger = generateReleaseKey();
     srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signManifest({
-      schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, minRuntimeVersion: '45.0.0', counter: 3,
+      schema: 2, version: '1.0.0', channel: 'stable', bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, bundleDescriptorSha256: 'b'.repeat(64), minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 3,
       releasedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 86_400_000).toISOString(), rolloutShare: 1,
     }, [stranger.privateKeyPem]))));
     await expect(u.checkNow()).rejects.toThrow(/unknown-key/);
@@ -255,7 +259,7 @@ describe('feed silence in the fleet list (real release feed)', () => {
       await mkdir(dataDir);
       const u = new OtaUpdater({
         dataDir, manifestUrl: feed.manifestUrl('stable'), reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`, panelId: 'panel-0001', channel: 'stable',
-        runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+        runtimeHost: 'electron', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
         http: new GotOtaHttpClient(), wallClock: { now: () => now }, scheduler: timerScheduler, random: () => 0.5, requestRestart: async () => undefined,
       });
       const since = new Date(now).toISOString();
@@ -302,7 +306,7 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
     // Signed long ago (counter 5, expired a year ago): what a mirror or a replaying backend keeps.
     const longAgo = new Date(Date.now() - 400 * 86_400_000);
     const postOld = async (counter: number) => ops.postManifest(feed.client, await ops.signWithKeyFiles(ops.makeManifest({
-      version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter, rolloutShare: 1, now: longAgo,
+      version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter, rolloutShare: 1, now: longAgo,
     }), [keyFile]));
     await postOld(5);
 
@@ -312,7 +316,7 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
       await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}/api/v1`, null));
       const { loadPanelConfig } = await import('../src-main/core/config.js');
       const made = createOtaUpdater({
-        dataDir, config: await loadPanelConfig(dataDir), runtimeVersion: '45.4.1', appVersion: '1.2.0',
+        dataDir, config: await loadPanelConfig(dataDir), runtimeHost: 'electron', runtimeVersion: '45.4.1', appVersion: '1.2.0',
         // The image was built after "now": the panel's clock counts as unsynced (RTC lost, no NTP yet).
         buildTimeMs: Date.now() + 365 * 86_400_000, requestRestart: async () => undefined, log: quiet, env,
       });

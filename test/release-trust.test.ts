@@ -52,7 +52,7 @@ describe('release tool: does not trust the backend', () => {
     const b1 = await makeBundle(tmp.dir, '1.0.0', "export const v = '1.0.0';\n", 5000);
     const b2 = await makeBundle(tmp.dir, '1.1.0', "export const v = '1.1.0';\n", 5000);
     for (const [b, v] of [[b1, '1.0.0'], [b2, '1.1.0']] as const) {
-      await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntimeVersion: '45.0.0', rolloutShare: 0.1, keyFiles: [keyFile] });
+      await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile] });
     }
     return { b1, b2 };
   }
@@ -127,7 +127,7 @@ describe('release tool: does not trust the backend', () => {
     });
     await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/claims counter 9007199254740990.*not followed/i);
     const b3 = await makeBundle(tmp.dir, '1.2.0', 'export {};\n');
-    await expect(ops.publish(feed.client, { bundleFile: b3.file, channel: 'stable', version: '1.2.0', minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/not followed/i);
+    await expect(ops.publish(feed.client, { bundleFile: b3.file, channel: 'stable', version: '1.2.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/not followed/i);
     expect((await ReleaseLedger.open(ledgerFile)).counter).toBe(2);
     expect(Math.max(...(await ops.list(feed.client)).releases.map((r) => r.counter))).toBe(2);
   });
@@ -137,7 +137,7 @@ describe('release tool: does not trust the backend', () => {
     const b = await makeBundle(tmp.dir, '1.2.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
     // Signed on another machine (not in this ledger) with a trusted key, posted by hand.
-    const m7 = ops.makeManifest({ version: '1.2.0', channel: 'beta', bundleUrl: up.url, sha512: up.sha512, size: up.size, minRuntimeVersion: '45.0.0', counter: 7, rolloutShare: 1 });
+    const m7 = ops.makeManifest({ version: '1.2.0', channel: 'beta', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 7, rolloutShare: 1 });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m7, [keyFile]));
     expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({ counter: 8 });
     expect((await ReleaseLedger.open(ledgerFile)).entries().find((e) => e.manifest.counter === 7)).toMatchObject({ adopted: true });

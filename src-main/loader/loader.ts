@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState } from '../common/release/index.js';
-import { checkBundleDir } from '../core/update/bundle-check.js';
+import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '../common/release/index.js';
+import { BundleCheckError, checkBundleDir, verifyInstalledRelease } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
 import type { AppLauncher } from './launcher.js';
 import { LoaderStore } from './store.js';
@@ -10,6 +10,13 @@ export interface LoaderOptions extends LoaderMachineOptions {
   /** The factory bundle in the read-only image (a bundle dir with bundle.json). */
   factoryDir: string;
   launcher: AppLauncher;
+  /** The image's release keyring (read-only root): what an installed release must be signed by. */
+  verifier: SignatureVerifier;
+  /**
+   * The runtime's version (Electron's on the Electron host, Node's on the Node host), checked
+   * against the release's `minRuntime` for this host; null: not checked.
+   */
+  runtimeVersion: string | null;
   /**
    * Which entry of a bundle the runtime starts: `electron` → `main` (the Electron main
    * process), `node` → `nodeMain` (the plain-Node kiosk host of the Debian image). Default electron.
@@ -34,7 +41,7 @@ export function entryFor(descriptor: BundleDescriptor, host: LoaderHost): string
 export interface LaunchOutcome {
   launch: Launch;
   bundleDir: string;
-  result: 'committed-then-exited' | 'exited' | 'rolled-back-crash' | 'rolled-back-hang';
+  result: 'committed-then-exited' | 'exited' | 'fell-back' | 'rolled-back-crash' | 'rolled-back-hang';
   exit: { code: number | null; signal: string | null };
   state: LoaderState;
 }
@@ -75,18 +82,10 @@ export class BundleLoader {
   async decide(): Promise<{ launch: Launch; bundleDir: string; state: LoaderState }> {
     const state = this.store.readState();
     const candidate = this.store.readCandidate();
-    const names = new Set([candidate, state.current, state.previous, state.trial?.version].filter((v): v is string => typeof v === 'string'));
-    const installed = new Set<string>();
-    for (const v of names) {
-      try {
-        const d = await checkBundleDir(this.layout.bundleDir(v), { hashes: false, version: v });
-        if (entryFor(d, this.host) === null) throw new Error(`no entry point for the ${this.host} host`);
-        installed.add(v);
-      } catch (e) {
-        this.log(`bundle ${v} not runnable: ${(e as Error).message}`);
-      }
-    }
-    const step = loaderStep(state, { type: 'boot', candidate, installed: (v) => installed.has(v), at: this.now() }, this.o);
+    const names = new Set([candidate, state.current, state.previous, state.trial?.version].filter((v): v is string => typeof v === 'string' && !state.refused.includes(v)));
+    const verdicts = new Map<string, LaunchCheck>();
+    for (const v of names) verdicts.set(v, await this.verify(v));
+    const step = loaderStep(state, { type: 'boot', candidate, verify: (v) => verdicts.get(v) ?? { ok: false, reason: 'not checked', refuse: false }, at: this.now() }, this.o);
     if (step.type !== 'launch') throw new Error('boot must launch');
     this.store.writeState(step.state);
     if (step.clearCandidatePointer) this.store.clearCandidate();
@@ -94,9 +93,31 @@ export class BundleLoader {
     return { launch: step.launch, bundleDir, state: step.state };
   }
 
+  /**
+   * The launch-time check of releases/<v>/ (core/update/bundle-check.ts: signature by the
+   * image's keyring, exact file set, every sha256, no symlink, minimum runtime), plus an entry
+   * point for this host.
+   */
+  async verify(version: string): Promise<LaunchCheck> {
+    const t0 = performance.now();
+    try {
+      const runtime = this.o.runtimeVersion === null ? null : { host: this.host, version: this.o.runtimeVersion };
+      const { descriptor } = await verifyInstalledRelease(this.o.dataDir, version, { verifier: this.o.verifier, runtime });
+      if (entryFor(descriptor, this.host) === null) throw new BundleCheckError(`no entry point for the ${this.host} host`, true);
+      this.log(`release ${version} verified in ${(performance.now() - t0).toFixed(0)} ms`);
+      return { ok: true };
+    } catch (e) {
+      const reason = (e as Error).message.replaceAll(this.o.dataDir, '<data>');
+      const refuse = !(e instanceof BundleCheckError && e.mayBecomeStartable);
+      this.log(`release ${version} ${refuse ? 'refused' : 'skipped'}: ${reason}`);
+      return { ok: false, reason, refuse };
+    }
+  }
+
   /** Decide, start, supervise until the process exits (or is killed as hung). */
   async runOnce(): Promise<LaunchOutcome> {
     const { launch, bundleDir } = await this.decide();
+    // The factory bundle is in the read-only root: trusted without a manifest.
     const descriptor = await checkBundleDir(bundleDir, { hashes: false }).catch(() => null);
     const entry = join(bundleDir, (descriptor && entryFor(descriptor, this.host)) ?? (this.host === 'node' ? 'node-main.js' : 'main.js'));
     const version = launch.kind === 'factory' ? (descriptor?.version ?? 'factory') : launch.version;
@@ -108,13 +129,12 @@ export class BundleLoader {
       // For the image's packaged Electron, which ignores a script path on its command line
       // and runs runtime-app/main.mjs instead: that file starts this entry.
       AIRPANEL_BUNDLE_ENTRY: entry,
+      // For runtime-app, which checks this directory again before it imports anything from it.
+      AIRPANEL_BUNDLE_DIR: bundleDir,
     });
     this.current = app;
     try {
-      if (launch.kind !== 'trial') {
-        const exit = await app.exited;
-        return { launch, bundleDir, result: 'exited', exit, state: this.store.readState() };
-      }
+      if (launch.kind !== 'trial') return await this.supervise(launch, bundleDir, app.exited, 'exited');
       const deadlineMs = this.o.healthDeadlineMs ?? 60_000;
       let timer: NodeJS.Timeout | undefined;
       const verdict = await new Promise<'healthy' | 'exited' | 'deadline'>((resolve) => {
@@ -129,8 +149,7 @@ export class BundleLoader {
         const step = loaderStep(this.store.readState(), { type: 'healthy', at: this.now() }, this.o);
         this.store.writeState(step.state);
         this.log(`committed ${version}`);
-        const exit = await app.exited;
-        return { launch, bundleDir, result: 'committed-then-exited', exit, state: this.store.readState() };
+        return await this.supervise(launch, bundleDir, app.exited, 'committed-then-exited');
       }
       if (verdict === 'deadline') app.kill();
       const exit = await app.exited;
@@ -145,6 +164,20 @@ export class BundleLoader {
     }
   }
 
+  /**
+   * Waits for a launch that is not (or no longer) on trial to end and records how: a crash
+   * counts towards giving the bundle up (crash loop); an exit with code 0 (the app's restart)
+   * or one the loader caused by stopping does not.
+   */
+  private async supervise(launch: Launch, bundleDir: string, exited: Promise<{ code: number | null; signal: string | null }>, result: 'exited' | 'committed-then-exited'): Promise<LaunchOutcome> {
+    const exit = await exited;
+    const crashed = !this.stopped && !(exit.code === 0 && exit.signal === null);
+    const step = loaderStep(this.store.readState(), { type: 'exited', crashed, detail: `code ${exit.code}, signal ${exit.signal}`, at: this.now() }, this.o);
+    this.store.writeState(step.state);
+    if (step.type === 'fell-back') this.log(`gave up ${step.state.lastOutcome?.version}: ${step.state.lastOutcome?.reason}`);
+    return { launch, bundleDir, result: step.type === 'fell-back' ? 'fell-back' : result, exit, state: step.state };
+  }
+
   /** Runs bundles forever (until stop()): what systemd starts on a panel. */
   async run(onLaunch?: (o: LaunchOutcome) => void): Promise<void> {
     this.stopped = false;
@@ -152,7 +185,7 @@ export class BundleLoader {
       const outcome = await this.runOnce();
       onLaunch?.(outcome);
       if (this.stopped) break;
-      if (outcome.result === 'exited' || outcome.result === 'committed-then-exited') {
+      if (outcome.result === 'exited' || outcome.result === 'committed-then-exited' || outcome.result === 'fell-back') {
         await new Promise((r) => setTimeout(r, this.o.restartDelayMs ?? 1000));
       }
     }

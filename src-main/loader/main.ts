@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { SignatureVerifier } from '../common/release/index.js';
+import { Ed25519Verifier } from '../core/update/keys.js';
 import { BundleLoader } from './loader.js';
 import { ProcessLauncher } from './launcher.js';
 
@@ -14,13 +17,18 @@ const { values, positionals } = parseArgs({
     'factory-dir': { type: 'string', default: '/usr/lib/airpanel/factory' },
     runtime: { type: 'string', default: process.execPath },
     host: { type: 'string', default: 'electron' },
+    keyring: { type: 'string', default: '/usr/lib/airpanel/release-keys.json' },
+    'runtime-version': { type: 'string' },
+    'crash-limit': { type: 'string', default: '3' },
+    'crash-window-ms': { type: 'string', default: String(10 * 60_000) },
     'health-deadline-ms': { type: 'string', default: '60000' },
     'max-attempts': { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: loader --data-dir DIR --factory-dir DIR --runtime CMD [--host electron|node] [--health-deadline-ms N] [--max-attempts N] [-- runtime args]');
+  console.log('usage: loader --data-dir DIR --factory-dir DIR --runtime CMD [--host electron|node] [--keyring FILE] [--runtime-version X.Y.Z]\n' +
+    '  [--health-deadline-ms N] [--max-attempts N] [--crash-limit N] [--crash-window-ms N] [-- runtime args]');
   process.exit(0);
 }
 const host = values.host;
@@ -28,11 +36,26 @@ if (host !== 'electron' && host !== 'node') {
   console.error(`loader: --host must be electron or node, not ${JSON.stringify(host)}`);
   process.exit(2);
 }
+/** The image's keyring; without one (a development image) no installed release verifies: factory only. */
+function keyring(file: string): SignatureVerifier {
+  try {
+    return Ed25519Verifier.fromFile(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (e) {
+    console.error(`loader: no usable release keyring at ${file} (${(e as Error).message}): only the factory bundle will run`);
+    return { isTrusted: () => false, verify: () => false };
+  }
+}
 const loader = new BundleLoader({
   dataDir: values['data-dir'],
   factoryDir: values['factory-dir'],
   launcher: new ProcessLauncher(values.runtime, positionals),
   host,
+  verifier: keyring(values.keyring),
+  // The loader runs on the runtime it starts apps with: the image's Electron (in Node mode) on
+  // the Electron host, the image's Node on the Node host. A release names a minimum per host.
+  runtimeVersion: values['runtime-version'] ?? (host === 'electron' ? process.versions.electron : process.versions.node) ?? null,
+  crashLimit: Number(values['crash-limit']),
+  crashWindowMs: Number(values['crash-window-ms']),
   healthDeadlineMs: Number(values['health-deadline-ms']),
   maxAttempts: Number(values['max-attempts']),
   log: (line) => console.log(line),

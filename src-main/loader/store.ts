@@ -1,6 +1,6 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
-import { CandidatePointer, INITIAL_LOADER_STATE, LoaderState } from '../common/release/index.js';
+import { CandidatePointer, LoaderState, parseLoaderState } from '../common/release/index.js';
 import { fsyncDirSync, writeFileAtomicSync } from '../common-node/atomic-file.js';
 import type { ReleaseLayout } from '../core/update/layout.js';
 
@@ -14,11 +14,13 @@ export class LoaderStore {
   constructor(private readonly layout: ReleaseLayout) {}
 
   readState(): LoaderState {
+    let text: string | null;
     try {
-      return LoaderState.parse(JSON.parse(readFileSync(this.layout.loaderStateFile, 'utf8')));
+      text = statSync(this.layout.loaderStateFile).size > 256 * 1024 ? '' : readFileSync(this.layout.loaderStateFile, 'utf8');
     } catch {
-      return INITIAL_LOADER_STATE;
+      text = null;
     }
+    return parseLoaderState(text);
   }
 
   writeState(state: LoaderState): void {
@@ -28,6 +30,8 @@ export class LoaderStore {
 
   readCandidate(): string | null {
     try {
+      // A pointer is ~60 bytes; anything large is not one (and is not read into memory).
+      if (statSync(this.layout.candidateFile).size > 4096) return null;
       return CandidatePointer.parse(JSON.parse(readFileSync(this.layout.candidateFile, 'utf8'))).version;
     } catch {
       return null;

@@ -79,9 +79,9 @@ async function runWithCore(padding: number): Promise<void> {
     };
     await until(async () => (await summary()).online);
     await coreAppBundle(tmp.dir, '2.0.0', 'healthy'); // writes the test app's tree, padded below
-    const padded = await buildBundle({ inputs: [{ dir: join(tmp.dir, 'core-app-2.0.0', 'app'), as: 'app' }, { dir: await padDir(padding), as: 'assets' }], version: '2.0.0', main: 'app/main.mjs', minRuntimeVersion: '45.0.0', outFile: join(tmp.dir, 'core-2.0.0-padded.tar.gz') });
+    const padded = await buildBundle({ inputs: [{ dir: join(tmp.dir, 'core-app-2.0.0', 'app'), as: 'app' }, { dir: await padDir(padding), as: 'assets' }], version: '2.0.0', main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(tmp.dir, 'core-2.0.0-padded.tar.gz') });
     const t0 = performance.now();
-    await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: padded.file, channel: 'stable', version: '2.0.0', minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: padded.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
     const tPublished = performance.now();
     await admin.post('panels/panel-bench/commands', { json: { kind: 'check-update' } });
     await until(async () => {
@@ -112,7 +112,7 @@ try {
   let realSize: number | null = null;
   if (existsSync(join(repo, 'dist', 'app', 'main.js'))) {
     const inputs = [{ dir: join(repo, 'dist', 'app'), as: '.' }];
-    const real = await buildBundle({ inputs, version: '0.0.1', main: 'main.js', minRuntimeVersion: '45.0.0', outFile: join(tmp.dir, 'real.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } });
+    const real = await buildBundle({ inputs, version: '0.0.1', main: 'main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(tmp.dir, 'real.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } });
     realSize = real.size;
     console.log(`real app bundle (dist/app + its npm runtime deps): ${real.descriptor.files.length} files, ${real.size} bytes (${(real.size / 1048576).toFixed(2)} MiB)`);
   } else {
@@ -144,7 +144,7 @@ try {
       const b = await stubBundle(tmp.dir, version, 'healthy', padding);
       proxy.reset();
       const t0 = performance.now();
-      await ops.publish(feed.client, { bundleFile: b.file, channel: mode, version, minRuntimeVersion: '45.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+      await ops.publish(feed.client, { bundleFile: b.file, channel: mode, version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
       const tPublished = performance.now();
       if (mode === 'command') console.log(`  check-update → ${await panel.checkUpdate()}`);
       await panel.waitRunning(version, 120_000);

@@ -40,7 +40,7 @@ export async function runCoreApp(behaviour: CoreAppBehaviour): Promise<void> {
     dataDir,
     manifestUrl: `${api}/update/channels/${config.updateChannel}/manifest`,
     reportUrl: `${api}/update/panels/${config.panelId}/report`,
-    panelId: config.panelId, channel: config.updateChannel, runtimeVersion: '45.4.1',
+    panelId: config.panelId, channel: config.updateChannel, runtimeHost: 'electron', runtimeVersion: '45.4.1',
     runningVersion: version ?? '0.0.0', launchKind: launch as LaunchKind, buildTimeMs: 0,
     verifier: Ed25519Verifier.fromFile(JSON.parse(await readFile(env.AIRPANEL_STUB_KEYRING!, 'utf8'))),
     http: new GotOtaHttpClient({ credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } } }),

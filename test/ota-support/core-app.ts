@@ -8,5 +8,5 @@ export async function coreAppBundle(workDir: string, version: string, behaviour:
   const tree = join(workDir, `core-app-${version}`);
   await mkdir(join(tree, 'app'), { recursive: true });
   await writeFile(join(tree, 'app', 'main.mjs'), `// Airpanel TEST app (${behaviour}) running the real PanelCore.\nconst rt = await import(process.env.AIRPANEL_STUB_RUNTIME);\nawait rt.runCoreApp('${behaviour}');\n`);
-  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntimeVersion: '45.0.0', outFile: join(workDir, `core-app-${version}.tar.gz`) });
+  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, `core-app-${version}.tar.gz`) });
 }

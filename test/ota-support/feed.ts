@@ -68,7 +68,7 @@ export async function makeBundle(workDir: string, version: string, mainSource: s
     const { randomBytes } = await import('node:crypto');
     await writeFile(join(tree, 'app', 'lib', 'padding.bin'), randomBytes(padding));
   }
-  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntimeVersion: '45.0.0', outFile: join(workDir, `bundle-${version}.tar.gz`) });
+  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, `bundle-${version}.tar.gz`) });
 }
 
 /**

@@ -31,6 +31,7 @@ export function testUpdater(o: TestPanelOptions): OtaUpdater {
     reportUrl: null,
     panelId: o.panelId ?? 'panel-0001',
     channel: o.channel ?? 'stable',
+    runtimeHost: 'electron',
     runtimeVersion: o.runtimeVersion ?? '45.4.1',
     runningVersion: o.runningVersion ?? '1.0.0',
     launchKind: 'current',

@@ -36,7 +36,7 @@ export async function runStubApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
     reportUrl: env.AIRPANEL_STUB_REPORT_URL ?? null,
     panelId: env.AIRPANEL_STUB_PANEL_ID ?? 'panel-stub',
     channel: env.AIRPANEL_STUB_CHANNEL ?? 'stable',
-    runtimeVersion: '45.4.1',
+    runtimeHost: 'electron', runtimeVersion: '45.4.1',
     runningVersion: version ?? '0.0.0',
     launchKind: launch as LaunchKind,
     buildTimeMs: 0,

@@ -16,5 +16,5 @@ export async function stubBundle(workDir: string, version: string, behaviour: 'h
     const { randomBytes } = await import('node:crypto');
     await writeFile(join(tree, 'app', 'assets.bin'), randomBytes(padding));
   }
-  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntimeVersion: '45.0.0', outFile: join(workDir, `stub-${version}.tar.gz`) });
+  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, `stub-${version}.tar.gz`) });
 }

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { Ed25519Verifier } from '../../src-main/core/update/index.js';
 import { join } from 'node:path';
 import got from 'got';
 import { BundleLoader, type LaunchOutcome } from '../../src-main/loader/loader.js';
@@ -26,6 +28,8 @@ export class SupervisedStubPanel {
     this.loader = new BundleLoader({
       dataDir,
       factoryDir,
+      verifier: Ed25519Verifier.fromFile(JSON.parse(readFileSync(env.keyring, 'utf8'))),
+      runtimeVersion: '45.4.1',
       healthDeadlineMs,
       restartDelayMs: 50,
       launcher: new ProcessLauncher(process.execPath, rt.nodeArgs, {

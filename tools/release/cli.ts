@@ -84,7 +84,8 @@ const commands: Record<string, Command> = {
   },
   bundle: {
     summary: 'build the app bundle from build output directories and print its size',
-    usage: 'bundle --version 1.4.0 [--in DIR[:PATH-IN-BUNDLE] ...] [--main main.js] [--node-main node-main.js] [--deps auto|none|pkg,pkg] [--min-runtime 45.0.0] [--out out/airpanel-1.4.0.tar.gz]\n' +
+    usage: 'bundle --version 1.4.0 [--in DIR[:PATH-IN-BUNDLE] ...] [--main main.js] [--node-main node-main.js] [--deps auto|none|pkg,pkg] [--min-runtime electron=45.0.0,node=20.19.0] [--out out/airpanel-1.4.0.tar.gz]\n' +
+      '  --min-runtime: the lowest runtime per kiosk host (default electron=45.0.0, plus node=20.19.0 with a Node entry); a host left out cannot run the bundle.\n' +
       '  default input: dist/app (the Electron host build, renderer included) at the bundle root;\n' +
       '  --node-main: the Node kiosk host\'s entry (bundle.json nodeMain; default node-main.js when the default input has it).\n' +
       '  without dist/app/renderer, src-renderer/dist is added as renderer/. --deps auto (default) carries\n' +
@@ -95,7 +96,7 @@ const commands: Record<string, Command> = {
       main: { type: 'string', default: 'main.js' },
       'node-main': { type: 'string' },
       deps: { type: 'string', default: 'auto' },
-      'min-runtime': { type: 'string', default: '45.0.0' },
+      'min-runtime': { type: 'string' },
       out: { type: 'string' },
     },
     async run(v) {
@@ -116,22 +117,24 @@ const commands: Record<string, Command> = {
       await mkdir(dirname(outFile), { recursive: true });
       const deps = String(v.deps);
       const nodeModules = deps === 'none' ? undefined : { projectDir: process.cwd(), packages: deps === 'auto' ? ('auto' as const) : deps.split(',').filter(Boolean) };
-      const b = await ops.bundle({ inputs, version, main: String(v.main), ...(nodeMain ? { nodeMain } : {}), minRuntimeVersion: String(v['min-runtime']), outFile, ...(nodeModules ? { nodeModules } : {}) });
+      const b = await ops.bundle({ inputs, version, main: String(v.main), ...(nodeMain ? { nodeMain } : {}), minRuntime: v['min-runtime'] !== undefined ? ops.parseMinRuntime(String(v['min-runtime']))
+        : nodeMain ? ops.DEFAULT_MIN_RUNTIME : { electron: ops.DEFAULT_MIN_RUNTIME.electron }, outFile, ...(nodeModules ? { nodeModules } : {}) });
       console.log(`${b.file}\n  version ${version}, ${b.descriptor.files.length} files, ${b.size} bytes (${(b.size / 1024).toFixed(1)} KiB)\n  sha512 ${b.sha512}`);
     },
   },
   sign: {
     summary: 'sign a manifest offline (prints the signed envelope as JSON)',
-    usage: 'sign --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--key k2.key] [--counter N] [--ledger FILE] [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--url ../../bundles/NAME]\n' +
+    usage: 'sign --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--key k2.key] [--counter N] [--ledger FILE] [--share 10%] [--min-runtime electron=X,node=Y] [--valid-for 30d] [--url ../../bundles/NAME]\n' +
+      '  --min-runtime: default the bundle\'s own (bundle.json minRuntime).\n' +
       '  the counter is the ledger\'s next (release-ledger.json beside the first key); --counter N must be above it, by at most 1000.\n' +
       '  The signed manifest is recorded in the ledger before it is printed.',
     options: {
       ...keyOpts,
       bundle: { type: 'string' }, version: { type: 'string' }, channel: { type: 'string', default: 'stable' }, counter: { type: 'string' },
-      share: { type: 'string', default: '100%' }, 'min-runtime': { type: 'string', default: '45.0.0' }, 'valid-for': { type: 'string', default: '30d' }, url: { type: 'string' },
+      share: { type: 'string', default: '100%' }, 'min-runtime': { type: 'string' }, 'valid-for': { type: 'string', default: '30d' }, url: { type: 'string' },
     },
     async run(v) {
-      const { hashFile } = await import('../../src-main/core/update/bundle.js');
+      const { hashFile, readBundleDescriptor } = await import('../../src-main/core/update/bundle.js');
       const { stat } = await import('node:fs/promises');
       const { ReleaseLedger, defaultLedgerFile } = await import('./ledger.js');
       const l = ledgerOf(v);
@@ -139,9 +142,11 @@ const commands: Record<string, Command> = {
       const file = required(v, 'bundle');
       const sha512 = await hashFile(file, 'sha512', 'base64');
       const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
+      const d = await readBundleDescriptor(file);
       const m = ops.makeManifest({
         version: required(v, 'version'), channel: String(v.channel), bundleUrl: (v.url as string | undefined) ?? `../../bundles/${name}`,
-        sha512, size: (await stat(file)).size, minRuntimeVersion: String(v['min-runtime']),
+        sha512, size: (await stat(file)).size, bundleDescriptorSha256: d.sha256,
+        minRuntime: v['min-runtime'] === undefined ? d.descriptor.minRuntime : ops.parseMinRuntime(String(v['min-runtime'])),
         counter: ledger.nextCounter(v.counter === undefined ? undefined : Number(v.counter)),
         rolloutShare: share(v.share), validForMs: duration(v['valid-for']),
       });
@@ -152,17 +157,18 @@ const commands: Record<string, Command> = {
   },
   publish: {
     summary: 'upload a bundle (progress bar), sign its manifest with the next counter, publish it on a channel',
-    usage: 'publish --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--share 10%] [--min-runtime 45.0.0] [--valid-for 30d] [--ledger FILE] [--server URL] [--token T]',
+    usage: 'publish --bundle out/airpanel-1.4.0.tar.gz --version 1.4.0 --channel stable --key k.key [--share 10%] [--min-runtime electron=X,node=Y] [--valid-for 30d] [--ledger FILE] [--server URL] [--token T]',
     options: {
       ...serverOpts, ...keyOpts,
       bundle: { type: 'string' }, version: { type: 'string' }, channel: { type: 'string', default: 'stable' },
-      share: { type: 'string', default: '10%' }, 'min-runtime': { type: 'string', default: '45.0.0' }, 'valid-for': { type: 'string', default: '30d' },
+      share: { type: 'string', default: '10%' }, 'min-runtime': { type: 'string' }, 'valid-for': { type: 'string', default: '30d' },
     },
     async run(v) {
       const bar = progressBar('upload');
       try {
         const m = await ops.publish(feed(v), {
-          bundleFile: required(v, 'bundle'), version: required(v, 'version'), channel: String(v.channel), minRuntimeVersion: String(v['min-runtime']),
+          bundleFile: required(v, 'bundle'), version: required(v, 'version'), channel: String(v.channel),
+          ...(v['min-runtime'] === undefined ? {} : { minRuntime: ops.parseMinRuntime(String(v['min-runtime'])) }),
           rolloutShare: share(v.share), ...ledgerOf(v), validForMs: duration(v['valid-for']), onProgress: bar.update,
         });
         bar.stop();

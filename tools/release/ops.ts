@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import got from 'got';
-import { ReleaseManifest, type SignedManifestEnvelope } from '../../src-main/common/release/index.js';
+import { MinRuntime, ReleaseManifest, type SignedManifestEnvelope } from '../../src-main/common/release/index.js';
 import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '../../src-main/core/update/keys.js';
-import { buildBundle, hashFile, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
+import { buildBundle, hashFile, readBundleDescriptor, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
 import { defaultLedgerFile, MAX_COUNTER_JUMP, ReleaseLedger } from './ledger.js';
 import { checkServedBundle, releaseVerifier, sameRelease, verifiedManifest } from './verify.js';
 import type { Ed25519Verifier } from '../../src-main/core/update/keys.js';
@@ -51,7 +51,26 @@ export async function addToKeyring(keyringFile: string, entry: TrustedKeysFile['
   return next;
 }
 
-export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; nodeMain?: string; minRuntimeVersion: string; outFile: string; nodeModules?: { projectDir: string; packages: 'auto' | string[] } }): Promise<BuiltBundle> {
+/** What the release tool builds for when not told otherwise: the Electron image's and the Debian image's runtimes. */
+export const DEFAULT_MIN_RUNTIME: MinRuntime = { electron: '45.0.0', node: '20.19.0' };
+
+/**
+ * `--min-runtime electron=45.0.0,node=20.19.0` → MinRuntime. A host left out cannot run the
+ * release (its panels refuse it); a bare version is refused, since it would not say which host.
+ */
+export function parseMinRuntime(text: string): MinRuntime {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(electron|node)=(.+)$/.exec(part);
+    if (!m) throw new Error(`--min-runtime: ${JSON.stringify(part)} is not host=version (hosts: electron, node), e.g. electron=45.0.0,node=20.19.0`);
+    out[m[1]!] = m[2]!;
+  }
+  const r = MinRuntime.safeParse(out);
+  if (!r.success) throw new Error(`--min-runtime ${JSON.stringify(text)}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
+export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; nodeMain?: string; minRuntime: MinRuntime; outFile: string; nodeModules?: { projectDir: string; packages: 'auto' | string[] } }): Promise<BuiltBundle> {
   return buildBundle(o);
 }
 
@@ -61,7 +80,9 @@ export interface ManifestParams {
   bundleUrl: string;
   sha512: string;
   size: number;
-  minRuntimeVersion: string;
+  /** sha256 of the bundle's bundle.json bytes (readBundleDescriptor): the signature covers its file list. */
+  bundleDescriptorSha256: string;
+  minRuntime: MinRuntime;
   counter: number;
   rolloutShare: number;
   /** Default: 30 days. */
@@ -72,11 +93,12 @@ export interface ManifestParams {
 export function makeManifest(p: ManifestParams): ReleaseManifest {
   const now = p.now ?? new Date();
   return ReleaseManifest.parse({
-    schema: 1,
+    schema: 2,
     version: p.version,
     channel: p.channel,
     bundle: { url: p.bundleUrl, sha512: p.sha512, size: p.size },
-    minRuntimeVersion: p.minRuntimeVersion,
+    bundleDescriptorSha256: p.bundleDescriptorSha256,
+    minRuntime: p.minRuntime,
     counter: p.counter,
     releasedAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + (p.validForMs ?? 30 * 86_400_000)).toISOString(),
@@ -110,7 +132,7 @@ export async function listPanels(c: FeedClient): Promise<unknown> {
 }
 
 /** Uploads a bundle (idempotent), reporting progress; returns the URL to put in the manifest. */
-export async function uploadBundle(c: FeedClient, file: string, onProgress?: (sent: number, total: number) => void): Promise<{ url: string; sha512: string; size: number }> {
+export async function uploadBundle(c: FeedClient, file: string, onProgress?: (sent: number, total: number) => void): Promise<{ url: string; sha512: string; size: number; bundleDescriptorSha256: string; minRuntime: MinRuntime }> {
   const size = (await stat(file)).size;
   const sha512 = await hashFile(file, 'sha512', 'base64');
   const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
@@ -124,7 +146,8 @@ export async function uploadBundle(c: FeedClient, file: string, onProgress?: (se
   // The URL panels resolve against the manifest's: computed here, not taken from the backend.
   const url = `../../bundles/${name}`;
   if (res.url !== url || res.size !== size || res.sha512 !== sha512) throw new Error(`the feed acknowledged the upload as ${JSON.stringify(res)}, expected ${url}, ${size} bytes`);
-  return { url, sha512, size };
+  const d = await readBundleDescriptor(file);
+  return { url, sha512, size, bundleDescriptorSha256: d.sha256, minRuntime: d.descriptor.minRuntime };
 }
 
 export async function postManifest(c: FeedClient, envelope: SignedManifestEnvelope): Promise<unknown> {
@@ -180,7 +203,8 @@ export interface PublishOptions extends LedgerOptions {
   bundleFile: string;
   channel: string;
   version: string;
-  minRuntimeVersion: string;
+  /** Default: the bundle's own (its bundle.json), which is what it was built for. */
+  minRuntime?: MinRuntime;
   rolloutShare: number;
   validForMs?: number;
   onProgress?: (sent: number, total: number) => void;
@@ -192,8 +216,8 @@ export async function publish(c: FeedClient, o: PublishOptions): Promise<Release
   const up = await uploadBundle(c, o.bundleFile, o.onProgress);
   await reconcileCounter(await list(c), ledger, verifier);
   return signRecordPost(c, ledger, {
-    version: o.version, channel: o.channel, bundleUrl: up.url, sha512: up.sha512, size: up.size,
-    minRuntimeVersion: o.minRuntimeVersion, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
+    version: o.version, channel: o.channel, bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256,
+    minRuntime: o.minRuntime ?? up.minRuntime, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
   }, o.keyFiles);
 }
 
@@ -225,8 +249,8 @@ export async function promote(c: FeedClient, o: LedgerOptions & { version: strin
   await checkServedBundle(c.server, { ...src, channel: o.channel });
   await reconcileCounter(feed, ledger, verifier);
   return signRecordPost(c, ledger, {
-    version: src.version, channel: o.channel, bundleUrl: src.bundle.url, sha512: src.bundle.sha512, size: src.bundle.size,
-    minRuntimeVersion: src.minRuntimeVersion, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
+    version: src.version, channel: o.channel, bundleUrl: src.bundle.url, sha512: src.bundle.sha512, size: src.bundle.size, bundleDescriptorSha256: src.bundleDescriptorSha256,
+    minRuntime: src.minRuntime, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
   }, o.keyFiles);
 }
 

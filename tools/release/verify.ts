@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import got from 'got';
-import { canonicalJson, ReleaseManifest, SignedManifestEnvelope } from '../../src-main/common/release/index.js';
+import { canonicalJson, ReleaseManifest, SignedManifestEnvelope, type MinRuntime } from '../../src-main/common/release/index.js';
 import { Ed25519Verifier, publicEntryOf, TrustedKeysFile } from '../../src-main/core/update/keys.js';
 
 /**
@@ -32,9 +32,14 @@ export function verifiedManifest(raw: unknown, verifier: Ed25519Verifier, what: 
   return m.data;
 }
 
-/** Two manifests name the same release: version, bundle (URL, sha512, size) and minimum runtime. */
+function sameMinRuntime(a: MinRuntime, b: MinRuntime): boolean {
+  return a.electron === b.electron && a.node === b.node;
+}
+
+/** Two manifests name the same release: version, bundle (URL, sha512, size, bundle.json) and minimum runtime. */
 export function sameRelease(a: ReleaseManifest, b: ReleaseManifest): boolean {
-  return a.version === b.version && a.minRuntimeVersion === b.minRuntimeVersion && a.bundle.url === b.bundle.url && a.bundle.sha512 === b.bundle.sha512 && a.bundle.size === b.bundle.size;
+  return a.version === b.version && sameMinRuntime(a.minRuntime, b.minRuntime) && a.bundle.url === b.bundle.url && a.bundle.sha512 === b.bundle.sha512 && a.bundle.size === b.bundle.size
+    && a.bundleDescriptorSha256 === b.bundleDescriptorSha256;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { canonicalJson } from './canonical.js';
-import { ReleaseManifest, SignedManifestEnvelope, type SignedManifest } from './manifest.js';
+import { ReleaseManifest, runtimeShortfall, SignedManifestEnvelope, type RuntimeInfo, type SignedManifest } from './manifest.js';
 import { isInRollout } from './rollout.js';
 import { compareVersions } from './version.js';
 
@@ -18,8 +18,8 @@ export interface SignatureVerifier {
 export interface PanelReleaseContext {
   panelId: string;
   channel: string;
-  /** The Electron runtime version of the image (the headless host passes the image's). */
-  runtimeVersion: string;
+  /** The host and its runtime's version (Electron's, or Node's on the Node kiosk host). */
+  runtime: RuntimeInfo;
   /** Bundle version running now. */
   runningVersion: string;
   /** Highest manifest counter ever accepted (persisted; at least the image's floor). */
@@ -135,9 +135,8 @@ export function evaluateRelease(
     return { kind: 'reject', reason: 'below-factory-version', detail: `${m.version} is older than the image's factory bundle ${ctx.factoryVersion}` };
   }
 
-  if (compareVersions(ctx.runtimeVersion, m.minRuntimeVersion) < 0) {
-    return { kind: 'reject', reason: 'runtime-too-old', detail: `needs runtime ${m.minRuntimeVersion}, image has ${ctx.runtimeVersion}` };
-  }
+  const shortfall = runtimeShortfall(m.minRuntime, ctx.runtime);
+  if (shortfall !== null) return { kind: 'reject', reason: 'runtime-too-old', detail: shortfall };
   if (m.version === ctx.runningVersion) return { kind: 'current', signed };
   if (ctx.refusedVersions.includes(m.version)) return { kind: 'skip', reason: 'refused-version', signed };
   if (!isInRollout(ctx.panelId, m.version, m.rolloutShare)) return { kind: 'skip', reason: 'not-in-rollout', signed };

@@ -2,13 +2,14 @@ import { lstatSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { create as tarCreate, extract as tarExtract } from 'tar';
-import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, type BundleFileEntry } from '../../common/release/index.js';
-import { BundleCheckError, checkBundleDir, hashFile, listFiles } from './bundle-check.js';
+import { create as tarCreate, extract as tarExtract, list as tarList } from 'tar';
+import { createHash } from 'node:crypto';
+import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, RELEASE_MANIFEST_FILE, type BundleFileEntry, type MinRuntime } from '../../common/release/index.js';
+import { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope } from './bundle-check.js';
 import { dependencyClosure, importedPackages } from './bundle-deps.js';
 import { fsyncDir } from '../../common-node/atomic-file.js';
 
-export { BundleCheckError, checkBundleDir, hashFile, listFiles };
+export { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope };
 
 /**
  * The app bundle: a gzipped tarball whose root holds `bundle.json` (format, version, entry
@@ -33,7 +34,8 @@ export interface BuildBundleOptions {
   main: string;
   /** Entry point of the plain-Node kiosk host, if the bundle has one (e.g. `app/node-main.js`). Must exist. */
   nodeMain?: string;
-  minRuntimeVersion: string;
+  /** Lowest runtime per host (e.g. `{ electron: '45.0.0', node: '20.19.0' }`); a host not named cannot run it. */
+  minRuntime: MinRuntime;
   outFile: string;
   builtAt?: Date;
   /**
@@ -49,6 +51,8 @@ export interface BuiltBundle {
   size: number;
   sha512: string;
   descriptor: BundleDescriptor;
+  /** sha256 of bundle.json's bytes as in the tarball: a schema-2 manifest's `bundleDescriptorSha256`. */
+  descriptorSha256: string;
 }
 
 export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
@@ -84,7 +88,9 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
     }
     if (!paths.includes(o.main)) throw new Error(`entry point ${o.main} is not in the bundle`);
     if (o.nodeMain !== undefined && !paths.includes(o.nodeMain)) throw new Error(`Node host entry point ${o.nodeMain} is not in the bundle`);
-    if (paths.includes(BUNDLE_DESCRIPTOR_FILE)) throw new Error(`inputs may not contain ${BUNDLE_DESCRIPTOR_FILE} at the root`);
+    for (const reserved of [BUNDLE_DESCRIPTOR_FILE, RELEASE_MANIFEST_FILE]) {
+      if (paths.includes(reserved)) throw new Error(`inputs may not contain ${reserved} at the root`);
+    }
     const files: BundleFileEntry[] = [];
     for (const p of paths) {
       const full = join(staging, p);
@@ -95,16 +101,38 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       version: o.version,
       main: o.main,
       ...(o.nodeMain !== undefined ? { nodeMain: o.nodeMain } : {}),
-      minRuntimeVersion: o.minRuntimeVersion,
+      minRuntime: o.minRuntime,
       builtAt: (o.builtAt ?? new Date()).toISOString(),
       files,
     });
-    await writeFile(join(staging, BUNDLE_DESCRIPTOR_FILE), `${JSON.stringify(descriptor, null, 2)}\n`);
+    const descriptorBytes = Buffer.from(`${JSON.stringify(descriptor, null, 2)}\n`, 'utf8');
+    await writeFile(join(staging, BUNDLE_DESCRIPTOR_FILE), descriptorBytes);
     await tarCreate({ gzip: { level: 9 }, file: o.outFile, cwd: staging, portable: true, mtime: new Date(0) }, [BUNDLE_DESCRIPTOR_FILE, ...paths]);
-    return { file: o.outFile, size: (await stat(o.outFile)).size, sha512: await hashFile(o.outFile, 'sha512', 'base64'), descriptor };
+    return { file: o.outFile, size: (await stat(o.outFile)).size, sha512: await hashFile(o.outFile, 'sha512', 'base64'), descriptor,
+      descriptorSha256: createHash('sha256').update(descriptorBytes).digest('hex') };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * The bundle.json of a bundle tarball and the sha256 of its exact bytes: what a schema-2
+ * manifest signs as `bundleDescriptorSha256` (the release tool's sign and publish steps).
+ */
+export async function readBundleDescriptor(tarball: string): Promise<{ descriptor: BundleDescriptor; sha256: string }> {
+  const found: Buffer[] = [];
+  await tarList({
+    file: tarball,
+    onReadEntry: (entry) => {
+      if (entry.path.replace(/^\.\//, '') !== BUNDLE_DESCRIPTOR_FILE) return entry.resume();
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => found.push(Buffer.concat(chunks)));
+    },
+  });
+  if (found.length !== 1) throw new BundleCheckError(`${tarball}: ${found.length === 0 ? 'no' : 'more than one'} ${BUNDLE_DESCRIPTOR_FILE}`);
+  const bytes = found[0]!;
+  return { descriptor: BundleDescriptor.parse(JSON.parse(bytes.toString('utf8'))), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**
@@ -123,7 +151,8 @@ export async function extractBundle(tarball: string, dir: string, expectedVersio
     preserveOwner: false,
     filter: (path, entry) => {
       const type = 'type' in entry ? entry.type : 'File';
-      const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/');
+      // release-manifest.json is the installer's to write: a bundle may not bring its own.
+      const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/') && path.replace(/^\.\//, '') !== RELEASE_MANIFEST_FILE;
       if (!ok) bad = `${path} (${type})`;
       // A decompression bomb stops here rather than filling the data partition.
       total += 'size' in entry && typeof entry.size === 'number' ? entry.size : 0;

@@ -1,33 +1,50 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CandidatePointer, INITIAL_LOADER_STATE, LoaderState } from '../../common/release/index.js';
+import { BUNDLE_DESCRIPTOR_FILE, CandidatePointer, parseLoaderState, RELEASE_MANIFEST_FILE, type LoaderState, type SignedManifest, type SignedManifestEnvelope } from '../../common/release/index.js';
 import { checkBundleDir, extractBundle } from './bundle.js';
 import { fsyncDir, writeFileAtomic } from '../../common-node/atomic-file.js';
 import { renameDurable } from './fsio.js';
 import type { ReleaseLayout } from './layout.js';
 
+async function descriptorSha256(dir: string): Promise<string> {
+  return createHash('sha256').update(await readFile(join(dir, BUNDLE_DESCRIPTOR_FILE))).digest('hex');
+}
+
 /**
- * Installs a downloaded, sha512-verified bundle: extract into a staging dir, verify every file,
- * fsync, rename to releases/<version>/ (atomic: the directory exists complete or not at all),
- * then write candidate.json atomically. Killed at any point, the panel still has what the
- * loader had before, plus at most an orphan staging dir (removed at the next install).
+ * Installs a downloaded, sha512-verified bundle of a verified signed manifest: extract into a
+ * staging dir, verify every file, check that bundle.json is the one the manifest signs
+ * (`bundleDescriptorSha256`), write the signed envelope beside it (release-manifest.json: the
+ * loader checks it again at every launch), fsync, rename to releases/<version>/ (atomic: the
+ * directory exists complete or not at all), then write candidate.json atomically. Killed at
+ * any point, the panel still has what the loader had before, plus at most an orphan staging
+ * dir (removed at the next install).
  */
-export async function installBundle(layout: ReleaseLayout, tarball: string, version: string, now: Date): Promise<void> {
+export async function installBundle(layout: ReleaseLayout, tarball: string, signed: SignedManifest, now: Date): Promise<void> {
+  const version = signed.manifest.version;
+  const envelope: SignedManifestEnvelope = { manifest: { ...signed.manifest }, signatures: signed.signatures };
   await mkdir(layout.releasesDir, { recursive: true });
   await removeLeftovers(layout);
   const target = layout.bundleDir(version);
   let present = false;
   try {
     await checkBundleDir(target, { hashes: true, version });
+    if ((await descriptorSha256(target)) !== signed.manifest.bundleDescriptorSha256) throw new Error('another bundle.json');
     present = true;
   } catch {
     await discard(layout, target);
   }
-  if (!present) {
+  if (present) {
+    // Same files, possibly a newer signature of them (a re-signed promote): keep the newest.
+    await writeFileAtomic(join(target, RELEASE_MANIFEST_FILE), `${JSON.stringify(envelope)}\n`, { mode: 0o644 });
+  } else {
     const staging = join(layout.releasesDir, `.staging-${version}-${randomBytes(4).toString('hex')}`);
     try {
       await extractBundle(tarball, staging, version);
+      if ((await descriptorSha256(staging)) !== signed.manifest.bundleDescriptorSha256) {
+        throw new Error(`the bundle's ${BUNDLE_DESCRIPTOR_FILE} is not the one the manifest signs (bundleDescriptorSha256)`);
+      }
+      await writeFileAtomic(join(staging, RELEASE_MANIFEST_FILE), `${JSON.stringify(envelope)}\n`, { mode: 0o644 });
       await renameDurable(staging, target);
     } catch (e) {
       await rm(staging, { recursive: true, force: true });
@@ -40,11 +57,7 @@ export async function installBundle(layout: ReleaseLayout, tarball: string, vers
 
 /** Reads the loader's state (read-only for the updater); a missing or bad file is the initial state. */
 export async function readLoaderState(layout: ReleaseLayout): Promise<LoaderState> {
-  try {
-    return LoaderState.parse(JSON.parse(await readFile(layout.loaderStateFile, 'utf8')));
-  } catch {
-    return INITIAL_LOADER_STATE;
-  }
+  return parseLoaderState(await readFile(layout.loaderStateFile, 'utf8').catch(() => null));
 }
 
 /** Deletes bundle directories nobody points at, keeping `keep` (plus whatever the loader references). */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
  *
  * ```
  * <data>/releases/<version>/          an installed bundle (complete once renamed into place)
+ * <data>/releases/<version>/release-manifest.json   its signed manifest (checked at every launch)
  * <data>/releases/candidate.json      written by the updater: "start this one next, on trial"
  * <data>/releases/loader-state.json   written by the loader only: current / previous / trial / refused
  * <data>/releases/update-state.json   written by the updater only: highest accepted counter

@@ -9,13 +9,14 @@ const stranger = generateReleaseKey();
 const verifier = new Ed25519Verifier([a, b].map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })));
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const manifest: ReleaseManifest = {
-  schema: 1, version: '2.0.0', channel: 'stable',
+  schema: 2, version: '2.0.0', channel: 'stable',
   bundle: { url: '../../bundles/x.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 1000 },
-  minRuntimeVersion: '45.0.0', counter: 10,
+  bundleDescriptorSha256: 'b'.repeat(64),
+  minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 10,
   releasedAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z', rolloutShare: 1,
 };
 const ctx: PanelReleaseContext = {
-  panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1', runningVersion: '1.0.0',
+  panelId: 'panel-0001', channel: 'stable', runtime: { host: 'electron', version: '45.4.1' }, runningVersion: '1.0.0',
   highestCounter: 5, refusedVersions: [], buildTimeMs: Date.parse('2026-01-01T00:00:00Z'),
 };
 const judge = (m: ReleaseManifest, c: Partial<PanelReleaseContext> = {}, keys = [a.privateKeyPem], now = NOW) => evaluateRelease(signManifest(m, keys), verifier, { ...ctx, ...c }, now);
@@ -56,7 +57,18 @@ describe('release trust policy (real Ed25519)', () => {
     expect(judge(manifest, {}, undefined, Date.parse('2026-07-01T00:05:00Z')).kind).toBe('install'); // within 10 min skew
     expect(judge(manifest, {}, undefined, Date.parse('2026-07-01T00:11:00Z'))).toMatchObject({ reason: 'expired' });
     expect(judge({ ...manifest, releasedAt: '2026-06-02T00:00:00.000Z' })).toMatchObject({ reason: 'not-yet-valid' });
-    expect(judge({ ...manifest, minRuntimeVersion: '46.0.0' })).toMatchObject({ reason: 'runtime-too-old' });
+    expect(judge({ ...manifest, minRuntime: { electron: '46.0.0', node: '20.0.0' } })).toMatchObject({ reason: 'runtime-too-old' });
+  });
+
+  it('minimum runtime per host: one release for the Electron and the Node host, a host it does not name refuses it', () => {
+    const both = { ...manifest, minRuntime: { electron: '45.0.0', node: '20.19.0' } };
+    const onNode = (version: string) => ({ runtime: { host: 'node' as const, version } });
+    expect(judge(both).kind).toBe('install');
+    // The Debian image's Node 20.19 is not "older than Electron 45": each host has its own minimum.
+    expect(judge(both, onNode('20.19.2')).kind).toBe('install');
+    expect(judge(both, onNode('20.18.0'))).toMatchObject({ reason: 'runtime-too-old', detail: 'needs node 20.19.0, this one is 20.18.0' });
+    expect(judge({ ...manifest, minRuntime: { electron: '45.0.0' } }, onNode('22.0.0'))).toMatchObject({ reason: 'runtime-too-old', detail: expect.stringMatching(/not made for the node host/) });
+    expect(judge({ ...manifest, minRuntime: { node: '20.0.0' } })).toMatchObject({ reason: 'runtime-too-old', detail: expect.stringMatching(/not made for the electron host/) });
   });
 
   it('counter: replay refused, same counter is "already seen", unsynced clock bounds the jump', () => {

@@ -55,7 +55,7 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
   });
 
   const make = (scheduler: Scheduler, random = () => 0.5) => new OtaUpdater({
-    dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1',
+    dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1',
     runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
     http: new GotOtaHttpClient(), wallClock: { now: () => Date.now() }, scheduler, random, checkIntervalMs: 1000, jitter: 0.5,
     requestRestart: async () => undefined,
@@ -95,7 +95,7 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
       else res.writeHead(404).end('{}');
     });
     const u = new OtaUpdater({
-      dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeVersion: '45.4.1',
+      dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1',
       runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
       http: new GotOtaHttpClient({ timeoutMs: 3_600_000 }), wallClock: { now: () => Date.now() }, scheduler: new RecordingFakeScheduler(), random: () => 0.5,
       requestRestart: async () => undefined, monotonicClock: { now: () => mono },
@@ -115,8 +115,8 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
 
   it('a signed manifest for the running version records its counter and downloads nothing', async () => {
     body = signManifest({
-      schema: 1, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 },
-      minRuntimeVersion: '45.0.0', counter: 3, releasedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
+      schema: 2, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 }, bundleDescriptorSha256: 'b'.repeat(64),
+      minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 3, releasedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
     }, [key.privateKeyPem]);
     const u = make(new RecordingFakeScheduler());
     expect(await u.checkNow()).toMatch(/up to date/);

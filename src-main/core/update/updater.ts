@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { UpdateReport } from '../../common/index.js';
-import { evaluateRelease, type ReleaseManifest, type ReleasePolicyOptions, type SignatureVerifier } from '../../common/release/index.js';
+import { evaluateRelease, type ReleasePolicyOptions, type RuntimeHost, type SignedManifest, type SignatureVerifier } from '../../common/release/index.js';
 import { systemMonotonicClock, type MonotonicClock, type Scheduler, type TimerHandle, type WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { CoreLogger } from '../logger.js';
@@ -23,7 +23,9 @@ export interface OtaUpdaterOptions {
   reportUrl: string | null;
   panelId: string;
   channel: string;
-  /** Electron version of the image (headless: the image's Electron version from its config). */
+  /** Which kiosk host runs this updater: a release names its minimum runtime per host. */
+  runtimeHost: RuntimeHost;
+  /** That host's runtime version: Electron's on the Electron host, Node's on the Node host. */
   runtimeVersion: string;
   /** Bundle version running now (from its bundle.json, or the factory version). */
   runningVersion: string;
@@ -140,6 +142,10 @@ export class OtaUpdater implements UpdateChecker {
       this.setReport('trial', this.o.runningVersion, null, 'started on trial; commits once healthy');
     } else if (out?.kind === 'rolled-back') {
       this.setReport('rolled-back', out.version, null, `${out.reason} (at ${out.at}); running ${this.o.runningVersion}`);
+    } else if (out?.kind === 'refused' || out?.kind === 'fell-back') {
+      // Refused at launch (not what was signed, or not for this runtime) or given up after a
+      // crash loop: the status says which version and why, and what runs instead.
+      this.setReport('rolled-back', out.version, null, `${out.kind === 'fell-back' ? 'fell back: ' : ''}${out.reason} (at ${out.at}); running ${this.o.runningVersion}`);
     } else if (out?.kind === 'committed' && out.version === this.o.runningVersion) {
       this.setReport('committed', out.version, 1, `committed at ${out.at}`);
     }
@@ -240,7 +246,7 @@ export class OtaUpdater implements UpdateChecker {
     const verdict = evaluateRelease(res.body, this.o.verifier, {
       panelId: this.o.panelId,
       channel: this.o.channel,
-      runtimeVersion: this.o.runtimeVersion,
+      runtime: { host: this.o.runtimeHost, version: this.o.runtimeVersion },
       runningVersion: this.o.runningVersion,
       highestCounter: highest,
       refusedVersions: loader.refused,
@@ -263,11 +269,12 @@ export class OtaUpdater implements UpdateChecker {
         return text;
       }
       case 'install':
-        return this.install(verdict.signed.manifest, entry);
+        return this.install(verdict.signed, entry);
     }
   }
 
-  private async install(m: ReleaseManifest, entry: CheckInFlight): Promise<string> {
+  private async install(signed: SignedManifest, entry: CheckInFlight): Promise<string> {
+    const m = signed.manifest;
     await mkdir(this.layout.downloadDir, { recursive: true });
     await this.removeOtherDownloads(m.version);
     const part = join(this.layout.downloadDir, `${m.version}.tar.gz.part`);
@@ -312,7 +319,7 @@ export class OtaUpdater implements UpdateChecker {
     this.setReport('verifying', m.version, 1, `sha512 ok${result.resumedFrom > 0 ? `, resumed at ${result.resumedFrom}` : ''}`);
     this.setReport('installing', m.version, 1, null);
     try {
-      await installBundle(this.layout, part, m.version, new Date(this.o.wallClock.now()));
+      await installBundle(this.layout, part, signed, new Date(this.o.wallClock.now()));
     } catch (e) {
       await rm(part, { force: true });
       const detail = `install: ${(e as Error).message}`;
