@@ -116,6 +116,7 @@ async function main(): Promise<void> {
   const ota = createOtaUpdater({
     dataDir,
     config,
+    runtimeHost: 'electron',
     runtimeVersion: process.versions.electron ?? 'unknown',
     appVersion: bundleVersion,
     buildTimeMs: BUILD_TIME_MS,

@@ -28,7 +28,7 @@ describe('createOtaUpdater', () => {
   afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
   const make = (over: Partial<Parameters<typeof createOtaUpdater>[0]>) => createOtaUpdater({
-    dataDir: dir, config, runtimeVersion: '45.4.1', appVersion: '0.1.0', buildTimeMs: 0,
+    dataDir: dir, config, runtimeHost: 'electron', runtimeVersion: '45.4.1', appVersion: '0.1.0', buildTimeMs: 0,
     requestRestart: async () => undefined, log: quietLog, env: {}, ...over,
   });
 

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { RuntimeHost } from '../../common/release/index.js';
 import type { ConfigLoadResult } from '../config.js';
 import type { CoreLogger } from '../logger.js';
 import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';
@@ -17,6 +18,8 @@ const LAUNCH_KINDS: readonly LaunchKind[] = ['trial', 'current', 'previous', 'fa
 export function createOtaUpdater(o: {
   dataDir: string;
   config: ConfigLoadResult;
+  /** The kiosk host and its runtime's version: releases name a minimum runtime per host. */
+  runtimeHost: RuntimeHost;
   runtimeVersion: string;
   appVersion: string;
   buildTimeMs: number;
@@ -55,6 +58,7 @@ export function createOtaUpdater(o: {
       reportUrl: `${api}/update/panels/${encodeURIComponent(config.panelId)}/report`,
       panelId: config.panelId,
       channel,
+      runtimeHost: o.runtimeHost,
       runtimeVersion: o.runtimeVersion,
       runningVersion: launch.version ?? o.appVersion,
       launchKind,

@@ -99,6 +99,7 @@ const config = await loadPanelConfig(dataDir);
 const ota = createOtaUpdater({
   dataDir,
   config,
+  runtimeHost: 'node',
   runtimeVersion: process.versions.node,
   appVersion: version,
   buildTimeMs: BUILD_TIME_MS,
