@@ -16,3 +16,4 @@ export * from './contract/bridge.js';
 export * from './contract/bridge-wire.js';
 export * from './contract/backend-api.js';
 export * from './contract/panel-sensor.js';
+export * from './sensor/averaging.js';
