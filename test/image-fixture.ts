@@ -205,7 +205,7 @@ export function buildImage(board: Board = 'x86_64'): BuiltImage {
     const sizes = { boot: 40 * MiB, slot: 32 * MiB, data: 16 * MiB };
     must('fakeroot', ['--', join(BOARD, board, 'post-image.sh'), binaries], {
       env: {
-        TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_VERSION: '0.1.0-test',
+        TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_IMAGE_VERSION: '0.1.0-test',
         AIRPANEL_EFI_SIZE: `${sizes.boot / MiB}M`, AIRPANEL_BOOT_SIZE: `${sizes.boot / MiB}M`,
         AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`, AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
         AIRPANEL_RAUC_KEY: signer.key, AIRPANEL_RAUC_CERT: signer.cert,
