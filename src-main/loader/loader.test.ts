@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MinRuntime, ReleaseManifest } from '../common/release/index.js';
+import type { LoaderState, MinRuntime, ReleaseManifest } from '../common/release/index.js';
 import { buildBundle, extractBundle, type BuiltBundle } from '../core/update/bundle.js';
 import { installBundle } from '../core/update/install.js';
 import { Ed25519Verifier, generateReleaseKey, signManifest } from '../core/update/keys.js';
@@ -18,6 +19,8 @@ const APPS = {
   crash: 'process.exit(7);\n',
   // Commits, then dies a little later (a committed bundle in a crash loop).
   healthyThenCrash: "process.send({ type: 'airpanel/healthy' }); setTimeout(() => process.exit(3), 50);\n",
+  // Commits, then hangs (no exit): on a panel the watchdog takes the unit down, loader and all.
+  healthyThenHang: "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/app.pid', String(process.pid));\nprocess.send({ type: 'airpanel/healthy' });\nsetInterval(() => {}, 1000);\n",
   hang: 'setInterval(() => {}, 1000);\n',
   // Hangs, and has started a helper process of its own (like Electron's GPU process).
   hangWithChild: "import { spawn } from 'node:child_process'; import { writeFileSync } from 'node:fs';\nconst c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/helper.pid', String(c.pid));\nsetInterval(() => {}, 1000);\n",
@@ -303,5 +306,42 @@ describe('BundleLoader', () => {
         ['2.0.0', expect.stringMatching(/^crashed 2 times within 10 min/)],
       ]);
     });
+
+    it('hanging after commit, taken down with the loader each time (watchdog, power): previous after N such starts', async () => {
+      // The real loader process (main.ts) with the image's options; killed together with its
+      // app as a watchdog reset or a power cut does, so it never sees the app end.
+      const keyring = join(dir, 'keyring.json');
+      await writeFile(keyring, JSON.stringify({ keys: [{ keyId: key.keyId, publicKey: key.publicKey }] }));
+      const args = [join(import.meta.dirname, 'main.ts'), '--data-dir', dataDir, '--factory-dir', factoryDir, '--runtime', process.execPath,
+        '--keyring', keyring, '--runtime-version', RUNTIME, '--crash-limit', '2', '--health-deadline-ms', '20000'];
+      const store = new LoaderStore(releaseLayout(dataDir));
+      const { spawn } = await import('node:child_process');
+      const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+      /** Starts the loader, waits until the app it started is up (and committed), kills both. */
+      async function bootAndKill(): Promise<LoaderState> {
+        await rm(join(dataDir, 'app.pid'), { force: true });
+        const loaderProc = spawn(tsx, args, { stdio: 'ignore', detached: true });
+        try {
+          const end = Date.now() + 20_000;
+          while (!(existsSync(join(dataDir, 'app.pid')) && store.readState().trial === null) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, 300)); // the commit is on disk before the app hangs
+        } finally {
+          process.kill(-loaderProc.pid!, 'SIGKILL'); // the loader (tsx and its node)
+          const pid = existsSync(join(dataDir, 'app.pid')) ? Number(await readFile(join(dataDir, 'app.pid'), 'utf8')) : null;
+          if (pid) process.kill(-pid, 'SIGKILL'); // the app, in its own process group
+        }
+        return store.readState();
+      }
+      await install('2.0.0', 'healthy');
+      expect((await loader().runOnce()).result).toBe('committed-then-exited');
+      await install('3.0.0', 'healthyThenHang');
+      let s = await bootAndKill();
+      expect(s).toMatchObject({ current: '3.0.0', previous: '2.0.0', running: { version: '3.0.0' } });
+      s = await bootAndKill(); // crash 1 counted at this start; still 3.0.0
+      expect(s.running?.version).toBe('3.0.0');
+      const o = await loader(10_000, { crashLimit: 2 }).decide(); // crash 2: given up
+      expect(o.launch).toEqual({ kind: 'previous', version: '2.0.0' });
+      expect(o.state.lastOutcome).toMatchObject({ kind: 'fell-back', version: '3.0.0', reason: expect.stringMatching(/crashed 2 times.*ended without the loader/) });
+    }, 60_000);
   });
 });

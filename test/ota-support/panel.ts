@@ -18,6 +18,8 @@ export interface TestPanelOptions {
   buildTimeMs?: number;
   writer?: PartialFileWriter;
   panelId?: string;
+  /** Default electron (with runtimeVersion 45.4.1). */
+  runtimeHost?: 'electron' | 'node';
   runtimeVersion?: string;
   restarts?: string[];
   downloadAttempts?: number;
@@ -31,7 +33,7 @@ export function testUpdater(o: TestPanelOptions): OtaUpdater {
     reportUrl: null,
     panelId: o.panelId ?? 'panel-0001',
     channel: o.channel ?? 'stable',
-    runtimeHost: 'electron',
+    runtimeHost: o.runtimeHost ?? 'electron',
     runtimeVersion: o.runtimeVersion ?? '45.4.1',
     runningVersion: o.runningVersion ?? '1.0.0',
     launchKind: 'current',

@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import { Ed25519Verifier, generateReleaseKey, signManifest } from './keys.js';
 import { GotOtaHttpClient } from './http.js';
 import { OtaUpdater } from './updater.js';
+import { releaseLayout } from './layout.js';
+import { INITIAL_LOADER_STATE } from '../../common/release/index.js';
 
 /** Fake scheduler (replaces the timer scheduler): records delays, fires on demand. */
 class RecordingFakeScheduler implements Scheduler {
@@ -73,6 +75,22 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
     expect(requests).toBe(1);
     expect(s.delays[1]).toBeCloseTo(1499, 0);
     u.stop();
+  });
+
+  it('reports what the loader refused at launch or gave up after a crash loop, with what runs instead', async () => {
+    const layout = releaseLayout(dir);
+    await mkdir(layout.releasesDir, { recursive: true });
+    const outcome = (kind: 'refused' | 'fell-back', reason: string) => ({ kind, version: '2.0.0', reason, at: '2026-01-01T00:00:00.000Z', seq: 3 });
+    for (const [o, expected] of [
+      [outcome('fell-back', 'crashed 3 times within 10 min (last: code 1, signal null)'), 'fell back: crashed 3 times within 10 min (last: code 1, signal null) (at 2026-01-01T00:00:00.000Z); running 1.0.0'],
+      [outcome('refused', 'refused at launch: main.js does not match bundle.json'), 'refused at launch: main.js does not match bundle.json (at 2026-01-01T00:00:00.000Z); running 1.0.0'],
+    ] as const) {
+      await writeFile(layout.loaderStateFile, JSON.stringify({ ...INITIAL_LOADER_STATE, current: '2.0.0', refused: ['2.0.0'], lastOutcome: o, recent: [o] }));
+      const u = make(new RecordingFakeScheduler());
+      await u.start();
+      expect(u.getReport()).toMatchObject({ phase: 'rolled-back', targetVersion: '2.0.0', detail: expected });
+      u.stop();
+    }
   });
 
   it('concurrent check-update commands share one check; nothing published is not a failure', async () => {
