@@ -1,7 +1,7 @@
 // Static checks of the OS image's scripts and units with Debian's own tools: shellcheck on
 // every shell script of buildroot/ and provisioning/, systemd-analyze verify on every unit
 // and drop-in of the overlays, loaded inside a stand-in root (see image-fixture.ts).
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOARD, BOARDS, EXTERNAL, REPO, makeStandInTarget, must, run, tempDir } from './image-fixture.js';
@@ -62,13 +62,21 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     target = join(root.dir, 'target');
     writeFileSync(join(root.dir, 'keyring.pem'), 'placeholder keyring');
     makeStandInTarget(target, join(root.dir, 'keyring.pem'), board);
+    // What systemd's timesyncd brings on both images (Buildroot's systemd package, Debian's
+    // systemd-timesyncd): its user, and the program the host's unit names.
+    appendFileSync(join(target, 'etc/passwd'), 'systemd-timesync:x:998:998::/:/bin/false\n');
+    appendFileSync(join(target, 'etc/group'), 'systemd-timesync:x:998:\n');
+    mkdirSync(join(target, 'lib/systemd'), { recursive: true });
+    writeFileSync(join(target, 'lib/systemd/systemd-timesyncd'), '#!/bin/sh\n# stand-in\n', { mode: 0o755 });
   }, 60_000);
   afterAll(() => root?.remove());
 
-  it('covers the kiosk, mark-good, data and boot-partition units and the drop-ins', () => {
+  it('covers the kiosk, mark-good, data, first-boot and boot-partition units and the drop-ins', () => {
     expect(unitFiles).toEqual(expect.arrayContaining(['airpanel.service', 'airpanel-mark-good.service', 'data.mount',
+      'airpanel-wipe-data.service', 'airpanel-grow-data.service', 'airpanel-machine-id.service', 'var-lib-systemd-timesync.mount',
       board === 'x86_64' ? 'boot-efi.mount' : 'boot-firmware.mount']));
-    expect(dropInUnits).toEqual(expect.arrayContaining(['seatd.service', 'rauc.service', 'systemd-journal-flush.service']));
+    expect(dropInUnits).toEqual(expect.arrayContaining(['seatd.service', 'rauc.service', 'systemd-journal-flush.service',
+      'systemd-timesyncd.service', 'multi-user.target']));
   });
 
   it.each([...unitFiles, ...dropInUnits])('%s verifies cleanly', (unit) => {
@@ -162,12 +170,12 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
   it('tmpfiles.d makes the data dirs for the kiosk user and links the journal to /data', () => {
     must('fakeroot', ['--', 'sh', '-ec', [
       `systemd-tmpfiles --root='${target}' --create --prefix=/data --prefix=/var/log/journal`,
-      `stat -c '%n %a %u %g' '${target}/data/airpanel' '${target}/data/airpanel/home' '${target}/data/airpanel/cache' '${target}/data/journal' '${target}/data/rauc' > '${target}/stat.txt'`,
+      `stat -c '%n %a %u %g' '${target}/data/airpanel' '${target}/data/airpanel/home' '${target}/data/airpanel/cache' '${target}/data/journal' '${target}/data/rauc' '${target}/data/timesync' > '${target}/stat.txt'`,
       `readlink '${target}/var/log/journal' >> '${target}/stat.txt'`,
     ].join('\n')]);
     const lines = readFileSync(join(target, 'stat.txt'), 'utf8').replaceAll(`${target}`, '').trim().split('\n');
     expect(lines).toEqual(['/data/airpanel 750 1000 1000', '/data/airpanel/home 700 1000 1000', '/data/airpanel/cache 750 1000 1000',
-      '/data/journal 2755 0 190', '/data/rauc 700 0 0', '/data/journal']);
+      '/data/journal 2755 0 190', '/data/rauc 700 0 0', '/data/timesync 755 998 998', '/data/journal']);
   });
 
   it('arms the hardware watchdog, caps the journal and opens no resolver port', () => {
@@ -181,6 +189,45 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     expect(conf('systemd/journald.conf')).toMatch(/^SystemMaxUse=16M$/m);
     expect(conf('systemd/resolved.conf')).toMatch(/^LLMNR=no$/m);
     expect(conf('systemd/resolved.conf')).toMatch(/^MulticastDNS=no$/m);
+  });
+});
+
+describe('first-boot units and what the boot loaders pass them', () => {
+  const unit = (name: string) => readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system', name), 'utf8');
+  const loaders = [readFileSync(join(BOARD, 'x86_64/grub.cfg'), 'utf8'), readFileSync(join(BOARD, 'rpi4/boot.cmd'), 'utf8')];
+
+  it('the factory reset runs on the flag both boot loaders add for FACTORY_RESET=1, before /data is checked and mounted', () => {
+    const wipe = unit('airpanel-wipe-data.service');
+    const flag = /^ConditionKernelCommandLine=(.*)$/m.exec(wipe)?.[1];
+    expect(flag).toBe('airpanel.factory_reset=1');
+    for (const l of loaders) expect(l).toContain(` ${flag}"`);
+    expect(wipe).toMatch(/^Before=systemd-fsck@dev-disk-by\\x2dlabel-airpanel\\x2ddata\.service data\.mount$/m);
+    expect(wipe).toMatch(/^After=boot-efi\.mount boot-firmware\.mount$/m);
+    expect(unit('data.mount')).toMatch(/^Wants=airpanel-wipe-data\.service airpanel-grow-data\.service$/m);
+  });
+
+  it('the machine id is stored only on boots whose kernel did not get the one both boot loaders pass', () => {
+    expect(unit('airpanel-machine-id.service')).toMatch(/^ConditionKernelCommandLine=!systemd\.machine_id$/m);
+    for (const l of loaders) expect(l).toMatch(/systemd\.machine_id=\$\{?MACHINE_ID\}?/);
+    expect(readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system/multi-user.target.d/10-airpanel.conf'), 'utf8'))
+      .toMatch(/^Wants=airpanel-machine-id\.service$/m);
+  });
+});
+
+describe.each(BOARDS)('airpanel_%s_defconfig: what the scripts and units run on the panel', (board) => {
+  const defconfig = readFileSync(join(EXTERNAL, `configs/airpanel_${board}_defconfig`), 'utf8');
+  const set = (symbol: string) => new RegExp(`^${symbol}=y$`, 'm').test(defconfig);
+
+  it('has fsck.ext4 and mkfs.ext4, resize2fs, sfdisk/blockdev and partx (systemd-fsck, wipe-data, grow-data)', () => {
+    for (const s of ['BR2_PACKAGE_E2FSPROGS', 'BR2_PACKAGE_E2FSPROGS_RESIZE2FS', 'BR2_PACKAGE_UTIL_LINUX_BINARIES', 'BR2_PACKAGE_UTIL_LINUX_PARTX']) {
+      expect(set(s), s).toBe(true);
+    }
+    expect(defconfig).not.toMatch(/^# BR2_PACKAGE_E2FSPROGS_FSCK is not set$/m);
+  });
+
+  it('has the boot loader environment tool of its board (RAUC, bootenv) and leaves the prebuilt runtime unstripped', () => {
+    expect(set(board === 'x86_64' ? 'BR2_TARGET_GRUB2_INSTALL_TOOLS' : 'BR2_PACKAGE_LIBUBOOTENV')).toBe(true);
+    expect(defconfig).toMatch(/^BR2_STRIP_EXCLUDE_DIRS="opt\/airpanel"$/m);
   });
 });
 
