@@ -22,6 +22,7 @@ export const PACKAGES: ReadonlyArray<readonly [name: string, why: string]> = [
   ['linux-image-amd64', 'the kernel (6.12), booted by GRUB from /boot of the slot'],
   ['initramfs-tools', 'the initramfs: Debian builds ext4 and the disk drivers as modules'],
   ['e2fsprogs', 'fsck.ext4 in the initramfs and for /data'],
+  ['fdisk', 'sfdisk: grow-data grows the data partition to the end of the disk (board overlay)'],
   ['dosfstools', 'fsck.vfat for the EFI system partition'],
   ['kmod', 'modprobe'],
   ['nodejs', 'the runtime of the OTA loader and of the Node kiosk host (/usr/bin/node)'],
