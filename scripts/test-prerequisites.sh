@@ -22,6 +22,7 @@ declare -A needs=(
   [ansible-playbook]=ansible-core
   [grub-editenv]=grub-common
   [mkimage]=u-boot-tools
+  [fw_setenv]=libubootenv-tool
   [openssl]=openssl
   [socat]=socat
 )
