@@ -44,7 +44,7 @@ export interface HeadlessHostOptions {
  * The panel core under plain Node: serves the built renderer and the bridge WebSocket at
  * `/bridge` on one HTTP server, and carries out the core's HostActions.
  *
- * Usage: `const host = new HeadlessHost(opts); const core = createPanelCore({ host:
+ * Usage: `const host = new HeadlessHost(opts); const core = new PanelCore({ hostActions:
  * host.actions, … }); await host.listen(core);`: the actions exist before the core, the
  * core before the server.
  */

@@ -7,7 +7,7 @@
  *
  *   const fleet = await Fleet.create({ panels: 1000 });
  *   await fleet.provision(); await fleet.startPanels(); await fleet.waitForLive();
- *   const t0 = await fleet.broadcastChange(); const times = await fleet.awaitChange(t0, 60_000);
+ *   const { t0 } = await fleet.broadcastChange(); const times = await fleet.awaitChange(60_000);
  *   await fleet.stop();
  */
 import { fork, type ChildProcess } from 'node:child_process';
