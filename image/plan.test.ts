@@ -54,7 +54,7 @@ describe('files written into the root', () => {
   it('host.env names the Node runtime, the node host and the Chromium flags', () => {
     const env = Object.fromEntries(hostEnv().split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     // The names airpanel.service and the Node kiosk host read (the unit's header lists them).
-    expect(env).toMatchObject({ AIRPANEL_HOST: 'node', AIRPANEL_RUNTIME: '/usr/bin/node', AIRPANEL_RUNTIME_ARGS: '', AIRPANEL_CHROMIUM: '/usr/bin/chromium' });
+    expect(env).toMatchObject({ AIRPANEL_HOST: 'node', AIRPANEL_RUNTIME: '/usr/bin/node', AIRPANEL_LOADER: '/usr/lib/airpanel/loader/main.js', AIRPANEL_RUNTIME_ARGS: '', AIRPANEL_CHROMIUM: '/usr/bin/chromium' });
     expect(env.AIRPANEL_CHROMIUM_FLAGS!.split(' ')).toEqual(CHROMIUM_FLAGS);
     expect(CHROMIUM_FLAGS).toContain('--ozone-platform=wayland');
     expect(CHROMIUM_FLAGS).not.toContain('--no-sandbox');

@@ -126,6 +126,8 @@ export function hostEnv(): string {
     '# airpanel.service reads it; the Buildroot image ships its own for the Electron host.',
     'AIRPANEL_HOST=node',
     'AIRPANEL_RUNTIME=/usr/bin/node',
+    // What the runtime runs first: the OTA loader, which verifies and starts the bundle.
+    'AIRPANEL_LOADER=/usr/lib/airpanel/loader/main.js',
     // Arguments for the runtime before the bundle's entry: none for Node.
     'AIRPANEL_RUNTIME_ARGS=',
     // Read by the Node kiosk host (src-main/headless/kiosk/main.ts).

@@ -97,6 +97,13 @@ async function installApp(i: RootfsInputs): Promise<void> {
   await i.run('chmod', ['-R', 'u+rwX,go+rX,go-w', lib]);
 }
 
+const VAR_TMPFS_DROP_IN = [
+  '# Written by `npm run image` (image/rootfs.ts): /var is a tmpfs filled at boot by tmpfiles.',
+  '[Unit]',
+  'After=systemd-tmpfiles-setup.service',
+  '',
+].join('\n');
+
 /** What Buildroot's skeleton does and Debian does not, for a read-only root. */
 async function debianSystem(i: RootfsInputs): Promise<void> {
   const r = i.root;
@@ -113,6 +120,10 @@ async function debianSystem(i: RootfsInputs): Promise<void> {
   // The catalog is built below into the factory /var; rebuilding it in the tmpfs at every
   // boot would cost seconds (ConditionNeedsUpdate cannot see a file the tmpfs gets later).
   await i.run('chroot', [r, 'systemctl', 'mask', 'systemd-journal-catalog-update.service'], { quiet: true });
+  // /var is a tmpfs that systemd-tmpfiles-setup fills; resolved starts early (no default
+  // dependencies) and its private /var/tmp needs the directory: without this it fails once
+  // at every boot ("Failed to set up mount namespacing: /var/tmp") and is restarted.
+  await writeText(join(r, 'etc/systemd/system/systemd-resolved.service.d/10-airpanel-var-tmpfs.conf'), VAR_TMPFS_DROP_IN);
   // No package management on the panel: its caches and lists are dead weight.
   for (const d of ['var/cache/apt', 'var/lib/apt/lists']) await rm(join(r, d), { recursive: true, force: true });
   await kernelLinks(r);
@@ -140,7 +151,7 @@ async function postBuild(i: RootfsInputs): Promise<void> {
       BR2_EXTERNAL_AIRPANEL_PATH: i.buildrootDir,
       AIRPANEL_RAUC_KEYRING: i.raucKeyring,
       // The Node host instead of the Electron runtime (/opt/airpanel) of the Buildroot image.
-      AIRPANEL_HOST_FILES: `/usr/bin/node /usr/bin/chromium ${HOST_ENV_PATH}`,
+      AIRPANEL_HOST_FILES: `/usr/bin/node /usr/bin/chromium /usr/lib/airpanel/loader/main.js ${HOST_ENV_PATH}`,
     },
   });
 }

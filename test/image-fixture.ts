@@ -1,13 +1,15 @@
 // Builds a stand-in of what Buildroot produces for the x86_64 panel, from the REAL external
 // tree: the rootfs overlays, post-build.sh, the package's permission table and the users
-// table, with the Electron runtime, the OTA loader build, the factory bundle, GRUB's EFI
-// binary and the kernel replaced by placeholders (the runtime's app is the real runtime-app).
+// table, with the Electron runtime, the runtime app's bundled main.mjs (its package.json and
+// runtime.json are the real ones), the factory bundle, GRUB's EFI binary and the kernel
+// replaced by placeholders.
 // Then post-image.sh + genimage.cfg assemble the disk image under fakeroot.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IMAGE_RUNTIME_CONFIG } from '../src-main/loader/runtime-app/config.js';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const EXTERNAL = join(REPO, 'buildroot');
@@ -62,9 +64,12 @@ function stub(path: string): void {
   chmodSync(path, 0o755);
 }
 
-/** Placeholders for what package/airpanel installs under /usr/lib/airpanel (paths as in airpanel.mk). */
+/** Placeholders for what package/airpanel installs under /usr/lib/airpanel and /opt/airpanel/resources/app (paths as in airpanel.mk). */
 export const STAND_IN_AIRPANEL_FILES: Record<string, string> = {
-  'usr/lib/airpanel/loader/main.js': '// placeholder for dist/loader/main.js (npx tsx src-main/loader/build.ts)\n',
+  // The runtime's app (package airpanel installs dist/loader/runtime-app as resources/app).
+  'opt/airpanel/resources/app/main.mjs': '// placeholder for dist/loader/runtime-app/main.mjs (npx tsx src-main/loader/build.ts)\n',
+  'opt/airpanel/resources/app/package.json': readFileSync(join(REPO, 'src-main/loader/runtime-app/package.json'), 'utf8'),
+  'opt/airpanel/resources/app/runtime.json': `${JSON.stringify(IMAGE_RUNTIME_CONFIG, null, 2)}\n`,
   'usr/lib/airpanel/factory/bundle.json': `${JSON.stringify({ placeholder: 'the factory bundle: tools/release bundle, extracted' })}\n`,
   'usr/lib/airpanel/factory/main.js': '// placeholder for the factory bundle\'s main.js\n',
   'usr/lib/airpanel/release-keys.json': `${JSON.stringify({ keys: [{ keyId: 'placeholder', publicKey: 'placeholder' }] })}\n`,
@@ -107,11 +112,10 @@ export function makeStandInTarget(target: string, keyring: string, board: Board 
     '[Unit]\nDescription=Rauc Update Service\n\n[Service]\nType=dbus\nBusName=de.pengutronix.rauc\nExecStart=/usr/bin/rauc --mount=/run/rauc service\n');
   for (const p of STUB_PROGRAMS) stub(join(target, p));
   // What package/airpanel installs: the runtime as electron-builder lays it out, with the
-  // loader's runtime-app instead of app.asar; the loader, the factory bundle, the release keys.
+  // runtime app (the loader) instead of app.asar; the factory bundle, the release keys.
   stub(join(target, 'opt/airpanel/airpanel'));
   stub(join(target, 'opt/airpanel/chrome-sandbox'));
   writeFileSync(join(target, 'opt/airpanel/resources.pak'), 'placeholder');
-  cpSync(join(REPO, 'src-main/loader/runtime-app'), join(target, 'opt/airpanel/resources/app'), { recursive: true });
   for (const [rel, content] of Object.entries(STAND_IN_AIRPANEL_FILES)) {
     mkdirSync(dirname(join(target, rel)), { recursive: true });
     writeFileSync(join(target, rel), content);

@@ -133,7 +133,7 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     const unit = readFileSync(join(target, 'etc/systemd/system/airpanel.service'), 'utf8');
     const execStart = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit)?.[1]?.replace(/\\\n\s*/g, ' ') ?? '';
     const words = execStart.split(/\s+/).filter(Boolean);
-    expect(words.slice(0, 5)).toEqual(['/usr/bin/cage', '-d', '--', '${AIRPANEL_RUNTIME}', '/usr/lib/airpanel/loader/main.js']);
+    expect(words.slice(0, 5)).toEqual(['/usr/bin/cage', '-d', '--', '${AIRPANEL_RUNTIME}', '${AIRPANEL_LOADER}']);
     expect(unit).toMatch(/^EnvironmentFile=\/usr\/lib\/airpanel\/host\.env$/m);
     // Chromium's namespace sandbox needs no privileges: none may be gained.
     expect(unit).toMatch(/^NoNewPrivileges=yes$/m);
@@ -142,28 +142,41 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     const sep = words.indexOf('--', 3);
     const loaderArgs = words.slice(5, sep);
     expect(words.slice(sep + 1)).toEqual(['$AIRPANEL_RUNTIME_ARGS']);
-    // Every option is one the loader parses (parseArgs is strict: an unknown one stops it).
-    const loaderMain = readFileSync(join(REPO, 'src-main/loader/main.ts'), 'utf8');
+    // Every option is one both loaders parse (parseArgs is strict: an unknown one stops them):
+    // the Node host's loader/main.ts and the Electron runtime app's loader role.
     const flags = loaderArgs.filter((a) => a.startsWith('--'));
     expect(flags).toEqual(['--host', '--data-dir', '--factory-dir', '--runtime', '--health-deadline-ms', '--max-attempts']);
-    for (const f of flags) expect(loaderMain, f).toMatch(new RegExp(`^\\s+(?:'${f.slice(2)}'|${f.slice(2)}): \\{ type:`, 'm'));
+    for (const file of ['src-main/loader/main.ts', 'src-main/loader/runtime-app/loader-role.ts']) {
+      const source = readFileSync(join(REPO, file), 'utf8');
+      for (const f of flags) expect(source, `${file} ${f}`).toMatch(new RegExp(`^\\s+(?:'${f.slice(2)}'|${f.slice(2)}): \\{ type:`, 'm'));
+    }
     const value = (f: string) => loaderArgs[loaderArgs.indexOf(f) + 1]!;
-    expect(value('--data-dir')).toBe('/data/airpanel');
     expect(value('--host')).toBe('${AIRPANEL_HOST}');
     expect(value('--runtime')).toBe('${AIRPANEL_RUNTIME}');
-    // The Buildroot image's host.env, as the package installs it: the Electron host.
+    // The Buildroot image's host.env, as the package installs it: the Electron host, its runtime
+    // app as the loader. No ELECTRON_RUN_AS_NODE: the RunAsNode fuse is off.
     const env = Object.fromEntries(readFileSync(join(target, 'usr/lib/airpanel/host.env'), 'utf8').split('\n')
       .filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    expect(env).toMatchObject({ AIRPANEL_HOST: 'electron', AIRPANEL_RUNTIME: '/opt/airpanel/airpanel', AIRPANEL_RUNTIME_ARGS: '--ozone-platform=wayland', ELECTRON_RUN_AS_NODE: '1' });
-    expect(env.AIRPANEL_RUNTIME_ARGS).not.toMatch(/--no-sandbox/);
+    expect(env).toEqual({
+      AIRPANEL_HOST: 'electron', AIRPANEL_RUNTIME: '/opt/airpanel/airpanel', AIRPANEL_LOADER: '--airpanel-role=loader',
+      AIRPANEL_RUNTIME_ARGS: '--ozone-platform=wayland', ELECTRON_OZONE_PLATFORM_HINT: 'wayland',
+    });
+    // The runtime app's paths are fixed in its runtime.json and it refuses a unit that names others.
+    const runtimeConfig = JSON.parse(readFileSync(join(target, 'opt/airpanel/resources/app/runtime.json'), 'utf8')) as Record<string, string>;
+    expect(runtimeConfig).toMatchObject({ dataDir: value('--data-dir'), factoryDir: value('--factory-dir'), runtime: env.AIRPANEL_RUNTIME });
+    expect(value('--data-dir')).toBe('/data/airpanel');
     // The paths exist in the root as package/airpanel lays it out (the stand-in mirrors airpanel.mk).
-    for (const p of ['/opt/airpanel/airpanel', '/usr/lib/airpanel/loader/main.js', `${value('--factory-dir')}/bundle.json`,
-      env.AIRPANEL_RUNTIME!, '/opt/airpanel/resources/app/main.mjs', '/usr/lib/airpanel/release-keys.json', '/usr/lib/airpanel/host.env']) {
+    for (const p of ['/opt/airpanel/airpanel', `${value('--factory-dir')}/bundle.json`, env.AIRPANEL_RUNTIME!, '/opt/airpanel/resources/app/main.mjs',
+      '/opt/airpanel/resources/app/package.json', runtimeConfig.keyring!, '/usr/lib/airpanel/release-keys.json', '/usr/lib/airpanel/host.env']) {
       expect(existsSync(join(target, p)), p).toBe(true);
     }
     const mk = readFileSync(join(EXTERNAL, 'package/airpanel/airpanel.mk'), 'utf8');
-    for (const p of ['/usr/lib/airpanel/loader/main.js', '/usr/lib/airpanel/factory/', '/usr/lib/airpanel/release-keys.json', '/opt/airpanel/resources/app/', '/usr/lib/airpanel/host.env']) {
+    for (const p of ['/usr/lib/airpanel/factory/', '/usr/lib/airpanel/release-keys.json', '/opt/airpanel/resources/app/', '/usr/lib/airpanel/host.env', 'package.json main.mjs runtime.json']) {
       expect(mk, p).toContain(p);
+    }
+    // Nothing of the image starts Electron as a plain Node.
+    for (const file of ['package/airpanel/airpanel.mk', 'package/airpanel/host.env', 'board/airpanel/common/rootfs-overlay/etc/systemd/system/airpanel.service']) {
+      expect(readFileSync(join(EXTERNAL, file), 'utf8'), file).not.toMatch(/RUN_AS_NODE/);
     }
   });
 

@@ -192,13 +192,14 @@ describe('filesystems', () => {
       expect(st, p.path).toMatch(new RegExp(`User:\\s+${p.uid}\\s+Group:\\s+${p.gid}\\b`));
     }
     expect(dbg('stat /opt/airpanel/chrome-sandbox').stdout).toMatch(/Mode:\s+0755\b/);
-    // What the kiosk unit starts: the OTA loader, the factory bundle, the runtime's app that hands
-    // over to the chosen bundle, the trusted release keys; root-owned and not writable by the app.
+    // What the kiosk unit starts: the runtime's app (the OTA loader, which verifies a release
+    // before it starts it), the factory bundle, the trusted release keys; root-owned and not
+    // writable by the app. No Node-host loader: the runtime app is the loader here.
     for (const [rel, content] of Object.entries(STAND_IN_AIRPANEL_FILES)) {
       expect(dbg(`cat /${rel}`).stdout, rel).toBe(content);
       expect(dbg(`stat /${rel}`).stdout, rel).toMatch(/Mode:\s+0644[\s\S]*User:\s+0\s+Group:\s+0\b/);
     }
-    expect(dbg('cat /opt/airpanel/resources/app/main.mjs').stdout).toBe(readFileSync(join(REPO, 'src-main/loader/runtime-app/main.mjs'), 'utf8'));
+    expect(run('debugfs', ['-R', 'stat /usr/lib/airpanel/loader', root]).stderr).toMatch(/File not found/);
     expect(run('debugfs', ['-R', 'stat /opt/airpanel/resources/app.asar', root]).stderr).toMatch(/File not found/);
   });
 

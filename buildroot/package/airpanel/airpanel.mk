@@ -20,13 +20,20 @@ AIRPANEL_FACTORY_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_FACTORY_BUNDLE_DIR))
 AIRPANEL_KEYRING_FILE = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_RELEASE_KEYS))
 
 # The runtime: electron-builder's directory, but its app.asar (the app frozen at build time)
-# replaced by the loader's runtime-app, which starts the bundle the OTA loader chose (a
-# packaged Electron ignores a script path on its command line). The app itself is the factory
-# bundle (/usr/lib/airpanel/factory) or an OTA release on /data.
+# replaced by the runtime app (src-main/loader/runtime-app, built by src-main/loader/build.ts):
+# the OTA loader in its loader role, and in its release role the launch-time verifier that
+# checks a release (by name, under the paths of its runtime.json) before it imports it. A
+# packaged Electron always runs resources/app, and with the RunAsNode fuse off nothing else:
+# the app itself is the factory bundle (/usr/lib/airpanel/factory) or a verified OTA release.
 # Everything readable, nothing writable: it all sits in the read-only root anyway.
 # Buildroot's own files (.stamp_*, .br_*, .files-list*) in $(@D) are not part of the app.
+AIRPANEL_RUNTIME_APP_FILES = package.json main.mjs runtime.json
 define AIRPANEL_INSTALL_RUNTIME
 	test -x $(@D)/airpanel || { echo "airpanel: no executable 'airpanel' in $(AIRPANEL_SITE)"; exit 1; }
+	for f in $(AIRPANEL_RUNTIME_APP_FILES); do \
+		test -s $(AIRPANEL_LOADER_DIR)/runtime-app/$$f || \
+			{ echo "airpanel: no runtime-app/$$f in $(AIRPANEL_LOADER_DIR) (npx tsx src-main/loader/build.ts)"; exit 1; }; \
+	done
 	rm -rf $(TARGET_DIR)/opt/airpanel
 	mkdir -p $(TARGET_DIR)/opt/airpanel
 	rsync -a --exclude='.stamp_*' --exclude='.br_*' --exclude='.files-list*' \
@@ -34,20 +41,18 @@ define AIRPANEL_INSTALL_RUNTIME
 		--exclude='/resources/app.asar.unpacked' --exclude='/resources/app' \
 		$(@D)/ $(TARGET_DIR)/opt/airpanel/
 	mkdir -p $(TARGET_DIR)/opt/airpanel/resources/app
-	$(INSTALL) -m 0644 $(AIRPANEL_LOADER_DIR)/runtime-app/package.json \
-		$(AIRPANEL_LOADER_DIR)/runtime-app/main.mjs $(TARGET_DIR)/opt/airpanel/resources/app/
+	$(INSTALL) -m 0644 $(addprefix $(AIRPANEL_LOADER_DIR)/runtime-app/,$(AIRPANEL_RUNTIME_APP_FILES)) \
+		$(TARGET_DIR)/opt/airpanel/resources/app/
 	chmod -R u+rwX,go+rX,go-w $(TARGET_DIR)/opt/airpanel
 endef
 
-# The OTA loader (never updated over the air), the factory bundle it falls back to, and
-# host.env: airpanel.service's Electron-host settings (the unit is shared with the Debian image).
-define AIRPANEL_INSTALL_LOADER_AND_FACTORY
-	test -s $(AIRPANEL_LOADER_DIR)/main.js -a -s $(AIRPANEL_LOADER_DIR)/runtime-app/main.mjs || \
-		{ echo "airpanel: no loader build in $(AIRPANEL_LOADER_DIR) (npx tsx src-main/loader/build.ts)"; exit 1; }
+# The factory bundle the loader falls back to, and host.env: airpanel.service's Electron-host
+# settings (the unit is shared with the Debian image). No /usr/lib/airpanel/loader: that is the
+# Node host's loader; here the runtime app is the loader.
+define AIRPANEL_INSTALL_FACTORY
 	test -s $(AIRPANEL_FACTORY_DIR)/bundle.json || \
 		{ echo "airpanel: no factory bundle (bundle.json) in $(AIRPANEL_FACTORY_DIR) (see buildroot/Makefile, target app)"; exit 1; }
 	rm -rf $(TARGET_DIR)/usr/lib/airpanel/loader $(TARGET_DIR)/usr/lib/airpanel/factory
-	$(INSTALL) -D -m 0644 $(AIRPANEL_LOADER_DIR)/main.js $(TARGET_DIR)/usr/lib/airpanel/loader/main.js
 	$(INSTALL) -D -m 0644 $(AIRPANEL_PKGDIR)/host.env $(TARGET_DIR)/usr/lib/airpanel/host.env
 	mkdir -p $(TARGET_DIR)/usr/lib/airpanel/factory
 	rsync -a $(AIRPANEL_FACTORY_DIR)/ $(TARGET_DIR)/usr/lib/airpanel/factory/
@@ -73,7 +78,7 @@ endef
 
 define AIRPANEL_INSTALL_TARGET_CMDS
 	$(AIRPANEL_INSTALL_RUNTIME)
-	$(AIRPANEL_INSTALL_LOADER_AND_FACTORY)
+	$(AIRPANEL_INSTALL_FACTORY)
 	$(AIRPANEL_INSTALL_RELEASE_KEYS)
 endef
 

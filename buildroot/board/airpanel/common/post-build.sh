@@ -31,11 +31,11 @@ fi
 
 # The kiosk unit starts the OTA loader, which falls back to the factory bundle (package
 # airpanel installs both): without them the panel would boot to a black screen.
-# AIRPANEL_HOST_FILES: the host's runtime files (default: the Electron runtime of package
-# airpanel; the Debian image of image/ passes its Node host's).
+# AIRPANEL_HOST_FILES: the host's runtime and loader files (default: the Electron runtime of
+# package airpanel, whose app is the loader; the Debian image of image/ passes its Node host's).
 # shellcheck disable=SC2086 # a list of paths without spaces
-for f in ${AIRPANEL_HOST_FILES:-/opt/airpanel/airpanel /opt/airpanel/resources/app/main.mjs} \
-	/usr/lib/airpanel/loader/main.js /usr/lib/airpanel/factory/bundle.json /usr/lib/airpanel/host.env; do
+for f in ${AIRPANEL_HOST_FILES:-/opt/airpanel/airpanel /opt/airpanel/resources/app/main.mjs /opt/airpanel/resources/app/runtime.json} \
+	/usr/lib/airpanel/factory/bundle.json /usr/lib/airpanel/host.env; do
 	if [ ! -s "$TARGET_DIR$f" ]; then
 		echo "post-build: $f is missing: airpanel.service could not start the app (package airpanel)" >&2
 		exit 1
