@@ -19,6 +19,8 @@ const APPS = {
   crash: 'process.exit(7);\n',
   // Commits, then dies a little later (a committed bundle in a crash loop).
   healthyThenCrash: "process.send({ type: 'airpanel/healthy' }); setTimeout(() => process.exit(3), 50);\n",
+  // Commits and says it is alive a few times (as with every WATCHDOG=1), then hangs.
+  healthyAliveThenHang: "process.send({ type: 'airpanel/healthy' });\nlet n = 0;\nconst t = setInterval(() => { process.send({ type: 'airpanel/alive' }); if (++n === 3) clearInterval(t); }, 100);\nsetInterval(() => {}, 1000);\n",
   // Commits, then hangs (no exit): on a panel the watchdog takes the unit down, loader and all.
   healthyThenHang: "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/app.pid', String(process.pid));\nprocess.send({ type: 'airpanel/healthy' });\nsetInterval(() => {}, 1000);\n",
   hang: 'setInterval(() => {}, 1000);\n',
@@ -305,6 +307,32 @@ describe('BundleLoader', () => {
         ['3.0.0', expect.stringMatching(/^crashed 2 times within 10 min \(last: code 3/)],
         ['2.0.0', expect.stringMatching(/^crashed 2 times within 10 min/)],
       ]);
+    });
+
+    it('hanging after commit, found by the loader (no alive message in time): killed, counted, previous after N', async () => {
+      const l = new BundleLoader({
+        dataDir, factoryDir, verifier, runtimeVersion: RUNTIME, healthDeadlineMs: 10_000, crashLimit: 2, livenessMs: 400,
+        launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }),
+      });
+      await install('2.0.0', 'healthy');
+      expect((await l.runOnce()).result).toBe('committed-then-exited');
+      await install('3.0.0', 'healthyAliveThenHang');
+      const first = await l.runOnce();
+      expect(first).toMatchObject({ launch: { kind: 'trial', version: '3.0.0' }, result: 'committed-then-exited', exit: { signal: 'SIGKILL' } });
+      expect(first.state.crashes).toMatchObject({ version: '3.0.0' });
+      const second = await l.runOnce();
+      expect(second).toMatchObject({ launch: { kind: 'current', version: '3.0.0' }, result: 'fell-back' });
+      expect(second.state.lastOutcome).toMatchObject({ kind: 'fell-back', version: '3.0.0', reason: expect.stringMatching(/crashed 2 times.*hung: no alive message for 400 ms/) });
+      expect((await l.decide()).launch).toEqual({ kind: 'previous', version: '2.0.0' });
+      // An app that never sends an alive message is not held to it (older bundles, no systemd).
+      await install('4.0.0', 'healthyThenHang');
+      const quiet = l.runOnce();
+      const end = Date.now() + 10_000;
+      while (!existsSync(join(dataDir, 'app.pid')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1200)); // three liveness periods
+      expect(new LoaderStore(releaseLayout(dataDir)).readState()).toMatchObject({ current: '4.0.0', running: { version: '4.0.0' }, crashes: null });
+      l.stop();
+      expect((await quiet).result).toBe('committed-then-exited');
     });
 
     it('hanging after commit, taken down with the loader each time (watchdog, power): previous after N such starts', async () => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '../common/release/index.js';
 import { BundleCheckError, checkBundleDir, verifyInstalledRelease } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
-import type { AppLauncher } from './launcher.js';
+import type { AppLauncher, LaunchedApp } from './launcher.js';
 import { LoaderStore } from './store.js';
 
 export interface LoaderOptions extends LoaderMachineOptions {
@@ -22,6 +22,11 @@ export interface LoaderOptions extends LoaderMachineOptions {
    * process), `node` → `nodeMain` (the plain-Node kiosk host of the Debian image). Default electron.
    */
   host?: LoaderHost;
+  /**
+   * After its first `airpanel/alive` message, a running app must send the next within this
+   * many ms, or it is killed as hung (a crash of that version). 0 or absent: not checked.
+   */
+  livenessMs?: number;
   /** A trial must report healthy within this. Default 60 s. */
   healthDeadlineMs?: number;
   /** Pause before restarting a bundle that exited (not on trial). Default 1 s. */
@@ -134,7 +139,7 @@ export class BundleLoader {
     });
     this.current = app;
     try {
-      if (launch.kind !== 'trial') return await this.supervise(launch, bundleDir, app.exited, 'exited');
+      if (launch.kind !== 'trial') return await this.supervise(launch, bundleDir, app, 'exited');
       const deadlineMs = this.o.healthDeadlineMs ?? 60_000;
       let timer: NodeJS.Timeout | undefined;
       const verdict = await new Promise<'healthy' | 'exited' | 'deadline'>((resolve) => {
@@ -149,7 +154,7 @@ export class BundleLoader {
         const step = loaderStep(this.store.readState(), { type: 'healthy', at: this.now() }, this.o);
         this.store.writeState(step.state);
         this.log(`committed ${version}`);
-        return await this.supervise(launch, bundleDir, app.exited, 'committed-then-exited');
+        return await this.supervise(launch, bundleDir, app, 'committed-then-exited');
       }
       if (verdict === 'deadline') app.kill();
       const exit = await app.exited;
@@ -169,10 +174,29 @@ export class BundleLoader {
    * counts towards giving the bundle up (crash loop); an exit with code 0 (the app's restart)
    * or one the loader caused by stopping does not.
    */
-  private async supervise(launch: Launch, bundleDir: string, exited: Promise<{ code: number | null; signal: string | null }>, result: 'exited' | 'committed-then-exited'): Promise<LaunchOutcome> {
-    const exit = await exited;
-    const crashed = !this.stopped && !(exit.code === 0 && exit.signal === null);
-    const step = loaderStep(this.store.readState(), { type: 'exited', crashed, detail: `code ${exit.code}, signal ${exit.signal}`, at: this.now() }, this.o);
+  private async supervise(launch: Launch, bundleDir: string, app: LaunchedApp, result: 'exited' | 'committed-then-exited'): Promise<LaunchOutcome> {
+    // Liveness: an app that has sent one `airpanel/alive` (the hosts send it with every
+    // systemd WATCHDOG=1) must send the next within livenessMs, or it is killed as hung and
+    // that counts as a crash. An app that never sends one is not held to it.
+    const livenessMs = this.o.livenessMs ?? 0;
+    let hung = false;
+    let timer: NodeJS.Timeout | undefined;
+    if (livenessMs > 0) {
+      app.onMessage((msg) => {
+        if (typeof msg !== 'object' || msg === null || (msg as { type?: unknown }).type !== 'airpanel/alive') return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          hung = true;
+          this.log(`${launch.kind === 'factory' ? 'factory bundle' : launch.version} sent no alive message for ${livenessMs} ms: killing it as hung`);
+          app.kill();
+        }, livenessMs);
+      });
+    }
+    const exit = await app.exited;
+    clearTimeout(timer);
+    const crashed = hung || (!this.stopped && !(exit.code === 0 && exit.signal === null));
+    const detail = hung ? `hung: no alive message for ${livenessMs} ms` : `code ${exit.code}, signal ${exit.signal}`;
+    const step = loaderStep(this.store.readState(), { type: 'exited', crashed, detail, at: this.now() }, this.o);
     this.store.writeState(step.state);
     if (step.type === 'fell-back') this.log(`gave up ${step.state.lastOutcome?.version}: ${step.state.lastOutcome?.reason}`);
     return { launch, bundleDir, result: step.type === 'fell-back' ? 'fell-back' : result, exit, state: step.state };

@@ -21,6 +21,7 @@ const { values, positionals } = parseArgs({
     'runtime-version': { type: 'string' },
     'crash-limit': { type: 'string', default: '3' },
     'crash-window-ms': { type: 'string', default: String(10 * 60_000) },
+    'liveness-ms': { type: 'string' },
     'health-deadline-ms': { type: 'string', default: '60000' },
     'max-attempts': { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
@@ -28,7 +29,7 @@ const { values, positionals } = parseArgs({
 });
 if (values.help) {
   console.log('usage: loader --data-dir DIR --factory-dir DIR --runtime CMD [--host electron|node] [--keyring FILE] [--runtime-version X.Y.Z]\n' +
-    '  [--health-deadline-ms N] [--max-attempts N] [--crash-limit N] [--crash-window-ms N] [-- runtime args]');
+    '  [--health-deadline-ms N] [--max-attempts N] [--crash-limit N] [--crash-window-ms N] [--liveness-ms N] [-- runtime args]');
   process.exit(0);
 }
 const host = values.host;
@@ -45,6 +46,16 @@ function keyring(file: string): SignatureVerifier {
     return { isTrusted: () => false, verify: () => false };
   }
 }
+/**
+ * Under systemd with WatchdogSec, the app pings WATCHDOG=1 (and sends the loader
+ * `airpanel/alive`) every WatchdogSec/2. The loader gives up on a silent app at 5/6 of
+ * WatchdogSec, before systemd takes the whole unit down, so the hang is counted against that
+ * version (a SIGTERM from systemd would read as a deliberate stop). No watchdog: off.
+ */
+function livenessFromWatchdog(usec: string | undefined): number {
+  const n = Number(usec);
+  return Number.isFinite(n) && n > 0 ? Math.floor((n / 1000) * (5 / 6)) : 0;
+}
 const loader = new BundleLoader({
   dataDir: values['data-dir'],
   factoryDir: values['factory-dir'],
@@ -56,6 +67,7 @@ const loader = new BundleLoader({
   runtimeVersion: values['runtime-version'] ?? (host === 'electron' ? process.versions.electron : process.versions.node) ?? null,
   crashLimit: Number(values['crash-limit']),
   crashWindowMs: Number(values['crash-window-ms']),
+  livenessMs: values['liveness-ms'] !== undefined ? Number(values['liveness-ms']) : livenessFromWatchdog(process.env.WATCHDOG_USEC),
   healthDeadlineMs: Number(values['health-deadline-ms']),
   maxAttempts: Number(values['max-attempts']),
   log: (line) => console.log(line),

@@ -8,6 +8,22 @@ import type { CoreLogger } from '../logger.js';
  */
 export const HEALTHY_MESSAGE = { type: 'airpanel/healthy' } as const;
 
+/**
+ * Sent with every systemd WATCHDOG=1 ping (core/kiosk/systemd-notify.ts): once an app has sent
+ * one, the loader expects the next within its liveness limit, or kills the app as hung and
+ * counts a crash of its version (so a committed bundle that hangs is given up in time).
+ */
+export const ALIVE_MESSAGE = { type: 'airpanel/alive' } as const;
+
+export function reportAliveToLoader(send: ((msg: unknown) => boolean) | undefined = process.send?.bind(process)): boolean {
+  if (!send) return false;
+  try {
+    return send(ALIVE_MESSAGE);
+  } catch {
+    return false;
+  }
+}
+
 /** Sends the message as is. Hosts do not call this directly: they go through LoaderHealthGate. */
 export function reportHealthyToLoader(send: ((msg: unknown) => boolean) | undefined = process.send?.bind(process)): boolean {
   if (!send) return false;
