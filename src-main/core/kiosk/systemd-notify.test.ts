@@ -37,7 +37,8 @@ describe('SystemdNotifier', () => {
   it('sends READY once, STATUS on change, WATCHDOG only after a healthy renderer check', async () => {
     const { calls, run } = recorder();
     const timer = manualInterval();
-    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000' }, log: quietLog, run, ...timer });
+    let alive = 0;
+    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000' }, log: quietLog, run, ...timer, alive: () => alive++ });
     expect(n.watchdogIntervalMs).toBe(15_000);
     await n.ready('showing-cached');
     await n.ready('live');
@@ -59,6 +60,8 @@ describe('SystemdNotifier', () => {
       ['WATCHDOG=1'],
       ['WATCHDOG=1'],
     ]);
+    // The OTA loader hears of every ping (its liveness check), and of no other tick.
+    expect(alive).toBe(2);
   });
 
   it('has no watchdog when the unit sets none', () => {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { CoreLogger } from '../logger.js';
+import { reportAliveToLoader } from '../update/health.js';
 
 /**
  * The watchdog contract of the panel's systemd unit (buildroot/README.md, "Watchdog
@@ -27,6 +28,8 @@ export interface SystemdNotifierOptions {
   run?: NotifyRunner;
   setInterval?: (fn: () => void, ms: number) => unknown;
   clearInterval?: (handle: unknown) => void;
+  /** Told with every WATCHDOG=1 ping: the OTA loader's liveness check. Default: `airpanel/alive` over the loader's IPC channel, if any. */
+  alive?: () => void;
 }
 
 export class SystemdNotifier {
@@ -70,7 +73,10 @@ export class SystemdNotifier {
       void healthy()
         .catch(() => false)
         .then(async (ok) => {
-          if (ok) await this.send(['WATCHDOG=1']);
+          if (ok) {
+            (this.o.alive ?? (() => reportAliveToLoader()))();
+            await this.send(['WATCHDOG=1']);
+          }
           else this.o.log.warn('watchdog: renderer did not answer; no ping this round');
         })
         .finally(() => {
