@@ -9,7 +9,7 @@ import { installBundle } from '../core/update/install.js';
 import { Ed25519Verifier, generateReleaseKey, signManifest } from '../core/update/keys.js';
 import { writeFileAtomic } from '../common-node/atomic-file.js';
 import { releaseLayout } from '../core/update/layout.js';
-import { BundleLoader } from './loader.js';
+import { BundleLoader, livenessFromWatchdog } from './loader.js';
 import { ProcessLauncher } from './launcher.js';
 import { LoaderStore } from './store.js';
 
@@ -307,6 +307,12 @@ describe('BundleLoader', () => {
         ['3.0.0', expect.stringMatching(/^crashed 2 times within 10 min \(last: code 3/)],
         ['2.0.0', expect.stringMatching(/^crashed 2 times within 10 min/)],
       ]);
+    });
+
+    it('the default liveness limit acts before the unit\'s watchdog (5/6 of WatchdogSec), and is off without one', () => {
+      expect(livenessFromWatchdog('30000000')).toBe(25_000);
+      expect(livenessFromWatchdog(undefined)).toBe(0);
+      expect(livenessFromWatchdog('nonsense')).toBe(0);
     });
 
     it('hanging after commit, found by the loader (no alive message in time): killed, counted, previous after N', async () => {

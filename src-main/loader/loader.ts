@@ -43,6 +43,18 @@ export function entryFor(descriptor: BundleDescriptor, host: LoaderHost): string
 }
 
 /** What happened to one launch. */
+/**
+ * The default liveness limit from the unit's watchdog (`WATCHDOG_USEC`, inherited through
+ * cage). The app pings WATCHDOG=1 (and sends the loader `airpanel/alive`) every WatchdogSec/2;
+ * the loader gives up on a silent app at 5/6 of WatchdogSec, before systemd takes the whole
+ * unit down, so the hang is counted against that version (systemd's SIGTERM would read as a
+ * deliberate stop). No watchdog: 0 (off).
+ */
+export function livenessFromWatchdog(usec: string | undefined): number {
+  const n = Number(usec);
+  return Number.isFinite(n) && n > 0 ? Math.floor((n / 1000) * (5 / 6)) : 0;
+}
+
 export interface LaunchOutcome {
   launch: Launch;
   bundleDir: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SignatureVerifier } from '../common/release/index.js';
 import { Ed25519Verifier } from '../core/update/keys.js';
-import { BundleLoader } from './loader.js';
+import { BundleLoader, livenessFromWatchdog } from './loader.js';
 import { ProcessLauncher } from './launcher.js';
 
 /**
@@ -45,16 +45,6 @@ function keyring(file: string): SignatureVerifier {
     console.error(`loader: no usable release keyring at ${file} (${(e as Error).message}): only the factory bundle will run`);
     return { isTrusted: () => false, verify: () => false };
   }
-}
-/**
- * Under systemd with WatchdogSec, the app pings WATCHDOG=1 (and sends the loader
- * `airpanel/alive`) every WatchdogSec/2. The loader gives up on a silent app at 5/6 of
- * WatchdogSec, before systemd takes the whole unit down, so the hang is counted against that
- * version (a SIGTERM from systemd would read as a deliberate stop). No watchdog: off.
- */
-function livenessFromWatchdog(usec: string | undefined): number {
-  const n = Number(usec);
-  return Number.isFinite(n) && n > 0 ? Math.floor((n / 1000) * (5 / 6)) : 0;
 }
 const loader = new BundleLoader({
   dataDir: values['data-dir'],
