@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SignatureVerifier } from '../../common/release/index.js';
 import { ReleaseNameLauncher } from '../launcher.js';
-import { BundleLoader } from '../loader.js';
+import { BundleLoader, livenessFromWatchdog } from '../loader.js';
 import type { RuntimeConfig } from './config.js';
 
 /**
@@ -118,6 +118,7 @@ export async function runLoaderRole(config: RuntimeConfig, options: LoaderRoleOp
     maxAttempts: options.maxAttempts,
     crashLimit: options.crashLimit,
     crashWindowMs: options.crashWindowMs,
+    livenessMs: livenessFromWatchdog(deps.env.WATCHDOG_USEC),
     log: deps.log,
   });
   const stop = () => loader.stop();
