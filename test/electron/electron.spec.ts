@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -121,5 +121,70 @@ test.describe('Electron kiosk host', () => {
     const fetched = await win.evaluate(() => fetch('https://example.com/').then(() => 'loaded', () => 'blocked'));
     expect(fetched).toBe('blocked');
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
+  });
+});
+
+// The image's start chain in a real Electron: the runtime app (src-main/loader/runtime-app, as
+// build.ts builds it, its runtime.json pointing at a temp factory bundle and the dev stack's
+// panel data) started as the loader starts it, `<electron> <app> --airpanel-release=factory`.
+// It must verify, then await the bundle's import: the bundle's top-level privileged scheme and
+// enableSandbox() then run before ready, and the window comes up sandboxed.
+test.describe('Electron runtime app (the image\'s start chain)', () => {
+  test.skip(skipReason !== null, `Electron cannot run here: ${skipReason ?? ''}`);
+
+  let work: string;
+  let stack: DevStack;
+  let app: ElectronApplication;
+  const appDir = () => join(work, 'loader/runtime-app');
+  const electron = () => (located as { path: string }).path;
+
+  test.beforeAll(async () => {
+    if (!existsSync(join(root, 'dist/app/main.js'))) {
+      const r = spawnSync('npm', ['run', 'build:electron'], { cwd: root, stdio: 'inherit' });
+      if (r.status !== 0) throw new Error('npm run build:electron failed');
+    }
+    work = await mkdtemp(join(tmpdir(), 'airpanel-electron-runtime-'));
+    const built = spawnSync('npx', ['tsx', 'src-main/loader/build.ts', '--out-dir', join(work, 'loader')], { cwd: root, encoding: 'utf8' });
+    if (built.status !== 0) throw new Error(`loader build failed: ${built.stderr}`);
+    // The factory bundle as buildroot/Makefile makes it: the release bundler's tarball of dist/app, extracted.
+    const tarball = join(work, 'factory.tar.gz');
+    const bundled = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--out', tarball], { cwd: root, encoding: 'utf8' });
+    if (bundled.status !== 0) throw new Error(`release bundle failed: ${bundled.stderr}`);
+    mkdirSync(join(work, 'factory'));
+    const untar = spawnSync('tar', ['-xzf', tarball, '-C', join(work, 'factory')]);
+    if (untar.status !== 0) throw new Error('tar failed');
+    stack = await startDevStack({ mode: 'headless', dataRoot: join(work, 'stack'), backendLog: 'silent', startPanel: false });
+    writeFileSync(join(appDir(), 'runtime.json'), JSON.stringify({
+      dataDir: stack.panelDataDir, factoryDir: join(work, 'factory'), keyring: join(work, 'no-keyring.json'), runtime: electron(),
+    }));
+    app = await _electron.launch({
+      executablePath: electron(),
+      args: [appDir(), '--airpanel-release=factory'],
+      cwd: work,
+      env: { ...process.env, ELECTRON_ENABLE_LOGGING: '1' },
+    });
+  });
+
+  test.afterAll(async () => {
+    await app?.close();
+    await stack?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  test('starts the factory bundle: its window on the app origin, renderer sandboxed, version and launch from the runtime app', async () => {
+    const win = await app.firstWindow();
+    await expect.poll(() => win.url(), { timeout: 30_000 }).toBe(APP_URL);
+    const seen = await app.evaluate(({ app: electronApp }) => ({
+      version: process.env.AIRPANEL_BUNDLE_VERSION,
+      launch: process.env.AIRPANEL_LAUNCH,
+      sandboxed: electronApp.getAppMetrics().find((m) => m.type === 'Tab')?.sandboxed,
+    }));
+    expect(seen).toEqual({ version: '1.0.0', launch: 'factory', sandboxed: true });
+  });
+
+  test('a path instead of a release name starts nothing', () => {
+    const r = spawnSync(electron(), [appDir(), `--airpanel-release=${join(work, 'factory/main.js')}`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/does not name a release .*never a path/);
   });
 });
