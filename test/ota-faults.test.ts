@@ -96,6 +96,31 @@ describe('OTA attack and fault suite', () => {
     expect(await nextStart(dataDir, factoryDir)).toEqual({ kind: 'trial', version: '2.0.0' });
   });
 
+  it('a release installed before manifests were kept (schema 1) is skipped, not refused, and runs again once a schema-2 manifest for it is installed', async () => {
+    const { bundle } = await publish('2.0.0');
+    const layout = releaseLayout(dataDir);
+    // What an updater before launch-time verification left: the files, no release-manifest.json,
+    // and a format-1 loader-state.json naming it as committed.
+    await mkdir(layout.releasesDir, { recursive: true });
+    await extractBundle(bundle.file, layout.bundleDir('2.0.0'), '2.0.0');
+    await writeFile(layout.loaderStateFile, JSON.stringify({ format: 'airpanel-loader/1', current: '2.0.0', previous: null, trial: null, refused: [], lastOutcome: null }));
+    const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: trustedVerifier, runtimeVersion: '45.4.1' });
+    const d = await loader.decide();
+    expect(d.launch).toEqual({ kind: 'factory' });
+    expect(d.state.refused).toEqual([]);
+    expect(d.state.lastOutcome).toMatchObject({ kind: 'refused', version: '2.0.0', reason: expect.stringMatching(/^skipped at launch: .*no release-manifest\.json/) });
+    // The factory app's updater: it starts (prunes, reports), then takes the schema-2 manifest
+    // of the same release; the files are already there, so only the signed manifest is added.
+    const u = panel({ runningVersion: '1.0.0' });
+    await u.start();
+    u.stop();
+    expect(u.getReport()).toMatchObject({ phase: 'rolled-back', targetVersion: '2.0.0', detail: expect.stringMatching(/skipped at launch/) });
+    expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
+    expect(existsSync(join(layout.bundleDir('2.0.0'), 'release-manifest.json'))).toBe(true);
+    // It is still the committed bundle: it runs again as current (no new trial).
+    expect(await nextStart(dataDir, factoryDir)).toEqual({ kind: 'current', version: '2.0.0' });
+  });
+
   it('bundle tampered after signing: sha512 mismatch, nothing installed', async () => {
     const { bundle } = await publish('2.0.0', { padding: 5000 });
     const stored = join(feed.store.bundlesDir, (await readdir(feed.store.bundlesDir)).find((f) => f.endsWith('.tar.gz'))!);
