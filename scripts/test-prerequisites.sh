@@ -3,6 +3,8 @@
 # real are present — Chromium for the renderer, Mosquitto for the external broker, genimage,
 # mtools, e2fsprogs… for the image — and installs the missing ones with apt-get when it can
 # (root, or password-less sudo). Otherwise it stops with the exact command to run.
+# `--boot` (npm run test:boot) also needs what builds the Debian image and boots it in QEMU;
+# `npm test` does not boot anything and does not ask for those.
 set -euo pipefail
 
 # command → Debian package that provides it
@@ -26,6 +28,15 @@ declare -A needs=(
   [openssl]=openssl
   [socat]=socat
 )
+if [ "${1:-}" = "--boot" ]; then
+  needs+=(
+    [qemu-system-x86_64]=qemu-system-x86
+    [qemu-img]=qemu-utils
+    [mmdebstrap]=mmdebstrap
+  )
+  # OVMF is firmware files, not a command.
+  [ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] || needs[ovmf-firmware-files]=ovmf
+fi
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || [ -x "/sbin/$cmd" ] || missing+=("${needs[$cmd]}")
