@@ -1,4 +1,4 @@
-// ESLint: code quality plus the layer rules of ../shared/design.md.
+// ESLint: code quality plus the layer rules (docs/architecture.md, "Layers").
 //
 // Why layers: the same core runs in Electron on a panel, under plain Node in tests and in
 // the simulated fleet (no Electron binary there), and the common contract also runs in the

@@ -1,4 +1,4 @@
-// A local ESLint rule for the layer boundaries of ../shared/design.md.
+// A local ESLint rule for the layer boundaries (docs/architecture.md, "Layers").
 //
 // Why not eslint-plugin-import-x's no-restricted-paths: it needs a native resolver
 // (unrs-resolver) whose per-platform optional packages the npm registry mirror of these

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 
 /**
- * Where OTA files live under the panel's data dir (design.md "Files on a panel"):
+ * Where OTA files live under the panel's data dir (src-main/loader/README.md, "Files"):
  *
  * ```
  * <data>/releases/<version>/          an installed bundle (complete once renamed into place)
