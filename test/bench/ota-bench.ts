@@ -4,10 +4,12 @@
  *
  *   npx tsx test/bench/ota-bench.ts [--schedule-ms 3000]
  *
- * The panel runs the STUB TEST APP (test/ota-support/stub-app-runtime.ts) under the real
- * loader, against the real release feed and release operations: the real panel app (PanelCore
- * in Electron) is not wired to the updater yet. The stub bundle is padded to the size of the
- * real app bundle (built from dist/app when present) so the bytes moved are realistic.
+ * The panel runs test apps under the real loader, against the real release feed and release
+ * operations: the STUB TEST APP (test/ota-support/stub-app-runtime.ts) by command and by
+ * schedule, then the real PanelCore in a test-app bundle (test/ota-support/core-app-runtime.ts)
+ * with check-update over MQTT. None runs in Electron (no binary on these machines). The
+ * bundles are padded to the size of the real app bundle (built from dist/app when present) so
+ * the bytes moved are realistic.
  */
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -161,7 +163,7 @@ try {
   await feed.close();
   await runWithCore(padding);
   console.log('NOTE: the first two runs use the stub test app, the last the real PanelCore in a test-app bundle;\n' +
-    '      all under the real loader, none in Electron (the Electron host does not start the updater yet).');
+    '      all under the real loader, none in Electron (no Electron binary here).');
 } finally {
   await tmp.cleanup();
 }
