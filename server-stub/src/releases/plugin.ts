@@ -19,7 +19,7 @@ import { BUNDLE_NAME, bundleNameOf, newSha512, type ReleaseFeedStore, type Panel
  *   PUT  /releases/bundles/:name                 upload a bundle (raw body), checked against x-bundle-sha512
  *   POST /releases                               publish a signed manifest: it becomes its channel's
  *   POST /releases/channels/:channel/pause       { paused: boolean }
- *   GET  /releases                               releases, channels, highest counter
+ *   GET  /releases                               releases (each flagged `servable`: schema-1 rows are not), channels, highest counter
  *   GET  /releases/panels                        per panel: running version, last update report, and
  *                                                `noValidManifestSince` (set when the panel has seen no
  *                                                valid manifest for days: a frozen or withheld feed)
@@ -201,9 +201,13 @@ export async function releasesPlugin(app: FastifyInstance, o: ReleasesPluginOpti
     if (!admin(req, reply)) return reply;
     const channels = store.channels();
     const releases = store.releases().map((r) => {
-      const m = store.manifestOf(r);
+      const v = store.viewOf(r);
+      const active = v.channel !== null && v.counter !== null && channels[v.channel]?.activeCounter === v.counter;
       // `envelope`: the signed manifest as stored, so the release tool can check it before re-signing.
-      return { ...m, keyIds: r.envelope.signatures.map((s) => s.keyId), publishedAt: r.publishedAt, active: channels[m.channel]?.activeCounter === m.counter, envelope: r.envelope };
+      const common = { keyIds: r.envelope.signatures.map((s) => s.keyId), publishedAt: r.publishedAt, active, envelope: r.envelope };
+      return v.servable
+        ? { ...v.manifest, servable: true, notServableReason: null, ...common }
+        : { ...v.fields, servable: false, notServableReason: v.reason, ...common };
     });
     return reply.send({ maxCounter: store.maxCounter, channels, releases });
   });

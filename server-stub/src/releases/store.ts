@@ -70,15 +70,19 @@ export class ReleaseFeedStore {
     return { ...this.index.channels };
   }
 
-  manifestOf(r: StoredRelease): ReleaseManifest {
-    return ReleaseManifest.parse(r.envelope.manifest);
+  /** What the feed can say about a stored release; never throws (see StoredReleaseView). */
+  viewOf(r: StoredRelease): StoredReleaseView {
+    return viewOfStoredRelease(r);
   }
 
-  /** The envelope served on `channel`, or null (none, or paused). */
+  /**
+   * The envelope served on `channel`, or null (none, or paused). Served as stored, whatever its
+   * schema: panels check it (signature, then schema), the feed does not judge what it serves.
+   */
   served(channel: string): { envelope: Envelope; paused: boolean } | null {
     const ch = this.index.channels[channel];
     if (!ch || ch.activeCounter === null) return null;
-    const r = this.index.releases.find((x) => this.manifestOf(x).counter === ch.activeCounter);
+    const r = this.index.releases.find((x) => counterOf(x.envelope.manifest) === ch.activeCounter);
     return r ? { envelope: r.envelope, paused: ch.paused } : null;
   }
 
@@ -117,6 +121,33 @@ export class ReleaseFeedStore {
   private flushIndex(): void {
     writeFileAtomicSync(join(this.dir, 'index.json'), JSON.stringify(this.index, null, 1), { mode: 0o644 });
   }
+}
+
+/**
+ * A stored release as the feed describes it. Rows are kept as they were signed, and the manifest
+ * schema has changed since some were stored: a schema-1 row (no `bundleDescriptorSha256`, one
+ * Electron `minRuntimeVersion`; src-main/common/release/manifest.ts) is listed and served as
+ * stored but flagged `servable: false`, since current panels refuse it (their loader could not
+ * check it at launch). Listing never fails on such a row.
+ */
+export type StoredReleaseView =
+  | { servable: true; manifest: ReleaseManifest; counter: number; channel: string }
+  | { servable: false; reason: string; counter: number | null; channel: string | null; fields: Record<string, unknown> };
+
+export function viewOfStoredRelease(r: StoredRelease): StoredReleaseView {
+  const raw = r.envelope.manifest;
+  const parsed = ReleaseManifest.safeParse(raw);
+  if (parsed.success) return { servable: true, manifest: parsed.data, counter: parsed.data.counter, channel: parsed.data.channel };
+  const reason = raw.schema === 1
+    ? 'schema 1: current panels refuse it (nothing in it lets their loader check the installed bundle at launch); publish the bundle again for a schema-2 manifest'
+    : `not a valid schema-2 manifest: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+  const channel = typeof raw.channel === 'string' ? raw.channel : null;
+  return { servable: false, reason: reason.slice(0, 500), counter: counterOf(raw), channel, fields: raw };
+}
+
+/** The counter of a stored manifest, read without judging the rest of it (null if it has none). */
+function counterOf(raw: Record<string, unknown>): number | null {
+  return typeof raw.counter === 'number' && Number.isSafeInteger(raw.counter) ? raw.counter : null;
 }
 
 export const BUNDLE_NAME = /^[0-9a-f]{64}\.tar\.gz$/;

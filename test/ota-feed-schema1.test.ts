@@ -1,0 +1,118 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPrivateKey, sign } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import got from 'got';
+import { canonicalJson, evaluateRelease, type SignedManifestEnvelope } from '../src-main/common/release/index.js';
+import { Ed25519Verifier, type ReleaseKeyPair } from '../src-main/core/update/keys.js';
+import { ReleaseFeedStore, bundleNameOf } from '../server-stub/src/releases/index.js';
+import * as ops from '../tools/release/ops.js';
+import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
+
+/**
+ * A feed that stored releases before the manifest became schema 2 (no bundleDescriptorSha256,
+ * one Electron minRuntimeVersion). Its index.json is written here as that feed wrote it; the
+ * real store and plugin then run on it over HTTP.
+ */
+
+/** A schema-1 manifest signed as the release tool signed them then (canonical JSON, Ed25519). */
+function signSchema1(key: ReleaseKeyPair, m: Record<string, unknown>): SignedManifestEnvelope {
+  const signature = sign(null, Buffer.from(canonicalJson(m), 'utf8'), createPrivateKey(key.privateKeyPem)).toString('base64');
+  return { manifest: m, signatures: [{ keyId: key.keyId, signature }] };
+}
+
+function schema1Manifest(counter: number, version: string, sha512: string, size: number): Record<string, unknown> {
+  return {
+    schema: 1, version, channel: 'stable',
+    bundle: { url: `../../bundles/${bundleNameOf(sha512)}`, sha512, size },
+    minRuntimeVersion: '45.0.0', counter,
+    releasedAt: new Date(Date.now() - 86_400_000).toISOString(), expiresAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
+    rolloutShare: 1,
+  };
+}
+
+interface ListedRow { version?: unknown; counter?: unknown; schema?: unknown; servable: boolean; notServableReason: string | null; active: boolean; envelope: SignedManifestEnvelope }
+
+describe('release feed with schema-1 releases stored by an older feed', () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let feed: TestFeed | undefined;
+  let key: ReleaseKeyPair;
+  let keyFile: string;
+  let backendDir: string;
+  let schema1: SignedManifestEnvelope;
+
+  beforeEach(async () => {
+    tmp = await tempDir('feed-schema1');
+    key = generateReleaseKey();
+    keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
+    backendDir = join(tmp.dir, 'backend');
+    const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n');
+    schema1 = signSchema1(key, schema1Manifest(3, '1.0.0', b.sha512, b.size));
+    const at = new Date().toISOString();
+    await mkdir(join(backendDir, 'releases', 'bundles'), { recursive: true });
+    await writeFile(join(backendDir, 'releases', 'index.json'), JSON.stringify({
+      format: 'airpanel-release-feed/1',
+      maxCounter: 3,
+      releases: [
+        { envelope: schema1, publishedAt: at },
+        // A row no schema describes (hand-edited, or from a feed still older): listed, never a 500.
+        { envelope: { manifest: { note: 'not a manifest' }, signatures: schema1.signatures }, publishedAt: at },
+      ],
+      channels: { stable: { activeCounter: 3, paused: false, updatedAt: at } },
+    }));
+    feed = await startFeed(backendDir);
+  });
+  afterEach(async () => {
+    await feed?.close();
+    await tmp.cleanup();
+  });
+
+  it('lists the schema-1 row flagged not servable, serves it as stored, and current panels refuse it', async () => {
+    const listing = await got.get(`${feed!.url}/api/v1/releases`, { headers: { authorization: `Bearer ${feed!.client.token}` }, throwHttpErrors: false });
+    expect(listing.statusCode).toBe(200);
+    const l = JSON.parse(listing.body) as { maxCounter: number; releases: ListedRow[] };
+    expect(l.maxCounter).toBe(3);
+    expect(l.releases).toHaveLength(2);
+    const [old, junk] = l.releases;
+    expect(old).toMatchObject({ schema: 1, version: '1.0.0', counter: 3, servable: false, active: true });
+    expect(old!.notServableReason).toMatch(/^schema 1: current panels refuse it/);
+    expect(old!.envelope).toEqual(schema1);
+    expect(junk).toMatchObject({ servable: false, active: false });
+    expect(junk!.notServableReason).toMatch(/not a valid schema-2 manifest/);
+
+    // The channel keeps serving what it stored; the panel is the judge, and says why it refuses.
+    const served = await got.get(feed!.manifestUrl('stable'), { throwHttpErrors: false });
+    expect(served.statusCode).toBe(200);
+    expect(served.headers.etag).toBe('"m3"');
+    expect(JSON.parse(served.body)).toEqual(schema1);
+    const verdict = evaluateRelease(JSON.parse(served.body), new Ed25519Verifier([key]), {
+      panelId: 'panel-1', channel: 'stable', runtime: { host: 'electron', version: '45.0.0' }, runningVersion: '0.9.0',
+      highestCounter: 0, refusedVersions: [], buildTimeMs: Date.now() - 86_400_000,
+    }, Date.now());
+    expect(verdict).toMatchObject({ kind: 'reject', reason: 'invalid-manifest' });
+  });
+
+  it('takes a schema-2 release above it, serves that, and never takes a new schema-1 one', async () => {
+    const b = await makeBundle(tmp.dir, '1.1.0', 'export const v = 1;\n');
+    const up = await ops.uploadBundle(feed!.client, b.file);
+    const m = ops.makeManifest({ version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: up.minRuntime, counter: 4, rolloutShare: 1 });
+    await ops.postManifest(feed!.client, await ops.signWithKeyFiles(m, [keyFile]));
+
+    const l = await ops.list(feed!.client);
+    expect(l.maxCounter).toBe(4);
+    const rows = l.releases as unknown as ListedRow[];
+    expect(rows.map((r) => [r.counter ?? null, r.servable, r.active])).toEqual([[3, false, false], [null, false, false], [4, true, true]]);
+    const served = await got.get(feed!.manifestUrl('stable')).json<SignedManifestEnvelope>();
+    expect(served.manifest).toMatchObject({ schema: 2, version: '1.1.0', counter: 4 });
+
+    const newSchema1 = signSchema1(key, schema1Manifest(5, '1.2.0', up.sha512, up.size));
+    const refused = await got.post(`${feed!.url}/api/v1/releases`, { headers: { authorization: `Bearer ${feed!.client.token}` }, json: newSchema1, throwHttpErrors: false });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('invalid-manifest');
+
+    // What is on disk reads back the same after a restart of the backend.
+    const reopened = new ReleaseFeedStore(backendDir);
+    expect(reopened.releases().map((r) => reopened.viewOf(r).servable)).toEqual([false, false, true]);
+    expect(reopened.served('stable')?.envelope.manifest).toMatchObject({ version: '1.1.0' });
+  });
+});
