@@ -19,6 +19,10 @@ import { ReleaseFeedStore, releasesPlugin } from './releases/index.js';
 import { defaultProviders, type ProviderRegistry } from './sensors/providers.js';
 import { RefreshLoop } from './sensors/refresh-loop.js';
 import { AirpanelService } from './service.js';
+import { panelReadingRoutes } from './panel-readings/routes.js';
+import { PanelReadingsService } from './panel-readings/service.js';
+import { PanelReadingStore } from './panel-readings/store.js';
+import type { AveragingRule } from '../../src-main/common/index.js';
 
 export const BACKEND_VERSION = '0.1.0';
 export const DEFAULT_REFRESH_INTERVAL_SECONDS = 300;
@@ -65,6 +69,8 @@ export interface BackendOptions {
   startLoops?: boolean;
   /** Serve the release feed (OTA manifests and bundles, `src/releases/`) under /api/v1; default true. */
   releaseFeed?: boolean;
+  /** How panel readings are averaged before they decide a level (EAQI by default; tests shorten it). */
+  panelReadingAveraging?: AveragingRule;
   /**
    * Adds routes of another module (e.g. the release feed plugin) to the HTTP server before it
    * listens. `auth` answers with the same credentials the backend's own routes accept.
@@ -147,6 +153,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       screenshotsDir: path.join(options.dataDir, 'screenshots'),
     });
     service.init();
+    const panelReadings = new PanelReadingsService({ store: new PanelReadingStore(db), service, clock, logger, averaging: options.panelReadingAveraging });
+    service.onPanelReading = (panelId, reading) => panelReadings.record(panelId, reading);
 
     const gateway = options.gatewayFactory
       ? options.gatewayFactory({ service, logger })
@@ -166,6 +174,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     // Cleanups unwind in reverse, so this runs after the HTTP server closed: no request
     // can race the final flush, and publishes finish before the broker goes.
     cleanups.push(async () => {
+      await panelReadings.drain();
       await service.drain();
       service.flushHttpSeen();
     });
@@ -222,6 +231,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         now: () => clock.now(),
       });
     }
+    panelReadingRoutes(app, { readings: panelReadings, isPanelOrAdmin });
     if (options.extendHttp) await options.extendHttp(app, { service, logger, isAdmin, isPanelOrAdmin });
     await app.ready();
     openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION, moduleRoutes });

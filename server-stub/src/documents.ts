@@ -63,6 +63,10 @@ export function draftDocument(inputs: DocumentInputs): DraftResult {
     content,
     locale: contentSet.locale,
     scheme,
+    contentByLevel: Object.fromEntries(
+      scheme.levels.map((l, i) => [l.id, contentSet.byLevel[l.id] ?? fallbackContent(l.label, i, scheme.levels.length)]),
+    ),
+    minorVersion: 1,
   };
   return { draft, state: evaluation?.state ?? null, usedFallbackContent: configured === undefined };
 }

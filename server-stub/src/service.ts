@@ -26,6 +26,7 @@ import type {
   LevelSchemeCreateBody,
   PanelCreateBody,
   PanelEvent,
+  PanelReading,
   PanelUpdateBody,
   ReadingBody,
   SensorSourceBody,
@@ -130,6 +131,8 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Sources whose last fetch failed: their panels' documents are left to lapse (see renewExpiring). */
   private readonly failingSources = new Set<string>();
+  /** Set by createBackend: the panel-readings module (server-stub/src/panel-readings). */
+  onPanelReading: ((panelId: string, reading: PanelReading) => void) | null = null;
 
   constructor(options: ServiceOptions) {
     this.store = options.store;
@@ -392,6 +395,7 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       displayedRevision,
       lagging: currentRevision !== null && displayedRevision !== null && displayedRevision < currentRevision,
       lastError: status?.lastError ?? null,
+      ownSensor: status?.ownSensor ?? null,
     });
   }
 
@@ -766,6 +770,17 @@ export class AirpanelService implements PanelMessageSink, PanelCredentialVerifie
       }
       this.queuePanelWrite(panelId, () => this.store.insertAck(event.ack));
       this.logger.info('command acknowledged', { panelId, commandId: event.ack.commandId, status: event.ack.status });
+      return;
+    }
+    if (event.type === 'sensor-reading') {
+      // Written at once, not batched: the broker acknowledges the reading to the panel (which
+      // then forgets it) only after this returns.
+      if (this.onPanelReading) this.onPanelReading(panelId, event.reading);
+      else this.logger.warn('panel reading dropped: no panel-readings module', { panelId });
+      return;
+    }
+    if (event.type === 'level-disagreement') {
+      this.logger.warn('panel decided another level on its own', { panelId, ownLevel: event.ownLevel, backendLevel: event.backendLevel, backendRevision: event.backendRevision });
       return;
     }
     const at = this.nowIso();

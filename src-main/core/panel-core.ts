@@ -33,6 +33,10 @@ import type { HostActions, PanelViewSource } from './host.js';
 import type { CoreLogger } from './logger.js';
 import { type MqttClientFactory, MqttLink } from './mqtt-link.js';
 import { type PanelState, PanelStateMachine, type StateTransition, viewOfState } from './state-machine.js';
+import type { SensorDriver } from './sensor/driver.js';
+import { OwnLevelDecider } from './sensor/own-decision.js';
+import { OwnSensor, type OwnSensorTuning } from './sensor/own-sensor.js';
+import type { SerialOpener } from './sensor/serial-sensor.js';
 
 /** Knobs with production defaults; tests and the simulated fleet shorten them. */
 export interface CoreTuning {
@@ -48,6 +52,8 @@ export interface CoreTuning {
   freshnessWindowMs: number | null;
   pollIntervalMs: number | null;
   heartbeatMs: number | null;
+  /** The panel's own sensor: reading interval, health windows, averaging rule, queue bound. */
+  ownSensor: Partial<OwnSensorTuning>;
 }
 
 export const DEFAULT_CORE_TUNING: CoreTuning = {
@@ -61,6 +67,7 @@ export const DEFAULT_CORE_TUNING: CoreTuning = {
   freshnessWindowMs: null,
   pollIntervalMs: null,
   heartbeatMs: null,
+  ownSensor: {},
 };
 
 export interface PanelCoreOptions {
@@ -89,6 +96,10 @@ export interface PanelCoreOptions {
    * to the OTA loader once both content and the backend are there (update/health.ts).
    */
   healthGate?: { framePresented(frame: FramePresented): void; backendReached(via: 'mqtt' | 'poll'): void };
+  /** Opens the serial device of an SDS011/PMS sensor; default: serialport, loaded on first use. */
+  openSerial?: SerialOpener;
+  /** Replaces the driver panel.json's `sensor` names (the simulator's virtual sensor). */
+  sensorDriver?: SensorDriver;
 }
 
 /** Used when a host reports a code the maintenance screen could not show. */
@@ -143,6 +154,10 @@ export class PanelCore implements PanelViewSource {
   private unsentTransitions: PanelEvent[] = [];
   /** displayedRevision of the last status built for publishing; a change publishes again. */
   private reportedRevision: number | null = null;
+  private ownSensor: OwnSensor | null = null;
+  private readonly ownDecider = new OwnLevelDecider();
+  /** Code and state of the sensor last reported, so a change publishes the status. */
+  private reportedSensor = '';
 
   constructor(options: PanelCoreOptions) {
     this.o = options;
@@ -194,8 +209,55 @@ export class PanelCore implements PanelViewSource {
     this.connected = connected;
     this.phase = 'running';
     this.stopUpdateReports = this.o.updateChecker?.onReport?.(() => this.publishUpdateStatus()) ?? null;
+    await this.startOwnSensor(cfg);
+    if (this.phase !== 'running') return;
     this.connected.sync.start();
     this.scheduleHeartbeat();
+  }
+
+  private async startOwnSensor(cfg: Extract<ConfigLoadResult, { ok: true }>): Promise<void> {
+    if (cfg.sensorFault) {
+      this.lastError = `${cfg.sensorFault.code}: ${cfg.sensorFault.detail}`.slice(0, 1000);
+      this.logger.error('sensor settings unusable; running without the own sensor', { code: cfg.sensorFault.code, detail: cfg.sensorFault.detail });
+    }
+    const settings = cfg.config.sensor;
+    if (!settings) return;
+    const c = this.connected!;
+    const sensor = new OwnSensor({
+      panelId: cfg.config.panelId,
+      settings,
+      dataDir: this.o.dataDir,
+      http: this.o.http,
+      openSerial: this.o.openSerial ?? (async (path, baud) => (await import('./sensor/serial-port.js')).openSerialPort(path, baud)),
+      wallClock: this.wall,
+      monotonicClock: this.mono,
+      scheduler: this.scheduler,
+      logger: this.logger,
+      tuning: this.tuning.ownSensor,
+      ...(this.o.sensorDriver ? { driver: this.o.sensorDriver } : {}),
+      publish: (reading) => (c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false)),
+      onChange: () => this.onOwnSensorChange(),
+    });
+    this.ownSensor = sensor;
+    try {
+      await sensor.start();
+      sensor.setLinkUp(c.link?.isUp ?? false);
+    } catch (err) {
+      this.lastError = `sensor: ${String(err)}`.slice(0, 1000);
+      this.logger.error('own sensor could not start', { error: String(err) });
+    }
+  }
+
+  private onOwnSensorChange(): void {
+    if (this.phase !== 'running') return;
+    const r = this.ownSensor?.report();
+    const key = r ? `${r.state}/${r.code ?? ''}` : '';
+    if (key !== this.reportedSensor) {
+      this.reportedSensor = key;
+      if (r?.code) this.lastError = `${r.code}: ${r.detail ?? ''}`.slice(0, 1000);
+      this.publishStatus();
+    }
+    this.afterChange();
   }
 
   /** Publishes the offline status, closes MQTT cleanly, stops every timer. Safe twice. */
@@ -207,6 +269,7 @@ export class PanelCore implements PanelViewSource {
     this.clearTimer('updateStatusTimer');
     this.stopUpdateReports?.();
     this.stopUpdateReports = null;
+    await this.ownSensor?.stop();
     const c = this.connected;
     if (c) {
       c.sync.stop();
@@ -281,6 +344,8 @@ export class PanelCore implements PanelViewSource {
       lastError: this.lastError,
       maintenanceCode: state.name === 'maintenance' ? state.code : null,
       update: this.o.updateChecker?.getReport?.() ?? null,
+      sensor: this.ownSensor?.report() ?? null,
+      ownDecision: this.ownDecider.active ? { levelId: this.ownDecider.active.levelId, since: new Date(this.ownDecider.active.sinceWallMs).toISOString() } : null,
       sentAt: new Date(this.wall.now()).toISOString(),
     };
   }
@@ -409,8 +474,12 @@ export class PanelCore implements PanelViewSource {
           this.flushUnsentTransitions();
           this.publishStatus();
           sync.mqttUp();
+          this.ownSensor?.setLinkUp(true);
         },
-        onDown: () => sync.mqttDown(),
+        onDown: () => {
+          this.ownSensor?.setLinkUp(false);
+          sync.mqttDown();
+        },
         onDisplay: (payload) => this.onDocumentBytes(payload, 'mqtt'),
         onCommand: (payload) => {
           commands.handle(payload).catch((err: unknown) => this.logger.error('command handling failed', { error: String(err) }));
@@ -543,7 +612,7 @@ export class PanelCore implements PanelViewSource {
   private afterChange(): void {
     this.armFreshnessTimer();
     if (this.displayedRevision() !== this.reportedRevision) this.publishStatus();
-    const next = viewOfState(this.machine.state);
+    const next = this.withOwnDecision(viewOfState(this.machine.state));
     if (sameView(next, this.view)) return;
     this.view = next;
     for (const listener of this.viewListeners) {
@@ -553,6 +622,47 @@ export class PanelCore implements PanelViewSource {
         this.logger.error('view listener threw', { error: String(err) });
       }
     }
+  }
+
+  /**
+   * While the backend's document is stale and the own sensor is healthy with enough data, the
+   * panel shows the level it evaluates itself (README "Deciding alone"). A fresh backend
+   * document ends that; a different level in it is reported as a disagreement.
+   */
+  private withOwnDecision(view: PanelView): PanelView {
+    const sensor = this.ownSensor;
+    const state = this.machine.state;
+    if (view.kind !== 'content' || state.name !== 'stale' || !sensor?.healthy) {
+      if (this.ownDecider.active) this.endOwnDecision(view.kind === 'content' && state.name !== 'stale' ? view.document : null);
+      return view;
+    }
+    const now = this.wall.now();
+    const averaged = sensor.averaged();
+    const decision = averaged.values && averaged.atMs !== null
+      ? this.ownDecider.decide({ document: view.document, values: averaged.values, measuredAtMs: averaged.atMs, panelId: this.connected?.config.panelId ?? '', sensor: sensor.report().kind }, now)
+      : null;
+    if (!decision) {
+      if (this.ownDecider.active) this.endOwnDecision(null);
+      return view;
+    }
+    if (this.view.kind !== 'content' || !this.view.ownMeasurement || (this.view.document.level.id !== decision.levelId)) {
+      this.logger.info('own decision', { level: decision.levelId, values: averaged.values, backendRevision: view.document.revision });
+      queueMicrotask(() => this.publishStatus());
+    }
+    return { ...view, document: decision.document, ownMeasurement: { since: new Date(decision.sinceWallMs).toISOString() } };
+  }
+
+  private endOwnDecision(backendDocument: DisplayDocument | null): void {
+    const was = this.ownDecider.end();
+    if (!was) return;
+    this.logger.info('own decision ended', { ownLevel: was.levelId, backendLevel: backendDocument?.level.id ?? null });
+    const panelId = this.connected?.config.panelId;
+    if (backendDocument && panelId && backendDocument.level.id !== was.levelId) {
+      this.logger.warn('level disagreement', { ownLevel: was.levelId, backendLevel: backendDocument.level.id, revision: backendDocument.revision });
+      const event: PanelEvent = { type: 'level-disagreement', panelId, ownLevel: was.levelId, backendLevel: backendDocument.level.id, backendRevision: backendDocument.revision, at: new Date(this.wall.now()).toISOString() };
+      this.reportTransition(event);
+    }
+    queueMicrotask(() => this.publishStatus());
   }
 
   private armFreshnessTimer(): void {
@@ -577,7 +687,9 @@ export class PanelCore implements PanelViewSource {
 
 function sameView(a: PanelView, b: PanelView): boolean {
   if (a.kind !== b.kind) return false;
-  if (a.kind === 'content' && b.kind === 'content') return a.document === b.document && a.stale?.since === b.stale?.since;
+  if (a.kind === 'content' && b.kind === 'content') {
+    return a.document === b.document && a.stale?.since === b.stale?.since && a.ownMeasurement?.since === b.ownMeasurement?.since;
+  }
   if (a.kind === 'maintenance' && b.kind === 'maintenance') return a.code === b.code;
   return true;
 }

@@ -88,4 +88,17 @@ export const MIGRATIONS: readonly string[] = [
     body TEXT NOT NULL
   );
   `,
+  `
+  -- Readings of panels' own sensors (server-stub/src/panel-readings): each once, by its id.
+  CREATE TABLE panel_readings (
+    reading_id TEXT PRIMARY KEY,
+    panel_id TEXT NOT NULL REFERENCES panels(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    measured_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX panel_readings_by_seq ON panel_readings(panel_id, seq);
+  CREATE INDEX panel_readings_by_time ON panel_readings(panel_id, measured_at_ms);
+  `,
 ];

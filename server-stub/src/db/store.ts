@@ -5,6 +5,7 @@ import {
   ContentSet,
   LevelScheme,
   Panel,
+  PanelSensorReport,
   Reading,
   SensorSource,
 } from '../../../src-main/common/index.js';
@@ -37,6 +38,7 @@ export interface StatusRow {
   firmwareVersion: string | null;
   displayedRevision: number | null;
   lastError: string | null;
+  ownSensor: PanelSensorReport | null;
 }
 
 type Resource = 'level_schemes' | 'content_sets' | 'sensor_sources';
@@ -265,7 +267,15 @@ export class Store {
       firmwareVersion: (row.firmware_version as string | null) ?? null,
       displayedRevision: (row.displayed_revision as number | null) ?? null,
       lastError: (row.last_error as string | null) ?? null,
+      ownSensor: Store.ownSensorOf(row.status_body as string | null),
     };
+  }
+
+  /** The `sensor` part of the last full status, if it validates (older panels have none). */
+  private static ownSensorOf(body: string | null): PanelSensorReport | null {
+    if (!body) return null;
+    const parsed = PanelSensorReport.safeParse((JSON.parse(body) as { sensor?: unknown }).sensor);
+    return parsed.success ? parsed.data : null;
   }
 
   listUpdateReports(): { panelId: string; firmwareVersion: string | null; update: unknown }[] {

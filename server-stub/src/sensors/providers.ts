@@ -30,6 +30,15 @@ export class SimulatedSensorProvider implements SensorProvider {
   }
 }
 
+/** Readings arrive from the panel itself, over MQTT (server-stub/src/panel-readings); nothing to poll. */
+export class PanelSensorProvider implements SensorProvider {
+  readonly kind = 'panel';
+  readonly polled = false;
+  fetch(source: SensorSource): Promise<Reading> {
+    return Promise.reject(new SensorFetchError(`sensor source ${source.id} is a panel's own sensor: its readings come from the panel`));
+  }
+}
+
 export interface HttpJsonProviderOptions {
   /** The HTTP client (a got instance); tests pass one as they like. */
   http?: Got;
@@ -168,5 +177,5 @@ function parseMeasuredAt(raw: unknown): number | null {
 export type ProviderRegistry = Record<SensorSpec['kind'], SensorProvider>;
 
 export function defaultProviders(options: HttpJsonProviderOptions = {}): ProviderRegistry {
-  return { simulated: new SimulatedSensorProvider(), 'http-json': new HttpJsonSensorProvider(options) };
+  return { simulated: new SimulatedSensorProvider(), 'http-json': new HttpJsonSensorProvider(options), panel: new PanelSensorProvider() };
 }

@@ -14,6 +14,11 @@ export const PanelView = z.discriminatedUnion('kind', [
     document: DisplayDocument,
     /** Set while the content is not confirmed within the freshness window. */
     stale: z.object({ since: IsoDateTime }).nullable(),
+    /**
+     * Set while the level shown is the panel's own (its sensor, the document's scheme and
+     * content) because the backend's document is stale; the renderer marks it discreetly.
+     */
+    ownMeasurement: z.object({ since: IsoDateTime }).nullable().optional(),
   }),
   /** The maintenance icon and a short code a technician can read, e.g. `CFG-1`. */
   z.object({ kind: z.literal('maintenance'), code: z.string().regex(/^[A-Z]{2,5}-[0-9]{1,3}$/) }),

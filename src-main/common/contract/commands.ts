@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PanelReading } from './panel-sensor.js';
 import { Identifier, IsoDateTime } from './primitives.js';
 import { PanelStateName } from './status.js';
 
@@ -52,5 +53,16 @@ export const PanelEvent = z.discriminatedUnion('type', [
     reason: z.string().max(500),
     at: IsoDateTime,
   }),
+  /** The panel decided a level alone (backend away) and the backend's next document said another. */
+  z.object({
+    type: z.literal('level-disagreement'),
+    panelId: Identifier,
+    ownLevel: z.string().max(32),
+    backendLevel: z.string().max(32),
+    backendRevision: z.number().int().min(1),
+    at: IsoDateTime,
+  }),
+  /** A reading of the panel's own sensor (kept on the panel's disk until acknowledged). */
+  z.object({ type: z.literal('sensor-reading'), reading: PanelReading }),
 ]);
 export type PanelEvent = z.infer<typeof PanelEvent>;

@@ -45,6 +45,15 @@ export const DisplayDocument = z.object({
   locale: z.string().min(2).max(35),
   /** The thresholds, so a panel can evaluate a local sensor with the same rules later. */
   scheme: LevelScheme,
+  /**
+   * Contract 1.1 (additive, so `schemaVersion` stays 1 and panels of contract 1.0, whose schema
+   * strips unknown keys, keep taking these documents): the content of EVERY level of `scheme`,
+   * by level id, so a panel whose backend is away can show the level its own sensor gives.
+   * Absent in documents of older backends: such a panel then only shows the stale content.
+   */
+  contentByLevel: z.record(LevelId, LevelContent).optional(),
+  /** 1 when `contentByLevel` is there (contract 1.1); absent = 1.0. */
+  minorVersion: z.number().int().min(0).max(1000).optional(),
 });
 export type DisplayDocument = z.infer<typeof DisplayDocument>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Identifier, IsoDateTime, shortText } from './primitives.js';
 import { PANEL_STATE_NAMES } from './status.js';
+import { PanelSensorReport } from './panel-sensor.js';
 
 export const Location = z.object({
   description: shortText(200),
@@ -56,5 +57,7 @@ export const PanelSummary = Panel.extend({
   /** True when the panel reports a revision older than the current one. */
   lagging: z.boolean(),
   lastError: z.string().nullable(),
+  /** The panel's own sensor as it last reported it (null: none, or not reported). */
+  ownSensor: PanelSensorReport.nullable().default(null),
 });
 export type PanelSummary = z.infer<typeof PanelSummary>;

@@ -25,7 +25,16 @@ export const HttpJsonSensorSpec = z.object({
   retries: z.number().int().min(0).max(5).default(2),
 });
 
-export const SensorSpec = z.discriminatedUnion('kind', [SimulatedSensorSpec, HttpJsonSensorSpec]);
+/**
+ * The readings a panel's own sensor sends back (README "Panel readings"). The backend creates
+ * this source itself when the panel's first reading arrives; readings cannot be posted to it.
+ */
+export const PanelSensorSpec = z.object({
+  kind: z.literal('panel'),
+  panelId: Identifier,
+});
+
+export const SensorSpec = z.discriminatedUnion('kind', [SimulatedSensorSpec, HttpJsonSensorSpec, PanelSensorSpec]);
 export type SensorSpec = z.infer<typeof SensorSpec>;
 
 export const SensorSourceBody = z.object({

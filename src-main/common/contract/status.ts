@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Identifier, IsoDateTime } from './primitives.js';
+import { PanelSensorReport } from './panel-sensor.js';
 
 /** The panel states of the firmware's state machine (see src-main/core). */
 export const PANEL_STATE_NAMES = ['booting', 'showing-cached', 'live', 'stale', 'maintenance'] as const;
@@ -38,6 +39,10 @@ export const PanelStatus = z.object({
   /** Short code shown on the maintenance screen, e.g. `CFG-1`; null outside maintenance. */
   maintenanceCode: z.string().max(16).nullable(),
   update: UpdateReport.nullable().optional(),
+  /** The panel's own sensor; absent from panels that predate it, null without a sensor. */
+  sensor: PanelSensorReport.nullable().optional(),
+  /** Set while the panel shows a level it evaluated itself (backend document stale). */
+  ownDecision: z.object({ levelId: z.string().max(32), since: IsoDateTime }).nullable().optional(),
   sentAt: IsoDateTime,
 });
 export type PanelStatus = z.infer<typeof PanelStatus>;

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { Identifier, PanelReading } from '../../../src-main/common/index.js';
+import { ServiceError } from '../errors.js';
+import type { PanelReadingsService } from './service.js';
+
+const Params = z.object({ panelId: Identifier });
+const Query = z.object({
+  afterSeq: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5_000).default(500),
+});
+
+export const StoredPanelReadingBody = z.object({ reading: PanelReading, receivedAt: z.string() });
+
+export interface PanelReadingRoutesOptions {
+  readings: PanelReadingsService;
+  isPanelOrAdmin: (panelId: string, authorization: string | undefined) => boolean;
+}
+
+function fail(reply: { code(n: number): { type(t: string): { send(b: string): unknown } } }, status: number, code: string, message: string) {
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
+}
+
+/**
+ * `GET /api/v1/panels/{panelId}/sensor-readings?afterSeq=&limit=`: the readings a panel's own
+ * sensor sent, in the order it took them (seq), each with when the backend received it.
+ */
+export function panelReadingRoutes(app: FastifyInstance, options: PanelReadingRoutesOptions): void {
+  app.get('/api/v1/panels/:panelId/sensor-readings', {
+    config: {
+      openapi: {
+        summary: "Readings of the panel's own sensor, in the order it took them",
+        operationId: 'listPanelSensorReadings',
+        tags: ['panels'],
+        security: [{ adminToken: [] }, { panelKey: [] }],
+        parameters: [
+          { name: 'panelId', in: 'path', required: true, schema: { type: 'string' } },
+          { name: 'afterSeq', in: 'query', schema: { type: 'integer', minimum: 0 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 5000 } },
+        ],
+        responses: {
+          200: { description: 'readings (`{ reading: PanelReading, receivedAt }[]`), oldest first' },
+          401: { description: 'no admin token and not this panel\'s key' },
+          404: { description: 'no such panel' },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const params = Params.safeParse(request.params);
+    const query = Query.safeParse(request.query);
+    if (!params.success || !query.success) return fail(reply, 400, 'invalid-request', (params.error ?? query.error)!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!options.isPanelOrAdmin(params.data.panelId, request.headers.authorization)) return fail(reply, 401, 'unauthorized', 'admin token or this panel\'s key required');
+    try {
+      return options.readings.list(params.data.panelId, query.data.afterSeq, query.data.limit);
+    } catch (error) {
+      if (error instanceof ServiceError && error.kind === 'not-found') return fail(reply, 404, 'not-found', error.message);
+      throw error;
+    }
+  });
+}
