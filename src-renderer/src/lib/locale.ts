@@ -19,19 +19,21 @@ export function directionOf(locale: string): 'ltr' | 'rtl' {
 interface Strings {
   measured: string;
   staleSince: string;
+  /** The mark of a level the panel measured itself (backend away). */
+  ownMeasurement: string;
 }
 
 // `staleSince` precedes the time: the core's `stale.since` is when the content stopped being
 // confirmed, so "not updated since" is true whatever the freshness window was.
 const STRINGS: Record<string, Strings> = {
-  en: { measured: 'Measured', staleSince: 'Not updated since' },
-  fr: { measured: 'Mesuré à', staleSince: 'Pas de mise à jour depuis' },
-  nl: { measured: 'Gemeten', staleSince: 'Niet bijgewerkt sinds' },
-  de: { measured: 'Gemessen', staleSince: 'Nicht aktualisiert seit' },
-  es: { measured: 'Medido', staleSince: 'Sin actualizar desde' },
-  it: { measured: 'Misurato', staleSince: 'Non aggiornato dal' },
-  ar: { measured: 'وقت القياس', staleSince: 'لم يُحدَّث منذ' },
-  he: { measured: 'נמדד', staleSince: 'לא עודכן מאז' },
+  en: { measured: 'Measured', staleSince: 'Not updated since', ownMeasurement: 'Measured by this panel' },
+  fr: { measured: 'Mesuré à', staleSince: 'Pas de mise à jour depuis', ownMeasurement: 'Mesure de ce panneau' },
+  nl: { measured: 'Gemeten', staleSince: 'Niet bijgewerkt sinds', ownMeasurement: 'Meting van dit paneel' },
+  de: { measured: 'Gemessen', staleSince: 'Nicht aktualisiert seit', ownMeasurement: 'Messung dieser Tafel' },
+  es: { measured: 'Medido', staleSince: 'Sin actualizar desde', ownMeasurement: 'Medición de este panel' },
+  it: { measured: 'Misurato', staleSince: 'Non aggiornato dal', ownMeasurement: 'Misura di questo pannello' },
+  ar: { measured: 'وقت القياس', staleSince: 'لم يُحدَّث منذ', ownMeasurement: 'قياس هذه اللوحة' },
+  he: { measured: 'נמדד', staleSince: 'לא עודכן מאז', ownMeasurement: 'מדידה של שלט זה' },
 };
 
 export function stringsFor(locale: string): Strings {
