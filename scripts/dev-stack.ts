@@ -35,6 +35,9 @@ import { loadPanelConfig } from '../src-main/core/config.js';
 import { writeFileAtomic } from '../src-main/common-node/atomic-file.js';
 import { createPanelLogger } from '../src-main/core/logger.js';
 import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
+import { VirtualSensor } from '../src-main/core/sensor/virtual-sensor.js';
+import { unrefScheduler } from '../src-main/core/clock.js';
+import type { AveragingRule } from '../src-main/common/sensor/averaging.js';
 import { locateElectron } from '../src-main/electron/locate.js';
 import { HeadlessHost } from '../src-main/headless/headless-host.js';
 import { silentLogger, type HostLogger } from '../src-main/headless/logger.js';
@@ -82,6 +85,12 @@ export interface DevStackOptions {
   onElectronExit?: (code: number | null) => void;
   /** Where the backend logs: a file in its data dir (default), nowhere, or this logger. */
   backendLog?: 'file' | 'silent' | BackendLogger;
+  /**
+   * Headless mode: give the panel an own sensor the simulator sets (a VirtualSensor behind a
+   * `sds011` entry in panel.json), with this averaging rule on the panel and the backend (the
+   * EAQI's 24 h would keep a demo waiting a day) and a reading every `readingIntervalMs`.
+   */
+  ownSensor?: { averaging: AveragingRule; readingIntervalMs: number };
 }
 
 export interface DevStack {
@@ -114,7 +123,7 @@ class BackendSwitch implements SimulatorSwitch {
   constructor(
     private readonly dataDir: string,
     private readonly logger: BackendLogger,
-    private readonly extra: { port: number; mqttPort: number; refreshIntervalSeconds?: number; adminToken?: string },
+    private readonly extra: { port: number; mqttPort: number; refreshIntervalSeconds?: number; adminToken?: string; panelReadingAveraging?: AveragingRule },
   ) {
     this.port = extra.port;
     this.mqttPort = extra.mqttPort;
@@ -138,6 +147,7 @@ class BackendSwitch implements SimulatorSwitch {
         logger: this.logger,
         ...(this.extra.refreshIntervalSeconds ? { refreshIntervalSeconds: this.extra.refreshIntervalSeconds } : {}),
         ...(this.extra.adminToken ? { adminToken: this.extra.adminToken } : {}),
+        ...(this.extra.panelReadingAveraging ? { panelReadingAveraging: this.extra.panelReadingAveraging } : {}),
       });
       this.port = Number(new URL(b.url).port);
       this.mqttPort = b.mqttUrl ? Number(new URL(b.mqttUrl).port) : 0;
@@ -267,6 +277,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       mqttPort: options.mqttPort ?? 0,
       ...(options.refreshIntervalSeconds ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
       ...(options.adminToken ? { adminToken: options.adminToken } : {}),
+      ...(options.ownSensor ? { panelReadingAveraging: options.ownSensor.averaging } : {}),
     });
     await backend.set(true);
     cleanups.push(() => backend.set(false));
@@ -278,18 +289,20 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     await mqttProxy.listen();
     cleanups.push(() => httpProxy.close(), () => mqttProxy.close());
 
+    const electron = options.mode === 'headless' ? { reason: 'headless mode was asked for (--headless)' } : locateElectron();
+    const useElectron = 'path' in electron;
+    // The virtual own sensor lives in the headless host's process; Electron gets none.
+    const withOwnSensor = Boolean(options.ownSensor) && !useElectron;
     const { created, apiKey: panelApiKey } = await provisionPanel(first, {
       panelId, sensorId, dataDir: panelDataDir,
       apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
       mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
-      extra: options.panelJson ?? {},
+      extra: { ...(withOwnSensor ? { sensor: { kind: 'sds011', device: '/dev/airpanel-simulated-sds011' } } : {}), ...options.panelJson },
     });
     const admin = new BackendAdminClient({ apiBaseUrl: first.url, adminToken: first.adminToken, panelId, sensorSourceId: sensorId });
     if (options.initialReading) await admin.setReading(options.initialReading);
     else if (created) await admin.setReading({ pm25: 8, pm10: 15 });
 
-    const electron = options.mode === 'headless' ? { reason: 'headless mode was asked for (--headless)' } : locateElectron();
-    const useElectron = 'path' in electron;
     if (options.mode === 'electron' && !useElectron) throw new Error(`Electron cannot run here: ${electron.reason}`);
 
     const controlsBase = {
@@ -343,7 +356,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     // Headless: the same core under Node, the renderer and the simulator on one server.
     if (!existsSync(join(repoRoot, 'src-renderer/dist/index.html'))) run('npm', ['run', 'build:renderer']);
     let size: PanelSizeId = 'landscape';
-    const controls = new SimulatorControls({ ...controlsBase, panelUrl: '/', size, onSizeChange: (s) => (size = s) });
+    // Several samples per reading, as a serial sensor gives (one frame a second, a reading a minute).
+    const ownSensor = options.ownSensor ? new VirtualSensor('sds011', unrefScheduler, Math.min(1_000, Math.max(20, options.ownSensor.readingIntervalMs / 4))) : null;
+    const controls = new SimulatorControls({ ...controlsBase, panelUrl: '/', size, onSizeChange: (s) => (size = s), ...(ownSensor ? { ownSensor } : {}) });
     const panelLogger = createPanelLogger({ dataDir: panelDataDir, stdout: false });
     let core: PanelCore | null = null;
     const host = new HeadlessHost({
@@ -368,7 +383,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       hostActions: host.actions,
       logger: panelLogger,
       firmwareVersion: FIRMWARE_VERSION,
-      ...(options.tuning ? { tuning: options.tuning } : {}),
+      ...(options.tuning || options.ownSensor
+        ? { tuning: { ...options.tuning, ...(options.ownSensor ? { ownSensor: { ...options.tuning?.ownSensor, averaging: options.ownSensor.averaging, readingIntervalMs: options.ownSensor.readingIntervalMs } } : {}) } }
+        : {}),
+      ...(ownSensor ? { sensorDriver: ownSensor } : {}),
     });
     core = await makeCore();
     const url = await host.listen(core);

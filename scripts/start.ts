@@ -105,6 +105,12 @@ Ctrl-C stops it.
     port: Number(values['sim-port']),
     log: consoleLogger,
     ...(freshness ? { panelJson: { freshnessWindowSeconds: freshness } } : {}),
+    // The browser simulator's own-sensor control: a reading a second, and the EAQI rule scaled
+    // from hours to 10-second buckets so the panel decides on its own within a minute.
+    ownSensor: {
+      readingIntervalMs: 1_000,
+      averaging: { bucketMs: 10_000, slotsPerBucket: 10, bucketsByPollutant: { pm25: 6, pm10: 6, no2: 1, o3: 1, so2: 1 }, minCoverage: 0.75 },
+    },
   }).catch((error: unknown) => {
     console.error(`airpanel: start failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);

@@ -19,3 +19,7 @@ export {
 export type { MqttClientFactory } from './mqtt-link.js';
 export type { PanelState, StateTransition } from './state-machine.js';
 export { DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from './backoff.js';
+export { VirtualSensor } from './sensor/virtual-sensor.js';
+export type { SensorDriver, SensorSink } from './sensor/driver.js';
+export { SENSOR_FAULT_CODES } from './sensor/health.js';
+export type { OwnSensorTuning } from './sensor/own-sensor.js';

@@ -28,6 +28,8 @@ export const SimulatorAction = z.discriminatedUnion('action', [
   /** Send a command to the panel through the backend admin API. */
   z.object({ action: z.literal('send-command'), kind: CommandKind }),
   z.object({ action: z.literal('set-size'), size: PanelSizeId }),
+  /** Set what the panel's own (virtual) sensor measures; null = the sensor goes silent. */
+  z.object({ action: z.literal('set-own-sensor'), values: PollutantValues.nullable() }),
 ]);
 export type SimulatorAction = z.infer<typeof SimulatorAction>;
 
@@ -43,6 +45,8 @@ export const SimulatorState = z.object({
   network: SwitchState,
   backend: SwitchState,
   lastReading: z.object({ values: PollutantValues, at: IsoDateTime }).nullable(),
+  /** The panel's own (virtual) sensor: what it streams (null: silent); null when this simulator has none. */
+  ownSensor: z.object({ values: PollutantValues.nullable() }).nullable().optional(),
   lastCommand: z
     .object({
       kind: CommandKind,

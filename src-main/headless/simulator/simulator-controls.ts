@@ -45,6 +45,8 @@ export interface SimulatorControlsOptions {
   log?: HostLogger;
   /** Where index.html, simulator.js and simulator.css live (default: ./static beside this module). */
   staticDir?: string;
+  /** The panel's own sensor, when it is a virtual one the simulator sets (VirtualSensor). */
+  ownSensor?: { set(values: PollutantValues | null): void; readonly current: PollutantValues | null };
 }
 
 export const SIMULATOR_PATH = '/simulator';
@@ -101,6 +103,7 @@ export class SimulatorControls implements HttpMount {
       network: sw(this.opts.network),
       backend: sw(this.opts.backend),
       lastReading: this.lastReading,
+      ownSensor: this.opts.ownSensor ? { values: this.opts.ownSensor.current } : null,
       lastCommand: this.lastCommand,
       lastError: this.lastError,
       presets: this.presets,
@@ -134,6 +137,10 @@ export class SimulatorControls implements HttpMount {
         case 'set-size':
           this.size = action.size;
           this.opts.onSizeChange?.(action.size);
+          break;
+        case 'set-own-sensor':
+          if (!this.opts.ownSensor) throw new Error('this panel has no simulated own sensor');
+          this.opts.ownSensor.set(action.values);
           break;
       }
       this.lastError = null;

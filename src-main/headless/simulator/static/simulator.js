@@ -37,6 +37,13 @@ function buildOnce(s) {
   for (const p of s.presets) {
     $('presets').append(button(p.label, `preset-${p.label.toLowerCase()}`, () => act({ action: 'set-reading', values: p.values })));
   }
+  if (s.ownSensor) {
+    $('own-sensor').hidden = false;
+    for (const p of s.presets) {
+      $('own-presets').append(button(p.label, `own-preset-${p.label.toLowerCase()}`, () => act({ action: 'set-own-sensor', values: p.values })));
+    }
+    $('own-presets').append(button('Silent', 'own-preset-silent', () => act({ action: 'set-own-sensor', values: null })));
+  }
   for (const kind of s.commands) {
     const o = document.createElement('option');
     o.value = kind;
@@ -86,6 +93,11 @@ function render(s) {
   $('last-reading').textContent = s.lastReading
     ? `${Object.entries(s.lastReading.values).map(([k, v]) => `${k} ${v}`).join(', ')} at ${new Date(s.lastReading.at).toLocaleTimeString()}`
     : 'none';
+  if (s.ownSensor) {
+    $('own-sensor-state').textContent = s.ownSensor.values
+      ? Object.entries(s.ownSensor.values).map(([k, v]) => `${k} ${v}`).join(', ')
+      : 'silent';
+  }
   $('last-command').textContent = s.lastCommand
     ? `${s.lastCommand.kind}: ${s.lastCommand.ack ? `${s.lastCommand.ack.status}${s.lastCommand.ack.detail ? ` (${s.lastCommand.ack.detail})` : ''}` : 'sent, no answer yet'}`
     : 'none';
