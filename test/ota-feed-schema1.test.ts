@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPrivateKey, sign } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import got from 'got';
 import { canonicalJson, evaluateRelease, type SignedManifestEnvelope } from '../src-main/common/release/index.js';
 import { Ed25519Verifier, type ReleaseKeyPair } from '../src-main/core/update/keys.js';
 import { ReleaseFeedStore, bundleNameOf } from '../server-stub/src/releases/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
+import { main as cliMain } from '../tools/release/cli.js';
+import { ReleaseLedger } from '../tools/release/ledger.js';
+import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
 
 /**
  * A feed that stored releases before the manifest became schema 2 (no bundleDescriptorSha256,
@@ -114,5 +116,65 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
     const reopened = new ReleaseFeedStore(backendDir);
     expect(reopened.releases().map((r) => reopened.viewOf(r).servable)).toEqual([false, false, true]);
     expect(reopened.served('stable')?.envelope.manifest).toMatchObject({ version: '1.1.0' });
+  });
+
+  describe('the release tool on such a feed', () => {
+    /** Runs the CLI's list and returns what it printed. */
+    async function cliList(): Promise<string> {
+      const out: string[] = [];
+      const orig = console.log;
+      console.log = (...a: unknown[]) => void out.push(a.join(' '));
+      try {
+        expect(await cliMain(['list', '--server', feed!.url, '--token', ADMIN_TOKEN])).toBe(0);
+      } finally {
+        console.log = orig;
+      }
+      return out.join('\n');
+    }
+
+    it('a ledger written before schema 2 opens; the bundle published again as schema 2 can be promoted', async () => {
+      // The ledger as the tool wrote it when it signed the schema-1 manifest (counter 3).
+      const ledgerFile = join(tmp.dir, 'release-ledger.json');
+      await writeFile(ledgerFile, JSON.stringify({ format: 'airpanel-release-ledger/1', counter: 3, entries: [{ manifest: schema1.manifest, keyIds: [key.keyId], signedAt: new Date().toISOString() }] }), { mode: 0o600 });
+      const old = await ReleaseLedger.open(ledgerFile);
+      expect(old.counter).toBe(3);
+      expect(old.entries()).toEqual([]); // nothing in it can be re-signed
+
+      // Migration as documented: publish the same version again (schema 2), then promote it.
+      const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n');
+      expect(await ops.publish(feed!.client, { bundleFile: b.file, channel: 'stable', version: '1.0.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile] })).toMatchObject({ schema: 2, counter: 4 });
+      expect(await ops.promote(feed!.client, { version: '1.0.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] })).toMatchObject({ schema: 2, version: '1.0.0', counter: 5, rolloutShare: 0.5 });
+      // The schema-1 entry is still in the file (its counter was handed out).
+      const written = JSON.parse(await readFile(ledgerFile, 'utf8')) as { counter: number; entries: Array<{ manifest: { schema: number; counter: number } }> };
+      expect(written.counter).toBe(5);
+      expect(written.entries.map((e) => [e.manifest.schema, e.manifest.counter])).toEqual([[1, 3], [2, 4], [2, 5]]);
+      expect(await cliList()).toMatch(/#3 stable 1\.0\.0 NOT SERVABLE: schema 1: current panels refuse it/);
+    });
+
+    it('without a ledger: the schema-1 top counter is adopted (signature checked) and the next is above it; a schema-1 release alone is not re-signed', async () => {
+      await expect(ops.promote(feed!.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] }))
+        .rejects.toThrow(/1\.0\.0 has only schema-1 manifests .*publish the bundle again/);
+      const b = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
+      expect(await ops.publish(feed!.client, { bundleFile: b.file, channel: 'stable', version: '1.1.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({ counter: 4 });
+      const ledger = await ReleaseLedger.open(join(tmp.dir, 'release-ledger.json'));
+      expect(ledger.counter).toBe(4);
+      expect(ledger.entries().map((e) => e.manifest.counter)).toEqual([4]);
+      const list = await cliList();
+      expect(list).toMatch(/channel stable: 1\.1\.0 \(counter 4/);
+      expect(list).toMatch(/#\? \? \? NOT SERVABLE: not a valid schema-2 manifest/);
+    });
+
+    it('a schema-1 top row whose signature does not check out is not adopted', async () => {
+      await feed!.close();
+      const file = join(backendDir, 'releases', 'index.json');
+      const index = JSON.parse(await readFile(file, 'utf8')) as { releases: Array<{ envelope: SignedManifestEnvelope }> };
+      index.releases[0]!.envelope.manifest.rolloutShare = 0.5;
+      await writeFile(file, JSON.stringify(index));
+      feed = await startFeed(backendDir);
+      const b = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
+      await expect(ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '1.1.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] }))
+        .rejects.toThrow(/#3: no valid signature by a trusted key/);
+      expect((await ReleaseLedger.open(join(tmp.dir, 'release-ledger.json'))).counter).toBe(0);
+    });
   });
 });

@@ -195,10 +195,13 @@ const commands: Record<string, Command> = {
         const active = l.releases.find((r) => r.channel === name && r.counter === ch.activeCounter);
         const left = active ? Date.parse(active.expiresAt) - Date.now() : Infinity;
         const expiry = left < 0 ? ' EXPIRED: panels refuse it, re-sign with promote' : left < 7 * 86_400_000 ? ' expires within 7 days: re-sign with promote' : '';
-        console.log(`channel ${name}: ${active ? `${active.version} (counter ${active.counter}, rollout ${(active.rolloutShare * 100).toFixed(0)}%, expires ${active.expiresAt})` : 'nothing'}${ch.paused ? ' PAUSED' : ''}${expiry}`);
+        const unservable = active?.servable === false ? ` NOT SERVABLE: ${active.notServableReason ?? ''}` : '';
+        console.log(`channel ${name}: ${active ? `${active.version} (counter ${active.counter}, rollout ${(active.rolloutShare * 100).toFixed(0)}%, expires ${active.expiresAt})` : 'nothing'}${ch.paused ? ' PAUSED' : ''}${expiry}${unservable}`);
       }
-      for (const r of [...l.releases].sort((a, b) => a.counter - b.counter)) {
-        console.log(`  #${r.counter} ${r.channel} ${r.version} share ${(r.rolloutShare * 100).toFixed(0)}% size ${r.bundle.size} keys ${r.keyIds.join(',')}${r.active ? ' *' : ''}`);
+      for (const r of [...l.releases].sort((a, b) => (a.counter ?? 0) - (b.counter ?? 0))) {
+        // A row the feed cannot serve to current panels (schema 1) may lack any field: printed as stored.
+        if (r.servable === false) console.log(`  #${r.counter ?? '?'} ${r.channel ?? '?'} ${r.version ?? '?'} NOT SERVABLE: ${r.notServableReason ?? ''}${r.active ? ' *' : ''}`);
+        else console.log(`  #${r.counter} ${r.channel} ${r.version} share ${(r.rolloutShare * 100).toFixed(0)}% size ${r.bundle.size} keys ${r.keyIds.join(',')}${r.active ? ' *' : ''}`);
       }
       if (panels) {
         for (const p of (panels as { panels: Array<{ panelId: string; runningVersion: string | null; noValidManifestSince?: string | null; lastUpdate: { phase: string; targetVersion: string | null; detail: string | null } | null }> }).panels) {

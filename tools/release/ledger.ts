@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
 import { IsoDateTime } from '../../src-main/common/contract/primitives.js';
-import { KeyId, ReleaseManifest } from '../../src-main/common/release/index.js';
+import { KeyId, ReleaseChannel, ReleaseManifest, ReleaseVersion } from '../../src-main/common/release/index.js';
 
 /**
  * The release ledger: the release manager's own record of every manifest they signed, kept
@@ -32,11 +32,31 @@ export const LedgerEntry = z.strictObject({
 });
 export type LedgerEntry = z.infer<typeof LedgerEntry>;
 
+/**
+ * A manifest signed before schema 2 (no `bundleDescriptorSha256`, one Electron
+ * `minRuntimeVersion`): in ledgers and on feeds from then. Its counter was handed out and counts;
+ * it cannot be re-signed (panels take schema 2 only, and it names no bundle.json to carry over).
+ * Only what the ledger needs is checked; the rest is kept as it was signed.
+ */
+export const SchemaOneManifest = z.looseObject({
+  schema: z.literal(1),
+  version: ReleaseVersion,
+  channel: ReleaseChannel,
+  counter: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});
+export type SchemaOneManifest = z.infer<typeof SchemaOneManifest>;
+
+const SchemaOneLedgerEntry = LedgerEntry.extend({ manifest: SchemaOneManifest });
+type SchemaOneLedgerEntry = z.infer<typeof SchemaOneLedgerEntry>;
+
+const isCurrent = (e: LedgerEntry | SchemaOneLedgerEntry): e is LedgerEntry => e.manifest.schema !== 1;
+
 export const LedgerFile = z.strictObject({
   format: z.literal('airpanel-release-ledger/1'),
   /** The highest counter ever signed (or adopted): the next manifest gets a higher one. */
   counter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  entries: z.array(LedgerEntry).max(100_000),
+  /** Schema-1 entries (recorded before schema 2) are kept for their counters; entries() leaves them out. */
+  entries: z.array(z.union([LedgerEntry, SchemaOneLedgerEntry])).max(100_000),
 });
 export type LedgerFile = z.infer<typeof LedgerFile>;
 
@@ -69,18 +89,19 @@ export class ReleaseLedger {
     return this.data.counter;
   }
 
+  /** Entries that can be re-signed (schema 2); schema-1 entries only count towards the counter. */
   entries(): readonly LedgerEntry[] {
-    return this.data.entries;
+    return this.data.entries.filter(isCurrent);
   }
 
   /** The newest entry for `version` (on `channel`, if given). */
   find(version: string, channel?: string): LedgerEntry | undefined {
-    return this.data.entries.filter((e) => e.manifest.version === version && (channel === undefined || e.manifest.channel === channel)).sort((a, b) => b.manifest.counter - a.manifest.counter)[0];
+    return this.entries().filter((e) => e.manifest.version === version && (channel === undefined || e.manifest.channel === channel)).sort((a, b) => b.manifest.counter - a.manifest.counter)[0];
   }
 
   /** Entries signed for `channel`, newest first. */
   onChannel(channel: string): LedgerEntry[] {
-    return this.data.entries.filter((e) => e.manifest.channel === channel).sort((a, b) => b.manifest.counter - a.manifest.counter);
+    return this.entries().filter((e) => e.manifest.channel === channel).sort((a, b) => b.manifest.counter - a.manifest.counter);
   }
 
   /** The counter for the next manifest: the ledger's + 1, or `requested` if it grows by at most MAX_COUNTER_JUMP. */
@@ -91,8 +112,11 @@ export class ReleaseLedger {
     return requested;
   }
 
-  /** Records a manifest before it leaves this machine: a counter is never handed out twice. */
-  async record(manifest: ReleaseManifest, keyIds: string[], o: { adopted?: boolean; now?: Date } = {}): Promise<void> {
+  /**
+   * Records a manifest before it leaves this machine: a counter is never handed out twice.
+   * A schema-1 manifest is recorded only when adopted from a feed (its counter is taken).
+   */
+  async record(manifest: ReleaseManifest | SchemaOneManifest, keyIds: string[], o: { adopted?: boolean; now?: Date } = {}): Promise<void> {
     if (manifest.counter <= this.data.counter && !o.adopted) throw new Error(`counter ${manifest.counter} is not above the ledger's ${this.data.counter}`);
     if (manifest.counter > this.data.counter + MAX_COUNTER_JUMP) throw new Error(`counter ${manifest.counter} jumps more than ${MAX_COUNTER_JUMP} above the ledger's ${this.data.counter}`);
     const next = LedgerFile.parse({

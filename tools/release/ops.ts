@@ -5,7 +5,7 @@ import { MinRuntime, ReleaseManifest, type SignedManifestEnvelope } from '../../
 import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '../../src-main/core/update/keys.js';
 import { buildBundle, hashFile, readBundleDescriptor, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
 import { defaultLedgerFile, MAX_COUNTER_JUMP, ReleaseLedger } from './ledger.js';
-import { checkServedBundle, releaseVerifier, sameRelease, verifiedManifest } from './verify.js';
+import { checkServedBundle, releaseVerifier, sameRelease, verifiedStoredManifest } from './verify.js';
 import type { Ed25519Verifier } from '../../src-main/core/update/keys.js';
 import { ImageReleaseFloor } from '../../src-main/core/update/image-floor.js';
 import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
@@ -120,7 +120,7 @@ export interface FeedListing {
   maxCounter: number;
   channels: Record<string, { activeCounter: number | null; paused: boolean; updatedAt: string }>;
   /** What the backend says it stores: checked (verify.ts) before anything of it is re-signed. */
-  releases: Array<ReleaseManifest & { keyIds: string[]; publishedAt: string; active: boolean; envelope?: SignedManifestEnvelope }>;
+  releases: Array<ReleaseManifest & { keyIds: string[]; publishedAt: string; active: boolean; envelope?: SignedManifestEnvelope; servable?: boolean; notServableReason?: string | null }>;
 }
 
 export async function list(c: FeedClient): Promise<FeedListing> {
@@ -185,7 +185,8 @@ async function reconcileCounter(feed: FeedListing, ledger: ReleaseLedger, verifi
   }
   const top = feed.releases.find((r) => r.counter === feed.maxCounter);
   if (!top?.envelope) throw new Error(`the feed claims counter ${feed.maxCounter} but shows no release with it; not followed`);
-  const m = verifiedManifest(top.envelope, verifier, `the feed's release #${feed.maxCounter}`);
+  const v = verifiedStoredManifest(top.envelope, verifier, `the feed's release #${feed.maxCounter}`);
+  const m = 'manifest' in v ? v.manifest : v.schemaOne;
   if (m.counter !== feed.maxCounter) throw new Error(`the feed lists #${feed.maxCounter} for a manifest signed with counter ${m.counter}; not followed`);
   await ledger.record(m, top.envelope.signatures.map((x) => x.keyId), { adopted: true });
 }
@@ -228,15 +229,19 @@ export async function publish(c: FeedClient, o: PublishOptions): Promise<Release
  */
 function signedSource(feed: FeedListing, ledger: ReleaseLedger, verifier: Ed25519Verifier, version: string, fromChannel?: string): ReleaseManifest {
   const stored = feed.releases.filter((r) => r.version === version && (fromChannel === undefined || r.channel === fromChannel)).sort((a, b) => b.counter - a.counter);
-  const verified = stored.map((r) => {
+  // Every stored copy must be validly signed; schema-1 ones (from before schema 2) are then left
+  // out: they cannot be re-signed, and the same bundle published again is schema 2.
+  const verified = stored.flatMap((r) => {
     if (!r.envelope) throw new Error(`the feed lists release #${r.counter} without its signed manifest; cannot check it`);
-    return verifiedManifest(r.envelope, verifier, `the feed's release #${r.counter} (${r.channel} ${r.version})`);
+    const v = verifiedStoredManifest(r.envelope, verifier, `the feed's release #${r.counter} (${r.channel} ${r.version})`);
+    return 'manifest' in v ? [v.manifest] : [];
   });
   const recorded = ledger.find(version, fromChannel)?.manifest;
   for (const m of verified) {
     if (recorded && !sameRelease(m, recorded)) throw new Error(`the feed's release #${m.counter} of ${version} names another bundle than the ledger's record #${recorded.counter}; nothing re-signed`);
   }
   const source = recorded ?? verified[0];
+  if (!source && stored.length > 0) throw new Error(`release ${version}${fromChannel ? ` on ${fromChannel}` : ''} has only schema-1 manifests (signed before schema 2), which cannot be re-signed: publish the bundle again`);
   if (!source) throw new Error(`no published release ${version}${fromChannel ? ` on ${fromChannel}` : ''} (neither in the ledger ${ledger.file} nor validly signed on the feed)`);
   return source;
 }
@@ -264,7 +269,12 @@ export async function rollback(c: FeedClient, o: LedgerOptions & { channel: stri
   let history = ledger.onChannel(o.channel).map((e) => e.manifest);
   if (history.length === 0) {
     const feed = await list(c);
-    history = feed.releases.filter((r) => r.channel === o.channel && r.envelope).map((r) => verifiedManifest(r.envelope, verifier, `the feed's release #${r.counter}`)).sort((a, b) => b.counter - a.counter);
+    history = feed.releases.filter((r) => r.channel === o.channel && r.envelope)
+      .flatMap((r) => {
+        const v = verifiedStoredManifest(r.envelope, verifier, `the feed's release #${r.counter}`);
+        return 'manifest' in v ? [v.manifest] : [];
+      })
+      .sort((a, b) => b.counter - a.counter);
   }
   const newest = history[0];
   if (!newest) throw new Error(`nothing was signed for channel ${o.channel}`);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import got from 'got';
 import { canonicalJson, ReleaseManifest, SignedManifestEnvelope, type MinRuntime } from '../../src-main/common/release/index.js';
 import { Ed25519Verifier, publicEntryOf, TrustedKeysFile } from '../../src-main/core/update/keys.js';
+import { SchemaOneManifest } from './ledger.js';
 
 /**
  * What the release tool checks before it re-signs anything the backend stores: the stored
@@ -20,17 +21,24 @@ export async function releaseVerifier(keyFiles: readonly string[], keyringFile?:
   return new Ed25519Verifier(unique);
 }
 
-/** The manifest of a stored envelope, if a trusted key signed its canonical bytes; throws otherwise. */
-export function verifiedManifest(raw: unknown, verifier: Ed25519Verifier, what: string): ReleaseManifest {
+/**
+ * The manifest of a stored envelope, if a trusted key signed its canonical bytes; throws
+ * otherwise. A validly signed schema-1 manifest (signed before schema 2) comes back as
+ * `schemaOne`: its counter is genuine, but it cannot be re-signed.
+ */
+export function verifiedStoredManifest(raw: unknown, verifier: Ed25519Verifier, what: string): { manifest: ReleaseManifest } | { schemaOne: SchemaOneManifest } {
   const env = SignedManifestEnvelope.safeParse(raw);
   if (!env.success) throw new Error(`${what}: not a signed manifest`);
   const message = canonicalJson(env.data.manifest);
   const ok = env.data.signatures.some((s) => verifier.isTrusted(s.keyId) && verifier.verify(s.keyId, message, s.signature));
   if (!ok) throw new Error(`${what}: no valid signature by a trusted key: the backend's copy was altered (or signed by a key you do not hold); nothing re-signed`);
   const m = ReleaseManifest.safeParse(env.data.manifest);
-  if (!m.success) throw new Error(`${what}: signed, but not a valid manifest`);
-  return m.data;
+  if (m.success) return { manifest: m.data };
+  const old = SchemaOneManifest.safeParse(env.data.manifest);
+  if (old.success) return { schemaOne: old.data };
+  throw new Error(`${what}: signed, but not a valid manifest`);
 }
+
 
 function sameMinRuntime(a: MinRuntime, b: MinRuntime): boolean {
   return a.electron === b.electron && a.node === b.node;
