@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { baseCacheFileName, grubModulesFromDefconfig, mmdebstrapArgs, rootfsSizeMiB, type BaseSpec } from './plan.js';
 import { raucKeys, releaseKeys } from './keys.js';
 import { customizeRootfs } from './rootfs.js';
+import { debianImageReleaseFloor } from './release-floor.js';
 import { checkTools, step, type Runner } from './run.js';
 
 export interface BuildOptions {
@@ -25,6 +26,9 @@ export interface BuildOptions {
   raucCert?: string;
   raucKeyring?: string;
   releaseKeyring?: string;
+  /** The release floor: a file (`npm run release -- floor`) or the ledger; neither: the ledger beside the keyring, else a development floor. */
+  releaseFloor?: string | undefined;
+  releaseLedger?: string | undefined;
   slotMiB: number;
   dataMiB: number;
   efiMiB: number;
@@ -109,6 +113,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   try {
     const rauc = await raucKeys({ key: o.raucKey, cert: o.raucCert, keyring: o.raucKeyring, keysDir: o.keysDir, run: o.run });
     const release = await releaseKeys({ keyring: o.releaseKeyring, keysDir: o.keysDir, repo: o.repo, run: o.run });
+    const floor = await debianImageReleaseFloor({ floorFile: o.releaseFloor, ledgerFile: o.releaseLedger, keyring: release.keyring, factoryVersion: o.version, outFile: join(work, 'release-floor.json') });
     // The slow, cacheable part first: a broken app build then still leaves a cached base.
     const base = await step('base root filesystem (mmdebstrap, cached)', () => baseTar(o), timings);
     const app = await step(`app ${o.version}: dist/app, dist/loader, factory bundle`, () => buildApp(o, work), timings);
@@ -117,7 +122,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       await o.run('tar', ['-xpf', base, '-C', root, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
       await grubEfi(o, root, binaries);
       await customizeRootfs({ root, buildrootDir: join(o.repo, 'buildroot'), loaderDir: app.loaderDir,
-        factoryBundleDir: app.factoryDir, releaseKeyring: release.keyring, raucKeyring: rauc.keyring, run: o.run });
+        factoryBundleDir: app.factoryDir, releaseKeyring: release.keyring, releaseFloor: join(work, 'release-floor.json'), raucKeyring: rauc.keyring, run: o.run });
     }, timings);
     const rootfs = join(binaries, 'rootfs.ext4');
     await step('rootfs.ext4 (mkfs.ext4 -d)', async () => {
@@ -146,6 +151,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
       base: { suite: o.base.suite, mirror: o.base.mirror, cache: base },
       raucKeyring: rauc.keyring, raucDevelopmentKey: rauc.development,
       releaseKeyring: release.keyring, releaseDevelopmentKey: release.development,
+      releaseFloor: floor.floor, releaseFloorSource: floor.source,
       imageBytes: statSync(image).size, imageAllocatedBytes: statSync(image).blocks * 512, bundleBytes: statSync(bundle).size,
       builtAt: new Date().toISOString(), timings: Object.fromEntries(timings),
     }, null, 2)}\n`);

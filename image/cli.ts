@@ -32,6 +32,10 @@ board files of buildroot/board/airpanel/ and this checkout's app. Runs as root. 
   --rauc-keyring FILE   certificate chain the panel trusts for OS updates (default: --rauc-cert)
   --release-keyring FILE|none   OTA release keyring (tools/release/cli.ts keygen --keyring);
                         default: a development key; none: OTA off
+  --release-floor FILE  the image's release floor (npm run release -- floor --factory-version
+                        <image version>); --release-ledger FILE: made from the release ledger.
+                        Default: the ledger beside the release keyring, else a development floor
+                        (counter 0), announced
   --mirror URL          Debian mirror (default ${DEFAULT_MIRROR})
   --slot-size MiB       size of each root slot (default 2048)
   --data-size MiB       size of the data partition (default 512)
@@ -52,6 +56,7 @@ async function main(): Promise<void> {
       'image-version': { type: 'string' }, 'out-dir': { type: 'string' }, 'cache-dir': { type: 'string' },
       'refresh-base': { type: 'boolean' }, 'keys-dir': { type: 'string' }, 'rauc-key': { type: 'string' },
       'rauc-cert': { type: 'string' }, 'rauc-keyring': { type: 'string' }, 'release-keyring': { type: 'string' },
+      'release-floor': { type: 'string' }, 'release-ledger': { type: 'string' },
       mirror: { type: 'string' }, 'slot-size': { type: 'string' }, 'data-size': { type: 'string' },
       'skip-app-build': { type: 'boolean' }, 'keep-work': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
     base: defaultBaseSpec(o.mirror),
     raucKey: abs(v['rauc-key']), raucCert: abs(v['rauc-cert']), raucKeyring: abs(v['rauc-keyring']),
     releaseKeyring: v['release-keyring'] === 'none' ? 'none' : abs(v['release-keyring']),
+    releaseFloor: abs(v['release-floor']), releaseLedger: abs(v['release-ledger']),
     slotMiB: o.slotMiB, dataMiB: o.dataMiB, efiMiB: 64,
     skipAppBuild: v['skip-app-build'] === true, refreshBase: v['refresh-base'] === true, keepWork: v['keep-work'] === true,
     run,

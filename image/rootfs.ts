@@ -3,7 +3,7 @@
  * root filesystem with the SAME board files as the Buildroot image: the common and x86_64
  * rootfs overlays, users.txt, post-build.sh; then what is Debian-specific (fstab, /var from a
  * factory copy, networkd enabled, kernel and initramfs where grub.cfg looks) and the app
- * (loader, factory bundle, release keys, host EnvironmentFile).
+ * (loader, factory bundle, release keys and floor, host EnvironmentFile).
  */
 import { cp, chmod, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -18,6 +18,8 @@ export interface RootfsInputs {
   loaderDir: string;
   factoryBundleDir: string;
   releaseKeyring: string | null;
+  /** The release floor file (release-floor.ts), installed as /usr/lib/airpanel/release-floor.json. */
+  releaseFloor: string;
   raucKeyring: string;
   run: Runner;
 }
@@ -84,14 +86,15 @@ async function addUsers(i: RootfsInputs): Promise<void> {
   if (shadowGid !== undefined) await i.run('chown', [`0:${shadowGid}`, etc('gshadow'), etc('shadow')]);
 }
 
-/** Loader, factory bundle, release keys, host EnvironmentFile: root-owned, read-only. */
-async function installApp(i: RootfsInputs): Promise<void> {
+/** Loader, factory bundle, release keys and floor, host EnvironmentFile: root-owned, read-only. */
+export async function installApp(i: RootfsInputs): Promise<void> {
   const lib = join(i.root, 'usr/lib/airpanel');
   await rm(lib, { recursive: true, force: true });
   await mkdir(join(lib, 'loader'), { recursive: true });
   await cp(join(i.loaderDir, 'main.js'), join(lib, 'loader/main.js'));
   await i.run('cp', ['-rT', i.factoryBundleDir, join(lib, 'factory')]);
   if (i.releaseKeyring !== null) await cp(i.releaseKeyring, join(lib, 'release-keys.json'));
+  await cp(i.releaseFloor, join(lib, 'release-floor.json'));
   await writeText(join(i.root, HOST_ENV_PATH), hostEnv());
   await i.run('chown', ['-R', '0:0', lib]);
   await i.run('chmod', ['-R', 'u+rwX,go+rX,go-w', lib]);

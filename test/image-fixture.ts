@@ -77,6 +77,26 @@ export const STAND_IN_AIRPANEL_FILES: Record<string, string> = {
   'usr/lib/airpanel/host.env': readFileSync(join(EXTERNAL, 'package/airpanel/host.env'), 'utf8'),
 };
 
+/** The version the stand-in image, its factory bundle and its release floor carry. */
+export const STAND_IN_IMAGE_VERSION = '0.1.0-test';
+
+/** Where package airpanel installs the release floor (airpanel.mk, AIRPANEL_INSTALL_RELEASE_FLOOR). */
+export const RELEASE_FLOOR_PATH = 'usr/lib/airpanel/release-floor.json';
+
+/**
+ * buildroot/Makefile's release-floor target (image/release-floor-cli.ts), writing to `out`,
+ * with only the variables given: none of the caller's AIRPANEL_* or RELEASE leak in.
+ */
+export function makeReleaseFloor(out: string, vars: Record<string, string> = {}): RunResult {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIRPANEL_') && k !== 'RELEASE'));
+  return run('make', ['--no-print-directory', '-C', EXTERNAL, 'release-floor', `RELEASE_FLOOR_OUT=${out}`,
+    ...Object.entries({ AIRPANEL_IMAGE_VERSION: STAND_IN_IMAGE_VERSION, ...vars }).map(([k, v]) => `${k}=${v}`)],
+  { env: clean as Record<string, string> });
+}
+
+/** A placeholder floor for stand-in roots whose test does not look at it (buildImage makes a real one). */
+const STAND_IN_RELEASE_FLOOR = `${JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor: 0, factoryVersion: STAND_IN_IMAGE_VERSION })}\n`;
+
 /** Programs the Airpanel units name that the stand-in root does not get from the overlay. */
 export const STUB_PROGRAMS = ['/usr/bin/cage', '/usr/bin/seatd', '/usr/bin/rauc', '/usr/bin/systemd-tmpfiles', '/usr/bin/journalctl'];
 
@@ -101,7 +121,7 @@ export function postBuildScripts(board: Board): string[] {
  * missing), which Buildroot has filled before the post-build scripts run.
  */
 export function makeStandInTarget(target: string, keyring: string, board: Board = 'x86_64',
-  binaries = join(dirname(target), 'images')): void {
+  binaries = join(dirname(target), 'images'), releaseFloor = STAND_IN_RELEASE_FLOOR): void {
   if (!existsSync(binaries)) standInBinaries(binaries, board);
   cpSync(join(BOARD, 'common/rootfs-overlay'), target, { recursive: true });
   cpSync(join(BOARD, board, 'rootfs-overlay'), target, { recursive: true });
@@ -120,6 +140,7 @@ export function makeStandInTarget(target: string, keyring: string, board: Board 
     mkdirSync(dirname(join(target, rel)), { recursive: true });
     writeFileSync(join(target, rel), content);
   }
+  writeFileSync(join(target, RELEASE_FLOOR_PATH), releaseFloor);
   mkdirSync(join(target, 'boot'), { recursive: true });
   writeFileSync(join(target, board === 'x86_64' ? 'boot/bzImage' : 'boot/Image'), 'placeholder kernel');
   // BR2_LINUX_KERNEL_INSTALL_TARGET also puts the device trees of BR2_LINUX_KERNEL_INTREE_DTS_NAME in /boot.
@@ -190,14 +211,18 @@ function standInBinaries(binaries: string, board: Board): void {
  * the package's permissions applied), placeholder boot binaries, then the real post-image.sh
  * (genimage under fakeroot, grubenv on x86_64, signed RAUC bundle).
  */
-export function buildImage(board: Board = 'x86_64'): BuiltImage {
+export function buildImage(board: Board = 'x86_64', floorVars: Record<string, string> = {}): BuiltImage {
   const t = tempDir(`airpanel-image-${board}-`);
   try {
     const target = join(t.dir, 'target');
     const binaries = join(t.dir, 'images');
     const signer = makeSigningPair(t.dir, 'signer');
     standInBinaries(binaries, board);
-    makeStandInTarget(target, signer.cert, board, binaries);
+    // The release floor as the Makefile makes it; the package copies that file into the root.
+    const floorFile = join(t.dir, 'release-floor.json');
+    const floor = makeReleaseFloor(floorFile, floorVars);
+    if (floor.status !== 0) throw new Error(`make release-floor exited ${floor.status}:\n${floor.stdout}\n${floor.stderr}`);
+    makeStandInTarget(target, signer.cert, board, binaries, readFileSync(floorFile, 'utf8'));
 
     const perms = packagePermissions().map((p) => `chown ${p.uid}:${p.gid} '${target}${p.path}' && chmod ${p.mode.toString(8)} '${target}${p.path}'`);
     must('fakeroot', ['--', 'sh', '-ec', [
@@ -209,7 +234,7 @@ export function buildImage(board: Board = 'x86_64'): BuiltImage {
     const sizes = { boot: 40 * MiB, slot: 32 * MiB, data: 16 * MiB };
     must('fakeroot', ['--', join(BOARD, board, 'post-image.sh'), binaries], {
       env: {
-        TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_IMAGE_VERSION: '0.1.0-test',
+        TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_IMAGE_VERSION: STAND_IN_IMAGE_VERSION,
         AIRPANEL_EFI_SIZE: `${sizes.boot / MiB}M`, AIRPANEL_BOOT_SIZE: `${sizes.boot / MiB}M`,
         AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`, AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
         AIRPANEL_RAUC_KEY: signer.key, AIRPANEL_RAUC_CERT: signer.cert,
@@ -218,7 +243,7 @@ export function buildImage(board: Board = 'x86_64'): BuiltImage {
     return {
       board, dir: t.dir, target, binaries, signer, sizes, remove: t.remove,
       image: join(binaries, `airpanel-${board}.img`),
-      bundle: join(binaries, `airpanel-${board}-0.1.0-test.raucb`),
+      bundle: join(binaries, `airpanel-${board}-${STAND_IN_IMAGE_VERSION}.raucb`),
     };
   } catch (e) {
     t.remove();

@@ -1,9 +1,11 @@
 // buildroot/Makefile's targets that run without Buildroot: the RAUC signing keys (where the
-// development pair lives, RELEASE=1 refusing it) and the image version handed to the build.
-import { existsSync, readFileSync } from 'node:fs';
+// development pair lives, RELEASE=1 refusing it), the release floor (from a floor file, from the
+// ledger, or the development floor; RELEASE=1 refusing the last) and the image version handed to the build.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXTERNAL, makeSigningPair, must, run, tempDir } from './image-fixture.js';
+import { readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
+import { EXTERNAL, STAND_IN_IMAGE_VERSION, makeReleaseFloor, makeSigningPair, must, run, tempDir } from './image-fixture.js';
 
 let t: ReturnType<typeof tempDir>;
 beforeAll(() => { t = tempDir('airpanel-makefile-'); });
@@ -53,6 +55,75 @@ describe('buildroot/Makefile: RAUC signing keys', () => {
     const missing = make(['keys'], { AIRPANEL_RAUC_KEY: pair.key, AIRPANEL_RAUC_CERT: join(dir, 'absent.pem') });
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/no such certificate/);
+  });
+});
+
+describe('buildroot/Makefile: the release floor', () => {
+  const floorJson = (counterFloor: number, factoryVersion = STAND_IN_IMAGE_VERSION) =>
+    `${JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor, factoryVersion })}\n`;
+
+  it('RELEASE=1 refuses a build without a floor, in the first checks and in the release-floor target, and writes nothing', () => {
+    const out = join(t.dir, 'refused-floor.json');
+    const early = make(['release-floor-input', 'RELEASE=1']);
+    expect(early.status).not.toBe(0);
+    expect(early.stderr).toMatch(/RELEASE=1: set AIRPANEL_RELEASE_FLOOR .* or AIRPANEL_RELEASE_LEDGER/);
+    // `image` runs this check before anything long (Buildroot's clone, the app), and writes the
+    // floor after the app target has emptied dist/factory. (-n still runs the recursive $(MAKE)
+    // of `config`, which fails without the Buildroot clone: only the printed plan matters.)
+    const plan = make(['-n', 'image'], { AIRPANEL_RELEASE_KEYRING: 'none' }).stdout;
+    const at = (text: string) => { const i = plan.indexOf(text); expect(i, text).toBeGreaterThan(-1); return i; };
+    expect(at('AIRPANEL_RELEASE_LEDGER (the release ledger): without a floor')).toBeLessThan(at('git clone'));
+    expect(at('rm -rf dist/factory')).toBeLessThan(at('image/release-floor-cli.ts'));
+    const late = makeReleaseFloor(out, { RELEASE: '1' });
+    expect(late.status).not.toBe(0);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('without a floor file or a ledger, ships the development floor (counter 0, the image version) and says so loudly', () => {
+    const out = join(t.dir, 'dev-floor.json');
+    const r = makeReleaseFloor(out);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/DEVELOPMENT release floor: counter 0, factory version 0\.1\.0-test/);
+    expect(r.stderr).toMatch(/Never ship such an image/);
+    expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 0, factoryVersion: STAND_IN_IMAGE_VERSION });
+  });
+
+  it('takes the release manager\'s floor file only for this image\'s version, also with RELEASE=1', () => {
+    const given = join(t.dir, 'floor-given.json');
+    writeFileSync(given, floorJson(41));
+    const out = join(t.dir, 'floor-from-file.json');
+    const r = makeReleaseFloor(out, { AIRPANEL_RELEASE_FLOOR: given, RELEASE: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/DEVELOPMENT/);
+    expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 41, factoryVersion: STAND_IN_IMAGE_VERSION });
+
+    writeFileSync(given, floorJson(41, '0.0.9'));
+    const otherVersion = makeReleaseFloor(join(t.dir, 'floor-other-version.json'), { AIRPANEL_RELEASE_FLOOR: given });
+    expect(otherVersion.status).not.toBe(0);
+    expect(otherVersion.stderr).toMatch(/floor of factory version 0\.0\.9, this image's factory bundle is 0\.1\.0-test/);
+    writeFileSync(given, `${JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor: -1, factoryVersion: STAND_IN_IMAGE_VERSION })}\n`);
+    expect(makeReleaseFloor(join(t.dir, 'floor-invalid.json'), { AIRPANEL_RELEASE_FLOOR: given }).status).not.toBe(0);
+    const missing = makeReleaseFloor(join(t.dir, 'floor-missing.json'), { AIRPANEL_RELEASE_FLOOR: join(t.dir, 'absent.json') });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/no such file: .*absent\.json/);
+    const both = makeReleaseFloor(join(t.dir, 'floor-both.json'), { AIRPANEL_RELEASE_FLOOR: given, AIRPANEL_RELEASE_LEDGER: given });
+    expect(both.status).not.toBe(0);
+    expect(both.stderr).toMatch(/not both/);
+  });
+
+  it('makes the floor from the release ledger (its highest counter), and refuses a ledger path with no file behind it', () => {
+    const ledger = join(t.dir, 'release-ledger.json');
+    // A ledger whose highest counter was adopted from a feed (entries are not needed for the floor).
+    writeFileSync(ledger, `${JSON.stringify({ format: 'airpanel-release-ledger/1', counter: 23, entries: [] })}\n`);
+    const out = join(t.dir, 'floor-from-ledger.json');
+    const r = makeReleaseFloor(out, { AIRPANEL_RELEASE_LEDGER: ledger, RELEASE: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/release floor from the ledger .*release-ledger\.json: counter 23, factory version 0\.1\.0-test/);
+    expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 23, factoryVersion: STAND_IN_IMAGE_VERSION });
+    // A missing ledger would open as an empty one (counter 0): refused instead.
+    const missing = makeReleaseFloor(join(t.dir, 'floor-no-ledger.json'), { AIRPANEL_RELEASE_LEDGER: join(t.dir, 'no-ledger.json') });
+    expect(missing.status).not.toBe(0);
+    expect(existsSync(join(t.dir, 'floor-no-ledger.json'))).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@
 // systemctl answers from files the test writes, rauc records how it was called.
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOARD, must, run, tempDir } from './image-fixture.js';
 
@@ -152,5 +152,18 @@ describe('post-image.sh input checks', () => {
     const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], { env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') } });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/\/opt\/airpanel\/airpanel is missing: airpanel.service could not start the app/);
+  });
+
+  it('post-build.sh refuses an image without its release floor', () => {
+    const target = join(t.dir, 'target-no-floor');
+    for (const f of ['opt/airpanel/airpanel', 'opt/airpanel/resources/app/main.mjs', 'opt/airpanel/resources/app/runtime.json',
+      'usr/lib/airpanel/factory/bundle.json', 'usr/lib/airpanel/host.env']) {
+      must('mkdir', ['-p', dirname(join(target, f))]);
+      writeFileSync(join(target, f), 'placeholder');
+    }
+    writeFileSync(join(t.dir, 'keyring.pem'), 'placeholder keyring');
+    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], { env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') } });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/\/usr\/lib\/airpanel\/release-floor\.json is missing: the image must ship its release floor/);
   });
 });

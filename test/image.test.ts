@@ -11,7 +11,13 @@ import { extractRange } from '../provisioning/src/disk.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';
 import got from 'got';
-import { BOARD, REPO, STAND_IN_AIRPANEL_FILES, buildImage, makeSigningPair, must, packagePermissions, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
+import { readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
+import { ReleaseLedger } from '../tools/release/ledger.js';
+import { makeManifest } from '../tools/release/ops.js';
+import {
+  BOARD, REPO, RELEASE_FLOOR_PATH, STAND_IN_AIRPANEL_FILES, STAND_IN_IMAGE_VERSION, buildImage, makeSigningPair, must, packagePermissions, run,
+  raucConfForHost, tempDir, type BuiltImage,
+} from './image-fixture.js';
 
 const MiB = 1024 * 1024;
 const GPT = {
@@ -75,12 +81,27 @@ function panelConfig(id: string, name = 'Gare du Nord'): PanelConfig {
   });
 }
 
-beforeAll(() => {
-  img = buildImage();
+/** The release manager's ledger at counter 17: the floor this image ships comes from it. */
+const LEDGER_COUNTER = 17;
+let ledgerDir: ReturnType<typeof tempDir>;
+
+async function releaseLedgerAt(counter: number): Promise<string> {
+  ledgerDir = tempDir('airpanel-image-ledger-');
+  const file = join(ledgerDir.dir, 'release-ledger.json');
+  const ledger = await ReleaseLedger.open(file);
+  await ledger.record(makeManifest({
+    version: '0.0.9', channel: 'stable', bundleUrl: '../../bundles/x.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 1,
+    bundleDescriptorSha256: '0'.repeat(64), minRuntime: { node: '20.0.0' }, counter, rolloutShare: 1,
+  }), ['0123456789abcdef0123456789abcdef']);
+  return file;
+}
+
+beforeAll(async () => {
+  img = buildImage('x86_64', { AIRPANEL_RELEASE_LEDGER: await releaseLedgerAt(LEDGER_COUNTER) });
   table = (JSON.parse(must('sfdisk', ['--json', img.image]).stdout) as Sfdisk).partitiontable;
 }, 120_000);
 
-afterAll(() => img?.remove());
+afterAll(() => { img?.remove(); ledgerDir?.remove(); });
 
 describe('disk layout (genimage.cfg via post-image.sh)', () => {
   it('is a GPT disk with EFI, root A, root B and data, in that order, typed and named', () => {
@@ -203,6 +224,16 @@ describe('filesystems', () => {
     expect(run('debugfs', ['-R', 'stat /opt/airpanel/resources/app.asar', root]).stderr).toMatch(/File not found/);
   });
 
+  it('ships the release floor in root A: the ledger\'s counter and the factory version, as the panel reads it', () => {
+    const root = `${img.image}?offset=${offsetOf('rootfs-a')}`;
+    const dbg = (cmd: string) => must('debugfs', ['-R', cmd, root], { env: { DEBUGFS_PAGER: '__none__' } });
+    const copy = join(img.dir, 'release-floor-from-root-a.json');
+    writeFileSync(copy, dbg(`cat /${RELEASE_FLOOR_PATH}`).stdout);
+    // What src-main/core/kiosk/ota.ts reads at start (zod-checked): a wiped panel takes nothing below it.
+    expect(readImageReleaseFloor(copy)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: LEDGER_COUNTER, factoryVersion: STAND_IN_IMAGE_VERSION });
+    expect(dbg(`stat /${RELEASE_FLOOR_PATH}`).stdout).toMatch(/Mode:\s+0644[\s\S]*User:\s+0\s+Group:\s+0\b/);
+  });
+
   it('leaves slot B empty for the first update', async () => {
     const b = readFileSync(await partitionFile('rootfs-b'));
     expect(b.length).toBe(img.sizes.slot);
@@ -222,7 +253,7 @@ describe('RAUC bundle (post-image.sh, Debian rauc)', () => {
       '--keyring', img.signer.cert, img.bundle]);
     const info = JSON.parse(r.stdout) as { compatible: string; version: string; images: Record<string, { filename: string; checksum: string }>[] };
     expect(info.compatible).toBe(/^compatible=(.*)$/m.exec(readFileSync(join(img.target, 'etc/rauc/system.conf'), 'utf8'))?.[1]);
-    expect(info.version).toBe('0.1.0-test');
+    expect(info.version).toBe(STAND_IN_IMAGE_VERSION);
     expect(info.images[0]!.rootfs!.checksum).toBe(sha256(join(img.binaries, 'rootfs.ext4')));
     expect(r.stderr).toMatch(/Verified inline signature/);
   });

@@ -18,6 +18,7 @@ AIRPANEL_DEPENDENCIES = \
 AIRPANEL_LOADER_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_LOADER_DIR))
 AIRPANEL_FACTORY_DIR = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_FACTORY_BUNDLE_DIR))
 AIRPANEL_KEYRING_FILE = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_RELEASE_KEYS))
+AIRPANEL_FLOOR_FILE = $(call qstrip,$(BR2_PACKAGE_AIRPANEL_RELEASE_FLOOR))
 
 # The runtime: electron-builder's directory, but its app.asar (the app frozen at build time)
 # replaced by the runtime app (src-main/loader/runtime-app, built by src-main/loader/build.ts):
@@ -76,10 +77,21 @@ define AIRPANEL_INSTALL_RELEASE_KEYS
 	fi
 endef
 
+# The release floor (highest counter signed, factory version): without it a wiped panel would
+# take any old, validly signed manifest. Made by ../../Makefile (target release-floor), which
+# checked it with zod; here only that it is there and is one.
+define AIRPANEL_INSTALL_RELEASE_FLOOR
+	rm -f $(TARGET_DIR)/usr/lib/airpanel/release-floor.json
+	grep -q '"format":"airpanel-release-floor/1"' "$(AIRPANEL_FLOOR_FILE)" || \
+		{ echo "airpanel: $(AIRPANEL_FLOOR_FILE) is missing or not a release floor (make -C buildroot release-floor)"; exit 1; }
+	$(INSTALL) -D -m 0644 "$(AIRPANEL_FLOOR_FILE)" $(TARGET_DIR)/usr/lib/airpanel/release-floor.json
+endef
+
 define AIRPANEL_INSTALL_TARGET_CMDS
 	$(AIRPANEL_INSTALL_RUNTIME)
 	$(AIRPANEL_INSTALL_FACTORY)
 	$(AIRPANEL_INSTALL_RELEASE_KEYS)
+	$(AIRPANEL_INSTALL_RELEASE_FLOOR)
 endef
 
 # chrome-sandbox is NOT setuid: Chromium sandboxes its renderers with unprivileged user

@@ -42,6 +42,13 @@ for f in ${AIRPANEL_HOST_FILES:-/opt/airpanel/airpanel /opt/airpanel/resources/a
 	fi
 done
 
+# The release floor (package airpanel; image/rootfs.ts for the Debian image): without it a
+# fresh or wiped panel would take any old, validly signed manifest.
+if [ ! -s "$TARGET_DIR/usr/lib/airpanel/release-floor.json" ]; then
+	echo "post-build: /usr/lib/airpanel/release-floor.json is missing: the image must ship its release floor (make -C buildroot release-floor)" >&2
+	exit 1
+fi
+
 # Boot into the kiosk: no login prompt on any console, no password login for anyone.
 rm -f "$TARGET_DIR/etc/systemd/system/getty.target.wants/"getty@*.service \
 	"$TARGET_DIR/etc/systemd/system/getty.target.wants/"serial-getty@*.service
