@@ -9,6 +9,7 @@ import {
   Reading,
 } from '../../../src-main/common/index.js';
 import type { Clock } from '../clock.js';
+import { ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AirpanelService } from '../service.js';
 import type { PanelReadingStore, StoredPanelReading } from './store.js';
@@ -82,14 +83,23 @@ export class PanelReadingsService {
   private ensureSource(panelId: string, reading: PanelReading): string {
     const id = panelSourceId(panelId);
     if (this.knownSources.has(id)) return id;
-    const exists = this.o.service.listSensorSources().some((s) => s.id === id);
-    if (!exists) {
+    if (!this.sourceExists(id)) {
       this.o.service.createSensorSource({ id, name: `Own sensor of ${panelId} (${reading.sensor})`.slice(0, 120), spec: { kind: 'panel', panelId } });
       this.o.logger.info('panel sensor source created', { panelId, sourceId: id });
       if (this.o.service.getPanel(panelId).sensorSourceId === null) this.o.service.updatePanel(panelId, { sensorSourceId: id });
     }
     this.knownSources.add(id);
     return id;
+  }
+
+  private sourceExists(id: string): boolean {
+    try {
+      this.o.service.getSensorSource(id);
+      return true;
+    } catch (error) {
+      if (error instanceof ServiceError && error.kind === 'not-found') return false;
+      throw error;
+    }
   }
 
   list(panelId: string, afterSeq: number, limit: number): StoredPanelReading[] {
