@@ -122,6 +122,49 @@ test.describe('Electron kiosk host', () => {
     expect(fetched).toBe('blocked');
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
   });
+
+  // The sandbox as the renderer itself and Electron's preference store see it (last in this
+  // block: the probe reloads the page).
+  // - Effective web preferences: webContents.getLastWebPreferences(), present at run time but
+  //   missing from Electron 45's typings (hence Reflect): the values the renderer was started
+  //   with (sandbox as enforced), not the options object windows.ts passed.
+  // - process.sandboxed: defined only inside a preload (the page's world has no `process`,
+  //   contextIsolation), so a probe preload is registered on the panel's session for one
+  //   reload, reports over IPC and is removed; the page then comes back with its content.
+  test('the renderer says process.sandboxed, and the effective web preferences are the secure ones', async () => {
+    const probeFile = join(dataRoot, 'sandbox-probe.cjs');
+    writeFileSync(probeFile, [
+      "const { ipcRenderer } = require('electron');",
+      "ipcRenderer.send('airpanel-test:sandbox-probe', { sandboxed: process.sandboxed, contextIsolated: process.contextIsolated });",
+      '',
+    ].join('\n'));
+    const seen = await app.evaluate(async ({ ipcMain, webContents }, file) => {
+      const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'))!;
+      const read: unknown = Reflect.get(panel, 'getLastWebPreferences');
+      if (typeof read !== 'function') throw new Error('webContents.getLastWebPreferences is missing in this Electron');
+      const prefs = (read as () => Record<string, unknown> | null).call(panel) ?? {};
+      const reported = new Promise<unknown>((resolve) => {
+        ipcMain.once('airpanel-test:sandbox-probe', (event, value: unknown) => resolve({ value, fromPanel: event.sender.id === panel.id }));
+      });
+      const id = panel.session.registerPreloadScript({ type: 'frame', filePath: file });
+      try {
+        panel.reload();
+        return {
+          prefs: { sandbox: prefs.sandbox, contextIsolation: prefs.contextIsolation, nodeIntegration: prefs.nodeIntegration, webSecurity: prefs.webSecurity },
+          renderer: await reported,
+        };
+      } finally {
+        panel.session.unregisterPreloadScript(id);
+      }
+    }, probeFile);
+    expect(seen).toEqual({
+      prefs: { sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true },
+      renderer: { value: { sandboxed: true, contextIsolated: true }, fromPanel: true },
+    });
+    // The reloaded page is the app again, with its bridge and content.
+    await expect.poll(() => win.url(), { timeout: 30_000 }).toBe(APP_URL);
+    await expect(win.locator('[data-view="content"]').first()).toBeVisible({ timeout: 30_000 });
+  });
 });
 
 // The image's start chain in a real Electron: the runtime app (src-main/loader/runtime-app, as
@@ -180,6 +223,16 @@ test.describe('Electron runtime app (the image\'s start chain)', () => {
       sandboxed: electronApp.getAppMetrics().find((m) => m.type === 'Tab')?.sandboxed,
     }));
     expect(seen).toEqual({ version: '1.0.0', launch: 'factory', sandboxed: true });
+    // The factory bundle's window was made by the bundle's own main (not the dev host above):
+    // its effective web preferences too (see the kiosk host's probe for getLastWebPreferences).
+    const prefs = await app.evaluate(({ webContents }) => {
+      const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'))!;
+      const read: unknown = Reflect.get(panel, 'getLastWebPreferences');
+      if (typeof read !== 'function') throw new Error('webContents.getLastWebPreferences is missing in this Electron');
+      const p = (read as () => Record<string, unknown> | null).call(panel) ?? {};
+      return { sandbox: p.sandbox, contextIsolation: p.contextIsolation, nodeIntegration: p.nodeIntegration, webSecurity: p.webSecurity };
+    });
+    expect(prefs).toEqual({ sandbox: true, contextIsolation: true, nodeIntegration: false, webSecurity: true });
   });
 
   test('a path instead of a release name starts nothing', () => {
