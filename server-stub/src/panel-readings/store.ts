@@ -7,8 +7,11 @@ export interface StoredPanelReading {
   receivedAt: string;
 }
 
-/** Raw readings kept per panel: a week of one a minute, more than the 24-hour PM mean needs. */
-export const PANEL_READINGS_KEPT = 7 * 24 * 60;
+/**
+ * Raw readings kept per panel: two days of one a minute, the 24-hour PM mean plus a day of
+ * history to look at. A fleet's raw readings are the bulk of the database (BENCHMARKS.md).
+ */
+export const PANEL_READINGS_KEPT = 2 * 24 * 60;
 
 /**
  * The `panel_readings` table (migration 2): every reading a panel sent, once. The reading's
