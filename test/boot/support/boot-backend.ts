@@ -21,19 +21,27 @@ export class BootBackend {
   readonly api: AdminApi;
   readonly adminToken = ADMIN_TOKEN;
 
-  private constructor(readonly dataDir: string, readonly httpPort: number, readonly mqttPort: number) {
+  private constructor(readonly dataDir: string, readonly httpPort: number, readonly mqttPort: number, refreshIntervalSeconds: number) {
     this.process = new BackendProcess({
       dataDir, port: httpPort, mqttPort,
       env: {
         AIRPANEL_PUBLIC_URL: `http://${GUEST_BACKEND_ADDRESS}:${GUEST_HTTP_PORT}`,
         AIRPANEL_MQTT_PUBLIC_URL: `mqtt://${GUEST_BACKEND_ADDRESS}:${GUEST_MQTT_PORT}`,
+        AIRPANEL_REFRESH_INTERVAL: String(refreshIntervalSeconds),
       },
     });
     this.api = new AdminApi(this.process.url);
   }
 
-  static async create(dataDir = mkdtempSync(join(tmpdir(), 'airpanel-boot-backend-'))): Promise<BootBackend> {
-    return new BootBackend(dataDir, await freePort(), await freePort());
+  /**
+   * `refreshIntervalSeconds`: how often the backend re-issues each panel's document (a new
+   * revision, which confirms the panel's content and makes it write its cache). Short in the
+   * boot tests so that a panel provisioned with a short freshness window stays live while the
+   * backend runs, and turns stale within minutes once it is stopped.
+   */
+  static async create(o: { dataDir?: string; refreshIntervalSeconds?: number } = {}): Promise<BootBackend> {
+    const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'airpanel-boot-backend-'));
+    return new BootBackend(dataDir, await freePort(), await freePort(), o.refreshIntervalSeconds ?? 300);
   }
 
   /** The host URL a technician's tools use (127.0.0.1). */

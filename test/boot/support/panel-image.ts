@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { PanelConfig } from '../../../src-main/common/index.js';
 
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 /** What `npm run image` builds (image/README.md). */
@@ -78,7 +79,11 @@ export interface ProvisionedImage {
  * Copies the pristine image (sparse), registers `panelId` with the backend at `apiUrl`
  * (sensor `sensorId`) and injects its identity, both with the provisioning CLI.
  */
-export function provisionImageCopy(o: { pristine: string; workDir: string; panelId: string; apiUrl: string; adminToken: string; sensorId: string }): ProvisionedImage {
+export function provisionImageCopy(o: {
+  pristine: string; workDir: string; panelId: string; apiUrl: string; adminToken: string; sensorId: string;
+  /** The panel.json's freshness window (a technician may set it in the file before `inject`). */
+  freshnessWindowSeconds?: number;
+}): ProvisionedImage {
   if (!existsSync(o.pristine)) throw new Error(`${o.pristine} is missing: run \`npm run image\``);
   mkdirSync(o.workDir, { recursive: true });
   const image = join(o.workDir, `${o.panelId}.img`);
@@ -88,6 +93,10 @@ export function provisionImageCopy(o: { pristine: string; workDir: string; panel
   const tsx = [join(REPO, 'node_modules/.bin/tsx'), join(REPO, 'provisioning/src/cli.ts')];
   must(tsx[0]!, [tsx[1]!, 'register', '--id', o.panelId, '--name', `Boot test ${o.panelId}`, '--location', 'QEMU on the build machine',
     '--sensor-source', o.sensorId, '--out', configFile, '--force'], { env });
+  if (o.freshnessWindowSeconds !== undefined) {
+    const config = PanelConfig.parse(JSON.parse(readFileSync(configFile, 'utf8')));
+    writeFileSync(configFile, `${JSON.stringify({ ...config, freshnessWindowSeconds: o.freshnessWindowSeconds }, null, 2)}\n`, { mode: 0o600 });
+  }
   must(tsx[0]!, [tsx[1]!, 'inject', '--config', configFile, '--image', image], { env });
   appendKernelArgs(image, TEST_ONLY_KERNEL_ARGS, o.workDir);
   return { image, panelId: o.panelId, configFile };

@@ -37,6 +37,8 @@ export interface QemuMachineOptions {
   guestForwards: GuestForward[];
   /** A second serial port on a unix socket (the test copy's debug shell listens there). */
   debugSerial?: boolean;
+  /** Read-only raw disks attached after the panel's disk (/dev/vdb, /dev/vdc… in the guest). */
+  extraDisks?: string[];
   memoryMiB?: number;
   cpus?: number;
   /** QEMU's -cpu model; `max` gives the guest the SSE levels Chromium needs under TCG. */
@@ -141,6 +143,7 @@ export class QemuMachine {
       '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(ovmfCode)}`,
       '-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(this.varsFile)}`,
       '-drive', `if=virtio,format=qcow2,file=${qemuEscape(this.overlay)}`,
+      ...(this.o.extraDisks ?? []).flatMap((disk) => ['-drive', `if=virtio,format=raw,readonly=on,file=${qemuEscape(disk)}`]),
       '-device', 'virtio-vga',
       '-display', 'none',
       '-netdev', `user,id=net0,restrict=on${forwards.join('')}`,

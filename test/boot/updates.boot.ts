@@ -1,0 +1,159 @@
+// Updates on the booted panel image in QEMU, one machine:
+//  - OS update A/B with RAUC: the signed bundle of a second image version (built by
+//    `npm run image`) is installed into the other slot on the running panel, which reboots
+//    into it; the slot is marked good only once the app is healthy (READY=1, then stable).
+//  - App OTA: `npm run release -- publish` of a bundle → the panel installs it, restarts,
+//    commits; a release that crashes at start → rolled back, reported to the backend.
+// The RAUC bundle reaches the guest on a read-only disk (/dev/vdb): /data is smaller than the
+// bundle and the guest reaches nothing but the backend's two forwarded ports.
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BootFigures } from './support/boot-figures.js';
+import { BOOT_TO_CONTENT_TIMEOUT_MS, BootPanel, readImageInfo, type ImageInfo } from './support/boot-panel.js';
+import { appBundle, crashingBundle, diskWithFiles, ensureImage } from './support/images.js';
+import { PRISTINE_IMAGE, REPO } from './support/panel-image.js';
+
+const SECOND_IMAGE_VERSION = '0.1.1';
+const KEYS_DIR = process.env.AIRPANEL_IMAGE_KEYS ?? join(process.env.HOME ?? '/root', '.config/airpanel/image-keys');
+
+const RaucStatus = z.object({
+  booted: z.string(),
+  slots: z.array(z.record(z.string(), z.object({ bootname: z.string().optional(), state: z.string(), boot_status: z.string().optional() }))),
+});
+
+const ReleasePanels = z.object({
+  panels: z.array(z.object({
+    panelId: z.string(),
+    runningVersion: z.string().nullable(),
+    lastUpdate: z.object({ phase: z.string(), targetVersion: z.string().nullable(), detail: z.string().nullable() }).nullable(),
+  })),
+});
+
+describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
+  const figures = new BootFigures('updates');
+  let first: ImageInfo;
+  let second: ImageInfo;
+  let panel: BootPanel;
+
+  beforeAll(async () => {
+    first = readImageInfo();
+    second = ensureImage({ version: SECOND_IMAGE_VERSION, outDir: join(REPO, 'dist/image-b') });
+    expect(second.version).not.toBe(first.version);
+    // The disk is attached at each power-on; it is made once the work dir exists.
+    const disk = join(BootPanel.workDirOf('updates'), 'bundles.ext4');
+    panel = await BootPanel.create({ name: 'updates', freshnessWindowSeconds: 120, pristineImage: PRISTINE_IMAGE, extraDisks: [disk] });
+    await panel.prepare(8);
+    diskWithFiles([second.bundle], disk);
+  });
+
+  afterAll(async () => {
+    await panel?.dispose();
+    console.log(`[boot] figures: ${figures.save()}`);
+  });
+
+  async function raucStatus(): Promise<z.infer<typeof RaucStatus>> {
+    return RaucStatus.parse(JSON.parse(await panel.shell().must('rauc status --output-format=json 2>/dev/null')));
+  }
+
+  function slotOf(status: z.infer<typeof RaucStatus>, bootname: string): { state: string; boot_status?: string | undefined } {
+    for (const entry of status.slots) for (const slot of Object.values(entry)) if (slot.bootname === bootname) return slot;
+    throw new Error(`no slot ${bootname} in rauc status`);
+  }
+
+  async function grubenv(): Promise<Record<string, string>> {
+    const text = await panel.shell().must('grub-editenv /boot/efi/EFI/BOOT/grubenv list');
+    return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+
+  async function backendFirmware(version: string, timeoutMs = 240_000): Promise<void> {
+    await panel.waitForBackend(`panel online with firmware ${version}`, () => panel.backend.panel(panel.panelId),
+      (p) => p.online && p.firmwareVersion === version && p.displayedRevision === p.currentRevision, timeoutMs);
+  }
+
+  it('boots slot A to content, the backend sees its firmware version, slot A is marked good', async () => {
+    await panel.m.powerOn();
+    const shown = await panel.waitForContent('first content', await panel.display());
+    figures.add('power-on → first content pixels (first boot)', panel.m.sincePowerOn(shown.at), 'TCG, no KVM');
+    await backendFirmware(first.version);
+    expect((await raucStatus()).booted).toBe('A');
+    await panel.waitForBackend('slot A marked good', raucStatus, (s) => slotOf(s, 'A').boot_status === 'good', 180_000);
+  });
+
+  it(`RAUC bundle of image ${SECOND_IMAGE_VERSION} installed into slot B, reboot → B runs, marked good only once the app is healthy`, async () => {
+    const sh = panel.shell();
+    await sh.must('mkdir -p /run/boot-test-files && mount -o ro /dev/vdb /run/boot-test-files');
+    const installedAt = performance.now();
+    const out = await sh.must(`rauc install /run/boot-test-files/${second.bundle.split('/').pop()!} 2>&1`, 20 * 60_000);
+    figures.add('rauc install of the OS bundle (TCG)', (performance.now() - installedAt) / 1000);
+    expect(out).toMatch(/succeeded/i);
+    const env = await grubenv();
+    expect(env.ORDER).toMatch(/^B/);
+    expect(env.B_OK).toBe('1');
+
+    const reset = panel.m.waitForReset(180_000);
+    const rebootAt = performance.now();
+    await panel.shell().send('systemctl reboot');
+    await reset;
+    const shown = await panel.waitForContent('content on slot B', await panel.display());
+    figures.add('reboot into the updated slot → content', (shown.at - rebootAt) / 1000);
+    await backendFirmware(second.version);
+    const status = await raucStatus();
+    expect(status.booted).toBe('B');
+    await panel.waitForBackend('slot B marked good', raucStatus, (s) => slotOf(s, 'B').boot_status === 'good', 240_000);
+    expect((await grubenv()).B_TRY).toBe('0');
+    // Marked good after airpanel.service reported READY=1 (Type=notify: "Started" is READY)
+    // and then stayed up for mark-good's settle time (60 s) without a restart.
+    const log = await panel.shell().must('journalctl -b --no-pager -o short-monotonic -u airpanel.service -u airpanel-mark-good.service');
+    const at = (pattern: RegExp): number => {
+      const line = log.split('\n').find((l) => pattern.test(l));
+      if (!line) throw new Error(`journal has no line matching ${pattern}:\n${log.slice(-3_000)}`);
+      return Number(/^\[\s*([\d.]+)\]/.exec(line)![1]);
+    };
+    const readyAt = at(/Started airpanel\.service/);
+    const markedAt = at(/marked slot rootfs\.1 as good/);
+    expect(markedAt - readyAt).toBeGreaterThanOrEqual(60);
+    figures.add('READY=1 on the new slot → slot marked good', markedAt - readyAt, 'mark-good settle 60 s');
+  });
+
+  it('app OTA: a published release → installed, restarted, committed; the backend sees it', async () => {
+    const bundle = appBundle('0.2.0', panel.workDir);
+    publish(bundle, '0.2.0');
+    await panel.backend.sendCommand(panel.panelId, 'check-update');
+    const start = performance.now();
+    await backendFirmware('0.2.0', 10 * 60_000);
+    figures.add('app OTA: check-update → running the new release', (performance.now() - start) / 1000);
+    await panel.waitForContent('content on release 0.2.0', await panel.display(), { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
+    const state = await panel.shell().must('cat /data/airpanel/releases/loader-state.json');
+    expect(state).toContain('"current":"0.2.0"');
+    const report = await releasePanel();
+    expect(report.runningVersion).toBe('0.2.0');
+    expect(report.lastUpdate?.phase).toBe('committed');
+  });
+
+  it('app OTA: a release that crashes at start → rolled back to the committed one, reported', async () => {
+    publish(crashingBundle('0.2.1', panel.workDir), '0.2.1');
+    await panel.backend.sendCommand(panel.panelId, 'check-update');
+    await panel.waitForBackend('rollback reported', releasePanel, (p) => p.lastUpdate?.phase === 'rolled-back' && p.lastUpdate.targetVersion === '0.2.1', 10 * 60_000);
+    await backendFirmware('0.2.0', 240_000);
+    await panel.waitForContent('content after rollback', await panel.display(), { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
+    const state = await panel.shell().must('cat /data/airpanel/releases/loader-state.json');
+    expect(state).toContain('"current":"0.2.0"');
+    expect(state).toMatch(/"refused":\[[^\]]*"0\.2\.1"/);
+  });
+
+  function publish(bundle: string, version: string): void {
+    const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'tools/release/cli.ts'), 'publish', '--bundle', bundle, '--version', version,
+      '--channel', 'stable', '--share', '100%', '--key', join(KEYS_DIR, 'release-dev.key'), '--ledger', join(panel.workDir, 'release-ledger.json'),
+      '--server', panel.backend.url, '--token', panel.backend.adminToken], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`release publish ${version} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+  }
+
+  async function releasePanel(): Promise<z.infer<typeof ReleasePanels>['panels'][number]> {
+    const all = ReleasePanels.parse(await panel.backend.api.http.get('releases/panels').json());
+    const p = all.panels.find((x) => x.panelId === panel.panelId);
+    if (!p) throw new Error('the backend has no release status for the panel');
+    return p;
+  }
+});
