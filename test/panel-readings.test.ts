@@ -2,7 +2,8 @@
 // pty, the panel as a child process, the backend as a child process (embedded broker) or
 // in-process against a real Mosquitto. Each case kills something with SIGKILL while readings
 // keep coming, and checks that the backend holds every reading the panel took exactly once, in
-// the order taken (seq 1…N without a gap, each id once, received in seq order).
+// the order taken (seq 1…N without a gap, each id once; with the embedded broker also received
+// in seq order). The panel forgets a reading only once the backend confirmed it has it.
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PanelRegistration, PanelSummary } from '../src-main/common/index.js';
@@ -92,7 +93,9 @@ describe("panel's own sensor: readings back without loss", () => {
     await sleep(1_000);
 
     const received = await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rm');
-    expect(readingProblems(received)).toEqual([]);
+    // Readings Mosquitto acknowledged but lost with its crash are sent again after the
+    // backend said it lacks them: none missing, none twice, but not necessarily in arrival order.
+    expect(readingProblems(received, { receivedInOrder: false })).toEqual([]);
     expect(received.length).toBeGreaterThanOrEqual(13);
     report('readings: mosquitto kill', { received: String(received.length) });
   }, 150_000);

@@ -21,6 +21,11 @@ export function panelScreenshotUrl(apiBaseUrl: string, panelId: string): string 
   return `${apiRoot(apiBaseUrl)}/panels/${encodeURIComponent(panelId)}/screenshot`;
 }
 
+/** POST `{ids}` → `{recorded}`: which of the panel's own-sensor readings the backend has. */
+export function panelRecordedReadingsUrl(apiBaseUrl: string, panelId: string): string {
+  return `${apiRoot(apiBaseUrl)}/panels/${encodeURIComponent(panelId)}/sensor-readings/recorded`;
+}
+
 export function bearer(apiKey: string): string {
   return `Bearer ${apiKey}`;
 }

@@ -10,9 +10,11 @@ import {
   type PanelConfig,
   type PanelView,
   panelTopics,
+  RecordedReadingsAnswer,
   type RendererErrorReport,
 } from '../common/index.js';
 import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
+import { bearer, panelRecordedReadingsUrl } from './backend-api.js';
 import { LastKnownGoodCache, type CacheDiskWriter } from './cache.js';
 import {
   type MonotonicClock,
@@ -236,6 +238,7 @@ export class PanelCore implements PanelViewSource {
       tuning: this.tuning.ownSensor,
       ...(this.o.sensorDriver ? { driver: this.o.sensorDriver } : {}),
       publish: (reading) => (c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false)),
+      confirm: (ids) => this.recordedReadings(cfg.config, ids),
       onChange: () => this.onOwnSensorChange(),
     });
     this.ownSensor = sensor;
@@ -245,6 +248,29 @@ export class PanelCore implements PanelViewSource {
     } catch (err) {
       this.lastError = `sensor: ${String(err)}`.slice(0, 1000);
       this.logger.error('own sensor could not start', { error: String(err) });
+    }
+  }
+
+  /** Which of these readings the backend recorded (null: it could not be asked). */
+  private async recordedReadings(config: PanelConfig, ids: string[]): Promise<string[] | null> {
+    try {
+      const answer = await this.o.http
+        .post(panelRecordedReadingsUrl(config.endpoints.apiBaseUrl, config.panelId), {
+          json: { ids },
+          headers: { authorization: bearer(config.apiKey) },
+          timeout: { request: this.tuning.httpTimeoutMs },
+          retry: { limit: 0 },
+        })
+        .json();
+      const parsed = RecordedReadingsAnswer.safeParse(answer);
+      if (!parsed.success) {
+        this.logger.warn('recorded-readings answer invalid', { issue: parsed.error.issues[0]?.message });
+        return null;
+      }
+      return parsed.data.recorded;
+    } catch (err) {
+      this.logger.info('recorded readings not confirmed now', { error: String(err).slice(0, 200) });
+      return null;
     }
   }
 

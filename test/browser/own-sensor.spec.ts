@@ -27,6 +27,7 @@ const FAST = {
   connectTimeoutMs: 2_000,
   httpTimeoutMs: 1_000,
   freshnessWindowMs: 3_000,
+  ownSensor: { confirmIntervalMs: 500 },
 };
 
 let dataRoot: string;
@@ -44,7 +45,8 @@ test.afterEach(async () => {
   await rm(dataRoot, { recursive: true, force: true });
 });
 
-const content = (page: Page, level: string) => page.locator(`[data-view="content"][data-level="${level}"]`);
+/** The content layer for a level (during a crossfade the old layer is still there, briefly: the newest). */
+const content = (page: Page, level: string) => page.locator(`[data-view="content"][data-level="${level}"]`).last();
 
 async function queued(dir: string): Promise<number> {
   return (await readdir(join(dir, 'sensor-queue')).catch(() => [] as string[])).filter((n) => /^r-\d+\.json$/.test(n)).length;
@@ -69,13 +71,13 @@ test('backend stopped: the own sensor decides (mark shown); backend back: its do
 
   await s.controls.apply({ action: 'set-backend', up: false });
   // Stale, then the panel's own measurement (good as well) with its mark.
-  await expect(page.getByTestId('own-measurement')).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByTestId('own-measurement').last()).toBeVisible({ timeout: 15_000 });
   await expect(content(page, 'good')).toBeVisible();
   // The sensor crosses the "bad" breakpoint (50 µg/m³ PM2.5, +10 % margin): within the 2 s
   // PM window the average passes it and the screen changes level.
   await s.controls.apply({ action: 'set-own-sensor', values: { pm25: 95 } });
   await expect(content(page, 'bad')).toBeVisible({ timeout: 15_000 });
-  await expect(page.getByTestId('own-measurement')).toBeVisible();
+  await expect(page.getByTestId('own-measurement').last()).toBeVisible();
   await expect(page.getByTestId('stale-badge')).toHaveCount(0);
   expect(s.core()!.currentStatus().ownDecision?.levelId).toBe('bad');
   await expect(page.locator('[data-view]')).toHaveCount(1);

@@ -54,7 +54,7 @@ describe('OpenAPI document', () => {
       'put /api/v1/content-sets/{contentSetId}', 'delete /api/v1/content-sets/{contentSetId}',
       'get /api/v1/level-schemes', 'post /api/v1/level-schemes', 'get /api/v1/level-schemes/{levelSchemeId}',
       'put /api/v1/level-schemes/{levelSchemeId}', 'delete /api/v1/level-schemes/{levelSchemeId}',
-      'get /api/v1/panels/{panelId}/sensor-readings',
+      'get /api/v1/panels/{panelId}/sensor-readings', 'post /api/v1/panels/{panelId}/sensor-readings/recorded',
     ];
     const listed = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).filter(([, op]) => !(op.tags as string[]).includes('releases')).map(([method]) => `${method} ${path}`));
     expect(listed.sort()).toEqual(expected.sort());

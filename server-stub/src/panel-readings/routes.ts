@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Identifier, PanelReading } from '../../../src-main/common/index.js';
+import { Identifier, PanelReading, RecordedReadingsBody } from '../../../src-main/common/index.js';
 import { ServiceError } from '../errors.js';
 import type { PanelReadingsService } from './service.js';
 
@@ -52,6 +52,36 @@ export function panelReadingRoutes(app: FastifyInstance, options: PanelReadingRo
     if (!options.isPanelOrAdmin(params.data.panelId, request.headers.authorization)) return fail(reply, 401, 'unauthorized', 'admin token or this panel\'s key required');
     try {
       return options.readings.list(params.data.panelId, query.data.afterSeq, query.data.limit);
+    } catch (error) {
+      if (error instanceof ServiceError && error.kind === 'not-found') return fail(reply, 404, 'not-found', error.message);
+      throw error;
+    }
+  });
+
+  app.post('/api/v1/panels/:panelId/sensor-readings/recorded', {
+    config: {
+      openapi: {
+        summary: 'Which of these readings of its own sensor the backend recorded (the panel then forgets them)',
+        operationId: 'recordedPanelSensorReadings',
+        tags: ['panels'],
+        security: [{ adminToken: [] }, { panelKey: [] }],
+        parameters: [{ name: 'panelId', in: 'path', required: true, schema: { type: 'string' } }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { ids: { type: 'array', items: { type: 'string', format: 'uuid' }, maxItems: 1000 } }, required: ['ids'] } } } },
+        responses: {
+          200: { description: '`{ recorded: string[] }`: the ids among those asked that are recorded' },
+          400: { description: 'not a list of 1 to 1000 reading ids' },
+          401: { description: 'no admin token and not this panel\'s key' },
+          404: { description: 'no such panel' },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    const params = Params.safeParse(request.params);
+    const body = RecordedReadingsBody.safeParse(request.body);
+    if (!params.success || !body.success) return fail(reply, 400, 'invalid-request', (params.error ?? body.error)!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!options.isPanelOrAdmin(params.data.panelId, request.headers.authorization)) return fail(reply, 401, 'unauthorized', 'admin token or this panel\'s key required');
+    try {
+      return { recorded: options.readings.recorded(params.data.panelId, body.data.ids) };
     } catch (error) {
       if (error instanceof ServiceError && error.kind === 'not-found') return fail(reply, 404, 'not-found', error.message);
       throw error;

@@ -102,6 +102,11 @@ export class PanelReadingsService {
     }
   }
 
+  recorded(panelId: string, ids: readonly string[]): string[] {
+    this.o.service.getPanel(panelId);
+    return this.o.store.recorded(panelId, ids);
+  }
+
   list(panelId: string, afterSeq: number, limit: number): StoredPanelReading[] {
     this.o.service.getPanel(panelId); // 404 for an unknown panel
     return this.o.store.list(panelId, afterSeq, limit);

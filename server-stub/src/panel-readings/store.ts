@@ -55,6 +55,15 @@ export class PanelReadingStore {
     return rows.map((r) => ({ reading: PanelReading.parse(JSON.parse(r.body)), receivedAt: new Date(r.received_at_ms).toISOString() }));
   }
 
+  /** Which of `ids` are recorded for this panel. */
+  recorded(panelId: string, ids: readonly string[]): string[] {
+    if (ids.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT reading_id FROM panel_readings WHERE panel_id = ? AND reading_id IN (${ids.map(() => '?').join(',')})`)
+      .all(panelId, ...ids) as { reading_id: string }[];
+    return rows.map((r) => r.reading_id);
+  }
+
   count(panelId: string): number {
     return (this.countStmt.get(panelId) as { n: number }).n;
   }

@@ -94,6 +94,12 @@ export const PanelReading = z.object({
 });
 export type PanelReading = z.infer<typeof PanelReading>;
 
+/** `POST /panels/{id}/sensor-readings/recorded`: which of these ids the backend has. */
+export const RecordedReadingsBody = z.object({ ids: z.array(z.uuid()).min(1).max(1_000) });
+export type RecordedReadingsBody = z.infer<typeof RecordedReadingsBody>;
+export const RecordedReadingsAnswer = z.object({ recorded: z.array(z.uuid()).max(1_000) });
+export type RecordedReadingsAnswer = z.infer<typeof RecordedReadingsAnswer>;
+
 /** The `source` a panel's readings carry in the backend's reading lists. */
 export function panelReadingSource(panelId: string, sensor: PanelSensorKind): string {
   return shortText(200).parse(`panel:${panelId}/${sensor}`);

@@ -31,6 +31,8 @@ export interface OwnSensorTuning {
   publishTimeoutMs: number;
   /** Serial devices: wait before reopening one that vanished. */
   reopenDelayMs: number;
+  /** How often acknowledged readings are confirmed with the backend (one HTTP call per batch). */
+  confirmIntervalMs: number;
 }
 
 export const DEFAULT_OWN_SENSOR_TUNING: OwnSensorTuning = {
@@ -40,6 +42,7 @@ export const DEFAULT_OWN_SENSOR_TUNING: OwnSensorTuning = {
   queueMax: 7 * 24 * 60,
   publishTimeoutMs: 30_000,
   reopenDelayMs: 5_000,
+  confirmIntervalMs: 10 * 60_000,
 };
 
 export interface OwnSensorOptions {
@@ -56,6 +59,8 @@ export interface OwnSensorOptions {
   tuning?: Partial<OwnSensorTuning>;
   /** QoS 1 publish of one reading; true once the broker acknowledged it. */
   publish: (reading: PanelReading) => Promise<boolean>;
+  /** Which of these reading ids the backend recorded; null when it cannot be asked now. */
+  confirm: (ids: string[]) => Promise<string[] | null>;
   /** The sensor's health or its averaged values changed. */
   onChange: () => void;
   /** Replaces the driver built from `settings` (the simulator's virtual sensor). */
@@ -75,6 +80,10 @@ export class OwnSensor {
   private samples: PollutantValues[] = [];
   private window: TimedValues[] = [];
   private readingTimer: TimerHandle | null = null;
+  private confirmTimer: TimerHandle | null = null;
+  private confirming = false;
+  /** Resolves the publish in flight as failed when the link goes down (its PUBACK will not come). */
+  private readonly onLinkDown = new Set<() => void>();
   private draining = false;
   private linkUp = false;
   private stopped = false;
@@ -107,6 +116,7 @@ export class OwnSensor {
     this.monitor.setQueued(this.queue.size);
     this.driver.start(this.monitor);
     this.scheduleReading();
+    this.scheduleConfirm();
     void this.drain();
   }
 
@@ -114,6 +124,8 @@ export class OwnSensor {
     this.stopped = true;
     if (this.readingTimer) this.o.scheduler.clearTimeout(this.readingTimer);
     this.readingTimer = null;
+    if (this.confirmTimer) this.o.scheduler.clearTimeout(this.confirmTimer);
+    this.confirmTimer = null;
     this.monitor.stop();
     await this.driver.stop();
     await this.appending;
@@ -141,6 +153,7 @@ export class OwnSensor {
   setLinkUp(up: boolean): void {
     this.linkUp = up;
     if (up) void this.drain();
+    else for (const abandon of [...this.onLinkDown]) abandon();
   }
 
   private scheduleReading(): void {
@@ -188,10 +201,9 @@ export class OwnSensor {
     if (this.draining || !this.linkUp || this.stopped) return;
     this.draining = true;
     try {
-      for (let head = this.queue.peek(); head && this.linkUp && !this.stopped; head = this.queue.peek()) {
+      for (let head = this.queue.firstUnsent(); head && this.linkUp && !this.stopped; head = this.queue.firstUnsent()) {
         if (!(await this.publishWithTimeout(head))) break;
-        await this.queue.removeHead(head.id);
-        this.monitor.setQueued(this.queue.size);
+        this.queue.markSent(head.id, this.o.monotonicClock.now());
       }
     } catch (err) {
       this.o.logger.error('reading queue drain failed', { error: String(err) });
@@ -200,13 +212,61 @@ export class OwnSensor {
     }
   }
 
+  private scheduleConfirm(): void {
+    if (this.stopped) return;
+    this.confirmTimer = this.o.scheduler.setTimeout(() => {
+      this.confirmTimer = null;
+      void this.confirmSent().finally(() => this.scheduleConfirm());
+    }, this.tuning.confirmIntervalMs);
+  }
+
+  /**
+   * Asks the backend which acknowledged readings it recorded: those are deleted; those it
+   * lacks although acknowledged a whole interval ago are sent again (the backend recognises
+   * a reading it has by its id, so a resend is never counted twice).
+   */
+  async confirmSent(): Promise<void> {
+    if (this.confirming || this.stopped) return;
+    this.confirming = true;
+    try {
+      for (;;) {
+        const batch = this.queue.sentEntries(500);
+        if (batch.length === 0) break;
+        const recorded = await this.o.confirm(batch.map((b) => b.id));
+        if (!recorded) break; // backend unreachable: ask again next time
+        const removed = await this.queue.remove(recorded);
+        const have = new Set(recorded);
+        const tooOld = this.o.monotonicClock.now() - this.tuning.confirmIntervalMs;
+        let resend = 0;
+        for (const b of batch) {
+          if (!have.has(b.id) && b.atMono <= tooOld) {
+            this.queue.markUnsent(b.id);
+            resend++;
+          }
+        }
+        if (resend > 0) this.o.logger.warn('readings acknowledged by the broker but not recorded by the backend; sending them again', { readings: resend });
+        this.monitor.setQueued(this.queue.size);
+        if (resend > 0) void this.drain();
+        if (removed < batch.length) break; // the rest is not confirmed yet
+      }
+    } catch (err) {
+      this.o.logger.warn('confirming readings failed', { error: String(err) });
+    } finally {
+      this.confirming = false;
+    }
+  }
+
   private publishWithTimeout(reading: PanelReading): Promise<boolean> {
     let timer: TimerHandle | null = null;
+    let abandon: (() => void) | null = null;
     const timeout = new Promise<boolean>((resolve) => {
       timer = this.o.scheduler.setTimeout(() => resolve(false), this.tuning.publishTimeoutMs);
+      abandon = () => resolve(false);
+      this.onLinkDown.add(abandon);
     });
     return Promise.race([this.o.publish(reading), timeout]).finally(() => {
       if (timer) this.o.scheduler.clearTimeout(timer);
+      if (abandon) this.onLinkDown.delete(abandon);
     });
   }
 }

@@ -24,9 +24,14 @@ export interface ReadingQueueOptions {
  * power cut loses at most the reading being written and never corrupts another. `seq.json`
  * keeps the next sequence number, so sequence numbers keep growing after the queue drained
  * and the panel restarted. The oldest readings go first, and go when the queue is full.
+ * A reading stays after the broker's acknowledgement (`markSent`) until the backend confirms
+ * it recorded it (`remove`): a broker can acknowledge a message and then lose it (an external
+ * broker killed before it delivered it to the backend).
  */
 export class ReadingQueue {
   private readonly entries: PanelReading[] = [];
+  /** Readings the broker acknowledged, by id → when (monotonic ms); they stay until the backend confirms. */
+  private readonly sent = new Map<string, number>();
   private nextSeq = 1;
   private readonly max: number;
 
@@ -72,8 +77,46 @@ export class ReadingQueue {
     return this.entries.length;
   }
 
-  peek(): PanelReading | null {
-    return this.entries[0] ?? null;
+  /** The oldest reading not yet acknowledged by the broker. */
+  firstUnsent(): PanelReading | null {
+    return this.entries.find((e) => !this.sent.has(e.id)) ?? null;
+  }
+
+  markSent(id: string, atMono: number): void {
+    this.sent.set(id, atMono);
+  }
+
+  /** Acknowledged readings, oldest first, with when they were acknowledged. */
+  sentEntries(limit: number): { id: string; atMono: number }[] {
+    const out: { id: string; atMono: number }[] = [];
+    for (const e of this.entries) {
+      const at = this.sent.get(e.id);
+      if (at !== undefined) out.push({ id: e.id, atMono: at });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** Sends it again: the broker acknowledged it but the backend does not have it. */
+  markUnsent(id: string): void {
+    this.sent.delete(id);
+  }
+
+  /** Forgets readings the backend confirmed it recorded. */
+  async remove(ids: Iterable<string>): Promise<number> {
+    const drop = new Set(ids);
+    let removed = 0;
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (!drop.has(e.id)) continue;
+      this.entries.splice(i, 1);
+      this.sent.delete(e.id);
+      removed++;
+      await unlink(join(this.o.dir, fileOf(e.seq))).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
+    return removed;
   }
 
   /** Stores a reading durably; resolves once it is on disk. */
@@ -85,19 +128,10 @@ export class ReadingQueue {
     let dropped = 0;
     while (this.entries.length > this.max) {
       const oldest = this.entries.shift()!;
+      this.sent.delete(oldest.id);
       await unlink(join(this.o.dir, fileOf(oldest.seq))).catch(() => undefined);
       dropped++;
     }
     if (dropped > 0) this.o.logger.warn('reading queue full: oldest readings dropped', { dropped, max: this.max });
-  }
-
-  /** Forgets the oldest reading once the broker acknowledged it. */
-  async removeHead(id: string): Promise<void> {
-    const head = this.entries[0];
-    if (!head || head.id !== id) return;
-    this.entries.shift();
-    await unlink(join(this.o.dir, fileOf(head.seq))).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
   }
 }
