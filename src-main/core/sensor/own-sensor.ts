@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Got } from 'got';
+import { z } from 'zod';
+import { writeFileAtomic } from '../../common-node/atomic-file.js';
 import {
   averageConcentrations,
   averagingHorizonMs,
@@ -10,7 +13,7 @@ import {
   type PanelSensorReport,
   type PanelSensorSettings,
   type Pollutant,
-  type PollutantValues,
+  PollutantValues,
   type TimedValues,
 } from '../../common/index.js';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from '../clock.js';
@@ -33,6 +36,8 @@ export interface OwnSensorTuning {
   reopenDelayMs: number;
   /** How often acknowledged readings are confirmed with the backend (one HTTP call per batch). */
   confirmIntervalMs: number;
+  /** The averaging window is saved every this many readings (and at stop), for a restart. */
+  windowSaveEvery: number;
 }
 
 export const DEFAULT_OWN_SENSOR_TUNING: OwnSensorTuning = {
@@ -43,7 +48,14 @@ export const DEFAULT_OWN_SENSOR_TUNING: OwnSensorTuning = {
   publishTimeoutMs: 30_000,
   reopenDelayMs: 5_000,
   confirmIntervalMs: 10 * 60_000,
+  windowSaveEvery: 10,
 };
+
+/** `sensor-queue/window.json`: the readings under the running averages, so a restart keeps them. */
+const SavedWindow = z.object({
+  format: z.literal(1),
+  readings: z.array(z.tuple([z.number().int().min(0), PollutantValues])).max(100_000),
+});
 
 export interface OwnSensorOptions {
   panelId: string;
@@ -111,8 +123,43 @@ export class OwnSensor {
     return new SerialParticulateSensor({ kind: s.kind, device: s.device, open: this.o.openSerial, scheduler: this.o.scheduler, logger: this.o.logger, reopenDelayMs: this.tuning.reopenDelayMs });
   }
 
+  private get windowFile(): string {
+    return join(this.o.dataDir, 'sensor-queue', 'window.json');
+  }
+
+  /**
+   * The readings of the averaging window from before a restart (a power cut loses at most
+   * `windowSaveEvery` of them): without them a panel restarted during an outage could decide
+   * nothing on PM for 18 hours.
+   */
+  private async loadWindow(): Promise<void> {
+    let raw: string;
+    try {
+      raw = await readFile(this.windowFile, 'utf8');
+    } catch {
+      return; // first start
+    }
+    try {
+      const saved = SavedWindow.parse(JSON.parse(raw));
+      const now = this.o.wallClock.now();
+      const horizon = now - averagingHorizonMs(this.tuning.averaging);
+      this.window = saved.readings.filter(([at]) => at > horizon && at <= now).map(([atMs, values]) => ({ atMs, values })).sort((a, b) => a.atMs - b.atMs);
+      this.o.logger.info('sensor averaging window restored', { readings: this.window.length });
+    } catch (err) {
+      this.o.logger.warn('sensor averaging window unreadable; starting empty', { error: String(err).slice(0, 200) });
+    }
+  }
+
+  private saveWindow(): Promise<void> {
+    const body = JSON.stringify({ format: 1, readings: this.window.map((r) => [r.atMs, r.values]) });
+    return writeFileAtomic(this.windowFile, body).catch((err: unknown) => {
+      this.o.logger.warn('sensor averaging window not saved', { error: String(err) });
+    });
+  }
+
   async start(): Promise<void> {
     await this.queue.open();
+    await this.loadWindow();
     this.monitor.setQueued(this.queue.size);
     this.driver.start(this.monitor);
     this.scheduleReading();
@@ -129,6 +176,7 @@ export class OwnSensor {
     this.monitor.stop();
     await this.driver.stop();
     await this.appending;
+    if (this.window.length > 0) await this.saveWindow();
   }
 
   report(): PanelSensorReport {
@@ -186,9 +234,10 @@ export class OwnSensor {
     // Appends are chained so readings reach the disk (and the broker) in the order taken.
     this.appending = this.appending
       .then(() => this.queue.append(reading))
-      .then(() => {
+      .then(async () => {
         this.monitor.setQueued(this.queue.size);
         void this.drain();
+        if (reading.seq % this.tuning.windowSaveEvery === 0) await this.saveWindow();
       })
       .catch((err: unknown) => {
         this.o.logger.error('reading not queued', { seq: reading.seq, error: String(err) });
