@@ -104,11 +104,12 @@ export class BootPanel {
   }
 
   /**
-   * Waits until the screen shows `doc`'s look (stale badge or not). Every screenshot is kept;
+   * Waits until the screen shows `doc`'s look, with the stale badge (`stale: true`), without
+   * it (default), or either (`stale: null`). Every screenshot is kept;
    * the failure names the last one and how far it was from the reference.
    */
-  async waitForContent(what: string, doc: DisplayDocument, o: { stale?: boolean; timeoutMs?: number } = {}): Promise<ScreenWait & { match: ContentMatch }> {
-    const expected = await this.looks.of(doc, o.stale ?? false);
+  async waitForContent(what: string, doc: DisplayDocument, o: { stale?: boolean | null; timeoutMs?: number } = {}): Promise<ScreenWait & { match: ContentMatch }> {
+    const expected = await this.looks.of(doc, o.stale === undefined ? false : o.stale);
     let last: ContentMatch | null = null;
     try {
       const wait = await this.m.waitForScreen(what, (s) => (last = matchContent(s, expected)).ok, o.timeoutMs ?? BOOT_TO_CONTENT_TIMEOUT_MS);
