@@ -60,8 +60,13 @@ export async function readLoaderState(layout: ReleaseLayout): Promise<LoaderStat
   return parseLoaderState(await readFile(layout.loaderStateFile, 'utf8').catch(() => null));
 }
 
-/** Deletes bundle directories nobody points at, keeping `keep` (plus whatever the loader references). */
+/**
+ * Deletes bundle directories nobody points at, keeping `keep` (plus whatever the loader references),
+ * and what an interrupted install or prune left behind: a power cut between a discard's rename and
+ * its delete leaves a `.trash-*` that no later install may come to clean.
+ */
 export async function pruneReleases(layout: ReleaseLayout, keep: readonly string[]): Promise<string[]> {
+  await removeLeftovers(layout);
   const state = await readLoaderState(layout);
   let candidate: string | null = null;
   try {

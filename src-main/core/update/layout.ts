@@ -10,7 +10,8 @@ import { join } from 'node:path';
  * <data>/releases/loader-state.json   written by the loader only: current / previous / trial / refused
  * <data>/releases/update-state.json   written by the updater only: highest accepted counter
  * <data>/releases/.download/          partial downloads (resumable)
- * <data>/releases/.staging-*          extraction in progress (deleted at next install)
+ * <data>/releases/.staging-*          extraction in progress (deleted at the next install or prune)
+ * <data>/releases/.trash-*            a discarded bundle being deleted (same)
  * ```
  */
 export interface ReleaseLayout {
