@@ -2,7 +2,8 @@
  * Builds the Electron host into dist/app (what electron-builder.yml packs):
  *   dist/app/main.js      main process, ESM; npm dependencies and Electron stay external
  *   dist/app/node-main.js the Node kiosk host (bundle.json `nodeMain`: the Debian image), ESM,
- *                         one self-contained file (npm dependencies compiled in)
+ *                         one file with npm dependencies compiled in, but for native ones
+ *                         (@serialport/bindings-cpp), which the release bundle's node_modules/ carries
  *   dist/app/preload.cjs  the sandboxed preload: one CommonJS file, only `require('electron')`
  *   dist/app/renderer/    the built renderer (src-renderer/dist, run build:renderer first)
  *
@@ -24,6 +25,8 @@ const { values: args } = parseArgs({ options: { 'out-dir': { type: 'string' }, '
 const outDir = resolve(args['out-dir'] ?? join(root, 'dist', 'app'));
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
 const deps = Object.keys(pkg.dependencies ?? {});
+/** Packages with a native binding: node-main.js imports them instead of compiling them in. */
+const NODE_MAIN_EXTERNAL = ['@serialport/bindings-cpp'];
 const isExternal = (id: string) =>
   id === 'electron' || id.startsWith('node:') || builtinModules.includes(id) || deps.some((d) => id === d || id.startsWith(`${d}/`));
 
@@ -51,7 +54,9 @@ await build({
 });
 
 // The Node kiosk host (src-main/headless/kiosk): Node 20 (Debian's), every dependency
-// compiled in, so the bundle runs on the image's /usr/bin/node without node_modules.
+// compiled in but the native ones (NODE_MAIN_EXTERNAL): a compiled-in
+// @serialport/bindings-cpp would look for its prebuilds/ beside the bundle. Those stay
+// imports, resolved from the release bundle's node_modules/ (the release bundler's --deps auto).
 await build({
   configFile: false,
   root,
@@ -66,7 +71,7 @@ await build({
     sourcemap: true,
     ssr: join(root, 'src-main/headless/kiosk/main.ts'),
     rolldownOptions: {
-      external: (id: string) => id.startsWith('node:') || builtinModules.includes(id),
+      external: (id: string) => id.startsWith('node:') || builtinModules.includes(id) || NODE_MAIN_EXTERNAL.some((d) => id === d || id.startsWith(`${d}/`)),
       output: { format: 'es', entryFileNames: 'node-main.js', codeSplitting: false },
     },
   },
@@ -120,12 +125,12 @@ if (missing.length > 0) {
   console.error(`build:electron: main.js imports ${missing.join(', ')}, not in package.json dependencies`);
   process.exitCode = 1;
 }
-// Guard: node-main.js is self-contained (only Node built-ins at run time).
+// Guard: node-main.js is self-contained but for NODE_MAIN_EXTERNAL (Node built-ins otherwise).
 const nodeMain = await readFile(join(outDir, 'node-main.js'), 'utf8');
-const nodeImports = [...nodeMain.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1] ?? '')
-  .filter((id) => !id.startsWith('node:') && !builtinModules.includes(id));
+const nodeImports = [...nodeMain.matchAll(/^import .* from ["']([^"']+)["'];?$|\b__require\(["']([^"']+)["']\)/gm)].map((m) => m[1] ?? m[2] ?? '')
+  .filter((id) => !id.startsWith('node:') && !builtinModules.includes(id) && !NODE_MAIN_EXTERNAL.some((d) => id === d || id.startsWith(`${d}/`)));
 if (nodeImports.length > 0) {
-  console.error(`build:electron: node-main.js imports ${nodeImports.join(', ')}; it must be self-contained`);
+  console.error(`build:electron: node-main.js imports ${[...new Set(nodeImports)].join(', ')}; only ${NODE_MAIN_EXTERNAL.join(', ')} may stay outside it`);
   process.exitCode = 1;
 }
 console.log(`build:electron: wrote ${outDir} (main.js, node-main.js, preload.cjs, renderer/)`);

@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
  * `node_modules/` (the Electron host's build keeps npm dependencies external).
  *
  * 1. `importedPackages`: bare specifiers imported / required by the .js/.mjs/.cjs files of
- *    the inputs (static `import … from`, `import()`, `require()` with a string literal);
+ *    the inputs (static `import … from`, `import()`, `require()` / a bundler's `__require()`
+ *    with a string literal);
  *    Node built-ins and the runtime (`electron`) are left out.
  * 2. `dependencyClosure`: those packages plus everything their package.json `dependencies`
  *    and `optionalDependencies` pull in, resolved like Node does (nested node_modules first,
@@ -18,7 +19,8 @@ const RUNTIME_PROVIDED = new Set(['electron']);
 
 export async function importedPackages(dirs: readonly string[]): Promise<string[]> {
   const found = new Set<string>();
-  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"'./][^"']*)["']/gm;
+  // `__require(…)`: how a bundler's ESM output requires an external from CommonJS code.
+  const re = /(?:\bfrom\s*|\bimport\s*\(\s*|\b(?:__)?require\s*\(\s*|^\s*import\s+)["']([^"'./][^"']*)["']/gm;
   async function walk(dir: string): Promise<void> {
     for (const e of await readdir(dir, { withFileTypes: true })) {
       const full = join(dir, e.name);

@@ -44,6 +44,22 @@ export interface BuildBundleOptions {
    * `projectDir`. Default: none.
    */
   nodeModules?: { projectDir: string; packages: 'auto' | readonly string[] };
+  /**
+   * The `prebuilds/<platform>-<arch>` directories (node-gyp-build's layout, e.g. serialport's
+   * native binding) kept in the carried packages; the others are left out. Default: the
+   * panels' platforms, PANEL_PREBUILD_PLATFORMS.
+   */
+  prebuildPlatforms?: readonly string[];
+}
+
+/** The platforms panels run on: the Debian/x86_64 image and the Raspberry Pi (arm64). */
+export const PANEL_PREBUILD_PLATFORMS = ['linux-x64', 'linux-arm64'] as const;
+
+/** Whether `path` (inside a package) lies in a prebuilds/ directory of another platform. */
+export function isForeignPrebuild(path: string, platforms: readonly string[]): boolean {
+  const parts = path.split(/[\\/]/);
+  const i = parts.lastIndexOf('prebuilds');
+  return i !== -1 && i + 1 < parts.length && !platforms.includes(parts[i + 1]!);
 }
 
 export interface BuiltBundle {
@@ -65,14 +81,17 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       await cp(input.dir, target, { recursive: true, dereference: false, verbatimSymlinks: true, errorOnExist: true, force: false });
     }
     if (o.nodeModules) {
+      const platforms = o.prebuildPlatforms ?? PANEL_PREBUILD_PLATFORMS;
       const names = o.nodeModules.packages === 'auto' ? await importedPackages(o.inputs.map((i) => i.dir)) : [...o.nodeModules.packages];
       for (const [name, dir] of await dependencyClosure(o.nodeModules.projectDir, names)) {
         if (BACKEND_ONLY_PACKAGES.includes(name) || BACKEND_ONLY_PACKAGES.includes(name.split('/')[0]!)) throw new Error(`backend-only dependency in bundle: ${name}`);
         if (name.startsWith('@types/')) continue; // type declarations only
-        // Left out: package managers' symlinks (.bin), type declarations, source maps, docs.
+        // Left out: package managers' symlinks (.bin), type declarations, source maps, docs,
+        // native prebuilds of platforms no panel runs on.
         await cp(dir, join(staging, 'node_modules', name), {
           recursive: true, dereference: false, verbatimSymlinks: true,
-          filter: (src) => !lstatSync(src).isSymbolicLink() && !/\.(d\.[mc]?ts|map|md|markdown)$/i.test(src),
+          filter: (src) => !lstatSync(src).isSymbolicLink() && !/\.(d\.[mc]?ts|map|md|markdown)$/i.test(src)
+            && !isForeignPrebuild(relative(dir, src), platforms),
         });
       }
     }
