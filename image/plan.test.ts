@@ -93,7 +93,7 @@ describe('board files read as the Buildroot image reads them', () => {
   it('parses the kiosk user of users.txt', () => {
     expect(parseUsersTable(board('board/airpanel/common/users.txt'))).toEqual([{
       name: 'airpanel', uid: 1000, group: 'airpanel', gid: 1000, password: '*', home: '-', shell: '-',
-      groups: ['video', 'render', 'input', 'seat', 'audio'], comment: 'Airpanel kiosk',
+      groups: ['video', 'render', 'input', 'seat', 'audio', 'dialout'], comment: 'Airpanel kiosk',
     }]);
   });
 

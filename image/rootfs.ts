@@ -44,7 +44,7 @@ async function applyOverlays(i: RootfsInputs): Promise<void> {
  * apt variant has no useradd): missing groups get the next free system gid; the password
  * field "*" locks the account.
  */
-async function addUsers(i: RootfsInputs): Promise<void> {
+export async function addUsers(i: Pick<RootfsInputs, 'root' | 'buildrootDir' | 'run'>): Promise<void> {
   const users = parseUsersTable(await readFile(join(i.buildrootDir, BOARD, 'common/users.txt'), 'utf8'));
   const etc = (f: string): string => join(i.root, 'etc', f);
   const lines = async (f: string): Promise<string[]> => (existsSync(etc(f)) ? (await readFile(etc(f), 'utf8')).split('\n').filter(Boolean) : []);

@@ -129,6 +129,15 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     for (const word of ['NotifyAccess=all', 'WatchdogSec', 'WATCHDOG=1', 'READY=1', 'StartLimitAction=reboot']) expect(readme).toContain(word);
   });
 
+  it('the kiosk unit\'s supplementary groups are the kiosk user\'s groups in users.txt, dialout (the own sensor\'s serial device) among them', () => {
+    const unit = readFileSync(join(target, 'etc/systemd/system/airpanel.service'), 'utf8');
+    const supplementary = /^SupplementaryGroups=(.*)$/m.exec(unit)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+    const kiosk = readFileSync(join(BOARD, 'common/users.txt'), 'utf8').split('\n').find((l) => l.startsWith('airpanel '))?.split(/\s+/);
+    // makeusers: name uid group gid password home shell groups comment
+    expect(kiosk?.[7]?.split(',').sort()).toEqual([...supplementary].sort());
+    expect(supplementary).toContain('dialout');
+  });
+
   it('the kiosk unit starts the OTA loader on the host host.env names, with paths the package installs and options the loader knows', () => {
     const unit = readFileSync(join(target, 'etc/systemd/system/airpanel.service'), 'utf8');
     const execStart = /^ExecStart=((?:.*\\\n)*.*)$/m.exec(unit)?.[1]?.replace(/\\\n\s*/g, ' ') ?? '';
