@@ -231,7 +231,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         now: () => clock.now(),
       });
     }
-    panelReadingRoutes(app, { readings: panelReadings, isPanelOrAdmin });
+    panelReadingRoutes(app, { readings: panelReadings, principalOf });
     if (options.extendHttp) await options.extendHttp(app, { service, logger, isAdmin, isPanelOrAdmin });
     await app.ready();
     openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION, moduleRoutes });

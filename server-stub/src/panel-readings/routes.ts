@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Identifier, PanelReading, RecordedReadingsBody } from '../../../src-main/common/index.js';
 import { ServiceError } from '../errors.js';
+import type { Principal } from '../service.js';
 import type { PanelReadingsService } from './service.js';
 
 const Params = z.object({ panelId: Identifier });
@@ -14,11 +15,25 @@ export const StoredPanelReadingBody = z.object({ reading: PanelReading, received
 
 export interface PanelReadingRoutesOptions {
   readings: PanelReadingsService;
-  isPanelOrAdmin: (panelId: string, authorization: string | undefined) => boolean;
+  /** Who the Authorization header names: null for none or unknown credentials. */
+  principalOf: (authorization: string | undefined) => Principal | null;
 }
 
-function fail(reply: { code(n: number): { type(t: string): { send(b: string): unknown } } }, status: number, code: string, message: string) {
+interface Reply { code(n: number): Reply; header(name: string, value: string): Reply; type(t: string): Reply; send(b: string): unknown }
+
+function fail(reply: Reply, status: number, code: string, message: string) {
   return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify({ error: { code, message } }));
+}
+
+/**
+ * As every other panel route answers (server-stub README, Authentication): no or unknown
+ * credentials → 401, another panel's key → 403, both before the request is validated.
+ * Returns the answer sent, or null to go on.
+ */
+function refuse(reply: Reply, principal: Principal | null, panelId: unknown): unknown {
+  if (!principal) return fail(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized', "admin token or this panel's key required");
+  if (principal.kind === 'panel' && principal.panelId !== panelId) return fail(reply, 403, 'forbidden', "a panel's key gives access to its own resources only");
+  return null;
 }
 
 /**
@@ -40,16 +55,18 @@ export function panelReadingRoutes(app: FastifyInstance, options: PanelReadingRo
         ],
         responses: {
           200: { description: 'readings (`{ reading: PanelReading, receivedAt }[]`), oldest first' },
-          401: { description: 'no admin token and not this panel\'s key' },
+          401: { description: 'no or unknown credentials' },
+          403: { description: 'the key of another panel' },
           404: { description: 'no such panel' },
         },
       },
     },
   }, async (request, reply) => {
+    const refused = refuse(reply, options.principalOf(request.headers.authorization), (request.params as { panelId?: unknown }).panelId);
+    if (refused !== null) return refused;
     const params = Params.safeParse(request.params);
     const query = Query.safeParse(request.query);
     if (!params.success || !query.success) return fail(reply, 400, 'invalid-request', (params.error ?? query.error)!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    if (!options.isPanelOrAdmin(params.data.panelId, request.headers.authorization)) return fail(reply, 401, 'unauthorized', 'admin token or this panel\'s key required');
     try {
       return options.readings.list(params.data.panelId, query.data.afterSeq, query.data.limit);
     } catch (error) {
@@ -70,16 +87,18 @@ export function panelReadingRoutes(app: FastifyInstance, options: PanelReadingRo
         responses: {
           200: { description: '`{ recorded: string[] }`: the ids among those asked that are recorded' },
           400: { description: 'not a list of 1 to 1000 reading ids' },
-          401: { description: 'no admin token and not this panel\'s key' },
+          401: { description: 'no or unknown credentials' },
+          403: { description: 'the key of another panel' },
           404: { description: 'no such panel' },
         },
       },
     },
   }, async (request, reply) => {
+    const refused = refuse(reply, options.principalOf(request.headers.authorization), (request.params as { panelId?: unknown }).panelId);
+    if (refused !== null) return refused;
     const params = Params.safeParse(request.params);
     const body = RecordedReadingsBody.safeParse(request.body);
     if (!params.success || !body.success) return fail(reply, 400, 'invalid-request', (params.error ?? body.error)!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    if (!options.isPanelOrAdmin(params.data.panelId, request.headers.authorization)) return fail(reply, 401, 'unauthorized', 'admin token or this panel\'s key required');
     try {
       return { recorded: options.readings.recorded(params.data.panelId, body.data.ids) };
     } catch (error) {
