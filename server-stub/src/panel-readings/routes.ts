@@ -5,11 +5,12 @@ import { ServiceError } from '../errors.js';
 import type { Principal } from '../service.js';
 import type { PanelReadingsService } from './service.js';
 
-const Params = z.object({ panelId: Identifier });
-const Query = z.object({
+const ListInput = z.object({
+  panelId: Identifier,
   afterSeq: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(5_000).default(500),
 });
+const RecordedInput = z.object({ panelId: Identifier, body: RecordedReadingsBody });
 
 export const StoredPanelReadingBody = z.object({ reading: PanelReading, receivedAt: z.string() });
 
@@ -37,6 +38,28 @@ function refuse(reply: Reply, principal: Principal | null, panelId: unknown): un
 }
 
 /**
+ * The one way both routes run: credentials checked, then the inputs parsed (400 naming what is
+ * wrong), then the service, whose unknown panel answers 404.
+ */
+async function answer<I>(
+  reply: Reply,
+  principal: Principal | null,
+  rawPanelId: unknown,
+  parsed: z.ZodSafeParseResult<I>,
+  run: (input: I) => unknown,
+): Promise<unknown> {
+  const refused = refuse(reply, principal, rawPanelId);
+  if (refused !== null) return refused;
+  if (!parsed.success) return fail(reply, 400, 'invalid-request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  try {
+    return run(parsed.data);
+  } catch (error) {
+    if (error instanceof ServiceError && error.kind === 'not-found') return fail(reply, 404, 'not-found', error.message);
+    throw error;
+  }
+}
+
+/**
  * `GET /api/v1/panels/{panelId}/sensor-readings?afterSeq=&limit=`: the readings a panel's own
  * sensor sent, in the order it took them (seq), each with when the backend received it.
  */
@@ -61,19 +84,13 @@ export function panelReadingRoutes(app: FastifyInstance, options: PanelReadingRo
         },
       },
     },
-  }, async (request, reply) => {
-    const refused = refuse(reply, options.principalOf(request.headers.authorization), (request.params as { panelId?: unknown }).panelId);
-    if (refused !== null) return refused;
-    const params = Params.safeParse(request.params);
-    const query = Query.safeParse(request.query);
-    if (!params.success || !query.success) return fail(reply, 400, 'invalid-request', (params.error ?? query.error)!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    try {
-      return options.readings.list(params.data.panelId, query.data.afterSeq, query.data.limit);
-    } catch (error) {
-      if (error instanceof ServiceError && error.kind === 'not-found') return fail(reply, 404, 'not-found', error.message);
-      throw error;
-    }
-  });
+  }, async (request, reply) => answer(
+    reply,
+    options.principalOf(request.headers.authorization),
+    (request.params as { panelId?: unknown }).panelId,
+    ListInput.safeParse({ ...(request.query as object), ...(request.params as object) }),
+    (input) => options.readings.list(input.panelId, input.afterSeq, input.limit),
+  ));
 
   app.post('/api/v1/panels/:panelId/sensor-readings/recorded', {
     config: {
@@ -93,17 +110,11 @@ export function panelReadingRoutes(app: FastifyInstance, options: PanelReadingRo
         },
       },
     },
-  }, async (request, reply) => {
-    const refused = refuse(reply, options.principalOf(request.headers.authorization), (request.params as { panelId?: unknown }).panelId);
-    if (refused !== null) return refused;
-    const params = Params.safeParse(request.params);
-    const body = RecordedReadingsBody.safeParse(request.body);
-    if (!params.success || !body.success) return fail(reply, 400, 'invalid-request', (params.error ?? body.error)!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    try {
-      return { recorded: options.readings.recorded(params.data.panelId, body.data.ids) };
-    } catch (error) {
-      if (error instanceof ServiceError && error.kind === 'not-found') return fail(reply, 404, 'not-found', error.message);
-      throw error;
-    }
-  });
+  }, async (request, reply) => answer(
+    reply,
+    options.principalOf(request.headers.authorization),
+    (request.params as { panelId?: unknown }).panelId,
+    RecordedInput.safeParse({ ...(request.params as object), body: request.body }),
+    (input) => ({ recorded: options.readings.recorded(input.panelId, input.body.ids) }),
+  ));
 }
