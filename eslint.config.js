@@ -52,7 +52,7 @@ const loaderCoreZone = {
 export default tseslint.config(
   {
     ignores: ['**/node_modules/**', '**/dist/**', 'out/**', 'results/**', 'test-results/**',
-      'playwright-report/**', 'artifacts/**', '.data/**', 'src-renderer/dist/**'],
+      'playwright-report/**', 'artifacts/**', '.data/**', '.scratch/**', 'src-renderer/dist/**'],
   },
   ...tseslint.configs.recommended,
   {
