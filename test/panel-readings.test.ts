@@ -25,6 +25,18 @@ async function until<T>(what: string, check: () => Promise<T | null | undefined 
   }
 }
 
+/** A panel child process reading a fake SDS011 on a pty; both stopped by `cleanups`. */
+async function startSensorPanel(cleanups: Cleanups, registration: PanelRegistration): Promise<PanelProcess> {
+  const sensor = await FakeSds011.start();
+  cleanups.add(() => sensor.stop());
+  const panelDir = await tempDir(cleanups, 'airpanel-readings-panel-');
+  await writeSensorPanelJson(panelDir, registration, sensor.pty.device);
+  const panel = new PanelProcess(panelDir);
+  cleanups.add(() => panel.kill('SIGTERM'));
+  await panel.start();
+  return panel;
+}
+
 async function registerBare(api: AdminApi, panelId: string): Promise<PanelRegistration> {
   return PanelRegistration.parse(await api.http.post('panels', { json: { id: panelId, name: `Panel ${panelId}` } }).json());
 }
@@ -36,13 +48,7 @@ describe("panel's own sensor: readings back without loss", () => {
     await backend.start();
     const api = new AdminApi(backend.url);
     const registration = await registerBare(api, 'panel-rd');
-    const sensor = await FakeSds011.start();
-    cleanups.add(() => sensor.stop());
-    const panelDir = await tempDir(cleanups, 'airpanel-readings-panel-');
-    await writeSensorPanelJson(panelDir, registration, sensor.pty.device);
-    const panel = new PanelProcess(panelDir);
-    cleanups.add(() => panel.kill('SIGTERM'));
-    await panel.start();
+    const panel = await startSensorPanel(cleanups, registration);
 
     await until('readings in the backend', async () => (await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rd')).length >= 5, 20_000);
     // The backend made the panel's own source its sensor, and the fleet list shows the sensor.
@@ -76,13 +82,7 @@ describe("panel's own sensor: readings back without loss", () => {
     cleanups.add(() => broker.stop());
     const { backend, api } = await startBackendWithPanel(cleanups, 'panel-other', { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword });
     const registration = await registerBare(api, 'panel-rm');
-    const sensor = await FakeSds011.start();
-    cleanups.add(() => sensor.stop());
-    const panelDir = await tempDir(cleanups, 'airpanel-readings-panel-');
-    await writeSensorPanelJson(panelDir, registration, sensor.pty.device);
-    const panel = new PanelProcess(panelDir);
-    cleanups.add(() => panel.kill('SIGTERM'));
-    await panel.start();
+    const panel = await startSensorPanel(cleanups, registration);
     await until('readings in the backend', async () => (await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rm')).length >= 5, 20_000);
 
     await broker.kill('SIGKILL');
