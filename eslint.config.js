@@ -1,9 +1,9 @@
 // ESLint: code quality plus the layer rules (docs/architecture.md, "Layers").
 //
 // Why layers: the same core runs in Electron on a panel, under plain Node in tests and in
-// the simulated fleet (no Electron binary there), and the common contract also runs in the
+// the simulated fleet (no Electron binary there), and the contract (@airpanel/contract) also runs in the
 // renderer and the backend. A single stray import (`electron` in the core, `node:fs` in
-// common) would break one of those runtimes only at run time, so the rules below make it a
+// the contract) would break one of those runtimes only at run time, so the rules below make it a
 // lint error instead. The per-layer tsconfig files back this up at the type level.
 import tseslint from 'typescript-eslint';
 import pluginVue from 'eslint-plugin-vue';
@@ -14,29 +14,29 @@ const electronModules = ['electron', 'electron-store', 'electron-updater'];
 
 /** Which folder may import which (paths from the repository root). */
 const zones = [
-  { target: 'src-main/common', from: ['src-main/common-node', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'common is the bottom layer: it imports no other layer.' },
+  { target: 'contract', from: ['node-support', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'the contract is the bottom layer: it imports no other layer.' },
   // Node-only helpers (atomic writes) shared by every Node layer, the shipped loader included.
-  { target: 'src-main/common-node', from: ['src-main/common', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'common-node is a bottom layer beside common: it imports only Node built-ins, no other layer.' },
+  { target: 'node-support', from: ['contract', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'node-support is a bottom layer beside the contract: it imports only Node built-ins, no other layer.' },
   { target: 'src-main/core', from: ['src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'core runs under plain Node and Electron alike: it imports only common.' },
+    message: 'core runs under plain Node and Electron alike: it imports only the contract and node-support.' },
   { target: 'src-main/headless', from: ['src-main/electron', 'server-stub', 'src-renderer'],
     message: 'the headless host must not depend on the Electron host, the renderer source or the backend.' },
   // The loader ships in the read-only image and is never replaced over the air.
   { target: 'src-main/loader', from: ['src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'the loader is not updated over the air: it may use only common and the dependency-free update files of core.' },
-  { target: 'src-renderer', from: ['src-main/common-node', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'server-stub', 'provisioning', 'tools'],
-    message: 'the renderer reaches the main process only through the bridge API in common.' },
+    message: 'the loader is not updated over the air: it may use only the contract, node-support and the dependency-free update files of core.' },
+  { target: 'src-renderer', from: ['node-support', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'server-stub', 'provisioning', 'tools'],
+    message: 'the renderer reaches the main process only through the bridge API of @airpanel/contract/internal.' },
   { target: 'server-stub', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'provisioning'],
-    message: 'the backend shares only the contract (src-main/common) with the panel.' },
+    message: 'the backend shares only the contract (@airpanel/contract) with the panel.' },
   { target: 'provisioning', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'tools'],
-    message: 'provisioning shares only the contract (src-main/common) with the rest.' },
+    message: 'provisioning shares only the contract (@airpanel/contract) with the rest.' },
 ];
 
 /** Layers that run in a browser as well: no Node built-ins at all. */
 const nodeBuiltins = [
-  { target: 'src-main/common', message: 'common runs in the renderer too: no Node built-ins.' },
+  { target: 'contract', message: 'the contract runs in the renderer too: no Node built-ins.' },
   { target: 'src-renderer', message: 'the renderer is browser code: no Node built-ins.' },
 ];
 
@@ -44,6 +44,14 @@ const nodeBuiltins = [
  * What the shipped loader compiles in from core must stay tiny and dependency-free. (Its
  * tests may use more of core to build fixtures: they are not shipped.)
  */
+/**
+ * Product folders reach each other only through workspace packages (@airpanel/contract,
+ * @airpanel/node-support, @airpanel/panel/update/*, @airpanel/release-tools/*), never by a
+ * `../../` path. test/ and scripts/ are left out on purpose: they assemble the whole product
+ * (backend + panel + tools) and test its insides.
+ */
+const ownFolders = ['contract', 'node-support', 'src-main', 'src-renderer', 'server-stub', 'provisioning', 'tools', 'image'];
+
 const loaderCoreZone = {
   target: 'src-main/loader', from: ['src-main/core'], except: ['update/fsio.ts', 'update/layout.ts', 'update/bundle-check.ts', 'update/keys.ts'],
   message: 'the loader may compile in only core/update/{fsio,layout,bundle-check,keys}.ts (dependency-free).',
@@ -60,13 +68,13 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'airpanel/layers': ['error', { zones, nodeBuiltins }],
+      'airpanel/layers': ['error', { zones, nodeBuiltins, ownFolders }],
     },
   },
   {
     files: ['src-main/loader/**/*.ts'],
     ignores: ['src-main/loader/**/*.test.ts'],
-    rules: { 'airpanel/layers': ['error', { zones: [...zones, loaderCoreZone], nodeBuiltins }] },
+    rules: { 'airpanel/layers': ['error', { zones: [...zones, loaderCoreZone], nodeBuiltins, ownFolders }] },
   },
   {
     // Only the Electron host may load Electron: everything else must run under plain Node.
@@ -79,23 +87,23 @@ export default tseslint.config(
     },
   },
   {
-    // common-node is compiled into the loader, which must stay dependency-free: Node built-ins
+    // node-support is compiled into the loader, which must stay dependency-free: Node built-ins
     // (`node:` prefix) and its own files only. (This replaces the Electron rule above for these
     // files; Electron modules are packages, so they are refused here too.)
-    files: ['src-main/common-node/**/*.ts'],
-    ignores: ['src-main/common-node/**/*.test.ts'],
+    files: ['node-support/**/*.ts'],
+    ignores: ['node-support/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ regex: '^(?!node:|\\.)', message: 'common-node imports only Node built-ins (with the node: prefix): the loader compiles it in and must stay dependency-free.' }],
+        patterns: [{ regex: '^(?!node:|\\.)', message: 'node-support imports only Node built-ins (with the node: prefix): the loader compiles it in and must stay dependency-free.' }],
       }],
     },
   },
   {
-    // common runs in the renderer too: no Node or DOM globals either.
-    files: ['src-main/common/**/*.ts'],
+    // the contract runs in the renderer too: no Node or DOM globals either.
+    files: ['contract/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error',
-        ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({ name, message: 'common is runtime-neutral: no Node or DOM globals.' }))],
+        ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({ name, message: 'the contract is runtime-neutral: no Node or DOM globals.' }))],
     },
   },
   // Vue single-file components (the renderer): parsed with vue-eslint-parser, scripts as

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ReleaseVersion } from '../src-main/common/release/manifest.js';
+import { ReleaseVersion } from '@airpanel/contract/release';
 import { IMAGE_NAME, buildImage } from './build.js';
 import { defaultKeysDir } from './keys.js';
 import { DEFAULT_MIRROR, DEFAULT_SUITE, defaultBaseSpec } from './plan.js';

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ReleaseVersion } from '../src-main/common/release/manifest.js';
+import { ReleaseVersion } from '@airpanel/contract/release';
 import { resolveReleaseFloor, writeReleaseFloor } from './release-floor.js';
 
 const Args = z.object({

@@ -5,9 +5,9 @@ import { mkdtemp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
-import { ReleaseLedger } from '../tools/release/ledger.js';
-import { makeManifest } from '../tools/release/ops.js';
+import { readImageReleaseFloor } from '@airpanel/panel/update/image-floor';
+import { ReleaseLedger } from '@airpanel/release-tools/ledger';
+import { makeManifest } from '@airpanel/release-tools/ops';
 import { debianImageReleaseFloor, ledgerBesideKeyring, resolveReleaseFloor } from './release-floor.js';
 import { installApp } from './rootfs.js';
 import { run } from './run.js';

@@ -15,9 +15,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../src-main/common-node/atomic-file.js';
-import { ImageReleaseFloor, readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
-import { LEDGER_FILE_NAME, ReleaseLedger } from '../tools/release/ledger.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
+import { ImageReleaseFloor, readImageReleaseFloor } from '@airpanel/panel/update/image-floor';
+import { LEDGER_FILE_NAME, ReleaseLedger } from '@airpanel/release-tools/ledger';
 
 export interface ReleaseFloorInput {
   /** A floor file made by `npm run release -- floor`. */

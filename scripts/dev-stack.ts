@@ -29,15 +29,15 @@ import {
   type PanelConfigInput,
   type PollutantValues,
   type SensorSourceCreateBody,
-} from '../src-main/common/index.js';
-import type { PanelSizeId } from '../src-main/common/contract/simulator.js';
+} from '@airpanel/contract';
+import type { PanelSizeId } from '@airpanel/contract/internal';
 import { loadPanelConfig } from '../src-main/core/config.js';
-import { writeFileAtomic } from '../src-main/common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { createPanelLogger } from '../src-main/core/logger.js';
 import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
 import { VirtualSensor } from '../src-main/core/sensor/virtual-sensor.js';
 import { unrefScheduler } from '../src-main/core/clock.js';
-import type { AveragingRule } from '../src-main/common/sensor/averaging.js';
+import type { AveragingRule } from '@airpanel/contract';
 import { locateElectron } from '../src-main/electron/locate.js';
 import { HeadlessHost } from '../src-main/headless/headless-host.js';
 import { silentLogger, type HostLogger } from '../src-main/headless/logger.js';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const projects = [
-  'src-main/common', 'src-main/common-node', 'src-main/core', 'src-main/loader', 'src-main/headless', 'src-main/electron',
+  'contract', 'node-support', 'src-main/core', 'src-main/loader', 'src-main/headless', 'src-main/electron',
   'server-stub', 'provisioning', 'tools/release', 'image', 'test',
 ];
 let failed = 0;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import got from 'got';
 import { connect } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '../src-main/common/index.js';
+import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
 import { loadPanelConfig } from '../src-main/core/config.js';
 import { PanelCore } from '../src-main/core/panel-core.js';
 import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DisplayDocument, PanelRegistration, panelTopics } from '../src-main/common/index.js';
+import { DisplayDocument, PanelRegistration, panelTopics } from '@airpanel/contract';
 import { createBackend, type Backend, type BackendOptions } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { startMosquitto, type RunningMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import got from 'got';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PanelConfig } from '../src-main/common/index.js';
+import { PanelConfig } from '@airpanel/contract';
 import { runCli } from '../provisioning/src/cli.js';
 import { extractRange } from '../provisioning/src/disk.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PanelConfig } from '../src-main/common/index.js';
+import { PanelConfig } from '@airpanel/contract';
 import { extractRange } from '../provisioning/src/disk.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';

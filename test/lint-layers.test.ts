@@ -15,40 +15,54 @@ describe('layer rules', () => {
     expect(await layerErrors('src-main/core/probe.ts', "import { x } from '../electron/main.js';\nexport const y = x;\n")).toHaveLength(1);
     expect(await layerErrors('src-main/core/update/probe.ts', "import { x } from '../../headless/host.js';\nexport const y = x;\n")).toHaveLength(1);
     expect(await layerErrors('src-main/core/probe.ts', "import { app } from 'electron';\nexport const y = app;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/core/probe.ts', "import { readFileSync } from 'node:fs';\nimport { Panel } from '../common/index.js';\nexport const y = [readFileSync, Panel];\n")).toEqual([]);
+    expect(await layerErrors('src-main/core/probe.ts', "import { readFileSync } from 'node:fs';\nimport { Panel } from '@airpanel/contract';\nexport const y = [readFileSync, Panel];\n")).toEqual([]);
   });
 
-  it('keeps common free of Node built-ins and of every other layer', async () => {
-    expect(await layerErrors('src-main/common/probe.ts', "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/common/probe.ts', "import path from 'path';\nexport const y = path;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/common/probe.ts', "export * from '../core/index.js';\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/common/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toEqual([]);
+  it('keeps the contract free of Node built-ins and of every other layer', async () => {
+    expect(await layerErrors('contract/src/probe.ts', "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n")).toHaveLength(1);
+    expect(await layerErrors('contract/src/probe.ts', "import path from 'path';\nexport const y = path;\n")).toHaveLength(1);
+    expect(await layerErrors('contract/src/probe.ts', "export * from '@airpanel/panel/update/keys';\n")).toHaveLength(1);
+    expect(await layerErrors('contract/src/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toEqual([]);
+  });
+
+  it('lets product folders reach each other only through workspace packages', async () => {
+    expect(await layerErrors('server-stub/src/probe.ts', "import { Panel } from '../../contract/src/index.js';\nexport const y = Panel;\n")).toHaveLength(1);
+    expect(await layerErrors('tools/release/probe.ts', "import { buildBundle } from '../../src-main/core/update/bundle.js';\nexport const y = buildBundle;\n")).toHaveLength(1);
+    expect(await layerErrors('tools/release/probe.ts', "import { buildBundle } from '@airpanel/panel/update/bundle';\nexport const y = buildBundle;\n")).toEqual([]);
+    // test/ assembles the whole product and tests its insides: it may.
+    expect(await layerErrors('test/probe.test.ts', "import { PanelCore } from '../src-main/core/panel-core.js';\nexport const y = PanelCore;\n")).toEqual([]);
+  });
+
+  it('resolves a workspace package subpath to the file it exports, for the zones', async () => {
+    // @airpanel/panel/update/bundle is core/update/bundle.ts: not one of the loader's four files.
+    expect(await layerErrors('src-main/loader/probe.ts', "import { buildBundle } from '@airpanel/panel/update/bundle';\nexport const y = buildBundle;\n")).toHaveLength(1);
+    expect(await layerErrors('src-main/loader/probe.ts', "import { Ed25519Verifier } from '@airpanel/panel/update/keys';\nexport const y = Ed25519Verifier;\n")).toEqual([]);
   });
 
   it('lets the backend and provisioning share only the contract', async () => {
-    expect(await layerErrors('server-stub/src/probe.ts', "import { PanelCore } from '../../src-main/core/index.js';\nexport const y = PanelCore;\n")).toHaveLength(1);
-    expect(await layerErrors('server-stub/src/probe.ts', "import { Panel } from '../../src-main/common/index.js';\nexport const y = Panel;\n")).toEqual([]);
-    expect(await layerErrors('provisioning/src/probe.ts', "const m = await import('../../server-stub/src/backend.js');\nexport const y = m;\n")).toHaveLength(1);
+    // Two complaints: the zone, and a relative path out of server-stub/.
+    expect(await layerErrors('server-stub/src/probe.ts', "import { PanelCore } from '../../src-main/core/index.js';\nexport const y = PanelCore;\n")).toHaveLength(2);
+    expect(await layerErrors('server-stub/src/probe.ts', "import { Panel } from '@airpanel/contract';\nexport const y = Panel;\n")).toEqual([]);
+    expect(await layerErrors('provisioning/src/probe.ts', "const m = await import('../../server-stub/src/backend.js');\nexport const y = m;\n")).toHaveLength(2);
   });
 
   it('lets the shipped loader compile in only the dependency-free update files', async () => {
     expect(await layerErrors('src-main/loader/probe.ts', "import { buildBundle } from '../core/update/bundle.js';\nexport const y = buildBundle;\n")).toHaveLength(1);
     expect(await layerErrors('src-main/loader/probe.ts', "import { renameDurable } from '../core/update/fsio.js';\nexport const y = renameDurable;\n")).toEqual([]);
-    expect(await layerErrors('src-main/loader/probe.ts', "import { writeFileAtomicSync } from '../common-node/atomic-file.js';\nexport const y = writeFileAtomicSync;\n")).toEqual([]);
+    expect(await layerErrors('src-main/loader/probe.ts', "import { writeFileAtomicSync } from '@airpanel/node-support/atomic-file';\nexport const y = writeFileAtomicSync;\n")).toEqual([]);
   });
 
-  it('keeps common-node to Node built-ins, and out of common and the renderer', async () => {
-    expect(await layerErrors('src-main/common-node/probe.ts', "import { open } from 'node:fs/promises';\nimport { x } from './other.js';\nexport const y = [open, x];\n")).toEqual([]);
-    expect(await layerErrors('src-main/common-node/probe.ts', "import { Panel } from '../common/index.js';\nexport const y = Panel;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/common-node/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/common-node/probe.ts', "import { app } from 'electron';\nexport const y = app;\n")).toHaveLength(1);
-    expect(await layerErrors('src-main/common/probe.ts', "export * from '../common-node/atomic-file.js';\n")).toHaveLength(1);
-    expect(await layerErrors('src-renderer/src/probe.ts', "export * from '../../src-main/common-node/atomic-file.js';\n")).toHaveLength(1);
-    for (const from of ['src-main/core/probe.ts', 'src-main/headless/probe.ts', 'src-main/electron/probe.ts', 'src-main/loader/probe.ts']) {
-      expect(await layerErrors(from, "export * from '../common-node/atomic-file.js';\n")).toEqual([]);
-    }
-    for (const from of ['server-stub/src/probe.ts', 'provisioning/src/probe.ts', 'tools/release/probe.ts']) {
-      expect(await layerErrors(from, `export * from '${'../'.repeat(2)}src-main/common-node/atomic-file.js';\n`)).toEqual([]);
+  it('keeps node-support to Node built-ins, and out of the contract and the renderer', async () => {
+    expect(await layerErrors('node-support/src/probe.ts', "import { open } from 'node:fs/promises';\nimport { x } from './other.js';\nexport const y = [open, x];\n")).toEqual([]);
+    // Two complaints: the zone, and node-support's own rule (Node built-ins only).
+    expect(await layerErrors('node-support/src/probe.ts', "import { Panel } from '@airpanel/contract';\nexport const y = Panel;\n")).toHaveLength(2);
+    expect(await layerErrors('node-support/src/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toHaveLength(1);
+    expect(await layerErrors('node-support/src/probe.ts', "import { app } from 'electron';\nexport const y = app;\n")).toHaveLength(1);
+    expect(await layerErrors('contract/src/probe.ts', "export * from '@airpanel/node-support/atomic-file';\n")).toHaveLength(1);
+    expect(await layerErrors('src-renderer/src/probe.ts', "export * from '@airpanel/node-support/atomic-file';\n")).toHaveLength(1);
+    for (const from of ['src-main/core/probe.ts', 'src-main/headless/probe.ts', 'src-main/electron/probe.ts', 'src-main/loader/probe.ts',
+      'server-stub/src/probe.ts', 'provisioning/src/probe.ts', 'tools/release/probe.ts']) {
+      expect(await layerErrors(from, "export * from '@airpanel/node-support/atomic-file';\n")).toEqual([]);
     }
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import got from 'got';
-import { PanelRegistration } from '../src-main/common/index.js';
+import { PanelRegistration } from '@airpanel/contract';
 import { startTestBackend } from '../server-stub/src/test-support.js';
 import type { Backend } from '../server-stub/src/backend.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../src-main/core/update/index.js';

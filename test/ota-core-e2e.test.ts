@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import got from 'got';
-import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '../src-main/common/index.js';
+import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
 import { extractBundle } from '../src-main/core/update/index.js';
 import { writePanelJson } from '../src-main/core/testing/fixtures.js';
 import { LoaderStore } from '../src-main/loader/store.js';

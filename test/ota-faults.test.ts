@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { checkBundleDir, Ed25519Verifier, extractBundle, NodePartialFileWriter, releaseLayout, type PartialFileWriter, type PartialFileSink } from '../src-main/core/update/index.js';
 import { BundleLoader } from '../src-main/loader/loader.js';
 import { LoaderStore } from '../src-main/loader/store.js';
-import { loaderStep } from '../src-main/common/release/index.js';
+import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '../tools/release/ops.js';
 import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
 import { testUpdater } from './ota-support/panel.js';

@@ -3,7 +3,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import got from 'got';
-import { canonicalJson, evaluateRelease, type SignedManifestEnvelope } from '../src-main/common/release/index.js';
+import { canonicalJson, evaluateRelease, type SignedManifestEnvelope } from '@airpanel/contract/release';
 import { Ed25519Verifier, type ReleaseKeyPair } from '../src-main/core/update/keys.js';
 import { ReleaseFeedStore, bundleNameOf } from '../server-stub/src/releases/index.js';
 import * as ops from '../tools/release/ops.js';

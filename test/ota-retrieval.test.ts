@@ -4,7 +4,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { SignedManifestEnvelope } from '../src-main/common/release/index.js';
+import type { SignedManifestEnvelope } from '@airpanel/contract/release';
 import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';

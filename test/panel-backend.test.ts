@@ -13,7 +13,7 @@ import {
   type PanelSummary,
   PanelRegistration,
   panelConfigFromRegistration,
-} from '../src-main/common/index.js';
+} from '@airpanel/contract';
 import { loadPanelConfig } from '../src-main/core/config.js';
 import { PanelCore } from '../src-main/core/panel-core.js';
 import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';

@@ -6,7 +6,7 @@
 // in seq order). The panel forgets a reading only once the backend confirmed it has it.
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PanelRegistration, PanelSummary } from '../src-main/common/index.js';
+import { PanelRegistration, PanelSummary } from '@airpanel/contract';
 import { freePort, MOSQUITTO_BINARY, startMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
 import { BackendProcess } from './faults/support/backend-process.js';
 import { ADMIN_TOKEN, AdminApi, Cleanups, report, sleep, startBackendWithPanel, tempDir } from './faults/support/stack.js';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import got from 'got';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PanelConfig, type PanelRegistration } from '../src-main/common/index.js';
+import { PanelConfig, type PanelRegistration } from '@airpanel/contract';
 import { createBackend, type Backend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';

@@ -14,9 +14,9 @@ import { injectPanel, precheckTarget, readPanel, type PanelTarget } from './inje
 import {
   describeConfig, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig, type Owner,
 } from './panel-file.js';
-import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
-import { PanelConfig, panelConfigFromRegistration, parseSensorArgument } from '../../src-main/common/index.js';
-import { ReleaseChannel } from '../../src-main/common/release/index.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
+import { PanelConfig, panelConfigFromRegistration, parseSensorArgument } from '@airpanel/contract';
+import { ReleaseChannel } from '@airpanel/contract/release';
 import { fetchPanelStatus, registerPanel, validateCreateBody } from './register.js';
 import { ProcessToolRunner, type ToolRunner } from './tools.js';
 

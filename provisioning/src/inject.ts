@@ -1,13 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
-import type { PanelConfig } from '../../src-main/common/index.js';
+import type { PanelConfig } from '@airpanel/contract';
 import type { DataPartition, DataPartitionInfo, FsFile } from './disk.js';
 import { ProvisionError } from './errors.js';
 import {
   BROKER_CA, PANEL_DATA_DIR, PANEL_JSON, chownOrExplain, parsePanelConfig, readIfExists,
   serializePanelConfig, type Owner,
 } from './panel-file.js';
-import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 
 /** The panel's data dir inside the data partition (mounted at /data on the panel). */
 export const DATA_DIR_IN_PARTITION = 'airpanel';

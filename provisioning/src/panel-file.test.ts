@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PanelConfig } from '../../src-main/common/index.js';
+import { PanelConfig } from '@airpanel/contract';
 import { checkIdentity, injectPanel, planFiles } from './inject.js';
 import { panelLabel, parseCaPem, parsePanelConfig, serializePanelConfig } from './panel-file.js';
 import { panelsUrl } from './register.js';

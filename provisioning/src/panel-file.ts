@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, chown } from 'node:fs/promises';
-import { PanelConfig } from '../../src-main/common/index.js';
+import { PanelConfig } from '@airpanel/contract';
 import { ProvisionError } from './errors.js';
 
 /** File names inside the panel's data dir (`/data/airpanel` on a panel). */

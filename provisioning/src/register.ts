@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import { ApiError, PanelCreateBody, PanelRegistration, PanelSummary } from '../../src-main/common/index.js';
+import { ApiError, PanelCreateBody, PanelRegistration, PanelSummary } from '@airpanel/contract';
 import { ProvisionError } from './errors.js';
 import { describeIssues } from './panel-file.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got from 'got';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PanelConfig, panelTopics } from '../../src-main/common/index.js';
+import { PanelConfig, panelTopics } from '@airpanel/contract';
 import { runCli, type CliDeps } from './cli.js';
 import { ProcessToolRunner } from './tools.js';
 

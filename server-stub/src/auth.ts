@@ -1,7 +1,7 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
+import { writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 
 /**
  * Credentials. Panel API keys and the generated admin token are 32 random bytes (256 bits)

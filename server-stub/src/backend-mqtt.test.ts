@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Command, DisplayDocument, PanelRegistration, PanelSummary, CommandRecord, panelTopics } from '../../src-main/common/index.js';
-import type { PanelStatus } from '../../src-main/common/index.js';
+import { Command, DisplayDocument, PanelRegistration, PanelSummary, CommandRecord, panelTopics } from '@airpanel/contract';
+import type { PanelStatus } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import { startMosquitto } from './mqtt/test-support/mosquitto-process.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';

@@ -8,7 +8,7 @@ import {
   PanelRegistration,
   PanelSummary,
   displayETag,
-} from '../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
 

@@ -22,7 +22,7 @@ import { AirpanelService } from './service.js';
 import { panelReadingRoutes } from './panel-readings/routes.js';
 import { PanelReadingsService } from './panel-readings/service.js';
 import { PanelReadingStore } from './panel-readings/store.js';
-import type { AveragingRule } from '../../src-main/common/index.js';
+import type { AveragingRule } from '@airpanel/contract';
 
 export const BACKEND_VERSION = '0.1.0';
 export const DEFAULT_REFRESH_INTERVAL_SECONDS = 300;

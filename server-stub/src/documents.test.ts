@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument } from '../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument } from '@airpanel/contract';
 import { draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument } from './documents.js';
 import { sampleDisplayDocument } from './mqtt/test-support/mqtt-test-kit.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument, evaluateLevel } from '../../src-main/common/index.js';
-import type { ContentSet, IconName, LevelContent, LevelScheme, LevelState, Panel, Reading } from '../../src-main/common/index.js';
+import { DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument, evaluateLevel } from '@airpanel/contract';
+import type { ContentSet, IconName, LevelContent, LevelScheme, LevelState, Panel, Reading } from '@airpanel/contract';
 
 /**
  * How long a document stays valid after it is issued. The backend re-issues documents

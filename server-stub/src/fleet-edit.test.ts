@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONTENT_SET, DisplayDocument, StatusMessage, type ContentSetBody } from '../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, DisplayDocument, StatusMessage, type ContentSetBody } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import type { EncodedDisplayDocument } from './documents.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';

@@ -1,6 +1,6 @@
 import { Histogram, Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PanelRegistration } from '../../src-main/common/index.js';
+import { PanelRegistration } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import { BackendMetrics, HTTP_DURATION_BUCKETS, RouteDurationHistogram } from './metrics.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';

@@ -1,4 +1,4 @@
-import type { Command } from '../../src-main/common/index.js';
+import type { Command } from '@airpanel/contract';
 import type { EncodedDisplayDocument } from './documents.js';
 import type { MqttGateway } from './mqtt/gateway.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DisplayDocument } from '../../src-main/common/index.js';
+import { DisplayDocument } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import { defaultProviders } from './sensors/providers.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';

@@ -15,7 +15,7 @@ import {
   SensorSource,
   displayETag,
   panelTopics,
-} from '../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type {
   ApiKeyRotation,
   CommandBody,
@@ -33,13 +33,13 @@ import type {
   SensorSourceCreateBody,
   StatusMessage,
 
-  CommandRecord} from '../../src-main/common/index.js';
+  CommandRecord} from '@airpanel/contract';
 import { generatePanelKey, hashSecret, hashesEqual } from './auth.js';
 import type { Clock } from './clock.js';
 import type { Store } from './db/store.js';
 import { documentValiditySeconds, draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument, type DocumentDraft, type EncodedDisplayDocument } from './documents.js';
 import { ServiceError, notFound } from './errors.js';
-import { writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
+import { writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import type { Logger } from './logger.js';
 import type { BackendMetrics } from './metrics.js';
 import type { MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './mqtt/gateway.js';

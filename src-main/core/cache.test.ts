@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basename } from 'node:path';
-import { fsyncDirSync, writeFileAtomicSync } from '../common-node/atomic-file.js';
+import { fsyncDirSync, writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import { decodeEnvelope, encodeEnvelope, LastKnownGoodCache, type CacheDiskWriter } from './cache.js';
 import { dataDirPaths } from './data-dir.js';
 import { capturingLogger, makeDataDir, makeDocument } from './testing/fixtures.js';

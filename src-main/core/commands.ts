@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import { Command, type CommandAck, type CommandAckStatus, type UpdateReport } from '../common/index.js';
+import { Command, type CommandAck, type CommandAckStatus, type UpdateReport } from '@airpanel/contract';
 import { bearer, panelScreenshotUrl } from './backend-api.js';
 import type { WallClock } from './clock.js';
 import type { HostActions } from './host.js';

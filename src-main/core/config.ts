@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { PanelConfig } from '../common/index.js';
+import { PanelConfig } from '@airpanel/contract';
 import { dataDirPaths } from './data-dir.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import got from 'got';
 import { afterEach, describe, expect, it } from 'vitest';
-import { displayETag } from '../common/index.js';
+import { displayETag } from '@airpanel/contract';
 import { DisplayPoller } from './display-poller.js';
 import { LoopbackBackend } from './testing/display-server.js';
 import { makeDocument, TEST_API_KEY, waitFor } from './testing/fixtures.js';

@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import { DISPLAY_DOCUMENT_MAX_BYTES } from '../common/index.js';
+import { DISPLAY_DOCUMENT_MAX_BYTES } from '@airpanel/contract';
 import { bearer, panelDisplayUrl } from './backend-api.js';
 
 export type PollOutcome =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DISPLAY_DOCUMENT_MAX_BYTES } from '../common/index.js';
+import { DISPLAY_DOCUMENT_MAX_BYTES } from '@airpanel/contract';
 import { judgeDocument } from './document-gate.js';
 import { makeDocument } from './testing/fixtures.js';
 

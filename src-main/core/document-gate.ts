@@ -1,4 +1,4 @@
-import { DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument } from '../common/index.js';
+import { DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument } from '@airpanel/contract';
 
 /** What to do with a document that arrived by push or poll. */
 export type GateVerdict =

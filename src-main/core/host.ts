@@ -1,4 +1,4 @@
-import type { FramePresented, PanelView, RendererErrorReport } from '../common/index.js';
+import type { FramePresented, PanelView, RendererErrorReport } from '@airpanel/contract/internal';
 
 /**
  * What the core needs from the host it runs in (Electron, or the headless host under plain

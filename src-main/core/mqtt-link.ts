@@ -1,5 +1,5 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
-import type { PanelTopics } from '../common/index.js';
+import type { PanelTopics } from '@airpanel/contract';
 import { type BackoffPolicy, jitteredBackoffMs } from './backoff.js';
 import type { MonotonicClock, RandomSource, Scheduler, TimerHandle } from './clock.js';
 import type { CoreLogger } from './logger.js';

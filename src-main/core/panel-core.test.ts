@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import got from 'got';
 import { connect } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Command, DISPLAY_DOCUMENT_MAX_BYTES, PanelEvent, PanelStatus, panelTopics, type UpdateReport } from '../common/index.js';
+import { type Command, DISPLAY_DOCUMENT_MAX_BYTES, PanelEvent, PanelStatus, panelTopics, type UpdateReport } from '@airpanel/contract';
 import { LastKnownGoodCache } from './cache.js';
 import type { UpdateChecker } from './commands.js';
 import { loadPanelConfig } from './config.js';

@@ -1,18 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Got } from 'got';
-import {
-  displayETag,
-  type CommandAck,
-  type DisplayDocument,
-  type FramePresented,
-  PanelEvent,
-  PanelStatus,
-  type PanelConfig,
-  type PanelView,
-  panelTopics,
-  RecordedReadingsAnswer,
-  type RendererErrorReport,
-} from '../common/index.js';
+import { displayETag, type CommandAck, type DisplayDocument, PanelEvent, PanelStatus, type PanelConfig, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
+import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
 import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
 import { bearer, panelRecordedReadingsUrl } from './backend-api.js';
 import { LastKnownGoodCache, type CacheDiskWriter } from './cache.js';

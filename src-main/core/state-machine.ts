@@ -1,4 +1,5 @@
-import type { DisplayDocument, PanelStateName, PanelView } from '../common/index.js';
+import type { DisplayDocument, PanelStateName } from '@airpanel/contract';
+import type { PanelView } from '@airpanel/contract/internal';
 import type { MonotonicClock, WallClock } from './clock.js';
 
 /**

@@ -82,6 +82,9 @@ await build({
   configFile: false,
   root,
   logLevel: 'warn',
+  // Vite's SSR build would leave the dependencies of a linked workspace package (zod, through
+  // @airpanel/contract) as require()s: compile everything in.
+  ssr: { noExternal: true },
   build: {
     outDir,
     emptyOutDir: false,

@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PanelView } from '../common/index.js';
+import { PanelView } from '@airpanel/contract/internal';
 import { APP_ENTRY_URL, APP_SCHEME_PRIVILEGES, isAppUrl, resolveAppFile } from './app-origin.js';
 import { maintenancePageHtml, maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
 import { allowedUrl, devToolsEnabled, requestAllowed } from './security.js';

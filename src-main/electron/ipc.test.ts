@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IpcMain, WebContents } from 'electron';
 import { describe, expect, it } from 'vitest';
-import { BRIDGE_CHANNELS, type FramePresented, type PanelView, type RendererErrorReport } from '../common/index.js';
+import { BRIDGE_CHANNELS, type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../core/host.js';
 import { registerBridgeIpc } from './ipc.js';
 

@@ -1,5 +1,5 @@
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
-import { BRIDGE_CHANNELS, FramePresented, PanelView, RendererErrorReport } from '../common/index.js';
+import { BRIDGE_CHANNELS, FramePresented, PanelView, RendererErrorReport } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../core/host.js';
 import type { CoreLogger } from '../core/logger.js';
 import { isAppUrl } from './app-origin.js';

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { app, type BrowserWindow, ipcMain, Menu, powerSaveBlocker, protocol, session } from 'electron';
 import got from 'got';
 import mqtt from 'mqtt';
-import { SimulatorAction, type PanelSizeId } from '../common/contract/simulator.js';
+import { SimulatorAction, type PanelSizeId } from '@airpanel/contract/internal';
 import { loadPanelConfig } from '../core/config.js';
 import { resolveDataDir } from '../core/data-dir.js';
 import type { HostActions, PanelViewSource } from '../core/host.js';

@@ -8,8 +8,8 @@
  * get the view only. The main process validates everything it receives (ipc.ts).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { BRIDGE_CHANNELS } from '../common/contract/bridge-channels.js';
-import type { FramePresented, PanelBridge, PanelView, RendererErrorReport } from '../common/contract/bridge.js';
+import { BRIDGE_CHANNELS } from '@airpanel/contract/internal';
+import type { FramePresented, PanelBridge, PanelView, RendererErrorReport } from '@airpanel/contract/internal';
 
 const bridge: PanelBridge = {
   getView: () => ipcRenderer.invoke(BRIDGE_CHANNELS.getView) as Promise<PanelView>,

@@ -1,7 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimulatorState } from '../common/contract/simulator.js';
+import type { SimulatorState } from '@airpanel/contract/internal';
 import { SimulatorEvents } from './simulator-events.js';
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };

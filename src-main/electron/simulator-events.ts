@@ -1,5 +1,5 @@
 import { request, type ClientRequest } from 'node:http';
-import { SimulatorState } from '../common/contract/simulator.js';
+import { SimulatorState } from '@airpanel/contract/internal';
 import type { CoreLogger } from '../core/logger.js';
 
 /**

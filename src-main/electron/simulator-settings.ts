@@ -1,6 +1,6 @@
 import Store from 'electron-store';
 import { z } from 'zod';
-import { PanelSizeId } from '../common/contract/simulator.js';
+import { PanelSizeId } from '@airpanel/contract/internal';
 
 /**
  * The Electron simulator's window settings (electron-store, a JSON file in the app's user

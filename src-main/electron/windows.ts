@@ -1,5 +1,5 @@
 import { app, BrowserWindow, screen } from 'electron';
-import { PANEL_SIZES, type PanelSizeId } from '../common/contract/simulator.js';
+import { PANEL_SIZES, type PanelSizeId } from '@airpanel/contract/internal';
 import { devToolsEnabled } from './security.js';
 
 /**

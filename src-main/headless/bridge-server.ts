@@ -2,12 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
-import {
-  BRIDGE_WIRE_MAX_BYTES,
-  BRIDGE_WS_PATH,
-  BridgeClientMessage,
-  type BridgeServerMessage,
-} from '../common/index.js';
+import { BRIDGE_WIRE_MAX_BYTES, BRIDGE_WS_PATH, BridgeClientMessage, type BridgeServerMessage } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../core/host.js';
 import type { HostLogger } from './logger.js';
 

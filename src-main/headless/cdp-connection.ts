@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { CdpMessage } from '../common/contract/cdp.js';
+import { CdpMessage } from '@airpanel/contract/internal';
 
 /** Largest message accepted from the browser (a full-screen PNG screenshot in base64 fits). */
 export const CDP_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;

@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { CdpEvaluateResult, CdpScreenshotResult, CdpTargetList } from '../common/contract/cdp.js';
+import { CdpEvaluateResult, CdpScreenshotResult, CdpTargetList } from '@airpanel/contract/internal';
 import { CdpConnection, webSocketTransport } from './cdp-connection.js';
 import type { AttachedPage } from './headless-host.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { BridgeServerMessage, type FramePresented, type PanelView, type RendererErrorReport } from '../common/index.js';
+import { BridgeServerMessage, type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../core/host.js';
 import { BRIDGE_CLOSE_POLICY, BRIDGE_CLOSE_RELOAD } from './bridge-server.js';
 import { HeadlessHost, type AttachedPage } from './headless-host.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '../common/release/index.js';
+import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '@airpanel/contract/release';
 import { BundleCheckError, checkBundleDir, verifyInstalledRelease } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
 import type { AppLauncher, LaunchedApp } from './launcher.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { SignatureVerifier } from '../common/release/index.js';
+import type { SignatureVerifier } from '@airpanel/contract/release';
 import { Ed25519Verifier } from '../core/update/keys.js';
 import { BundleLoader, livenessFromWatchdog } from './loader.js';
 import { ProcessLauncher } from './launcher.js';

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
-import { CandidatePointer, LoaderState, parseLoaderState } from '../common/release/index.js';
-import { fsyncDirSync, writeFileAtomicSync } from '../common-node/atomic-file.js';
+import { CandidatePointer, LoaderState, parseLoaderState } from '@airpanel/contract/release';
+import { fsyncDirSync, writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import type { ReleaseLayout } from '../core/update/layout.js';
 
 /**

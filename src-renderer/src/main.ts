@@ -11,7 +11,7 @@ import '@fontsource/noto-sans-hebrew/hebrew-400.css';
 import '@fontsource/noto-sans-hebrew/hebrew-700.css';
 import './styles.css';
 import { createApp } from 'vue';
-import type { PanelBridge } from '../../src-main/common/index.js';
+import type { PanelBridge } from '@airpanel/contract/internal';
 import App from './App.vue';
 import { discoverBridge } from './bridge/discover.js';
 import { installErrorReporting } from './lib/report-errors.js';

@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const { createBackend } = await import('../../server-stub/src/backend.js');
   const { silentLogger } = await import('../../server-stub/src/logger.js');
   const { LinkProxy } = await import('../../src-main/headless/simulator/link-proxy.js');
-  const { PanelRegistration, panelConfigFromRegistration } = await import('../../src-main/common/index.js');
+  const { PanelRegistration, panelConfigFromRegistration } = await import('@airpanel/contract');
   const { writePanelJson } = await import('../../src-main/core/testing/fixtures.js');
 
   // The panel runs bundled (as on a panel: one ES module, packages from node_modules) under

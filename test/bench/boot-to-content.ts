@@ -35,7 +35,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from '@playwright/test';
 import got from 'got';
 import mqtt from 'mqtt';
-import { PanelRegistration, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { PanelRegistration, panelConfigFromRegistration } from '@airpanel/contract';
 import { PanelCore, loadPanelConfig } from '../../src-main/core/index.js';
 import { RecordingHostActions, capturingLogger, writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { createBackend } from '../../server-stub/src/backend.js';

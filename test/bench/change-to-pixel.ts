@@ -33,7 +33,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';
-import { PanelRegistration, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { PanelRegistration, panelConfigFromRegistration } from '@airpanel/contract';
 import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';

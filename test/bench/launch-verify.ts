@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ReleaseManifest } from '../../src-main/common/release/index.js';
+import type { ReleaseManifest } from '@airpanel/contract/release';
 import { buildBundle } from '../../src-main/core/update/bundle.js';
 import { checkBundleDir, verifyInstalledRelease } from '../../src-main/core/update/bundle-check.js';
 import { installBundle } from '../../src-main/core/update/install.js';

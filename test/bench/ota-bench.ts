@@ -24,7 +24,7 @@ import { stubBundle } from '../ota-support/stub-app.js';
 import { SupervisedStubPanel } from '../ota-support/supervised.js';
 import { coreAppBundle } from '../ota-support/core-app.js';
 import got from 'got';
-import { PanelRegistration, PanelSummary, panelConfigFromRegistration } from '../../src-main/common/index.js';
+import { PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
 import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { startTestBackend } from '../../server-stub/src/test-support.js';
 

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import got from 'got';
 import mqtt, { type MqttClient } from 'mqtt';
-import { panelTopics, type PanelReading } from '../../src-main/common/index.js';
+import { panelTopics, type PanelReading } from '@airpanel/contract';
 import { DATABASE_FILE } from '../../server-stub/src/db/database.js';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 

@@ -53,7 +53,7 @@ interface Target {
 async function serveBackend(): Promise<Target> {
   const { createBackend } = await import('../../server-stub/src/backend.js');
   const { silentLogger } = await import('../../server-stub/src/logger.js');
-  const { PanelRegistration } = await import('../../src-main/common/index.js');
+  const { PanelRegistration } = await import('@airpanel/contract');
   const dataDir = await mkdtemp(join(tmpdir(), 'airpanel-bench-304-'));
   const backend = await createBackend({ dataDir, host: '127.0.0.1', port: 0, mqtt: { mode: 'none' }, logger: silentLogger, startLoops: false });
   const admin = { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' };

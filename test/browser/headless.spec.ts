@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
-import type { ContentSet } from '../../src-main/common/index.js';
+import type { ContentSet } from '@airpanel/contract';
 import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
 
 // The headless host with everything real: the backend (server-stub, SQLite, embedded MQTT),

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { PanelView } from '../../src-main/common/index.js';
+import { PanelView } from '@airpanel/contract/internal';
 import { FakeBridge } from './support/fake-bridge.js';
 import { expectLayoutIntact } from './support/layout.js';
 import { serveRenderer, type StaticServer } from './support/static-server.js';

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
-import type { AveragingRule } from '../../src-main/common/index.js';
+import type { AveragingRule } from '@airpanel/contract';
 import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
 import { backendReadings, readingProblems } from '../sensor-support/sensor-panel.js';
 

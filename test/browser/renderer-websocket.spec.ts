@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { BRIDGE_WS_PATH, BridgeClientMessage, type BridgeServerMessage, type PanelView } from '../../src-main/common/index.js';
+import { BRIDGE_WS_PATH, BridgeClientMessage, type BridgeServerMessage, type PanelView } from '@airpanel/contract/internal';
 import { serveRenderer, type StaticServer } from './support/static-server.js';
 import { contentView } from './support/views.js';
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
-import { HEADLINE_MAX, ICON_NAMES, MESSAGE_MAX, type FramePresented, type PanelView } from '../../src-main/common/index.js';
+import { HEADLINE_MAX, ICON_NAMES, MESSAGE_MAX } from '@airpanel/contract';
+import { type FramePresented, type PanelView } from '@airpanel/contract/internal';
 import { FakeBridge } from './support/fake-bridge.js';
 import { expectLayoutIntact, measureLayout } from './support/layout.js';
 import { serveRenderer, type StaticServer } from './support/static-server.js';

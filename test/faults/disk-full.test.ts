@@ -5,7 +5,7 @@
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DisplayDocument } from '../../src-main/common/index.js';
+import { DisplayDocument } from '@airpanel/contract';
 import { decodeEnvelope } from '../../src-main/core/cache.js';
 import { createPanelLogger } from '../../src-main/core/logger.js';
 import { Cleanups, ReadingFeeder, report, sleep, startBackendWithPanel, startPanel } from './support/stack.js';

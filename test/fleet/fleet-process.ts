@@ -6,8 +6,9 @@
 import http from 'node:http';
 import got from 'got';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { panelTopics, type PanelView } from '../../src-main/common/index.js';
-import { fsyncDirSync, writeFileAtomicSync } from '../../src-main/common-node/atomic-file.js';
+import { panelTopics } from '@airpanel/contract';
+import { type PanelView } from '@airpanel/contract/internal';
+import { fsyncDirSync, writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import type { CacheDiskWriter } from '../../src-main/core/cache.js';
 import { PanelCore, loadPanelConfig, type CoreLogger, type HostActions } from '../../src-main/core/index.js';
 import { cpuMicrosOfThisProcess, type FleetProcessCounts, type FleetTuning, type FromFleetProcess, type PanelSlot, type ToFleetProcess } from './protocol.js';

@@ -16,7 +16,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, type ContentSetBody, type PanelConfigInput } from '../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, type ContentSetBody, type PanelConfigInput } from '@airpanel/contract';
 import type {
   BackendMemory,
   BackendProcessOptions,

@@ -4,7 +4,7 @@
  * argv: dataDir manifestUrl keyringFile runningVersion factoryDir
  */
 import { readFile } from 'node:fs/promises';
-import { loaderStep } from '../../src-main/common/release/index.js';
+import { loaderStep } from '@airpanel/contract/release';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../../src-main/core/update/index.js';
 import { BundleLoader } from '../../src-main/loader/loader.js';
 import { LoaderStore } from '../../src-main/loader/store.js';

@@ -134,7 +134,7 @@ const commands: Record<string, Command> = {
       share: { type: 'string', default: '100%' }, 'min-runtime': { type: 'string' }, 'valid-for': { type: 'string', default: '30d' }, url: { type: 'string' },
     },
     async run(v) {
-      const { hashFile, readBundleDescriptor } = await import('../../src-main/core/update/bundle.js');
+      const { hashFile, readBundleDescriptor } = await import('@airpanel/panel/update/bundle');
       const { stat } = await import('node:fs/promises');
       const { ReleaseLedger, defaultLedgerFile } = await import('./ledger.js');
       const l = ledgerOf(v);

@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
-import { IsoDateTime } from '../../src-main/common/contract/primitives.js';
-import { KeyId, ReleaseChannel, ReleaseManifest, ReleaseVersion } from '../../src-main/common/release/index.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
+import { IsoDateTime } from '@airpanel/contract';
+import { KeyId, ReleaseChannel, ReleaseManifest, ReleaseVersion } from '@airpanel/contract/release';
 
 /**
  * The release ledger: the release manager's own record of every manifest they signed, kept

@@ -1,14 +1,14 @@
 import { createReadStream } from 'node:fs';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import got from 'got';
-import { MinRuntime, ReleaseManifest, type SignedManifestEnvelope } from '../../src-main/common/release/index.js';
-import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '../../src-main/core/update/keys.js';
-import { buildBundle, hashFile, readBundleDescriptor, type BuiltBundle, type BundleInput } from '../../src-main/core/update/bundle.js';
+import { MinRuntime, ReleaseManifest, type SignedManifestEnvelope } from '@airpanel/contract/release';
+import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '@airpanel/panel/update/keys';
+import { buildBundle, hashFile, readBundleDescriptor, type BuiltBundle, type BundleInput } from '@airpanel/panel/update/bundle';
 import { defaultLedgerFile, MAX_COUNTER_JUMP, ReleaseLedger } from './ledger.js';
 import { checkServedBundle, releaseVerifier, sameRelease, verifiedStoredManifest } from './verify.js';
-import type { Ed25519Verifier } from '../../src-main/core/update/keys.js';
-import { ImageReleaseFloor } from '../../src-main/core/update/image-floor.js';
-import { writeFileAtomic } from '../../src-main/common-node/atomic-file.js';
+import type { Ed25519Verifier } from '@airpanel/panel/update/keys';
+import { ImageReleaseFloor } from '@airpanel/panel/update/image-floor';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 
 /**
  * The release manager's operations, as functions (the CLI in cli.ts is a thin argument

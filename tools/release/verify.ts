@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import got from 'got';
-import { canonicalJson, ReleaseManifest, SignedManifestEnvelope, type MinRuntime } from '../../src-main/common/release/index.js';
-import { Ed25519Verifier, publicEntryOf, TrustedKeysFile } from '../../src-main/core/update/keys.js';
+import { canonicalJson, ReleaseManifest, SignedManifestEnvelope, type MinRuntime } from '@airpanel/contract/release';
+import { Ed25519Verifier, publicEntryOf, TrustedKeysFile } from '@airpanel/panel/update/keys';
 import { SchemaOneManifest } from './ledger.js';
 
 /**

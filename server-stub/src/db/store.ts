@@ -8,9 +8,9 @@ import {
   PanelSensorReport,
   Reading,
   SensorSource,
-} from '../../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type { Command, LevelState, StatusMessage ,
-  PanelStatus} from '../../../src-main/common/index.js';
+  PanelStatus} from '@airpanel/contract';
 import type { EncodedDisplayDocument } from '../documents.js';
 import type { Db } from './database.js';
 

@@ -21,7 +21,7 @@ import {
   SensorSource,
   SensorSourceBody,
   SensorSourceCreateBody,
-} from '../../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type { BackendMetrics } from '../metrics.js';
 import type { AirpanelService } from '../service.js';
 import { defineRoute, named, type ResponseSpec, type RouteSpec } from './route-spec.js';

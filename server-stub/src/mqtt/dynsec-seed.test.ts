@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { panelTopics } from '../../../src-main/common/index.js';
+import { panelTopics } from '@airpanel/contract';
 import { startMosquitto, type RunningMosquitto } from './test-support/mosquitto-process.js';
 import { connectPanel, endAll, grantedQos } from './test-support/mqtt-test-kit.js';
 

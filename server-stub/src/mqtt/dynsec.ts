@@ -1,6 +1,6 @@
 import { pbkdf2Sync, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { TOPIC_PREFIX, panelTopics } from '../../../src-main/common/index.js';
+import { TOPIC_PREFIX, panelTopics } from '@airpanel/contract';
 import type { GatewayLogger } from './gateway.js';
 
 /**

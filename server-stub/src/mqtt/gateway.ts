@@ -1,4 +1,4 @@
-import type { Command, PanelEvent, StatusMessage } from '../../../src-main/common/index.js';
+import type { Command, PanelEvent, StatusMessage } from '@airpanel/contract';
 import type { EncodedDisplayDocument } from '../documents.js';
 
 /**

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../../../src-main/common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { DEFAULT_BACKEND_CLIENT_ID, writeMosquittoDeployment } from './mosquitto-config.js';
 
 export const MOSQUITTO_CLI_USAGE = `Writes a Mosquitto deployment for the Airpanel backend's external MQTT mode.

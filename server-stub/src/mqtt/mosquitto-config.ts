@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { writeFileAtomic } from '../../../src-main/common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { BACKEND_ROLE_NAME, DEFAULT_DYNSEC_PLUGIN_PATH, backendRoleAcls, hashDynsecPassword } from './dynsec.js';
 
 /**

@@ -1,4 +1,4 @@
-import { Command, panelTopics } from '../../../src-main/common/index.js';
+import { Command, panelTopics } from '@airpanel/contract';
 import type { EncodedDisplayDocument } from '../documents.js';
 import type { MqttGateway } from './gateway.js';
 

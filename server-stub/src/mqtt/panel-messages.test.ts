@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { panelTopics } from '../../../src-main/common/index.js';
+import { panelTopics } from '@airpanel/contract';
 import { PANEL_MESSAGE_MAX_BYTES, decodePanelMessage, panelMayPublish, panelMaySubscribe } from './panel-messages.js';
 import { sampleStatus } from './test-support/mqtt-test-kit.js';
 

@@ -5,7 +5,7 @@ import {
   TOPIC_PREFIX,
   panelTopics,
   parsePanelTopic,
-} from '../../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type { GatewayLogger, PanelMessageSink } from './gateway.js';
 
 /**

@@ -2,7 +2,7 @@
 // every other panel route (README, Authentication), over real HTTP and SQLite.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiError, PanelRegistration } from '../../../src-main/common/index.js';
+import { ApiError, PanelRegistration } from '@airpanel/contract';
 import type { Backend } from '../backend.js';
 import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
 

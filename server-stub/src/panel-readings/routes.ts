@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Identifier, PanelReading, RecordedReadingsBody } from '../../../src-main/common/index.js';
+import { Identifier, PanelReading, RecordedReadingsBody } from '@airpanel/contract';
 import { ServiceError } from '../errors.js';
 import type { Principal } from '../service.js';
 import type { PanelReadingsService } from './service.js';

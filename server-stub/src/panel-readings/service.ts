@@ -7,7 +7,7 @@ import {
   type PanelReading,
   panelReadingSource,
   Reading,
-} from '../../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type { Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';

@@ -1,4 +1,4 @@
-import { PanelReading, type TimedValues } from '../../../src-main/common/index.js';
+import { PanelReading, type TimedValues } from '@airpanel/contract';
 import type { Db } from '../db/database.js';
 
 /** What the backend keeps of one reading of a panel's own sensor. */

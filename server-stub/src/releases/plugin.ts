@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { UpdateReport } from '../../../src-main/common/index.js';
-import { ReleaseChannel, ReleaseManifest, SignedManifestEnvelope, type ReleaseManifest as Manifest } from '../../../src-main/common/release/index.js';
+import { UpdateReport } from '@airpanel/contract';
+import { ReleaseChannel, ReleaseManifest, SignedManifestEnvelope, type ReleaseManifest as Manifest } from '@airpanel/contract/release';
 import { BUNDLE_NAME, bundleNameOf, newSha512, type ReleaseFeedStore, type PanelUpdateRecord } from './store.js';
 
 /**

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomicSync } from '../../../src-main/common-node/atomic-file.js';
-import { UpdateReport } from '../../../src-main/common/index.js';
-import { ReleaseManifest, SignedManifestEnvelope, type SignedManifestEnvelope as Envelope } from '../../../src-main/common/release/index.js';
+import { writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
+import { UpdateReport } from '@airpanel/contract';
+import { ReleaseManifest, SignedManifestEnvelope, type SignedManifestEnvelope as Envelope } from '@airpanel/contract/release';
 
 /**
  * The release feed's own storage, self-contained in `<dataDir>/releases/`:

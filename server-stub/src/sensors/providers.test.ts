@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SensorSource } from '../../../src-main/common/index.js';
+import { SensorSource } from '@airpanel/contract';
 import { HttpJsonSensorProvider, readingFromJson, valueAtPath } from './providers.js';
 import { VendorServer } from './vendor-server.test-support.js';
 

@@ -1,6 +1,6 @@
 import { got, type Got } from 'got';
-import { IsoDateTime, POLLUTANTS, PollutantValues, Reading } from '../../../src-main/common/index.js';
-import type { Pollutant, SensorSource, SensorSpec } from '../../../src-main/common/index.js';
+import { IsoDateTime, POLLUTANTS, PollutantValues, Reading } from '@airpanel/contract';
+import type { Pollutant, SensorSource, SensorSpec } from '@airpanel/contract';
 
 /**
  * Sensor providers: one per kind of sensor source, all behind one interface, so the refresh

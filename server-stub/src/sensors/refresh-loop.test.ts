@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DisplayDocument, SensorSource } from '../../../src-main/common/index.js';
-import type { Reading } from '../../../src-main/common/index.js';
+import { DisplayDocument, SensorSource } from '@airpanel/contract';
+import type { Reading } from '@airpanel/contract';
 import { silentLogger } from '../logger.js';
 import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
 import { defaultProviders } from './providers.js';

@@ -1,4 +1,4 @@
-import type { Reading, SensorSource } from '../../../src-main/common/index.js';
+import type { Reading, SensorSource } from '@airpanel/contract';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { ProviderRegistry } from './providers.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PanelConfig, panelTopics } from '../../common/index.js';
+import { PanelConfig, panelTopics } from '@airpanel/contract';
 import type { ConfigLoadResult } from '../config.js';
 import { generateReleaseKey, keyIdOf, OtaUpdater } from '../update/index.js';
 import { createOtaUpdater } from './ota.js';

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { RuntimeHost } from '../../common/release/index.js';
+import type { RuntimeHost } from '@airpanel/contract/release';
 import type { ConfigLoadResult } from '../config.js';
 import type { CoreLogger } from '../logger.js';
 import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';

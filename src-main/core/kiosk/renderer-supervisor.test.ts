@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CrashLoopPolicy } from '../../common/recovery/crash-loop-policy.js';
-import type { RendererErrorReport } from '../../common/index.js';
+import { CrashLoopPolicy } from './crash-loop-policy.js';
+import type { RendererErrorReport } from '@airpanel/contract/internal';
 import { RendererSupervisor, type SupervisedWindow, type SupervisorTimers } from './renderer-supervisor.js';
 
 /** Test implementation of timers: a manual clock. */

@@ -1,4 +1,4 @@
-import { CrashLoopPolicy, type HostFaultKind, type RecoveryDecision } from '../../common/recovery/crash-loop-policy.js';
+import { CrashLoopPolicy, type HostFaultKind, type RecoveryDecision } from './crash-loop-policy.js';
 import type { PanelViewSource } from '../host.js';
 import type { CoreLogger } from '../logger.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FramePresented, PanelView } from '../../common/index.js';
+import type { FramePresented, PanelView } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../host.js';
 import { StartUpContract } from './start-up-contract.js';
 

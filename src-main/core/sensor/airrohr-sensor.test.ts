@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import got from 'got';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PollutantValues } from '../../common/index.js';
+import type { PollutantValues } from '@airpanel/contract';
 import { unrefScheduler } from '../clock.js';
 import { AIRROHR_MAX_BYTES, AirrohrSensor } from './airrohr-sensor.js';
 import type { SensorSink } from './driver.js';

@@ -1,6 +1,6 @@
 import type { Got } from 'got';
 import { z } from 'zod';
-import { Concentration, type PollutantValues } from '../../common/index.js';
+import { Concentration, type PollutantValues } from '@airpanel/contract';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import type { SensorDriver, SensorSink } from './driver.js';
 

@@ -1,4 +1,4 @@
-import type { PanelSensorKind, PollutantValues } from '../../common/index.js';
+import type { PanelSensorKind, PollutantValues } from '@airpanel/contract';
 
 /**
  * What a sensor driver reports. Drivers only read and decode; judging the sensor (silent,

@@ -1,4 +1,4 @@
-import type { PanelSensorKind, PanelSensorReport, PollutantValues } from '../../common/index.js';
+import type { PanelSensorKind, PanelSensorReport, PollutantValues } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from '../clock.js';
 import type { CoreLogger } from '../logger.js';
 import type { SensorSink } from './driver.js';

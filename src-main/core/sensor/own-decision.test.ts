@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, DisplayDocument, Identifier, IsoDateTime, LevelContent, LevelScheme, ReadingsSummary, DisplayLevel } from '../../common/index.js';
+import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, DisplayDocument, Identifier, IsoDateTime, LevelContent, LevelScheme, ReadingsSummary, DisplayLevel } from '@airpanel/contract';
 import { OwnLevelDecider } from './own-decision.js';
 
 const MIN = 60_000;

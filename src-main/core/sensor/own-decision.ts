@@ -1,4 +1,4 @@
-import { type DisplayDocument, evaluateLevel, type LevelState, type PanelSensorKind, type PollutantValues } from '../../common/index.js';
+import { type DisplayDocument, evaluateLevel, type LevelState, type PanelSensorKind, type PollutantValues } from '@airpanel/contract';
 
 export interface OwnDecisionInputs {
   /** The backend's document on screen, stale. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got from 'got';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AveragingRule, PanelReading } from '../../common/index.js';
+import type { AveragingRule, PanelReading } from '@airpanel/contract';
 import { systemMonotonicClock, systemWallClock, unrefScheduler } from '../clock.js';
 import { OwnSensor } from './own-sensor.js';
 import { VirtualSensor } from './virtual-sensor.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Got } from 'got';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import {
   averageConcentrations,
   averagingHorizonMs,
@@ -15,7 +15,7 @@ import {
   type Pollutant,
   PollutantValues,
   type TimedValues,
-} from '../../common/index.js';
+} from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from '../clock.js';
 import type { CoreLogger } from '../logger.js';
 import { AirrohrSensor } from './airrohr-sensor.js';

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PanelReading } from '../../common/index.js';
-import { fsyncDir, writeFileAtomic } from '../../common-node/atomic-file.js';
+import { PanelReading } from '@airpanel/contract';
+import { fsyncDir, writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import type { CoreLogger } from '../logger.js';
 
 /** A week of one reading a minute: a long outage loses nothing, a dead broker cannot fill /data. */

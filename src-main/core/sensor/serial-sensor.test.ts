@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PanelSensorReport, PollutantValues } from '../../common/index.js';
+import type { PanelSensorReport, PollutantValues } from '@airpanel/contract';
 import { systemMonotonicClock, systemWallClock, unrefScheduler } from '../clock.js';
 import { encodePmsFrame, encodeSds011Frame } from './frames.js';
 import { SensorHealthMonitor, type SensorHealthTuning } from './health.js';

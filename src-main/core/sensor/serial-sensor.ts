@@ -1,4 +1,4 @@
-import type { SerialSensorKind } from '../../common/index.js';
+import type { SerialSensorKind } from '@airpanel/contract';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import type { CoreLogger } from '../logger.js';
 import type { SensorDriver, SensorSink } from './driver.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseSensorArgument } from '../../common/index.js';
+import { parseSensorArgument } from '@airpanel/contract';
 import { loadPanelConfig } from '../config.js';
 import { makeConfig, makeDataDir, writePanelJson } from '../testing/fixtures.js';
 

@@ -1,4 +1,4 @@
-import type { PanelSensorKind, PollutantValues } from '../../common/index.js';
+import type { PanelSensorKind, PollutantValues } from '@airpanel/contract';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import type { SensorDriver, SensorSink } from './driver.js';
 

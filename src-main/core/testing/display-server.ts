@@ -1,7 +1,7 @@
 // Test support only: a real HTTP server on 127.0.0.1 playing the backend's panel routes
 // (display document with ETag / If-None-Match, screenshot upload), recording every request.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { displayETag, type DisplayDocument } from '../../common/index.js';
+import { displayETag, type DisplayDocument } from '@airpanel/contract';
 
 export interface RecordedRequest {
   method: string;

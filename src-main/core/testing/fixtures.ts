@@ -10,7 +10,7 @@ import {
   type DisplayDocument,
   type PanelConfigInput,
   panelTopics,
-} from '../../common/index.js';
+} from '@airpanel/contract';
 import type { HostActions } from '../host.js';
 
 export const TEST_API_KEY = 'k'.repeat(40);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, canonicalJson, RELEASE_MANIFEST_FILE, ReleaseManifest, runtimeShortfall, SignedManifestEnvelope, type RuntimeInfo, type SignatureVerifier } from '../../common/release/index.js';
+import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, canonicalJson, RELEASE_MANIFEST_FILE, ReleaseManifest, runtimeShortfall, SignedManifestEnvelope, type RuntimeInfo, type SignatureVerifier } from '@airpanel/contract/release';
 
 /**
  * Checking an installed bundle directory against its bundle.json. Kept apart from bundle.ts

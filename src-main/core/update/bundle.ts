@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { create as tarCreate, extract as tarExtract, list as tarList } from 'tar';
 import { createHash } from 'node:crypto';
-import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, RELEASE_MANIFEST_FILE, type BundleFileEntry, type MinRuntime } from '../../common/release/index.js';
+import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, RELEASE_MANIFEST_FILE, type BundleFileEntry, type MinRuntime } from '@airpanel/contract/release';
 import { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope } from './bundle-check.js';
 import { dependencyClosure, importedPackages } from './bundle-deps.js';
-import { fsyncDir } from '../../common-node/atomic-file.js';
+import { fsyncDir } from '@airpanel/node-support/atomic-file';
 
 export { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope };
 

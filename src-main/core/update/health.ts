@@ -1,4 +1,4 @@
-import type { FramePresented } from '../../common/index.js';
+import type { FramePresented } from '@airpanel/contract/internal';
 import type { CoreLogger } from '../logger.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ReleaseVersion } from '../../common/release/index.js';
+import { ReleaseVersion } from '@airpanel/contract/release';
 
 /**
  * The image's release floor, a file in the read-only root next to the keyring: the highest

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUNDLE_DESCRIPTOR_FILE, CandidatePointer, parseLoaderState, RELEASE_MANIFEST_FILE, type LoaderState, type SignedManifest, type SignedManifestEnvelope } from '../../common/release/index.js';
+import { BUNDLE_DESCRIPTOR_FILE, CandidatePointer, parseLoaderState, RELEASE_MANIFEST_FILE, type LoaderState, type SignedManifest, type SignedManifestEnvelope } from '@airpanel/contract/release';
 import { checkBundleDir, extractBundle } from './bundle.js';
-import { fsyncDir, writeFileAtomic } from '../../common-node/atomic-file.js';
+import { fsyncDir, writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { renameDurable } from './fsio.js';
 import type { ReleaseLayout } from './layout.js';
 

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson, KeyId, type ManifestSignature, type ReleaseManifest, type SignatureVerifier, type SignedManifestEnvelope } from '../../common/release/index.js';
+import { canonicalJson, KeyId, type ManifestSignature, type ReleaseManifest, type SignatureVerifier, type SignedManifestEnvelope } from '@airpanel/contract/release';
 
 /**
  * Ed25519 release keys. A key id is the first 16 bytes of sha256(raw 32-byte public key), in

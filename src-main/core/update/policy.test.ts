@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, evaluateRelease, type PanelReleaseContext, type ReleaseManifest } from '../../common/release/index.js';
+import { canonicalJson, evaluateRelease, type PanelReleaseContext, type ReleaseManifest } from '@airpanel/contract/release';
 import { Ed25519Verifier, generateReleaseKey, keyIdOf, signManifest } from './keys.js';
 
 // The trust policy (common/release/policy.ts) with the real Ed25519 verifier: one case per rule.

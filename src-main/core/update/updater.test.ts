@@ -9,7 +9,7 @@ import { Ed25519Verifier, generateReleaseKey, signManifest } from './keys.js';
 import { GotOtaHttpClient } from './http.js';
 import { OtaUpdater } from './updater.js';
 import { releaseLayout } from './layout.js';
-import { INITIAL_LOADER_STATE } from '../../common/release/index.js';
+import { INITIAL_LOADER_STATE } from '@airpanel/contract/release';
 
 /** Fake scheduler (replaces the timer scheduler): records delays, fires on demand. */
 class RecordingFakeScheduler implements Scheduler {

@@ -1,13 +1,13 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { UpdateReport } from '../../common/index.js';
-import { evaluateRelease, type ReleasePolicyOptions, type RuntimeHost, type SignedManifest, type SignatureVerifier } from '../../common/release/index.js';
+import type { UpdateReport } from '@airpanel/contract';
+import { evaluateRelease, type ReleasePolicyOptions, type RuntimeHost, type SignedManifest, type SignatureVerifier } from '@airpanel/contract/release';
 import { systemMonotonicClock, type MonotonicClock, type Scheduler, type TimerHandle, type WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { CoreLogger } from '../logger.js';
 import { DEFAULT_DOWNLOAD_LIMITS, DownloadError, downloadTransferLimits, downloadWithResume, NodePartialFileWriter, type DownloadLimits, type DownloadResult, type PartialFileWriter } from './download.js';
-import { writeFileAtomic } from '../../common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { TransferLimitError, type JsonFetchLimits, type OtaHttpClient } from './http.js';
 import { installBundle, pruneReleases, readLoaderState } from './install.js';
 import { releaseLayout, type ReleaseLayout } from './layout.js';

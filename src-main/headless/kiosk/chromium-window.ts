@@ -9,7 +9,7 @@ import {
   CdpRequestPaused,
   CdpTargetEvent,
   CdpTargetIdEvent,
-} from '../../common/contract/cdp.js';
+} from '@airpanel/contract/internal';
 import type { CoreLogger } from '../../core/logger.js';
 import { maintenancePageUrl } from '../../core/kiosk/maintenance-page.js';
 import { CdpConnection, pipeTransport } from '../cdp-connection.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RendererErrorReport } from '../../common/index.js';
+import type { RendererErrorReport } from '@airpanel/contract/internal';
 import type { KioskWindow } from './chromium-window.js';
 import { KioskHost } from './kiosk-host.js';
 

@@ -1,4 +1,4 @@
-import type { CrashLoopPolicy, HostFaultKind } from '../../common/recovery/crash-loop-policy.js';
+import type { CrashLoopPolicy, HostFaultKind } from '../../core/kiosk/crash-loop-policy.js';
 import type { PanelViewSource } from '../../core/host.js';
 import type { CoreLogger } from '../../core/logger.js';
 import { RendererSupervisor, type SupervisorTimers } from '../../core/kiosk/renderer-supervisor.js';

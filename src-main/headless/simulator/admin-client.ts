@@ -1,4 +1,4 @@
-import { ApiError, CommandBody, CommandRecord, ReadingBody, type CommandAckStatus, type CommandKind, type PollutantValues } from '../../common/index.js';
+import { ApiError, CommandBody, CommandRecord, ReadingBody, type CommandAckStatus, type CommandKind, type PollutantValues } from '@airpanel/contract';
 import type { SimulatorAdmin } from './simulator-controls.js';
 
 export interface AdminClientOptions {

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SimulatorActionResult, SimulatorState, type PanelSizeId } from '../../common/contract/simulator.js';
-import type { CommandKind, PollutantValues } from '../../common/index.js';
+import { SimulatorActionResult, SimulatorState, type PanelSizeId } from '@airpanel/contract/internal';
+import type { CommandKind, PollutantValues } from '@airpanel/contract';
 import { SimulatorControls, startSimulatorServer, type SimulatorAdmin } from './simulator-controls.js';
 
 /** Test implementation of the backend admin API: records calls, fails on demand. */

@@ -9,8 +9,8 @@ import {
   type CommandAckStatus,
   type CommandKind,
   type PollutantValues,
-} from '../../common/index.js';
-import { PANEL_SIZES, PanelSizeId, SimulatorAction, type SimulatorActionResult, type SimulatorState, type SwitchState } from '../../common/contract/simulator.js';
+} from '@airpanel/contract';
+import { PANEL_SIZES, PanelSizeId, SimulatorAction, type SimulatorActionResult, type SimulatorState, type SwitchState } from '@airpanel/contract/internal';
 import type { HttpMount } from '../headless-host.js';
 import { silentLogger, type HostLogger } from '../logger.js';
 import { SIMULATOR_CSP, securityHeaders } from '../security-headers.js';

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { SignatureVerifier } from '../../common/release/index.js';
+import type { SignatureVerifier } from '@airpanel/contract/release';
 import { ReleaseNameLauncher } from '../launcher.js';
 import { BundleLoader, livenessFromWatchdog } from '../loader.js';
 import type { RuntimeConfig } from './config.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BundleDescriptor, SignatureVerifier } from '../../common/release/index.js';
+import type { BundleDescriptor, SignatureVerifier } from '@airpanel/contract/release';
 import { verifyInstalledRelease } from '../../core/update/bundle-check.js';
 import { Ed25519Verifier } from '../../core/update/keys.js';
 

@@ -1,4 +1,4 @@
-import { ReleaseVersion } from '../../common/release/index.js';
+import { ReleaseVersion } from '@airpanel/contract/release';
 
 /**
  * What one start of the image's Electron runtime is for, from its command line:

@@ -1,4 +1,4 @@
-import { BRIDGE_WS_PATH, type PanelBridge } from '../../../src-main/common/index.js';
+import { BRIDGE_WS_PATH, type PanelBridge } from '@airpanel/contract/internal';
 import { WebSocketBridge } from './websocket-bridge.js';
 
 declare global {

@@ -1,12 +1,4 @@
-import {
-  BRIDGE_WIRE_MAX_BYTES,
-  BridgeServerMessage,
-  type BridgeClientMessage,
-  type FramePresented,
-  type PanelBridge,
-  type PanelView,
-  type RendererErrorReport,
-} from '../../../src-main/common/index.js';
+import { BRIDGE_WIRE_MAX_BYTES, BridgeServerMessage, type BridgeClientMessage, type FramePresented, type PanelBridge, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
 
 export interface WebSocketBridgeOptions {
   /** e.g. `ws://127.0.0.1:8080/bridge`. */

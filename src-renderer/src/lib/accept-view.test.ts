@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, HEADLINE_MAX, MESSAGE_MAX, type PanelView } from '../../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, HEADLINE_MAX, MESSAGE_MAX } from '@airpanel/contract';
+import { type PanelView } from '@airpanel/contract/internal';
 import { acceptView } from './accept-view.js';
 
 const content: PanelView = {

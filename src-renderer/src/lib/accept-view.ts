@@ -1,12 +1,5 @@
-import {
-  HEADLINE_MAX,
-  ICON_NAMES,
-  MESSAGE_MAX,
-  PanelView,
-  POLLUTANTS,
-  type IconName,
-  type Pollutant,
-} from '../../../src-main/common/index.js';
+import { HEADLINE_MAX, ICON_NAMES, MESSAGE_MAX, POLLUTANTS, type IconName, type Pollutant } from '@airpanel/contract';
+import { PanelView } from '@airpanel/contract/internal';
 
 /**
  * The renderer draws what the main process decided; the hosts validate every view. Still, a

@@ -1,5 +1,5 @@
 import type { App } from 'vue';
-import type { RendererErrorReport } from '../../../src-main/common/index.js';
+import type { RendererErrorReport } from '@airpanel/contract/internal';
 
 type Report = (report: RendererErrorReport) => void;
 

@@ -15,7 +15,7 @@
  */
 import got from 'got';
 import mqtt from 'mqtt';
-import type { FramePresented } from '../../../src-main/common/index.js';
+import type { FramePresented } from '@airpanel/contract/internal';
 import { PanelCore, loadPanelConfig, createPanelLogger, type PanelViewSource, type CoreTuning } from '../../../src-main/core/index.js';
 import { HeadlessHost } from '../../../src-main/headless/headless-host.js';
 

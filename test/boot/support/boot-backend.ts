@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandRecord, DisplayDocument, type CommandKind, type PanelSummary } from '../../../src-main/common/index.js';
+import { CommandRecord, DisplayDocument, type CommandKind, type PanelSummary } from '@airpanel/contract';
 import { freePort } from '../../../server-stub/src/mqtt/test-support/mosquitto-process.js';
 import { BackendProcess } from '../../faults/support/backend-process.js';
 import { ADMIN_TOKEN, AdminApi } from '../../faults/support/stack.js';

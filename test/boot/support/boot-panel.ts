@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { DisplayDocument } from '../../../src-main/common/index.js';
+import type { DisplayDocument } from '@airpanel/contract';
 import { BootBackend } from './boot-backend.js';
 import { GuestShell } from './guest-shell.js';
 import { HostReference } from './host-reference.js';

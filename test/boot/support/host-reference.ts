@@ -5,7 +5,8 @@
 // screen with this drawing: the headline, the level colour, the stale badge.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from '@playwright/test';
-import { PanelView, type DisplayDocument } from '../../../src-main/common/index.js';
+import { type DisplayDocument } from '@airpanel/contract';
+import { PanelView } from '@airpanel/contract/internal';
 import { FakeBridge } from '../../browser/support/fake-bridge.js';
 import { RENDERER_DIST, serveRenderer, type StaticServer } from '../../browser/support/static-server.js';
 import { Screen, parseHexColour, type Rect, type Rgb } from './screen.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { PanelConfig } from '../../../src-main/common/index.js';
+import { PanelConfig } from '@airpanel/contract';
 
 export const REPO = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 /** What `npm run image` builds (image/README.md). */

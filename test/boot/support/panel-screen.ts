@@ -2,7 +2,7 @@
 // the level's background fills most of the screen, and the headline region reads like the
 // same headline drawn by the renderer in the host's Chromium (host-reference.ts). With the
 // stale badge when asked for: its box on the screen looks like the reference's badge.
-import type { DisplayDocument } from '../../../src-main/common/index.js';
+import type { DisplayDocument } from '@airpanel/contract';
 import type { HostReference, ReferenceDrawing } from './host-reference.js';
 import { likeness, type Likeness, type Rect, type Screen } from './screen.js';
 

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test';
-import type { FramePresented, PanelView, RendererErrorReport } from '../../../src-main/common/index.js';
+import type { FramePresented, PanelView, RendererErrorReport } from '@airpanel/contract/internal';
 
 /**
  * A test stand-in for the main process side of the bridge, for the renderer's own specs:

@@ -1,12 +1,5 @@
-import {
-  DEFAULT_CONTENT_SET,
-  DEFAULT_LEVEL_SCHEME,
-  PanelView,
-  type DisplayDocument,
-  type LevelContent,
-  type PollutantValues,
-  type Pollutant,
-} from '../../../src-main/common/index.js';
+import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, type DisplayDocument, type LevelContent, type PollutantValues, type Pollutant } from '@airpanel/contract';
+import { PanelView } from '@airpanel/contract/internal';
 
 /** Panel sizes the renderer must serve: landscape full HD, portrait, a small LED panel. */
 export const SIZES = [

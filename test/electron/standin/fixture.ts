@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MinRuntime, ReleaseManifest } from '../../../src-main/common/release/index.js';
+import type { MinRuntime, ReleaseManifest } from '@airpanel/contract/release';
 import { buildBundle, extractBundle, type BuiltBundle } from '../../../src-main/core/update/bundle.js';
 import { installBundle } from '../../../src-main/core/update/install.js';
 import { signManifest, type ReleaseKeyPair } from '../../../src-main/core/update/keys.js';

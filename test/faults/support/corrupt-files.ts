@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import got from 'got';
 import { connect } from 'mqtt';
 import { expect } from 'vitest';
-import type { PanelView } from '../../../src-main/common/index.js';
+import type { PanelView } from '@airpanel/contract/internal';
 import { encodeEnvelope } from '../../../src-main/core/cache.js';
 import { loadPanelConfig } from '../../../src-main/core/config.js';
 import { PanelCore } from '../../../src-main/core/panel-core.js';

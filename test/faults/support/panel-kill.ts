@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DisplayDocument, panelTopics } from '../../../src-main/common/index.js';
+import { DisplayDocument, panelTopics } from '@airpanel/contract';
 import { decodeEnvelope } from '../../../src-main/core/cache.js';
 import { LoopbackBroker } from '../../../src-main/core/testing/loopback-broker.js';
 import { makeConfig, makeDocument, writePanelJson } from '../../../src-main/core/testing/fixtures.js';

@@ -8,7 +8,7 @@ import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import got from 'got';
 import mqtt from 'mqtt';
-import type { PanelView } from '../../../src-main/common/index.js';
+import type { PanelView } from '@airpanel/contract/internal';
 import { createPanelLogger, loadPanelConfig, PanelCore, type CoreTuning } from '../../../src-main/core/index.js';
 
 function emit(line: Record<string, unknown>): void {

@@ -7,14 +7,8 @@ import { join } from 'node:path';
 import got, { type Got } from 'got';
 import type winston from 'winston';
 import { connect } from 'mqtt';
-import {
-  PanelRegistration,
-  PanelSummary,
-  panelConfigFromRegistration,
-  type PanelConfigInput,
-  type PanelStateName,
-  type PanelView,
-} from '../../../src-main/common/index.js';
+import { PanelRegistration, PanelSummary, panelConfigFromRegistration, type PanelConfigInput, type PanelStateName } from '@airpanel/contract';
+import { type PanelView } from '@airpanel/contract/internal';
 import { loadPanelConfig } from '../../../src-main/core/config.js';
 import { PanelCore, type CoreTuning } from '../../../src-main/core/panel-core.js';
 import type { WallClock } from '../../../src-main/core/clock.js';

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Command, PanelStatus } from '../../../../src-main/common/index.js';
+import type { Command, PanelStatus } from '@airpanel/contract';
 import { encodeDisplayDocument } from '../../documents.js';
 import type { MqttGateway } from '../gateway.js';
 import type { RecordingLogger, RecordingSink } from './mqtt-test-kit.js';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../../../src-main/common-node/atomic-file.js';
+import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { panelDynsecEntries } from '../dynsec.js';
 import { writeMosquittoDeployment, type MosquittoDeployment } from '../mosquitto-config.js';
 

@@ -10,7 +10,7 @@ import {
   type PanelEvent,
   type PanelStatus,
   type StatusMessage,
-} from '../../../../src-main/common/index.js';
+} from '@airpanel/contract';
 import type { GatewayLogger, PanelMessageSink } from '../gateway.js';
 
 export function sampleDisplayDocument(panelId: string, revision: number): DisplayDocument {

@@ -1,6 +1,6 @@
 // The developer simulator's control page (shared by the browser simulator and the Electron
 // simulator's control window). Plain browser JS, no build step; the server validates every
-// action (SimulatorAction in src-main/common/contract/simulator.ts).
+// action (SimulatorAction in contract/src/internal/simulator.ts).
 const API = '/simulator/api';
 const showPreview = new URLSearchParams(location.search).get('preview') !== 'off';
 const $ = (id) => document.getElementById(id);

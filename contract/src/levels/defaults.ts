@@ -1,5 +1,5 @@
-import type { ContentSet } from '../contract/content.js';
-import type { LevelScheme } from '../contract/levels.js';
+import type { ContentSet } from '../product/content.js';
+import type { LevelScheme } from '../product/levels.js';
 
 /**
  * Default level scheme: three levels built on the European Air Quality Index of the

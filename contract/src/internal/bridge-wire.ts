@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DISPLAY_DOCUMENT_MAX_BYTES } from './display.js';
+import { DISPLAY_DOCUMENT_MAX_BYTES } from '../product/display.js';
 import { FramePresented, PanelView, RendererErrorReport } from './bridge.js';
 
 /**

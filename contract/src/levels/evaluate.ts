@@ -1,5 +1,5 @@
-import type { LevelDefinition, LevelScheme } from '../contract/levels.js';
-import type { Pollutant, PollutantValues } from '../contract/readings.js';
+import type { LevelDefinition, LevelScheme } from '../product/levels.js';
+import type { Pollutant, PollutantValues } from '../product/readings.js';
 
 /**
  * What the evaluator remembers between readings of one panel, so that hysteresis works.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { DisplayDocument } from './display.js';
-import { IsoDateTime } from './primitives.js';
+import { DisplayDocument } from '../product/display.js';
+import { IsoDateTime } from '../product/primitives.js';
 
 /**
  * What the renderer must show now, decided by the main process (the firmware core). The

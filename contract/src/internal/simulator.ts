@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { CommandAckStatus, CommandKind } from './commands.js';
-import { IsoDateTime } from './primitives.js';
-import { PollutantValues } from './readings.js';
+import { CommandAckStatus, CommandKind } from '../product/commands.js';
+import { IsoDateTime } from '../product/primitives.js';
+import { PollutantValues } from '../product/readings.js';
 
 /**
  * The developer simulator (`npm start`): its control page talks to a small HTTP API of the

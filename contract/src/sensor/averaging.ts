@@ -1,4 +1,4 @@
-import type { Pollutant, PollutantValues } from '../contract/readings.js';
+import type { Pollutant, PollutantValues } from '../product/readings.js';
 
 /**
  * How the European Air Quality Index averages concentrations before banding them, applied by

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PanelView } from '../contract/bridge.js';
+import { PanelView } from '@airpanel/contract/internal';
 import { CRASH_LOOP_CODES, CrashLoopPolicy, HOST_FAULT_KINDS } from './crash-loop-policy.js';
 
 describe('CrashLoopPolicy', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IsoDateTime } from '../contract/primitives.js';
+import { IsoDateTime } from '../product/primitives.js';
 import { compareVersions } from './version.js';
 
 /**

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { LevelScheme } from '../contract/levels.js';
-import { LevelScheme as LevelSchemeSchema } from '../contract/levels.js';
-import { POLLUTANTS, type Pollutant, type PollutantValues } from '../contract/readings.js';
+import type { LevelScheme } from '../product/levels.js';
+import { LevelScheme as LevelSchemeSchema } from '../product/levels.js';
+import { POLLUTANTS, type Pollutant, type PollutantValues } from '../product/readings.js';
 import { DEFAULT_LEVEL_SCHEME } from './defaults.js';
 import { evaluateLevel, type LevelState } from './evaluate.js';
 
