@@ -61,3 +61,23 @@ export const PanelSummary = Panel.extend({
   ownSensor: PanelSensorReport.nullable().default(null),
 });
 export type PanelSummary = z.infer<typeof PanelSummary>;
+
+/**
+ * How a panel secures its connections, in `panel.json` (part of `PanelConfig`). One trust store
+ * serves everything the panel fetches: MQTT, display polling, screenshots, OTA manifests and
+ * bundles. Each file field holds a path on the panel (provisioning writes the files beside
+ * panel.json) or the PEM text itself.
+ */
+export const PanelTransportSettings = z.object({
+  /** The backend's private CA (PEM). When set, it is the only CA the panel trusts; when null,
+   *  the system's public roots. `mqttCaFile` is the older name of the same file. */
+  caFile: z.string().min(1).max(16_384).nullable().default(null),
+  /** The panel's client certificate (mTLS, subject = panel id) and its private key (a file
+   *  readable by the panel user only, mode 0600); both or neither. */
+  clientCertFile: z.string().min(1).max(16_384).nullable().default(null),
+  clientKeyFile: z.string().min(1).max(16_384).nullable().default(null),
+  /** `http://`, `mqtt://` or `ws://` endpoints on a host other than loopback are refused at boot
+   *  (maintenance CFG-6) unless this says so: a lab or a closed network, never a street. */
+  allowInsecureTransport: z.boolean().default(false),
+});
+export type PanelTransportSettings = z.infer<typeof PanelTransportSettings>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Identifier, shortText } from './primitives.js';
-import { Panel, Location } from './panel.js';
+import { Panel, Location, PanelTransportSettings } from './panel.js';
 import { ReleaseChannel } from '../release/manifest.js';
 import { PanelSensorSettings } from './panel-sensor.js';
 
@@ -38,9 +38,10 @@ export const PanelConfig = z.object({
   name: shortText(120),
   location: Location.nullable().default(null),
   endpoints: PanelEndpoints,
-  /** Path on the panel to the PEM of the broker's CA, for mqtts:// with a private CA (provisioning
-   *  writes it beside panel.json); the core also accepts the PEM text itself. */
+  /** The older name of `caFile` (PanelTransportSettings), read when `caFile` is null: path on the
+   *  panel to the PEM of the backend's CA (provisioning writes it beside panel.json), or the PEM. */
   mqttCaFile: z.string().max(4096).nullable().default(null),
+  ...PanelTransportSettings.shape,
   /** Content confirmed longer ago than this is shown with the stale badge. */
   freshnessWindowSeconds: z.number().int().min(10).max(86_400).default(900),
   /** HTTP polling period while MQTT is down or absent (jittered). */
