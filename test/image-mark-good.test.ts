@@ -24,6 +24,7 @@ beforeAll(() => {
 case "$1" in
 show) if [ -e "$state/called" ]; then cat "$state/restarts.1"; else touch "$state/called"; cat "$state/restarts.0"; fi ;;
 is-active) exit "$(cat "$state/active")" ;;
+reboot) touch "$state/rebooted" ;;
 *) exit 3 ;;
 esac`);
   // `rauc status --output-format=shell` answers from a file; the marking calls are recorded.
@@ -42,15 +43,22 @@ function raucStatus(b: 'good' | 'bad', primary = 'rootfs.0'): string {
 }
 afterAll(() => t?.remove());
 
-function markGood(restartsBefore: number, restartsAfter: number, active: boolean, status = raucStatus('good')) {
-  for (const f of ['called', 'rauc.args']) must('rm', ['-f', join(t.dir, f)]);
+/** The booted slot's boot: seconds since power-on (/proc/uptime) and the kernel command line. */
+interface Boot { uptimeSeconds: number; cmdline: string }
+const FRESH_BOOT: Boot = { uptimeSeconds: 100, cmdline: 'ro rauc.slot=A' };
+
+function markGood(restartsBefore: number, restartsAfter: number, active: boolean, status = raucStatus('good'), boot = FRESH_BOOT) {
+  for (const f of ['called', 'rauc.args', 'rebooted']) must('rm', ['-f', join(t.dir, f)]);
   writeFileSync(join(t.dir, 'rauc.status'), status);
   writeFileSync(join(t.dir, 'restarts.0'), `${restartsBefore}\n`);
   writeFileSync(join(t.dir, 'restarts.1'), `${restartsAfter}\n`);
   writeFileSync(join(t.dir, 'active'), active ? '0' : '3');
-  const r = run('sh', [SCRIPT], { env: { PATH: `${join(t.dir, 'bin')}:/usr/bin:/bin`, AIRPANEL_SETTLE_SECONDS: '0' } });
+  writeFileSync(join(t.dir, 'uptime'), `${boot.uptimeSeconds}.42 ${boot.uptimeSeconds * 2}.17\n`);
+  writeFileSync(join(t.dir, 'cmdline'), `${boot.cmdline}\n`);
+  const r = run('sh', [SCRIPT], { env: { PATH: `${join(t.dir, 'bin')}:/usr/bin:/bin`, AIRPANEL_SETTLE_SECONDS: '0',
+    AIRPANEL_UPTIME_FILE: join(t.dir, 'uptime'), AIRPANEL_KERNEL_CMDLINE: join(t.dir, 'cmdline') } });
   const rauc = existsSync(join(t.dir, 'rauc.args')) ? readFileSync(join(t.dir, 'rauc.args'), 'utf8').trim() : null;
-  return { ...r, rauc };
+  return { ...r, rauc, rebooted: existsSync(join(t.dir, 'rebooted')) };
 }
 
 describe('usr/libexec/airpanel/mark-good', () => {
@@ -86,6 +94,30 @@ describe('usr/libexec/airpanel/mark-good', () => {
     expect(r.status).toBe(1);
     expect(r.rauc).toBeNull();
     expect(r.stderr).toMatch(/is not active/);
+    expect(r.rebooted).toBe(false);
+  });
+
+  it('falls back: the app still not healthy 600 s after boot and the other slot good → reboot (GRUB skips the tried slot)', () => {
+    const r = markGood(4, 4, false, raucStatus('good'), { uptimeSeconds: 600, cmdline: 'ro rauc.slot=A' });
+    expect(r.status).toBe(1);
+    expect(r.rebooted).toBe(true);
+    expect(r.rauc).toBeNull();
+    expect(r.stderr).toMatch(/not healthy 600s after boot \(deadline 600s\): rebooting into the other slot/);
+    // An app that restarts and is active at the moment of the check is not healthy either.
+    expect(markGood(4, 5, true, raucStatus('good'), { uptimeSeconds: 900, cmdline: '' }).rebooted).toBe(true);
+  });
+
+  it('does not fall back before the deadline, nor without a good slot to fall back to', () => {
+    expect(markGood(0, 0, false, raucStatus('good'), { uptimeSeconds: 599, cmdline: 'ro' }).rebooted).toBe(false);
+    const noOther = markGood(0, 0, false, raucStatus('bad'), { uptimeSeconds: 5_000, cmdline: 'ro' });
+    expect(noOther.status).toBe(1);
+    expect(noOther.rebooted).toBe(false);
+  });
+
+  it('takes the deadline from the kernel command line (airpanel.confirm_deadline=)', () => {
+    const boot = (uptimeSeconds: number): Boot => ({ uptimeSeconds, cmdline: 'ro airpanel.confirm_deadline=240 quiet' });
+    expect(markGood(0, 0, false, raucStatus('good'), boot(239)).rebooted).toBe(false);
+    expect(markGood(0, 0, false, raucStatus('good'), boot(240)).rebooted).toBe(true);
   });
 });
 
