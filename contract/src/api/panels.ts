@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { ApiKeyRotation } from '../product/backend-api.js';
+import { PanelCreateBody, PanelSummary, PanelUpdateBody } from '../product/panel.js';
+import { PanelRegistration } from '../product/provisioning.js';
+import { apiPath, endpoint, errors, named } from './endpoint.js';
+import { PanelParams } from './params.js';
+
+const panelSummary = named('PanelSummary', PanelSummary);
+
+export const panelEndpoints = {
+  createPanel: endpoint({
+    method: 'POST', path: apiPath('/panels'), operationId: 'createPanel', tag: 'panels', auth: 'admin',
+    summary: 'Register a panel',
+    description: 'Returns the panel, its API key (shown only this once; stored hashed) and the endpoints it must use. Unset references take the defaults.',
+    body: named('PanelCreateBody', PanelCreateBody),
+    responses: { 201: { description: 'Registered', schema: named('PanelRegistration', PanelRegistration) }, ...errors(400, 401, 403, 409) },
+  }),
+  listPanels: endpoint({
+    method: 'GET', path: apiPath('/panels'), operationId: 'listPanels', tag: 'panels', auth: 'admin',
+    summary: 'The fleet: every panel with what the backend last heard from it',
+    responses: { 200: { description: 'Panels', schema: named('PanelSummaryList', z.array(PanelSummary)) }, ...errors(401, 403) },
+  }),
+  getPanel: endpoint({
+    method: 'GET', path: apiPath('/panels/{panelId}'), operationId: 'getPanel', tag: 'panels', auth: 'admin-or-own-panel',
+    summary: 'One panel with its status',
+    params: PanelParams,
+    responses: { 200: { description: 'The panel', schema: panelSummary }, ...errors(400, 401, 403, 404) },
+  }),
+  updatePanel: endpoint({
+    method: 'PATCH', path: apiPath('/panels/{panelId}'), operationId: 'updatePanel', tag: 'panels', auth: 'admin',
+    summary: 'Change a panel (name, location, sensor source, content set, level scheme)',
+    description: 'Assignments take effect at once: the panel gets a new display document.',
+    params: PanelParams,
+    body: named('PanelUpdateBody', PanelUpdateBody),
+    responses: { 200: { description: 'The updated panel', schema: panelSummary }, ...errors(400, 401, 403, 404) },
+  }),
+  deletePanel: endpoint({
+    method: 'DELETE', path: apiPath('/panels/{panelId}'), operationId: 'deletePanel', tag: 'panels', auth: 'admin',
+    summary: 'Remove a panel (its key stops working, its retained document is cleared)',
+    params: PanelParams,
+    responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
+  }),
+  rotatePanelKey: endpoint({
+    method: 'POST', path: apiPath('/panels/{panelId}/api-key'), operationId: 'rotatePanelKey', tag: 'panels', auth: 'admin',
+    summary: 'Issue a new API key for a panel; the old one stops working',
+    params: PanelParams,
+    responses: { 200: { description: 'The new key, shown only this once', schema: named('ApiKeyRotation', ApiKeyRotation) }, ...errors(400, 401, 403, 404) },
+  }),
+};
