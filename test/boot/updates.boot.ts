@@ -2,21 +2,27 @@
 //  - OS update A/B with RAUC: the signed bundle of a second image version (built by
 //    `npm run image`) is installed into the other slot on the running panel, which reboots
 //    into it; the slot is marked good only once the app is healthy (READY=1, then stable).
+//  - A/B fall-back: an OS bundle whose app never becomes healthy (images.ts) is installed and
+//    booted; that boot is never confirmed, mark-good reboots once it passes its deadline
+//    (600 s, the product default), GRUB skips the tried slot and boots the previous one, which
+//    goes first again.
 //  - App OTA: `npm run release -- publish` of a bundle → the panel installs it, restarts,
 //    commits; a release that crashes at start → rolled back, reported to the backend.
 // The RAUC bundle reaches the guest on a read-only disk (/dev/vdb): /data is smaller than the
 // bundle and the guest reaches nothing but the backend's two forwarded ports.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BootFigures } from './support/boot-figures.js';
 import { BOOT_TO_CONTENT_TIMEOUT_MS, BootPanel, readImageInfo, type ImageInfo } from './support/boot-panel.js';
-import { appBundle, crashingBundle, diskWithFiles, ensureImage } from './support/images.js';
+import { IMAGE_KEYS_DIR, appBundle, crashingBundle, diskWithFiles, ensureImage, unhealthyOsBundle } from './support/images.js';
 import { PRISTINE_IMAGE, REPO } from './support/panel-image.js';
 
 const SECOND_IMAGE_VERSION = '0.1.1';
-const KEYS_DIR = process.env.AIRPANEL_IMAGE_KEYS ?? join(process.env.HOME ?? '/root', '.config/airpanel/image-keys');
+const UNHEALTHY_OS_VERSION = '0.1.2';
+/** mark-good's deadline (600 s, the product default: no test setting), the settle and start-timeout periods it waits behind, a shutdown. */
+const FALLBACK_TIMEOUT_MS = 20 * 60_000;
 
 const RaucStatus = z.object({
   booted: z.string(),
@@ -35,17 +41,19 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
   const figures = new BootFigures('updates');
   let first: ImageInfo;
   let second: ImageInfo;
+  let unhealthyBundle: string;
   let panel: BootPanel;
 
   beforeAll(async () => {
     first = readImageInfo();
     second = ensureImage({ version: SECOND_IMAGE_VERSION, outDir: join(REPO, 'dist/image-b') });
     expect(second.version).not.toBe(first.version);
+    unhealthyBundle = unhealthyOsBundle({ from: second, version: UNHEALTHY_OS_VERSION, outDir: join(REPO, 'dist/image-unhealthy') });
     // The disk is attached at each power-on; it is made once the work dir exists.
     const disk = join(BootPanel.workDirOf('updates'), 'bundles.ext4');
     panel = await BootPanel.create({ name: 'updates', freshnessWindowSeconds: 120, pristineImage: PRISTINE_IMAGE, extraDisks: [disk] });
     await panel.prepare(8);
-    diskWithFiles([second.bundle], disk);
+    diskWithFiles([second.bundle, unhealthyBundle], disk);
   });
 
   afterAll(async () => {
@@ -67,6 +75,12 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   }
 
+  /** The disk with the bundles, mounted read-only (again after each reboot: /run is a tmpfs). */
+  async function bundlesDisk(): Promise<string> {
+    await panel.shell().must('mkdir -p /run/boot-test-files && { mountpoint -q /run/boot-test-files || mount -o ro /dev/vdb /run/boot-test-files; }');
+    return '/run/boot-test-files';
+  }
+
   async function backendFirmware(version: string, timeoutMs = 240_000): Promise<void> {
     await panel.waitForBackend(`panel online with firmware ${version}`, () => panel.backend.panel(panel.panelId),
       (p) => p.online && p.firmwareVersion === version && p.displayedRevision === p.currentRevision, timeoutMs);
@@ -83,9 +97,9 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
 
   it(`RAUC bundle of image ${SECOND_IMAGE_VERSION} installed into slot B, reboot → B runs, marked good only once the app is healthy`, async () => {
     const sh = panel.shell();
-    await sh.must('mkdir -p /run/boot-test-files && mount -o ro /dev/vdb /run/boot-test-files');
+    const dir = await bundlesDisk();
     const installedAt = performance.now();
-    const out = await sh.must(`rauc install /run/boot-test-files/${second.bundle.split('/').pop()!} 2>&1`, 20 * 60_000);
+    const out = await sh.must(`rauc install ${dir}/${basename(second.bundle)} 2>&1`, 20 * 60_000);
     figures.add('rauc install of the OS bundle (TCG)', (performance.now() - installedAt) / 1000);
     expect(out).toMatch(/succeeded/i);
     const env = await grubenv();
@@ -117,6 +131,59 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     figures.add('READY=1 on the new slot → slot marked good', markedAt - readyAt, 'mark-good settle 60 s');
   });
 
+  it(`an OS bundle whose app never becomes healthy (${UNHEALTHY_OS_VERSION}) → tried once, GRUB falls back to slot B, which goes first again`, async () => {
+    const sh = panel.shell();
+    const dir = await bundlesDisk();
+    const installedAt = performance.now();
+    const out = await sh.must(`rauc install ${dir}/${basename(unhealthyBundle)} 2>&1`, 20 * 60_000);
+    figures.add('rauc install of the unhealthy OS bundle (TCG)', (performance.now() - installedAt) / 1000);
+    expect(out).toMatch(/succeeded/i);
+    let env = await grubenv();
+    expect(env.ORDER).toMatch(/^A/);
+    expect([env.A_OK, env.A_TRY, env.B_OK, env.B_TRY]).toEqual(['1', '0', '1', '0']);
+
+    const tried = panel.m.waitForReset(180_000);
+    const rebootAt = performance.now();
+    await sh.send('systemctl reboot');
+    await tried;
+    const triedAt = performance.now();
+    // The next reset is mark-good's reboot; listened for now, while the tried boot is checked.
+    const fallback = panel.m.waitForReset(FALLBACK_TIMEOUT_MS);
+    fallback.catch(() => undefined);
+    // Nothing typed into the serial ports while the firmware and GRUB run.
+    await new Promise((r) => setTimeout(r, 90_000));
+    // The tried boot: slot A with the unhealthy app, counted as a try, the app never started.
+    const onTried = await raucStatus();
+    expect(onTried.booted).toBe('A');
+    expect(slotOf(onTried, 'A').boot_status).toBe('bad');
+    expect(slotOf(onTried, 'B').boot_status).toBe('good');
+    env = await grubenv();
+    expect([env.A_TRY, env.B_TRY]).toEqual(['1', '0']);
+    await panel.waitForBackend('the unhealthy factory app started and exited (guest journal)',
+      () => panel.shell().must('journalctl -b --no-pager -o cat | grep -c "the factory app exits at start" || true'), (n) => Number(n.trim()) >= 2, 300_000);
+    expect((await panel.shell().run('systemctl is-active --quiet airpanel.service')).code).not.toBe(0);
+    await panel.m.screendump('tried-slot-unhealthy');
+
+    await fallback;
+    figures.add('reboot into the unhealthy slot → mark-good\'s fall-back reboot', (performance.now() - triedAt) / 1000, 'deadline 600 s after boot');
+    const shown = await panel.waitForContent('content on slot B after the fall-back', await panel.display());
+    figures.add('fall-back reboot → content on the previous slot', (shown.at - triedAt) / 1000);
+    figures.add('installed unhealthy update: reboot → content again (total)', (shown.at - rebootAt) / 1000);
+    await backendFirmware(second.version);
+    const status = await raucStatus();
+    expect(status.booted).toBe('B');
+    // The fallen-back slot goes first again (mark-active), the unhealthy one stays unconfirmed.
+    await panel.waitForBackend('slot B primary and good again', async () => ({ s: await raucStatus(), env: await grubenv() }),
+      ({ s, env: e }) => slotOf(s, 'B').boot_status === 'good' && /^B/.test(e.ORDER ?? ''), 300_000);
+    env = await grubenv();
+    expect([env.A_TRY, env.B_TRY]).toEqual(['1', '0']);
+    expect(slotOf(await raucStatus(), 'A').boot_status).toBe('bad');
+    const before = await panel.shell().must('journalctl -b -1 --no-pager -u airpanel-mark-good.service');
+    expect(before).toMatch(/not healthy \d+s after boot \(deadline 600s\): rebooting into the other slot/);
+    const now = await panel.shell().must('journalctl -b --no-pager -u airpanel-mark-good.service');
+    expect(now).toMatch(/slot rootfs\.0 is not bootable or was never confirmed: the booted slot goes first/);
+  });
+
   it('app OTA: a published release → installed, restarted, committed; the backend sees it', async () => {
     const bundle = appBundle('0.2.0', panel.workDir);
     publish(bundle, '0.2.0');
@@ -145,7 +212,7 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
 
   function publish(bundle: string, version: string): void {
     const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'tools/release/cli.ts'), 'publish', '--bundle', bundle, '--version', version,
-      '--channel', 'stable', '--share', '100%', '--key', join(KEYS_DIR, 'release-dev.key'), '--ledger', join(panel.workDir, 'release-ledger.json'),
+      '--channel', 'stable', '--share', '100%', '--key', join(IMAGE_KEYS_DIR, 'release-dev.key'), '--ledger', join(panel.workDir, 'release-ledger.json'),
       '--server', panel.backend.url, '--token', panel.backend.adminToken], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
     if (r.status !== 0) throw new Error(`release publish ${version} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   }
