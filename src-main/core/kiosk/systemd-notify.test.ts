@@ -64,6 +64,15 @@ describe('SystemdNotifier', () => {
     expect(alive).toBe(2);
   });
 
+  it('extends the start timeout only before READY=1', async () => {
+    const { calls, run } = recorder();
+    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify' }, log: quietLog, run });
+    await n.extendStartTimeout(150_000);
+    await n.ready('live');
+    await n.extendStartTimeout(150_000);
+    expect(calls).toEqual([['EXTEND_TIMEOUT_USEC=150000000'], ['--ready', '--status=live']]);
+  });
+
   it('has no watchdog when the unit sets none', () => {
     const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '@abstract' }, log: quietLog });
     expect(n.enabled).toBe(true);

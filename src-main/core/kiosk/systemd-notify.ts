@@ -56,6 +56,15 @@ export class SystemdNotifier {
     await this.send(['--ready', `--status=${status}`]);
   }
 
+  /**
+   * Before READY=1: systemd's start timeout becomes at least `ms` from now
+   * (`EXTEND_TIMEOUT_USEC`), for a start that is slow but still progressing.
+   */
+  async extendStartTimeout(ms: number): Promise<void> {
+    if (!this.enabled || this.readyDone) return;
+    await this.send([`EXTEND_TIMEOUT_USEC=${Math.ceil(ms) * 1000}`]);
+  }
+
   async status(status: string): Promise<void> {
     if (!this.enabled || status === this.lastStatus) return;
     this.lastStatus = status;

@@ -43,10 +43,24 @@ export interface ChromiumWindowOptions {
   /** Host-specific flags (the unit's environment file): `--ozone-platform=wayland`, or `--headless` in tests. */
   extraArgs?: readonly string[];
   log: CoreLogger;
-  /** DevTools commands and the start-up answer within this. Default 30 s (TCG is slow). */
+  /** DevTools commands once started, each within this. Default 30 s (TCG is slow). */
   timeoutMs?: number;
+  /**
+   * From spawn to the first DevTools answer and the page attached, all within this (else the
+   * browser is ended and `WindowStartTimeoutError` thrown). Default 60 s: a first boot under
+   * emulation and load was seen to take over 30 s.
+   */
+  startTimeoutMs?: number;
   /** Where Chromium's own stderr goes (the journal on a panel). */
   stderr?: 'inherit' | 'ignore';
+}
+
+/** Chromium did not answer on DevTools (or open its page) within the start deadline: slow, not crashed. */
+export class WindowStartTimeoutError extends Error {
+  constructor(readonly startTimeoutMs: number) {
+    super(`chromium did not answer on DevTools within ${startTimeoutMs} ms of its start`);
+    this.name = 'WindowStartTimeoutError';
+  }
 }
 
 /**
@@ -165,14 +179,17 @@ export class ChromiumWindow implements KioskWindow {
       child.once('spawn', () => resolve());
       child.once('error', reject);
     });
+    const startMs = o.startTimeoutMs ?? 60_000;
+    const deadline = Date.now() + startMs;
     await spawned;
     const conn = new CdpConnection(pipeTransport(child.stdio[3] as Writable, child.stdio[4] as Readable), o.timeoutMs ?? 30_000);
     const w = new ChromiumWindow(child, conn, o);
     try {
-      await w.attach();
+      await w.attach(deadline);
     } catch (err) {
       await w.close();
-      throw err;
+      // Each start command waits only for what is left of the deadline: a timeout then is the deadline.
+      throw Date.now() >= deadline - 100 ? new WindowStartTimeoutError(startMs) : err;
     }
     o.log.info('kiosk window: chromium started', { pid: child.pid });
     return w;
@@ -231,28 +248,32 @@ export class ChromiumWindow implements KioskWindow {
   }
 
   /** Finds the start page, attaches to it (flattened session) and arms the filters before anything loads. */
-  private async attach(): Promise<void> {
-    await this.conn.send('Target.setDiscoverTargets', { discover: true });
-    const deadline = Date.now() + (this.o.timeoutMs ?? 30_000);
+  private async attach(deadline: number): Promise<void> {
+    const left = () => {
+      const ms = deadline - Date.now();
+      if (ms <= 0) throw new WindowStartTimeoutError(this.o.startTimeoutMs ?? 60_000);
+      return ms;
+    };
+    await this.conn.send('Target.setDiscoverTargets', { discover: true }, undefined, left());
     let targetId: string | undefined;
     while (!targetId) {
-      const { targetInfos } = CdpGetTargetsResult.parse(await this.conn.send('Target.getTargets'));
+      const { targetInfos } = CdpGetTargetsResult.parse(await this.conn.send('Target.getTargets', {}, undefined, left()));
       targetId = targetInfos.find((t) => t.type === 'page')?.targetId;
       if (targetId) break;
-      if (Date.now() > deadline) throw new Error('chromium opened no page');
+      left();
       await new Promise((r) => setTimeout(r, 200));
     }
     this.targetId = targetId;
-    const { sessionId } = CdpAttachResult.parse(await this.conn.send('Target.attachToTarget', { targetId, flatten: true }));
+    const { sessionId } = CdpAttachResult.parse(await this.conn.send('Target.attachToTarget', { targetId, flatten: true }, undefined, left()));
     const page = new CdpPage(this.conn, sessionId);
-    await page.call('Fetch.enable', { patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }] });
-    await page.call('Page.enable');
-    await page.call('Inspector.enable');
-    await this.conn.send('Browser.setDownloadBehavior', { behavior: 'deny' }).catch(() => undefined);
+    await page.call('Fetch.enable', { patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }] }, left());
+    await page.call('Page.enable', {}, left());
+    await page.call('Inspector.enable', {}, left());
+    await this.conn.send('Browser.setDownloadBehavior', { behavior: 'deny' }, undefined, left()).catch(() => undefined);
     this.page = page;
     // Every later page (window.open, target=_blank) is attached paused, before it loads
     // anything, and closed (see onEvent).
-    await this.conn.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
+    await this.conn.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true }, undefined, left());
   }
 
   private onEvent(method: string, params: Record<string, unknown>, sessionId: string | undefined): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RendererErrorReport } from '@airpanel/contract/internal';
-import type { KioskWindow } from './chromium-window.js';
+import { CrashLoopPolicy } from '../../core/kiosk/crash-loop-policy.js';
+import { WindowStartTimeoutError, type KioskWindow } from './chromium-window.js';
 import { KioskHost } from './kiosk-host.js';
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -53,19 +54,44 @@ function manualClock() {
 
 const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
 
-function setUp(opts: { failLaunch?: () => boolean } = {}) {
+interface SetUpOptions {
+  failLaunch?: () => boolean;
+  /**
+   * The stand-in browser answers this long after its start (index: the start, from 0):
+   * 'late-ignoring' resolves after the delay whatever the deadline; otherwise, as
+   * ChromiumWindow does, it throws WindowStartTimeoutError at its deadline.
+   */
+  answerAfterMs?: (start: number) => number;
+  ignoresDeadline?: boolean;
+  policy?: CrashLoopPolicy;
+}
+
+function setUp(opts: SetUpOptions = {}) {
   const clock = manualClock();
   const windows: StandInWindow[] = [];
   const faults: { code: string; detail: string }[] = [];
   const errors: RendererErrorReport[] = [];
   const shown: string[] = [];
+  const startTimeouts: number[] = [];
+  const budgets: number[] = [];
+  const gaveUp: string[] = [];
   const host = new KioskHost({
-    launchWindow: async () => {
+    launchWindow: async ({ startTimeoutMs }) => {
+      const n = startTimeouts.push(startTimeoutMs) - 1;
       if (opts.failLaunch?.()) throw new Error('chromium: cannot open display');
+      const after = opts.answerAfterMs?.(n) ?? 0;
+      if (after > 0) {
+        const late = after > startTimeoutMs && !opts.ignoresDeadline;
+        await new Promise((r) => clock.setTimeout(() => r(undefined), late ? startTimeoutMs : after));
+        if (late) throw new WindowStartTimeoutError(startTimeoutMs);
+      }
       const w = new StandInWindow();
       windows.push(w);
       return w;
     },
+    onWindowStarting: (ms) => budgets.push(ms),
+    onGiveUp: (detail) => gaveUp.push(detail),
+    ...(opts.policy ? { policy: opts.policy } : {}),
     source: { hostFault: (code, detail) => faults.push({ code, detail }), rendererError: (r) => errors.push(r) },
     log: quietLog,
     timers: clock,
@@ -74,7 +100,7 @@ function setUp(opts: { failLaunch?: () => boolean } = {}) {
     maintenanceRelaunchMs: 30_000,
     onMaintenanceShown: (code) => shown.push(code),
   });
-  return { host, clock, windows, faults, errors, shown, current: () => windows.at(-1)! };
+  return { host, clock, windows, faults, errors, shown, startTimeouts, budgets, gaveUp, current: () => windows.at(-1)! };
 }
 
 describe('KioskHost (stand-in window, manual clock)', () => {
@@ -201,6 +227,104 @@ describe('KioskHost (stand-in window, manual clock)', () => {
     await s.clock.advance(30_000);
     expect(s.current().maintenance).toEqual(['RND-1']);
     expect(await s.host.healthy()).toBe(true);
+  });
+
+  it('a browser that answers after the start deadline is started again with twice the time, as no fault, and then shows the panel', async () => {
+    const s = setUp({ answerAfterMs: (n) => (n === 0 ? 75_000 : 70_000) });
+    s.host.start();
+    await flush();
+    // Slow, not dead: the watchdog pings on while it starts.
+    expect(await s.host.healthy()).toBe(true);
+    await s.clock.advance(60_000);
+    expect(s.host.phase).toBe('starting');
+    await s.clock.advance(1_000);
+    expect(s.startTimeouts).toEqual([60_000, 120_000]);
+    // systemd is told each start's budget (start + paint deadline) before READY=1.
+    expect(s.budgets).toEqual([120_000, 180_000]);
+    await s.clock.advance(70_000);
+    expect(s.host.phase).toBe('loading');
+    expect(s.current().loaded).toBe(1);
+    s.host.framePainted();
+    expect(s.host.phase).toBe('showing');
+    expect(s.errors).toEqual([]);
+    expect(s.faults).toEqual([]);
+    // The paint deadline runs from the window's start, not from the spawn: 60 s after it, no fault.
+    await s.clock.advance(60_000);
+    expect(s.host.phase).toBe('showing');
+  });
+
+  it('a late window that arrives after the host gave up on it is closed, and the next start gets the time', async () => {
+    const s = setUp({ answerAfterMs: (n) => (n === 0 ? 65_000 : 1_000), ignoresDeadline: true });
+    s.host.start();
+    await flush();
+    await s.clock.advance(61_000);
+    expect(s.startTimeouts).toEqual([60_000, 120_000]);
+    // The second start answers at 62 s and shows the panel; the first arrives at 65 s.
+    await s.clock.advance(1_000);
+    expect(s.windows).toHaveLength(1);
+    expect(s.windows[0]!.loaded).toBe(1);
+    await s.clock.advance(3_000);
+    expect(s.windows).toHaveLength(2);
+    expect(s.windows[1]!.closed).toBe(true);
+    expect(s.windows[1]!.loaded).toBe(0);
+    expect(s.windows[0]!.closed).toBe(false);
+    expect(s.host.phase).toBe('loading');
+  });
+
+  it('a browser that never answers: longer deadlines up to the cap, then the host gives up (systemd restarts the unit)', async () => {
+    const s = setUp({ answerAfterMs: () => Number.MAX_SAFE_INTEGER });
+    s.host.start();
+    await s.clock.advance(60_000 + 1_000 + 120_000 + 1_000 + 240_000 + 1_000 + 240_000);
+    expect(s.startTimeouts).toEqual([60_000, 120_000, 240_000, 240_000]);
+    expect(s.gaveUp).toEqual([expect.stringMatching(/did not answer within its start deadline 4 times in a row \(last 240000 ms\)/)]);
+    expect(s.errors).toEqual([]);
+    await s.clock.advance(600_000);
+    expect(s.startTimeouts).toHaveLength(4);
+  });
+
+  it('a maintenance window being started counts as progress for the watchdog', async () => {
+    const s = setUp({ answerAfterMs: (n) => (n === 0 ? 0 : 10_000) });
+    s.host.start('APP-1');
+    await flush();
+    expect(s.shown).toEqual(['APP-1']);
+    s.current().die('chromium exited');
+    expect(await s.host.healthy()).toBe(false);
+    await s.clock.advance(30_000);
+    expect(await s.host.healthy()).toBe(true);
+    await s.clock.advance(10_000);
+    expect(s.current().maintenance).toEqual(['APP-1']);
+    expect(s.shown).toEqual(['APP-1', 'APP-1']);
+  });
+
+  it('faults before any frame was painted put the maintenance screen up even when spaced wider than the policy window', async () => {
+    // A policy that would never trip on these: its window is shorter than the faults' spacing.
+    const s = setUp({ policy: new CrashLoopPolicy({ windowMs: 30_000 }) });
+    s.host.start();
+    await flush();
+    await s.clock.advance(60_000); // not painted: fault 1
+    await s.clock.advance(1_000);
+    await s.clock.advance(60_000); // fault 2
+    expect(s.host.phase).toBe('recovering');
+    await s.clock.advance(1_000);
+    await s.clock.advance(60_000); // fault 3
+    await flush();
+    expect(s.host.phase).toBe('maintenance');
+    expect(s.current().maintenance).toEqual(['RND-2']);
+    expect(s.shown).toEqual(['RND-2']);
+    expect(s.faults).toEqual([{ code: 'RND-2', detail: expect.stringMatching(/3 window faults before any frame was painted/) }]);
+  });
+
+  it('once painted, faults follow the crash-loop policy alone', async () => {
+    const s = setUp({ policy: new CrashLoopPolicy({ windowMs: 30_000 }) });
+    s.host.start();
+    await flush();
+    s.host.framePainted();
+    for (let i = 0; i < 4; i++) {
+      s.current().die(`crash ${i}`);
+      await s.clock.advance(40_000);
+    }
+    expect(s.host.phase).toBe('loading');
+    expect(s.faults).toEqual([]);
   });
 
   it('stop closes the window, and nothing restarts it', async () => {

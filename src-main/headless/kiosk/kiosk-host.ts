@@ -1,20 +1,44 @@
-import type { CrashLoopPolicy, HostFaultKind } from '../../core/kiosk/crash-loop-policy.js';
+import { CRASH_LOOP_CODES, type CrashLoopPolicy, type HostFaultKind } from '../../core/kiosk/crash-loop-policy.js';
 import type { PanelViewSource } from '../../core/host.js';
 import type { CoreLogger } from '../../core/logger.js';
 import { RendererSupervisor, type SupervisorTimers } from '../../core/kiosk/renderer-supervisor.js';
-import type { KioskWindow } from './chromium-window.js';
+import { WindowStartTimeoutError, type KioskWindow } from './chromium-window.js';
 import { windowStep, type WindowEvent, type WindowState } from './window-machine.js';
 
 export interface KioskHostOptions {
-  /** Starts a new kiosk window (Chromium); a stand-in in unit tests. */
-  launchWindow: () => Promise<KioskWindow>;
+  /**
+   * Starts a new kiosk window (Chromium; a stand-in in unit tests): spawned, answering on
+   * DevTools and its page attached within `startTimeoutMs` (else it ends itself and throws
+   * `WindowStartTimeoutError`; the host gives up on it at that time in any case).
+   */
+  launchWindow: (o: { startTimeoutMs: number }) => Promise<KioskWindow>;
   /** Where recoveries and the crash loop are reported (the core). */
   source: Pick<PanelViewSource, 'hostFault' | 'rendererError'>;
   log: CoreLogger;
   timers?: SupervisorTimers;
   policy?: CrashLoopPolicy;
-  /** From (re)start to the renderer's first painted frame. Default 90 s: Chromium under TCG emulation needs ~40 s. */
+  /** From the window's start (DevTools answered) to the renderer's first painted frame. Default 90 s: Chromium under TCG emulation needs ~40 s. */
   paintDeadlineMs?: number;
+  /**
+   * A window start (spawn → first DevTools answer → page attached) within this. Default 60 s.
+   * A start that misses it is slow, not broken (a first boot under emulation and load took
+   * over 30 s): it is tried again with twice the time, up to `maxWindowStartMs` (240 s), and
+   * counts as no renderer fault.
+   */
+  windowStartMs?: number;
+  maxWindowStartMs?: number;
+  /** Slow starts in a row after which the host gives up (`onGiveUp`). Default 4 (60 + 120 + 240 + 240 s). */
+  maxSlowStarts?: number;
+  /**
+   * Faults before the panel was ever painted that put the maintenance screen up whatever
+   * their spacing (the crash-loop policy counts only those within its five minutes, and slow
+   * starts can space them wider). Default 3.
+   */
+  maxFaultsBeforeFirstPaint?: number;
+  /** A window start begins; the panel should be on screen within `budgetMs` (systemd's start timeout is extended by it). */
+  onWindowStarting?: (budgetMs: number) => void;
+  /** Chromium never answered `maxSlowStarts` times in a row: nothing can be shown; the process should end (systemd restarts it). */
+  onGiveUp: (detail: string) => void;
   /** A liveness round-trip this often while the window shows something. Default 5 s. */
   livenessIntervalMs?: number;
   /** A round-trip answered later than this is missed. Default 5 s. */
@@ -51,8 +75,15 @@ export class KioskHost {
   private deadlineTimer: unknown = null;
   private livenessTimer: unknown = null;
   private relaunchTimer: unknown = null;
+  private startTimer: unknown = null;
   private missed = 0;
   private windowStarts = 0;
+  /** Window starts that timed out in a row (reset by a start that answered). */
+  private slowStarts = 0;
+  /** A window start is under way (launchWindow not settled). */
+  private startInFlight = false;
+  private everPainted = false;
+  private faultsBeforeFirstPaint = 0;
 
   constructor(private readonly o: KioskHostOptions) {
     this.timers = o.timers ?? realTimers;
@@ -88,6 +119,7 @@ export class KioskHost {
   framePainted(): void {
     if (this.state.phase === 'starting') this.apply({ type: 'launched' });
     if (!this.apply({ type: 'painted' })) return;
+    this.everPainted = true;
     this.cancel('deadlineTimer');
     this.startLiveness(this.generation);
   }
@@ -106,15 +138,17 @@ export class KioskHost {
    * For `WATCHDOG=1`: the page answers a round-trip now. While the window is being restarted
    * within the crash-loop policy (each attempt bounded by the paint deadline, at most three
    * in five minutes before the maintenance screen) the host is making progress and pings on:
-   * a window restart under slow emulation can take longer than the watchdog interval. A
-   * maintenance screen that cannot be shown, or a stopped host, gets no ping.
+   * a window restart under slow emulation can take longer than the watchdog interval. The
+   * same holds while a maintenance window is being started (each start bounded, at most
+   * `maxSlowStarts` in a row). A maintenance screen that could not be shown and waits for its
+   * next try, or a stopped host, gets no ping.
    */
   async healthy(): Promise<boolean> {
     switch (this.state.phase) {
       case 'showing':
         return this.roundTrip();
       case 'maintenance':
-        return this.state.windowUp && this.roundTrip();
+        return this.state.windowUp ? this.roundTrip() : this.startInFlight;
       case 'starting':
       case 'loading':
       case 'recovering':
@@ -166,27 +200,36 @@ export class KioskHost {
     this.missed = 0;
     const old = this.window;
     this.window = null;
-    if (mode === 'panel') {
-      const ms = this.o.paintDeadlineMs ?? 90_000;
-      this.deadlineTimer = this.timers.setTimeout(() => {
-        this.deadlineTimer = null;
-        if (gen === this.generation) this.fault(`not painted within ${ms} ms of the window start`, 'renderer-hang');
-      }, ms);
-    }
+    const startMs = Math.min(this.o.maxWindowStartMs ?? 240_000, (this.o.windowStartMs ?? 60_000) * 2 ** this.slowStarts);
+    const paintMs = this.o.paintDeadlineMs ?? 90_000;
+    this.o.onWindowStarting?.(startMs + (mode === 'panel' ? paintMs : 0));
+    this.startTimer = this.timers.setTimeout(() => {
+      this.startTimer = null;
+      if (gen === this.generation) this.slowStart(mode, startMs);
+    }, startMs);
     const run = async () => {
       if (old) await old.close().catch(() => undefined);
       if (gen !== this.generation) return;
       this.windowStarts++;
-      const w = await this.o.launchWindow();
+      this.startInFlight = true;
+      const w = await this.o.launchWindow({ startTimeoutMs: startMs }).finally(() => {
+        if (gen === this.generation) this.startInFlight = false;
+      });
       if (gen !== this.generation) {
         await w.close().catch(() => undefined);
         return;
       }
+      this.cancel('startTimer');
+      this.slowStarts = 0;
       this.window = w;
       w.onGone((detail) => {
         if (gen === this.generation) this.fault(detail, 'renderer-crash');
       });
       if (mode === 'panel') {
+        this.deadlineTimer = this.timers.setTimeout(() => {
+          this.deadlineTimer = null;
+          if (gen === this.generation) this.fault(`not painted within ${paintMs} ms of the window start`, 'renderer-hang');
+        }, paintMs);
         await w.loadPanel();
         if (gen === this.generation && this.state.phase === 'starting') this.apply({ type: 'launched' });
       } else {
@@ -199,8 +242,30 @@ export class KioskHost {
       }
     };
     run().catch((err: unknown) => {
-      if (gen === this.generation) this.fault(`window start failed: ${err instanceof Error ? err.message : String(err)}`, 'renderer-crash');
+      if (gen !== this.generation) return;
+      if (err instanceof WindowStartTimeoutError) this.slowStart(mode, startMs);
+      else this.fault(`window start failed: ${err instanceof Error ? err.message : String(err)}`, 'renderer-crash');
     });
+  }
+
+  /** Chromium did not answer in time: not a crash; the same window is started again with more time. */
+  private slowStart(mode: 'panel' | 'maintenance', startMs: number): void {
+    this.generation++;
+    this.cancelAll();
+    this.startInFlight = false;
+    this.slowStarts++;
+    const max = this.o.maxSlowStarts ?? 4;
+    if (this.slowStarts >= max) {
+      const detail = `chromium did not answer within its start deadline ${this.slowStarts} times in a row (last ${startMs} ms)`;
+      this.o.log.error('kiosk window: giving up', { detail });
+      this.o.onGiveUp(detail);
+      return;
+    }
+    this.o.log.warn('kiosk window: chromium did not answer in time; starting it again with more time', { startMs, slowStarts: this.slowStarts });
+    this.relaunchTimer = this.timers.setTimeout(() => {
+      this.relaunchTimer = null;
+      if (mode === 'maintenance' ? this.state.phase === 'maintenance' : this.state.phase === 'starting') this.launch(mode);
+    }, 1_000);
   }
 
   private fault(detail: string, kind: HostFaultKind): void {
@@ -221,7 +286,14 @@ export class KioskHost {
       }, this.relaunchMs);
       return;
     }
-    this.supervisor.fault(kind, detail);
+    const decision = this.supervisor.fault(kind, detail);
+    if (decision.action === 'reload' && !this.everPainted && ++this.faultsBeforeFirstPaint >= (this.o.maxFaultsBeforeFirstPaint ?? 3)) {
+      // Never painted since the host started: the maintenance screen rather than a dark panel.
+      const code = CRASH_LOOP_CODES[kind];
+      this.o.log.error('kiosk window: no frame painted after repeated faults; showing maintenance', { code, faults: this.faultsBeforeFirstPaint });
+      this.enterMaintenance(code);
+      this.o.source.hostFault(code, `${this.faultsBeforeFirstPaint} window faults before any frame was painted; last: ${detail}`);
+    }
   }
 
   private startLiveness(gen: number): void {
@@ -260,7 +332,7 @@ export class KioskHost {
     return this.o.maintenanceRelaunchMs ?? 30_000;
   }
 
-  private cancel(which: 'deadlineTimer' | 'livenessTimer' | 'relaunchTimer'): void {
+  private cancel(which: 'deadlineTimer' | 'livenessTimer' | 'relaunchTimer' | 'startTimer'): void {
     if (this[which] !== null) this.timers.clearTimeout(this[which]);
     this[which] = null;
   }
@@ -269,5 +341,6 @@ export class KioskHost {
     this.cancel('deadlineTimer');
     this.cancel('livenessTimer');
     this.cancel('relaunchTimer');
+    this.cancel('startTimer');
   }
 }

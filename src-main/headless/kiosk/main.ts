@@ -32,6 +32,8 @@ import { KioskHost } from './kiosk-host.js';
 
 /** Maintenance code: the app bundle has no renderer (a broken build or install), as in the Electron host. */
 const MISSING_RENDERER_CODE = 'APP-1';
+/** Beyond a window start's own budget, for the renderer's first frame to reach READY=1. */
+const START_MARGIN_MS = 30_000;
 /** When this bundle was built (build.ts defines it): no believable clock is earlier. */
 declare const __AIRPANEL_BUILD_TIME__: number | undefined;
 const BUILD_TIME_MS = typeof __AIRPANEL_BUILD_TIME__ === 'number' ? __AIRPANEL_BUILD_TIME__ : 0;
@@ -140,11 +142,17 @@ kiosk = new KioskHost({
   source: panelCore,
   log,
   paintDeadlineMs,
-  launchWindow: async () => {
+  launchWindow: async ({ startTimeoutMs }) => {
     rmSync(profileDir, { recursive: true, force: true });
     mkdirSync(profileDir, { recursive: true, mode: 0o700 });
-    return ChromiumWindow.launch({ chromiumPath, panelUrl, profileDir, extraArgs: chromiumFlags, log });
+    return ChromiumWindow.launch({ chromiumPath, panelUrl, profileDir, extraArgs: chromiumFlags, log, startTimeoutMs });
   },
+  // Until READY=1, each window start pushes systemd's start timeout out by its own budget: a
+  // slow but progressing start is not killed at TimeoutStartSec; a stuck one still ends.
+  onWindowStarting: (budgetMs) => void notifier.extendStartTimeout(budgetMs + START_MARGIN_MS),
+  // Chromium never answered: nothing can be shown from here; systemd starts the unit again
+  // (and its start limit reboots the panel).
+  onGiveUp: () => void shutdown(1),
   // The static maintenance screen reports no frames over the bridge; it is what this panel
   // shows until someone acts, so systemd need not restart it (the loader gets no health report).
   onMaintenanceShown: (code) => void notifier.ready(`maintenance ${code}`),
