@@ -1,4 +1,4 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_FAULT_CODES, loadPanelConfig } from './config.js';
@@ -79,6 +79,47 @@ describe('loadPanelConfig', () => {
     await writePanelJson(dataDir.dir, makeConfig('panel-001', 'http://127.0.0.1:1', null));
     await chmod(`${dataDir.dir}/panel.json`, 0o000);
     expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-4' });
+  });
+});
+
+describe('loadPanelConfig: transport', () => {
+  let dataDir: { dir: string; cleanup: () => Promise<void> };
+  beforeEach(async () => {
+    dataDir = await makeDataDir();
+  });
+  afterEach(() => dataDir.cleanup());
+
+  it('CFG-6 for plain endpoints off loopback, naming each; allowed with allowInsecureTransport', async () => {
+    const config = makeConfig('panel-001', 'http://backend.example:8080/api/v1', 'mqtt://backend.example:1883');
+    await writePanelJson(dataDir.dir, config);
+    const refused = await loadPanelConfig(dataDir.dir);
+    expect(refused).toMatchObject({ ok: false, code: CONFIG_FAULT_CODES.plainTransport });
+    if (refused.ok) return;
+    expect(refused.code).toBe('CFG-6');
+    expect(refused.fields.map((f) => f.path)).toEqual(['endpoints.apiBaseUrl', 'endpoints.mqttUrl']);
+    expect(refused.detail).toContain('http://backend.example:8080');
+    await writePanelJson(dataDir.dir, { ...config, endpoints: { ...config.endpoints, apiBaseUrl: 'https://backend.example/api/v1' } });
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-6', fields: [{ path: 'endpoints.mqttUrl' }] });
+    await writePanelJson(dataDir.dir, { ...config, allowInsecureTransport: true });
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: true, config: { allowInsecureTransport: true } });
+  });
+
+  it('encrypted endpoints anywhere, plain ones on loopback: accepted, with the system roots when no CA is named', async () => {
+    await writePanelJson(dataDir.dir, makeConfig('panel-001', 'https://backend.example/api/v1', 'mqtts://backend.example:8883'));
+    const result = await loadPanelConfig(dataDir.dir);
+    expect(result.ok && result.trust?.hasPrivateCa).toBe(false);
+    await writePanelJson(dataDir.dir, makeConfig('panel-001', 'http://localhost:8080', 'mqtt://127.0.0.1:1883'));
+    expect((await loadPanelConfig(dataDir.dir)).ok).toBe(true);
+  });
+
+  it('CFG-7 when the CA file panel.json names cannot be read or is not a CA certificate', async () => {
+    const config = makeConfig('panel-001', 'https://backend.example/api/v1', 'mqtts://backend.example:8883');
+    await writePanelJson(dataDir.dir, { ...config, caFile: 'ca.pem' });
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-7', fields: [{ path: 'caFile' }], detail: expect.stringContaining('ENOENT') });
+    await writeFile(join(dataDir.dir, 'ca.pem'), 'garbage');
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-7', detail: expect.stringContaining('no PEM certificate') });
+    await writePanelJson(dataDir.dir, { ...config, mqttCaFile: '/data/airpanel/broker-ca.pem' });
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-7', fields: [{ path: 'mqttCaFile' }] });
   });
 });
 

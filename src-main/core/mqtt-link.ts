@@ -3,6 +3,8 @@ import type { PanelTopics } from '@airpanel/contract';
 import { type BackoffPolicy, jitteredBackoffMs } from './backoff.js';
 import type { MonotonicClock, RandomSource, Scheduler, TimerHandle } from './clock.js';
 import type { CoreLogger } from './logger.js';
+import { certificateProblemOf } from './transport/certificate-problems.js';
+import type { TlsClientOptions } from './transport/trust-store.js';
 
 /** Creates an MQTT.js client; production passes `mqtt.connect`. */
 export type MqttClientFactory = (url: string, options: IClientOptions) => MqttClient;
@@ -12,7 +14,9 @@ export interface MqttLinkOptions {
   panelId: string;
   apiKey: string;
   topics: PanelTopics;
-  /** PEM text of a private CA for mqtts:// (read by the caller). */
+  /** For mqtts:// and wss://: the panel's trust store (its CA, its client certificate). */
+  tls?: TlsClientOptions | undefined;
+  /** PEM of a CA alone (callers not yet on the trust store); `tls` wins when both are set. */
   ca?: string | undefined;
   connect: MqttClientFactory;
   backoff: BackoffPolicy;
@@ -30,6 +34,8 @@ export interface MqttLinkOptions {
   onDown: (reason: string) => void;
   onDisplay: (payload: Buffer) => void;
   onCommand: (payload: Buffer) => void;
+  /** Every error of a connection (the panel's transport names certificate problems in it). */
+  onConnectionError?: (error: Error) => void;
 }
 
 /**
@@ -125,6 +131,7 @@ export class MqttLink {
       keepalive: o.keepaliveSeconds,
       resubscribe: false,
       ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.tls ?? {}),
       will: { topic: o.topics.status, payload: Buffer.from(JSON.stringify({ panelId: o.panelId, online: false })), qos: 1, retain: true },
     });
     this.phase = { name: 'connecting', client, failures };
@@ -139,7 +146,13 @@ export class MqttLink {
       }
     });
     client.on('error', (err) => {
-      o.logger.warn('mqtt error', { error: err.message, failures });
+      const certificate = certificateProblemOf(err)?.code;
+      o.logger.warn('mqtt error', { error: err.message, failures, ...(certificate ? { certificate } : {}) });
+      try {
+        o.onConnectionError?.(err);
+      } catch (listenerError) {
+        o.logger.error('mqtt error listener threw', { error: String(listenerError) });
+      }
       this.lost(client, err.message);
     });
     client.on('close', () => this.lost(client, 'connection closed'));
