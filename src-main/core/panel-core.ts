@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Got } from 'got';
-import { displayETag, type CommandAck, type DisplayDocument, PanelEvent, PanelStatus, type PanelConfig, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
+import { displayETag, type CommandAck, type DisplayDocument, type PanelEvent, type PanelStatus, type PanelConfig, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
 import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
 import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
 import { bearer, panelRecordedReadingsUrl } from './backend-api.js';
@@ -17,17 +17,20 @@ import {
 } from './clock.js';
 import { CommandProcessor, type UpdateChecker } from './commands.js';
 import type { ConfigLoadResult } from './config.js';
+import { type Connected, connectionOf, type CoreLifecycle, isStopping } from './core-lifecycle.js';
 import { judgeDocument } from './document-gate.js';
-import { DisplayPoller, type PollOutcome } from './display-poller.js';
+import { DisplayPoller } from './display-poller.js';
 import { DisplaySync } from './display-sync.js';
 import type { HostActions, PanelViewSource } from './host.js';
 import type { CoreLogger } from './logger.js';
 import { type MqttClientFactory, MqttLink } from './mqtt-link.js';
+import { PollOutcomePolicy } from './poll-outcome-policy.js';
 import { type PanelState, PanelStateMachine, type StateTransition, viewOfState } from './state-machine.js';
 import type { SensorDriver } from './sensor/driver.js';
 import { OwnLevelDecider } from './sensor/own-decision.js';
 import { OwnSensor, type OwnSensorTuning } from './sensor/own-sensor.js';
 import type { SerialOpener } from './sensor/serial-sensor.js';
+import { type StatusFacts, StatusReporter } from './status-reporter.js';
 
 /** Knobs with production defaults; tests and the simulated fleet shorten them. */
 export interface CoreTuning {
@@ -96,18 +99,6 @@ export interface PanelCoreOptions {
 /** Used when a host reports a code the maintenance screen could not show. */
 export const HOST_FAULT_FALLBACK_CODE = 'HST-1';
 const MAINTENANCE_CODE = /^[A-Z]{2,5}-[0-9]{1,3}$/;
-/** Enough for an outage's worth of flapping; each is a few hundred bytes (fleet memory). */
-const MAX_UNSENT_TRANSITIONS = 8;
-const UPDATE_STATUS_MIN_INTERVAL_MS = 1_000;
-
-/** Everything a running panel needs once the config is known good. */
-interface Connected {
-  config: PanelConfig;
-  topics: ReturnType<typeof panelTopics>;
-  link: MqttLink | null;
-  sync: DisplaySync;
-  commands: CommandProcessor;
-}
 
 /**
  * The panel firmware core: config → last known good cache → sync (MQTT push, HTTP poll) →
@@ -124,27 +115,16 @@ export class PanelCore implements PanelViewSource {
   private readonly logger: CoreLogger;
   private readonly cache: LastKnownGoodCache;
   private readonly machine: PanelStateMachine;
-  private readonly startedMono: number;
+  private readonly reporter: StatusReporter;
   private readonly viewListeners = new Set<(view: PanelView) => void>();
   private view: PanelView = { kind: 'booting' };
-  private connected: Connected | null = null;
+  private lifecycle: CoreLifecycle = { type: 'new' };
   private highestRevision = 0;
   /** What the renderer last reported painted; undefined until it reports at all. */
   private paintedRevision: number | null | undefined = undefined;
   private lastError: string | null = null;
-  private lastPollOutcome: PollOutcome['kind'] | null = null;
   private freshnessTimer: TimerHandle | null = null;
-  private heartbeatTimer: TimerHandle | null = null;
-  private phase: 'new' | 'starting' | 'running' | 'stopped' = 'new';
-  private statusQueued = false;
   private stopUpdateReports: (() => void) | null = null;
-  /** A download reports progress many times a second: its statuses are spaced out. */
-  private updateStatusTimer: TimerHandle | null = null;
-  private lastUpdateStatusMono = Number.NEGATIVE_INFINITY;
-  /** Transitions that happened while MQTT was down, reported on reconnect (oldest dropped). */
-  private unsentTransitions: PanelEvent[] = [];
-  /** displayedRevision of the last status built for publishing; a change publishes again. */
-  private reportedRevision: number | null = null;
   private ownSensor: OwnSensor | null = null;
   private readonly ownDecider = new OwnLevelDecider();
   /** Code and state of the sensor last reported, so a change publishes the status. */
@@ -158,7 +138,16 @@ export class PanelCore implements PanelViewSource {
     this.random = options.random ?? Math.random;
     this.scheduler = options.scheduler ?? unrefScheduler;
     this.logger = options.logger;
-    this.startedMono = this.mono.now();
+    this.reporter = new StatusReporter({
+      firmwareVersion: options.firmwareVersion,
+      facts: () => this.statusFacts(),
+      displayedRevision: () => this.displayedRevision(),
+      route: () => connectionOf(this.lifecycle),
+      wallClock: this.wall,
+      monotonicClock: this.mono,
+      scheduler: this.scheduler,
+      logger: this.logger,
+    });
     this.cache = new LastKnownGoodCache({ dataDir: options.dataDir, wallClock: this.wall, logger: this.logger, diskWriter: options.cacheDiskWriter });
     const freshnessWindowMs =
       this.tuning.freshnessWindowMs ?? (options.config.ok ? options.config.config.freshnessWindowSeconds : 900) * 1000;
@@ -177,8 +166,8 @@ export class PanelCore implements PanelViewSource {
 
   /** Shows the cache, then connects; resolves once the cached view (if any) is up. */
   async start(): Promise<void> {
-    if (this.phase !== 'new') return;
-    this.phase = 'starting';
+    if (this.lifecycle.type !== 'new') return;
+    this.enter({ type: 'starting', reason: 'start() called' });
     const cfg = this.o.config;
     const cached = await this.cache.load(cfg.ok ? cfg.config.panelId : null);
     this.highestRevision = cached.highestRevision;
@@ -192,28 +181,40 @@ export class PanelCore implements PanelViewSource {
       if (!cached.document) this.machine.fault(cfg.code, cfg.detail);
       else this.logger.warn('showing cached content without a backend: config unusable', { code: cfg.code });
       this.afterChange();
-      if (this.phase === 'starting') this.phase = 'running';
+      if (this.isIn('starting')) this.enter({ type: 'running', reason: `config unusable (${cfg.code}): no backend`, connected: null });
       return;
     }
     const connected = await this.connect(cfg.config);
-    if (this.phase !== 'starting') return; // stopped while connecting
-    this.connected = connected;
-    this.phase = 'running';
-    this.stopUpdateReports = this.o.updateChecker?.onReport?.(() => this.publishUpdateStatus()) ?? null;
-    await this.startOwnSensor(cfg);
-    if (this.phase !== 'running') return;
-    this.connected.sync.start();
-    this.scheduleHeartbeat();
+    if (!this.isIn('starting')) return; // stopped while connecting
+    this.enter({ type: 'running', reason: connected.link ? 'connecting: MQTT push, HTTP poll as fallback' : 'connecting: HTTP polling only', connected });
+    this.stopUpdateReports = this.o.updateChecker?.onReport?.(() => {
+      if (this.isIn('running')) this.reporter.publishThrottled();
+    }) ?? null;
+    await this.startOwnSensor(cfg, connected);
+    if (!this.isIn('running')) return;
+    connected.sync.start();
+    this.reporter.startHeartbeat(this.tuning.heartbeatMs ?? connected.config.heartbeatSeconds * 1000);
   }
 
-  private async startOwnSensor(cfg: Extract<ConfigLoadResult, { ok: true }>): Promise<void> {
+  /** A call, not a property read: the lifecycle changes across the awaits of start(). */
+  private isIn(type: CoreLifecycle['type']): boolean {
+    return this.lifecycle.type === type;
+  }
+
+  /** Every change of the lifecycle goes through here, with its reason. */
+  private enter(next: CoreLifecycle): void {
+    const from = this.lifecycle.type;
+    this.lifecycle = next;
+    this.logger.debug('core lifecycle', { from, to: next.type, reason: 'reason' in next ? next.reason : null });
+  }
+
+  private async startOwnSensor(cfg: Extract<ConfigLoadResult, { ok: true }>, c: Connected): Promise<void> {
     if (cfg.sensorFault) {
       this.lastError = `${cfg.sensorFault.code}: ${cfg.sensorFault.detail}`.slice(0, 1000);
       this.logger.error('sensor settings unusable; running without the own sensor', { code: cfg.sensorFault.code, detail: cfg.sensorFault.detail });
     }
     const settings = cfg.config.sensor;
     if (!settings) return;
-    const c = this.connected!;
     const sensor = new OwnSensor({
       panelId: cfg.config.panelId,
       settings,
@@ -264,36 +265,34 @@ export class PanelCore implements PanelViewSource {
   }
 
   private onOwnSensorChange(): void {
-    if (this.phase !== 'running') return;
+    if (!this.isIn('running')) return;
     const r = this.ownSensor?.report();
     const key = r ? `${r.state}/${r.code ?? ''}` : '';
     if (key !== this.reportedSensor) {
       this.reportedSensor = key;
       if (r?.code) this.lastError = `${r.code}: ${r.detail ?? ''}`.slice(0, 1000);
-      this.publishStatus();
+      this.reporter.publish();
     }
     this.afterChange();
   }
 
   /** Publishes the offline status, closes MQTT cleanly, stops every timer. Safe twice. */
   async stop(): Promise<void> {
-    if (this.phase === 'stopped') return;
-    this.phase = 'stopped';
-    this.clearTimer('freshnessTimer');
-    this.clearTimer('heartbeatTimer');
-    this.clearTimer('updateStatusTimer');
+    if (isStopping(this.lifecycle)) return;
+    const c = connectionOf(this.lifecycle);
+    this.enter({ type: 'stopping', reason: 'stop() called', connected: c });
+    this.clearFreshnessTimer();
+    this.reporter.stop();
     this.stopUpdateReports?.();
     this.stopUpdateReports = null;
     await this.ownSensor?.stop();
-    const c = this.connected;
     if (c) {
       c.sync.stop();
-      const offline = PanelStatus.safeParse(this.buildStatus(false));
-      const farewell = offline.success ? { topic: c.topics.status, payload: JSON.stringify(offline.data), retain: true } : undefined;
-      await c.link?.stop(farewell);
+      await c.link?.stop(this.reporter.farewell());
     }
     await this.cache.flush();
     this.viewListeners.clear();
+    this.enter({ type: 'stopped', reason: 'offline status sent, MQTT closed, cache flushed', connected: c });
   }
 
   // ── PanelViewSource ────────────────────────────────────────────────────────────────
@@ -310,9 +309,8 @@ export class PanelCore implements PanelViewSource {
   framePresented(frame: FramePresented): void {
     this.o.healthGate?.framePresented(frame);
     this.paintedRevision = frame.kind === 'content' ? frame.revision : null;
-    if (this.displayedRevision() !== this.reportedRevision) {
+    if (this.reporter.publishIfRevisionChanged()) {
       this.logger.info('frame presented', { kind: frame.kind, revision: frame.revision });
-      this.publishStatus();
     }
   }
 
@@ -337,7 +335,7 @@ export class PanelCore implements PanelViewSource {
    * panel.json there is no panel id: `panelId` is then empty and nothing is published.
    */
   currentStatus(): PanelStatus {
-    return this.buildStatus(true);
+    return this.reporter.build(true);
   }
 
   private displayedRevision(): number | null {
@@ -345,105 +343,15 @@ export class PanelCore implements PanelViewSource {
     return this.machine.document?.revision ?? null;
   }
 
-  private buildStatus(online: boolean): PanelStatus {
-    const state = this.machine.state;
-    const panelId = this.connected?.config.panelId ?? '';
+  private statusFacts(): StatusFacts {
     return {
-      panelId,
-      online,
-      firmwareVersion: this.o.firmwareVersion.slice(0, 64),
-      state: state.name,
-      stateReason: state.reason.slice(0, 500),
-      displayedRevision: this.displayedRevision(),
-      uptimeSeconds: Math.max(0, (this.mono.now() - this.startedMono) / 1000),
+      panelId: connectionOf(this.lifecycle)?.config.panelId ?? '',
+      state: this.machine.state,
       lastError: this.lastError,
-      maintenanceCode: state.name === 'maintenance' ? state.code : null,
       update: this.o.updateChecker?.getReport?.() ?? null,
       sensor: this.ownSensor?.report() ?? null,
       ownDecision: this.ownDecider.active ? { levelId: this.ownDecider.active.levelId, since: new Date(this.ownDecider.active.sinceWallMs).toISOString() } : null,
-      sentAt: new Date(this.wall.now()).toISOString(),
     };
-  }
-
-  /**
-   * Publishes the retained status; several calls in one tick (a transition that also changes
-   * the displayed revision) coalesce into one message.
-   */
-  private publishStatus(): void {
-    if (this.statusQueued) return;
-    this.statusQueued = true;
-    queueMicrotask(() => {
-      this.statusQueued = false;
-      this.publishStatusNow();
-    });
-  }
-
-  private publishStatusNow(): void {
-    const c = this.connected;
-    this.reportedRevision = this.displayedRevision();
-    if (!c?.link?.isUp) return;
-    const status = PanelStatus.safeParse(this.buildStatus(true));
-    if (!status.success) {
-      this.logger.error('status not published: invalid', { issue: status.error.issues[0]?.message });
-      return;
-    }
-    void c.link.publish(c.topics.status, JSON.stringify(status.data), true);
-  }
-
-  private publishEvent(event: PanelEvent): Promise<boolean> {
-    const c = this.connected;
-    if (!c?.link) return Promise.resolve(false);
-    const checked = PanelEvent.safeParse(event);
-    if (!checked.success) {
-      this.logger.error('event not published: invalid', { type: event.type, issue: checked.error.issues[0]?.message });
-      return Promise.resolve(false);
-    }
-    return c.link.publish(c.topics.events, JSON.stringify(checked.data), false);
-  }
-
-  /** A new updater report: published at once, or at most once per UPDATE_STATUS_MIN_INTERVAL_MS. */
-  private publishUpdateStatus(): void {
-    if (this.updateStatusTimer || this.phase !== 'running') return;
-    const wait = this.lastUpdateStatusMono + UPDATE_STATUS_MIN_INTERVAL_MS - this.mono.now();
-    const publish = () => {
-      this.updateStatusTimer = null;
-      this.lastUpdateStatusMono = this.mono.now();
-      this.publishStatus();
-    };
-    if (wait <= 0) publish();
-    else this.updateStatusTimer = this.scheduler.setTimeout(publish, wait);
-  }
-
-  private reportTransition(event: PanelEvent): void {
-    if (this.connected?.link?.isUp) {
-      void this.publishEvent(event).then((sent) => {
-        if (!sent) this.keepUnsent(event);
-      });
-    } else {
-      this.keepUnsent(event);
-    }
-  }
-
-  private keepUnsent(event: PanelEvent): void {
-    this.unsentTransitions.push(event);
-    if (this.unsentTransitions.length > MAX_UNSENT_TRANSITIONS) this.unsentTransitions.shift();
-  }
-
-  private flushUnsentTransitions(): void {
-    const events = this.unsentTransitions;
-    this.unsentTransitions = [];
-    for (const event of events) this.reportTransition(event);
-  }
-
-  private scheduleHeartbeat(): void {
-    const c = this.connected;
-    if (!c || this.phase !== 'running') return;
-    const ms = this.tuning.heartbeatMs ?? c.config.heartbeatSeconds * 1000;
-    this.heartbeatTimer = this.scheduler.setTimeout(() => {
-      this.heartbeatTimer = null;
-      this.publishStatus();
-      this.scheduleHeartbeat();
-    }, ms);
   }
 
   // ── sync ────────────────────────────────────────────────────────────────────────────
@@ -486,8 +394,7 @@ export class PanelCore implements PanelViewSource {
         logger: this.logger,
         onUp: () => {
           this.o.healthGate?.backendReached('mqtt');
-          this.flushUnsentTransitions();
-          this.publishStatus();
+          this.reporter.linkUp();
           sync.mqttUp();
           this.ownSensor?.setLinkUp(true);
         },
@@ -503,6 +410,17 @@ export class PanelCore implements PanelViewSource {
     } else {
       this.logger.info('no mqttUrl in panel.json: HTTP polling only');
     }
+    const pollOutcomes = new PollOutcomePolicy({
+      logger: this.logger,
+      backendReached: () => this.o.healthGate?.backendReached('poll'),
+      document: (body) => this.onDocumentBytes(body, 'http'),
+      notModified: () => {
+        if (this.machine.document) this.confirm(`revision ${this.machine.document.revision} confirmed by poll (304)`);
+      },
+      refused: (lastError) => {
+        this.lastError = lastError;
+      },
+    });
     const sync = new DisplaySync({
       link,
       poller,
@@ -512,7 +430,7 @@ export class PanelCore implements PanelViewSource {
       random: this.random,
       scheduler: this.scheduler,
       logger: this.logger,
-      onPollOutcome: (outcome) => this.onPollOutcome(outcome),
+      onPollOutcome: (outcome) => pollOutcomes.handle(outcome),
     });
     const commands = new CommandProcessor({
       panelId: config.panelId,
@@ -524,7 +442,7 @@ export class PanelCore implements PanelViewSource {
       hostActions: this.o.hostActions,
       updateChecker: this.o.updateChecker ?? null,
       logger: this.logger,
-      publishAck: (ack: CommandAck) => this.publishEvent({ type: 'command-ack', ack }),
+      publishAck: (ack: CommandAck) => this.reporter.publishEvent({ type: 'command-ack', ack }),
     });
     return { config, topics, link, sync, commands };
   }
@@ -542,37 +460,9 @@ export class PanelCore implements PanelViewSource {
     }
   }
 
-  private onPollOutcome(outcome: PollOutcome): void {
-    const repeated = this.lastPollOutcome === outcome.kind;
-    this.lastPollOutcome = outcome.kind;
-    if (outcome.kind === 'document' || outcome.kind === 'not-modified' || outcome.kind === 'none') this.o.healthGate?.backendReached('poll');
-    switch (outcome.kind) {
-      case 'document':
-        this.onDocumentBytes(outcome.body, 'http');
-        return;
-      case 'not-modified':
-        if (this.machine.document) this.confirm(`revision ${this.machine.document.revision} confirmed by poll (304)`);
-        return;
-      case 'none':
-        if (!repeated) this.logger.info('backend has no document for this panel yet (404)');
-        return;
-      case 'oversized':
-        this.logger.warn('document rejected', { source: 'http', reason: `oversized: ${outcome.bytes} bytes` });
-        return;
-      case 'http-error':
-        this.lastError = `poll: HTTP ${outcome.status}`;
-        if (!repeated) this.logger.warn('poll refused', { status: outcome.status });
-        return;
-      case 'network-error':
-        // Expected while the backend is unreachable: log the change, not every attempt.
-        if (!repeated) this.logger.info('poll failed', { error: outcome.message });
-        return;
-    }
-  }
-
   private onDocumentBytes(bytes: Buffer, source: 'mqtt' | 'http'): void {
-    const c = this.connected;
-    if (!c || this.phase === 'stopped') return;
+    const c = connectionOf(this.lifecycle);
+    if (!c || isStopping(this.lifecycle)) return;
     if (this.machine.state.name === 'maintenance') {
       this.logger.debug('document ignored in maintenance', { source });
       return;
@@ -617,16 +507,16 @@ export class PanelCore implements PanelViewSource {
     this.logger.info('state transition', { from: t.from, to: t.to, reason: t.reason });
     const panelId = this.o.config.ok ? this.o.config.config.panelId : null;
     if (panelId) {
-      this.reportTransition({ type: 'state-transition', panelId, from: t.from, to: t.to, reason: t.reason.slice(0, 500), at: new Date(t.atWallMs).toISOString() });
+      this.reporter.report({ type: 'state-transition', panelId, from: t.from, to: t.to, reason: t.reason.slice(0, 500), at: new Date(t.atWallMs).toISOString() });
     }
-    this.publishStatus();
+    this.reporter.publish();
     if (state.name === 'maintenance') this.logger.error('maintenance', { code: state.code, reason: state.reason });
   }
 
   /** After any input: re-arm the freshness timer and emit the view if it changed. */
   private afterChange(): void {
     this.armFreshnessTimer();
-    if (this.displayedRevision() !== this.reportedRevision) this.publishStatus();
+    this.reporter.publishIfRevisionChanged();
     const next = this.withOwnDecision(viewOfState(this.machine.state));
     if (sameView(next, this.view)) return;
     this.view = next;
@@ -654,7 +544,7 @@ export class PanelCore implements PanelViewSource {
     const now = this.wall.now();
     const averaged = sensor.averaged();
     const decision = averaged.values && averaged.atMs !== null
-      ? this.ownDecider.decide({ document: view.document, values: averaged.values, measuredAtMs: averaged.atMs, panelId: this.connected?.config.panelId ?? '', sensor: sensor.report().kind }, now)
+      ? this.ownDecider.decide({ document: view.document, values: averaged.values, measuredAtMs: averaged.atMs, panelId: connectionOf(this.lifecycle)?.config.panelId ?? '', sensor: sensor.report().kind }, now)
       : null;
     if (!decision) {
       if (this.ownDecider.active) this.endOwnDecision(null);
@@ -662,7 +552,7 @@ export class PanelCore implements PanelViewSource {
     }
     if (this.view.kind !== 'content' || !this.view.ownMeasurement || (this.view.document.level.id !== decision.levelId)) {
       this.logger.info('own decision', { level: decision.levelId, values: averaged.values, backendRevision: view.document.revision });
-      queueMicrotask(() => this.publishStatus());
+      queueMicrotask(() => this.reporter.publish());
     }
     return { ...view, document: decision.document, ownMeasurement: { since: new Date(decision.sinceWallMs).toISOString() } };
   }
@@ -671,18 +561,18 @@ export class PanelCore implements PanelViewSource {
     const was = this.ownDecider.end();
     if (!was) return;
     this.logger.info('own decision ended', { ownLevel: was.levelId, backendLevel: backendDocument?.level.id ?? null });
-    const panelId = this.connected?.config.panelId;
+    const panelId = connectionOf(this.lifecycle)?.config.panelId;
     if (backendDocument && panelId && backendDocument.level.id !== was.levelId) {
       this.logger.warn('level disagreement', { ownLevel: was.levelId, backendLevel: backendDocument.level.id, revision: backendDocument.revision });
       const event: PanelEvent = { type: 'level-disagreement', panelId, ownLevel: was.levelId, backendLevel: backendDocument.level.id, backendRevision: backendDocument.revision, at: new Date(this.wall.now()).toISOString() };
-      this.reportTransition(event);
+      this.reporter.report(event);
     }
-    queueMicrotask(() => this.publishStatus());
+    queueMicrotask(() => this.reporter.publish());
   }
 
   private armFreshnessTimer(): void {
-    this.clearTimer('freshnessTimer');
-    if (this.phase === 'stopped') return;
+    this.clearFreshnessTimer();
+    if (isStopping(this.lifecycle)) return;
     const remaining = this.machine.msUntilStale();
     if (remaining === null) return;
     // +1: a timer may fire a hair early relative to the monotonic clock; re-checked anyway.
@@ -693,10 +583,9 @@ export class PanelCore implements PanelViewSource {
     }, Math.max(0, remaining) + 1);
   }
 
-  private clearTimer(which: 'freshnessTimer' | 'heartbeatTimer' | 'updateStatusTimer'): void {
-    const t = this[which];
-    if (t) this.scheduler.clearTimeout(t);
-    this[which] = null;
+  private clearFreshnessTimer(): void {
+    if (this.freshnessTimer) this.scheduler.clearTimeout(this.freshnessTimer);
+    this.freshnessTimer = null;
   }
 }
 
