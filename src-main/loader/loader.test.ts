@@ -174,6 +174,40 @@ describe('BundleLoader', () => {
     expect(d.state.trial).toBeNull();
   });
 
+  /** The real process launcher, recording the environment each launch was given. */
+  class EnvRecordingLauncher extends ProcessLauncher {
+    readonly envs: Record<string, string>[] = [];
+    override launch(entry: string, env: Record<string, string>) {
+      this.envs.push(env);
+      return super.launch(entry, env);
+    }
+  }
+
+  it('names the factory bundle by its version even when its descriptor fails this loader\'s check', async () => {
+    const file = join(factoryDir, 'bundle.json');
+    await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), fieldOfANewerBundler: true }));
+    const launcher = new EnvRecordingLauncher(process.execPath, [], { stdio: 'ignore' });
+    const lines: string[] = [];
+    const l = new BundleLoader({ dataDir, factoryDir, verifier, runtimeVersion: RUNTIME, launcher, log: (line) => lines.push(line) });
+    expect((await l.runOnce()).launch).toEqual({ kind: 'factory' });
+    expect(launcher.envs[0]?.AIRPANEL_BUNDLE_VERSION).toBe('1.0.0');
+    expect(lines.join('\n')).toMatch(/bundle check of .*factory failed: .*no valid bundle.json/);
+    await writeFile(file, '{ not json');
+    await l.runOnce();
+    expect(launcher.envs[1]?.AIRPANEL_BUNDLE_VERSION).toBe('factory-unknown');
+    expect(lines.join('\n')).toMatch(/factory bundle version unreadable/);
+  });
+
+  it('run() tells each relaunched app how the previous launch ended (AIRPANEL_PREVIOUS_EXIT)', async () => {
+    const launcher = new EnvRecordingLauncher(process.execPath, [], { stdio: 'ignore' });
+    const l = new BundleLoader({ dataDir, factoryDir, verifier, runtimeVersion: RUNTIME, restartDelayMs: 10, launcher });
+    let n = 0;
+    await l.run(() => {
+      if (++n === 2) l.stop();
+    });
+    expect(launcher.envs.map((e) => e.AIRPANEL_PREVIOUS_EXIT)).toEqual([undefined, 'exited: code 0, signal null']);
+  });
+
   it('run() restarts an exiting app until stop()', async () => {
     const l = new BundleLoader({ dataDir, factoryDir, verifier, runtimeVersion: RUNTIME, restartDelayMs: 10, launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }) });
     const launches: string[] = [];

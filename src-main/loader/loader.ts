@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loaderStep, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '@airpanel/contract/release';
+import { z } from 'zod';
+import { BUNDLE_DESCRIPTOR_FILE, loaderStep, ReleaseVersion, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '@airpanel/contract/release';
 import { BundleCheckError, checkBundleDir, verifyInstalledRelease } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
 import type { AppLauncher, LaunchedApp } from './launcher.js';
@@ -36,6 +38,9 @@ export interface LoaderOptions extends LoaderMachineOptions {
 }
 
 export type LoaderHost = 'electron' | 'node';
+
+/** Only the version of a bundle descriptor, whatever else it holds. */
+const FactoryVersionOnly = z.object({ version: ReleaseVersion });
 
 /** The entry file a host starts, relative to the bundle root; null when the bundle has none for it. */
 export function entryFor(descriptor: BundleDescriptor, host: LoaderHost): string | null {
@@ -74,6 +79,8 @@ export class BundleLoader {
   private readonly store: LoaderStore;
   private stopped = false;
   private current: { kill(): void } | null = null;
+  /** How this loader's previous launch ended (for AIRPANEL_PREVIOUS_EXIT); null before the first. */
+  private previousExit: string | null = null;
 
   constructor(private readonly o: LoaderOptions) {
     this.layout = releaseLayout(o.dataDir);
@@ -131,13 +138,31 @@ export class BundleLoader {
     }
   }
 
+  /**
+   * The factory bundle's version when its descriptor does not pass this loader's check (a
+   * descriptor from a newer or older bundler, say): only its `version` field is read, so the
+   * backend is still told the real version. `factory-unknown` when even that is unreadable.
+   */
+  private async factoryVersion(bundleDir: string): Promise<string> {
+    try {
+      const { version } = FactoryVersionOnly.parse(JSON.parse(await readFile(join(bundleDir, BUNDLE_DESCRIPTOR_FILE), 'utf8')));
+      return version;
+    } catch (e) {
+      this.log(`factory bundle version unreadable: ${(e as Error).message}`);
+      return 'factory-unknown';
+    }
+  }
+
   /** Decide, start, supervise until the process exits (or is killed as hung). */
   async runOnce(): Promise<LaunchOutcome> {
     const { launch, bundleDir } = await this.decide();
     // The factory bundle is in the read-only root: trusted without a manifest.
-    const descriptor = await checkBundleDir(bundleDir, { hashes: false }).catch(() => null);
+    const descriptor = await checkBundleDir(bundleDir, { hashes: false }).catch((e: unknown) => {
+      this.log(`bundle check of ${bundleDir} failed: ${(e as Error).message}`);
+      return null;
+    });
     const entry = join(bundleDir, (descriptor && entryFor(descriptor, this.host)) ?? (this.host === 'node' ? 'node-main.js' : 'main.js'));
-    const version = launch.kind === 'factory' ? (descriptor?.version ?? 'factory') : launch.version;
+    const version = launch.kind === 'factory' ? (descriptor?.version ?? (await this.factoryVersion(bundleDir))) : launch.version;
     this.log(`starting ${launch.kind} ${version}`);
     const app = this.o.launcher.launch(entry, {
       AIRPANEL_BUNDLE_VERSION: version,
@@ -148,6 +173,9 @@ export class BundleLoader {
       AIRPANEL_BUNDLE_ENTRY: entry,
       // For runtime-app, which checks this directory again before it imports anything from it.
       AIRPANEL_BUNDLE_DIR: bundleDir,
+      // How the previous launch of this loader ended: the app tells the backend why it restarted
+      // (core/restart-reason.ts). Absent on the loader's first launch.
+      ...(this.previousExit === null ? {} : { AIRPANEL_PREVIOUS_EXIT: this.previousExit }),
     });
     this.current = app;
     try {
@@ -219,6 +247,7 @@ export class BundleLoader {
     this.stopped = false;
     while (!this.stopped) {
       const outcome = await this.runOnce();
+      this.previousExit = `${outcome.result}: code ${outcome.exit.code}, signal ${outcome.exit.signal}`;
       onLaunch?.(outcome);
       if (this.stopped) break;
       if (outcome.result === 'exited' || outcome.result === 'committed-then-exited' || outcome.result === 'fell-back') {
