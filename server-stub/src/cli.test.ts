@@ -27,6 +27,45 @@ describe('command line', () => {
   });
 });
 
+describe('transport security on the command line', () => {
+  it('refuses plain HTTP or MQTT beyond loopback unless --allow-insecure-transport, and then warns', () => {
+    expect(() => optionsFromCommandLine(['--public-url', 'http://panels.example.org'], {})).toThrow(/refusing to start without encryption: panels are told to use http:\/\/panels\.example\.org/);
+    expect(() => optionsFromCommandLine(['--host', '0.0.0.0'], {})).toThrow(/the API listens on 0\.0\.0\.0 over plain HTTP/);
+    expect(() => optionsFromCommandLine(['--mqtt-public-url', 'mqtt://panels.example.org:1883'], {})).toThrow(/MQTT without TLS/);
+    expect(() => optionsFromCommandLine(['--mqtt-url', 'mqtt://broker.example.org:1883'], {})).toThrow(/joins mqtt:\/\/broker\.example\.org:1883 without TLS/);
+
+    const allowed = optionsFromCommandLine(['--public-url', 'http://panels.example.org', '--allow-insecure-transport'], {});
+    expect(!allowed.help && allowed.warnings).toEqual([expect.stringMatching(/^INSECURE TRANSPORT.*http:\/\/panels\.example\.org/)]);
+    const byEnv = optionsFromCommandLine(['--host', '0.0.0.0'], { AIRPANEL_ALLOW_INSECURE_TRANSPORT: '1' });
+    expect(!byEnv.help && byEnv.warnings.length).toBeGreaterThan(0);
+
+    // Loopback stays plain without a word; a TLS-terminating proxy in front is fine too.
+    const local = optionsFromCommandLine([], {});
+    expect(!local.help && local.warnings).toEqual([]);
+    const proxied = optionsFromCommandLine(['--public-url', 'https://panels.example.org', '--mqtt-public-url', 'mqtts://panels.example.org:8883'], {});
+    expect(!proxied.help && proxied.warnings).toEqual([]);
+  });
+
+  it('takes the certificate, key and CA directory from flags or AIRPANEL_TLS_*, and both or neither of cert and key', () => {
+    const flags = optionsFromCommandLine(['--tls-cert', '/etc/a/cert.pem', '--tls-key', '/etc/a/key.pem', '--host', '0.0.0.0', '--public-url', 'https://panels.example.org'], {});
+    expect(!flags.help && flags.options.tls).toEqual({ certFile: '/etc/a/cert.pem', keyFile: '/etc/a/key.pem' });
+    expect(!flags.help && flags.warnings).toEqual([]);
+    const env = optionsFromCommandLine([], { AIRPANEL_TLS_CA_DIR: '/var/lib/airpanel/ca' });
+    expect(!env.help && env.options.tls).toEqual({ caDir: '/var/lib/airpanel/ca' });
+    expect(() => optionsFromCommandLine(['--tls-cert', 'c.pem'], {})).toThrow(/--tls-cert and --tls-key together/);
+  });
+
+  it('the CLI exits 2 with the reason when asked to serve plain HTTP to the outside', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', '--public-url', 'http://panels.example.org', '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/refusing to start without encryption/);
+    expect(stderr).toMatch(/--allow-insecure-transport/);
+  });
+});
+
 describe('shutdown', () => {
   const temps: ReturnType<typeof makeTempDir>[] = [];
   afterEach(() => {

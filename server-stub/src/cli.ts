@@ -2,6 +2,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type BackendOptions, type MqttOptions } from './backend.js';
 import { createJsonLogger } from './logger.js';
+import { insecureTransportProblems } from './tls/transport-policy.js';
+import type { TlsOptions } from './tls/backend-tls.js';
 
 const HELP = `Airpanel companion backend
 
@@ -21,6 +23,17 @@ Options (each also as an environment variable):
                            AIRPANEL_MQTT_CREDENTIALS=managed-elsewhere: panel accounts are not
                            created through Mosquitto's dynsec plugin (default: they are)
   --refresh-interval SEC   sensor refresh interval, 1..86400 AIRPANEL_REFRESH_INTERVAL (default ${DEFAULT_REFRESH_INTERVAL_SECONDS})
+
+Transport security (see server-stub/README.md, "TLS"):
+  --tls-cert FILE          server certificate (PEM, with chain) AIRPANEL_TLS_CERT
+  --tls-key FILE           its private key (PEM)              AIRPANEL_TLS_KEY
+                           with both: HTTPS for the API, MQTTS for the embedded broker
+  --tls-ca-dir DIR         private CA, created at first start AIRPANEL_TLS_CA_DIR
+                           (without --tls-cert it makes and renews the server certificate
+                           for the names in the public URLs; it signs panels' client
+                           certificates and is handed to panels at registration)
+  --allow-insecure-transport  serve plain HTTP/MQTT on or to a non-loopback address
+                           (refused otherwise; warned at every start)  AIRPANEL_ALLOW_INSECURE_TRANSPORT=1
   -h, --help               this text
 
   AIRPANEL_ADMIN_TOKEN     fixed admin token (at least 24 characters); otherwise one is
@@ -39,7 +52,7 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
 }
 
 /** Turns flags and environment into backend options; flags win over the environment. */
-export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: BackendOptions } {
+export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: BackendOptions & { tls?: TlsOptions }; warnings: string[] } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -55,6 +68,10 @@ export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): 
       'mqtt-url': { type: 'string' },
       'mqtt-username': { type: 'string' },
       'refresh-interval': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca-dir': { type: 'string' },
+      'allow-insecure-transport': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -90,17 +107,36 @@ export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): 
     default:
       throw new UsageError(`--mqtt-mode must be embedded, external or none, got "${mode}"`);
   }
+  const tls = tlsOptions(pick('tls-cert', 'AIRPANEL_TLS_CERT'), pick('tls-key', 'AIRPANEL_TLS_KEY'), pick('tls-ca-dir', 'AIRPANEL_TLS_CA_DIR'));
+  const port = integer('--port', pick('port', 'AIRPANEL_PORT'), 8080, 0, 65535);
+  const publicUrl = pick('public-url', 'AIRPANEL_PUBLIC_URL');
+  const problems = insecureTransportProblems({ tls: tls !== undefined, host, publicUrl, mqtt });
+  const allowInsecure = values['allow-insecure-transport'] === true || env.AIRPANEL_ALLOW_INSECURE_TRANSPORT === '1';
+  if (problems.length > 0 && !allowInsecure) {
+    throw new UsageError(`refusing to start without encryption: ${problems.join('; ')}. Give --tls-cert and --tls-key (or --tls-ca-dir), or pass --allow-insecure-transport if this network is closed`);
+  }
   return {
     help: false,
+    warnings: problems.map((problem) => `INSECURE TRANSPORT (--allow-insecure-transport): ${problem}; API keys and the admin token cross the network in clear`),
     options: {
+      ...(tls ? { tls } : {}),
       dataDir: path.resolve(pick('data-dir', 'AIRPANEL_DATA_DIR') ?? '.data/server'),
       host,
-      port: integer('--port', pick('port', 'AIRPANEL_PORT'), 8080, 0, 65535),
-      publicUrl: pick('public-url', 'AIRPANEL_PUBLIC_URL'),
+      port,
+      publicUrl,
       mqtt,
       refreshIntervalSeconds: integer('--refresh-interval', pick('refresh-interval', 'AIRPANEL_REFRESH_INTERVAL'), DEFAULT_REFRESH_INTERVAL_SECONDS, 1, 86_400),
       adminToken: env.AIRPANEL_ADMIN_TOKEN,
     },
+  };
+}
+
+function tlsOptions(certFile: string | undefined, keyFile: string | undefined, caDir: string | undefined): TlsOptions | undefined {
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('give --tls-cert and --tls-key together (or AIRPANEL_TLS_CERT and AIRPANEL_TLS_KEY)');
+  if (!certFile && !caDir) return undefined;
+  return {
+    ...(certFile && keyFile ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : {}),
+    ...(caDir ? { caDir: path.resolve(caDir) } : {}),
   };
 }
 
@@ -146,6 +182,10 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createJsonLogger();
+  for (const warning of parsed.warnings) {
+    process.stderr.write(`WARNING: ${warning}\n`);
+    logger.warn(warning);
+  }
   const backend = await createBackend({ ...parsed.options, logger, processMetrics: true });
   closeOnSignals(backend, logger);
   process.stderr.write(
