@@ -11,6 +11,7 @@ import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { TransferLimitError, type JsonFetchLimits, type OtaHttpClient } from './http.js';
 import { installBundle, pruneReleases, readLoaderState } from './install.js';
 import { releaseLayout, type ReleaseLayout } from './layout.js';
+import { INITIAL_UPDATE_PHASE, reportOfPhase, type UpdatePhase } from './update-phase.js';
 
 /** How the loader started this bundle (env `AIRPANEL_LAUNCH`, set by src-main/loader). */
 export type LaunchKind = 'trial' | 'current' | 'previous' | 'factory' | 'unsupervised';
@@ -104,6 +105,8 @@ const CHECK_SLACK_MS = 5 * 60_000;
 export class OtaUpdater implements UpdateChecker {
   private readonly layout: ReleaseLayout;
   private readonly writer: PartialFileWriter;
+  /** The phase now (update-phase.ts); `report` is what it was last published as. */
+  private phase: UpdatePhase = INITIAL_UPDATE_PHASE;
   private report: UpdateReport;
   private readonly listeners = new Set<(r: UpdateReport) => void>();
   private inFlight: CheckInFlight | null = null;
@@ -139,15 +142,13 @@ export class OtaUpdater implements UpdateChecker {
     const ls = await readLoaderState(this.layout);
     const out = ls.lastOutcome;
     if (this.o.launchKind === 'trial') {
-      this.setReport('trial', this.o.runningVersion, null, 'started on trial; commits once healthy');
-    } else if (out?.kind === 'rolled-back') {
-      this.setReport('rolled-back', out.version, null, `${out.reason} (at ${out.at}); running ${this.o.runningVersion}`);
-    } else if (out?.kind === 'refused' || out?.kind === 'fell-back') {
-      // Refused at launch (not what was signed, or not for this runtime) or given up after a
-      // crash loop: the status says which version and why, and what runs instead.
-      this.setReport('rolled-back', out.version, null, `${out.kind === 'fell-back' ? 'fell back: ' : ''}${out.reason} (at ${out.at}); running ${this.o.runningVersion}`);
+      this.enter({ type: 'trial', version: this.o.runningVersion }, 'the loader started this bundle on trial');
+    } else if (out?.kind === 'rolled-back' || out?.kind === 'refused' || out?.kind === 'fell-back') {
+      // Rolled back, refused at launch (not what was signed, or not for this runtime) or given
+      // up after a crash loop: the status says which version and why, and what runs instead.
+      this.enter({ type: 'rolled-back', version: out.version, outcome: out.kind, reason: out.reason, at: out.at, running: this.o.runningVersion }, `the loader's last outcome: ${out.kind}`);
     } else if (out?.kind === 'committed' && out.version === this.o.runningVersion) {
-      this.setReport('committed', out.version, 1, `committed at ${out.at}`);
+      this.enter({ type: 'committed', version: out.version, at: out.at }, "the loader's last outcome: committed");
     }
     if (this.o.launchKind !== 'trial') {
       await mkdir(this.layout.releasesDir, { recursive: true });
@@ -211,18 +212,18 @@ export class OtaUpdater implements UpdateChecker {
 
   private async check(entry: CheckInFlight): Promise<string> {
     if (await this.onTrial()) return `on trial with ${this.o.runningVersion}: no update until committed`;
-    if (this.report.phase === 'trial') this.setReport('committed', this.o.runningVersion, 1, 'committed by the loader');
-    // A check that finds nothing new puts the previous report back: the backend keeps seeing
+    if (this.phase.type === 'trial') this.enter({ type: 'committed', version: this.o.runningVersion, at: null }, 'no longer on trial: the loader committed it');
+    // A check that finds nothing new puts the previous phase back: the backend keeps seeing
     // what the last real update did, not "checked, nothing new".
-    const before = this.report;
-    this.setReport('checking', null, null, null);
+    const before = { phase: this.phase, report: this.report };
+    this.enter({ type: 'checking' }, 'check started');
     try {
       const r = await this.checkInner(entry);
-      if (this.report.phase === 'checking') this.restore(before);
+      if (this.phase.type === 'checking') this.restore(before, r);
       return r;
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
-      this.setReport('failed', this.report.targetVersion, null, detail);
+      this.enter({ type: 'failed', version: this.report.targetVersion, error: detail }, 'check failed');
       throw e instanceof Error ? e : new Error(detail);
     }
   }
@@ -257,7 +258,7 @@ export class OtaUpdater implements UpdateChecker {
 
     switch (verdict.kind) {
       case 'reject':
-        this.setReport('failed', null, null, `manifest rejected: ${verdict.reason}: ${verdict.detail}`.slice(0, 500));
+        this.enter({ type: 'failed', version: null, error: `manifest rejected: ${verdict.reason}: ${verdict.detail}` }, 'manifest rejected');
         throw new Error(`manifest rejected (${verdict.reason}): ${verdict.detail}`);
       case 'current':
         await this.saveState({ highestCounter: verdict.signed.manifest.counter });
@@ -265,7 +266,7 @@ export class OtaUpdater implements UpdateChecker {
       case 'skip': {
         const m = verdict.signed.manifest;
         const text = verdict.reason === 'already-seen' ? `up to date (${this.o.runningVersion}; ${m.version} already handled)` : `${m.version} skipped: ${verdict.reason}`;
-        if (verdict.reason !== 'already-seen') this.setReport('idle', m.version, null, text);
+        if (verdict.reason !== 'already-seen') this.enter({ type: 'idle', skipped: { version: m.version, reason: verdict.reason } }, text);
         return text;
       }
       case 'install':
@@ -279,7 +280,7 @@ export class OtaUpdater implements UpdateChecker {
     await this.removeOtherDownloads(m.version);
     const part = join(this.layout.downloadDir, `${m.version}.tar.gz.part`);
     const url = new URL(m.bundle.url, this.o.manifestUrl).toString();
-    this.setReport('downloading', m.version, 0, `${m.bundle.size} bytes`);
+    this.enter({ type: 'downloading', version: m.version, total: m.bundle.size, received: null }, `release ${m.version} to install`);
     let lastStep = -1;
     let result: DownloadResult | null = null;
     const attempts = Math.max(1, this.o.downloadAttempts ?? 3);
@@ -299,7 +300,7 @@ export class OtaUpdater implements UpdateChecker {
             const step = Math.floor((received / total) * 20);
             if (step !== lastStep) {
               lastStep = step;
-              this.setReport('downloading', m.version, received / total, `${received}/${total} bytes`);
+              this.enter({ type: 'downloading', version: m.version, total, received }, 'download progress');
             }
           },
         });
@@ -308,7 +309,7 @@ export class OtaUpdater implements UpdateChecker {
         // A cut connection resumes at once (a few times); anything else waits for the next check.
         const transient = !(e instanceof DownloadError) || e.code === 'incomplete' || e.code === 'io';
         if (!transient || attempt >= attempts) {
-          this.setReport('failed', m.version, null, detail);
+          this.enter({ type: 'failed', version: m.version, error: detail }, attempt >= attempts ? 'download failed on its last attempt' : 'download failed: not resumable');
           throw new Error(detail);
         }
         this.o.logger?.info(`ota: ${detail}; resuming (attempt ${attempt + 1} of ${attempts})`);
@@ -316,19 +317,19 @@ export class OtaUpdater implements UpdateChecker {
       }
     }
     this.bytesDownloaded += result.transferred;
-    this.setReport('verifying', m.version, 1, `sha512 ok${result.resumedFrom > 0 ? `, resumed at ${result.resumedFrom}` : ''}`);
-    this.setReport('installing', m.version, 1, null);
+    this.enter({ type: 'verifying', version: m.version, resumedFrom: result.resumedFrom }, 'downloaded; sha512 matches the manifest');
+    this.enter({ type: 'installing', version: m.version }, 'verified');
     try {
       await installBundle(this.layout, part, signed, new Date(this.o.wallClock.now()));
     } catch (e) {
       await rm(part, { force: true });
       const detail = `install: ${(e as Error).message}`;
-      this.setReport('failed', m.version, null, detail);
+      this.enter({ type: 'failed', version: m.version, error: detail }, 'install failed');
       throw new Error(detail);
     }
     await rm(part, { force: true });
     await this.saveState({ highestCounter: m.counter });
-    this.setReport('pending-restart', m.version, 1, 'installed; restarting into the candidate');
+    this.enter({ type: 'pending-restart', version: m.version }, 'installed');
     await this.o.requestRestart();
     return `${m.version} installed, restarting`;
   }
@@ -370,14 +371,19 @@ export class OtaUpdater implements UpdateChecker {
     return this.o.wallClock.now() - Date.parse(since) > (this.o.feedSilenceAlertMs ?? 3 * 86_400_000) ? since : null;
   }
 
-  private restore(r: UpdateReport): void {
-    this.setReport(r.phase, r.targetVersion, r.progress, r.detail);
-    this.report = { ...r, noValidManifestSince: this.report.noValidManifestSince ?? null };
+  /** Back to the phase before a check that found nothing new, keeping that report's time. */
+  private restore(before: { phase: UpdatePhase; report: UpdateReport }, outcome: string): void {
+    this.enter(before.phase, `check ended: ${outcome}`);
+    this.report = { ...before.report, noValidManifestSince: this.report.noValidManifestSince ?? null };
   }
 
-  private setReport(phase: UpdateReport['phase'], targetVersion: string | null, progress: number | null, detail: string | null): void {
+  /** Every phase change goes through here, with its reason; the report follows the phase. */
+  private enter(next: UpdatePhase, reason: string): void {
+    if (next.type !== this.phase.type) this.o.logger?.debug('ota: phase', { from: this.phase.type, to: next.type, reason });
+    this.phase = next;
+    const { phase, targetVersion, progress, detail } = reportOfPhase(next);
     const silentSince = this.noValidManifestSince();
-    this.report = { phase, targetVersion, progress, detail: detail?.slice(0, 500) ?? null, at: this.iso(), noValidManifestSince: silentSince };
+    this.report = { phase, targetVersion, progress, detail, at: this.iso(), noValidManifestSince: silentSince };
     for (const l of this.listeners) l(this.report);
     const key = `${phase}|${silentSince ?? ''}`;
     if (this.o.reportUrl && phase !== 'checking' && key !== this.lastPostedKey) {
