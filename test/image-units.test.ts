@@ -122,7 +122,8 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
 
   it('the kiosk unit carries the watchdog and reboot contract the README documents', () => {
     const show = must('systemd-analyze', ['cat-config', `--root=${target}`, 'systemd/system/airpanel.service']).stdout;
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30s', 'Restart=always', 'StartLimitAction=reboot', 'User=airpanel']) {
+    for (const line of ['Type=notify', 'NotifyAccess=all', 'WatchdogSec=30s', 'Restart=always', 'StartLimitAction=reboot', 'User=airpanel',
+      'ExecStopPost=/usr/libexec/airpanel/record-stop']) {
       expect(show).toContain(line);
     }
     const readme = readFileSync(join(EXTERNAL, 'README.md'), 'utf8');
@@ -197,7 +198,7 @@ describe.each(BOARDS)('systemd units of the %s image (systemd-analyze verify --r
     ].join('\n')]);
     const lines = readFileSync(join(target, 'stat.txt'), 'utf8').replaceAll(`${target}`, '').trim().split('\n');
     expect(lines).toEqual(['/data/airpanel 750 1000 1000', '/data/airpanel/home 700 1000 1000', '/data/airpanel/cache 750 1000 1000',
-      '/data/journal 2755 0 190', '/data/rauc 700 0 0', '/data/timesync 755 998 998', '/data/journal']);
+      '/data/journal 2755 0 190', '/data/rauc 755 0 0', '/data/timesync 755 998 998', '/data/journal']);
   });
 
   it('arms the hardware watchdog, caps the journal and opens no resolver port', () => {
