@@ -55,8 +55,8 @@ export type ConfigValidation =
 
 /**
  * A usable panel.json with the trust store its files make, or the fault a technician sees.
- * `trust` is always set by `loadPanelConfig`; a result built by hand (tests) may leave it out,
- * and the core then loads it from the same fields.
+ * `trust` is always set by `loadPanelConfig`; a result built by hand (tests) may leave it out:
+ * the core then uses the system's roots.
  */
 export type ConfigLoadResult = (Extract<ConfigValidation, { ok: true }> & { trust?: TrustStore | undefined }) | ConfigFault;
 

@@ -16,8 +16,6 @@ export interface MqttLinkOptions {
   topics: PanelTopics;
   /** For mqtts:// and wss://: the panel's trust store (its CA, its client certificate). */
   tls?: TlsClientOptions | undefined;
-  /** PEM of a CA alone (callers not yet on the trust store); `tls` wins when both are set. */
-  ca?: string | undefined;
   connect: MqttClientFactory;
   backoff: BackoffPolicy;
   /** A connection that lasted this long resets the backoff; shorter ones count as flapping. */
@@ -130,7 +128,6 @@ export class MqttLink {
       connectTimeout: o.connectTimeoutMs,
       keepalive: o.keepaliveSeconds,
       resubscribe: false,
-      ...(o.ca ? { ca: o.ca } : {}),
       ...(o.tls ?? {}),
       will: { topic: o.topics.status, payload: Buffer.from(JSON.stringify({ panelId: o.panelId, online: false })), qos: 1, retain: true },
     });

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Got } from 'got';
 import { displayETag, type CommandAck, type DisplayDocument, type PanelEvent, type PanelStatus, type PanelConfig, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
 import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
@@ -31,6 +30,8 @@ import { OwnLevelDecider } from './sensor/own-decision.js';
 import { OwnSensor, type OwnSensorTuning } from './sensor/own-sensor.js';
 import type { SerialOpener } from './sensor/serial-sensor.js';
 import { type StatusFacts, StatusReporter } from './status-reporter.js';
+import { PanelTransport } from './transport/panel-transport.js';
+import { TrustStore } from './transport/trust-store.js';
 
 /** Knobs with production defaults; tests and the simulated fleet shorten them. */
 export interface CoreTuning {
@@ -116,6 +117,8 @@ export class PanelCore implements PanelViewSource {
   private readonly cache: LastKnownGoodCache;
   private readonly machine: PanelStateMachine;
   private readonly reporter: StatusReporter;
+  /** The trust store for every connection; names certificate problems (transport/README.md). */
+  private readonly transport: PanelTransport;
   private readonly viewListeners = new Set<(view: PanelView) => void>();
   private view: PanelView = { kind: 'booting' };
   private lifecycle: CoreLifecycle = { type: 'new' };
@@ -131,13 +134,22 @@ export class PanelCore implements PanelViewSource {
   private reportedSensor = '';
 
   constructor(options: PanelCoreOptions) {
-    this.o = options;
+    this.logger = options.logger;
+    this.transport = new PanelTransport({
+      trust: (options.config.ok ? options.config.trust : undefined) ?? TrustStore.systemRoots,
+      logger: this.logger,
+      onCertificateProblem: (_problem, summary) => {
+        this.lastError = summary.slice(0, 1000);
+        this.reporter.publish();
+      },
+    });
+    // Every HTTP call of the core (polling, screenshots, confirmations) goes through the trust store.
+    this.o = { ...options, http: this.transport.http(options.http) };
     this.tuning = { ...DEFAULT_CORE_TUNING, ...options.tuning };
     this.wall = options.wallClock ?? systemWallClock;
     this.mono = options.monotonicClock ?? systemMonotonicClock;
     this.random = options.random ?? Math.random;
     this.scheduler = options.scheduler ?? unrefScheduler;
-    this.logger = options.logger;
     this.reporter = new StatusReporter({
       firmwareVersion: options.firmwareVersion,
       facts: () => this.statusFacts(),
@@ -375,14 +387,18 @@ export class PanelCore implements PanelViewSource {
         return doc ? displayETag(doc) : null;
       },
     });
+    this.logger.info('transport', this.transport.trust.describe());
     let link: MqttLink | null = null;
-    if (config.endpoints.mqttUrl) {
+    const mqttUrl = config.endpoints.mqttUrl;
+    if (mqttUrl) {
+      const mqttEndpoint = new URL(mqttUrl);
       link = new MqttLink({
-        url: config.endpoints.mqttUrl,
+        url: mqttUrl,
         panelId: config.panelId,
         apiKey: config.apiKey,
         topics,
-        ca: await this.readCa(config.mqttCaFile),
+        tls: this.transport.mqttTls(),
+        onConnectionError: (err) => this.transport.connectionFailed('mqtt', err, `${mqttEndpoint.protocol}//${mqttEndpoint.host}`),
         connect: this.o.mqttConnect,
         backoff: this.tuning.reconnectBackoff,
         stableConnectionMs: this.tuning.stableConnectionMs,
@@ -393,6 +409,7 @@ export class PanelCore implements PanelViewSource {
         monotonicClock: this.mono,
         logger: this.logger,
         onUp: () => {
+          this.transport.connected('mqtt');
           this.o.healthGate?.backendReached('mqtt');
           this.reporter.linkUp();
           sync.mqttUp();
@@ -445,19 +462,6 @@ export class PanelCore implements PanelViewSource {
       publishAck: (ack: CommandAck) => this.reporter.publishEvent({ type: 'command-ack', ack }),
     });
     return { config, topics, link, sync, commands };
-  }
-
-  /** `mqttCaFile` holds PEM text or a path to a PEM file. */
-  private async readCa(value: string | null): Promise<string | undefined> {
-    if (!value) return undefined;
-    if (value.includes('-----BEGIN')) return value;
-    try {
-      return await readFile(value, 'utf8');
-    } catch (err) {
-      this.lastError = `cannot read mqttCaFile ${value}`;
-      this.logger.error('mqtt CA file unreadable; connecting without it', { file: value, error: String(err) });
-      return undefined;
-    }
   }
 
   private onDocumentBytes(bytes: Buffer, source: 'mqtt' | 'http'): void {
