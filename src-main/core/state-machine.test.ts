@@ -77,6 +77,24 @@ describe('PanelStateMachine', () => {
     expect(machine.msUntilStale()).toBe(WINDOW_MS);
   });
 
+  it('stale since the backend\'s last confirmation, not since the window ran out; cached content since it was issued', () => {
+    const { mono, wall, machine } = setup();
+    const cached = makeDocument('panel-001', 3);
+    machine.showCached(cached, 'cache');
+    mono.advance(WINDOW_MS);
+    machine.evaluateFreshness();
+    expect(machine.state).toMatchObject({ name: 'stale', sinceWallMs: Date.parse(cached.issuedAt) });
+    machine.confirm('poll 304');
+    const confirmedAt = wall.now();
+    mono.advance(WINDOW_MS / 2);
+    wall.jump(WINDOW_MS / 2);
+    machine.confirm('poll 304 again');
+    mono.advance(WINDOW_MS);
+    wall.jump(WINDOW_MS);
+    machine.evaluateFreshness();
+    expect(machine.state).toMatchObject({ name: 'stale', sinceWallMs: confirmedAt + WINDOW_MS / 2 });
+  });
+
   it('a wall-clock jump backwards neither delays staleness nor makes stale content live', () => {
     const { mono, wall, machine } = setup();
     machine.accept(makeDocument('panel-001', 1), 'r1');
@@ -85,7 +103,8 @@ describe('PanelStateMachine', () => {
     machine.evaluateFreshness();
     expect(machine.state.name).toBe('stale');
     const since = machine.state.name === 'stale' ? machine.state.sinceWallMs : null;
-    expect(since).toBe(Date.parse('2026-04-30T08:00:00.000Z'));
+    // The badge's time is the last confirmation's, stamped before the jump.
+    expect(since).toBe(Date.parse('2026-05-01T08:00:00.000Z'));
     wall.jump(-3_600_000);
     machine.evaluateFreshness();
     wall.jump(+30 * 86_400_000);

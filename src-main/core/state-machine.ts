@@ -23,7 +23,8 @@ import type { MonotonicClock, WallClock } from './clock.js';
  *   panel recovers by itself when the backend answers.
  * - showing-cached: the last known good content from disk, not yet confirmed in this run.
  * - live: content confirmed by the backend within the freshness window.
- * - stale: still the last known good content, with a badge saying since when.
+ * - stale: still the last known good content, with a badge saying since when the backend last
+ *   confirmed it (or issued it, when it was not confirmed in this run).
  * - maintenance: terminal for this run (config is read at boot; host faults are
  *   unrecoverable by definition); a restart leaves it.
  *
@@ -56,6 +57,8 @@ export class PanelStateMachine {
   private current: PanelState = { name: 'booting', reason: 'started' };
   /** Monotonic time of the last confirmation (or of showing the cache, which starts the window). */
   private freshSinceMono: number | null = null;
+  /** Wall time of the backend's last confirmation in this run (what the stale badge shows); null before one. */
+  private confirmedWallMs: number | null = null;
   private readonly options: PanelStateMachineOptions;
 
   constructor(options: PanelStateMachineOptions) {
@@ -81,6 +84,7 @@ export class PanelStateMachine {
   accept(document: DisplayDocument, reason: string): void {
     if (this.current.name === 'maintenance') return;
     this.freshSinceMono = this.options.monotonicClock.now();
+    this.confirmedWallMs = this.options.wallClock.now();
     if (this.current.name === 'live') {
       // Same state, new content: no transition, the view still changes.
       this.current = { name: 'live', reason: this.current.reason, document };
@@ -94,6 +98,7 @@ export class PanelStateMachine {
     const state = this.current;
     if (state.name === 'booting' || state.name === 'maintenance') return;
     this.freshSinceMono = this.options.monotonicClock.now();
+    this.confirmedWallMs = this.options.wallClock.now();
     if (state.name !== 'live') this.enter({ name: 'live', reason, document: state.document });
   }
 
@@ -108,7 +113,9 @@ export class PanelStateMachine {
       name: 'stale',
       reason: state.name === 'live' ? `no confirmation from the backend for ${seconds}s` : `cached content not confirmed within ${seconds}s of boot`,
       document: state.document,
-      sinceWallMs: this.options.wallClock.now(),
+      // "Not updated since": the backend's last word on this content. Unconfirmed in this run
+      // (cached content after a boot), that is when the backend issued it.
+      sinceWallMs: this.confirmedWallMs ?? Date.parse(state.document.issuedAt),
     });
   }
 
