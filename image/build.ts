@@ -133,7 +133,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
     await step('disk image and signed RAUC bundle (board post-image.sh)', () => o.run('sh', [join(o.repo, 'buildroot/board/airpanel/x86_64/post-image.sh'), binaries], {
       env: {
         TARGET_DIR: root, BUILD_DIR: work,
-        AIRPANEL_VERSION: o.version,
+        AIRPANEL_IMAGE_VERSION: o.version,
         AIRPANEL_EFI_SIZE: `${o.efiMiB}M`, AIRPANEL_SLOT_SIZE: `${o.slotMiB}M`, AIRPANEL_DATA_SIZE: `${o.dataMiB}M`,
         // No AIRPANEL_RAUC_KEYRING here: Debian 12's rauc checks the S/MIME purpose when it
         // verifies at bundle time, and the signing certificate is for code signing only.

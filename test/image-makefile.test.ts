@@ -133,8 +133,16 @@ describe('buildroot/Makefile: image version', () => {
     expect(r.stdout).toMatch(/bundle --version 9\.8\.7 /);
     const version = (JSON.parse(readFileSync(join(EXTERNAL, '../package.json'), 'utf8')) as { version: string }).version;
     expect(make(['-n', 'app']).stdout).toContain(`bundle --version ${version} `);
-    for (const script of ['board/airpanel/x86_64/post-image.sh', 'board/airpanel/rpi4/post-image.sh']) {
-      expect(readFileSync(join(EXTERNAL, script), 'utf8'), script).toMatch(/^\tVERSION=\$AIRPANEL_IMAGE_VERSION$/m);
+    // One version rule for both boards (common/image-version.sh, sourced), never AIRPANEL_VERSION.
+    expect(readFileSync(join(EXTERNAL, 'board/airpanel/common/image-version.sh'), 'utf8')).toMatch(/^\tVERSION=\$AIRPANEL_IMAGE_VERSION$/m);
+    for (const script of ['board/airpanel/x86_64/post-image.sh', 'board/airpanel/rpi4/post-image.sh', 'board/airpanel/common/image-version.sh', '../image/build.ts']) {
+      const text = readFileSync(join(EXTERNAL, script), 'utf8');
+      if (script.endsWith('post-image.sh')) expect(text, script).toMatch(/^\. "\$BOARD_DIR\/\.\.\/common\/image-version\.sh"$/m);
+      expect(text.replaceAll(/#.*$/gm, ''), script).not.toMatch(/\bAIRPANEL_VERSION\b/);
     }
+    const sourced = run('sh', ['-c', `. '${join(EXTERNAL, 'board/airpanel/common/image-version.sh')}'; echo "$VERSION"`], { env: { PATH: process.env.PATH, AIRPANEL_IMAGE_VERSION: '9.8.7', AIRPANEL_VERSION: '1.1.1' } });
+    expect(sourced.stdout.trim()).toBe('9.8.7');
+    const dated = run('sh', ['-c', `. '${join(EXTERNAL, 'board/airpanel/common/image-version.sh')}'; echo "$VERSION"`], { env: { PATH: process.env.PATH, AIRPANEL_VERSION: '1.1.1' } });
+    expect(dated.stdout.trim()).toMatch(/^\d{4}\.\d\d\.\d\d$/);
   });
 });

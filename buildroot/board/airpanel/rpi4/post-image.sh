@@ -16,15 +16,8 @@ BINARIES_DIR=${1:-${BINARIES_DIR:?usage: post-image.sh BINARIES_DIR}}
 export AIRPANEL_BOOT_SIZE="${AIRPANEL_BOOT_SIZE:-64M}"
 export AIRPANEL_SLOT_SIZE="${AIRPANEL_SLOT_SIZE:-1024M}"
 export AIRPANEL_DATA_SIZE="${AIRPANEL_DATA_SIZE:-512M}"
-# The image's version: AIRPANEL_IMAGE_VERSION. Inside Buildroot (BR2_CONFIG set) AIRPANEL_VERSION
-# is package airpanel's version variable and never read; a caller outside Buildroot may pass it.
-if [ -n "${AIRPANEL_IMAGE_VERSION:-}" ]; then
-	VERSION=$AIRPANEL_IMAGE_VERSION
-elif [ -z "${BR2_CONFIG:-}" ] && [ -n "${AIRPANEL_VERSION:-}" ]; then
-	VERSION=$AIRPANEL_VERSION
-else
-	VERSION=$(date -u +%Y.%m.%d)
-fi
+# shellcheck source-path=SCRIPTDIR source=../common/image-version.sh
+. "$BOARD_DIR/../common/image-version.sh"
 
 for f in rpi-firmware/start4.elf rpi-firmware/fixup4.dat rpi-firmware/config.txt u-boot.bin boot.scr \
 	bcm2711-rpi-4-b.dtb rootfs.ext4; do
