@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
-import { DEFAULT_BACKEND_CLIENT_ID, writeMosquittoDeployment } from './mosquitto-config.js';
+import { CA_FILES } from '../tls/private-ca.js';
+import { DEFAULT_BACKEND_CLIENT_ID, writeMosquittoDeployment, type MosquittoTlsListener } from './mosquitto-config.js';
 
 export const MOSQUITTO_CLI_USAGE = `Writes a Mosquitto deployment for the Airpanel backend's external MQTT mode.
 
@@ -20,6 +21,16 @@ usage: npm run mosquitto-config -- --out DIR [options]
   --backend-password-file F read the backend's password from F
                             (else $AIRPANEL_MQTT_BACKEND_PASSWORD, else a random one is
                             generated and written to DIR/backend-password, mode 0600)
+
+TLS listener for panels (MQTTS), beside the backend's listener (bind that one to 127.0.0.1):
+  --tls-port N              its port (8883 is usual); required for TLS
+  --tls-bind ADDRESS        its address (default: all interfaces)
+  --tls-ca-dir DIR          the backend's private CA directory (--tls-ca-dir of the backend):
+                            its server.pem, server.key, ca.pem and crl.pem
+  --tls-cert F --tls-key F --tls-ca F   or these files instead
+  --require-certificate     mTLS: panels connect with their client certificate (its CN, the
+                            panel id, is the username and client id); revoked ones are
+                            refused (crl.pem, reloaded on SIGHUP)
 
 An existing dynamic-security.json is kept: it holds the panels' accounts.
 Then: mosquitto -c DIR/mosquitto.conf, and start the backend in external MQTT mode with
@@ -45,6 +56,13 @@ export async function runMosquittoConfigCli(argv: string[], io: CliIo): Promise<
         plugin: { type: 'string' },
         'backend-username': { type: 'string' },
         'backend-password-file': { type: 'string' },
+        'tls-port': { type: 'string' },
+        'tls-bind': { type: 'string' },
+        'tls-ca-dir': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'require-certificate': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -64,6 +82,35 @@ export async function runMosquittoConfigCli(argv: string[], io: CliIo): Promise<
   const port = values.port === undefined ? 1883 : Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65_535) {
     io.out(`error: --port must be a whole number from 1 to 65535, got ${values.port}`);
+    return 2;
+  }
+  let tls: MosquittoTlsListener | undefined;
+  if (values['tls-port'] !== undefined) {
+    const tlsPort = Number(values['tls-port']);
+    if (!Number.isInteger(tlsPort) || tlsPort < 1 || tlsPort > 65_535 || tlsPort === port) {
+      io.out(`error: --tls-port must be a whole number from 1 to 65535 other than --port, got ${values['tls-port']}`);
+      return 2;
+    }
+    const caDir = values['tls-ca-dir'] ? resolve(values['tls-ca-dir']) : undefined;
+    const certFile = values['tls-cert'] ?? (caDir && join(caDir, CA_FILES.serverCert));
+    const keyFile = values['tls-key'] ?? (caDir && join(caDir, CA_FILES.serverKey));
+    const caFile = values['tls-ca'] ?? (caDir && join(caDir, CA_FILES.caCert));
+    if (!certFile || !keyFile || !caFile) {
+      io.out('error: a TLS listener needs --tls-ca-dir, or --tls-cert, --tls-key and --tls-ca');
+      return 2;
+    }
+    const requireCertificate = values['require-certificate'] === true;
+    tls = {
+      port: tlsPort,
+      bindAddress: values['tls-bind'],
+      certFile: resolve(certFile),
+      keyFile: resolve(keyFile),
+      caFile: resolve(caFile),
+      requireCertificate,
+      ...(requireCertificate && caDir ? { crlFile: join(caDir, CA_FILES.crl) } : {}),
+    };
+  } else if (values['tls-ca-dir'] || values['tls-cert'] || values['require-certificate']) {
+    io.out('error: the TLS options need --tls-port');
     return 2;
   }
   const outDir = resolve(values.out);
@@ -87,6 +134,7 @@ export async function runMosquittoConfigCli(argv: string[], io: CliIo): Promise<
       pluginPath: values.plugin,
       backendUsername: values['backend-username'] ?? DEFAULT_BACKEND_CLIENT_ID,
       backendPassword: password,
+      tls,
     });
     if (generatedPasswordFile) {
       if (deployment.dynsecCreated) {
@@ -96,7 +144,7 @@ export async function runMosquittoConfigCli(argv: string[], io: CliIo): Promise<
         io.out(`kept the existing ${deployment.dynsecPath}; the backend's password is the one set when it was created`);
       }
     }
-    io.out(`wrote ${deployment.confPath}`);
+    io.out(`wrote ${deployment.confPath}${tls ? ` (TLS listener on ${tls.port}${tls.requireCertificate ? ', client certificates required' : ''}; send Mosquitto SIGHUP after the certificate or CRL changes)` : ''}`);
     io.out(deployment.dynsecCreated ? `wrote ${deployment.dynsecPath} (mode 0600)` : `kept ${deployment.dynsecPath} (it holds the panels' accounts)`);
     return 0;
   } catch (error) {

@@ -88,4 +88,21 @@ describe('mosquitto-config CLI', () => {
     expect(await runMosquittoConfigCli(['--out', dir, '--bogus'], io)).toBe(2);
     expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(3);
   });
+
+  it('adds a TLS listener for panels from the backend\'s CA directory, and explains what is missing', async () => {
+    const lines: string[] = [];
+    const io = { env: { AIRPANEL_MQTT_BACKEND_PASSWORD: 'from-the-environment-123' }, out: (l: string) => lines.push(l) };
+    expect(await runMosquittoConfigCli(['--out', dir, '--bind', '127.0.0.1', '--tls-port', '8883', '--tls-ca-dir', '/var/lib/airpanel/ca', '--require-certificate'], io)).toBe(0);
+    const conf = await readFile(join(dir, 'mosquitto.conf'), 'utf8');
+    expect(conf).toContain('listener 1883 127.0.0.1\n');
+    expect(conf).toContain([
+      'listener 8883', 'certfile /var/lib/airpanel/ca/server.pem', 'keyfile /var/lib/airpanel/ca/server.key', 'cafile /var/lib/airpanel/ca/ca.pem',
+      'tls_version tlsv1.2',
+    ].join('\n'));
+    expect(conf).toContain('use_identity_as_username true\n');
+    expect(conf).toContain('crlfile /var/lib/airpanel/ca/crl.pem\n');
+    expect(await runMosquittoConfigCli(['--out', dir, '--tls-port', '8883'], io)).toBe(2);
+    expect(await runMosquittoConfigCli(['--out', dir, '--tls-ca-dir', '/x'], io)).toBe(2);
+    expect(await runMosquittoConfigCli(['--out', dir, '--tls-port', '1883', '--tls-ca-dir', '/x'], io)).toBe(2);
+  });
 });

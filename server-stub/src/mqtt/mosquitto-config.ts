@@ -32,6 +32,49 @@ export interface MosquittoDeploymentOptions {
   runAsUser?: string;
   /** PBKDF2 iterations for the backend's password hash. */
   passwordIterations?: number;
+  /** A second listener, with TLS, for panels (see MosquittoTlsListener). */
+  tls?: MosquittoTlsListener;
+}
+
+/**
+ * The panels' TLS listener. The first listener stays for the backend (bind it to 127.0.0.1
+ * then). With `requireCertificate`, a panel must present a client certificate of `caFile`
+ * that is not on `crlFile`; the certificate's CN (the panel id) becomes its username and its
+ * client id, so panel A's certificate cannot connect as B, and dynsec's per-panel role keeps
+ * it to A's topics. Mosquitto checks no password on such a listener: there the certificate is
+ * the panel's credential (the embedded broker and the API also want the key). The backend's
+ * private CA rewrites crl.pem at every revocation: send Mosquitto SIGHUP to reload it (and a
+ * renewed server certificate).
+ */
+export interface MosquittoTlsListener {
+  port: number;
+  bindAddress?: string;
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  requireCertificate: boolean;
+  crlFile?: string;
+}
+
+function tlsListenerLines(tls: MosquittoTlsListener): string[] {
+  return [
+    '# Panels: MQTT over TLS (1.2 minimum).',
+    `listener ${tls.port}${tls.bindAddress ? ` ${tls.bindAddress}` : ''}`,
+    `certfile ${tls.certFile}`,
+    `keyfile ${tls.keyFile}`,
+    `cafile ${tls.caFile}`,
+    'tls_version tlsv1.2',
+    ...(tls.requireCertificate
+      ? [
+          '# mTLS: the client certificate is the credential; its CN (the panel id) is the username',
+          '# and the client id, so one panel cannot take another\'s identity or session.',
+          'require_certificate true',
+          'use_identity_as_username true',
+          'use_username_as_clientid true',
+          ...(tls.crlFile ? [`crlfile ${tls.crlFile}`] : []),
+        ]
+      : ['require_certificate false']),
+  ];
 }
 
 export interface MosquittoDeployment {
@@ -56,6 +99,7 @@ export function renderMosquittoConf(options: {
   dynsecPath: string;
   pluginPath: string;
   runAsUser?: string;
+  tls?: MosquittoTlsListener;
 }): string {
   const dataDir = options.dataDir.endsWith('/') ? options.dataDir : `${options.dataDir}/`;
   const lines = [
@@ -68,7 +112,9 @@ export function renderMosquittoConf(options: {
     'per_listener_settings false',
     'allow_anonymous false',
     `listener ${options.port}${options.bindAddress ? ` ${options.bindAddress}` : ''}`,
-    '# For anything beyond a trusted network, add TLS to this listener (certfile, keyfile).',
+    ...(options.tls
+      ? ['# The backend\'s listener (keep it on 127.0.0.1 or a private network).', '', ...tlsListenerLines(options.tls)]
+      : ['# For anything beyond a trusted network, add TLS to this listener (certfile, keyfile).']),
     '',
     '# Retained display documents and persistent panel sessions (queued commands) survive restarts.',
     'persistence true',
@@ -167,6 +213,7 @@ export async function writeMosquittoDeployment(options: MosquittoDeploymentOptio
     dynsecPath,
     pluginPath: options.pluginPath ?? DEFAULT_DYNSEC_PLUGIN_PATH,
     runAsUser: options.runAsUser,
+    tls: options.tls,
   });
   await writeFileAtomic(confPath, conf, { mode: 0o644 });
   return { confPath, dynsecPath, dataDir, dynsecCreated };

@@ -6,13 +6,15 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { panelDynsecEntries } from '../dynsec.js';
-import { writeMosquittoDeployment, type MosquittoDeployment } from '../mosquitto-config.js';
+import { writeMosquittoDeployment, type MosquittoDeployment, type MosquittoTlsListener } from '../mosquitto-config.js';
 
 export const MOSQUITTO_BINARY = process.env['MOSQUITTO_BINARY'] ?? '/usr/sbin/mosquitto';
 
 export interface RunningMosquitto {
   url: string;
   port: number;
+  /** The panels' TLS listener (mqtts://127.0.0.1:PORT) when started with `tls`. */
+  tlsUrl: string | null;
   deployment: MosquittoDeployment;
   backendUsername: string;
   backendPassword: string;
@@ -63,13 +65,15 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startMosquitto(options: { backendUsername?: string; backendPassword?: string } = {}): Promise<RunningMosquitto> {
+export async function startMosquitto(options: { backendUsername?: string; backendPassword?: string; tls?: Omit<MosquittoTlsListener, 'port' | 'bindAddress'> } = {}): Promise<RunningMosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'airpanel-mosquitto-'));
   const backendUsername = options.backendUsername ?? 'airpanel-backend';
   const backendPassword = options.backendPassword ?? 'backend-password-for-tests-only';
   try {
     const port = await freePort();
+    const tlsPort = options.tls ? await freePort() : null;
     const deployment = await writeMosquittoDeployment({
+      ...(options.tls && tlsPort ? { tls: { ...options.tls, port: tlsPort, bindAddress: '127.0.0.1' } } : {}),
       outDir: dir,
       port,
       bindAddress: '127.0.0.1',
@@ -113,6 +117,7 @@ export async function startMosquitto(options: { backendUsername?: string; backen
     return {
       url: `mqtt://127.0.0.1:${port}`,
       port,
+      tlsUrl: tlsPort ? `mqtts://127.0.0.1:${tlsPort}` : null,
       deployment,
       backendUsername,
       backendPassword,
