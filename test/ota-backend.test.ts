@@ -7,8 +7,8 @@ import { startTestBackend } from '../server-stub/src/test-support.js';
 import type { Backend } from '../server-stub/src/backend.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, tempDir, writeKeyFile } from './ota-support/feed.js';
-import { timerScheduler } from './ota-support/panel.js';
+import { generateReleaseKey, makeBundle, tempDir, writeKeyFile } from './harness/ota/feed.js';
+import { timerScheduler } from './harness/ota/updater.js';
 
 /**
  * The release feed inside the real backend (createBackend: SQLite, fastify, the backend's own
@@ -37,7 +37,7 @@ describe('OTA through the real backend', () => {
     const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 20_000);
     await ops.publish(admin, { bundleFile: b.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
-    await expect(ops.list({ ...admin, token: reg.apiKey })).rejects.toThrow(/401/);
+    await expect(ops.list({ ...admin, token: reg.apiKey })).rejects.toThrow(/403/);
 
     const dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
@@ -65,6 +65,6 @@ describe('OTA through the real backend', () => {
 
     const report = { panelId: 'panel-ota', runningVersion: '6.6.6', channel: 'stable', report: { phase: 'committed', targetVersion: '6.6.6', progress: 1, detail: null, at: new Date().toISOString() } };
     const forged = await got.post(`${backend.url}/api/v1/update/panels/panel-ota/report`, { headers: { authorization: `Bearer ${other.apiKey}` }, json: report, throwHttpErrors: false });
-    expect(forged.statusCode).toBe(401);
+    expect(forged.statusCode).toBe(403);
   });
 });

@@ -20,9 +20,9 @@ import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '
 import { type Backend, createBackend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { createEmbeddedGateway } from '../server-stub/src/mqtt/embedded-gateway.js';
-import type { EncodedDisplayDocument } from '../server-stub/src/documents.js';
+import type { EncodedDisplayDocument } from '../server-stub/src/documents/draft.js';
 import type { MqttGateway } from '../server-stub/src/mqtt/gateway.js';
-import type { AirpanelService } from '../server-stub/src/service.js';
+import type { GatewayBackend } from '../server-stub/src/mqtt/gateway.js';
 
 const ADMIN_TOKEN = 'admin-token-for-panel-backend-tests-0123456789';
 
@@ -32,7 +32,7 @@ class KillableGateway implements MqttGateway {
   private port = 0;
   private dead = false;
 
-  constructor(private readonly service: AirpanelService) {
+  constructor(private readonly service: GatewayBackend) {
     this.inner = this.make(0);
   }
 

@@ -70,3 +70,6 @@ export function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer[ ]+([\x21-\x7e]{1,512})[ ]*$/i.exec(header);
   return match ? match[1]! : null;
 }
+
+/** Who a request's credentials name. */
+export type Principal = { kind: 'admin' } | { kind: 'panel'; panelId: string };

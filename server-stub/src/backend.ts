@@ -2,27 +2,36 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { bearerToken, loadAdminToken } from './auth.js';
+import type { AveragingRule } from '@airpanel/contract';
+import { API_PREFIX } from '@airpanel/contract/api';
+import { bearerToken, loadAdminToken, type Principal } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
+import type { CommandService } from './commands/service.js';
+import type { ContentSetService } from './content-sets/content-sets.js';
 import { openDatabase } from './db/database.js';
-import { Store } from './db/store.js';
+import type { Store } from './db/store.js';
+import type { DocumentIssuer } from './documents/issuer.js';
+import { createDomain } from './domain.js';
 import { buildOpenApiDocument, type ModuleRoute } from './http/openapi.js';
-import { buildRoutes } from './http/routes.js';
+import { fastifyUrl } from './http/router.js';
 import { buildHttpServer } from './http/server.js';
+import type { LevelSchemeService } from './level-schemes/level-schemes.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { BackendMetrics } from './metrics.js';
 import { createEmbeddedGateway } from './mqtt/embedded-gateway.js';
 import { createExternalGateway } from './mqtt/external-gateway.js';
-import type { MqttGateway } from './mqtt/gateway.js';
+import type { GatewayBackend, MqttGateway } from './mqtt/gateway.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
-import { ReleaseFeedStore, releasesPlugin } from './releases/index.js';
+import { operationsRoutes } from './operations/routes.js';
+import type { PanelReadingsService } from './panel-readings/service.js';
+import type { PanelService } from './panels/service.js';
+import type { ReadingService } from './readings/service.js';
+import { ReleaseFeedStore, releaseRoutes } from './releases/index.js';
+import type { ScreenshotService } from './screenshots/service.js';
 import { defaultProviders, type ProviderRegistry } from './sensors/providers.js';
 import { RefreshLoop } from './sensors/refresh-loop.js';
-import { AirpanelService } from './service.js';
-import { panelReadingRoutes } from './panel-readings/routes.js';
-import { PanelReadingsService } from './panel-readings/service.js';
-import { PanelReadingStore } from './panel-readings/store.js';
-import type { AveragingRule } from '@airpanel/contract';
+import type { SensorSourceService } from './sensors/sources.js';
+import type { PanelMessageRecorder } from './status/panel-message-sink.js';
 
 export const BACKEND_VERSION = '0.1.0';
 export const DEFAULT_REFRESH_INTERVAL_SECONDS = 300;
@@ -72,17 +81,18 @@ export interface BackendOptions {
   /** How panel readings are averaged before they decide a level (EAQI by default; tests shorten it). */
   panelReadingAveraging?: AveragingRule;
   /**
-   * Adds routes of another module (e.g. the release feed plugin) to the HTTP server before it
-   * listens. `auth` answers with the same credentials the backend's own routes accept.
+   * Adds routes of another module to the HTTP server before it listens. `isAdmin` and
+   * `isPanelOrAdmin` answer with the same credentials the backend's own routes accept.
    */
   extendHttp?: (app: FastifyInstance, deps: HttpExtensionDeps) => void | Promise<void>;
   /** Replaces the MQTT gateway built from `mqtt` (tests of the seam). */
-  gatewayFactory?: (deps: { service: AirpanelService; logger: Logger }) => MqttGateway;
+  gatewayFactory?: (deps: { service: GatewayBackend; logger: Logger }) => MqttGateway;
 }
 
 export interface HttpExtensionDeps {
-  service: AirpanelService;
   logger: Logger;
+  /** Who the Authorization header names: null for none or unknown credentials. */
+  principalOf: (authorization: string | undefined) => Principal | null;
   /** True when the Authorization header carries the admin token. */
   isAdmin: (authorization: string | undefined) => boolean;
   /** True when the Authorization header carries this panel's API key (or the admin token). */
@@ -97,8 +107,19 @@ export interface Backend {
   adminToken: string;
   /** Where the generated admin token lives; null when it was configured. */
   adminTokenFile: string | null;
-  service: AirpanelService;
-  /** The SQLite store (read-only use outside the service: tools and tests). */
+  panels: PanelService;
+  /** Every panel's current display document: `display(panelId)`, `renewExpiring()`, `publishAll()`. */
+  documents: DocumentIssuer;
+  contentSets: ContentSetService;
+  levelSchemes: LevelSchemeService;
+  sensorSources: SensorSourceService;
+  readings: ReadingService;
+  commands: CommandService;
+  screenshots: ScreenshotService;
+  panelReadings: PanelReadingsService;
+  /** Where the MQTT gateway hands what panels say (statuses, events). */
+  panelMessages: PanelMessageRecorder;
+  /** The SQLite connection's statements (read-only use outside the services: tools and tests). */
   store: Store;
   refreshLoop: RefreshLoop;
   metrics: BackendMetrics;
@@ -142,71 +163,74 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   };
 
   try {
-    const store = new Store(db);
     const metrics = new BackendMetrics({ defaultMetrics: options.processMetrics ?? false });
     let apiBaseUrl = '';
-    const service = new AirpanelService({
-      store, clock, logger, metrics,
+    const domain = createDomain({
+      db, clock, logger, metrics,
       adminToken: admin.token,
       refreshIntervalSeconds,
       apiBaseUrl: () => apiBaseUrl,
       screenshotsDir: path.join(options.dataDir, 'screenshots'),
+      panelReadingAveraging: options.panelReadingAveraging,
     });
-    service.init();
-    const panelReadings = new PanelReadingsService({ store: new PanelReadingStore(db), service, clock, logger, averaging: options.panelReadingAveraging });
-    service.onPanelReading = (panelId, reading) => panelReadings.record(panelId, reading);
+    domain.init();
+    const { store, issuer, panels } = domain;
 
     const gateway = options.gatewayFactory
-      ? options.gatewayFactory({ service, logger })
-      : buildGateway(mqtt, host, service, logger);
+      ? options.gatewayFactory({ service: domain.gatewayBackend, logger })
+      : buildGateway(mqtt, host, domain.gatewayBackend, logger);
     await gateway.start();
     cleanups.push(() => gateway.close());
-    service.attachGateway(gateway);
+    domain.attachGateway(gateway);
     if (gateway.reconcilePanelAccounts) {
       // A broker with its own accounts may have drifted (a panel deleted while it was down).
-      const { removed, missing } = await gateway.reconcilePanelAccounts(service.listPanels().map((p) => p.id));
+      const { removed, missing } = await gateway.reconcilePanelAccounts(panels.list().map((p) => p.id));
       if (removed.length > 0) logger.warn('mqtt: removed broker accounts of unknown panels', { panelIds: removed });
       if (missing.length > 0) logger.warn('mqtt: panels without a broker account; rotate their keys (POST /api/v1/panels/{id}/api-key)', { panelIds: missing });
     }
     metrics.connectedPanelCount = () => gateway.connectedPanelCount();
     // The broker may have lost its retained messages (aedes keeps them in memory).
-    service.publishAll();
+    issuer.publishAll();
     // Cleanups unwind in reverse, so this runs after the HTTP server closed: no request
     // can race the final flush, and publishes finish before the broker goes.
-    cleanups.push(async () => {
-      await panelReadings.drain();
-      await service.drain();
-      service.flushHttpSeen();
-    });
+    cleanups.push(() => domain.drain());
 
     const refreshLoop = new RefreshLoop({
       clock, logger,
       providers: options.providers ?? defaultProviders(),
-      listSources: () => store.listSensorSources(),
+      listSources: () => domain.sensorSources.list(),
       onReading: async (sourceId, reading) => {
-        service.noteSourceHealth(sourceId, false);
-        await service.recordReading(sourceId, reading);
+        issuer.noteSourceHealth(sourceId, false);
+        await domain.readings.record(sourceId, reading);
       },
       onFailure: (source) => {
         metrics.providerFailures.inc({ kind: source.spec.kind });
-        service.noteSourceHealth(source.id, true);
+        issuer.noteSourceHealth(source.id, true);
       },
       onLag: (seconds) => metrics.refreshLag.set(seconds),
       refreshIntervalSeconds,
       concurrency: options.fetchConcurrency ?? 8,
     });
-    service.onSourceChanged = (sourceId) => refreshLoop.invalidate(sourceId);
+    domain.whenSourceChanges((sourceId) => refreshLoop.invalidate(sourceId));
 
     const startedAtMs = clock.now();
     let openApi: unknown = null;
-    const routes = buildRoutes({
-      service, metrics, clock, startedAtMs,
-      connectedPanelCount: () => gateway.connectedPanelCount(),
-      openApiDocument: () => openApi,
-    });
-    const app = buildHttpServer({ service, metrics, logger, routes });
-    // Routes added by modules (release feed, extensions) are listed in the OpenAPI document too.
-    const ownRoutes = new Set(routes.map((r) => `${r.method} ${r.path.replace(/\{([A-Za-z]+)\}/g, ':$1')}`));
+    const routes = [
+      ...operationsRoutes({
+        metrics, clock, startedAtMs,
+        panelCount: () => panels.count(),
+        connectedPanelCount: () => gateway.connectedPanelCount(),
+        openApiDocument: () => openApi,
+      }),
+      ...domain.routes,
+      ...(options.releaseFeed !== false
+        ? releaseRoutes({ store: new ReleaseFeedStore(options.dataDir), panelStatus: () => panels.updateReports(), now: () => clock.now() })
+        : []),
+    ];
+    const principalOf = (authorization: string | undefined) => domain.keys.authenticate(bearerToken(authorization));
+    const app = buildHttpServer({ metrics, logger, routes, authenticate: (token) => domain.keys.authenticate(token) });
+    // Routes added by extensions are listed in the OpenAPI document too.
+    const ownRoutes = new Set(routes.map((r) => `${r.endpoint.method} ${fastifyUrl(r.endpoint.path)}`));
     const moduleRoutes: ModuleRoute[] = [];
     app.addHook('onRoute', (route) => {
       for (const method of [route.method].flat()) {
@@ -215,39 +239,27 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         moduleRoutes.push({ method, path: route.url.replace(/:([A-Za-z]+)/g, '{$1}'), openapi });
       }
     });
-    const principalOf = (authorization: string | undefined) => service.authenticate(bearerToken(authorization));
     const isAdmin = (authorization: string | undefined) => principalOf(authorization)?.kind === 'admin';
     const isPanelOrAdmin = (panelId: string, authorization: string | undefined) => {
       const principal = principalOf(authorization);
       return principal?.kind === 'admin' || (principal?.kind === 'panel' && principal.panelId === panelId);
     };
-    if (options.releaseFeed !== false) {
-      await app.register(releasesPlugin, {
-        prefix: '/api/v1',
-        store: new ReleaseFeedStore(options.dataDir),
-        isAdmin,
-        isPanel: isPanelOrAdmin,
-        panelStatus: () => service.panelUpdateReports(),
-        now: () => clock.now(),
-      });
-    }
-    panelReadingRoutes(app, { readings: panelReadings, principalOf });
-    if (options.extendHttp) await options.extendHttp(app, { service, logger, isAdmin, isPanelOrAdmin });
+    if (options.extendHttp) await options.extendHttp(app, { logger, principalOf, isAdmin, isPanelOrAdmin });
     await app.ready();
-    openApi = buildOpenApiDocument(routes, { version: BACKEND_VERSION, moduleRoutes });
+    openApi = buildOpenApiDocument(routes.map((r) => r.endpoint), { version: BACKEND_VERSION, moduleRoutes });
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());
     const address = app.server.address() as AddressInfo;
     const url = `http://${hostForUrl(host)}:${address.port}`;
-    apiBaseUrl = `${(options.publicUrl ?? url).replace(/\/+$/, '')}/api/v1`;
+    apiBaseUrl = `${(options.publicUrl ?? url).replace(/\/+$/, '')}${API_PREFIX}`;
 
     const timers: NodeJS.Timeout[] = [];
     if (options.startLoops !== false) {
       refreshLoop.start();
       const maintenance = setInterval(() => {
         try {
-          service.renewExpiring();
-          service.flushHttpSeen();
+          issuer.renewExpiring();
+          domain.httpPolls.flush();
         } catch (error) {
           logger.error('maintenance failed', { error: (error as Error).message });
         }
@@ -270,7 +282,16 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       mqttUrl: gateway.panelUrl || null,
       adminToken: admin.token,
       adminTokenFile: admin.file,
-      service,
+      panels,
+      documents: issuer,
+      contentSets: domain.contentSets,
+      levelSchemes: domain.levelSchemes,
+      sensorSources: domain.sensorSources,
+      readings: domain.readings,
+      commands: domain.commands,
+      screenshots: domain.screenshots,
+      panelReadings: domain.panelReadings,
+      panelMessages: domain.panelMessages,
       store,
       refreshLoop,
       metrics,
@@ -289,12 +310,12 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   }
 }
 
-function buildGateway(mqtt: MqttOptions, host: string, service: AirpanelService, logger: Logger): MqttGateway {
+function buildGateway(mqtt: MqttOptions, host: string, backend: GatewayBackend, logger: Logger): MqttGateway {
   switch (mqtt.mode) {
     case 'none':
       return new NoMqttGateway();
     case 'embedded':
-      return createEmbeddedGateway({ host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: service, sink: service, logger });
+      return createEmbeddedGateway({ host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: backend, sink: backend, logger });
     case 'external':
       return createExternalGateway({
         url: mqtt.url,
@@ -302,7 +323,7 @@ function buildGateway(mqtt: MqttOptions, host: string, service: AirpanelService,
         username: mqtt.username,
         password: mqtt.password,
         credentials: mqtt.credentials ?? 'dynsec',
-        sink: service,
+        sink: backend,
         logger,
       });
   }

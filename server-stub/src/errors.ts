@@ -2,7 +2,7 @@
  * A failure the API reports to its caller (as an ApiError body), as opposed to a bug. The
  * domain throws these; the HTTP layer maps `kind` to a status code.
  */
-export type ServiceErrorKind = 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'unavailable';
+export type ServiceErrorKind = 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'unavailable';
 
 export class ServiceError extends Error {
   constructor(
@@ -22,6 +22,7 @@ export const STATUS_OF_KIND: Record<ServiceErrorKind, number> = {
   forbidden: 403,
   'not-found': 404,
   conflict: 409,
+  'payload-too-large': 413,
   unavailable: 503,
 };
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONTENT_SET, DisplayDocument, StatusMessage, type ContentSetBody } from '@airpanel/contract';
 import type { Backend } from './backend.js';
-import type { EncodedDisplayDocument } from './documents.js';
+import type { EncodedDisplayDocument } from './documents/draft.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
 
@@ -32,8 +32,8 @@ describe('an edit that touches the whole fleet', () => {
     gateway = new RecordingGatewayFake();
     backend = await startTestBackend(temp.dir, { gatewayFactory: () => gateway });
     api = apiClient(backend.url);
-    backend.service.createContentSet({ ...contentWithMessage('first'), id: 'fleet' });
-    for (let i = 0; i < PANELS; i++) await backend.service.createPanel({ id: `panel-${String(i).padStart(4, '0')}`, name: `Panel ${i}`, contentSetId: 'fleet' });
+    backend.contentSets.create({ ...contentWithMessage('first'), id: 'fleet' });
+    for (let i = 0; i < PANELS; i++) await backend.panels.create({ id: `panel-${String(i).padStart(4, '0')}`, name: `Panel ${i}`, contentSetId: 'fleet' });
   }, 60_000);
   afterAll(async () => {
     await backend.close();
@@ -41,7 +41,7 @@ describe('an edit that touches the whole fleet', () => {
   });
 
   const put = (message: string) => api('PUT', '/api/v1/content-sets/fleet', { token: backend.adminToken, body: contentWithMessage(message) });
-  const shown = (panelId: string) => backend.service.display(panelId)!.document;
+  const shown = (panelId: string) => backend.documents.display(panelId)!.document;
 
   it('answers once every panel has its new document, each published once with its own revision', async () => {
     gateway.published.length = 0;
@@ -78,8 +78,8 @@ describe('an edit that touches the whole fleet', () => {
     gateway.published.length = 0;
     // Called back to back: the older edit has issued its first chunk and yields; the newer one
     // lands in between, and the older edit's later chunks must not undo it.
-    const older = backend.service.replaceContentSet('fleet', contentWithMessage('older'));
-    const newer = backend.service.replaceContentSet('fleet', contentWithMessage('newer'));
+    const older = backend.contentSets.replace('fleet', contentWithMessage('older'));
+    const newer = backend.contentSets.replace('fleet', contentWithMessage('newer'));
     await Promise.all([older, newer]);
     const olderIssued = gateway.published.filter((d) => d.content.message === 'older').length;
     expect(olderIssued).toBeGreaterThan(0);
@@ -102,14 +102,14 @@ describe('an edit that touches the whole fleet', () => {
       panelId, online: true, firmwareVersion: '1.2.3', state: 'live' as const, stateReason: 'document received',
       displayedRevision, uptimeSeconds: 5, lastError: null, maintenanceCode: null, sentAt: '2026-05-01T10:00:00.000Z',
     });
-    for (let i = 0; i < PANELS; i++) backend.service.onStatus(`panel-${String(i).padStart(4, '0')}`, StatusMessage.parse(status(`panel-${String(i).padStart(4, '0')}`, 1000 + i)));
+    for (let i = 0; i < PANELS; i++) backend.panelMessages.onStatus(`panel-${String(i).padStart(4, '0')}`, StatusMessage.parse(status(`panel-${String(i).padStart(4, '0')}`, 1000 + i)));
     // Not flushed yet (it would be at the next event-loop turn): the read flushes first.
-    expect(backend.service.getPanel('panel-1199')).toMatchObject({ online: true, displayedRevision: 2199, firmwareVersion: '1.2.3' });
+    expect(backend.panels.get('panel-1199')).toMatchObject({ online: true, displayedRevision: 2199, firmwareVersion: '1.2.3' });
     // A report from a panel deleted before the flush is dropped without losing the others.
-    backend.service.onStatus('panel-0001', StatusMessage.parse(status('panel-0001', 5)));
-    backend.service.onStatus('panel-0002', StatusMessage.parse(status('panel-0002', 6)));
-    await backend.service.deletePanel('panel-0001');
-    expect(backend.service.getPanel('panel-0002').displayedRevision).toBe(6);
+    backend.panelMessages.onStatus('panel-0001', StatusMessage.parse(status('panel-0001', 5)));
+    backend.panelMessages.onStatus('panel-0002', StatusMessage.parse(status('panel-0002', 6)));
+    await backend.panels.delete('panel-0001');
+    expect(backend.panels.get('panel-0002').displayedRevision).toBe(6);
   });
 });
 
@@ -120,11 +120,11 @@ describe('panel reports and shutdown', () => {
     const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (message: string) => void errors.push(message) };
     const backend = await startTestBackend(temp.dir, { logger });
     try {
-      await backend.service.createPanel({ id: 'panel-late', name: 'Late' });
+      await backend.panels.create({ id: 'panel-late', name: 'Late' });
       const late = StatusMessage.parse({ panelId: 'panel-late', online: false });
       await backend.close();
       // The gateway may still hand over a last will while the database closes.
-      backend.service.onStatus('panel-late', late);
+      backend.panelMessages.onStatus('panel-late', late);
       await new Promise((resolve) => setImmediate(resolve));
       expect(errors).toContain('recording panel messages failed');
     } finally {

@@ -43,10 +43,10 @@ describe('document validity and renewal', () => {
     expect(backend.refreshLoop.healthOf('dead-vendor')?.consecutiveFailures).toBe(1);
 
     clock.advance(200);
-    expect(backend.service.renewExpiring()).toBe(0);
+    expect(backend.documents.renewExpiring()).toBe(0);
     clock.advance(150);
     // 250 s left, less than one refresh interval: renewed, but only the healthy panel.
-    expect(backend.service.renewExpiring()).toBe(1);
+    expect(backend.documents.renewExpiring()).toBe(1);
     const renewed = await doc('panel-ok');
     expect(renewed.revision).toBeGreaterThan(first.revision);
     expect(Date.parse(renewed.validUntil)).toBe(clock.now() + 600_000);

@@ -41,8 +41,8 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { linearFit } from './support/stats.js';
-import { bundleEntry } from './support/bundle.js';
+import { linearFit } from '../harness/index.js';
+import { bundleLikeRelease } from '../harness/index.js';
 import { heapDiff } from './support/heap-diff.js';
 import type { AgentRequest, AgentSample as Sample } from './support/panel-agent.js';
 
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
 
   // The panel runs bundled (as on a panel: one ES module, packages from node_modules) under
   // plain node, not under tsx, whose compiler and cached source maps would be counted.
-  const agentBundle = await bundleEntry('test/bench/support/panel-agent.ts', 'panel-agent');
+  const agentBundle = await bundleLikeRelease('test/bench/support/panel-agent.ts', 'panel-agent');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-agent-bench-'));
   const start = machineInfo();
   console.log(`agent-overhead: one headless panel (PanelCore, real MQTT, no renderer) against the real backend; ${loadLine(start)}`);
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
       lastMeasured = Math.max(Date.now(), lastMeasured + 1);
       return { values: { pm25: 3 + (n % 7), pm10: 10 + (n % 5) }, measuredAt: new Date(lastMeasured).toISOString() };
     };
-    const current = () => backend.service.display(PANEL_ID)!.document.revision;
+    const current = () => backend.documents.display(PANEL_ID)!.document.revision;
     /** The revision in the panel's cache/revision.json (written after display.json): what is on disk. */
     const cachedRevision = async (): Promise<number> => {
       try {
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
         await sleep(20);
       }
     };
-    await backend.service.postReading(SENSOR_ID, reading());
+    await backend.readings.post(SENSOR_ID, reading());
 
     child = new PanelChild(fork(agentBundle, [panelDir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const p = child;
@@ -220,7 +220,7 @@ async function main(): Promise<void> {
       const segmentEnd = Math.min(updates, done + every);
       while (done < segmentEnd) {
         const k = Math.min(batch, segmentEnd - done);
-        for (let i = 0; i < k; i++) await backend.service.postReading(SENSOR_ID, reading());
+        for (let i = 0; i < k; i++) await backend.readings.post(SENSOR_ID, reading());
         done += k;
         await caughtUp(`soak at ${done}`);
         if (pace === 'cache') await cacheDrained(`soak at ${done}`);
@@ -229,7 +229,7 @@ async function main(): Promise<void> {
       httpProxy.cut();
       mqttProxy.cut();
       for (let i = 0; i < 5; i++) {
-        await backend.service.postReading(SENSOR_ID, reading());
+        await backend.readings.post(SENSOR_ID, reading());
         done++;
         await sleep(outageMs / 5);
       }
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     console.log(`end: ${loadLine(end)}`);
 
     const files = await writeReport('agent-overhead', {
-      settings: { idleSeconds, rateSeconds, updates, outages, outageMs, batch, pace, how: 'readings via backend.service.postReading (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST' },
+      settings: { idleSeconds, rateSeconds, updates, outages, outageMs, batch, pace, how: 'readings via backend.readings.post (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST' },
       loadAverageStart: start.loadAverage,
       idle, oneUpdatePerSecond: rate, soak, checkpoints, ...(heapGrowth ? { heapGrowth } : {}),
     }, {

@@ -37,10 +37,10 @@ import { PanelRegistration, panelConfigFromRegistration } from '@airpanel/contra
 import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
-import { bundleEntry } from './support/bundle.js';
+import { bundleLikeRelease } from '../harness/index.js';
 import { startPanelProcess, type PanelProcess } from './support/panel-process.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { summarize } from './support/stats.js';
+import { summarize } from '../harness/index.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   const pollMs = Number(values['poll-ms']);
   const expectedWait = pollMs * (1 + POLL_JITTER ** 2 / 3) / 2;
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
-  const bundle = await bundleEntry('test/bench/support/headless-panel.ts', 'headless-panel');
+  const bundle = await bundleLikeRelease('test/bench/support/headless-panel.ts', 'headless-panel');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-c2p-bench-'));
   const start = machineInfo();
   console.log(`change-to-pixel: ${rounds} rounds, push (MQTT) and poll (HTTP every ${pollMs} ms ± ${POLL_JITTER * 100} %) interleaved; ${loadLine(start)}`);
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
       await page.addInitScript({ content: REVISION_WATCHER });
       await page.goto(ready.url);
-      const revision = backend.service.display(id)!.document.revision;
+      const revision = backend.documents.display(id)!.document.revision;
       await proc.frame((f) => f.kind === 'content' && f.revision === revision);
       panels.set(mode, { id, sensor, proc, page });
     }
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
         const res = await admin(`/sensors/${p.sensor}/readings`, { values: { pm25 } });
         const tRest = now();
         if (res.status !== 201 && res.status !== 200) throw new Error(`reading: HTTP ${res.status} ${await res.text()}`);
-        const revision = backend.service.display(p.id)!.document.revision;
+        const revision = backend.documents.display(p.id)!.document.revision;
         const frame = await p.proc.frame((f) => f.kind === 'content' && f.revision === revision, 30_000);
         type W = { __revs: Record<string, number>; __vis: Record<string, number>; __shown: Record<string, number> };
         const times = await (await p.page.waitForFunction((rev) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, DISPLAY_DOCUMENT_MAX_BYTES, DisplayDocument } from '@airpanel/contract';
-import { draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument } from './documents.js';
-import { sampleDisplayDocument } from './mqtt/test-support/mqtt-test-kit.js';
+import { draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument } from './draft.js';
+import { sampleDisplayDocument } from '../mqtt/test-support/mqtt-test-kit.js';
 
 const panel = {
   id: 'panel-a', name: 'A', location: null, sensorSourceId: null,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { NamedSchema, RouteSpec } from './route-spec.js';
+import { API_TAGS, type Endpoint, type NamedSchema } from '@airpanel/contract/api';
 
 const SECURITY_SCHEMES = {
   adminToken: {
@@ -17,9 +17,10 @@ const SECURITY_SCHEMES = {
 type JsonObject = Record<string, unknown>;
 
 /**
- * A route another module (the release feed) registered. A module describes it by giving the
- * route `config: { openapi: { summary, description, security, requestBody, responses, ... } }`
- * (OpenAPI operation fields, merged over the generic entry); otherwise it is only listed.
+ * A route an extension (`extendHttp`) registered outside the contract's endpoints. It describes
+ * itself by giving the route `config: { openapi: { summary, description, security, requestBody,
+ * responses, ... } }` (OpenAPI operation fields, merged over the generic entry); otherwise it is
+ * only listed.
  */
 export interface ModuleRoute {
   method: string;
@@ -63,7 +64,7 @@ function parameterList(schema: z.ZodType | undefined, location: 'path' | 'query'
 }
 
 /** The OpenAPI 3 document of `routes`: every path, body, answer and security requirement. */
-export function buildOpenApiDocument(routes: RouteSpec[], info: { version: string; serverUrl?: string; moduleRoutes?: ModuleRoute[] }): JsonObject {
+export function buildOpenApiDocument(routes: readonly Endpoint[], info: { version: string; serverUrl?: string; moduleRoutes?: ModuleRoute[] }): JsonObject {
   const requestSchemas = new Map<string, NamedSchema>();
   const responseSchemas = new Map<string, NamedSchema>();
   const remember = (into: Map<string, NamedSchema>, named: NamedSchema) => {
@@ -101,8 +102,8 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
       security: route.auth === 'none' ? [] : route.auth === 'admin' ? [{ adminToken: [] }] : [{ adminToken: [] }, { panelKey: [] }],
     };
     if (route.description) operation.description = route.description;
-    if (route.path.endsWith('/display')) {
-      (operation.parameters as JsonObject[]).push({ name: 'If-None-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'ETag of the revision the caller has' });
+    for (const header of route.requestHeaders ?? []) {
+      (operation.parameters as JsonObject[]).push({ name: header.name, in: 'header', required: header.required, schema: { type: 'string' }, description: header.description });
     }
     if (route.binaryBody) {
       operation.requestBody = {
@@ -120,12 +121,11 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
   for (const { method, path, openapi } of info.moduleRoutes ?? []) {
     const operation: JsonObject = {
       operationId: `${method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-      summary: path.includes('/update/') || path.includes('/releases') ? 'Release feed (OTA): see server-stub/src/releases/plugin.ts' : 'Added by a backend module',
-      tags: [path.includes('/update/') || path.includes('/releases') ? 'releases' : 'modules'],
+      summary: 'Added by a backend extension',
+      tags: ['modules'],
       parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
-      // Release management needs the admin token; a panel's report takes its key.
-      security: path.startsWith('/api/v1/releases') ? [{ adminToken: [] }] : path.includes('/report') ? [{ adminToken: [] }, { panelKey: [] }] : [],
-      responses: { 200: { description: 'Success; the answer is defined by the module' }, default: { description: 'Errors are ApiError bodies', content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } } },
+      security: [],
+      responses: { 200: { description: 'Success; the answer is defined by the extension' }, default: { description: 'Errors are ApiError bodies', content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } } },
     };
     (paths[path] ??= {})[method.toLowerCase()] = { ...operation, ...openapi };
   }
@@ -138,7 +138,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: { version: strin
       description: 'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies.',
     },
     servers: [{ url: info.serverUrl ?? '/' }],
-    tags: ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels', 'releases'].map((name) => ({ name })),
+    tags: API_TAGS.map((name) => ({ name })),
     paths,
     components: {
       securitySchemes: SECURITY_SCHEMES,

@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeDisplayDocument } from '../documents.js';
+import { encodeDisplayDocument } from '../documents/draft.js';
 import type { PanelCredentialVerifier } from './gateway.js';
 import { Aedes, type AedesPublishPacket } from 'aedes';
 import { completingOffStack, createEmbeddedGateway } from './embedded-gateway.js';

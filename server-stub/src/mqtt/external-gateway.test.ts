@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeDisplayDocument } from '../documents.js';
+import { encodeDisplayDocument } from '../documents/draft.js';
 import { createExternalGateway } from './external-gateway.js';
 import type { MqttGateway } from './gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';

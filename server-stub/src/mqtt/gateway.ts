@@ -1,5 +1,5 @@
 import type { Command, PanelEvent, StatusMessage } from '@airpanel/contract';
-import type { EncodedDisplayDocument } from '../documents.js';
+import type { EncodedDisplayDocument } from '../documents/draft.js';
 
 /**
  * The seam between the backend's domain and its MQTT side. Two implementations: the
@@ -16,6 +16,11 @@ export interface PanelCredentialVerifier {
 export interface PanelMessageSink {
   onStatus(panelId: string, message: StatusMessage): void;
   onEvent(panelId: string, event: PanelEvent): void;
+}
+
+/** The backend as a gateway sees it: it checks panel keys, takes panel messages, and re-publishes every document. */
+export interface GatewayBackend extends PanelCredentialVerifier, PanelMessageSink {
+  publishAll(): void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Command, panelTopics } from '@airpanel/contract';
-import type { EncodedDisplayDocument } from '../documents.js';
+import type { EncodedDisplayDocument } from '../documents/draft.js';
 import type { MqttGateway } from './gateway.js';
 
 /**

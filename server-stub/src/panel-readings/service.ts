@@ -11,7 +11,9 @@ import {
 import type { Clock } from '../clock.js';
 import { ServiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { AirpanelService } from '../service.js';
+import type { PanelService } from '../panels/service.js';
+import type { ReadingService } from '../readings/service.js';
+import type { SensorSourceService } from '../sensors/sources.js';
 import type { PanelReadingStore, StoredPanelReading } from './store.js';
 
 /** A reading dated further ahead of the backend's clock than this is refused (a wrong panel clock). */
@@ -19,7 +21,9 @@ const MAX_FUTURE_SKEW_MS = 10 * 60_000;
 
 export interface PanelReadingsServiceOptions {
   store: PanelReadingStore;
-  service: AirpanelService;
+  panels: PanelService;
+  sensorSources: SensorSourceService;
+  readings: ReadingService;
   clock: Clock;
   logger: Logger;
   /** The EAQI rule by default; tests shorten it. */
@@ -68,7 +72,7 @@ export class PanelReadingsService {
     );
     if (!averaged.values) return; // not enough coverage yet: the panel's level is not decided by it
     const level = Reading.parse({ measuredAt: reading.measuredAt, source: panelReadingSource(panelId, reading.sensor), values: averaged.values });
-    const work = this.o.service.recordReading(sourceId, level).catch((error: unknown) => {
+    const work = this.o.readings.record(sourceId, level).catch((error: unknown) => {
       this.knownSources.delete(sourceId); // deleted by an operator meanwhile: look again next time
       this.o.logger.error('recording a panel reading for its level failed', { panelId, error: (error as Error).message });
     });
@@ -84,9 +88,9 @@ export class PanelReadingsService {
     const id = panelSourceId(panelId);
     if (this.knownSources.has(id)) return id;
     if (!this.sourceExists(id)) {
-      this.o.service.createSensorSource({ id, name: `Own sensor of ${panelId} (${reading.sensor})`.slice(0, 120), spec: { kind: 'panel', panelId } });
+      this.o.sensorSources.create({ id, name: `Own sensor of ${panelId} (${reading.sensor})`.slice(0, 120), spec: { kind: 'panel', panelId } });
       this.o.logger.info('panel sensor source created', { panelId, sourceId: id });
-      if (this.o.service.getPanel(panelId).sensorSourceId === null) this.o.service.updatePanel(panelId, { sensorSourceId: id });
+      if (this.o.panels.require(panelId).sensorSourceId === null) this.o.panels.update(panelId, { sensorSourceId: id });
     }
     this.knownSources.add(id);
     return id;
@@ -94,7 +98,7 @@ export class PanelReadingsService {
 
   private sourceExists(id: string): boolean {
     try {
-      this.o.service.getSensorSource(id);
+      this.o.sensorSources.get(id);
       return true;
     } catch (error) {
       if (error instanceof ServiceError && error.kind === 'not-found') return false;
@@ -103,12 +107,12 @@ export class PanelReadingsService {
   }
 
   recorded(panelId: string, ids: readonly string[]): string[] {
-    this.o.service.getPanel(panelId);
+    this.o.panels.require(panelId);
     return this.o.store.recorded(panelId, ids);
   }
 
   list(panelId: string, afterSeq: number, limit: number): StoredPanelReading[] {
-    this.o.service.getPanel(panelId); // 404 for an unknown panel
+    this.o.panels.require(panelId); // 404 for an unknown panel
     return this.o.store.list(panelId, afterSeq, limit);
   }
 

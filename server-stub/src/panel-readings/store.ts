@@ -1,11 +1,8 @@
 import { PanelReading, type TimedValues } from '@airpanel/contract';
+import type { StoredPanelReading } from '@airpanel/contract/api';
 import type { Db } from '../db/database.js';
 
-/** What the backend keeps of one reading of a panel's own sensor. */
-export interface StoredPanelReading {
-  reading: PanelReading;
-  receivedAt: string;
-}
+export type { StoredPanelReading };
 
 /**
  * Raw readings kept per panel: two days of one a minute, the 24-hour PM mean plus a day of

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import { UpdateReport } from '@airpanel/contract';
 import { ReleaseManifest, SignedManifestEnvelope, type SignedManifestEnvelope as Envelope } from '@airpanel/contract/release';
+import { BUNDLE_NAME_PATTERN, ChannelState } from '@airpanel/contract/api';
+
+export { ChannelState };
 
 /**
  * The release feed's own storage, self-contained in `<dataDir>/releases/`:
@@ -19,13 +22,6 @@ export const StoredRelease = z.object({
 });
 export type StoredRelease = z.infer<typeof StoredRelease>;
 
-export const ChannelState = z.object({
-  /** Counter of the manifest served now; null = nothing served. */
-  activeCounter: z.number().int().nullable(),
-  paused: z.boolean(),
-  updatedAt: z.string(),
-});
-export type ChannelState = z.infer<typeof ChannelState>;
 
 const IndexFile = z.object({
   format: z.literal('airpanel-release-feed/1'),
@@ -150,7 +146,7 @@ function counterOf(raw: Record<string, unknown>): number | null {
   return typeof raw.counter === 'number' && Number.isSafeInteger(raw.counter) ? raw.counter : null;
 }
 
-export const BUNDLE_NAME = /^[0-9a-f]{64}\.tar\.gz$/;
+export const BUNDLE_NAME = BUNDLE_NAME_PATTERN;
 
 /** The file name of a bundle with this sha512 (base64, as in manifests). */
 export function bundleNameOf(sha512b64: string): string {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Command, PanelStatus } from '@airpanel/contract';
-import { encodeDisplayDocument } from '../../documents.js';
+import { encodeDisplayDocument } from '../../documents/draft.js';
 import type { MqttGateway } from '../gateway.js';
 import type { RecordingLogger, RecordingSink } from './mqtt-test-kit.js';
 import {

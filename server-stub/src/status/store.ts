@@ -1,0 +1,96 @@
+import { PanelSensorReport, type PanelStatus, type StatusMessage } from '@airpanel/contract';
+import type { Store } from '../db/store.js';
+
+export interface StatusRow {
+  online: boolean;
+  lastSeenAt: string | null;
+  httpSeenAt: string | null;
+  state: PanelStatus['state'] | null;
+  firmwareVersion: string | null;
+  displayedRevision: number | null;
+  lastError: string | null;
+  ownSensor: PanelSensorReport | null;
+}
+
+/** The `sensor` part of the last full status, if it validates (older panels have none). */
+function ownSensorOf(body: string | null): PanelSensorReport | null {
+  if (!body) return null;
+  const parsed = PanelSensorReport.safeParse((JSON.parse(body) as { sensor?: unknown }).sensor);
+  return parsed.success ? parsed.data : null;
+}
+
+function statusFromRow(row: Record<string, unknown>): StatusRow {
+  return {
+    online: row.online === 1,
+    lastSeenAt: (row.last_seen_at as string | null) ?? null,
+    httpSeenAt: (row.http_seen_at as string | null) ?? null,
+    state: (row.state as StatusRow['state']) ?? null,
+    firmwareVersion: (row.firmware_version as string | null) ?? null,
+    displayedRevision: (row.displayed_revision as number | null) ?? null,
+    lastError: (row.last_error as string | null) ?? null,
+    ownSensor: ownSensorOf(row.status_body as string | null),
+  };
+}
+
+/** What each panel last reported (`panel_status`): its status, state, and last HTTP poll. */
+export class StatusStore {
+  constructor(private readonly store: Store) {}
+
+  get(panelId: string): StatusRow | null {
+    const row = this.store.sql('SELECT * FROM panel_status WHERE panel_id = ?').get(panelId) as Record<string, unknown> | undefined;
+    return row ? statusFromRow(row) : null;
+  }
+
+  list(): Map<string, StatusRow> {
+    const rows = this.store.sql('SELECT * FROM panel_status').all() as Record<string, unknown>[];
+    return new Map(rows.map((r) => [r.panel_id as string, statusFromRow(r)]));
+  }
+
+  listUpdateReports(): { panelId: string; firmwareVersion: string | null; update: unknown }[] {
+    const rows = this.store.sql('SELECT panel_id, firmware_version, status_body FROM panel_status ORDER BY panel_id').all() as { panel_id: string; firmware_version: string | null; status_body: string | null }[];
+    return rows.map((r) => ({
+      panelId: r.panel_id,
+      firmwareVersion: r.firmware_version,
+      update: r.status_body ? ((JSON.parse(r.status_body) as { update?: unknown }).update ?? null) : null,
+    }));
+  }
+
+  /** Records what a panel reported on its status topic (a full status or its last will). */
+  recordStatus(panelId: string, message: StatusMessage, receivedAtIso: string): void {
+    if ('firmwareVersion' in message) {
+      this.store.sql(`INSERT INTO panel_status (panel_id, online, last_seen_at, state, firmware_version, displayed_revision, last_error, status_body)
+        VALUES (@panelId, @online, @seen, @state, @firmware, @displayed, @lastError, @body)
+        ON CONFLICT (panel_id) DO UPDATE SET online = excluded.online, last_seen_at = excluded.last_seen_at, state = excluded.state,
+          firmware_version = excluded.firmware_version, displayed_revision = excluded.displayed_revision,
+          last_error = excluded.last_error, status_body = excluded.status_body`).run({
+        panelId,
+        online: message.online ? 1 : 0,
+        seen: receivedAtIso,
+        state: message.state,
+        firmware: message.firmwareVersion,
+        displayed: message.displayedRevision,
+        lastError: message.lastError,
+        body: JSON.stringify(message),
+      });
+    } else {
+      // The last will says only "offline"; what the panel said before stays on record.
+      this.store.sql(`INSERT INTO panel_status (panel_id, online) VALUES (?, 0)
+        ON CONFLICT (panel_id) DO UPDATE SET online = 0`).run(panelId);
+    }
+  }
+
+  recordStateTransition(panelId: string, state: PanelStatus['state'], atIso: string): void {
+    this.store.sql(`INSERT INTO panel_status (panel_id, online, last_seen_at, state) VALUES (?, 1, ?, ?)
+      ON CONFLICT (panel_id) DO UPDATE SET state = excluded.state, last_seen_at = excluded.last_seen_at`).run(panelId, atIso, state);
+  }
+
+  recordHttpSeen(panelId: string, atIso: string): void {
+    this.store.sql(`INSERT INTO panel_status (panel_id, online, http_seen_at) VALUES (?, 0, ?)
+      ON CONFLICT (panel_id) DO UPDATE SET http_seen_at = excluded.http_seen_at`).run(panelId, atIso);
+  }
+
+  /** After a restart nobody is connected until it says so again. */
+  markAllOffline(): void {
+    this.store.sql('UPDATE panel_status SET online = 0').run();
+  }
+}
