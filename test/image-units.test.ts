@@ -219,6 +219,18 @@ describe('first-boot units and what the boot loaders pass them', () => {
   const unit = (name: string) => readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system', name), 'utf8');
   const loaders = [readFileSync(join(BOARD, 'x86_64/grub.cfg'), 'utf8'), readFileSync(join(BOARD, 'rpi4/boot.cmd'), 'utf8')];
 
+  it.each(BOARDS)('%s: every mount is fsck\'d before it mounts: the data partition and the FAT boot partition (left dirty by a power cut)', (board) => {
+    const mounts = [join(BOARD, 'common/rootfs-overlay/etc/systemd/system'), join(BOARD, board, 'rootfs-overlay/etc/systemd/system')]
+      .flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.mount') && f !== 'var-lib-systemd-timesync.mount').map((f) => join(d, f)));
+    expect(mounts.some((m) => /boot-(efi|firmware)\.mount$/.test(m))).toBe(true);
+    for (const mount of mounts) {
+      const text = readFileSync(mount, 'utf8');
+      const escaped = must('systemd-escape', ['--path', /^What=(.*)$/m.exec(text)?.[1] ?? '']).stdout.trim();
+      expect(text, mount).toContain(`Requires=systemd-fsck@${escaped}.service`);
+      expect(text, mount).toContain(`After=systemd-fsck@${escaped}.service`);
+    }
+  });
+
   it('the factory reset runs on the flag both boot loaders add for FACTORY_RESET=1, before /data is checked and mounted', () => {
     const wipe = unit('airpanel-wipe-data.service');
     const flag = /^ConditionKernelCommandLine=(.*)$/m.exec(wipe)?.[1];
@@ -246,6 +258,7 @@ describe.each(BOARDS)('airpanel_%s_defconfig: what the scripts and units run on 
       expect(set(s), s).toBe(true);
     }
     expect(defconfig).not.toMatch(/^# BR2_PACKAGE_E2FSPROGS_FSCK is not set$/m);
+    expect(set('BR2_PACKAGE_DOSFSTOOLS_FSCK_FAT'), 'fsck.vfat for the FAT boot partition').toBe(true);
   });
 
   it('has the boot loader environment tool of its board (RAUC, bootenv) and leaves the prebuilt runtime unstripped', () => {
