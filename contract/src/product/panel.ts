@@ -19,6 +19,9 @@ export const PanelCreateBody = z.object({
   sensorSourceId: Identifier.nullable().optional(),
   contentSetId: Identifier.optional(),
   levelSchemeId: Identifier.optional(),
+  /** A PKCS#10 request (PEM) for the panel's client certificate (mTLS); the key pair stays on
+   *  the technician's machine. Needs a backend with a private CA (`--tls-ca-dir`). */
+  clientCertificateRequest: z.string().max(8_192).regex(/^-----BEGIN CERTIFICATE REQUEST-----/, 'a PEM certificate request').optional(),
 });
 export type PanelCreateBody = z.infer<typeof PanelCreateBody>;
 

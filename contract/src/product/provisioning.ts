@@ -19,11 +19,20 @@ export const PanelEndpoints = z.object({
 });
 export type PanelEndpoints = z.infer<typeof PanelEndpoints>;
 
+/** A PEM certificate as the registration answer carries it (a CA or a panel's client certificate). */
+const PemCertificate = z.string().max(16_384).regex(/^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/, 'a PEM certificate');
+
 /** The answer to `POST /api/v1/panels`: the only time the API key is ever shown. */
 export const PanelRegistration = z.object({
   panel: Panel,
   apiKey: z.string().min(32).max(128),
   endpoints: PanelEndpoints,
+  /** The backend's private CA (PEM) the panel must trust for every connection (panel.json
+   *  `caFile`); null when the backend's certificate comes from a public CA, or there is no TLS. */
+  caCertificate: PemCertificate.nullable().default(null),
+  /** The panel's client certificate (PEM, subject CN = panel id), signed by that CA from the
+   *  request's `clientCertificateRequest`; null when none was asked for. */
+  clientCertificate: PemCertificate.nullable().default(null),
 });
 export type PanelRegistration = z.infer<typeof PanelRegistration>;
 
@@ -67,6 +76,9 @@ export function panelConfigFromRegistration(reg: PanelRegistration): PanelConfig
     name: reg.panel.name,
     location: reg.panel.location,
     endpoints: reg.endpoints,
+    // The PEM text itself: provisioning writes it into files beside panel.json at injection.
+    caFile: reg.caCertificate,
+    clientCertFile: reg.clientCertificate,
   };
 }
 
