@@ -9,9 +9,9 @@ import { LoaderStore } from '../src-main/loader/store.js';
 import { startTestBackend } from '../server-stub/src/test-support.js';
 import type { Backend } from '../server-stub/src/backend.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, tempDir, writeKeyFile, writeKeyring } from './ota-support/feed.js';
-import { coreAppBundle } from './ota-support/core-app.js';
-import { SupervisedStubPanel } from './ota-support/supervised.js';
+import { generateReleaseKey, tempDir, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
+import { coreAppBundle } from './harness/ota/core-app.js';
+import { SupervisedStubPanel } from './harness/ota/supervised.js';
 
 /**
  * End to end with the real backend (SQLite, embedded MQTT, release feed) and the real panel

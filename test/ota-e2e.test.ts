@@ -3,9 +3,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extractBundle } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
-import { stubBundle } from './ota-support/stub-app.js';
-import { SupervisedStubPanel } from './ota-support/supervised.js';
+import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { stubBundle } from './harness/ota/stub-app.js';
+import { SupervisedStubPanel } from './harness/ota/supervised.js';
 import { LoaderStore } from '../src-main/loader/store.js';
 
 /**

@@ -11,9 +11,9 @@ import { BundleLoader } from '../src-main/loader/loader.js';
 import { LoaderStore } from '../src-main/loader/store.js';
 import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
-import { testUpdater } from './ota-support/panel.js';
-import { nodeArgsFor } from './ota-support/build.js';
+import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { testUpdater } from './harness/ota/updater.js';
+import { nodeArgsFor } from './harness/index.js';
 
 /**
  * The attack and fault suite: every case ends with the loader's next-start decision on a
@@ -260,7 +260,7 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
     tmp = await tempDir('kill');
     feed = await startFeed(join(tmp.dir, 'backend'));
     // Child start-up dominates each trial: bundle the child once so 50 trials take seconds.
-    childCommand = nodeArgsFor(join(import.meta.dirname, 'ota-support', 'install-child.ts'), join(tmp.dir, 'install-child.mjs'));
+    childCommand = nodeArgsFor(join(import.meta.dirname, 'harness', 'ota', 'install-child.ts'), join(tmp.dir, 'install-child.mjs'));
   });
   afterAll(async () => {
     await feed.close();

@@ -9,7 +9,7 @@ import { ReleaseFeedStore, bundleNameOf } from '../server-stub/src/releases/inde
 import * as ops from '../tools/release/ops.js';
 import { main as cliMain } from '../tools/release/cli.js';
 import { ReleaseLedger } from '../tools/release/ledger.js';
-import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
+import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 
 /**
  * A feed that stored releases before the manifest became schema 2 (no bundleDescriptorSha256,

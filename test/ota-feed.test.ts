@@ -4,7 +4,7 @@ import got from 'got';
 import { ReleaseFeedStore } from '../server-stub/src/releases/index.js';
 import * as ops from '../tools/release/ops.js';
 import { main as cliMain } from '../tools/release/cli.js';
-import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
+import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 
 describe('release feed (plugin) + release CLI operations, over real HTTP', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;

@@ -9,10 +9,10 @@ import { LoaderStore } from '../src-main/loader/store.js';
 import { startTestBackend } from '../server-stub/src/test-support.js';
 import type { Backend } from '../server-stub/src/backend.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, tempDir, writeKeyFile, writeKeyring } from './ota-support/feed.js';
-import { coreAppBundle } from './ota-support/core-app.js';
-import type { CoreAppBehaviour } from './ota-support/core-app-runtime.js';
-import { SupervisedStubPanel } from './ota-support/supervised.js';
+import { generateReleaseKey, tempDir, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
+import { coreAppBundle } from './harness/ota/core-app.js';
+import type { CoreAppBehaviour } from './harness/ota/core-app-runtime.js';
+import { SupervisedStubPanel } from './harness/ota/supervised.js';
 
 describe('the health criterion (LoaderHealthGate): content painted AND backend reached', () => {
   it('reports once, only when both are there, in either order; the splash and maintenance codes are not content', () => {

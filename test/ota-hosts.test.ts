@@ -10,8 +10,8 @@ import { BundleLoader } from '../src-main/loader/loader.js';
 import { Ed25519Verifier } from '../src-main/core/update/index.js';
 import { extractBundle } from '../src-main/core/update/bundle.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
-import { testUpdater } from './ota-support/panel.js';
+import { generateReleaseKey, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { testUpdater } from './harness/ota/updater.js';
 
 describe('one release runs on the Electron host and on the Node host (minimum runtime per host)', () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;

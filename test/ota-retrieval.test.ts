@@ -9,8 +9,8 @@ import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './ota-support/feed.js';
-import { timerScheduler } from './ota-support/panel.js';
+import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { timerScheduler } from './harness/ota/updater.js';
 
 /**
  * Slow retrieval, endless data, rollback floor, credentials and feed silence (issue 11 §3),

@@ -5,74 +5,54 @@
 // the order taken (seq 1…N without a gap, each id once; with the embedded broker also received
 // in seq order). The panel forgets a reading only once the backend confirmed it has it.
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { PanelRegistration, PanelSummary } from '@airpanel/contract';
-import { freePort, MOSQUITTO_BINARY, startMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { BackendProcess } from './faults/support/backend-process.js';
-import { ADMIN_TOKEN, AdminApi, Cleanups, report, sleep, startBackendWithPanel, tempDir } from './faults/support/stack.js';
-import { backendReadings, FakeSds011, PanelProcess, readingProblems, writeSensorPanelJson } from './sensor-support/sensor-panel.js';
+import { describe, expect, it } from 'vitest';
+import { PanelSummary } from '@airpanel/contract';
+import {
+  backendReadings, FakeSds011, MOSQUITTO_BINARY, provisionPanel, queuedReadings, readingProblems, reportFigures, SENSOR_TUNING, sleep, startBackend,
+  startBackendWithPanel, startMosquitto, startPanel, useCleanups, waitUntil, type Cleanups, type PanelProcess, type ProvisionedPanel,
+} from './harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
-async function until<T>(what: string, check: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs: number): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = <T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs: number) => waitUntil(what, check, { timeoutMs, intervalMs: 100 });
 
 /** A panel child process reading a fake SDS011 on a pty; both stopped by `cleanups`. */
-async function startSensorPanel(cleanups: Cleanups, registration: PanelRegistration): Promise<PanelProcess> {
+async function startSensorPanel(cleanups: Cleanups, registration: ProvisionedPanel): Promise<PanelProcess> {
   const sensor = await FakeSds011.start();
   cleanups.add(() => sensor.stop());
-  const panelDir = await tempDir(cleanups, 'airpanel-readings-panel-');
-  await writeSensorPanelJson(panelDir, registration, sensor.pty.device);
-  const panel = new PanelProcess(panelDir);
-  cleanups.add(() => panel.kill('SIGTERM'));
-  await panel.start();
-  return panel;
-}
-
-async function registerBare(api: AdminApi, panelId: string): Promise<PanelRegistration> {
-  return PanelRegistration.parse(await api.http.post('panels', { json: { id: panelId, name: `Panel ${panelId}` } }).json());
+  return startPanel({ mode: 'child', cleanups, registration, panelJson: sensor.panelJson, tuning: SENSOR_TUNING, logLevel: 'warn' });
 }
 
 describe("panel's own sensor: readings back without loss", () => {
   it('across a backend kill (embedded broker dies with it) and a panel power cut during the outage', async () => {
-    const backend = new BackendProcess({ dataDir: await tempDir(cleanups, 'airpanel-readings-backend-'), port: await freePort(), mqttPort: await freePort() });
-    cleanups.add(async () => void (await backend.kill('SIGTERM')));
-    await backend.start();
-    const api = new AdminApi(backend.url);
-    const registration = await registerBare(api, 'panel-rd');
+    const backend = await startBackend({ mode: 'child', cleanups });
+    const api = backend.admin;
+    const registration = await provisionPanel(api, { panelId: 'panel-rd', sensorId: null });
     const panel = await startSensorPanel(cleanups, registration);
 
-    await until('readings in the backend', async () => (await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rd')).length >= 5, 20_000);
+    await until('readings in the backend', async () => (await backendReadings(api, 'panel-rd')).length >= 5, 20_000);
     // The backend made the panel's own source its sensor, and the fleet list shows the sensor.
     const summary = PanelSummary.parse(await api.http.get('panels/panel-rd').json());
     expect(summary.sensorSourceId).toBe('own-panel-rd');
     await until('the sensor in the fleet list', async () => PanelSummary.parse(await api.http.get('panels/panel-rd').json()).ownSensor?.state === 'ok', 10_000);
 
     await backend.kill('SIGKILL');
-    await until('readings queued on the panel', async () => (await panel.queued()) >= 8, 15_000);
+    await until('readings queued on the panel', async () => (await queuedReadings(panel.dataDir)) >= 8, 15_000);
     await panel.kill('SIGKILL'); // power cut with a queue on disk
-    const queuedAtCut = await panel.queued();
+    const queuedAtCut = await queuedReadings(panel.dataDir);
     await sleep(300);
     await panel.start();
-    await until('more readings queued after the restart', async () => (await panel.queued()) >= queuedAtCut + 5, 15_000);
+    await until('more readings queued after the restart', async () => (await queuedReadings(panel.dataDir)) >= queuedAtCut + 5, 15_000);
     await backend.start();
-    await until('queue drained', async () => (await panel.queued()) <= 1, 30_000);
+    await until('queue drained', async () => (await queuedReadings(panel.dataDir)) <= 1, 30_000);
     await panel.kill('SIGTERM');
     await sleep(500);
 
-    const received = await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rd');
+    const received = await backendReadings(api, 'panel-rd');
     expect(readingProblems(received)).toEqual([]);
     expect(received.length).toBeGreaterThanOrEqual(5 + 8 + 5);
-    const leftOnPanel = await panel.queued();
-    report('readings: backend kill + panel power cut', { received: String(received.length), queuedAtCut: String(queuedAtCut), leftOnPanel: String(leftOnPanel) });
+    const leftOnPanel = await queuedReadings(panel.dataDir);
+    reportFigures('faults', 'readings: backend kill + panel power cut', { received: String(received.length), queuedAtCut: String(queuedAtCut), leftOnPanel: String(leftOnPanel) });
     // What the panel still holds is only what it took after its last drain: nothing it sent is missing.
     expect(leftOnPanel).toBeLessThanOrEqual(1);
   }, 150_000);
@@ -80,23 +60,23 @@ describe("panel's own sensor: readings back without loss", () => {
   it.skipIf(!existsSync(MOSQUITTO_BINARY))('across a Mosquitto kill (backend in external mode stays up)', async () => {
     const broker = await startMosquitto();
     cleanups.add(() => broker.stop());
-    const { backend, api } = await startBackendWithPanel(cleanups, 'panel-other', { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword });
-    const registration = await registerBare(api, 'panel-rm');
+    const { api } = await startBackendWithPanel({ cleanups, panelId: 'panel-other', mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword } });
+    const registration = await provisionPanel(api, { panelId: 'panel-rm', sensorId: null });
     const panel = await startSensorPanel(cleanups, registration);
-    await until('readings in the backend', async () => (await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rm')).length >= 5, 20_000);
+    await until('readings in the backend', async () => (await backendReadings(api, 'panel-rm')).length >= 5, 20_000);
 
     await broker.kill('SIGKILL');
-    await until('readings queued on the panel', async () => (await panel.queued()) >= 8, 15_000);
+    await until('readings queued on the panel', async () => (await queuedReadings(panel.dataDir)) >= 8, 15_000);
     await broker.restart();
-    await until('queue drained', async () => (await panel.queued()) <= 1, 30_000);
+    await until('queue drained', async () => (await queuedReadings(panel.dataDir)) <= 1, 30_000);
     await panel.kill('SIGTERM');
     await sleep(1_000);
 
-    const received = await backendReadings(backend.url, ADMIN_TOKEN, 'panel-rm');
+    const received = await backendReadings(api, 'panel-rm');
     // Readings Mosquitto acknowledged but lost with its crash are sent again after the
     // backend said it lacks them: none missing, none twice, but not necessarily in arrival order.
     expect(readingProblems(received, { receivedInOrder: false })).toEqual([]);
     expect(received.length).toBeGreaterThanOrEqual(13);
-    report('readings: mosquitto kill', { received: String(received.length) });
+    reportFigures('faults', 'readings: mosquitto kill', { received: String(received.length) });
   }, 150_000);
 });

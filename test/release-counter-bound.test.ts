@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_COUNTER_JUMP, ReleaseLedger } from '../tools/release/ledger.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
+import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 
 /**
  * Fast-forward through the release tool: a manifest that is validly signed by a trusted key

@@ -5,7 +5,7 @@ import { readImageReleaseFloor } from '../src-main/core/update/index.js';
 import { ReleaseLedger } from '../tools/release/ledger.js';
 import * as ops from '../tools/release/ops.js';
 import { main as cliMain } from '../tools/release/cli.js';
-import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './ota-support/feed.js';
+import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 
 /**
  * The release tool against a backend that lies (issue 11 §2): the real release feed, whose

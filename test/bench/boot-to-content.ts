@@ -40,9 +40,9 @@ import { PanelCore, loadPanelConfig } from '../../src-main/core/index.js';
 import { RecordingHostActions, capturingLogger, writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
-import { bundleEntry } from './support/bundle.js';
+import { bundleLikeRelease } from '../harness/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { summarize } from './support/stats.js';
+import { summarize } from '../harness/index.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
   const rounds = Number(values.rounds);
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
-  const bundle = await bundleEntry('test/bench/support/headless-panel.ts', 'headless-panel');
+  const bundle = await bundleLikeRelease('test/bench/support/headless-panel.ts', 'headless-panel');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-boot-bench-'));
   const start = machineInfo();
   console.log(`boot-to-content: ${rounds} rounds (+1 warm-up), headless host bundled under plain node, no backend, cache on disk; ${loadLine(start)}`);

@@ -25,7 +25,7 @@ import { installBundle } from '../../src-main/core/update/install.js';
 import { Ed25519Verifier, generateReleaseKey, signManifest } from '../../src-main/core/update/keys.js';
 import { releaseLayout } from '../../src-main/core/update/layout.js';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { summarize } from './support/stats.js';
+import { summarize } from '../harness/index.js';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });

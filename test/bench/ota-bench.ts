@@ -5,8 +5,8 @@
  *   npx tsx test/bench/ota-bench.ts [--schedule-ms 3000]
  *
  * The panel runs test apps under the real loader, against the real release feed and release
- * operations: the STUB TEST APP (test/ota-support/stub-app-runtime.ts) by command and by
- * schedule, then the real PanelCore in a test-app bundle (test/ota-support/core-app-runtime.ts)
+ * operations: the STUB TEST APP (test/harness/ota/stub-app-runtime.ts) by command and by
+ * schedule, then the real PanelCore in a test-app bundle (test/harness/ota/core-app-runtime.ts)
  * with check-update over MQTT. None runs in Electron (no binary on these machines). The
  * bundles are padded to the size of the real app bundle (built from dist/app when present) so
  * the bytes moved are realistic.
@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBundle, extractBundle } from '../../src-main/core/update/index.js';
 import * as ops from '../../tools/release/ops.js';
-import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring } from '../ota-support/feed.js';
-import { stubBundle } from '../ota-support/stub-app.js';
-import { SupervisedStubPanel } from '../ota-support/supervised.js';
-import { coreAppBundle } from '../ota-support/core-app.js';
+import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring } from '../harness/ota/feed.js';
+import { stubBundle } from '../harness/ota/stub-app.js';
+import { SupervisedStubPanel } from '../harness/ota/supervised.js';
+import { coreAppBundle } from '../harness/ota/core-app.js';
 import got from 'got';
 import { PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
 import { writePanelJson } from '../../src-main/core/testing/fixtures.js';

@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { median } from './support/stats.js';
+import { median } from '../harness/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = join(import.meta.dirname, '..', '..');

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BootFigures } from './support/boot-figures.js';
 import { BootPanel } from './support/boot-panel.js';
-import { ReadingFeeder } from '../faults/support/stack.js';
+import { ReadingFeeder } from '../harness/index.js';
 
 /** Seconds after content is on screen (with readings flowing) at which each cut happens. */
 const CUT_AFTER_SECONDS = [4, 11, 7];

@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import type { AveragingRule } from '@airpanel/contract';
 import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
-import { backendReadings, readingProblems } from '../sensor-support/sensor-panel.js';
+import { AdminApi, backendReadings, Cleanups, makeTempDir, queuedReadings, readingProblems } from '../harness/index.js';
 
 // The panel deciding alone, everything real: the backend (SQLite, embedded MQTT), the panel core
 // in the headless host with its own (virtual) sensor set through the simulator's control, the
@@ -30,27 +29,24 @@ const FAST = {
   ownSensor: { confirmIntervalMs: 500 },
 };
 
+const cleanups = new Cleanups();
 let dataRoot: string;
 let stack: DevStack | null = null;
 let feeding: NodeJS.Timeout | null = null;
 
 test.beforeEach(async () => {
-  dataRoot = await mkdtemp(join(tmpdir(), 'airpanel-own-sensor-spec-'));
+  dataRoot = await makeTempDir(cleanups, 'airpanel-own-sensor-spec-');
+  cleanups.add(async () => {
+    if (feeding) clearInterval(feeding);
+    feeding = null;
+    await stack?.stop();
+    stack = null;
+  });
 });
-test.afterEach(async () => {
-  if (feeding) clearInterval(feeding);
-  feeding = null;
-  await stack?.stop();
-  stack = null;
-  await rm(dataRoot, { recursive: true, force: true });
-});
+test.afterEach(() => cleanups.run());
 
 /** The content layer for a level (during a crossfade the old layer is still there, briefly: the newest). */
 const content = (page: Page, level: string) => page.locator(`[data-view="content"][data-level="${level}"]`).last();
-
-async function queued(dir: string): Promise<number> {
-  return (await readdir(join(dir, 'sensor-queue')).catch(() => [] as string[])).filter((n) => /^r-\d+\.json$/.test(n)).length;
-}
 
 test('backend stopped: the own sensor decides (mark shown); backend back: its document wins; no reading lost', async ({ page }) => {
   test.setTimeout(120_000);
@@ -82,7 +78,7 @@ test('backend stopped: the own sensor decides (mark shown); backend back: its do
   expect(s.core()!.currentStatus().ownDecision?.levelId).toBe('bad');
   await expect(page.locator('[data-view]')).toHaveCount(1);
   await page.screenshot({ path: `${SHOTS}/headless-own-measurement-bad.png` });
-  const queuedDuringOutage = await queued(s.panelDataDir);
+  const queuedDuringOutage = await queuedReadings(s.panelDataDir);
   expect(queuedDuringOutage).toBeGreaterThan(5);
 
   // Backend back: its document (good, from its own sensor) wins; the mark goes.
@@ -95,9 +91,9 @@ test('backend stopped: the own sensor decides (mark shown); backend back: its do
 
   // Every reading, the ones queued during the outage included, is in the backend once, in order.
   await s.controls.apply({ action: 'set-own-sensor', values: null });
-  await expect.poll(() => queued(s.panelDataDir), { timeout: 20_000 }).toBe(0);
+  await expect.poll(() => queuedReadings(s.panelDataDir), { timeout: 20_000 }).toBe(0);
   const backend = s.backend()!;
-  const received = await backendReadings(backend.url, backend.adminToken, s.panelId);
+  const received = await backendReadings(new AdminApi(backend.url, backend.adminToken), s.panelId);
   expect(readingProblems(received)).toEqual([]);
   expect(received.length).toBeGreaterThan(queuedDuringOutage);
   expect(received.some((r) => r.reading.values.pm25! >= 95)).toBe(true);

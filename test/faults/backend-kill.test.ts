@@ -1,28 +1,24 @@
 // The backend (a real child process: server-stub's CLI, embedded MQTT, SQLite) is killed with
 // SIGKILL while a panel runs against it and readings keep arriving, then started again on the
 // same ports and data dir.
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { BackendProcess } from './support/backend-process.js';
-import { AdminApi, Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startPanel, tempDir } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_TUNING, ReadingFeeder, provisionPanel, reportFigures, sleep, startBackend, startPanel, useCleanups, type AdminApi } from '../harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
 const WINDOW = FAST_TUNING.freshnessWindowMs!;
 
 describe('backend killed (SIGKILL) and restarted', () => {
   it('panel: stale after the window with its content, live after the restart; backend: no panel lost, revisions monotonic', async () => {
-    const backend = new BackendProcess({ dataDir: await tempDir(cleanups, 'airpanel-faults-backend-'), port: await freePort(), mqttPort: await freePort() });
-    cleanups.add(async () => void (await backend.kill('SIGTERM')));
-    await backend.start();
-    let api: AdminApi | null = new AdminApi(backend.url);
-    const { registration, sensorId } = await api.registerPanel('panel-bk');
+    const backend = await startBackend({ mode: 'child', cleanups });
+    let api: AdminApi | null = backend.admin;
+    const registration = await provisionPanel(api, { panelId: 'panel-bk' });
+    const sensorId = registration.sensorId!;
     // Panels that do not run here must survive the crash as well.
-    for (const id of ['panel-bk-2', 'panel-bk-3']) await api.registerPanel(id);
+    for (const id of ['panel-bk-2', 'panel-bk-3']) await provisionPanel(api, { panelId: id });
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
-    const panel = await startPanel({ cleanups, registration, dataDir: await tempDir(cleanups, 'airpanel-faults-panel-') });
+    const panel = await startPanel({ mode: 'in-process', cleanups, registration });
     await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
     await panel.waitUntil('a few documents', () => panel.accepted().length >= 3, 10_000);
 
@@ -43,7 +39,7 @@ describe('backend killed (SIGKILL) and restarted', () => {
     const restartAt = performance.now();
     await backend.start();
     const readyAt = performance.now();
-    api = new AdminApi(backend.url);
+    api = backend.admin;
     const liveAt = await panel.waitUntil('live again', () => panel.core.state.name === 'live', 10_000);
     await panel.waitUntil('mqtt up again', () => panel.entries.filter((e) => e.message === 'mqtt up').length >= 2, 10_000);
     await panel.waitUntil('a reading taken by the restarted backend', () => feeder.posted > postedAtKill, 10_000);
@@ -60,7 +56,7 @@ describe('backend killed (SIGKILL) and restarted', () => {
     expect(panel.entries.filter((e) => e.message === 'document rejected')).toEqual([]);
     expect(panel.states.map((s) => s.name)).not.toContain('maintenance');
 
-    report('backend SIGKILL + restart', {
+    reportFigures('faults', 'backend SIGKILL + restart', {
       staleAfterKill: staleAt - killedAt,
       window: WINDOW,
       backendStart: readyAt - restartAt,

@@ -2,12 +2,10 @@
 // the backend's HTTP side stays up: the panel must fall back to polling and stay live, then
 // return to MQTT once the broker is back.
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MOSQUITTO_BINARY, startMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { Cleanups, FAST_TUNING, ReadingFeeder, report, sleep, startBackendWithPanel, startPanel, tempDir } from './support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { FAST_TUNING, MOSQUITTO_BINARY, ReadingFeeder, reportFigures, sleep, startBackendWithPanel, startMosquitto, startPanel, useCleanups } from '../harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
 const WINDOW = FAST_TUNING.freshnessWindowMs!;
 const haveMosquitto = existsSync(MOSQUITTO_BINARY);
@@ -17,11 +15,11 @@ describe.skipIf(!haveMosquitto)('external broker (Mosquitto) killed with SIGKILL
   it('panel polls and stays live while the broker is down, back to MQTT after', async () => {
     const broker = await startMosquitto();
     cleanups.add(() => broker.stop());
-    const { api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-broker',
-      { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword });
+    const { api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-broker',
+      mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword } });
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
-    const panel = await startPanel({ cleanups, registration, dataDir: await tempDir(cleanups, 'airpanel-faults-panel-') });
+    const panel = await startPanel({ mode: 'in-process', cleanups, registration });
     await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
     await panel.waitUntil('documents pushed over MQTT', () => panel.accepted().filter((a) => a.source === 'mqtt').length >= 2, 10_000);
 
@@ -60,7 +58,7 @@ describe.skipIf(!haveMosquitto)('external broker (Mosquitto) killed with SIGKILL
     const all = panel.accepted().map((a) => a.revision);
     for (let i = 1; i < all.length; i++) expect(all[i]).toBeGreaterThan(all[i - 1]!);
 
-    report('broker (mosquitto) SIGKILL + restart', {
+    reportFigures('faults', 'broker (mosquitto) SIGKILL + restart', {
       pollingAfterKill: pollingAt - killedAt,
       firstHttpDocument: httpDocAt - killedAt,
       documentsViaHttpWhileDown: String(viaHttp),

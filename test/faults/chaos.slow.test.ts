@@ -3,27 +3,26 @@
 // every step: no crash, no maintenance, content never lost once shown, revisions only go up;
 // after the last fault the panel is live again within 10 s.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Cleanups, ReadingFeeder, proxyBackendLinks, report, sleep, startBackendWithPanel, startPanel, tempDir } from './support/stack.js';
-import type { ProxyMode } from '../../src-main/headless/simulator/link-proxy.js';
+import { describe, expect, it } from 'vitest';
+import { ReadingFeeder, proxyBackendLinks, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups, type ProxyMode } from '../harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
 const STEPS = 60;
 
 describe('random link faults for a minute', () => {
   it('never crashes, never loses content, revisions only go up, live again after', async () => {
-    const { backend, api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-chaos');
-    const { httpProxy, mqttProxy } = await proxyBackendLinks(cleanups, backend);
+    const { backend, api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-chaos' });
+    const links = await proxyBackendLinks(cleanups, backend);
+    const { httpProxy, mqttProxy } = links;
     const feeder = new ReadingFeeder(() => api, sensorId, 300, 1_000).start();
     cleanups.add(() => feeder.stop());
     const panel = await startPanel({
+      mode: 'in-process',
       cleanups,
       registration,
-      dataDir: await tempDir(cleanups, 'airpanel-faults-panel-'),
-      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
-      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
+      apiBaseUrl: links.apiBaseUrl,
+      mqttUrl: links.mqttUrl,
     });
     await panel.waitUntil('live', () => panel.core.state.name === 'live', 10_000);
 
@@ -62,7 +61,7 @@ describe('random link faults for a minute', () => {
     const all = panel.accepted().map((a) => a.revision);
     for (let i = 1; i < all.length; i++) expect(all[i]).toBeGreaterThan(all[i - 1]!);
     expect(panel.states.map((s) => s.name)).not.toContain('maintenance');
-    report(`random link faults (${STEPS} steps)`, {
+    reportFigures('faults', `random link faults (${STEPS} steps)`, {
       liveAfterLastFault: liveAt - restoredAt,
       transitions: String(panel.states.length),
       accepted: String(all.length),

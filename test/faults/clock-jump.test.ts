@@ -1,12 +1,11 @@
 // The panel's wall clock jumps by days, forwards and backwards (an NTP step, a flat RTC
 // battery) while it runs against the real backend. Freshness is on the monotonic clock: no
 // jump may flip live ⇄ stale, and documents keep being accepted.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WallClock } from '../../src-main/core/clock.js';
-import { Cleanups, FAST_TUNING, ReadingFeeder, proxyBackendLinks, report, sleep, startBackendWithPanel, startPanel, tempDir } from './support/stack.js';
+import { FAST_TUNING, ReadingFeeder, proxyBackendLinks, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups } from '../harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
 const WINDOW = FAST_TUNING.freshnessWindowMs!;
 const DAY = 86_400_000;
@@ -24,17 +23,18 @@ class JumpingWallClockFake implements WallClock {
 
 describe('wall clock jumps of ± days on a running panel', () => {
   it('neither flips live ⇄ stale nor stops documents being accepted', async () => {
-    const { backend, api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-clock');
-    const { httpProxy, mqttProxy } = await proxyBackendLinks(cleanups, backend);
+    const { backend, api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-clock' });
+    const links = await proxyBackendLinks(cleanups, backend);
+    const { httpProxy, mqttProxy } = links;
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const clock = new JumpingWallClockFake();
     const panel = await startPanel({
+      mode: 'in-process',
       cleanups,
       registration,
-      dataDir: await tempDir(cleanups, 'airpanel-faults-panel-'),
-      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
-      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
+      apiBaseUrl: links.apiBaseUrl,
+      mqttUrl: links.mqttUrl,
       wallClock: clock,
     });
     await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
@@ -88,7 +88,7 @@ describe('wall clock jumps of ± days on a running panel', () => {
     expect(rejected.filter((e) => !/^revision \d+ not newer than shown/.test(String(e['reason'])))).toEqual([]);
     // And the panel ends on at least the newest document the backend had when the link came back.
     await panel.waitUntil('the newest revision', () => (panel.shownRevision() ?? 0) >= latestAtRestore, 10_000);
-    report('wall clock jumps ±days', {
+    reportFigures('faults', 'wall clock jumps ±days', {
       jumps: '+3d,-7d,+30d,-400d live; +10d cut; -20d stale',
       staleAfterCut: staleAt - cutAt,
       window: WINDOW,

@@ -1,20 +1,22 @@
-// Test support: corrupt or truncated cache and config, generated: random bytes, truncation at random
+// Corrupt or truncated cache and config, generated: random bytes, truncation at random
 // offsets, a wrong checksum, valid JSON of the wrong shape, another panel's content. Each
 // combination boots a whole PanelCore (no backend reachable) and must show the right view:
 // the cached content, the maintenance CFG code, or the neutral booting screen. Never a crash.
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// 150 combinations in `npm test`, 2000 in `npm run test:faults`.
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import got from 'got';
 import { connect } from 'mqtt';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PanelView } from '@airpanel/contract/internal';
-import { encodeEnvelope } from '../../../src-main/core/cache.js';
-import { loadPanelConfig } from '../../../src-main/core/config.js';
-import { PanelCore } from '../../../src-main/core/panel-core.js';
-import { capturingLogger, makeConfig, makeDocument, RecordingHostActions } from '../../../src-main/core/testing/fixtures.js';
-import { report } from './stack.js';
+import { encodeEnvelope } from '../../src-main/core/cache.js';
+import { loadPanelConfig } from '../../src-main/core/config.js';
+import { PanelCore } from '../../src-main/core/panel-core.js';
+import { capturingLogger, forRunLength, makeConfig, makeDocument, makeTempDir, RecordingHostActions, reportFigures, useCleanups } from '../harness/index.js';
+
+const cleanups = useCleanups();
+const RUN = forRunLength({ short: { combinations: 150, timeoutMs: 60_000 }, long: { combinations: 2_000, timeoutMs: 600_000 } });
 
 const PANEL_ID = 'panel-corrupt';
 const REVISION = 41;
@@ -91,7 +93,7 @@ function simpleView(v: PanelView): unknown {
 }
 
 /** Runs `numRuns` generated combinations; returns how often each view was expected. */
-export async function runCorruptFileCombinations(numRuns: number, seed?: number): Promise<Map<string, number>> {
+async function runCorruptFileCombinations(numRuns: number, seed?: number): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const started = performance.now();
   await fc.assert(
@@ -101,55 +103,59 @@ export async function runCorruptFileCombinations(numRuns: number, seed?: number)
       damage(['valid', 'missing', 'random-bytes', 'truncated', 'wrong-checksum', 'wrong-schema']),
       fc.boolean(),
       async (configDamage, displayDamage, revisionDamage, otherPanel) => {
-        const dir = await mkdtemp(join(tmpdir(), 'airpanel-faults-corrupt-'));
-        try {
-          const configBytes = damagedBytes(configDamage, JSON.stringify(validConfig()), false);
-          if (configBytes) await writeFile(join(dir, 'panel.json'), configBytes);
-          await mkdir(join(dir, 'cache'));
-          // Content cached for another panel (a re-provisioned data dir) is not this panel's.
-          const cachedPanel = otherPanel ? 'panel-other' : PANEL_ID;
-          const displayBytes = damagedBytes(displayDamage, encodeEnvelope(makeDocument(cachedPanel, REVISION, 'bad')), true);
-          if (displayBytes) await writeFile(join(dir, 'cache', 'display.json'), displayBytes);
-          const revisionBytes = damagedBytes(revisionDamage, encodeEnvelope({ panelId: cachedPanel, revision: REVISION + 5 }), true);
-          if (revisionBytes) await writeFile(join(dir, 'cache', 'revision.json'), revisionBytes);
+        const dir = await makeTempDir(cleanups, 'airpanel-faults-corrupt-');
+        const configBytes = damagedBytes(configDamage, JSON.stringify(validConfig()), false);
+        if (configBytes) await writeFile(join(dir, 'panel.json'), configBytes);
+        await mkdir(join(dir, 'cache'));
+        // Content cached for another panel (a re-provisioned data dir) is not this panel's.
+        const cachedPanel = otherPanel ? 'panel-other' : PANEL_ID;
+        const displayBytes = damagedBytes(displayDamage, encodeEnvelope(makeDocument(cachedPanel, REVISION, 'bad')), true);
+        if (displayBytes) await writeFile(join(dir, 'cache', 'display.json'), displayBytes);
+        const revisionBytes = damagedBytes(revisionDamage, encodeEnvelope({ panelId: cachedPanel, revision: REVISION + 5 }), true);
+        if (revisionBytes) await writeFile(join(dir, 'cache', 'revision.json'), revisionBytes);
 
-          const config = await loadPanelConfig(dir);
-          // Content of another panel is ignored when panel.json names this one; without a
-          // usable panel.json the data dir's own cache is trusted (it is all there is).
-          const cacheUsable = displayDamage.kind === 'valid' && (!otherPanel || !config.ok);
-          const expected = expectedView(configBytes, cacheUsable);
-          const { logger } = capturingLogger();
-          const core = new PanelCore({
-            dataDir: dir, config, mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: '1.0.0-faults',
-            tuning: { firstPollMaxDelayMs: 10, pollIntervalMs: 50, reconnectBackoff: { minMs: 10, baseMs: 20, maxMs: 50 }, freshnessWindowMs: 60_000 },
-          });
-          try {
-            await core.start();
-            // Let the unreachable backend fail a few times: the view must not change.
-            await new Promise((r) => setTimeout(r, 30));
-            const view = simpleView(core.getView());
-            expect(view).toEqual(expected.kind === 'content' ? { ...expected, stale: null } : expected);
-            // Every damaged cache file that existed was moved aside (none is read twice).
-            const names = await readdir(join(dir, 'cache'));
-            for (const [name, d] of [['display.json', displayDamage], ['revision.json', revisionDamage]] as const) {
-              if (d.kind === 'valid' || d.kind === 'missing') continue;
-              expect(names.some((n) => n.startsWith(`${name}.corrupt-`)), `${name} (${d.kind}) moved aside`).toBe(true);
-            }
-          } finally {
-            await core.stop();
+        const config = await loadPanelConfig(dir);
+        // Content of another panel is ignored when panel.json names this one; without a
+        // usable panel.json the data dir's own cache is trusted (it is all there is).
+        const cacheUsable = displayDamage.kind === 'valid' && (!otherPanel || !config.ok);
+        const expected = expectedView(configBytes, cacheUsable);
+        const { logger } = capturingLogger();
+        const core = new PanelCore({
+          dataDir: dir, config, mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: '1.0.0-faults',
+          tuning: { firstPollMaxDelayMs: 10, pollIntervalMs: 50, reconnectBackoff: { minMs: 10, baseMs: 20, maxMs: 50 }, freshnessWindowMs: 60_000 },
+        });
+        try {
+          await core.start();
+          // Let the unreachable backend fail a few times: the view must not change.
+          await new Promise((r) => setTimeout(r, 30));
+          const view = simpleView(core.getView());
+          expect(view).toEqual(expected.kind === 'content' ? { ...expected, stale: null } : expected);
+          // Every damaged cache file that existed was moved aside (none is read twice).
+          const names = await readdir(join(dir, 'cache'));
+          for (const [name, d] of [['display.json', displayDamage], ['revision.json', revisionDamage]] as const) {
+            if (d.kind === 'valid' || d.kind === 'missing') continue;
+            expect(names.some((n) => n.startsWith(`${name}.corrupt-`)), `${name} (${d.kind}) moved aside`).toBe(true);
           }
-          const key = `${expected.kind}${'code' in expected ? ` ${expected.code}` : ''}`;
-          seen.set(key, (seen.get(key) ?? 0) + 1);
         } finally {
-          await rm(dir, { recursive: true, force: true });
+          await core.stop();
         }
+        const key = `${expected.kind}${'code' in expected ? ` ${expected.code}` : ''}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
       },
     ),
     { numRuns, ...(seed === undefined ? {} : { seed }) },
   );
-  report(`corrupt cache and config (${numRuns} combinations)`, {
+  reportFigures('faults', `corrupt cache and config (${numRuns} combinations)`, {
     elapsed: performance.now() - started,
     views: JSON.stringify(Object.fromEntries(seen)),
   });
   return seen;
 }
+
+describe('corrupt or truncated cache and config', () => {
+  it(`boots to the right view for every generated combination, without a crash (${RUN.combinations} combinations)`, async () => {
+    const seen = await runCorruptFileCombinations(RUN.combinations);
+    // The generator reached every outcome.
+    expect([...seen.keys()].sort()).toEqual(['booting', 'content', 'maintenance CFG-1', 'maintenance CFG-2', 'maintenance CFG-3']);
+  }, RUN.timeoutMs);
+});

@@ -4,15 +4,13 @@
 // cache on disk, and catch up as soon as space returns.
 import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DisplayDocument } from '@airpanel/contract';
 import { decodeEnvelope } from '../../src-main/core/cache.js';
 import { createPanelLogger } from '../../src-main/core/logger.js';
-import { Cleanups, ReadingFeeder, report, sleep, startBackendWithPanel, startPanel } from './support/stack.js';
-import { mountTinyTmpfs, type TinyFs } from './support/tiny-fs.js';
+import { ReadingFeeder, mountTinyTmpfs, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups, type TinyFs } from '../harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
 // Can a tiny real filesystem be made here? (Mounted and unmounted again: each case makes its own.)
 const probe: TinyFs = await mountTinyTmpfs(64 * 1024);
@@ -33,13 +31,13 @@ describe.skipIf(!probe.ok)('disk full (ENOSPC) on the panel data partition', () 
     const tiny = await mountTinyTmpfs(512 * 1024);
     if (!tiny.ok) throw new Error(tiny.reason);
     cleanups.add(() => tiny.unmount());
-    const { api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-disk');
+    const { api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-disk' });
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const dataDir = join(tiny.dir, 'airpanel');
     const fileLogger = createPanelLogger({ dataDir, level: 'info' });
     cleanups.add(() => void fileLogger.close());
-    const panel = await startPanel({ cleanups, registration, dataDir, logger: fileLogger, tuning: { freshnessWindowMs: 3_000 } });
+    const panel = await startPanel({ mode: 'in-process', cleanups, registration, dataDir, logger: fileLogger, tuning: { freshnessWindowMs: 3_000 } });
     await panel.waitUntil('live with a cached document', () => panel.core.state.name === 'live' && panel.accepted().length >= 2, 10_000);
     const logFile = join(dataDir, 'logs', 'panel.log');
 
@@ -91,7 +89,7 @@ describe.skipIf(!probe.ok)('disk full (ENOSPC) on the panel data partition', () 
     }
     expect(panel.core.state.name).toBe('live');
     expect(panel.states.map((s) => s.name)).not.toContain('maintenance');
-    report('disk full (ENOSPC, real 512 KiB tmpfs)', {
+    reportFigures('faults', 'disk full (ENOSPC, real 512 KiB tmpfs)', {
       filler: `${filler.bytes}B`,
       firstFailedWrite: failedAt - fullAt,
       cacheCurrentAfterSpaceReturns: cacheCurrentAt - freedAt,

@@ -1,11 +1,9 @@
 // Network faults between a panel and the real backend: the panel dials both MQTT and HTTP
 // through a loopback LinkProxy (pass / delay / blackhole / reset).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Cleanups, FAST_TUNING, ReadingFeeder, proxyBackendLinks, report, sleep, startBackendWithPanel, startPanel, statesSince, tempDir, type TestPanel } from './support/stack.js';
-import type { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FAST_TUNING, ReadingFeeder, proxyBackendLinks, reportFigures, sleep, startBackendWithPanel, startPanel, statesSince, useCleanups, type LinkProxy, type TestPanel } from '../harness/index.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = useCleanups();
 
 const WINDOW = FAST_TUNING.freshnessWindowMs!;
 
@@ -20,16 +18,17 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
   };
 
   beforeEach(async () => {
-    const { backend, api, registration, sensorId } = await startBackendWithPanel(cleanups, 'panel-net');
-    ({ httpProxy, mqttProxy } = await proxyBackendLinks(cleanups, backend));
+    const { backend, api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-net' });
+    const links = await proxyBackendLinks(cleanups, backend);
+    ({ httpProxy, mqttProxy } = links);
     feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     panel = await startPanel({
+      mode: 'in-process',
       cleanups,
       registration,
-      dataDir: await tempDir(cleanups, 'airpanel-faults-panel-'),
-      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
-      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
+      apiBaseUrl: links.apiBaseUrl,
+      mqttUrl: links.mqttUrl,
     });
     await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
   });
@@ -55,7 +54,7 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
     const liveAt = await panel.waitUntil('live again', () => panel.core.state.name === 'live', 10_000);
     await panel.waitUntil('a new document after the restore', () => (panel.shownRevision() ?? 0) > view.document.revision, 10_000);
     expect(panel.states.map((s) => s.name)).not.toContain('maintenance');
-    report('network cut (reset)', { staleAfterCut: staleAt - cutAt, window: WINDOW, liveAfterRestore: liveAt - restoredAt });
+    reportFigures('faults', 'network cut (reset)', { staleAfterCut: staleAt - cutAt, window: WINDOW, liveAfterRestore: liveAt - restoredAt });
     expect(liveAt - restoredAt).toBeLessThan(10_000);
   });
 
@@ -67,7 +66,7 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
     expect(statesSince(panel, since)).toEqual([]);
     expect(panel.core.state.name).toBe('live');
     expect(panel.accepted().length).toBeGreaterThan(acceptedBefore + 2);
-    report('network delay 300ms', { observed: performance.now() - since, acceptedDuringDelay: String(panel.accepted().length - acceptedBefore) });
+    reportFigures('faults', 'network delay 300ms', { observed: performance.now() - since, acceptedDuringDelay: String(panel.accepted().length - acceptedBefore) });
   });
 
   it('half-open (blackhole): MQTT keepalive and the HTTP timeout detect it; stale, then live when restored', async () => {
@@ -95,7 +94,7 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
     setBoth({ kind: 'pass' });
     const liveAt = await panel.waitUntil('live again', () => panel.core.state.name === 'live', 10_000);
     await panel.waitUntil('mqtt up again', () => panel.entries.slice(linesBefore).some((e) => e.message === 'mqtt up'), 10_000);
-    report('network half-open (blackhole)', {
+    reportFigures('faults', 'network half-open (blackhole)', {
       mqttDetected: mqttLostAt - cutAt,
       mqttReason: JSON.stringify(String(reason?.['reason'] ?? '?')),
       httpTimeoutSeen: pollTimedOutAt - cutAt,

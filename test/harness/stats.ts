@@ -1,4 +1,4 @@
-/** Small statistics for benchmarks: percentiles, summaries, least-squares slope. */
+/** Small statistics for tests and benchmarks: percentiles, summaries, least-squares slope; the figure line a fault case prints. */
 
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -51,4 +51,10 @@ export function linearFit(points: readonly [number, number][]): { slope: number;
   }
   const slope = sxx === 0 ? NaN : sxy / sxx;
   return { slope, intercept: my - slope * mx };
+}
+
+/** One line of figures per case, e.g. `[faults] network cut: staleAfterCut=1.51s`: numbers are milliseconds, printed in seconds. */
+export function reportFigures(suite: string, caseName: string, figures: Record<string, number | string>): void {
+  const parts = Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'number' ? `${(v / 1000).toFixed(2)}s` : v}`);
+  console.log(`[${suite}] ${caseName}: ${parts.join(' ')}`);
 }

@@ -1,4 +1,4 @@
-// Test support: a real, tiny filesystem that can be filled up (tmpfs mounted with a size
+// A real, tiny filesystem that can be filled up (tmpfs mounted with a size
 // limit). Needs root (CAP_SYS_ADMIN); where it cannot be made, `reason` says why and the
 // caller skips.
 import { execFile } from 'node:child_process';

@@ -1,14 +1,12 @@
 // The backend a booted panel talks to: the real backend CLI as a child process on the host's
-// 127.0.0.1 (test/faults/support/backend-process.ts: stoppable and startable again on the
+// 127.0.0.1 (test/harness/backend.ts ChildBackend: stoppable and startable again on the
 // same ports and data dir), told to hand panels the guest-side addresses that QEMU's guest
 // forwards map to it. The panel in QEMU sees only those two addresses.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandRecord, DisplayDocument, type CommandKind, type PanelSummary } from '@airpanel/contract';
-import { freePort } from '../../../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { BackendProcess } from '../../faults/support/backend-process.js';
-import { ADMIN_TOKEN, AdminApi } from '../../faults/support/stack.js';
+import { ADMIN_TOKEN, AdminApi, ChildBackend, freePort } from '../../harness/index.js';
 import type { GuestForward } from './qemu-machine.js';
 
 /** Where the guest finds the backend (QEMU user network 10.0.2.0/24; .2 is QEMU's gateway). */
@@ -17,12 +15,12 @@ export const GUEST_HTTP_PORT = 8080;
 export const GUEST_MQTT_PORT = 1883;
 
 export class BootBackend {
-  readonly process: BackendProcess;
+  readonly process: ChildBackend;
   readonly api: AdminApi;
   readonly adminToken = ADMIN_TOKEN;
 
   private constructor(readonly dataDir: string, readonly httpPort: number, readonly mqttPort: number, refreshIntervalSeconds: number) {
-    this.process = new BackendProcess({
+    this.process = new ChildBackend({
       dataDir, port: httpPort, mqttPort,
       env: {
         AIRPANEL_PUBLIC_URL: `http://${GUEST_BACKEND_ADDRESS}:${GUEST_HTTP_PORT}`,

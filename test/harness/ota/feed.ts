@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ReleaseFeedStore, releasesPlugin } from '../../server-stub/src/releases/index.js';
-import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '../../src-main/core/update/index.js';
-import type { FeedClient } from '../../tools/release/ops.js';
+import { ReleaseFeedStore, releasesPlugin } from '../../../server-stub/src/releases/index.js';
+import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '../../../src-main/core/update/index.js';
+import type { FeedClient } from '../../../tools/release/ops.js';
 
 /** Shared by the OTA tests: a real release feed on 127.0.0.1:0, keys, bundles from generated trees. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';

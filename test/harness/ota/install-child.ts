@@ -5,10 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loaderStep } from '@airpanel/contract/release';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../../src-main/core/update/index.js';
-import { BundleLoader } from '../../src-main/loader/loader.js';
-import { LoaderStore } from '../../src-main/loader/store.js';
-import { timerScheduler } from './panel.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../../../src-main/core/update/index.js';
+import { BundleLoader } from '../../../src-main/loader/loader.js';
+import { LoaderStore } from '../../../src-main/loader/store.js';
+import { timerScheduler } from './updater.js';
 
 const [dataDir, manifestUrl, keyringFile, runningVersion, factoryDir] = process.argv.slice(2) as [string, string, string, string, string];
 const verifier = Ed25519Verifier.fromFile(JSON.parse(await readFile(keyringFile, 'utf8')));

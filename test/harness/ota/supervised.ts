@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Ed25519Verifier } from '../../src-main/core/update/index.js';
+import { Ed25519Verifier } from '../../../src-main/core/update/index.js';
 import { join } from 'node:path';
 import got from 'got';
-import { BundleLoader, type LaunchOutcome } from '../../src-main/loader/loader.js';
-import { ProcessLauncher } from '../../src-main/loader/launcher.js';
-import { buildForNode } from './build.js';
+import { BundleLoader, type LaunchOutcome } from '../../../src-main/loader/loader.js';
+import { ProcessLauncher } from '../../../src-main/loader/launcher.js';
+import { buildForNode } from '../build.js';
 
 export interface StubStatus {
   version: string;
