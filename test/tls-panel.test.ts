@@ -14,12 +14,15 @@ import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ContentSet, panelTopics, PanelRegistration } from '@airpanel/contract';
 import { loadPanelConfig } from '../src-main/core/config.js';
+import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
 import { capturingLogger, type LogEntry, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
 import { createTestPki, type IssuedCertificate, type TestPki } from '../src-main/core/transport/testing/test-pki.js';
 import { TlsTerminator } from '../src-main/core/transport/testing/tls-terminator.js';
 import { type Backend, createBackend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
+import * as releaseOps from '../tools/release/ops.js';
+import { generateReleaseKey, makeBundle, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tls-panel-tests-0123456789';
 const DAY = 86_400_000;
@@ -273,6 +276,41 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
     await waitFor('live with the client certificate', () => withCert.core.state.name === 'live' && withCert.entries.some((e) => e.message === 'mqtt up'), 10_000);
     expect(mtlsMqtts.clientSubjects).toContain('tls-mtls');
     expect(mtlsHttps.clientSubjects).toContain('tls-mtls');
+  });
+});
+
+describe('OTA over HTTPS with the same trust store', () => {
+  it('the manifest and the bundle come through the HTTPS front (createOtaUpdater, as the hosts make it); another CA refuses the manifest with TLS-1', async () => {
+    const dataDir = await provision('tls-ota', { mqtt: false });
+    const key = generateReleaseKey();
+    const keyFile = await writeKeyFile(join(work, 'release.key'), key);
+    const keyring = join(work, 'release-keys.json');
+    await writeKeyring(keyring, [key]);
+    const bundle = await makeBundle(work, '2.0.0', 'export {};\n', 20_000);
+    await releaseOps.publish({ server: backend.url, token: ADMIN_TOKEN }, {
+      bundleFile: bundle.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile],
+    });
+    const { logger, entries } = capturingLogger();
+    const restarts: string[] = [];
+    const made = createOtaUpdater({
+      dataDir, config: await loadPanelConfig(dataDir), runtimeHost: 'node', runtimeVersion: process.versions.node, appVersion: '1.0.0', buildTimeMs: 0,
+      requestRestart: async () => void restarts.push('restart'), log: logger,
+      env: { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: join(work, 'no-release-floor.json') },
+    });
+    if (!('updater' in made)) throw new Error(made.reason);
+    const updater = made.updater;
+    stops.push(async () => updater.stop());
+
+    https.setCertificate(stranger.certPem, stranger.keyPem);
+    https.dropConnections();
+    await expect(updater.checkNow()).rejects.toThrow(/^manifest: TLS-1: /);
+    expect(entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-1' && e.endpoint === `https://127.0.0.1:${https.port}`)).toBe(true);
+    expect(restarts).toEqual([]);
+
+    https.setCertificate(good.certPem, good.keyPem);
+    https.dropConnections();
+    expect(await updater.checkNow()).toMatch(/2\.0\.0 installed/);
+    expect(restarts).toEqual(['restart']);
   });
 });
 

@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
+import got from 'got';
 import type { RuntimeHost } from '@airpanel/contract/release';
 import type { ConfigLoadResult } from '../config.js';
 import type { CoreLogger } from '../logger.js';
 import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';
 import { systemWallClock, unrefScheduler } from '../clock.js';
+import { PanelTransport } from '../transport/panel-transport.js';
+import { TrustStore } from '../transport/trust-store.js';
 
 /** Where the image installs the trusted release keys (override: AIRPANEL_RELEASE_KEYS). */
 export const RELEASE_KEYS_FILE = '/usr/lib/airpanel/release-keys.json';
@@ -66,7 +69,11 @@ export function createOtaUpdater(o: {
       ...(floor ? { counterFloor: floor.counterFloor, factoryVersion: floor.factoryVersion } : {}),
       verifier,
       // The API key goes to the backend's origin only, never to a bundle host.
-      http: new GotOtaHttpClient({ credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } } }),
+      // Manifests and bundles over the same trust store as everything else the panel fetches.
+      http: new GotOtaHttpClient({
+        credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } },
+        got: new PanelTransport({ trust: o.config.trust ?? TrustStore.systemRoots, logger: o.log }).http(got),
+      }),
       wallClock: systemWallClock,
       scheduler: unrefScheduler,
       random: Math.random,

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import got, { type OptionsInit, type Request } from 'got';
+import got, { type Got, type OptionsInit, type Request } from 'got';
 
 /**
  * Bounds on one transfer, so a server (or anything between) that trickles, stalls or never
@@ -54,6 +54,8 @@ export interface GotOtaHttpClientOptions {
   credentials?: { origin: string; headers: Record<string, string> };
   /** Idle timeout for connect / response / socket (the transfer limits bound the rest). */
   timeoutMs?: number;
+  /** The client to use: got extended with the panel's trust store (`PanelTransport.http`); default got. */
+  got?: Got;
 }
 
 export class GotOtaHttpClient implements OtaHttpClient {
@@ -116,7 +118,7 @@ export class GotOtaHttpClient implements OtaHttpClient {
 
   getStream(url: string, headers: Record<string, string>, limits: TransferLimits, signal?: AbortSignal): Promise<OtaStreamResponse> {
     const common = this.common(url);
-    const stream = got.stream(url, { ...common, headers: { ...common.headers, ...headers }, decompress: false, ...(signal ? { signal } : {}) });
+    const stream = (this.options.got ?? got).stream(url, { ...common, headers: { ...common.headers, ...headers }, decompress: false, ...(signal ? { signal } : {}) });
     const guarded = guardTransfer(stream, limits);
     return new Promise((resolve, reject) => {
       const failed = (e: Error) => reject(e.cause instanceof TransferLimitError ? e.cause : e);
@@ -129,7 +131,7 @@ export class GotOtaHttpClient implements OtaHttpClient {
   }
 
   async postJson(url: string, body: unknown): Promise<number> {
-    const res = await got.post(url, { ...this.common(url), json: body, responseType: 'text' });
+    const res = await (this.options.got ?? got).post(url, { ...this.common(url), json: body, responseType: 'text' });
     return res.statusCode;
   }
 }
