@@ -40,7 +40,7 @@ import { unrefScheduler } from '../src-main/core/clock.js';
 import type { AveragingRule } from '@airpanel/contract';
 import { locateElectron } from '../src-main/electron/locate.js';
 import { HeadlessHost } from '../src-main/headless/headless-host.js';
-import { silentLogger, type HostLogger } from '../src-main/headless/logger.js';
+import { silentLogger, type Logger } from '@airpanel/node-support/logger';
 import { BackendAdminClient } from '../src-main/headless/simulator/admin-client.js';
 import { LinkProxy } from '../src-main/headless/simulator/link-proxy.js';
 import { SimulatorControls, startSimulatorServer, type SimulatorSwitch } from '../src-main/headless/simulator/simulator-controls.js';
@@ -80,7 +80,7 @@ export interface DevStackOptions {
   tuning?: Partial<CoreTuning>;
   /** Extra panel.json fields (e.g. a short freshnessWindowSeconds). */
   panelJson?: Partial<PanelConfigInput>;
-  log?: HostLogger;
+  log?: Logger;
   /** Electron mode: called when the Electron app exits on its own (default: SIGINT to this process, so `npm start` stops). */
   onElectronExit?: (code: number | null) => void;
   /** Where the backend logs: a file in its data dir (default), nowhere, or this logger. */

@@ -6,7 +6,7 @@ import { DisplayDocument, Identifier } from '@airpanel/contract';
 import { fsyncDir, writeFileAtomic, type AtomicWriteOptions } from '@airpanel/node-support/atomic-file';
 import type { WallClock } from './clock.js';
 import { dataDirPaths } from './data-dir.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /**
  * The last known good content on disk, shown at boot before any network.
@@ -81,7 +81,7 @@ const asynchronousDiskWriter: CacheDiskWriter = { writeFileAtomic, fsyncDir };
 export interface LastKnownGoodCacheOptions {
   dataDir: string;
   wallClock: WallClock;
-  logger: CoreLogger;
+  logger: Logger;
   /** Default: Node's asynchronous file calls. */
   diskWriter?: CacheDiskWriter;
 }
@@ -90,7 +90,7 @@ export class LastKnownGoodCache {
   private readonly paths: ReturnType<typeof dataDirPaths>;
   private readonly wallClock: WallClock;
   private readonly disk: CacheDiskWriter;
-  private readonly logger: CoreLogger;
+  private readonly logger: Logger;
   /**
    * One write at a time, so two quick documents cannot interleave their renames. While one is
    * in flight only the newest waiting document is kept: an older one would be overwritten at

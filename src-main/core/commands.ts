@@ -3,7 +3,7 @@ import { Command, type CommandAck, type CommandAckStatus, type UpdateReport } fr
 import { bearer, panelScreenshotUrl } from './backend-api.js';
 import type { WallClock } from './clock.js';
 import type { HostActions } from './host.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /**
  * The hook behind the `check-update` command. The OTA updater implements it; it resolves
@@ -26,7 +26,7 @@ export interface CommandProcessorOptions {
   wallClock: WallClock;
   hostActions: HostActions;
   updateChecker: UpdateChecker | null;
-  logger: CoreLogger;
+  logger: Logger;
   /** Publishes an ack on the events topic; resolves false if it could not be sent. */
   publishAck: (ack: CommandAck) => Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 import { jitteredIntervalMs } from './backoff.js';
 import type { RandomSource, Scheduler, TimerHandle } from './clock.js';
 import type { DisplayPoller, PollOutcome } from './display-poller.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import type { MqttLink } from './mqtt-link.js';
 
 export interface DisplaySyncOptions {
@@ -15,7 +15,7 @@ export interface DisplaySyncOptions {
   firstPollMaxDelayMs: number;
   random: RandomSource;
   scheduler: Scheduler;
-  logger: CoreLogger;
+  logger: Logger;
   onPollOutcome: (outcome: PollOutcome) => void;
 }
 

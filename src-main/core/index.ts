@@ -5,7 +5,8 @@ export type { HostActions, PanelViewSource } from './host.js';
 export type { UpdateChecker } from './commands.js';
 export { loadPanelConfig, validatePanelConfig, CONFIG_FAULT_CODES, type ConfigLoadResult, type ConfigFaultCode } from './config.js';
 export { resolveDataDir, dataDirPaths, PANEL_DEFAULT_DATA_DIR, DATA_DIR_ENV } from './data-dir.js';
-export { createPanelLogger, LOG_FILE_NAME, type CoreLogger, type PanelLoggerOptions } from './logger.js';
+export { createPanelLogger, LOG_FILE_NAME, type PanelLoggerOptions } from './logger.js';
+export { silentLogger, type Logger } from '@airpanel/node-support/logger';
 export {
   systemWallClock,
   systemMonotonicClock,

@@ -1,17 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
+import type { Logger } from '@airpanel/node-support/logger';
 
-/**
- * What the core needs from a logger. A winston `Logger` satisfies it; so does a child logger
- * (`logger.child({ panelId })`), which is how a simulated fleet shares one logger.
- */
-export interface CoreLogger {
-  error(message: string, meta?: Record<string, unknown>): unknown;
-  warn(message: string, meta?: Record<string, unknown>): unknown;
-  info(message: string, meta?: Record<string, unknown>): unknown;
-  debug(message: string, meta?: Record<string, unknown>): unknown;
-}
+/** The shared `Logger` (node-support); kept under this name until the last core module says `Logger`. */
+export type CoreLogger = Logger;
 
 export interface PanelLoggerOptions {
   /** Logs go to `<dataDir>/logs/panel.log` (rotated by size). */

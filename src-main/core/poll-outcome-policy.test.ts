@@ -1,12 +1,12 @@
 import { expect, it } from 'vitest';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { PollOutcomePolicy } from './poll-outcome-policy.js';
 
 /** Records what the policy does (replaces the core's handlers and the logger). */
 function recordingFakeCore() {
   const calls: string[] = [];
   const log = (level: string) => (message: string) => calls.push(`${level}: ${message}`);
-  const logger: CoreLogger = { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') };
+  const logger: Logger = { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') };
   const policy = new PollOutcomePolicy({
     logger,
     backendReached: () => calls.push('backend reached'),

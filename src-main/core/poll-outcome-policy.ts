@@ -1,8 +1,8 @@
 import type { PollOutcome } from './display-poller.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 export interface PollOutcomePolicyOptions {
-  logger: CoreLogger;
+  logger: Logger;
   /** The backend answered (a document, 304 or 404): the OTA health gate counts it. */
   backendReached: () => void;
   /** A body within the size cap, still to be judged (document-gate.ts). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PanelEvent, PanelStatus } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from './clock.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import type { PanelState } from './state-machine.js';
 import { MAX_UNSENT_EVENTS, type StatusFacts, type StatusLink, StatusReporter, UPDATE_STATUS_MIN_INTERVAL_MS } from './status-reporter.js';
 
@@ -57,7 +57,7 @@ class RecordingFakeLink implements StatusLink {
 }
 
 /** Records log calls (replaces the winston logger). */
-function recordingFakeLogger(): CoreLogger & { errors: string[] } {
+function recordingFakeLogger(): Logger & { errors: string[] } {
   const errors: string[] = [];
   const ignore = () => undefined;
   return { errors, error: (m: string) => errors.push(m), warn: ignore, info: ignore, debug: ignore };

@@ -1,6 +1,6 @@
 import { PanelEvent, PanelStatus } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from './clock.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import type { PanelState } from './state-machine.js';
 
 /** The MQTT side the reporter publishes through (an `MqttLink` fits). */
@@ -39,7 +39,7 @@ export interface StatusReporterOptions {
   /** Uptime is counted from the reporter's construction on this clock. */
   monotonicClock: MonotonicClock;
   scheduler: Scheduler;
-  logger: CoreLogger;
+  logger: Logger;
 }
 
 /** Enough for an outage's worth of flapping; each is a few hundred bytes (fleet memory). */

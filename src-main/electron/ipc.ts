@@ -1,7 +1,7 @@
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent, WebContents } from 'electron';
 import { BRIDGE_CHANNELS, FramePresented, PanelView, RendererErrorReport } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../core/host.js';
-import type { CoreLogger } from '../core/logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { isAppUrl } from './app-origin.js';
 
 /**
@@ -13,7 +13,7 @@ import { isAppUrl } from './app-origin.js';
 export function registerBridgeIpc(opts: {
   ipcMain: IpcMain;
   source: PanelViewSource;
-  log: CoreLogger;
+  log: Logger;
   /** The panel window's contents (null while there is none). */
   panelContents: () => WebContents | null;
 }): () => void {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { App, Session, WebContents } from 'electron';
-import type { CoreLogger } from '../core/logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { APP_CSP, APP_SCHEME, isAppUrl, resolveAppFile } from './app-origin.js';
 
 /**
@@ -42,7 +42,7 @@ export function allowedUrl(url: string, policy: SecurityPolicy): boolean {
 }
 
 /** Every web contents ever created: no navigation away, no new windows, no <webview>. */
-export function hardenAllWebContents(app: App, policy: SecurityPolicy, log: CoreLogger): void {
+export function hardenAllWebContents(app: App, policy: SecurityPolicy, log: Logger): void {
   app.on('web-contents-created', (_event, contents: WebContents) => {
     contents.on('will-attach-webview', (event) => {
       event.preventDefault();
@@ -80,7 +80,7 @@ export function hardenAllWebContents(app: App, policy: SecurityPolicy, log: Core
  * request leaves for anything but the app (and the simulator's origin), every response
  * carries the app's CSP, and app:// serves the built renderer (known files only).
  */
-export function hardenSession(ses: Session, opts: { rendererDir: string; policy: SecurityPolicy; log: CoreLogger }): void {
+export function hardenSession(ses: Session, opts: { rendererDir: string; policy: SecurityPolicy; log: Logger }): void {
   const { log, policy } = opts;
   ses.setPermissionRequestHandler((_contents, permission, callback) => {
     log.warn('security: permission request denied', { permission });

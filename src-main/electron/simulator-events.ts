@@ -1,6 +1,6 @@
 import { request, type ClientRequest } from 'node:http';
 import { SimulatorState } from '@airpanel/contract/internal';
-import type { CoreLogger } from '../core/logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /**
  * Follows the simulator's state stream (`GET /simulator/api/events`, server-sent events)
@@ -16,7 +16,7 @@ export class SimulatorEvents {
   constructor(
     private readonly baseUrl: string,
     private readonly onState: (state: SimulatorState) => void,
-    private readonly log: CoreLogger,
+    private readonly log: Logger,
     private readonly retryMs = 1_000,
   ) {}
 

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import { BRIDGE_WIRE_MAX_BYTES, BRIDGE_WS_PATH, BridgeClientMessage, type BridgeServerMessage } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../core/host.js';
-import type { HostLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /** Close code sent to renderers when the host asks them to reconnect (the `reload` command). */
 export const BRIDGE_CLOSE_RELOAD = 4000;
@@ -15,7 +15,7 @@ export const BRIDGE_TOKEN_PARAM = 'token';
 
 export interface BridgeServerOptions {
   source: PanelViewSource;
-  log: HostLogger;
+  log: Logger;
   /** Invalid messages tolerated per connection before it is closed (a renderer bug, or abuse). */
   maxInvalidMessages?: number;
   /**

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { HostActions, PanelViewSource } from '../core/host.js';
 import { BRIDGE_CLOSE_RELOAD, BridgeServer } from './bridge-server.js';
-import { silentLogger, type HostLogger } from './logger.js';
+import { silentLogger, type Logger } from '@airpanel/node-support/logger';
 import { PANEL_CSP, securityHeaders } from './security-headers.js';
 import { createStaticSite, type StaticSite } from './static-site.js';
 
@@ -32,7 +32,7 @@ export interface HeadlessHostOptions {
   /** Interface to bind; 127.0.0.1 unless you mean to expose the panel. */
   host?: string;
   port?: number;
-  log?: HostLogger;
+  log?: Logger;
   /** What `restart` does; default: exit with RESTART_EXIT_CODE for the supervisor. */
   restart?: () => Promise<void>;
   mounts?: HttpMount[];
@@ -50,7 +50,7 @@ export interface HeadlessHostOptions {
  */
 export class HeadlessHost {
   readonly actions: HostActions;
-  private readonly log: HostLogger;
+  private readonly log: Logger;
   private server: Server | null = null;
   private bridge: BridgeServer | null = null;
   private page: AttachedPage | null = null;

@@ -10,14 +10,14 @@ import { panelTopics } from '@airpanel/contract';
 import { type PanelView } from '@airpanel/contract/internal';
 import { fsyncDirSync, writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import type { CacheDiskWriter } from '../../src-main/core/cache.js';
-import { PanelCore, loadPanelConfig, type CoreLogger, type HostActions } from '../../src-main/core/index.js';
+import { PanelCore, loadPanelConfig, type HostActions, type Logger } from '../../src-main/core/index.js';
 import { cpuMicrosOfThisProcess, type FleetProcessCounts, type FleetTuning, type FromFleetProcess, type PanelSlot, type ToFleetProcess } from './protocol.js';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across processes. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
 
 /** Counts what the cores log at warn and error (the fleet summary's "errors"); drops the rest. */
-export class CountingLogger implements CoreLogger {
+export class CountingLogger implements Logger {
   errors = 0;
   warnings = 0;
   readonly recent: string[] = [];

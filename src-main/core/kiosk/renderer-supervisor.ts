@@ -1,6 +1,6 @@
 import { CrashLoopPolicy, type HostFaultKind, type RecoveryDecision } from './crash-loop-policy.js';
 import type { PanelViewSource } from '../host.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /**
  * Renderer recovery for a host: crash, hang and GPU loss go through the CrashLoopPolicy;
@@ -35,7 +35,7 @@ export interface RecoveryRecord {
 export interface RendererSupervisorOptions {
   window: SupervisedWindow;
   source: Pick<PanelViewSource, 'hostFault' | 'rendererError'>;
-  log: CoreLogger;
+  log: Logger;
   timers: SupervisorTimers;
   policy?: CrashLoopPolicy;
   /** A renderer unresponsive this long counts as hung (Electron's `unresponsive` comes early). */

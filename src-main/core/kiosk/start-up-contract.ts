@@ -1,6 +1,6 @@
 import type { FramePresented } from '@airpanel/contract/internal';
 import type { PanelViewSource } from '../host.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /** Splash only (no cache, no backend yet) this long after it was painted: READY anyway. */
 export const BOOTING_READY_GRACE_MS = 60_000;
@@ -11,7 +11,7 @@ export interface StartUpContractOptions {
   /** The core's state name, for `READY=1`'s `STATUS=`. */
   stateName: () => string;
   notifier: { ready(status: string): Promise<void> };
-  log: CoreLogger;
+  log: Logger;
   timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
   bootingReadyGraceMs?: number;
   /** Every frame the renderer reports (after the core saw it): the Node host's paint deadline. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { reportAliveToLoader } from '../update/health.js';
 
 /**
@@ -24,7 +24,7 @@ export const systemdNotifyRunner: NotifyRunner = (args) =>
 
 export interface SystemdNotifierOptions {
   env: NodeJS.ProcessEnv;
-  log: CoreLogger;
+  log: Logger;
   run?: NotifyRunner;
   setInterval?: (fn: () => void, ms: number) => unknown;
   clearInterval?: (handle: unknown) => void;

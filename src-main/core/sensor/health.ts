@@ -1,6 +1,6 @@
 import type { PanelSensorKind, PanelSensorReport, PollutantValues } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from '../clock.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import type { SensorSink } from './driver.js';
 
 /**
@@ -43,7 +43,7 @@ export interface SensorHealthMonitorOptions {
   monotonicClock: MonotonicClock;
   wallClock: WallClock;
   scheduler: Scheduler;
-  logger: CoreLogger;
+  logger: Logger;
   /** Every accepted sample (not while the sensor is judged stuck). */
   onSample: (values: PollutantValues, atWallMs: number) => void;
   /** The report changed state or code. */

@@ -17,7 +17,7 @@ import {
   type TimedValues,
 } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from '../clock.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { AirrohrSensor } from './airrohr-sensor.js';
 import type { SensorDriver } from './driver.js';
 import { DEFAULT_SENSOR_HEALTH_TUNING, SensorHealthMonitor, type SensorHealthTuning } from './health.js';
@@ -67,7 +67,7 @@ export interface OwnSensorOptions {
   wallClock: WallClock;
   monotonicClock: MonotonicClock;
   scheduler: Scheduler;
-  logger: CoreLogger;
+  logger: Logger;
   tuning?: Partial<OwnSensorTuning>;
   /** QoS 1 publish of one reading; true once the broker acknowledged it. */
   publish: (reading: PanelReading) => Promise<boolean>;

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PanelReading } from '@airpanel/contract';
 import { fsyncDir, writeFileAtomic } from '@airpanel/node-support/atomic-file';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /** A week of one reading a minute: a long outage loses nothing, a dead broker cannot fill /data. */
 export const DEFAULT_READING_QUEUE_MAX = 7 * 24 * 60;
@@ -15,7 +15,7 @@ export interface ReadingQueueOptions {
   /** `<dataDir>/sensor-queue`. */
   dir: string;
   maxEntries?: number;
-  logger: CoreLogger;
+  logger: Logger;
 }
 
 /**

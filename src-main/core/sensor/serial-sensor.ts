@@ -1,6 +1,6 @@
 import type { SerialSensorKind } from '@airpanel/contract';
 import type { Scheduler, TimerHandle } from '../clock.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import type { SensorDriver, SensorSink } from './driver.js';
 import { createPmsDecoder, createSds011Decoder, type DecodeEvent, type FrameDecoder } from './frames.js';
 
@@ -21,7 +21,7 @@ export interface SerialSensorOptions {
   device: string;
   open: SerialOpener;
   scheduler: Scheduler;
-  logger: CoreLogger;
+  logger: Logger;
   /** Wait before reopening a device that vanished or could not be opened. */
   reopenDelayMs?: number;
 }

@@ -1,5 +1,5 @@
 import type { FramePresented } from '@airpanel/contract/internal';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /**
  * How a bundle tells the loader it is healthy: one IPC message to the parent process. The
@@ -58,7 +58,7 @@ export function healthCriterionMet(e: HealthEvidence): boolean {
 export interface LoaderHealthGateOptions {
   /** Default: process.send (the loader's IPC channel). */
   send?: (msg: unknown) => boolean;
-  logger?: CoreLogger;
+  logger?: Logger;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { UpdateReport } from '@airpanel/contract';
 import { evaluateRelease, type ReleasePolicyOptions, type RuntimeHost, type SignedManifest, type SignatureVerifier } from '@airpanel/contract/release';
 import { systemMonotonicClock, type MonotonicClock, type Scheduler, type TimerHandle, type WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { DEFAULT_DOWNLOAD_LIMITS, DownloadError, downloadTransferLimits, downloadWithResume, NodePartialFileWriter, type DownloadLimits, type DownloadResult, type PartialFileWriter } from './download.js';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { TransferLimitError, type JsonFetchLimits, type OtaHttpClient } from './http.js';
@@ -56,7 +56,7 @@ export interface OtaUpdaterOptions {
    * (HostActions.restartApp on a panel; the stub app exits).
    */
   requestRestart: () => Promise<void>;
-  logger?: CoreLogger;
+  logger?: Logger;
   policy?: ReleasePolicyOptions;
   /** Download attempts within one check when the connection is cut (each resumes). Default 3. */
   downloadAttempts?: number;

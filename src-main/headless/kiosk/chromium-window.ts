@@ -10,7 +10,7 @@ import {
   CdpTargetEvent,
   CdpTargetIdEvent,
 } from '@airpanel/contract/internal';
-import type { CoreLogger } from '../../core/logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { maintenancePageUrl } from '../../core/kiosk/maintenance-page.js';
 import { CdpConnection, pipeTransport } from '../cdp-connection.js';
 import { CdpPage } from '../cdp-page.js';
@@ -42,7 +42,7 @@ export interface ChromiumWindowOptions {
   profileDir: string;
   /** Host-specific flags (the unit's environment file): `--ozone-platform=wayland`, or `--headless` in tests. */
   extraArgs?: readonly string[];
-  log: CoreLogger;
+  log: Logger;
   /** DevTools commands once started, each within this. Default 30 s (TCG is slow). */
   timeoutMs?: number;
   /**

@@ -1,6 +1,6 @@
 import { CRASH_LOOP_CODES, type CrashLoopPolicy, type HostFaultKind } from '../../core/kiosk/crash-loop-policy.js';
 import type { PanelViewSource } from '../../core/host.js';
-import type { CoreLogger } from '../../core/logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { RendererSupervisor, type SupervisorTimers } from '../../core/kiosk/renderer-supervisor.js';
 import { WindowStartTimeoutError, type KioskWindow } from './chromium-window.js';
 import { windowStep, type WindowEvent, type WindowState } from './window-machine.js';
@@ -14,7 +14,7 @@ export interface KioskHostOptions {
   launchWindow: (o: { startTimeoutMs: number }) => Promise<KioskWindow>;
   /** Where recoveries and the crash loop are reported (the core). */
   source: Pick<PanelViewSource, 'hostFault' | 'rendererError'>;
-  log: CoreLogger;
+  log: Logger;
   timers?: SupervisorTimers;
   policy?: CrashLoopPolicy;
   /** From the window's start (DevTools answered) to the renderer's first painted frame. Default 90 s: Chromium under TCG emulation needs ~40 s. */

@@ -12,7 +12,7 @@ import {
 } from '@airpanel/contract';
 import { PANEL_SIZES, PanelSizeId, SimulatorAction, type SimulatorActionResult, type SimulatorState, type SwitchState } from '@airpanel/contract/internal';
 import type { HttpMount } from '../headless-host.js';
-import { silentLogger, type HostLogger } from '../logger.js';
+import { silentLogger, type Logger } from '@airpanel/node-support/logger';
 import { SIMULATOR_CSP, securityHeaders } from '../security-headers.js';
 
 /** The backend admin API as the simulator uses it (see admin-client.ts). */
@@ -42,7 +42,7 @@ export interface SimulatorControlsOptions {
   ackFollow?: { everyMs: number; forMs: number };
   /** Called after a size change (the Electron simulator resizes its panel window). */
   onSizeChange?: (size: PanelSizeId) => void;
-  log?: HostLogger;
+  log?: Logger;
   /** Where index.html, simulator.js and simulator.css live (default: ./static beside this module). */
   staticDir?: string;
   /** The panel's own sensor, when it is a virtual one the simulator sets (VirtualSensor). */
@@ -82,7 +82,7 @@ export class SimulatorControls implements HttpMount {
   private lastCommand: SimulatorState['lastCommand'] = null;
   private lastError: string | null = null;
   private readonly listeners = new Set<ServerResponse>();
-  private readonly log: HostLogger;
+  private readonly log: Logger;
   private readonly staticDir: string;
   private readonly presets = presets();
   private ackTimer: NodeJS.Timeout | null = null;
