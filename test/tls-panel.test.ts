@@ -5,7 +5,7 @@
 // a wrong host name → refused, named TLS-n in the status and the log, cached content kept (stale
 // after the window); plain endpoints or an unreadable CA in panel.json → the maintenance screen's
 // CFG-6 / CFG-7 without ever connecting.
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,7 +270,7 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
 
     await copyFile(client.certPath, join(dataDir, 'client.pem'));
     await copyFile(client.keyPath, join(dataDir, 'client.key'));
-    await import('node:fs/promises').then((fs) => fs.chmod(join(dataDir, 'client.key'), 0o600));
+    await chmod(join(dataDir, 'client.key'), 0o600);
     await withEndpoints({ clientCertFile: 'client.pem', clientKeyFile: 'client.key' });
     const withCert = await startCore(dataDir);
     await waitFor('live with the client certificate', () => withCert.core.state.name === 'live' && withCert.entries.some((e) => e.message === 'mqtt up'), 10_000);
