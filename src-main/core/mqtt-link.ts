@@ -2,7 +2,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { PanelTopics } from '@airpanel/contract';
 import { type BackoffPolicy, jitteredBackoffMs } from './backoff.js';
 import type { MonotonicClock, RandomSource, Scheduler, TimerHandle } from './clock.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { certificateProblemOf } from './transport/certificate-problems.js';
 import type { TlsClientOptions } from './transport/trust-store.js';
 
@@ -25,7 +25,7 @@ export interface MqttLinkOptions {
   random: RandomSource;
   scheduler: Scheduler;
   monotonicClock: MonotonicClock;
-  logger: CoreLogger;
+  logger: Logger;
   /** Subscribed (display and commands) and ready. */
   onUp: () => void;
   /** Lost after having been up. */

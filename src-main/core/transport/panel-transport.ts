@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { type CertificateProblem, certificateProblemOf, describeCertificateProblem } from './certificate-problems.js';
 import type { TlsClientOptions, TrustStore } from './trust-store.js';
 
@@ -7,7 +7,7 @@ export type TransportChannel = 'mqtt' | 'http';
 
 export interface PanelTransportOptions {
   trust: TrustStore;
-  logger: CoreLogger;
+  logger: Logger;
   /**
    * A certificate problem began on a channel (or changed): `summary` is the
    * `TLS-n: reason (error code, endpoint)` line for the status's `lastError`.
