@@ -1,5 +1,5 @@
 import type { Got } from 'got';
-import { displayETag, type CommandAck, type DisplayDocument, type PanelEvent, type PanelStatus, type PanelConfig, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
+import { displayETag, type CommandAck, type DisplayDocument, type PanelEvent, type PanelStatus, type PanelConfig, type LastStart, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
 import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
 import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
 import { bearer, panelRecordedReadingsUrl } from './backend-api.js';
@@ -78,6 +78,8 @@ export interface PanelCoreOptions {
   updateChecker?: UpdateChecker | undefined;
   logger: CoreLogger;
   firmwareVersion: string;
+  /** Why the app last started (core/restart-reason.ts: the host reads it); reported in every status. */
+  lastStart?: LastStart | null;
   wallClock?: WallClock;
   monotonicClock?: MonotonicClock;
   /** Jitter source, [0, 1). */
@@ -152,6 +154,7 @@ export class PanelCore implements PanelViewSource {
     this.scheduler = options.scheduler ?? unrefScheduler;
     this.reporter = new StatusReporter({
       firmwareVersion: options.firmwareVersion,
+      lastStart: options.lastStart ?? null,
       facts: () => this.statusFacts(),
       displayedRevision: () => this.displayedRevision(),
       route: () => connectionOf(this.lifecycle),

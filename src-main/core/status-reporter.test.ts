@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PanelEvent, PanelStatus } from '@airpanel/contract';
+import { PanelStatus, type LastStart, type PanelEvent } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from './clock.js';
 import type { Logger } from '@airpanel/node-support/logger';
 import type { PanelState } from './state-machine.js';
@@ -65,7 +65,7 @@ function recordingFakeLogger(): Logger & { errors: string[] } {
 
 const TOPICS = { status: 'airpanel/panels/panel-0001/status', events: 'airpanel/panels/panel-0001/events' };
 
-function setUp() {
+function setUp(lastStart?: LastStart) {
   const time = new FakeClockAndScheduler();
   const link = new RecordingFakeLink();
   const logger = recordingFakeLogger();
@@ -88,6 +88,7 @@ function setUp() {
     monotonicClock: time,
     scheduler: time,
     logger,
+    ...(lastStart ? { lastStart } : {}),
   });
   return { time, link, logger, facts, shown, reporter, unroute: () => (routed = false) };
 }
@@ -119,6 +120,14 @@ describe('StatusReporter', () => {
     });
     expect(status.stateReason).toHaveLength(500);
     expect(reporter.build(false).online).toBe(false);
+  });
+
+  it('carries why the app last started in every status, as a valid PanelStatus', () => {
+    expect(setUp().reporter.build(true).lastStart).toBeNull();
+    const lastStart: LastStart = { reason: 'watchdog', at: '2026-12-02T15:00:00.000Z', detail: 'watchdog: killed ABRT', bootedSlot: 'A' };
+    const status = setUp(lastStart).reporter.build(true);
+    expect(status.lastStart).toEqual(lastStart);
+    expect(PanelStatus.parse(status).lastStart).toEqual(lastStart);
   });
 
   it('coalesces several publish requests in one tick into one retained status', async () => {

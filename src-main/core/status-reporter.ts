@@ -1,4 +1,4 @@
-import { PanelEvent, PanelStatus } from '@airpanel/contract';
+import { PanelEvent, PanelStatus, type LastStart } from '@airpanel/contract';
 import type { MonotonicClock, Scheduler, TimerHandle, WallClock } from './clock.js';
 import type { Logger } from '@airpanel/node-support/logger';
 import type { PanelState } from './state-machine.js';
@@ -30,6 +30,8 @@ export interface StatusFacts {
 
 export interface StatusReporterOptions {
   firmwareVersion: string;
+  /** Why the app last started (restart-reason.ts), the same in every status of this run. */
+  lastStart?: LastStart | null;
   facts: () => StatusFacts;
   /** What the renderer last painted, else the accepted document's revision. */
   displayedRevision: () => number | null;
@@ -88,6 +90,7 @@ export class StatusReporter {
       update: f.update,
       sensor: f.sensor,
       ownDecision: f.ownDecision,
+      lastStart: this.o.lastStart ?? null,
       sentAt: new Date(this.o.wallClock.now()).toISOString(),
     };
   }

@@ -18,6 +18,7 @@ import { resolveDataDir } from '../core/data-dir.js';
 import type { HostActions, PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
+import { recordStart } from '../core/restart-reason.js';
 import { launchInfoFromEnv, LoaderHealthGate } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
@@ -113,6 +114,8 @@ async function main(): Promise<void> {
   };
 
   const config = await loadPanelConfig(dataDir);
+  // Why this start happened (core/restart-reason.ts), in every status this run publishes.
+  const lastStart = await recordStart({ dataDir, env: process.env, wallClock: { now: () => Date.now() }, logger: log });
   const ota = createOtaUpdater({
     dataDir,
     config,
@@ -134,6 +137,7 @@ async function main(): Promise<void> {
     hostActions,
     logger: log,
     firmwareVersion: bundleVersion,
+    lastStart,
     // The loader's health report: content painted AND the backend reached (core/update/health.ts).
     healthGate: new LoaderHealthGate({ logger: log }),
   });

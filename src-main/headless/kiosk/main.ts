@@ -25,6 +25,7 @@ import { StartUpContract } from '../../core/kiosk/start-up-contract.js';
 import { SystemdNotifier } from '../../core/kiosk/systemd-notify.js';
 import { createPanelLogger } from '../../core/logger.js';
 import { PanelCore } from '../../core/panel-core.js';
+import { recordStart } from '../../core/restart-reason.js';
 import { launchInfoFromEnv, LoaderHealthGate } from '../../core/update/health.js';
 import { HeadlessHost, RESTART_EXIT_CODE } from '../headless-host.js';
 import { ChromiumWindow } from './chromium-window.js';
@@ -98,6 +99,9 @@ const hostActions: HostActions = {
 };
 
 const config = await loadPanelConfig(dataDir);
+// Why this start happened (power loss, watchdog, kill, restart command, OS update, fall-back…):
+// in every status this run publishes.
+const lastStart = await recordStart({ dataDir, env: process.env, wallClock: { now: () => Date.now() }, logger: log });
 const ota = createOtaUpdater({
   dataDir,
   config,
@@ -120,6 +124,7 @@ const panelCore = new PanelCore({
   hostActions,
   logger: log,
   firmwareVersion: version,
+  lastStart,
   // The loader's health report: content painted AND the backend reached (core/update/health.ts).
   healthGate: new LoaderHealthGate({ logger: log }),
 });
