@@ -18,7 +18,8 @@ export class LoaderUsageError extends Error {
   override readonly name = 'LoaderUsageError';
 }
 
-export interface LoaderRoleOptions {
+/** The unit's loader arguments, parsed (parseLoaderArgs). */
+export interface LoaderArgs {
   healthDeadlineMs: number;
   maxAttempts: number;
   crashLimit: number;
@@ -39,7 +40,7 @@ function positiveInteger(name: string, value: string): number {
  * are accepted only when they name the same path, so a unit and an image cannot disagree
  * silently about what the runtime starts.
  */
-export function parseLoaderArgs(args: readonly string[], config: RuntimeConfig): LoaderRoleOptions {
+export function parseLoaderArgs(args: readonly string[], config: RuntimeConfig): LoaderArgs {
   const sep = args.indexOf('--');
   const own = sep === -1 ? [...args] : args.slice(0, sep);
   const runtimeArgs = sep === -1 ? [] : args.slice(sep + 1);
@@ -90,7 +91,7 @@ export interface LoaderRoleElectronApp {
   on(event: 'will-quit', listener: () => void): unknown;
 }
 
-export interface LoaderRoleDeps {
+export interface LoaderRoleOptions {
   app: LoaderRoleElectronApp;
   verifier: SignatureVerifier;
   /** This runtime's version (process.versions.electron), checked against a release's minimum. */
@@ -100,30 +101,30 @@ export interface LoaderRoleDeps {
 }
 
 /** Starts supervising; resolves when the loader has stopped (SIGTERM, SIGINT or Electron quitting). */
-export async function runLoaderRole(config: RuntimeConfig, options: LoaderRoleOptions, deps: LoaderRoleDeps): Promise<void> {
+export async function runLoaderRole(config: RuntimeConfig, args: LoaderArgs, options: LoaderRoleOptions): Promise<void> {
   // The loader draws nothing: no GPU process for it. And a Chromium profile of its own (on the
   // unit's tmpfs), so two browser processes never share the app's profile on /data.
-  deps.app.disableHardwareAcceleration();
-  const profile = join(deps.env.XDG_RUNTIME_DIR ?? tmpdir(), 'loader-profile');
-  deps.app.setPath('userData', profile);
-  deps.app.setPath('sessionData', profile);
+  options.app.disableHardwareAcceleration();
+  const profile = join(options.env.XDG_RUNTIME_DIR ?? tmpdir(), 'loader-profile');
+  options.app.setPath('userData', profile);
+  options.app.setPath('sessionData', profile);
   const loader = new BundleLoader({
     dataDir: config.dataDir,
     factoryDir: config.factoryDir,
-    launcher: new ReleaseNameLauncher(config.runtime, options.runtimeArgs),
+    launcher: new ReleaseNameLauncher(config.runtime, args.runtimeArgs),
     host: 'electron',
-    verifier: deps.verifier,
-    runtimeVersion: deps.runtimeVersion,
-    healthDeadlineMs: options.healthDeadlineMs,
-    maxAttempts: options.maxAttempts,
-    crashLimit: options.crashLimit,
-    crashWindowMs: options.crashWindowMs,
-    livenessMs: livenessFromWatchdog(deps.env.WATCHDOG_USEC),
-    log: deps.log,
+    verifier: options.verifier,
+    runtimeVersion: options.runtimeVersion,
+    healthDeadlineMs: args.healthDeadlineMs,
+    maxAttempts: args.maxAttempts,
+    crashLimit: args.crashLimit,
+    crashWindowMs: args.crashWindowMs,
+    livenessMs: livenessFromWatchdog(options.env.WATCHDOG_USEC),
+    log: options.log,
   });
   const stop = () => loader.stop();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, stop);
   // Electron quits on SIGTERM by itself too; the release's process group goes with it.
-  deps.app.on('will-quit', stop);
+  options.app.on('will-quit', stop);
   await loader.run();
 }

@@ -46,15 +46,15 @@ if (role.kind === 'release') {
     fail(`release ${name} not started: ${(e as Error).message}`);
   }
 } else {
-  let options;
+  let args;
   try {
-    options = parseLoaderArgs(role.args, config);
+    args = parseLoaderArgs(role.args, config);
   } catch (e) {
     fail((e as Error).message, e instanceof LoaderUsageError ? 2 : 1);
   }
   const { app } = (await import('electron')) as unknown as { app: LoaderRoleElectronApp };
   // Not awaited: the loader supervises for as long as the unit runs; Electron may go on to `ready`.
-  runLoaderRole(config, options, { app, verifier, runtimeVersion, env: process.env, log }).then(
+  runLoaderRole(config, args, { app, verifier, runtimeVersion, env: process.env, log }).then(
     () => process.exit(0),
     (e: unknown) => fail(`loader stopped: ${(e as Error).stack ?? String(e)}`),
   );

@@ -26,7 +26,7 @@ export async function resolveRelease(release: ReleaseName, config: RuntimeConfig
   return { dir, entry: join(dir, descriptor.main), version: descriptor.version };
 }
 
-export interface StartReleaseDeps {
+export interface StartReleaseOptions {
   verifier: InstalledReleaseVerifier;
   /** The environment the bundle reads (process.env). */
   env: NodeJS.ProcessEnv;
@@ -41,15 +41,15 @@ export interface StartReleaseDeps {
  * bundle's top-level `protocol.registerSchemesAsPrivileged` and `app.enableSandbox()`, which
  * Electron refuses after `ready`, run in time.
  */
-export async function startRelease(release: ReleaseName, config: RuntimeConfig, deps: StartReleaseDeps): Promise<ReleaseToStart> {
-  const target = await resolveRelease(release, config, deps.verifier);
+export async function startRelease(release: ReleaseName, config: RuntimeConfig, options: StartReleaseOptions): Promise<ReleaseToStart> {
+  const target = await resolveRelease(release, config, options.verifier);
   // What the bundle's health report and updater read (core/update/health.ts); the version is
   // the verified one, not what the caller claimed.
-  deps.env.AIRPANEL_BUNDLE_VERSION = target.version;
-  deps.env.AIRPANEL_DATA_DIR = config.dataDir;
-  if (release === 'factory') deps.env.AIRPANEL_LAUNCH = 'factory';
-  delete deps.env.AIRPANEL_BUNDLE_ENTRY;
-  delete deps.env.AIRPANEL_BUNDLE_DIR;
-  await deps.importModule(pathToFileURL(target.entry).href);
+  options.env.AIRPANEL_BUNDLE_VERSION = target.version;
+  options.env.AIRPANEL_DATA_DIR = config.dataDir;
+  if (release === 'factory') options.env.AIRPANEL_LAUNCH = 'factory';
+  delete options.env.AIRPANEL_BUNDLE_ENTRY;
+  delete options.env.AIRPANEL_BUNDLE_DIR;
+  await options.importModule(pathToFileURL(target.entry).href);
   return target;
 }
