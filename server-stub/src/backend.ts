@@ -32,6 +32,11 @@ import { defaultProviders, type ProviderRegistry } from './sensors/providers.js'
 import { RefreshLoop } from './sensors/refresh-loop.js';
 import type { SensorSourceService } from './sensors/sources.js';
 import type { PanelMessageRecorder } from './status/panel-message-sink.js';
+import { setUpBackendTls, type BackendTls, type TlsOptions } from './tls/backend-tls.js';
+import {
+  embeddedBrokerTls, httpsServerOptions, logTransportAtStart, panelCertificateIssuer, revokingCertificates, secureHttpApp,
+  serverNamesOf, startCertificateRenewal,
+} from './tls/backend-wiring.js';
 
 export const BACKEND_VERSION = '0.1.0';
 export const DEFAULT_REFRESH_INTERVAL_SECONDS = 300;
@@ -85,6 +90,11 @@ export interface BackendOptions {
    * `isPanelOrAdmin` answer with the same credentials the backend's own routes accept.
    */
   extendHttp?: (app: FastifyInstance, deps: HttpExtensionDeps) => void | Promise<void>;
+  /**
+   * HTTPS for the API and MQTTS for the embedded broker, from the operator's certificate files
+   * and/or a private CA directory (see server-stub/README.md, "TLS"). Absent: plain.
+   */
+  tls?: TlsOptions;
   /** Replaces the MQTT gateway built from `mqtt` (tests of the seam). */
   gatewayFactory?: (deps: { service: GatewayBackend; logger: Logger }) => MqttGateway;
 }
@@ -100,8 +110,10 @@ export interface HttpExtensionDeps {
 }
 
 export interface Backend {
-  /** Base URL of the HTTP server, e.g. http://127.0.0.1:41234 (the API is under /api/v1). */
+  /** Base URL of the HTTP server, e.g. http://127.0.0.1:41234 or https://… (the API is under /api/v1). */
   url: string;
+  /** The TLS set-up when `tls` was given: the private CA, the server certificate's names and expiry. */
+  tls: BackendTls | null;
   /** What panels dial for MQTT; null in HTTP-only mode. */
   mqttUrl: string | null;
   adminToken: string;
@@ -164,6 +176,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
 
   try {
     const metrics = new BackendMetrics({ defaultMetrics: options.processMetrics ?? false });
+    const mqttPublicUrl = mqtt.mode === 'none' ? undefined : mqtt.publicUrl;
+    const tls = options.tls
+      ? await setUpBackendTls(options.tls, { clock, logger, serverNames: serverNamesOf(host, [options.publicUrl, mqttPublicUrl]) })
+      : null;
     let apiBaseUrl = '';
     const domain = createDomain({
       db, clock, logger, metrics,
@@ -172,13 +188,16 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       apiBaseUrl: () => apiBaseUrl,
       screenshotsDir: path.join(options.dataDir, 'screenshots'),
       panelReadingAveraging: options.panelReadingAveraging,
+      panelCertificates: tls ? panelCertificateIssuer(tls) : null,
     });
     domain.init();
     const { store, issuer, panels } = domain;
 
-    const gateway = options.gatewayFactory
+    const builtGateway = options.gatewayFactory
       ? options.gatewayFactory({ service: domain.gatewayBackend, logger })
-      : buildGateway(mqtt, host, domain.gatewayBackend, logger);
+      : buildGateway(mqtt, host, domain.gatewayBackend, logger, tls);
+    // Deleting a panel or rotating its key also revokes its client certificate.
+    const gateway = tls ? revokingCertificates(builtGateway, tls) : builtGateway;
     await gateway.start();
     cleanups.push(() => gateway.close());
     domain.attachGateway(gateway);
@@ -228,7 +247,13 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         : []),
     ];
     const principalOf = (authorization: string | undefined) => domain.keys.authenticate(bearerToken(authorization));
-    const app = buildHttpServer({ metrics, logger, routes, authenticate: (token) => domain.keys.authenticate(token) });
+    const app = buildHttpServer({ metrics, logger, routes, authenticate: (token) => domain.keys.authenticate(token), ...(tls ? { https: httpsServerOptions(tls) } : {}) });
+    if (tls) {
+      secureHttpApp(app, tls, (authorization) => {
+        const principal = principalOf(authorization);
+        return principal?.kind === 'panel' ? principal.panelId : null;
+      });
+    }
     // Routes added by extensions are listed in the OpenAPI document too.
     const ownRoutes = new Set(routes.map((r) => `${r.endpoint.method} ${fastifyUrl(r.endpoint.path)}`));
     const moduleRoutes: ModuleRoute[] = [];
@@ -250,7 +275,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());
     const address = app.server.address() as AddressInfo;
-    const url = `http://${hostForUrl(host)}:${address.port}`;
+    const url = `${tls ? 'https' : 'http'}://${hostForUrl(host)}:${address.port}`;
     apiBaseUrl = `${(options.publicUrl ?? url).replace(/\/+$/, '')}${API_PREFIX}`;
 
     const timers: NodeJS.Timeout[] = [];
@@ -267,10 +292,13 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       maintenance.unref();
       timers.push(maintenance);
     }
+    const stopRenewal = tls && options.startLoops !== false ? startCertificateRenewal(tls, logger) : null;
     cleanups.push(async () => {
       for (const timer of timers) clearInterval(timer);
+      stopRenewal?.();
       await refreshLoop.stop();
     });
+    if (tls) logTransportAtStart(tls, logger);
 
     if ((host === '0.0.0.0' || host === '::') && !options.publicUrl) {
       logger.warn('listening on every interface but no public URL is set: panels are told to use 127.0.0.1; set publicUrl (--public-url) and the MQTT public URL', { apiBaseUrl });
@@ -279,6 +307,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     let closing: Promise<void> | null = null;
     return {
       url,
+      tls,
       mqttUrl: gateway.panelUrl || null,
       adminToken: admin.token,
       adminTokenFile: admin.file,
@@ -310,12 +339,15 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   }
 }
 
-function buildGateway(mqtt: MqttOptions, host: string, backend: GatewayBackend, logger: Logger): MqttGateway {
+function buildGateway(mqtt: MqttOptions, host: string, backend: GatewayBackend, logger: Logger, tls: BackendTls | null): MqttGateway {
   switch (mqtt.mode) {
     case 'none':
       return new NoMqttGateway();
     case 'embedded':
-      return createEmbeddedGateway({ host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: backend, sink: backend, logger });
+      return createEmbeddedGateway({
+        host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: backend, sink: backend, logger,
+        ...(tls ? { tls: embeddedBrokerTls(tls) } : {}),
+      });
     case 'external':
       return createExternalGateway({
         url: mqtt.url,

@@ -14,8 +14,8 @@ describe('command line', () => {
     if (parsed.help) return;
     expect(parsed.options).toMatchObject({ port: 9000, dataDir: '/tmp/x', refreshIntervalSeconds: 5, adminToken: 't'.repeat(30), mqtt: { mode: 'embedded', port: 0 } });
 
-    const external = optionsFromCommandLine(['--mqtt-url', 'mqtt://broker:1883'], { AIRPANEL_MQTT_PASSWORD: 'secret' });
-    expect(!external.help && external.options.mqtt).toEqual({ mode: 'external', url: 'mqtt://broker:1883', username: 'airpanel-backend', password: 'secret', publicUrl: undefined, credentials: 'dynsec' });
+    const external = optionsFromCommandLine(['--mqtt-url', 'mqtts://broker:8883'], { AIRPANEL_MQTT_PASSWORD: 'secret' });
+    expect(!external.help && external.options.mqtt).toEqual({ mode: 'external', url: 'mqtts://broker:8883', username: 'airpanel-backend', password: 'secret', publicUrl: undefined, credentials: 'dynsec' });
     const none = optionsFromCommandLine(['--mqtt-mode', 'none'], {});
     expect(!none.help && none.options.mqtt).toEqual({ mode: 'none' });
     expect(optionsFromCommandLine(['--help'], {})).toEqual({ help: true });

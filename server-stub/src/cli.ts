@@ -2,6 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type BackendOptions, type MqttOptions } from './backend.js';
 import { createJsonLogger } from './logger.js';
+import { transportSummary } from './tls/backend-wiring.js';
 import { insecureTransportProblems } from './tls/transport-policy.js';
 import type { TlsOptions } from './tls/backend-tls.js';
 
@@ -52,7 +53,7 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
 }
 
 /** Turns flags and environment into backend options; flags win over the environment. */
-export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: BackendOptions & { tls?: TlsOptions }; warnings: string[] } {
+export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: BackendOptions; warnings: string[] } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
   process.stderr.write(
     `Airpanel backend on ${backend.url} (API ${backend.url}/api/v1, OpenAPI ${backend.url}/api/v1/openapi.json)\n` +
       `MQTT for panels: ${backend.mqttUrl ?? 'none (HTTP polling only)'}\n` +
+      (backend.tls ? `${transportSummary(backend.tls)}\n` : '') +
       (backend.adminTokenFile ? `Admin token in ${backend.adminTokenFile}\n` : 'Admin token from AIRPANEL_ADMIN_TOKEN\n'),
   );
 }

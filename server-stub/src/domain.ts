@@ -23,6 +23,7 @@ import { PanelReadingStore } from './panel-readings/store.js';
 import { PanelKeyIndex } from './panels/key-index.js';
 import { panelRoutes } from './panels/routes.js';
 import { PanelService } from './panels/service.js';
+import type { PanelCertificateIssuer } from './tls/panel-certificates.js';
 import { PanelStore } from './panels/store.js';
 import { readingRoutes } from './readings/routes.js';
 import { ReadingService } from './readings/service.js';
@@ -52,6 +53,8 @@ export interface DomainOptions {
   commandTtlSeconds?: number;
   /** A panel that polled over HTTP within this long counts as online. */
   httpOnlineWindowSeconds?: number;
+  /** The private CA's part in registration (tls/backend-wiring.ts panelCertificateIssuer). */
+  panelCertificates?: PanelCertificateIssuer | null;
 }
 
 /**
@@ -114,6 +117,7 @@ export function createDomain(o: DomainOptions) {
     onDeleted: (panelId) => screenshots.remove(panelId),
     gateway: currentGateway, apiBaseUrl: o.apiBaseUrl, clock, logger,
     httpOnlineWindowMs: (o.httpOnlineWindowSeconds ?? 900) * 1000,
+    certificates: o.panelCertificates ?? null,
   });
   const commands = new CommandService({
     commands: commandStore, panels, reports, gateway: currentGateway, clock, logger, metrics,

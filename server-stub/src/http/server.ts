@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Principal } from '../auth.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +15,8 @@ export interface HttpServerOptions {
   logger: Logger;
   routes: readonly BoundRoute[];
   authenticate(token: string): Principal | null;
+  /** Serve HTTPS with these options (tls/backend-wiring.ts httpsServerOptions); plain HTTP without. */
+  https?: HttpsServerOptions;
 }
 
 /** Body parsers for the binary bodies the routes declare: a PNG as a Buffer, a bundle left as a stream for its handler. */
@@ -41,7 +44,9 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 128 },
     return503OnClosing: true,
     frameworkErrors,
-  });
+    ...(options.https ? { https: options.https } : {}),
+    // Fastify types an HTTPS instance apart; every route and hook here is the same for both.
+  }) as unknown as FastifyInstance;
 
   app.decorateRequest(ROUTE_METRICS, null);
   app.addHook('onResponse', (request, reply, done) => {

@@ -214,7 +214,7 @@ describe('embedded aedes gateway over TLS', () => {
         '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
       const cert = await readFile(join(dir, 'cert.pem'));
       gateway = createEmbeddedGateway({
-        host: '127.0.0.1', port: 0, tls: { cert, key: await readFile(join(dir, 'key.pem')) },
+        host: '127.0.0.1', port: 0, tls: { options: { cert, key: await readFile(join(dir, 'key.pem')) } },
         verifier: keyStore, sink: new RecordingSink(), logger: new RecordingLogger(),
       });
       await gateway.start();

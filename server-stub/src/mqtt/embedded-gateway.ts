@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
 import type { GatewayLogger, MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
 import {
@@ -26,9 +26,15 @@ export interface EmbeddedGatewayOptions {
   publicUrl?: string;
   /**
    * Serve MQTT over TLS (mqtts://) with this certificate and key (PEM). Panel keys travel as
-   * MQTT passwords: anywhere beyond a closed network, set this.
+   * MQTT passwords: anywhere beyond a closed network, set this. `checkPanel` adds the client
+   * certificate rule (tls/panel-certificates.ts) once a panel's key was verified; `attach`
+   * hands the TLS server over for certificate renewal.
    */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  tls?: {
+    options: TlsOptions;
+    checkPanel?: (panelId: string, socket: unknown) => { ok: true } | { ok: false; reason: string };
+    attach?: (server: TlsServer) => void;
+  };
   verifier: PanelCredentialVerifier;
   sink: PanelMessageSink;
   logger: GatewayLogger;
@@ -136,6 +142,12 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
         done(refusal('wrong panel id or key', BAD_USERNAME_OR_PASSWORD), false);
         return;
       }
+      const certificate = options.tls?.checkPanel?.(username, client.conn);
+      if (certificate && !certificate.ok) {
+        logger.warn('mqtt: panel refused, client certificate', { panelId: username, reason: certificate.reason });
+        done(refusal(certificate.reason, BAD_USERNAME_OR_PASSWORD), false);
+        return;
+      }
       panelIdOf.set(client, username);
       const clients = authenticatedClients.get(username) ?? new Set<Client>();
       for (const earlier of clients) if (earlier.closed) clients.delete(earlier);
@@ -199,9 +211,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
     };
     // noDelay: a PUBACK followed by a document would otherwise wait on Nagle and the panel's
     // delayed ACK (~40 ms); the same setting as set_tcp_nodelay in the generated Mosquitto config.
-    const netServer: Server = options.tls
-      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000, noDelay: true }, serve)
-      : createServer({ noDelay: true }, serve);
+    const tlsServer = options.tls ? createTlsServer({ minVersion: 'TLSv1.2', ...options.tls.options, handshakeTimeout: 10_000, noDelay: true }, serve) : null;
+    if (tlsServer) options.tls?.attach?.(tlsServer);
+    const netServer: Server = tlsServer ?? createServer({ noDelay: true }, serve);
     // Raw TCP sockets, also those of TLS connections still shaking hands.
     netServer.on('connection', (socket: Socket) => {
       sockets.add(socket);

@@ -12,6 +12,7 @@ import { freshId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { MqttGateway } from '../mqtt/gateway.js';
 import type { HttpPollTracker } from '../status/http-polls.js';
+import type { PanelCertificateIssuer } from '../tls/panel-certificates.js';
 import type { PanelReportQueue } from '../status/report-queue.js';
 import type { StatusRow, StatusStore } from '../status/store.js';
 import type { PanelKeyIndex } from './key-index.js';
@@ -37,6 +38,8 @@ export interface PanelServiceOptions {
   logger: Logger;
   /** A panel that polled over HTTP within this long counts as online. */
   httpOnlineWindowMs: number;
+  /** The private CA (`--tls-ca-dir`): its certificate goes into every registration, and it signs panels' client certificates. */
+  certificates?: PanelCertificateIssuer | null;
 }
 
 /**
@@ -110,6 +113,8 @@ export class PanelService {
     const { panels, keys } = this.o;
     const id = body.id ?? freshId('panel', (candidate) => panels.exists(candidate));
     this.checkReferences(body);
+    const csr = body.clientCertificateRequest;
+    if (csr !== undefined) await this.checkCertificateRequest(csr);
     const panel = Panel.parse({
       id,
       name: body.name,
@@ -135,9 +140,35 @@ export class PanelService {
       keys.remove(id);
       throw new ServiceError('unavailable', 'mqtt-unavailable', `panel "${id}" was not created: the MQTT broker did not take its credentials (${(error as Error).message})`);
     }
+    let clientCertificate: string | null = null;
+    if (csr !== undefined) {
+      try {
+        clientCertificate = await this.o.certificates!.sign(id, csr);
+      } catch (error) {
+        panels.delete(id);
+        keys.remove(id);
+        await this.o.gateway().removePanelCredentials(id).catch(() => undefined);
+        throw new ServiceError('unavailable', 'certificate-not-issued', `panel "${id}" was not created: its client certificate could not be issued (${(error as Error).message})`);
+      }
+    }
     this.o.issuer.reissue([id], 'panel created');
-    this.o.logger.info('panel created', { panelId: id });
-    return PanelRegistration.parse({ panel, apiKey, endpoints: this.endpointsFor(id) });
+    this.o.logger.info('panel created', { panelId: id, clientCertificate: clientCertificate !== null });
+    return PanelRegistration.parse({
+      panel, apiKey, endpoints: this.endpointsFor(id),
+      caCertificate: this.o.certificates?.caCertificatePem ?? null,
+      clientCertificate,
+    });
+  }
+
+  private async checkCertificateRequest(csr: string): Promise<void> {
+    if (!this.o.certificates) {
+      throw new ServiceError('bad-request', 'no-private-ca', 'this backend has no private CA (start it with --tls-ca-dir) and cannot sign a client certificate');
+    }
+    try {
+      await this.o.certificates.checkRequest(csr);
+    } catch (error) {
+      throw new ServiceError('bad-request', 'invalid-certificate-request', `clientCertificateRequest: ${(error as Error).message}`);
+    }
   }
 
   async rotateKey(panelId: string): Promise<ApiKeyRotation> {

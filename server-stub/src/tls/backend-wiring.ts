@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
 import type { MqttGateway } from '../mqtt/gateway.js';
 import { RENEWAL_CHECK_INTERVAL_MS, hostOf, type BackendTls } from './backend-tls.js';
-import { addStrictTransportSecurity, checkPanelCertificate, enforcePanelCertificates, type TransportVerdict } from './panel-certificates.js';
+import { addStrictTransportSecurity, checkPanelCertificate, enforcePanelCertificates, type PanelCertificateIssuer, type TransportVerdict } from './panel-certificates.js';
+import { readCertificateRequest } from './x509.js';
 
 /**
  * The pieces createBackend needs to run HTTPS and MQTTS from a BackendTls: kept here so the
@@ -87,10 +88,25 @@ export function revokingCertificates(gateway: MqttGateway, tls: BackendTls): Mqt
   });
 }
 
-export function logTransportAtStart(tls: BackendTls, logger: Logger): string {
+/** Registration's view of the CA: the CA to hand out and CSR signing (null without a private CA). */
+export function panelCertificateIssuer(tls: BackendTls): PanelCertificateIssuer | null {
+  const ca = tls.ca;
+  if (!ca) return null;
+  return {
+    caCertificatePem: tls.caCertificateForPanels,
+    checkRequest: async (csrPem) => void (await readCertificateRequest(csrPem)),
+    sign: async (panelId, csrPem) => (await ca.signPanelCertificate(panelId, csrPem)).certificatePem,
+  };
+}
+
+/** One line for people: the certificate's names and expiry, and whether client certificates count. */
+export function transportSummary(tls: BackendTls): string {
   const { names, notAfter, source } = tls.describe();
-  const line = `TLS: certificate for ${names.join(', ')} (${source === 'files' ? 'from --tls-cert' : 'issued by the private CA'}), expires ${notAfter}; TLS 1.2 minimum; ` +
-    (tls.ca ? 'panel client certificates accepted (mTLS, with the API key as second factor)' : 'no client certificates (no --tls-ca-dir)');
-  logger.info('tls: serving HTTPS and MQTTS', { names, notAfter, source, clientCertificates: tls.ca !== null });
-  return line;
+  return `TLS 1.2+ with a certificate for ${names.join(', ')} (${source === 'files' ? 'from --tls-cert' : 'issued by the private CA'}), expires ${notAfter}; ` +
+    (tls.ca ? 'panel client certificates accepted (mTLS; the API key stays required)' : 'no client certificates (no --tls-ca-dir)');
+}
+
+export function logTransportAtStart(tls: BackendTls, logger: Logger): void {
+  const { names, notAfter, source } = tls.describe();
+  logger.info(`tls: ${transportSummary(tls)}`, { names, notAfter, source, clientCertificates: tls.ca !== null });
 }

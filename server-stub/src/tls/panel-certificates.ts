@@ -67,3 +67,13 @@ export function enforcePanelCertificates(app: FastifyInstance, record: PanelCert
       .send(JSON.stringify({ error: { code: 'client-certificate-refused', message: verdict.reason } }));
   });
 }
+
+/** What registration needs from the CA (PanelService takes it; absent without `--tls-ca-dir`). */
+export interface PanelCertificateIssuer {
+  /** The CA panels must trust, handed out at registration; null when the server certificate is from a public CA. */
+  caCertificatePem: string | null;
+  /** Throws a readable error for a request that cannot be signed, before anything is created. */
+  checkRequest(csrPem: string): Promise<void>;
+  /** Signs the panel's client certificate (CN = panel id); answers its PEM. */
+  sign(panelId: string, csrPem: string): Promise<string>;
+}
