@@ -54,25 +54,25 @@ if (values['no-panel']) {
   });
   closeOnSignals(backend, logger);
 
-  const { service } = backend;
-  const existing = service.listPanels().some((p) => p.id === DEMO_PANEL_ID);
-  if (!service.listSensorSources().some((s) => s.id === DEMO_SENSOR_ID)) {
-    service.createSensorSource({ id: DEMO_SENSOR_ID, name: 'Demo sensor (simulated)', spec: { kind: 'simulated' } });
+  const { panels, sensorSources } = backend;
+  const existing = panels.list().some((p) => p.id === DEMO_PANEL_ID);
+  if (!sensorSources.exists(DEMO_SENSOR_ID)) {
+    sensorSources.create({ id: DEMO_SENSOR_ID, name: 'Demo sensor (simulated)', spec: { kind: 'simulated' } });
   }
   let apiKey: string;
   if (existing) {
     // Keys are stored hashed and cannot be shown again: a restart issues the demo panel a new one.
-    apiKey = (await service.rotatePanelKey(DEMO_PANEL_ID)).apiKey;
+    apiKey = (await panels.rotateKey(DEMO_PANEL_ID)).apiKey;
   } else {
-    const registration = await service.createPanel({ id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } });
+    const registration = await panels.create({ id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } });
     apiKey = registration.apiKey;
   }
   try {
-    await service.postReading(DEMO_SENSOR_ID, { values: DEMO_READING });
+    await backend.readings.post(DEMO_SENSOR_ID, { values: DEMO_READING });
   } catch (error) {
     if (!(error instanceof ServiceError)) throw error;
   }
-  const endpoints = service.endpointsFor(DEMO_PANEL_ID);
+  const endpoints = panels.endpointsFor(DEMO_PANEL_ID);
 
   process.stdout.write(`
 Airpanel backend   ${backend.url}   (OpenAPI: ${backend.url}/api/v1/openapi.json)
