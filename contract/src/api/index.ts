@@ -4,6 +4,7 @@
 import { commandEndpoints } from './commands.js';
 import { contentSetEndpoints } from './content-sets.js';
 import { displayEndpoints } from './display.js';
+import { createEndpointClient, type ApiClient, type ApiClientOptions } from './client.js';
 import type { Endpoint } from './endpoint.js';
 import { levelSchemeEndpoints } from './level-schemes.js';
 import { operationsEndpoints } from './operations.js';
@@ -15,6 +16,8 @@ import { screenshotEndpoints } from './screenshots.js';
 import { sensorSourceEndpoints } from './sensors.js';
 
 export * from './endpoint.js';
+export * from './client.js';
+export * from './client-transport.js';
 export { HealthReport } from './operations.js';
 export { LimitQuery, PanelParams } from './params.js';
 export { SCREENSHOT_MAX_BYTES } from './screenshots.js';
@@ -43,3 +46,9 @@ export const endpoints = {
 
 export type Endpoints = typeof endpoints;
 export type OperationId = keyof Endpoints;
+
+/** The typed client of this API (client.ts): `createApiClient({ baseUrl, credentials, transport })`. */
+export type BackendApiClient = ApiClient<Endpoints>;
+export function createApiClient(options: Omit<ApiClientOptions<Endpoints>, 'endpoints'>): BackendApiClient {
+  return createEndpointClient({ ...options, endpoints });
+}

@@ -1,0 +1,197 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DisplayDocument } from '@airpanel/contract';
+import {
+  ApiCallError,
+  ApiTransportError,
+  createApiClient,
+  createEndpointClient,
+  createFetchTransport,
+  endpoint,
+  endpoints,
+  named,
+  serverRootOf,
+  type ApiTransport,
+  type ApiTransportRequest,
+} from '@airpanel/contract/api';
+import { createBackend, type Backend } from '../server-stub/src/backend.js';
+import { silentLogger } from '../server-stub/src/logger.js';
+
+// The typed client (contract/src/api/client.ts) against the real backend on 127.0.0.1 with
+// SQLite: every answer below went over HTTP and was checked with the endpoint's schemas.
+
+let backend: Backend;
+let dataDir: string;
+const transport = createFetchTransport();
+
+/** The real transport, remembering what it was asked to send (to see that nothing was). */
+function recordingTransport(): ApiTransport & { sent: ApiTransportRequest[] } {
+  const sent: ApiTransportRequest[] = [];
+  return { sent, send: (request) => (sent.push(request), transport.send(request)) };
+}
+
+async function caught(promise: Promise<unknown>): Promise<ApiCallError> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error).toBeInstanceOf(ApiCallError);
+  return error as ApiCallError;
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'airpanel-api-client-'));
+  backend = await createBackend({ dataDir, host: '127.0.0.1', port: 0, mqtt: { mode: 'none' }, logger: silentLogger, startLoops: false });
+});
+
+afterAll(async () => {
+  await backend?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const admin = () => createApiClient({ baseUrl: backend.url, credentials: { bearer: backend.adminToken }, transport });
+
+describe('typed API client over real HTTP', () => {
+  it('creates and reads resources with typed, validated answers', async () => {
+    const sensor = await admin().call('createSensorSource', { body: { id: 'client-sim', name: 'Client sensor', spec: { kind: 'simulated' } } });
+    expect(sensor.id).toBe('client-sim');
+    const registration = await admin().call('createPanel', { body: { id: 'client-panel', name: 'Client panel', sensorSourceId: 'client-sim' } });
+    expect(registration.panel.id).toBe('client-panel');
+    expect(registration.endpoints.apiBaseUrl).toBe(`${backend.url}/api/v1`);
+
+    // The panel's own client, from the versioned API root its registration hands out.
+    const panel = createApiClient({ baseUrl: registration.endpoints.apiBaseUrl, credentials: { bearer: registration.apiKey }, transport });
+    const summary = await panel.call('getPanel', { params: { panelId: 'client-panel' } });
+    expect(summary.id).toBe('client-panel');
+    expect(summary.sensorSourceId).toBe('client-sim');
+
+    const reading = await admin().call('postReading', { params: { sensorId: 'client-sim' }, body: { values: { pm25: 12 } } });
+    expect(reading.values.pm25).toBe(12);
+    const readings = await admin().call('listReadings', { params: { sensorId: 'client-sim' }, query: { limit: 1 } });
+    expect(readings).toHaveLength(1);
+  });
+
+  it('answers a conditional GET with 304 and no body while the revision is unchanged', async () => {
+    const registration = await admin().call('createPanel', { body: { id: 'client-etag', name: 'ETag panel' } });
+    const panel = createApiClient({ baseUrl: backend.url, credentials: { bearer: registration.apiKey }, transport });
+    const first = await panel.send('getDisplay', { params: { panelId: 'client-etag' } });
+    expect(first.status).toBe(200);
+    if (first.status !== 200) return;
+    expect(DisplayDocument.safeParse(first.body).success).toBe(true);
+    const etag = first.headers.etag!;
+    expect(etag).toMatch(/^"/);
+    const second = await panel.send('getDisplay', { params: { panelId: 'client-etag' } }, { headers: { 'if-none-match': etag } });
+    expect(second).toMatchObject({ status: 304, body: undefined });
+  });
+
+  it('refuses with the status, the operation and the server error body', async () => {
+    await admin().call('createPanel', { body: { id: 'client-twice', name: 'Twice' } });
+    const taken = await caught(admin().call('createPanel', { body: { id: 'client-twice', name: 'Twice' } }));
+    expect(taken).toMatchObject({ kind: 'refused', operationId: 'createPanel', status: 409 });
+    expect(taken.serverError?.code).toBe('already-exists');
+
+    const missing = await caught(admin().call('getPanel', { params: { panelId: 'no-such-panel' } }));
+    expect(missing).toMatchObject({ kind: 'refused', status: 404 });
+    expect(missing.serverError?.code).toBe('not-found');
+
+    const stranger = createApiClient({ baseUrl: backend.url, credentials: { bearer: 'x'.repeat(40) }, transport });
+    const refused = await caught(stranger.call('listPanels'));
+    expect(refused).toMatchObject({ kind: 'refused', status: 401 });
+    expect(refused.serverError?.code).toBe('unauthorized');
+  });
+
+  it('does not send a body that breaks the contract', async () => {
+    const recording = recordingTransport();
+    const client = createApiClient({ baseUrl: backend.url, credentials: { bearer: backend.adminToken }, transport: recording });
+    // @ts-expect-error: pm25 is a number in the contract
+    const bad = await caught(client.call('postReading', { params: { sensorId: 'client-sim' }, body: { values: { pm25: 'lots' } } }));
+    expect(bad.kind).toBe('invalid-request');
+    expect(bad.message).toMatch(/values\.pm25/);
+    const badId = await caught(client.call('getPanel', { params: { panelId: '../admin' } }));
+    expect(badId.kind).toBe('invalid-request');
+    expect(recording.sent).toHaveLength(0);
+  });
+
+  it('rejects an answer whose shape is not the declared one', async () => {
+    // The real /healthz answer, read through a declaration that expects another shape.
+    const table = {
+      getHealth: endpoint({
+        ...endpoints.getHealth,
+        responses: { 200: { description: 'expects a status the server never sends', schema: named('Down', z.object({ status: z.literal('down') })) } },
+      }),
+    };
+    const client = createEndpointClient({ endpoints: table, baseUrl: backend.url, transport });
+    const wrong = await caught(client.call('getHealth'));
+    expect(wrong).toMatchObject({ kind: 'invalid-answer', operationId: 'getHealth', status: 200 });
+    expect(wrong.message).toMatch(/status/);
+    // The real declaration takes it.
+    expect((await admin().call('getHealth')).status).toBe('ok');
+  });
+
+  it('uploads a PNG as bytes and reads it back as bytes', async () => {
+    const registration = await admin().call('createPanel', { body: { id: 'client-shot', name: 'Screenshot panel' } });
+    const panel = createApiClient({ baseUrl: backend.url, credentials: { bearer: registration.apiKey }, transport });
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...randomBytes(2048)]);
+    const stored = await panel.send('uploadScreenshot', { params: { panelId: 'client-shot' }, body: png });
+    expect(stored.status).toBe(204);
+    const back = await admin().call('getScreenshot', { params: { panelId: 'client-shot' } }, { maxResponseBytes: 1_000_000 });
+    expect(back).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(back).equals(Buffer.from(png))).toBe(true);
+
+    const oversized = await caught(panel.call('uploadScreenshot', { params: { panelId: 'client-shot' }, body: new Uint8Array(endpoints.uploadScreenshot.binaryBody.maxBytes + 1) }));
+    expect(oversized.kind).toBe('invalid-request');
+  });
+
+  it('streams a large body (a release bundle) from an async iterable', async () => {
+    const bundle = randomBytes(300_000);
+    const sha512 = createHash('sha512').update(bundle).digest('base64');
+    const name = `${createHash('sha512').update(bundle).digest('hex').slice(0, 64)}.tar.gz`;
+    async function* chunks() {
+      for (let at = 0; at < bundle.length; at += 64 * 1024) yield new Uint8Array(bundle.subarray(at, at + 64 * 1024));
+    }
+    const uploaded = await admin().call('uploadBundle', { params: { name }, body: chunks() }, { headers: { 'x-bundle-sha512': sha512 } });
+    expect(uploaded).toMatchObject({ name, size: bundle.length, sha512 });
+  });
+
+  it('reads a text answer as text', async () => {
+    const metrics = await admin().call('getMetrics');
+    expect(typeof metrics).toBe('string');
+    expect(metrics).toMatch(/^# (HELP|TYPE) /m);
+  });
+
+  it('stops reading an answer above the size cap, and names an unreachable server', async () => {
+    // A small answer (sent whole before the client gives up on it): the backend's close()
+    // waits for a socket whose large answer a client abandoned half-sent.
+    const capped = await caught(admin().call('getHealth', undefined, { maxResponseBytes: 16 }));
+    expect(capped).toMatchObject({ kind: 'transport', details: { transportFailure: 'too-large' } });
+
+    const port = await closedPort();
+    const nobody = createApiClient({ baseUrl: `http://127.0.0.1:${port}`, transport });
+    const unreachable = await caught(nobody.call('getHealth'));
+    expect(unreachable).toMatchObject({ kind: 'transport', details: { transportFailure: 'network' } });
+    expect(unreachable.message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('builds every URL from the table, below a server root or the versioned API root', () => {
+    const client = createApiClient({ baseUrl: 'https://panels.example.org/airpanel/api/v1/', transport });
+    expect(client.baseUrl).toBe('https://panels.example.org/airpanel');
+    expect(client.url('getCommand', { panelId: 'p 1', commandId: '0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b' }))
+      .toBe('https://panels.example.org/airpanel/api/v1/panels/p%201/commands/0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b');
+    expect(client.url('getHealth')).toBe('https://panels.example.org/airpanel/healthz');
+    expect(serverRootOf('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(() => serverRootOf('panels.example.org')).toThrow(/is not a URL/);
+    expect(() => serverRootOf('ftp://panels.example.org')).toThrow(/http\(s\) URL/);
+    expect(new ApiTransportError('timeout', 'slow').code).toBe('timeout');
+  });
+});
+
+/** A port nobody listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
