@@ -294,7 +294,7 @@ describe('provisioning the image (inject / show)', () => {
     expect(outside()).toBe(outsideBefore);
   });
 
-  it('writes the broker CA beside panel.json and points mqttCaFile at its path on the panel', async () => {
+  it('writes the CA beside panel.json and points caFile at its path on the panel', async () => {
     const ca = join(img.dir, 'ca');
     must('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
       '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', '/CN=Airpanel test broker CA',
@@ -305,8 +305,8 @@ describe('provisioning the image (inject / show)', () => {
     expect(await runCli(['inject', '--config', cfgFile, '--image', img.image, '--ca', `${ca}.pem`], c.deps), c.err.join('\n')).toBe(0);
     const data = `${img.image}?offset=${offsetOf('airpanel-data')}`;
     const back = JSON.parse(must('debugfs', ['-R', 'cat /airpanel/panel.json', data]).stdout) as PanelConfig;
-    expect(back.mqttCaFile).toBe('/data/airpanel/broker-ca.pem');
-    expect(must('debugfs', ['-R', 'cat /airpanel/broker-ca.pem', data]).stdout).toBe(readFileSync(`${ca}.pem`, 'utf8'));
+    expect(back.caFile).toBe('/data/airpanel/ca.pem');
+    expect(must('debugfs', ['-R', 'cat /airpanel/ca.pem', data]).stdout).toBe(readFileSync(`${ca}.pem`, 'utf8'));
   });
 
   it('refuses to overwrite another panel without --force, leaving the image byte for byte', async () => {

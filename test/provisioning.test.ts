@@ -366,7 +366,7 @@ describe('technician flow: register → inject → show', () => {
     expect(show.text()).toMatch(/panel id:\s+pnl-gare-du-nord/);
   });
 
-  it('as root, gives the files to the data dir\'s owner (the kiosk user) and points mqttCaFile at /data/airpanel', async (ctx) => {
+  it('as root, gives the files to the data dir\'s owner (the kiosk user) and points caFile at /data/airpanel', async (ctx) => {
     if (process.getuid?.() !== 0) {
       ctx.skip(); // chown needs root
       return;
@@ -384,8 +384,8 @@ describe('technician flow: register → inject → show', () => {
     expect(await runCli(['inject', '--config', cfg, '--data-dir', dataDir, '--ca', `${ca}.pem`], c.deps), c.errors()).toBe(0);
     const st = statSync(join(dataDir, 'panel.json'));
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1000, 1000, 0o600]);
-    expect(statSync(join(dataDir, 'broker-ca.pem')).uid).toBe(1000);
-    expect(PanelConfig.parse(JSON.parse(readFileSync(join(dataDir, 'panel.json'), 'utf8'))).mqttCaFile).toBe('/data/airpanel/broker-ca.pem');
+    expect(statSync(join(dataDir, 'ca.pem')).uid).toBe(1000);
+    expect(PanelConfig.parse(JSON.parse(readFileSync(join(dataDir, 'panel.json'), 'utf8'))).caFile).toBe('/data/airpanel/ca.pem');
   });
 
   it('prints help for every command and refuses unknown options', async () => {

@@ -4,7 +4,7 @@ import type { PanelConfig } from '@airpanel/contract';
 import type { DataPartition, DataPartitionInfo, FsFile } from './disk.js';
 import { ProvisionError } from './errors.js';
 import {
-  BROKER_CA, PANEL_DATA_DIR, PANEL_JSON, chownOrExplain, parsePanelConfig, readIfExists,
+  CA_FILE, CLIENT_CERT_FILE, CLIENT_KEY_FILE, PANEL_DATA_DIR, PANEL_JSON, chownOrExplain, isInlinePem, parsePanelConfig, readIfExists,
   serializePanelConfig, type Owner,
 } from './panel-file.js';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
@@ -19,7 +19,11 @@ export type PanelTarget =
 
 export interface InjectRequest {
   config: PanelConfig;
-  /** PEM of the broker's CA, written beside panel.json; `mqttCaFile` then points at it. */
+  /**
+   * PEM of the CA the panel trusts for every connection (`--ca`), written beside panel.json as
+   * ca.pem; `caFile` then points at it. Without it, a CA inside panel.json (as `register`
+   * saves the backend's answer) is written out the same way.
+   */
   brokerCa?: Buffer;
   /** Replace another panel's identity (or an unreadable panel.json). */
   force: boolean;
@@ -50,21 +54,40 @@ export function checkIdentity(existing: Buffer | null, nextPanelId: string | nul
   return previous.panelId;
 }
 
-/** The files to write, with mqttCaFile set to where the CA lands on the panel. */
+/**
+ * The files to write beside panel.json and the panel.json that points at them (paths on the
+ * panel): the CA (ca.pem, 0644) and the client certificate and key (client.pem, client.key,
+ * 0600: the key is the panel's credential), taken from `--ca` or from PEM text inside panel.json.
+ */
 export function planFiles(req: InjectRequest, panelDataDir: string): { config: PanelConfig; files: FsFile[] } {
-  const config: PanelConfig = req.brokerCa ? { ...req.config, mqttCaFile: posix.join(panelDataDir, BROKER_CA) } : req.config;
-  if (req.brokerCa && config.endpoints.mqttUrl && !/^(mqtts|wss):/.test(config.endpoints.mqttUrl)) {
-    throw new ProvisionError(`a broker CA was given but the panel's MQTT URL ${config.endpoints.mqttUrl} does not use TLS`);
-  }
+  let config: PanelConfig = req.config;
   const files: FsFile[] = [];
-  if (req.brokerCa) files.push({ path: BROKER_CA, data: req.brokerCa, mode: 0o644 });
+  const ca = req.brokerCa ?? (isInlinePem(config.caFile) ? Buffer.from(config.caFile) : null);
+  if (ca) {
+    if (config.endpoints.mqttUrl && !/^(mqtts|wss):/.test(config.endpoints.mqttUrl)) {
+      throw new ProvisionError(`a CA was given but the panel's MQTT URL ${config.endpoints.mqttUrl} does not use TLS`);
+    }
+    files.push({ path: CA_FILE, data: ca, mode: 0o644 });
+    // One CA for everything: the older MQTT-only field would name a second one.
+    config = { ...config, caFile: posix.join(panelDataDir, CA_FILE), mqttCaFile: null };
+  }
+  const certInline = isInlinePem(config.clientCertFile);
+  const keyInline = isInlinePem(config.clientKeyFile);
+  if (certInline !== keyInline) {
+    throw new ProvisionError('panel.json holds a client certificate without its key, or a key without its certificate (register --client-cert writes both)');
+  }
+  if (certInline && keyInline) {
+    files.push({ path: CLIENT_CERT_FILE, data: Buffer.from(config.clientCertFile!), mode: 0o600 });
+    files.push({ path: CLIENT_KEY_FILE, data: Buffer.from(config.clientKeyFile!), mode: 0o600 });
+    config = { ...config, clientCertFile: posix.join(panelDataDir, CLIENT_CERT_FILE), clientKeyFile: posix.join(panelDataDir, CLIENT_KEY_FILE) };
+  }
   files.push({ path: PANEL_JSON, data: serializePanelConfig(config), mode: 0o600 });
   return { config, files };
 }
 
 export async function injectPanel(partitions: DataPartition, target: PanelTarget, req: InjectRequest): Promise<InjectResult> {
   if (target.kind === 'dir') {
-    // mqttCaFile is a path on the panel, where the data dir is always /data/airpanel (the
+    // caFile is a path on the panel, where the data dir is always /data/airpanel (the
     // directory given here may be that partition mounted elsewhere, e.g. under /media).
     const { config, files } = planFiles(req, PANEL_DATA_DIR);
     const jsonPath = posix.join(target.path, PANEL_JSON);

@@ -69,9 +69,31 @@ describe('identity and files', () => {
 
   it('refuses a CA for a panel without TLS', () => {
     expect(() => planFiles({ config: config('pnl-0001', 'mqtt://b:1883'), brokerCa: Buffer.from('x'), force: false }, '/data/airpanel')).toThrow(/does not use TLS/);
-    const plan = planFiles({ config: config(), brokerCa: Buffer.from('pem'), force: false }, '/data/airpanel');
-    expect(plan.config.mqttCaFile).toBe('/data/airpanel/broker-ca.pem');
-    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([['broker-ca.pem', 0o644], ['panel.json', 0o600]]);
+    const plan = planFiles({ config: { ...config(), mqttCaFile: '/data/airpanel/broker-ca.pem' }, brokerCa: Buffer.from('pem'), force: false }, '/data/airpanel');
+    // One CA for every connection: caFile names it, the older MQTT-only field is cleared.
+    expect(plan.config.caFile).toBe('/data/airpanel/ca.pem');
+    expect(plan.config.mqttCaFile).toBeNull();
+    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([['ca.pem', 0o644], ['panel.json', 0o600]]);
+  });
+
+  it('writes the CA, client certificate and key that register saved inside panel.json into their own files (key and certificate 0600)', async () => {
+    const pem = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+    const saved = { ...config(), caFile: pem('CERTIFICATE'), clientCertFile: pem('CERTIFICATE'), clientKeyFile: pem('PRIVATE KEY') };
+    const plan = planFiles({ config: saved, force: false }, '/data/airpanel');
+    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([['ca.pem', 0o644], ['client.pem', 0o600], ['client.key', 0o600], ['panel.json', 0o600]]);
+    expect(plan.config).toMatchObject({ caFile: '/data/airpanel/ca.pem', clientCertFile: '/data/airpanel/client.pem', clientKeyFile: '/data/airpanel/client.key' });
+
+    const dir = join(temp(), 'data');
+    const unused = {} as Parameters<typeof injectPanel>[0];
+    await injectPanel(unused, { kind: 'dir', path: dir }, { config: saved, force: false });
+    expect(readdirSync(dir).sort()).toEqual(['ca.pem', 'client.key', 'client.pem', 'panel.json']);
+    expect(statSync(join(dir, 'client.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'client.pem')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'ca.pem')).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(dir, 'client.key'), 'utf8')).toBe(pem('PRIVATE KEY'));
+    expect(parsePanelConfig(readFileSync(join(dir, 'panel.json')), 'panel.json').clientKeyFile).toBe('/data/airpanel/client.key');
+
+    expect(() => planFiles({ config: { ...saved, clientKeyFile: null }, force: false }, '/data/airpanel')).toThrow(/without its key/);
   });
 
   it('injects into a data dir that does not exist yet: asked modes, no temp file left', async () => {

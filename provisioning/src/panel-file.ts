@@ -5,7 +5,16 @@ import { ProvisionError } from './errors.js';
 
 /** File names inside the panel's data dir (`/data/airpanel` on a panel). */
 export const PANEL_JSON = 'panel.json';
-export const BROKER_CA = 'broker-ca.pem';
+/** The one CA the panel trusts for every connection (panel.json `caFile`). */
+export const CA_FILE = 'ca.pem';
+/** The panel's client certificate and key (mTLS; panel.json `clientCertFile`, `clientKeyFile`). */
+export const CLIENT_CERT_FILE = 'client.pem';
+export const CLIENT_KEY_FILE = 'client.key';
+
+/** True when a panel.json trust field holds the PEM text itself rather than a path. */
+export function isInlinePem(value: string | null): value is string {
+  return value !== null && value.trimStart().startsWith('-----BEGIN');
+}
 /** The panel's data dir as the firmware sees it (the data partition is mounted at /data). */
 export const PANEL_DATA_DIR = '/data/airpanel';
 
@@ -93,6 +102,11 @@ export function panelLabel(config: PanelConfig): string {
   return [bar, `| ${'AIRPANEL'.padEnd(width)} |`, bar, ...lines.map((l) => `| ${l.padEnd(width)} |`), bar].join('\n');
 }
 
+function shownFile(value: string | null): string {
+  if (value === null) return '-';
+  return isInlinePem(value) ? '(PEM inside panel.json, written to a file at injection)' : value;
+}
+
 /** One-line description of a panel config with the API key masked. */
 export function describeConfig(config: PanelConfig): string[] {
   const key = config.apiKey;
@@ -102,7 +116,8 @@ export function describeConfig(config: PanelConfig): string[] {
     `location:   ${config.location ? config.location.description : '-'}`,
     `api:        ${config.endpoints.apiBaseUrl}`,
     `mqtt:       ${config.endpoints.mqttUrl ?? '- (HTTP polling only)'}`,
-    `broker CA:  ${config.mqttCaFile ?? '-'}`,
+    `CA:         ${shownFile(config.caFile ?? config.mqttCaFile)}`,
+    `client cert: ${config.clientCertFile ? `${shownFile(config.clientCertFile)} (key ${shownFile(config.clientKeyFile)})` : '- (API key only)'}`,
     `channel:    ${config.updateChannel} (OTA updates)`,
     `sensor:     ${!config.sensor ? '-' : config.sensor.kind === 'airrohr' ? `airrohr ${config.sensor.url}` : `${config.sensor.kind} ${config.sensor.device}`}`,
     `api key:    ${key.slice(0, 4)}…${key.slice(-4)} (${key.length} characters)`,
