@@ -11,6 +11,9 @@
  *      Electron binary exists, otherwise the headless host serving the panel and the
  *      browser simulator.
  *
+ * The backend, the link proxies and the provisioning are the test harness's (test/harness/:
+ * InProcessBackend, proxyBackendLinks, provisionPanel + panelConfigFor + writePanelConfig),
+ * so the dev stack, the tests and the benchmarks start and provision them one way.
  * scripts/start.ts is the command line around it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -20,37 +23,30 @@ import { fileURLToPath } from 'node:url';
 import got from 'got';
 import mqtt from 'mqtt';
 import winston from 'winston';
-import {
-  ApiKeyRotation,
-  PanelConfig,
-  PanelRegistration,
-  panelTopics,
-  type PanelCreateBody,
-  type PanelConfigInput,
-  type PollutantValues,
-  type SensorSourceCreateBody,
-} from '@airpanel/contract';
+import type { AveragingRule, PanelConfigInput, PollutantValues } from '@airpanel/contract';
 import type { PanelSizeId } from '@airpanel/contract/internal';
 import { loadPanelConfig } from '../src-main/core/config.js';
-import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { createPanelLogger } from '../src-main/core/logger.js';
 import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
+import { RESTART_EXIT_CODE } from '../src-main/core/host.js';
 import { VirtualSensor } from '../src-main/core/sensor/virtual-sensor.js';
 import { unrefScheduler } from '../src-main/core/clock.js';
-import type { AveragingRule } from '@airpanel/contract';
 import { locateElectron } from '../src-main/electron/locate.js';
 import { HeadlessHost } from '../src-main/headless/headless-host.js';
 import { silentLogger, type Logger } from '@airpanel/node-support/logger';
 import { BackendAdminClient } from '../src-main/headless/simulator/admin-client.js';
-import { LinkProxy } from '../src-main/headless/simulator/link-proxy.js';
+import type { LinkProxy } from '../src-main/headless/simulator/link-proxy.js';
 import { SimulatorControls, startSimulatorServer, type SimulatorSwitch } from '../src-main/headless/simulator/simulator-controls.js';
-import { createBackend, type Backend } from '../server-stub/src/backend.js';
+import type { Backend } from '../server-stub/src/backend.js';
 import type { Logger as BackendLogger } from '../server-stub/src/logger.js';
+import { AdminApi } from '../test/harness/admin.js';
+import { startBackend } from '../test/harness/backend.js';
+import { Cleanups } from '../test/harness/cleanups.js';
+import { proxyBackendLinks } from '../test/harness/links.js';
+import { panelConfigFor, provisionPanel, writePanelConfig } from '../test/harness/provision.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const FIRMWARE_VERSION = '0.1.0-dev';
-/** Electron asked for a restart (see src-main/electron/main.ts): start it again. */
-const RESTART_EXIT_CODE = 75;
 
 export interface DevStackOptions {
   /** Where .data lives (default: <repo>/.data). */
@@ -114,60 +110,6 @@ export interface DevStack {
   stop(): Promise<void>;
 }
 
-/** The backend, stoppable and startable again on the same ports (the simulator's switch). */
-class BackendSwitch implements SimulatorSwitch {
-  private current: Backend | null = null;
-  private port = 0;
-  private mqttPort = 0;
-
-  constructor(
-    private readonly dataDir: string,
-    private readonly logger: BackendLogger,
-    private readonly extra: { port: number; mqttPort: number; refreshIntervalSeconds?: number; adminToken?: string; panelReadingAveraging?: AveragingRule },
-  ) {
-    this.port = extra.port;
-    this.mqttPort = extra.mqttPort;
-  }
-
-  get up(): boolean {
-    return this.current !== null;
-  }
-
-  get backend(): Backend | null {
-    return this.current;
-  }
-
-  async set(up: boolean): Promise<void> {
-    if (up && !this.current) {
-      const b = await createBackend({
-        dataDir: this.dataDir,
-        host: '127.0.0.1',
-        port: this.port,
-        mqtt: { mode: 'embedded', port: this.mqttPort, host: '127.0.0.1' },
-        logger: this.logger,
-        ...(this.extra.refreshIntervalSeconds ? { refreshIntervalSeconds: this.extra.refreshIntervalSeconds } : {}),
-        ...(this.extra.adminToken ? { adminToken: this.extra.adminToken } : {}),
-        ...(this.extra.panelReadingAveraging ? { panelReadingAveraging: this.extra.panelReadingAveraging } : {}),
-      });
-      this.port = Number(new URL(b.url).port);
-      this.mqttPort = b.mqttUrl ? Number(new URL(b.mqttUrl).port) : 0;
-      this.current = b;
-    } else if (!up && this.current) {
-      const b = this.current;
-      this.current = null;
-      await b.close();
-    }
-  }
-
-  get httpPort(): number {
-    return this.port;
-  }
-
-  get brokerPort(): number {
-    return this.mqttPort;
-  }
-}
-
 /** Both links (HTTP and MQTT) as one switch. */
 class NetworkSwitch implements SimulatorSwitch {
   constructor(private readonly proxies: LinkProxy[]) {}
@@ -180,62 +122,6 @@ class NetworkSwitch implements SimulatorSwitch {
       else p.cut();
     }
   }
-}
-
-async function adminCall(backend: Backend, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${backend.url}/api/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${backend.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/**
- * Provisions the simulated panel through the admin API (idempotent: a second start rotates
- * the key of the existing panel) and writes its panel.json, pointing at the link proxies.
- */
-async function provisionPanel(backend: Backend, o: { panelId: string; sensorId: string; dataDir: string; apiBaseUrl: string; mqttUrl: string; extra: Partial<PanelConfigInput> }): Promise<{ created: boolean; apiKey: string }> {
-  const sensor = await adminCall(backend, 'GET', `/sensors/${o.sensorId}`);
-  let created = false;
-  if (sensor.status === 404) {
-    const body: SensorSourceCreateBody = { id: o.sensorId, name: 'Simulated sensor', spec: { kind: 'simulated' } };
-    const r = await adminCall(backend, 'POST', '/sensors', body);
-    if (r.status >= 300) throw new Error(`creating the simulated sensor failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-    created = true;
-  }
-  let apiKey: string;
-  const existing = await adminCall(backend, 'GET', `/panels/${o.panelId}`);
-  if (existing.status === 404) {
-    const body: PanelCreateBody = { id: o.panelId, name: 'Simulated panel', location: { description: 'Developer machine' }, sensorSourceId: o.sensorId };
-    const r = await adminCall(backend, 'POST', '/panels', body);
-    if (r.status >= 300) throw new Error(`registering the panel failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-    apiKey = PanelRegistration.parse(r.json).apiKey;
-    created = true;
-  } else {
-    const r = await adminCall(backend, 'POST', `/panels/${o.panelId}/api-key`);
-    if (r.status >= 300) throw new Error(`rotating the panel's key failed: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-    apiKey = ApiKeyRotation.parse(r.json).apiKey;
-  }
-  const config: PanelConfigInput = {
-    schemaVersion: 1,
-    panelId: o.panelId,
-    apiKey,
-    name: 'Simulated panel',
-    location: { description: 'Developer machine' },
-    endpoints: { apiBaseUrl: o.apiBaseUrl, mqttUrl: o.mqttUrl, topics: panelTopics(o.panelId) },
-    // The production freshness window (15 min) unless asked otherwise: the backend renews
-    // documents each refresh interval, so a much shorter window shows the stale badge even
-    // while connected. A short one (e.g. 30 s) shows the badge soon after the link is cut.
-    pollIntervalSeconds: 10,
-    heartbeatSeconds: 15,
-    ...o.extra,
-  };
-  PanelConfig.parse(config);
-  mkdirSync(o.dataDir, { recursive: true });
-  await writeFileAtomic(join(o.dataDir, 'panel.json'), `${JSON.stringify(config, null, 2)}\n`);
-  return { created, apiKey };
 }
 
 function run(cmd: string, args: string[]): void {
@@ -252,16 +138,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const serverDir = options.backendDataDir ?? join(dataRoot, 'demo');
   mkdirSync(serverDir, { recursive: true, mode: 0o700 });
 
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const stopAll = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (err) {
-        log.warn('dev stack: cleanup failed', { error: String(err) });
-      }
-    }
-  };
+  const cleanups = new Cleanups();
+  const stopAll = () => cleanups.run();
 
   try {
     const backendLogger = typeof options.backendLog === 'object'
@@ -272,36 +150,50 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
           transports: [new winston.transports.File({ filename: join(serverDir, 'backend.log'), maxsize: 5_000_000, maxFiles: 2 })],
         });
-    const backend = new BackendSwitch(serverDir, backendLogger, {
+    // Stoppable and startable again on the same ports: the simulator's "backend" switch.
+    const backend = await startBackend({
+      mode: 'in-process',
+      cleanups,
+      dataDir: serverDir,
       port: options.backendPort ?? 0,
-      mqttPort: options.mqttPort ?? 0,
-      ...(options.refreshIntervalSeconds ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
-      ...(options.adminToken ? { adminToken: options.adminToken } : {}),
-      ...(options.ownSensor ? { panelReadingAveraging: options.ownSensor.averaging } : {}),
+      mqtt: { mode: 'embedded', port: options.mqttPort ?? 0, host: '127.0.0.1' },
+      // Without a fixed token the backend's own, generated in its data dir.
+      adminToken: options.adminToken ?? null,
+      backend: {
+        logger: backendLogger,
+        ...(options.refreshIntervalSeconds ? { refreshIntervalSeconds: options.refreshIntervalSeconds } : {}),
+        ...(options.ownSensor ? { panelReadingAveraging: options.ownSensor.averaging } : {}),
+      },
     });
-    await backend.set(true);
-    cleanups.push(() => backend.set(false));
-    const first = backend.backend!;
-
-    const httpProxy = new LinkProxy({ host: '127.0.0.1', port: backend.httpPort });
-    const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: backend.brokerPort });
-    await httpProxy.listen();
-    await mqttProxy.listen();
-    cleanups.push(() => httpProxy.close(), () => mqttProxy.close());
+    const backendSwitch: SimulatorSwitch = { get up() { return backend.up; }, set: (up) => (up ? backend.start() : backend.stop()) };
+    const links = await proxyBackendLinks(cleanups, backend);
+    const { httpProxy, mqttProxy } = links;
 
     const electron = options.mode === 'headless' ? { reason: 'headless mode was asked for (--headless)' } : locateElectron();
     const useElectron = 'path' in electron;
     // The virtual own sensor lives in the headless host's process; Electron gets none.
     const withOwnSensor = Boolean(options.ownSensor) && !useElectron;
-    const { created, apiKey: panelApiKey } = await provisionPanel(first, {
-      panelId, sensorId, dataDir: panelDataDir,
-      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
-      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
-      extra: { ...(withOwnSensor ? { sensor: { kind: 'sds011', device: '/dev/airpanel-simulated-sds011' } } : {}), ...options.panelJson },
+    // Idempotent: a second start gives the existing panel a fresh key. Its panel.json points at the link proxies.
+    const provisioned = await provisionPanel(new AdminApi(backend.url, backend.adminToken), {
+      panelId, sensorId, sensorName: 'Simulated sensor', name: 'Simulated panel', location: { description: 'Developer machine' }, firstPm25: null,
     });
-    const admin = new BackendAdminClient({ apiBaseUrl: first.url, adminToken: first.adminToken, panelId, sensorSourceId: sensorId });
+    const panelApiKey = provisioned.apiKey;
+    await writePanelConfig(panelDataDir, panelConfigFor(provisioned, {
+      apiBaseUrl: links.apiBaseUrl,
+      mqttUrl: links.mqttUrl,
+      extra: {
+        // The production freshness window (15 min) unless asked otherwise: the backend renews
+        // documents each refresh interval, so a much shorter window shows the stale badge even
+        // while connected. A short one (e.g. 30 s) shows the badge soon after the link is cut.
+        pollIntervalSeconds: 10,
+        heartbeatSeconds: 15,
+        ...(withOwnSensor ? { sensor: { kind: 'sds011', device: '/dev/airpanel-simulated-sds011' } } : {}),
+        ...options.panelJson,
+      },
+    }));
+    const admin = new BackendAdminClient({ apiBaseUrl: backend.url, adminToken: backend.adminToken, panelId, sensorSourceId: sensorId });
     if (options.initialReading) await admin.setReading(options.initialReading);
-    else if (created) await admin.setReading({ pm25: 8, pm10: 15 });
+    else if (provisioned.created || provisioned.sensorCreated) await admin.setReading({ pm25: 8, pm10: 15 });
 
     if (options.mode === 'electron' && !useElectron) throw new Error(`Electron cannot run here: ${electron.reason}`);
 
@@ -309,7 +201,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       panelId,
       admin,
       network: new NetworkSwitch([httpProxy, mqttProxy]),
-      backend,
+      backend: backendSwitch,
       log,
     };
 
@@ -317,7 +209,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       run('npm', ['run', 'build:electron']); // always the current code in dist/app
       const controls = new SimulatorControls({ ...controlsBase, panelUrl: null });
       const server = await startSimulatorServer(controls);
-      cleanups.push(() => server.close());
+      cleanups.add(() => server.close());
       let child: ChildProcess | null = null;
       let stopping = false;
       const launch = () => {
@@ -340,7 +232,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         });
       };
       launch();
-      cleanups.push(() => new Promise<void>((done) => {
+      cleanups.add(() => new Promise<void>((done) => {
         stopping = true;
         const c = child as ChildProcess | null;
         if (!c) return done();
@@ -349,7 +241,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       }));
       return {
         mode: 'electron', electronUnavailable: null, simulatorUrl: `${server.url}/simulator`, panelUrl: null, panelId, panelApiKey, panelDataDir,
-        controls, backend: () => backend.backend, host: null, core: () => null, stop: stopAll,
+        controls, backend: () => (backend.up ? backend.backend : null), host: null, core: () => null, stop: stopAll,
       };
     }
 
@@ -390,8 +282,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     });
     core = await makeCore();
     const url = await host.listen(core);
-    cleanups.push(() => host.close(), () => controls.close());
-    cleanups.push(async () => {
+    cleanups.add(() => host.close(), () => controls.close());
+    cleanups.add(async () => {
       await core?.stop();
       panelLogger.close();
     });
@@ -405,7 +297,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       panelApiKey,
       panelDataDir,
       controls,
-      backend: () => backend.backend,
+      backend: () => (backend.up ? backend.backend : null),
       host,
       core: () => core,
       stop: stopAll,

@@ -1,7 +1,7 @@
 // The firmware core's public API for hosts (Electron, headless, the simulated fleet).
 // The OTA updater has its own entry point: ./update/index.js.
 export { PanelCore, DEFAULT_CORE_TUNING, HOST_FAULT_FALLBACK_CODE, type PanelCoreOptions, type CoreTuning } from './panel-core.js';
-export type { HostActions, PanelViewSource } from './host.js';
+export { RESTART_EXIT_CODE, type HostActions, type PanelViewSource } from './host.js';
 export type { UpdateChecker } from './commands.js';
 export { loadPanelConfig, validatePanelConfig, CONFIG_FAULT_CODES, type ConfigLoadResult, type ConfigFaultCode } from './config.js';
 export { resolveDataDir, dataDirPaths, PANEL_DEFAULT_DATA_DIR, DATA_DIR_ENV } from './data-dir.js';

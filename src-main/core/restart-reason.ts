@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { IsoDateTime, LastStart, type LastStartReason } from '@airpanel/contract';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import type { WallClock } from './clock.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
+import { RESTART_EXIT_CODE } from './host.js';
 
 /**
  * Why the panel app started this time, told to the backend in its status (`lastStart`).
@@ -78,7 +79,7 @@ export function decideLastStart(f: StartFacts, at: string): LastStart {
   if (f.invocationId !== null && f.invocationId === p.invocationId) {
     // The loader relaunched the app inside the same unit run.
     if (versionChange) return out(/^(rolled-back|fell-back)/.test(f.previousExit ?? '') ? 'app-rollback' : 'app-update', `${versionChange} (${f.previousExit ?? 'exit unknown'})`);
-    if (f.previousExit?.includes('code 75')) return out('app-restart', 'restart requested (exit 75)');
+    if (f.previousExit?.includes(`code ${RESTART_EXIT_CODE}`)) return out('app-restart', `restart requested (exit ${RESTART_EXIT_CODE})`);
     return out('app-exit', f.previousExit);
   }
   const s = f.lastStop !== null && f.lastStop.invocationId === p.invocationId && f.lastStop.bootId === p.bootId ? f.lastStop : null;
@@ -145,14 +146,14 @@ export interface RecordStartOptions {
   dataDir: string;
   env: NodeJS.ProcessEnv;
   wallClock: WallClock;
-  logger: CoreLogger;
+  logger: Logger;
   /** The system's files; tests point them elsewhere. */
   paths?: { bootId?: string; cmdline?: string; raucSystemConf?: string; raucStatus?: string };
 }
 
 const readText = (path: string): Promise<string | null> => readFile(path, 'utf8').then((t) => t.slice(0, 256 * 1024), () => null);
 
-async function readJson<T>(path: string, schema: z.ZodType<T>, logger: CoreLogger): Promise<T | null> {
+async function readJson<T>(path: string, schema: z.ZodType<T>, logger: Logger): Promise<T | null> {
   const text = await readText(path);
   if (text === null) return null;
   try {

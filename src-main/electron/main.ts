@@ -15,7 +15,7 @@ import mqtt from 'mqtt';
 import { SimulatorAction, type PanelSizeId } from '@airpanel/contract/internal';
 import { loadPanelConfig } from '../core/config.js';
 import { resolveDataDir } from '../core/data-dir.js';
-import type { HostActions, PanelViewSource } from '../core/host.js';
+import { RESTART_EXIT_CODE, type HostActions, type PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
 import { PanelCore } from '../core/panel-core.js';
 import { recordStart } from '../core/restart-reason.js';
@@ -32,8 +32,6 @@ import { StartUpContract } from '../core/kiosk/start-up-contract.js';
 import { SystemdNotifier } from '../core/kiosk/systemd-notify.js';
 import { applySimulatorSize, createControlWindow, createKioskWindow, createSimulatorPanelWindow } from './windows.js';
 
-/** Exit code asking the supervisor (systemd `RestartForceExitStatus=75`) for a restart. */
-const RESTART_EXIT_CODE = 75;
 /** Maintenance code: the app bundle has no renderer (a broken build or install). */
 const MISSING_RENDERER_CODE = 'APP-1';
 /** When this bundle was built (build.ts defines it): no believable clock is earlier. */

@@ -1,14 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HostActions, PanelViewSource } from '../core/host.js';
+import { RESTART_EXIT_CODE, type HostActions, type PanelViewSource } from '../core/host.js';
 import { BRIDGE_CLOSE_RELOAD, BridgeServer } from './bridge-server.js';
 import { silentLogger, type Logger } from '@airpanel/node-support/logger';
 import { PANEL_CSP, securityHeaders } from './security-headers.js';
 import { createStaticSite, type StaticSite } from './static-site.js';
-
-/** Exit code of a headless host asked to restart; the supervisor (scripts/start.ts, systemd
- * `RestartForceExitStatus=75`) starts it again. 75 = EX_TEMPFAIL. */
-export const RESTART_EXIT_CODE = 75;
 
 /**
  * A browser page the host may drive for `reload` and `screenshot`. A Playwright `Page` fits

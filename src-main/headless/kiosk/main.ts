@@ -19,7 +19,7 @@ import got from 'got';
 import mqtt from 'mqtt';
 import { loadPanelConfig } from '../../core/config.js';
 import { resolveDataDir } from '../../core/data-dir.js';
-import type { HostActions } from '../../core/host.js';
+import { RESTART_EXIT_CODE, type HostActions } from '../../core/host.js';
 import { createOtaUpdater } from '../../core/kiosk/ota.js';
 import { StartUpContract } from '../../core/kiosk/start-up-contract.js';
 import { SystemdNotifier } from '../../core/kiosk/systemd-notify.js';
@@ -27,7 +27,7 @@ import { createPanelLogger } from '../../core/logger.js';
 import { PanelCore } from '../../core/panel-core.js';
 import { recordStart } from '../../core/restart-reason.js';
 import { launchInfoFromEnv, LoaderHealthGate } from '../../core/update/health.js';
-import { HeadlessHost, RESTART_EXIT_CODE } from '../headless-host.js';
+import { HeadlessHost } from '../headless-host.js';
 import { ChromiumWindow } from './chromium-window.js';
 import { KioskHost } from './kiosk-host.js';
 
