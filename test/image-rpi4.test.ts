@@ -3,7 +3,7 @@
 // real boot.cmd with mkimage, then the real rpi4/post-image.sh + genimage.cfg under fakeroot.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import got from 'got';
+import { createFetchTransport } from '@airpanel/contract/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig } from '@airpanel/contract';
 import { runCli } from '../provisioning/src/cli.js';
@@ -128,7 +128,7 @@ describe('Raspberry Pi 4 image', () => {
     writeFileSync(cfg, `${JSON.stringify(config, null, 2)}\n`);
     const out: string[] = [];
     const deps = {
-      http: got, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: img.dir, cwd: img.dir,
+      http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: img.dir, cwd: img.dir,
       out: (l: string) => out.push(l), err: (l: string) => out.push(l),
     };
     expect(await runCli(['inject', '--config', cfg, '--image', img.image], deps), out.join('\n')).toBe(0);

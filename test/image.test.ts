@@ -10,7 +10,7 @@ import { PanelConfig } from '@airpanel/contract';
 import { extractRange } from '../provisioning/src/disk.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
 import { ProcessToolRunner } from '../provisioning/src/tools.js';
-import got from 'got';
+import { createFetchTransport } from '@airpanel/contract/api';
 import { readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
 import { ReleaseLedger } from '../tools/release/ledger.js';
 import { makeManifest } from '../tools/release/ops.js';
@@ -63,7 +63,7 @@ function cli(): { deps: CliDeps; out: string[]; err: string[] } {
   return {
     out, err,
     deps: {
-      http: got.extend({ timeout: { request: 5_000 } }), tools: new ProcessToolRunner(30_000), env: {},
+      http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {},
       tmpDir: img.dir, cwd: img.dir, out: (l) => out.push(l), err: (l) => err.push(l),
     },
   };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import got from 'got';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig, type PanelRegistration } from '@airpanel/contract';
+import { createFetchTransport } from '@airpanel/contract/api';
 import { createBackend, type Backend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { runCli, type CliDeps } from '../provisioning/src/cli.js';
@@ -25,7 +26,7 @@ function cli(env: NodeJS.ProcessEnv = {}, timeoutMs = 5_000) {
   const out: string[] = [];
   const err: string[] = [];
   const deps: CliDeps = {
-    http: got.extend({ timeout: { request: timeoutMs } }), tools: new ProcessToolRunner(30_000), env,
+    http: { transport: createFetchTransport(), timeoutMs }, tools: new ProcessToolRunner(30_000), env,
     tmpDir: work.dir, cwd: work.dir, out: (l) => out.push(l), err: (l) => err.push(l),
   };
   return { deps, out, err, text: () => out.join('\n'), errors: () => err.join('\n') };

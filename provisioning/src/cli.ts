@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import cliProgress from 'cli-progress';
-import got, { type Got } from 'got';
+import { createFetchTransport } from '@airpanel/contract/api';
 import { DataPartition, type ProgressFn } from './disk.js';
 import { ProvisionError, UsageError } from './errors.js';
 import { Ext4Debugfs, VfatMtools } from './filesystems.js';
@@ -17,14 +17,15 @@ import {
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { PanelConfig, panelConfigFromRegistration, parseSensorArgument } from '@airpanel/contract';
 import { ReleaseChannel } from '@airpanel/contract/release';
-import { fetchPanelStatus, registerPanel, validateCreateBody } from './register.js';
+import { fetchPanelStatus, registerPanel, validateCreateBody, type BackendHttp } from './register.js';
 import { ProcessToolRunner, type ToolRunner } from './tools.js';
 
 /** uid/gid of the `airpanel` user in the Buildroot image (buildroot/board/airpanel/common/users.txt). */
 export const IMAGE_APP_OWNER: Owner = { uid: 1000, gid: 1000 };
 
 export interface CliDeps {
-  http: Got;
+  /** How the backend is reached (the typed API client's transport and its deadline). */
+  http: BackendHttp;
   /** Shows the progress of reading/writing a card (optional; the CLI draws a bar on a TTY). */
   progress?: ProgressFn;
   tools: ToolRunner;
@@ -414,7 +415,7 @@ export function defaultDeps(): CliDeps {
   const progress = terminalProgress();
   return {
     ...(progress ? { progress } : {}),
-    http: got.extend({ timeout: { request: 15_000 } }),
+    http: { transport: createFetchTransport(), timeoutMs: 15_000 },
     tools: new ProcessToolRunner(),
     env: process.env,
     tmpDir: process.env.TMPDIR ?? tmpdir(),

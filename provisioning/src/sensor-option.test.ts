@@ -1,9 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import got from 'got';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PanelConfig, panelTopics } from '@airpanel/contract';
+import { createFetchTransport } from '@airpanel/contract/api';
 import { runCli, type CliDeps } from './cli.js';
 import { ProcessToolRunner } from './tools.js';
 
@@ -26,7 +26,7 @@ describe('provision inject --sensor', () => {
   function cli() {
     const out: string[] = [];
     const err: string[] = [];
-    const deps: CliDeps = { http: got, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: work, cwd: work, out: (l) => out.push(l), err: (l) => err.push(l) };
+    const deps: CliDeps = { http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: work, cwd: work, out: (l) => out.push(l), err: (l) => err.push(l) };
     return { deps, out, err };
   }
 
