@@ -94,6 +94,7 @@ describe('backend with the embedded MQTT broker', () => {
     const status: PanelStatus = {
       panelId: 'panel-m', online: true, firmwareVersion: '1.2.3', state: 'live', stateReason: 'document confirmed',
       displayedRevision: pushed.revision, uptimeSeconds: 12, lastError: null, maintenanceCode: null, sentAt: new Date().toISOString(),
+      lastStart: { reason: 'watchdog', at: new Date().toISOString(), detail: 'watchdog: killed ABRT', bootedSlot: 'A' },
     };
     await panel.publishAsync(topics.status, JSON.stringify(status), { qos: 1, retain: true });
     const summary = await eventually(async () => {
@@ -101,6 +102,8 @@ describe('backend with the embedded MQTT broker', () => {
       return s.firmwareVersion === '1.2.3' ? s : undefined;
     });
     expect(summary).toMatchObject({ online: true, state: 'live', displayedRevision: pushed.revision, lagging: false });
+    // Why the panel's app last started: stored from its status, shown in the summary.
+    expect(summary.lastStart).toMatchObject({ reason: 'watchdog', detail: 'watchdog: killed ABRT', bootedSlot: 'A' });
 
     const sent = CommandRecord.parse((await api('POST', '/api/v1/panels/panel-m/commands', { token: admin, body: { kind: 'screenshot' } })).json);
     const received = await inbox.waitFor((m) => m.topic === topics.commands && Command.parse(m.json));

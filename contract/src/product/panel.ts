@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Identifier, IsoDateTime, shortText } from './primitives.js';
-import { PANEL_STATE_NAMES } from './status.js';
+import { LastStart, PANEL_STATE_NAMES } from './status.js';
 import { PanelSensorReport } from './panel-sensor.js';
 
 export const Location = z.object({
@@ -62,6 +62,8 @@ export const PanelSummary = Panel.extend({
   lastError: z.string().nullable(),
   /** The panel's own sensor as it last reported it (null: none, or not reported). */
   ownSensor: PanelSensorReport.nullable().default(null),
+  /** Why the panel's app last started, as its last status said (null: not reported). */
+  lastStart: LastStart.nullable().default(null),
 });
 export type PanelSummary = z.infer<typeof PanelSummary>;
 

@@ -84,6 +84,7 @@ export class PanelService {
       lagging: currentRevision !== null && displayedRevision !== null && displayedRevision < currentRevision,
       lastError: status?.lastError ?? null,
       ownSensor: status?.ownSensor ?? null,
+      lastStart: status?.lastStart ?? null,
     });
   }
 

@@ -1,4 +1,4 @@
-import { PanelSensorReport, type PanelStatus, type StatusMessage } from '@airpanel/contract';
+import { LastStart, PanelSensorReport, type PanelStatus, type StatusMessage } from '@airpanel/contract';
 import type { Store } from '../db/store.js';
 
 export interface StatusRow {
@@ -10,12 +10,20 @@ export interface StatusRow {
   displayedRevision: number | null;
   lastError: string | null;
   ownSensor: PanelSensorReport | null;
+  lastStart: LastStart | null;
 }
 
 /** The `sensor` part of the last full status, if it validates (older panels have none). */
 function ownSensorOf(body: string | null): PanelSensorReport | null {
   if (!body) return null;
   const parsed = PanelSensorReport.safeParse((JSON.parse(body) as { sensor?: unknown }).sensor);
+  return parsed.success ? parsed.data : null;
+}
+
+/** The `lastStart` part of the last full status, if it validates (older panels have none). */
+function lastStartOf(body: string | null): LastStart | null {
+  if (!body) return null;
+  const parsed = LastStart.safeParse((JSON.parse(body) as { lastStart?: unknown }).lastStart);
   return parsed.success ? parsed.data : null;
 }
 
@@ -29,6 +37,7 @@ function statusFromRow(row: Record<string, unknown>): StatusRow {
     displayedRevision: (row.displayed_revision as number | null) ?? null,
     lastError: (row.last_error as string | null) ?? null,
     ownSensor: ownSensorOf(row.status_body as string | null),
+    lastStart: lastStartOf(row.status_body as string | null),
   };
 }
 
