@@ -13,7 +13,7 @@
  *
  * This process runs the backend (createBackend: SQLite, embedded aedes broker) and two link
  * proxies (HTTP, MQTT) that can cut the panel's network; the panel runs in a child process
- * (`node --expose-gc`, test/bench/support/panel-agent.ts bundled by vite as the Electron
+ * (`node --expose-gc`, the harness's panel runner test/harness/panel-child.ts bundled by vite as the Electron
  * build bundles main.js, so tsx's compiler is not counted) of its own, so its figures are its
  * own: process.memoryUsage(), process.cpuUsage() and utime/stime of /proc/self/stat,
  * sampled on request over IPC.
@@ -34,17 +34,14 @@
  *   (after GC) at that moment, then, once the cache has caught up, heap after GC and RSS:
  *   the slope is computed on those.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { linearFit } from '../harness/index.js';
-import { bundleLikeRelease } from '../harness/index.js';
+import { bundleLikeRelease, linearFit, PanelProcess, type PanelSample as Sample } from '../harness/index.js';
 import { heapDiff } from './support/heap-diff.js';
-import type { AgentRequest, AgentSample as Sample } from './support/panel-agent.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const PANEL_ID = 'panel-agent-bench';
@@ -52,32 +49,11 @@ const SENSOR_ID = 'sensor-agent-bench';
 
 // ---------------------------------------------------------------- the driver (parent)
 
-class PanelChild {
-  private next = 1;
-  private readonly waiting = new Map<number, (s: Sample) => void>();
-  constructor(readonly proc: ChildProcess) {
-    proc.on('message', (m: { id: number; sample: Sample } | 'ready') => {
-      if (m === 'ready') return;
-      this.waiting.get(m.id)?.(m.sample);
-      this.waiting.delete(m.id);
-    });
-  }
-  sample(gc = false, snapshot?: string): Promise<Sample> {
-    const id = this.next++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.proc.send({ id, gc, ...(snapshot ? { snapshot } : {}) } satisfies AgentRequest);
-    });
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.proc.exitCode !== null) return resolve();
-      const kill = setTimeout(() => this.proc.kill('SIGKILL'), 10_000);
-      this.proc.once('exit', () => { clearTimeout(kill); resolve(); });
-      this.proc.send('stop' satisfies AgentRequest);
-    });
-  }
-}
+/**
+ * Production timings except how fast an outage is noticed and recovered from: the soak would
+ * otherwise spend minutes waiting for back-off timers.
+ */
+const PANEL_TUNING = { reconnectBackoff: { minMs: 100, baseMs: 200, maxMs: 1_000 }, stableConnectionMs: 200, pollIntervalMs: 1_000, firstPollMaxDelayMs: 200, connectTimeoutMs: 2_000, httpTimeoutMs: 2_000 };
 
 const MB = 1024 * 1024;
 const mb = (b: number) => round(b / MB, 2);
@@ -122,7 +98,7 @@ async function main(): Promise<void> {
 
   // The panel runs bundled (as on a panel: one ES module, packages from node_modules) under
   // plain node, not under tsx, whose compiler and cached source maps would be counted.
-  const agentBundle = await bundleLikeRelease('test/bench/support/panel-agent.ts', 'panel-agent');
+  const agentBundle = await bundleLikeRelease('test/harness/panel-child.ts', 'panel-child');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-agent-bench-'));
   const start = machineInfo();
   console.log(`agent-overhead: one headless panel (PanelCore, real MQTT, no renderer) against the real backend; ${loadLine(start)}`);
@@ -131,7 +107,7 @@ async function main(): Promise<void> {
   const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
   await httpProxy.listen();
   await mqttProxy.listen();
-  let child: PanelChild | null = null;
+  let child: PanelProcess | null = null;
   try {
     const admin = (path: string, body: unknown) => fetch(`${backend.url}/api/v1${path}`, {
       method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
@@ -172,8 +148,12 @@ async function main(): Promise<void> {
     };
     await backend.readings.post(SENSOR_ID, reading());
 
-    child = new PanelChild(fork(agentBundle, [panelDir], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    child = new PanelProcess({
+      dataDir: panelDir, program: { entry: agentBundle, nodeArgs: [] }, execArgv: ['--expose-gc'], ipc: true, stderr: 'inherit',
+      tuning: PANEL_TUNING, firmwareVersion: 'bench', viewEvents: false,
+    });
     const p = child;
+    await p.start();
     const caughtUp = async (what: string, timeoutMs = 60_000) => {
       const until = Date.now() + timeoutMs;
       for (;;) {

@@ -6,7 +6,7 @@
  *
  * Setup: a real backend and a real PanelCore run once to fill the panel's cache (a valid
  * cache/display.json), then the backend is closed: panel.json points at ports where nobody
- * listens. Each round spawns the headless host (test/bench/support/headless-panel.ts,
+ * listens. Each round spawns the headless host (the harness's panel runner test/harness/panel-child.ts with --renderer-dir,
  * bundled by vite and run with plain node, as a panel runs a bundle) and opens its page in a
  * fresh context of an already running headless Chromium (a kiosk's browser starts alongside
  * the app; its own start is not counted). One warm-up round is not counted.
@@ -24,25 +24,22 @@
  *   opaque           its layer is "shown" after the 320 ms cross-fade from the splash
  *   frame presented  the renderer's framePresented for revision R reaches the core
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from '@playwright/test';
 import got from 'got';
 import mqtt from 'mqtt';
-import { PanelRegistration, panelConfigFromRegistration } from '@airpanel/contract';
 import { PanelCore, loadPanelConfig } from '../../src-main/core/index.js';
-import { RecordingHostActions, capturingLogger, writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
-import { bundleLikeRelease } from '../harness/index.js';
+import {
+  AdminApi, bundleLikeRelease, capturingLogger, PanelProcess, panelConfigFor, provisionPanel, RecordingHostActions, summarize, writePanelConfig, type PanelEvent,
+} from '../harness/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { summarize } from '../harness/index.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
@@ -70,19 +67,13 @@ function contentWatcher(selector: string): string {
   })();`;
 }
 
-type ChildEvent = { event: 'origin' | 'modules'; at: number } | { event: 'ready'; at: number; url: string; state: string } | { event: 'frame'; at: number; kind: string; revision: number | null };
-
 /** Fills dataDir with panel.json and a valid cache from a real backend; returns the cached revision. */
 async function prepareCachedPanel(root: string): Promise<{ dataDir: string; revision: number }> {
   const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
   const dataDir = join(root, 'panel');
   try {
-    const res = await fetch(`${backend.url}/api/v1/panels`, {
-      method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'panel-boot-bench', name: 'Boot bench' }),
-    });
-    if (res.status !== 201) throw new Error(`registering the panel: HTTP ${res.status}`);
-    await writePanelJson(dataDir, panelConfigFromRegistration(PanelRegistration.parse(await res.json())));
+    const registration = await provisionPanel(new AdminApi(backend.url, backend.adminToken), { panelId: 'panel-boot-bench', name: 'Boot bench', sensorId: null });
+    await writePanelConfig(dataDir, panelConfigFor(registration));
     const { logger } = capturingLogger();
     const core = new PanelCore({ dataDir, config: await loadPanelConfig(dataDir), logger, mqttConnect: (u, o) => mqtt.connect(u, o), http: got, hostActions: new RecordingHostActions(), firmwareVersion: 'bench' });
     await core.start();
@@ -104,7 +95,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' } } });
   const rounds = Number(values.rounds);
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
-  const bundle = await bundleLikeRelease('test/bench/support/headless-panel.ts', 'headless-panel');
+  const bundle = await bundleLikeRelease('test/harness/panel-child.ts', 'panel-child');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-boot-bench-'));
   const start = machineInfo();
   console.log(`boot-to-content: ${rounds} rounds (+1 warm-up), headless host bundled under plain node, no backend, cache on disk; ${loadLine(start)}`);
@@ -118,38 +109,27 @@ async function main(): Promise<void> {
       const page = await context.newPage();
       // A string, not a function: tsx would wrap inner functions in a helper the page lacks.
       await page.addInitScript({ content: contentWatcher(`[data-view="content"][data-revision="${revision}"]`) });
-      let child: ChildProcess | null = null;
+      const child = new PanelProcess({ dataDir, program: { entry: bundle, nodeArgs: [] }, rendererDir: RENDERER_DIR, stderr: 'inherit', firmwareVersion: 'bench' });
       try {
         const t0 = now();
-        child = spawn(process.execPath, [bundle, dataDir, RENDERER_DIR], { stdio: ['ignore', 'pipe', 'inherit'] });
-        const events: ChildEvent[] = [];
-        let frameSeen: () => void = () => undefined;
-        const framed = new Promise<void>((resolve) => (frameSeen = resolve));
-        const ready = new Promise<Extract<ChildEvent, { event: 'ready' }>>((resolve, reject) => {
-          const rl = createInterface({ input: child!.stdout! });
-          rl.on('line', (line) => {
-            const e = JSON.parse(line) as ChildEvent;
-            events.push(e);
-            if (e.event === 'ready') resolve(e);
-            if (e.event === 'frame' && e.kind === 'content' && e.revision === revision) frameSeen();
-          });
-          child!.once('exit', (code) => reject(new Error(`the host exited (${code})`)));
-        });
-        const readyEvent = await ready;
+        await child.start('spawned');
+        const readyEvent = await child.nextEvent((e): e is Extract<PanelEvent, { type: 'started' }> => e.type === 'started', 30_000);
+        if (!readyEvent) throw new Error(`the host did not start:\n${child.output}`);
         if (readyEvent.state !== 'showing-cached') throw new Error(`the core is ${readyEvent.state}, not showing-cached`);
-        await page.goto(readyEvent.url, { waitUntil: 'load' });
-        await Promise.race([framed, sleep(20_000).then(() => { throw new Error('no framePresented within 20 s'); })]);
+        await page.goto(readyEvent.url!, { waitUntil: 'load' });
+        await child.frame((f) => f.kind === 'content' && f.revision === revision, 20_000);
         await page.waitForFunction(() => (window as unknown as { __paintAt?: number }).__paintAt !== undefined, undefined, { timeout: 10_000 });
         const page_ = await page.evaluate(() => {
           const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
           const w = window as unknown as { __contentAt: number; __visibleAt: number; __paintAt: number };
           return { origin: performance.timeOrigin, loadEnd: performance.timeOrigin + nav.loadEventEnd, contentAt: w.__contentAt, visibleAt: w.__visibleAt, paintAt: w.__paintAt };
         });
-        const origin = events.find((e) => e.event === 'origin')!.at;
-        const frame = events.find((e) => e.event === 'frame' && e.kind === 'content' && e.revision === revision)!.at;
+        const events = child.events;
+        const origin = (events.find((e) => e.type === 'origin') as { at: number }).at;
+        const frame = (await child.frame((f) => f.kind === 'content' && f.revision === revision, 0)).at;
         const row = {
           nodeStarted: round(origin - t0, 1),
-          modulesLoaded: round(events.find((e) => e.event === 'modules')!.at - t0, 1),
+          modulesLoaded: round((events.find((e) => e.type === 'modules') as { at: number }).at - t0, 1),
           hostReady: round(readyEvent.at - t0, 1),
           navigation: round(page_.origin - t0, 1),
           pageLoaded: round(page_.loadEnd - t0, 1),
@@ -162,14 +142,7 @@ async function main(): Promise<void> {
         console.log(`  ${label.padEnd(8)} node ${row.nodeStarted} · modules ${row.modulesLoaded} · host ready ${row.hostReady} · navigation ${row.navigation} · loaded ${row.pageLoaded} · in DOM ${row.contentInDom} · fade-in ${row.fadeInStarts} · opaque ${row.opaque} · frame presented ${row.framePresented} ms  ${loadLine()}`);
         if (r > 0) rows.push(row);
       } finally {
-        if (child && child.exitCode === null) {
-          const c = child;
-          await new Promise<void>((resolve) => {
-            const kill = setTimeout(() => c.kill('SIGKILL'), 5_000);
-            c.once('exit', () => { clearTimeout(kill); resolve(); });
-            c.kill('SIGTERM');
-          });
-        }
+        await child.stop();
         await context.close();
       }
     }

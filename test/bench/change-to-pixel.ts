@@ -5,7 +5,7 @@
  *   npx tsx test/bench/change-to-pixel.ts [--rounds 20] [--poll-ms 1000]
  *
  * One real backend (createBackend: SQLite, embedded MQTT) in this process; two panels, each
- * a headless host process (test/bench/support/headless-panel.ts, bundled, plain node: the real
+ * a headless host process (the harness's panel runner test/harness/panel-child.ts, bundled, plain node: the real
  * PanelCore and the built renderer) with its page open in headless Chromium:
  *   push  panel.json with the broker's URL: documents arrive over MQTT;
  *   poll  no MQTT URL: conditional GETs every --poll-ms (± 20 % jitter, the core's default).
@@ -33,14 +33,10 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';
-import { PanelRegistration, panelConfigFromRegistration } from '@airpanel/contract';
-import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
 import { createBackend } from '../../server-stub/src/backend.js';
 import { silentLogger } from '../../server-stub/src/logger.js';
-import { bundleLikeRelease } from '../harness/index.js';
-import { startPanelProcess, type PanelProcess } from './support/panel-process.js';
+import { AdminApi, bundleLikeRelease, PanelProcess, panelConfigFor, provisionPanel, summarize, writePanelConfig } from '../harness/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { summarize } from '../harness/index.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const RENDERER_DIR = join(REPO, 'src-renderer', 'dist');
@@ -76,7 +72,7 @@ async function main(): Promise<void> {
   const pollMs = Number(values['poll-ms']);
   const expectedWait = pollMs * (1 + POLL_JITTER ** 2 / 3) / 2;
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
-  const bundle = await bundleLikeRelease('test/bench/support/headless-panel.ts', 'headless-panel');
+  const bundle = await bundleLikeRelease('test/harness/panel-child.ts', 'panel-child');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-c2p-bench-'));
   const start = machineInfo();
   console.log(`change-to-pixel: ${rounds} rounds, push (MQTT) and poll (HTTP every ${pollMs} ms ± ${POLL_JITTER * 100} %) interleaved; ${loadLine(start)}`);
@@ -84,6 +80,7 @@ async function main(): Promise<void> {
   const admin = (path: string, body: unknown) => fetch(`${backend.url}/api/v1${path}`, {
     method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
+  const adminApi = new AdminApi(backend.url, backend.adminToken);
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   const panels = new Map<Mode, { id: string; sensor: string; proc: PanelProcess; page: Page }>();
   const rows: Row[] = [];
@@ -91,18 +88,20 @@ async function main(): Promise<void> {
     for (const mode of ['push', 'poll'] as const) {
       const id = `panel-${mode}`;
       const sensor = `sensor-${mode}`;
-      if ((await admin('/sensors', { id: sensor, name: `Sensor ${mode}`, spec: { kind: 'simulated' } })).status !== 201) throw new Error('creating a sensor failed');
-      const res = await admin('/panels', { id, name: `Panel ${mode}`, sensorSourceId: sensor });
-      if (res.status !== 201) throw new Error(`registering ${id}: HTTP ${res.status}`);
-      const config = panelConfigFromRegistration(PanelRegistration.parse(await res.json()));
+      const registration = await provisionPanel(adminApi, { panelId: id, sensorId: sensor, name: `Panel ${mode}`, firstPm25: null });
+      const config = panelConfigFor(registration);
       if (mode === 'poll') config.endpoints = { ...config.endpoints, mqttUrl: null };
       const dataDir = join(root, id);
-      await writePanelJson(dataDir, config);
-      const proc = startPanelProcess(bundle, dataDir, RENDERER_DIR, mode === 'poll' ? { pollIntervalMs: pollMs, pollJitter: POLL_JITTER, firstPollMaxDelayMs: 100 } : {});
-      const ready = await proc.ready;
+      await writePanelConfig(dataDir, config);
+      const proc = new PanelProcess({
+        dataDir, program: { entry: bundle, nodeArgs: [] }, rendererDir: RENDERER_DIR, stderr: 'inherit', firmwareVersion: 'bench',
+        tuning: mode === 'poll' ? { pollIntervalMs: pollMs, pollJitter: POLL_JITTER, firstPollMaxDelayMs: 100 } : {},
+      });
+      await proc.start();
+      const ready = proc.started();
       const page = await (await browser.newContext({ viewport: { width: 1280, height: 720 } })).newPage();
       await page.addInitScript({ content: REVISION_WATCHER });
-      await page.goto(ready.url);
+      await page.goto(ready.url!);
       const revision = backend.documents.display(id)!.document.revision;
       await proc.frame((f) => f.kind === 'content' && f.revision === revision);
       panels.set(mode, { id, sensor, proc, page });

@@ -7,7 +7,8 @@
  * Convention: every `test/bench/<name>.ts` except this file is a benchmark. It exports
  * nothing, runs when executed with tsx (`npx tsx test/bench/<name>.ts`), takes its own flags,
  * prints its figures and writes results/<name>*.json plus a chart image. Shared code lives
- * in test/bench/support/ (or elsewhere), never at the top level of test/bench/.
+ * in test/harness/ (the test harness) and test/bench/support/ (bench output), never at the
+ * top level of test/bench/.
  *
  * Each benchmark runs in a child process of its own (a fresh heap, nothing left running
  * between benchmarks); the runner prints the load average before and after each, and the

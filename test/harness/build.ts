@@ -25,7 +25,9 @@ export function nodeArgsFor(source: string, outFile: string): string[] {
   return [...b.nodeArgs, b.entry];
 }
 
-const isExternal = (id: string) => id.startsWith('node:') || builtinModules.includes(id) || (!id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0'));
+/** npm packages stay imports; the repository's own workspace packages (@airpanel/*, TypeScript sources) are inlined. */
+const isExternal = (id: string) =>
+  id.startsWith('node:') || builtinModules.includes(id) || (!id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0') && !id.startsWith('@airpanel/'));
 
 /**
  * Bundles `entry` (a path relative to the repository) with vite into `<outDir>/<name>.mjs`.

@@ -1,9 +1,9 @@
-// One cleanup list and temp dirs that remove themselves: what every test and benchmark that
-// starts something uses to stop it again, in reverse order of starting.
+// One cleanup list and temp dirs that remove themselves: what every test, benchmark and the dev
+// stack use to stop what they started, in reverse order of starting. (useCleanups, for vitest
+// files, is in use-cleanups.ts: this file stays free of the test runner.)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
 
 export type Cleanup = () => Promise<void> | void;
 
@@ -24,13 +24,6 @@ export class Cleanups {
       }
     }
   }
-}
-
-/** A cleanup list the test file's afterEach empties (call once, at the top of a test file). */
-export function useCleanups(): Cleanups {
-  const cleanups = new Cleanups();
-  afterEach(() => cleanups.run());
-  return cleanups;
 }
 
 /** A fresh directory under the OS temp dir, removed by `cleanups`. */

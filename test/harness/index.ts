@@ -1,7 +1,8 @@
 // The test and development harness: one import for unit-level helpers, backends, panels,
 // links, provisioning, waiting and statistics (README.md maps which piece serves which kind of
 // test). Browser-only pieces (Playwright) are under ./browser/, the OTA fixtures under ./ota/.
-export { Cleanups, useCleanups, makeTempDir, type Cleanup } from './cleanups.js';
+export { Cleanups, makeTempDir, type Cleanup } from './cleanups.js';
+export { useCleanups } from './use-cleanups.js';
 export { sleep, waitUntil, freePort, type WaitOptions } from './wait.js';
 export { percentile, median, mean, summarize, linearFit, reportFigures, type Summary } from './stats.js';
 export { REPO_ROOT, buildForNode, nodeArgsFor, bundleLikeRelease } from './build.js';

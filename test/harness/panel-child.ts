@@ -2,7 +2,7 @@
 // starts it, for tests that kill it with SIGKILL and benchmarks that time or weigh it.
 //
 //   node panel-child.(ts|mjs) --data-dir DIR [--renderer-dir DIR] [--tuning JSON]
-//                             [--log-level LEVEL] [--firmware-version V]
+//                             [--log-level LEVEL] [--firmware-version V] [--no-view-events]
 //
 // It writes one JSON line per event on stdout with a synchronous write, before the core goes
 // on (so a view line precedes the cache write for that document: the parent knows every
@@ -74,7 +74,7 @@ const noHost: HostActions = { reloadRenderer: async () => undefined, restartApp:
 async function main(): Promise<void> {
   emit({ type: 'origin', at: performance.timeOrigin });
   const { values } = parseArgs({
-    options: { 'data-dir': { type: 'string' }, 'renderer-dir': { type: 'string' }, tuning: { type: 'string' }, 'log-level': { type: 'string' }, 'firmware-version': { type: 'string' } },
+    options: { 'data-dir': { type: 'string' }, 'renderer-dir': { type: 'string' }, tuning: { type: 'string' }, 'log-level': { type: 'string' }, 'firmware-version': { type: 'string' }, 'no-view-events': { type: 'boolean' } },
   });
   const dataDir = values['data-dir'];
   if (!dataDir) throw new Error('--data-dir is required');
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   let accepted = 0;
   let lastRevision: number | null = null;
   core.onView((view) => {
-    emit({ type: 'view', at: now(), ...describeView(view) });
+    if (!values['no-view-events']) emit({ type: 'view', at: now(), ...describeView(view) });
     const r = core.currentStatus().displayedRevision;
     if (r !== lastRevision) {
       accepted++;

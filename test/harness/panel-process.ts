@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { CoreTuning } from '../../src-main/core/index.js';
 import { REPO_ROOT } from './build.js';
+import type { PanelSample, PanelSampleRequest } from './panel-child.js';
 
 export const PANEL_CHILD_SOURCE = join(import.meta.dirname, 'panel-child.ts');
 
@@ -30,6 +31,8 @@ export interface PanelProcessOptions {
   execArgv?: string[];
   /** Where the runner's stderr goes: kept (the last 20 kB, in `output`) or this process's. */
   stderr?: 'keep' | 'inherit';
+  /** false: no `view` lines (a measured panel does not pay for reporting each document). */
+  viewEvents?: boolean;
 }
 
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
@@ -43,6 +46,8 @@ export class PanelProcess {
   output = '';
   /** performance.now() at the last spawn. */
   spawnedAt = 0;
+  private nextSampleId = 1;
+  private readonly samples = new Map<number, (s: PanelSample) => void>();
   private exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
   private readonly listeners = new Set<() => void>();
 
@@ -62,6 +67,7 @@ export class PanelProcess {
       ...(this.o.tuning ? ['--tuning', JSON.stringify(this.o.tuning)] : []),
       ...(this.o.logLevel ? ['--log-level', this.o.logLevel] : []),
       ...(this.o.firmwareVersion ? ['--firmware-version', this.o.firmwareVersion] : []),
+      ...(this.o.viewEvents === false ? ['--no-view-events'] : []),
     ];
     this.events = [];
     this.output = '';
@@ -77,6 +83,11 @@ export class PanelProcess {
       resolve({ code, signal });
       this.wake();
     }));
+    child.on('message', (m: { id: number; sample: PanelSample } | 'ready') => {
+      if (m === 'ready') return;
+      this.samples.get(m.id)?.(m.sample);
+      this.samples.delete(m.id);
+    });
     child.stderr?.on('data', (chunk: Buffer) => {
       this.output = (this.output + chunk.toString('utf8')).slice(-20_000);
     });
@@ -114,11 +125,40 @@ export class PanelProcess {
     });
   }
 
+  /** The current process's `started` event (its headless host's url, the state it started in); throws before it. */
+  started(): Extract<PanelEvent, { type: 'started' }> {
+    const e = this.events.find((x): x is Extract<PanelEvent, { type: 'started' }> => x.type === 'started');
+    if (!e) throw new Error('the panel process has not started');
+    return e;
+  }
+
   /** The first frame event matching `match`, rejecting after timeoutMs. */
   async frame(match: (e: Extract<PanelEvent, { type: 'frame' }>) => boolean, timeoutMs = 30_000): Promise<Extract<PanelEvent, { type: 'frame' }>> {
     const found = await this.nextEvent((e): e is Extract<PanelEvent, { type: 'frame' }> => e.type === 'frame' && match(e), timeoutMs);
     if (!found) throw new Error(`no matching frame within ${timeoutMs} ms`);
     return found;
+  }
+
+  /** Its memory and CPU now (needs `ipc`); `gc`: after a full GC; `snapshot`: also a heap snapshot to that path. */
+  sample(gc = false, snapshot?: string): Promise<PanelSample> {
+    const child = this.child;
+    if (!child?.send) return Promise.reject(new Error('sample: the panel process runs without an IPC channel'));
+    const id = this.nextSampleId++;
+    return new Promise((resolve) => {
+      this.samples.set(id, resolve);
+      child.send({ id, gc, ...(snapshot ? { snapshot } : {}) } satisfies PanelSampleRequest);
+    });
+  }
+
+  /** A clean stop: 'stop' over IPC where there is a channel, else SIGTERM. */
+  async stop(): Promise<Exit> {
+    const child = this.child;
+    if (!child?.send) return this.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.send('stop' satisfies PanelSampleRequest);
+    const exit = await this.exited;
+    clearTimeout(killer);
+    return exit;
   }
 
   /** Sends `signal` (SIGTERM: a clean stop) and waits until the process is gone (SIGKILL after 10 s). */

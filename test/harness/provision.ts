@@ -19,6 +19,8 @@ export interface ProvisionOptions {
   panelId: string;
   /** The panel's simulated sensor source, created when missing; null: a panel with no sensor. Default `<panelId>-sensor`. */
   sensorId?: string | null;
+  /** Default `Sensor of <panelId>`. */
+  sensorName?: string;
   name?: string;
   location?: Location;
   /** The pm2.5 of a reading posted when the sensor was created (default 10); null: none. */
@@ -34,6 +36,8 @@ export interface ProvisionedPanel {
   sensorId: string | null;
   /** False: the panel existed and got a new key. */
   created: boolean;
+  /** The sensor source was created now (it has no reading unless `firstPm25` posted one). */
+  sensorCreated: boolean;
 }
 
 /**
@@ -44,7 +48,7 @@ export async function provisionPanel(api: AdminApi, o: ProvisionOptions): Promis
   const sensorId = o.sensorId === undefined ? `${o.panelId}-sensor` : o.sensorId;
   let sensorCreated = false;
   if (sensorId !== null && (await api.http.get(`sensors/${sensorId}`, { throwHttpErrors: false })).statusCode === 404) {
-    await api.http.post('sensors', { json: { id: sensorId, name: `Sensor of ${o.panelId}`, spec: { kind: 'simulated' } } });
+    await api.http.post('sensors', { json: { id: sensorId, name: o.sensorName ?? `Sensor of ${o.panelId}`, spec: { kind: 'simulated' } } });
     sensorCreated = true;
   }
   const existing = await api.http.get(`panels/${o.panelId}`, { throwHttpErrors: false });
@@ -53,10 +57,10 @@ export async function provisionPanel(api: AdminApi, o: ProvisionOptions): Promis
     const registration = PanelRegistration.parse(await api.http.post('panels', {
       json: { id: o.panelId, name: o.name ?? `Panel ${o.panelId}`, location: o.location ?? { description: 'test harness' }, ...(sensorId !== null ? { sensorSourceId: sensorId } : {}) },
     }).json());
-    provisioned = { ...registration, sensorId, created: true };
+    provisioned = { ...registration, sensorId, created: true, sensorCreated };
   } else {
     const rotation = ApiKeyRotation.parse(await api.http.post(`panels/${o.panelId}/api-key`).json());
-    provisioned = { panel: Panel.parse(JSON.parse(existing.body)), apiKey: rotation.apiKey, endpoints: null, sensorId, created: false };
+    provisioned = { panel: Panel.parse(JSON.parse(existing.body)), apiKey: rotation.apiKey, endpoints: null, sensorId, created: false, sensorCreated };
   }
   if (sensorCreated && o.firstPm25 !== null) await api.postReading(sensorId!, o.firstPm25 ?? 10);
   return provisioned;
