@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
-import got from 'got';
+import { createApiClient, createFetchTransport, type ApiTransport, type BackendApiClient } from '@airpanel/contract/api';
 import { MinRuntime, ReleaseManifest, type SignedManifestEnvelope } from '@airpanel/contract/release';
 import { generateReleaseKey, publicEntryOf, signManifest, TrustedKeysFile, type ReleaseKeyPair } from '@airpanel/panel/update/keys';
 import { buildBundle, hashFile, readBundleDescriptor, type BuiltBundle, type BundleInput } from '@airpanel/panel/update/bundle';
@@ -18,13 +18,23 @@ import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 export interface FeedClient {
   server: string;
   token: string;
+  /** Default: fetch. */
+  transport?: ApiTransport;
 }
 
-function api(c: FeedClient, path: string): string {
-  return `${c.server.replace(/\/+$/, '')}/api/v1${path}`;
-}
-function auth(c: FeedClient) {
-  return { authorization: `Bearer ${c.token}` };
+/** A bundle upload may take long on a slow link; every other call is small. */
+const UPLOAD_TIMEOUT_MS = 60 * 60_000;
+
+/** The release feed's operations through the typed API client (admin token). */
+function feedApi(c: FeedClient): BackendApiClient {
+  return createApiClient({
+    baseUrl: c.server,
+    credentials: { bearer: c.token },
+    transport: c.transport ?? createFetchTransport(),
+    timeoutMs: 120_000,
+    // The listing carries every stored signed manifest.
+    maxResponseBytes: 64 * 1024 * 1024,
+  });
 }
 
 export async function keygen(outPrefix: string, keyringFile?: string, comment?: string): Promise<ReleaseKeyPair> {
@@ -124,11 +134,13 @@ export interface FeedListing {
 }
 
 export async function list(c: FeedClient): Promise<FeedListing> {
-  return got.get(api(c, '/releases'), { headers: auth(c) }).json<FeedListing>();
+  // Validated against the contract's ReleaseFeedListing; rows the panels cannot serve (an older
+  // manifest schema) keep the manifest fields they have, which is what this type names.
+  return (await feedApi(c).call('listReleases')) as FeedListing;
 }
 
 export async function listPanels(c: FeedClient): Promise<unknown> {
-  return got.get(api(c, '/releases/panels'), { headers: auth(c) }).json();
+  return feedApi(c).call('listPanelUpdates');
 }
 
 /** Uploads a bundle (idempotent), reporting progress; returns the URL to put in the manifest. */
@@ -136,13 +148,16 @@ export async function uploadBundle(c: FeedClient, file: string, onProgress?: (se
   const size = (await stat(file)).size;
   const sha512 = await hashFile(file, 'sha512', 'base64');
   const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
-  const res = await got
-    .put(api(c, `/releases/bundles/${name}`), {
-      headers: { ...auth(c), 'content-type': 'application/octet-stream', 'content-length': String(size), 'x-bundle-sha512': sha512 },
-      body: createReadStream(file),
-    })
-    .on('uploadProgress', (p) => onProgress?.(p.transferred, size))
-    .json<{ url: string; size: number; sha512: string }>();
+  async function* withProgress(): AsyncGenerator<Uint8Array> {
+    let sent = 0;
+    onProgress?.(0, size);
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      sent += chunk.length;
+      yield chunk;
+      onProgress?.(sent, size);
+    }
+  }
+  const res = await feedApi(c).call('uploadBundle', { params: { name }, body: withProgress() }, { headers: { 'x-bundle-sha512': sha512 }, timeoutMs: UPLOAD_TIMEOUT_MS });
   // The URL panels resolve against the manifest's: computed here, not taken from the backend.
   const url = `../../bundles/${name}`;
   if (res.url !== url || res.size !== size || res.sha512 !== sha512) throw new Error(`the feed acknowledged the upload as ${JSON.stringify(res)}, expected ${url}, ${size} bytes`);
@@ -151,11 +166,11 @@ export async function uploadBundle(c: FeedClient, file: string, onProgress?: (se
 }
 
 export async function postManifest(c: FeedClient, envelope: SignedManifestEnvelope): Promise<unknown> {
-  return got.post(api(c, '/releases'), { headers: auth(c), json: envelope }).json();
+  return feedApi(c).call('publishRelease', { body: envelope });
 }
 
 export async function setPaused(c: FeedClient, channel: string, paused: boolean): Promise<unknown> {
-  return got.post(api(c, `/releases/channels/${channel}/pause`), { headers: auth(c), json: { paused } }).json();
+  return feedApi(c).call('pauseChannel', { params: { channel }, body: { paused } });
 }
 
 /** Where the ledger is and which keys vouch for what the backend stores. */

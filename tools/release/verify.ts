@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import got from 'got';
+import { endpoints, endpointUrl, serverRootOf } from '@airpanel/contract/api';
 import { canonicalJson, ReleaseManifest, SignedManifestEnvelope, type MinRuntime } from '@airpanel/contract/release';
 import { Ed25519Verifier, publicEntryOf, TrustedKeysFile } from '@airpanel/panel/update/keys';
 import { SchemaOneManifest } from './ledger.js';
@@ -56,7 +57,7 @@ export function sameRelease(a: ReleaseManifest, b: ReleaseManifest): boolean {
  * No credentials are sent: bundles are public, and the URL may name another host.
  */
 export async function checkServedBundle(server: string, m: ReleaseManifest, timeoutMs = 120_000): Promise<void> {
-  const manifestUrl = `${server.replace(/\/+$/, '')}/api/v1/update/channels/${m.channel}/manifest`;
+  const manifestUrl = endpointUrl(serverRootOf(server), endpoints.getChannelManifest, { channel: m.channel });
   const url = new URL(m.bundle.url, manifestUrl).toString();
   const hash = createHash('sha512');
   let size = 0;
