@@ -1,10 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import winston from 'winston';
-import type { Logger } from '@airpanel/node-support/logger';
-
-/** The shared `Logger` (node-support); kept under this name until the last core module says `Logger`. */
-export type CoreLogger = Logger;
 
 export interface PanelLoggerOptions {
   /** Logs go to `<dataDir>/logs/panel.log` (rotated by size). */

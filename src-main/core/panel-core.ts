@@ -21,7 +21,7 @@ import { judgeDocument } from './document-gate.js';
 import { DisplayPoller } from './display-poller.js';
 import { DisplaySync } from './display-sync.js';
 import type { HostActions, PanelViewSource } from './host.js';
-import type { CoreLogger } from './logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { type MqttClientFactory, MqttLink } from './mqtt-link.js';
 import { PollOutcomePolicy } from './poll-outcome-policy.js';
 import { type PanelState, PanelStateMachine, type StateTransition, viewOfState } from './state-machine.js';
@@ -76,7 +76,7 @@ export interface PanelCoreOptions {
   hostActions: HostActions;
   /** Absent → `check-update` is acked `rejected`. */
   updateChecker?: UpdateChecker | undefined;
-  logger: CoreLogger;
+  logger: Logger;
   firmwareVersion: string;
   /** Why the app last started (core/restart-reason.ts: the host reads it); reported in every status. */
   lastStart?: LastStart | null;
@@ -115,7 +115,7 @@ export class PanelCore implements PanelViewSource {
   private readonly mono: MonotonicClock;
   private readonly random: RandomSource;
   private readonly scheduler: Scheduler;
-  private readonly logger: CoreLogger;
+  private readonly logger: Logger;
   private readonly cache: LastKnownGoodCache;
   private readonly machine: PanelStateMachine;
   private readonly reporter: StatusReporter;

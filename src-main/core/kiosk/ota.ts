@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import got from 'got';
 import type { RuntimeHost } from '@airpanel/contract/release';
 import type { ConfigLoadResult } from '../config.js';
-import type { CoreLogger } from '../logger.js';
+import type { Logger } from '@airpanel/node-support/logger';
 import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';
 import { systemWallClock, unrefScheduler } from '../clock.js';
 import { PanelTransport } from '../transport/panel-transport.js';
@@ -27,7 +27,7 @@ export function createOtaUpdater(o: {
   appVersion: string;
   buildTimeMs: number;
   requestRestart: () => Promise<void>;
-  log: CoreLogger;
+  log: Logger;
   env?: NodeJS.ProcessEnv;
 }): { updater: OtaUpdater } | { reason: string } {
   const env = o.env ?? process.env;
