@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,9 @@ import {
   type ApiTransport,
   type ApiTransportRequest,
 } from '@airpanel/contract/api';
+import got from 'got';
 import { createBackend, type Backend } from '../server-stub/src/backend.js';
+import { gotTransport, panelApiClient, panelDisplayUrl, updateManifestUrl } from '../src-main/core/backend-api.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 
 // The typed client (contract/src/api/client.ts) against the real backend on 127.0.0.1 with
@@ -184,6 +186,45 @@ describe('typed API client over real HTTP', () => {
     expect(() => serverRootOf('panels.example.org')).toThrow(/is not a URL/);
     expect(() => serverRootOf('ftp://panels.example.org')).toThrow(/http\(s\) URL/);
     expect(new ApiTransportError('timeout', 'slow').code).toBe('timeout');
+  });
+});
+
+describe("the panel's client over its own got (src-main/core/backend-api.ts)", () => {
+  it('polls conditionally, uploads a screenshot, caps answers and names timeouts', async () => {
+    const registration = await admin().call('createPanel', { body: { id: 'client-got', name: 'Got panel' } });
+    const panel = panelApiClient({ apiBaseUrl: registration.endpoints.apiBaseUrl, apiKey: registration.apiKey, http: got, timeoutMs: 5_000 });
+    const first = await panel.send('getDisplay', { params: { panelId: 'client-got' } });
+    expect(first.status).toBe(200);
+    const again = await panel.send('getDisplay', { params: { panelId: 'client-got' } }, { headers: { 'if-none-match': first.headers.etag! } });
+    expect(again.status).toBe(304);
+
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...randomBytes(512)]);
+    expect((await panel.send('uploadScreenshot', { params: { panelId: 'client-got' }, body: png })).status).toBe(204);
+    expect(Buffer.from(await admin().call('getScreenshot', { params: { panelId: 'client-got' } })).equals(Buffer.from(png))).toBe(true);
+
+    const capped = await caught(panel.call('getDisplay', { params: { panelId: 'client-got' } }, { maxResponseBytes: 64 }));
+    expect(capped).toMatchObject({ kind: 'transport', details: { transportFailure: 'too-large' } });
+    const refused = await caught(panel.call('getPanel', { params: { panelId: 'client-panel' } }));
+    expect(refused).toMatchObject({ kind: 'refused', status: 403 });
+
+    // A server that holds the request: the deadline ends it.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      const slow = createApiClient({ baseUrl: `http://127.0.0.1:${port}`, transport: gotTransport(got), timeoutMs: 300 });
+      const timedOut = await caught(slow.call('getHealth'));
+      expect(timedOut).toMatchObject({ kind: 'transport', details: { transportFailure: 'timeout' } });
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('builds the URLs the panel fetches itself from the same table', () => {
+    expect(panelDisplayUrl('http://h:1', 'panel-001')).toBe('http://h:1/api/v1/panels/panel-001/display');
+    expect(updateManifestUrl('http://h:1/api/v1/', 'beta')).toBe('http://h:1/api/v1/update/channels/beta/manifest');
   });
 });
 
