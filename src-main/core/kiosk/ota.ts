@@ -5,6 +5,7 @@ import type { ConfigLoadResult } from '../config.js';
 import type { Logger } from '@airpanel/node-support/logger';
 import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';
 import { systemWallClock, unrefScheduler } from '../clock.js';
+import { apiRoot, bearer, updateManifestUrl, updateReportUrl } from '../backend-api.js';
 import { PanelTransport } from '../transport/panel-transport.js';
 import { TrustStore } from '../transport/trust-store.js';
 
@@ -50,15 +51,15 @@ export function createOtaUpdater(o: {
   }
   if (!floor) o.log.warn('ota: the image has no release floor; a wiped panel accepts any validly signed manifest');
   const { config } = o.config;
-  const api = config.endpoints.apiBaseUrl.replace(/\/+$/, '');
+  const api = apiRoot(config.endpoints.apiBaseUrl);
   const launch = launchInfoFromEnv(env);
   const launchKind = (LAUNCH_KINDS as readonly string[]).includes(launch.launch) ? (launch.launch as LaunchKind) : 'unsupervised';
   const channel = config.updateChannel;
   return {
     updater: new OtaUpdater({
       dataDir: o.dataDir,
-      manifestUrl: `${api}/update/channels/${channel}/manifest`,
-      reportUrl: `${api}/update/panels/${encodeURIComponent(config.panelId)}/report`,
+      manifestUrl: updateManifestUrl(api, channel),
+      reportUrl: updateReportUrl(api, config.panelId),
       panelId: config.panelId,
       channel,
       runtimeHost: o.runtimeHost,
@@ -71,7 +72,7 @@ export function createOtaUpdater(o: {
       // The API key goes to the backend's origin only, never to a bundle host.
       // Manifests and bundles over the same trust store as everything else the panel fetches.
       http: new GotOtaHttpClient({
-        credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } },
+        credentials: { origin: api, headers: { authorization: bearer(config.apiKey) } },
         got: new PanelTransport({ trust: o.config.trust ?? TrustStore.systemRoots, logger: o.log }).http(got),
       }),
       wallClock: systemWallClock,
