@@ -8,10 +8,10 @@
 //   → `systemctl reboot`  →  backend stopped + reboot → cached content, stale badge
 //   → backend back → live again
 //
-// What the backend cannot tell yet: that the app was restarted. Its panel summary stays
-// `online` through a restart (a panel that polled over HTTP within the online window counts
-// as online, and every start polls once), and no status field carries the cause of the last
-// exit; the sampled summaries are printed, not asserted.
+// The backend's panel summary stays `online` through a restart (a panel that polled over HTTP
+// within the online window counts as online, and every start polls once); what tells the
+// restarts apart is the panel's own report of why its app last started (`lastStart`: the
+// unit's ExecStopPost record, the boot id, the loader's previous exit), asserted after each.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BootFigures, PanelSampler, summarise } from './support/boot-figures.js';
 import { BOOT_TO_CONTENT_TIMEOUT_MS, BootPanel, readImageInfo } from './support/boot-panel.js';
@@ -57,6 +57,14 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     return total;
   }
 
+  /** Waits until the backend's summary says the app last started for `reason` (reported after `after`). */
+  async function backendSaysLastStart(reason: string, after: number): Promise<void> {
+    const since = Date.now() - (performance.now() - after) - 60_000;
+    const p = await panel.waitForBackend(`lastStart ${reason}`, () => panel.backend.panel(panel.panelId),
+      (s) => s.lastStart?.reason === reason && Date.parse(s.lastStart.at) >= since, 180_000);
+    console.log(`[boot] lastStart: ${JSON.stringify(p.lastStart)}`);
+  }
+
   /** Waits until the backend lists the panel online and showing the current revision. */
   async function backendSeesCurrent(): Promise<void> {
     await panel.waitForBackend('panel online, displayed revision = current', () => panel.backend.panel(panel.panelId),
@@ -81,6 +89,7 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     expect(summary.firmwareVersion).toBe(image.version);
     expect(summary.state).toBe('live');
     expect(summary.lastError).toBeNull();
+    await backendSaysLastStart('first-start', 0);
 
     // Inside (test-only shell): the root is read-only, /data is the data partition, nothing failed.
     const mounts = await panel.shell().must('findmnt -no OPTIONS / ; findmnt -no SOURCE,FSTYPE /data');
@@ -114,6 +123,7 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     const shown = await panel.waitForContent('content after restart', doc, { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
     figures.add('`restart` command → content again', (shown.at - sentAt) / 1000);
     await backendSeesCurrent();
+    await backendSaysLastStart('app-restart', sentAt);
   });
 
   it('the app killed → systemd restarts it, content again; the backend saw it go and come back', async () => {
@@ -128,6 +138,7 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     await backendSeesCurrent();
     console.log(`[boot] backend's view after the kill: ${summarise(sampler.since(killedAt))}`);
     expect(await panel.shell().must('journalctl -b -u airpanel.service --no-pager -o cat | tail -n 400')).toMatch(/Main process exited, code=killed, status=9\/KILL/);
+    await backendSaysLastStart('killed', killedAt);
   });
 
   it('the app frozen (SIGSTOP) → the watchdog restarts it, content again; the backend saw it go and come back', async () => {
@@ -148,6 +159,7 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     figures.add('app frozen → content again (watchdog restart)', (shown.at - frozenAt) / 1000, `WatchdogSec ${watchdogUsec / 1e6} s`);
     await backendSeesCurrent();
     console.log(`[boot] backend's view after the freeze: ${summarise(sampler.since(frozenAt))}`);
+    await backendSaysLastStart('watchdog', frozenAt);
   });
 
   it('`systemctl reboot` → the machine resets and the content comes back', async () => {
@@ -159,6 +171,7 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     figures.add('`systemctl reboot` → content again', (shown.at - rebootAt) / 1000);
     await backendSeesCurrent();
     console.log(`[boot] backend's view after the reboot: ${summarise(sampler.since(rebootAt))}`);
+    await backendSaysLastStart('reboot', rebootAt);
   });
 
   it('backend stopped, reboot → the cached content with the stale badge; backend back → live again', async () => {

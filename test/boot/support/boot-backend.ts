@@ -26,6 +26,9 @@ export class BootBackend {
         AIRPANEL_PUBLIC_URL: `http://${GUEST_BACKEND_ADDRESS}:${GUEST_HTTP_PORT}`,
         AIRPANEL_MQTT_PUBLIC_URL: `mqtt://${GUEST_BACKEND_ADDRESS}:${GUEST_MQTT_PORT}`,
         AIRPANEL_REFRESH_INTERVAL: String(refreshIntervalSeconds),
+        // Plain HTTP/MQTT to a non-loopback address: QEMU's user network reaches only this
+        // backend (restrict=on, guestfwd), a closed network.
+        AIRPANEL_ALLOW_INSECURE_TRANSPORT: '1',
       },
     });
     this.api = new AdminApi(this.process.url);

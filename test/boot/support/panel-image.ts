@@ -93,10 +93,14 @@ export function provisionImageCopy(o: {
   const tsx = [join(REPO, 'node_modules/.bin/tsx'), join(REPO, 'provisioning/src/cli.ts')];
   must(tsx[0]!, [tsx[1]!, 'register', '--id', o.panelId, '--name', `Boot test ${o.panelId}`, '--location', 'QEMU on the build machine',
     '--sensor-source', o.sensorId, '--out', configFile, '--force'], { env });
-  if (o.freshnessWindowSeconds !== undefined) {
-    const config = PanelConfig.parse(JSON.parse(readFileSync(configFile, 'utf8')));
-    writeFileSync(configFile, `${JSON.stringify({ ...config, freshnessWindowSeconds: o.freshnessWindowSeconds }, null, 2)}\n`, { mode: 0o600 });
-  }
+  // What a technician sets in panel.json before `inject`: the freshness window, and plain
+  // HTTP/MQTT allowed (the backend's guest address is not loopback; QEMU's user network with
+  // restrict=on is a closed network that reaches only it).
+  const config = PanelConfig.parse(JSON.parse(readFileSync(configFile, 'utf8')));
+  writeFileSync(configFile, `${JSON.stringify({
+    ...config, allowInsecureTransport: true,
+    ...(o.freshnessWindowSeconds !== undefined ? { freshnessWindowSeconds: o.freshnessWindowSeconds } : {}),
+  }, null, 2)}\n`, { mode: 0o600 });
   must(tsx[0]!, [tsx[1]!, 'inject', '--config', configFile, '--image', image], { env });
   appendKernelArgs(image, TEST_ONLY_KERNEL_ARGS, o.workDir);
   return { image, panelId: o.panelId, configFile };
