@@ -5,8 +5,12 @@
  *
  *   npx tsx test/bench/change-to-display.ts [--mqtt 1000,10000] [--poll 1000] [--poll-interval-ms 1000]
  *                                           [--rounds 3] [--broker aedes|mosquitto] [--processes P] [--starts-per-second 200]
- *                                           [--mosquitto-accounts dynsec|seeded|auto] [--cache-writes sync|async]
+ *                                           [--mosquitto-accounts dynsec|seeded|auto] [--cache-writes sync|async] [--tls]
  *   npm run bench -- change-to-display -- --mqtt 200 --poll 200      (a quick run)
+ *
+ * --tls: every scenario runs twice in the same run, plain and over TLS (https:// and mqtts://
+ * with a private test CA, terminated by node:tls in the backend process, see
+ * test/fleet/protocol.ts), printed side by side.
  *
  * Each scenario runs its own fleet (test/fleet): a fresh backend process (createBackend,
  * SQLite, embedded aedes), N panels provisioned through the admin API, real PanelCores with
@@ -40,8 +44,10 @@ const { values } = parseArgs({
     processes: { type: 'string' },
     'starts-per-second': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '60' },
+    tls: { type: 'boolean', default: false },
   },
 });
+const encryptions: ('plain' | 'tls')[] = values.tls ? ['plain', 'tls'] : ['plain'];
 const sizes = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
 const rounds = Number(values.rounds);
 const pollIntervalMs = Number(values['poll-interval-ms']);
@@ -51,6 +57,7 @@ const TARGETS: Record<number, number> = { 1000: 1000, 10000: 3000 };
 interface Scenario {
   broker: string;
   transport: 'mqtt' | 'poll';
+  encryption: 'plain' | 'tls';
   panels: number;
   processes: number;
   provisionSeconds: number;
@@ -84,8 +91,8 @@ async function cpuNow(fleet: Fleet): Promise<{ backend: number; broker: number |
   return memory ? { backend: memory.backendCpuMicros, broker: memory.brokerCpuMicros, fleet: counts.cpuMicros } : null;
 }
 
-async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Scenario> {
-  process.stdout.write(`\n-- ${transport} × ${panels} panels, broker ${values.broker} (load average ${loadText()})\n`);
+async function scenario(transport: 'mqtt' | 'poll', panels: number, encryption: 'plain' | 'tls'): Promise<Scenario> {
+  process.stdout.write(`\n-- ${transport} (${encryption}) × ${panels} panels, broker ${values.broker} (load average ${loadText()})\n`);
   const fleet = await Fleet.create({
     panels,
     broker: values.broker as BrokerKind,
@@ -94,7 +101,8 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     transport,
     tuning: transport === 'poll' ? { pollIntervalMs } : {},
     startsPerSecond: Number(values['starts-per-second']),
-    idPrefix: `c2d-${transport}`,
+    idPrefix: `c2d-${transport}-${encryption}`,
+    tls: encryption === 'tls',
     ...(values.processes ? { processes: Number(values.processes) } : {}),
   });
   try {
@@ -147,6 +155,7 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
     return {
       broker: values.broker,
       transport,
+      encryption,
       panels,
       processes: counts.processes,
       provisionSeconds: Math.round(fleet.provisioning.ms / 100) / 10,
@@ -169,17 +178,21 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number): Promise<Sce
 const machine = machineInfo();
 process.stdout.write(`change-to-display on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, load average ${loadText()}\n`);
 const scenarios: Scenario[] = [];
-for (const n of sizes(values.mqtt)) scenarios.push(await scenario('mqtt', n));
-for (const n of sizes(values.poll)) scenarios.push(await scenario('poll', n));
+for (const n of sizes(values.mqtt)) for (const e of encryptions) scenarios.push(await scenario('mqtt', n, e));
+for (const n of sizes(values.poll)) for (const e of encryptions) scenarios.push(await scenario('poll', n, e));
 
 process.stdout.write('\nchange-to-display (ms from the admin PUT to each core accepting the revision; pooled rounds)\n');
-process.stdout.write('transport  panels      p50      p95      p99      max  missing  target p99  met   backend RSS  fleet RSS\n');
+process.stdout.write('transport  tls    panels      p50      p95      p99      max  missing  target p99  met   backend RSS  fleet RSS\n');
 for (const s of scenarios) {
   const p = s.pooled;
   const met = s.met === null ? 'n/a' : s.met ? 'yes' : 'NO';
   process.stdout.write(
-    `${s.transport.padEnd(9)} ${String(s.panels).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)} ${String(p.missing).padStart(8)} ${String(s.targetP99Ms ?? '-').padStart(11)}  ${met.padEnd(4)} ${String(s.backendRssMiB ?? '-').padStart(8)} MiB ${String(s.fleetRssMiB).padStart(6)} MiB\n`,
+    `${s.transport.padEnd(9)} ${s.encryption.padEnd(5)} ${String(s.panels).padStart(7)} ${String(p.p50).padStart(8)} ${String(p.p95).padStart(8)} ${String(p.p99).padStart(8)} ${String(p.max).padStart(8)} ${String(p.missing).padStart(8)} ${String(s.targetP99Ms ?? '-').padStart(11)}  ${met.padEnd(4)} ${String(s.backendRssMiB ?? '-').padStart(8)} MiB ${String(s.fleetRssMiB).padStart(6)} MiB\n`,
   );
+}
+for (const t of scenarios.filter((s) => s.encryption === 'tls')) {
+  const p = scenarios.find((s) => s.encryption === 'plain' && s.transport === t.transport && s.panels === t.panels);
+  if (p) process.stdout.write(`${t.transport} × ${t.panels}: TLS / plain, p50 ${(t.pooled.p50 / Math.max(1, p.pooled.p50)).toFixed(2)}, p99 ${(t.pooled.p99 / Math.max(1, p.pooled.p99)).toFixed(2)}\n`);
 }
 process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
 if (scenarios.some((s) => s.transport === 'poll')) process.stdout.write(`polling period ${pollIntervalMs} ms ± 20 %: the latency floor of polling\n`);
@@ -189,7 +202,7 @@ const files = await writeResults('change-to-display', { benchmark: 'change-to-di
   subtitle: `${machine.cpus} cores, load average ${loadText()}; ${rounds} rounds pooled; poll every ${pollIntervalMs} ms ± 20 %`,
   unit: 'milliseconds',
   groups: scenarios.map((s) => ({
-    label: `${s.transport === "mqtt" ? `mqtt (${s.broker})` : "poll"} × ${s.panels}`,
+    label: `${s.transport === "mqtt" ? `mqtt (${s.broker})` : "poll"}${encryptions.length > 1 ? ` ${s.encryption}` : ''} × ${s.panels}`,
     bars: [
       { label: 'p50', value: s.pooled.p50 },
       { label: 'p95', value: s.pooled.p95 },

@@ -4,8 +4,12 @@
  * the core's jittered exponential backoff and without it (a fixed 1 s retry for everyone,
  * what MQTT.js's default `reconnectPeriod` does).
  *
- *   npx tsx test/bench/reconnect-storm.ts [--panels 1000] [--brokers aedes] [--modes jitter,fixed] [--down-ms 0]
+ *   npx tsx test/bench/reconnect-storm.ts [--panels 1000] [--brokers aedes] [--modes jitter,fixed] [--down-ms 0] [--tls]
  *   npm run bench -- reconnect-storm -- --panels 2000 --brokers aedes,mosquitto
+ *
+ * --tls: every storm runs twice in the same run, plain and over TLS (https:// and mqtts:// with
+ * a private test CA, terminated by node:tls in the backend process, test/fleet/protocol.ts),
+ * printed side by side: after a broker restart every panel pays a full TLS handshake.
  *
  * Per broker and mode: a fresh backend process and fleet (test/fleet), N real PanelCores.
  * Once all are connected and their connections have been up longer than
@@ -33,8 +37,10 @@ const { values } = parseArgs({
     processes: { type: 'string' },
     'starts-per-second': { type: 'string', default: '200' },
     'timeout-s': { type: 'string', default: '300' },
+    tls: { type: 'boolean', default: false },
   },
 });
+const transports: ('plain' | 'tls')[] = values.tls ? ['plain', 'tls'] : ['plain'];
 const panels = Number(values.panels);
 const brokers = values.brokers.split(',').map((b) => b.trim()) as BrokerKind[];
 const modes = values.modes.split(',').map((m) => m.trim()) as ('jitter' | 'fixed')[];
@@ -49,6 +55,7 @@ const POLICIES: Record<'jitter' | 'fixed', BackoffPolicy> = {
 interface Storm {
   broker: BrokerKind;
   mode: 'jitter' | 'fixed';
+  transport: 'plain' | 'tls';
   policy: BackoffPolicy;
   panels: number;
   /** How long the broker was away (restart). */
@@ -65,14 +72,15 @@ interface Storm {
   loadAverage: string;
 }
 
-async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed'): Promise<Storm> {
-  process.stdout.write(`\n-- ${broker}, ${mode} backoff × ${panels} panels (load average ${loadText()})\n`);
+async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed', transport: 'plain' | 'tls'): Promise<Storm> {
+  process.stdout.write(`\n-- ${broker}, ${mode} backoff, ${transport} × ${panels} panels (load average ${loadText()})\n`);
   const policy = POLICIES[mode];
   const fleet = await Fleet.create({
     panels,
     broker,
     startsPerSecond: Number(values['starts-per-second']),
-    idPrefix: `storm-${mode}`,
+    idPrefix: `storm-${mode}-${transport}`,
+    tls: transport === 'tls',
     tuning: { reconnectBackoff: policy, stableConnectionMs: STABLE_MS },
     ...(values.processes ? { processes: Number(values.processes) } : {}),
   });
@@ -98,6 +106,7 @@ async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed'): Promise<Stor
     return {
       broker,
       mode,
+      transport,
       policy,
       panels,
       brokerDownMs: upAtMs - downAtMs,
@@ -118,28 +127,35 @@ async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed'): Promise<Stor
 const machine = machineInfo();
 process.stdout.write(`reconnect-storm on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, load average ${loadText()}\n`);
 const results: Storm[] = [];
-for (const broker of brokers) for (const mode of modes) results.push(await storm(broker, mode));
+for (const broker of brokers) for (const mode of modes) for (const transport of transports) results.push(await storm(broker, mode, transport));
 
 process.stdout.write(`\nreconnect storm, ${panels} panels: time from the broker back up to each panel having its document again (ms)\n`);
-process.stdout.write('broker     backoff   broker away      p50      p95      p99   all back  missing  attempts  per panel  live after\n');
+process.stdout.write('broker     backoff  transport broker away      p50      p95      p99   all back  missing  attempts  per panel  live after\n');
 for (const r of results) {
   process.stdout.write(
-    `${r.broker.padEnd(10)} ${r.mode.padEnd(8)} ${String(r.brokerDownMs).padStart(11)} ${String(r.back.p50).padStart(8)} ${String(r.back.p95).padStart(8)} ${String(r.back.p99).padStart(8)} ${String(r.back.max).padStart(10)} ${String(r.back.missing).padStart(8)} ${String(r.attempts).padStart(9)} ${String(r.attemptsPerPanel).padStart(10)} ${String(r.liveAfter).padStart(11)}\n`,
+    `${r.broker.padEnd(10)} ${r.mode.padEnd(8)} ${r.transport.padEnd(9)} ${String(r.brokerDownMs).padStart(11)} ${String(r.back.p50).padStart(8)} ${String(r.back.p95).padStart(8)} ${String(r.back.p99).padStart(8)} ${String(r.back.max).padStart(10)} ${String(r.back.missing).padStart(8)} ${String(r.attempts).padStart(9)} ${String(r.attemptsPerPanel).padStart(10)} ${String(r.liveAfter).padStart(11)}\n`,
   );
 }
 for (const broker of brokers) {
-  const j = results.find((r) => r.broker === broker && r.mode === 'jitter');
-  const f = results.find((r) => r.broker === broker && r.mode === 'fixed');
-  if (j && f) process.stdout.write(`${broker}: all back, fixed / jitter = ${(f.back.max / j.back.max).toFixed(2)}; attempts fixed / jitter = ${(f.attempts / Math.max(1, j.attempts)).toFixed(2)}\n`);
+  for (const transport of transports) {
+    const j = results.find((r) => r.broker === broker && r.mode === 'jitter' && r.transport === transport);
+    const f = results.find((r) => r.broker === broker && r.mode === 'fixed' && r.transport === transport);
+    if (j && f) process.stdout.write(`${broker} ${transport}: all back, fixed / jitter = ${(f.back.max / j.back.max).toFixed(2)}; attempts fixed / jitter = ${(f.attempts / Math.max(1, j.attempts)).toFixed(2)}\n`);
+  }
+  for (const mode of modes) {
+    const p = results.find((r) => r.broker === broker && r.mode === mode && r.transport === 'plain');
+    const t = results.find((r) => r.broker === broker && r.mode === mode && r.transport === 'tls');
+    if (p && t) process.stdout.write(`${broker} ${mode}: TLS / plain, p50 ${(t.back.p50 / Math.max(1, p.back.p50)).toFixed(2)}, all back ${(t.back.max / Math.max(1, p.back.max)).toFixed(2)}\n`);
+  }
 }
 process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
 
-const files = await writeResults('reconnect-storm', { benchmark: 'reconnect-storm', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), panels, downMs, stableConnectionMs: STABLE_MS, results }, {
+const files = await writeResults('reconnect-storm', { benchmark: 'reconnect-storm', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), panels, downMs, stableConnectionMs: STABLE_MS, transports, results }, {
   title: `Reconnect storm: broker restart under ${panels} panels`,
   subtitle: `${machine.cpus} cores, load average ${loadText()}; seconds from the broker up to the document re-delivered`,
   unit: 'seconds',
   groups: results.map((r) => ({
-    label: `${r.broker} ${r.mode} (${r.attempts} attempts)`,
+    label: `${r.broker} ${r.mode}${transports.length > 1 ? ` ${r.transport}` : ''} (${r.attempts} attempts)`,
     bars: [
       { label: 'p50', value: r.back.p50 / 1000 },
       { label: 'p95', value: r.back.p95 / 1000 },

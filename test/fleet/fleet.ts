@@ -62,6 +62,8 @@ export interface FleetOptions {
   root?: string;
   /** Extra panel.json fields. */
   panelJson?: Partial<PanelConfigInput>;
+  /** Panels over https:// and mqtts:// with a test CA (fronts in the backend process, see protocol.ts). */
+  tls?: boolean;
   /** Old-space limit of each fleet process, MiB. */
   maxOldSpaceMb?: number;
 }
@@ -208,6 +210,8 @@ export class Fleet {
   readonly options: Required<Omit<FleetOptions, 'backendUrl' | 'adminToken' | 'root' | 'panelJson'>> & FleetOptions;
   backendUrl = '';
   mqttUrl: string | null = null;
+  /** The CA the panels trust when the run is over TLS (inline in each panel.json). */
+  caPem: string | null = null;
   adminToken = '';
   backendPid: number | null = null;
   private backend: Channel<ToBackendProcess, FromBackendProcess> | null = null;
@@ -232,6 +236,7 @@ export class Fleet {
       provisionConcurrency: options.provisionConcurrency ?? 16,
       idPrefix: options.idPrefix ?? 'fleet',
       maxOldSpaceMb: options.maxOldSpaceMb ?? 4_096,
+      tls: options.tls ?? false,
       ...options,
     };
   }
@@ -271,6 +276,7 @@ export class Fleet {
       brokerAccounts: this.options.brokerAccounts,
       adminToken: `fleet-admin-token-${process.pid}-0123456789abcdef`,
       refreshIntervalSeconds: 300,
+      tls: this.options.tls,
     };
     this.backend.send({ type: 'start', options });
     const s = await started;
@@ -278,6 +284,7 @@ export class Fleet {
     this.mqttUrl = s.mqttUrl;
     this.adminToken = s.adminToken;
     this.backendPid = s.pid;
+    this.caPem = s.caPem;
   }
 
   get panelCount(): number {
@@ -335,7 +342,7 @@ export class Fleet {
       if (this.options.transport === 'poll') config = { ...config, endpoints: { ...config.endpoints, mqttUrl: null } };
       const dataDir = join(this.root, 'panels', id);
       await mkdir(dataDir, { recursive: true });
-      await writeFile(join(dataDir, 'panel.json'), JSON.stringify({ ...config, ...this.options.panelJson }));
+      await writeFile(join(dataDir, 'panel.json'), JSON.stringify({ ...config, ...(this.caPem ? { caFile: this.caPem } : {}), ...this.options.panelJson }));
       slots[i] = { panelId: id, dataDir };
       onProgress?.(++done);
     });

@@ -94,6 +94,11 @@ export interface BackendProcessOptions {
   brokerAccounts: BrokerAccounts;
   adminToken: string;
   refreshIntervalSeconds: number;
+  /**
+   * TLS for the panels: the API and the broker behind node:tls fronts in the backend process
+   * (a test CA made at start), handed out as https:// and mqtts:// at registration.
+   */
+  tls?: boolean;
 }
 
 export type ToBackendProcess =
@@ -117,7 +122,7 @@ export interface BackendMemory {
 }
 
 export type FromBackendProcess =
-  | { type: 'started'; url: string; mqttUrl: string | null; adminToken: string; pid: number; brokerPid: number | null }
+  | { type: 'started'; url: string; mqttUrl: string | null; adminToken: string; pid: number; brokerPid: number | null; caPem: string | null }
   | { type: 'memory'; id: number; memory: BackendMemory }
   | { type: 'restarted'; id: number; downAtMs: number; upAtMs: number }
   | { type: 'seeded'; id: number; ms: number }
