@@ -1,17 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import got from 'got';
-import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
-import { extractBundle } from '../src-main/core/update/index.js';
-import { writePanelJson } from '../src-main/core/testing/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { CommandRecord, PanelSummary } from '@airpanel/contract';
 import { LoaderStore } from '../src-main/loader/store.js';
-import { startTestBackend } from '../server-stub/src/test-support.js';
-import type { Backend } from '../server-stub/src/backend.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, tempDir, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
-import { coreAppBundle } from './harness/ota/core-app.js';
-import { SupervisedStubPanel } from './harness/ota/supervised.js';
+import { useCleanups } from './harness/index.js';
+import { startSupervisedCorePanel } from './harness/ota/core-panel.js';
+
+const cleanups = useCleanups();
 
 /**
  * End to end with the real backend (SQLite, embedded MQTT, release feed) and the real panel
@@ -20,38 +14,9 @@ import { SupervisedStubPanel } from './harness/ota/supervised.js';
  * version comes back through the panel's MQTT status.
  */
 describe('OTA end to end with the real PanelCore and backend', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let backend: Backend;
-  let panel: SupervisedStubPanel | undefined;
-
-  beforeEach(async () => {
-    tmp = await tempDir('ota-core-e2e');
-    backend = await startTestBackend(join(tmp.dir, 'backend'), { mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' } });
-  });
-  afterEach(async () => {
-    await panel?.stop();
-    await backend.close();
-    await tmp.cleanup();
-  });
-
   it('v1 → v2 by command → v3 crashing → back on v2, seen by the backend', async () => {
-    const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${backend.adminToken}` } });
-    const reg = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-ota', name: 'OTA panel' } }).json());
-    const dataDir = join(tmp.dir, 'panel');
-    await mkdir(dataDir);
-    await writePanelJson(dataDir, panelConfigFromRegistration(reg));
-    const key = generateReleaseKey();
-    const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
-    const keyring = join(tmp.dir, 'keyring.json');
-    await writeKeyring(keyring, [key]);
-    const factory = await coreAppBundle(tmp.dir, '1.0.0', 'healthy');
-    const factoryDir = join(tmp.dir, 'factory');
-    await extractBundle(factory.file, factoryDir, '1.0.0');
-
-    panel = new SupervisedStubPanel(dataDir, factoryDir, tmp.dir, { manifestUrl: '', reportUrl: '', keyring, panelId: 'panel-ota' }, 20_000, 'core-app-runtime');
-    panel.start();
-    const p = panel;
-    const summary = async () => PanelSummary.parse(await admin.get('panels/panel-ota').json());
+    const { backend, api, panel: p, publish } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-ota', name: 'OTA panel', healthDeadlineMs: 20_000 });
+    const summary = async () => PanelSummary.parse(await api.panel('panel-ota'));
     const until = async (what: string, pred: () => Promise<boolean>, ms = 30_000) => {
       const end = Date.now() + ms;
       while (!(await pred())) {
@@ -60,10 +25,10 @@ describe('OTA end to end with the real PanelCore and backend', () => {
       }
     };
     const command = async () => {
-      const sent = CommandRecord.parse(await admin.post('panels/panel-ota/commands', { json: { kind: 'check-update' } }).json());
+      const sent = CommandRecord.parse(await api.client.call('sendCommand', { params: { panelId: 'panel-ota' }, body: { kind: 'check-update' } }));
       let rec: CommandRecord | null = null;
       await until('command acked done', async () => {
-        rec = CommandRecord.parse(await admin.get(`panels/panel-ota/commands/${sent.id}`).json());
+        rec = CommandRecord.parse(await api.client.call('getCommand', { params: { panelId: 'panel-ota', commandId: sent.id } }));
         return rec.acks.some((a) => a.status === 'done' || a.status === 'failed');
       });
       return rec!;
@@ -71,11 +36,6 @@ describe('OTA end to end with the real PanelCore and backend', () => {
     const state = () => new LoaderStore(p.loader.layout).readState();
 
     await until('v1 live', async () => (await summary()).online === true);
-    const publish = async (version: string, behaviour: 'healthy' | 'crash') => {
-      const b = await coreAppBundle(tmp.dir, version, behaviour);
-      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
-    };
-
     await publish('2.0.0', 'healthy');
     const ack = await command();
     expect(ack.acks.find((a) => a.status === 'done')?.detail).toMatch(/2\.0\.0 installed/);

@@ -1,18 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import got from 'got';
-import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
-import { extractBundle, healthCriterionMet, LoaderHealthGate } from '../src-main/core/update/index.js';
-import { writePanelJson } from '../src-main/core/testing/fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { CommandRecord, PanelSummary } from '@airpanel/contract';
+import { healthCriterionMet, LoaderHealthGate } from '../src-main/core/update/index.js';
 import { LoaderStore } from '../src-main/loader/store.js';
-import { startTestBackend } from '../server-stub/src/test-support.js';
-import type { Backend } from '../server-stub/src/backend.js';
-import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, tempDir, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
-import { coreAppBundle } from './harness/ota/core-app.js';
-import type { CoreAppBehaviour } from './harness/ota/core-app-runtime.js';
-import { SupervisedStubPanel } from './harness/ota/supervised.js';
+import { useCleanups } from './harness/index.js';
+import { startSupervisedCorePanel } from './harness/ota/core-panel.js';
+
+const cleanups = useCleanups();
 
 describe('the health criterion (LoaderHealthGate): content painted AND backend reached', () => {
   it('reports once, only when both are there, in either order; the splash and maintenance codes are not content', () => {
@@ -45,38 +38,9 @@ describe('the health criterion (LoaderHealthGate): content painted AND backend r
  * cached content, and is rolled back instead of committed.
  */
 describe('a release that breaks networking is rolled back, not committed', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
-  let backend: Backend;
-  let panel: SupervisedStubPanel | undefined;
-
-  beforeEach(async () => {
-    tmp = await tempDir('ota-health');
-    backend = await startTestBackend(join(tmp.dir, 'backend'), { mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' } });
-  });
-  afterEach(async () => {
-    await panel?.stop();
-    await backend.close();
-    await tmp.cleanup();
-  });
-
   it('v1 live → v2 (no network) painted from the cache but never reaches the backend → rolled back → v3 healthy is committed', async () => {
-    const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${backend.adminToken}` } });
-    const reg = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-health', name: 'Health panel' } }).json());
-    const dataDir = join(tmp.dir, 'panel');
-    await mkdir(dataDir);
-    await writePanelJson(dataDir, panelConfigFromRegistration(reg));
-    const key = generateReleaseKey();
-    const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
-    const keyring = join(tmp.dir, 'keyring.json');
-    await writeKeyring(keyring, [key]);
-    const factory = await coreAppBundle(tmp.dir, '1.0.0', 'healthy');
-    const factoryDir = join(tmp.dir, 'factory');
-    await extractBundle(factory.file, factoryDir, '1.0.0');
-
-    panel = new SupervisedStubPanel(dataDir, factoryDir, tmp.dir, { manifestUrl: '', reportUrl: '', keyring, panelId: 'panel-health' }, 8_000, 'core-app-runtime');
-    panel.start();
-    const p = panel;
-    const summary = async () => PanelSummary.parse(await admin.get('panels/panel-health').json());
+    const { api, panel: p, publish } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-health', name: 'Health panel', healthDeadlineMs: 8_000 });
+    const summary = async () => PanelSummary.parse(await api.panel('panel-health'));
     const until = async (what: string, pred: () => Promise<boolean>, ms = 40_000) => {
       const end = Date.now() + ms;
       while (!(await pred())) {
@@ -85,12 +49,8 @@ describe('a release that breaks networking is rolled back, not committed', () =>
       }
     };
     const checkUpdate = async () => {
-      const sent = CommandRecord.parse(await admin.post('panels/panel-health/commands', { json: { kind: 'check-update' } }).json());
-      await until('command acked', async () => CommandRecord.parse(await admin.get(`panels/panel-health/commands/${sent.id}`).json()).acks.some((a) => a.status === 'done' || a.status === 'failed'));
-    };
-    const publish = async (version: string, behaviour: CoreAppBehaviour) => {
-      const b = await coreAppBundle(tmp.dir, version, behaviour);
-      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+      const sent = CommandRecord.parse(await api.client.call('sendCommand', { params: { panelId: 'panel-health' }, body: { kind: 'check-update' } }));
+      await until('command acked', async () => CommandRecord.parse(await api.client.call('getCommand', { params: { panelId: 'panel-health', commandId: sent.id } })).acks.some((a) => a.status === 'done' || a.status === 'failed'));
     };
     const state = () => new LoaderStore(p.loader.layout).readState();
 

@@ -32,9 +32,9 @@ describe("panel's own sensor: readings back without loss", () => {
 
     await until('readings in the backend', async () => (await backendReadings(api, 'panel-rd')).length >= 5, 20_000);
     // The backend made the panel's own source its sensor, and the fleet list shows the sensor.
-    const summary = PanelSummary.parse(await api.http.get('panels/panel-rd').json());
+    const summary = PanelSummary.parse(await api.panel('panel-rd'));
     expect(summary.sensorSourceId).toBe('own-panel-rd');
-    await until('the sensor in the fleet list', async () => PanelSummary.parse(await api.http.get('panels/panel-rd').json()).ownSensor?.state === 'ok', 10_000);
+    await until('the sensor in the fleet list', async () => PanelSummary.parse(await api.panel('panel-rd')).ownSensor?.state === 'ok', 10_000);
 
     await backend.kill('SIGKILL');
     await until('readings queued on the panel', async () => (await queuedReadings(panel.dataDir)) >= 8, 15_000);

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { PanelView } from '@airpanel/contract/internal';
-import { FakeBridge } from './support/fake-bridge.js';
-import { expectLayoutIntact } from './support/layout.js';
-import { serveRenderer, type StaticServer } from './support/static-server.js';
-import { SIZES, contentView } from './support/views.js';
+import { FakeBridge } from '../harness/browser/fake-bridge.js';
+import { expectLayoutIntact } from '../harness/browser/layout.js';
+import { serveRenderer, type StaticServer } from '../harness/browser/static-server.js';
+import { SIZES, contentView } from '../harness/browser/views.js';
 
 // The mark of a level the panel measured itself (backend away): the built renderer in Debian's
 // Chromium with a FakeBridge. Screenshots go to artifacts/screenshots/<size>-own-measurement.png.

@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { test, expect, chromium } from '@playwright/test';
-import { FakeBridge } from './support/fake-bridge.js';
-import { RENDERER_DIST } from './support/static-server.js';
-import { contentView } from './support/views.js';
+import { FakeBridge } from '../harness/browser/fake-bridge.js';
+import { RENDERER_DIST } from '../harness/browser/static-server.js';
+import { contentView } from '../harness/browser/views.js';
 
 // The build uses relative URLs (base './'), so the same dist loads from a file URL, as it
 // would in an Electron window without a custom protocol. Chromium needs

@@ -1,8 +1,8 @@
 import { test, expect } from '@playwright/test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { BRIDGE_WS_PATH, BridgeClientMessage, type BridgeServerMessage, type PanelView } from '@airpanel/contract/internal';
-import { serveRenderer, type StaticServer } from './support/static-server.js';
-import { contentView } from './support/views.js';
+import { serveRenderer, type StaticServer } from '../harness/browser/static-server.js';
+import { contentView } from '../harness/browser/views.js';
 
 // The renderer's own WebSocket bridge client against a real WebSocket endpoint at /bridge on
 // the server that serves the built renderer: the discovery path of the headless host (no

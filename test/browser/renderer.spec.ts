@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 import { HEADLINE_MAX, ICON_NAMES, MESSAGE_MAX } from '@airpanel/contract';
 import { type FramePresented, type PanelView } from '@airpanel/contract/internal';
-import { FakeBridge } from './support/fake-bridge.js';
-import { expectLayoutIntact, measureLayout } from './support/layout.js';
-import { serveRenderer, type StaticServer } from './support/static-server.js';
-import { BOOTING, MAINTENANCE_CFG1, MEASURED_AT, SIZES, contentView, rawContentView } from './support/views.js';
+import { FakeBridge } from '../harness/browser/fake-bridge.js';
+import { expectLayoutIntact, measureLayout } from '../harness/browser/layout.js';
+import { serveRenderer, type StaticServer } from '../harness/browser/static-server.js';
+import { BOOTING, MAINTENANCE_CFG1, MEASURED_AT, SIZES, contentView, rawContentView } from '../harness/browser/views.js';
 
 // The built renderer (npm run build:renderer) in Debian's Chromium, with a FakeBridge where
 // the Electron preload would put the real one. Screenshots of every state go to

@@ -6,7 +6,7 @@ export { useCleanups } from './use-cleanups.js';
 export { sleep, waitUntil, freePort, type WaitOptions } from './wait.js';
 export { percentile, median, mean, summarize, linearFit, reportFigures, type Summary } from './stats.js';
 export { REPO_ROOT, buildForNode, nodeArgsFor, bundleLikeRelease } from './build.js';
-export { ADMIN_TOKEN, AdminApi, ReadingFeeder, backendReadings, type ReceivedReading } from './admin.js';
+export { ADMIN_TOKEN, AdminApi, apiClient, ReadingFeeder, backendReadings, type ReceivedReading } from './admin.js';
 export { startBackend, startBackendWithPanel, InProcessBackend, ChildBackend, type InProcessBackendOptions, type ChildBackendOptions } from './backend.js';
 export { provisionPanel, panelConfigFor, writePanelConfig, type ProvisionOptions, type ProvisionedPanel } from './provision.js';
 export { LinkProxy, proxyBackendLinks, type BackendLinks, type ProxyMode } from './links.js';

@@ -3,15 +3,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ApiKeyRotation,
   Panel,
   PanelConfig,
-  PanelRegistration,
   panelTopics,
   type Location,
   type PanelConfigInput,
   type PanelEndpoints,
 } from '@airpanel/contract';
+import { ApiCallError } from '@airpanel/contract/api';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import type { AdminApi } from './admin.js';
 
@@ -47,23 +46,33 @@ export interface ProvisionedPanel {
 export async function provisionPanel(api: AdminApi, o: ProvisionOptions): Promise<ProvisionedPanel> {
   const sensorId = o.sensorId === undefined ? `${o.panelId}-sensor` : o.sensorId;
   let sensorCreated = false;
-  if (sensorId !== null && (await api.http.get(`sensors/${sensorId}`, { throwHttpErrors: false })).statusCode === 404) {
-    await api.http.post('sensors', { json: { id: sensorId, name: o.sensorName ?? `Sensor of ${o.panelId}`, spec: { kind: 'simulated' } } });
+  if (sensorId !== null && (await nullIfNotFound(api.client.call('getSensorSource', { params: { sensorId } }))) === null) {
+    await api.client.call('createSensorSource', { body: { id: sensorId, name: o.sensorName ?? `Sensor of ${o.panelId}`, spec: { kind: 'simulated' } } });
     sensorCreated = true;
   }
-  const existing = await api.http.get(`panels/${o.panelId}`, { throwHttpErrors: false });
   let provisioned: ProvisionedPanel;
-  if (existing.statusCode === 404) {
-    const registration = PanelRegistration.parse(await api.http.post('panels', {
-      json: { id: o.panelId, name: o.name ?? `Panel ${o.panelId}`, location: o.location ?? { description: 'test harness' }, ...(sensorId !== null ? { sensorSourceId: sensorId } : {}) },
-    }).json());
+  const existing = await nullIfNotFound(api.client.call('getPanel', { params: { panelId: o.panelId } }));
+  if (existing === null) {
+    const registration = await api.client.call('createPanel', {
+      body: { id: o.panelId, name: o.name ?? `Panel ${o.panelId}`, location: o.location ?? { description: 'test harness' }, ...(sensorId !== null ? { sensorSourceId: sensorId } : {}) },
+    });
     provisioned = { ...registration, sensorId, created: true, sensorCreated };
   } else {
-    const rotation = ApiKeyRotation.parse(await api.http.post(`panels/${o.panelId}/api-key`).json());
-    provisioned = { panel: Panel.parse(JSON.parse(existing.body)), apiKey: rotation.apiKey, endpoints: null, sensorId, created: false, sensorCreated };
+    const rotation = await api.client.call('rotatePanelKey', { params: { panelId: o.panelId } });
+    provisioned = { panel: Panel.parse(existing), apiKey: rotation.apiKey, endpoints: null, sensorId, created: false, sensorCreated };
   }
   if (sensorCreated && o.firstPm25 !== null) await api.postReading(sensorId!, o.firstPm25 ?? 10);
   return provisioned;
+}
+
+/** The call's answer, or null when it was answered 404. */
+async function nullIfNotFound<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (e) {
+    if (e instanceof ApiCallError && e.status === 404) return null;
+    throw e;
+  }
 }
 
 /** A registration (e.g. from provisionPanel) as panel.json, pointed at other endpoints if given. */

@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from '@playwright/test';
 import { type DisplayDocument } from '@airpanel/contract';
 import { PanelView } from '@airpanel/contract/internal';
-import { FakeBridge } from '../../browser/support/fake-bridge.js';
-import { RENDERER_DIST, serveRenderer, type StaticServer } from '../../browser/support/static-server.js';
+import { FakeBridge } from '../../harness/browser/fake-bridge.js';
+import { RENDERER_DIST, serveRenderer, type StaticServer } from '../../harness/browser/static-server.js';
 import { Screen, parseHexColour, type Rect, type Rgb } from './screen.js';
 
 const CHROMIUM = process.env.AIRPANEL_CHROMIUM ?? '/usr/bin/chromium';
