@@ -37,7 +37,11 @@ export interface KioskHostOptions {
   maxFaultsBeforeFirstPaint?: number;
   /** A window start begins; the panel should be on screen within `budgetMs` (systemd's start timeout is extended by it). */
   onWindowStarting?: (budgetMs: number) => void;
-  /** Chromium never answered `maxSlowStarts` times in a row: nothing can be shown; the process should end (systemd restarts it). */
+  /**
+   * Chromium never answered `maxSlowStarts` times in a row: nothing can be shown. The host
+   * stops (no more windows, no watchdog ping), so systemd restarts the unit: at its start
+   * timeout before READY=1, else at the watchdog.
+   */
   onGiveUp: (detail: string) => void;
   /** A liveness round-trip this often while the window shows something. Default 5 s. */
   livenessIntervalMs?: number;
@@ -258,6 +262,7 @@ export class KioskHost {
     if (this.slowStarts >= max) {
       const detail = `chromium did not answer within its start deadline ${this.slowStarts} times in a row (last ${startMs} ms)`;
       this.o.log.error('kiosk window: giving up', { detail });
+      this.apply({ type: 'stop' });
       this.o.onGiveUp(detail);
       return;
     }

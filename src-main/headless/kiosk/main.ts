@@ -155,9 +155,10 @@ kiosk = new KioskHost({
   // Until READY=1, each window start pushes systemd's start timeout out by its own budget: a
   // slow but progressing start is not killed at TimeoutStartSec; a stuck one still ends.
   onWindowStarting: (budgetMs) => void notifier.extendStartTimeout(budgetMs + START_MARGIN_MS),
-  // Chromium never answered: nothing can be shown from here; systemd starts the unit again
-  // (and its start limit reboots the panel).
-  onGiveUp: () => void shutdown(1),
+  // Chromium never answered: nothing can be shown from here. The host stays up without a
+  // window or watchdog pings, so systemd restarts the whole unit (an exit would only make the
+  // loader start the host again in the same run, extending the start timeout once more).
+  onGiveUp: (detail) => void notifier.status(`no kiosk window: ${detail}`.slice(0, 200)),
   // The static maintenance screen reports no frames over the bridge; it is what this panel
   // shows until someone acts, so systemd need not restart it (the loader gets no health report).
   onMaintenanceShown: (code) => void notifier.ready(`maintenance ${code}`),
