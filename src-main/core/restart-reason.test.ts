@@ -44,6 +44,8 @@ describe('decideLastStart', () => {
     expect(reason({ invocationId: 'run-1', previousExit: 'exited: code 1, signal null' })).toEqual(['app-exit', 'exited: code 1, signal null']);
     expect(reason({ invocationId: 'run-1', previousExit: 'exited: code 75, signal null', version: '0.2.0' })).toEqual(['app-update', '0.1.0 → 0.2.0 (exited: code 75, signal null)']);
     expect(reason({ invocationId: 'run-1', previousExit: 'rolled-back-crash: code 3, signal null', version: '0.0.9' })[0]).toBe('app-rollback');
+    // The trial crashed before it recorded its start: the same version as the last record, still a rollback.
+    expect(reason({ invocationId: 'run-1', previousExit: 'rolled-back-crash: code 1, signal null' })).toEqual(['app-rollback', 'rolled-back-crash: code 1, signal null']);
   });
 
   it('a new boot: reboot when the previous run was stopped, power loss when it never was', () => {

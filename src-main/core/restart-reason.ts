@@ -78,7 +78,9 @@ export function decideLastStart(f: StartFacts, at: string): LastStart {
   const versionChange = p.version !== f.version ? `${p.version ?? '?'} → ${f.version ?? '?'}` : null;
   if (f.invocationId !== null && f.invocationId === p.invocationId) {
     // The loader relaunched the app inside the same unit run.
-    if (versionChange) return out(/^(rolled-back|fell-back)/.test(f.previousExit ?? '') ? 'app-rollback' : 'app-update', `${versionChange} (${f.previousExit ?? 'exit unknown'})`);
+    // A rolled-back trial may have crashed before it recorded its start: the loader says so.
+    if (/^(rolled-back|fell-back)/.test(f.previousExit ?? '')) return out('app-rollback', versionChange ? `${versionChange} (${f.previousExit})` : f.previousExit);
+    if (versionChange) return out('app-update', `${versionChange} (${f.previousExit ?? 'exit unknown'})`);
     if (f.previousExit?.includes(`code ${RESTART_EXIT_CODE}`)) return out('app-restart', `restart requested (exit ${RESTART_EXIT_CODE})`);
     return out('app-exit', f.previousExit);
   }
