@@ -18,7 +18,7 @@ import path from 'node:path';
 import { createBackend } from '../server-stub/src/backend.js';
 import { closeOnSignals } from '../server-stub/src/cli.js';
 import { createJsonLogger } from '../server-stub/src/logger.js';
-import { ServiceError } from '../server-stub/src/errors.js';
+import { ApiCallError, createApiClient, createFetchTransport } from '@airpanel/contract/api';
 import { consoleLogger } from '../src-main/headless/logger.js';
 import { startDevStack } from './dev-stack.js';
 
@@ -54,36 +54,37 @@ if (values['no-panel']) {
   });
   closeOnSignals(backend, logger);
 
-  const { panels, sensorSources } = backend;
-  const existing = panels.list().some((p) => p.id === DEMO_PANEL_ID);
-  if (!sensorSources.exists(DEMO_SENSOR_ID)) {
-    sensorSources.create({ id: DEMO_SENSOR_ID, name: 'Demo sensor (simulated)', spec: { kind: 'simulated' } });
+  // The demo records go through the API, as an operator's tools would.
+  const admin = createApiClient({ baseUrl: backend.url, credentials: { bearer: backend.adminToken }, transport: createFetchTransport() });
+  const existing = (await admin.call('listPanels')).some((p) => p.id === DEMO_PANEL_ID);
+  if (!(await admin.call('listSensorSources')).some((s) => s.id === DEMO_SENSOR_ID)) {
+    await admin.call('createSensorSource', { body: { id: DEMO_SENSOR_ID, name: 'Demo sensor (simulated)', spec: { kind: 'simulated' } } });
   }
   let apiKey: string;
   if (existing) {
     // Keys are stored hashed and cannot be shown again: a restart issues the demo panel a new one.
-    apiKey = (await panels.rotateKey(DEMO_PANEL_ID)).apiKey;
+    apiKey = (await admin.call('rotatePanelKey', { params: { panelId: DEMO_PANEL_ID } })).apiKey;
   } else {
-    const registration = await panels.create({ id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } });
+    const registration = await admin.call('createPanel', { body: { id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } } });
     apiKey = registration.apiKey;
   }
   try {
-    await backend.readings.post(DEMO_SENSOR_ID, { values: DEMO_READING });
+    await admin.call('postReading', { params: { sensorId: DEMO_SENSOR_ID }, body: { values: DEMO_READING } });
   } catch (error) {
-    if (!(error instanceof ServiceError)) throw error;
+    // A demo source changed by hand (no longer simulated) refuses readings: the demo goes on.
+    if (!(error instanceof ApiCallError && error.kind === 'refused')) throw error;
   }
-  const endpoints = panels.endpointsFor(DEMO_PANEL_ID);
 
   process.stdout.write(`
-Airpanel backend   ${backend.url}   (OpenAPI: ${backend.url}/api/v1/openapi.json)
+Airpanel backend   ${backend.url}   (OpenAPI: ${admin.url('getOpenApi')})
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
 Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
 
 Demo panel id      ${DEMO_PANEL_ID}
 Demo panel API key ${apiKey}
-Display document   curl -H 'Authorization: Bearer ${apiKey}' ${endpoints.apiBaseUrl}/panels/${DEMO_PANEL_ID}/display
+Display document   curl -H 'Authorization: Bearer ${apiKey}' ${admin.url('getDisplay', { panelId: DEMO_PANEL_ID })}
 Change the air     curl -X POST -H "Authorization: Bearer $(cat ${backend.adminTokenFile ?? '<admin token file>'})" -H 'Content-Type: application/json' \\
-                     -d '{"values":{"pm25":60}}' ${endpoints.apiBaseUrl}/sensors/${DEMO_SENSOR_ID}/readings
+                     -d '{"values":{"pm25":60}}' ${admin.url('postReading', { sensorId: DEMO_SENSOR_ID })}
 
 Ctrl-C stops it.
 `);
@@ -116,16 +117,17 @@ Ctrl-C stops it.
     process.exit(1);
   });
   const backend = stack.backend()!;
+  const api = createApiClient({ baseUrl: backend.url, transport: createFetchTransport() });
 
   process.stdout.write(`
-Airpanel backend   ${backend.url}   (OpenAPI: ${backend.url}/api/v1/openapi.json)
+Airpanel backend   ${backend.url}   (OpenAPI: ${api.url('getOpenApi')})
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
 Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
 
 Demo panel id      ${DEMO_PANEL_ID}   (panel.json, cache and logs in ${stack.panelDataDir})
 Demo panel API key ${stack.panelApiKey}
 Change the air     curl -X POST -H "Authorization: Bearer $(cat ${backend.adminTokenFile ?? '<admin token file>'})" -H 'Content-Type: application/json' \\
-                     -d '{"values":{"pm25":60}}' ${backend.url}/api/v1/sensors/${DEMO_SENSOR_ID}/readings
+                     -d '{"values":{"pm25":60}}' ${api.url('postReading', { sensorId: DEMO_SENSOR_ID })}
 ${stack.mode === 'electron'
     ? `\nSimulator          Electron (panel window + control window; controls also at ${stack.simulatorUrl})\n`
     : `
