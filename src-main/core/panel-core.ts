@@ -1,9 +1,7 @@
-import type { Got } from 'got';
-import { displayETag, type CommandAck, type DisplayDocument, type PanelEvent, type PanelStatus, type PanelConfig, type LastStart, panelTopics, RecordedReadingsAnswer } from '@airpanel/contract';
+import { displayETag, type DisplayDocument, type PanelStatus, type PanelConfig, RecordedReadingsAnswer } from '@airpanel/contract';
 import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
-import { type BackoffPolicy, DEFAULT_RECONNECT_BACKOFF } from './backoff.js';
 import { bearer, panelRecordedReadingsUrl } from './backend-api.js';
-import { LastKnownGoodCache, type CacheDiskWriter } from './cache.js';
+import { LastKnownGoodCache } from './cache.js';
 import {
   type MonotonicClock,
   type RandomSource,
@@ -14,90 +12,21 @@ import {
   unrefScheduler,
   type WallClock,
 } from './clock.js';
-import { CommandProcessor, type UpdateChecker } from './commands.js';
 import type { ConfigLoadResult } from './config.js';
 import { type Connected, connectionOf, type CoreLifecycle, isStopping } from './core-lifecycle.js';
 import { judgeDocument } from './document-gate.js';
-import { DisplayPoller } from './display-poller.js';
-import { DisplaySync } from './display-sync.js';
-import type { HostActions, PanelViewSource } from './host.js';
+import { type CoreTuning, DEFAULT_CORE_TUNING, type PanelCoreOptions } from './panel-core-options.js';
+import type { PanelViewSource } from './host.js';
 import type { Logger } from '@airpanel/node-support/logger';
-import { type MqttClientFactory, MqttLink } from './mqtt-link.js';
+import { buildPanelConnection } from './panel-connection.js';
 import { PollOutcomePolicy } from './poll-outcome-policy.js';
-import { type PanelState, PanelStateMachine, type StateTransition, viewOfState } from './state-machine.js';
-import type { SensorDriver } from './sensor/driver.js';
-import { OwnLevelDecider } from './sensor/own-decision.js';
-import { OwnSensor, type OwnSensorTuning } from './sensor/own-sensor.js';
-import type { SerialOpener } from './sensor/serial-sensor.js';
+import { type PanelState, PanelStateMachine, sameView, type StateTransition, viewOfState } from './state-machine.js';
+import { OwnMeasurement } from './sensor/own-measurement.js';
 import { type StatusFacts, StatusReporter } from './status-reporter.js';
 import { PanelTransport } from './transport/panel-transport.js';
 import { TrustStore } from './transport/trust-store.js';
 
-/** Knobs with production defaults; tests and the simulated fleet shorten them. */
-export interface CoreTuning {
-  reconnectBackoff: BackoffPolicy;
-  stableConnectionMs: number;
-  connectTimeoutMs: number;
-  keepaliveSeconds: number;
-  /** ± fraction of jitter on each poll period. */
-  pollJitter: number;
-  firstPollMaxDelayMs: number;
-  httpTimeoutMs: number;
-  /** Overrides of panel.json's seconds, for tests and simulations (panel.json has minimums). */
-  freshnessWindowMs: number | null;
-  pollIntervalMs: number | null;
-  heartbeatMs: number | null;
-  /** The panel's own sensor: reading interval, health windows, averaging rule, queue bound. */
-  ownSensor: Partial<OwnSensorTuning>;
-}
-
-export const DEFAULT_CORE_TUNING: CoreTuning = {
-  reconnectBackoff: DEFAULT_RECONNECT_BACKOFF,
-  stableConnectionMs: 10_000,
-  connectTimeoutMs: 10_000,
-  keepaliveSeconds: 30,
-  pollJitter: 0.2,
-  firstPollMaxDelayMs: 5_000,
-  httpTimeoutMs: 10_000,
-  freshnessWindowMs: null,
-  pollIntervalMs: null,
-  heartbeatMs: null,
-  ownSensor: {},
-};
-
-export interface PanelCoreOptions {
-  dataDir: string;
-  /** The result of `loadPanelConfig(dataDir)`: a bad config is a state, not an exception. */
-  config: ConfigLoadResult;
-  /** Production: `mqtt.connect`. */
-  mqttConnect: MqttClientFactory;
-  /** Production: `got` (or `got.extend(...)`). */
-  http: Got;
-  hostActions: HostActions;
-  /** Absent → `check-update` is acked `rejected`. */
-  updateChecker?: UpdateChecker | undefined;
-  logger: Logger;
-  firmwareVersion: string;
-  /** Why the app last started (core/restart-reason.ts: the host reads it); reported in every status. */
-  lastStart?: LastStart | null;
-  wallClock?: WallClock;
-  monotonicClock?: MonotonicClock;
-  /** Jitter source, [0, 1). */
-  random?: RandomSource;
-  scheduler?: Scheduler;
-  tuning?: Partial<CoreTuning>;
-  /** How the last-known-good cache writes (see CacheDiskWriter); default asynchronous. */
-  cacheDiskWriter?: CacheDiskWriter;
-  /**
-   * Told every painted frame and every answer from the backend; reports the bundle healthy
-   * to the OTA loader once both content and the backend are there (update/health.ts).
-   */
-  healthGate?: { framePresented(frame: FramePresented): void; backendReached(via: 'mqtt' | 'poll'): void };
-  /** Opens the serial device of an SDS011/PMS sensor; default: serialport, loaded on first use. */
-  openSerial?: SerialOpener;
-  /** Replaces the driver panel.json's `sensor` names (the simulator's virtual sensor). */
-  sensorDriver?: SensorDriver;
-}
+export { DEFAULT_CORE_TUNING, type CoreTuning, type PanelCoreOptions } from './panel-core-options.js';
 
 /** Used when a host reports a code the maintenance screen could not show. */
 export const HOST_FAULT_FALLBACK_CODE = 'HST-1';
@@ -130,10 +59,8 @@ export class PanelCore implements PanelViewSource {
   private lastError: string | null = null;
   private freshnessTimer: TimerHandle | null = null;
   private stopUpdateReports: (() => void) | null = null;
-  private ownSensor: OwnSensor | null = null;
-  private readonly ownDecider = new OwnLevelDecider();
-  /** Code and state of the sensor last reported, so a change publishes the status. */
-  private reportedSensor = '';
+  /** The panel's own sensor and the level it decides itself; null without a sensor. */
+  private own: OwnMeasurement | null = null;
 
   constructor(options: PanelCoreOptions) {
     this.logger = options.logger;
@@ -199,7 +126,7 @@ export class PanelCore implements PanelViewSource {
       if (this.isIn('starting')) this.enter({ type: 'running', reason: `config unusable (${cfg.code}): no backend`, connected: null });
       return;
     }
-    const connected = await this.connect(cfg.config);
+    const connected = this.connect(cfg.config);
     if (!this.isIn('starting')) return; // stopped while connecting
     this.enter({ type: 'running', reason: connected.link ? 'connecting: MQTT push, HTTP poll as fallback' : 'connecting: HTTP polling only', connected });
     this.stopUpdateReports = this.o.updateChecker?.onReport?.(() => {
@@ -230,26 +157,32 @@ export class PanelCore implements PanelViewSource {
     }
     const settings = cfg.config.sensor;
     if (!settings) return;
-    const sensor = new OwnSensor({
-      panelId: cfg.config.panelId,
-      settings,
-      dataDir: this.o.dataDir,
-      http: this.o.http,
-      openSerial: this.o.openSerial ?? (async (path, baud) => (await import('./sensor/serial-port.js')).openSerialPort(path, baud)),
+    const own = new OwnMeasurement({
+      sensor: {
+        panelId: cfg.config.panelId,
+        settings,
+        dataDir: this.o.dataDir,
+        http: this.o.http,
+        openSerial: this.o.openSerial ?? (async (path, baud) => (await import('./sensor/serial-port.js')).openSerialPort(path, baud)),
+        wallClock: this.wall,
+        monotonicClock: this.mono,
+        scheduler: this.scheduler,
+        logger: this.logger,
+        tuning: this.tuning.ownSensor,
+        ...(this.o.sensorDriver ? { driver: this.o.sensorDriver } : {}),
+        publish: (reading) => (c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false)),
+        confirm: (ids) => this.recordedReadings(cfg.config, ids),
+      },
       wallClock: this.wall,
-      monotonicClock: this.mono,
-      scheduler: this.scheduler,
       logger: this.logger,
-      tuning: this.tuning.ownSensor,
-      ...(this.o.sensorDriver ? { driver: this.o.sensorDriver } : {}),
-      publish: (reading) => (c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false)),
-      confirm: (ids) => this.recordedReadings(cfg.config, ids),
-      onChange: () => this.onOwnSensorChange(),
+      onChange: () => this.onOwnSensorChange(own),
+      publishStatus: () => this.reporter.publish(),
+      reportEvent: (event) => this.reporter.report(event),
     });
-    this.ownSensor = sensor;
+    this.own = own;
     try {
-      await sensor.start();
-      sensor.setLinkUp(c.link?.isUp ?? false);
+      await own.start();
+      own.setLinkUp(c.link?.isUp ?? false);
     } catch (err) {
       this.lastError = `sensor: ${String(err)}`.slice(0, 1000);
       this.logger.error('own sensor could not start', { error: String(err) });
@@ -279,13 +212,11 @@ export class PanelCore implements PanelViewSource {
     }
   }
 
-  private onOwnSensorChange(): void {
+  private onOwnSensorChange(own: OwnMeasurement): void {
     if (!this.isIn('running')) return;
-    const r = this.ownSensor?.report();
-    const key = r ? `${r.state}/${r.code ?? ''}` : '';
-    if (key !== this.reportedSensor) {
-      this.reportedSensor = key;
-      if (r?.code) this.lastError = `${r.code}: ${r.detail ?? ''}`.slice(0, 1000);
+    const change = own.takeHealthChange();
+    if (change) {
+      if (change.lastError) this.lastError = change.lastError;
       this.reporter.publish();
     }
     this.afterChange();
@@ -300,7 +231,7 @@ export class PanelCore implements PanelViewSource {
     this.reporter.stop();
     this.stopUpdateReports?.();
     this.stopUpdateReports = null;
-    await this.ownSensor?.stop();
+    await this.own?.stop();
     if (c) {
       c.sync.stop();
       await c.link?.stop(this.reporter.farewell());
@@ -364,72 +295,14 @@ export class PanelCore implements PanelViewSource {
       state: this.machine.state,
       lastError: this.lastError,
       update: this.o.updateChecker?.getReport?.() ?? null,
-      sensor: this.ownSensor?.report() ?? null,
-      ownDecision: this.ownDecider.active ? { levelId: this.ownDecider.active.levelId, since: new Date(this.ownDecider.active.sinceWallMs).toISOString() } : null,
+      sensor: this.own?.report() ?? null,
+      ownDecision: this.own?.decisionStatus() ?? null,
     };
   }
 
   // ── sync ────────────────────────────────────────────────────────────────────────────
 
-  private async connect(config: PanelConfig): Promise<Connected> {
-    // The contract derives the topics from the panel id (the broker's ACL does the same);
-    // panel.json's copy is informative, and a mismatch is worth a technician's look.
-    const topics = panelTopics(config.panelId);
-    const configured = config.endpoints.topics;
-    if (configured.display !== topics.display || configured.status !== topics.status || configured.commands !== topics.commands || configured.events !== topics.events) {
-      this.logger.warn('panel.json topics differ from the contract; using the contract', { configured, used: topics });
-    }
-    const poller = new DisplayPoller({
-      http: this.o.http,
-      apiBaseUrl: config.endpoints.apiBaseUrl,
-      panelId: config.panelId,
-      apiKey: config.apiKey,
-      timeoutMs: this.tuning.httpTimeoutMs,
-      currentETag: () => {
-        const doc = this.machine.document;
-        return doc ? displayETag(doc) : null;
-      },
-    });
-    this.logger.info('transport', this.transport.trust.describe());
-    let link: MqttLink | null = null;
-    const mqttUrl = config.endpoints.mqttUrl;
-    if (mqttUrl) {
-      const mqttEndpoint = new URL(mqttUrl);
-      link = new MqttLink({
-        url: mqttUrl,
-        panelId: config.panelId,
-        apiKey: config.apiKey,
-        topics,
-        tls: this.transport.mqttTls(),
-        onConnectionError: (err) => this.transport.connectionFailed('mqtt', err, `${mqttEndpoint.protocol}//${mqttEndpoint.host}`),
-        connect: this.o.mqttConnect,
-        backoff: this.tuning.reconnectBackoff,
-        stableConnectionMs: this.tuning.stableConnectionMs,
-        connectTimeoutMs: this.tuning.connectTimeoutMs,
-        keepaliveSeconds: this.tuning.keepaliveSeconds,
-        random: this.random,
-        scheduler: this.scheduler,
-        monotonicClock: this.mono,
-        logger: this.logger,
-        onUp: () => {
-          this.transport.connected('mqtt');
-          this.o.healthGate?.backendReached('mqtt');
-          this.reporter.linkUp();
-          sync.mqttUp();
-          this.ownSensor?.setLinkUp(true);
-        },
-        onDown: () => {
-          this.ownSensor?.setLinkUp(false);
-          sync.mqttDown();
-        },
-        onDisplay: (payload) => this.onDocumentBytes(payload, 'mqtt'),
-        onCommand: (payload) => {
-          commands.handle(payload).catch((err: unknown) => this.logger.error('command handling failed', { error: String(err) }));
-        },
-      });
-    } else {
-      this.logger.info('no mqttUrl in panel.json: HTTP polling only');
-    }
+  private connect(config: PanelConfig): Connected {
     const pollOutcomes = new PollOutcomePolicy({
       logger: this.logger,
       backendReached: () => this.o.healthGate?.backendReached('poll'),
@@ -441,30 +314,39 @@ export class PanelCore implements PanelViewSource {
         this.lastError = lastError;
       },
     });
-    const sync = new DisplaySync({
-      link,
-      poller,
-      pollIntervalMs: this.tuning.pollIntervalMs ?? config.pollIntervalSeconds * 1000,
-      pollJitter: this.tuning.pollJitter,
-      firstPollMaxDelayMs: this.tuning.firstPollMaxDelayMs,
+    const connected: Connected = buildPanelConnection({
+      config,
+      http: this.o.http,
+      mqttConnect: this.o.mqttConnect,
+      transport: this.transport,
+      tuning: this.tuning,
+      hostActions: this.o.hostActions,
+      updateChecker: this.o.updateChecker ?? null,
+      wallClock: this.wall,
+      monotonicClock: this.mono,
       random: this.random,
       scheduler: this.scheduler,
       logger: this.logger,
+      currentETag: () => {
+        const doc = this.machine.document;
+        return doc ? displayETag(doc) : null;
+      },
+      onLinkUp: () => {
+        this.transport.connected('mqtt');
+        this.o.healthGate?.backendReached('mqtt');
+        this.reporter.linkUp();
+        connected.sync.mqttUp();
+        this.own?.setLinkUp(true);
+      },
+      onLinkDown: () => {
+        this.own?.setLinkUp(false);
+        connected.sync.mqttDown();
+      },
+      onDocument: (bytes, source) => this.onDocumentBytes(bytes, source),
       onPollOutcome: (outcome) => pollOutcomes.handle(outcome),
+      publishAck: (ack) => this.reporter.publishEvent({ type: 'command-ack', ack }),
     });
-    const commands = new CommandProcessor({
-      panelId: config.panelId,
-      apiBaseUrl: config.endpoints.apiBaseUrl,
-      apiKey: config.apiKey,
-      http: this.o.http,
-      httpTimeoutMs: this.tuning.httpTimeoutMs,
-      wallClock: this.wall,
-      hostActions: this.o.hostActions,
-      updateChecker: this.o.updateChecker ?? null,
-      logger: this.logger,
-      publishAck: (ack: CommandAck) => this.reporter.publishEvent({ type: 'command-ack', ack }),
-    });
-    return { config, topics, link, sync, commands };
+    return connected;
   }
 
   private onDocumentBytes(bytes: Buffer, source: 'mqtt' | 'http'): void {
@@ -524,7 +406,8 @@ export class PanelCore implements PanelViewSource {
   private afterChange(): void {
     this.armFreshnessTimer();
     this.reporter.publishIfRevisionChanged();
-    const next = this.withOwnDecision(viewOfState(this.machine.state));
+    const ofState = viewOfState(this.machine.state);
+    const next = this.own ? this.own.applyTo(ofState, this.machine.state, this.view, connectionOf(this.lifecycle)?.config.panelId ?? '') : ofState;
     if (sameView(next, this.view)) return;
     this.view = next;
     for (const listener of this.viewListeners) {
@@ -534,47 +417,6 @@ export class PanelCore implements PanelViewSource {
         this.logger.error('view listener threw', { error: String(err) });
       }
     }
-  }
-
-  /**
-   * While the backend's document is stale and the own sensor is healthy with enough data, the
-   * panel shows the level it evaluates itself (README "Deciding alone"). A fresh backend
-   * document ends that; a different level in it is reported as a disagreement.
-   */
-  private withOwnDecision(view: PanelView): PanelView {
-    const sensor = this.ownSensor;
-    const state = this.machine.state;
-    if (view.kind !== 'content' || state.name !== 'stale' || !sensor?.healthy) {
-      if (this.ownDecider.active) this.endOwnDecision(view.kind === 'content' && state.name !== 'stale' ? view.document : null);
-      return view;
-    }
-    const now = this.wall.now();
-    const averaged = sensor.averaged();
-    const decision = averaged.values && averaged.atMs !== null
-      ? this.ownDecider.decide({ document: view.document, values: averaged.values, measuredAtMs: averaged.atMs, panelId: connectionOf(this.lifecycle)?.config.panelId ?? '', sensor: sensor.report().kind }, now)
-      : null;
-    if (!decision) {
-      if (this.ownDecider.active) this.endOwnDecision(null);
-      return view;
-    }
-    if (this.view.kind !== 'content' || !this.view.ownMeasurement || (this.view.document.level.id !== decision.levelId)) {
-      this.logger.info('own decision', { level: decision.levelId, values: averaged.values, backendRevision: view.document.revision });
-      queueMicrotask(() => this.reporter.publish());
-    }
-    return { ...view, document: decision.document, ownMeasurement: { since: new Date(decision.sinceWallMs).toISOString() } };
-  }
-
-  private endOwnDecision(backendDocument: DisplayDocument | null): void {
-    const was = this.ownDecider.end();
-    if (!was) return;
-    this.logger.info('own decision ended', { ownLevel: was.levelId, backendLevel: backendDocument?.level.id ?? null });
-    const panelId = connectionOf(this.lifecycle)?.config.panelId;
-    if (backendDocument && panelId && backendDocument.level.id !== was.levelId) {
-      this.logger.warn('level disagreement', { ownLevel: was.levelId, backendLevel: backendDocument.level.id, revision: backendDocument.revision });
-      const event: PanelEvent = { type: 'level-disagreement', panelId, ownLevel: was.levelId, backendLevel: backendDocument.level.id, backendRevision: backendDocument.revision, at: new Date(this.wall.now()).toISOString() };
-      this.reporter.report(event);
-    }
-    queueMicrotask(() => this.reporter.publish());
   }
 
   private armFreshnessTimer(): void {
@@ -595,13 +437,3 @@ export class PanelCore implements PanelViewSource {
     this.freshnessTimer = null;
   }
 }
-
-function sameView(a: PanelView, b: PanelView): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'content' && b.kind === 'content') {
-    return a.document === b.document && a.stale?.since === b.stale?.since && a.ownMeasurement?.since === b.ownMeasurement?.since;
-  }
-  if (a.kind === 'maintenance' && b.kind === 'maintenance') return a.code === b.code;
-  return true;
-}
-

@@ -154,3 +154,14 @@ export function viewOfState(state: PanelState): PanelView {
       return { kind: 'maintenance', code: state.code };
   }
 }
+
+/** True when two views draw the same thing (the renderer need not be told). */
+export function sameView(a: PanelView, b: PanelView): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'content' && b.kind === 'content') {
+    return a.document === b.document && a.stale?.since === b.stale?.since && a.ownMeasurement?.since === b.ownMeasurement?.since;
+  }
+  if (a.kind === 'maintenance' && b.kind === 'maintenance') return a.code === b.code;
+  return true;
+}
+
