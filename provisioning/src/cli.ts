@@ -10,9 +10,10 @@ import { createFetchTransport } from '@airpanel/contract/api';
 import { DataPartition, type ProgressFn } from './disk.js';
 import { ProvisionError, UsageError } from './errors.js';
 import { Ext4Debugfs, VfatMtools } from './filesystems.js';
+import { checkClientCertificate, makeClientKeyAndRequest } from './client-certificate.js';
 import { injectPanel, precheckTarget, readPanel, type PanelTarget } from './inject.js';
 import {
-  describeConfig, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig, type Owner,
+  PANEL_DATA_DIR, describeConfig, isInlinePem, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig, type Owner,
 } from './panel-file.js';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { PanelConfig, panelConfigFromRegistration, parseSensorArgument } from '@airpanel/contract';
@@ -69,7 +70,15 @@ The answer holds the panel's API key, shown only this once: keep the file until 
   --owner UID:GID
   --force              overwrite an existing --out file, and another panel's identity on
                        the --image/--data-dir
-  -h, --help           this help`,
+  --client-cert        also give the panel a client certificate (mTLS): a key pair is made
+                       here, only its certificate request goes to the backend (which needs
+                       --tls-ca-dir); key and certificate are saved in panel.json and
+                       written as client.key / client.pem (mode 0600) at injection
+  -h, --help           this help
+
+A backend with a private CA answers with its CA certificate, saved in panel.json and written
+beside it as ca.pem at injection. To reach such a backend over HTTPS before you have its CA,
+give Node the CA file: NODE_EXTRA_CA_CERTS=/path/to/ca.pem npm run provision -- register …`,
   inject: `Usage: npm run provision -- inject --config panel.json (--image FILE|DEVICE | --data-dir DIR) [options]
 
 Writes panel.json (and the broker CA) where the panel reads it: /data/airpanel/ on the data
@@ -80,7 +89,9 @@ Everything is validated first; on any error the image is left untouched.
   --config FILE        the panel.json saved by "register"
   --image PATH         an image file or block device holding an Airpanel disk
   --data-dir DIR       a data dir instead (the panel's /data/airpanel)
-  --ca FILE            PEM of the MQTT broker's CA (private CA with mqtts://)
+  --ca FILE            PEM of the CA the panel trusts for every connection (the backend's
+                       private CA), written as ca.pem; without it, the CA that register
+                       saved in panel.json is written
   --channel NAME       set the OTA release channel in panel.json (e.g. beta; else as in FILE,
                        default stable)
   --sensor KIND:WHERE  the panel's own sensor: sds011:/dev/ttyUSB0, pms5003:/dev/ttyAMA0,
@@ -119,6 +130,7 @@ const OPTIONS: Record<string, ParseArgsConfig['options']> = {
     'sensor-source': { type: 'string' }, 'content-set': { type: 'string' }, 'level-scheme': { type: 'string' },
     channel: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' }, owner: { type: 'string' },
+    'client-cert': { type: 'boolean' },
   },
   inject: {
     config: { type: 'string' }, image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' },
@@ -206,8 +218,11 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   const id = str(v, 'id');
   const channel = parseChannel(str(v, 'channel'));
 
+  // The key never leaves this machine: only the request goes to the backend.
+  const clientKey = v['client-cert'] ? await makeClientKeyAndRequest(id ?? 'new-panel') : null;
   const body = validateCreateBody({
     name,
+    ...(clientKey ? { clientCertificateRequest: clientKey.requestPem } : {}),
     ...(id ? { id } : {}),
     ...(description ? { location: { description, ...(lat !== undefined ? { latitude: lat, longitude: lon } : {}) } } : {}),
     ...(str(v, 'sensor-source') ? { sensorSourceId: str(v, 'sensor-source') } : {}),
@@ -226,7 +241,17 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   if (plan) await precheckTarget(plan.partitions, plan.target, id ?? null, Boolean(v.force));
 
   const reg = await registerPanel(deps.http, { api, adminToken, body });
-  const config = PanelConfig.parse({ ...panelConfigFromRegistration(reg), ...(channel ? { updateChannel: channel } : {}) });
+  let clientKeyPem: string | null = null;
+  if (clientKey) {
+    if (!reg.clientCertificate) throw new ProvisionError(`registered ${reg.panel.id} but the backend sent no client certificate (is it an older version?)`);
+    checkClientCertificate(reg.clientCertificate, clientKey.keyPem, reg.panel.id);
+    clientKeyPem = clientKey.keyPem;
+  }
+  const config = PanelConfig.parse({
+    ...panelConfigFromRegistration(reg),
+    ...(clientKeyPem ? { clientKeyFile: clientKeyPem } : {}),
+    ...(channel ? { updateChannel: channel } : {}),
+  });
   const bytes = serializePanelConfig(config);
   const file = out ?? resolve(deps.cwd, `panel-${config.panelId}.json`);
   try {
@@ -288,7 +313,10 @@ async function injectAndReport(plan: InjectionPlan, config: PanelConfig, force: 
     ? `${plan.target.path} (partition ${result.partition.partition.name}, ${result.partition.fs} at byte ${result.partition.offset}): /data/airpanel/panel.json`
     : `${plan.target.path}/panel.json`;
   if (result.replaced && result.replaced !== result.config.panelId) deps.out(`replaced panel ${result.replaced} (--force)`);
-  deps.out(`wrote ${where}${plan.brokerCa ? ' and broker-ca.pem' : ''}`);
+  const beside = [result.config.caFile, result.config.clientCertFile, result.config.clientKeyFile]
+    .filter((f): f is string => f !== null && !isInlinePem(f) && f.startsWith(`${PANEL_DATA_DIR}/`))
+    .map((f) => f.slice(PANEL_DATA_DIR.length + 1));
+  deps.out(`wrote ${where}${beside.length ? ` and ${beside.join(', ')}` : ''}`);
 }
 
 /** `--sensor`: undefined = keep the file's, null = none. */

@@ -62,7 +62,7 @@ export function checkIdentity(existing: Buffer | null, nextPanelId: string | nul
 export function planFiles(req: InjectRequest, panelDataDir: string): { config: PanelConfig; files: FsFile[] } {
   let config: PanelConfig = req.config;
   const files: FsFile[] = [];
-  const ca = req.brokerCa ?? (isInlinePem(config.caFile) ? Buffer.from(config.caFile) : null);
+  const ca = req.brokerCa ?? (isInlinePem(config.caFile) ? Buffer.from(config.caFile!) : null);
   if (ca) {
     if (config.endpoints.mqttUrl && !/^(mqtts|wss):/.test(config.endpoints.mqttUrl)) {
       throw new ProvisionError(`a CA was given but the panel's MQTT URL ${config.endpoints.mqttUrl} does not use TLS`);

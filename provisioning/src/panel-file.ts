@@ -12,7 +12,7 @@ export const CLIENT_CERT_FILE = 'client.pem';
 export const CLIENT_KEY_FILE = 'client.key';
 
 /** True when a panel.json trust field holds the PEM text itself rather than a path. */
-export function isInlinePem(value: string | null): value is string {
+export function isInlinePem(value: string | null): boolean {
   return value !== null && value.trimStart().startsWith('-----BEGIN');
 }
 /** The panel's data dir as the firmware sees it (the data partition is mounted at /data). */
