@@ -78,6 +78,7 @@ if (values['no-panel']) {
   process.stdout.write(`
 Airpanel backend   ${backend.url}   (OpenAPI: ${admin.url('getOpenApi')})
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
+Transport          plain HTTP and MQTT, on 127.0.0.1 only (TLS: npm run server -- --tls-ca-dir DIR; server-stub/README.md, "TLS")
 Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
 
 Demo panel id      ${DEMO_PANEL_ID}
@@ -122,6 +123,7 @@ Ctrl-C stops it.
   process.stdout.write(`
 Airpanel backend   ${backend.url}   (OpenAPI: ${api.url('getOpenApi')})
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
+Transport          plain HTTP and MQTT, on 127.0.0.1 only (TLS: npm run server -- --tls-ca-dir DIR; server-stub/README.md, "TLS")
 Admin token        ${backend.adminTokenFile ? `in ${backend.adminTokenFile}` : 'from AIRPANEL_ADMIN_TOKEN'}
 
 Demo panel id      ${DEMO_PANEL_ID}   (panel.json, cache and logs in ${stack.panelDataDir})

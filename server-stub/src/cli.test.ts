@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,6 +65,49 @@ describe('transport security on the command line', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/refusing to start without encryption/);
     expect(stderr).toMatch(/--allow-insecure-transport/);
+  });
+});
+
+describe('the CLI with a private CA', () => {
+  it('creates the CA at first start, serves HTTPS, prints the certificate\'s names and expiry, and exits 0 on SIGTERM', async () => {
+    const temp = makeTempDir();
+    try {
+      const caDir = path.join(temp.dir, 'ca');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir], {
+        cwd: repoRoot, env: { ...process.env, AIRPANEL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no start within 20 s: ${stderr}`)), 20_000);
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            const match = /Airpanel backend on (https:\/\/\S+)[\s\S]*TLS 1\.2\+/.exec(stderr);
+            if (match) {
+              clearTimeout(timer);
+              resolve(match[1]!);
+            }
+          });
+        });
+        expect(stderr).toMatch(/MQTT for panels: mqtts:\/\/127\.0\.0\.1:\d+/);
+        expect(stderr).toMatch(/TLS 1\.2\+ with a certificate for 127\.0\.0\.1, localhost \(issued by the private CA\), expires \d{4}-\d\d-\d\dT/);
+        expect((statSync(path.join(caDir, 'ca.key')).mode & 0o777)).toBe(0o600);
+        const status = await new Promise<number>((resolve, reject) => {
+          httpsGet(`${url}/healthz`, { ca: readFileSync(path.join(caDir, 'ca.pem')) }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).once('error', reject);
+        });
+        expect(status).toBe(200);
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    } finally {
+      temp.remove();
+    }
   });
 });
 
