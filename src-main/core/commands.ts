@@ -1,6 +1,7 @@
 import type { Got } from 'got';
 import { Command, type CommandAck, type CommandAckStatus, type UpdateReport } from '@airpanel/contract';
-import { bearer, panelScreenshotUrl } from './backend-api.js';
+import { ApiCallError } from '@airpanel/contract/api';
+import { panelApiClient } from './backend-api.js';
 import type { WallClock } from './clock.js';
 import type { HostActions } from './host.js';
 import type { Logger } from '@airpanel/node-support/logger';
@@ -130,16 +131,16 @@ export class CommandProcessor {
     }
   }
 
+  /** `uploadScreenshot` through the panel's typed client: the answer's status. */
   private async uploadScreenshot(png: Uint8Array): Promise<number> {
     const o = this.options;
-    const response = await o.http.put(panelScreenshotUrl(o.apiBaseUrl, o.panelId), {
-      body: Buffer.from(png.buffer, png.byteOffset, png.byteLength),
-      headers: { 'content-type': 'image/png', authorization: bearer(o.apiKey) },
-      throwHttpErrors: false,
-      retry: { limit: 0 },
-      timeout: { request: o.httpTimeoutMs },
-    });
-    return response.statusCode;
+    const api = panelApiClient({ apiBaseUrl: o.apiBaseUrl, apiKey: o.apiKey, http: o.http, timeoutMs: o.httpTimeoutMs });
+    try {
+      return (await api.send('uploadScreenshot', { params: { panelId: o.panelId }, body: png })).status;
+    } catch (error) {
+      if (error instanceof ApiCallError && error.status !== null) return error.status;
+      throw error;
+    }
   }
 
   private async ack(commandId: string, status: CommandAckStatus, detail: string | null): Promise<void> {

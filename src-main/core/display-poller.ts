@@ -1,6 +1,7 @@
 import type { Got } from 'got';
 import { DISPLAY_DOCUMENT_MAX_BYTES } from '@airpanel/contract';
-import { bearer, panelDisplayUrl } from './backend-api.js';
+import { ApiCallError, type BackendApiClient } from '@airpanel/contract/api';
+import { panelApiClient } from './backend-api.js';
 
 export type PollOutcome =
   | { kind: 'document'; body: Buffer }
@@ -22,17 +23,20 @@ export interface DisplayPollerOptions {
 }
 
 /**
- * One conditional GET of the panel's display document. The size cap is enforced while
- * downloading (declared length or bytes received), so an oversized body is never held whole
- * nor parsed. Single-flight: a poll asked for while one runs shares its answer.
+ * One conditional GET of the panel's display document (`getDisplay` through the panel's typed
+ * client). The size cap is enforced while downloading (declared length or bytes received), so
+ * an oversized body is never held whole nor parsed. Single-flight: a poll asked for while one
+ * runs shares its answer.
  */
 export class DisplayPoller {
   private inFlight: Promise<PollOutcome> | null = null;
   private cancelInFlight: (() => void) | null = null;
   private readonly options: DisplayPollerOptions;
+  private readonly api: BackendApiClient;
 
   constructor(options: DisplayPollerOptions) {
     this.options = options;
+    this.api = panelApiClient({ apiBaseUrl: options.apiBaseUrl, apiKey: options.apiKey, http: options.http, timeoutMs: options.timeoutMs });
   }
 
   poll(): Promise<PollOutcome> {
@@ -52,36 +56,24 @@ export class DisplayPoller {
 
   private async fetch(): Promise<PollOutcome> {
     const o = this.options;
-    const headers: Record<string, string> = { authorization: bearer(o.apiKey), accept: 'application/json' };
     const etag = o.currentETag();
-    if (etag) headers['if-none-match'] = etag;
-    let tooBig = 0;
+    const abort = new AbortController();
+    this.cancelInFlight = () => abort.abort();
     try {
-      const request = o.http.get(panelDisplayUrl(o.apiBaseUrl, o.panelId), {
-        headers,
-        responseType: 'buffer',
-        throwHttpErrors: false,
-        followRedirect: false,
-        retry: { limit: 0 },
-        timeout: { request: o.timeoutMs },
+      // The bytes go to the document gate unjudged: it judges HTTP and MQTT documents alike.
+      const answer = await this.api.sendRaw('getDisplay', { params: { panelId: o.panelId } }, {
+        headers: etag ? { 'if-none-match': etag } : {},
+        signal: abort.signal,
+        maxResponseBytes: DISPLAY_DOCUMENT_MAX_BYTES,
       });
-      this.cancelInFlight = () => request.cancel();
-      request.on('downloadProgress', (progress) => {
-        const size = Math.max(progress.transferred, progress.total ?? 0);
-        if (size > DISPLAY_DOCUMENT_MAX_BYTES && tooBig === 0) {
-          tooBig = size;
-          request.cancel();
-        }
-      });
-      const response = await request;
-      if (response.statusCode === 304) return { kind: 'not-modified' };
-      if (response.statusCode === 404) return { kind: 'none' };
-      if (response.statusCode !== 200) return { kind: 'http-error', status: response.statusCode };
-      if (response.body.byteLength > DISPLAY_DOCUMENT_MAX_BYTES) return { kind: 'oversized', bytes: response.body.byteLength };
-      return { kind: 'document', body: response.body };
+      if (answer.status === 304) return { kind: 'not-modified' };
+      return { kind: 'document', body: Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength) };
     } catch (err) {
-      if (tooBig > 0) return { kind: 'oversized', bytes: tooBig };
-      return { kind: 'network-error', message: (err as Error).message };
+      if (!(err instanceof ApiCallError)) return { kind: 'network-error', message: (err as Error).message };
+      if (err.details.transportFailure === 'too-large') return { kind: 'oversized', bytes: err.details.bytes ?? DISPLAY_DOCUMENT_MAX_BYTES + 1 };
+      if (err.kind === 'refused' && err.status === 404) return { kind: 'none' };
+      if (err.status !== null) return { kind: 'http-error', status: err.status };
+      return { kind: 'network-error', message: err.message };
     }
   }
 }

@@ -51,6 +51,13 @@ export type ApiAnswer<E extends ClientEndpoint> = {
   [S in keyof Responses<E> & AnswerStatus]: { status: S; headers: Record<string, string>; body: BodyOf<Responses<E>[S], S> };
 }[keyof Responses<E> & AnswerStatus];
 
+/** An answer's bytes as received (`sendRaw`). */
+export interface RawAnswer<S extends number = number> {
+  status: S;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
 export interface CallOptions {
   /** Extra request headers (lower-case), e.g. `if-none-match` for a conditional GET. */
   headers?: Record<string, string>;
@@ -87,6 +94,12 @@ export interface ApiClient<T extends EndpointTable> {
   readonly baseUrl: string;
   /** The answer (status, headers, typed body) of a declared 2xx/304 status; throws ApiCallError otherwise. */
   send<K extends keyof T & string>(operation: K, ...args: Args<T[K]>): Promise<ApiAnswer<T[K]>>;
+  /**
+   * As `send`, but the body comes back as the bytes received, not judged against the schema:
+   * for a caller that judges them itself (the panel's document gate, which takes documents
+   * from MQTT and HTTP alike). Refused and undeclared statuses still throw.
+   */
+  sendRaw<K extends keyof T & string>(operation: K, ...args: Args<T[K]>): Promise<RawAnswer<keyof T[K]['responses'] & AnswerStatus>>;
   /** The body of the answer (`send(...).body`). */
   call<K extends keyof T & string>(operation: K, ...args: Args<T[K]>): Promise<ApiAnswer<T[K]>['body']>;
   /** The URL of an operation, for what is not a call of this client (a link shown to a person, a stream). */
@@ -201,7 +214,7 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
     return parsed.data;
   };
 
-  async function send(operation: string, input: { params?: unknown; query?: unknown; body?: unknown } = {}, callOptions: CallOptions = {}): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
+  async function exchange(operation: string, input: { params?: unknown; query?: unknown; body?: unknown } = {}, callOptions: CallOptions = {}): Promise<{ endpoint: ClientEndpoint; status: number; headers: Record<string, string>; bytes: Uint8Array }> {
     const endpoint = endpointOf(operation);
     const params = validated(operation, 'path parameters', endpoint.params, input.params) as Record<string, unknown>;
     validated(operation, 'query', endpoint.query, input.query);
@@ -242,12 +255,27 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
         bytes: failure.bytes,
       });
     }
-    return { status: answer.status, headers: answer.headers, body: decodeAnswer(operation, endpoint, answer.status, answer.body) };
+    return { endpoint, status: answer.status, headers: answer.headers, bytes: answer.body };
+  }
+
+  async function send(operation: string, input?: { params?: unknown; query?: unknown; body?: unknown }, callOptions?: CallOptions): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
+    const answer = await exchange(operation, input, callOptions);
+    return { status: answer.status, headers: answer.headers, body: decodeAnswer(operation, answer.endpoint, answer.status, answer.bytes) };
+  }
+
+  async function sendRaw(operation: string, input?: { params?: unknown; query?: unknown; body?: unknown }, callOptions?: CallOptions): Promise<RawAnswer> {
+    const answer = await exchange(operation, input, callOptions);
+    if (!isAnswerStatus(answer.status)) decodeAnswer(operation, answer.endpoint, answer.status, answer.bytes);
+    if (!answer.endpoint.responses[answer.status]) {
+      throw new ApiCallError('invalid-answer', operation, `${operation}: the server answered ${answer.status}, a status the endpoint does not declare`, { status: answer.status });
+    }
+    return { status: answer.status, headers: answer.headers, body: answer.bytes };
   }
 
   return {
     baseUrl: root,
     send: send as unknown as ApiClient<T>['send'],
+    sendRaw: sendRaw as ApiClient<T>['sendRaw'],
     call: (async (operation: string, input?: object, callOptions?: CallOptions) => (await send(operation, input, callOptions)).body) as unknown as ApiClient<T>['call'],
     url: (operation, params, query) => endpointUrl(root, endpointOf(operation), (params ?? {}) as Record<string, unknown>, query ?? {}),
   };
