@@ -193,3 +193,44 @@ describe('backend over TLS with a private CA', () => {
     expect(crl).toMatch(/BEGIN X509 CRL/);
   });
 });
+
+describe('server certificate renewal while running', () => {
+  it('renews with the same CA before expiry, and new HTTPS and MQTTS connections get the new certificate', async () => {
+    const dir = makeTempDir('airpanel-tls-renewal-');
+    // The backend starts 61 days in the past (its certificates must still verify against the
+    // real clock), then its clock comes back to now: 29 days left, under the 30-day margin.
+    let now = Date.now() - 61 * 86_400_000;
+    const running = await createBackend({
+      dataDir: dir.dir, host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0 },
+      tls: { caDir: `${dir.dir}/ca` }, clock: { now: () => now }, logger, startLoops: false, releaseFeed: false,
+    });
+    try {
+      const ca = await readFile(`${dir.dir}/ca/${CA_FILES.caCert}`, 'utf8');
+      const served = (url: string) => new Promise<{ serial: string; validTo: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(url.replace(/^mqtts/, 'https'));
+        const socket = tlsConnect({ host: hostname, port: Number(port), ca }, () => {
+          const cert = socket.getPeerCertificate();
+          socket.destroy();
+          resolve({ serial: cert.serialNumber, validTo: cert.valid_to });
+        });
+        socket.once('error', reject);
+      });
+      const before = [await served(running.url), await served(running.mqttUrl!)];
+      expect(before[0]!.serial).toBe(before[1]!.serial);
+      expect(await running.tls!.renewIfDue()).toBe(false);
+
+      now = Date.now();
+      expect(await running.tls!.renewIfDue()).toBe(true);
+      const after = [await served(running.url), await served(running.mqttUrl!)];
+      for (const cert of after) {
+        expect(cert.serial).not.toBe(before[0]!.serial);
+        expect(Date.parse(cert.validTo)).toBeGreaterThan(Date.parse(before[0]!.validTo));
+      }
+      // Same CA: the CA file did not change and verification above used it.
+      expect(await readFile(`${dir.dir}/ca/${CA_FILES.caCert}`, 'utf8')).toBe(ca);
+    } finally {
+      await running.close();
+      dir.remove();
+    }
+  });
+});
