@@ -8,9 +8,8 @@
  *                                           [--mosquitto-accounts dynsec|seeded|auto] [--cache-writes sync|async] [--tls]
  *   npm run bench -- change-to-display -- --mqtt 200 --poll 200      (a quick run)
  *
- * --tls: every scenario runs twice in the same run, plain and over TLS (https:// and mqtts://
- * with a private test CA, terminated by node:tls in the backend process, see
- * test/fleet/protocol.ts), printed side by side.
+ * --tls: every scenario runs twice in the same run, plain and over TLS (the backend's own HTTPS
+ * and MQTTS with its private CA, which registration hands the panels), printed side by side.
  *
  * Each scenario runs its own fleet (test/fleet): a fresh backend process (createBackend,
  * SQLite, embedded aedes), N panels provisioned through the admin API, real PanelCores with

@@ -7,9 +7,9 @@
  *   npx tsx test/bench/reconnect-storm.ts [--panels 1000] [--brokers aedes] [--modes jitter,fixed] [--down-ms 0] [--tls]
  *   npm run bench -- reconnect-storm -- --panels 2000 --brokers aedes,mosquitto
  *
- * --tls: every storm runs twice in the same run, plain and over TLS (https:// and mqtts:// with
- * a private test CA, terminated by node:tls in the backend process, test/fleet/protocol.ts),
- * printed side by side: after a broker restart every panel pays a full TLS handshake.
+ * --tls: every storm runs twice in the same run, plain and over TLS (the backend's own HTTPS and
+ * MQTTS with its private CA, which registration hands the panels), printed side by side: after
+ * a broker restart every panel pays a full TLS handshake.
  *
  * Per broker and mode: a fresh backend process and fleet (test/fleet), N real PanelCores.
  * Once all are connected and their connections have been up longer than

@@ -7,9 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBackend, type Backend, type MqttOptions } from '../../server-stub/src/backend.js';
 import type { Logger } from '../../server-stub/src/logger.js';
-import { freePort, startMosquitto, type RunningMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { createTestPki } from '../../src-main/core/transport/testing/test-pki.js';
-import { TlsTerminator } from '../../src-main/core/transport/testing/tls-terminator.js';
+import { startMosquitto, type RunningMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
 import { cpuMicrosOfThisProcess, type BackendProcessOptions, type FromBackendProcess, type ToBackendProcess } from './protocol.js';
 
 /** Backend warnings and errors go to stderr, the first 20 of them; the rest are counted. */
@@ -31,17 +29,8 @@ let mosquitto: RunningMosquitto | null = null;
 let options: BackendProcessOptions | null = null;
 let httpPort = 0;
 let mqttPort = 0;
-/** With `tls`: the fronts panels dial (kept across broker restarts) and the CA they trust. */
-let fronts: { https: TlsTerminator; mqtts: TlsTerminator; caPem: string } | null = null;
-
-async function startFronts(o: BackendProcessOptions): Promise<NonNullable<typeof fronts>> {
-  const pki = await createTestPki(join(o.dataDir, '..', 'tls-pki'), 'Fleet Test CA');
-  const server = await pki.issueServer('backend');
-  // Targets are set once the backend listens (its ports stay the same across restarts).
-  const https = await TlsTerminator.start({ targetPort: 1, certPem: server.certPem, keyPem: server.keyPem });
-  const mqtts = await TlsTerminator.start({ targetPort: 1, certPem: server.certPem, keyPem: server.keyPem });
-  return { https, mqtts, caPem: pki.caPem };
-}
+/** With `tls`: the CA the panels (and the fleet's admin calls) trust. */
+let caPem: string | null = null;
 
 const send = (message: FromBackendProcess): void => {
   process.send?.(message);
@@ -86,22 +75,15 @@ function brokerPid(): number | null {
 }
 
 async function start(o: BackendProcessOptions): Promise<Backend> {
-  if (o.tls) {
-    fronts ??= await startFronts(o);
-    // The backend then names the front as its MQTT URL: the broker's own port is chosen here.
-    if (o.broker === 'aedes' && mqttPort === 0) mqttPort = await freePort();
-  }
-  const mqttPublic = fronts ? { publicUrl: `mqtts://127.0.0.1:${fronts.mqtts.port}` } : {};
   let mqtt: MqttOptions;
   if (o.broker === 'mosquitto') {
     mosquitto ??= await startMosquitto();
     mqtt = {
       mode: 'external', url: mosquitto.url, username: mosquitto.backendUsername, password: mosquitto.backendPassword,
       credentials: o.brokerAccounts === 'seeded' ? 'managed-elsewhere' : 'dynsec',
-      ...mqttPublic,
     };
   } else if (o.broker === 'aedes') {
-    mqtt = { mode: 'embedded', port: mqttPort, host: '127.0.0.1', ...mqttPublic };
+    mqtt = { mode: 'embedded', port: mqttPort, host: '127.0.0.1' };
   } else {
     mqtt = { mode: 'none' };
   }
@@ -114,14 +96,12 @@ async function start(o: BackendProcessOptions): Promise<Backend> {
     refreshIntervalSeconds: o.refreshIntervalSeconds,
     logger: stderrLogger,
     releaseFeed: false,
-    ...(fronts ? { publicUrl: `https://127.0.0.1:${fronts.https.port}` } : {}),
+    // The same CA directory across broker restarts: the panels keep trusting it.
+    ...(o.tls ? { tls: { caDir: join(o.dataDir, '..', 'tls-ca') } } : {}),
   });
+  caPem = b.tls?.caCertificateForPanels ?? null;
   httpPort = Number(new URL(b.url).port);
-  if (o.broker === 'aedes' && b.mqttUrl && !fronts) mqttPort = Number(new URL(b.mqttUrl).port);
-  if (fronts) {
-    fronts.https.retarget(httpPort);
-    fronts.mqtts.retarget(mosquitto ? mosquitto.port : mqttPort);
-  }
+  if (o.broker === 'aedes' && b.mqttUrl) mqttPort = Number(new URL(b.mqttUrl).port);
   return b;
 }
 
@@ -132,7 +112,7 @@ process.on('message', (raw) => {
       case 'start': {
         options = message.options;
         backend = await start(options);
-        send({ type: 'started', url: backend.url, mqttUrl: backend.mqttUrl, adminToken: backend.adminToken, pid: process.pid, brokerPid: brokerPid(), caPem: fronts?.caPem ?? null });
+        send({ type: 'started', url: backend.url, mqttUrl: backend.mqttUrl, adminToken: backend.adminToken, pid: process.pid, brokerPid: brokerPid(), caPem });
         return;
       }
       case 'memory': {
@@ -173,9 +153,6 @@ process.on('message', (raw) => {
         return;
       }
       case 'stop': {
-        await fronts?.https.close();
-        await fronts?.mqtts.close();
-        fronts = null;
         await backend?.close();
         backend = null;
         await mosquitto?.stop();

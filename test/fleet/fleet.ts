@@ -16,6 +16,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import got, { type Method } from 'got';
 import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, type ContentSetBody, type PanelConfigInput } from '@airpanel/contract';
 import type {
   BackendMemory,
@@ -62,7 +63,7 @@ export interface FleetOptions {
   root?: string;
   /** Extra panel.json fields. */
   panelJson?: Partial<PanelConfigInput>;
-  /** Panels over https:// and mqtts:// with a test CA (fronts in the backend process, see protocol.ts). */
+  /** The backend over HTTPS and MQTTS with its private CA, which registration hands the panels (protocol.ts). */
   tls?: boolean;
   /** Old-space limit of each fleet process, MiB. */
   maxOldSpaceMb?: number;
@@ -210,7 +211,7 @@ export class Fleet {
   readonly options: Required<Omit<FleetOptions, 'backendUrl' | 'adminToken' | 'root' | 'panelJson'>> & FleetOptions;
   backendUrl = '';
   mqttUrl: string | null = null;
-  /** The CA the panels trust when the run is over TLS (inline in each panel.json). */
+  /** The backend's CA when the run is over TLS (registration puts it in each panel.json). */
   caPem: string | null = null;
   adminToken = '';
   backendPid: number | null = null;
@@ -292,9 +293,18 @@ export class Fleet {
   }
 
   private async admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const headers = { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+    if (this.caPem) {
+      // fetch cannot be given the backend's private CA; got can.
+      const res = await got(`${this.backendUrl}/api/v1${path}`, {
+        method: method as Method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+        https: { certificateAuthority: this.caPem }, throwHttpErrors: false, retry: { limit: 0 },
+      });
+      return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as unknown) : undefined };
+    }
     const res = await fetch(`${this.backendUrl}/api/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -342,7 +352,7 @@ export class Fleet {
       if (this.options.transport === 'poll') config = { ...config, endpoints: { ...config.endpoints, mqttUrl: null } };
       const dataDir = join(this.root, 'panels', id);
       await mkdir(dataDir, { recursive: true });
-      await writeFile(join(dataDir, 'panel.json'), JSON.stringify({ ...config, ...(this.caPem ? { caFile: this.caPem } : {}), ...this.options.panelJson }));
+      await writeFile(join(dataDir, 'panel.json'), JSON.stringify({ ...config, ...this.options.panelJson }));
       slots[i] = { panelId: id, dataDir };
       onProgress?.(++done);
     });

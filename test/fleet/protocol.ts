@@ -95,8 +95,8 @@ export interface BackendProcessOptions {
   adminToken: string;
   refreshIntervalSeconds: number;
   /**
-   * TLS for the panels: the API and the broker behind node:tls fronts in the backend process
-   * (a test CA made at start), handed out as https:// and mqtts:// at registration.
+   * The backend over TLS (createBackend's `tls` with a private CA directory beside its data
+   * dir): HTTPS for the API, MQTTS for the embedded broker, the CA handed out at registration.
    */
   tls?: boolean;
 }
