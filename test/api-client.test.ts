@@ -202,6 +202,13 @@ describe("the panel's client over its own got (src-main/core/backend-api.ts)", (
     expect((await panel.send('uploadScreenshot', { params: { panelId: 'client-got' }, body: png })).status).toBe(204);
     expect(Buffer.from(await admin().call('getScreenshot', { params: { panelId: 'client-got' } })).equals(Buffer.from(png))).toBe(true);
 
+    // sendRaw: the document's bytes as sent, for the panel's document gate to judge.
+    const raw = await panel.sendRaw('getDisplay', { params: { panelId: 'client-got' } });
+    expect(raw.status).toBe(200);
+    expect(DisplayDocument.parse(JSON.parse(Buffer.from(raw.body).toString('utf8')))).toEqual(first.body);
+    const rawMissing = await caught(panel.sendRaw('getDisplay', { params: { panelId: 'client-nobody' } }));
+    expect(rawMissing).toMatchObject({ kind: 'refused', status: 403 });
+
     const capped = await caught(panel.call('getDisplay', { params: { panelId: 'client-got' } }, { maxResponseBytes: 64 }));
     expect(capped).toMatchObject({ kind: 'transport', details: { transportFailure: 'too-large' } });
     const refused = await caught(panel.call('getPanel', { params: { panelId: 'client-panel' } }));
