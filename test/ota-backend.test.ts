@@ -1,14 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import got from 'got';
-import { PanelRegistration } from '@airpanel/contract';
-import { startTestBackend } from '../server-stub/src/test-support.js';
 import type { Backend } from '../server-stub/src/backend.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, tempDir, writeKeyFile } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, writeKeyFile } from './harness/ota/feed.js';
+import { makeTempDir, provisionPanel, startBackend, useCleanups, type AdminApi } from './harness/index.js';
 import { timerScheduler } from './harness/ota/updater.js';
+
+const cleanups = useCleanups();
 
 /**
  * The release feed inside the real backend (createBackend: SQLite, fastify, the backend's own
@@ -16,22 +17,20 @@ import { timerScheduler } from './harness/ota/updater.js';
  * reports with its own API key, and the admin sees it per panel.
  */
 describe('OTA through the real backend', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let backend: Backend;
+  let api: AdminApi;
 
   beforeEach(async () => {
-    tmp = await tempDir('ota-backend');
-    backend = await startTestBackend(join(tmp.dir, 'backend'));
-  });
-  afterEach(async () => {
-    await backend.close();
-    await tmp.cleanup();
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-backend-') };
+    const started = await startBackend({ mode: 'in-process', cleanups, dataDir: join(tmp.dir, 'backend'), mqtt: { mode: 'none' }, backend: { startLoops: false } });
+    ({ backend, admin: api } = started);
   });
 
   it('publish → panel installs with its API key → report visible per panel; other panels may not report for it', async () => {
     const admin = { server: backend.url, token: backend.adminToken };
-    const reg = PanelRegistration.parse(await got.post(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${backend.adminToken}` }, json: { id: 'panel-ota', name: 'OTA panel' } }).json());
-    const other = PanelRegistration.parse(await got.post(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${backend.adminToken}` }, json: { id: 'panel-other', name: 'Other' } }).json());
+    const reg = await provisionPanel(api, { panelId: 'panel-ota', name: 'OTA panel', sensorId: null });
+    const other = await provisionPanel(api, { panelId: 'panel-other', name: 'Other', sensorId: null });
 
     const key = generateReleaseKey();
     const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);

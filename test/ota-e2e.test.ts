@@ -3,10 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extractBundle } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { makeTempDir, useCleanups } from './harness/index.js';
 import { stubBundle } from './harness/ota/stub-app.js';
 import { SupervisedStubPanel } from './harness/ota/supervised.js';
 import { LoaderStore } from '../src-main/loader/store.js';
+
+const cleanups = useCleanups();
 
 /**
  * End to end with the STUB TEST APP (the real panel app is being built elsewhere): the real
@@ -15,7 +18,7 @@ import { LoaderStore } from '../src-main/loader/store.js';
  * hanging v3.1 → back on v2; the backend learns each outcome from the panel.
  */
 describe('OTA end to end (loader + stub test app + release feed)', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
   let panel: SupervisedStubPanel | undefined;
   let keyFile: string;
@@ -35,8 +38,8 @@ describe('OTA end to end (loader + stub test app + release feed)', () => {
   }
 
   beforeEach(async () => {
-    tmp = await tempDir('e2e');
-    feed = await startFeed(join(tmp.dir, 'backend'));
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-e2e-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
     const key = generateReleaseKey();
     keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
     keyring = join(tmp.dir, 'keyring.json');
@@ -48,8 +51,6 @@ describe('OTA end to end (loader + stub test app + release feed)', () => {
   });
   afterEach(async () => {
     await panel?.stop();
-    await feed.close();
-    await tmp.cleanup();
   });
 
   async function publish(version: string, behaviour: 'healthy' | 'crash' | 'hang') {

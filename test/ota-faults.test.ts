@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,9 +11,11 @@ import { BundleLoader } from '../src-main/loader/loader.js';
 import { LoaderStore } from '../src-main/loader/store.js';
 import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { testUpdater } from './harness/ota/updater.js';
-import { nodeArgsFor } from './harness/index.js';
+import { Cleanups, makeTempDir, nodeArgsFor, useCleanups } from './harness/index.js';
+
+const cleanups = useCleanups();
 
 /**
  * The attack and fault suite: every case ends with the loader's next-start decision on a
@@ -51,7 +53,7 @@ class EnospcAfterBytesFakeWriter implements PartialFileWriter {
 }
 
 describe('OTA attack and fault suite', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
   let keyFile: string;
   let unknownKeyFile: string;
@@ -59,8 +61,8 @@ describe('OTA attack and fault suite', () => {
   let dataDir: string;
 
   beforeEach(async () => {
-    tmp = await tempDir('faults');
-    feed = await startFeed(join(tmp.dir, 'backend'));
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-faults-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
     keyFile = await writeKeyFile(join(tmp.dir, 'trusted.key'), trustedKey);
     unknownKeyFile = await writeKeyFile(join(tmp.dir, 'unknown.key'), unknownKey);
     const factory = await makeBundle(tmp.dir, '1.0.0', 'export {};\n');
@@ -68,10 +70,6 @@ describe('OTA attack and fault suite', () => {
     await extractBundle(factory.file, factoryDir, '1.0.0');
     dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
-  });
-  afterEach(async () => {
-    await feed.close();
-    await tmp.cleanup();
   });
 
   const panel = (extra: Partial<Parameters<typeof testUpdater>[0]> = {}) => testUpdater({ dataDir, manifestUrl: feed.manifestUrl('stable'), trusted: [trustedKey], ...extra });
@@ -251,21 +249,20 @@ describe('OTA attack and fault suite', () => {
 
 describe('install killed at random points (real child processes, SIGKILL)', () => {
   const TRIALS = 50;
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
 
   let childCommand: string[];
 
+  // Shared by the trials of this describe: emptied after all of them, not after each.
+  const suiteCleanups = new Cleanups();
   beforeAll(async () => {
-    tmp = await tempDir('kill');
-    feed = await startFeed(join(tmp.dir, 'backend'));
+    tmp = { dir: await makeTempDir(suiteCleanups, 'airpanel-kill-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), suiteCleanups);
     // Child start-up dominates each trial: bundle the child once so 50 trials take seconds.
     childCommand = nodeArgsFor(join(import.meta.dirname, 'harness', 'ota', 'install-child.ts'), join(tmp.dir, 'install-child.mjs'));
   });
-  afterAll(async () => {
-    await feed.close();
-    await tmp.cleanup();
-  });
+  afterAll(() => suiteCleanups.run());
 
   function runChild(args: string[], killAfterMs: number | null): Promise<{ done: boolean; elapsed: number | null }> {
     return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createPrivateKey, sign } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +9,10 @@ import { ReleaseFeedStore, bundleNameOf } from '../server-stub/src/releases/inde
 import * as ops from '../tools/release/ops.js';
 import { main as cliMain } from '../tools/release/cli.js';
 import { ReleaseLedger } from '../tools/release/ledger.js';
-import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
+
+const cleanups = useCleanups();
 
 /**
  * A feed that stored releases before the manifest became schema 2 (no bundleDescriptorSha256,
@@ -36,7 +39,7 @@ function schema1Manifest(counter: number, version: string, sha512: string, size:
 interface ListedRow { version?: unknown; counter?: unknown; schema?: unknown; servable: boolean; notServableReason: string | null; active: boolean; envelope: SignedManifestEnvelope }
 
 describe('release feed with schema-1 releases stored by an older feed', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed | undefined;
   let key: ReleaseKeyPair;
   let keyFile: string;
@@ -44,7 +47,7 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
   let schema1: SignedManifestEnvelope;
 
   beforeEach(async () => {
-    tmp = await tempDir('feed-schema1');
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-feed-schema1-') };
     key = generateReleaseKey();
     keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
     backendDir = join(tmp.dir, 'backend');
@@ -62,11 +65,7 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
       ],
       channels: { stable: { activeCounter: 3, paused: false, updatedAt: at } },
     }));
-    feed = await startFeed(backendDir);
-  });
-  afterEach(async () => {
-    await feed?.close();
-    await tmp.cleanup();
+    feed = await startFeed(backendDir, cleanups);
   });
 
   it('lists the schema-1 row flagged not servable, serves it as stored, and current panels refuse it', async () => {
@@ -170,7 +169,7 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
       const index = JSON.parse(await readFile(file, 'utf8')) as { releases: Array<{ envelope: SignedManifestEnvelope }> };
       index.releases[0]!.envelope.manifest.rolloutShare = 0.5;
       await writeFile(file, JSON.stringify(index));
-      feed = await startFeed(backendDir);
+      feed = await startFeed(backendDir, cleanups);
       const b = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
       await expect(ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '1.1.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] }))
         .rejects.toThrow(/#3: no valid signature by a trusted key/);

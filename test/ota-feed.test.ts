@@ -1,24 +1,23 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import got from 'got';
 import { ReleaseFeedStore } from '../server-stub/src/releases/index.js';
 import * as ops from '../tools/release/ops.js';
 import { main as cliMain } from '../tools/release/cli.js';
-import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
+
+const cleanups = useCleanups();
 
 describe('release feed (plugin) + release CLI operations, over real HTTP', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
   let keyFile: string;
 
   beforeEach(async () => {
-    tmp = await tempDir('feed');
-    feed = await startFeed(join(tmp.dir, 'backend'));
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-feed-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
     keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), generateReleaseKey());
-  });
-  afterEach(async () => {
-    await feed.close();
-    await tmp.cleanup();
   });
 
   it('publishes with upload progress, serves the manifest, and lists it', async () => {

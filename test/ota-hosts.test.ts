@@ -3,29 +3,28 @@
 // unrelated, so a release names a minimum per host; here the real release tool publishes one
 // bundle to the real feed, and a panel of each host installs it (real updater) and its loader
 // verifies and starts it.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleLoader } from '../src-main/loader/loader.js';
 import { Ed25519Verifier } from '../src-main/core/update/index.js';
 import { extractBundle } from '../src-main/core/update/bundle.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { makeTempDir, useCleanups } from './harness/index.js';
 import { testUpdater } from './harness/ota/updater.js';
 
+const cleanups = useCleanups();
+
 describe('one release runs on the Electron host and on the Node host (minimum runtime per host)', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
   const key = generateReleaseKey();
   const verifier = new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]);
 
   beforeEach(async () => {
-    tmp = await tempDir('hosts');
-    feed = await startFeed(join(tmp.dir, 'backend'));
-  });
-  afterEach(async () => {
-    await feed.close();
-    await tmp.cleanup();
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-hosts-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
   });
 
   it('the release tool signs the bundle\'s own minRuntime; each host checks its own minimum at install and at launch', async () => {

@@ -9,8 +9,11 @@ import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { makeTempDir, useCleanups } from './harness/index.js';
 import { timerScheduler } from './harness/ota/updater.js';
+
+const cleanups = useCleanups();
 
 /**
  * Slow retrieval, endless data, rollback floor, credentials and feed silence (issue 11 §3),
@@ -78,19 +81,18 @@ function signed(version: string, counter: number, bundle: { url: string; sha512:
 }
 
 describe('OTA retrieval limits, rollback floor and credentials (real servers on 127.0.0.1)', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let srv: Scripted;
   let dataDir: string;
 
   beforeEach(async () => {
-    tmp = await tempDir('ota-retrieval');
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-retrieval-') };
     srv = await scriptedServer();
     dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
   });
   afterEach(async () => {
     await srv.close();
-    await tmp.cleanup();
   });
 
   const updater = (over: Partial<OtaUpdaterOptions> = {}) => new OtaUpdater({
@@ -251,48 +253,39 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
 
 describe('feed silence in the fleet list (real release feed)', () => {
   it('the release manager\'s panel list shows a panel that has seen no valid manifest for days', async () => {
-    const tmp = await tempDir('ota-silence');
-    const feed = await startFeed(join(tmp.dir, 'backend'));
-    try {
-      let now = Date.now();
-      const dataDir = join(tmp.dir, 'panel');
-      await mkdir(dataDir);
-      const u = new OtaUpdater({
-        dataDir, manifestUrl: feed.manifestUrl('stable'), reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`, panelId: 'panel-0001', channel: 'stable',
-        runtimeHost: 'electron', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-        http: new GotOtaHttpClient(), wallClock: { now: () => now }, scheduler: timerScheduler, random: () => 0.5, requestRestart: async () => undefined,
-      });
-      const since = new Date(now).toISOString();
-      expect(await u.checkNow()).toMatch(/no release/);
-      now += 4 * 86_400_000;
-      expect(await u.checkNow()).toMatch(/no release/);
-      type Listed = { panels: Array<{ panelId: string; noValidManifestSince: string | null }> };
-      const end = Date.now() + 10_000;
-      let listed: Listed = { panels: [] };
-      while (!listed.panels.some((p) => p.noValidManifestSince !== null)) {
-        if (Date.now() > end) throw new Error(`not listed: ${JSON.stringify(listed)}`);
-        await new Promise((r) => setTimeout(r, 50));
-        listed = (await ops.listPanels(feed.client)) as Listed;
-      }
-      expect(listed.panels).toEqual([expect.objectContaining({ panelId: 'panel-0001', noValidManifestSince: since })]);
-    } finally {
-      await feed.close();
-      await tmp.cleanup();
+    const tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-silence-') };
+    const feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
+    let now = Date.now();
+    const dataDir = join(tmp.dir, 'panel');
+    await mkdir(dataDir);
+    const u = new OtaUpdater({
+      dataDir, manifestUrl: feed.manifestUrl('stable'), reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`, panelId: 'panel-0001', channel: 'stable',
+      runtimeHost: 'electron', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient(), wallClock: { now: () => now }, scheduler: timerScheduler, random: () => 0.5, requestRestart: async () => undefined,
+    });
+    const since = new Date(now).toISOString();
+    expect(await u.checkNow()).toMatch(/no release/);
+    now += 4 * 86_400_000;
+    expect(await u.checkNow()).toMatch(/no release/);
+    type Listed = { panels: Array<{ panelId: string; noValidManifestSince: string | null }> };
+    const end = Date.now() + 10_000;
+    let listed: Listed = { panels: [] };
+    while (!listed.panels.some((p) => p.noValidManifestSince !== null)) {
+      if (Date.now() > end) throw new Error(`not listed: ${JSON.stringify(listed)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      listed = (await ops.listPanels(feed.client)) as Listed;
     }
+    expect(listed.panels).toEqual([expect.objectContaining({ panelId: 'panel-0001', noValidManifestSince: since })]);
   });
 });
 
 describe('the image release floor on a wiped panel with an unsynced clock (real feed, real panel.json, createOtaUpdater)', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
 
   beforeEach(async () => {
-    tmp = await tempDir('ota-floor');
-    feed = await startFeed(join(tmp.dir, 'backend'));
-  });
-  afterEach(async () => {
-    await feed.close();
-    await tmp.cleanup();
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-floor-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
   });
 
   it('an old, validly signed manifest is refused below the counter floor and below the factory version; without a floor it would be taken', async () => {

@@ -1,9 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_COUNTER_JUMP, ReleaseLedger } from '../tools/release/ledger.js';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { makeTempDir, useCleanups } from './harness/index.js';
+
+const cleanups = useCleanups();
 
 /**
  * Fast-forward through the release tool: a manifest that is validly signed by a trusted key
@@ -14,21 +17,17 @@ import { generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type 
  * (test/release-trust.test.ts covers a huge counter the feed claims without a signed manifest.)
  */
 describe('release tool: a validly signed counter far above the ledger is not followed', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
   let keyFile: string;
   let ledgerFile: string;
 
   beforeEach(async () => {
-    tmp = await tempDir('release-counter-bound');
-    feed = await startFeed(join(tmp.dir, 'backend'));
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-release-counter-bound-') };
+    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
     await mkdir(join(tmp.dir, 'keys'));
     keyFile = await writeKeyFile(join(tmp.dir, 'keys', 'release.key'), generateReleaseKey());
     ledgerFile = join(tmp.dir, 'keys', 'release-ledger.json');
-  });
-  afterEach(async () => {
-    await feed.close();
-    await tmp.cleanup();
   });
 
   /** Signs a manifest for `version` with `counter` outside the ledger (as `sign` on another machine) and posts it. */

@@ -1,11 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImageReleaseFloor } from '../src-main/core/update/index.js';
 import { ReleaseLedger } from '../tools/release/ledger.js';
 import * as ops from '../tools/release/ops.js';
 import { main as cliMain } from '../tools/release/cli.js';
-import { ADMIN_TOKEN, generateReleaseKey, makeBundle, startFeed, tempDir, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
+
+const cleanups = useCleanups();
 
 /**
  * The release tool against a backend that lies (issue 11 §2): the real release feed, whose
@@ -19,23 +22,19 @@ interface Stored {
 }
 
 describe('release tool: does not trust the backend', () => {
-  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let tmp: { dir: string };
   let feed: TestFeed;
   let backendDir: string;
   let keyFile: string;
   let ledgerFile: string;
 
   beforeEach(async () => {
-    tmp = await tempDir('release-trust');
+    tmp = { dir: await makeTempDir(cleanups, 'airpanel-release-trust-') };
     backendDir = join(tmp.dir, 'backend');
-    feed = await startFeed(backendDir);
+    feed = await startFeed(backendDir, cleanups);
     await mkdir(join(tmp.dir, 'keys'));
     keyFile = await writeKeyFile(join(tmp.dir, 'keys', 'release.key'), generateReleaseKey());
     ledgerFile = join(tmp.dir, 'keys', 'release-ledger.json');
-  });
-  afterEach(async () => {
-    await feed.close();
-    await tmp.cleanup();
   });
 
   /** Stops the backend, lets `edit` change its stored rows, starts it again on the same data. */
@@ -45,7 +44,7 @@ describe('release tool: does not trust the backend', () => {
     const index = JSON.parse(await readFile(file, 'utf8')) as Stored;
     edit(index);
     await writeFile(file, JSON.stringify(index));
-    feed = await startFeed(backendDir);
+    feed = await startFeed(backendDir, cleanups);
   }
 
   async function publishTwo() {
@@ -115,7 +114,7 @@ describe('release tool: does not trust the backend', () => {
     const bytes = await readFile(join(backendDir, 'releases', 'bundles', name));
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 0xff;
     await writeFile(join(backendDir, 'releases', 'bundles', name), bytes);
-    feed = await startFeed(backendDir);
+    feed = await startFeed(backendDir, cleanups);
     await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/does not match the signed sha512/);
     await nothingSigned(2, 2);
   });

@@ -19,14 +19,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBundle, extractBundle } from '../../src-main/core/update/index.js';
 import * as ops from '../../tools/release/ops.js';
-import { generateReleaseKey, startFeed, tempDir, writeKeyFile, writeKeyring } from '../harness/ota/feed.js';
+import { generateReleaseKey, startFeed, writeKeyFile, writeKeyring } from '../harness/ota/feed.js';
+import { startSupervisedCorePanel } from '../harness/ota/core-panel.js';
 import { stubBundle } from '../harness/ota/stub-app.js';
 import { SupervisedStubPanel } from '../harness/ota/supervised.js';
 import { coreAppBundle } from '../harness/ota/core-app.js';
-import got from 'got';
-import { PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
-import { writePanelJson } from '../../src-main/core/testing/fixtures.js';
-import { startTestBackend } from '../../server-stub/src/test-support.js';
+import { PanelSummary } from '@airpanel/contract';
+import { Cleanups, makeTempDir } from '../harness/index.js';
 
 const { values } = parseArgs({ options: { 'schedule-ms': { type: 'string', default: '3000' } } });
 const scheduleMs = Number(values['schedule-ms']);
@@ -54,24 +53,10 @@ async function countingProxy(upstream: string) {
 
 /** The real backend (SQLite, embedded MQTT, feed) and the real PanelCore: command via MQTT. */
 async function runWithCore(padding: number): Promise<void> {
-  const backend = await startTestBackend(join(tmp.dir, 'core-backend'), { mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' } });
-  const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${backend.adminToken}` } });
-  let panel: SupervisedStubPanel | null = null;
+  const cleanups = new Cleanups();
   try {
-    const reg = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-bench', name: 'Bench' } }).json());
-    const dataDir = join(tmp.dir, 'panel-core');
-    await mkdir(dataDir);
-    await writePanelJson(dataDir, panelConfigFromRegistration(reg));
-    const key = generateReleaseKey();
-    const keyFile = await writeKeyFile(join(tmp.dir, 'core.key'), key);
-    const keyring = join(tmp.dir, 'core-keyring.json');
-    await writeKeyring(keyring, [key]);
-    const factory = await coreAppBundle(tmp.dir, '1.0.0', 'healthy');
-    const factoryDir = join(tmp.dir, 'core-factory');
-    await extractBundle(factory.file, factoryDir, '1.0.0');
-    panel = new SupervisedStubPanel(dataDir, factoryDir, tmp.dir, { manifestUrl: '', reportUrl: '', keyring, panelId: 'panel-bench' }, 30_000, 'core-app-runtime');
-    panel.start();
-    const summary = async () => PanelSummary.parse(await admin.get('panels/panel-bench').json());
+    const { backend, api, workDir, keyFile } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-bench', name: 'Bench', healthDeadlineMs: 30_000 });
+    const summary = async () => PanelSummary.parse(await api.panel('panel-bench'));
     const until = async (pred: () => Promise<boolean>) => {
       const end = Date.now() + 120_000;
       while (!(await pred())) {
@@ -80,12 +65,12 @@ async function runWithCore(padding: number): Promise<void> {
       }
     };
     await until(async () => (await summary()).online);
-    await coreAppBundle(tmp.dir, '2.0.0', 'healthy'); // writes the test app's tree, padded below
-    const padded = await buildBundle({ inputs: [{ dir: join(tmp.dir, 'core-app-2.0.0', 'app'), as: 'app' }, { dir: await padDir(padding), as: 'assets' }], version: '2.0.0', main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(tmp.dir, 'core-2.0.0-padded.tar.gz') });
+    await coreAppBundle(workDir, '2.0.0', 'healthy'); // writes the test app's tree, padded below
+    const padded = await buildBundle({ inputs: [{ dir: join(workDir, 'core-app-2.0.0', 'app'), as: 'app' }, { dir: await padDir(padding), as: 'assets' }], version: '2.0.0', main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, 'core-2.0.0-padded.tar.gz') });
     const t0 = performance.now();
     await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: padded.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
     const tPublished = performance.now();
-    await admin.post('panels/panel-bench/commands', { json: { kind: 'check-update' } });
+    await api.client.call('sendCommand', { params: { panelId: 'panel-bench' }, body: { kind: 'check-update' } });
     await until(async () => {
       const s = await summary();
       return s.online && s.firmwareVersion === '2.0.0';
@@ -94,8 +79,7 @@ async function runWithCore(padding: number): Promise<void> {
     console.log(`real PanelCore, check-update via backend → MQTT: bundle ${padded.size} bytes, publish ${(tPublished - t0).toFixed(0)} ms, ` +
       `published → backend sees 2.0.0 running ${(t1 - tPublished).toFixed(0)} ms`);
   } finally {
-    await panel?.stop();
-    await backend.close();
+    await cleanups.run();
   }
 }
 
@@ -108,7 +92,8 @@ async function padDir(bytes: number): Promise<string> {
   return dir;
 }
 
-const tmp = await tempDir('ota-bench');
+const mainCleanups = new Cleanups();
+const tmp = { dir: await makeTempDir(mainCleanups, 'airpanel-ota-bench-') };
 try {
   // 1. The real app bundle, if the Electron host has been built.
   let realSize: number | null = null;
@@ -122,7 +107,7 @@ try {
   }
   const padding = realSize ?? 3 * 1048576;
 
-  const feed = await startFeed(join(tmp.dir, 'backend'));
+  const feed = await startFeed(join(tmp.dir, 'backend'), mainCleanups);
   const proxy = await countingProxy(feed.url);
   const key = generateReleaseKey();
   const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
@@ -165,5 +150,5 @@ try {
   console.log('NOTE: the first two runs use the stub test app, the last the real PanelCore in a test-app bundle;\n' +
     '      all under the real loader, none in Electron (no Electron binary here).');
 } finally {
-  await tmp.cleanup();
+  await mainCleanups.run();
 }

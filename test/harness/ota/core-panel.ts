@@ -20,6 +20,8 @@ export interface SupervisedCorePanel {
   panel: SupervisedStubPanel;
   /** Where bundles are built. */
   workDir: string;
+  /** The release key's private key file (its public key is the panel's keyring). */
+  keyFile: string;
   /** Builds a core-app bundle of `version` behaving so, signs it with the key and publishes it on `stable` to every panel. */
   publish(version: string, behaviour: CoreAppBehaviour): Promise<void>;
 }
@@ -46,6 +48,7 @@ export async function startSupervisedCorePanel(o: { cleanups: Cleanups; panelId:
     api,
     panel,
     workDir,
+    keyFile,
     async publish(version, behaviour) {
       const b = await coreAppBundle(workDir, version, behaviour);
       await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });

@@ -1,5 +1,6 @@
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Shared by the OTA tests: a real release feed on 127.0.0.1:0, keys, bundles from generated
+// trees, a proxy that cuts a download halfway.
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,9 +8,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ReleaseFeedStore, releasesPlugin } from '../../../server-stub/src/releases/index.js';
 import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '../../../src-main/core/update/index.js';
 import type { FeedClient } from '../../../tools/release/ops.js';
-
-/** Shared by the OTA tests: a real release feed on 127.0.0.1:0, keys, bundles from generated trees. */
-export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+import { ADMIN_TOKEN } from '../admin.js';
+import type { Cleanups } from '../cleanups.js';
 
 export interface TestFeed {
   url: string;
@@ -20,11 +20,13 @@ export interface TestFeed {
   close(): Promise<void>;
 }
 
-export async function startFeed(dataDir: string): Promise<TestFeed> {
+/** The release feed alone (fastify + the releases plugin) over `dataDir`; closed by `cleanups`. */
+export async function startFeed(dataDir: string, cleanups: Cleanups): Promise<TestFeed> {
   const store = new ReleaseFeedStore(dataDir);
   const app = Fastify({ logger: false });
   await app.register(releasesPlugin, { prefix: '/api/v1', store, isAdmin: (h) => h === `Bearer ${ADMIN_TOKEN}` });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.add(() => app.close());
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
     url,
@@ -34,11 +36,6 @@ export async function startFeed(dataDir: string): Promise<TestFeed> {
     manifestUrl: (channel) => `${url}/api/v1/update/channels/${channel}/manifest`,
     close: () => app.close(),
   };
-}
-
-export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), `airpanel-${prefix}-`));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 /** Writes a keyring file trusting `keys` and returns its JSON. */
