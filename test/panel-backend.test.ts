@@ -1,30 +1,19 @@
 // The panel core against the real backend (server-stub's createBackend): REST, the embedded
 // MQTT broker (aedes) with panel authentication, SQLite. The broker is made killable by a
 // gateway wrapper so a broker outage can be played while the HTTP API stays up.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import got from 'got';
 import { connect } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  type Command,
-  type ContentSet,
-  type PanelSummary,
-  PanelRegistration,
-  panelConfigFromRegistration,
-} from '@airpanel/contract';
+import { describe, expect, it } from 'vitest';
+import type { Command, ContentSet, PanelSummary } from '@airpanel/contract';
 import { loadPanelConfig } from '../src-main/core/config.js';
 import { PanelCore } from '../src-main/core/panel-core.js';
-import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
-import { type Backend, createBackend } from '../server-stub/src/backend.js';
+import { capturingLogger, RecordingHostActions, waitFor } from '../src-main/core/testing/fixtures.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { createEmbeddedGateway } from '../server-stub/src/mqtt/embedded-gateway.js';
 import type { EncodedDisplayDocument } from '../server-stub/src/documents/draft.js';
 import type { MqttGateway } from '../server-stub/src/mqtt/gateway.js';
 import type { GatewayBackend } from '../server-stub/src/mqtt/gateway.js';
-
-const ADMIN_TOKEN = 'admin-token-for-panel-backend-tests-0123456789';
+import { makeTempDir, panelConfigFor, provisionPanel, startBackend, useCleanups, writePanelConfig } from './harness/index.js';
 
 /** The embedded gateway, but one that can be killed and started again on the same port. */
 class KillableGateway implements MqttGateway {
@@ -90,34 +79,20 @@ class KillableGateway implements MqttGateway {
   }
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const cleanups = useCleanups();
 
 describe('panel core ⇄ real backend', () => {
   it('goes live at once on an admin change, stale when the broker dies, live again when it is back', async () => {
     let gateway: KillableGateway | null = null;
-    const backend: Backend = await createBackend({
-      dataDir: await tempDir('airpanel-backend-'),
-      port: 0,
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-      startLoops: false,
-      gatewayFactory: ({ service }) => (gateway = new KillableGateway(service)),
+    const { admin } = await startBackend({
+      mode: 'in-process',
+      cleanups,
+      backend: { startLoops: false, gatewayFactory: ({ service }) => (gateway = new KillableGateway(service)) },
     });
-    cleanups.push(() => backend.close());
-    const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
-    const registration = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-e2e', name: 'Main street' } }).json());
-    const dataDir = await tempDir('airpanel-panel-');
-    await writePanelJson(dataDir, panelConfigFromRegistration(registration));
+    const registration = await provisionPanel(admin, { panelId: 'panel-e2e', name: 'Main street', sensorId: null });
+    const dataDir = await makeTempDir(cleanups, 'airpanel-panel-');
+    await writePanelConfig(dataDir, panelConfigFor(registration));
     const { logger, entries } = capturingLogger();
     const core = new PanelCore({
       dataDir,
@@ -141,18 +116,18 @@ describe('panel core ⇄ real backend', () => {
         stableConnectionMs: 100,
       },
     });
-    cleanups.push(() => core.stop());
+    cleanups.add(() => core.stop());
     await core.start();
     await waitFor('live on the backend document', () => core.state.name === 'live');
     await waitFor('mqtt up', () => entries.some((e) => e.message === 'mqtt up'));
 
     // An operator edits the content set the panel uses: the panel shows it within a second.
-    const contentSet = (await admin.get('content-sets/default-en').json()) as ContentSet;
+    const contentSet: ContentSet = await admin.client.call('getContentSet', { params: { contentSetId: 'default-en' } });
     const before = core.getView();
     const revisionBefore = before.kind === 'content' ? before.document.revision : 0;
     const { id: _id, ...body } = contentSet;
     for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Edited ${level}` };
-    await admin.put('content-sets/default-en', { json: body });
+    await admin.client.call('replaceContentSet', { params: { contentSetId: 'default-en' }, body });
     await waitFor('the edited headline on screen', () => {
       const view = core.getView();
       return view.kind === 'content' && view.document.content.headline.startsWith('Edited') && view.document.revision > revisionBefore;
@@ -162,7 +137,7 @@ describe('panel core ⇄ real backend', () => {
     const shownRevision = shown.kind === 'content' ? shown.document.revision : -1;
     let summary: PanelSummary | null = null;
     await waitFor('backend summary', () => summary?.state === 'live' && summary.displayedRevision === shownRevision && summary, 2_000, async () => {
-      summary = (await admin.get('panels/panel-e2e').json()) as PanelSummary;
+      summary = await admin.panel('panel-e2e');
     });
 
     // The broker dies: after the freshness window the content stays, with the stale badge.
