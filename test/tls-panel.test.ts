@@ -4,15 +4,17 @@
 // the new document, polling over HTTPS while MQTT is away; a wrong CA, an expired certificate and
 // a wrong host name → refused, named TLS-n in the status and the log, cached content kept (stale
 // after the window); plain endpoints or an unreadable CA in panel.json → the maintenance screen's
-// CFG-6 / CFG-7 without ever connecting.
-import { chmod, copyFile, mkdtemp, rm } from 'node:fs/promises';
+// CFG-6 / CFG-7 without ever connecting. Then the backend's own HTTPS and MQTTS (createBackend
+// tls with its private CA): panel.json written from the registration answer, as provisioning
+// does, with and without a client certificate. And OTA through the HTTPS front.
+import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import got, { type Got } from 'got';
 import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ContentSet, panelTopics, PanelRegistration } from '@airpanel/contract';
+import { type ContentSet, panelConfigFromRegistration, panelTopics, PanelRegistration } from '@airpanel/contract';
 import { loadPanelConfig } from '../src-main/core/config.js';
 import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
 import { PanelCore, type CoreTuning } from '../src-main/core/panel-core.js';
@@ -21,6 +23,7 @@ import { createTestPki, type IssuedCertificate, type TestPki } from '../src-main
 import { TlsTerminator } from '../src-main/core/transport/testing/tls-terminator.js';
 import { type Backend, createBackend } from '../server-stub/src/backend.js';
 import { silentLogger } from '../server-stub/src/logger.js';
+import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '../server-stub/src/tls/x509.js';
 import * as releaseOps from '../tools/release/ops.js';
 import { generateReleaseKey, makeBundle, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
 
@@ -276,6 +279,52 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
     await waitFor('live with the client certificate', () => withCert.core.state.name === 'live' && withCert.entries.some((e) => e.message === 'mqtt up'), 10_000);
     expect(mtlsMqtts.clientSubjects).toContain('tls-mtls');
     expect(mtlsHttps.clientSubjects).toContain('tls-mtls');
+  });
+});
+
+describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)", () => {
+  it('registration hands the CA (and a client certificate for a CSR); panels written from it go live over MQTTS, with and without mTLS, and see a change', async () => {
+    const own = await createBackend({
+      dataDir: join(work, 'own-tls-backend'), port: 0, adminToken: ADMIN_TOKEN, logger: silentLogger, startLoops: false,
+      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, tls: { caDir: join(work, 'own-tls-ca') },
+    });
+    stops.push(() => own.close());
+    const caPem = own.tls?.caCertificateForPanels;
+    if (!caPem) throw new Error('the backend has no CA for panels');
+    const ownAdmin = got.extend({ prefixUrl: `${own.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, https: { certificateAuthority: caPem }, retry: { limit: 0 } });
+
+    // As `provisioning register` + `inject` do: panel.json from the registration answer (CA inline).
+    const plain = PanelRegistration.parse(await ownAdmin.post('panels', { json: { id: 'own-tls', name: 'Own TLS' } }).json());
+    expect(plain.caCertificate).toBe(caPem);
+    expect(plain.endpoints.apiBaseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
+    expect(plain.endpoints.mqttUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
+    const plainDir = join(work, 'own-tls');
+    await writePanelJson(plainDir, panelConfigFromRegistration(plain));
+
+    // With a key pair made on the technician's machine and a CSR: a client certificate, key 0600.
+    const keys = await generateKeyPair();
+    const mtls = PanelRegistration.parse(await ownAdmin.post('panels', {
+      json: { id: 'own-mtls', name: 'Own mTLS', clientCertificateRequest: await createCertificateRequest(keys, 'own-mtls') },
+    }).json());
+    expect(mtls.clientCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const mtlsDir = join(work, 'own-mtls');
+    await writePanelJson(mtlsDir, { ...panelConfigFromRegistration(mtls), clientKeyFile: 'client.key' });
+    await writeFile(join(mtlsDir, 'client.key'), await privateKeyToPem(keys.privateKey), { mode: 0o600 });
+
+    const panels = [await startCore(plainDir), await startCore(mtlsDir)];
+    for (const { core, entries } of panels) {
+      await waitFor('live over MQTTS', () => core.state.name === 'live' && entries.some((e) => e.message === 'mqtt up'), 10_000);
+      expect(entries.find((e) => e.message === 'transport')).toMatchObject({ trusts: 'private CA', caSource: 'panel.json (inline PEM)' });
+    }
+    expect(panels[1]!.entries.find((e) => e.message === 'transport')).toMatchObject({ clientCertificate: 'CN=own-mtls' });
+    const before = panels.map(({ core }) => revision(core));
+    const { id: _id, ...body } = (await ownAdmin.get('content-sets/default-en').json()) as ContentSet;
+    for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Own TLS ${level}` };
+    await ownAdmin.put('content-sets/default-en', { json: body });
+    for (const [i, { core, entries }] of panels.entries()) {
+      await waitFor('the change over MQTTS', () => headline(core)?.startsWith('Own TLS') && revision(core) > before[i]!, 5_000);
+      expect(entries.filter((e) => e.message === 'certificate problem')).toEqual([]);
+    }
   });
 });
 
