@@ -2,52 +2,32 @@
 // accounts the backend created through the dynamic security plugin. This checks that what
 // the panel does on MQTT (client id, will, subscriptions, status, command acks) fits the
 // broker's per-panel ACL, not only aedes' hooks.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import got from 'got';
 import { connect } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
-import { CommandRecord, PanelRegistration, PanelSummary, panelConfigFromRegistration } from '@airpanel/contract';
+import { describe, expect, it } from 'vitest';
+import { CommandRecord, PanelSummary } from '@airpanel/contract';
 import { loadPanelConfig } from '../src-main/core/config.js';
 import { PanelCore } from '../src-main/core/panel-core.js';
-import { capturingLogger, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
-import { createBackend } from '../server-stub/src/backend.js';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { startMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
+import { capturingLogger, RecordingHostActions, waitFor } from '../src-main/core/testing/fixtures.js';
+import { makeTempDir, panelConfigFor, provisionPanel, startBackend, startMosquitto, useCleanups, writePanelConfig } from './harness/index.js';
 
-const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-panel-tests-0123456789';
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await (cleanups.pop() as () => Promise<void>)();
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const cleanups = useCleanups();
 
 describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
   it('goes live over MQTT, reports its status, acknowledges a command, and is cut off when deleted', async () => {
     const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const backend = await createBackend({
-      dataDir: await tempDir('airpanel-backend-'),
-      port: 0,
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-      startLoops: false,
+    cleanups.add(() => broker.stop());
+    const { admin } = await startBackend({
+      mode: 'in-process',
+      cleanups,
       mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword },
+      backend: { startLoops: false },
     });
-    cleanups.push(() => backend.close());
-    const admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
-    const registration = PanelRegistration.parse(await admin.post('panels', { json: { id: 'panel-street', name: 'Main street' } }).json());
-    expect(registration.endpoints.mqttUrl).toBe(broker.url);
-    const dataDir = await tempDir('airpanel-panel-');
-    await writePanelJson(dataDir, panelConfigFromRegistration(registration));
+    const registration = await provisionPanel(admin, { panelId: 'panel-street', name: 'Main street', sensorId: null });
+    expect(registration.endpoints?.mqttUrl).toBe(broker.url);
+    const dataDir = await makeTempDir(cleanups, 'airpanel-panel-');
+    await writePanelConfig(dataDir, panelConfigFor(registration));
     const { logger, entries } = capturingLogger();
     const hostActions = new RecordingHostActions();
     const core = new PanelCore({
@@ -63,7 +43,7 @@ describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
       tuning: { pollIntervalMs: 600_000, firstPollMaxDelayMs: 600_000, reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 }, stableConnectionMs: 100 },
     });
     let coreStopped = false;
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       if (!coreStopped) await core.stop();
     });
     await core.start();
@@ -73,20 +53,20 @@ describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
     // Its status went through Mosquitto to the backend.
     let summary: PanelSummary | null = null;
     await waitFor('the backend hears the panel live', () => summary?.online === true && summary.state === 'live' && summary, 3_000, async () => {
-      summary = PanelSummary.parse(await admin.get('panels/panel-street').json());
+      summary = PanelSummary.parse(await admin.panel('panel-street'));
     });
 
     // A command goes out QoS 1 through Mosquitto; the panel's ack comes back on its events topic.
-    const sent = CommandRecord.parse(await admin.post('panels/panel-street/commands', { json: { kind: 'reload' } }).json());
+    const sent = CommandRecord.parse(await admin.client.call('sendCommand', { params: { panelId: 'panel-street' }, body: { kind: 'reload' } }));
     let record: CommandRecord | null = null;
     await waitFor('the "done" ack', () => record?.acks.some((a) => a.status === 'done') && record, 3_000, async () => {
-      record = CommandRecord.parse(await admin.get(`panels/panel-street/commands/${sent.id}`).json());
+      record = CommandRecord.parse(await admin.client.call('getCommand', { params: { panelId: 'panel-street', commandId: sent.id } }));
     });
     expect(hostActions.calls).toContain('reload');
 
     // Deleting the panel deletes its broker account: Mosquitto drops it and refuses it since.
     const seen = entries.length;
-    await admin.delete('panels/panel-street');
+    await admin.client.call('deletePanel', { params: { panelId: 'panel-street' } });
     const after = () => entries.slice(seen);
     await waitFor('the panel loses its broker connection', () => after().some((e) => e.message === 'mqtt reconnect scheduled'), 3_000);
     const refusal = await waitFor('a refused reconnect', () => after().find((e) => e.message === 'mqtt error'), 3_000);
