@@ -184,6 +184,16 @@ describe('backend over TLS with a private CA', () => {
     expect(JSON.parse(api.body).error.message).toMatch(/revoked/);
     expect(await dialMqtt({ clientId: 'pnl-rev-a', username: 'pnl-rev-a', password: newKey, cert: a.cert, key: a.key })).toBeInstanceOf(Error);
 
+    // A new certificate for the same panel (POST …/client-certificate) works with the new key.
+    const keys = await generateKeyPair();
+    const issued = await call('POST', '/api/v1/panels/pnl-rev-a/client-certificate', { token: backend.adminToken, body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') } });
+    expect(issued.status).toBe(200);
+    const fresh = JSON.parse(issued.body) as { panelId: string; clientCertificate: string; caCertificate: string };
+    expect(fresh.caCertificate).toBe(caPem);
+    expect(new X509Certificate(fresh.clientCertificate).subject).toBe('CN=pnl-rev-a');
+    expect((await call('GET', '/api/v1/panels/pnl-rev-a/display', { token: newKey, cert: fresh.clientCertificate, key: await privateKeyToPem(keys.privateKey) })).status).toBe(200);
+    expect((await call('POST', '/api/v1/panels/pnl-none/client-certificate', { token: backend.adminToken, body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') } })).status).toBe(404);
+
     const c = await registerWithCertificate('pnl-rev-c');
     const serial = new X509Certificate(c.cert).serialNumber;
     expect(backend.tls!.ca!.isCurrentPanelCertificate('pnl-rev-c', serial)).toBe(true);

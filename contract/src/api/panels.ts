@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ApiKeyRotation } from '../product/backend-api.js';
 import { PanelCreateBody, PanelSummary, PanelUpdateBody } from '../product/panel.js';
-import { PanelRegistration } from '../product/provisioning.js';
+import { ClientCertificateBody, ClientCertificateIssue, PanelRegistration } from '../product/provisioning.js';
 import { apiPath, endpoint, errors, named } from './endpoint.js';
 import { PanelParams } from './params.js';
 
@@ -45,5 +45,13 @@ export const panelEndpoints = {
     summary: 'Issue a new API key for a panel; the old one stops working',
     params: PanelParams,
     responses: { 200: { description: 'The new key, shown only this once', schema: named('ApiKeyRotation', ApiKeyRotation) }, ...errors(400, 401, 403, 404) },
+  }),
+  issuePanelCertificate: endpoint({
+    method: 'POST', path: apiPath('/panels/{panelId}/client-certificate'), operationId: 'issuePanelCertificate', tag: 'panels', auth: 'admin',
+    summary: "Sign a new client certificate (mTLS) for a panel; its previous one is revoked",
+    description: 'Needs a backend with a private CA (--tls-ca-dir). The subject is the panel id whatever the request asks.',
+    params: PanelParams,
+    body: named('ClientCertificateBody', ClientCertificateBody),
+    responses: { 200: { description: 'The certificate and the CA to trust', schema: named('ClientCertificateIssue', ClientCertificateIssue) }, ...errors(400, 401, 403, 404) },
   }),
 };

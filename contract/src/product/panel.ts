@@ -10,6 +10,10 @@ export const Location = z.object({
 });
 export type Location = z.infer<typeof Location>;
 
+/** A PKCS#10 certificate request (PEM) for a panel's client certificate (mTLS); the key pair
+ *  stays where it was made (the technician's machine). */
+export const CertificateRequestPem = z.string().max(8_192).regex(/^-----BEGIN CERTIFICATE REQUEST-----/, 'a PEM certificate request');
+
 /** What an admin sends to create a panel; unset references take the backend's defaults. */
 export const PanelCreateBody = z.object({
   /** Optional chosen id (e.g. an asset tag); generated when absent. */
@@ -19,9 +23,8 @@ export const PanelCreateBody = z.object({
   sensorSourceId: Identifier.nullable().optional(),
   contentSetId: Identifier.optional(),
   levelSchemeId: Identifier.optional(),
-  /** A PKCS#10 request (PEM) for the panel's client certificate (mTLS); the key pair stays on
-   *  the technician's machine. Needs a backend with a private CA (`--tls-ca-dir`). */
-  clientCertificateRequest: z.string().max(8_192).regex(/^-----BEGIN CERTIFICATE REQUEST-----/, 'a PEM certificate request').optional(),
+  /** The panel's client certificate request; needs a backend with a private CA (`--tls-ca-dir`). */
+  clientCertificateRequest: CertificateRequestPem.optional(),
 });
 export type PanelCreateBody = z.infer<typeof PanelCreateBody>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Identifier, shortText } from './primitives.js';
-import { Panel, Location, PanelTransportSettings } from './panel.js';
+import { CertificateRequestPem, Panel, Location, PanelTransportSettings } from './panel.js';
 import { ReleaseChannel } from '../release/manifest.js';
 import { PanelSensorSettings } from './panel-sensor.js';
 
@@ -35,6 +35,19 @@ export const PanelRegistration = z.object({
   clientCertificate: PemCertificate.nullable().default(null),
 });
 export type PanelRegistration = z.infer<typeof PanelRegistration>;
+
+/** `POST /panels/{id}/client-certificate`: a new client certificate for a registered panel
+ *  (after a key rotation revoked the old one, or before it expires). */
+export const ClientCertificateBody = z.object({ clientCertificateRequest: CertificateRequestPem });
+export type ClientCertificateBody = z.infer<typeof ClientCertificateBody>;
+
+/** The answer: the certificate (the panel's previous one is revoked) and the CA to trust. */
+export const ClientCertificateIssue = z.object({
+  panelId: Identifier,
+  clientCertificate: PemCertificate,
+  caCertificate: PemCertificate.nullable(),
+});
+export type ClientCertificateIssue = z.infer<typeof ClientCertificateIssue>;
 
 /**
  * `panel.json` in the panel's data dir (`/data/airpanel` on a panel), written by

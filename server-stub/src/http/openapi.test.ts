@@ -45,7 +45,8 @@ describe('OpenAPI document', () => {
     const expected = [
       'get /healthz', 'get /metrics', 'get /api/v1/openapi.json',
       'post /api/v1/panels', 'get /api/v1/panels', 'get /api/v1/panels/{panelId}', 'patch /api/v1/panels/{panelId}',
-      'delete /api/v1/panels/{panelId}', 'post /api/v1/panels/{panelId}/api-key', 'get /api/v1/panels/{panelId}/display',
+      'delete /api/v1/panels/{panelId}', 'post /api/v1/panels/{panelId}/api-key', 'post /api/v1/panels/{panelId}/client-certificate',
+      'get /api/v1/panels/{panelId}/display',
       'put /api/v1/panels/{panelId}/screenshot', 'get /api/v1/panels/{panelId}/screenshot',
       'post /api/v1/panels/{panelId}/commands', 'get /api/v1/panels/{panelId}/commands', 'get /api/v1/panels/{panelId}/commands/{commandId}',
       'get /api/v1/sensors', 'post /api/v1/sensors', 'get /api/v1/sensors/{sensorId}', 'put /api/v1/sensors/{sensorId}',

@@ -1,6 +1,6 @@
 import {
   DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, Panel, PanelRegistration, PanelSummary, panelTopics,
-  type ApiKeyRotation, type PanelCreateBody, type PanelUpdateBody,
+  type ApiKeyRotation, type ClientCertificateIssue, type PanelCreateBody, type PanelUpdateBody,
 } from '@airpanel/contract';
 import { generatePanelKey, hashSecret } from '../auth.js';
 import type { Clock } from '../clock.js';
@@ -159,6 +159,15 @@ export class PanelService {
       caCertificate: this.o.certificates?.caCertificatePem ?? null,
       clientCertificate,
     });
+  }
+
+  /** A new client certificate for a registered panel; the CA revokes its previous one. */
+  async issueClientCertificate(panelId: string, csr: string): Promise<ClientCertificateIssue> {
+    this.require(panelId);
+    await this.checkCertificateRequest(csr);
+    const clientCertificate = await this.o.certificates!.sign(panelId, csr);
+    this.o.logger.info('panel client certificate issued', { panelId });
+    return { panelId, clientCertificate, caCertificate: this.o.certificates!.caCertificatePem };
   }
 
   private async checkCertificateRequest(csr: string): Promise<void> {
