@@ -22,6 +22,7 @@ import {
 import got from 'got';
 import { createBackend, type Backend } from '../server-stub/src/backend.js';
 import { gotTransport, panelApiClient, panelDisplayUrl, updateManifestUrl } from '../src-main/core/backend-api.js';
+import { BackendAdminClient } from '../src-main/headless/simulator/admin-client.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 
 // The typed client (contract/src/api/client.ts) against the real backend on 127.0.0.1 with
@@ -232,6 +233,22 @@ describe("the panel's client over its own got (src-main/core/backend-api.ts)", (
   it('builds the URLs the panel fetches itself from the same table', () => {
     expect(panelDisplayUrl('http://h:1', 'panel-001')).toBe('http://h:1/api/v1/panels/panel-001/display');
     expect(updateManifestUrl('http://h:1/api/v1/', 'beta')).toBe('http://h:1/api/v1/update/channels/beta/manifest');
+  });
+});
+
+describe("the simulator's admin client (src-main/headless/simulator/admin-client.ts)", () => {
+  it('posts readings and commands, and says in one line what the backend refused or that it is unreachable', async () => {
+    await admin().call('createSensorSource', { body: { id: 'sim-source', name: 'Simulator source', spec: { kind: 'simulated' } } });
+    await admin().call('createPanel', { body: { id: 'sim-panel', name: 'Simulator panel', sensorSourceId: 'sim-source' } });
+    const simulator = new BackendAdminClient({ apiBaseUrl: backend.url, adminToken: backend.adminToken, panelId: 'sim-panel', sensorSourceId: 'sim-source' });
+    await simulator.setReading({ pm25: 41 });
+    expect((await admin().call('listReadings', { params: { sensorId: 'sim-source' }, query: { limit: 1 } }))[0]?.values.pm25).toBe(41);
+    const commandId = await simulator.sendCommand('reload');
+    expect(await simulator.commandAcks(commandId)).toEqual([]);
+    const unknownSource = new BackendAdminClient({ apiBaseUrl: backend.url, adminToken: backend.adminToken, panelId: 'sim-panel', sensorSourceId: 'no-such-source' });
+    await expect(unknownSource.setReading({ pm25: 1 })).rejects.toThrow(/^backend refused postReading: not-found: /);
+    const nowhere = new BackendAdminClient({ apiBaseUrl: `http://127.0.0.1:${await closedPort()}`, adminToken: 't'.repeat(40), panelId: 'sim-panel', sensorSourceId: 'sim-source' });
+    await expect(nowhere.setReading({ pm25: 1 })).rejects.toThrow(/^backend unreachable at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   });
 });
 
