@@ -103,6 +103,8 @@ export interface DevStack {
   panelDataDir: string;
   controls: SimulatorControls;
   backend(): Backend | null;
+  /** The backend's admin API (the contract's typed client with its admin token); throws while the backend is stopped. */
+  admin(): AdminApi;
   /** The headless host (headless mode), else null. */
   host: HeadlessHost | null;
   /** The running panel core (headless mode), else null. */
@@ -241,7 +243,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       }));
       return {
         mode: 'electron', electronUnavailable: null, simulatorUrl: `${server.url}/simulator`, panelUrl: null, panelId, panelApiKey, panelDataDir,
-        controls, backend: () => (backend.up ? backend.backend : null), host: null, core: () => null, stop: stopAll,
+        controls, backend: () => (backend.up ? backend.backend : null), admin: () => backend.admin, host: null, core: () => null, stop: stopAll,
       };
     }
 
@@ -298,6 +300,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       panelDataDir,
       controls,
       backend: () => (backend.up ? backend.backend : null),
+      admin: () => backend.admin,
       host,
       core: () => core,
       stop: stopAll,

@@ -11,7 +11,7 @@ import { BundleLoader } from '../src-main/loader/loader.js';
 import { LoaderStore } from '../src-main/loader/store.js';
 import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '../tools/release/ops.js';
-import { generateReleaseKey, makeBundle, startCuttingProxy, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, startBundleProxy, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { testUpdater } from './harness/ota/updater.js';
 import { Cleanups, makeTempDir, nodeArgsFor, useCleanups } from './harness/index.js';
 
@@ -189,7 +189,7 @@ describe('OTA attack and fault suite', () => {
 
   it('download cut halfway, then resumed with Range: only the rest is fetched, sha512 verified', async () => {
     const { bundle } = await publish('2.0.0', { padding: 400_000 });
-    const proxy = await startCuttingProxy(feed.url, Math.floor(bundle.size / 2));
+    const proxy = await startBundleProxy(feed.url, { cutFirstAfter: Math.floor(bundle.size / 2) });
     try {
       const manifestUrl = `${proxy.url}/api/v1/update/channels/stable/manifest`;
       const u = panel({ manifestUrl });
@@ -210,7 +210,7 @@ describe('OTA attack and fault suite', () => {
 
   it('download cut halfway: with retries, the same check resumes and installs', async () => {
     const { bundle } = await publish('2.0.0', { padding: 400_000 });
-    const proxy = await startCuttingProxy(feed.url, Math.floor(bundle.size / 3));
+    const proxy = await startBundleProxy(feed.url, { cutFirstAfter: Math.floor(bundle.size / 3) });
     try {
       const u = panel({ manifestUrl: `${proxy.url}/api/v1/update/channels/stable/manifest`, downloadAttempts: 3 });
       expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);

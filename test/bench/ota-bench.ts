@@ -13,13 +13,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBundle, extractBundle } from '../../src-main/core/update/index.js';
 import * as ops from '../../tools/release/ops.js';
-import { generateReleaseKey, startFeed, writeKeyFile, writeKeyring } from '../harness/ota/feed.js';
+import { generateReleaseKey, startBundleProxy, startFeed, writeKeyFile, writeKeyring } from '../harness/ota/feed.js';
 import { startSupervisedCorePanel } from '../harness/ota/core-panel.js';
 import { stubBundle } from '../harness/ota/stub-app.js';
 import { SupervisedStubPanel } from '../harness/ota/supervised.js';
@@ -30,26 +28,6 @@ import { Cleanups, makeTempDir } from '../harness/index.js';
 const { values } = parseArgs({ options: { 'schedule-ms': { type: 'string', default: '3000' } } });
 const scheduleMs = Number(values['schedule-ms']);
 const repo = join(import.meta.dirname, '..', '..');
-
-async function countingProxy(upstream: string) {
-  let bundleBytes = 0;
-  const server = http.createServer((req, res) => {
-    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (req.url?.includes('/update/bundles/')) ur.on('data', (c: Buffer) => (bundleBytes += c.length));
-      ur.pipe(res);
-    });
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bytes: () => bundleBytes,
-    reset: () => (bundleBytes = 0),
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
 
 /** The real backend (SQLite, embedded MQTT, feed) and the real PanelCore: command via MQTT. */
 async function runWithCore(padding: number): Promise<void> {
@@ -108,7 +86,7 @@ try {
   const padding = realSize ?? 3 * 1048576;
 
   const feed = await startFeed(join(tmp.dir, 'backend'), mainCleanups);
-  const proxy = await countingProxy(feed.url);
+  const proxy = await startBundleProxy(feed.url);
   const key = generateReleaseKey();
   const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
   const keyring = join(tmp.dir, 'keyring.json');
@@ -136,7 +114,7 @@ try {
       if (mode === 'command') console.log(`  check-update → ${await panel.checkUpdate()}`);
       await panel.waitRunning(version, 120_000);
       const t1 = performance.now();
-      console.log(`${mode === 'command' ? 'by command push' : `by schedule (every ${scheduleMs} ms ± 20%)`}: bundle ${b.size} bytes, downloaded ${proxy.bytes()} bytes, ` +
+      console.log(`${mode === 'command' ? 'by command push' : `by schedule (every ${scheduleMs} ms ± 20%)`}: bundle ${b.size} bytes, downloaded ${proxy.bundleBytes()} bytes, ` +
         `publish (upload + sign) ${(tPublished - t0).toFixed(0)} ms, published → new version running ${(t1 - tPublished).toFixed(0)} ms`);
     } finally {
       await panel.stop();

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import type { ContentSet } from '@airpanel/contract';
 import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { Cleanups, makeTempDir } from '../harness/index.js';
 
 // The headless host with everything real: the backend (server-stub, SQLite, embedded MQTT),
 // a panel provisioned through its admin API, the panel core under Node, the built renderer
@@ -24,30 +24,24 @@ const FAST = {
   httpTimeoutMs: 2_000,
 };
 
+const cleanups = new Cleanups();
 let dataRoot: string;
 let stack: DevStack | null = null;
 
 test.beforeEach(async () => {
-  dataRoot = await mkdtemp(join(tmpdir(), 'airpanel-headless-spec-'));
+  dataRoot = await makeTempDir(cleanups, 'airpanel-headless-spec-');
+  cleanups.add(async () => {
+    await stack?.stop();
+    stack = null;
+  });
 });
-
-test.afterEach(async () => {
-  await stack?.stop();
-  stack = null;
-  await rm(dataRoot, { recursive: true, force: true });
-});
+test.afterEach(() => cleanups.run());
 
 async function start(extra: Parameters<typeof startDevStack>[0] = {}): Promise<DevStack> {
   stack = await startDevStack({ mode: 'headless', dataRoot, backendLog: 'silent', tuning: FAST, ...extra });
   return stack;
 }
 
-/** Calls the stack's backend admin REST API (`path` under /api/v1), authorized, JSON. */
-function adminApi(s: DevStack): (path: string, init?: RequestInit) => Promise<Response> {
-  const backend = s.backend()!;
-  return (path, init = {}) =>
-    fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
-}
 
 /** The content layer for a level (during a crossfade the old layer is still there, briefly). */
 const content = (page: Page, level: string) => page.locator(`[data-view="content"][data-level="${level}"]`);
@@ -126,11 +120,11 @@ test('a change in the backend reaches the screen at once', async ({ page }, test
   await expect.poll(() => s.core()!.state.name).toBe('live');
 
   // An operator edits the headline of the content set the panel uses.
-  const admin = adminApi(s);
-  const { id: _id, ...set } = (await (await admin('/content-sets/default-en')).json()) as ContentSet;
+  const admin = s.admin().client;
+  const { id: _id, ...set }: ContentSet = await admin.call('getContentSet', { params: { contentSetId: 'default-en' } });
   set.byLevel.good = { ...set.byLevel.good!, headline: 'Edited by the operator' };
   const t0 = Date.now();
-  expect((await admin('/content-sets/default-en', { method: 'PUT', body: JSON.stringify(set) })).status).toBe(200);
+  expect((await admin.send('replaceContentSet', { params: { contentSetId: 'default-en' }, body: set })).status).toBe(200);
   // (Filtered by text: the previous revision's layer may still be fading out.)
   await expect(content(page, 'good').filter({ hasText: 'Edited by the operator' })).toBeVisible();
   const headlineMs = Date.now() - t0;
@@ -167,8 +161,8 @@ test('the screenshot command captures the attached page and uploads it to the ba
   await page.goto(s.panelUrl!);
   await expect(content(page, 'good')).toBeVisible({ timeout: 15_000 });
   await expect.poll(() => s.core()!.state.name).toBe('live');
-  const admin = adminApi(s);
-  const acks = async (id: string) => ((await (await admin(`/panels/${s.panelId}/commands/${id}`)).json()) as { acks: { status: string; detail: string | null }[] }).acks;
+  const admin = s.admin().client;
+  const acks = async (id: string) => (await admin.call('getCommand', { params: { panelId: s.panelId, commandId: id } })).acks;
 
   // No page attached: the panel says it has nothing to capture.
   const first = await s.controls.apply({ action: 'send-command', kind: 'screenshot' });
@@ -184,9 +178,9 @@ test('the screenshot command captures the attached page and uploads it to the ba
   // The host handed the core a PNG of the page, and the core uploaded it.
   expect(final).toMatchObject({ status: 'done', detail: expect.stringMatching(/^uploaded \d+ bytes$/) });
   testInfo.annotations.push({ type: 'screenshot upload', description: final.detail ?? '' });
-  const res = await admin(`/panels/${s.panelId}/screenshot`);
+  const res = await admin.send('getScreenshot', { params: { panelId: s.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 });
   expect(res.status).toBe(200);
-  const png = Buffer.from(await res.arrayBuffer());
+  const png = Buffer.from(res.body);
   expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
   expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([768, 384]);
 });

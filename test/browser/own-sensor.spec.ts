@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import type { AveragingRule } from '@airpanel/contract';
 import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
-import { AdminApi, backendReadings, Cleanups, makeTempDir, queuedReadings, readingProblems } from '../harness/index.js';
+import { backendReadings, Cleanups, makeTempDir, queuedReadings, readingProblems } from '../harness/index.js';
 
 // The panel deciding alone, everything real: the backend (SQLite, embedded MQTT), the panel core
 // in the headless host with its own (virtual) sensor set through the simulator's control, the
@@ -92,8 +92,7 @@ test('backend stopped: the own sensor decides (mark shown); backend back: its do
   // Every reading, the ones queued during the outage included, is in the backend once, in order.
   await s.controls.apply({ action: 'set-own-sensor', values: null });
   await expect.poll(() => queuedReadings(s.panelDataDir), { timeout: 20_000 }).toBe(0);
-  const backend = s.backend()!;
-  const received = await backendReadings(new AdminApi(backend.url, backend.adminToken), s.panelId);
+  const received = await backendReadings(s.admin(), s.panelId);
   expect(readingProblems(received)).toEqual([]);
   expect(received.length).toBeGreaterThan(queuedDuringOutage);
   expect(received.some((r) => r.reading.values.pm25! >= 95)).toBe(true);

@@ -1,9 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, expect, type FrameLocator, type Page } from '@playwright/test';
 import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { Cleanups, makeTempDir } from '../harness/index.js';
 
 // The browser simulator (what `npm start` opens without Electron): its control page drives
 // the real backend admin API, the link proxies and the backend itself, and its preview
@@ -13,14 +11,13 @@ import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
 const SHOTS = 'artifacts/screenshots';
 mkdirSync(SHOTS, { recursive: true });
 
-let dataRoot: string;
+const cleanups = new Cleanups();
 let stack: DevStack;
 
 test.beforeEach(async () => {
-  dataRoot = await mkdtemp(join(tmpdir(), 'airpanel-simulator-spec-'));
   stack = await startDevStack({
     mode: 'headless',
-    dataRoot,
+    dataRoot: await makeTempDir(cleanups, 'airpanel-simulator-spec-'),
     backendLog: 'silent',
     // A short freshness window so cutting the network shows the stale badge in seconds.
     tuning: {
@@ -33,12 +30,9 @@ test.beforeEach(async () => {
       httpTimeoutMs: 1_000,
     },
   });
+  cleanups.add(() => stack.stop());
 });
-
-test.afterEach(async () => {
-  await stack.stop();
-  await rm(dataRoot, { recursive: true, force: true });
-});
+test.afterEach(() => cleanups.run());
 
 const panel = (page: Page): FrameLocator => page.frameLocator('#panel');
 const level = (page: Page, id: string) => panel(page).locator(`[data-view="content"][data-level="${id}"]`);
@@ -123,10 +117,9 @@ test('a command sent from the control page reaches the panel and is acknowledged
   expect(id).toBeTruthy();
   // The backend records the panel's ack (over MQTT); the headless reload resets the bridge,
   // so the renderer reconnects and gets its view again.
-  const backend = stack.backend()!;
+  const admin = stack.admin().client;
   await expect.poll(async () => {
-    const res = await fetch(`${backend.url}/api/v1/panels/${stack.panelId}/commands/${id}`, { headers: { authorization: `Bearer ${backend.adminToken}` } });
-    const record = (await res.json()) as { acks: { status: string }[] };
+    const record = await admin.call('getCommand', { params: { panelId: stack.panelId, commandId: id! } });
     return record.acks.map((a) => a.status);
   }, { timeout: 15_000 }).toContain('done');
   await expect(level(page, 'good')).toBeVisible();

@@ -68,13 +68,25 @@ export async function makeBundle(workDir: string, version: string, mainSource: s
   return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, `bundle-${version}.tar.gz`) });
 }
 
+export interface BundleProxy {
+  url: string;
+  /** The Range header of each bundle request (null: none). */
+  ranges: (string | null)[];
+  /** Bundle bytes that went through since the start or the last reset. */
+  bundleBytes(): number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
 /**
- * A pass-through proxy that cuts the first bundle download after `cutAfter` bytes (socket
- * destroyed mid-body), to test resume. Records the Range header of each bundle request.
+ * A pass-through proxy in front of a feed that counts the bundle bytes a panel downloads and,
+ * with `cutFirstAfter`, cuts the first bundle download after that many bytes (socket destroyed
+ * mid-body), to test resume.
  */
-export async function startCuttingProxy(upstream: string, cutAfter: number): Promise<{ url: string; ranges: (string | null)[]; close(): Promise<void> }> {
+export async function startBundleProxy(upstream: string, o: { cutFirstAfter?: number } = {}): Promise<BundleProxy> {
   const ranges: (string | null)[] = [];
-  let cut = false;
+  let bytes = 0;
+  let cut = o.cutFirstAfter === undefined;
   const server = http.createServer((req, res) => {
     const isBundle = req.url?.includes('/update/bundles/') ?? false;
     if (isBundle) ranges.push(req.headers.range ?? null);
@@ -82,11 +94,13 @@ export async function startCuttingProxy(upstream: string, cutAfter: number): Pro
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       if (isBundle && !cut) {
         cut = true;
+        const cutAfter = o.cutFirstAfter!;
         let sent = 0;
         ur.on('data', (chunk: Buffer) => {
           if (sent >= cutAfter) return;
           const part = chunk.subarray(0, Math.max(0, cutAfter - sent));
           sent += part.length;
+          bytes += part.length;
           res.write(part);
           if (sent >= cutAfter) {
             ur.destroy();
@@ -94,6 +108,7 @@ export async function startCuttingProxy(upstream: string, cutAfter: number): Pro
           }
         });
       } else {
+        if (isBundle) ur.on('data', (chunk: Buffer) => (bytes += chunk.length));
         ur.pipe(res);
       }
     });
@@ -104,6 +119,8 @@ export async function startCuttingProxy(upstream: string, cutAfter: number): Pro
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     ranges,
+    bundleBytes: () => bytes,
+    reset: () => (bytes = 0),
     close: () => new Promise<void>((r) => {
       server.closeAllConnections();
       server.close(() => r());
