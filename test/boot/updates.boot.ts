@@ -81,6 +81,14 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     return '/run/boot-test-files';
   }
 
+  /** The panel's report of why its app started (backend summary's lastStart), made after the host time `after`. */
+  async function backendSaysLastStart(reason: string, bootedSlot: string, after: number): Promise<void> {
+    const since = Date.now() - (performance.now() - after) - 60_000;
+    const p = await panel.waitForBackend(`lastStart ${reason} on slot ${bootedSlot}`, () => panel.backend.panel(panel.panelId),
+      (x) => x.lastStart?.reason === reason && x.lastStart.bootedSlot === bootedSlot && Date.parse(x.lastStart.at) >= since, 180_000);
+    console.log(`[boot] lastStart: ${JSON.stringify(p.lastStart)}`);
+  }
+
   async function backendFirmware(version: string, timeoutMs = 240_000): Promise<void> {
     await panel.waitForBackend(`panel online with firmware ${version}`, () => panel.backend.panel(panel.panelId),
       (p) => p.online && p.firmwareVersion === version && p.displayedRevision === p.currentRevision, timeoutMs);
@@ -113,6 +121,7 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     const shown = await panel.waitForContent('content on slot B', await panel.display());
     figures.add('reboot into the updated slot → content', (shown.at - rebootAt) / 1000);
     await backendFirmware(second.version);
+    await backendSaysLastStart('os-update', 'B', rebootAt);
     const status = await raucStatus();
     expect(status.booted).toBe('B');
     await panel.waitForBackend('slot B marked good', raucStatus, (s) => slotOf(s, 'B').boot_status === 'good', 240_000);
@@ -170,6 +179,8 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     figures.add('fall-back reboot → content on the previous slot', (shown.at - triedAt) / 1000);
     figures.add('installed unhealthy update: reboot → content again (total)', (shown.at - rebootAt) / 1000);
     await backendFirmware(second.version);
+    // The panel says so: RAUC activated slot A (the install), slot B booted.
+    await backendSaysLastStart('slot-fallback', 'B', triedAt);
     const status = await raucStatus();
     expect(status.booted).toBe('B');
     // The fallen-back slot goes first again (mark-active), the unhealthy one stays unconfirmed.
