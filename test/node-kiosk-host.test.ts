@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommandKind } from '@airpanel/contract';
 import { startDevStack, type DevStack } from '../scripts/dev-stack.js';
 import { descendantsOf } from '../src-main/headless/kiosk/chromium-window.js';
 import { isDeepStrictEqual } from 'node:util';
@@ -119,14 +120,10 @@ function isGone(pid: number): boolean {
   }
 }
 
-async function sendCommand(stack: DevStack, kind: string): Promise<{ id: string }> {
-  const backend = stack.backend()!;
-  const res = await fetch(`${backend.url}/api/v1/panels/${stack.panelId}/commands`, {
-    method: 'POST', body: JSON.stringify({ kind }),
-    headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
-  });
+async function sendCommand(stack: DevStack, kind: CommandKind): Promise<{ id: string }> {
+  const res = await stack.admin().client.send('sendCommand', { params: { panelId: stack.panelId }, body: { kind } });
   expect(res.status).toBeLessThan(300);
-  return (await res.json()) as { id: string };
+  return res.body;
 }
 
 describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real backend)', () => {
@@ -199,14 +196,12 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
   }, 20_000);
 
   it('the screenshot command returns a PNG of the kiosk window, uploaded to the backend', async () => {
-    const backend = stack!.backend()!;
-    const admin = (path: string, init: RequestInit = {}) =>
-      fetch(`${backend.url}/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' } });
+    const admin = stack!.admin().client;
     const sent = await sendCommand(stack!, 'screenshot');
     const final = await (async () => {
       const end = Date.now() + 30_000;
       while (Date.now() < end) {
-        const { acks } = (await (await admin(`/panels/${stack!.panelId}/commands/${sent.id}`)).json()) as { acks: { status: string; detail: string | null }[] };
+        const { acks } = await admin.call('getCommand', { params: { panelId: stack!.panelId, commandId: sent.id } });
         const done = acks.find((a) => a.status !== 'accepted');
         if (done) return done;
         await new Promise((r) => setTimeout(r, 250));
@@ -214,7 +209,7 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
       throw new Error('no final ack for the screenshot command');
     })();
     expect(final).toMatchObject({ status: 'done', detail: expect.stringMatching(/^uploaded \d+ bytes$/) });
-    const png = Buffer.from(await (await admin(`/panels/${stack!.panelId}/screenshot`)).arrayBuffer());
+    const png = Buffer.from(await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }));
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     // Headless Chromium in kiosk mode keeps its default 800×600 surface whatever --window-size says.
     expect(png.readUInt32BE(16)).toBe(800);
@@ -261,21 +256,20 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     await until('a new window', () => logged('kiosk window: chromium started').length > before, 60_000);
     process.kill(chromiumChildren(host!.pid!)[0]!, 'SIGKILL');
     await until('the maintenance screen', () => logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('maintenance screen is on')).length > 0, 60_000);
-    const backend = stack!.backend()!;
-    const admin = (path: string) => fetch(`${backend.url}/api/v1${path}`, { headers: { authorization: `Bearer ${backend.adminToken}` } });
+    const admin = stack!.admin().client;
     expect(logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).startsWith('maintenance RND-1'))).toHaveLength(1);
     const panel = await untilAsync('the backend to see maintenance', async () => {
-      const p = (await (await admin(`/panels/${stack!.panelId}`)).json()) as { state: string | null; lastError: string | null };
+      const p = await admin.call('getPanel', { params: { panelId: stack!.panelId } });
       return p.state === 'maintenance' ? p : null;
     }, 20_000);
     expect(panel.lastError).toBeTruthy();
     // What the panel shows now: the static maintenance page, captured by the screenshot command.
     const sent = await sendCommand(stack!, 'screenshot');
     await untilAsync('the screenshot uploaded', async () => {
-      const { acks } = (await (await admin(`/panels/${stack!.panelId}/commands/${sent.id}`)).json()) as { acks: { status: string }[] };
+      const { acks } = await admin.call('getCommand', { params: { panelId: stack!.panelId, commandId: sent.id } });
       return acks.some((a) => a.status === 'done');
     }, 20_000);
-    const png = Buffer.from(await (await admin(`/panels/${stack!.panelId}/screenshot`)).arrayBuffer());
+    const png = Buffer.from(await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }));
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     writeFileSync(join(REPO, 'artifacts/screenshots/node-kiosk-host-maintenance.png'), png);
   }, 150_000);
