@@ -22,7 +22,8 @@ beforeAll(() => {
   // NRestarts: first call reads restarts.0, later calls restarts.1 (before and after the settle time).
   program('systemctl', `state=${t.dir}
 case "$1" in
-show) if [ -e "$state/called" ]; then cat "$state/restarts.1"; else touch "$state/called"; cat "$state/restarts.0"; fi ;;
+show) if [ "$2" = --property=StatusText ]; then cat "$state/status-text";
+  elif [ -e "$state/called" ]; then cat "$state/restarts.1"; else touch "$state/called"; cat "$state/restarts.0"; fi ;;
 is-active) exit "$(cat "$state/active")" ;;
 reboot) touch "$state/rebooted" ;;
 *) exit 3 ;;
@@ -44,7 +45,7 @@ function raucStatus(b: 'good' | 'bad', primary = 'rootfs.0'): string {
 afterAll(() => t?.remove());
 
 /** The booted slot's boot: seconds since power-on (/proc/uptime) and the kernel command line. */
-interface Boot { uptimeSeconds: number; cmdline: string }
+interface Boot { uptimeSeconds: number; cmdline: string; statusText?: string }
 const FRESH_BOOT: Boot = { uptimeSeconds: 100, cmdline: 'ro rauc.slot=A' };
 
 function markGood(restartsBefore: number, restartsAfter: number, active: boolean, status = raucStatus('good'), boot = FRESH_BOOT) {
@@ -55,6 +56,8 @@ function markGood(restartsBefore: number, restartsAfter: number, active: boolean
   writeFileSync(join(t.dir, 'active'), active ? '0' : '3');
   writeFileSync(join(t.dir, 'uptime'), `${boot.uptimeSeconds}.42 ${boot.uptimeSeconds * 2}.17\n`);
   writeFileSync(join(t.dir, 'cmdline'), `${boot.cmdline}\n`);
+  // airpanel.service's STATUS= (systemctl show --property=StatusText): the core's state name.
+  writeFileSync(join(t.dir, 'status-text'), `${boot.statusText ?? 'live'}\n`);
   const r = run('sh', [SCRIPT], { env: { PATH: `${join(t.dir, 'bin')}:/usr/bin:/bin`, AIRPANEL_SETTLE_SECONDS: '0',
     AIRPANEL_UPTIME_FILE: join(t.dir, 'uptime'), AIRPANEL_KERNEL_CMDLINE: join(t.dir, 'cmdline') } });
   const rauc = existsSync(join(t.dir, 'rauc.args')) ? readFileSync(join(t.dir, 'rauc.args'), 'utf8').trim() : null;
@@ -112,6 +115,16 @@ describe('usr/libexec/airpanel/mark-good', () => {
     const noOther = markGood(0, 0, false, raucStatus('bad'), { uptimeSeconds: 5_000, cmdline: 'ro' });
     expect(noOther.status).toBe(1);
     expect(noOther.rebooted).toBe(false);
+  });
+
+  it('does not confirm a slot whose app can only show the maintenance screen (READY=1 with STATUS=maintenance RND-1), and falls back after the deadline', () => {
+    const early = markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 200, cmdline: 'ro', statusText: 'maintenance RND-1' });
+    expect(early.status).toBe(1);
+    expect(early.rauc).toBeNull();
+    expect(early.rebooted).toBe(false);
+    expect(early.stderr).toMatch(/shows the maintenance screen/);
+    expect(markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 700, cmdline: 'ro', statusText: 'maintenance APP-1' }).rebooted).toBe(true);
+    expect(markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 700, cmdline: 'ro', statusText: 'stale' }).rauc).toBe('status mark-good');
   });
 
   it('takes the deadline from the kernel command line (airpanel.confirm_deadline=)', () => {
