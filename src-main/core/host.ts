@@ -1,11 +1,7 @@
 import type { FramePresented, PanelView, RendererErrorReport } from '@airpanel/contract/internal';
 
-/**
- * The exit code with which a host asks its supervisor to start it again (command `restart`):
- * the OTA loader relaunches the bundle, systemd restarts the unit (`RestartForceExitStatus=75`),
- * the dev stack starts the panel again. 75 = EX_TEMPFAIL.
- */
-export const RESTART_EXIT_CODE = 75;
+// The exit code of a requested restart is shared with the loader, which must not count it as a crash.
+export { RESTART_EXIT_CODE } from '@airpanel/contract/internal';
 
 /**
  * What the core needs from the host it runs in (Electron, or the headless host under plain

@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoaderState, MinRuntime, ReleaseManifest } from '@airpanel/contract/release';
+import { RESTART_EXIT_CODE } from '@airpanel/contract/internal';
 import { buildBundle, extractBundle, type BuiltBundle } from '../core/update/bundle.js';
 import { installBundle } from '../core/update/install.js';
 import { Ed25519Verifier, generateReleaseKey, signManifest } from '../core/update/keys.js';
@@ -19,6 +20,8 @@ const APPS = {
   crash: 'process.exit(7);\n',
   // Commits, then dies a little later (a committed bundle in a crash loop).
   healthyThenCrash: "process.send({ type: 'airpanel/healthy' }); setTimeout(() => process.exit(3), 50);\n",
+  // Commits, then asks for a restart (the operator's `restart` command: RESTART_EXIT_CODE).
+  healthyThenRestart: `process.send({ type: 'airpanel/healthy' }); setTimeout(() => process.exit(${RESTART_EXIT_CODE}), 50);\n`,
   // Commits and says it is alive a few times (as with every WATCHDOG=1), then hangs.
   healthyAliveThenHang: "process.send({ type: 'airpanel/healthy' });\nlet n = 0;\nconst t = setInterval(() => { process.send({ type: 'airpanel/alive' }); if (++n === 3) clearInterval(t); }, 100);\nsetInterval(() => {}, 1000);\n",
   // Commits, then hangs (no exit): on a panel the watchdog takes the unit down, loader and all.
@@ -315,6 +318,18 @@ describe('BundleLoader', () => {
       await writeFileAtomic(releaseLayout(dataDir).candidateFile, JSON.stringify({ version: '4.0.0', at: new Date().toISOString() }));
       expect((await loader(10_000, { runtimeVersion: '46.1.0' }).runOnce())).toMatchObject({ launch: { kind: 'trial', version: '4.0.0' }, result: 'committed-then-exited' });
     });
+  });
+
+  it('an app that asks for restarts (RESTART_EXIT_CODE) is relaunched, never given up as crashing', async () => {
+    const l = loader(10_000, { crashLimit: 2 });
+    await install('2.0.0', 'healthyThenRestart');
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const o = await l.runOnce();
+      seen.push(`${o.launch.kind}:${o.result}:${o.exit.code}`);
+    }
+    expect(seen).toEqual(['trial:committed-then-exited:75', 'current:exited:75', 'current:exited:75', 'current:exited:75']);
+    expect(new LoaderStore(releaseLayout(dataDir)).readState().refused).toEqual([]);
   });
 
   describe('a committed bundle that keeps crashing is not forever', () => {

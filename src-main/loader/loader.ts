@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BUNDLE_DESCRIPTOR_FILE, loaderStep, ReleaseVersion, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '@airpanel/contract/release';
+import { RESTART_EXIT_CODE } from '@airpanel/contract/internal';
 import { BundleCheckError, checkBundleDir, verifyInstalledRelease } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
 import type { AppLauncher, LaunchedApp } from './launcher.js';
@@ -211,8 +212,9 @@ export class BundleLoader {
 
   /**
    * Waits for a launch that is not (or no longer) on trial to end and records how: a crash
-   * counts towards giving the bundle up (crash loop); an exit with code 0 (the app's restart)
-   * or one the loader caused by stopping does not.
+   * counts towards giving the bundle up (crash loop); a clean exit (code 0), a requested
+   * restart (RESTART_EXIT_CODE: the operator's `restart` command) or one the loader caused by
+   * stopping does not.
    */
   private async supervise(launch: Launch, bundleDir: string, app: LaunchedApp, result: 'exited' | 'committed-then-exited'): Promise<LaunchOutcome> {
     // Liveness: an app that has sent one `airpanel/alive` (the hosts send it with every
@@ -234,7 +236,8 @@ export class BundleLoader {
     }
     const exit = await app.exited;
     clearTimeout(timer);
-    const crashed = hung || (!this.stopped && !(exit.code === 0 && exit.signal === null));
+    const cleanExit = (exit.code === 0 || exit.code === RESTART_EXIT_CODE) && exit.signal === null;
+    const crashed = hung || (!this.stopped && !cleanExit);
     const detail = hung ? `hung: no alive message for ${livenessMs} ms` : `code ${exit.code}, signal ${exit.signal}`;
     const step = loaderStep(this.store.readState(), { type: 'exited', crashed, detail, at: this.now() }, this.o);
     this.store.writeState(step.state);

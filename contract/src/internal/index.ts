@@ -5,3 +5,4 @@ export * from './bridge-wire.js';
 export * from './bridge-channels.js';
 export * from './cdp.js';
 export * from './simulator.js';
+export * from './exit-codes.js';
