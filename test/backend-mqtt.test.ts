@@ -11,26 +11,21 @@ import { createBackend, type Backend, type BackendOptions } from '../server-stub
 import { silentLogger } from '../server-stub/src/logger.js';
 import { startMosquitto, type RunningMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
 import { connectPanel, endAll, grantedQos } from '../server-stub/src/mqtt/test-support/mqtt-test-kit.js';
+import { apiClient } from './harness/index.js';
 
 const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-tests-0123456789';
 const SENSOR = 'sim-street';
 
-async function api<T>(backend: Backend, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${backend.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
+/** The backend's admin API: the contract's typed client with the admin token. */
+const admin = (backend: Backend) => apiClient(backend.url, ADMIN_TOKEN);
 
 async function createPanel(backend: Backend, id: string): Promise<PanelRegistration> {
-  return PanelRegistration.parse(await api(backend, 'POST', '/api/v1/panels', { id, name: `Panel ${id}`, sensorSourceId: SENSOR }));
+  return PanelRegistration.parse(await admin(backend).call('createPanel', { body: { id, name: `Panel ${id}`, sensorSourceId: SENSOR } }));
 }
 
-const postPm25 = (backend: Backend, pm25: number) => api(backend, 'POST', `/api/v1/sensors/${SENSOR}/readings`, { values: { pm25 } });
+const postPm25 = (backend: Backend, pm25: number) => admin(backend).call('postReading', { params: { sensorId: SENSOR }, body: { values: { pm25 } } });
+
+const createSensor = (backend: Backend) => admin(backend).call('createSensorSource', { body: { id: SENSOR, name: 'Simulated street sensor', spec: { kind: 'simulated' } } });
 
 function documents(inbox: { json(topic: string): unknown[] }, panelId: string): DisplayDocument[] {
   return inbox.json(panelTopics(panelId).display).map((d) => DisplayDocument.parse(d));
@@ -78,7 +73,7 @@ function describeBackendOverMqtt(mode: BrokerMode, setup: () => Promise<void>, t
 
     it('pushes a new retained document within a second when a reading crosses a breakpoint, to that panel only', async () => {
       const backend = await startBackend();
-      await api(backend, 'POST', '/api/v1/sensors', { id: SENSOR, name: 'Simulated street sensor', spec: { kind: 'simulated' } });
+      await createSensor(backend);
       const a = await createPanel(backend, 'panel-a');
       const b = await createPanel(backend, 'panel-b');
       await postPm25(backend, 5);
@@ -109,11 +104,11 @@ function describeBackendOverMqtt(mode: BrokerMode, setup: () => Promise<void>, t
 
     it('keeps revisions growing across a backend restart, and republishes the current document', async () => {
       const first = await startBackend();
-      await api(first, 'POST', '/api/v1/sensors', { id: SENSOR, name: 'Simulated street sensor', spec: { kind: 'simulated' } });
+      await createSensor(first);
       const a = await createPanel(first, 'panel-a');
       await postPm25(first, 5);
       await postPm25(first, 80);
-      const before = DisplayDocument.parse(await api(first, 'GET', '/api/v1/panels/panel-a/display'));
+      const before = DisplayDocument.parse(await admin(first).call('getDisplay', { params: { panelId: 'panel-a' } }));
       await first.close();
 
       const second = await startBackend();
