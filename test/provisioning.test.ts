@@ -183,6 +183,8 @@ describe('register against a backend that misbehaves', () => {
       panel: { id: 'pnl-other', name: 'M', location: null, sensorSourceId: null, contentSetId: 'default', levelSchemeId: 'default', createdAt: new Date().toISOString() },
       apiKey: 'k'.repeat(40),
       endpoints: { apiBaseUrl: 'http://127.0.0.1:1/api/v1', mqttUrl: null, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+      caCertificate: null,
+      clientCertificate: null,
     };
     const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'application/json' }); s.end(JSON.stringify(reg)); }));
     expect(r).toMatchObject({ code: 1, saved: false, cardUntouched: true });
