@@ -46,7 +46,7 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
 
   beforeAll(async () => {
     first = readImageInfo();
-    second = ensureImage({ version: SECOND_IMAGE_VERSION, outDir: join(REPO, 'dist/image-b') });
+    second = ensureImage({ version: SECOND_IMAGE_VERSION, outDir: join(REPO, 'dist/image-b'), builtAfter: first.image });
     expect(second.version).not.toBe(first.version);
     unhealthyBundle = unhealthyOsBundle({ from: second, version: UNHEALTHY_OS_VERSION, outDir: join(REPO, 'dist/image-unhealthy') });
     // The disk is attached at each power-on; it is made once the work dir exists.

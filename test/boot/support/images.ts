@@ -25,13 +25,16 @@ const TSX = join(REPO, 'node_modules/.bin/tsx');
 
 /**
  * The image `outDir/airpanel-debian-x86_64.img` of `version`: reused when its info file says
- * that version, else built (minutes; the base root filesystem is cached).
+ * that version and it was built after `builtAfter` (the image it must match: a second version
+ * built from an older tree would carry an older app), else built (minutes; the base root
+ * filesystem is cached).
  */
-export function ensureImage(o: { version: string; outDir: string }): ImageInfo {
+export function ensureImage(o: { version: string; outDir: string; builtAfter?: string }): ImageInfo {
   const image = join(o.outDir, 'airpanel-debian-x86_64.img');
   if (existsSync(image.replace(/\.img$/, '.json'))) {
     const info = readImageInfo(image);
-    if (info.version === o.version && existsSync(info.bundle)) return info;
+    const fresh = o.builtAfter === undefined || (existsSync(info.image) && statSync(info.image).mtimeMs > statSync(o.builtAfter).mtimeMs);
+    if (info.version === o.version && existsSync(info.bundle) && fresh) return info;
   }
   console.log(`[boot] building image ${o.version} into ${o.outDir} (npm run image)`);
   must(TSX, [join(REPO, 'image/cli.ts'), '--image-version', o.version, '--out-dir', o.outDir, '--skip-app-build']);
