@@ -1,15 +1,8 @@
 import winston from 'winston';
 
-/**
- * What the backend logs through. A winston Logger fits, and so does a plain object in a
- * test. Structured fields go in `meta`; never secrets (keys, tokens).
- */
-export interface Logger {
-  debug(message: string, meta?: Record<string, unknown>): unknown;
-  info(message: string, meta?: Record<string, unknown>): unknown;
-  warn(message: string, meta?: Record<string, unknown>): unknown;
-  error(message: string, meta?: Record<string, unknown>): unknown;
-}
+// The one Logger interface of every Airpanel program, and its silent one for tests.
+export type { Logger } from '@airpanel/node-support/logger';
+export { silentLogger } from '@airpanel/node-support/logger';
 
 /** JSON lines on stdout, one object per event: what a log shipper expects. */
 export function createJsonLogger(level: string = process.env.AIRPANEL_LOG_LEVEL ?? 'info'): winston.Logger {
@@ -20,11 +13,3 @@ export function createJsonLogger(level: string = process.env.AIRPANEL_LOG_LEVEL 
     transports: [new winston.transports.Console()],
   });
 }
-
-/** Discards everything; for tests that do not look at logs. */
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};

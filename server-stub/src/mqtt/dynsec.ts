@@ -1,7 +1,7 @@
 import { pbkdf2Sync, randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { TOPIC_PREFIX, panelTopics } from '@airpanel/contract';
-import type { GatewayLogger } from './gateway.js';
+import type { Logger } from '@airpanel/node-support/logger';
 
 /**
  * Mosquitto's dynamic security plugin, as the backend uses it.
@@ -147,7 +147,7 @@ export class DynsecAdmin {
    */
   constructor(
     private readonly publish: (topic: string, payload: string) => Promise<void>,
-    private readonly logger: GatewayLogger,
+    private readonly logger: Logger,
     private readonly backendUsername: string,
     private readonly timeoutMs = 5_000,
   ) {}

@@ -1,7 +1,8 @@
+import type { Logger } from '@airpanel/node-support/logger';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket, type TlsOptions } from 'node:tls';
 import { Aedes, type AedesPublishPacket, type AuthenticateError, type Client } from 'aedes';
-import type { GatewayLogger, MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
+import type { MqttGateway, PanelCredentialVerifier, PanelMessageSink } from './gateway.js';
 import {
   BACKEND_SUBSCRIPTIONS,
   PANEL_MESSAGE_MAX_BYTES,
@@ -37,7 +38,7 @@ export interface EmbeddedGatewayOptions {
   };
   verifier: PanelCredentialVerifier;
   sink: PanelMessageSink;
-  logger: GatewayLogger;
+  logger: Logger;
 }
 
 // CONNACK return codes of MQTT 3.1.1; aedes declares them as a const enum, which

@@ -1,6 +1,7 @@
+import type { Logger } from '@airpanel/node-support/logger';
 import mqtt, { type MqttClient } from 'mqtt';
 import { DYNSEC_RESPONSE_TOPIC, DynsecAdmin } from './dynsec.js';
-import type { GatewayLogger, MqttGateway, PanelAccountReconciliation, PanelMessageSink } from './gateway.js';
+import type { MqttGateway, PanelAccountReconciliation, PanelMessageSink } from './gateway.js';
 import { DEFAULT_BACKEND_CLIENT_ID } from './mosquitto-config.js';
 import { BACKEND_SUBSCRIPTIONS, deliverPanelMessage } from './panel-messages.js';
 import { panelPublishing } from './outgoing.js';
@@ -24,7 +25,7 @@ export interface ExternalGatewayOptions {
    */
   credentials?: 'dynsec' | 'managed-elsewhere';
   sink: PanelMessageSink;
-  logger: GatewayLogger;
+  logger: Logger;
   /** Limit for the first connection and for each dynsec answer. Default 5 s. */
   timeoutMs?: number;
   /**

@@ -23,17 +23,6 @@ export interface GatewayBackend extends PanelCredentialVerifier, PanelMessageSin
   publishAll(): void;
 }
 
-/**
- * What the gateways log through: a winston Logger fits, and so does a plain object in
- * tests. Panel ids and topics go in `meta`, never secrets.
- */
-export interface GatewayLogger {
-  debug(message: string, meta?: Record<string, unknown>): unknown;
-  info(message: string, meta?: Record<string, unknown>): unknown;
-  warn(message: string, meta?: Record<string, unknown>): unknown;
-  error(message: string, meta?: Record<string, unknown>): unknown;
-}
-
 export interface MqttGateway {
   /** Starts the broker or connects to the external one. */
   start(): Promise<void>;

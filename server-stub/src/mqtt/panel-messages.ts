@@ -1,3 +1,4 @@
+import type { Logger } from '@airpanel/node-support/logger';
 import {
   Identifier,
   PanelEvent,
@@ -6,7 +7,7 @@ import {
   panelTopics,
   parsePanelTopic,
 } from '@airpanel/contract';
-import type { GatewayLogger, PanelMessageSink } from './gateway.js';
+import type { PanelMessageSink } from './gateway.js';
 
 /**
  * What panels may do on the broker and how their messages are checked. Both gateways
@@ -87,7 +88,7 @@ export function decodePanelMessage(topic: string, payload: Uint8Array): DecodedP
  * Decodes a message and hands it to the sink (and returns what it decoded). Invalid messages are logged and dropped; a
  * sink that throws is logged too, so one bad record cannot stop the broker or the client.
  */
-export function deliverPanelMessage(sink: PanelMessageSink, logger: GatewayLogger, topic: string, payload: Uint8Array): DecodedPanelMessage {
+export function deliverPanelMessage(sink: PanelMessageSink, logger: Logger, topic: string, payload: Uint8Array): DecodedPanelMessage {
   const decoded = decodePanelMessage(topic, payload);
   try {
     switch (decoded.kind) {

@@ -1,5 +1,6 @@
 // Helpers for the MQTT tests (gateway tests here and the end-to-end tests under test/):
 // sample contract messages, a recording sink and logger, and real MQTT.js panel clients.
+import type { Logger } from '@airpanel/node-support/logger';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   DEFAULT_CONTENT_SET,
@@ -11,7 +12,7 @@ import {
   type PanelStatus,
   type StatusMessage,
 } from '@airpanel/contract';
-import type { GatewayLogger, PanelMessageSink } from '../gateway.js';
+import type { PanelMessageSink } from '../gateway.js';
 
 export function sampleDisplayDocument(panelId: string, revision: number): DisplayDocument {
   const issuedAt = new Date('2026-01-01T12:00:00.000Z');
@@ -94,7 +95,7 @@ export class RecordingSink implements PanelMessageSink {
 }
 
 /** A logger that keeps its entries, so tests can see that a drop was logged. */
-export class RecordingLogger implements GatewayLogger {
+export class RecordingLogger implements Logger {
   readonly entries: Array<{ level: string; message: string; meta?: Record<string, unknown> }> = [];
   debug(message: string, meta?: Record<string, unknown>): void {
     this.entries.push({ level: 'debug', message, meta });
