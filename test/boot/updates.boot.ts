@@ -162,6 +162,8 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     // Nothing typed into the serial ports while the firmware and GRUB run.
     await new Promise((r) => setTimeout(r, 90_000));
     // The tried boot: slot A with the unhealthy app, counted as a try, the app never started.
+    // No content to wait for here: the shell and RAUC (after /data) may take minutes under load.
+    await panel.shell().must('systemctl start rauc.service', 8 * 60_000);
     const onTried = await raucStatus();
     expect(onTried.booted).toBe('A');
     expect(slotOf(onTried, 'A').boot_status).toBe('bad');
