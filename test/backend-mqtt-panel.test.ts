@@ -2,14 +2,10 @@
 // accounts the backend created through the dynamic security plugin. This checks that what
 // the panel does on MQTT (client id, will, subscriptions, status, command acks) fits the
 // broker's per-panel ACL, not only aedes' hooks.
-import got from 'got';
-import { connect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { CommandRecord, PanelSummary } from '@airpanel/contract';
-import { loadPanelConfig } from '../src-main/core/config.js';
-import { PanelCore } from '../src-main/core/panel-core.js';
-import { capturingLogger, RecordingHostActions, waitFor } from '../src-main/core/testing/fixtures.js';
-import { makeTempDir, panelConfigFor, provisionPanel, startBackend, startMosquitto, useCleanups, writePanelConfig } from './harness/index.js';
+import { waitFor } from '../src-main/core/testing/fixtures.js';
+import { provisionPanel, startBackend, startMosquitto, startPanel, useCleanups } from './harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -26,27 +22,16 @@ describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
 
     const registration = await provisionPanel(admin, { panelId: 'panel-street', name: 'Main street', sensorId: null });
     expect(registration.endpoints?.mqttUrl).toBe(broker.url);
-    const dataDir = await makeTempDir(cleanups, 'airpanel-panel-');
-    await writePanelConfig(dataDir, panelConfigFor(registration));
-    const { logger, entries } = capturingLogger();
-    const hostActions = new RecordingHostActions();
-    const core = new PanelCore({
-      dataDir,
-      config: await loadPanelConfig(dataDir),
-      mqttConnect: connect,
-      http: got,
-      hostActions,
-      logger,
+    const { core, entries, hostActions } = await startPanel({
+      mode: 'in-process',
+      cleanups,
+      registration,
+      fastTuning: false,
       firmwareVersion: '1.0.0-mosquitto',
       random: () => 0.5,
       // Polling far beyond the test: whatever arrives, arrives over MQTT.
       tuning: { pollIntervalMs: 600_000, firstPollMaxDelayMs: 600_000, reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 }, stableConnectionMs: 100 },
     });
-    let coreStopped = false;
-    cleanups.add(async () => {
-      if (!coreStopped) await core.stop();
-    });
-    await core.start();
     await waitFor('mqtt up', () => entries.some((e) => e.message === 'mqtt up'));
     await waitFor('live on the pushed document', () => core.state.name === 'live');
 
@@ -72,6 +57,5 @@ describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
     const refusal = await waitFor('a refused reconnect', () => after().find((e) => e.message === 'mqtt error'), 3_000);
     expect(String(refusal['error'])).toMatch(/not authorized|bad user ?name or password/i);
     await core.stop();
-    coreStopped = true;
   });
 });

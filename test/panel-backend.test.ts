@@ -1,19 +1,15 @@
 // The panel core against the real backend (server-stub's createBackend): REST, the embedded
 // MQTT broker (aedes) with panel authentication, SQLite. The broker is made killable by a
 // gateway wrapper so a broker outage can be played while the HTTP API stays up.
-import got from 'got';
-import { connect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { Command, ContentSet, PanelSummary } from '@airpanel/contract';
-import { loadPanelConfig } from '../src-main/core/config.js';
-import { PanelCore } from '../src-main/core/panel-core.js';
-import { capturingLogger, RecordingHostActions, waitFor } from '../src-main/core/testing/fixtures.js';
+import { waitFor } from '../src-main/core/testing/fixtures.js';
 import { silentLogger } from '../server-stub/src/logger.js';
 import { createEmbeddedGateway } from '../server-stub/src/mqtt/embedded-gateway.js';
 import type { EncodedDisplayDocument } from '../server-stub/src/documents/draft.js';
 import type { MqttGateway } from '../server-stub/src/mqtt/gateway.js';
 import type { GatewayBackend } from '../server-stub/src/mqtt/gateway.js';
-import { makeTempDir, panelConfigFor, provisionPanel, startBackend, useCleanups, writePanelConfig } from './harness/index.js';
+import { provisionPanel, startBackend, startPanel, useCleanups } from './harness/index.js';
 
 /** The embedded gateway, but one that can be killed and started again on the same port. */
 class KillableGateway implements MqttGateway {
@@ -91,16 +87,11 @@ describe('panel core ⇄ real backend', () => {
     });
 
     const registration = await provisionPanel(admin, { panelId: 'panel-e2e', name: 'Main street', sensorId: null });
-    const dataDir = await makeTempDir(cleanups, 'airpanel-panel-');
-    await writePanelConfig(dataDir, panelConfigFor(registration));
-    const { logger, entries } = capturingLogger();
-    const core = new PanelCore({
-      dataDir,
-      config: await loadPanelConfig(dataDir),
-      mqttConnect: connect,
-      http: got,
-      hostActions: new RecordingHostActions(),
-      logger,
+    const { core, entries } = await startPanel({
+      mode: 'in-process',
+      cleanups,
+      registration,
+      fastTuning: false,
       firmwareVersion: '1.0.0-e2e',
       // A fixed draw puts the first fallback poll at half a poll period (30 s), far beyond
       // the window: what this test watches is the broker outage alone. (In production the
@@ -116,8 +107,6 @@ describe('panel core ⇄ real backend', () => {
         stableConnectionMs: 100,
       },
     });
-    cleanups.add(() => core.stop());
-    await core.start();
     await waitFor('live on the backend document', () => core.state.name === 'live');
     await waitFor('mqtt up', () => entries.some((e) => e.message === 'mqtt up'));
 

@@ -44,8 +44,13 @@ interface PanelOptionsBase {
 
 export interface InProcessPanelOptions extends PanelOptionsBase {
   mode: 'in-process';
-  /** Merged over FAST_TUNING. */
+  /** Merged over FAST_TUNING (or, with `fastTuning: false`, over the core's own defaults). */
   tuning?: Partial<CoreTuning>;
+  /** Default true. */
+  fastTuning?: boolean;
+  /** The core's random draw (jitter, first poll); default Math.random. */
+  random?: () => number;
+  firmwareVersion?: string;
   wallClock?: WallClock;
   /** false: constructed, not started. */
   start?: boolean;
@@ -68,6 +73,8 @@ export interface RecordedState {
 /** A PanelCore in this process, with its transitions recorded on the monotonic clock. */
 export interface TestPanel {
   core: PanelCore;
+  /** What the core asked of its host (reload, restart, screenshot). */
+  hostActions: RecordingHostActions;
   entries: LogEntry[];
   states: RecordedState[];
   dataDir: string;
@@ -116,16 +123,18 @@ async function startInProcess(o: InProcessPanelOptions, dataDir: string, config:
     logger = o.logger;
   }
   const states: RecordedState[] = [];
+  const hostActions = new RecordingHostActions();
   const core = new PanelCore({
     dataDir,
     config: await loadPanelConfig(dataDir),
     mqttConnect: connect,
     http: got,
-    hostActions: new RecordingHostActions(),
+    hostActions,
     logger,
-    firmwareVersion: '1.0.0-harness',
-    tuning: { ...FAST_TUNING, ...o.tuning },
+    firmwareVersion: o.firmwareVersion ?? '1.0.0-harness',
+    tuning: { ...(o.fastTuning === false ? {} : FAST_TUNING), ...o.tuning },
     ...(o.wallClock ? { wallClock: o.wallClock } : {}),
+    ...(o.random ? { random: o.random } : {}),
   });
   // State changes are seen through the log line the core writes on each transition; the
   // view listener catches them at once (the view changes on every transition but live→live).
@@ -149,6 +158,7 @@ async function startInProcess(o: InProcessPanelOptions, dataDir: string, config:
   }
   return {
     core,
+    hostActions,
     entries,
     states,
     dataDir,
