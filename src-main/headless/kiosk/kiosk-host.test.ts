@@ -63,6 +63,10 @@ interface SetUpOptions {
    */
   answerAfterMs?: (start: number) => number;
   ignoresDeadline?: boolean;
+  /** A stand-in that honours its deadline takes this long to end its browser before it throws. */
+  closeTakesMs?: number;
+  /** Default 0 here: the host gives up exactly at the deadline. */
+  graceMs?: number;
   policy?: CrashLoopPolicy;
 }
 
@@ -82,7 +86,7 @@ function setUp(opts: SetUpOptions = {}) {
       const after = opts.answerAfterMs?.(n) ?? 0;
       if (after > 0) {
         const late = after > startTimeoutMs && !opts.ignoresDeadline;
-        await new Promise((r) => clock.setTimeout(() => r(undefined), late ? startTimeoutMs : after));
+        await new Promise((r) => clock.setTimeout(() => r(undefined), late ? startTimeoutMs + (opts.closeTakesMs ?? 0) : after));
         if (late) throw new WindowStartTimeoutError(startTimeoutMs);
       }
       const w = new StandInWindow();
@@ -91,6 +95,7 @@ function setUp(opts: SetUpOptions = {}) {
     },
     onWindowStarting: (ms) => budgets.push(ms),
     onGiveUp: (detail) => gaveUp.push(detail),
+    windowStartGraceMs: opts.graceMs ?? 0,
     ...(opts.policy ? { policy: opts.policy } : {}),
     source: { hostFault: (code, detail) => faults.push({ code, detail }), rendererError: (r) => errors.push(r) },
     log: quietLog,
@@ -283,6 +288,28 @@ describe('KioskHost (stand-in window, manual clock)', () => {
     expect(await s.host.healthy()).toBe(false);
     await s.clock.advance(600_000);
     expect(s.startTimeouts).toHaveLength(4);
+  });
+
+  it('the next start waits until the slow window has ended its browser (no race over the profile), within the grace', async () => {
+    const s = setUp({ answerAfterMs: (n) => (n === 0 ? Number.MAX_SAFE_INTEGER : 0), closeTakesMs: 4_000, graceMs: 10_000 });
+    s.host.start();
+    await flush();
+    // Its own deadline (60 s) plus 4 s to end the browser, then the 1 s pause: the next start at 65 s.
+    await s.clock.advance(64_999);
+    expect(s.startTimeouts).toEqual([60_000]);
+    await s.clock.advance(1);
+    expect(s.startTimeouts).toEqual([60_000, 120_000]);
+    expect(s.host.phase).toBe('loading');
+  });
+
+  it('a start that never settles is given up at its deadline plus the grace', async () => {
+    const s = setUp({ answerAfterMs: (n) => (n === 0 ? Number.MAX_SAFE_INTEGER : 0), ignoresDeadline: true, graceMs: 10_000 });
+    s.host.start();
+    await flush();
+    await s.clock.advance(70_999);
+    expect(s.startTimeouts).toEqual([60_000]);
+    await s.clock.advance(1_001);
+    expect(s.startTimeouts).toEqual([60_000, 120_000]);
   });
 
   it('a maintenance window being started counts as progress for the watchdog', async () => {

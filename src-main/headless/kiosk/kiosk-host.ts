@@ -27,6 +27,12 @@ export interface KioskHostOptions {
    */
   windowStartMs?: number;
   maxWindowStartMs?: number;
+  /**
+   * The host gives up on a start this long after the window's own deadline: the window ends
+   * its browser and throws first, so the next start never races a dying browser over the
+   * profile directory (seen: ENOTEMPTY). Default 10 s.
+   */
+  windowStartGraceMs?: number;
   /** Slow starts in a row after which the host gives up (`onGiveUp`). Default 4 (60 + 120 + 240 + 240 s). */
   maxSlowStarts?: number;
   /**
@@ -210,7 +216,7 @@ export class KioskHost {
     this.startTimer = this.timers.setTimeout(() => {
       this.startTimer = null;
       if (gen === this.generation) this.slowStart(mode, startMs);
-    }, startMs);
+    }, startMs + (this.o.windowStartGraceMs ?? 10_000));
     const run = async () => {
       if (old) await old.close().catch(() => undefined);
       if (gen !== this.generation) return;

@@ -148,7 +148,8 @@ kiosk = new KioskHost({
   log,
   paintDeadlineMs,
   launchWindow: async ({ startTimeoutMs }) => {
-    rmSync(profileDir, { recursive: true, force: true });
+    // A browser that was just ended may still be letting go of its files: retried, not a fault.
+    rmSync(profileDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     mkdirSync(profileDir, { recursive: true, mode: 0o700 });
     return ChromiumWindow.launch({ chromiumPath, panelUrl, profileDir, extraArgs: chromiumFlags, log, startTimeoutMs });
   },
