@@ -34,11 +34,6 @@ export function panelScreenshotUrl(apiBaseUrl: string, panelId: string): string 
   return endpointUrl(serverRootOf(apiBaseUrl), endpoints.uploadScreenshot, { panelId });
 }
 
-/** POST `{ids}` → `{recorded}`: which of the panel's own-sensor readings the backend has. */
-export function panelRecordedReadingsUrl(apiBaseUrl: string, panelId: string): string {
-  return endpointUrl(serverRootOf(apiBaseUrl), endpoints.recordedPanelSensorReadings, { panelId });
-}
-
 /** The OTA routes the updater fetches with its transfer limits (update/http.ts). */
 export function updateManifestUrl(apiBaseUrl: string, channel: string): string {
   return endpointUrl(serverRootOf(apiBaseUrl), endpoints.getChannelManifest, { channel });

@@ -1,6 +1,6 @@
-import { displayETag, type DisplayDocument, type PanelStatus, type PanelConfig, RecordedReadingsAnswer } from '@airpanel/contract';
+import { displayETag, type DisplayDocument, type PanelStatus, type PanelConfig } from '@airpanel/contract';
 import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
-import { bearer, panelRecordedReadingsUrl } from './backend-api.js';
+import { panelApiClient } from './backend-api.js';
 import { LastKnownGoodCache } from './cache.js';
 import {
   type MonotonicClock,
@@ -189,23 +189,12 @@ export class PanelCore implements PanelViewSource {
     }
   }
 
-  /** Which of these readings the backend recorded (null: it could not be asked). */
+  /** Which of these readings the backend recorded (null: it could not be asked, or its answer was not valid). */
   private async recordedReadings(config: PanelConfig, ids: string[]): Promise<string[] | null> {
+    const api = panelApiClient({ apiBaseUrl: config.endpoints.apiBaseUrl, apiKey: config.apiKey, http: this.o.http, timeoutMs: this.tuning.httpTimeoutMs });
     try {
-      const answer = await this.o.http
-        .post(panelRecordedReadingsUrl(config.endpoints.apiBaseUrl, config.panelId), {
-          json: { ids },
-          headers: { authorization: bearer(config.apiKey) },
-          timeout: { request: this.tuning.httpTimeoutMs },
-          retry: { limit: 0 },
-        })
-        .json();
-      const parsed = RecordedReadingsAnswer.safeParse(answer);
-      if (!parsed.success) {
-        this.logger.warn('recorded-readings answer invalid', { issue: parsed.error.issues[0]?.message });
-        return null;
-      }
-      return parsed.data.recorded;
+      const answer = await api.call('recordedPanelSensorReadings', { params: { panelId: config.panelId }, body: { ids } });
+      return answer.recorded;
     } catch (err) {
       this.logger.info('recorded readings not confirmed now', { error: String(err).slice(0, 200) });
       return null;
