@@ -27,14 +27,19 @@ describe('smoke boot: the image in QEMU, to content, one change', () => {
   let image: ImageInfo;
   const figures = new BootFigures('smoke');
   let panel: BootPanel;
+  /** The sensor, as a live one: the current reading again every 20 s (the backend keeps issuing documents). */
+  let pm25 = 8;
+  let feeder: NodeJS.Timeout | undefined;
 
   beforeAll(async () => {
     image = builtOrReusedImage();
     panel = await BootPanel.create({ name: 'smoke', freshnessWindowSeconds: 300 });
-    await panel.prepare(8);
+    await panel.prepare(pm25);
+    feeder = setInterval(() => void panel.backend.postReading(panel.sensorId, pm25).catch(() => undefined), 20_000);
   });
 
   afterAll(async () => {
+    clearInterval(feeder);
     await panel?.dispose();
     console.log(`[boot] figures: ${figures.save()}`);
   });
@@ -55,7 +60,8 @@ describe('smoke boot: the image in QEMU, to content, one change', () => {
   it('a new reading → the new level on the QEMU screen', async () => {
     const before = await panel.display();
     const postedAt = performance.now();
-    await panel.backend.postReading(panel.sensorId, 80);
+    pm25 = 80;
+    await panel.backend.postReading(panel.sensorId, pm25);
     const doc = await panel.waitForBackend('document at level bad', () => panel.display(), (d) => d.level.id === 'bad', 30_000);
     expect(doc.revision).toBeGreaterThan(before.revision);
     const shown = await panel.waitForContent('level bad', doc, { timeoutMs: 180_000 });
