@@ -4,6 +4,7 @@
  * (fleet.ts) with node:child_process.fork; driven over IPC (protocol.ts).
  */
 import http from 'node:http';
+import https from 'node:https';
 import got from 'got';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { panelTopics } from '@airpanel/contract';
@@ -119,8 +120,11 @@ const synchronousCacheWrites: CacheDiskWriter = {
 };
 
 async function startAll(slots: PanelSlot[], tuning: FleetTuning, startsPerSecond: number, firmwareVersion: string, cacheDiskWriter: CacheDiskWriter | undefined): Promise<void> {
-  // One keep-alive agent for every poller in this process.
-  const http_ = got.extend({ agent: { http: new http.Agent({ keepAlive: true }) } });
+  // One keep-alive agent for every poller in this process. Each panel keeps its own connection
+  // idle between polls, as a panel does: over HTTPS, a connection closed by the agent's default
+  // cap of 256 idle sockets would cost a full TLS handshake at every poll.
+  const idle = { keepAlive: true, maxFreeSockets: Math.max(256, slots.length) };
+  const http_ = got.extend({ agent: { http: new http.Agent(idle), https: new https.Agent(idle) } });
   for (const slot of slots) {
     panels.push({ slot, displayTopic: panelTopics(slot.panelId).display, core: null, revision: null, markRevision: null, changedAt: null, displaySeenAt: null });
   }
