@@ -4,7 +4,7 @@
 // after the last fault the panel is live again within 10 s.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ReadingFeeder, proxyBackendLinks, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups, type ProxyMode } from '../harness/index.js';
+import { reportFigures, sleep, startPanelBehindLinks, useCleanups, type ProxyMode } from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -12,18 +12,7 @@ const STEPS = 60;
 
 describe('random link faults for a minute', () => {
   it('never crashes, never loses content, revisions only go up, live again after', async () => {
-    const { backend, api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-chaos' });
-    const links = await proxyBackendLinks(cleanups, backend);
-    const { httpProxy, mqttProxy } = links;
-    const feeder = new ReadingFeeder(() => api, sensorId, 300, 1_000).start();
-    cleanups.add(() => feeder.stop());
-    const panel = await startPanel({
-      mode: 'in-process',
-      cleanups,
-      registration,
-      apiBaseUrl: links.apiBaseUrl,
-      mqttUrl: links.mqttUrl,
-    });
+    const { httpProxy, mqttProxy, panel } = await startPanelBehindLinks({ cleanups, panelId: 'panel-chaos', feed: { everyMs: 300, maxReadings: 1_000 } });
     await panel.waitUntil('live', () => panel.core.state.name === 'live', 10_000);
 
     const mode = fc.oneof(

@@ -3,7 +3,7 @@
 // jump may flip live ⇄ stale, and documents keep being accepted.
 import { describe, expect, it } from 'vitest';
 import type { WallClock } from '../../src-main/core/clock.js';
-import { FAST_TUNING, ReadingFeeder, proxyBackendLinks, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups } from '../harness/index.js';
+import { FAST_TUNING, reportFigures, sleep, startPanelBehindLinks, useCleanups } from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -23,20 +23,8 @@ class JumpingWallClockFake implements WallClock {
 
 describe('wall clock jumps of ± days on a running panel', () => {
   it('neither flips live ⇄ stale nor stops documents being accepted', async () => {
-    const { backend, api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-clock' });
-    const links = await proxyBackendLinks(cleanups, backend);
-    const { httpProxy, mqttProxy } = links;
-    const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
-    cleanups.add(() => feeder.stop());
     const clock = new JumpingWallClockFake();
-    const panel = await startPanel({
-      mode: 'in-process',
-      cleanups,
-      registration,
-      apiBaseUrl: links.apiBaseUrl,
-      mqttUrl: links.mqttUrl,
-      wallClock: clock,
-    });
+    const { api, httpProxy, mqttProxy, panel } = await startPanelBehindLinks({ cleanups, panelId: 'panel-clock', panel: { wallClock: clock } });
     await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
 
     // Live: jumps in both directions, each watched for longer than the window.

@@ -1,7 +1,7 @@
 // Network faults between a panel and the real backend: the panel dials both MQTT and HTTP
 // through a loopback LinkProxy (pass / delay / blackhole / reset).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FAST_TUNING, ReadingFeeder, proxyBackendLinks, reportFigures, sleep, startBackendWithPanel, startPanel, statesSince, useCleanups, type LinkProxy, type TestPanel } from '../harness/index.js';
+import { FAST_TUNING, reportFigures, sleep, startPanelBehindLinks, statesSince, useCleanups, type LinkProxy, type TestPanel } from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -11,25 +11,13 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
   let panel: TestPanel;
   let httpProxy: LinkProxy;
   let mqttProxy: LinkProxy;
-  let feeder: ReadingFeeder;
   const setBoth = (mode: Parameters<LinkProxy['setMode']>[0]) => {
     httpProxy.setMode(mode);
     mqttProxy.setMode(mode);
   };
 
   beforeEach(async () => {
-    const { backend, api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-net' });
-    const links = await proxyBackendLinks(cleanups, backend);
-    ({ httpProxy, mqttProxy } = links);
-    feeder = new ReadingFeeder(() => api, sensorId, 250).start();
-    cleanups.add(() => feeder.stop());
-    panel = await startPanel({
-      mode: 'in-process',
-      cleanups,
-      registration,
-      apiBaseUrl: links.apiBaseUrl,
-      mqttUrl: links.mqttUrl,
-    });
+    ({ httpProxy, mqttProxy, panel } = await startPanelBehindLinks({ cleanups, panelId: 'panel-net' }));
     await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
   });
 

@@ -21,3 +21,4 @@ export { TEST_API_KEY, makeDocument, makeConfig, writePanelJson, capturingLogger
 export { LoopbackBroker } from '../../src-main/core/testing/loopback-broker.js';
 export { startMosquitto, MOSQUITTO_BINARY, type RunningMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
 export { runLength, forRunLength, type RunLength } from './run-length.js';
+export { startPanelBehindLinks, type LinkedPanel } from './linked-panel.js';
