@@ -45,12 +45,13 @@ const nodeBuiltins = [
  * tests may use more of core to build fixtures: they are not shipped.)
  */
 /**
- * Product folders reach each other only through workspace packages (@airpanel/contract,
- * @airpanel/node-support, @airpanel/panel/update/*, @airpanel/release-tools/*), never by a
- * `../../` path. test/ and scripts/ are left out on purpose: they assemble the whole product
- * (backend + panel + tools) and test its insides.
+ * Top-level folders reach each other only through workspace packages (the root package.json's
+ * workspaces: @airpanel/contract, @airpanel/node-support, @airpanel/panel/*, @airpanel/backend/*,
+ * @airpanel/provisioning/*, @airpanel/release-tools/*, @airpanel/image/*, @airpanel/scripts/*,
+ * @airpanel/harness), never by a `../../` path: what one folder offers another is visible in
+ * its package.json.
  */
-const ownFolders = ['contract', 'node-support', 'src-main', 'src-renderer', 'server-stub', 'provisioning', 'tools', 'image'];
+const ownFolders = ['contract', 'node-support', 'src-main', 'src-renderer', 'server-stub', 'provisioning', 'tools', 'image', 'scripts', 'test', 'buildroot'];
 
 const loaderCoreZone = {
   target: 'src-main/loader', from: ['src-main/core'], except: ['update/fsio.ts', 'update/layout.ts', 'update/bundle-check.ts', 'update/keys.ts'],

@@ -15,11 +15,11 @@
 // Ctrl-C stops everything cleanly; a second Ctrl-C exits at once.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { createBackend } from '../server-stub/src/backend.js';
-import { closeOnSignals } from '../server-stub/src/cli.js';
-import { createJsonLogger } from '../server-stub/src/logger.js';
+import { createBackend } from '@airpanel/backend/backend';
+import { closeOnSignals } from '@airpanel/backend/cli';
+import { createJsonLogger } from '@airpanel/backend/logger';
 import { ApiCallError, createApiClient, createFetchTransport } from '@airpanel/contract/api';
-import { consoleLogger } from '../src-main/headless/logger.js';
+import { consoleLogger } from '@airpanel/panel/headless/logger';
 import { startDevStack } from './dev-stack.js';
 
 const DEMO_PANEL_ID = 'demo-panel';

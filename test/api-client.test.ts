@@ -20,10 +20,10 @@ import {
   type ApiTransportRequest,
 } from '@airpanel/contract/api';
 import got from 'got';
-import { createBackend, type Backend } from '../server-stub/src/backend.js';
-import { gotTransport, panelApiClient, panelDisplayUrl, updateManifestUrl } from '../src-main/core/backend-api.js';
-import { BackendAdminClient } from '../src-main/headless/simulator/admin-client.js';
-import { silentLogger } from '../server-stub/src/logger.js';
+import { createBackend, type Backend } from '@airpanel/backend/backend';
+import { gotTransport, panelApiClient, panelDisplayUrl, updateManifestUrl } from '@airpanel/panel/core/backend-api';
+import { BackendAdminClient } from '@airpanel/panel/headless/simulator/admin-client';
+import { silentLogger } from '@airpanel/backend/logger';
 
 // The typed client (contract/src/api/client.ts) against the real backend on 127.0.0.1 with
 // SQLite: every answer below went over HTTP and was checked with the endpoint's schemas.

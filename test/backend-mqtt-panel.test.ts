@@ -4,7 +4,7 @@
 // broker's per-panel ACL, not only aedes' hooks.
 import { describe, expect, it } from 'vitest';
 import { CommandRecord, PanelSummary } from '@airpanel/contract';
-import { waitFor } from '../src-main/core/testing/fixtures.js';
+import { waitFor } from '@airpanel/panel/core/testing/fixtures';
 import { provisionPanel, startBackend, startMosquitto, startPanel, useCleanups } from './harness/index.js';
 
 const cleanups = useCleanups();

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DisplayDocument, PanelRegistration, panelTopics } from '@airpanel/contract';
-import { createBackend, type Backend, type BackendOptions } from '../server-stub/src/backend.js';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { startMosquitto, type RunningMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { connectPanel, endAll, grantedQos } from '../server-stub/src/mqtt/test-support/mqtt-test-kit.js';
+import { createBackend, type Backend, type BackendOptions } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
+import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
+import { connectPanel, endAll, grantedQos } from '@airpanel/backend/mqtt/test-support/mqtt-test-kit';
 import { apiClient } from './harness/index.js';
 
 const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-tests-0123456789';

@@ -9,9 +9,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { extractBundle, isForeignPrebuild } from '../src-main/core/update/bundle.js';
-import { startPtyPair, type PtyPair } from '../src-main/core/sensor/testing/pty-pair.js';
-import * as ops from '../tools/release/ops.js';
+import { extractBundle, isForeignPrebuild } from '@airpanel/panel/core/update/bundle';
+import { startPtyPair, type PtyPair } from '@airpanel/panel/core/sensor/testing/pty-pair';
+import * as ops from '@airpanel/release-tools/ops';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IMAGE_RUNTIME_CONFIG } from '../src-main/loader/runtime-app/config.js';
+import { IMAGE_RUNTIME_CONFIG } from '@airpanel/panel/loader/runtime-app/config';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const EXTERNAL = join(REPO, 'buildroot');

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateReleaseKey } from '../src-main/core/update/keys.js';
+import { generateReleaseKey } from '@airpanel/panel/core/update/keys';
 import { tempDir } from './image-fixture.js';
 import { buildLoader, installFactory, installSigned, makeBundle, standInImage, type StandInImage } from './electron/standin/fixture.js';
 

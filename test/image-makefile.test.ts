@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
+import { readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
 import { EXTERNAL, STAND_IN_IMAGE_VERSION, makeReleaseFloor, makeSigningPair, must, run, tempDir } from './image-fixture.js';
 
 let t: ReturnType<typeof tempDir>;

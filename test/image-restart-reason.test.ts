@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recordStart, StopRecord } from '../src-main/core/restart-reason.js';
+import { recordStart, StopRecord } from '@airpanel/panel/core/restart-reason';
 import { BOARD, must } from './image-fixture.js';
 
 const SCRIPT = join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/record-stop');

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { createFetchTransport } from '@airpanel/contract/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig } from '@airpanel/contract';
-import { runCli } from '../provisioning/src/cli.js';
-import { extractRange } from '../provisioning/src/disk.js';
-import { ProcessToolRunner } from '../provisioning/src/tools.js';
+import { runCli } from '@airpanel/provisioning/cli';
+import { extractRange } from '@airpanel/provisioning/disk';
+import { ProcessToolRunner } from '@airpanel/provisioning/tools';
 import { BOARD, buildImage, must, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
 
 const MiB = 1024 * 1024;

@@ -7,13 +7,13 @@ import { closeSync, copyFileSync, openSync, readFileSync, readSync, writeFileSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig } from '@airpanel/contract';
-import { extractRange } from '../provisioning/src/disk.js';
-import { runCli, type CliDeps } from '../provisioning/src/cli.js';
-import { ProcessToolRunner } from '../provisioning/src/tools.js';
+import { extractRange } from '@airpanel/provisioning/disk';
+import { runCli, type CliDeps } from '@airpanel/provisioning/cli';
+import { ProcessToolRunner } from '@airpanel/provisioning/tools';
 import { createFetchTransport } from '@airpanel/contract/api';
-import { readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
-import { ReleaseLedger } from '../tools/release/ledger.js';
-import { makeManifest } from '../tools/release/ops.js';
+import { readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
+import { ReleaseLedger } from '@airpanel/release-tools/ledger';
+import { makeManifest } from '@airpanel/release-tools/ops';
 import {
   BOARD, REPO, RELEASE_FLOOR_PATH, STAND_IN_AIRPANEL_FILES, STAND_IN_IMAGE_VERSION, buildImage, makeSigningPair, must, packagePermissions, run,
   raucConfForHost, tempDir, type BuiltImage,

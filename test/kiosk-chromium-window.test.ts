@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChromiumWindow, descendantsOf } from '../src-main/headless/kiosk/chromium-window.js';
+import { ChromiumWindow, descendantsOf } from '@airpanel/panel/headless/kiosk/chromium-window';
 
 const CHROMIUM = '/usr/bin/chromium';
 

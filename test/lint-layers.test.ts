@@ -25,12 +25,15 @@ describe('layer rules', () => {
     expect(await layerErrors('contract/src/probe.ts', "import { z } from 'zod';\nexport const y = z;\n")).toEqual([]);
   });
 
-  it('lets product folders reach each other only through workspace packages', async () => {
+  it('lets top-level folders reach each other only through workspace packages', async () => {
     expect(await layerErrors('server-stub/src/probe.ts', "import { Panel } from '../../contract/src/index.js';\nexport const y = Panel;\n")).toHaveLength(1);
     expect(await layerErrors('tools/release/probe.ts', "import { buildBundle } from '../../src-main/core/update/bundle.js';\nexport const y = buildBundle;\n")).toHaveLength(1);
     expect(await layerErrors('tools/release/probe.ts', "import { buildBundle } from '@airpanel/panel/update/bundle';\nexport const y = buildBundle;\n")).toEqual([]);
-    // test/ assembles the whole product and tests its insides: it may.
-    expect(await layerErrors('test/probe.test.ts', "import { PanelCore } from '../src-main/core/panel-core.js';\nexport const y = PanelCore;\n")).toEqual([]);
+    // test/ too reaches the product through its packages, and its own harness by relative path.
+    expect(await layerErrors('test/probe.test.ts', "import { PanelCore } from '../src-main/core/panel-core.js';\nexport const y = PanelCore;\n")).toHaveLength(1);
+    expect(await layerErrors('test/probe.test.ts', "import { PanelCore } from '@airpanel/panel/core/panel-core';\nexport const y = PanelCore;\n")).toEqual([]);
+    expect(await layerErrors('test/faults/probe.test.ts', "import { startBackend } from '../harness/index.js';\nexport const y = startBackend;\n")).toEqual([]);
+    expect(await layerErrors('scripts/probe.ts', "import { startBackend } from '../test/harness/index.js';\nexport const y = startBackend;\n")).toHaveLength(1);
   });
 
   it('resolves a workspace package subpath to the file it exports, for the zones', async () => {

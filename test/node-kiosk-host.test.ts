@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandKind } from '@airpanel/contract';
-import { startDevStack, type DevStack } from '../scripts/dev-stack.js';
-import { descendantsOf } from '../src-main/headless/kiosk/chromium-window.js';
+import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
+import { descendantsOf } from '@airpanel/panel/headless/kiosk/chromium-window';
 import { isDeepStrictEqual } from 'node:util';
-import { ALIVE_MESSAGE, HEALTHY_MESSAGE } from '../src-main/core/update/health.js';
+import { ALIVE_MESSAGE, HEALTHY_MESSAGE } from '@airpanel/panel/core/update/health';
 import { REPO, must } from './image-fixture.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandRecord, PanelSummary } from '@airpanel/contract';
-import { LoaderStore } from '../src-main/loader/store.js';
-import * as ops from '../tools/release/ops.js';
+import { LoaderStore } from '@airpanel/panel/loader/store';
+import * as ops from '@airpanel/release-tools/ops';
 import { useCleanups } from './harness/index.js';
 import { startSupervisedCorePanel } from './harness/ota/core-panel.js';
 

@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extractBundle } from '../src-main/core/update/index.js';
-import * as ops from '../tools/release/ops.js';
+import { extractBundle } from '@airpanel/panel/core/update/index';
+import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir, useCleanups } from './harness/index.js';
 import { stubBundle } from './harness/ota/stub-app.js';
 import { SupervisedStubPanel } from './harness/ota/supervised.js';
-import { LoaderStore } from '../src-main/loader/store.js';
+import { LoaderStore } from '@airpanel/panel/loader/store';
 
 const cleanups = useCleanups();
 

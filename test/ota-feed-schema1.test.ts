@@ -4,11 +4,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import got from 'got';
 import { canonicalJson, evaluateRelease, type SignedManifestEnvelope } from '@airpanel/contract/release';
-import { Ed25519Verifier, type ReleaseKeyPair } from '../src-main/core/update/keys.js';
-import { ReleaseFeedStore, bundleNameOf } from '../server-stub/src/releases/index.js';
-import * as ops from '../tools/release/ops.js';
-import { main as cliMain } from '../tools/release/cli.js';
-import { ReleaseLedger } from '../tools/release/ledger.js';
+import { Ed25519Verifier, type ReleaseKeyPair } from '@airpanel/panel/core/update/keys';
+import { ReleaseFeedStore, bundleNameOf } from '@airpanel/backend/releases/index';
+import * as ops from '@airpanel/release-tools/ops';
+import { main as cliMain } from '@airpanel/release-tools/cli';
+import { ReleaseLedger } from '@airpanel/release-tools/ledger';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
 

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import got from 'got';
-import { ReleaseFeedStore } from '../server-stub/src/releases/index.js';
-import * as ops from '../tools/release/ops.js';
-import { main as cliMain } from '../tools/release/cli.js';
+import { ReleaseFeedStore } from '@airpanel/backend/releases/index';
+import * as ops from '@airpanel/release-tools/ops';
+import { main as cliMain } from '@airpanel/release-tools/cli';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
 

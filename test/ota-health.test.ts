@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandRecord, PanelSummary } from '@airpanel/contract';
-import { healthCriterionMet, LoaderHealthGate } from '../src-main/core/update/index.js';
-import { LoaderStore } from '../src-main/loader/store.js';
+import { healthCriterionMet, LoaderHealthGate } from '@airpanel/panel/core/update/index';
+import { LoaderStore } from '@airpanel/panel/loader/store';
 import { useCleanups } from './harness/index.js';
 import { startSupervisedCorePanel } from './harness/ota/core-panel.js';
 

@@ -6,10 +6,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BundleLoader } from '../src-main/loader/loader.js';
-import { Ed25519Verifier } from '../src-main/core/update/index.js';
-import { extractBundle } from '../src-main/core/update/bundle.js';
-import * as ops from '../tools/release/ops.js';
+import { BundleLoader } from '@airpanel/panel/loader/loader';
+import { Ed25519Verifier } from '@airpanel/panel/core/update/index';
+import { extractBundle } from '@airpanel/panel/core/update/bundle';
+import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir, useCleanups } from './harness/index.js';
 import { testUpdater } from './harness/ota/updater.js';

@@ -5,10 +5,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SignedManifestEnvelope } from '@airpanel/contract/release';
-import { createOtaUpdater } from '../src-main/core/kiosk/ota.js';
-import { makeConfig, writePanelJson } from '../src-main/core/testing/fixtures.js';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '../src-main/core/update/index.js';
-import * as ops from '../tools/release/ops.js';
+import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
+import { makeConfig, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '@airpanel/panel/core/update/index';
+import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir, useCleanups } from './harness/index.js';
 import { timerScheduler } from './harness/ota/updater.js';
@@ -307,7 +307,7 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
       const dataDir = join(tmp.dir, name);
       await mkdir(dataDir);
       await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}/api/v1`, null));
-      const { loadPanelConfig } = await import('../src-main/core/config.js');
+      const { loadPanelConfig } = await import('@airpanel/panel/core/config');
       const made = createOtaUpdater({
         dataDir, config: await loadPanelConfig(dataDir), runtimeHost: 'electron', runtimeVersion: '45.4.1', appVersion: '1.2.0',
         // The image was built after "now": the panel's clock counts as unsynced (RTC lost, no NTP yet).

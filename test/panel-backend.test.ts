@@ -3,12 +3,12 @@
 // gateway wrapper so a broker outage can be played while the HTTP API stays up.
 import { describe, expect, it } from 'vitest';
 import type { Command, ContentSet, PanelSummary } from '@airpanel/contract';
-import { waitFor } from '../src-main/core/testing/fixtures.js';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { createEmbeddedGateway } from '../server-stub/src/mqtt/embedded-gateway.js';
-import type { EncodedDisplayDocument } from '../server-stub/src/documents/draft.js';
-import type { MqttGateway } from '../server-stub/src/mqtt/gateway.js';
-import type { GatewayBackend } from '../server-stub/src/mqtt/gateway.js';
+import { waitFor } from '@airpanel/panel/core/testing/fixtures';
+import { silentLogger } from '@airpanel/backend/logger';
+import { createEmbeddedGateway } from '@airpanel/backend/mqtt/embedded-gateway';
+import type { EncodedDisplayDocument } from '@airpanel/backend/documents/draft';
+import type { MqttGateway } from '@airpanel/backend/mqtt/gateway';
+import type { GatewayBackend } from '@airpanel/backend/mqtt/gateway';
 import { provisionPanel, startBackend, startPanel, useCleanups } from './harness/index.js';
 
 /** The embedded gateway, but one that can be killed and started again on the same port. */

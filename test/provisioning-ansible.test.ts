@@ -4,7 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IMAGE_RELEASE_FLOOR_FILE, readImageReleaseFloor } from '../src-main/core/update/image-floor.js';
+import { IMAGE_RELEASE_FLOOR_FILE, readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
 import { BOARD, REPO, must, run, tempDir } from './image-fixture.js';
 
 const DIR = join(REPO, 'provisioning/ansible');

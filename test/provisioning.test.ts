@@ -10,11 +10,11 @@ import got from 'got';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig, type PanelRegistration } from '@airpanel/contract';
 import { createFetchTransport } from '@airpanel/contract/api';
-import { createBackend, type Backend } from '../server-stub/src/backend.js';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { runCli, type CliDeps } from '../provisioning/src/cli.js';
-import { DataPartition } from '../provisioning/src/disk.js';
-import { ProcessToolRunner } from '../provisioning/src/tools.js';
+import { createBackend, type Backend } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
+import { runCli, type CliDeps } from '@airpanel/provisioning/cli';
+import { DataPartition } from '@airpanel/provisioning/disk';
+import { ProcessToolRunner } from '@airpanel/provisioning/tools';
 import { must, run, tempDir } from './image-fixture.js';
 
 const ADMIN = 'admin-token-for-provisioning-tests-0123456789';

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MAX_COUNTER_JUMP, ReleaseLedger } from '../tools/release/ledger.js';
-import * as ops from '../tools/release/ops.js';
+import { MAX_COUNTER_JUMP, ReleaseLedger } from '@airpanel/release-tools/ledger';
+import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir, useCleanups } from './harness/index.js';
 

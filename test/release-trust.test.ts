@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readImageReleaseFloor } from '../src-main/core/update/index.js';
-import { ReleaseLedger } from '../tools/release/ledger.js';
-import * as ops from '../tools/release/ops.js';
-import { main as cliMain } from '../tools/release/cli.js';
+import { readImageReleaseFloor } from '@airpanel/panel/core/update/index';
+import { ReleaseLedger } from '@airpanel/release-tools/ledger';
+import * as ops from '@airpanel/release-tools/ops';
+import { main as cliMain } from '@airpanel/release-tools/cli';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
 

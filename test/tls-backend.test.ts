@@ -8,11 +8,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelRegistration, panelTopics } from '@airpanel/contract';
-import { createBackend, type Backend } from '../server-stub/src/backend.js';
-import { grantedQos } from '../server-stub/src/mqtt/test-support/mqtt-test-kit.js';
-import { makeTempDir } from '../server-stub/src/test-support.js';
-import { CA_FILES } from '../server-stub/src/tls/private-ca.js';
-import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '../server-stub/src/tls/x509.js';
+import { createBackend, type Backend } from '@airpanel/backend/backend';
+import { grantedQos } from '@airpanel/backend/mqtt/test-support/mqtt-test-kit';
+import { makeTempDir } from '@airpanel/backend/test-support';
+import { CA_FILES } from '@airpanel/backend/tls/private-ca';
+import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
 
 interface Answer {
   status: number;

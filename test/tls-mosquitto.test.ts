@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { panelTopics } from '@airpanel/contract';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { startMosquitto, type RunningMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { grantedQos } from '../server-stub/src/mqtt/test-support/mqtt-test-kit.js';
-import { CA_FILES, PrivateCa } from '../server-stub/src/tls/private-ca.js';
-import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '../server-stub/src/tls/x509.js';
+import { silentLogger } from '@airpanel/backend/logger';
+import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
+import { grantedQos } from '@airpanel/backend/mqtt/test-support/mqtt-test-kit';
+import { CA_FILES, PrivateCa } from '@airpanel/backend/tls/private-ca';
+import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
 
 interface PanelIdentity {
   cert: string;

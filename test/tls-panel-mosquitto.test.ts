@@ -12,15 +12,15 @@ import got, { type Got } from 'got';
 import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ContentSet, panelTopics, PanelRegistration } from '@airpanel/contract';
-import { loadPanelConfig } from '../src-main/core/config.js';
-import { PanelCore } from '../src-main/core/panel-core.js';
-import { capturingLogger, type LogEntry, RecordingHostActions, waitFor, writePanelJson } from '../src-main/core/testing/fixtures.js';
-import { TlsTerminator } from '../src-main/core/transport/testing/tls-terminator.js';
-import { type Backend, createBackend } from '../server-stub/src/backend.js';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { startMosquitto, type RunningMosquitto } from '../server-stub/src/mqtt/test-support/mosquitto-process.js';
-import { CA_FILES, PrivateCa } from '../server-stub/src/tls/private-ca.js';
-import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '../server-stub/src/tls/x509.js';
+import { loadPanelConfig } from '@airpanel/panel/core/config';
+import { PanelCore } from '@airpanel/panel/core/panel-core';
+import { capturingLogger, type LogEntry, RecordingHostActions, waitFor, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
+import { TlsTerminator } from '@airpanel/panel/core/transport/testing/tls-terminator';
+import { type Backend, createBackend } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
+import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
+import { CA_FILES, PrivateCa } from '@airpanel/backend/tls/private-ca';
+import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
 
 const ADMIN_TOKEN = 'admin-token-for-tls-panel-mosquitto-0123456789';
 

@@ -9,11 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig } from '@airpanel/contract';
 import { createFetchTransport } from '@airpanel/contract/api';
-import { runCli, type CliDeps } from '../provisioning/src/cli.js';
-import { ProcessToolRunner } from '../provisioning/src/tools.js';
-import { createBackend, type Backend } from '../server-stub/src/backend.js';
-import { silentLogger } from '../server-stub/src/logger.js';
-import { makeTempDir } from '../server-stub/src/test-support.js';
+import { runCli, type CliDeps } from '@airpanel/provisioning/cli';
+import { ProcessToolRunner } from '@airpanel/provisioning/tools';
+import { createBackend, type Backend } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
+import { makeTempDir } from '@airpanel/backend/test-support';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const temp = makeTempDir('airpanel-tls-provisioning-');

@@ -90,11 +90,11 @@ async function main(): Promise<void> {
   if (pace !== 'cache' && pace !== 'display') throw new Error('--pace is cache or display');
   const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
 
-  const { createBackend } = await import('../../server-stub/src/backend.js');
-  const { silentLogger } = await import('../../server-stub/src/logger.js');
-  const { LinkProxy } = await import('../../src-main/headless/simulator/link-proxy.js');
+  const { createBackend } = await import('@airpanel/backend/backend');
+  const { silentLogger } = await import('@airpanel/backend/logger');
+  const { LinkProxy } = await import('@airpanel/panel/headless/simulator/link-proxy');
   const { PanelRegistration, panelConfigFromRegistration } = await import('@airpanel/contract');
-  const { writePanelJson } = await import('../../src-main/core/testing/fixtures.js');
+  const { writePanelJson } = await import('@airpanel/panel/core/testing/fixtures');
 
   // The panel runs bundled (as on a panel: one ES module, packages from node_modules) under
   // plain node, not under tsx, whose compiler and cached source maps would be counted.

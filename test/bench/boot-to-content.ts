@@ -33,9 +33,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from '@playwright/test';
 import got from 'got';
 import mqtt from 'mqtt';
-import { PanelCore, loadPanelConfig } from '../../src-main/core/index.js';
-import { createBackend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
+import { PanelCore, loadPanelConfig } from '@airpanel/panel/core/index';
+import { createBackend } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
 import {
   AdminApi, bundleLikeRelease, capturingLogger, PanelProcess, panelConfigFor, provisionPanel, RecordingHostActions, summarize, writePanelConfig, type PanelEvent,
 } from '../harness/index.js';

@@ -33,8 +33,8 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';
-import { createBackend } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
+import { createBackend } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
 import { AdminApi, bundleLikeRelease, PanelProcess, panelConfigFor, provisionPanel, summarize, writePanelConfig } from '../harness/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
 

@@ -19,11 +19,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ReleaseManifest } from '@airpanel/contract/release';
-import { buildBundle } from '../../src-main/core/update/bundle.js';
-import { checkBundleDir, verifyInstalledRelease } from '../../src-main/core/update/bundle-check.js';
-import { installBundle } from '../../src-main/core/update/install.js';
-import { Ed25519Verifier, generateReleaseKey, signManifest } from '../../src-main/core/update/keys.js';
-import { releaseLayout } from '../../src-main/core/update/layout.js';
+import { buildBundle } from '@airpanel/panel/core/update/bundle';
+import { checkBundleDir, verifyInstalledRelease } from '@airpanel/panel/core/update/bundle-check';
+import { installBundle } from '@airpanel/panel/core/update/install';
+import { Ed25519Verifier, generateReleaseKey, signManifest } from '@airpanel/panel/core/update/keys';
+import { releaseLayout } from '@airpanel/panel/core/update/layout';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 import { summarize } from '../harness/index.js';
 

@@ -15,8 +15,8 @@
  */
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createExternalGateway } from '../../server-stub/src/mqtt/external-gateway.js';
-import { startMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
+import { createExternalGateway } from '@airpanel/backend/mqtt/external-gateway';
+import { startMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';
 
 const { values } = parseArgs({

@@ -30,7 +30,7 @@ import Database from 'better-sqlite3';
 import got from 'got';
 import mqtt, { type MqttClient } from 'mqtt';
 import { panelTopics, type PanelReading } from '@airpanel/contract';
-import { DATABASE_FILE } from '../../server-stub/src/db/database.js';
+import { DATABASE_FILE } from '@airpanel/backend/db/database';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 
 const { values } = parseArgs({ options: { panels: { type: 'string', default: '10000' }, minutes: { type: 'string', default: '2' }, 'idle-s': { type: 'string', default: '30' } } });

@@ -51,8 +51,8 @@ interface Target {
 // ---------------------------------------------------------------- the servers (children)
 
 async function serveBackend(): Promise<Target> {
-  const { createBackend } = await import('../../server-stub/src/backend.js');
-  const { silentLogger } = await import('../../server-stub/src/logger.js');
+  const { createBackend } = await import('@airpanel/backend/backend');
+  const { silentLogger } = await import('@airpanel/backend/logger');
   const { PanelRegistration } = await import('@airpanel/contract');
   const dataDir = await mkdtemp(join(tmpdir(), 'airpanel-bench-304-'));
   const backend = await createBackend({ dataDir, host: '127.0.0.1', port: 0, mqtt: { mode: 'none' }, logger: silentLogger, startLoops: false });

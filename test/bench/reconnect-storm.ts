@@ -23,7 +23,7 @@
  * fixed  = { minMs: 1000, baseMs: 1000, maxMs: 1000 }: every panel retries every second, in step.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from '../../src-main/core/backoff.js';
+import { DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from '@airpanel/panel/core/backoff';
 import type { BrokerKind } from '../fleet/protocol.js';
 import { Fleet, formatCounts, summarize, type LatencySummary } from '../fleet/fleet.js';
 import { loadText, machineInfo, writeResults } from '../fleet/results.js';

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, expect, chromium } from '@playwright/test';
-import { CdpPage } from '../../src-main/headless/cdp-page.js';
-import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { CdpPage } from '@airpanel/panel/headless/cdp-page';
+import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
 
 // A kiosk Chromium started with --remote-debugging-port shows the headless panel; the host
 // drives it over the DevTools protocol (CdpPage) for `screenshot` and `reload`, as it would

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import type { ContentSet } from '@airpanel/contract';
-import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
 import { Cleanups, makeTempDir } from '../harness/index.js';
 
 // The headless host with everything real: the backend (server-stub, SQLite, embedded MQTT),

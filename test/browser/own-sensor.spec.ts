@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, expect, type Page } from '@playwright/test';
 import type { AveragingRule } from '@airpanel/contract';
-import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
 import { backendReadings, Cleanups, makeTempDir, queuedReadings, readingProblems } from '../harness/index.js';
 
 // The panel deciding alone, everything real: the backend (SQLite, embedded MQTT), the panel core

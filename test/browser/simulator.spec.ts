@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { test, expect, type FrameLocator, type Page } from '@playwright/test';
-import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
 import { Cleanups, makeTempDir } from '../harness/index.js';
 
 // The browser simulator (what `npm start` opens without Electron): its control page drives

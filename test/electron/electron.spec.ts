@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test, expect, _electron, type ElectronApplication, type Page } from '@playwright/test';
-import { locateElectron } from '../../src-main/electron/locate.js';
-import { startDevStack, type DevStack } from '../../scripts/dev-stack.js';
+import { locateElectron } from '@airpanel/panel/electron/locate';
+import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
 
 // The real Electron host (dist/app, built by `npm run build:electron`) against the real
 // backend, driven by Playwright's _electron. Runs where an Electron 45 binary exists

@@ -10,7 +10,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from '../image-fixture.js';
-import { FUSE_KEYS, PANEL_FUSES, WIRE_INDEX } from '../../src-main/electron/fuses.js';
+import { FUSE_KEYS, PANEL_FUSES, WIRE_INDEX } from '@airpanel/panel/electron/fuses';
 
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 const ENABLE = 0x31;

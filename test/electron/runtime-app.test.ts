@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateReleaseKey } from '../../src-main/core/update/keys.js';
+import { generateReleaseKey } from '@airpanel/panel/core/update/keys';
 import { tempDir } from '../image-fixture.js';
 import { buildLoader, installFactory, installSigned, makeBundle, standInImage, type StandInImage } from './standin/fixture.js';
 
@@ -157,6 +157,6 @@ describe('runtime app, loader role options', () => {
 });
 
 async function installFactoryLike(b: Awaited<ReturnType<typeof makeBundle>>, dir: string): Promise<void> {
-  const { extractBundle } = await import('../../src-main/core/update/bundle.js');
+  const { extractBundle } = await import('@airpanel/panel/core/update/bundle');
   await extractBundle(b.file, dir, b.descriptor.version);
 }

@@ -2,7 +2,7 @@
 // battery) while it runs against the real backend. Freshness is on the monotonic clock: no
 // jump may flip live ⇄ stale, and documents keep being accepted.
 import { describe, expect, it } from 'vitest';
-import type { WallClock } from '../../src-main/core/clock.js';
+import type { WallClock } from '@airpanel/panel/core/clock';
 import { FAST_TUNING, reportFigures, sleep, startPanelBehindLinks, useCleanups } from '../harness/index.js';
 
 const cleanups = useCleanups();

@@ -10,9 +10,9 @@ import got from 'got';
 import { connect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { PanelView } from '@airpanel/contract/internal';
-import { encodeEnvelope } from '../../src-main/core/cache.js';
-import { loadPanelConfig } from '../../src-main/core/config.js';
-import { PanelCore } from '../../src-main/core/panel-core.js';
+import { encodeEnvelope } from '@airpanel/panel/core/cache';
+import { loadPanelConfig } from '@airpanel/panel/core/config';
+import { PanelCore } from '@airpanel/panel/core/panel-core';
 import { capturingLogger, forRunLength, makeConfig, makeDocument, makeTempDir, RecordingHostActions, reportFigures, useCleanups } from '../harness/index.js';
 
 const cleanups = useCleanups();

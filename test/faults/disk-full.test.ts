@@ -6,8 +6,8 @@ import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DisplayDocument } from '@airpanel/contract';
-import { decodeEnvelope } from '../../src-main/core/cache.js';
-import { createPanelLogger } from '../../src-main/core/logger.js';
+import { decodeEnvelope } from '@airpanel/panel/core/cache';
+import { createPanelLogger } from '@airpanel/panel/core/logger';
 import { ReadingFeeder, mountTinyTmpfs, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups, type TinyFs } from '../harness/index.js';
 
 const cleanups = useCleanups();

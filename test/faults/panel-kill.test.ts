@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DisplayDocument, panelTopics } from '@airpanel/contract';
-import { decodeEnvelope } from '../../src-main/core/cache.js';
+import { decodeEnvelope } from '@airpanel/panel/core/cache';
 import {
   buildForNode, forRunLength, LoopbackBroker, makeConfig, makeDocument, makeTempDir, PANEL_CHILD_SOURCE, PanelProcess, reportFigures, useCleanups, writePanelJson,
   type PanelEvent,

@@ -1,7 +1,7 @@
 // The fault proxy itself, against a TCP echo server on 127.0.0.1.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
+import { LinkProxy } from '@airpanel/panel/headless/simulator/link-proxy';
 
 let echo: Server;
 let proxy: LinkProxy;

@@ -5,9 +5,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBackend, type Backend, type MqttOptions } from '../../server-stub/src/backend.js';
-import type { Logger } from '../../server-stub/src/logger.js';
-import { startMosquitto, type RunningMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
+import { createBackend, type Backend, type MqttOptions } from '@airpanel/backend/backend';
+import type { Logger } from '@airpanel/backend/logger';
+import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 import { cpuMicrosOfThisProcess, type BackendProcessOptions, type FromBackendProcess, type ToBackendProcess } from './protocol.js';
 
 /** Backend warnings and errors go to stderr, the first 20 of them; the rest are counted. */

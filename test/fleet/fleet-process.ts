@@ -10,8 +10,8 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { panelTopics } from '@airpanel/contract';
 import { type PanelView } from '@airpanel/contract/internal';
 import { fsyncDirSync, writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
-import type { CacheDiskWriter } from '../../src-main/core/cache.js';
-import { PanelCore, loadPanelConfig, type HostActions, type Logger } from '../../src-main/core/index.js';
+import type { CacheDiskWriter } from '@airpanel/panel/core/cache';
+import { PanelCore, loadPanelConfig, type HostActions, type Logger } from '@airpanel/panel/core/index';
 import { cpuMicrosOfThisProcess, type FleetProcessCounts, type FleetTuning, type FromFleetProcess, type PanelSlot, type ToFleetProcess } from './protocol.js';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across processes. */

@@ -1,5 +1,5 @@
 // The messages between the fleet orchestrator and its child processes (node:child_process IPC).
-import type { BackoffPolicy } from '../../src-main/core/backoff.js';
+import type { BackoffPolicy } from '@airpanel/panel/core/backoff';
 
 /** One simulated panel as a fleet process needs it: its data dir holds panel.json. */
 export interface PanelSlot {

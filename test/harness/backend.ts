@@ -7,8 +7,8 @@
 // stopped by the cleanup list.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createBackend, type Backend, type BackendOptions, type MqttOptions } from '../../server-stub/src/backend.js';
-import { silentLogger } from '../../server-stub/src/logger.js';
+import { createBackend, type Backend, type BackendOptions, type MqttOptions } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
 import { ADMIN_TOKEN, AdminApi } from './admin.js';
 import { REPO_ROOT } from './build.js';
 import { makeTempDir, type Cleanups } from './cleanups.js';

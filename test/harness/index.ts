@@ -17,8 +17,8 @@ export { FakeSds011, SENSOR_TUNING, queuedReadings, readingProblems } from './se
 export { mountTinyTmpfs, type TinyFs } from './tiny-fs.js';
 // The core's own fixtures (documents, configs, a capturing logger, the recording host), shared
 // with the core's unit tests, which cannot import from test/.
-export { TEST_API_KEY, makeDocument, makeConfig, writePanelJson, capturingLogger, RecordingHostActions, type LogEntry } from '../../src-main/core/testing/fixtures.js';
-export { LoopbackBroker } from '../../src-main/core/testing/loopback-broker.js';
-export { startMosquitto, MOSQUITTO_BINARY, type RunningMosquitto } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
+export { TEST_API_KEY, makeDocument, makeConfig, writePanelJson, capturingLogger, RecordingHostActions, type LogEntry } from '@airpanel/panel/core/testing/fixtures';
+export { LoopbackBroker } from '@airpanel/panel/core/testing/loopback-broker';
+export { startMosquitto, MOSQUITTO_BINARY, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 export { runLength, forRunLength, type RunLength } from './run-length.js';
 export { startPanelBehindLinks, type LinkedPanel } from './linked-panel.js';

@@ -1,10 +1,10 @@
 // The loopback link between a panel and the backend: the simulator's LinkProxy (pass, delay,
 // blackhole, reset) in front of the backend's HTTP and MQTT ports. Used as it is, not copied.
-import { LinkProxy } from '../../src-main/headless/simulator/link-proxy.js';
+import { LinkProxy } from '@airpanel/panel/headless/simulator/link-proxy';
 import type { Cleanups } from './cleanups.js';
 
 export { LinkProxy };
-export type { ProxyMode } from '../../src-main/headless/simulator/link-proxy.js';
+export type { ProxyMode } from '@airpanel/panel/headless/simulator/link-proxy';
 
 export interface BackendLinks {
   httpProxy: LinkProxy;

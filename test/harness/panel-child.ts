@@ -23,8 +23,8 @@ import { writeHeapSnapshot } from 'node:v8';
 import got from 'got';
 import mqtt from 'mqtt';
 import type { PanelView } from '@airpanel/contract/internal';
-import { createPanelLogger, loadPanelConfig, PanelCore, type CoreTuning, type PanelViewSource } from '../../src-main/core/index.js';
-import type { HostActions } from '../../src-main/core/host.js';
+import { createPanelLogger, loadPanelConfig, PanelCore, type CoreTuning, type PanelViewSource } from '@airpanel/panel/core/index';
+import type { HostActions } from '@airpanel/panel/core/host';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   if (!dataDir) throw new Error('--data-dir is required');
   const rendererDir = values['renderer-dir'];
   // Only a panel with a screen loads the host's modules (a sampled panel weighs the core alone).
-  const host = rendererDir ? new (await import('../../src-main/headless/headless-host.js')).HeadlessHost({ rendererDir }) : null;
+  const host = rendererDir ? new (await import('@airpanel/panel/headless/headless-host')).HeadlessHost({ rendererDir }) : null;
   emit({ type: 'modules', at: now() });
   const tuning = JSON.parse(values.tuning ?? '{}') as Partial<CoreTuning>;
   const logger = createPanelLogger({ dataDir, stdout: false, ...(values['log-level'] ? { level: values['log-level'] as 'error' | 'warn' | 'info' | 'debug' } : {}) });

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { CoreTuning } from '../../src-main/core/index.js';
+import type { CoreTuning } from '@airpanel/panel/core/index';
 import { REPO_ROOT } from './build.js';
 import type { PanelSample, PanelSampleRequest } from './panel-child.js';
 

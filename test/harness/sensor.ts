@@ -3,9 +3,9 @@
 // and what is wrong with a run of readings the backend received.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CoreTuning } from '../../src-main/core/panel-core.js';
-import { encodeSds011Frame } from '../../src-main/core/sensor/frames.js';
-import { startPtyPair, type PtyPair } from '../../src-main/core/sensor/testing/pty-pair.js';
+import type { CoreTuning } from '@airpanel/panel/core/panel-core';
+import { encodeSds011Frame } from '@airpanel/panel/core/sensor/frames';
+import { startPtyPair, type PtyPair } from '@airpanel/panel/core/sensor/testing/pty-pair';
 import type { ReceivedReading } from './admin.js';
 import { FAST_TUNING } from './panel.js';
 

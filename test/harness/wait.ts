@@ -1,5 +1,5 @@
 // Waiting: one poll loop for conditions (sync or async), one sleep, one free-port helper.
-import { freePort } from '../../server-stub/src/mqtt/test-support/mosquitto-process.js';
+import { freePort } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 
 export { freePort };
 

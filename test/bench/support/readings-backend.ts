@@ -8,8 +8,8 @@
  *   node --import tsx test/bench/support/readings-backend.ts --data-dir DIR
  */
 import { parseArgs } from 'node:util';
-import { createBackend } from '../../../server-stub/src/backend.js';
-import { silentLogger } from '../../../server-stub/src/logger.js';
+import { createBackend } from '@airpanel/backend/backend';
+import { silentLogger } from '@airpanel/backend/logger';
 
 const { values } = parseArgs({ options: { 'data-dir': { type: 'string' }, 'admin-token': { type: 'string' } } });
 const backend = await createBackend({

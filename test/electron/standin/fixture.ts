@@ -11,10 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MinRuntime, ReleaseManifest } from '@airpanel/contract/release';
-import { buildBundle, extractBundle, type BuiltBundle } from '../../../src-main/core/update/bundle.js';
-import { installBundle } from '../../../src-main/core/update/install.js';
-import { signManifest, type ReleaseKeyPair } from '../../../src-main/core/update/keys.js';
-import { releaseLayout } from '../../../src-main/core/update/layout.js';
+import { buildBundle, extractBundle, type BuiltBundle } from '@airpanel/panel/core/update/bundle';
+import { installBundle } from '@airpanel/panel/core/update/install';
+import { signManifest, type ReleaseKeyPair } from '@airpanel/panel/core/update/keys';
+import { releaseLayout } from '@airpanel/panel/core/update/layout';
 import { REPO } from '../../image-fixture.js';
 
 const STANDIN = join(REPO, 'test/electron/standin');

@@ -11,10 +11,10 @@
 import { readFile } from 'node:fs/promises';
 import got from 'got';
 import { connect } from 'mqtt';
-import { loadPanelConfig } from '../../../src-main/core/config.js';
-import { PanelCore } from '../../../src-main/core/panel-core.js';
-import { unrefScheduler } from '../../../src-main/core/clock.js';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, LoaderHealthGate, OtaUpdater, type LaunchKind } from '../../../src-main/core/update/index.js';
+import { loadPanelConfig } from '@airpanel/panel/core/config';
+import { PanelCore } from '@airpanel/panel/core/panel-core';
+import { unrefScheduler } from '@airpanel/panel/core/clock';
+import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, LoaderHealthGate, OtaUpdater, type LaunchKind } from '@airpanel/panel/core/update/index';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildBundle, type BuiltBundle } from '../../../src-main/core/update/index.js';
+import { buildBundle, type BuiltBundle } from '@airpanel/panel/core/update/index';
 import type { CoreAppBehaviour } from './core-app-runtime.js';
 
 /** A test-app bundle whose entry runs the real PanelCore (core-app-runtime.ts). */

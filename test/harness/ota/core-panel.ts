@@ -2,8 +2,8 @@
 // registered panel whose app is the real PanelCore in test-app bundles (core-app-runtime.ts),
 // started by the real loader from a factory 1.0.0, and a release key to publish with.
 import { join } from 'node:path';
-import { extractBundle } from '../../../src-main/core/update/index.js';
-import * as ops from '../../../tools/release/ops.js';
+import { extractBundle } from '@airpanel/panel/core/update/index';
+import * as ops from '@airpanel/release-tools/ops';
 import type { AdminApi } from '../admin.js';
 import { startBackend, type InProcessBackend } from '../backend.js';
 import { makeTempDir, type Cleanups } from '../cleanups.js';

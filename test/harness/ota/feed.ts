@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ReleaseFeedStore, releasesPlugin } from '../../../server-stub/src/releases/index.js';
-import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '../../../src-main/core/update/index.js';
-import type { FeedClient } from '../../../tools/release/ops.js';
+import { ReleaseFeedStore, releasesPlugin } from '@airpanel/backend/releases/index';
+import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '@airpanel/panel/core/update/index';
+import type { FeedClient } from '@airpanel/release-tools/ops';
 import { ADMIN_TOKEN } from '../admin.js';
 import type { Cleanups } from '../cleanups.js';
 

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loaderStep } from '@airpanel/contract/release';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '../../../src-main/core/update/index.js';
-import { BundleLoader } from '../../../src-main/loader/loader.js';
-import { LoaderStore } from '../../../src-main/loader/store.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '@airpanel/panel/core/update/index';
+import { BundleLoader } from '@airpanel/panel/loader/loader';
+import { LoaderStore } from '@airpanel/panel/loader/store';
 import { timerScheduler } from './updater.js';
 
 const [dataDir, manifestUrl, keyringFile, runningVersion, factoryDir] = process.argv.slice(2) as [string, string, string, string, string];

@@ -11,9 +11,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, reportHealthyToLoader, type LaunchKind } from '../../../src-main/core/update/index.js';
+import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, reportHealthyToLoader, type LaunchKind } from '@airpanel/panel/core/update/index';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
-import { unrefScheduler } from '../../../src-main/core/clock.js';
+import { unrefScheduler } from '@airpanel/panel/core/clock';
 
 export async function runStubApp(behaviour: 'healthy' | 'crash' | 'hang'): Promise<void> {
   const env = process.env;

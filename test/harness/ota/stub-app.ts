@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildBundle, type BuiltBundle } from '../../../src-main/core/update/index.js';
+import { buildBundle, type BuiltBundle } from '@airpanel/panel/core/update/index';
 
 /** The entry point of a stub test-app bundle: two lines, the behaviour is in stub-app-runtime.ts. */
 export function stubMainSource(behaviour: 'healthy' | 'crash' | 'hang'): string {

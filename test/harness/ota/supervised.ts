@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Ed25519Verifier } from '../../../src-main/core/update/index.js';
+import { Ed25519Verifier } from '@airpanel/panel/core/update/index';
 import { join } from 'node:path';
 import got from 'got';
-import { BundleLoader, type LaunchOutcome } from '../../../src-main/loader/loader.js';
-import { ProcessLauncher } from '../../../src-main/loader/launcher.js';
+import { BundleLoader, type LaunchOutcome } from '@airpanel/panel/loader/loader';
+import { ProcessLauncher } from '@airpanel/panel/loader/launcher';
 import { buildForNode } from '../build.js';
 
 export interface StubStatus {

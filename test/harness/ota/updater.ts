@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, type OtaUpdaterOptions, type PartialFileWriter, type ReleaseKeyPair } from '../../../src-main/core/update/index.js';
-import type { Scheduler, TimerHandle } from '../../../src-main/core/clock.js';
+import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, type OtaUpdaterOptions, type PartialFileWriter, type ReleaseKeyPair } from '@airpanel/panel/core/update/index';
+import type { Scheduler, TimerHandle } from '@airpanel/panel/core/clock';
 
 /** The real timers for short waits (download retries); scheduled checks are started by the tests. */
 export const timerScheduler: Scheduler = {
