@@ -14,24 +14,78 @@ const electronModules = ['electron', 'electron-store', 'electron-updater'];
 
 /** Which folder may import which (paths from the repository root). */
 const zones = [
-  { target: 'contract', from: ['node-support', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'the contract is the bottom layer: it imports no other layer.' },
+  {
+    target: 'contract',
+    from: [
+      'node-support',
+      'src-main/core',
+      'src-main/loader',
+      'src-main/electron',
+      'src-main/headless',
+      'src-renderer',
+      'server-stub',
+      'provisioning',
+      'tools',
+    ],
+    message: 'the contract is the bottom layer: it imports no other layer.',
+  },
   // Node-only helpers (atomic writes) shared by every Node layer, the shipped loader included.
-  { target: 'node-support', from: ['contract', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'node-support is a bottom layer beside the contract: it imports only Node built-ins, no other layer.' },
-  { target: 'src-main/core', from: ['src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'core runs under plain Node and Electron alike: it imports only the contract and node-support.' },
-  { target: 'src-main/headless', from: ['src-main/electron', 'server-stub', 'src-renderer'],
-    message: 'the headless host must not depend on the Electron host, the renderer source or the backend.' },
+  {
+    target: 'node-support',
+    from: [
+      'contract',
+      'src-main/core',
+      'src-main/loader',
+      'src-main/electron',
+      'src-main/headless',
+      'src-renderer',
+      'server-stub',
+      'provisioning',
+      'tools',
+    ],
+    message: 'node-support is a bottom layer beside the contract: it imports only Node built-ins, no other layer.',
+  },
+  {
+    target: 'src-main/core',
+    from: ['src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message: 'core runs under plain Node and Electron alike: it imports only the contract and node-support.',
+  },
+  {
+    target: 'src-main/headless',
+    from: ['src-main/electron', 'server-stub', 'src-renderer'],
+    message: 'the headless host must not depend on the Electron host, the renderer source or the backend.',
+  },
   // The loader ships in the read-only image and is never replaced over the air.
-  { target: 'src-main/loader', from: ['src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
-    message: 'the loader is not updated over the air: it may use only the contract, node-support and the dependency-free update files of core.' },
-  { target: 'src-renderer', from: ['node-support', 'src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'server-stub', 'provisioning', 'tools'],
-    message: 'the renderer reaches the main process only through the bridge API of @airpanel/contract/internal.' },
-  { target: 'server-stub', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'provisioning'],
-    message: 'the backend shares only the contract (@airpanel/contract) with the panel.' },
-  { target: 'provisioning', from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'tools'],
-    message: 'provisioning shares only the contract (@airpanel/contract) with the rest.' },
+  {
+    target: 'src-main/loader',
+    from: ['src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'provisioning', 'tools'],
+    message:
+      'the loader is not updated over the air: it may use only the contract, node-support and the dependency-free update files of core.',
+  },
+  {
+    target: 'src-renderer',
+    from: [
+      'node-support',
+      'src-main/core',
+      'src-main/loader',
+      'src-main/electron',
+      'src-main/headless',
+      'server-stub',
+      'provisioning',
+      'tools',
+    ],
+    message: 'the renderer reaches the main process only through the bridge API of @airpanel/contract/internal.',
+  },
+  {
+    target: 'server-stub',
+    from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'provisioning'],
+    message: 'the backend shares only the contract (@airpanel/contract) with the panel.',
+  },
+  {
+    target: 'provisioning',
+    from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'server-stub', 'tools'],
+    message: 'provisioning shares only the contract (@airpanel/contract) with the rest.',
+  },
 ];
 
 /** Layers that run in a browser as well: no Node built-ins at all. */
@@ -51,17 +105,41 @@ const nodeBuiltins = [
  * @airpanel/harness), never by a `../../` path: what one folder offers another is visible in
  * its package.json.
  */
-const ownFolders = ['contract', 'node-support', 'src-main', 'src-renderer', 'server-stub', 'provisioning', 'tools', 'image', 'scripts', 'test', 'buildroot'];
+const ownFolders = [
+  'contract',
+  'node-support',
+  'src-main',
+  'src-renderer',
+  'server-stub',
+  'provisioning',
+  'tools',
+  'image',
+  'scripts',
+  'test',
+  'buildroot',
+];
 
 const loaderCoreZone = {
-  target: 'src-main/loader', from: ['src-main/core'], except: ['update/fsio.ts', 'update/layout.ts', 'update/bundle-check.ts', 'update/keys.ts'],
+  target: 'src-main/loader',
+  from: ['src-main/core'],
+  except: ['update/fsio.ts', 'update/layout.ts', 'update/bundle-check.ts', 'update/keys.ts'],
   message: 'the loader may compile in only core/update/{fsio,layout,bundle-check,keys}.ts (dependency-free).',
 };
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', 'out/**', 'results/**', 'test-results/**',
-      'playwright-report/**', 'artifacts/**', '.data/**', '.scratch/**', 'src-renderer/dist/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'out/**',
+      'results/**',
+      'test-results/**',
+      'playwright-report/**',
+      'artifacts/**',
+      '.data/**',
+      '.scratch/**',
+      'src-renderer/dist/**',
+    ],
   },
   ...tseslint.configs.recommended,
   {
@@ -82,9 +160,15 @@ export default tseslint.config(
     files: ['**/*.ts', '**/*.vue'],
     ignores: ['src-main/electron/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: electronModules.map((name) => ({ name, message: 'Only src-main/electron/ may import Electron modules (the core must run under plain Node).' })),
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: electronModules.map((name) => ({
+            name,
+            message: 'Only src-main/electron/ may import Electron modules (the core must run under plain Node).',
+          })),
+        },
+      ],
     },
   },
   {
@@ -94,17 +178,31 @@ export default tseslint.config(
     files: ['node-support/**/*.ts'],
     ignores: ['node-support/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ regex: '^(?!node:|\\.)', message: 'node-support imports only Node built-ins (with the node: prefix): the loader compiles it in and must stay dependency-free.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!node:|\\.)',
+              message:
+                'node-support imports only Node built-ins (with the node: prefix): the loader compiles it in and must stay dependency-free.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // the contract runs in the renderer too: no Node or DOM globals either.
     files: ['contract/**/*.ts'],
     rules: {
-      'no-restricted-globals': ['error',
-        ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({ name, message: 'the contract is runtime-neutral: no Node or DOM globals.' }))],
+      'no-restricted-globals': [
+        'error',
+        ...['window', 'document', 'navigator', 'process', 'Buffer', 'require', '__dirname'].map((name) => ({
+          name,
+          message: 'the contract is runtime-neutral: no Node or DOM globals.',
+        })),
+      ],
     },
   },
   // Vue single-file components (the renderer): parsed with vue-eslint-parser, scripts as

@@ -4,7 +4,18 @@ import { defineConfig } from 'vitest/config';
 // real servers live under test/. Browser tests (Playwright) are *.spec.ts, run separately.
 export default defineConfig({
   test: {
-    include: ['contract/**/*.test.ts', 'node-support/**/*.test.ts', 'src-main/**/*.test.ts', 'server-stub/**/*.test.ts', 'provisioning/**/*.test.ts', 'src-renderer/**/*.test.ts', 'test/**/*.test.ts', 'buildroot/**/*.test.ts', 'tools/**/*.test.ts', 'image/**/*.test.ts'],
+    include: [
+      'contract/**/*.test.ts',
+      'node-support/**/*.test.ts',
+      'src-main/**/*.test.ts',
+      'server-stub/**/*.test.ts',
+      'provisioning/**/*.test.ts',
+      'src-renderer/**/*.test.ts',
+      'test/**/*.test.ts',
+      'buildroot/**/*.test.ts',
+      'tools/**/*.test.ts',
+      'image/**/*.test.ts',
+    ],
     // *.slow.test.ts: long fault-injection runs, `npm run test:faults` (test/faults/vitest.config.ts).
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.slow.test.ts'],
     testTimeout: 20_000,

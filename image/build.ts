@@ -60,7 +60,10 @@ async function buildApp(o: BuildOptions, work: string): Promise<{ loaderDir: str
     if (!existsSync(f)) throw new Error(`${f} is missing: build without --skip-app-build`);
   }
   const tarball = join(work, `factory-${o.version}.tar.gz`);
-  await run('npx', ['--no-install', 'tsx', 'tools/release/cli.ts', 'bundle', '--version', o.version, '--out', tarball], { cwd: repo, quiet: true });
+  await run('npx', ['--no-install', 'tsx', 'tools/release/cli.ts', 'bundle', '--version', o.version, '--out', tarball], {
+    cwd: repo,
+    quiet: true,
+  });
   const factoryDir = join(work, 'factory');
   await mkdir(factoryDir, { recursive: true });
   await run('tar', ['-xzf', tarball, '-C', factoryDir, '--no-same-owner']);
@@ -77,7 +80,9 @@ async function baseTar(o: BuildOptions): Promise<string> {
   }
   await mkdir(o.cacheDir, { recursive: true });
   const tmp = `${file}.${process.pid}.partial`;
-  console.log(`  mmdebstrap ${o.base.suite} from ${o.base.mirror}: ${o.base.packages.length} packages and their dependencies (several minutes)`);
+  console.log(
+    `  mmdebstrap ${o.base.suite} from ${o.base.mirror}: ${o.base.packages.length} packages and their dependencies (several minutes)`,
+  );
   try {
     await o.run('nice', ['-n', '10', 'mmdebstrap', ...mmdebstrapArgs(o.base, tmp)]);
     await rename(tmp, file);
@@ -102,7 +107,8 @@ async function duBytes(run: Runner, dir: string): Promise<number> {
 }
 
 export async function buildImage(o: BuildOptions): Promise<BuildResult> {
-  if (process.getuid?.() !== 0) throw new Error('the image build runs as root (mmdebstrap --mode=root, chroot, file ownership): run it with sudo or in CI');
+  if (process.getuid?.() !== 0)
+    throw new Error('the image build runs as root (mmdebstrap --mode=root, chroot, file ownership): run it with sudo or in CI');
   checkTools(REQUIRED_TOOLS);
   const timings: Array<[string, number]> = [];
   const work = join(o.outDir, `.work-${process.pid}`);
@@ -113,48 +119,95 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   try {
     const rauc = await raucKeys({ key: o.raucKey, cert: o.raucCert, keyring: o.raucKeyring, keysDir: o.keysDir, run: o.run });
     const release = await releaseKeys({ keyring: o.releaseKeyring, keysDir: o.keysDir, repo: o.repo, run: o.run });
-    const floor = await debianImageReleaseFloor({ floorFile: o.releaseFloor, ledgerFile: o.releaseLedger, keyring: release.keyring, factoryVersion: o.version, outFile: join(work, 'release-floor.json') });
+    const floor = await debianImageReleaseFloor({
+      floorFile: o.releaseFloor,
+      ledgerFile: o.releaseLedger,
+      keyring: release.keyring,
+      factoryVersion: o.version,
+      outFile: join(work, 'release-floor.json'),
+    });
     // The slow, cacheable part first: a broken app build then still leaves a cached base.
     const base = await step('base root filesystem (mmdebstrap, cached)', () => baseTar(o), timings);
     const app = await step(`app ${o.version}: dist/app, dist/loader, factory bundle`, () => buildApp(o, work), timings);
-    await step('root filesystem: board files, app, Debian settings', async () => {
-      await mkdir(root);
-      await o.run('tar', ['-xpf', base, '-C', root, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
-      await grubEfi(o, root, binaries);
-      await customizeRootfs({ root, buildrootDir: join(o.repo, 'buildroot'), loaderDir: app.loaderDir,
-        factoryBundleDir: app.factoryDir, releaseKeyring: release.keyring, releaseFloor: join(work, 'release-floor.json'), raucKeyring: rauc.keyring, run: o.run });
-    }, timings);
-    const rootfs = join(binaries, 'rootfs.ext4');
-    await step('rootfs.ext4 (mkfs.ext4 -d)', async () => {
-      const mib = rootfsSizeMiB(await duBytes(o.run, root), o.slotMiB);
-      await o.run('mkfs.ext4', ['-q', '-F', '-L', 'airpanel-root', '-i', '8192', '-d', root, rootfs, `${mib}M`]);
-      console.log(`  rootfs.ext4: ${mib} MiB`);
-    }, timings);
-    await step('disk image and signed RAUC bundle (board post-image.sh)', () => o.run('sh', [join(o.repo, 'buildroot/board/airpanel/x86_64/post-image.sh'), binaries], {
-      env: {
-        TARGET_DIR: root, BUILD_DIR: work,
-        AIRPANEL_IMAGE_VERSION: o.version,
-        AIRPANEL_EFI_SIZE: `${o.efiMiB}M`, AIRPANEL_SLOT_SIZE: `${o.slotMiB}M`, AIRPANEL_DATA_SIZE: `${o.dataMiB}M`,
-        // No AIRPANEL_RAUC_KEYRING here: Debian 12's rauc checks the S/MIME purpose when it
-        // verifies at bundle time, and the signing certificate is for code signing only.
-        AIRPANEL_RAUC_KEY: rauc.key, AIRPANEL_RAUC_CERT: rauc.cert,
+    await step(
+      'root filesystem: board files, app, Debian settings',
+      async () => {
+        await mkdir(root);
+        await o.run('tar', ['-xpf', base, '-C', root, '--numeric-owner', '--xattrs', '--xattrs-include=*']);
+        await grubEfi(o, root, binaries);
+        await customizeRootfs({
+          root,
+          buildrootDir: join(o.repo, 'buildroot'),
+          loaderDir: app.loaderDir,
+          factoryBundleDir: app.factoryDir,
+          releaseKeyring: release.keyring,
+          releaseFloor: join(work, 'release-floor.json'),
+          raucKeyring: rauc.keyring,
+          run: o.run,
+        });
       },
-    }), timings);
+      timings,
+    );
+    const rootfs = join(binaries, 'rootfs.ext4');
+    await step(
+      'rootfs.ext4 (mkfs.ext4 -d)',
+      async () => {
+        const mib = rootfsSizeMiB(await duBytes(o.run, root), o.slotMiB);
+        await o.run('mkfs.ext4', ['-q', '-F', '-L', 'airpanel-root', '-i', '8192', '-d', root, rootfs, `${mib}M`]);
+        console.log(`  rootfs.ext4: ${mib} MiB`);
+      },
+      timings,
+    );
+    await step(
+      'disk image and signed RAUC bundle (board post-image.sh)',
+      () =>
+        o.run('sh', [join(o.repo, 'buildroot/board/airpanel/x86_64/post-image.sh'), binaries], {
+          env: {
+            TARGET_DIR: root,
+            BUILD_DIR: work,
+            AIRPANEL_IMAGE_VERSION: o.version,
+            AIRPANEL_EFI_SIZE: `${o.efiMiB}M`,
+            AIRPANEL_SLOT_SIZE: `${o.slotMiB}M`,
+            AIRPANEL_DATA_SIZE: `${o.dataMiB}M`,
+            // No AIRPANEL_RAUC_KEYRING here: Debian 12's rauc checks the S/MIME purpose when it
+            // verifies at bundle time, and the signing certificate is for code signing only.
+            AIRPANEL_RAUC_KEY: rauc.key,
+            AIRPANEL_RAUC_CERT: rauc.cert,
+          },
+        }),
+      timings,
+    );
     const image = join(o.outDir, `${IMAGE_NAME}.img`);
     const bundle = join(o.outDir, `${IMAGE_NAME}-${o.version}.raucb`);
     await rename(join(binaries, 'airpanel-x86_64.img'), image);
     await rename(join(binaries, `airpanel-x86_64-${o.version}.raucb`), bundle);
     const info = join(o.outDir, `${IMAGE_NAME}.json`);
     const pkg = JSON.parse(readFileSync(join(o.repo, 'package.json'), 'utf8')) as { version: string };
-    await writeFile(info, `${JSON.stringify({
-      image, bundle, version: o.version, checkoutVersion: pkg.version,
-      base: { suite: o.base.suite, mirror: o.base.mirror, cache: base },
-      raucKeyring: rauc.keyring, raucDevelopmentKey: rauc.development,
-      releaseKeyring: release.keyring, releaseDevelopmentKey: release.development,
-      releaseFloor: floor.floor, releaseFloorSource: floor.source,
-      imageBytes: statSync(image).size, imageAllocatedBytes: statSync(image).blocks * 512, bundleBytes: statSync(bundle).size,
-      builtAt: new Date().toISOString(), timings: Object.fromEntries(timings),
-    }, null, 2)}\n`);
+    await writeFile(
+      info,
+      `${JSON.stringify(
+        {
+          image,
+          bundle,
+          version: o.version,
+          checkoutVersion: pkg.version,
+          base: { suite: o.base.suite, mirror: o.base.mirror, cache: base },
+          raucKeyring: rauc.keyring,
+          raucDevelopmentKey: rauc.development,
+          releaseKeyring: release.keyring,
+          releaseDevelopmentKey: release.development,
+          releaseFloor: floor.floor,
+          releaseFloorSource: floor.source,
+          imageBytes: statSync(image).size,
+          imageAllocatedBytes: statSync(image).blocks * 512,
+          bundleBytes: statSync(bundle).size,
+          builtAt: new Date().toISOString(),
+          timings: Object.fromEntries(timings),
+        },
+        null,
+        2,
+      )}\n`,
+    );
     return { image, bundle, info, timings };
   } finally {
     if (!o.keepWork) await rm(work, { recursive: true, force: true });

@@ -53,15 +53,29 @@ const Options = z.object({
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
-      'image-version': { type: 'string' }, 'out-dir': { type: 'string' }, 'cache-dir': { type: 'string' },
-      'refresh-base': { type: 'boolean' }, 'keys-dir': { type: 'string' }, 'rauc-key': { type: 'string' },
-      'rauc-cert': { type: 'string' }, 'rauc-keyring': { type: 'string' }, 'release-keyring': { type: 'string' },
-      'release-floor': { type: 'string' }, 'release-ledger': { type: 'string' },
-      mirror: { type: 'string' }, 'slot-size': { type: 'string' }, 'data-size': { type: 'string' },
-      'skip-app-build': { type: 'boolean' }, 'keep-work': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'image-version': { type: 'string' },
+      'out-dir': { type: 'string' },
+      'cache-dir': { type: 'string' },
+      'refresh-base': { type: 'boolean' },
+      'keys-dir': { type: 'string' },
+      'rauc-key': { type: 'string' },
+      'rauc-cert': { type: 'string' },
+      'rauc-keyring': { type: 'string' },
+      'release-keyring': { type: 'string' },
+      'release-floor': { type: 'string' },
+      'release-ledger': { type: 'string' },
+      mirror: { type: 'string' },
+      'slot-size': { type: 'string' },
+      'data-size': { type: 'string' },
+      'skip-app-build': { type: 'boolean' },
+      'keep-work': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (v.help) { console.log(HELP); return; }
+  if (v.help) {
+    console.log(HELP);
+    return;
+  }
   const o = Options.parse({
     version: v['image-version'] ?? checkoutVersion,
     slotMiB: Number(v['slot-size'] ?? 2048),
@@ -77,11 +91,18 @@ async function main(): Promise<void> {
     cacheDir: resolve(v['cache-dir'] ?? resolve(homedir(), '.cache/airpanel-image')),
     keysDir: resolve(v['keys-dir'] ?? defaultKeysDir()),
     base: defaultBaseSpec(o.mirror),
-    raucKey: abs(v['rauc-key']), raucCert: abs(v['rauc-cert']), raucKeyring: abs(v['rauc-keyring']),
+    raucKey: abs(v['rauc-key']),
+    raucCert: abs(v['rauc-cert']),
+    raucKeyring: abs(v['rauc-keyring']),
     releaseKeyring: v['release-keyring'] === 'none' ? 'none' : abs(v['release-keyring']),
-    releaseFloor: abs(v['release-floor']), releaseLedger: abs(v['release-ledger']),
-    slotMiB: o.slotMiB, dataMiB: o.dataMiB, efiMiB: 64,
-    skipAppBuild: v['skip-app-build'] === true, refreshBase: v['refresh-base'] === true, keepWork: v['keep-work'] === true,
+    releaseFloor: abs(v['release-floor']),
+    releaseLedger: abs(v['release-ledger']),
+    slotMiB: o.slotMiB,
+    dataMiB: o.dataMiB,
+    efiMiB: 64,
+    skipAppBuild: v['skip-app-build'] === true,
+    refreshBase: v['refresh-base'] === true,
+    keepWork: v['keep-work'] === true,
     run,
   });
   console.log(`\nimage:  ${r.image}\nbundle: ${r.bundle}\ninfo:   ${r.info}\nbuilt in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -46,13 +46,34 @@ export async function raucKeys(o: { key?: string; cert?: string; keyring?: strin
   const cert = join(o.keysDir, 'rauc-dev.cert.pem');
   if (!existsSync(key) || !existsSync(cert)) {
     await mkdir(o.keysDir, { recursive: true, mode: 0o700 });
-    await o.run('openssl', ['req', '-x509', '-newkey', 'rsa:3072', '-nodes', '-days', '3650',
-      '-keyout', key, '-out', cert,
-      '-subj', '/O=Airpanel development/CN=airpanel-dev-update-signing',
-      '-addext', 'keyUsage=digitalSignature', '-addext', 'extendedKeyUsage=codeSigning'], { quiet: true });
-    loud([`GENERATED a DEVELOPMENT RAUC signing key: ${key}`,
+    await o.run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:3072',
+        '-nodes',
+        '-days',
+        '3650',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-subj',
+        '/O=Airpanel development/CN=airpanel-dev-update-signing',
+        '-addext',
+        'keyUsage=digitalSignature',
+        '-addext',
+        'extendedKeyUsage=codeSigning',
+      ],
+      { quiet: true },
+    );
+    loud([
+      `GENERATED a DEVELOPMENT RAUC signing key: ${key}`,
       'Panels built now trust it for OS updates. Never ship such an image: pass --rauc-key/--rauc-cert.',
-      `Keep ${o.keysDir}: without it these panels can never take an OS update again.`]);
+      `Keep ${o.keysDir}: without it these panels can never take an OS update again.`,
+    ]);
   } else {
     loud([`Using the DEVELOPMENT RAUC signing key ${key} (not for production).`]);
   }
@@ -69,16 +90,35 @@ export async function releaseKeys(o: { keyring?: string; keysDir: string; repo: 
   }
   if (o.keyring !== undefined) {
     const parsed = Keyring.safeParse(JSON.parse(readFileSync(o.keyring, 'utf8')));
-    if (!parsed.success) throw new Error(`${o.keyring} is not a release keyring ({ "keys": [{ "keyId", "publicKey" }] }; tools/release/cli.ts keygen --keyring)`);
+    if (!parsed.success)
+      throw new Error(
+        `${o.keyring} is not a release keyring ({ "keys": [{ "keyId", "publicKey" }] }; tools/release/cli.ts keygen --keyring)`,
+      );
     return { keyring: o.keyring, development: false };
   }
   const keyring = join(o.keysDir, 'release-keyring.json');
   if (!existsSync(keyring)) {
     await mkdir(o.keysDir, { recursive: true, mode: 0o700 });
-    await o.run('npx', ['--no-install', 'tsx', 'tools/release/cli.ts', 'keygen', '--out', join(o.keysDir, 'release-dev'),
-      '--keyring', keyring, '--comment', 'airpanel development release key'], { cwd: o.repo, quiet: true });
-    loud([`GENERATED a DEVELOPMENT OTA release key: ${join(o.keysDir, 'release-dev.key')}`,
-      `Panels built now trust it (${keyring}) for app releases. Never ship such an image: pass --release-keyring.`]);
+    await o.run(
+      'npx',
+      [
+        '--no-install',
+        'tsx',
+        'tools/release/cli.ts',
+        'keygen',
+        '--out',
+        join(o.keysDir, 'release-dev'),
+        '--keyring',
+        keyring,
+        '--comment',
+        'airpanel development release key',
+      ],
+      { cwd: o.repo, quiet: true },
+    );
+    loud([
+      `GENERATED a DEVELOPMENT OTA release key: ${join(o.keysDir, 'release-dev.key')}`,
+      `Panels built now trust it (${keyring}) for app releases. Never ship such an image: pass --release-keyring.`,
+    ]);
   } else {
     loud([`Using the DEVELOPMENT OTA release keyring ${keyring} (private key release-dev.key beside it).`]);
   }

@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  CHROMIUM_FLAGS, PACKAGES, baseCacheFileName, baseCacheKey, defaultBaseSpec, fstab, grubModulesFromDefconfig,
-  hostEnv, mmdebstrapArgs, parseUsersTable, rootfsSizeMiB, varFactoryTmpfiles,
+  CHROMIUM_FLAGS,
+  PACKAGES,
+  baseCacheFileName,
+  baseCacheKey,
+  defaultBaseSpec,
+  fstab,
+  grubModulesFromDefconfig,
+  hostEnv,
+  mmdebstrapArgs,
+  parseUsersTable,
+  rootfsSizeMiB,
+  varFactoryTmpfiles,
 } from './plan.js';
 
 const board = (p: string): string => readFileSync(new URL(`../buildroot/${p}`, import.meta.url), 'utf8');
@@ -30,7 +40,19 @@ describe('base root filesystem', () => {
 
   it('installs what the board units and the Node kiosk host start', () => {
     const names = PACKAGES.map(([n]) => n);
-    for (const p of ['systemd', 'linux-image-amd64', 'nodejs', 'chromium', 'cage', 'seatd', 'rauc', 'e2fsprogs', 'grub-common', 'grub-efi-amd64-bin', 'fonts-noto-color-emoji']) {
+    for (const p of [
+      'systemd',
+      'linux-image-amd64',
+      'nodejs',
+      'chromium',
+      'cage',
+      'seatd',
+      'rauc',
+      'e2fsprogs',
+      'grub-common',
+      'grub-efi-amd64-bin',
+      'fonts-noto-color-emoji',
+    ]) {
       expect(names).toContain(p);
     }
     expect(new Set(names).size).toBe(names.length);
@@ -52,9 +74,20 @@ describe('base root filesystem', () => {
 
 describe('files written into the root', () => {
   it('host.env names the Node runtime, the node host and the Chromium flags', () => {
-    const env = Object.fromEntries(hostEnv().split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      hostEnv()
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     // The names airpanel.service and the Node kiosk host read (the unit's header lists them).
-    expect(env).toMatchObject({ AIRPANEL_HOST: 'node', AIRPANEL_RUNTIME: '/usr/bin/node', AIRPANEL_LOADER: '/usr/lib/airpanel/loader/main.js', AIRPANEL_RUNTIME_ARGS: '', AIRPANEL_CHROMIUM: '/usr/bin/chromium' });
+    expect(env).toMatchObject({
+      AIRPANEL_HOST: 'node',
+      AIRPANEL_RUNTIME: '/usr/bin/node',
+      AIRPANEL_LOADER: '/usr/lib/airpanel/loader/main.js',
+      AIRPANEL_RUNTIME_ARGS: '',
+      AIRPANEL_CHROMIUM: '/usr/bin/chromium',
+    });
     expect(env.AIRPANEL_CHROMIUM_FLAGS!.split(' ')).toEqual(CHROMIUM_FLAGS);
     expect(CHROMIUM_FLAGS).toContain('--ozone-platform=wayland');
     expect(CHROMIUM_FLAGS).not.toContain('--no-sandbox');
@@ -63,14 +96,23 @@ describe('files written into the root', () => {
   });
 
   it('fstab mounts only /var (tmpfs); root stays read-only as the kernel mounted it', () => {
-    const lines = fstab().split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    const lines = fstab()
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(lines).toEqual(['tmpfs /var tmpfs mode=0755,nosuid,nodev 0 0']);
   });
 
   it('fills the /var tmpfs from the factory copy, skipping the package manager and logs', () => {
     const text = varFactoryTmpfiles([
-      { path: 'lib/systemd/catalog' }, { path: 'lib/dbus' }, { path: 'run', symlink: '/run' },
-      { path: 'lib/dpkg' }, { path: 'lib/apt' }, { path: 'cache/apt' }, { path: 'log' }, { path: 'tmp' }, { path: '.updated' },
+      { path: 'lib/systemd/catalog' },
+      { path: 'lib/dbus' },
+      { path: 'run', symlink: '/run' },
+      { path: 'lib/dpkg' },
+      { path: 'lib/apt' },
+      { path: 'cache/apt' },
+      { path: 'log' },
+      { path: 'tmp' },
+      { path: '.updated' },
     ]);
     const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(lines).toEqual([
@@ -91,10 +133,19 @@ describe('files written into the root', () => {
 
 describe('board files read as the Buildroot image reads them', () => {
   it('parses the kiosk user of users.txt', () => {
-    expect(parseUsersTable(board('board/airpanel/common/users.txt'))).toEqual([{
-      name: 'airpanel', uid: 1000, group: 'airpanel', gid: 1000, password: '*', home: '-', shell: '-',
-      groups: ['video', 'render', 'input', 'seat', 'audio', 'dialout'], comment: 'Airpanel kiosk',
-    }]);
+    expect(parseUsersTable(board('board/airpanel/common/users.txt'))).toEqual([
+      {
+        name: 'airpanel',
+        uid: 1000,
+        group: 'airpanel',
+        gid: 1000,
+        password: '*',
+        home: '-',
+        shell: '-',
+        groups: ['video', 'render', 'input', 'seat', 'audio', 'dialout'],
+        comment: 'Airpanel kiosk',
+      },
+    ]);
   });
 
   it('refuses a users line with a password or too few fields', () => {

@@ -57,8 +57,7 @@ export const DPKG_EXCLUDES: readonly string[] = [
  * initramfs lacks fsck.ext4 ("fsck not present") and the kernel package's initramfs is wrong.
  * Written before any package installs, so the kernel's postinst builds the right one once.
  */
-export const SETUP_HOOK =
-  'mkdir -p "$1/etc/initramfs-tools/conf.d" && echo FSTYPE=ext4 > "$1/etc/initramfs-tools/conf.d/airpanel-fstype"';
+export const SETUP_HOOK = 'mkdir -p "$1/etc/initramfs-tools/conf.d" && echo FSTYPE=ext4 > "$1/etc/initramfs-tools/conf.d/airpanel-fstype"';
 
 export interface BaseSpec {
   suite: string;
@@ -73,11 +72,16 @@ export function defaultBaseSpec(mirror = DEFAULT_MIRROR, suite = DEFAULT_SUITE):
 /** mmdebstrap's command line for the base root filesystem, written as a tar to `outFile`. */
 export function mmdebstrapArgs(spec: BaseSpec, outFile: string): string[] {
   return [
-    '--variant=apt', '--mode=root', '--format=tar', '--architectures=amd64',
+    '--variant=apt',
+    '--mode=root',
+    '--format=tar',
+    '--architectures=amd64',
     `--setup-hook=${SETUP_HOOK}`,
     ...DPKG_EXCLUDES.map((o) => `--dpkgopt=${o}`),
     `--include=${[...spec.packages].join(',')}`,
-    spec.suite, outFile, spec.mirror,
+    spec.suite,
+    outFile,
+    spec.mirror,
   ];
 }
 
@@ -115,10 +119,7 @@ export const HOST_ENV_PATH = '/usr/lib/airpanel/host.env';
  * in-process network service that avoided blank pages under load): Wayland under cage, and
  * software compositing, as a QEMU or small panel PC without a usable GPU needs.
  */
-export const CHROMIUM_FLAGS: readonly string[] = [
-  '--ozone-platform=wayland',
-  '--disable-gpu',
-];
+export const CHROMIUM_FLAGS: readonly string[] = ['--ozone-platform=wayland', '--disable-gpu'];
 
 export function hostEnv(): string {
   return [
@@ -145,11 +146,7 @@ export function hostEnv(): string {
  * (BR2_INIT_SYSTEMD_VAR_FACTORY). The data and EFI partitions have mount units of the board.
  */
 export function fstab(): string {
-  return [
-    '# <file system> <mount point> <type> <options> <dump> <pass>',
-    'tmpfs /var tmpfs mode=0755,nosuid,nodev 0 0',
-    '',
-  ].join('\n');
+  return ['# <file system> <mount point> <type> <options> <dump> <pass>', 'tmpfs /var tmpfs mode=0755,nosuid,nodev 0 0', ''].join('\n');
 }
 
 export interface FactoryEntry {
@@ -206,10 +203,19 @@ export function parseUsersTable(text: string): UserLine[] {
     if (line === '' || line.startsWith('#')) continue;
     const f = line.split(/\s+/);
     if (f.length < 8) throw new Error(`users table: too few fields in "${line}"`);
-    users.push(UserLine.parse({
-      name: f[0], uid: Number(f[1]), group: f[2], gid: Number(f[3]), password: f[4],
-      home: f[5], shell: f[6], groups: f[7] === '-' ? [] : f[7]!.split(','), comment: f.slice(8).join(' '),
-    }));
+    users.push(
+      UserLine.parse({
+        name: f[0],
+        uid: Number(f[1]),
+        group: f[2],
+        gid: Number(f[3]),
+        password: f[4],
+        home: f[5],
+        shell: f[6],
+        groups: f[7] === '-' ? [] : f[7]!.split(','),
+        comment: f.slice(8).join(' '),
+      }),
+    );
   }
   return users;
 }

@@ -20,16 +20,27 @@ const Args = z.object({
 async function main(): Promise<void> {
   const { values: v } = parseArgs({
     options: {
-      'factory-version': { type: 'string' }, out: { type: 'string' }, floor: { type: 'string' },
-      ledger: { type: 'string' }, release: { type: 'boolean' },
+      'factory-version': { type: 'string' },
+      out: { type: 'string' },
+      floor: { type: 'string' },
+      ledger: { type: 'string' },
+      release: { type: 'boolean' },
     },
   });
   // Empty strings are how make passes an unset variable.
   const a = Args.parse({
-    factoryVersion: v['factory-version'], out: v.out,
-    floor: v.floor || undefined, ledger: v.ledger || undefined, release: v.release === true,
+    factoryVersion: v['factory-version'],
+    out: v.out,
+    floor: v.floor || undefined,
+    ledger: v.ledger || undefined,
+    release: v.release === true,
   });
-  const shipped = await resolveReleaseFloor({ floorFile: a.floor, ledgerFile: a.ledger, factoryVersion: a.factoryVersion, release: a.release });
+  const shipped = await resolveReleaseFloor({
+    floorFile: a.floor,
+    ledgerFile: a.ledger,
+    factoryVersion: a.factoryVersion,
+    release: a.release,
+  });
   await writeReleaseFloor(a.out, shipped.floor);
   console.log(`${shipped.description} → ${a.out}`);
 }

@@ -13,18 +13,32 @@ import { installApp } from './rootfs.js';
 import { run } from './run.js';
 
 let dir: string;
-beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'airpanel-release-floor-')); });
-afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airpanel-release-floor-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
 
 const floorOf = (counterFloor: number, factoryVersion: string) => ({ format: 'airpanel-release-floor/1', counterFloor, factoryVersion });
 
 /** A ledger as the release tool leaves it after signing a manifest with `counter`. */
 async function ledgerAt(file: string, counter: number): Promise<void> {
   const ledger = await ReleaseLedger.open(file);
-  await ledger.record(makeManifest({
-    version: '1.3.0', channel: 'stable', bundleUrl: '../../bundles/x.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 1,
-    bundleDescriptorSha256: '0'.repeat(64), minRuntime: { node: '20.0.0' }, counter, rolloutShare: 1,
-  }), ['0123456789abcdef0123456789abcdef']);
+  await ledger.record(
+    makeManifest({
+      version: '1.3.0',
+      channel: 'stable',
+      bundleUrl: '../../bundles/x.tar.gz',
+      sha512: `${'A'.repeat(86)}==`,
+      size: 1,
+      bundleDescriptorSha256: '0'.repeat(64),
+      minRuntime: { node: '20.0.0' },
+      counter,
+      rolloutShare: 1,
+    }),
+    ['0123456789abcdef0123456789abcdef'],
+  );
 }
 
 describe('the release floor an image ships', () => {
@@ -34,7 +48,9 @@ describe('the release floor an image ships', () => {
     expect(dev.floor).toEqual(floorOf(0, '1.4.0'));
     expect(dev.source).toBe('development');
     expect(warnings.join('\n')).toMatch(/DEVELOPMENT release floor: counter 0, factory version 1\.4\.0[\s\S]*Never ship such an image/);
-    await expect(resolveReleaseFloor({ factoryVersion: '1.4.0', release: true }, () => undefined)).rejects.toThrow(/a release image needs a release floor/);
+    await expect(resolveReleaseFloor({ factoryVersion: '1.4.0', release: true }, () => undefined)).rejects.toThrow(
+      /a release image needs a release floor/,
+    );
   });
 
   it('from the ledger: its highest counter; a ledger path with nothing behind it is refused, not read as counter 0', async () => {
@@ -42,18 +58,26 @@ describe('the release floor an image ships', () => {
     await ledgerAt(ledger, 31);
     const r = await resolveReleaseFloor({ ledgerFile: ledger, factoryVersion: '1.4.0', release: true });
     expect(r).toMatchObject({ floor: floorOf(31, '1.4.0'), source: 'ledger' });
-    await expect(resolveReleaseFloor({ ledgerFile: join(dir, 'absent.json'), factoryVersion: '1.4.0', release: false })).rejects.toThrow(/no such release ledger/);
+    await expect(resolveReleaseFloor({ ledgerFile: join(dir, 'absent.json'), factoryVersion: '1.4.0', release: false })).rejects.toThrow(
+      /no such release ledger/,
+    );
   });
 
-  it('a floor file: taken when its factory version is the image\'s; another version, an invalid or missing file, or both inputs are refused', async () => {
+  it("a floor file: taken when its factory version is the image's; another version, an invalid or missing file, or both inputs are refused", async () => {
     const file = join(dir, 'floor.json');
     await writeFile(file, JSON.stringify(floorOf(12, '1.4.0')));
     expect((await resolveReleaseFloor({ floorFile: file, factoryVersion: '1.4.0', release: true })).floor).toEqual(floorOf(12, '1.4.0'));
-    await expect(resolveReleaseFloor({ floorFile: file, factoryVersion: '1.5.0', release: false })).rejects.toThrow(/floor of factory version 1\.4\.0, this image's factory bundle is 1\.5\.0/);
-    await expect(resolveReleaseFloor({ floorFile: file, ledgerFile: file, factoryVersion: '1.4.0', release: false })).rejects.toThrow(/not both/);
+    await expect(resolveReleaseFloor({ floorFile: file, factoryVersion: '1.5.0', release: false })).rejects.toThrow(
+      /floor of factory version 1\.4\.0, this image's factory bundle is 1\.5\.0/,
+    );
+    await expect(resolveReleaseFloor({ floorFile: file, ledgerFile: file, factoryVersion: '1.4.0', release: false })).rejects.toThrow(
+      /not both/,
+    );
     await writeFile(file, JSON.stringify({ ...floorOf(12, '1.4.0'), extra: true }));
     await expect(resolveReleaseFloor({ floorFile: file, factoryVersion: '1.4.0', release: false })).rejects.toThrow(/floor\.json/);
-    await expect(resolveReleaseFloor({ floorFile: join(dir, 'absent.json'), factoryVersion: '1.4.0', release: false })).rejects.toThrow(/no such release floor file/);
+    await expect(resolveReleaseFloor({ floorFile: join(dir, 'absent.json'), factoryVersion: '1.4.0', release: false })).rejects.toThrow(
+      /no such release floor file/,
+    );
   });
 });
 
@@ -90,8 +114,16 @@ describe('npm run image: the floor in the Debian root', () => {
     await writeFile(join(factory, 'bundle.json'), '{}');
     const floorFile = join(dir, 'release-floor.json');
     await debianImageReleaseFloor({ keyring: null, factoryVersion: '2.0.0', outFile: floorFile });
-    await installApp({ root, buildrootDir: join(dir, 'unused'), loaderDir, factoryBundleDir: factory, releaseKeyring: null,
-      releaseFloor: floorFile, raucKeyring: join(dir, 'unused.pem'), run });
+    await installApp({
+      root,
+      buildrootDir: join(dir, 'unused'),
+      loaderDir,
+      factoryBundleDir: factory,
+      releaseKeyring: null,
+      releaseFloor: floorFile,
+      raucKeyring: join(dir, 'unused.pem'),
+      run,
+    });
     const installed = join(root, 'usr/lib/airpanel/release-floor.json');
     expect(readImageReleaseFloor(installed)).toEqual(floorOf(0, '2.0.0'));
     expect(await readFile(installed, 'utf8')).toBe(await readFile(floorFile, 'utf8'));

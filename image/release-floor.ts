@@ -45,7 +45,10 @@ function banner(lines: string[]): string {
 }
 
 /** The floor the image ships; throws when the input is unusable or a release has none. */
-export async function resolveReleaseFloor(i: ReleaseFloorInput, warn: (text: string) => void = (t) => console.warn(t)): Promise<ShippedReleaseFloor> {
+export async function resolveReleaseFloor(
+  i: ReleaseFloorInput,
+  warn: (text: string) => void = (t) => console.warn(t),
+): Promise<ShippedReleaseFloor> {
   if (i.floorFile !== undefined && i.ledgerFile !== undefined) {
     throw new Error('give the release floor file or the release ledger, not both');
   }
@@ -53,27 +56,45 @@ export async function resolveReleaseFloor(i: ReleaseFloorInput, warn: (text: str
     const floor = readImageReleaseFloor(i.floorFile);
     if (floor === null) throw new Error(`no such release floor file: ${i.floorFile}`);
     if (floor.factoryVersion !== i.factoryVersion) {
-      throw new Error(`${i.floorFile} is the floor of factory version ${floor.factoryVersion}, this image's factory bundle is ${i.factoryVersion}: make it with \`npm run release -- floor --factory-version ${i.factoryVersion}\``);
+      throw new Error(
+        `${i.floorFile} is the floor of factory version ${floor.factoryVersion}, this image's factory bundle is ${i.factoryVersion}: make it with \`npm run release -- floor --factory-version ${i.factoryVersion}\``,
+      );
     }
-    return { floor, source: 'floor-file', description: `release floor from ${i.floorFile}: counter ${floor.counterFloor}, factory version ${floor.factoryVersion}` };
+    return {
+      floor,
+      source: 'floor-file',
+      description: `release floor from ${i.floorFile}: counter ${floor.counterFloor}, factory version ${floor.factoryVersion}`,
+    };
   }
   if (i.ledgerFile !== undefined) {
     // ReleaseLedger.open takes a missing file for an empty ledger (counter 0): here that
     // would be a silent development floor in an image built from the wrong path.
     if (!existsSync(i.ledgerFile)) throw new Error(`no such release ledger: ${i.ledgerFile}`);
     const ledger = await ReleaseLedger.open(i.ledgerFile);
-    const floor = ImageReleaseFloor.parse({ format: 'airpanel-release-floor/1', counterFloor: ledger.counter, factoryVersion: i.factoryVersion });
-    return { floor, source: 'ledger', description: `release floor from the ledger ${i.ledgerFile}: counter ${floor.counterFloor}, factory version ${floor.factoryVersion}` };
+    const floor = ImageReleaseFloor.parse({
+      format: 'airpanel-release-floor/1',
+      counterFloor: ledger.counter,
+      factoryVersion: i.factoryVersion,
+    });
+    return {
+      floor,
+      source: 'ledger',
+      description: `release floor from the ledger ${i.ledgerFile}: counter ${floor.counterFloor}, factory version ${floor.factoryVersion}`,
+    };
   }
   if (i.release) {
-    throw new Error('a release image needs a release floor: a floor file (`npm run release -- floor`) or the release ledger; without one a wiped panel would take any old, validly signed manifest');
+    throw new Error(
+      'a release image needs a release floor: a floor file (`npm run release -- floor`) or the release ledger; without one a wiped panel would take any old, validly signed manifest',
+    );
   }
   const floor = ImageReleaseFloor.parse({ format: 'airpanel-release-floor/1', counterFloor: 0, factoryVersion: i.factoryVersion });
-  warn(banner([
-    `DEVELOPMENT release floor: counter 0, factory version ${i.factoryVersion} (no floor file, no ledger).`,
-    'A wiped panel of this image accepts any validly signed manifest of that version or above,',
-    'however old its counter. Never ship such an image: give the release floor or the ledger.',
-  ]));
+  warn(
+    banner([
+      `DEVELOPMENT release floor: counter 0, factory version ${i.factoryVersion} (no floor file, no ledger).`,
+      'A wiped panel of this image accepts any validly signed manifest of that version or above,',
+      'however old its counter. Never ship such an image: give the release floor or the ledger.',
+    ]),
+  );
   return { floor, source: 'development', description: `DEVELOPMENT release floor: counter 0, factory version ${i.factoryVersion}` };
 }
 
@@ -99,7 +120,11 @@ export function ledgerBesideKeyring(keyring: string | null): string | undefined 
  * release keyring (an explicit floor file wins over that one), written to `outFile` for rootfs.ts.
  */
 export async function debianImageReleaseFloor(o: {
-  floorFile?: string | undefined; ledgerFile?: string | undefined; keyring: string | null; factoryVersion: string; outFile: string;
+  floorFile?: string | undefined;
+  ledgerFile?: string | undefined;
+  keyring: string | null;
+  factoryVersion: string;
+  outFile: string;
 }): Promise<ShippedReleaseFloor> {
   const ledgerFile = o.ledgerFile ?? (o.floorFile === undefined ? ledgerBesideKeyring(o.keyring) : undefined);
   const shipped = await resolveReleaseFloor({ floorFile: o.floorFile, ledgerFile, factoryVersion: o.factoryVersion, release: false });

@@ -47,7 +47,8 @@ async function applyOverlays(i: RootfsInputs): Promise<void> {
 export async function addUsers(i: Pick<RootfsInputs, 'root' | 'buildrootDir' | 'run'>): Promise<void> {
   const users = parseUsersTable(await readFile(join(i.buildrootDir, BOARD, 'common/users.txt'), 'utf8'));
   const etc = (f: string): string => join(i.root, 'etc', f);
-  const lines = async (f: string): Promise<string[]> => (existsSync(etc(f)) ? (await readFile(etc(f), 'utf8')).split('\n').filter(Boolean) : []);
+  const lines = async (f: string): Promise<string[]> =>
+    existsSync(etc(f)) ? (await readFile(etc(f), 'utf8')).split('\n').filter(Boolean) : [];
   const group = await lines('group');
   const gshadow = await lines('gshadow');
   const passwd = await lines('passwd');
@@ -56,7 +57,10 @@ export async function addUsers(i: Pick<RootfsInputs, 'root' | 'buildrootDir' | '
     const l = group.find((x) => x.startsWith(`${g}:`));
     return l === undefined ? undefined : Number(l.split(':')[2]);
   };
-  const addGroup = (name: string, gid: number): void => { group.push(`${name}:x:${gid}:`); gshadow.push(`${name}:!::`); };
+  const addGroup = (name: string, gid: number): void => {
+    group.push(`${name}:x:${gid}:`);
+    gshadow.push(`${name}:!::`);
+  };
   for (const u of users) {
     if (passwd.some((l) => l.startsWith(`${u.name}:`))) throw new Error(`user ${u.name} exists in the base already`);
     if (gidOf(u.group) === undefined) addGroup(u.group, u.gid);
@@ -140,7 +144,10 @@ async function kernelLinks(root: string): Promise<void> {
   if (kernels.length !== 1) throw new Error(`expected one kernel in /boot, found: ${kernels.join(', ') || 'none'}`);
   const version = kernels[0]!.slice('vmlinuz-'.length);
   if (!names.includes(`initrd.img-${version}`)) throw new Error(`no /boot/initrd.img-${version}: initramfs-tools did not run`);
-  for (const [link, target] of [['bzImage', `vmlinuz-${version}`], ['initrd.img', `initrd.img-${version}`]] as const) {
+  for (const [link, target] of [
+    ['bzImage', `vmlinuz-${version}`],
+    ['initrd.img', `initrd.img-${version}`],
+  ] as const) {
     await rm(join(boot, link), { force: true });
     await symlink(target, join(boot, link));
   }

@@ -44,30 +44,41 @@ export function checkTools(tools: readonly string[]): void {
   throw new Error(`${missing.join(', ')} not installed: apt-get install ${pkgs.join(' ')}`);
 }
 
-export const run: Runner = (cmd, args, o = {}) => new Promise((resolve, reject) => {
-  const env = o.env ? { ...process.env, ...o.env } : process.env;
-  // sbin tools (mkfs, chroot…) are not on every user's PATH.
-  env.PATH = `${env.PATH ?? ''}:/usr/sbin:/sbin`;
-  const child = spawn(cmd, args, { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const tag = cmd.split('/').pop();
-  let out = '';
-  let log = '';
-  const relay = (chunk: Buffer, isErr: boolean): void => {
-    const text = chunk.toString();
-    if (o.capture && !isErr) { out += text; return; }
-    if (o.quiet) { log = (log + text).slice(-20_000); return; }
-    for (const line of text.split('\n')) if (line.trim() !== '') (isErr ? process.stderr : process.stdout).write(`  [${tag}] ${line}\n`);
-  };
-  child.stdout.on('data', (c: Buffer) => relay(c, false));
-  child.stderr.on('data', (c: Buffer) => relay(c, true));
-  child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT'
-    ? new Error(`${cmd} not installed: apt-get install ${TOOL_PACKAGES[cmd] ?? cmd}`) : e));
-  child.on('close', (code, signal) => {
-    if (code === 0) { resolve(out); return; }
-    if (log !== '') process.stderr.write(log);
-    reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}… failed (${signal ?? `exit ${code}`})`));
+export const run: Runner = (cmd, args, o = {}) =>
+  new Promise((resolve, reject) => {
+    const env = o.env ? { ...process.env, ...o.env } : process.env;
+    // sbin tools (mkfs, chroot…) are not on every user's PATH.
+    env.PATH = `${env.PATH ?? ''}:/usr/sbin:/sbin`;
+    const child = spawn(cmd, args, { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tag = cmd.split('/').pop();
+    let out = '';
+    let log = '';
+    const relay = (chunk: Buffer, isErr: boolean): void => {
+      const text = chunk.toString();
+      if (o.capture && !isErr) {
+        out += text;
+        return;
+      }
+      if (o.quiet) {
+        log = (log + text).slice(-20_000);
+        return;
+      }
+      for (const line of text.split('\n')) if (line.trim() !== '') (isErr ? process.stderr : process.stdout).write(`  [${tag}] ${line}\n`);
+    };
+    child.stdout.on('data', (c: Buffer) => relay(c, false));
+    child.stderr.on('data', (c: Buffer) => relay(c, true));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? new Error(`${cmd} not installed: apt-get install ${TOOL_PACKAGES[cmd] ?? cmd}`) : e),
+    );
+    child.on('close', (code, signal) => {
+      if (code === 0) {
+        resolve(out);
+        return;
+      }
+      if (log !== '') process.stderr.write(log);
+      reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}… failed (${signal ?? `exit ${code}`})`));
+    });
   });
-});
 
 /** Runs a build step and prints its duration: "==> name" … "<== name (12.3 s)". */
 export async function step<T>(name: string, fn: () => Promise<T>, timings: Array<[string, number]>): Promise<T> {

@@ -144,14 +144,15 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const stopAll = () => cleanups.run();
 
   try {
-    const backendLogger = typeof options.backendLog === 'object'
-      ? options.backendLog
-      : options.backendLog === 'silent'
-      ? silentLogger
-      : winston.createLogger({
-          format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-          transports: [new winston.transports.File({ filename: join(serverDir, 'backend.log'), maxsize: 5_000_000, maxFiles: 2 })],
-        });
+    const backendLogger =
+      typeof options.backendLog === 'object'
+        ? options.backendLog
+        : options.backendLog === 'silent'
+          ? silentLogger
+          : winston.createLogger({
+              format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+              transports: [new winston.transports.File({ filename: join(serverDir, 'backend.log'), maxsize: 5_000_000, maxFiles: 2 })],
+            });
     // Stoppable and startable again on the same ports: the simulator's "backend" switch.
     const backend = await startBackend({
       mode: 'in-process',
@@ -167,7 +168,12 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         ...(options.ownSensor ? { panelReadingAveraging: options.ownSensor.averaging } : {}),
       },
     });
-    const backendSwitch: SimulatorSwitch = { get up() { return backend.up; }, set: (up) => (up ? backend.start() : backend.stop()) };
+    const backendSwitch: SimulatorSwitch = {
+      get up() {
+        return backend.up;
+      },
+      set: (up) => (up ? backend.start() : backend.stop()),
+    };
     const links = await proxyBackendLinks(cleanups, backend);
     const { httpProxy, mqttProxy } = links;
 
@@ -177,22 +183,30 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const withOwnSensor = Boolean(options.ownSensor) && !useElectron;
     // Idempotent: a second start gives the existing panel a fresh key. Its panel.json points at the link proxies.
     const provisioned = await provisionPanel(new AdminApi(backend.url, backend.adminToken), {
-      panelId, sensorId, sensorName: 'Simulated sensor', name: 'Simulated panel', location: { description: 'Developer machine' }, firstPm25: null,
+      panelId,
+      sensorId,
+      sensorName: 'Simulated sensor',
+      name: 'Simulated panel',
+      location: { description: 'Developer machine' },
+      firstPm25: null,
     });
     const panelApiKey = provisioned.apiKey;
-    await writePanelConfig(panelDataDir, panelConfigFor(provisioned, {
-      apiBaseUrl: links.apiBaseUrl,
-      mqttUrl: links.mqttUrl,
-      extra: {
-        // The production freshness window (15 min) unless asked otherwise: the backend renews
-        // documents each refresh interval, so a much shorter window shows the stale badge even
-        // while connected. A short one (e.g. 30 s) shows the badge soon after the link is cut.
-        pollIntervalSeconds: 10,
-        heartbeatSeconds: 15,
-        ...(withOwnSensor ? { sensor: { kind: 'sds011', device: '/dev/airpanel-simulated-sds011' } } : {}),
-        ...options.panelJson,
-      },
-    }));
+    await writePanelConfig(
+      panelDataDir,
+      panelConfigFor(provisioned, {
+        apiBaseUrl: links.apiBaseUrl,
+        mqttUrl: links.mqttUrl,
+        extra: {
+          // The production freshness window (15 min) unless asked otherwise: the backend renews
+          // documents each refresh interval, so a much shorter window shows the stale badge even
+          // while connected. A short one (e.g. 30 s) shows the badge soon after the link is cut.
+          pollIntervalSeconds: 10,
+          heartbeatSeconds: 15,
+          ...(withOwnSensor ? { sensor: { kind: 'sds011', device: '/dev/airpanel-simulated-sds011' } } : {}),
+          ...options.panelJson,
+        },
+      }),
+    );
     const admin = new BackendAdminClient({ apiBaseUrl: backend.url, adminToken: backend.adminToken, panelId, sensorSourceId: sensorId });
     if (options.initialReading) await admin.setReading(options.initialReading);
     else if (provisioned.created || provisioned.sensorCreated) await admin.setReading({ pm25: 8, pm10: 15 });
@@ -234,16 +248,30 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         });
       };
       launch();
-      cleanups.add(() => new Promise<void>((done) => {
-        stopping = true;
-        const c = child as ChildProcess | null;
-        if (!c) return done();
-        c.once('exit', () => done());
-        c.kill('SIGTERM');
-      }));
+      cleanups.add(
+        () =>
+          new Promise<void>((done) => {
+            stopping = true;
+            const c = child as ChildProcess | null;
+            if (!c) return done();
+            c.once('exit', () => done());
+            c.kill('SIGTERM');
+          }),
+      );
       return {
-        mode: 'electron', electronUnavailable: null, simulatorUrl: `${server.url}/simulator`, panelUrl: null, panelId, panelApiKey, panelDataDir,
-        controls, backend: () => (backend.up ? backend.backend : null), admin: () => backend.admin, host: null, core: () => null, stop: stopAll,
+        mode: 'electron',
+        electronUnavailable: null,
+        simulatorUrl: `${server.url}/simulator`,
+        panelUrl: null,
+        panelId,
+        panelApiKey,
+        panelDataDir,
+        controls,
+        backend: () => (backend.up ? backend.backend : null),
+        admin: () => backend.admin,
+        host: null,
+        core: () => null,
+        stop: stopAll,
       };
     }
 
@@ -251,8 +279,16 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     if (!existsSync(join(repoRoot, 'src-renderer/dist/index.html'))) run('npm', ['run', 'build:renderer']);
     let size: PanelSizeId = 'landscape';
     // Several samples per reading, as a serial sensor gives (one frame a second, a reading a minute).
-    const ownSensor = options.ownSensor ? new VirtualSensor('sds011', unrefScheduler, Math.min(1_000, Math.max(20, options.ownSensor.readingIntervalMs / 4))) : null;
-    const controls = new SimulatorControls({ ...controlsBase, panelUrl: '/', size, onSizeChange: (s) => (size = s), ...(ownSensor ? { ownSensor } : {}) });
+    const ownSensor = options.ownSensor
+      ? new VirtualSensor('sds011', unrefScheduler, Math.min(1_000, Math.max(20, options.ownSensor.readingIntervalMs / 4)))
+      : null;
+    const controls = new SimulatorControls({
+      ...controlsBase,
+      panelUrl: '/',
+      size,
+      onSizeChange: (s) => (size = s),
+      ...(ownSensor ? { ownSensor } : {}),
+    });
     const panelLogger = createPanelLogger({ dataDir: panelDataDir, stdout: false });
     let core: PanelCore | null = null;
     const host = new HeadlessHost({
@@ -269,22 +305,39 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         await core.start();
       },
     });
-    const makeCore = async () => new PanelCore({
-      dataDir: panelDataDir,
-      config: await loadPanelConfig(panelDataDir),
-      mqttConnect: (url, opts) => mqtt.connect(url, opts),
-      http: got,
-      hostActions: host.actions,
-      logger: panelLogger,
-      firmwareVersion: FIRMWARE_VERSION,
-      ...(options.tuning || options.ownSensor
-        ? { tuning: { ...options.tuning, ...(options.ownSensor ? { ownSensor: { ...options.tuning?.ownSensor, averaging: options.ownSensor.averaging, readingIntervalMs: options.ownSensor.readingIntervalMs } } : {}) } }
-        : {}),
-      ...(ownSensor ? { sensorDriver: ownSensor } : {}),
-    });
+    const makeCore = async () =>
+      new PanelCore({
+        dataDir: panelDataDir,
+        config: await loadPanelConfig(panelDataDir),
+        mqttConnect: (url, opts) => mqtt.connect(url, opts),
+        http: got,
+        hostActions: host.actions,
+        logger: panelLogger,
+        firmwareVersion: FIRMWARE_VERSION,
+        ...(options.tuning || options.ownSensor
+          ? {
+              tuning: {
+                ...options.tuning,
+                ...(options.ownSensor
+                  ? {
+                      ownSensor: {
+                        ...options.tuning?.ownSensor,
+                        averaging: options.ownSensor.averaging,
+                        readingIntervalMs: options.ownSensor.readingIntervalMs,
+                      },
+                    }
+                  : {}),
+              },
+            }
+          : {}),
+        ...(ownSensor ? { sensorDriver: ownSensor } : {}),
+      });
     core = await makeCore();
     const url = await host.listen(core);
-    cleanups.add(() => host.close(), () => controls.close());
+    cleanups.add(
+      () => host.close(),
+      () => controls.close(),
+    );
     cleanups.add(async () => {
       await core?.stop();
       panelLogger.close();

@@ -51,30 +51,39 @@ const layers = {
   meta: {
     type: 'problem',
     docs: { description: 'Keep each runtime layer to the imports it may have' },
-    schema: [{
-      type: 'object',
-      properties: {
-        zones: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              target: { type: 'string' },
-              from: { type: 'array', items: { type: 'string' } },
-              except: { type: 'array', items: { type: 'string' } },
-              message: { type: 'string' },
+    schema: [
+      {
+        type: 'object',
+        properties: {
+          zones: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                target: { type: 'string' },
+                from: { type: 'array', items: { type: 'string' } },
+                except: { type: 'array', items: { type: 'string' } },
+                message: { type: 'string' },
+              },
+              required: ['target', 'from', 'message'],
+              additionalProperties: false,
             },
-            required: ['target', 'from', 'message'],
-            additionalProperties: false,
           },
+          nodeBuiltins: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { target: { type: 'string' }, message: { type: 'string' } },
+              required: ['target', 'message'],
+            },
+          },
+          // Top-level folders whose files may not reach another top-level folder by a relative
+          // path: what they share goes through a workspace package.
+          ownFolders: { type: 'array', items: { type: 'string' } },
         },
-        nodeBuiltins: { type: 'array', items: { type: 'object', properties: { target: { type: 'string' }, message: { type: 'string' } }, required: ['target', 'message'] } },
-        // Top-level folders whose files may not reach another top-level folder by a relative
-        // path: what they share goes through a workspace package.
-        ownFolders: { type: 'array', items: { type: 'string' } },
+        additionalProperties: false,
       },
-      additionalProperties: false,
-    }],
+    ],
   },
   create(context) {
     const { zones = [], nodeBuiltins = [], ownFolders = [] } = context.options[0] ?? {};
@@ -90,9 +99,17 @@ const layers = {
       if (typeof source !== 'string') return;
       let target;
       if (source.startsWith('.')) {
-        target = stripExt(path.relative(root, path.resolve(path.dirname(file), source)).split(path.sep).join('/'));
+        target = stripExt(
+          path
+            .relative(root, path.resolve(path.dirname(file), source))
+            .split(path.sep)
+            .join('/'),
+        );
         if (myFolder && !isInside(target, myFolder)) {
-          context.report({ node, message: `"${source}" leaves ${myFolder}/ by a relative path: import what is shared through its workspace package (@airpanel/...).` });
+          context.report({
+            node,
+            message: `"${source}" leaves ${myFolder}/ by a relative path: import what is shared through its workspace package (@airpanel/...).`,
+          });
         }
       } else {
         const name = source.startsWith('node:') ? source.slice(5) : source.split('/')[0];

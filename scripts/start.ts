@@ -65,7 +65,9 @@ if (values['no-panel']) {
     // Keys are stored hashed and cannot be shown again: a restart issues the demo panel a new one.
     apiKey = (await admin.call('rotatePanelKey', { params: { panelId: DEMO_PANEL_ID } })).apiKey;
   } else {
-    const registration = await admin.call('createPanel', { body: { id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } } });
+    const registration = await admin.call('createPanel', {
+      body: { id: DEMO_PANEL_ID, name: 'Demo panel', sensorSourceId: DEMO_SENSOR_ID, location: { description: 'Demo street' } },
+    });
     apiKey = registration.apiKey;
   }
   try {
@@ -111,7 +113,12 @@ Ctrl-C stops it.
     // from hours to 10-second buckets so the panel decides on its own within a minute.
     ownSensor: {
       readingIntervalMs: 1_000,
-      averaging: { bucketMs: 10_000, slotsPerBucket: 10, bucketsByPollutant: { pm25: 6, pm10: 6, no2: 1, o3: 1, so2: 1 }, minCoverage: 0.75 },
+      averaging: {
+        bucketMs: 10_000,
+        slotsPerBucket: 10,
+        bucketsByPollutant: { pm25: 6, pm10: 6, no2: 1, o3: 1, so2: 1 },
+        minCoverage: 0.75,
+      },
     },
   }).catch((error: unknown) => {
     console.error(`airpanel: start failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -130,13 +137,15 @@ Demo panel id      ${DEMO_PANEL_ID}   (panel.json, cache and logs in ${stack.pan
 Demo panel API key ${stack.panelApiKey}
 Change the air     curl -X POST -H "Authorization: Bearer $(cat ${backend.adminTokenFile ?? '<admin token file>'})" -H 'Content-Type: application/json' \\
                      -d '{"values":{"pm25":60}}' ${api.url('postReading', { sensorId: DEMO_SENSOR_ID })}
-${stack.mode === 'electron'
+${
+  stack.mode === 'electron'
     ? `\nSimulator          Electron (panel window + control window; controls also at ${stack.simulatorUrl})\n`
     : `
 Electron           not used: ${stack.electronUnavailable ?? 'unknown reason'}
 Panel              ${stack.panelUrl}
 Simulator          ${stack.simulatorUrl}   <- open this in a browser
-`}
+`
+}
 Ctrl-C stops everything.
 `);
 

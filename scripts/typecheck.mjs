@@ -4,8 +4,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const projects = [
-  'contract', 'node-support', 'src-main/core', 'src-main/loader', 'src-main/headless', 'src-main/electron',
-  'server-stub', 'provisioning', 'tools/release', 'image', 'test',
+  'contract',
+  'node-support',
+  'src-main/core',
+  'src-main/loader',
+  'src-main/headless',
+  'src-main/electron',
+  'server-stub',
+  'provisioning',
+  'tools/release',
+  'image',
+  'test',
 ];
 let failed = 0;
 for (const dir of projects) {

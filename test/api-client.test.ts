@@ -39,7 +39,10 @@ function recordingTransport(): ApiTransport & { sent: ApiTransportRequest[] } {
 }
 
 async function caught(promise: Promise<unknown>): Promise<ApiCallError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ApiCallError);
   return error as ApiCallError;
 }
@@ -58,9 +61,13 @@ const admin = () => createApiClient({ baseUrl: backend.url, credentials: { beare
 
 describe('typed API client over real HTTP', () => {
   it('creates and reads resources with typed, validated answers', async () => {
-    const sensor = await admin().call('createSensorSource', { body: { id: 'client-sim', name: 'Client sensor', spec: { kind: 'simulated' } } });
+    const sensor = await admin().call('createSensorSource', {
+      body: { id: 'client-sim', name: 'Client sensor', spec: { kind: 'simulated' } },
+    });
     expect(sensor.id).toBe('client-sim');
-    const registration = await admin().call('createPanel', { body: { id: 'client-panel', name: 'Client panel', sensorSourceId: 'client-sim' } });
+    const registration = await admin().call('createPanel', {
+      body: { id: 'client-panel', name: 'Client panel', sensorSourceId: 'client-sim' },
+    });
     expect(registration.panel.id).toBe('client-panel');
     expect(registration.endpoints.apiBaseUrl).toBe(`${backend.url}/api/v1`);
 
@@ -122,7 +129,9 @@ describe('typed API client over real HTTP', () => {
     const table = {
       getHealth: endpoint({
         ...endpoints.getHealth,
-        responses: { 200: { description: 'expects a status the server never sends', schema: named('Down', z.object({ status: z.literal('down') })) } },
+        responses: {
+          200: { description: 'expects a status the server never sends', schema: named('Down', z.object({ status: z.literal('down') })) },
+        },
       }),
     };
     const client = createEndpointClient({ endpoints: table, baseUrl: backend.url, transport });
@@ -143,7 +152,12 @@ describe('typed API client over real HTTP', () => {
     expect(back).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(back).equals(Buffer.from(png))).toBe(true);
 
-    const oversized = await caught(panel.call('uploadScreenshot', { params: { panelId: 'client-shot' }, body: new Uint8Array(endpoints.uploadScreenshot.binaryBody.maxBytes + 1) }));
+    const oversized = await caught(
+      panel.call('uploadScreenshot', {
+        params: { panelId: 'client-shot' },
+        body: new Uint8Array(endpoints.uploadScreenshot.binaryBody.maxBytes + 1),
+      }),
+    );
     expect(oversized.kind).toBe('invalid-request');
   });
 
@@ -180,8 +194,9 @@ describe('typed API client over real HTTP', () => {
   it('builds every URL from the table, below a server root or the versioned API root', () => {
     const client = createApiClient({ baseUrl: 'https://panels.example.org/airpanel/api/v1/', transport });
     expect(client.baseUrl).toBe('https://panels.example.org/airpanel');
-    expect(client.url('getCommand', { panelId: 'p 1', commandId: '0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b' }))
-      .toBe('https://panels.example.org/airpanel/api/v1/panels/p%201/commands/0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b');
+    expect(client.url('getCommand', { panelId: 'p 1', commandId: '0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b' })).toBe(
+      'https://panels.example.org/airpanel/api/v1/panels/p%201/commands/0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b',
+    );
     expect(client.url('getHealth')).toBe('https://panels.example.org/airpanel/healthz');
     expect(serverRootOf('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
     expect(() => serverRootOf('panels.example.org')).toThrow(/is not a URL/);
@@ -193,10 +208,19 @@ describe('typed API client over real HTTP', () => {
 describe("the panel's client over its own got (src-main/core/backend-api.ts)", () => {
   it('polls conditionally, uploads a screenshot, caps answers and names timeouts', async () => {
     const registration = await admin().call('createPanel', { body: { id: 'client-got', name: 'Got panel' } });
-    const panel = panelApiClient({ apiBaseUrl: registration.endpoints.apiBaseUrl, apiKey: registration.apiKey, http: got, timeoutMs: 5_000 });
+    const panel = panelApiClient({
+      apiBaseUrl: registration.endpoints.apiBaseUrl,
+      apiKey: registration.apiKey,
+      http: got,
+      timeoutMs: 5_000,
+    });
     const first = await panel.send('getDisplay', { params: { panelId: 'client-got' } });
     expect(first.status).toBe(200);
-    const again = await panel.send('getDisplay', { params: { panelId: 'client-got' } }, { headers: { 'if-none-match': first.headers.etag! } });
+    const again = await panel.send(
+      'getDisplay',
+      { params: { panelId: 'client-got' } },
+      { headers: { 'if-none-match': first.headers.etag! } },
+    );
     expect(again.status).toBe(304);
 
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...randomBytes(512)]);
@@ -240,14 +264,29 @@ describe("the simulator's admin client (src-main/headless/simulator/admin-client
   it('posts readings and commands, and says in one line what the backend refused or that it is unreachable', async () => {
     await admin().call('createSensorSource', { body: { id: 'sim-source', name: 'Simulator source', spec: { kind: 'simulated' } } });
     await admin().call('createPanel', { body: { id: 'sim-panel', name: 'Simulator panel', sensorSourceId: 'sim-source' } });
-    const simulator = new BackendAdminClient({ apiBaseUrl: backend.url, adminToken: backend.adminToken, panelId: 'sim-panel', sensorSourceId: 'sim-source' });
+    const simulator = new BackendAdminClient({
+      apiBaseUrl: backend.url,
+      adminToken: backend.adminToken,
+      panelId: 'sim-panel',
+      sensorSourceId: 'sim-source',
+    });
     await simulator.setReading({ pm25: 41 });
     expect((await admin().call('listReadings', { params: { sensorId: 'sim-source' }, query: { limit: 1 } }))[0]?.values.pm25).toBe(41);
     const commandId = await simulator.sendCommand('reload');
     expect(await simulator.commandAcks(commandId)).toEqual([]);
-    const unknownSource = new BackendAdminClient({ apiBaseUrl: backend.url, adminToken: backend.adminToken, panelId: 'sim-panel', sensorSourceId: 'no-such-source' });
+    const unknownSource = new BackendAdminClient({
+      apiBaseUrl: backend.url,
+      adminToken: backend.adminToken,
+      panelId: 'sim-panel',
+      sensorSourceId: 'no-such-source',
+    });
     await expect(unknownSource.setReading({ pm25: 1 })).rejects.toThrow(/^backend refused postReading: not-found: /);
-    const nowhere = new BackendAdminClient({ apiBaseUrl: `http://127.0.0.1:${await closedPort()}`, adminToken: 't'.repeat(40), panelId: 'sim-panel', sensorSourceId: 'sim-source' });
+    const nowhere = new BackendAdminClient({
+      apiBaseUrl: `http://127.0.0.1:${await closedPort()}`,
+      adminToken: 't'.repeat(40),
+      panelId: 'sim-panel',
+      sensorSourceId: 'sim-source',
+    });
     await expect(nowhere.setReading({ pm25: 1 })).rejects.toThrow(/^backend unreachable at http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   });
 });

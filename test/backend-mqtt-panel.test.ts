@@ -30,23 +30,40 @@ describe('panel core ⇄ backend ⇄ Mosquitto (dynamic security)', () => {
       firmwareVersion: '1.0.0-mosquitto',
       random: () => 0.5,
       // Polling far beyond the test: whatever arrives, arrives over MQTT.
-      tuning: { pollIntervalMs: 600_000, firstPollMaxDelayMs: 600_000, reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 }, stableConnectionMs: 100 },
+      tuning: {
+        pollIntervalMs: 600_000,
+        firstPollMaxDelayMs: 600_000,
+        reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 },
+        stableConnectionMs: 100,
+      },
     });
     await waitFor('mqtt up', () => entries.some((e) => e.message === 'mqtt up'));
     await waitFor('live on the pushed document', () => core.state.name === 'live');
 
     // Its status went through Mosquitto to the backend.
     let summary: PanelSummary | null = null;
-    await waitFor('the backend hears the panel live', () => summary?.online === true && summary.state === 'live' && summary, 3_000, async () => {
-      summary = PanelSummary.parse(await admin.panel('panel-street'));
-    });
+    await waitFor(
+      'the backend hears the panel live',
+      () => summary?.online === true && summary.state === 'live' && summary,
+      3_000,
+      async () => {
+        summary = PanelSummary.parse(await admin.panel('panel-street'));
+      },
+    );
 
     // A command goes out QoS 1 through Mosquitto; the panel's ack comes back on its events topic.
-    const sent = CommandRecord.parse(await admin.client.call('sendCommand', { params: { panelId: 'panel-street' }, body: { kind: 'reload' } }));
+    const sent = CommandRecord.parse(
+      await admin.client.call('sendCommand', { params: { panelId: 'panel-street' }, body: { kind: 'reload' } }),
+    );
     let record: CommandRecord | null = null;
-    await waitFor('the "done" ack', () => record?.acks.some((a) => a.status === 'done') && record, 3_000, async () => {
-      record = CommandRecord.parse(await admin.client.call('getCommand', { params: { panelId: 'panel-street', commandId: sent.id } }));
-    });
+    await waitFor(
+      'the "done" ack',
+      () => record?.acks.some((a) => a.status === 'done') && record,
+      3_000,
+      async () => {
+        record = CommandRecord.parse(await admin.client.call('getCommand', { params: { panelId: 'panel-street', commandId: sent.id } }));
+      },
+    );
     expect(hostActions.calls).toContain('reload');
 
     // Deleting the panel deletes its broker account: Mosquitto drops it and refuses it since.

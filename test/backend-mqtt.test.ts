@@ -23,9 +23,11 @@ async function createPanel(backend: Backend, id: string): Promise<PanelRegistrat
   return PanelRegistration.parse(await admin(backend).call('createPanel', { body: { id, name: `Panel ${id}`, sensorSourceId: SENSOR } }));
 }
 
-const postPm25 = (backend: Backend, pm25: number) => admin(backend).call('postReading', { params: { sensorId: SENSOR }, body: { values: { pm25 } } });
+const postPm25 = (backend: Backend, pm25: number) =>
+  admin(backend).call('postReading', { params: { sensorId: SENSOR }, body: { values: { pm25 } } });
 
-const createSensor = (backend: Backend) => admin(backend).call('createSensorSource', { body: { id: SENSOR, name: 'Simulated street sensor', spec: { kind: 'simulated' } } });
+const createSensor = (backend: Backend) =>
+  admin(backend).call('createSensorSource', { body: { id: SENSOR, name: 'Simulated street sensor', spec: { kind: 'simulated' } } });
 
 function documents(inbox: { json(topic: string): unknown[] }, panelId: string): DisplayDocument[] {
   return inbox.json(panelTopics(panelId).display).map((d) => DisplayDocument.parse(d));

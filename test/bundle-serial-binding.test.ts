@@ -23,9 +23,15 @@ function run(cmd: string, args: string[], onLine?: (line: string) => void): Prom
     p.stdout.on('data', (c: Buffer) => {
       const before = out;
       out += c.toString();
-      for (const line of out.slice(before.lastIndexOf('\n') + 1).split('\n').slice(0, -1)) onLine?.(line);
+      for (const line of out
+        .slice(before.lastIndexOf('\n') + 1)
+        .split('\n')
+        .slice(0, -1))
+        onLine?.(line);
     });
-    p.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+    p.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
     p.once('error', reject);
     p.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited ${code}: ${err}${out}`))));
   });
@@ -59,7 +65,9 @@ console.log('open');
 describe("the release bundle carries serialport's native binding for the panels' platforms", () => {
   let dir: string;
   let pty: PtyPair | undefined;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'airpanel-serial-bundle-')); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'airpanel-serial-bundle-'));
+  });
   afterEach(async () => {
     await pty?.unplug();
     await rm(dir, { recursive: true, force: true });
@@ -76,9 +84,22 @@ describe("the release bundle carries serialport's native binding for the panels'
 
   it('built app → release bundle → extracted and verified → plain Node opens a socat pty through it', async () => {
     const app = join(dir, 'app');
-    await run(process.execPath, [join(repo, 'node_modules/tsx/dist/cli.mjs'), join(repo, 'src-main/electron/build.ts'), '--out-dir', app, '--no-renderer']);
-    const b = await ops.bundle({ inputs: [{ dir: app, as: '.' }], version: '3.0.0', main: 'main.js', nodeMain: 'node-main.js', minRuntime: ops.DEFAULT_MIN_RUNTIME,
-      outFile: join(dir, 'b.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } });
+    await run(process.execPath, [
+      join(repo, 'node_modules/tsx/dist/cli.mjs'),
+      join(repo, 'src-main/electron/build.ts'),
+      '--out-dir',
+      app,
+      '--no-renderer',
+    ]);
+    const b = await ops.bundle({
+      inputs: [{ dir: app, as: '.' }],
+      version: '3.0.0',
+      main: 'main.js',
+      nodeMain: 'node-main.js',
+      minRuntime: ops.DEFAULT_MIN_RUNTIME,
+      outFile: join(dir, 'b.tar.gz'),
+      nodeModules: { projectDir: repo, packages: 'auto' },
+    });
     // node-main.js requires the binding at run time rather than compiling it in (compiled in,
     // it looked for prebuilds/ beside node-main.js and a serial sensor reported SNS-1).
     const nodeMain = await readFile(join(app, 'node-main.js'), 'utf8');

@@ -23,7 +23,11 @@ beforeAll(() => {
 });
 afterAll(() => t?.remove());
 
-interface Board { name: string; env: Record<string, string>; list: () => string }
+interface Board {
+  name: string;
+  env: Record<string, string>;
+  list: () => string;
+}
 
 /** The x86_64 board: system.conf as the image has it, its grubenv path pointed at a copy made like post-image.sh does. */
 function grubBoard(dir: string): Board {
@@ -31,11 +35,18 @@ function grubBoard(dir: string): Board {
   const grubenv = join(dir, 'grubenv');
   must('grub-editenv', [grubenv, 'create']);
   must('grub-editenv', [grubenv, 'set', 'ORDER=A B', 'A_OK=1', 'A_TRY=0', 'B_OK=0', 'B_TRY=0']);
-  const conf = readFileSync(join(BOARD, 'x86_64/rootfs-overlay/etc/rauc/system.conf'), 'utf8').replace(/^grubenv=.*$/m, `grubenv=${grubenv}`);
+  const conf = readFileSync(join(BOARD, 'x86_64/rootfs-overlay/etc/rauc/system.conf'), 'utf8').replace(
+    /^grubenv=.*$/m,
+    `grubenv=${grubenv}`,
+  );
   writeFileSync(join(dir, 'system.conf'), conf);
   return {
-    name: 'grub', env: { AIRPANEL_RAUC_SYSTEM_CONF: join(dir, 'system.conf') },
-    list: () => { expect(statSync(grubenv).size).toBe(1024); return must('grub-editenv', [grubenv, 'list']).stdout; },
+    name: 'grub',
+    env: { AIRPANEL_RAUC_SYSTEM_CONF: join(dir, 'system.conf') },
+    list: () => {
+      expect(statSync(grubenv).size).toBe(1024);
+      return must('grub-editenv', [grubenv, 'list']).stdout;
+    },
   };
 }
 
@@ -48,12 +59,16 @@ function ubootBoard(dir: string): Board {
   for (const f of ['uboot.env', 'uboot-redund.env']) must('mkenvimage', ['-r', '-s', '0x4000', '-o', join(dir, f), join(dir, 'env.txt')]);
   writeFileSync(join(dir, 'system.conf'), readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/rauc/system.conf'), 'utf8'));
   return {
-    name: 'uboot', env: { AIRPANEL_RAUC_SYSTEM_CONF: join(dir, 'system.conf'), AIRPANEL_FW_ENV_CONFIG: join(dir, 'fw_env.config') },
+    name: 'uboot',
+    env: { AIRPANEL_RAUC_SYSTEM_CONF: join(dir, 'system.conf'), AIRPANEL_FW_ENV_CONFIG: join(dir, 'fw_env.config') },
     list: () => must('fw_printenv', ['-c', join(dir, 'fw_env.config')]).stdout,
   };
 }
 
-const boards: [string, (dir: string) => Board][] = [['x86_64 (GRUB, grub-editenv)', grubBoard], ['rpi4 (U-Boot, fw_setenv)', ubootBoard]];
+const boards: [string, (dir: string) => Board][] = [
+  ['x86_64 (GRUB, grub-editenv)', grubBoard],
+  ['rpi4 (U-Boot, fw_setenv)', ubootBoard],
+];
 
 function sh(board: Board, name: string, args: string[] = [], env: Record<string, string> = {}) {
   return run('sh', [script(name), ...args], {
@@ -69,7 +84,7 @@ describe.each(boards)('boot loader environment on %s', (_label, make) => {
     board = make(dir);
   });
 
-  it('bootenv sets, reads and unsets a variable and leaves RAUC\'s own untouched', () => {
+  it("bootenv sets, reads and unsets a variable and leaves RAUC's own untouched", () => {
     const before = board.list();
     expect(sh(board, 'bootenv', ['get', 'FACTORY_RESET']).stdout).toBe('');
     expect(sh(board, 'bootenv', ['set', 'FACTORY_RESET=1']).status).toBe(0);
@@ -77,18 +92,29 @@ describe.each(boards)('boot loader environment on %s', (_label, make) => {
     expect(board.list()).toMatch(/^FACTORY_RESET=1$/m);
     expect(sh(board, 'bootenv', ['unset', 'FACTORY_RESET']).status).toBe(0);
     expect(sh(board, 'bootenv', ['get', 'FACTORY_RESET']).stdout).toBe('');
-    expect(board.list().split('\n').filter((l) => !/^FACTORY_RESET=$/.test(l)).sort()).toEqual(before.split('\n').sort());
+    expect(
+      board
+        .list()
+        .split('\n')
+        .filter((l) => !/^FACTORY_RESET=$/.test(l))
+        .sort(),
+    ).toEqual(before.split('\n').sort());
   });
 
   it('bootenv refuses what could reach the kernel command line as more than one value', () => {
-    for (const bad of [['set', 'MACHINE_ID=a b'], ['set', 'MACHINE_ID=x;reset'], ['set', 'lower=1'], ['get', 'A B']]) {
+    for (const bad of [
+      ['set', 'MACHINE_ID=a b'],
+      ['set', 'MACHINE_ID=x;reset'],
+      ['set', 'lower=1'],
+      ['get', 'A B'],
+    ]) {
       const r = sh(board, 'bootenv', bad);
       expect(r.status, bad.join(' ')).toBe(2);
     }
     expect(board.list()).not.toMatch(/MACHINE_ID|lower/);
   });
 
-  it('machine-id stores the first boot\'s id once, then leaves the environment alone', () => {
+  it("machine-id stores the first boot's id once, then leaves the environment alone", () => {
     const id = '0123456789abcdef0123456789abcdef';
     writeFileSync(join(dir, 'machine-id'), `${id}\n`);
     const first = sh(board, 'machine-id', [], { AIRPANEL_MACHINE_ID_FILE: join(dir, 'machine-id') });
@@ -149,8 +175,16 @@ describe('factory reset without a partition', () => {
 
 describe('grow-data on a disk image file (sfdisk, resize2fs)', () => {
   const MiB = 1024 * 1024;
-  interface Part { node: string; start: number; size: number; type: string; uuid: string; name: string }
-  const table = (disk: string) => (JSON.parse(must('sfdisk', ['--json', disk]).stdout) as { partitiontable: { lastlba: number; partitions: Part[] } }).partitiontable;
+  interface Part {
+    node: string;
+    start: number;
+    size: number;
+    type: string;
+    uuid: string;
+    name: string;
+  }
+  const table = (disk: string) =>
+    (JSON.parse(must('sfdisk', ['--json', disk]).stdout) as { partitiontable: { lastlba: number; partitions: Part[] } }).partitiontable;
 
   it('moves the backup GPT to the end, grows the last partition and its filesystem, keeps the rest and the data; then writes nothing', () => {
     const disk = join(t.dir, 'disk.img');
@@ -158,10 +192,14 @@ describe('grow-data on a disk image file (sfdisk, resize2fs)', () => {
     // The image's layout, small: EFI, root A, root B, data (as genimage.cfg lays it out).
     must('truncate', ['-s', '64M', disk]);
     must('sfdisk', ['-q', disk], {
-      input: ['label: gpt', 'start=2048, size=8M, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="efi"',
+      input: [
+        'label: gpt',
+        'start=2048, size=8M, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="efi"',
         'size=16M, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="rootfs-a"',
         'size=16M, type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, name="rootfs-b"',
-        'size=16M, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="airpanel-data"', ''].join('\n'),
+        'size=16M, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="airpanel-data"',
+        '',
+      ].join('\n'),
     });
     const before = table(disk);
     // The filesystem of the data partition, with data on it (its own file: no loop device here).
@@ -180,7 +218,7 @@ describe('grow-data on a disk image file (sfdisk, resize2fs)', () => {
     expect(r.stdout).toMatch(/growing the filesystem/);
 
     const after = table(disk);
-    expect(after.lastlba).toBe(256 * MiB / 512 - 34);
+    expect(after.lastlba).toBe((256 * MiB) / 512 - 34);
     expect(after.partitions.slice(0, 3)).toEqual(before.partitions.slice(0, 3));
     const data = after.partitions[3]!;
     expect({ ...data, size: 0 }).toEqual({ ...before.partitions[3]!, size: 0 });

@@ -25,7 +25,10 @@ export interface RunResult {
 /** Runs a real program (no shell), 60 s at most; never throws on a non-zero exit. */
 export function run(cmd: string, args: string[], options: SpawnSyncOptions = {}): RunResult {
   const r = spawnSync(cmd, args, {
-    encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', ...options,
+    encoding: 'utf8',
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+    ...options,
     env: { ...process.env, PATH, LC_ALL: 'C', ...options.env },
   });
   if (r.error) throw r.error;
@@ -52,9 +55,25 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
 export function makeSigningPair(dir: string, name = 'test'): { key: string; cert: string } {
   const key = join(dir, `${name}.key.pem`);
   const cert = join(dir, `${name}.cert.pem`);
-  must('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-keyout', key, '-out', cert, '-subj', `/O=Airpanel test/CN=${name}`,
-    '-addext', 'keyUsage=digitalSignature', '-addext', 'extendedKeyUsage=codeSigning']);
+  must('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-subj',
+    `/O=Airpanel test/CN=${name}`,
+    '-addext',
+    'keyUsage=digitalSignature',
+    '-addext',
+    'extendedKeyUsage=codeSigning',
+  ]);
   return { key, cert };
 }
 
@@ -71,7 +90,7 @@ export const STAND_IN_AIRPANEL_FILES: Record<string, string> = {
   'opt/airpanel/resources/app/package.json': readFileSync(join(REPO, 'src-main/loader/runtime-app/package.json'), 'utf8'),
   'opt/airpanel/resources/app/runtime.json': `${JSON.stringify(IMAGE_RUNTIME_CONFIG, null, 2)}\n`,
   'usr/lib/airpanel/factory/bundle.json': `${JSON.stringify({ placeholder: 'the factory bundle: tools/release bundle, extracted' })}\n`,
-  'usr/lib/airpanel/factory/main.js': '// placeholder for the factory bundle\'s main.js\n',
+  'usr/lib/airpanel/factory/main.js': "// placeholder for the factory bundle's main.js\n",
   'usr/lib/airpanel/release-keys.json': `${JSON.stringify({ keys: [{ keyId: 'placeholder', publicKey: 'placeholder' }] })}\n`,
   // The package's own file, as airpanel.mk installs it (airpanel.service reads it).
   'usr/lib/airpanel/host.env': readFileSync(join(EXTERNAL, 'package/airpanel/host.env'), 'utf8'),
@@ -89,9 +108,18 @@ export const RELEASE_FLOOR_PATH = 'usr/lib/airpanel/release-floor.json';
  */
 export function makeReleaseFloor(out: string, vars: Record<string, string> = {}): RunResult {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIRPANEL_') && k !== 'RELEASE'));
-  return run('make', ['--no-print-directory', '-C', EXTERNAL, 'release-floor', `RELEASE_FLOOR_OUT=${out}`,
-    ...Object.entries({ AIRPANEL_IMAGE_VERSION: STAND_IN_IMAGE_VERSION, ...vars }).map(([k, v]) => `${k}=${v}`)],
-  { env: clean as Record<string, string> });
+  return run(
+    'make',
+    [
+      '--no-print-directory',
+      '-C',
+      EXTERNAL,
+      'release-floor',
+      `RELEASE_FLOOR_OUT=${out}`,
+      ...Object.entries({ AIRPANEL_IMAGE_VERSION: STAND_IN_IMAGE_VERSION, ...vars }).map(([k, v]) => `${k}=${v}`),
+    ],
+    { env: clean as Record<string, string> },
+  );
 }
 
 /** A placeholder floor for stand-in roots whose test does not look at it (buildImage makes a real one). */
@@ -113,23 +141,35 @@ export const BOARDS: Board[] = ['x86_64', 'rpi4'];
 export function postBuildScripts(board: Board): string[] {
   const defconfig = readFileSync(join(EXTERNAL, `configs/airpanel_${board}_defconfig`), 'utf8');
   const list = /^BR2_ROOTFS_POST_BUILD_SCRIPT="(.*)"$/m.exec(defconfig)?.[1] ?? '';
-  return list.split(/\s+/).filter(Boolean).map((s) => s.replace('$(BR2_EXTERNAL_AIRPANEL_PATH)', EXTERNAL));
+  return list
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((s) => s.replace('$(BR2_EXTERNAL_AIRPANEL_PATH)', EXTERNAL));
 }
 
 /**
  * The stand-in root of a board; `binaries` is BINARIES_DIR (made with placeholders when
  * missing), which Buildroot has filled before the post-build scripts run.
  */
-export function makeStandInTarget(target: string, keyring: string, board: Board = 'x86_64',
-  binaries = join(dirname(target), 'images'), releaseFloor = STAND_IN_RELEASE_FLOOR): void {
+export function makeStandInTarget(
+  target: string,
+  keyring: string,
+  board: Board = 'x86_64',
+  binaries = join(dirname(target), 'images'),
+  releaseFloor = STAND_IN_RELEASE_FLOOR,
+): void {
   if (!existsSync(binaries)) standInBinaries(binaries, board);
   cpSync(join(BOARD, 'common/rootfs-overlay'), target, { recursive: true });
   cpSync(join(BOARD, board, 'rootfs-overlay'), target, { recursive: true });
   cpSync('/lib/systemd/system', join(target, 'usr/lib/systemd/system'), { recursive: true, dereference: false });
-  writeFileSync(join(target, 'usr/lib/systemd/system/seatd.service'),
-    '[Unit]\nDescription=Seat management daemon\n\n[Service]\nType=simple\nExecStart=/usr/bin/seatd -g video\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n');
-  writeFileSync(join(target, 'usr/lib/systemd/system/rauc.service'),
-    '[Unit]\nDescription=Rauc Update Service\n\n[Service]\nType=dbus\nBusName=de.pengutronix.rauc\nExecStart=/usr/bin/rauc --mount=/run/rauc service\n');
+  writeFileSync(
+    join(target, 'usr/lib/systemd/system/seatd.service'),
+    '[Unit]\nDescription=Seat management daemon\n\n[Service]\nType=simple\nExecStart=/usr/bin/seatd -g video\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n',
+  );
+  writeFileSync(
+    join(target, 'usr/lib/systemd/system/rauc.service'),
+    '[Unit]\nDescription=Rauc Update Service\n\n[Service]\nType=dbus\nBusName=de.pengutronix.rauc\nExecStart=/usr/bin/rauc --mount=/run/rauc service\n',
+  );
   for (const p of STUB_PROGRAMS) stub(join(target, p));
   // What package/airpanel installs: the runtime as electron-builder lays it out, with the
   // runtime app (the loader) instead of app.asar; the factory bundle, the release keys.
@@ -147,12 +187,18 @@ export function makeStandInTarget(target: string, keyring: string, board: Board 
   if (board === 'rpi4') for (const dtb of RPI4_DTBS) writeFileSync(join(target, 'boot', dtb), `placeholder ${dtb}`);
   // What Buildroot's mkusers makes of users.txt (plus the groups systemd's packages add).
   mkdirSync(join(target, 'etc'), { recursive: true });
-  const users = readFileSync(join(BOARD, 'common/users.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'))
+  const users = readFileSync(join(BOARD, 'common/users.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
     .map((l) => l.split(/\s+/));
-  writeFileSync(join(target, 'etc/passwd'), ['root:x:0:0:root:/root:/bin/sh',
-    ...users.map(([name, uid, , gid]) => `${name}:x:${uid}:${gid}::/:/bin/false`)].join('\n') + '\n');
-  writeFileSync(join(target, 'etc/group'), ['root:x:0:', 'systemd-journal:x:190:',
-    ...users.map(([, , group, gid]) => `${group}:x:${gid}:`)].join('\n') + '\n');
+  writeFileSync(
+    join(target, 'etc/passwd'),
+    ['root:x:0:0:root:/root:/bin/sh', ...users.map(([name, uid, , gid]) => `${name}:x:${uid}:${gid}::/:/bin/false`)].join('\n') + '\n',
+  );
+  writeFileSync(
+    join(target, 'etc/group'),
+    ['root:x:0:', 'systemd-journal:x:190:', ...users.map(([, , group, gid]) => `${group}:x:${gid}:`)].join('\n') + '\n',
+  );
   for (const script of postBuildScripts(board)) {
     must('sh', [script, target], {
       env: { TARGET_DIR: target, BINARIES_DIR: binaries, AIRPANEL_RAUC_KEYRING: keyring, BR2_EXTERNAL_AIRPANEL_PATH: EXTERNAL },
@@ -166,10 +212,14 @@ const RPI4_DTBS = ['bcm2711-rpi-4-b.dtb', 'bcm2711-rpi-400.dtb', 'bcm2711-rpi-cm
 export function packagePermissions(): { path: string; mode: number; uid: number; gid: number }[] {
   const mk = readFileSync(join(EXTERNAL, 'package/airpanel/airpanel.mk'), 'utf8');
   const block = /define AIRPANEL_PERMISSIONS\n([\s\S]*?)\nendef/.exec(mk)?.[1] ?? '';
-  return block.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => {
-    const [path, , mode, uid, gid] = l.split(/\s+/);
-    return { path: path!, mode: parseInt(mode!, 8), uid: Number(uid), gid: Number(gid) };
-  });
+  return block
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => {
+      const [path, , mode, uid, gid] = l.split(/\s+/);
+      return { path: path!, mode: parseInt(mode!, 8), uid: Number(uid), gid: Number(gid) };
+    });
 }
 
 export interface BuiltImage {
@@ -196,14 +246,34 @@ function standInBinaries(binaries: string, board: Board): void {
     put('efi-part/EFI/BOOT/bootx64.efi', 'placeholder GRUB EFI binary');
     return;
   }
-  for (const f of ['rpi-firmware/start4.elf', 'rpi-firmware/fixup4.dat', 'rpi-firmware/overlays/vc4-kms-v3d-pi4.dtbo',
-    'rpi-firmware/overlays/disable-bt.dtbo', 'rpi-firmware/overlays/i2c-rtc.dtbo', ...RPI4_DTBS, 'u-boot.bin']) {
+  for (const f of [
+    'rpi-firmware/start4.elf',
+    'rpi-firmware/fixup4.dat',
+    'rpi-firmware/overlays/vc4-kms-v3d-pi4.dtbo',
+    'rpi-firmware/overlays/disable-bt.dtbo',
+    'rpi-firmware/overlays/i2c-rtc.dtbo',
+    ...RPI4_DTBS,
+    'u-boot.bin',
+  ]) {
     put(f, `placeholder ${f}`);
   }
   put('rpi-firmware/config.txt', readFileSync(join(BOARD, 'rpi4/config.txt')));
   // What BR2_PACKAGE_HOST_UBOOT_TOOLS_BOOT_SCRIPT does with boot.cmd.
-  must('mkimage', ['-A', 'arm64', '-O', 'linux', '-T', 'script', '-C', 'none', '-n', 'airpanel boot',
-    '-d', join(BOARD, 'rpi4/boot.cmd'), join(binaries, 'boot.scr')]);
+  must('mkimage', [
+    '-A',
+    'arm64',
+    '-O',
+    'linux',
+    '-T',
+    'script',
+    '-C',
+    'none',
+    '-n',
+    'airpanel boot',
+    '-d',
+    join(BOARD, 'rpi4/boot.cmd'),
+    join(binaries, 'boot.scr'),
+  ]);
 }
 
 /**
@@ -224,24 +294,38 @@ export function buildImage(board: Board = 'x86_64', floorVars: Record<string, st
     if (floor.status !== 0) throw new Error(`make release-floor exited ${floor.status}:\n${floor.stdout}\n${floor.stderr}`);
     makeStandInTarget(target, signer.cert, board, binaries, readFileSync(floorFile, 'utf8'));
 
-    const perms = packagePermissions().map((p) => `chown ${p.uid}:${p.gid} '${target}${p.path}' && chmod ${p.mode.toString(8)} '${target}${p.path}'`);
-    must('fakeroot', ['--', 'sh', '-ec', [
-      `chown -R 0:0 '${target}'`,
-      ...perms,
-      `mkfs.ext4 -q -F -L airpanel-root -d '${target}' '${binaries}/rootfs.ext4' 24M`,
-    ].join('\n')]);
+    const perms = packagePermissions().map(
+      (p) => `chown ${p.uid}:${p.gid} '${target}${p.path}' && chmod ${p.mode.toString(8)} '${target}${p.path}'`,
+    );
+    must('fakeroot', [
+      '--',
+      'sh',
+      '-ec',
+      [`chown -R 0:0 '${target}'`, ...perms, `mkfs.ext4 -q -F -L airpanel-root -d '${target}' '${binaries}/rootfs.ext4' 24M`].join('\n'),
+    ]);
 
     const sizes = { boot: 40 * MiB, slot: 32 * MiB, data: 16 * MiB };
     must('fakeroot', ['--', join(BOARD, board, 'post-image.sh'), binaries], {
       env: {
-        TARGET_DIR: target, BUILD_DIR: t.dir, AIRPANEL_IMAGE_VERSION: STAND_IN_IMAGE_VERSION,
-        AIRPANEL_EFI_SIZE: `${sizes.boot / MiB}M`, AIRPANEL_BOOT_SIZE: `${sizes.boot / MiB}M`,
-        AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`, AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
-        AIRPANEL_RAUC_KEY: signer.key, AIRPANEL_RAUC_CERT: signer.cert,
+        TARGET_DIR: target,
+        BUILD_DIR: t.dir,
+        AIRPANEL_IMAGE_VERSION: STAND_IN_IMAGE_VERSION,
+        AIRPANEL_EFI_SIZE: `${sizes.boot / MiB}M`,
+        AIRPANEL_BOOT_SIZE: `${sizes.boot / MiB}M`,
+        AIRPANEL_SLOT_SIZE: `${sizes.slot / MiB}M`,
+        AIRPANEL_DATA_SIZE: `${sizes.data / MiB}M`,
+        AIRPANEL_RAUC_KEY: signer.key,
+        AIRPANEL_RAUC_CERT: signer.cert,
       },
     });
     return {
-      board, dir: t.dir, target, binaries, signer, sizes, remove: t.remove,
+      board,
+      dir: t.dir,
+      target,
+      binaries,
+      signer,
+      sizes,
+      remove: t.remove,
       image: join(binaries, `airpanel-${board}.img`),
       bundle: join(binaries, `airpanel-${board}-${STAND_IN_IMAGE_VERSION}.raucb`),
     };

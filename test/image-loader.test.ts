@@ -37,10 +37,30 @@ async function image(name: string): Promise<StandInImage> {
 
 /** The unit's ExecStart after cage, with the Buildroot image's host.env. */
 function startLoader(img: StandInImage): ChildProcess {
-  const child = spawn(img.binary, ['--airpanel-role=loader', '--host', 'electron', '--data-dir', img.dataDir, '--factory-dir', img.factoryDir,
-    '--runtime', img.binary, '--health-deadline-ms', '20000', '--max-attempts', '2', '--', '--ozone-platform=wayland'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_RUNTIME_DIR: join(img.root, 'run') }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    img.binary,
+    [
+      '--airpanel-role=loader',
+      '--host',
+      'electron',
+      '--data-dir',
+      img.dataDir,
+      '--factory-dir',
+      img.factoryDir,
+      '--runtime',
+      img.binary,
+      '--health-deadline-ms',
+      '20000',
+      '--max-attempts',
+      '2',
+      '--',
+      '--ozone-platform=wayland',
+    ],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XDG_RUNTIME_DIR: join(img.root, 'run') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   running.push(child);
   return child;
 }
@@ -83,14 +103,22 @@ afterAll(() => {
 });
 
 describe('airpanel.service → runtime app (loader role) → runtime app (release role) → bundle', () => {
-  it('the build ships the Node host\'s loader and the runtime app with the image\'s paths', () => {
+  it("the build ships the Node host's loader and the runtime app with the image's paths", () => {
     expect(existsSync(join(loaderOut, 'main.js'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(loaderOut, 'runtime-app/package.json'), 'utf8'))).toMatchObject({ main: 'main.mjs', type: 'module' });
+    expect(JSON.parse(readFileSync(join(loaderOut, 'runtime-app/package.json'), 'utf8'))).toMatchObject({
+      main: 'main.mjs',
+      type: 'module',
+    });
     expect(JSON.parse(readFileSync(join(loaderOut, 'runtime-app/runtime.json'), 'utf8'))).toEqual({
-      dataDir: '/data/airpanel', factoryDir: '/usr/lib/airpanel/factory', keyring: '/usr/lib/airpanel/release-keys.json', runtime: '/opt/airpanel/airpanel',
+      dataDir: '/data/airpanel',
+      factoryDir: '/usr/lib/airpanel/factory',
+      keyring: '/usr/lib/airpanel/release-keys.json',
+      runtime: '/opt/airpanel/airpanel',
     });
     // One file: nothing is resolved from node_modules at run time but Electron's own module.
-    const imports = [...readFileSync(join(loaderOut, 'runtime-app/main.mjs'), 'utf8').matchAll(/^import .* from "([^"]+)";$|import\("([^"]+)"\)/gm)].map((m) => m[1] ?? m[2]);
+    const imports = [
+      ...readFileSync(join(loaderOut, 'runtime-app/main.mjs'), 'utf8').matchAll(/^import .* from "([^"]+)";$|import\("([^"]+)"\)/gm),
+    ].map((m) => m[1] ?? m[2]);
     expect(imports.filter((i) => !i!.startsWith('node:'))).toEqual(['electron']);
   });
 
@@ -99,8 +127,14 @@ describe('airpanel.service → runtime app (loader role) → runtime app (releas
     const loader = startLoader(img);
     const started = await until('the factory app', () => readJson(join(img.dataDir, 'started-1.0.0.json')));
     expect(started).toEqual({
-      launch: 'factory', version: '1.0.0', entry: null, asNode: null,
-      argv: ['--airpanel-release=factory', '--ozone-platform=wayland'], hasIpc: true, url: `file://${img.factoryDir}/main.mjs`, pid: expect.any(Number),
+      launch: 'factory',
+      version: '1.0.0',
+      entry: null,
+      asNode: null,
+      argv: ['--airpanel-release=factory', '--ozone-platform=wayland'],
+      hasIpc: true,
+      url: `file://${img.factoryDir}/main.mjs`,
+      pid: expect.any(Number),
     });
     expect(await stop(loader)).toBe(0);
     await until('the app gone with the loader', () => (alive(started.pid as number) ? undefined : true), 5_000);
@@ -116,7 +150,10 @@ describe('airpanel.service → runtime app (loader role) → runtime app (releas
     });
     expect(state.trial ?? null).toBeNull();
     expect(readJson(join(img.dataDir, 'started-2.0.0.json'))).toMatchObject({
-      launch: 'trial', version: '2.0.0', argv: ['--airpanel-release=2.0.0', '--ozone-platform=wayland'], url: `file://${img.dataDir}/releases/2.0.0/main.mjs`,
+      launch: 'trial',
+      version: '2.0.0',
+      argv: ['--airpanel-release=2.0.0', '--ozone-platform=wayland'],
+      url: `file://${img.dataDir}/releases/2.0.0/main.mjs`,
     });
     expect(await stop(loader)).toBe(0);
   }, 30_000);

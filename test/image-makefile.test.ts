@@ -8,13 +8,17 @@ import { readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
 import { EXTERNAL, STAND_IN_IMAGE_VERSION, makeReleaseFloor, makeSigningPair, must, run, tempDir } from './image-fixture.js';
 
 let t: ReturnType<typeof tempDir>;
-beforeAll(() => { t = tempDir('airpanel-makefile-'); });
+beforeAll(() => {
+  t = tempDir('airpanel-makefile-');
+});
 afterAll(() => t?.remove());
 
 /** make -C buildroot with only the variables given (none of the caller's AIRPANEL_* leak in). */
 function make(args: string[], env: Record<string, string> = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIRPANEL_') && k !== 'RELEASE'));
-  return run('make', ['--no-print-directory', '-C', EXTERNAL, ...args], { env: { ...clean, HOME: join(t.dir, 'home'), ...env } as Record<string, string> });
+  return run('make', ['--no-print-directory', '-C', EXTERNAL, ...args], {
+    env: { ...clean, HOME: join(t.dir, 'home'), ...env } as Record<string, string>,
+  });
 }
 
 describe('buildroot/Makefile: RAUC signing keys', () => {
@@ -71,7 +75,11 @@ describe('buildroot/Makefile: the release floor', () => {
     // floor after the app target has emptied dist/factory. (-n still runs the recursive $(MAKE)
     // of `config`, which fails without the Buildroot clone: only the printed plan matters.)
     const plan = make(['-n', 'image'], { AIRPANEL_RELEASE_KEYRING: 'none' }).stdout;
-    const at = (text: string) => { const i = plan.indexOf(text); expect(i, text).toBeGreaterThan(-1); return i; };
+    const at = (text: string) => {
+      const i = plan.indexOf(text);
+      expect(i, text).toBeGreaterThan(-1);
+      return i;
+    };
     expect(at('AIRPANEL_RELEASE_LEDGER (the release ledger): without a floor')).toBeLessThan(at('git clone'));
     expect(at('rm -rf dist/factory')).toBeLessThan(at('image/release-floor-cli.ts'));
     const late = makeReleaseFloor(out, { RELEASE: '1' });
@@ -85,23 +93,34 @@ describe('buildroot/Makefile: the release floor', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/DEVELOPMENT release floor: counter 0, factory version 0\.1\.0-test/);
     expect(r.stderr).toMatch(/Never ship such an image/);
-    expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 0, factoryVersion: STAND_IN_IMAGE_VERSION });
+    expect(readImageReleaseFloor(out)).toEqual({
+      format: 'airpanel-release-floor/1',
+      counterFloor: 0,
+      factoryVersion: STAND_IN_IMAGE_VERSION,
+    });
   });
 
-  it('takes the release manager\'s floor file only for this image\'s version, also with RELEASE=1', () => {
+  it("takes the release manager's floor file only for this image's version, also with RELEASE=1", () => {
     const given = join(t.dir, 'floor-given.json');
     writeFileSync(given, floorJson(41));
     const out = join(t.dir, 'floor-from-file.json');
     const r = makeReleaseFloor(out, { AIRPANEL_RELEASE_FLOOR: given, RELEASE: '1' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/DEVELOPMENT/);
-    expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 41, factoryVersion: STAND_IN_IMAGE_VERSION });
+    expect(readImageReleaseFloor(out)).toEqual({
+      format: 'airpanel-release-floor/1',
+      counterFloor: 41,
+      factoryVersion: STAND_IN_IMAGE_VERSION,
+    });
 
     writeFileSync(given, floorJson(41, '0.0.9'));
     const otherVersion = makeReleaseFloor(join(t.dir, 'floor-other-version.json'), { AIRPANEL_RELEASE_FLOOR: given });
     expect(otherVersion.status).not.toBe(0);
     expect(otherVersion.stderr).toMatch(/floor of factory version 0\.0\.9, this image's factory bundle is 0\.1\.0-test/);
-    writeFileSync(given, `${JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor: -1, factoryVersion: STAND_IN_IMAGE_VERSION })}\n`);
+    writeFileSync(
+      given,
+      `${JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor: -1, factoryVersion: STAND_IN_IMAGE_VERSION })}\n`,
+    );
     expect(makeReleaseFloor(join(t.dir, 'floor-invalid.json'), { AIRPANEL_RELEASE_FLOOR: given }).status).not.toBe(0);
     const missing = makeReleaseFloor(join(t.dir, 'floor-missing.json'), { AIRPANEL_RELEASE_FLOOR: join(t.dir, 'absent.json') });
     expect(missing.status).not.toBe(0);
@@ -119,7 +138,11 @@ describe('buildroot/Makefile: the release floor', () => {
     const r = makeReleaseFloor(out, { AIRPANEL_RELEASE_LEDGER: ledger, RELEASE: '1' });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/release floor from the ledger .*release-ledger\.json: counter 23, factory version 0\.1\.0-test/);
-    expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 23, factoryVersion: STAND_IN_IMAGE_VERSION });
+    expect(readImageReleaseFloor(out)).toEqual({
+      format: 'airpanel-release-floor/1',
+      counterFloor: 23,
+      factoryVersion: STAND_IN_IMAGE_VERSION,
+    });
     // A missing ledger would open as an empty one (counter 0): refused instead.
     const missing = makeReleaseFloor(join(t.dir, 'floor-no-ledger.json'), { AIRPANEL_RELEASE_LEDGER: join(t.dir, 'no-ledger.json') });
     expect(missing.status).not.toBe(0);
@@ -135,14 +158,23 @@ describe('buildroot/Makefile: image version', () => {
     expect(make(['-n', 'app']).stdout).toContain(`bundle --version ${version} `);
     // One version rule for both boards (common/image-version.sh, sourced), never AIRPANEL_VERSION.
     expect(readFileSync(join(EXTERNAL, 'board/airpanel/common/image-version.sh'), 'utf8')).toMatch(/^\tVERSION=\$AIRPANEL_IMAGE_VERSION$/m);
-    for (const script of ['board/airpanel/x86_64/post-image.sh', 'board/airpanel/rpi4/post-image.sh', 'board/airpanel/common/image-version.sh', '../image/build.ts']) {
+    for (const script of [
+      'board/airpanel/x86_64/post-image.sh',
+      'board/airpanel/rpi4/post-image.sh',
+      'board/airpanel/common/image-version.sh',
+      '../image/build.ts',
+    ]) {
       const text = readFileSync(join(EXTERNAL, script), 'utf8');
       if (script.endsWith('post-image.sh')) expect(text, script).toMatch(/^\. "\$BOARD_DIR\/\.\.\/common\/image-version\.sh"$/m);
       expect(text.replaceAll(/#.*$/gm, ''), script).not.toMatch(/\bAIRPANEL_VERSION\b/);
     }
-    const sourced = run('sh', ['-c', `. '${join(EXTERNAL, 'board/airpanel/common/image-version.sh')}'; echo "$VERSION"`], { env: { PATH: process.env.PATH, AIRPANEL_IMAGE_VERSION: '9.8.7', AIRPANEL_VERSION: '1.1.1' } });
+    const sourced = run('sh', ['-c', `. '${join(EXTERNAL, 'board/airpanel/common/image-version.sh')}'; echo "$VERSION"`], {
+      env: { PATH: process.env.PATH, AIRPANEL_IMAGE_VERSION: '9.8.7', AIRPANEL_VERSION: '1.1.1' },
+    });
     expect(sourced.stdout.trim()).toBe('9.8.7');
-    const dated = run('sh', ['-c', `. '${join(EXTERNAL, 'board/airpanel/common/image-version.sh')}'; echo "$VERSION"`], { env: { PATH: process.env.PATH, AIRPANEL_VERSION: '1.1.1' } });
+    const dated = run('sh', ['-c', `. '${join(EXTERNAL, 'board/airpanel/common/image-version.sh')}'; echo "$VERSION"`], {
+      env: { PATH: process.env.PATH, AIRPANEL_VERSION: '1.1.1' },
+    });
     expect(dated.stdout.trim()).toMatch(/^\d{4}\.\d\d\.\d\d$/);
   });
 });

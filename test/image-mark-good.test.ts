@@ -20,32 +20,57 @@ beforeAll(() => {
   t = tempDir('airpanel-mark-good-');
   must('mkdir', ['-p', join(t.dir, 'bin')]);
   // NRestarts: first call reads restarts.0, later calls restarts.1 (before and after the settle time).
-  program('systemctl', `state=${t.dir}
+  program(
+    'systemctl',
+    `state=${t.dir}
 case "$1" in
 show) if [ "$2" = --property=StatusText ]; then cat "$state/status-text";
   elif [ -e "$state/called" ]; then cat "$state/restarts.1"; else touch "$state/called"; cat "$state/restarts.0"; fi ;;
 is-active) exit "$(cat "$state/active")" ;;
 reboot) touch "$state/rebooted" ;;
 *) exit 3 ;;
-esac`);
+esac`,
+  );
   // `rauc status --output-format=shell` answers from a file; the marking calls are recorded.
   program('rauc', `if [ "$*" = "status --output-format=shell" ]; then cat ${t.dir}/rauc.status; else echo "$@" > ${t.dir}/rauc.args; fi`);
 });
 
 /** What `rauc status --output-format=shell` prints (RAUC 1.x formatter): A booted, B as given. */
 function raucStatus(b: 'good' | 'bad', primary = 'rootfs.0'): string {
-  return [`RAUC_SYSTEM_COMPATIBLE='airpanel-x86_64'`, `RAUC_SYSTEM_VARIANT=''`, `RAUC_SYSTEM_BOOTED_BOOTNAME='A'`,
-    `RAUC_BOOT_PRIMARY='${primary}'`, `RAUC_SYSTEM_SLOTS='rootfs.1 rootfs.0'`, `RAUC_SLOTS='1 2'`,
-    `RAUC_SLOT_STATE_1='inactive'`, `RAUC_SLOT_CLASS_1='rootfs'`, `RAUC_SLOT_DEVICE_1='/dev/disk/by-partlabel/rootfs-b'`,
-    `RAUC_SLOT_TYPE_1='ext4'`, `RAUC_SLOT_BOOTNAME_1='B'`, `RAUC_SLOT_PARENT_1=''`, `RAUC_SLOT_MOUNTPOINT_1=''`, `RAUC_SLOT_BOOT_STATUS_1='${b}'`,
-    `RAUC_SLOT_STATE_2='booted'`, `RAUC_SLOT_CLASS_2='rootfs'`, `RAUC_SLOT_DEVICE_2='/dev/disk/by-partlabel/rootfs-a'`,
-    `RAUC_SLOT_TYPE_2='ext4'`, `RAUC_SLOT_BOOTNAME_2='A'`, `RAUC_SLOT_PARENT_2=''`, `RAUC_SLOT_MOUNTPOINT_2='/'`, `RAUC_SLOT_BOOT_STATUS_2='good'`,
-    ''].join('\n');
+  return [
+    `RAUC_SYSTEM_COMPATIBLE='airpanel-x86_64'`,
+    `RAUC_SYSTEM_VARIANT=''`,
+    `RAUC_SYSTEM_BOOTED_BOOTNAME='A'`,
+    `RAUC_BOOT_PRIMARY='${primary}'`,
+    `RAUC_SYSTEM_SLOTS='rootfs.1 rootfs.0'`,
+    `RAUC_SLOTS='1 2'`,
+    `RAUC_SLOT_STATE_1='inactive'`,
+    `RAUC_SLOT_CLASS_1='rootfs'`,
+    `RAUC_SLOT_DEVICE_1='/dev/disk/by-partlabel/rootfs-b'`,
+    `RAUC_SLOT_TYPE_1='ext4'`,
+    `RAUC_SLOT_BOOTNAME_1='B'`,
+    `RAUC_SLOT_PARENT_1=''`,
+    `RAUC_SLOT_MOUNTPOINT_1=''`,
+    `RAUC_SLOT_BOOT_STATUS_1='${b}'`,
+    `RAUC_SLOT_STATE_2='booted'`,
+    `RAUC_SLOT_CLASS_2='rootfs'`,
+    `RAUC_SLOT_DEVICE_2='/dev/disk/by-partlabel/rootfs-a'`,
+    `RAUC_SLOT_TYPE_2='ext4'`,
+    `RAUC_SLOT_BOOTNAME_2='A'`,
+    `RAUC_SLOT_PARENT_2=''`,
+    `RAUC_SLOT_MOUNTPOINT_2='/'`,
+    `RAUC_SLOT_BOOT_STATUS_2='good'`,
+    '',
+  ].join('\n');
 }
 afterAll(() => t?.remove());
 
 /** The booted slot's boot: seconds since power-on (/proc/uptime) and the kernel command line. */
-interface Boot { uptimeSeconds: number; cmdline: string; statusText?: string }
+interface Boot {
+  uptimeSeconds: number;
+  cmdline: string;
+  statusText?: string;
+}
 const FRESH_BOOT: Boot = { uptimeSeconds: 100, cmdline: 'ro rauc.slot=A' };
 
 function markGood(restartsBefore: number, restartsAfter: number, active: boolean, status = raucStatus('good'), boot = FRESH_BOOT) {
@@ -58,8 +83,14 @@ function markGood(restartsBefore: number, restartsAfter: number, active: boolean
   writeFileSync(join(t.dir, 'cmdline'), `${boot.cmdline}\n`);
   // airpanel.service's STATUS= (systemctl show --property=StatusText): the core's state name.
   writeFileSync(join(t.dir, 'status-text'), `${boot.statusText ?? 'live'}\n`);
-  const r = run('sh', [SCRIPT], { env: { PATH: `${join(t.dir, 'bin')}:/usr/bin:/bin`, AIRPANEL_SETTLE_SECONDS: '0',
-    AIRPANEL_UPTIME_FILE: join(t.dir, 'uptime'), AIRPANEL_KERNEL_CMDLINE: join(t.dir, 'cmdline') } });
+  const r = run('sh', [SCRIPT], {
+    env: {
+      PATH: `${join(t.dir, 'bin')}:/usr/bin:/bin`,
+      AIRPANEL_SETTLE_SECONDS: '0',
+      AIRPANEL_UPTIME_FILE: join(t.dir, 'uptime'),
+      AIRPANEL_KERNEL_CMDLINE: join(t.dir, 'cmdline'),
+    },
+  });
   const rauc = existsSync(join(t.dir, 'rauc.args')) ? readFileSync(join(t.dir, 'rauc.args'), 'utf8').trim() : null;
   return { ...r, rauc, rebooted: existsSync(join(t.dir, 'rebooted')) };
 }
@@ -123,8 +154,12 @@ describe('usr/libexec/airpanel/mark-good', () => {
     expect(early.rauc).toBeNull();
     expect(early.rebooted).toBe(false);
     expect(early.stderr).toMatch(/shows the maintenance screen/);
-    expect(markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 700, cmdline: 'ro', statusText: 'maintenance APP-1' }).rebooted).toBe(true);
-    expect(markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 700, cmdline: 'ro', statusText: 'stale' }).rauc).toBe('status mark-good');
+    expect(markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 700, cmdline: 'ro', statusText: 'maintenance APP-1' }).rebooted).toBe(
+      true,
+    );
+    expect(markGood(0, 0, true, raucStatus('good'), { uptimeSeconds: 700, cmdline: 'ro', statusText: 'stale' }).rauc).toBe(
+      'status mark-good',
+    );
   });
 
   it('takes the deadline from the kernel command line (airpanel.confirm_deadline=)', () => {
@@ -161,8 +196,9 @@ describe('usr/libexec/airpanel/wait-seatd', () => {
   });
 
   it('gives up after its time when there is no seat (no hang)', () => {
-    const r = run('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/wait-seatd')],
-      { env: { SEATD_SOCK: join(t.dir, 'none.sock'), SEATD_WAIT_SECONDS: '1' } });
+    const r = run('sh', [join(BOARD, 'common/rootfs-overlay/usr/libexec/airpanel/wait-seatd')], {
+      env: { SEATD_SOCK: join(t.dir, 'none.sock'), SEATD_WAIT_SECONDS: '1' },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/no .*none\.sock after 1 s/);
   });
@@ -194,20 +230,29 @@ describe('post-image.sh input checks', () => {
     const target = join(t.dir, 'target-no-loader');
     must('mkdir', ['-p', target]);
     writeFileSync(join(t.dir, 'keyring.pem'), 'placeholder keyring');
-    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], { env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') } });
+    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], {
+      env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') },
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/\/opt\/airpanel\/airpanel is missing: airpanel.service could not start the app/);
   });
 
   it('post-build.sh refuses an image without its release floor', () => {
     const target = join(t.dir, 'target-no-floor');
-    for (const f of ['opt/airpanel/airpanel', 'opt/airpanel/resources/app/main.mjs', 'opt/airpanel/resources/app/runtime.json',
-      'usr/lib/airpanel/factory/bundle.json', 'usr/lib/airpanel/host.env']) {
+    for (const f of [
+      'opt/airpanel/airpanel',
+      'opt/airpanel/resources/app/main.mjs',
+      'opt/airpanel/resources/app/runtime.json',
+      'usr/lib/airpanel/factory/bundle.json',
+      'usr/lib/airpanel/host.env',
+    ]) {
       must('mkdir', ['-p', dirname(join(target, f))]);
       writeFileSync(join(target, f), 'placeholder');
     }
     writeFileSync(join(t.dir, 'keyring.pem'), 'placeholder keyring');
-    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], { env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') } });
+    const r = run('sh', [join(BOARD, 'common/post-build.sh'), target], {
+      env: { TARGET_DIR: target, AIRPANEL_RAUC_KEYRING: join(t.dir, 'keyring.pem') },
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/\/usr\/lib\/airpanel\/release-floor\.json is missing: the image must ship its release floor/);
   });

@@ -12,14 +12,21 @@ import { ProcessToolRunner } from '@airpanel/provisioning/tools';
 import { BOARD, buildImage, must, run, raucConfForHost, type BuiltImage } from './image-fixture.js';
 
 const MiB = 1024 * 1024;
-interface Part { start: number; size: number; type: string; uuid: string; name: string }
+interface Part {
+  start: number;
+  size: number;
+  type: string;
+  uuid: string;
+  name: string;
+}
 let img: BuiltImage;
 let parts: Part[];
 const part = (name: string) => parts.find((p) => p.name === name)!;
 
 beforeAll(() => {
   img = buildImage('rpi4');
-  parts = (JSON.parse(must('sfdisk', ['--json', img.image]).stdout) as { partitiontable: { partitions: Part[] } }).partitiontable.partitions;
+  parts = (JSON.parse(must('sfdisk', ['--json', img.image]).stdout) as { partitiontable: { partitions: Part[] } }).partitiontable
+    .partitions;
 }, 120_000);
 afterAll(() => img?.remove());
 
@@ -31,7 +38,7 @@ describe('Raspberry Pi 4 image', () => {
       ['rootfs-b', 'B921B045-1DF0-41C3-AF44-4C6F280D3FAE'],
       ['airpanel-data', '0FC63DAF-8483-4772-8E79-3D69D8477DE4'],
     ]);
-    for (const p of parts) expect((p.start * 512) % MiB + (p.size * 512) % MiB, p.name).toBe(0);
+    for (const p of parts) expect(((p.start * 512) % MiB) + ((p.size * 512) % MiB), p.name).toBe(0);
     expect(part('rootfs-a').size * 512).toBe(img.sizes.slot);
   });
 
@@ -72,7 +79,9 @@ describe('Raspberry Pi 4 image', () => {
       [`/boot/firmware/${/^CONFIG_ENV_FAT_FILE_REDUND="(.*)"$/m.exec(fragment)?.[1]}`, size],
     ]);
     expect(new Set(lines.map((l) => l[0])).size).toBe(2);
-    expect(readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/systemd/system/boot-firmware.mount'), 'utf8')).toMatch(/^Where=\/boot\/firmware$/m);
+    expect(readFileSync(join(BOARD, 'rpi4/rootfs-overlay/etc/systemd/system/boot-firmware.mount'), 'utf8')).toMatch(
+      /^Where=\/boot\/firmware$/m,
+    );
   });
 
   it('boots kernel, device tree and overlays of the slot (boot.cmd), each load failure resetting the board', () => {
@@ -90,7 +99,9 @@ describe('Raspberry Pi 4 image', () => {
     const overlays = /^setenv airpanel_overlays "(.*)"$/m.exec(cmd)?.[1]?.split(' ');
     const configTxt = [...readFileSync(join(BOARD, 'rpi4/config.txt'), 'utf8').matchAll(/^dtoverlay=(.*)$/gm)].map((m) => m[1]);
     expect(overlays).toEqual(configTxt);
-    expect(/^setenv bootargs "(.*)"$/m.exec(cmd)?.[1]?.split(' ')).toEqual(expect.arrayContaining(['ro', 'fsck.repair=yes', 'rauc.slot=${rauc_slot}']));
+    expect(/^setenv bootargs "(.*)"$/m.exec(cmd)?.[1]?.split(' ')).toEqual(
+      expect.arrayContaining(['ro', 'fsck.repair=yes', 'rauc.slot=${rauc_slot}']),
+    );
   });
 
   it('has the device trees under the name U-Boot asks for (${fdtfile}) and only the overlays boot.cmd applies in root A', () => {
@@ -100,7 +111,10 @@ describe('Raspberry Pi 4 image', () => {
       expect(dbg(`stat /boot/broadcom/${dtb}`), dtb).toMatch(/Type: regular/);
       expect(dbg(`cat /boot/broadcom/${dtb}`)).toBe(`placeholder ${dtb}`);
     }
-    const listing = dbg('ls -p /boot/overlays').split('\n').map((l) => l.split('/')[5]).filter((n) => n && !n.startsWith('.'));
+    const listing = dbg('ls -p /boot/overlays')
+      .split('\n')
+      .map((l) => l.split('/')[5])
+      .filter((n) => n && !n.startsWith('.'));
     expect(listing.sort()).toEqual(['disable-bt.dtbo', 'vc4-kms-v3d-pi4.dtbo']);
   });
 
@@ -122,14 +136,27 @@ describe('Raspberry Pi 4 image', () => {
   it('takes a panel identity with inject, read back by show', async () => {
     const cfg = join(img.dir, 'panel.json');
     const config = PanelConfig.parse({
-      schemaVersion: 1, panelId: 'pnl-pi-0001', apiKey: 'p'.repeat(40), name: 'Pi panel', location: null,
-      endpoints: { apiBaseUrl: 'https://airpanel.example.org/api/v1', mqttUrl: null, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+      schemaVersion: 1,
+      panelId: 'pnl-pi-0001',
+      apiKey: 'p'.repeat(40),
+      name: 'Pi panel',
+      location: null,
+      endpoints: {
+        apiBaseUrl: 'https://airpanel.example.org/api/v1',
+        mqttUrl: null,
+        topics: { display: 'd', status: 's', commands: 'c', events: 'e' },
+      },
     });
     writeFileSync(cfg, `${JSON.stringify(config, null, 2)}\n`);
     const out: string[] = [];
     const deps = {
-      http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: img.dir, cwd: img.dir,
-      out: (l: string) => out.push(l), err: (l: string) => out.push(l),
+      http: { transport: createFetchTransport(), timeoutMs: 5_000 },
+      tools: new ProcessToolRunner(30_000),
+      env: {},
+      tmpDir: img.dir,
+      cwd: img.dir,
+      out: (l: string) => out.push(l),
+      err: (l: string) => out.push(l),
     };
     expect(await runCli(['inject', '--config', cfg, '--image', img.image], deps), out.join('\n')).toBe(0);
     out.length = 0;

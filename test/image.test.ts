@@ -15,8 +15,19 @@ import { readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
 import { ReleaseLedger } from '@airpanel/release-tools/ledger';
 import { makeManifest } from '@airpanel/release-tools/ops';
 import {
-  BOARD, REPO, RELEASE_FLOOR_PATH, STAND_IN_AIRPANEL_FILES, STAND_IN_IMAGE_VERSION, buildImage, makeSigningPair, must, packagePermissions, run,
-  raucConfForHost, tempDir, type BuiltImage,
+  BOARD,
+  REPO,
+  RELEASE_FLOOR_PATH,
+  STAND_IN_AIRPANEL_FILES,
+  STAND_IN_IMAGE_VERSION,
+  buildImage,
+  makeSigningPair,
+  must,
+  packagePermissions,
+  run,
+  raucConfForHost,
+  tempDir,
+  type BuiltImage,
 } from './image-fixture.js';
 
 const MiB = 1024 * 1024;
@@ -26,8 +37,17 @@ const GPT = {
   linux: '0FC63DAF-8483-4772-8E79-3D69D8477DE4',
 };
 
-interface SfdiskPart { node: string; start: number; size: number; type: string; uuid: string; name: string }
-interface Sfdisk { partitiontable: { label: string; sectorsize: number; partitions: SfdiskPart[] } }
+interface SfdiskPart {
+  node: string;
+  start: number;
+  size: number;
+  type: string;
+  uuid: string;
+  name: string;
+}
+interface Sfdisk {
+  partitiontable: { label: string; sectorsize: number; partitions: SfdiskPart[] };
+}
 
 let img: BuiltImage;
 let table: Sfdisk['partitiontable'];
@@ -61,22 +81,36 @@ function cli(): { deps: CliDeps; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return {
-    out, err,
+    out,
+    err,
     deps: {
-      http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {},
-      tmpDir: img.dir, cwd: img.dir, out: (l) => out.push(l), err: (l) => err.push(l),
+      http: { transport: createFetchTransport(), timeoutMs: 5_000 },
+      tools: new ProcessToolRunner(30_000),
+      env: {},
+      tmpDir: img.dir,
+      cwd: img.dir,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
     },
   };
 }
 
 function panelConfig(id: string, name = 'Gare du Nord'): PanelConfig {
   return PanelConfig.parse({
-    schemaVersion: 1, panelId: id, apiKey: `k-${id}-0123456789abcdef0123456789abcdef`, name,
+    schemaVersion: 1,
+    panelId: id,
+    apiKey: `k-${id}-0123456789abcdef0123456789abcdef`,
+    name,
     location: { description: 'Parvis, rue de Dunkerque', latitude: 48.8809, longitude: 2.3553 },
     endpoints: {
-      apiBaseUrl: 'https://airpanel.example.org/api/v1', mqttUrl: 'mqtts://mqtt.example.org:8883',
-      topics: { display: `airpanel/v1/panels/${id}/display`, status: `airpanel/v1/panels/${id}/status`,
-        commands: `airpanel/v1/panels/${id}/commands`, events: `airpanel/v1/panels/${id}/events` },
+      apiBaseUrl: 'https://airpanel.example.org/api/v1',
+      mqttUrl: 'mqtts://mqtt.example.org:8883',
+      topics: {
+        display: `airpanel/v1/panels/${id}/display`,
+        status: `airpanel/v1/panels/${id}/status`,
+        commands: `airpanel/v1/panels/${id}/commands`,
+        events: `airpanel/v1/panels/${id}/events`,
+      },
     },
   });
 }
@@ -89,10 +123,20 @@ async function releaseLedgerAt(counter: number): Promise<string> {
   ledgerDir = tempDir('airpanel-image-ledger-');
   const file = join(ledgerDir.dir, 'release-ledger.json');
   const ledger = await ReleaseLedger.open(file);
-  await ledger.record(makeManifest({
-    version: '0.0.9', channel: 'stable', bundleUrl: '../../bundles/x.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 1,
-    bundleDescriptorSha256: '0'.repeat(64), minRuntime: { node: '20.0.0' }, counter, rolloutShare: 1,
-  }), ['0123456789abcdef0123456789abcdef']);
+  await ledger.record(
+    makeManifest({
+      version: '0.0.9',
+      channel: 'stable',
+      bundleUrl: '../../bundles/x.tar.gz',
+      sha512: `${'A'.repeat(86)}==`,
+      size: 1,
+      bundleDescriptorSha256: '0'.repeat(64),
+      minRuntime: { node: '20.0.0' },
+      counter,
+      rolloutShare: 1,
+    }),
+    ['0123456789abcdef0123456789abcdef'],
+  );
   return file;
 }
 
@@ -101,13 +145,19 @@ beforeAll(async () => {
   table = (JSON.parse(must('sfdisk', ['--json', img.image]).stdout) as Sfdisk).partitiontable;
 }, 120_000);
 
-afterAll(() => { img?.remove(); ledgerDir?.remove(); });
+afterAll(() => {
+  img?.remove();
+  ledgerDir?.remove();
+});
 
 describe('disk layout (genimage.cfg via post-image.sh)', () => {
   it('is a GPT disk with EFI, root A, root B and data, in that order, typed and named', () => {
     expect(table.label).toBe('gpt');
     expect(table.partitions.map((p) => [p.name, p.type])).toEqual([
-      ['efi', GPT.efi], ['rootfs-a', GPT.rootX64], ['rootfs-b', GPT.rootX64], ['airpanel-data', GPT.linux],
+      ['efi', GPT.efi],
+      ['rootfs-a', GPT.rootX64],
+      ['rootfs-b', GPT.rootX64],
+      ['airpanel-data', GPT.linux],
     ]);
   });
 
@@ -175,8 +225,13 @@ describe('filesystems', () => {
       const slot = id.slice(-1);
       const lines = body.split('\n').map((l) => l.trim());
       // TRY=1 is saved inside the entry, so a fallback entry counts its try too.
-      expect(lines.slice(0, 3), id).toEqual([`set ${slot}_TRY=1`, `save_env --file=\${prefix}/grubenv ${slot}_TRY`,
-        expect.stringMatching(new RegExp(`^linux \\(\\$\\{bootdisk\\},gpt[23]\\)/boot/bzImage root=PARTUUID=\\S+ rauc\\.slot=${slot} \\$\\{cmdline\\}$`))]);
+      expect(lines.slice(0, 3), id).toEqual([
+        `set ${slot}_TRY=1`,
+        `save_env --file=\${prefix}/grubenv ${slot}_TRY`,
+        expect.stringMatching(
+          new RegExp(`^linux \\(\\$\\{bootdisk\\},gpt[23]\\)/boot/bzImage root=PARTUUID=\\S+ rauc\\.slot=${slot} \\$\\{cmdline\\}$`),
+        ),
+      ]);
     }
     expect(entries[2]![1].trim()).toBe('reboot');
     // Entries see only exported variables.
@@ -186,7 +241,9 @@ describe('filesystems', () => {
     const cmdline = /^set cmdline="(.*)"$/m.exec(grub)?.[1]?.split(' ');
     expect(cmdline).toEqual(expect.arrayContaining(['ro', 'fsck.repair=yes']));
     // The machine id reaches the kernel only in its exact form (32 lowercase hex digits).
-    expect(grub).toMatch(/^if regexp '\^\[0-9a-f\]\{32\}\$' "\$MACHINE_ID"; then set cmdline="\$cmdline systemd\.machine_id=\$MACHINE_ID"; fi$/m);
+    expect(grub).toMatch(
+      /^if regexp '\^\[0-9a-f\]\{32\}\$' "\$MACHINE_ID"; then set cmdline="\$cmdline systemd\.machine_id=\$MACHINE_ID"; fi$/m,
+    );
     const defconfig = readFileSync(join(REPO, 'buildroot/configs/airpanel_x86_64_defconfig'), 'utf8');
     const modules = /^BR2_TARGET_GRUB2_BUILTIN_MODULES_EFI="(.*)"$/m.exec(defconfig)?.[1]?.split(' ');
     expect(modules).toEqual(expect.arrayContaining(['loadenv', 'regexp', 'test', 'reboot', 'linux', 'part_gpt', 'ext2', 'fat']));
@@ -197,8 +254,9 @@ describe('filesystems', () => {
     const fsck = run('e2fsck', ['-fn', root]);
     expect(fsck.status, fsck.stdout + fsck.stderr).toBe(0);
     const dbg = (cmd: string) => must('debugfs', ['-R', cmd, root], { env: { DEBUGFS_PAGER: '__none__' } });
-    expect(dbg('cat /etc/systemd/system/airpanel.service').stdout)
-      .toBe(readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system/airpanel.service'), 'utf8'));
+    expect(dbg('cat /etc/systemd/system/airpanel.service').stdout).toBe(
+      readFileSync(join(BOARD, 'common/rootfs-overlay/etc/systemd/system/airpanel.service'), 'utf8'),
+    );
     expect(dbg('stat /etc/systemd/system/multi-user.target.wants/airpanel.service').stdout).toMatch(/Type: symlink/);
     // /var/log/journal becomes a link to /data/journal at boot (tmpfiles), not in the factory.
     expect(run('debugfs', ['-R', 'stat /var/log/journal', root]).stderr).toMatch(/File not found/);
@@ -224,13 +282,17 @@ describe('filesystems', () => {
     expect(run('debugfs', ['-R', 'stat /opt/airpanel/resources/app.asar', root]).stderr).toMatch(/File not found/);
   });
 
-  it('ships the release floor in root A: the ledger\'s counter and the factory version, as the panel reads it', () => {
+  it("ships the release floor in root A: the ledger's counter and the factory version, as the panel reads it", () => {
     const root = `${img.image}?offset=${offsetOf('rootfs-a')}`;
     const dbg = (cmd: string) => must('debugfs', ['-R', cmd, root], { env: { DEBUGFS_PAGER: '__none__' } });
     const copy = join(img.dir, 'release-floor-from-root-a.json');
     writeFileSync(copy, dbg(`cat /${RELEASE_FLOOR_PATH}`).stdout);
     // What src-main/core/kiosk/ota.ts reads at start (zod-checked): a wiped panel takes nothing below it.
-    expect(readImageReleaseFloor(copy)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: LEDGER_COUNTER, factoryVersion: STAND_IN_IMAGE_VERSION });
+    expect(readImageReleaseFloor(copy)).toEqual({
+      format: 'airpanel-release-floor/1',
+      counterFloor: LEDGER_COUNTER,
+      factoryVersion: STAND_IN_IMAGE_VERSION,
+    });
     expect(dbg(`stat /${RELEASE_FLOOR_PATH}`).stdout).toMatch(/Mode:\s+0644[\s\S]*User:\s+0\s+Group:\s+0\b/);
   });
 
@@ -249,9 +311,12 @@ describe('filesystems', () => {
 
 describe('RAUC bundle (post-image.sh, Debian rauc)', () => {
   it('is a signed verity bundle that verifies with the keyring and system.conf of the image', () => {
-    const r = must('rauc', ['--conf', raucConfForHost(img), 'info', '--output-format=json',
-      '--keyring', img.signer.cert, img.bundle]);
-    const info = JSON.parse(r.stdout) as { compatible: string; version: string; images: Record<string, { filename: string; checksum: string }>[] };
+    const r = must('rauc', ['--conf', raucConfForHost(img), 'info', '--output-format=json', '--keyring', img.signer.cert, img.bundle]);
+    const info = JSON.parse(r.stdout) as {
+      compatible: string;
+      version: string;
+      images: Record<string, { filename: string; checksum: string }>[];
+    };
     expect(info.compatible).toBe(/^compatible=(.*)$/m.exec(readFileSync(join(img.target, 'etc/rauc/system.conf'), 'utf8'))?.[1]);
     expect(info.version).toBe(STAND_IN_IMAGE_VERSION);
     expect(info.images[0]!.rootfs!.checksum).toBe(sha256(join(img.binaries, 'rootfs.ext4')));
@@ -296,9 +361,25 @@ describe('provisioning the image (inject / show)', () => {
 
   it('writes the CA beside panel.json and points caFile at its path on the panel', async () => {
     const ca = join(img.dir, 'ca');
-    must('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
-      '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', '/CN=Airpanel test broker CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE']);
+    must('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-subj',
+      '/CN=Airpanel test broker CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]);
     const cfgFile = join(img.dir, 'panel-ca.json');
     writeFileSync(cfgFile, JSON.stringify(panelConfig('pnl-0042')));
     const c = cli();

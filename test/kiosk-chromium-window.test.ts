@@ -36,13 +36,21 @@ describe.runIf(existsSync(CHROMIUM))('ChromiumWindow (real Chromium over --remot
   let win: ChromiumWindow | null = null;
 
   beforeAll(async () => {
-    panel = await listen((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>panel</title><body style="background:#0a0">panel</body>'));
+    panel = await listen((_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><title>panel</title><body style="background:#0a0">panel</body>'),
+    );
     foreign = await listen((_req, res) => {
       foreignHits++;
       res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>foreign</title>');
     });
     win = await ChromiumWindow.launch({
-      chromiumPath: CHROMIUM, panelUrl: `${panel.url}/`, profileDir: join(dir, 'profile'), log, stderr: 'ignore',
+      chromiumPath: CHROMIUM,
+      panelUrl: `${panel.url}/`,
+      profileDir: join(dir, 'profile'),
+      log,
+      stderr: 'ignore',
       extraArgs: ['--headless', '--no-sandbox', '--disable-gpu'],
     });
     await win.loadPanel();
@@ -73,7 +81,9 @@ describe.runIf(existsSync(CHROMIUM))('ChromiumWindow (real Chromium over --remot
   it('closes a new window before it loads anything', async () => {
     // As if touched: without a gesture the popup blocker stops it before the host sees it.
     // The popup is held before it runs and closed, so this call's own answer may never come.
-    await win!.evaluate(`window.open(${JSON.stringify(`${foreign.url}/popup`)}); true`, 2_000, { userGesture: true }).catch(() => undefined);
+    await win!
+      .evaluate(`window.open(${JSON.stringify(`${foreign.url}/popup`)}); true`, 2_000, { userGesture: true })
+      .catch(() => undefined);
     await until('the popup closed', () => warnings.includes('kiosk window: closed a new window'), 10_000);
     await new Promise((r) => setTimeout(r, 500));
     expect(foreignHits).toBe(0);
@@ -93,7 +103,9 @@ describe.runIf(existsSync(CHROMIUM))('ChromiumWindow (real Chromium over --remot
     const tree = [pid, ...descendantsOf(pid)];
     expect(tree.length).toBeGreaterThan(1);
     let gone = '';
-    win!.onGone((d) => { gone = d; });
+    win!.onGone((d) => {
+      gone = d;
+    });
     await win!.close();
     win = null;
     expect(gone).toBe('closed by the host');

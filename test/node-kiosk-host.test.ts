@@ -32,7 +32,10 @@ while True:
     print(s.recv(65536).decode("utf-8", "replace").replace("\\n", "|"), flush=True)
 `;
 
-interface Datagram { at: number; text: string }
+interface Datagram {
+  at: number;
+  text: string;
+}
 
 async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -77,7 +80,11 @@ beforeAll(() => {
   if (!canRun) return;
   if (!existsSync(join(REPO, 'src-renderer/dist/index.html'))) must('npm', ['run', 'build:renderer'], { cwd: REPO });
   // The bundle as the image gets it (main.js, node-main.js, preload.cjs, renderer/).
-  const build = spawnSync('npx', ['tsx', 'src-main/electron/build.ts', '--out-dir', appDir], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  const build = spawnSync('npx', ['tsx', 'src-main/electron/build.ts', '--out-dir', appDir], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (build.status !== 0) throw new Error(`app build failed:\n${build.stdout}\n${build.stderr}`);
 }, 180_000);
 
@@ -209,7 +216,9 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
       throw new Error('no final ack for the screenshot command');
     })();
     expect(final).toMatchObject({ status: 'done', detail: expect.stringMatching(/^uploaded \d+ bytes$/) });
-    const png = Buffer.from(await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }));
+    const png = Buffer.from(
+      await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }),
+    );
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     // Headless Chromium in kiosk mode keeps its default 800×600 surface whatever --window-size says.
     expect(png.readUInt32BE(16)).toBe(800);
@@ -225,7 +234,10 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(`${url.replace('http', 'ws')}/bridge`);
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => { ws.close(); resolve(101); });
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
       ws.on('error', () => resolve(-1));
     });
     expect(status).toBe(403);
@@ -255,21 +267,39 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
     process.kill(chromiumChildren(host!.pid!)[0]!, 'SIGKILL');
     await until('a new window', () => logged('kiosk window: chromium started').length > before, 60_000);
     process.kill(chromiumChildren(host!.pid!)[0]!, 'SIGKILL');
-    await until('the maintenance screen', () => logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('maintenance screen is on')).length > 0, 60_000);
+    await until(
+      'the maintenance screen',
+      () =>
+        logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).includes('maintenance screen is on')).length >
+        0,
+      60_000,
+    );
     const admin = stack!.admin().client;
-    expect(logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).startsWith('maintenance RND-1'))).toHaveLength(1);
-    const panel = await untilAsync('the backend to see maintenance', async () => {
-      const p = await admin.call('getPanel', { params: { panelId: stack!.panelId } });
-      return p.state === 'maintenance' ? p : null;
-    }, 20_000);
+    expect(
+      logged('kiosk window: transition', (l) => l.to === 'maintenance' && String(l.reason).startsWith('maintenance RND-1')),
+    ).toHaveLength(1);
+    const panel = await untilAsync(
+      'the backend to see maintenance',
+      async () => {
+        const p = await admin.call('getPanel', { params: { panelId: stack!.panelId } });
+        return p.state === 'maintenance' ? p : null;
+      },
+      20_000,
+    );
     expect(panel.lastError).toBeTruthy();
     // What the panel shows now: the static maintenance page, captured by the screenshot command.
     const sent = await sendCommand(stack!, 'screenshot');
-    await untilAsync('the screenshot uploaded', async () => {
-      const { acks } = await admin.call('getCommand', { params: { panelId: stack!.panelId, commandId: sent.id } });
-      return acks.some((a) => a.status === 'done');
-    }, 20_000);
-    const png = Buffer.from(await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }));
+    await untilAsync(
+      'the screenshot uploaded',
+      async () => {
+        const { acks } = await admin.call('getCommand', { params: { panelId: stack!.panelId, commandId: sent.id } });
+        return acks.some((a) => a.status === 'done');
+      },
+      20_000,
+    );
+    const png = Buffer.from(
+      await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }),
+    );
     expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
     writeFileSync(join(REPO, 'artifacts/screenshots/node-kiosk-host-maintenance.png'), png);
   }, 150_000);
@@ -297,13 +327,20 @@ describe.runIf(canRun)('loader --host node → Node kiosk host → Chromium', ()
     mkdirSync(dir, { recursive: true });
     stack = await startDevStack({ mode: 'headless', dataRoot: join(dir, 'data'), startPanel: false, backendLog: 'silent' });
     const loaderDir = join(dir, 'loader');
-    const r = spawnSync('npx', ['tsx', 'src-main/loader/build.ts', '--out-dir', loaderDir], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('npx', ['tsx', 'src-main/loader/build.ts', '--out-dir', loaderDir], {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (r.status !== 0) throw new Error(`loader build failed:\n${r.stdout}\n${r.stderr}`);
     // The release tool's `bundle` with its default input (dist/app of the working directory),
     // as image/build.ts makes the factory bundle: it must name node-main.js as nodeMain.
     const tarball = join(dir, 'factory.tar.gz');
-    const cli = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--deps', 'none', '--out', tarball],
-      { cwd: work, encoding: 'utf8', timeout: 120_000 });
+    const cli = spawnSync(
+      join(REPO, 'node_modules/.bin/tsx'),
+      [join(REPO, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--deps', 'none', '--out', tarball],
+      { cwd: work, encoding: 'utf8', timeout: 120_000 },
+    );
     if (cli.status !== 0) throw new Error(`release bundle failed:\n${cli.stdout}\n${cli.stderr}`);
     const factoryDir = join(dir, 'usr-lib-airpanel-factory');
     mkdirSync(factoryDir, { recursive: true });
@@ -317,19 +354,37 @@ describe.runIf(canRun)('loader --host node → Node kiosk host → Chromium', ()
 
     mkdirSync(join(dir, 'run'), { mode: 0o700 });
     // airpanel.service's ExecStart after cage, with the Debian image's host.env, and the unit's environment.
-    loader = spawn(process.execPath, [join(loaderDir, 'main.js'), '--host', 'node', '--data-dir', stack.panelDataDir,
-      '--factory-dir', factoryDir, '--runtime', process.execPath, '--health-deadline-ms', '60000', '--max-attempts', '2', '--'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        NOTIFY_SOCKET: notifySocket,
-        WATCHDOG_USEC: '4000000',
-        XDG_RUNTIME_DIR: join(dir, 'run'),
-        AIRPANEL_DATA_DIR: stack.panelDataDir,
-        AIRPANEL_CHROMIUM: CHROMIUM,
-        AIRPANEL_CHROMIUM_FLAGS: '--headless --no-sandbox --disable-gpu',
+    loader = spawn(
+      process.execPath,
+      [
+        join(loaderDir, 'main.js'),
+        '--host',
+        'node',
+        '--data-dir',
+        stack.panelDataDir,
+        '--factory-dir',
+        factoryDir,
+        '--runtime',
+        process.execPath,
+        '--health-deadline-ms',
+        '60000',
+        '--max-attempts',
+        '2',
+        '--',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          NOTIFY_SOCKET: notifySocket,
+          WATCHDOG_USEC: '4000000',
+          XDG_RUNTIME_DIR: join(dir, 'run'),
+          AIRPANEL_DATA_DIR: stack.panelDataDir,
+          AIRPANEL_CHROMIUM: CHROMIUM,
+          AIRPANEL_CHROMIUM_FLAGS: '--headless --no-sandbox --disable-gpu',
+        },
       },
-    });
+    );
     loaderExit = new Promise((r) => loader!.once('exit', (code) => r(code)));
     lines(loader, (line) => loaderOut.push(line));
   }, 240_000);
@@ -346,7 +401,7 @@ describe.runIf(canRun)('loader --host node → Node kiosk host → Chromium', ()
   const readies = () => datagrams.map((d) => d.text).filter((t) => t.startsWith('READY=1'));
   const starts = () => loaderOut.filter((l) => /^(\[loader\] )?starting factory 1\.0\.0$/.test(l)).length;
 
-  it('the loader starts the factory bundle\'s nodeMain on Node, which paints and sends READY=1', async () => {
+  it("the loader starts the factory bundle's nodeMain on Node, which paints and sends READY=1", async () => {
     await until('READY=1', () => readies().length >= 1, 90_000);
     expect(starts()).toBe(1);
     const host = loaderOut.find((l) => l.includes('"node kiosk host starting"'));
@@ -396,13 +451,20 @@ describe.runIf(canRun)('Node kiosk host with a bundle that has no renderer', () 
     const listener = await notifyListener(join(dir, 'notify.sock'));
     receiver = listener.child;
     const logLines: Record<string, unknown>[] = [];
-    host = spawn(process.execPath, [join(appDir, 'node-main.js'), '--data-dir', join(dir, 'data'), '--renderer-dir', join(dir, 'empty-renderer')], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: join(dir, 'notify.sock'), XDG_RUNTIME_DIR: join(dir, 'run'),
-        AIRPANEL_CHROMIUM: CHROMIUM, AIRPANEL_CHROMIUM_FLAGS: '--headless --no-sandbox --disable-gpu',
+    host = spawn(
+      process.execPath,
+      [join(appDir, 'node-main.js'), '--data-dir', join(dir, 'data'), '--renderer-dir', join(dir, 'empty-renderer')],
+      {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          NOTIFY_SOCKET: join(dir, 'notify.sock'),
+          XDG_RUNTIME_DIR: join(dir, 'run'),
+          AIRPANEL_CHROMIUM: CHROMIUM,
+          AIRPANEL_CHROMIUM_FLAGS: '--headless --no-sandbox --disable-gpu',
+        },
       },
-    });
+    );
     lines(host, (line) => {
       try {
         logLines.push(JSON.parse(line) as Record<string, unknown>);

@@ -23,7 +23,13 @@ describe('OTA through the real backend', () => {
 
   beforeEach(async () => {
     tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-backend-') };
-    const started = await startBackend({ mode: 'in-process', cleanups, dataDir: join(tmp.dir, 'backend'), mqtt: { mode: 'none' }, backend: { startLoops: false } });
+    const started = await startBackend({
+      mode: 'in-process',
+      cleanups,
+      dataDir: join(tmp.dir, 'backend'),
+      mqtt: { mode: 'none' },
+      backend: { startLoops: false },
+    });
     ({ backend, admin: api } = started);
   });
 
@@ -35,7 +41,14 @@ describe('OTA through the real backend', () => {
     const key = generateReleaseKey();
     const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 20_000);
-    await ops.publish(admin, { bundleFile: b.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish(admin, {
+      bundleFile: b.file,
+      channel: 'stable',
+      version: '2.0.0',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      rolloutShare: 1,
+      keyFiles: [keyFile],
+    });
     await expect(ops.list({ ...admin, token: reg.apiKey })).rejects.toThrow(/403/);
 
     const dataDir = join(tmp.dir, 'panel');
@@ -45,25 +58,50 @@ describe('OTA through the real backend', () => {
       dataDir,
       manifestUrl: `${backend.url}/api/v1/update/channels/stable/manifest`,
       reportUrl: `${backend.url}/api/v1/update/panels/panel-ota/report`,
-      panelId: 'panel-ota', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current',
-      buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      panelId: 'panel-ota',
+      channel: 'stable',
+      runtimeHost: 'electron',
+      runtimeVersion: '45.4.1',
+      runningVersion: '1.0.0',
+      launchKind: 'current',
+      buildTimeMs: 0,
+      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
       http: new GotOtaHttpClient({ credentials: { origin: backend.url, headers: { authorization: `Bearer ${reg.apiKey}` } } }),
-      wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,
+      wallClock: { now: () => Date.now() },
+      scheduler: timerScheduler,
+      random: () => 0.5,
       requestRestart: async () => void restarts.push('restart'),
     });
     expect(await updater.checkNow()).toMatch(/2\.0\.0 installed/);
     expect(restarts).toEqual(['restart']);
 
-    const panels = async () => ((await ops.listPanels(admin)) as { panels: Array<{ panelId: string; runningVersion: string | null; lastUpdate: { phase: string; targetVersion: string } | null }> }).panels;
+    const panels = async () =>
+      (
+        (await ops.listPanels(admin)) as {
+          panels: Array<{ panelId: string; runningVersion: string | null; lastUpdate: { phase: string; targetVersion: string } | null }>;
+        }
+      ).panels;
     const end = Date.now() + 10_000;
     while (!(await panels()).some((p) => p.panelId === 'panel-ota' && p.lastUpdate?.phase === 'pending-restart')) {
       if (Date.now() > end) throw new Error(`no report: ${JSON.stringify(await panels())}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect((await panels()).find((p) => p.panelId === 'panel-ota')).toMatchObject({ runningVersion: '1.0.0', lastUpdate: { phase: 'pending-restart', targetVersion: '2.0.0' } });
+    expect((await panels()).find((p) => p.panelId === 'panel-ota')).toMatchObject({
+      runningVersion: '1.0.0',
+      lastUpdate: { phase: 'pending-restart', targetVersion: '2.0.0' },
+    });
 
-    const report = { panelId: 'panel-ota', runningVersion: '6.6.6', channel: 'stable', report: { phase: 'committed', targetVersion: '6.6.6', progress: 1, detail: null, at: new Date().toISOString() } };
-    const forged = await got.post(`${backend.url}/api/v1/update/panels/panel-ota/report`, { headers: { authorization: `Bearer ${other.apiKey}` }, json: report, throwHttpErrors: false });
+    const report = {
+      panelId: 'panel-ota',
+      runningVersion: '6.6.6',
+      channel: 'stable',
+      report: { phase: 'committed', targetVersion: '6.6.6', progress: 1, detail: null, at: new Date().toISOString() },
+    };
+    const forged = await got.post(`${backend.url}/api/v1/update/panels/panel-ota/report`, {
+      headers: { authorization: `Bearer ${other.apiKey}` },
+      json: report,
+      throwHttpErrors: false,
+    });
     expect(forged.statusCode).toBe(403);
   });
 });

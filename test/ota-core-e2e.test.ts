@@ -15,7 +15,12 @@ const cleanups = useCleanups();
  */
 describe('OTA end to end with the real PanelCore and backend', () => {
   it('v1 → v2 by command → v3 crashing → back on v2, seen by the backend', async () => {
-    const { backend, api, panel: p, publish } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-ota', name: 'OTA panel', healthDeadlineMs: 20_000 });
+    const {
+      backend,
+      api,
+      panel: p,
+      publish,
+    } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-ota', name: 'OTA panel', healthDeadlineMs: 20_000 });
     const summary = async () => PanelSummary.parse(await api.panel('panel-ota'));
     const until = async (what: string, pred: () => Promise<boolean>, ms = 30_000) => {
       const end = Date.now() + ms;
@@ -25,7 +30,9 @@ describe('OTA end to end with the real PanelCore and backend', () => {
       }
     };
     const command = async () => {
-      const sent = CommandRecord.parse(await api.client.call('sendCommand', { params: { panelId: 'panel-ota' }, body: { kind: 'check-update' } }));
+      const sent = CommandRecord.parse(
+        await api.client.call('sendCommand', { params: { panelId: 'panel-ota' }, body: { kind: 'check-update' } }),
+      );
       let rec: CommandRecord | null = null;
       await until('command acked done', async () => {
         rec = CommandRecord.parse(await api.client.call('getCommand', { params: { panelId: 'panel-ota', commandId: sent.id } }));
@@ -50,8 +57,16 @@ describe('OTA end to end with the real PanelCore and backend', () => {
     await until('rollback of 3.0.0', async () => state().refused.includes('3.0.0'));
     await until('v2 running again after the crash', async () => p.outcomes.some((o) => o.result === 'rolled-back-crash'));
     await until('rollback reported', async () => {
-      const r = (await ops.listPanels({ server: backend.url, token: backend.adminToken })) as { panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string; targetVersion: string } | null }> };
-      return r.panels.some((x) => x.panelId === 'panel-ota' && x.runningVersion === '2.0.0' && x.lastUpdate?.phase === 'rolled-back' && x.lastUpdate.targetVersion === '3.0.0');
+      const r = (await ops.listPanels({ server: backend.url, token: backend.adminToken })) as {
+        panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string; targetVersion: string } | null }>;
+      };
+      return r.panels.some(
+        (x) =>
+          x.panelId === 'panel-ota' &&
+          x.runningVersion === '2.0.0' &&
+          x.lastUpdate?.phase === 'rolled-back' &&
+          x.lastUpdate.targetVersion === '3.0.0',
+      );
     });
     expect(state()).toMatchObject({ current: '2.0.0', trial: null });
   }, 120_000);

@@ -26,13 +26,19 @@ describe('OTA end to end (loader + stub test app + release feed)', () => {
   let factoryDir: string;
 
   function startPanel(checkMs?: number): SupervisedStubPanel {
-    panel = new SupervisedStubPanel(join(tmp.dir, 'panel'), factoryDir, tmp.dir, {
-      manifestUrl: feed.manifestUrl('stable'),
-      reportUrl: `${feed.url}/api/v1/update/panels/panel-e2e/report`,
-      keyring,
-      panelId: 'panel-e2e',
-      ...(checkMs !== undefined ? { checkMs } : {}),
-    }, 3000);
+    panel = new SupervisedStubPanel(
+      join(tmp.dir, 'panel'),
+      factoryDir,
+      tmp.dir,
+      {
+        manifestUrl: feed.manifestUrl('stable'),
+        reportUrl: `${feed.url}/api/v1/update/panels/panel-e2e/report`,
+        keyring,
+        panelId: 'panel-e2e',
+        ...(checkMs !== undefined ? { checkMs } : {}),
+      },
+      3000,
+    );
     panel.start();
     return panel;
   }
@@ -55,10 +61,19 @@ describe('OTA end to end (loader + stub test app + release feed)', () => {
 
   async function publish(version: string, behaviour: 'healthy' | 'crash' | 'hang') {
     const b = await stubBundle(tmp.dir, version, behaviour);
-    await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish(feed.client, {
+      bundleFile: b.file,
+      channel: 'stable',
+      version,
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      rolloutShare: 1,
+      keyFiles: [keyFile],
+    });
   }
   async function panelRecord() {
-    const r = (await ops.listPanels(feed.client)) as { panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string; targetVersion: string | null } }> };
+    const r = (await ops.listPanels(feed.client)) as {
+      panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string; targetVersion: string | null } }>;
+    };
     return r.panels.find((p) => p.panelId === 'panel-e2e');
   }
 

@@ -6,12 +6,28 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkBundleDir, Ed25519Verifier, extractBundle, NodePartialFileWriter, releaseLayout, type PartialFileWriter, type PartialFileSink } from '@airpanel/panel/core/update/index';
+import {
+  checkBundleDir,
+  Ed25519Verifier,
+  extractBundle,
+  NodePartialFileWriter,
+  releaseLayout,
+  type PartialFileWriter,
+  type PartialFileSink,
+} from '@airpanel/panel/core/update/index';
 import { BundleLoader } from '@airpanel/panel/loader/loader';
 import { LoaderStore } from '@airpanel/panel/loader/store';
 import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '@airpanel/release-tools/ops';
-import { generateReleaseKey, makeBundle, startBundleProxy, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import {
+  generateReleaseKey,
+  makeBundle,
+  startBundleProxy,
+  startFeed,
+  writeKeyFile,
+  writeKeyring,
+  type TestFeed,
+} from './harness/ota/feed.js';
 import { testUpdater } from './harness/ota/updater.js';
 import { Cleanups, makeTempDir, nodeArgsFor, useCleanups } from './harness/index.js';
 
@@ -24,7 +40,11 @@ const cleanups = useCleanups();
  */
 const trustedKey = generateReleaseKey();
 const unknownKey = generateReleaseKey();
-const unusedLauncher = { launch: () => { throw new Error('no process in these tests'); } };
+const unusedLauncher = {
+  launch: () => {
+    throw new Error('no process in these tests');
+  },
+};
 const trustedVerifier = new Ed25519Verifier([{ keyId: trustedKey.keyId, publicKey: trustedKey.publicKey }]);
 
 async function nextStart(dataDir: string, factoryDir: string) {
@@ -37,12 +57,16 @@ async function nextStart(dataDir: string, factoryDir: string) {
 /** Fake writer (names what it replaces): the real file writer, until `limit` bytes, then ENOSPC. */
 class EnospcAfterBytesFakeWriter implements PartialFileWriter {
   private written = 0;
-  constructor(private readonly limit: number, private readonly real = new NodePartialFileWriter()) {}
+  constructor(
+    private readonly limit: number,
+    private readonly real = new NodePartialFileWriter(),
+  ) {}
   async open(path: string, offset: number): Promise<PartialFileSink> {
     const sink = await this.real.open(path, offset);
     return {
       write: async (chunk) => {
-        if (this.written + chunk.length > this.limit) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        if (this.written + chunk.length > this.limit)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         this.written += chunk.length;
         await sink.write(chunk);
       },
@@ -72,17 +96,33 @@ describe('OTA attack and fault suite', () => {
     await mkdir(dataDir);
   });
 
-  const panel = (extra: Partial<Parameters<typeof testUpdater>[0]> = {}) => testUpdater({ dataDir, manifestUrl: feed.manifestUrl('stable'), trusted: [trustedKey], ...extra });
+  const panel = (extra: Partial<Parameters<typeof testUpdater>[0]> = {}) =>
+    testUpdater({ dataDir, manifestUrl: feed.manifestUrl('stable'), trusted: [trustedKey], ...extra });
   const installedNothing = () => {
     const l = releaseLayout(dataDir);
     expect(existsSync(l.candidateFile)).toBe(false);
     expect(existsSync(l.bundleDir('2.0.0'))).toBe(false);
   };
-  async function publish(version: string, o: { keyFiles?: string[]; padding?: number; validForMs?: number; share?: number; now?: Date } = {}) {
+  async function publish(
+    version: string,
+    o: { keyFiles?: string[]; padding?: number; validForMs?: number; share?: number; now?: Date } = {},
+  ) {
     const b = await makeBundle(tmp.dir, version, `export const v = '${version}';\n`, o.padding ?? 0);
     const up = await ops.uploadBundle(feed.client, b.file);
     const { maxCounter } = await ops.list(feed.client);
-    const m = ops.makeManifest({ version, channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: maxCounter + 1, rolloutShare: o.share ?? 1, validForMs: o.validForMs, now: o.now });
+    const m = ops.makeManifest({
+      version,
+      channel: 'stable',
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      counter: maxCounter + 1,
+      rolloutShare: o.share ?? 1,
+      validForMs: o.validForMs,
+      now: o.now,
+    });
     const env = await ops.signWithKeyFiles(m, o.keyFiles ?? [keyFile]);
     await ops.postManifest(feed.client, env);
     return { bundle: b, manifest: m, envelope: env };
@@ -101,18 +141,29 @@ describe('OTA attack and fault suite', () => {
     // and a format-1 loader-state.json naming it as committed.
     await mkdir(layout.releasesDir, { recursive: true });
     await extractBundle(bundle.file, layout.bundleDir('2.0.0'), '2.0.0');
-    await writeFile(layout.loaderStateFile, JSON.stringify({ format: 'airpanel-loader/1', current: '2.0.0', previous: null, trial: null, refused: [], lastOutcome: null }));
+    await writeFile(
+      layout.loaderStateFile,
+      JSON.stringify({ format: 'airpanel-loader/1', current: '2.0.0', previous: null, trial: null, refused: [], lastOutcome: null }),
+    );
     const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: trustedVerifier, runtimeVersion: '45.4.1' });
     const d = await loader.decide();
     expect(d.launch).toEqual({ kind: 'factory' });
     expect(d.state.refused).toEqual([]);
-    expect(d.state.lastOutcome).toMatchObject({ kind: 'refused', version: '2.0.0', reason: expect.stringMatching(/^skipped at launch: .*no release-manifest\.json/) });
+    expect(d.state.lastOutcome).toMatchObject({
+      kind: 'refused',
+      version: '2.0.0',
+      reason: expect.stringMatching(/^skipped at launch: .*no release-manifest\.json/),
+    });
     // The factory app's updater: it starts (prunes, reports), then takes the schema-2 manifest
     // of the same release; the files are already there, so only the signed manifest is added.
     const u = panel({ runningVersion: '1.0.0' });
     await u.start();
     u.stop();
-    expect(u.getReport()).toMatchObject({ phase: 'rolled-back', targetVersion: '2.0.0', detail: expect.stringMatching(/skipped at launch/) });
+    expect(u.getReport()).toMatchObject({
+      phase: 'rolled-back',
+      targetVersion: '2.0.0',
+      detail: expect.stringMatching(/skipped at launch/),
+    });
     expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
     expect(existsSync(join(layout.bundleDir('2.0.0'), 'release-manifest.json'))).toBe(true);
     // It is still the committed bundle: it runs again as current (no new trial).
@@ -121,7 +172,10 @@ describe('OTA attack and fault suite', () => {
 
   it('bundle tampered after signing: sha512 mismatch, nothing installed', async () => {
     const { bundle } = await publish('2.0.0', { padding: 5000 });
-    const stored = join(feed.store.bundlesDir, (await readdir(feed.store.bundlesDir)).find((f) => f.endsWith('.tar.gz'))!);
+    const stored = join(
+      feed.store.bundlesDir,
+      (await readdir(feed.store.bundlesDir)).find((f) => f.endsWith('.tar.gz'))!,
+    );
     const evil = randomBytes(bundle.size);
     await writeFile(stored, evil);
     const u = panel();
@@ -165,7 +219,17 @@ describe('OTA attack and fault suite', () => {
   it('unsynced clock: a counter far above the highest accepted is refused', async () => {
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({ version: '2.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 500, rolloutShare: 1 });
+    const m = ops.makeManifest({
+      version: '2.0.0',
+      channel: 'stable',
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      counter: 500,
+      rolloutShare: 1,
+    });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
     await expect(panel({ nowMs: Date.parse('2025-01-01T00:00:00Z') }).checkNow()).rejects.toThrow(/counter-too-far-ahead-unsynced/);
     installedNothing();
@@ -239,7 +303,9 @@ describe('OTA attack and fault suite', () => {
     const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: trustedVerifier, runtimeVersion: '45.4.1' });
     await loader.decide();
     const store = new LoaderStore(loader.layout);
-    store.writeState(loaderStep(store.readState(), { type: 'failed', reason: 'crashed', detail: 'test', at: new Date().toISOString() }).state);
+    store.writeState(
+      loaderStep(store.readState(), { type: 'failed', reason: 'crashed', detail: 'test', at: new Date().toISOString() }).state,
+    );
     await publish('2.0.0'); // re-published with a higher counter
     expect(await panel().checkNow()).toMatch(/refused-version/);
     expect(existsSync(releaseLayout(dataDir).candidateFile)).toBe(false);
@@ -298,7 +364,13 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
     const dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
     const manifestUrl = feed.manifestUrl('stable');
-    const loader = new BundleLoader({ dataDir, factoryDir, launcher: unusedLauncher, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]), runtimeVersion: '45.4.1' });
+    const loader = new BundleLoader({
+      dataDir,
+      factoryDir,
+      launcher: unusedLauncher,
+      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      runtimeVersion: '45.4.1',
+    });
     const store = new LoaderStore(loader.layout);
     const running = () => store.readState().current ?? '1.0.0';
 
@@ -316,7 +388,17 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
       version += 1;
       const v = `${version}.0.0`;
       const up = uploaded[version - 2]!;
-      const m = ops.makeManifest({ version: v, channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: ++counter, rolloutShare: 1 });
+      const m = ops.makeManifest({
+        version: v,
+        channel: 'stable',
+        bundleUrl: up.url,
+        sha512: up.sha512,
+        size: up.size,
+        bundleDescriptorSha256: up.bundleDescriptorSha256,
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        counter: ++counter,
+        rolloutShare: 1,
+      });
       await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
       return v;
     };
@@ -344,11 +426,17 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
       const descriptor = await checkBundleDir(d.bundleDir, { hashes: true });
       // The version it ran before, or the one being installed (on trial or already committed).
       const allowed = new Set([before, target ?? `${version}.0.0`]);
-      expect(allowed.has(descriptor.version), `trial ${trial}: started ${descriptor.version}, expected one of ${[...allowed].join(', ')}`).toBe(true);
+      expect(
+        allowed.has(descriptor.version),
+        `trial ${trial}: started ${descriptor.version}, expected one of ${[...allowed].join(', ')}`,
+      ).toBe(true);
       // The started app comes up healthy: commit, as the loader would on its health report;
       // it ends with a clean exit (its restart into the next update), not a crash.
-      if (d.launch.kind === 'trial') store.writeState(loaderStep(store.readState(), { type: 'healthy', at: new Date().toISOString() }).state);
-      store.writeState(loaderStep(store.readState(), { type: 'exited', crashed: false, detail: 'code 0', at: new Date().toISOString() }).state);
+      if (d.launch.kind === 'trial')
+        store.writeState(loaderStep(store.readState(), { type: 'healthy', at: new Date().toISOString() }).state);
+      store.writeState(
+        loaderStep(store.readState(), { type: 'exited', crashed: false, detail: 'code 0', at: new Date().toISOString() }).state,
+      );
     }
     // The random kills really landed inside the install sometimes, and sometimes not at all.
     expect(seen.killed, `killed ${seen.killed}, finished ${seen.finished}, window ${windowMs.toFixed(0)} ms`).toBeGreaterThan(5);

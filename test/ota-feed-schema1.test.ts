@@ -28,15 +28,27 @@ function signSchema1(key: ReleaseKeyPair, m: Record<string, unknown>): SignedMan
 
 function schema1Manifest(counter: number, version: string, sha512: string, size: number): Record<string, unknown> {
   return {
-    schema: 1, version, channel: 'stable',
+    schema: 1,
+    version,
+    channel: 'stable',
     bundle: { url: `../../bundles/${bundleNameOf(sha512)}`, sha512, size },
-    minRuntimeVersion: '45.0.0', counter,
-    releasedAt: new Date(Date.now() - 86_400_000).toISOString(), expiresAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
+    minRuntimeVersion: '45.0.0',
+    counter,
+    releasedAt: new Date(Date.now() - 86_400_000).toISOString(),
+    expiresAt: new Date(Date.now() + 20 * 86_400_000).toISOString(),
     rolloutShare: 1,
   };
 }
 
-interface ListedRow { version?: unknown; counter?: unknown; schema?: unknown; servable: boolean; notServableReason: string | null; active: boolean; envelope: SignedManifestEnvelope }
+interface ListedRow {
+  version?: unknown;
+  counter?: unknown;
+  schema?: unknown;
+  servable: boolean;
+  notServableReason: string | null;
+  active: boolean;
+  envelope: SignedManifestEnvelope;
+}
 
 describe('release feed with schema-1 releases stored by an older feed', () => {
   let tmp: { dir: string };
@@ -55,21 +67,27 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
     schema1 = signSchema1(key, schema1Manifest(3, '1.0.0', b.sha512, b.size));
     const at = new Date().toISOString();
     await mkdir(join(backendDir, 'releases', 'bundles'), { recursive: true });
-    await writeFile(join(backendDir, 'releases', 'index.json'), JSON.stringify({
-      format: 'airpanel-release-feed/1',
-      maxCounter: 3,
-      releases: [
-        { envelope: schema1, publishedAt: at },
-        // A row no schema describes (hand-edited, or from a feed still older): listed, never a 500.
-        { envelope: { manifest: { note: 'not a manifest' }, signatures: schema1.signatures }, publishedAt: at },
-      ],
-      channels: { stable: { activeCounter: 3, paused: false, updatedAt: at } },
-    }));
+    await writeFile(
+      join(backendDir, 'releases', 'index.json'),
+      JSON.stringify({
+        format: 'airpanel-release-feed/1',
+        maxCounter: 3,
+        releases: [
+          { envelope: schema1, publishedAt: at },
+          // A row no schema describes (hand-edited, or from a feed still older): listed, never a 500.
+          { envelope: { manifest: { note: 'not a manifest' }, signatures: schema1.signatures }, publishedAt: at },
+        ],
+        channels: { stable: { activeCounter: 3, paused: false, updatedAt: at } },
+      }),
+    );
     feed = await startFeed(backendDir, cleanups);
   });
 
   it('lists the schema-1 row flagged not servable, serves it as stored, and current panels refuse it', async () => {
-    const listing = await got.get(`${feed!.url}/api/v1/releases`, { headers: { authorization: `Bearer ${feed!.client.token}` }, throwHttpErrors: false });
+    const listing = await got.get(`${feed!.url}/api/v1/releases`, {
+      headers: { authorization: `Bearer ${feed!.client.token}` },
+      throwHttpErrors: false,
+    });
     expect(listing.statusCode).toBe(200);
     const l = JSON.parse(listing.body) as { maxCounter: number; releases: ListedRow[] };
     expect(l.maxCounter).toBe(3);
@@ -86,28 +104,56 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
     expect(served.statusCode).toBe(200);
     expect(served.headers.etag).toBe('"m3"');
     expect(JSON.parse(served.body)).toEqual(schema1);
-    const verdict = evaluateRelease(JSON.parse(served.body), new Ed25519Verifier([key]), {
-      panelId: 'panel-1', channel: 'stable', runtime: { host: 'electron', version: '45.0.0' }, runningVersion: '0.9.0',
-      highestCounter: 0, refusedVersions: [], buildTimeMs: Date.now() - 86_400_000,
-    }, Date.now());
+    const verdict = evaluateRelease(
+      JSON.parse(served.body),
+      new Ed25519Verifier([key]),
+      {
+        panelId: 'panel-1',
+        channel: 'stable',
+        runtime: { host: 'electron', version: '45.0.0' },
+        runningVersion: '0.9.0',
+        highestCounter: 0,
+        refusedVersions: [],
+        buildTimeMs: Date.now() - 86_400_000,
+      },
+      Date.now(),
+    );
     expect(verdict).toMatchObject({ kind: 'reject', reason: 'invalid-manifest' });
   });
 
   it('takes a schema-2 release above it, serves that, and never takes a new schema-1 one', async () => {
     const b = await makeBundle(tmp.dir, '1.1.0', 'export const v = 1;\n');
     const up = await ops.uploadBundle(feed!.client, b.file);
-    const m = ops.makeManifest({ version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: up.minRuntime, counter: 4, rolloutShare: 1 });
+    const m = ops.makeManifest({
+      version: '1.1.0',
+      channel: 'stable',
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: up.minRuntime,
+      counter: 4,
+      rolloutShare: 1,
+    });
     await ops.postManifest(feed!.client, await ops.signWithKeyFiles(m, [keyFile]));
 
     const l = await ops.list(feed!.client);
     expect(l.maxCounter).toBe(4);
     const rows = l.releases as unknown as ListedRow[];
-    expect(rows.map((r) => [r.counter ?? null, r.servable, r.active])).toEqual([[3, false, false], [null, false, false], [4, true, true]]);
+    expect(rows.map((r) => [r.counter ?? null, r.servable, r.active])).toEqual([
+      [3, false, false],
+      [null, false, false],
+      [4, true, true],
+    ]);
     const served = await got.get(feed!.manifestUrl('stable')).json<SignedManifestEnvelope>();
     expect(served.manifest).toMatchObject({ schema: 2, version: '1.1.0', counter: 4 });
 
     const newSchema1 = signSchema1(key, schema1Manifest(5, '1.2.0', up.sha512, up.size));
-    const refused = await got.post(`${feed!.url}/api/v1/releases`, { headers: { authorization: `Bearer ${feed!.client.token}` }, json: newSchema1, throwHttpErrors: false });
+    const refused = await got.post(`${feed!.url}/api/v1/releases`, {
+      headers: { authorization: `Bearer ${feed!.client.token}` },
+      json: newSchema1,
+      throwHttpErrors: false,
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toContain('invalid-manifest');
 
@@ -134,27 +180,63 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
     it('a ledger written before schema 2 opens; the bundle published again as schema 2 can be promoted', async () => {
       // The ledger as the tool wrote it when it signed the schema-1 manifest (counter 3).
       const ledgerFile = join(tmp.dir, 'release-ledger.json');
-      await writeFile(ledgerFile, JSON.stringify({ format: 'airpanel-release-ledger/1', counter: 3, entries: [{ manifest: schema1.manifest, keyIds: [key.keyId], signedAt: new Date().toISOString() }] }), { mode: 0o600 });
+      await writeFile(
+        ledgerFile,
+        JSON.stringify({
+          format: 'airpanel-release-ledger/1',
+          counter: 3,
+          entries: [{ manifest: schema1.manifest, keyIds: [key.keyId], signedAt: new Date().toISOString() }],
+        }),
+        { mode: 0o600 },
+      );
       const old = await ReleaseLedger.open(ledgerFile);
       expect(old.counter).toBe(3);
       expect(old.entries()).toEqual([]); // nothing in it can be re-signed
 
       // Migration as documented: publish the same version again (schema 2), then promote it.
       const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n');
-      expect(await ops.publish(feed!.client, { bundleFile: b.file, channel: 'stable', version: '1.0.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile] })).toMatchObject({ schema: 2, counter: 4 });
-      expect(await ops.promote(feed!.client, { version: '1.0.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] })).toMatchObject({ schema: 2, version: '1.0.0', counter: 5, rolloutShare: 0.5 });
+      expect(
+        await ops.publish(feed!.client, {
+          bundleFile: b.file,
+          channel: 'stable',
+          version: '1.0.0',
+          minRuntime: { electron: '45.0.0' },
+          rolloutShare: 0.1,
+          keyFiles: [keyFile],
+        }),
+      ).toMatchObject({ schema: 2, counter: 4 });
+      expect(
+        await ops.promote(feed!.client, { version: '1.0.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] }),
+      ).toMatchObject({ schema: 2, version: '1.0.0', counter: 5, rolloutShare: 0.5 });
       // The schema-1 entry is still in the file (its counter was handed out).
-      const written = JSON.parse(await readFile(ledgerFile, 'utf8')) as { counter: number; entries: Array<{ manifest: { schema: number; counter: number } }> };
+      const written = JSON.parse(await readFile(ledgerFile, 'utf8')) as {
+        counter: number;
+        entries: Array<{ manifest: { schema: number; counter: number } }>;
+      };
       expect(written.counter).toBe(5);
-      expect(written.entries.map((e) => [e.manifest.schema, e.manifest.counter])).toEqual([[1, 3], [2, 4], [2, 5]]);
+      expect(written.entries.map((e) => [e.manifest.schema, e.manifest.counter])).toEqual([
+        [1, 3],
+        [2, 4],
+        [2, 5],
+      ]);
       expect(await cliList()).toMatch(/#3 stable 1\.0\.0 NOT SERVABLE: schema 1: current panels refuse it/);
     });
 
     it('without a ledger: the schema-1 top counter is adopted (signature checked) and the next is above it; a schema-1 release alone is not re-signed', async () => {
-      await expect(ops.promote(feed!.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] }))
-        .rejects.toThrow(/1\.0\.0 has only schema-1 manifests .*publish the bundle again/);
+      await expect(
+        ops.promote(feed!.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] }),
+      ).rejects.toThrow(/1\.0\.0 has only schema-1 manifests .*publish the bundle again/);
       const b = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
-      expect(await ops.publish(feed!.client, { bundleFile: b.file, channel: 'stable', version: '1.1.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({ counter: 4 });
+      expect(
+        await ops.publish(feed!.client, {
+          bundleFile: b.file,
+          channel: 'stable',
+          version: '1.1.0',
+          minRuntime: { electron: '45.0.0' },
+          rolloutShare: 1,
+          keyFiles: [keyFile],
+        }),
+      ).toMatchObject({ counter: 4 });
       const ledger = await ReleaseLedger.open(join(tmp.dir, 'release-ledger.json'));
       expect(ledger.counter).toBe(4);
       expect(ledger.entries().map((e) => e.manifest.counter)).toEqual([4]);
@@ -171,8 +253,16 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
       await writeFile(file, JSON.stringify(index));
       feed = await startFeed(backendDir, cleanups);
       const b = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
-      await expect(ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '1.1.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] }))
-        .rejects.toThrow(/#3: no valid signature by a trusted key/);
+      await expect(
+        ops.publish(feed.client, {
+          bundleFile: b.file,
+          channel: 'stable',
+          version: '1.1.0',
+          minRuntime: { electron: '45.0.0' },
+          rolloutShare: 1,
+          keyFiles: [keyFile],
+        }),
+      ).rejects.toThrow(/#3: no valid signature by a trusted key/);
       expect((await ReleaseLedger.open(join(tmp.dir, 'release-ledger.json'))).counter).toBe(0);
     });
   });

@@ -23,7 +23,15 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
   it('publishes with upload progress, serves the manifest, and lists it', async () => {
     const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n', 200_000);
     const progress: number[] = [];
-    const m = await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '1.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile], onProgress: (s) => progress.push(s) });
+    const m = await ops.publish(feed.client, {
+      bundleFile: b.file,
+      channel: 'stable',
+      version: '1.0.0',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      rolloutShare: 0.1,
+      keyFiles: [keyFile],
+      onProgress: (s) => progress.push(s),
+    });
     expect(m.counter).toBe(1);
     expect(progress.at(-1)).toBe(b.size);
     const served = await got.get(feed.manifestUrl('stable')).json<{ manifest: { version: string; counter: number } }>();
@@ -55,11 +63,25 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n');
     await expect(ops.list({ ...feed.client, token: 'wrong' })).rejects.toThrow(/401/);
     const name = `${Buffer.from(b.sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
-    const r = await got.put(`${feed.url}/api/v1/releases/bundles/${name}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream', 'x-bundle-sha512': b.sha512 }, body: 'not the bundle', throwHttpErrors: false });
+    const r = await got.put(`${feed.url}/api/v1/releases/bundles/${name}`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream', 'x-bundle-sha512': b.sha512 },
+      body: 'not the bundle',
+      throwHttpErrors: false,
+    });
     expect(r.statusCode).toBe(400);
     expect(r.body).toContain('checksum-mismatch');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({ version: '1.0.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 5, rolloutShare: 1 });
+    const m = ops.makeManifest({
+      version: '1.0.0',
+      channel: 'stable',
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      counter: 5,
+      rolloutShare: 1,
+    });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
     const replay = await ops.signWithKeyFiles({ ...m, counter: 5 }, [keyFile]);
     await expect(ops.postManifest(feed.client, replay)).rejects.toThrow(/409/);
@@ -68,7 +90,14 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
   it('promote, pause, rollback: each a new signed manifest with the next counter', async () => {
     for (const v of ['1.0.0', '1.1.0']) {
       const b = await makeBundle(tmp.dir, v, `export const v = '${v}';\n`);
-      await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile] });
+      await ops.publish(feed.client, {
+        bundleFile: b.file,
+        channel: 'stable',
+        version: v,
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        rolloutShare: 0.1,
+        keyFiles: [keyFile],
+      });
     }
     const p = await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] });
     expect(p).toMatchObject({ version: '1.1.0', counter: 3, rolloutShare: 0.5 });
@@ -82,16 +111,32 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     const served = await got.get(feed.manifestUrl('stable')).json<{ manifest: { version: string } }>();
     expect(served.manifest.version).toBe('1.0.0');
     // beta → stable promotion of the same bundle.
-    const beta = await ops.promote(feed.client, { version: '1.1.0', fromChannel: 'stable', channel: 'beta', rolloutShare: 1, keyFiles: [keyFile] });
+    const beta = await ops.promote(feed.client, {
+      version: '1.1.0',
+      fromChannel: 'stable',
+      channel: 'beta',
+      rolloutShare: 1,
+      keyFiles: [keyFile],
+    });
     expect(beta.channel).toBe('beta');
   });
 
   it('records per-panel update reports', async () => {
     const report = { phase: 'committed', targetVersion: '1.1.0', progress: 1, detail: null, at: new Date().toISOString() };
-    const r = await got.post(`${feed.url}/api/v1/update/panels/panel-0001/report`, { json: { panelId: 'panel-0001', runningVersion: '1.1.0', channel: 'stable', report } });
+    const r = await got.post(`${feed.url}/api/v1/update/panels/panel-0001/report`, {
+      json: { panelId: 'panel-0001', runningVersion: '1.1.0', channel: 'stable', report },
+    });
     expect(r.statusCode).toBe(204);
-    const panels = (await ops.listPanels(feed.client)) as { panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string } }> };
-    expect(panels.panels).toEqual([expect.objectContaining({ panelId: 'panel-0001', runningVersion: '1.1.0', lastUpdate: expect.objectContaining({ phase: 'committed' }) })]);
+    const panels = (await ops.listPanels(feed.client)) as {
+      panels: Array<{ panelId: string; runningVersion: string; lastUpdate: { phase: string } }>;
+    };
+    expect(panels.panels).toEqual([
+      expect.objectContaining({
+        panelId: 'panel-0001',
+        runningVersion: '1.1.0',
+        lastUpdate: expect.objectContaining({ phase: 'committed' }),
+      }),
+    ]);
   });
 
   it('CLI end to end: bundle, publish, list, promote, pause, rollback with flags', async () => {
@@ -103,9 +148,26 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
       await mkdir(tree, { recursive: true });
       await writeFile(join(tree, 'main.js'), `console.log('${v}')\n`);
       expect(await cliMain(['bundle', '--version', v, '--in', tree, '--main', 'main.js', '--deps', 'none', '--out', out(v)])).toBe(0);
-      expect(await cliMain(['publish', ...server, '--bundle', out(v), '--version', v, '--channel', 'beta', '--share', '20%', '--key', keyFile])).toBe(0);
+      expect(
+        await cliMain(['publish', ...server, '--bundle', out(v), '--version', v, '--channel', 'beta', '--share', '20%', '--key', keyFile]),
+      ).toBe(0);
     }
-    expect(await cliMain(['promote', ...server, '--version', '1.1.0', '--from-channel', 'beta', '--channel', 'stable', '--share', '50%', '--key', keyFile])).toBe(0);
+    expect(
+      await cliMain([
+        'promote',
+        ...server,
+        '--version',
+        '1.1.0',
+        '--from-channel',
+        'beta',
+        '--channel',
+        'stable',
+        '--share',
+        '50%',
+        '--key',
+        keyFile,
+      ]),
+    ).toBe(0);
     expect(await cliMain(['pause', ...server, '--channel', 'stable'])).toBe(0);
     expect((await ops.list(feed.client)).channels.stable?.paused).toBe(true);
     expect(await cliMain(['pause', ...server, '--channel', 'stable', '--resume'])).toBe(0);
@@ -117,7 +179,9 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     expect(active('stable')).toMatchObject({ version: '1.1.0', rolloutShare: 0.5 });
     // Bad input: exit code 1 with a message, not a stack trace.
     expect(await cliMain(['promote', ...server, '--version', '9.9.9', '--share', '10%', '--key', keyFile])).toBe(1);
-    expect(await cliMain(['publish', ...server, '--bundle', out('1.0.0'), '--version', '1.0.0', '--share', '150%', '--key', keyFile])).toBe(1);
+    expect(await cliMain(['publish', ...server, '--bundle', out('1.0.0'), '--version', '1.0.0', '--share', '150%', '--key', keyFile])).toBe(
+      1,
+    );
   });
 
   it('CLI: every command answers --help; keygen writes a 0600 key', async () => {

@@ -39,18 +39,31 @@ describe('the health criterion (LoaderHealthGate): content painted AND backend r
  */
 describe('a release that breaks networking is rolled back, not committed', () => {
   it('v1 live → v2 (no network) painted from the cache but never reaches the backend → rolled back → v3 healthy is committed', async () => {
-    const { api, panel: p, publish } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-health', name: 'Health panel', healthDeadlineMs: 8_000 });
+    const {
+      api,
+      panel: p,
+      publish,
+    } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-health', name: 'Health panel', healthDeadlineMs: 8_000 });
     const summary = async () => PanelSummary.parse(await api.panel('panel-health'));
     const until = async (what: string, pred: () => Promise<boolean>, ms = 40_000) => {
       const end = Date.now() + ms;
       while (!(await pred())) {
-        if (Date.now() > end) throw new Error(`timed out: ${what}; panel ${JSON.stringify(await summary())}; outcomes ${JSON.stringify(p.outcomes.map((o) => o.result))}`);
+        if (Date.now() > end)
+          throw new Error(
+            `timed out: ${what}; panel ${JSON.stringify(await summary())}; outcomes ${JSON.stringify(p.outcomes.map((o) => o.result))}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     };
     const checkUpdate = async () => {
-      const sent = CommandRecord.parse(await api.client.call('sendCommand', { params: { panelId: 'panel-health' }, body: { kind: 'check-update' } }));
-      await until('command acked', async () => CommandRecord.parse(await api.client.call('getCommand', { params: { panelId: 'panel-health', commandId: sent.id } })).acks.some((a) => a.status === 'done' || a.status === 'failed'));
+      const sent = CommandRecord.parse(
+        await api.client.call('sendCommand', { params: { panelId: 'panel-health' }, body: { kind: 'check-update' } }),
+      );
+      await until('command acked', async () =>
+        CommandRecord.parse(await api.client.call('getCommand', { params: { panelId: 'panel-health', commandId: sent.id } })).acks.some(
+          (a) => a.status === 'done' || a.status === 'failed',
+        ),
+      );
     };
     const state = () => new LoaderStore(p.loader.layout).readState();
 
@@ -62,7 +75,10 @@ describe('a release that breaks networking is rolled back, not committed', () =>
     await publish('2.0.0', 'breaks-network');
     await checkUpdate();
     await until('2.0.0 rolled back at the health deadline', async () => state().refused.includes('2.0.0'));
-    expect(p.outcomes.find((o) => o.launch.kind === 'trial'), JSON.stringify(p.outcomes.map((o) => [o.launch, o.result, o.exit]))).toMatchObject({ result: 'rolled-back-hang' });
+    expect(
+      p.outcomes.find((o) => o.launch.kind === 'trial'),
+      JSON.stringify(p.outcomes.map((o) => [o.launch, o.result, o.exit])),
+    ).toMatchObject({ result: 'rolled-back-hang' });
     expect(state()).toMatchObject({ trial: null });
     expect(state().current).not.toBe('2.0.0');
     await until('v1 back online', async () => {

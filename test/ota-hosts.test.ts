@@ -27,7 +27,7 @@ describe('one release runs on the Electron host and on the Node host (minimum ru
     feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
   });
 
-  it('the release tool signs the bundle\'s own minRuntime; each host checks its own minimum at install and at launch', async () => {
+  it("the release tool signs the bundle's own minRuntime; each host checks its own minimum at install and at launch", async () => {
     const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
     const tree = join(tmp.dir, 'tree');
     await mkdir(tree);
@@ -36,10 +36,23 @@ describe('one release runs on the Electron host and on the Node host (minimum ru
     // What `bundle` does by default for a bundle with a Node entry.
     expect(ops.parseMinRuntime('electron=45.0.0,node=20.19.0')).toEqual(ops.DEFAULT_MIN_RUNTIME);
     expect(() => ops.parseMinRuntime('45.0.0')).toThrow(/not host=version/);
-    const b = await ops.bundle({ inputs: [{ dir: tree, as: '.' }], version: '2.0.0', main: 'main.js', nodeMain: 'node-main.js', minRuntime: ops.DEFAULT_MIN_RUNTIME, outFile: join(tmp.dir, 'b.tar.gz') });
+    const b = await ops.bundle({
+      inputs: [{ dir: tree, as: '.' }],
+      version: '2.0.0',
+      main: 'main.js',
+      nodeMain: 'node-main.js',
+      minRuntime: ops.DEFAULT_MIN_RUNTIME,
+      outFile: join(tmp.dir, 'b.tar.gz'),
+    });
     const factory = join(tmp.dir, 'factory');
     await extractBundle(b.file, factory, '2.0.0'); // any complete bundle will do as the factory one
-    const m = await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: '2.0.0', rolloutShare: 1, keyFiles: [keyFile] });
+    const m = await ops.publish(feed.client, {
+      bundleFile: b.file,
+      channel: 'stable',
+      version: '2.0.0',
+      rolloutShare: 1,
+      keyFiles: [keyFile],
+    });
     expect(m.minRuntime).toEqual({ electron: '45.0.0', node: '20.19.0' });
 
     const panels = [
@@ -50,14 +63,32 @@ describe('one release runs on the Electron host and on the Node host (minimum ru
     for (const p of panels) {
       const dataDir = join(tmp.dir, p.name);
       await mkdir(dataDir);
-      const updater = testUpdater({ dataDir, manifestUrl: feed.manifestUrl('stable'), trusted: [key], runtimeHost: p.host, runtimeVersion: p.version, nowMs: Date.now() });
+      const updater = testUpdater({
+        dataDir,
+        manifestUrl: feed.manifestUrl('stable'),
+        trusted: [key],
+        runtimeHost: p.host,
+        runtimeVersion: p.version,
+        nowMs: Date.now(),
+      });
       if (!p.takes) {
         await expect(updater.checkNow()).rejects.toThrow(/runtime-too-old.*needs node 20\.19\.0, this one is 20\.18\.1/);
         continue;
       }
       const outcome = await updater.checkNow();
       expect(updater.getReport().phase, `${p.name}: ${outcome}`).toBe('pending-restart');
-      const loader = new BundleLoader({ dataDir, factoryDir: factory, host: p.host, verifier, runtimeVersion: p.version, launcher: { launch: () => { throw new Error('not started here'); } } });
+      const loader = new BundleLoader({
+        dataDir,
+        factoryDir: factory,
+        host: p.host,
+        verifier,
+        runtimeVersion: p.version,
+        launcher: {
+          launch: () => {
+            throw new Error('not started here');
+          },
+        },
+      });
       expect((await loader.decide()).launch, p.name).toEqual({ kind: 'trial', version: '2.0.0' });
     }
   });

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import type { SignedManifestEnvelope } from '@airpanel/contract/release';
 import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
 import { makeConfig, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, readBundleDescriptor, releaseLayout, signManifest, type OtaUpdaterOptions } from '@airpanel/panel/core/update/index';
+import {
+  Ed25519Verifier,
+  GotOtaHttpClient,
+  OtaUpdater,
+  readBundleDescriptor,
+  releaseLayout,
+  signManifest,
+  type OtaUpdaterOptions,
+} from '@airpanel/panel/core/update/index';
 import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir, useCleanups } from './harness/index.js';
@@ -48,10 +56,11 @@ async function scriptedServer(): Promise<Scripted> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     routes,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -72,12 +81,27 @@ function trickle(res: http.ServerResponse, first: Buffer, rest: Buffer, everyMs:
 }
 
 /** A signed manifest; `descriptor` is the sha256 of the bundle's bundle.json (readBundleDescriptor) when it is to be installed. */
-function signed(version: string, counter: number, bundle: { url: string; sha512: string; size: number }, extra: { releasedAt?: string; expiresAt?: string; descriptor?: string } = {}): SignedManifestEnvelope {
-  return signManifest({
-    schema: 2, version, channel: 'stable', bundle, bundleDescriptorSha256: extra.descriptor ?? 'b'.repeat(64), minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter,
-    releasedAt: extra.releasedAt ?? new Date(Date.now() - 60_000).toISOString(),
-    expiresAt: extra.expiresAt ?? new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
-  }, [key.privateKeyPem]);
+function signed(
+  version: string,
+  counter: number,
+  bundle: { url: string; sha512: string; size: number },
+  extra: { releasedAt?: string; expiresAt?: string; descriptor?: string } = {},
+): SignedManifestEnvelope {
+  return signManifest(
+    {
+      schema: 2,
+      version,
+      channel: 'stable',
+      bundle,
+      bundleDescriptorSha256: extra.descriptor ?? 'b'.repeat(64),
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      counter,
+      releasedAt: extra.releasedAt ?? new Date(Date.now() - 60_000).toISOString(),
+      expiresAt: extra.expiresAt ?? new Date(Date.now() + 86_400_000).toISOString(),
+      rolloutShare: 1,
+    },
+    [key.privateKeyPem],
+  );
 }
 
 describe('OTA retrieval limits, rollback floor and credentials (real servers on 127.0.0.1)', () => {
@@ -95,15 +119,30 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     await srv.close();
   });
 
-  const updater = (over: Partial<OtaUpdaterOptions> = {}) => new OtaUpdater({
-    dataDir, manifestUrl: `${srv.url}/manifest`, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1',
-    runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-    http: new GotOtaHttpClient({ timeoutMs: 10_000 }), wallClock: { now: () => Date.now() }, scheduler: timerScheduler, random: () => 0.5,
-    requestRestart: async () => undefined, downloadAttempts: 1, retryDelayMs: 10,
-    manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 1500, minBytesPerSecond: 50, rateWindowMs: 500 },
-    downloadLimits: { minBytesPerSecond: 2000, rateWindowMs: 500, baseDeadlineMs: 1000 },
-    ...over,
-  });
+  const updater = (over: Partial<OtaUpdaterOptions> = {}) =>
+    new OtaUpdater({
+      dataDir,
+      manifestUrl: `${srv.url}/manifest`,
+      reportUrl: null,
+      panelId: 'panel-0001',
+      channel: 'stable',
+      runtimeHost: 'electron',
+      runtimeVersion: '45.4.1',
+      runningVersion: '1.0.0',
+      launchKind: 'current',
+      buildTimeMs: 0,
+      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient({ timeoutMs: 10_000 }),
+      wallClock: { now: () => Date.now() },
+      scheduler: timerScheduler,
+      random: () => 0.5,
+      requestRestart: async () => undefined,
+      downloadAttempts: 1,
+      retryDelayMs: 10,
+      manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 1500, minBytesPerSecond: 50, rateWindowMs: 500 },
+      downloadLimits: { minBytesPerSecond: 2000, rateWindowMs: 500, baseDeadlineMs: 1000 },
+      ...over,
+    });
 
   it('a trickling manifest server (one byte every 50 ms) fails the check within the limits; the next check is not blocked', async () => {
     const body = Buffer.from(JSON.stringify(signed('2.0.0', 3, { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 })));
@@ -157,13 +196,20 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 40_000);
     const bytes = await readFile(b.file);
     const descriptor = (await readBundleDescriptor(b.file)).sha256;
-    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }, { descriptor }))));
+    srv.routes.set('/manifest', (_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }, { descriptor }))),
+    );
     let slow = true;
     srv.routes.set('/bundle.tar.gz', (req, res) => {
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       const start = m ? Number(m[1]) : 0;
       const rest = bytes.subarray(start);
-      res.writeHead(m ? 206 : 200, { 'content-length': String(rest.length), ...(m ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}) });
+      res.writeHead(m ? 206 : 200, {
+        'content-length': String(rest.length),
+        ...(m ? { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` } : {}),
+      });
       if (slow) trickle(res, rest.subarray(0, 5000), rest.subarray(5000), 50);
       else res.end(rest);
     });
@@ -180,7 +226,11 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
 
   it('an endless bundle body is cut at the size the manifest signs, and the partial file deleted', async () => {
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 10_000);
-    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }))));
+    srv.routes.set('/manifest', (_req, res) =>
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(signed('2.0.0', 3, { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size }))),
+    );
     srv.routes.set('/bundle.tar.gz', (_req, res) => {
       res.writeHead(200);
       const chunk = Buffer.alloc(8192, 7);
@@ -194,14 +244,27 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     expect(existsSync(join(releaseLayout(dataDir).downloadDir, '2.0.0.tar.gz.part'))).toBe(false);
   });
 
-  it('the API key goes to the manifest\'s origin only: never to a bundle on another host, nor through a redirect', async () => {
+  it("the API key goes to the manifest's origin only: never to a bundle on another host, nor through a redirect", async () => {
     const other = await scriptedServer();
     try {
       const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n', 1000);
       const bytes = await readFile(b.file);
       const descriptorOf = new Map([['2.0.0', (await readBundleDescriptor(b.file)).sha256]]);
       other.routes.set('/bundle.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes.length) }).end(bytes));
-      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('2.0.0', 3, { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size }, { descriptor: descriptorOf.get('2.0.0') }))));
+      srv.routes.set('/manifest', (_req, res) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify(
+              signed(
+                '2.0.0',
+                3,
+                { url: `${other.url}/bundle.tar.gz`, sha512: b.sha512, size: b.size },
+                { descriptor: descriptorOf.get('2.0.0') },
+              ),
+            ),
+          ),
+      );
       const credentials = { origin: srv.url, headers: { authorization: 'Bearer panel-secret-key' } };
       const u = updater({ http: new GotOtaHttpClient({ credentials }) });
       expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
@@ -215,8 +278,19 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
       descriptorOf.set('3.0.0', (await readBundleDescriptor(b3.file)).sha256);
       other.routes.set('/bundle3.tar.gz', (_req, res) => res.writeHead(200, { 'content-length': String(bytes3.length) }).end(bytes3));
       srv.routes.set('/redirect3', (_req, res) => res.writeHead(302, { location: `${other.url}/bundle3.tar.gz` }).end());
-      srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }, { descriptor: descriptorOf.get('3.0.0') }))));
-      const u3 = updater({ http: new GotOtaHttpClient({ credentials: { origin: srv.url, headers: { 'x-panel-key': 'panel-secret-key' } } }), runningVersion: '2.0.0' });
+      srv.routes.set('/manifest', (_req, res) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify(
+              signed('3.0.0', 4, { url: 'redirect3', sha512: b3.sha512, size: b3.size }, { descriptor: descriptorOf.get('3.0.0') }),
+            ),
+          ),
+      );
+      const u3 = updater({
+        http: new GotOtaHttpClient({ credentials: { origin: srv.url, headers: { 'x-panel-key': 'panel-secret-key' } } }),
+        runningVersion: '2.0.0',
+      });
       expect(await u3.checkNow()).toMatch(/3\.0\.0 installed/);
       expect(srv.seen.find((s) => s.path === '/redirect3')).toBeDefined();
       const hop = other.seen.find((s) => s.path === '/bundle3.tar.gz');
@@ -237,31 +311,73 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     expect(u.getReport().noValidManifestSince).toBe('2026-06-01T00:00:00.000Z');
     // An invalid manifest (wrong key) does not count as seen.
     const stranger = generateReleaseKey();
-    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signManifest({
-      schema: 2, version: '1.0.0', channel: 'stable', bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, bundleDescriptorSha256: 'b'.repeat(64), minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 3,
-      releasedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 86_400_000).toISOString(), rolloutShare: 1,
-    }, [stranger.privateKeyPem]))));
+    srv.routes.set('/manifest', (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify(
+          signManifest(
+            {
+              schema: 2,
+              version: '1.0.0',
+              channel: 'stable',
+              bundle: { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 },
+              bundleDescriptorSha256: 'b'.repeat(64),
+              minRuntime: { electron: '45.0.0', node: '20.0.0' },
+              counter: 3,
+              releasedAt: new Date(now - 60_000).toISOString(),
+              expiresAt: new Date(now + 86_400_000).toISOString(),
+              rolloutShare: 1,
+            },
+            [stranger.privateKeyPem],
+          ),
+        ),
+      ),
+    );
     await expect(u.checkNow()).rejects.toThrow(/unknown-key/);
     expect(u.getReport().noValidManifestSince).toBe('2026-06-01T00:00:00.000Z');
-    srv.routes.set('/manifest', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(signed('1.0.0', 3, { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 }, {
-      releasedAt: new Date(now - 60_000).toISOString(), expiresAt: new Date(now + 86_400_000).toISOString(),
-    }))));
+    srv.routes.set('/manifest', (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify(
+          signed(
+            '1.0.0',
+            3,
+            { url: 'b', sha512: `${'A'.repeat(86)}==`, size: 1 },
+            {
+              releasedAt: new Date(now - 60_000).toISOString(),
+              expiresAt: new Date(now + 86_400_000).toISOString(),
+            },
+          ),
+        ),
+      ),
+    );
     expect(await u.checkNow()).toMatch(/up to date/);
     expect(u.getReport().noValidManifestSince).toBeNull();
   });
 });
 
 describe('feed silence in the fleet list (real release feed)', () => {
-  it('the release manager\'s panel list shows a panel that has seen no valid manifest for days', async () => {
+  it("the release manager's panel list shows a panel that has seen no valid manifest for days", async () => {
     const tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-silence-') };
     const feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
     let now = Date.now();
     const dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
     const u = new OtaUpdater({
-      dataDir, manifestUrl: feed.manifestUrl('stable'), reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`, panelId: 'panel-0001', channel: 'stable',
-      runtimeHost: 'electron', runtimeVersion: '45.4.1', runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient(), wallClock: { now: () => now }, scheduler: timerScheduler, random: () => 0.5, requestRestart: async () => undefined,
+      dataDir,
+      manifestUrl: feed.manifestUrl('stable'),
+      reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`,
+      panelId: 'panel-0001',
+      channel: 'stable',
+      runtimeHost: 'electron',
+      runtimeVersion: '45.4.1',
+      runningVersion: '1.0.0',
+      launchKind: 'current',
+      buildTimeMs: 0,
+      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient(),
+      wallClock: { now: () => now },
+      scheduler: timerScheduler,
+      random: () => 0.5,
+      requestRestart: async () => undefined,
     });
     const since = new Date(now).toISOString();
     expect(await u.checkNow()).toMatch(/no release/);
@@ -298,9 +414,25 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
     const up = await ops.uploadBundle(feed.client, old.file);
     // Signed long ago (counter 5, expired a year ago): what a mirror or a replaying backend keeps.
     const longAgo = new Date(Date.now() - 400 * 86_400_000);
-    const postOld = async (counter: number) => ops.postManifest(feed.client, await ops.signWithKeyFiles(ops.makeManifest({
-      version: '1.1.0', channel: 'stable', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter, rolloutShare: 1, now: longAgo,
-    }), [keyFile]));
+    const postOld = async (counter: number) =>
+      ops.postManifest(
+        feed.client,
+        await ops.signWithKeyFiles(
+          ops.makeManifest({
+            version: '1.1.0',
+            channel: 'stable',
+            bundleUrl: up.url,
+            sha512: up.sha512,
+            size: up.size,
+            bundleDescriptorSha256: up.bundleDescriptorSha256,
+            minRuntime: { electron: '45.0.0', node: '20.0.0' },
+            counter,
+            rolloutShare: 1,
+            now: longAgo,
+          }),
+          [keyFile],
+        ),
+      );
     await postOld(5);
 
     const panel = async (name: string, env: NodeJS.ProcessEnv) => {
@@ -309,14 +441,25 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
       await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}/api/v1`, null));
       const { loadPanelConfig } = await import('@airpanel/panel/core/config');
       const made = createOtaUpdater({
-        dataDir, config: await loadPanelConfig(dataDir), runtimeHost: 'electron', runtimeVersion: '45.4.1', appVersion: '1.2.0',
+        dataDir,
+        config: await loadPanelConfig(dataDir),
+        runtimeHost: 'electron',
+        runtimeVersion: '45.4.1',
+        appVersion: '1.2.0',
         // The image was built after "now": the panel's clock counts as unsynced (RTC lost, no NTP yet).
-        buildTimeMs: Date.now() + 365 * 86_400_000, requestRestart: async () => undefined, log: quiet, env,
+        buildTimeMs: Date.now() + 365 * 86_400_000,
+        requestRestart: async () => undefined,
+        log: quiet,
+        env,
       });
       if (!('updater' in made)) throw new Error(made.reason);
       return made.updater;
     };
-    const withFloor = await panel('wiped', { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: floorFile, AIRPANEL_LAUNCH: 'factory' });
+    const withFloor = await panel('wiped', {
+      AIRPANEL_RELEASE_KEYS: keyring,
+      AIRPANEL_RELEASE_FLOOR: floorFile,
+      AIRPANEL_LAUNCH: 'factory',
+    });
     await expect(withFloor.checkNow()).rejects.toThrow(/replayed.*counter 5 below accepted 10/);
     expect(existsSync(releaseLayout(join(tmp.dir, 'wiped')).candidateFile)).toBe(false);
 
@@ -325,7 +468,11 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
     expect(existsSync(releaseLayout(join(tmp.dir, 'wiped')).candidateFile)).toBe(false);
 
     // The same panel image without the floor file takes it: what the floor is for.
-    const noFloor = await panel('wiped-no-floor', { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: join(tmp.dir, 'absent.json'), AIRPANEL_LAUNCH: 'factory' });
+    const noFloor = await panel('wiped-no-floor', {
+      AIRPANEL_RELEASE_KEYS: keyring,
+      AIRPANEL_RELEASE_FLOOR: join(tmp.dir, 'absent.json'),
+      AIRPANEL_LAUNCH: 'factory',
+    });
     expect(await noFloor.checkNow()).toMatch(/1\.1\.0 installed/);
   });
 });

@@ -117,24 +117,37 @@ describe('panel core ⇄ real backend', () => {
     const { id: _id, ...body } = contentSet;
     for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Edited ${level}` };
     await admin.client.call('replaceContentSet', { params: { contentSetId: 'default-en' }, body });
-    await waitFor('the edited headline on screen', () => {
-      const view = core.getView();
-      return view.kind === 'content' && view.document.content.headline.startsWith('Edited') && view.document.revision > revisionBefore;
-    }, 1_000);
+    await waitFor(
+      'the edited headline on screen',
+      () => {
+        const view = core.getView();
+        return view.kind === 'content' && view.document.content.headline.startsWith('Edited') && view.document.revision > revisionBefore;
+      },
+      1_000,
+    );
     expect(core.state.name).toBe('live');
     const shown = core.getView();
     const shownRevision = shown.kind === 'content' ? shown.document.revision : -1;
     let summary: PanelSummary | null = null;
-    await waitFor('backend summary', () => summary?.state === 'live' && summary.displayedRevision === shownRevision && summary, 2_000, async () => {
-      summary = await admin.panel('panel-e2e');
-    });
+    await waitFor(
+      'backend summary',
+      () => summary?.state === 'live' && summary.displayedRevision === shownRevision && summary,
+      2_000,
+      async () => {
+        summary = await admin.panel('panel-e2e');
+      },
+    );
 
     // The broker dies: after the freshness window the content stays, with the stale badge.
     await gateway!.kill();
-    const stale = await waitFor('stale badge', () => {
-      const view = core.getView();
-      return view.kind === 'content' && view.stale && view;
-    }, 5_000);
+    const stale = await waitFor(
+      'stale badge',
+      () => {
+        const view = core.getView();
+        return view.kind === 'content' && view.stale && view;
+      },
+      5_000,
+    );
     expect(stale.document.revision).toBe(shownRevision);
     expect(core.state.name).toBe('stale');
 

@@ -26,8 +26,13 @@ function cli(env: NodeJS.ProcessEnv = {}, timeoutMs = 5_000) {
   const out: string[] = [];
   const err: string[] = [];
   const deps: CliDeps = {
-    http: { transport: createFetchTransport(), timeoutMs }, tools: new ProcessToolRunner(30_000), env,
-    tmpDir: work.dir, cwd: work.dir, out: (l) => out.push(l), err: (l) => err.push(l),
+    http: { transport: createFetchTransport(), timeoutMs },
+    tools: new ProcessToolRunner(30_000),
+    env,
+    tmpDir: work.dir,
+    cwd: work.dir,
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
   };
   return { deps, out, err, text: () => out.join('\n'), errors: () => err.join('\n') };
 }
@@ -45,8 +50,12 @@ const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)).diges
 beforeAll(async () => {
   work = tempDir('airpanel-provisioning-');
   backend = await createBackend({
-    dataDir: join(work.dir, 'backend'), port: 0, adminToken: ADMIN, mqtt: { mode: 'none' },
-    logger: silentLogger, startLoops: false,
+    dataDir: join(work.dir, 'backend'),
+    port: 0,
+    adminToken: ADMIN,
+    mqtt: { mode: 'none' },
+    logger: silentLogger,
+    startLoops: false,
   });
 }, 30_000);
 
@@ -62,8 +71,24 @@ afterAll(async () => {
 describe('register against the real backend', () => {
   it('registers a panel and saves its panel.json (mode 0600) that the contract accepts', async () => {
     const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    const code = await runCli(['register', '--api', backend.url, '--id', 'pnl-gare-du-nord', '--name', 'Gare du Nord',
-      '--location', 'Parvis, rue de Dunkerque', '--lat', '48.8809', '--lon', '2.3553'], c.deps);
+    const code = await runCli(
+      [
+        'register',
+        '--api',
+        backend.url,
+        '--id',
+        'pnl-gare-du-nord',
+        '--name',
+        'Gare du Nord',
+        '--location',
+        'Parvis, rue de Dunkerque',
+        '--lat',
+        '48.8809',
+        '--lon',
+        '2.3553',
+      ],
+      c.deps,
+    );
     expect(code, c.errors()).toBe(0);
     const file = join(work.dir, 'panel-pnl-gare-du-nord.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -76,15 +101,19 @@ describe('register against the real backend', () => {
     expect(c.text()).not.toContain(config.apiKey);
 
     // The backend knows the panel and accepts the saved key.
-    const listed = await got(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${ADMIN}` } }).json<{ id: string }[] | { items: { id: string }[] }>();
+    const listed = await got(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${ADMIN}` } }).json<
+      { id: string }[] | { items: { id: string }[] }
+    >();
     const ids = (Array.isArray(listed) ? listed : listed.items).map((p) => p.id);
     expect(ids).toContain('pnl-gare-du-nord');
     const doc = await got(`${backend.url}/api/v1/panels/pnl-gare-du-nord/display`, {
-      headers: { authorization: `Bearer ${config.apiKey}` }, throwHttpErrors: false,
+      headers: { authorization: `Bearer ${config.apiKey}` },
+      throwHttpErrors: false,
     });
     expect(doc.statusCode).toBe(200);
     const wrong = await got(`${backend.url}/api/v1/panels/pnl-gare-du-nord/display`, {
-      headers: { authorization: `Bearer ${'x'.repeat(40)}` }, throwHttpErrors: false,
+      headers: { authorization: `Bearer ${'x'.repeat(40)}` },
+      throwHttpErrors: false,
     });
     expect([401, 403]).toContain(wrong.statusCode);
   });
@@ -99,7 +128,9 @@ describe('register against the real backend', () => {
 
     // What the panel does when it boots: fetch its display document with its own key.
     const config = PanelConfig.parse(JSON.parse(readFileSync(join(work.dir, 'panel-pnl-status.json'), 'utf8')));
-    await got(`${config.endpoints.apiBaseUrl.replace(/\/$/, '')}/panels/pnl-status/display`, { headers: { authorization: `Bearer ${config.apiKey}` } });
+    await got(`${config.endpoints.apiBaseUrl.replace(/\/$/, '')}/panels/pnl-status/display`, {
+      headers: { authorization: `Bearer ${config.apiKey}` },
+    });
     const after = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
     expect(await runCli(['status', '--config', 'panel-pnl-status.json'], after.deps), after.errors()).toBe(0);
     expect(after.text()).toMatch(/^panel pnl-status \(Status\): ONLINE\n  last seen:  \d{4}-/);
@@ -111,7 +142,9 @@ describe('register against the real backend', () => {
 
   it('lets the backend choose the id when none is given', async () => {
     const c = cli();
-    expect(await runCli(['register', '--api', backend.url, '--admin-token', ADMIN, '--name', 'Sans identifiant'], c.deps), c.errors()).toBe(0);
+    expect(await runCli(['register', '--api', backend.url, '--admin-token', ADMIN, '--name', 'Sans identifiant'], c.deps), c.errors()).toBe(
+      0,
+    );
     const id = /registered panel (\S+);/.exec(c.text())?.[1];
     expect(id).toBeTruthy();
     expect(existsSync(join(work.dir, `panel-${id}.json`))).toBe(true);
@@ -128,7 +161,9 @@ describe('register against the real backend', () => {
 
   it('reports a wrong admin token', async () => {
     const c = cli({ AIRPANEL_ADMIN_TOKEN: 'wrong-token-wrong-token-wrong-token' });
-    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-x1', '--name', 'X', '--out', join(work.dir, 'x1.json')], c.deps)).toBe(1);
+    expect(
+      await runCli(['register', '--api', backend.url, '--id', 'pnl-x1', '--name', 'X', '--out', join(work.dir, 'x1.json')], c.deps),
+    ).toBe(1);
     expect(c.errors()).toMatch(/refused the admin token/);
   });
 
@@ -137,7 +172,9 @@ describe('register against the real backend', () => {
     expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-gare-du-nord', '--name', 'Again'], c.deps)).toBe(1);
     expect(c.errors()).toMatch(/already exists; pass --out/);
     const bad = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    expect(await runCli(['register', '--api', backend.url, '--id', 'Bad Id', '--name', 'X', '--out', join(work.dir, 'bad.json')], bad.deps)).toBe(1);
+    expect(
+      await runCli(['register', '--api', backend.url, '--id', 'Bad Id', '--name', 'X', '--out', join(work.dir, 'bad.json')], bad.deps),
+    ).toBe(1);
     expect(bad.errors()).toMatch(/invalid panel: id:/);
     const usage = cli();
     expect(await runCli(['register', '--api', backend.url, '--name', 'X'], usage.deps)).toBe(2);
@@ -167,38 +204,75 @@ describe('register against a backend that misbehaves', () => {
   });
 
   it('answers 201 with HTML', async () => {
-    const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'text/html' }); s.end('<html>proxy login</html>'); }));
+    const r = await run(
+      await misbehaving((_q, s) => {
+        s.writeHead(201, { 'content-type': 'text/html' });
+        s.end('<html>proxy login</html>');
+      }),
+    );
     expect(r).toMatchObject({ code: 1, saved: false, cardUntouched: true });
     expect(r.err).toMatch(/answered 201 but not with JSON/);
   });
 
   it('answers 201 with JSON that is not a registration', async () => {
-    const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'application/json' }); s.end(JSON.stringify({ panel: { id: 'pnl-m1' } })); }));
+    const r = await run(
+      await misbehaving((_q, s) => {
+        s.writeHead(201, { 'content-type': 'application/json' });
+        s.end(JSON.stringify({ panel: { id: 'pnl-m1' } }));
+      }),
+    );
     expect(r).toMatchObject({ code: 1, saved: false, cardUntouched: true });
     expect(r.err).toMatch(/not a panel registration: panel\.name/);
   });
 
   it('answers with another panel than asked', async () => {
     const reg: PanelRegistration = {
-      panel: { id: 'pnl-other', name: 'M', location: null, sensorSourceId: null, contentSetId: 'default', levelSchemeId: 'default', createdAt: new Date().toISOString() },
+      panel: {
+        id: 'pnl-other',
+        name: 'M',
+        location: null,
+        sensorSourceId: null,
+        contentSetId: 'default',
+        levelSchemeId: 'default',
+        createdAt: new Date().toISOString(),
+      },
       apiKey: 'k'.repeat(40),
-      endpoints: { apiBaseUrl: 'http://127.0.0.1:1/api/v1', mqttUrl: null, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+      endpoints: {
+        apiBaseUrl: 'http://127.0.0.1:1/api/v1',
+        mqttUrl: null,
+        topics: { display: 'd', status: 's', commands: 'c', events: 'e' },
+      },
       caCertificate: null,
       clientCertificate: null,
     };
-    const r = await run(await misbehaving((_q, s) => { s.writeHead(201, { 'content-type': 'application/json' }); s.end(JSON.stringify(reg)); }));
+    const r = await run(
+      await misbehaving((_q, s) => {
+        s.writeHead(201, { 'content-type': 'application/json' });
+        s.end(JSON.stringify(reg));
+      }),
+    );
     expect(r).toMatchObject({ code: 1, saved: false, cardUntouched: true });
     expect(r.err).toMatch(/asked for panel id pnl-m1 but the backend registered pnl-other/);
   });
 
   it('answers 500 with an API error body', async () => {
-    const r = await run(await misbehaving((_q, s) => { s.writeHead(500, { 'content-type': 'application/json' }); s.end(JSON.stringify({ error: { code: 'internal', message: 'database is locked' } })); }));
+    const r = await run(
+      await misbehaving((_q, s) => {
+        s.writeHead(500, { 'content-type': 'application/json' });
+        s.end(JSON.stringify({ error: { code: 'internal', message: 'database is locked' } }));
+      }),
+    );
     expect(r).toMatchObject({ code: 1, saved: false, cardUntouched: true });
     expect(r.err).toMatch(/registration failed at .*\/api\/v1\/panels: internal: database is locked/);
   });
 
   it('never answers: times out instead of hanging', async () => {
-    const r = await run(await misbehaving(() => { /* hold the request */ }), 500);
+    const r = await run(
+      await misbehaving(() => {
+        /* hold the request */
+      }),
+      500,
+    );
     expect(r).toMatchObject({ code: 1, saved: false, cardUntouched: true });
     expect(r.err).toMatch(/cannot reach the backend at .*: ETIMEDOUT/);
   });
@@ -209,7 +283,9 @@ function smallDisk(name: string, fs: 'ext4' | 'vfat'): string {
   const img = join(work.dir, name);
   must('truncate', ['-s', '24M', img]);
   const type = fs === 'ext4' ? '0FC63DAF-8483-4772-8E79-3D69D8477DE4' : 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7';
-  must('sfdisk', ['-q', img], { input: `label: gpt\nstart=2048, size=8192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="efi"\nstart=10240, size=32768, type=${type}, name="airpanel-data"\n` });
+  must('sfdisk', ['-q', img], {
+    input: `label: gpt\nstart=2048, size=8192, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="efi"\nstart=10240, size=32768, type=${type}, name="airpanel-data"\n`,
+  });
   const part = join(work.dir, `${name}.part`);
   if (fs === 'ext4') must('mkfs.ext4', ['-q', '-L', 'airpanel-data', part, '16M']);
   else {
@@ -224,7 +300,10 @@ describe('register --image: register and inject in one step', () => {
   it('writes the new identity into the card', async () => {
     const card = smallDisk('one-step.img', 'ext4');
     const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-one-step', '--name', 'One step', '--image', card], c.deps), c.errors()).toBe(0);
+    expect(
+      await runCli(['register', '--api', backend.url, '--id', 'pnl-one-step', '--name', 'One step', '--image', card], c.deps),
+      c.errors(),
+    ).toBe(0);
     expect(c.text()).toMatch(/registered panel pnl-one-step[\s\S]*wrote .*one-step\.img \(partition airpanel-data, ext4/);
     const show = cli();
     expect(await runCli(['show', '--image', card, '--json'], show.deps)).toBe(0);
@@ -235,7 +314,24 @@ describe('register --image: register and inject in one step', () => {
     const card = smallDisk('dup.img', 'ext4');
     const before = sha256(card);
     const c = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-one-step', '--name', 'Again', '--out', join(work.dir, 'dup2.json'), '--image', card], c.deps)).toBe(1);
+    expect(
+      await runCli(
+        [
+          'register',
+          '--api',
+          backend.url,
+          '--id',
+          'pnl-one-step',
+          '--name',
+          'Again',
+          '--out',
+          join(work.dir, 'dup2.json'),
+          '--image',
+          card,
+        ],
+        c.deps,
+      ),
+    ).toBe(1);
     expect(c.errors()).toMatch(/already registered/);
     expect(sha256(card)).toBe(before);
   });
@@ -269,7 +365,10 @@ describe('technician flow: register → inject → show', () => {
   it.each(['ext4', 'vfat'] as const)('works on a card whose data partition is %s', async (fs) => {
     const id = `pnl-flow-${fs}`;
     const reg = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    expect(await runCli(['register', '--api', backend.url, '--id', id, '--name', `Flow ${fs}`, '--location', 'Quai'], reg.deps), reg.errors()).toBe(0);
+    expect(
+      await runCli(['register', '--api', backend.url, '--id', id, '--name', `Flow ${fs}`, '--location', 'Quai'], reg.deps),
+      reg.errors(),
+    ).toBe(0);
     const img = smallDisk(`${id}.img`, fs);
     const inj = cli();
     expect(await runCli(['inject', '--config', `panel-${id}.json`, '--image', img], inj.deps), inj.errors()).toBe(0);
@@ -279,14 +378,18 @@ describe('technician flow: register → inject → show', () => {
     expect(`${show.text()}\n`).toBe(readFileSync(join(work.dir, `panel-${id}.json`), 'utf8'));
     if (fs === 'vfat') {
       expect(must('fsck.vfat', ['-n', `${img}.part`]).status).toBe(0); // the original stays as made
-      expect(must('mtype', ['-i', `${img}@@${10240 * 512}`, '::/airpanel/panel.json'], { env: { MTOOLS_SKIP_CHECK: '1' } }).stdout)
-        .toBe(readFileSync(join(work.dir, `panel-${id}.json`), 'utf8'));
+      expect(must('mtype', ['-i', `${img}@@${10240 * 512}`, '::/airpanel/panel.json'], { env: { MTOOLS_SKIP_CHECK: '1' } }).stdout).toBe(
+        readFileSync(join(work.dir, `panel-${id}.json`), 'utf8'),
+      );
     }
   });
 
   it('carries the update channel: register --channel, inject --channel, show (default stable)', async () => {
     const reg = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-beta', '--name', 'Beta', '--channel', 'beta'], reg.deps), reg.errors()).toBe(0);
+    expect(
+      await runCli(['register', '--api', backend.url, '--id', 'pnl-beta', '--name', 'Beta', '--channel', 'beta'], reg.deps),
+      reg.errors(),
+    ).toBe(0);
     const file = join(work.dir, 'panel-pnl-beta.json');
     expect(PanelConfig.parse(JSON.parse(readFileSync(file, 'utf8'))).updateChannel).toBe('beta');
     const img = smallDisk('channel.img', 'ext4');
@@ -311,7 +414,12 @@ describe('technician flow: register → inject → show', () => {
     expect(plain.text()).toMatch(/channel:\s+stable/);
     const before = sha256(img);
     const bad = cli({ AIRPANEL_ADMIN_TOKEN: ADMIN });
-    expect(await runCli(['register', '--api', backend.url, '--id', 'pnl-badchan', '--name', 'X', '--channel', 'Beta!', '--image', img], bad.deps)).toBe(2);
+    expect(
+      await runCli(
+        ['register', '--api', backend.url, '--id', 'pnl-badchan', '--name', 'X', '--channel', 'Beta!', '--image', img],
+        bad.deps,
+      ),
+    ).toBe(2);
     expect(bad.errors()).toMatch(/--channel "Beta!": lowercase letters, digits and "-"/);
     const badInject = cli();
     expect(await runCli(['inject', '--config', file, '--image', img, '--channel', 'x'], badInject.deps)).toBe(2);
@@ -337,8 +445,17 @@ describe('technician flow: register → inject → show', () => {
 
       const mountinfo = join(work.dir, 'mountinfo');
       writeFileSync(mountinfo, `95 22 7:0 / /media/tech/airpanel-data rw - ext4 ${dev}p4 rw\n`);
-      const dp = new DataPartition({ tools: new ProcessToolRunner(), tmpDir: work.dir, mountinfo, adapterFor: () => { throw new Error('not reached'); } });
-      await expect(dp.open(dev, async () => ({ result: null, changed: false }))).rejects.toThrow(/has mounted partitions .*p4 on \/media\/tech\/airpanel-data.*unmount/);
+      const dp = new DataPartition({
+        tools: new ProcessToolRunner(),
+        tmpDir: work.dir,
+        mountinfo,
+        adapterFor: () => {
+          throw new Error('not reached');
+        },
+      });
+      await expect(dp.open(dev, async () => ({ result: null, changed: false }))).rejects.toThrow(
+        /has mounted partitions .*p4 on \/media\/tech\/airpanel-data.*unmount/,
+      );
     } finally {
       run('losetup', ['-d', dev]);
     }
@@ -369,7 +486,7 @@ describe('technician flow: register → inject → show', () => {
     expect(show.text()).toMatch(/panel id:\s+pnl-gare-du-nord/);
   });
 
-  it('as root, gives the files to the data dir\'s owner (the kiosk user) and points caFile at /data/airpanel', async (ctx) => {
+  it("as root, gives the files to the data dir's owner (the kiosk user) and points caFile at /data/airpanel", async (ctx) => {
     if (process.getuid?.() !== 0) {
       ctx.skip(); // chown needs root
       return;
@@ -378,8 +495,25 @@ describe('technician flow: register → inject → show', () => {
     must('mkdir', ['-p', dataDir]);
     must('chown', ['1000:1000', dataDir]);
     const ca = join(work.dir, 'broker-ca');
-    must('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-      '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-subj', '/CN=broker CA', '-addext', 'basicConstraints=critical,CA:TRUE']);
+    must('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-subj',
+      '/CN=broker CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ]);
     const cfg = join(work.dir, 'panel-tls.json');
     const base = PanelConfig.parse(JSON.parse(readFileSync(join(work.dir, 'panel-pnl-gare-du-nord.json'), 'utf8')));
     writeFileSync(cfg, JSON.stringify({ ...base, endpoints: { ...base.endpoints, mqttUrl: 'mqtts://broker.example.org:8883' } }));

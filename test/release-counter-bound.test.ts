@@ -34,28 +34,61 @@ describe('release tool: a validly signed counter far above the ledger is not fol
   async function signedElsewhere(version: string, counter: number): Promise<void> {
     const b = await makeBundle(tmp.dir, version, `export const v = '${version}';\n`);
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({ version, channel: 'beta', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: up.minRuntime, counter, rolloutShare: 1 });
+    const m = ops.makeManifest({
+      version,
+      channel: 'beta',
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: up.minRuntime,
+      counter,
+      rolloutShare: 1,
+    });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
   }
 
   it(`a step of ${MAX_COUNTER_JUMP} is adopted; one of ${MAX_COUNTER_JUMP + 1} stops promote and publish, nothing signed`, async () => {
     const b1 = await makeBundle(tmp.dir, '1.0.0', "export const v = '1.0.0';\n");
-    await ops.publish(feed.client, { bundleFile: b1.file, channel: 'stable', version: '1.0.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish(feed.client, {
+      bundleFile: b1.file,
+      channel: 'stable',
+      version: '1.0.0',
+      minRuntime: { electron: '45.0.0' },
+      rolloutShare: 1,
+      keyFiles: [keyFile],
+    });
     expect((await ReleaseLedger.open(ledgerFile)).counter).toBe(1);
 
     await signedElsewhere('1.1.0', 1 + MAX_COUNTER_JUMP);
-    expect(await ops.promote(feed.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({ counter: MAX_COUNTER_JUMP + 2 });
-    expect((await ReleaseLedger.open(ledgerFile)).entries().find((e) => e.manifest.counter === 1 + MAX_COUNTER_JUMP)).toMatchObject({ adopted: true });
+    expect(await ops.promote(feed.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({
+      counter: MAX_COUNTER_JUMP + 2,
+    });
+    expect((await ReleaseLedger.open(ledgerFile)).entries().find((e) => e.manifest.counter === 1 + MAX_COUNTER_JUMP)).toMatchObject({
+      adopted: true,
+    });
 
     const ledgerCounter = MAX_COUNTER_JUMP + 2;
     const far = ledgerCounter + MAX_COUNTER_JUMP + 1;
     await signedElsewhere('1.2.0', far);
     // Refused when the feed's counter is reconciled (ops.ts), and again by the ledger should that be bypassed.
-    await expect(ops.promote(feed.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] }))
-      .rejects.toThrow(new RegExp(`claims counter ${far}.*a jump of ${MAX_COUNTER_JUMP + 1}, above ${MAX_COUNTER_JUMP}.*not followed|counter ${far} jumps more than ${MAX_COUNTER_JUMP}`, 'i'));
+    await expect(ops.promote(feed.client, { version: '1.0.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(
+      new RegExp(
+        `claims counter ${far}.*a jump of ${MAX_COUNTER_JUMP + 1}, above ${MAX_COUNTER_JUMP}.*not followed|counter ${far} jumps more than ${MAX_COUNTER_JUMP}`,
+        'i',
+      ),
+    );
     const b3 = await makeBundle(tmp.dir, '1.3.0', 'export {};\n');
-    await expect(ops.publish(feed.client, { bundleFile: b3.file, channel: 'stable', version: '1.3.0', minRuntime: { electron: '45.0.0' }, rolloutShare: 1, keyFiles: [keyFile] }))
-      .rejects.toThrow(/not followed|jumps more than/i);
+    await expect(
+      ops.publish(feed.client, {
+        bundleFile: b3.file,
+        channel: 'stable',
+        version: '1.3.0',
+        minRuntime: { electron: '45.0.0' },
+        rolloutShare: 1,
+        keyFiles: [keyFile],
+      }),
+    ).rejects.toThrow(/not followed|jumps more than/i);
     const ledger = await ReleaseLedger.open(ledgerFile);
     expect(ledger.counter).toBe(ledgerCounter);
     expect(ledger.entries().some((e) => e.manifest.counter === far)).toBe(false);

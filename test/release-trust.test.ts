@@ -18,7 +18,11 @@ const cleanups = useCleanups();
  */
 interface Stored {
   maxCounter: number;
-  releases: Array<{ envelope: { manifest: Record<string, unknown> & { version: string; counter: number; bundle: { url: string; sha512: string; size: number } } } }>;
+  releases: Array<{
+    envelope: {
+      manifest: Record<string, unknown> & { version: string; counter: number; bundle: { url: string; sha512: string; size: number } };
+    };
+  }>;
 }
 
 describe('release tool: does not trust the backend', () => {
@@ -50,13 +54,24 @@ describe('release tool: does not trust the backend', () => {
   async function publishTwo() {
     const b1 = await makeBundle(tmp.dir, '1.0.0', "export const v = '1.0.0';\n", 5000);
     const b2 = await makeBundle(tmp.dir, '1.1.0', "export const v = '1.1.0';\n", 5000);
-    for (const [b, v] of [[b1, '1.0.0'], [b2, '1.1.0']] as const) {
-      await ops.publish(feed.client, { bundleFile: b.file, channel: 'stable', version: v, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 0.1, keyFiles: [keyFile] });
+    for (const [b, v] of [
+      [b1, '1.0.0'],
+      [b2, '1.1.0'],
+    ] as const) {
+      await ops.publish(feed.client, {
+        bundleFile: b.file,
+        channel: 'stable',
+        version: v,
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        rolloutShare: 0.1,
+        keyFiles: [keyFile],
+      });
     }
     return { b1, b2 };
   }
 
-  const release = (index: Stored, version: string) => index.releases.find((r) => r.envelope.manifest.version === version)!.envelope.manifest;
+  const release = (index: Stored, version: string) =>
+    index.releases.find((r) => r.envelope.manifest.version === version)!.envelope.manifest;
   const nothingSigned = async (ledgerCounter: number, feedMax: number) => {
     expect((await ReleaseLedger.open(ledgerFile)).counter).toBe(ledgerCounter);
     expect((await ops.list(feed.client)).maxCounter).toBe(feedMax);
@@ -66,8 +81,14 @@ describe('release tool: does not trust the backend', () => {
     const { b1 } = await publishTwo();
     const ledger = await ReleaseLedger.open(ledgerFile);
     expect(ledger.counter).toBe(2);
-    expect(ledger.entries().map((e) => [e.manifest.version, e.manifest.counter])).toEqual([['1.0.0', 1], ['1.1.0', 2]]);
-    expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] })).toMatchObject({ counter: 3, rolloutShare: 0.5 });
+    expect(ledger.entries().map((e) => [e.manifest.version, e.manifest.counter])).toEqual([
+      ['1.0.0', 1],
+      ['1.1.0', 2],
+    ]);
+    expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 0.5, keyFiles: [keyFile] })).toMatchObject({
+      counter: 3,
+      rolloutShare: 0.5,
+    });
     const rb = await ops.rollback(feed.client, { channel: 'stable', keyFiles: [keyFile] });
     expect(rb).toMatchObject({ version: '1.0.0', counter: 4, bundle: { sha512: b1.sha512, size: b1.size } });
     await nothingSigned(4, 4);
@@ -75,12 +96,14 @@ describe('release tool: does not trust the backend', () => {
 
   it('a changed sha512 (pointing 1.1.0 at another uploaded bundle) is refused: no valid signature', async () => {
     await publishTwo();
-    const evil = await makeBundle(tmp.dir, '6.6.6', "export const evil = true;\n", 5000);
+    const evil = await makeBundle(tmp.dir, '6.6.6', 'export const evil = true;\n', 5000);
     const up = await ops.uploadBundle(feed.client, evil.file);
     await alterBackend((index) => {
       release(index, '1.1.0').bundle = { url: up.url, sha512: up.sha512, size: up.size };
     });
-    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/no valid signature by a trusted key/);
+    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(
+      /no valid signature by a trusted key/,
+    );
     await nothingSigned(2, 2);
   });
 
@@ -89,7 +112,9 @@ describe('release tool: does not trust the backend', () => {
     await alterBackend((index) => {
       release(index, '1.1.0').bundle.url = 'https://mirror.invalid/bundles/x.tar.gz';
     });
-    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/no valid signature/);
+    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(
+      /no valid signature/,
+    );
     await nothingSigned(2, 2);
   });
 
@@ -115,7 +140,9 @@ describe('release tool: does not trust the backend', () => {
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 0xff;
     await writeFile(join(backendDir, 'releases', 'bundles', name), bytes);
     feed = await startFeed(backendDir, cleanups);
-    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/does not match the signed sha512/);
+    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(
+      /does not match the signed sha512/,
+    );
     await nothingSigned(2, 2);
   });
 
@@ -124,9 +151,20 @@ describe('release tool: does not trust the backend', () => {
     await alterBackend((index) => {
       index.maxCounter = Number.MAX_SAFE_INTEGER - 1;
     });
-    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/claims counter 9007199254740990.*not followed/i);
+    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(
+      /claims counter 9007199254740990.*not followed/i,
+    );
     const b3 = await makeBundle(tmp.dir, '1.2.0', 'export {};\n');
-    await expect(ops.publish(feed.client, { bundleFile: b3.file, channel: 'stable', version: '1.2.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/not followed/i);
+    await expect(
+      ops.publish(feed.client, {
+        bundleFile: b3.file,
+        channel: 'stable',
+        version: '1.2.0',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        rolloutShare: 1,
+        keyFiles: [keyFile],
+      }),
+    ).rejects.toThrow(/not followed/i);
     expect((await ReleaseLedger.open(ledgerFile)).counter).toBe(2);
     expect(Math.max(...(await ops.list(feed.client)).releases.map((r) => r.counter))).toBe(2);
   });
@@ -136,9 +174,21 @@ describe('release tool: does not trust the backend', () => {
     const b = await makeBundle(tmp.dir, '1.2.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
     // Signed on another machine (not in this ledger) with a trusted key, posted by hand.
-    const m7 = ops.makeManifest({ version: '1.2.0', channel: 'beta', bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256, minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 7, rolloutShare: 1 });
+    const m7 = ops.makeManifest({
+      version: '1.2.0',
+      channel: 'beta',
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      counter: 7,
+      rolloutShare: 1,
+    });
     await ops.postManifest(feed.client, await ops.signWithKeyFiles(m7, [keyFile]));
-    expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({ counter: 8 });
+    expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({
+      counter: 8,
+    });
     expect((await ReleaseLedger.open(ledgerFile)).entries().find((e) => e.manifest.counter === 7)).toMatchObject({ adopted: true });
 
     await alterBackend((index) => {
@@ -147,11 +197,13 @@ describe('release tool: does not trust the backend', () => {
       forged.envelope.manifest.counter = 20;
       index.releases.push(forged);
     });
-    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(/#20.*no valid signature/);
+    await expect(ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).rejects.toThrow(
+      /#20.*no valid signature/,
+    );
     expect((await ReleaseLedger.open(ledgerFile)).counter).toBe(8);
   });
 
-  it('CLI: sign takes the ledger\'s next counter and refuses a jump; floor writes the image\'s release floor from the ledger', async () => {
+  it("CLI: sign takes the ledger's next counter and refuses a jump; floor writes the image's release floor from the ledger", async () => {
     const { b1 } = await publishTwo();
     const log: string[] = [];
     const orig = console.log;
@@ -159,13 +211,31 @@ describe('release tool: does not trust the backend', () => {
     try {
       expect(await cliMain(['sign', '--bundle', b1.file, '--version', '1.0.0', '--key', keyFile])).toBe(0);
       expect(JSON.parse(log.join('\n'))).toMatchObject({ manifest: { counter: 3 } });
-      expect(await cliMain(['sign', '--bundle', b1.file, '--version', '1.0.0', '--key', keyFile, '--counter', String(Number.MAX_SAFE_INTEGER)])).toBe(1);
+      expect(
+        await cliMain(['sign', '--bundle', b1.file, '--version', '1.0.0', '--key', keyFile, '--counter', String(Number.MAX_SAFE_INTEGER)]),
+      ).toBe(1);
       expect(await cliMain(['sign', '--bundle', b1.file, '--version', '1.0.0', '--key', keyFile, '--counter', '3'])).toBe(1);
       const out = join(tmp.dir, 'root', 'release-floor.json');
       await mkdir(join(tmp.dir, 'root'));
       expect(await cliMain(['floor', '--key', keyFile, '--factory-version', '1.1.0', '--out', out])).toBe(0);
       expect(readImageReleaseFloor(out)).toEqual({ format: 'airpanel-release-floor/1', counterFloor: 3, factoryVersion: '1.1.0' });
-      expect(await cliMain(['promote', '--server', feed.url, '--token', ADMIN_TOKEN, '--version', '1.1.0', '--share', '20%', '--key', keyFile, '--ledger', ledgerFile])).toBe(0);
+      expect(
+        await cliMain([
+          'promote',
+          '--server',
+          feed.url,
+          '--token',
+          ADMIN_TOKEN,
+          '--version',
+          '1.1.0',
+          '--share',
+          '20%',
+          '--key',
+          keyFile,
+          '--ledger',
+          ledgerFile,
+        ]),
+      ).toBe(0);
     } finally {
       console.log = orig;
     }

@@ -35,31 +35,42 @@ const clients: MqttClient[] = [];
 /** A panel as the technician makes it: a key pair here, a CSR to the backend. */
 async function registerWithCertificate(id: string): Promise<{ reg: PanelRegistration; cert: string; key: string }> {
   const keys = await generateKeyPair();
-  const answer = await call('POST', '/api/v1/panels', { token: backend.adminToken, body: { id, name: id, clientCertificateRequest: await createCertificateRequest(keys, id) } });
+  const answer = await call('POST', '/api/v1/panels', {
+    token: backend.adminToken,
+    body: { id, name: id, clientCertificateRequest: await createCertificateRequest(keys, id) },
+  });
   expect(answer.status).toBe(201);
   const reg = PanelRegistration.parse(JSON.parse(answer.body));
   return { reg, cert: reg.clientCertificate!, key: await privateKeyToPem(keys.privateKey) };
 }
 
-function call(method: string, path: string, options: { token?: string; body?: unknown; cert?: string; key?: string } = {}): Promise<Answer> {
+function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; cert?: string; key?: string } = {},
+): Promise<Answer> {
   const url = new URL(path, backend.url);
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method,
-      ca: caPem,
-      ...(options.cert ? { cert: options.cert, key: options.key } : {}),
-      headers: {
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    const req = request(
+      url,
+      {
+        method,
+        ca: caPem,
+        ...(options.cert ? { cert: options.cert, key: options.key } : {}),
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        // A fresh connection per call: the certificate presented is this call's.
+        agent: false,
       },
-      // A fresh connection per call: the certificate presented is this call's.
-      agent: false,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.once('error', reject);
     req.end(options.body !== undefined ? JSON.stringify(options.body) : undefined);
   });
@@ -77,10 +88,14 @@ function dialMqtt(options: IClientOptions): Promise<MqttClient | Error> {
 
 beforeAll(async () => {
   backend = await createBackend({
-    dataDir: temp.dir, host: '127.0.0.1', port: 0,
+    dataDir: temp.dir,
+    host: '127.0.0.1',
+    port: 0,
     mqtt: { mode: 'embedded', port: 0 },
     tls: { caDir: `${temp.dir}/ca` },
-    logger, startLoops: false, releaseFeed: false,
+    logger,
+    startLoops: false,
+    releaseFeed: false,
   });
   caPem = await readFile(`${temp.dir}/ca/${CA_FILES.caCert}`, 'utf8');
 });
@@ -107,7 +122,14 @@ describe('backend over TLS with a private CA', () => {
     for (const target of [port(backend.url), port(backend.mqttUrl!)]) {
       const outcome = await new Promise<string>((resolve) => {
         // The client allows TLS 1.1 (security level 0); the server must not.
-        const socket = tlsConnect({ host: '127.0.0.1', port: target, ca: caPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+        const socket = tlsConnect({
+          host: '127.0.0.1',
+          port: target,
+          ca: caPem,
+          minVersion: 'TLSv1',
+          maxVersion: 'TLSv1.1',
+          ciphers: 'DEFAULT@SECLEVEL=0',
+        });
         socket.once('secureConnect', () => {
           socket.destroy();
           resolve('connected');
@@ -133,16 +155,24 @@ describe('backend over TLS with a private CA', () => {
     expect(parsed.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
     expect(parsed.checkIssued(new X509Certificate(caPem))).toBe(true);
 
-    const bad = await call('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'pnl-bad', name: 'Bad', clientCertificateRequest: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' } });
+    const bad = await call('POST', '/api/v1/panels', {
+      token: backend.adminToken,
+      body: {
+        id: 'pnl-bad',
+        name: 'Bad',
+        clientCertificateRequest: '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n',
+      },
+    });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error.code).toBe('invalid-certificate-request');
     expect((await call('GET', '/api/v1/panels/pnl-bad', { token: backend.adminToken })).status).toBe(404);
   });
 
-  it('API: a panel with a certificate must present it with its key; another panel\'s certificate does not do', async () => {
+  it("API: a panel with a certificate must present it with its key; another panel's certificate does not do", async () => {
     const a = await registerWithCertificate('pnl-api-a');
     const b = await registerWithCertificate('pnl-api-b');
-    const display = (token: string, tls: { cert?: string; key?: string }) => call('GET', '/api/v1/panels/pnl-api-a/display', { token, ...tls });
+    const display = (token: string, tls: { cert?: string; key?: string }) =>
+      call('GET', '/api/v1/panels/pnl-api-a/display', { token, ...tls });
     expect((await display(a.reg.apiKey, a)).status).toBe(200);
     const withoutCert = await display(a.reg.apiKey, {});
     expect(withoutCert.status).toBe(401);
@@ -153,12 +183,14 @@ describe('backend over TLS with a private CA', () => {
     // B's certificate with B's key still cannot read A's resources.
     expect((await display(b.reg.apiKey, b)).status).toBe(403);
     // A panel without a certificate keeps working with its key alone; the admin needs none.
-    const plain = PanelRegistration.parse(JSON.parse((await call('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'pnl-api-plain', name: 'P' } })).body));
+    const plain = PanelRegistration.parse(
+      JSON.parse((await call('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'pnl-api-plain', name: 'P' } })).body),
+    );
     expect((await call('GET', '/api/v1/panels/pnl-api-plain/display', { token: plain.apiKey })).status).toBe(200);
     expect((await display(backend.adminToken, {})).status).toBe(200);
   });
 
-  it('embedded broker over MQTTS: A with its certificate and key on its own topics; A\'s certificate cannot connect as B; no certificate, no entry', async () => {
+  it("embedded broker over MQTTS: A with its certificate and key on its own topics; A's certificate cannot connect as B; no certificate, no entry", async () => {
     const a = await registerWithCertificate('pnl-mq-a');
     const b = await registerWithCertificate('pnl-mq-b');
     const asA = await dialMqtt({ clientId: 'pnl-mq-a', username: 'pnl-mq-a', password: a.reg.apiKey, cert: a.cert, key: a.key });
@@ -169,7 +201,14 @@ describe('backend over TLS with a private CA', () => {
     expect(impostor).toBeInstanceOf(Error);
     const bare = await dialMqtt({ clientId: 'pnl-mq-a', username: 'pnl-mq-a', password: a.reg.apiKey });
     expect(bare).toBeInstanceOf(Error);
-    const untrusting = await dialMqtt({ clientId: 'pnl-mq-a', username: 'pnl-mq-a', password: a.reg.apiKey, cert: a.cert, key: a.key, ca: undefined });
+    const untrusting = await dialMqtt({
+      clientId: 'pnl-mq-a',
+      username: 'pnl-mq-a',
+      password: a.reg.apiKey,
+      cert: a.cert,
+      key: a.key,
+      ca: undefined,
+    });
     expect(untrusting).toBeInstanceOf(Error);
   });
 
@@ -182,17 +221,37 @@ describe('backend over TLS with a private CA', () => {
     const api = await call('GET', '/api/v1/panels/pnl-rev-a/display', { token: newKey, ...a });
     expect(api.status).toBe(401);
     expect(JSON.parse(api.body).error.message).toMatch(/revoked/);
-    expect(await dialMqtt({ clientId: 'pnl-rev-a', username: 'pnl-rev-a', password: newKey, cert: a.cert, key: a.key })).toBeInstanceOf(Error);
+    expect(await dialMqtt({ clientId: 'pnl-rev-a', username: 'pnl-rev-a', password: newKey, cert: a.cert, key: a.key })).toBeInstanceOf(
+      Error,
+    );
 
     // A new certificate for the same panel (POST …/client-certificate) works with the new key.
     const keys = await generateKeyPair();
-    const issued = await call('POST', '/api/v1/panels/pnl-rev-a/client-certificate', { token: backend.adminToken, body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') } });
+    const issued = await call('POST', '/api/v1/panels/pnl-rev-a/client-certificate', {
+      token: backend.adminToken,
+      body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') },
+    });
     expect(issued.status).toBe(200);
     const fresh = JSON.parse(issued.body) as { panelId: string; clientCertificate: string; caCertificate: string };
     expect(fresh.caCertificate).toBe(caPem);
     expect(new X509Certificate(fresh.clientCertificate).subject).toBe('CN=pnl-rev-a');
-    expect((await call('GET', '/api/v1/panels/pnl-rev-a/display', { token: newKey, cert: fresh.clientCertificate, key: await privateKeyToPem(keys.privateKey) })).status).toBe(200);
-    expect((await call('POST', '/api/v1/panels/pnl-none/client-certificate', { token: backend.adminToken, body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') } })).status).toBe(404);
+    expect(
+      (
+        await call('GET', '/api/v1/panels/pnl-rev-a/display', {
+          token: newKey,
+          cert: fresh.clientCertificate,
+          key: await privateKeyToPem(keys.privateKey),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('POST', '/api/v1/panels/pnl-none/client-certificate', {
+          token: backend.adminToken,
+          body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') },
+        })
+      ).status,
+    ).toBe(404);
 
     const c = await registerWithCertificate('pnl-rev-c');
     const serial = new X509Certificate(c.cert).serialNumber;
@@ -211,20 +270,28 @@ describe('server certificate renewal while running', () => {
     // real clock), then its clock comes back to now: 29 days left, under the 30-day margin.
     let now = Date.now() - 61 * 86_400_000;
     const running = await createBackend({
-      dataDir: dir.dir, host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0 },
-      tls: { caDir: `${dir.dir}/ca` }, clock: { now: () => now }, logger, startLoops: false, releaseFeed: false,
+      dataDir: dir.dir,
+      host: '127.0.0.1',
+      port: 0,
+      mqtt: { mode: 'embedded', port: 0 },
+      tls: { caDir: `${dir.dir}/ca` },
+      clock: { now: () => now },
+      logger,
+      startLoops: false,
+      releaseFeed: false,
     });
     try {
       const ca = await readFile(`${dir.dir}/ca/${CA_FILES.caCert}`, 'utf8');
-      const served = (url: string) => new Promise<{ serial: string; validTo: string }>((resolve, reject) => {
-        const { hostname, port } = new URL(url.replace(/^mqtts/, 'https'));
-        const socket = tlsConnect({ host: hostname, port: Number(port), ca }, () => {
-          const cert = socket.getPeerCertificate();
-          socket.destroy();
-          resolve({ serial: cert.serialNumber, validTo: cert.valid_to });
+      const served = (url: string) =>
+        new Promise<{ serial: string; validTo: string }>((resolve, reject) => {
+          const { hostname, port } = new URL(url.replace(/^mqtts/, 'https'));
+          const socket = tlsConnect({ host: hostname, port: Number(port), ca }, () => {
+            const cert = socket.getPeerCertificate();
+            socket.destroy();
+            resolve({ serial: cert.serialNumber, validTo: cert.valid_to });
+          });
+          socket.once('error', reject);
         });
-        socket.once('error', reject);
-      });
       const before = [await served(running.url), await served(running.mqttUrl!)];
       expect(before[0]!.serial).toBe(before[1]!.serial);
       expect(await running.tls!.renewIfDue()).toBe(false);

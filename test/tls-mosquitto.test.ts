@@ -74,7 +74,11 @@ afterAll(async () => {
 const KEYS: Record<string, string> = { 'pnl-a': 'a'.repeat(43), 'pnl-b': 'b'.repeat(43) };
 /** A panel's connection: the CA, its certificate and key, its id and API key. */
 const as = (panelId: string, certificateOf = panelId): IClientOptions => ({
-  ca: ca.caCertificatePem, ...panels[certificateOf], clientId: panelId, username: panelId, password: KEYS[panelId],
+  ca: ca.caCertificatePem,
+  ...panels[certificateOf],
+  clientId: panelId,
+  username: panelId,
+  password: KEYS[panelId],
 });
 
 describe('Mosquitto TLS listener from the generated config', () => {
@@ -110,7 +114,9 @@ describe('Mosquitto TLS listener from the generated config', () => {
     const impostor = await dial({ ...as('pnl-b', 'pnl-a') });
     expect(impostor).not.toBeInstanceOf(Error);
     // It is A: B's topics are refused, A's granted, and B's session was not taken over.
-    expect(await grantedQos(impostor as MqttClient, [panelTopics('pnl-b').display, panelTopics('pnl-b').commands, '#'])).toEqual([128, 128, 128]);
+    expect(await grantedQos(impostor as MqttClient, [panelTopics('pnl-b').display, panelTopics('pnl-b').commands, '#'])).toEqual([
+      128, 128, 128,
+    ]);
     expect(await subscribeGranted(impostor as MqttClient, panelTopics('pnl-a').display)).toBe(1);
     expect(bClosed).toBe(false);
     expect(await subscribeGranted(b, panelTopics('pnl-b').display)).toBe(1);

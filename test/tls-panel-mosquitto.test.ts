@@ -50,7 +50,13 @@ beforeAll(async () => {
     adminToken: ADMIN_TOKEN,
     logger: silentLogger,
     startLoops: false,
-    mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword, publicUrl: broker.tlsUrl! },
+    mqtt: {
+      mode: 'external',
+      url: broker.url,
+      username: broker.backendUsername,
+      password: broker.backendPassword,
+      publicUrl: broker.tlsUrl!,
+    },
   });
   admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, retry: { limit: 0 } });
   const server = ca.serverCredentials;
@@ -105,7 +111,13 @@ async function startCore(dataDir: string): Promise<{ core: PanelCore; entries: L
     firmwareVersion: '1.0.0-tls-mosquitto',
     random: () => 0.5,
     // Polling far beyond the test: whatever arrives, arrives over MQTTS.
-    tuning: { pollIntervalMs: 600_000, firstPollMaxDelayMs: 600_000, freshnessWindowMs: 2_000, reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 }, stableConnectionMs: 100 },
+    tuning: {
+      pollIntervalMs: 600_000,
+      firstPollMaxDelayMs: 600_000,
+      freshnessWindowMs: 2_000,
+      reconnectBackoff: { minMs: 20, baseMs: 60, maxMs: 200 },
+      stableConnectionMs: 100,
+    },
   });
   stops.push(() => core.stop());
   await core.start();
@@ -130,7 +142,9 @@ describe('panel core over MQTTS to a real Mosquitto with client certificates', (
     for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Mosquitto ${level}` };
     await admin.put('content-sets/default-en', { json: body });
     await waitFor('the change over MQTTS', () => revisionOf(first.core) > before, 5_000);
-    expect(first.entries.some((e) => e.message === 'document accepted' && e.source === 'mqtt' && e.revision === revisionOf(first.core))).toBe(true);
+    expect(
+      first.entries.some((e) => e.message === 'document accepted' && e.source === 'mqtt' && e.revision === revisionOf(first.core)),
+    ).toBe(true);
     const shown = revisionOf(first.core);
     await first.core.stop();
 
@@ -139,7 +153,11 @@ describe('panel core over MQTTS to a real Mosquitto with client certificates', (
     await writePanelJson(dataDir, { ...config, clientCertFile: null, clientKeyFile: null });
     const bare = await startCore(dataDir);
     expect(bare.core.state.name).toBe('showing-cached');
-    await waitFor('TLS-4 without a client certificate', () => bare.entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-4' && e.channel === 'mqtt'), 10_000);
+    await waitFor(
+      'TLS-4 without a client certificate',
+      () => bare.entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-4' && e.channel === 'mqtt'),
+      10_000,
+    );
     expect(bare.core.currentStatus().lastError).toMatch(/^TLS-4: /);
     expect(revisionOf(bare.core)).toBe(shown);
     await bare.core.stop();
@@ -149,7 +167,11 @@ describe('panel core over MQTTS to a real Mosquitto with client certificates', (
     await ca.revokePanel('mosq-tls-a');
     await broker.restart();
     const revoked = await startCore(dataDir);
-    await waitFor('TLS-4 for the revoked certificate', () => revoked.entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-4'), 10_000);
+    await waitFor(
+      'TLS-4 for the revoked certificate',
+      () => revoked.entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-4'),
+      10_000,
+    );
     expect(revoked.entries.some((e) => e.message === 'mqtt up')).toBe(false);
     await waitFor('stale after the window, same content', () => revoked.core.state.name === 'stale', 5_000);
     expect(revisionOf(revoked.core)).toBe(shown);

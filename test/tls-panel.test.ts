@@ -148,7 +148,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const accepted = (entries: LogEntry[], source: 'mqtt' | 'http') => entries.filter((e) => e.message === 'document accepted' && e.source === source).length;
+const accepted = (entries: LogEntry[], source: 'mqtt' | 'http') =>
+  entries.filter((e) => e.message === 'document accepted' && e.source === source).length;
 
 describe('panel core over HTTPS + MQTTS with a private CA', () => {
   it('goes live over MQTTS, shows a change pushed over MQTTS, and gets the next one by polling over HTTPS while MQTT is away', async () => {
@@ -207,17 +208,25 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
         front.setCertificate(cert.certPem, cert.keyPem);
         front.dropConnections();
       }
-      await waitFor(`${code} on both channels`, () => {
-        const problems = entries.filter((e) => e.message === 'certificate problem' && e.code === code);
-        return problems.some((e) => e.channel === 'mqtt') && problems.some((e) => e.channel === 'http');
-      }, 10_000);
+      await waitFor(
+        `${code} on both channels`,
+        () => {
+          const problems = entries.filter((e) => e.message === 'certificate problem' && e.code === code);
+          return problems.some((e) => e.channel === 'mqtt') && problems.some((e) => e.channel === 'http');
+        },
+        10_000,
+      );
       expect(core.currentStatus().lastError).toMatch(new RegExp(`^${code}: `));
       expect(core.currentStatus().lastError).toMatch(reason);
       // Never a blank screen: the last document stays, with the stale badge after the window.
-      await waitFor(`stale with ${code}`, () => {
-        const view = core.getView();
-        return view.kind === 'content' && view.stale !== null && view.document.revision === shown;
-      }, 5_000);
+      await waitFor(
+        `stale with ${code}`,
+        () => {
+          const view = core.getView();
+          return view.kind === 'content' && view.stale !== null && view.document.revision === shown;
+        },
+        5_000,
+      );
       expect(core.state.name).toBe('stale');
     }
 
@@ -242,7 +251,11 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
     const { core, entries } = await startCore(dataDir);
     expect(core.state.name).toBe('showing-cached');
     expect(revision(core)).toBe(shown);
-    await waitFor('TLS-1 reported on both channels', () => entries.filter((e) => e.message === 'certificate problem' && e.code === 'TLS-1').length === 2, 10_000);
+    await waitFor(
+      'TLS-1 reported on both channels',
+      () => entries.filter((e) => e.message === 'certificate problem' && e.code === 'TLS-1').length === 2,
+      10_000,
+    );
     expect(core.currentStatus().lastError).toMatch(/^TLS-1: /);
     await waitFor('stale after the window, same content', () => core.state.name === 'stale', 5_000);
     expect(revision(core)).toBe(shown);
@@ -250,24 +263,45 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
 
   it('mTLS: the broker and API front ask for a client certificate; accepted with the panel certificate, TLS-4 without', async () => {
     const client = await pki.issueClient('tls-mtls');
-    const mtlsHttps = await TlsTerminator.start({ targetPort: Number(new URL(backend.url).port), certPem: good.certPem, keyPem: good.keyPem, clientCaPem: pki.caPem });
-    const mtlsMqtts = await TlsTerminator.start({ targetPort: Number(new URL(backend.mqttUrl!).port), certPem: good.certPem, keyPem: good.keyPem, clientCaPem: pki.caPem });
+    const mtlsHttps = await TlsTerminator.start({
+      targetPort: Number(new URL(backend.url).port),
+      certPem: good.certPem,
+      keyPem: good.keyPem,
+      clientCaPem: pki.caPem,
+    });
+    const mtlsMqtts = await TlsTerminator.start({
+      targetPort: Number(new URL(backend.mqttUrl!).port),
+      certPem: good.certPem,
+      keyPem: good.keyPem,
+      clientCaPem: pki.caPem,
+    });
     stops.push(async () => {
       await mtlsHttps.close();
       await mtlsMqtts.close();
     });
     const dataDir = await provision('tls-mtls');
     const withEndpoints = async (extra: Record<string, unknown>) => {
-      const config = (await loadPanelConfig(dataDir)) as { ok: true; config: Record<string, unknown> & { endpoints: Record<string, unknown> } };
+      const config = (await loadPanelConfig(dataDir)) as {
+        ok: true;
+        config: Record<string, unknown> & { endpoints: Record<string, unknown> };
+      };
       await writePanelJson(dataDir, {
         ...config.config,
-        endpoints: { ...config.config.endpoints, apiBaseUrl: `https://127.0.0.1:${mtlsHttps.port}/api/v1`, mqttUrl: `mqtts://127.0.0.1:${mtlsMqtts.port}` },
+        endpoints: {
+          ...config.config.endpoints,
+          apiBaseUrl: `https://127.0.0.1:${mtlsHttps.port}/api/v1`,
+          mqttUrl: `mqtts://127.0.0.1:${mtlsMqtts.port}`,
+        },
         ...extra,
       });
     };
     await withEndpoints({ clientCertFile: null, clientKeyFile: null });
     const without = await startCore(dataDir);
-    await waitFor('TLS-4 without a client certificate', () => without.entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-4'), 10_000);
+    await waitFor(
+      'TLS-4 without a client certificate',
+      () => without.entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-4'),
+      10_000,
+    );
     expect(without.core.state.name).toBe('booting');
     await without.core.stop();
 
@@ -276,7 +310,11 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
     await chmod(join(dataDir, 'client.key'), 0o600);
     await withEndpoints({ clientCertFile: 'client.pem', clientKeyFile: 'client.key' });
     const withCert = await startCore(dataDir);
-    await waitFor('live with the client certificate', () => withCert.core.state.name === 'live' && withCert.entries.some((e) => e.message === 'mqtt up'), 10_000);
+    await waitFor(
+      'live with the client certificate',
+      () => withCert.core.state.name === 'live' && withCert.entries.some((e) => e.message === 'mqtt up'),
+      10_000,
+    );
     expect(mtlsMqtts.clientSubjects).toContain('tls-mtls');
     expect(mtlsHttps.clientSubjects).toContain('tls-mtls');
   });
@@ -285,13 +323,23 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
 describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)", () => {
   it('registration hands the CA (and a client certificate for a CSR); panels written from it go live over MQTTS, with and without mTLS, and see a change', async () => {
     const own = await createBackend({
-      dataDir: join(work, 'own-tls-backend'), port: 0, adminToken: ADMIN_TOKEN, logger: silentLogger, startLoops: false,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, tls: { caDir: join(work, 'own-tls-ca') },
+      dataDir: join(work, 'own-tls-backend'),
+      port: 0,
+      adminToken: ADMIN_TOKEN,
+      logger: silentLogger,
+      startLoops: false,
+      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
+      tls: { caDir: join(work, 'own-tls-ca') },
     });
     stops.push(() => own.close());
     const caPem = own.tls?.caCertificateForPanels;
     if (!caPem) throw new Error('the backend has no CA for panels');
-    const ownAdmin = got.extend({ prefixUrl: `${own.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, https: { certificateAuthority: caPem }, retry: { limit: 0 } });
+    const ownAdmin = got.extend({
+      prefixUrl: `${own.url}/api/v1`,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      https: { certificateAuthority: caPem },
+      retry: { limit: 0 },
+    });
 
     // As `provisioning register` + `inject` do: panel.json from the registration answer (CA inline).
     const plain = PanelRegistration.parse(await ownAdmin.post('panels', { json: { id: 'own-tls', name: 'Own TLS' } }).json());
@@ -303,9 +351,13 @@ describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)"
 
     // With a key pair made on the technician's machine and a CSR: a client certificate, key 0600.
     const keys = await generateKeyPair();
-    const mtls = PanelRegistration.parse(await ownAdmin.post('panels', {
-      json: { id: 'own-mtls', name: 'Own mTLS', clientCertificateRequest: await createCertificateRequest(keys, 'own-mtls') },
-    }).json());
+    const mtls = PanelRegistration.parse(
+      await ownAdmin
+        .post('panels', {
+          json: { id: 'own-mtls', name: 'Own mTLS', clientCertificateRequest: await createCertificateRequest(keys, 'own-mtls') },
+        })
+        .json(),
+    );
     expect(mtls.clientCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
     const mtlsDir = join(work, 'own-mtls');
     await writePanelJson(mtlsDir, { ...panelConfigFromRegistration(mtls), clientKeyFile: 'client.key' });
@@ -336,14 +388,28 @@ describe('OTA over HTTPS with the same trust store', () => {
     const keyring = join(work, 'release-keys.json');
     await writeKeyring(keyring, [key]);
     const bundle = await makeBundle(work, '2.0.0', 'export {};\n', 20_000);
-    await releaseOps.publish({ server: backend.url, token: ADMIN_TOKEN }, {
-      bundleFile: bundle.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile],
-    });
+    await releaseOps.publish(
+      { server: backend.url, token: ADMIN_TOKEN },
+      {
+        bundleFile: bundle.file,
+        channel: 'stable',
+        version: '2.0.0',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        rolloutShare: 1,
+        keyFiles: [keyFile],
+      },
+    );
     const { logger, entries } = capturingLogger();
     const restarts: string[] = [];
     const made = createOtaUpdater({
-      dataDir, config: await loadPanelConfig(dataDir), runtimeHost: 'node', runtimeVersion: process.versions.node, appVersion: '1.0.0', buildTimeMs: 0,
-      requestRestart: async () => void restarts.push('restart'), log: logger,
+      dataDir,
+      config: await loadPanelConfig(dataDir),
+      runtimeHost: 'node',
+      runtimeVersion: process.versions.node,
+      appVersion: '1.0.0',
+      buildTimeMs: 0,
+      requestRestart: async () => void restarts.push('restart'),
+      log: logger,
       env: { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: join(work, 'no-release-floor.json') },
     });
     if (!('updater' in made)) throw new Error(made.reason);
@@ -353,7 +419,9 @@ describe('OTA over HTTPS with the same trust store', () => {
     https.setCertificate(stranger.certPem, stranger.keyPem);
     https.dropConnections();
     await expect(updater.checkNow()).rejects.toThrow(/^manifest: TLS-1: /);
-    expect(entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-1' && e.endpoint === `https://127.0.0.1:${https.port}`)).toBe(true);
+    expect(
+      entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-1' && e.endpoint === `https://127.0.0.1:${https.port}`),
+    ).toBe(true);
     expect(restarts).toEqual([]);
 
     https.setCertificate(good.certPem, good.keyPem);
@@ -367,12 +435,23 @@ describe('panel.json refused at boot', () => {
   it('plain endpoints to a host other than loopback → the maintenance screen CFG-6, nothing dialled', async () => {
     const dataDir = join(work, 'plain-panel');
     await writePanelJson(dataDir, {
-      schemaVersion: 1, panelId: 'plain-panel', apiKey: 'k'.repeat(40), name: 'Plain',
-      endpoints: { apiBaseUrl: 'http://backend.example:8080/api/v1', mqttUrl: 'mqtt://backend.example:1883', topics: panelTopics('plain-panel') },
+      schemaVersion: 1,
+      panelId: 'plain-panel',
+      apiKey: 'k'.repeat(40),
+      name: 'Plain',
+      endpoints: {
+        apiBaseUrl: 'http://backend.example:8080/api/v1',
+        mqttUrl: 'mqtt://backend.example:1883',
+        topics: panelTopics('plain-panel'),
+      },
     });
     const { core, entries } = await startCore(dataDir);
     expect(core.getView()).toEqual({ kind: 'maintenance', code: 'CFG-6' });
-    expect(core.currentStatus()).toMatchObject({ state: 'maintenance', maintenanceCode: 'CFG-6', lastError: expect.stringContaining('endpoints.apiBaseUrl http://backend.example:8080') });
+    expect(core.currentStatus()).toMatchObject({
+      state: 'maintenance',
+      maintenanceCode: 'CFG-6',
+      lastError: expect.stringContaining('endpoints.apiBaseUrl http://backend.example:8080'),
+    });
     expect(entries.some((e) => e.message === 'mqtt up' || e.message === 'poll failed')).toBe(false);
   });
 

@@ -22,7 +22,9 @@ let caFile: string;
 
 function provision(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'provisioning/src/cli.ts', ...args], {
-    cwd: repoRoot, env: { ...process.env, AIRPANEL_ADMIN_TOKEN: backend.adminToken, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: repoRoot,
+    env: { ...process.env, AIRPANEL_ADMIN_TOKEN: backend.adminToken, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
@@ -35,8 +37,14 @@ const mode = (file: string) => statSync(file).mode & 0o777;
 
 beforeAll(async () => {
   backend = await createBackend({
-    dataDir: join(temp.dir, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0 },
-    tls: { caDir: join(temp.dir, 'backend', 'ca') }, logger: silentLogger, startLoops: false, releaseFeed: false,
+    dataDir: join(temp.dir, 'backend'),
+    host: '127.0.0.1',
+    port: 0,
+    mqtt: { mode: 'embedded', port: 0 },
+    tls: { caDir: join(temp.dir, 'backend', 'ca') },
+    logger: silentLogger,
+    startLoops: false,
+    releaseFeed: false,
   });
   caFile = join(temp.dir, 'backend', 'ca', 'ca.pem');
 });
@@ -68,19 +76,36 @@ describe('provisioning a panel against a backend with a private CA', () => {
 
     // On the card: files with their modes, panel.json naming their paths on the panel.
     const written = PanelConfig.parse(JSON.parse(readFileSync(join(dataDir, 'panel.json'), 'utf8')));
-    expect(written).toMatchObject({ caFile: '/data/airpanel/ca.pem', clientCertFile: '/data/airpanel/client.pem', clientKeyFile: '/data/airpanel/client.key', mqttCaFile: null });
-    expect([mode(join(dataDir, 'panel.json')), mode(join(dataDir, 'ca.pem')), mode(join(dataDir, 'client.pem')), mode(join(dataDir, 'client.key'))]).toEqual([0o600, 0o644, 0o600, 0o600]);
+    expect(written).toMatchObject({
+      caFile: '/data/airpanel/ca.pem',
+      clientCertFile: '/data/airpanel/client.pem',
+      clientKeyFile: '/data/airpanel/client.key',
+      mqttCaFile: null,
+    });
+    expect([
+      mode(join(dataDir, 'panel.json')),
+      mode(join(dataDir, 'ca.pem')),
+      mode(join(dataDir, 'client.pem')),
+      mode(join(dataDir, 'client.key')),
+    ]).toEqual([0o600, 0o644, 0o600, 0o600]);
     expect(readFileSync(join(dataDir, 'ca.pem'), 'utf8')).toBe(readFileSync(caFile, 'utf8'));
 
     // The files as the panel would use them: its certificate, key and API key over HTTPS.
     const status = await new Promise<number>((resolveStatus, reject) => {
-      const req = request(new URL(`/api/v1/panels/pnl-tls/display`, backend.url), {
-        ca: readFileSync(join(dataDir, 'ca.pem')), cert: readFileSync(join(dataDir, 'client.pem')), key: readFileSync(join(dataDir, 'client.key')),
-        headers: { authorization: `Bearer ${written.apiKey}` }, agent: false,
-      }, (res) => {
-        res.resume();
-        resolveStatus(res.statusCode ?? 0);
-      });
+      const req = request(
+        new URL(`/api/v1/panels/pnl-tls/display`, backend.url),
+        {
+          ca: readFileSync(join(dataDir, 'ca.pem')),
+          cert: readFileSync(join(dataDir, 'client.pem')),
+          key: readFileSync(join(dataDir, 'client.key')),
+          headers: { authorization: `Bearer ${written.apiKey}` },
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolveStatus(res.statusCode ?? 0);
+        },
+      );
       req.once('error', reject);
       req.end();
     });
@@ -91,8 +116,13 @@ describe('provisioning a panel against a backend with a private CA', () => {
     const out: string[] = [];
     const err: string[] = [];
     const deps: CliDeps = {
-      http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {},
-      tmpDir: temp.dir, cwd: temp.dir, out: (l) => out.push(l), err: (l) => err.push(l),
+      http: { transport: createFetchTransport(), timeoutMs: 5_000 },
+      tools: new ProcessToolRunner(30_000),
+      env: {},
+      tmpDir: temp.dir,
+      cwd: temp.dir,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
     };
     expect(await runCli(['inject', '--config', saved, '--data-dir', second], deps), err.join('\n')).toBe(0);
     expect(mode(join(second, 'client.key'))).toBe(0o600);
@@ -100,7 +130,10 @@ describe('provisioning a panel against a backend with a private CA', () => {
   });
 
   it('without the CA, register cannot reach the HTTPS backend and registers nothing', async () => {
-    const run = await provision(['register', '--api', backend.url, '--name', 'No CA', '--id', 'pnl-no-ca', '--out', join(temp.dir, 'no-ca.json')], { NODE_EXTRA_CA_CERTS: '' });
+    const run = await provision(
+      ['register', '--api', backend.url, '--name', 'No CA', '--id', 'pnl-no-ca', '--out', join(temp.dir, 'no-ca.json')],
+      { NODE_EXTRA_CA_CERTS: '' },
+    );
     expect(run.code).not.toBe(0);
     expect(run.stderr).toMatch(/cannot reach the backend at https:\/\/127\.0\.0\.1:\d+: \S*(CERT|SIGNED|VERIFY)/i);
     expect(backend.panels.list().map((p) => p.id)).not.toContain('pnl-no-ca');

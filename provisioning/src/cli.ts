@@ -13,7 +13,15 @@ import { Ext4Debugfs, VfatMtools } from './filesystems.js';
 import { checkClientCertificate, makeClientKeyAndRequest } from './client-certificate.js';
 import { injectPanel, precheckTarget, readPanel, type PanelTarget } from './inject.js';
 import {
-  PANEL_DATA_DIR, describeConfig, isInlinePem, panelLabel, parseCaPem, parsePanelConfig, readIfExists, serializePanelConfig, type Owner,
+  PANEL_DATA_DIR,
+  describeConfig,
+  isInlinePem,
+  panelLabel,
+  parseCaPem,
+  parsePanelConfig,
+  readIfExists,
+  serializePanelConfig,
+  type Owner,
 } from './panel-file.js';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { PanelConfig, panelConfigFromRegistration, parseSensorArgument } from '@airpanel/contract';
@@ -125,25 +133,50 @@ technician sticks on the panel.
 
 const OPTIONS: Record<string, ParseArgsConfig['options']> = {
   register: {
-    api: { type: 'string' }, 'admin-token': { type: 'string' }, name: { type: 'string' },
-    location: { type: 'string' }, lat: { type: 'string' }, lon: { type: 'string' }, id: { type: 'string' },
-    'sensor-source': { type: 'string' }, 'content-set': { type: 'string' }, 'level-scheme': { type: 'string' },
-    channel: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' }, owner: { type: 'string' },
+    api: { type: 'string' },
+    'admin-token': { type: 'string' },
+    name: { type: 'string' },
+    location: { type: 'string' },
+    lat: { type: 'string' },
+    lon: { type: 'string' },
+    id: { type: 'string' },
+    'sensor-source': { type: 'string' },
+    'content-set': { type: 'string' },
+    'level-scheme': { type: 'string' },
+    channel: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    image: { type: 'string' },
+    'data-dir': { type: 'string' },
+    ca: { type: 'string' },
+    owner: { type: 'string' },
     'client-cert': { type: 'boolean' },
   },
   inject: {
-    config: { type: 'string' }, image: { type: 'string' }, 'data-dir': { type: 'string' }, ca: { type: 'string' },
-    channel: { type: 'string' }, owner: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    config: { type: 'string' },
+    image: { type: 'string' },
+    'data-dir': { type: 'string' },
+    ca: { type: 'string' },
+    channel: { type: 'string' },
+    owner: { type: 'string' },
+    force: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
     sensor: { type: 'string' },
   },
   status: {
-    api: { type: 'string' }, 'admin-token': { type: 'string' }, id: { type: 'string' }, config: { type: 'string' },
+    api: { type: 'string' },
+    'admin-token': { type: 'string' },
+    id: { type: 'string' },
+    config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   show: {
-    image: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' },
-    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    image: { type: 'string' },
+    'data-dir': { type: 'string' },
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   },
 };
 
@@ -198,9 +231,8 @@ function partitionsFor(deps: CliDeps, owner: Owner): DataPartition {
     tools: deps.tools,
     tmpDir: deps.tmpDir,
     ...(deps.progress ? { progress: deps.progress } : {}),
-    adapterFor: (kind, file, work) => kind === 'ext4'
-      ? new Ext4Debugfs(deps.tools, file, work, owner)
-      : new VfatMtools(deps.tools, file, work),
+    adapterFor: (kind, file, work) =>
+      kind === 'ext4' ? new Ext4Debugfs(deps.tools, file, work, owner) : new VfatMtools(deps.tools, file, work),
   });
 }
 
@@ -243,7 +275,8 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
   const reg = await registerPanel(deps.http, { api, adminToken, body });
   let clientKeyPem: string | null = null;
   if (clientKey) {
-    if (!reg.clientCertificate) throw new ProvisionError(`registered ${reg.panel.id} but the backend sent no client certificate (is it an older version?)`);
+    if (!reg.clientCertificate)
+      throw new ProvisionError(`registered ${reg.panel.id} but the backend sent no client certificate (is it an older version?)`);
     checkClientCertificate(reg.clientCertificate, clientKey.keyPem, reg.panel.id);
     clientKeyPem = clientKey.keyPem;
   }
@@ -269,8 +302,10 @@ async function register(v: Values, deps: CliDeps): Promise<void> {
     try {
       await injectAndReport(plan, config, Boolean(v.force), deps);
     } catch (e) {
-      throw new ProvisionError(`registered ${config.panelId} and saved ${file}, but could not write it to ${plan.target.path}: ` +
-        `${(e as Error).message}. Fix that, then run: npm run provision -- inject --config ${file} ...`);
+      throw new ProvisionError(
+        `registered ${config.panelId} and saved ${file}, but could not write it to ${plan.target.path}: ` +
+          `${(e as Error).message}. Fix that, then run: npm run provision -- inject --config ${file} ...`,
+      );
     }
   }
   deps.out(panelLabel(config));
@@ -298,7 +333,13 @@ async function planInjection(v: Values, deps: CliDeps, command: string): Promise
   if (target.kind === 'dir') {
     const path = resolve(deps.cwd, target.path);
     // As root, files default to the data dir's owner (the kiosk user), or the app could not read them.
-    const dirOwner = !owner && process.getuid?.() === 0 ? await stat(path).then((st) => ({ uid: st.uid, gid: st.gid }), () => undefined) : undefined;
+    const dirOwner =
+      !owner && process.getuid?.() === 0
+        ? await stat(path).then(
+            (st) => ({ uid: st.uid, gid: st.gid }),
+            () => undefined,
+          )
+        : undefined;
     const effective = owner ?? dirOwner;
     resolved = { kind: 'dir', path, ...(effective ? { owner: effective } : {}) };
   } else {
@@ -397,7 +438,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   try {
     let values: Values;
     try {
-      ({ values } = parseArgs({ args: [...rest], options: OPTIONS[command]!, strict: true, allowPositionals: false }) as { values: Values });
+      ({ values } = parseArgs({ args: [...rest], options: OPTIONS[command]!, strict: true, allowPositionals: false }) as {
+        values: Values;
+      });
     } catch (e) {
       throw new UsageError(`${command}: ${(e as Error).message}`);
     }
@@ -427,8 +470,10 @@ function terminalProgress(): ProgressFn | undefined {
     if (!bar || phase !== current) {
       bar?.stop();
       current = phase;
-      bar = new cliProgress.SingleBar({ stream: process.stderr, format: `${phase} data partition [{bar}] {percentage}% {value}/{total} MiB`, hideCursor: true },
-        cliProgress.Presets.shades_classic);
+      bar = new cliProgress.SingleBar(
+        { stream: process.stderr, format: `${phase} data partition [{bar}] {percentage}% {value}/{total} MiB`, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
       bar.start(Math.ceil(total / 1048576), 0);
     }
     bar.update(Math.ceil(done / 1048576));
@@ -454,6 +499,7 @@ export function defaultDeps(): CliDeps {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  runCli(process.argv.slice(2), defaultDeps()).then((code) => { process.exitCode = code; });
+  runCli(process.argv.slice(2), defaultDeps()).then((code) => {
+    process.exitCode = code;
+  });
 }
-

@@ -22,7 +22,10 @@ export interface ClientKeyAndRequest {
 }
 
 function pem(label: string, der: ArrayBuffer): string {
-  return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END ${label}-----\n`;
 }
 
 /** An ECDSA P-256 key and a CSR whose subject is `commonName` (the backend sets the real subject). */
@@ -36,7 +39,9 @@ export async function makeClientKeyAndRequest(commonName: string): Promise<Clien
 
   const csr = new pkijs.CertificationRequest();
   csr.version = 0;
-  csr.subject.typesAndValues.push(new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: commonName }) }));
+  csr.subject.typesAndValues.push(
+    new pkijs.AttributeTypeAndValue({ type: '2.5.4.3', value: new asn1js.Utf8String({ value: commonName }) }),
+  );
   await csr.subjectPublicKeyInfo.importKey(publicKey as unknown as CryptoKeyLike, engine);
   await csr.sign(signingKey as unknown as CryptoKeyLike, 'SHA-256', engine);
   return { keyPem, requestPem: pem('CERTIFICATE REQUEST', csr.toSchema(true).toBER(false)) };
@@ -55,6 +60,8 @@ export function checkClientCertificate(certificatePem: string, keyPem: string, p
   } catch (error) {
     throw new ProvisionError(`the backend's client certificate is not a certificate: ${(error as Error).message}`);
   }
-  if (!cert.checkPrivateKey(createPrivateKey(keyPem))) throw new ProvisionError("the backend's client certificate is not for the key made here");
-  if (cert.subject !== `CN=${panelId}`) throw new ProvisionError(`the backend's client certificate names ${cert.subject}, not CN=${panelId}`);
+  if (!cert.checkPrivateKey(createPrivateKey(keyPem)))
+    throw new ProvisionError("the backend's client certificate is not for the key made here");
+  if (cert.subject !== `CN=${panelId}`)
+    throw new ProvisionError(`the backend's client certificate names ${cert.subject}, not CN=${panelId}`);
 }

@@ -3,7 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BASIC_DATA_TYPE, LINUX_FILESYSTEM_TYPE, detectFilesystem, extractRange, findDataPartition, mountsOf, patchChanges, type PartitionTable } from './disk.js';
+import {
+  BASIC_DATA_TYPE,
+  LINUX_FILESYSTEM_TYPE,
+  detectFilesystem,
+  extractRange,
+  findDataPartition,
+  mountsOf,
+  patchChanges,
+  type PartitionTable,
+} from './disk.js';
 
 const dirs: string[] = [];
 const temp = () => {
@@ -11,10 +20,13 @@ const temp = () => {
   dirs.push(d);
   return d;
 };
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 const table = (parts: Partial<PartitionTable['partitions'][number]>[], label = 'gpt'): PartitionTable => ({
-  label, sectorsize: 512,
+  label,
+  sectorsize: 512,
   partitions: parts.map((p, i) => ({ node: `d${i + 1}`, start: 2048 * (i + 1), size: 2048, type: LINUX_FILESYSTEM_TYPE, ...p })),
 });
 
@@ -28,7 +40,9 @@ describe('findDataPartition', () => {
     expect(() => findDataPartition(table([{ name: 'efi' }, {}]), 'x.img')).toThrow(/no data partition.*found: efi, \(unnamed\)/);
     expect(() => findDataPartition(table([{ name: 'airpanel-data' }], 'dos'), 'x.img')).toThrow(/has a dos partition table/);
     expect(() => findDataPartition(table([{ name: 'airpanel-data' }, { name: 'airpanel-data' }]), 'x.img')).toThrow(/2 partitions named/);
-    expect(() => findDataPartition(table([{ name: 'airpanel-data', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' }]), 'x.img')).toThrow(/GPT type C12A/);
+    expect(() => findDataPartition(table([{ name: 'airpanel-data', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' }]), 'x.img')).toThrow(
+      /GPT type C12A/,
+    );
   });
 });
 
@@ -41,7 +55,10 @@ describe('mountsOf', () => {
   ].join('\n');
 
   it('lists the mounted partitions of a card, and only of that card', () => {
-    expect(mountsOf('/dev/mmcblk0', mountinfo)).toEqual(['/dev/mmcblk0p4 on /media/tech/airpanel-data', '/dev/mmcblk0p1 on /media/tech/AIRPANEL BOOT']);
+    expect(mountsOf('/dev/mmcblk0', mountinfo)).toEqual([
+      '/dev/mmcblk0p4 on /media/tech/airpanel-data',
+      '/dev/mmcblk0p1 on /media/tech/AIRPANEL BOOT',
+    ]);
     expect(mountsOf('/dev/sdb', mountinfo)).toEqual(['/dev/sdb1 on /mnt/x']);
     expect(mountsOf('/dev/sd', mountinfo)).toEqual([]);
     expect(mountsOf('/dev/sdc', mountinfo)).toEqual([]);
@@ -51,13 +68,18 @@ describe('mountsOf', () => {
 describe('detectFilesystem', () => {
   it('recognizes ext4 and FAT superblocks and nothing else', () => {
     const ext = Buffer.alloc(4096);
-    ext[1080] = 0x53; ext[1081] = 0xef;
+    ext[1080] = 0x53;
+    ext[1081] = 0xef;
     expect(detectFilesystem(ext)).toBe('ext4');
     const fat32 = Buffer.alloc(4096);
-    fat32.write('FAT32   ', 82, 'latin1'); fat32[510] = 0x55; fat32[511] = 0xaa;
+    fat32.write('FAT32   ', 82, 'latin1');
+    fat32[510] = 0x55;
+    fat32[511] = 0xaa;
     expect(detectFilesystem(fat32)).toBe('vfat');
     const fat16 = Buffer.alloc(4096);
-    fat16.write('FAT16   ', 54, 'latin1'); fat16[510] = 0x55; fat16[511] = 0xaa;
+    fat16.write('FAT16   ', 54, 'latin1');
+    fat16[510] = 0x55;
+    fat16[511] = 0xaa;
     expect(detectFilesystem(fat16)).toBe('vfat');
     expect(detectFilesystem(Buffer.alloc(4096))).toBeNull();
     expect(detectFilesystem(Buffer.alloc(100))).toBeNull();

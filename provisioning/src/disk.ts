@@ -17,14 +17,18 @@ const SfdiskJson = z.object({
   partitiontable: z.object({
     label: z.string(),
     sectorsize: z.number().int().positive().default(512),
-    partitions: z.array(z.object({
-      node: z.string(),
-      start: z.number().int().nonnegative(),
-      size: z.number().int().positive(),
-      type: z.string(),
-      uuid: z.string().optional(),
-      name: z.string().optional(),
-    })).default([]),
+    partitions: z
+      .array(
+        z.object({
+          node: z.string(),
+          start: z.number().int().nonnegative(),
+          size: z.number().int().positive(),
+          type: z.string(),
+          uuid: z.string().optional(),
+          name: z.string().optional(),
+        }),
+      )
+      .default([]),
   }),
 });
 export type PartitionTable = z.infer<typeof SfdiskJson>['partitiontable'];
@@ -34,8 +38,9 @@ export async function readPartitionTable(tools: ToolRunner, image: string): Prom
   const r = await tools.run('sfdisk', ['--json', image]);
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').pop() ?? '';
-    throw new ProvisionError(`${image} has no readable partition table (${why || `sfdisk exited ${r.code}`}); ` +
-      'is this an Airpanel image or card?');
+    throw new ProvisionError(
+      `${image} has no readable partition table (${why || `sfdisk exited ${r.code}`}); ` + 'is this an Airpanel image or card?',
+    );
   }
   let json: unknown;
   try {
@@ -51,7 +56,9 @@ export async function readPartitionTable(tools: ToolRunner, image: string): Prom
 /** Finds the data partition by GPT name and type; explains what was found otherwise. */
 export function findDataPartition(table: PartitionTable, image: string): Partition {
   if (table.label !== 'gpt') {
-    throw new ProvisionError(`${image} has a ${table.label} partition table; Airpanel images use GPT with a partition named ${DATA_PARTITION_NAME}`);
+    throw new ProvisionError(
+      `${image} has a ${table.label} partition table; Airpanel images use GPT with a partition named ${DATA_PARTITION_NAME}`,
+    );
   }
   const named = table.partitions.filter((p) => p.name === DATA_PARTITION_NAME);
   if (named.length === 0) {
@@ -62,7 +69,9 @@ export function findDataPartition(table: PartitionTable, image: string): Partiti
   const part = named[0]!;
   const type = part.type.toUpperCase();
   if (type !== LINUX_FILESYSTEM_TYPE && type !== BASIC_DATA_TYPE) {
-    throw new ProvisionError(`partition ${DATA_PARTITION_NAME} of ${image} has GPT type ${part.type}, expected Linux filesystem (${LINUX_FILESYSTEM_TYPE})`);
+    throw new ProvisionError(
+      `partition ${DATA_PARTITION_NAME} of ${image} has GPT type ${part.type}, expected Linux filesystem (${LINUX_FILESYSTEM_TYPE})`,
+    );
   }
   return part;
 }
@@ -72,8 +81,13 @@ export type FsKind = 'ext4' | 'vfat';
 /** Recognizes the filesystem at the start of a partition by its superblock. */
 export function detectFilesystem(head: Buffer): FsKind | null {
   if (head.length >= 1082 && head[1080] === 0x53 && head[1081] === 0xef) return 'ext4';
-  if (head.length >= 512 && head[510] === 0x55 && head[511] === 0xaa &&
-      (head.subarray(54, 57).toString('latin1') === 'FAT' || head.subarray(82, 87).toString('latin1') === 'FAT32')) return 'vfat';
+  if (
+    head.length >= 512 &&
+    head[510] === 0x55 &&
+    head[511] === 0xaa &&
+    (head.subarray(54, 57).toString('latin1') === 'FAT' || head.subarray(82, 87).toString('latin1') === 'FAT32')
+  )
+    return 'vfat';
   return null;
 }
 
@@ -225,7 +239,10 @@ export class DataPartition {
     if (!blockDevice && !st.isFile()) throw new ProvisionError(`${image} is neither an image file nor a block device`);
     if (blockDevice) {
       const mounted = mountsOf(await realpath(image), await readFile(this.opts.mountinfo ?? '/proc/self/mountinfo', 'utf8'));
-      if (mounted.length) throw new ProvisionError(`${image} has mounted partitions (${mounted.join(', ')}): unmount them first (e.g. udisksctl unmount), or use --data-dir on the mounted data partition`);
+      if (mounted.length)
+        throw new ProvisionError(
+          `${image} has mounted partitions (${mounted.join(', ')}): unmount them first (e.g. udisksctl unmount), or use --data-dir on the mounted data partition`,
+        );
     }
 
     const table = await readPartitionTable(tools, image);

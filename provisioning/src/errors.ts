@@ -3,7 +3,10 @@
  * The CLI prints only the message (no stack) and exits with `exitCode`.
  */
 export class ProvisionError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'ProvisionError';
   }

@@ -14,7 +14,10 @@ function safePath(path: string): string {
 }
 
 function ancestors(path: string): string[] {
-  const parts = posix.dirname(path).split('/').filter((p) => p && p !== '.');
+  const parts = posix
+    .dirname(path)
+    .split('/')
+    .filter((p) => p && p !== '.');
   return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
@@ -26,8 +29,13 @@ export class Ext4Debugfs implements FsAdapter {
   readonly kind: FsKind = 'ext4';
   private readonly env = { DEBUGFS_PAGER: '__none__', PAGER: '__none__' };
 
-  constructor(private readonly tools: ToolRunner, private readonly file: string, private readonly workDir: string,
-    private readonly owner: Owner, private readonly dirMode = 0o750) {}
+  constructor(
+    private readonly tools: ToolRunner,
+    private readonly file: string,
+    private readonly workDir: string,
+    private readonly owner: Owner,
+    private readonly dirMode = 0o750,
+  ) {}
 
   async readFile(path: string): Promise<Buffer | null> {
     const r = await this.tools.run('debugfs', ['-R', `cat /${safePath(path)}`, this.file], { env: this.env });
@@ -54,7 +62,11 @@ export class Ext4Debugfs implements FsAdapter {
     for (const f of files) for (const d of ancestors(safePath(f.path))) dirs.add(d);
     for (const d of dirs) {
       if (!(await this.statFile(d))) script.push(`mkdir /${d}`);
-      script.push(`sif /${d} mode 0${(0o40000 | this.dirMode).toString(8)}`, `sif /${d} uid ${this.owner.uid}`, `sif /${d} gid ${this.owner.gid}`);
+      script.push(
+        `sif /${d} mode 0${(0o40000 | this.dirMode).toString(8)}`,
+        `sif /${d} uid ${this.owner.uid}`,
+        `sif /${d} gid ${this.owner.gid}`,
+      );
     }
     let i = 0;
     for (const f of files) {
@@ -62,10 +74,17 @@ export class Ext4Debugfs implements FsAdapter {
       if (/\s|"/.test(src)) throw new ProvisionError(`temp directory ${this.workDir} must not contain spaces or quotes (set TMPDIR)`);
       await writeFile(src, f.data, { mode: 0o600 });
       const existing = await this.statFile(f.path);
-      if (existing && existing.type !== 'regular') throw new ProvisionError(`/${f.path} in the data partition is a ${existing.type}, not a file; refusing to replace it`);
+      if (existing && existing.type !== 'regular')
+        throw new ProvisionError(`/${f.path} in the data partition is a ${existing.type}, not a file; refusing to replace it`);
       if (existing) script.push(`rm /${f.path}`);
-      script.push(`cd /${posix.dirname(f.path) === '.' ? '' : posix.dirname(f.path)}`, `write ${src} ${posix.basename(f.path)}`, 'cd /',
-        `sif /${f.path} mode 0${(0o100000 | f.mode).toString(8)}`, `sif /${f.path} uid ${this.owner.uid}`, `sif /${f.path} gid ${this.owner.gid}`);
+      script.push(
+        `cd /${posix.dirname(f.path) === '.' ? '' : posix.dirname(f.path)}`,
+        `write ${src} ${posix.basename(f.path)}`,
+        'cd /',
+        `sif /${f.path} mode 0${(0o100000 | f.mode).toString(8)}`,
+        `sif /${f.path} uid ${this.owner.uid}`,
+        `sif /${f.path} gid ${this.owner.gid}`,
+      );
     }
     const cmdFile = join(this.workDir, 'debugfs.cmd');
     await writeFile(cmdFile, `${script.join('\n')}\n`);
@@ -83,7 +102,9 @@ export class Ext4Debugfs implements FsAdapter {
   async check(): Promise<void> {
     const r = await this.tools.run('e2fsck', ['-fn', this.file]);
     if (r.code !== 0) {
-      throw new ProvisionError(`the data partition's ext4 filesystem is not clean (e2fsck -fn exit ${r.code}): ${r.stdout.toString().trim().split('\n').slice(-2).join(' / ')}`);
+      throw new ProvisionError(
+        `the data partition's ext4 filesystem is not clean (e2fsck -fn exit ${r.code}): ${r.stdout.toString().trim().split('\n').slice(-2).join(' / ')}`,
+      );
     }
   }
 }
@@ -93,7 +114,11 @@ export class VfatMtools implements FsAdapter {
   readonly kind: FsKind = 'vfat';
   private readonly env = { MTOOLS_SKIP_CHECK: '1' };
 
-  constructor(private readonly tools: ToolRunner, private readonly file: string, private readonly workDir: string) {}
+  constructor(
+    private readonly tools: ToolRunner,
+    private readonly file: string,
+    private readonly workDir: string,
+  ) {}
 
   async readFile(path: string): Promise<Buffer | null> {
     const dest = join(this.workDir, 'read-back');
@@ -122,6 +147,9 @@ export class VfatMtools implements FsAdapter {
 
   async check(): Promise<void> {
     const r = await this.tools.run('fsck.vfat', ['-n', this.file]);
-    if (r.code !== 0) throw new ProvisionError(`the data partition's vfat filesystem is not clean (fsck.vfat -n exit ${r.code}): ${r.stdout.toString().trim().split('\n').slice(-2).join(' / ')}`);
+    if (r.code !== 0)
+      throw new ProvisionError(
+        `the data partition's vfat filesystem is not clean (fsck.vfat -n exit ${r.code}): ${r.stdout.toString().trim().split('\n').slice(-2).join(' / ')}`,
+      );
   }
 }

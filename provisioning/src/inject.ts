@@ -4,8 +4,17 @@ import type { PanelConfig } from '@airpanel/contract';
 import type { DataPartition, DataPartitionInfo, FsFile } from './disk.js';
 import { ProvisionError } from './errors.js';
 import {
-  CA_FILE, CLIENT_CERT_FILE, CLIENT_KEY_FILE, PANEL_DATA_DIR, PANEL_JSON, chownOrExplain, isInlinePem, parsePanelConfig, readIfExists,
-  serializePanelConfig, type Owner,
+  CA_FILE,
+  CLIENT_CERT_FILE,
+  CLIENT_KEY_FILE,
+  PANEL_DATA_DIR,
+  PANEL_JSON,
+  chownOrExplain,
+  isInlinePem,
+  parsePanelConfig,
+  readIfExists,
+  serializePanelConfig,
+  type Owner,
 } from './panel-file.js';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 
@@ -13,9 +22,7 @@ import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 export const DATA_DIR_IN_PARTITION = 'airpanel';
 
 /** Where panel.json goes: the data partition of an image/card, or a data dir on a mounted filesystem. */
-export type PanelTarget =
-  | { kind: 'image'; path: string }
-  | { kind: 'dir'; path: string; owner?: Owner };
+export type PanelTarget = { kind: 'image'; path: string } | { kind: 'dir'; path: string; owner?: Owner };
 
 export interface InjectRequest {
   config: PanelConfig;
@@ -48,8 +55,10 @@ export function checkIdentity(existing: Buffer | null, nextPanelId: string | nul
     throw new ProvisionError(`${(e as Error).message}. Refusing to overwrite it without --force.`);
   }
   if (previous.panelId !== nextPanelId && !force) {
-    throw new ProvisionError(`${where} already holds panel ${previous.panelId} (${previous.name}). ` +
-      'Refusing to overwrite another panel\'s identity; pass --force if this card really changes panel.');
+    throw new ProvisionError(
+      `${where} already holds panel ${previous.panelId} (${previous.name}). ` +
+        "Refusing to overwrite another panel's identity; pass --force if this card really changes panel.",
+    );
   }
   return previous.panelId;
 }
@@ -74,12 +83,18 @@ export function planFiles(req: InjectRequest, panelDataDir: string): { config: P
   const certInline = isInlinePem(config.clientCertFile);
   const keyInline = isInlinePem(config.clientKeyFile);
   if (certInline !== keyInline) {
-    throw new ProvisionError('panel.json holds a client certificate without its key, or a key without its certificate (register --client-cert writes both)');
+    throw new ProvisionError(
+      'panel.json holds a client certificate without its key, or a key without its certificate (register --client-cert writes both)',
+    );
   }
   if (certInline && keyInline) {
     files.push({ path: CLIENT_CERT_FILE, data: Buffer.from(config.clientCertFile!), mode: 0o600 });
     files.push({ path: CLIENT_KEY_FILE, data: Buffer.from(config.clientKeyFile!), mode: 0o600 });
-    config = { ...config, clientCertFile: posix.join(panelDataDir, CLIENT_CERT_FILE), clientKeyFile: posix.join(panelDataDir, CLIENT_KEY_FILE) };
+    config = {
+      ...config,
+      clientCertFile: posix.join(panelDataDir, CLIENT_CERT_FILE),
+      clientKeyFile: posix.join(panelDataDir, CLIENT_KEY_FILE),
+    };
   }
   files.push({ path: PANEL_JSON, data: serializePanelConfig(config), mode: 0o600 });
   return { config, files };
@@ -112,7 +127,12 @@ export async function injectPanel(partitions: DataPartition, target: PanelTarget
  * a clean data partition, and holds no other panel's panel.json unless forced. `panelId` null:
  * the backend will choose it, so any existing identity is another panel's.
  */
-export async function precheckTarget(partitions: DataPartition, target: PanelTarget, panelId: string | null, force: boolean): Promise<void> {
+export async function precheckTarget(
+  partitions: DataPartition,
+  target: PanelTarget,
+  panelId: string | null,
+  force: boolean,
+): Promise<void> {
   if (target.kind === 'dir') {
     const jsonPath = posix.join(target.path, PANEL_JSON);
     checkIdentity(await readIfExists(jsonPath), panelId, force, jsonPath);
@@ -137,7 +157,10 @@ export async function readPanel(partitions: DataPartition, target: PanelTarget |
   let where: string;
   if (target.kind === 'image') {
     where = `${target.path}: /data/${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`;
-    bytes = await partitions.open(target.path, async (fs) => ({ result: await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`), changed: false }));
+    bytes = await partitions.open(target.path, async (fs) => ({
+      result: await fs.readFile(`${DATA_DIR_IN_PARTITION}/${PANEL_JSON}`),
+      changed: false,
+    }));
   } else {
     where = target.kind === 'dir' ? posix.join(target.path, PANEL_JSON) : target.path;
     bytes = await readIfExists(where);

@@ -15,12 +15,19 @@ const temp = () => {
   dirs.push(d);
   return d;
 };
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
-
-const config = (id = 'pnl-0001', mqttUrl: string | null = 'mqtts://b.example.org:8883') => PanelConfig.parse({
-  schemaVersion: 1, panelId: id, apiKey: 'a'.repeat(40), name: 'Nation', location: { description: 'Place de la Nation' },
-  endpoints: { apiBaseUrl: 'https://x.example.org/api/v1', mqttUrl, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+const config = (id = 'pnl-0001', mqttUrl: string | null = 'mqtts://b.example.org:8883') =>
+  PanelConfig.parse({
+    schemaVersion: 1,
+    panelId: id,
+    apiKey: 'a'.repeat(40),
+    name: 'Nation',
+    location: { description: 'Place de la Nation' },
+    endpoints: { apiBaseUrl: 'https://x.example.org/api/v1', mqttUrl, topics: { display: 'd', status: 's', commands: 'c', events: 'e' } },
+  });
 
 describe('panelsUrl', () => {
   it('accepts the base URL with or without /api/v1 and a path prefix', () => {
@@ -34,15 +41,18 @@ describe('panelsUrl', () => {
 
 describe('panel.json', () => {
   it('serializes what it parses, byte for byte (property)', () => {
-    fc.assert(fc.property(
-      fc.stringMatching(/^[a-z0-9][a-z0-9-]{2,20}$/),
-      fc.string({ minLength: 1, maxLength: 60 }).filter((s) => s.trim().length > 0 && !/[\u0000-\u001f\u007f]/.test(s)),
-      (id, name) => {
-        const bytes = serializePanelConfig({ ...config(id), name: name.trim() });
-        expect(serializePanelConfig(parsePanelConfig(bytes, 'p'))).toEqual(bytes);
-        expect(panelLabel(parsePanelConfig(bytes, 'p'))).toContain(id);
-      },
-    ), { numRuns: 50 });
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9][a-z0-9-]{2,20}$/),
+        fc.string({ minLength: 1, maxLength: 60 }).filter((s) => s.trim().length > 0 && !/[\u0000-\u001f\u007f]/.test(s)),
+        (id, name) => {
+          const bytes = serializePanelConfig({ ...config(id), name: name.trim() });
+          expect(serializePanelConfig(parsePanelConfig(bytes, 'p'))).toEqual(bytes);
+          expect(panelLabel(parsePanelConfig(bytes, 'p'))).toContain(id);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 
   it('names the broken field', () => {
@@ -68,20 +78,37 @@ describe('identity and files', () => {
   });
 
   it('refuses a CA for a panel without TLS', () => {
-    expect(() => planFiles({ config: config('pnl-0001', 'mqtt://b:1883'), brokerCa: Buffer.from('x'), force: false }, '/data/airpanel')).toThrow(/does not use TLS/);
-    const plan = planFiles({ config: { ...config(), mqttCaFile: '/data/airpanel/broker-ca.pem' }, brokerCa: Buffer.from('pem'), force: false }, '/data/airpanel');
+    expect(() =>
+      planFiles({ config: config('pnl-0001', 'mqtt://b:1883'), brokerCa: Buffer.from('x'), force: false }, '/data/airpanel'),
+    ).toThrow(/does not use TLS/);
+    const plan = planFiles(
+      { config: { ...config(), mqttCaFile: '/data/airpanel/broker-ca.pem' }, brokerCa: Buffer.from('pem'), force: false },
+      '/data/airpanel',
+    );
     // One CA for every connection: caFile names it, the older MQTT-only field is cleared.
     expect(plan.config.caFile).toBe('/data/airpanel/ca.pem');
     expect(plan.config.mqttCaFile).toBeNull();
-    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([['ca.pem', 0o644], ['panel.json', 0o600]]);
+    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([
+      ['ca.pem', 0o644],
+      ['panel.json', 0o600],
+    ]);
   });
 
   it('writes the CA, client certificate and key that register saved inside panel.json into their own files (key and certificate 0600)', async () => {
     const pem = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
     const saved = { ...config(), caFile: pem('CERTIFICATE'), clientCertFile: pem('CERTIFICATE'), clientKeyFile: pem('PRIVATE KEY') };
     const plan = planFiles({ config: saved, force: false }, '/data/airpanel');
-    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([['ca.pem', 0o644], ['client.pem', 0o600], ['client.key', 0o600], ['panel.json', 0o600]]);
-    expect(plan.config).toMatchObject({ caFile: '/data/airpanel/ca.pem', clientCertFile: '/data/airpanel/client.pem', clientKeyFile: '/data/airpanel/client.key' });
+    expect(plan.files.map((f) => [f.path, f.mode])).toEqual([
+      ['ca.pem', 0o644],
+      ['client.pem', 0o600],
+      ['client.key', 0o600],
+      ['panel.json', 0o600],
+    ]);
+    expect(plan.config).toMatchObject({
+      caFile: '/data/airpanel/ca.pem',
+      clientCertFile: '/data/airpanel/client.pem',
+      clientKeyFile: '/data/airpanel/client.key',
+    });
 
     const dir = join(temp(), 'data');
     const unused = {} as Parameters<typeof injectPanel>[0];
@@ -110,9 +137,29 @@ describe('identity and files', () => {
   it('accepts only CA certificates as the broker CA', () => {
     const d = temp();
     const mk = (name: string, ca: boolean) => {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
-        '-keyout', join(d, `${name}.key`), '-out', join(d, `${name}.pem`), '-subj', `/CN=${name}`,
-        '-addext', `basicConstraints=critical,CA:${ca ? 'TRUE' : 'FALSE'}`], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-keyout',
+          join(d, `${name}.key`),
+          '-out',
+          join(d, `${name}.pem`),
+          '-subj',
+          `/CN=${name}`,
+          '-addext',
+          `basicConstraints=critical,CA:${ca ? 'TRUE' : 'FALSE'}`,
+        ],
+        { stdio: 'ignore' },
+      );
       return readFileSync(join(d, `${name}.pem`));
     };
     expect(parseCaPem(mk('ca', true), 'ca.pem').toString()).toMatch(/^-----BEGIN CERTIFICATE-----/);

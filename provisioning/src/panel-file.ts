@@ -88,8 +88,8 @@ export async function chownOrExplain(path: string, owner: Owner): Promise<void> 
 /** What a technician sticks on the panel: id, name, location, and where it reports to. */
 export function panelLabel(config: PanelConfig): string {
   const loc = config.location;
-  const coords = loc && loc.latitude !== undefined && loc.longitude !== undefined
-    ? ` (${loc.latitude.toFixed(5)}, ${loc.longitude.toFixed(5)})` : '';
+  const coords =
+    loc && loc.latitude !== undefined && loc.longitude !== undefined ? ` (${loc.latitude.toFixed(5)}, ${loc.longitude.toFixed(5)})` : '';
   const rows: [string, string][] = [
     ['panel id', config.panelId],
     ['name', config.name],

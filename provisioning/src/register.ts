@@ -1,5 +1,13 @@
 import { PanelCreateBody, type PanelRegistration, type PanelSummary } from '@airpanel/contract';
-import { ApiCallError, createApiClient, endpoints, endpointUrl, serverRootOf, type ApiTransport, type BackendApiClient } from '@airpanel/contract/api';
+import {
+  ApiCallError,
+  createApiClient,
+  endpoints,
+  endpointUrl,
+  serverRootOf,
+  type ApiTransport,
+  type BackendApiClient,
+} from '@airpanel/contract/api';
 import { ProvisionError } from './errors.js';
 import { describeIssues } from './panel-file.js';
 
@@ -32,7 +40,12 @@ export function panelsUrl(api: string): URL {
 
 function adminClient(http: BackendHttp, api: string, adminToken: string): BackendApiClient {
   if (!adminToken) throw new ProvisionError('no admin token: pass --admin-token or set AIRPANEL_ADMIN_TOKEN');
-  return createApiClient({ baseUrl: serverRoot(api), credentials: { bearer: adminToken }, transport: http.transport, timeoutMs: http.timeoutMs });
+  return createApiClient({
+    baseUrl: serverRoot(api),
+    credentials: { bearer: adminToken },
+    transport: http.transport,
+    timeoutMs: http.timeoutMs,
+  });
 }
 
 /** Validates what will be sent (the shared PanelCreateBody schema), with a readable error. */
@@ -67,15 +80,20 @@ export async function registerPanel(http: BackendHttp, req: RegisterRequest): Pr
     if (!(e instanceof ApiCallError)) throw e;
     if (e.kind === 'transport') throw unreachable(client, e);
     if (e.kind === 'refused' && e.status === 409) {
-      throw new ProvisionError(`panel id ${JSON.stringify(body.id ?? '')} is already registered (${serverReason(e)}). ` +
-        'Choose another --id, or rotate the existing panel\'s key in the back office instead of registering it again.');
+      throw new ProvisionError(
+        `panel id ${JSON.stringify(body.id ?? '')} is already registered (${serverReason(e)}). ` +
+          "Choose another --id, or rotate the existing panel's key in the back office instead of registering it again.",
+      );
     }
-    if (e.kind === 'refused' && (e.status === 401 || e.status === 403)) throw new ProvisionError(`the backend refused the admin token (${serverReason(e)})`);
+    if (e.kind === 'refused' && (e.status === 401 || e.status === 403))
+      throw new ProvisionError(`the backend refused the admin token (${serverReason(e)})`);
     if (e.kind === 'refused') throw new ProvisionError(`registration failed at ${client.url('createPanel')}: ${serverReason(e)}`);
     if (e.details.notJson) throw new ProvisionError(`the backend answered ${e.status} but not with JSON (is --api the Airpanel backend?)`);
     if (e.details.issues) {
-      throw new ProvisionError(`the backend's answer is not a panel registration: ${describeIssues({ issues: e.details.issues })}. ` +
-        'Nothing was saved; check that the backend and this tool are the same version.');
+      throw new ProvisionError(
+        `the backend's answer is not a panel registration: ${describeIssues({ issues: e.details.issues })}. ` +
+          'Nothing was saved; check that the backend and this tool are the same version.',
+      );
     }
     throw new ProvisionError(`registration failed at ${client.url('createPanel')}: ${e.message}`);
   }
@@ -95,11 +113,14 @@ export async function fetchPanelStatus(http: BackendHttp, api: string, adminToke
       if (!(e instanceof ApiCallError)) throw e;
       if (e.kind === 'transport' && attempt < 2) continue;
       if (e.kind === 'transport') throw unreachable(client, e);
-      if (e.kind === 'invalid-request') throw new ProvisionError(`invalid panel id ${JSON.stringify(panelId)}: ${describeIssues({ issues: e.details.issues ?? [] })}`);
+      if (e.kind === 'invalid-request')
+        throw new ProvisionError(`invalid panel id ${JSON.stringify(panelId)}: ${describeIssues({ issues: e.details.issues ?? [] })}`);
       if (e.status === 404) throw new ProvisionError(`the backend has no panel ${panelId}`);
       if (e.status === 401 || e.status === 403) throw new ProvisionError('the backend refused the admin token');
       if (e.kind === 'refused') throw new ProvisionError(`status of ${panelId} failed: ${e.serverError?.message ?? `HTTP ${e.status}`}`);
-      throw new ProvisionError(`the backend's answer is not a panel status: ${e.details.issues ? describeIssues({ issues: e.details.issues }) : e.message}`);
+      throw new ProvisionError(
+        `the backend's answer is not a panel status: ${e.details.issues ? describeIssues({ issues: e.details.issues }) : e.message}`,
+      );
     }
   }
 }

@@ -26,7 +26,15 @@ describe('provision inject --sensor', () => {
   function cli() {
     const out: string[] = [];
     const err: string[] = [];
-    const deps: CliDeps = { http: { transport: createFetchTransport(), timeoutMs: 5_000 }, tools: new ProcessToolRunner(30_000), env: {}, tmpDir: work, cwd: work, out: (l) => out.push(l), err: (l) => err.push(l) };
+    const deps: CliDeps = {
+      http: { transport: createFetchTransport(), timeoutMs: 5_000 },
+      tools: new ProcessToolRunner(30_000),
+      env: {},
+      tmpDir: work,
+      cwd: work,
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+    };
     return { deps, out, err };
   }
 
@@ -34,7 +42,10 @@ describe('provision inject --sensor', () => {
     await writeFile(join(work, 'panel-042.json'), JSON.stringify(panelJson('panel-042')));
     const dataDir = join(work, 'data');
     const ok = cli();
-    expect(await runCli(['inject', '--config', 'panel-042.json', '--data-dir', dataDir, '--sensor', 'sds011:/dev/ttyUSB0'], ok.deps), ok.err.join('\n')).toBe(0);
+    expect(
+      await runCli(['inject', '--config', 'panel-042.json', '--data-dir', dataDir, '--sensor', 'sds011:/dev/ttyUSB0'], ok.deps),
+      ok.err.join('\n'),
+    ).toBe(0);
     const written = JSON.parse(await readFile(join(dataDir, 'panel.json'), 'utf8')) as PanelConfig;
     expect(written.sensor).toEqual({ kind: 'sds011', device: '/dev/ttyUSB0' });
     const show = cli();
@@ -44,10 +55,16 @@ describe('provision inject --sensor', () => {
     const bad = cli();
     expect(await runCli(['inject', '--config', 'panel-042.json', '--data-dir', dataDir, '--sensor', 'sds011:ttyUSB0'], bad.deps)).toBe(2);
     expect(bad.err.join('\n')).toMatch(/--sensor: .*\/dev/);
-    expect((JSON.parse(await readFile(join(dataDir, 'panel.json'), 'utf8')) as PanelConfig).sensor).toEqual({ kind: 'sds011', device: '/dev/ttyUSB0' });
+    expect((JSON.parse(await readFile(join(dataDir, 'panel.json'), 'utf8')) as PanelConfig).sensor).toEqual({
+      kind: 'sds011',
+      device: '/dev/ttyUSB0',
+    });
 
     const none = cli();
-    expect(await runCli(['inject', '--config', 'panel-042.json', '--data-dir', dataDir, '--sensor', 'none', '--force'], none.deps), none.err.join('\n')).toBe(0);
+    expect(
+      await runCli(['inject', '--config', 'panel-042.json', '--data-dir', dataDir, '--sensor', 'none', '--force'], none.deps),
+      none.err.join('\n'),
+    ).toBe(0);
     expect((JSON.parse(await readFile(join(dataDir, 'panel.json'), 'utf8')) as PanelConfig).sensor).toBe(null);
   });
 });

@@ -24,13 +24,23 @@ export interface ToolRunner {
 
 /** Which Debian package provides a tool, for the "not installed" error. */
 const PACKAGE_OF: Record<string, string> = {
-  sfdisk: 'fdisk', debugfs: 'e2fsprogs', e2fsck: 'e2fsprogs', mcopy: 'mtools', mtype: 'mtools',
-  mmd: 'mtools', mdir: 'mtools', 'fsck.vfat': 'dosfstools', cp: 'coreutils',
+  sfdisk: 'fdisk',
+  debugfs: 'e2fsprogs',
+  e2fsck: 'e2fsprogs',
+  mcopy: 'mtools',
+  mtype: 'mtools',
+  mmd: 'mtools',
+  mdir: 'mtools',
+  'fsck.vfat': 'dosfstools',
+  cp: 'coreutils',
 };
 
 /** Runs real programs with spawn (no shell); sbin directories are added to PATH. */
 export class ProcessToolRunner implements ToolRunner {
-  constructor(private readonly timeoutMs = 120_000, private readonly baseEnv: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly timeoutMs = 120_000,
+    private readonly baseEnv: NodeJS.ProcessEnv = process.env,
+  ) {}
 
   run(command: string, args: readonly string[], options: ToolOptions = {}): Promise<ToolResult> {
     const path = [this.baseEnv.PATH ?? '/usr/bin:/bin', '/usr/sbin', '/sbin'].join(':');
@@ -58,7 +68,9 @@ export class ProcessToolRunner implements ToolRunner {
         }
         resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
       });
-      child.stdin.on('error', () => { /* tool exited before reading its input; its exit code tells */ });
+      child.stdin.on('error', () => {
+        /* tool exited before reading its input; its exit code tells */
+      });
       child.stdin.end(options.input ?? '');
     });
   }
@@ -66,7 +78,10 @@ export class ProcessToolRunner implements ToolRunner {
 
 /** Runs a tool and fails with its stderr unless it exits 0 (or one of `okCodes`). */
 export async function runChecked(
-  tools: ToolRunner, command: string, args: readonly string[], what: string,
+  tools: ToolRunner,
+  command: string,
+  args: readonly string[],
+  what: string,
   options: ToolOptions & { okCodes?: number[] } = {},
 ): Promise<ToolResult> {
   const r = await tools.run(command, args, options);

@@ -16,7 +16,10 @@ class Inbox {
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
-  async waitFor<T>(predicate: (m: { topic: string; json: unknown; retain: boolean }) => T | undefined | false, timeoutMs = 3_000): Promise<T> {
+  async waitFor<T>(
+    predicate: (m: { topic: string; json: unknown; retain: boolean }) => T | undefined | false,
+    timeoutMs = 3_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const m of this.messages) {
@@ -24,7 +27,8 @@ class Inbox {
         if (found) return found;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching MQTT message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.map((m) => m.topic))}`);
+      if (left <= 0)
+        throw new Error(`no matching MQTT message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.map((m) => m.topic))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -62,7 +66,13 @@ describe('backend with the embedded MQTT broker', () => {
   });
 
   async function connectAs(panelId: string, password: string): Promise<MqttClient> {
-    const client = await mqtt.connectAsync(backend.mqttUrl!, { username: panelId, password, clientId: panelId, reconnectPeriod: 0, connectTimeout: 3_000 });
+    const client = await mqtt.connectAsync(backend.mqttUrl!, {
+      username: panelId,
+      password,
+      clientId: panelId,
+      reconnectPeriod: 0,
+      connectTimeout: 3_000,
+    });
     clients.push(client);
     return client;
   }
@@ -71,7 +81,9 @@ describe('backend with the embedded MQTT broker', () => {
     const api = apiClient(backend.url);
     const admin = backend.adminToken;
     await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-m', name: 'Sim', spec: { kind: 'simulated' } } });
-    const reg = PanelRegistration.parse((await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-m', name: 'MQTT', sensorSourceId: 'sim-m' } })).json);
+    const reg = PanelRegistration.parse(
+      (await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-m', name: 'MQTT', sensorSourceId: 'sim-m' } })).json,
+    );
     expect(reg.endpoints.mqttUrl).toBe(backend.mqttUrl);
     const topics = panelTopics('panel-m');
 
@@ -92,8 +104,16 @@ describe('backend with the embedded MQTT broker', () => {
     expect(pushed.revision).toBeGreaterThan(retained.revision);
 
     const status: PanelStatus = {
-      panelId: 'panel-m', online: true, firmwareVersion: '1.2.3', state: 'live', stateReason: 'document confirmed',
-      displayedRevision: pushed.revision, uptimeSeconds: 12, lastError: null, maintenanceCode: null, sentAt: new Date().toISOString(),
+      panelId: 'panel-m',
+      online: true,
+      firmwareVersion: '1.2.3',
+      state: 'live',
+      stateReason: 'document confirmed',
+      displayedRevision: pushed.revision,
+      uptimeSeconds: 12,
+      lastError: null,
+      maintenanceCode: null,
+      sentAt: new Date().toISOString(),
       lastStart: { reason: 'watchdog', at: new Date().toISOString(), detail: 'watchdog: killed ABRT', bootedSlot: 'A' },
     };
     await panel.publishAsync(topics.status, JSON.stringify(status), { qos: 1, retain: true });
@@ -105,10 +125,19 @@ describe('backend with the embedded MQTT broker', () => {
     // Why the panel's app last started: stored from its status, shown in the summary.
     expect(summary.lastStart).toMatchObject({ reason: 'watchdog', detail: 'watchdog: killed ABRT', bootedSlot: 'A' });
 
-    const sent = CommandRecord.parse((await api('POST', '/api/v1/panels/panel-m/commands', { token: admin, body: { kind: 'screenshot' } })).json);
+    const sent = CommandRecord.parse(
+      (await api('POST', '/api/v1/panels/panel-m/commands', { token: admin, body: { kind: 'screenshot' } })).json,
+    );
     const received = await inbox.waitFor((m) => m.topic === topics.commands && Command.parse(m.json));
     expect(received).toMatchObject({ id: sent.id, kind: 'screenshot', panelId: 'panel-m' });
-    await panel.publishAsync(topics.events, JSON.stringify({ type: 'command-ack', ack: { commandId: sent.id, panelId: 'panel-m', status: 'done', detail: null, at: new Date().toISOString() } }), { qos: 1 });
+    await panel.publishAsync(
+      topics.events,
+      JSON.stringify({
+        type: 'command-ack',
+        ack: { commandId: sent.id, panelId: 'panel-m', status: 'done', detail: null, at: new Date().toISOString() },
+      }),
+      { qos: 1 },
+    );
     const acked = await eventually(async () => {
       const record = CommandRecord.parse((await api('GET', `/api/v1/panels/panel-m/commands/${sent.id}`, { token: admin })).json);
       return record.acks.length > 0 ? record : undefined;
@@ -132,11 +161,21 @@ describe('backend with an external Mosquitto, configured by options alone', () =
     let backend: Backend | null = null;
     let panel: MqttClient | null = null;
     try {
-      backend = await startTestBackend(temp.dir, { mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword } });
+      backend = await startTestBackend(temp.dir, {
+        mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword },
+      });
       expect(backend.mqttUrl).toBe(broker.url);
       const api = apiClient(backend.url);
-      const reg = PanelRegistration.parse((await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-x', name: 'External' } })).json);
-      panel = await mqtt.connectAsync(broker.url, { username: 'panel-x', password: reg.apiKey, clientId: 'panel-x', reconnectPeriod: 0, connectTimeout: 3_000 });
+      const reg = PanelRegistration.parse(
+        (await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-x', name: 'External' } })).json,
+      );
+      panel = await mqtt.connectAsync(broker.url, {
+        username: 'panel-x',
+        password: reg.apiKey,
+        clientId: 'panel-x',
+        reconnectPeriod: 0,
+        connectTimeout: 3_000,
+      });
       const inbox = new Inbox(panel);
       await panel.subscribeAsync(panelTopics('panel-x').display, { qos: 1 });
       const doc = await inbox.waitFor((m) => DisplayDocument.parse(m.json));

@@ -1,14 +1,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ApiError,
-  CommandRecord,
-  DisplayDocument,
-  PanelRegistration,
-  PanelSummary,
-  displayETag,
-} from '@airpanel/contract';
+import { ApiError, CommandRecord, DisplayDocument, PanelRegistration, PanelSummary, displayETag } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
 
@@ -45,7 +38,10 @@ describe('backend over real HTTP and SQLite', () => {
 
   it('changes level and ETag when a reading crosses a breakpoint, and answers 304 for the current tag', async () => {
     const { api, admin } = await start();
-    expect((await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-1', name: 'Street sensor', spec: { kind: 'simulated' } } })).status).toBe(201);
+    expect(
+      (await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-1', name: 'Street sensor', spec: { kind: 'simulated' } } }))
+        .status,
+    ).toBe(201);
     const registration = await createPanel(api, admin, { id: 'panel-1', name: 'Main street', sensorSourceId: 'sim-1' });
     expect(registration.endpoints.apiBaseUrl).toBe(`${backend!.url}/api/v1`);
     expect(registration.endpoints.mqttUrl).toBeNull();
@@ -58,13 +54,19 @@ describe('backend over real HTTP and SQLite', () => {
     expect(firstDoc.readings).toBeNull();
     expect(first.headers.get('etag')).toBe(displayETag(firstDoc));
 
-    const notModified = await api('GET', '/api/v1/panels/panel-1/display', { token: key, headers: { 'if-none-match': first.headers.get('etag')! } });
+    const notModified = await api('GET', '/api/v1/panels/panel-1/display', {
+      token: key,
+      headers: { 'if-none-match': first.headers.get('etag')! },
+    });
     expect(notModified.status).toBe(304);
     expect(notModified.text).toBe('');
 
     const t0 = Date.parse('2026-01-01T08:00:00Z');
     const post = async (pm25: number, at: number) => {
-      const answer = await api('POST', '/api/v1/sensors/sim-1/readings', { token: admin, body: { values: { pm25 }, measuredAt: new Date(at).toISOString() } });
+      const answer = await api('POST', '/api/v1/sensors/sim-1/readings', {
+        token: admin,
+        body: { values: { pm25 }, measuredAt: new Date(at).toISOString() },
+      });
       expect(answer.status, answer.text).toBe(201);
     };
     await post(10, t0);
@@ -108,7 +110,9 @@ describe('backend over real HTTP and SQLite', () => {
     const get = async () => DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-2/display', { token: admin })).json);
     const before = await get();
 
-    const content = (await api('GET', '/api/v1/content-sets/default-en', { token: admin })).json as { byLevel: Record<string, { headline: string }> };
+    const content = (await api('GET', '/api/v1/content-sets/default-en', { token: admin })).json as {
+      byLevel: Record<string, { headline: string }>;
+    };
     content.byLevel.good!.headline = 'Clean air today';
     const { id: _id, ...contentBody } = content as unknown as Record<string, unknown>;
     expect((await api('PUT', '/api/v1/content-sets/default-en', { token: admin, body: contentBody })).status).toBe(200);
@@ -118,9 +122,14 @@ describe('backend over real HTTP and SQLite', () => {
 
     // A scheme whose level ids the content set lacks: generated content shows the label.
     const scheme = {
-      id: 'two-level', name: 'Two levels',
-      levels: [{ id: 'fine', label: 'Fine' }, { id: 'poor', label: 'Poor' }],
-      breakpoints: { pm10: [50] }, hysteresis: { marginFraction: 0, minDwellSeconds: 0 },
+      id: 'two-level',
+      name: 'Two levels',
+      levels: [
+        { id: 'fine', label: 'Fine' },
+        { id: 'poor', label: 'Poor' },
+      ],
+      breakpoints: { pm10: [50] },
+      hysteresis: { marginFraction: 0, minDwellSeconds: 0 },
     };
     expect((await api('POST', '/api/v1/level-schemes', { token: admin, body: scheme })).status).toBe(201);
     const patched = await api('PATCH', '/api/v1/panels/panel-2', { token: admin, body: { levelSchemeId: 'two-level' } });
@@ -175,16 +184,39 @@ describe('backend over real HTTP and SQLite', () => {
     await expectError(api('POST', '/api/v1/panels', { token: admin }), 400);
     await expectError(api('GET', '/api/v1/panels/UPPER_case', { token: admin }), 400, 'invalid-request');
     await expectError(api('GET', '/api/v1/panels/panel-a/commands?limit=0', { token: admin }), 400);
-    await expectError(api('POST', '/api/v1/panels', { token: admin, body: { name: 'x', sensorSourceId: 'missing-source' } }), 400, 'unknown-reference');
-    await expectError(api('POST', '/api/v1/panels', { token: admin, rawBody: JSON.stringify({ name: 'x'.repeat(300 * 1024) }) }), 413, 'payload-too-large');
+    await expectError(
+      api('POST', '/api/v1/panels', { token: admin, body: { name: 'x', sensorSourceId: 'missing-source' } }),
+      400,
+      'unknown-reference',
+    );
+    await expectError(
+      api('POST', '/api/v1/panels', { token: admin, rawBody: JSON.stringify({ name: 'x'.repeat(300 * 1024) }) }),
+      413,
+      'payload-too-large',
+    );
 
     await expectError(api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-a', name: 'Again' } }), 409, 'already-exists');
     await expectError(api('DELETE', '/api/v1/content-sets/default-en', { token: admin }), 409, 'default-resource');
-    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'vendor-1', name: 'Vendor', spec: { kind: 'http-json', url: 'http://127.0.0.1:9/x', fieldMap: { pm25: 'pm25' } } } });
-    await expectError(api('POST', '/api/v1/sensors/vendor-1/readings', { token: admin, body: { values: { pm25: 1 } } }), 409, 'not-simulated');
+    await api('POST', '/api/v1/sensors', {
+      token: admin,
+      body: { id: 'vendor-1', name: 'Vendor', spec: { kind: 'http-json', url: 'http://127.0.0.1:9/x', fieldMap: { pm25: 'pm25' } } },
+    });
+    await expectError(
+      api('POST', '/api/v1/sensors/vendor-1/readings', { token: admin, body: { values: { pm25: 1 } } }),
+      409,
+      'not-simulated',
+    );
     await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-e', name: 'Sim', spec: { kind: 'simulated' } } });
-    await expectError(api('POST', '/api/v1/sensors/sim-e/readings', { token: admin, body: { values: { pm25: 1 }, measuredAt: '2999-01-01T00:00:00Z' } }), 400, 'reading-in-future');
-    await expectError(api('POST', '/api/v1/sensors/sim-e/readings', { token: admin, body: { values: { pm25: -1 } } }), 400, 'invalid-request');
+    await expectError(
+      api('POST', '/api/v1/sensors/sim-e/readings', { token: admin, body: { values: { pm25: 1 }, measuredAt: '2999-01-01T00:00:00Z' } }),
+      400,
+      'reading-in-future',
+    );
+    await expectError(
+      api('POST', '/api/v1/sensors/sim-e/readings', { token: admin, body: { values: { pm25: -1 } } }),
+      400,
+      'invalid-request',
+    );
 
     // A deleted panel's key stops working at once.
     expect((await api('DELETE', '/api/v1/panels/panel-a', { token: admin })).status).toBe(204);
@@ -197,7 +229,11 @@ describe('backend over real HTTP and SQLite', () => {
     const b = await createPanel(api, admin, { id: 'panel-other', name: 'Other' });
     const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('IHDR and pixels')]);
     const put = (token: string, body: Buffer | string, contentType = 'image/png') =>
-      fetch(`${backend!.url}/api/v1/panels/panel-shot/screenshot`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+      fetch(`${backend!.url}/api/v1/panels/panel-shot/screenshot`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+        body: typeof body === 'string' ? body : new Uint8Array(body),
+      });
 
     expect((await api('GET', '/api/v1/panels/panel-shot/screenshot', { token: admin })).status).toBe(404);
     expect((await put(b.apiKey, png)).status).toBe(403);
@@ -216,7 +252,12 @@ describe('backend over real HTTP and SQLite', () => {
   it('keeps everything across a restart, and revisions keep growing', async () => {
     const { api, admin } = await start();
     await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-r', name: 'Sim', spec: { kind: 'simulated' } } });
-    const reg = await createPanel(api, admin, { id: 'panel-r', name: 'Restart', sensorSourceId: 'sim-r', location: { description: 'Corner' } });
+    const reg = await createPanel(api, admin, {
+      id: 'panel-r',
+      name: 'Restart',
+      sensorSourceId: 'sim-r',
+      location: { description: 'Corner' },
+    });
     await api('POST', '/api/v1/sensors/sim-r/readings', { token: admin, body: { values: { no2: 250 } } });
     const command = await api('POST', '/api/v1/panels/panel-r/commands', { token: admin, body: { kind: 'reload' } });
     expect(command.status).toBe(201);
@@ -229,12 +270,17 @@ describe('backend over real HTTP and SQLite', () => {
     backend = await startTestBackend(temp.dir);
     const again = apiClient(backend.url);
     expect(backend.adminToken).toBe(adminToken);
-    const afterRestart = await again('GET', '/api/v1/panels/panel-r/display', { token: reg.apiKey, headers: { 'if-none-match': displayETag(before) } });
+    const afterRestart = await again('GET', '/api/v1/panels/panel-r/display', {
+      token: reg.apiKey,
+      headers: { 'if-none-match': displayETag(before) },
+    });
     expect(afterRestart.status).toBe(304);
     const panel = PanelSummary.parse((await again('GET', '/api/v1/panels/panel-r', { token: admin })).json);
     expect(panel.location).toEqual({ description: 'Corner' });
     expect(panel.currentRevision).toBe(before.revision);
-    expect(CommandRecord.parse((await again('GET', `/api/v1/panels/panel-r/commands/${commandId}`, { token: admin })).json).kind).toBe('reload');
+    expect(CommandRecord.parse((await again('GET', `/api/v1/panels/panel-r/commands/${commandId}`, { token: admin })).json).kind).toBe(
+      'reload',
+    );
     expect((await again('GET', '/api/v1/sensors/sim-r/readings', { token: admin })).json).toHaveLength(1);
 
     // A new panel after the restart gets a revision above every earlier one.

@@ -34,8 +34,14 @@ import type { SensorSourceService } from './sensors/sources.js';
 import type { PanelMessageRecorder } from './status/panel-message-sink.js';
 import { setUpBackendTls, type BackendTls, type TlsOptions } from './tls/backend-tls.js';
 import {
-  embeddedBrokerTls, httpsServerOptions, logTransportAtStart, panelCertificateIssuer, revokingCertificates, secureHttpApp,
-  serverNamesOf, startCertificateRenewal,
+  embeddedBrokerTls,
+  httpsServerOptions,
+  logTransportAtStart,
+  panelCertificateIssuer,
+  revokingCertificates,
+  secureHttpApp,
+  serverNamesOf,
+  startCertificateRenewal,
 } from './tls/backend-wiring.js';
 
 export const BACKEND_VERSION = '0.1.0';
@@ -150,8 +156,14 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
   const logger = options.logger ?? createJsonLogger();
   const host = options.host ?? '127.0.0.1';
   const refreshIntervalSeconds = options.refreshIntervalSeconds ?? DEFAULT_REFRESH_INTERVAL_SECONDS;
-  if (!Number.isInteger(refreshIntervalSeconds) || refreshIntervalSeconds < MIN_REFRESH_INTERVAL_SECONDS || refreshIntervalSeconds > 86_400) {
-    throw new Error(`refreshIntervalSeconds must be a whole number from ${MIN_REFRESH_INTERVAL_SECONDS} to 86400, got ${refreshIntervalSeconds}`);
+  if (
+    !Number.isInteger(refreshIntervalSeconds) ||
+    refreshIntervalSeconds < MIN_REFRESH_INTERVAL_SECONDS ||
+    refreshIntervalSeconds > 86_400
+  ) {
+    throw new Error(
+      `refreshIntervalSeconds must be a whole number from ${MIN_REFRESH_INTERVAL_SECONDS} to 86400, got ${refreshIntervalSeconds}`,
+    );
   }
   const mqtt: MqttOptions = options.mqtt ?? { mode: 'embedded', port: 1883 };
 
@@ -182,7 +194,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       : null;
     let apiBaseUrl = '';
     const domain = createDomain({
-      db, clock, logger, metrics,
+      db,
+      clock,
+      logger,
+      metrics,
       adminToken: admin.token,
       refreshIntervalSeconds,
       apiBaseUrl: () => apiBaseUrl,
@@ -205,7 +220,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       // A broker with its own accounts may have drifted (a panel deleted while it was down).
       const { removed, missing } = await gateway.reconcilePanelAccounts(panels.list().map((p) => p.id));
       if (removed.length > 0) logger.warn('mqtt: removed broker accounts of unknown panels', { panelIds: removed });
-      if (missing.length > 0) logger.warn('mqtt: panels without a broker account; rotate their keys (POST /api/v1/panels/{id}/api-key)', { panelIds: missing });
+      if (missing.length > 0)
+        logger.warn('mqtt: panels without a broker account; rotate their keys (POST /api/v1/panels/{id}/api-key)', { panelIds: missing });
     }
     metrics.connectedPanelCount = () => gateway.connectedPanelCount();
     // The broker may have lost its retained messages (aedes keeps them in memory).
@@ -215,7 +231,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     cleanups.push(() => domain.drain());
 
     const refreshLoop = new RefreshLoop({
-      clock, logger,
+      clock,
+      logger,
       providers: options.providers ?? defaultProviders(),
       listSources: () => domain.sensorSources.list(),
       onReading: async (sourceId, reading) => {
@@ -236,7 +253,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     let openApi: unknown = null;
     const routes = [
       ...operationsRoutes({
-        metrics, clock, startedAtMs,
+        metrics,
+        clock,
+        startedAtMs,
         panelCount: () => panels.count(),
         connectedPanelCount: () => gateway.connectedPanelCount(),
         openApiDocument: () => openApi,
@@ -247,7 +266,13 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         : []),
     ];
     const principalOf = (authorization: string | undefined) => domain.keys.authenticate(bearerToken(authorization));
-    const app = buildHttpServer({ metrics, logger, routes, authenticate: (token) => domain.keys.authenticate(token), ...(tls ? { https: httpsServerOptions(tls) } : {}) });
+    const app = buildHttpServer({
+      metrics,
+      logger,
+      routes,
+      authenticate: (token) => domain.keys.authenticate(token),
+      ...(tls ? { https: httpsServerOptions(tls) } : {}),
+    });
     if (tls) {
       secureHttpApp(app, tls, (authorization) => {
         const principal = principalOf(authorization);
@@ -271,7 +296,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     };
     if (options.extendHttp) await options.extendHttp(app, { logger, principalOf, isAdmin, isPanelOrAdmin });
     await app.ready();
-    openApi = buildOpenApiDocument(routes.map((r) => r.endpoint), { version: BACKEND_VERSION, moduleRoutes });
+    openApi = buildOpenApiDocument(
+      routes.map((r) => r.endpoint),
+      { version: BACKEND_VERSION, moduleRoutes },
+    );
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());
     const address = app.server.address() as AddressInfo;
@@ -281,14 +309,17 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     const timers: NodeJS.Timeout[] = [];
     if (options.startLoops !== false) {
       refreshLoop.start();
-      const maintenance = setInterval(() => {
-        try {
-          issuer.renewExpiring();
-          domain.httpPolls.flush();
-        } catch (error) {
-          logger.error('maintenance failed', { error: (error as Error).message });
-        }
-      }, Math.min(refreshIntervalSeconds, 10) * 1000);
+      const maintenance = setInterval(
+        () => {
+          try {
+            issuer.renewExpiring();
+            domain.httpPolls.flush();
+          } catch (error) {
+            logger.error('maintenance failed', { error: (error as Error).message });
+          }
+        },
+        Math.min(refreshIntervalSeconds, 10) * 1000,
+      );
       maintenance.unref();
       timers.push(maintenance);
     }
@@ -301,9 +332,18 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     if (tls) logTransportAtStart(tls, logger);
 
     if ((host === '0.0.0.0' || host === '::') && !options.publicUrl) {
-      logger.warn('listening on every interface but no public URL is set: panels are told to use 127.0.0.1; set publicUrl (--public-url) and the MQTT public URL', { apiBaseUrl });
+      logger.warn(
+        'listening on every interface but no public URL is set: panels are told to use 127.0.0.1; set publicUrl (--public-url) and the MQTT public URL',
+        { apiBaseUrl },
+      );
     }
-    logger.info('backend started', { url, apiBaseUrl, mqttUrl: gateway.panelUrl || null, dataDir: options.dataDir, refreshIntervalSeconds });
+    logger.info('backend started', {
+      url,
+      apiBaseUrl,
+      mqttUrl: gateway.panelUrl || null,
+      dataDir: options.dataDir,
+      refreshIntervalSeconds,
+    });
     let closing: Promise<void> | null = null;
     return {
       url,
@@ -345,7 +385,12 @@ function buildGateway(mqtt: MqttOptions, host: string, backend: GatewayBackend, 
       return new NoMqttGateway();
     case 'embedded':
       return createEmbeddedGateway({
-        host: mqtt.host ?? host, port: mqtt.port, publicUrl: mqtt.publicUrl, verifier: backend, sink: backend, logger,
+        host: mqtt.host ?? host,
+        port: mqtt.port,
+        publicUrl: mqtt.publicUrl,
+        verifier: backend,
+        sink: backend,
+        logger,
         ...(tls ? { tls: embeddedBrokerTls(tls) } : {}),
       });
     case 'external':

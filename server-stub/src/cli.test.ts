@@ -11,13 +11,30 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 describe('command line', () => {
   it('reads flags, falls back to AIRPANEL_* variables, and refuses nonsense', () => {
-    const parsed = optionsFromCommandLine(['--port', '9000', '--mqtt-port', '0', '--data-dir', '/tmp/x'], { AIRPANEL_PORT: '1', AIRPANEL_REFRESH_INTERVAL: '5', AIRPANEL_ADMIN_TOKEN: 't'.repeat(30) });
+    const parsed = optionsFromCommandLine(['--port', '9000', '--mqtt-port', '0', '--data-dir', '/tmp/x'], {
+      AIRPANEL_PORT: '1',
+      AIRPANEL_REFRESH_INTERVAL: '5',
+      AIRPANEL_ADMIN_TOKEN: 't'.repeat(30),
+    });
     expect(parsed.help).toBe(false);
     if (parsed.help) return;
-    expect(parsed.options).toMatchObject({ port: 9000, dataDir: '/tmp/x', refreshIntervalSeconds: 5, adminToken: 't'.repeat(30), mqtt: { mode: 'embedded', port: 0 } });
+    expect(parsed.options).toMatchObject({
+      port: 9000,
+      dataDir: '/tmp/x',
+      refreshIntervalSeconds: 5,
+      adminToken: 't'.repeat(30),
+      mqtt: { mode: 'embedded', port: 0 },
+    });
 
     const external = optionsFromCommandLine(['--mqtt-url', 'mqtts://broker:8883'], { AIRPANEL_MQTT_PASSWORD: 'secret' });
-    expect(!external.help && external.options.mqtt).toEqual({ mode: 'external', url: 'mqtts://broker:8883', username: 'airpanel-backend', password: 'secret', publicUrl: undefined, credentials: 'dynsec' });
+    expect(!external.help && external.options.mqtt).toEqual({
+      mode: 'external',
+      url: 'mqtts://broker:8883',
+      username: 'airpanel-backend',
+      password: 'secret',
+      publicUrl: undefined,
+      credentials: 'dynsec',
+    });
     const none = optionsFromCommandLine(['--mqtt-mode', 'none'], {});
     expect(!none.help && none.options.mqtt).toEqual({ mode: 'none' });
     expect(optionsFromCommandLine(['--help'], {})).toEqual({ help: true });
@@ -31,10 +48,14 @@ describe('command line', () => {
 
 describe('transport security on the command line', () => {
   it('refuses plain HTTP or MQTT beyond loopback unless --allow-insecure-transport, and then warns', () => {
-    expect(() => optionsFromCommandLine(['--public-url', 'http://panels.example.org'], {})).toThrow(/refusing to start without encryption: panels are told to use http:\/\/panels\.example\.org/);
+    expect(() => optionsFromCommandLine(['--public-url', 'http://panels.example.org'], {})).toThrow(
+      /refusing to start without encryption: panels are told to use http:\/\/panels\.example\.org/,
+    );
     expect(() => optionsFromCommandLine(['--host', '0.0.0.0'], {})).toThrow(/the API listens on 0\.0\.0\.0 over plain HTTP/);
     expect(() => optionsFromCommandLine(['--mqtt-public-url', 'mqtt://panels.example.org:1883'], {})).toThrow(/MQTT without TLS/);
-    expect(() => optionsFromCommandLine(['--mqtt-url', 'mqtt://broker.example.org:1883'], {})).toThrow(/joins mqtt:\/\/broker\.example\.org:1883 without TLS/);
+    expect(() => optionsFromCommandLine(['--mqtt-url', 'mqtt://broker.example.org:1883'], {})).toThrow(
+      /joins mqtt:\/\/broker\.example\.org:1883 without TLS/,
+    );
 
     const allowed = optionsFromCommandLine(['--public-url', 'http://panels.example.org', '--allow-insecure-transport'], {});
     expect(!allowed.help && allowed.warnings).toEqual([expect.stringMatching(/^INSECURE TRANSPORT.*http:\/\/panels\.example\.org/)]);
@@ -44,12 +65,18 @@ describe('transport security on the command line', () => {
     // Loopback stays plain without a word; a TLS-terminating proxy in front is fine too.
     const local = optionsFromCommandLine([], {});
     expect(!local.help && local.warnings).toEqual([]);
-    const proxied = optionsFromCommandLine(['--public-url', 'https://panels.example.org', '--mqtt-public-url', 'mqtts://panels.example.org:8883'], {});
+    const proxied = optionsFromCommandLine(
+      ['--public-url', 'https://panels.example.org', '--mqtt-public-url', 'mqtts://panels.example.org:8883'],
+      {},
+    );
     expect(!proxied.help && proxied.warnings).toEqual([]);
   });
 
   it('takes the certificate, key and CA directory from flags or AIRPANEL_TLS_*, and both or neither of cert and key', () => {
-    const flags = optionsFromCommandLine(['--tls-cert', '/etc/a/cert.pem', '--tls-key', '/etc/a/key.pem', '--host', '0.0.0.0', '--public-url', 'https://panels.example.org'], {});
+    const flags = optionsFromCommandLine(
+      ['--tls-cert', '/etc/a/cert.pem', '--tls-key', '/etc/a/key.pem', '--host', '0.0.0.0', '--public-url', 'https://panels.example.org'],
+      {},
+    );
     expect(!flags.help && flags.options.tls).toEqual({ certFile: '/etc/a/cert.pem', keyFile: '/etc/a/key.pem' });
     expect(!flags.help && flags.warnings).toEqual([]);
     const env = optionsFromCommandLine([], { AIRPANEL_TLS_CA_DIR: '/var/lib/airpanel/ca' });
@@ -58,7 +85,11 @@ describe('transport security on the command line', () => {
   });
 
   it('the CLI exits 2 with the reason when asked to serve plain HTTP to the outside', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', '--public-url', 'http://panels.example.org', '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'server-stub/src/cli.ts', '--public-url', 'http://panels.example.org', '--port', '0'],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -69,13 +100,19 @@ describe('transport security on the command line', () => {
 });
 
 describe('the CLI with a private CA', () => {
-  it('creates the CA at first start, serves HTTPS, prints the certificate\'s names and expiry, and exits 0 on SIGTERM', async () => {
+  it("creates the CA at first start, serves HTTPS, prints the certificate's names and expiry, and exits 0 on SIGTERM", async () => {
     const temp = makeTempDir();
     try {
       const caDir = path.join(temp.dir, 'ca');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir], {
-        cwd: repoRoot, env: { ...process.env, AIRPANEL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir],
+        {
+          cwd: repoRoot,
+          env: { ...process.env, AIRPANEL_LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       let stderr = '';
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       try {
@@ -91,8 +128,10 @@ describe('the CLI with a private CA', () => {
           });
         });
         expect(stderr).toMatch(/MQTT for panels: mqtts:\/\/127\.0\.0\.1:\d+/);
-        expect(stderr).toMatch(/TLS 1\.2\+ with a certificate for 127\.0\.0\.1, localhost \(issued by the private CA\), expires \d{4}-\d\d-\d\dT/);
-        expect((statSync(path.join(caDir, 'ca.key')).mode & 0o777)).toBe(0o600);
+        expect(stderr).toMatch(
+          /TLS 1\.2\+ with a certificate for 127\.0\.0\.1, localhost \(issued by the private CA\), expires \d{4}-\d\d-\d\dT/,
+        );
+        expect(statSync(path.join(caDir, 'ca.key')).mode & 0o777).toBe(0o600);
         const status = await new Promise<number>((resolve, reject) => {
           httpsGet(`${url}/healthz`, { ca: readFileSync(path.join(caDir, 'ca.pem')) }, (res) => {
             res.resume();
@@ -133,7 +172,10 @@ describe('shutdown', () => {
     const worker = async () => {
       for (;;) {
         const i = next++;
-        const answer = await api('POST', '/api/v1/sensors/sim-c/readings', { token: backend.adminToken, body: { values: { pm25: i % 500 }, measuredAt: new Date(base + i * 1000).toISOString() } }).catch(() => null);
+        const answer = await api('POST', '/api/v1/sensors/sim-c/readings', {
+          token: backend.adminToken,
+          body: { values: { pm25: i % 500 }, measuredAt: new Date(base + i * 1000).toISOString() },
+        }).catch(() => null);
         if (answer?.status !== 201) return;
         accepted++;
         firstAccepted();
@@ -146,7 +188,8 @@ describe('shutdown', () => {
     expect(accepted).toBeGreaterThan(0);
 
     const again = await startTestBackend(temp.dir);
-    const stored = (await apiClient(again.url)('GET', '/api/v1/sensors/sim-c/readings?limit=100', { token: again.adminToken })).json as unknown[];
+    const stored = (await apiClient(again.url)('GET', '/api/v1/sensors/sim-c/readings?limit=100', { token: again.adminToken }))
+      .json as unknown[];
     await again.close();
     expect(stored.length).toBeGreaterThanOrEqual(accepted);
   });
@@ -154,11 +197,15 @@ describe('shutdown', () => {
   it('the CLI starts, prints where it listens, and exits 0 on SIGTERM after closing everything', async () => {
     const temp = makeTempDir();
     temps.push(temp);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0'], {
-      cwd: repoRoot,
-      env: { ...process.env, AIRPANEL_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0'],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, AIRPANEL_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -53,7 +53,10 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
 }
 
 /** Turns flags and environment into backend options; flags win over the environment. */
-export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): { help: true } | { help: false; options: BackendOptions; warnings: string[] } {
+export function optionsFromCommandLine(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { help: true } | { help: false; options: BackendOptions; warnings: string[] } {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -108,17 +111,25 @@ export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): 
     default:
       throw new UsageError(`--mqtt-mode must be embedded, external or none, got "${mode}"`);
   }
-  const tls = tlsOptions(pick('tls-cert', 'AIRPANEL_TLS_CERT'), pick('tls-key', 'AIRPANEL_TLS_KEY'), pick('tls-ca-dir', 'AIRPANEL_TLS_CA_DIR'));
+  const tls = tlsOptions(
+    pick('tls-cert', 'AIRPANEL_TLS_CERT'),
+    pick('tls-key', 'AIRPANEL_TLS_KEY'),
+    pick('tls-ca-dir', 'AIRPANEL_TLS_CA_DIR'),
+  );
   const port = integer('--port', pick('port', 'AIRPANEL_PORT'), 8080, 0, 65535);
   const publicUrl = pick('public-url', 'AIRPANEL_PUBLIC_URL');
   const problems = insecureTransportProblems({ tls: tls !== undefined, host, publicUrl, mqtt });
   const allowInsecure = values['allow-insecure-transport'] === true || env.AIRPANEL_ALLOW_INSECURE_TRANSPORT === '1';
   if (problems.length > 0 && !allowInsecure) {
-    throw new UsageError(`refusing to start without encryption: ${problems.join('; ')}. Give --tls-cert and --tls-key (or --tls-ca-dir), or pass --allow-insecure-transport if this network is closed`);
+    throw new UsageError(
+      `refusing to start without encryption: ${problems.join('; ')}. Give --tls-cert and --tls-key (or --tls-ca-dir), or pass --allow-insecure-transport if this network is closed`,
+    );
   }
   return {
     help: false,
-    warnings: problems.map((problem) => `INSECURE TRANSPORT (--allow-insecure-transport): ${problem}; API keys and the admin token cross the network in clear`),
+    warnings: problems.map(
+      (problem) => `INSECURE TRANSPORT (--allow-insecure-transport): ${problem}; API keys and the admin token cross the network in clear`,
+    ),
     options: {
       ...(tls ? { tls } : {}),
       dataDir: path.resolve(pick('data-dir', 'AIRPANEL_DATA_DIR') ?? '.data/server'),
@@ -126,14 +137,21 @@ export function optionsFromCommandLine(argv: string[], env: NodeJS.ProcessEnv): 
       port,
       publicUrl,
       mqtt,
-      refreshIntervalSeconds: integer('--refresh-interval', pick('refresh-interval', 'AIRPANEL_REFRESH_INTERVAL'), DEFAULT_REFRESH_INTERVAL_SECONDS, 1, 86_400),
+      refreshIntervalSeconds: integer(
+        '--refresh-interval',
+        pick('refresh-interval', 'AIRPANEL_REFRESH_INTERVAL'),
+        DEFAULT_REFRESH_INTERVAL_SECONDS,
+        1,
+        86_400,
+      ),
       adminToken: env.AIRPANEL_ADMIN_TOKEN,
     },
   };
 }
 
 function tlsOptions(certFile: string | undefined, keyFile: string | undefined, caDir: string | undefined): TlsOptions | undefined {
-  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError('give --tls-cert and --tls-key together (or AIRPANEL_TLS_CERT and AIRPANEL_TLS_KEY)');
+  if ((certFile === undefined) !== (keyFile === undefined))
+    throw new UsageError('give --tls-cert and --tls-key together (or AIRPANEL_TLS_CERT and AIRPANEL_TLS_KEY)');
   if (!certFile && !caDir) return undefined;
   return {
     ...(certFile && keyFile ? { certFile: path.resolve(certFile), keyFile: path.resolve(keyFile) } : {}),

@@ -1,4 +1,11 @@
-import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, type AveragingRule, type ContentSet, type LevelScheme, type SensorSource } from '@airpanel/contract';
+import {
+  DEFAULT_CONTENT_SET,
+  DEFAULT_LEVEL_SCHEME,
+  type AveragingRule,
+  type ContentSet,
+  type LevelScheme,
+  type SensorSource,
+} from '@airpanel/contract';
 import type { Clock } from './clock.js';
 import { CommandService } from './commands/service.js';
 import { CommandStore } from './commands/store.js';
@@ -78,9 +85,17 @@ export function createDomain(o: DomainOptions) {
   const sourceStore = new DefinitionStore<SensorSource>(store, SENSOR_SOURCES.table, SENSOR_SOURCES.parse);
 
   const issuer = new DocumentIssuer({
-    store, documents: documentStore, panels: panelStore, levelSchemes: schemeStore, contentSets: contentSetStore,
+    store,
+    documents: documentStore,
+    panels: panelStore,
+    levelSchemes: schemeStore,
+    contentSets: contentSetStore,
     latestReading: (sourceId) => readingStore.latest(sourceId),
-    gateway: currentGateway, clock, logger, metrics, refreshIntervalSeconds: o.refreshIntervalSeconds,
+    gateway: currentGateway,
+    clock,
+    logger,
+    metrics,
+    refreshIntervalSeconds: o.refreshIntervalSeconds,
   });
   const reports = new PanelReportQueue({ store, logger, isKnownPanel: (panelId) => keys.has(panelId) });
   const httpPolls = new HttpPollTracker({ store, status: statusStore, clock, panelExists: (panelId) => panelStore.exists(panelId) });
@@ -88,46 +103,89 @@ export function createDomain(o: DomainOptions) {
   /** Called when a source's definition changes (the refresh loop re-fetches it at once). */
   let onSourceChanged: (sourceId: string) => void = () => undefined;
   const definitionDeps = { store, panels: panelStore, clock };
-  const levelSchemes: LevelSchemeService = new DefinitionService(LEVEL_SCHEMES, { ...definitionDeps, definitions: schemeStore }, {
-    afterReplace: async (id) => void (await issuer.reissueYielding(panelStore.idsUsing('level_scheme_id', id), `level scheme ${id} changed`)),
-  });
-  const contentSets: ContentSetService = new DefinitionService(CONTENT_SETS, { ...definitionDeps, definitions: contentSetStore }, {
-    afterReplace: async (id) => void (await issuer.reissueYielding(panelStore.idsUsing('content_set_id', id), `content set ${id} changed`)),
-  });
-  const sensorSources: SensorSourceService = new DefinitionService(SENSOR_SOURCES, { ...definitionDeps, definitions: sourceStore }, {
-    afterCreate: (id) => onSourceChanged(id),
-    afterReplace: (id) => {
-      issuer.noteSourceHealth(id, false);
-      onSourceChanged(id);
+  const levelSchemes: LevelSchemeService = new DefinitionService(
+    LEVEL_SCHEMES,
+    { ...definitionDeps, definitions: schemeStore },
+    {
+      afterReplace: async (id) =>
+        void (await issuer.reissueYielding(panelStore.idsUsing('level_scheme_id', id), `level scheme ${id} changed`)),
     },
-    afterDelete: (id) => {
-      issuer.noteSourceHealth(id, false);
-      onSourceChanged(id);
+  );
+  const contentSets: ContentSetService = new DefinitionService(
+    CONTENT_SETS,
+    { ...definitionDeps, definitions: contentSetStore },
+    {
+      afterReplace: async (id) =>
+        void (await issuer.reissueYielding(panelStore.idsUsing('content_set_id', id), `content set ${id} changed`)),
     },
-  });
+  );
+  const sensorSources: SensorSourceService = new DefinitionService(
+    SENSOR_SOURCES,
+    { ...definitionDeps, definitions: sourceStore },
+    {
+      afterCreate: (id) => onSourceChanged(id),
+      afterReplace: (id) => {
+        issuer.noteSourceHealth(id, false);
+        onSourceChanged(id);
+      },
+      afterDelete: (id) => {
+        issuer.noteSourceHealth(id, false);
+        onSourceChanged(id);
+      },
+    },
+  );
 
   const screenshots = new ScreenshotService({ dir: o.screenshotsDir, panels: { require: (id) => panels.require(id) }, logger });
   const panels: PanelService = new PanelService({
-    store, panels: panelStore, keys, issuer, documents: documentStore, status: statusStore, reports, httpPolls,
+    store,
+    panels: panelStore,
+    keys,
+    issuer,
+    documents: documentStore,
+    status: statusStore,
+    reports,
+    httpPolls,
     references: {
       sensorSourceExists: (id) => sourceStore.exists(id),
       contentSetExists: (id) => contentSetStore.exists(id),
       levelSchemeExists: (id) => schemeStore.exists(id),
     },
     onDeleted: (panelId) => screenshots.remove(panelId),
-    gateway: currentGateway, apiBaseUrl: o.apiBaseUrl, clock, logger,
+    gateway: currentGateway,
+    apiBaseUrl: o.apiBaseUrl,
+    clock,
+    logger,
     httpOnlineWindowMs: (o.httpOnlineWindowSeconds ?? 900) * 1000,
     certificates: o.panelCertificates ?? null,
   });
   const commands = new CommandService({
-    commands: commandStore, panels, reports, gateway: currentGateway, clock, logger, metrics,
+    commands: commandStore,
+    panels,
+    reports,
+    gateway: currentGateway,
+    clock,
+    logger,
+    metrics,
     commandTtlSeconds: o.commandTtlSeconds ?? 600,
   });
   const readings = new ReadingService({ readings: readingStore, sources: sensorSources, panels: panelStore, issuer, clock, metrics });
   const panelReadings = new PanelReadingsService({
-    store: new PanelReadingStore(o.db), panels, sensorSources, readings, clock, logger, averaging: o.panelReadingAveraging,
+    store: new PanelReadingStore(o.db),
+    panels,
+    sensorSources,
+    readings,
+    clock,
+    logger,
+    averaging: o.panelReadingAveraging,
   });
-  const panelMessages = new PanelMessageRecorder({ isKnownPanel: (panelId) => keys.has(panelId), queue: reports, status: statusStore, commands: commandStore, clock, logger });
+  const panelMessages = new PanelMessageRecorder({
+    isKnownPanel: (panelId) => keys.has(panelId),
+    queue: reports,
+    status: statusStore,
+    commands: commandStore,
+    clock,
+    logger,
+  });
   panelMessages.onPanelReading = (panelId, reading) => panelReadings.record(panelId, reading);
 
   /** What an MQTT gateway talks to: the key check, the sink of panel messages, re-publishing. */
@@ -152,8 +210,22 @@ export function createDomain(o: DomainOptions) {
   ];
 
   return {
-    store, keys, issuer, reports, httpPolls, panels, levelSchemes, contentSets, sensorSources, readings, commands,
-    screenshots, panelReadings, panelMessages, gatewayBackend, routes,
+    store,
+    keys,
+    issuer,
+    reports,
+    httpPolls,
+    panels,
+    levelSchemes,
+    contentSets,
+    sensorSources,
+    readings,
+    commands,
+    screenshots,
+    panelReadings,
+    panelMessages,
+    gatewayBackend,
+    routes,
     /** Seeds the default scheme and content set on first start, loads the key index and the documents. */
     init(): void {
       store.transaction(() => {

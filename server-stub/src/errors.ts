@@ -2,7 +2,8 @@
  * A failure the API reports to its caller (as an ApiError body), as opposed to a bug. The
  * domain throws these; the HTTP layer maps `kind` to a status code.
  */
-export type ServiceErrorKind = 'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'unavailable';
+export type ServiceErrorKind =
+  'bad-request' | 'unauthorized' | 'forbidden' | 'not-found' | 'conflict' | 'payload-too-large' | 'unavailable';
 
 export class ServiceError extends Error {
   constructor(

@@ -19,7 +19,10 @@ const PANELS = 1_200;
 
 function contentWithMessage(message: string): ContentSetBody {
   const { id: _id, ...body } = DEFAULT_CONTENT_SET;
-  return { ...body, byLevel: Object.fromEntries(Object.entries(body.byLevel).map(([level, content]) => [level, { ...content!, message }])) };
+  return {
+    ...body,
+    byLevel: Object.fromEntries(Object.entries(body.byLevel).map(([level, content]) => [level, { ...content!, message }])),
+  };
 }
 
 describe('an edit that touches the whole fleet', () => {
@@ -33,14 +36,16 @@ describe('an edit that touches the whole fleet', () => {
     backend = await startTestBackend(temp.dir, { gatewayFactory: () => gateway });
     api = apiClient(backend.url);
     backend.contentSets.create({ ...contentWithMessage('first'), id: 'fleet' });
-    for (let i = 0; i < PANELS; i++) await backend.panels.create({ id: `panel-${String(i).padStart(4, '0')}`, name: `Panel ${i}`, contentSetId: 'fleet' });
+    for (let i = 0; i < PANELS; i++)
+      await backend.panels.create({ id: `panel-${String(i).padStart(4, '0')}`, name: `Panel ${i}`, contentSetId: 'fleet' });
   }, 60_000);
   afterAll(async () => {
     await backend.close();
     temp.remove();
   });
 
-  const put = (message: string) => api('PUT', '/api/v1/content-sets/fleet', { token: backend.adminToken, body: contentWithMessage(message) });
+  const put = (message: string) =>
+    api('PUT', '/api/v1/content-sets/fleet', { token: backend.adminToken, body: contentWithMessage(message) });
   const shown = (panelId: string) => backend.documents.display(panelId)!.document;
 
   it('answers once every panel has its new document, each published once with its own revision', async () => {
@@ -99,10 +104,22 @@ describe('an edit that touches the whole fleet', () => {
 
   it('records what the fleet reports in one batch, and reads see it at once', async () => {
     const status = (panelId: string, displayedRevision: number) => ({
-      panelId, online: true, firmwareVersion: '1.2.3', state: 'live' as const, stateReason: 'document received',
-      displayedRevision, uptimeSeconds: 5, lastError: null, maintenanceCode: null, sentAt: '2026-05-01T10:00:00.000Z',
+      panelId,
+      online: true,
+      firmwareVersion: '1.2.3',
+      state: 'live' as const,
+      stateReason: 'document received',
+      displayedRevision,
+      uptimeSeconds: 5,
+      lastError: null,
+      maintenanceCode: null,
+      sentAt: '2026-05-01T10:00:00.000Z',
     });
-    for (let i = 0; i < PANELS; i++) backend.panelMessages.onStatus(`panel-${String(i).padStart(4, '0')}`, StatusMessage.parse(status(`panel-${String(i).padStart(4, '0')}`, 1000 + i)));
+    for (let i = 0; i < PANELS; i++)
+      backend.panelMessages.onStatus(
+        `panel-${String(i).padStart(4, '0')}`,
+        StatusMessage.parse(status(`panel-${String(i).padStart(4, '0')}`, 1000 + i)),
+      );
     // Not flushed yet (it would be at the next event-loop turn): the read flushes first.
     expect(backend.panels.get('panel-1199')).toMatchObject({ online: true, displayedRevision: 2199, firmwareVersion: '1.2.3' });
     // A report from a panel deleted before the flush is dropped without losing the others.
@@ -117,7 +134,12 @@ describe('panel reports and shutdown', () => {
   it('logs a report that arrives while the backend shuts down instead of ending the process', async () => {
     const temp = makeTempDir();
     const errors: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (message: string) => void errors.push(message) };
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (message: string) => void errors.push(message),
+    };
     const backend = await startTestBackend(temp.dir, { logger });
     try {
       await backend.panels.create({ id: 'panel-late', name: 'Late' });

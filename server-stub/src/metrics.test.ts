@@ -20,7 +20,13 @@ describe('request duration histogram', () => {
     const name = 'airpanel_http_request_duration_seconds';
     const help = 'Time to answer an HTTP request, by route';
     const histogram = new RouteDurationHistogram(name, help, HTTP_DURATION_BUCKETS, ours);
-    const reference = new Histogram({ name, help, labelNames: ['route'] as const, buckets: [...HTTP_DURATION_BUCKETS], registers: [theirs] });
+    const reference = new Histogram({
+      name,
+      help,
+      labelNames: ['route'] as const,
+      buckets: [...HTTP_DURATION_BUCKETS],
+      registers: [theirs],
+    });
     // Bounds themselves (le is inclusive), values between them, above the last one, zero.
     const values = [0, 0.0001, 0.0005, 0.0007, 0.001, 0.003, 0.01, 0.2, 1, 4.9, 5, 7, 120];
     for (const [i, v] of values.entries()) {
@@ -31,7 +37,8 @@ describe('request duration histogram', () => {
     histogram.route('/never-observed');
     expect(await ours.metrics()).toBe(await theirs.metrics());
     // prom-client's JSON also carries `exemplar: null` per sample (exemplars are off): not data.
-    const withoutExemplars = (json: unknown) => JSON.parse(JSON.stringify(json, (k, v: unknown) => (k === 'exemplar' && v === null ? undefined : v))) as unknown;
+    const withoutExemplars = (json: unknown) =>
+      JSON.parse(JSON.stringify(json, (k, v: unknown) => (k === 'exemplar' && v === null ? undefined : v))) as unknown;
     expect(withoutExemplars(await ours.getMetricsAsJSON())).toEqual(withoutExemplars(await theirs.getMetricsAsJSON()));
 
     // A reset zeroes in place: a kept series records on, as prom-client's would after reset().
@@ -45,7 +52,7 @@ describe('request duration histogram', () => {
     expect(() => series.observe(Number.NaN)).toThrow(TypeError);
   });
 
-  it('counts requests recorded through a route\'s metrics once the registry is read, and only once', async () => {
+  it("counts requests recorded through a route's metrics once the registry is read, and only once", async () => {
     const metrics = new BackendMetrics();
     const display = metrics.httpRoute(DISPLAY);
     expect(metrics.httpRoute(DISPLAY)).toBe(display);
@@ -100,7 +107,8 @@ describe('HTTP request metrics of the backend', () => {
     expect((await api('GET', '/api/v1/no-such-route', { token: admin })).status).toBe(404);
 
     const text = (await api('GET', '/metrics')).text;
-    const count = (method: string, route: string, status: number) => sample(text, `airpanel_http_requests_total{method="${method}",route="${route}",status="${status}"}`);
+    const count = (method: string, route: string, status: number) =>
+      sample(text, `airpanel_http_requests_total{method="${method}",route="${route}",status="${status}"}`);
     expect(count('GET', DISPLAY, 200)).toBe(1);
     expect(count('GET', DISPLAY, 304)).toBe(3);
     expect(count('GET', DISPLAY, 401)).toBe(2);

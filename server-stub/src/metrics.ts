@@ -16,7 +16,10 @@ class DurationSeries {
   sum = 0;
   count = 0;
 
-  constructor(readonly route: string, private readonly bounds: readonly number[]) {
+  constructor(
+    readonly route: string,
+    private readonly bounds: readonly number[],
+  ) {
     this.perBucket = new Array<number>(bounds.length + 1).fill(0);
   }
 
@@ -51,7 +54,12 @@ export class RouteDurationHistogram {
   readonly labelNames = ['route'] as const;
   private readonly series = new Map<string, DurationSeries>();
 
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[], registry: Registry) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+    registry: Registry,
+  ) {
     // The registry only needs name, get() and reset(); prom-client's type lists its own classes.
     registry.registerMetric(this as unknown as Metric);
   }
@@ -75,7 +83,13 @@ export class RouteDurationHistogram {
     for (const s of this.series.values()) s.reset();
   }
 
-  get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: { labels: Record<string, string | number>; value: number; metricName: string }[] }> {
+  get(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    aggregator: 'sum';
+    values: { labels: Record<string, string | number>; value: number; metricName: string }[];
+  }> {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const s of this.series.values()) {
       // Like prom-client: a series appears once it has an observation (routes are set up at start).

@@ -26,11 +26,22 @@ describe('document validity and renewal', () => {
 
   it('renews documents before they lapse, except those whose sensor source is failing', async () => {
     const clock = new FakeClock();
-    backend = await startTestBackend(temp.dir, { clock, refreshIntervalSeconds: 300, providers: defaultProviders({ retryBaseDelayMs: 1 }) });
+    backend = await startTestBackend(temp.dir, {
+      clock,
+      refreshIntervalSeconds: 300,
+      providers: defaultProviders({ retryBaseDelayMs: 1 }),
+    });
     const api = apiClient(backend.url);
     const admin = backend.adminToken;
     // Port 9 (discard) is closed on test machines: every fetch of this source fails at once.
-    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'dead-vendor', name: 'Dead', spec: { kind: 'http-json', url: 'http://127.0.0.1:9/', fieldMap: { pm25: 'pm25' }, retries: 0, timeoutMs: 500 } } });
+    await api('POST', '/api/v1/sensors', {
+      token: admin,
+      body: {
+        id: 'dead-vendor',
+        name: 'Dead',
+        spec: { kind: 'http-json', url: 'http://127.0.0.1:9/', fieldMap: { pm25: 'pm25' }, retries: 0, timeoutMs: 500 },
+      },
+    });
     await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-ok', name: 'No sensor' } });
     await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-dead', name: 'Dead sensor', sensorSourceId: 'dead-vendor' } });
     const doc = async (id: string) => DisplayDocument.parse((await api('GET', `/api/v1/panels/${id}/display`, { token: admin })).json);

@@ -52,7 +52,12 @@ export function bearer(apiKey: string): string {
  * and a deadline per call.
  */
 export function panelApiClient(o: { apiBaseUrl: string; apiKey: string; http: Got; timeoutMs: number }): BackendApiClient {
-  return createApiClient({ baseUrl: o.apiBaseUrl, credentials: { bearer: o.apiKey }, transport: gotTransport(o.http), timeoutMs: o.timeoutMs });
+  return createApiClient({
+    baseUrl: o.apiBaseUrl,
+    credentials: { bearer: o.apiKey },
+    transport: gotTransport(o.http),
+    timeoutMs: o.timeoutMs,
+  });
 }
 
 /**
@@ -67,7 +72,16 @@ export function gotTransport(http: Got): ApiTransport {
       const call = http(request.url, {
         method: request.method,
         headers: request.headers,
-        ...(request.body === undefined ? {} : { body: typeof request.body === 'string' ? request.body : isBytes(request.body) ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength) : asyncBody(request.body) }),
+        ...(request.body === undefined
+          ? {}
+          : {
+              body:
+                typeof request.body === 'string'
+                  ? request.body
+                  : isBytes(request.body)
+                    ? Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength)
+                    : asyncBody(request.body),
+            }),
         responseType: 'buffer',
         throwHttpErrors: false,
         followRedirect: false,
@@ -89,12 +103,21 @@ export function gotTransport(http: Got): ApiTransport {
           if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
         }
         if (response.body.byteLength > request.maxResponseBytes) {
-          throw new ApiTransportError('too-large', `the answer is more than the ${request.maxResponseBytes} bytes allowed`, response.body.byteLength);
+          throw new ApiTransportError(
+            'too-large',
+            `the answer is more than the ${request.maxResponseBytes} bytes allowed`,
+            response.body.byteLength,
+          );
         }
-        return { status: response.statusCode, headers, body: new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength) };
+        return {
+          status: response.statusCode,
+          headers,
+          body: new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength),
+        };
       } catch (error) {
         if (error instanceof ApiTransportError) throw error;
-        if (tooLarge > 0) throw new ApiTransportError('too-large', `the answer is more than the ${request.maxResponseBytes} bytes allowed`, tooLarge);
+        if (tooLarge > 0)
+          throw new ApiTransportError('too-large', `the answer is more than the ${request.maxResponseBytes} bytes allowed`, tooLarge);
         const e = error as Error & { code?: string; name: string };
         if (e.name === 'TimeoutError' || e.code === 'ETIMEDOUT') throw new ApiTransportError('timeout', e.message);
         if (request.signal?.aborted || e.name === 'AbortError') throw new ApiTransportError('aborted', e.message);

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { backoffCeilingMs, type BackoffPolicy, jitteredBackoffMs, jitteredIntervalMs } from './backoff.js';
 
 const policyArb = fc
-  .record({ minMs: fc.integer({ min: 0, max: 5_000 }), baseMs: fc.integer({ min: 1, max: 60_000 }), extra: fc.integer({ min: 0, max: 3_600_000 }) })
+  .record({
+    minMs: fc.integer({ min: 0, max: 5_000 }),
+    baseMs: fc.integer({ min: 1, max: 60_000 }),
+    extra: fc.integer({ min: 0, max: 3_600_000 }),
+  })
   .map(({ minMs, baseMs, extra }): BackoffPolicy => ({ minMs, baseMs, maxMs: Math.max(minMs, baseMs) + extra }));
 const randomArb = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
 

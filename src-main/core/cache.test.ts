@@ -60,7 +60,12 @@ describe('LastKnownGoodCache', () => {
         return Promise.resolve();
       },
     };
-    const cache = new LastKnownGoodCache({ dataDir: dataDir.dir, wallClock, logger: capturingLogger().logger, diskWriter: recordingSyncWriter });
+    const cache = new LastKnownGoodCache({
+      dataDir: dataDir.dir,
+      wallClock,
+      logger: capturingLogger().logger,
+      diskWriter: recordingSyncWriter,
+    });
     // The first save finds no cache/ yet (ENOENT), makes it and writes again.
     await cache.save(makeDocument('panel-001', 3));
     expect(calls).toEqual(['write display.json', 'write display.json', 'write revision.json', 'fsync cache']);

@@ -120,7 +120,11 @@ export class LastKnownGoodCache {
     const highWater = await this.readValidated(this.paths.revisionHighWater, RevisionHighWater);
     let shown: DisplayDocument | null = document;
     if (document && panelId !== null && document.panelId !== panelId) {
-      this.logger.warn('cached document belongs to another panel; ignored', { cachedPanelId: document.panelId, panelId, file: this.paths.displayCache });
+      this.logger.warn('cached document belongs to another panel; ignored', {
+        cachedPanelId: document.panelId,
+        panelId,
+        file: this.paths.displayCache,
+      });
       shown = null;
     }
     const owner = panelId ?? shown?.panelId ?? null;
@@ -189,7 +193,11 @@ export class LastKnownGoodCache {
   /** Both files live in cache/: one directory fsync makes both renames durable. */
   private async writeBoth(document: DisplayDocument): Promise<void> {
     await this.disk.writeFileAtomic(this.paths.displayCache, encodeEnvelope(document), { syncDirectory: false });
-    await this.disk.writeFileAtomic(this.paths.revisionHighWater, encodeEnvelope({ panelId: document.panelId, revision: document.revision }), { syncDirectory: false });
+    await this.disk.writeFileAtomic(
+      this.paths.revisionHighWater,
+      encodeEnvelope({ panelId: document.panelId, revision: document.revision }),
+      { syncDirectory: false },
+    );
     await this.disk.fsyncDir(this.paths.cacheDir);
   }
 
@@ -228,7 +236,8 @@ export class LastKnownGoodCache {
     }
     try {
       const parsed = schema.safeParse(decodeEnvelope(text));
-      if (!parsed.success) throw new Error(`content invalid: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+      if (!parsed.success)
+        throw new Error(`content invalid: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
       return parsed.data;
     } catch (err) {
       await this.moveAside(path, (err as Error).message);

@@ -115,9 +115,18 @@ describe('loadPanelConfig: transport', () => {
   it('CFG-7 when the CA file panel.json names cannot be read or is not a CA certificate', async () => {
     const config = makeConfig('panel-001', 'https://backend.example/api/v1', 'mqtts://backend.example:8883');
     await writePanelJson(dataDir.dir, { ...config, caFile: 'ca.pem' });
-    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-7', fields: [{ path: 'caFile' }], detail: expect.stringContaining('ENOENT') });
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({
+      ok: false,
+      code: 'CFG-7',
+      fields: [{ path: 'caFile' }],
+      detail: expect.stringContaining('ENOENT'),
+    });
     await writeFile(join(dataDir.dir, 'ca.pem'), 'garbage');
-    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-7', detail: expect.stringContaining('no PEM certificate') });
+    expect(await loadPanelConfig(dataDir.dir)).toMatchObject({
+      ok: false,
+      code: 'CFG-7',
+      detail: expect.stringContaining('no PEM certificate'),
+    });
     await writePanelJson(dataDir.dir, { ...config, mqttCaFile: '/data/airpanel/broker-ca.pem' });
     expect(await loadPanelConfig(dataDir.dir)).toMatchObject({ ok: false, code: 'CFG-7', fields: [{ path: 'mqttCaFile' }] });
   });

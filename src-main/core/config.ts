@@ -88,7 +88,12 @@ function validateFields(raw: unknown, path: string): ConfigValidation {
     const withoutSensor = PanelConfig.safeParse({ ...raw, sensor: null });
     if (withoutSensor.success) {
       const problems = parsed.error.issues.map((i) => `${issuePath(i)}: ${i.message}`).join('; ');
-      return { ok: true, config: withoutSensor.data, path, sensorFault: { code: SENSOR_SETTINGS_FAULT_CODE, detail: `invalid sensor settings in ${path}: ${problems}`.slice(0, 900) } };
+      return {
+        ok: true,
+        config: withoutSensor.data,
+        path,
+        sensorFault: { code: SENSOR_SETTINGS_FAULT_CODE, detail: `invalid sensor settings in ${path}: ${problems}`.slice(0, 900) },
+      };
     }
   }
   const fields = parsed.error.issues.map((issue) => ({ path: issuePath(issue), message: issue.message }));
@@ -116,13 +121,25 @@ export async function loadPanelConfig(dataDir: string): Promise<ConfigLoadResult
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    return { ok: false, code: CONFIG_FAULT_CODES.unparseable, path, detail: `${path} is not valid JSON: ${(err as Error).message}`, fields: [] };
+    return {
+      ok: false,
+      code: CONFIG_FAULT_CODES.unparseable,
+      path,
+      detail: `${path} is not valid JSON: ${(err as Error).message}`,
+      fields: [],
+    };
   }
   const validated = validatePanelConfig(raw, path);
   if (!validated.ok) return validated;
   const trust = await loadTrustStore(validated.config, dataDir);
   if (!trust.ok) {
-    return { ok: false, code: CONFIG_FAULT_CODES.trustFiles, path, detail: trust.detail.slice(0, 900), fields: [{ path: trust.field, message: trust.detail.slice(0, 300) }] };
+    return {
+      ok: false,
+      code: CONFIG_FAULT_CODES.trustFiles,
+      path,
+      detail: trust.detail.slice(0, 900),
+      fields: [{ path: trust.field, message: trust.detail.slice(0, 300) }],
+    };
   }
   return { ...validated, trust: trust.trust };
 }

@@ -28,7 +28,11 @@ describe('DisplayPoller', () => {
     expect(first.kind).toBe('document');
     etag = displayETag(doc);
     expect(await p.poll()).toEqual({ kind: 'not-modified' });
-    expect(backend.displayRequests().map((r) => [r.ifNoneMatch, r.status])).toEqual([[null, 404], [null, 200], ['"panel-001.3"', 304]]);
+    expect(backend.displayRequests().map((r) => [r.ifNoneMatch, r.status])).toEqual([
+      [null, 404],
+      [null, 200],
+      ['"panel-001.3"', 304],
+    ]);
   });
 
   it('reports other statuses, shares one request between overlapping polls and can cancel it', async () => {
@@ -43,10 +47,13 @@ describe('DisplayPoller', () => {
       req.on('close', () => (aborted = true));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     expect(await poller(`${base}/unavailable`).poll()).toEqual({ kind: 'http-error', status: 503 });
     const p = poller(base);

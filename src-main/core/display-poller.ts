@@ -61,16 +61,21 @@ export class DisplayPoller {
     this.cancelInFlight = () => abort.abort();
     try {
       // The bytes go to the document gate unjudged: it judges HTTP and MQTT documents alike.
-      const answer = await this.api.sendRaw('getDisplay', { params: { panelId: o.panelId } }, {
-        headers: etag ? { 'if-none-match': etag } : {},
-        signal: abort.signal,
-        maxResponseBytes: DISPLAY_DOCUMENT_MAX_BYTES,
-      });
+      const answer = await this.api.sendRaw(
+        'getDisplay',
+        { params: { panelId: o.panelId } },
+        {
+          headers: etag ? { 'if-none-match': etag } : {},
+          signal: abort.signal,
+          maxResponseBytes: DISPLAY_DOCUMENT_MAX_BYTES,
+        },
+      );
       if (answer.status === 304) return { kind: 'not-modified' };
       return { kind: 'document', body: Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength) };
     } catch (err) {
       if (!(err instanceof ApiCallError)) return { kind: 'network-error', message: (err as Error).message };
-      if (err.details.transportFailure === 'too-large') return { kind: 'oversized', bytes: err.details.bytes ?? DISPLAY_DOCUMENT_MAX_BYTES + 1 };
+      if (err.details.transportFailure === 'too-large')
+        return { kind: 'oversized', bytes: err.details.bytes ?? DISPLAY_DOCUMENT_MAX_BYTES + 1 };
       if (err.kind === 'refused' && err.status === 404) return { kind: 'none' };
       if (err.status !== null) return { kind: 'http-error', status: err.status };
       return { kind: 'network-error', message: err.message };

@@ -16,9 +16,18 @@ describe('judgeDocument', () => {
   });
 
   it('refuses older revisions, other panels, invalid documents and non-JSON', () => {
-    expect(judgeDocument(bytes(makeDocument('panel-001', 4)), ctx)).toMatchObject({ kind: 'reject', reason: expect.stringContaining('not newer') });
-    expect(judgeDocument(bytes(makeDocument('panel-002', 9)), ctx)).toMatchObject({ kind: 'reject', reason: expect.stringContaining('another panel') });
-    expect(judgeDocument(bytes({ ...makeDocument('panel-001', 9), level: null }), ctx)).toMatchObject({ kind: 'reject', reason: expect.stringContaining('level') });
+    expect(judgeDocument(bytes(makeDocument('panel-001', 4)), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringContaining('not newer'),
+    });
+    expect(judgeDocument(bytes(makeDocument('panel-002', 9)), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringContaining('another panel'),
+    });
+    expect(judgeDocument(bytes({ ...makeDocument('panel-001', 9), level: null }), ctx)).toMatchObject({
+      kind: 'reject',
+      reason: expect.stringContaining('level'),
+    });
     expect(judgeDocument(bytes('{"revision": 9'), ctx)).toEqual({ kind: 'reject', reason: 'not JSON' });
   });
 

@@ -42,5 +42,8 @@ export function judgeDocument(bytes: Uint8Array, ctx: GateContext): GateVerdict 
   if (doc.panelId !== ctx.panelId) return { kind: 'reject', reason: `document for another panel (${doc.panelId})` };
   if (ctx.shownRevision !== null && doc.revision === ctx.shownRevision) return { kind: 'confirm', revision: doc.revision };
   if (doc.revision > (ctx.shownRevision ?? 0) && doc.revision >= ctx.highestRevision) return { kind: 'accept', document: doc };
-  return { kind: 'reject', reason: `revision ${doc.revision} not newer than shown ${ctx.shownRevision ?? 'none'} / highest ${ctx.highestRevision}` };
+  return {
+    kind: 'reject',
+    reason: `revision ${doc.revision} not newer than shown ${ctx.shownRevision ?? 'none'} / highest ${ctx.highestRevision}`,
+  };
 }

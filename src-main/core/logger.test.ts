@@ -14,10 +14,18 @@ it('createPanelLogger writes JSON lines under <dataDir>/logs', async () => {
     logger.end();
     await finished;
     let text = '';
-    await waitFor('the log line on disk', () => text.includes('\n'), 2_000, async () => {
-      text = await readFile(join(dir, 'logs', LOG_FILE_NAME), 'utf8').catch(() => '');
-    });
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    await waitFor(
+      'the log line on disk',
+      () => text.includes('\n'),
+      2_000,
+      async () => {
+        text = await readFile(join(dir, 'logs', LOG_FILE_NAME), 'utf8').catch(() => '');
+      },
+    );
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ level: 'info', message: 'state transition', from: 'booting', to: 'live' });
     expect(typeof lines[0]!.timestamp).toBe('string');

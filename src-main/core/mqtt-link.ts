@@ -109,7 +109,10 @@ export class MqttLink {
       timer = this.options.scheduler.setTimeout(resolve, timeoutMs);
     });
     try {
-      await Promise.race([graceful.catch((err) => this.options.logger.warn('mqtt graceful stop failed', { error: String(err) })), deadline]);
+      await Promise.race([
+        graceful.catch((err) => this.options.logger.warn('mqtt graceful stop failed', { error: String(err) })),
+        deadline,
+      ]);
     } finally {
       if (timer) this.options.scheduler.clearTimeout(timer);
       client.end(true);

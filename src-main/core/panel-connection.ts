@@ -48,7 +48,12 @@ export function buildPanelConnection(o: PanelConnectionOptions): Connected {
   // panel.json's copy is informative, and a mismatch is worth a technician's look.
   const topics = panelTopics(config.panelId);
   const configured = config.endpoints.topics;
-  if (configured.display !== topics.display || configured.status !== topics.status || configured.commands !== topics.commands || configured.events !== topics.events) {
+  if (
+    configured.display !== topics.display ||
+    configured.status !== topics.status ||
+    configured.commands !== topics.commands ||
+    configured.events !== topics.events
+  ) {
     logger.warn('panel.json topics differ from the contract; using the contract', { configured, used: topics });
   }
   const poller = new DisplayPoller({

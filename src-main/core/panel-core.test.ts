@@ -75,7 +75,8 @@ async function startPanel(options: {
   }
   await writePanelJson(dataDir, makeConfig(PANEL, options.apiBaseUrl, options.mqttUrl));
   const { logger, entries } = capturingLogger();
-  if (options.seedCache) await new LastKnownGoodCache({ dataDir, wallClock: { now: Date.now }, logger }).save(makeDocument(PANEL, options.seedCache));
+  if (options.seedCache)
+    await new LastKnownGoodCache({ dataDir, wallClock: { now: Date.now }, logger }).save(makeDocument(PANEL, options.seedCache));
   const host = new RecordingHostActions();
   const core = new PanelCore({
     dataDir,
@@ -153,9 +154,22 @@ describe('PanelCore against a real broker and HTTP server', () => {
     expect(views).toEqual(['content:5', 'content:6']);
 
     await waitFor('transition event', () => events(broker).some((e) => e.type === 'state-transition' && e.to === 'live'));
-    expect(events(broker)[0]).toMatchObject({ type: 'state-transition', panelId: PANEL, from: 'booting', to: 'live', reason: 'revision 5 received via mqtt' });
+    expect(events(broker)[0]).toMatchObject({
+      type: 'state-transition',
+      panelId: PANEL,
+      from: 'booting',
+      to: 'live',
+      reason: 'revision 5 received via mqtt',
+    });
     const live = await waitFor('live status', () => statuses(broker).find((s) => s.state === 'live'));
-    expect(PanelStatus.parse(live)).toMatchObject({ panelId: PANEL, online: true, firmwareVersion: '1.2.3-test', displayedRevision: 5, maintenanceCode: null, update: null });
+    expect(PanelStatus.parse(live)).toMatchObject({
+      panelId: PANEL,
+      online: true,
+      firmwareVersion: '1.2.3-test',
+      displayedRevision: 5,
+      maintenanceCode: null,
+      update: null,
+    });
 
     await core.stop();
     const last = statuses(broker).at(-1)!;
@@ -182,8 +196,14 @@ describe('PanelCore against a real broker and HTTP server', () => {
     expect(backend.displayRequests().length).toBe(whileUp);
 
     await broker.kill();
-    await waitFor('polling with If-None-Match and 304s', () =>
-      backend.displayRequests().slice(whileUp).filter((r) => r.ifNoneMatch === `"${PANEL}.5"` && r.status === 304).length >= 2);
+    await waitFor(
+      'polling with If-None-Match and 304s',
+      () =>
+        backend
+          .displayRequests()
+          .slice(whileUp)
+          .filter((r) => r.ifNoneMatch === `"${PANEL}.5"` && r.status === 304).length >= 2,
+    );
     expect(backend.displayRequests().every((r) => r.authorization === `Bearer ${'k'.repeat(40)}`)).toBe(true);
     expect(core.state.name).toBe('live');
 
@@ -195,7 +215,12 @@ describe('PanelCore against a real broker and HTTP server', () => {
     await broker.revive();
     await waitFor('mqtt up again', () => countLogs(logs, 'mqtt up') === 2, 5_000);
     const afterReconnect = backend.displayRequests().length;
-    await waitFor('catch-up poll', () => backend.displayRequests().slice(afterReconnect - 1).some((r) => r.status === 304));
+    await waitFor('catch-up poll', () =>
+      backend
+        .displayRequests()
+        .slice(afterReconnect - 1)
+        .some((r) => r.status === 304),
+    );
     await sleep(2 * POLL_MS);
     const settled = backend.displayRequests().length;
     expect(settled - afterReconnect).toBeLessThanOrEqual(1);
@@ -225,8 +250,15 @@ describe('PanelCore against a real broker and HTTP server', () => {
 
   it('keeps the neutral booting view with no cache and no backend (not a fault)', async () => {
     const port = await deadPort();
-    const { core, logs } = await startPanel({ apiBaseUrl: `http://127.0.0.1:${port}`, mqttUrl: `mqtt://127.0.0.1:${port}`, tuning: { freshnessWindowMs: 100 } });
-    await waitFor('a failed poll and reconnect attempts', () => countLogs(logs, 'poll failed') >= 1 && countLogs(logs, 'mqtt reconnect scheduled') >= 4);
+    const { core, logs } = await startPanel({
+      apiBaseUrl: `http://127.0.0.1:${port}`,
+      mqttUrl: `mqtt://127.0.0.1:${port}`,
+      tuning: { freshnessWindowMs: 100 },
+    });
+    await waitFor(
+      'a failed poll and reconnect attempts',
+      () => countLogs(logs, 'poll failed') >= 1 && countLogs(logs, 'mqtt reconnect scheduled') >= 4,
+    );
     expect(core.getView()).toEqual({ kind: 'booting' });
     expect(core.state.name).toBe('booting');
     // Each failed attempt backs off further, within the jitter band of its ceiling.
@@ -276,10 +308,14 @@ describe('PanelCore against a real broker and HTTP server', () => {
     expect(beats[2]!.uptimeSeconds).toBeGreaterThan(beats[0]!.uptimeSeconds);
 
     broker.dropClients();
-    await waitFor('last will', () => broker.received.some((p) => p.topic === topics.status && p.retain && p.payload === JSON.stringify({ panelId: PANEL, online: false })));
+    await waitFor('last will', () =>
+      broker.received.some((p) => p.topic === topics.status && p.retain && p.payload === JSON.stringify({ panelId: PANEL, online: false })),
+    );
     await waitFor('reconnected', () => countLogs(logs, 'mqtt up') === 2);
     const willIndex = broker.received.findIndex((p) => p.topic === topics.status && !('state' in JSON.parse(p.payload)));
-    await waitFor('online status after the will', () => broker.received.slice(willIndex + 1).some((p) => p.topic === topics.status && (JSON.parse(p.payload) as PanelStatus).online));
+    await waitFor('online status after the will', () =>
+      broker.received.slice(willIndex + 1).some((p) => p.topic === topics.status && (JSON.parse(p.payload) as PanelStatus).online),
+    );
   });
 
   it('refuses a replayed older document after a restart (persisted high-water mark)', async () => {
@@ -298,7 +334,14 @@ describe('PanelCore against a real broker and HTTP server', () => {
     expect(shownRevision(second.core)).toBe(8);
     // The boot transition happened before MQTT was up: it is reported once it is.
     await waitFor('boot transition reported', () =>
-      events(broker).some((e) => e.type === 'state-transition' && e.from === 'booting' && e.to === 'showing-cached' && e.reason === 'last known good revision 8 from cache'));
+      events(broker).some(
+        (e) =>
+          e.type === 'state-transition' &&
+          e.from === 'booting' &&
+          e.to === 'showing-cached' &&
+          e.reason === 'last known good revision 8 from cache',
+      ),
+    );
   });
 
   it('reports framePresented as displayedRevision and enters maintenance on a host fault', async () => {
@@ -313,7 +356,11 @@ describe('PanelCore against a real broker and HTTP server', () => {
     core.hostFault('RND-1', 'renderer crashed 3 times in 60 s');
     expect(core.getView()).toEqual({ kind: 'maintenance', code: 'RND-1' });
     const status = await waitFor('maintenance status', () => statuses(broker).find((s) => s.state === 'maintenance'));
-    expect(status).toMatchObject({ maintenanceCode: 'RND-1', stateReason: 'renderer crashed 3 times in 60 s', lastError: 'RND-1: renderer crashed 3 times in 60 s' });
+    expect(status).toMatchObject({
+      maintenanceCode: 'RND-1',
+      stateReason: 'renderer crashed 3 times in 60 s',
+      lastError: 'RND-1: renderer crashed 3 times in 60 s',
+    });
     core.hostFault('not a code', 'x');
     expect(core.getView()).toEqual({ kind: 'maintenance', code: 'RND-1' });
   });
@@ -324,7 +371,15 @@ describe('PanelCore with a bad panel.json', () => {
     const { dir, cleanup } = await makeDataDir();
     cleanups.push(cleanup);
     const { logger, entries } = capturingLogger();
-    const core = new PanelCore({ dataDir: dir, config: await loadPanelConfig(dir), mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: 't' });
+    const core = new PanelCore({
+      dataDir: dir,
+      config: await loadPanelConfig(dir),
+      mqttConnect: connect,
+      http: got,
+      hostActions: new RecordingHostActions(),
+      logger,
+      firmwareVersion: 't',
+    });
     cleanups.push(() => core.stop());
     await core.start();
     expect(core.getView()).toEqual({ kind: 'maintenance', code: 'CFG-1' });
@@ -337,7 +392,15 @@ describe('PanelCore with a bad panel.json', () => {
     const { logger, entries } = capturingLogger();
     await new LastKnownGoodCache({ dataDir: dir, wallClock: { now: Date.now }, logger }).save(makeDocument(PANEL, 4));
     await writePanelJson(dir, { ...makeConfig(PANEL, 'http://127.0.0.1:1', null), heartbeatSeconds: 1 });
-    const core = new PanelCore({ dataDir: dir, config: await loadPanelConfig(dir), mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: 't' });
+    const core = new PanelCore({
+      dataDir: dir,
+      config: await loadPanelConfig(dir),
+      mqttConnect: connect,
+      http: got,
+      hostActions: new RecordingHostActions(),
+      logger,
+      firmwareVersion: 't',
+    });
     cleanups.push(() => core.stop());
     await core.start();
     expect(core.getView()).toMatchObject({ kind: 'content', document: { revision: 4 } });
@@ -351,11 +414,20 @@ describe('PanelCore with a bad panel.json', () => {
 describe('PanelCore commands', () => {
   function command(kind: Command['kind'], overrides: Partial<Command> = {}): Command {
     const now = Date.now();
-    return { id: randomUUID(), panelId: PANEL, kind, issuedAt: new Date(now).toISOString(), expiresAt: new Date(now + 60_000).toISOString(), ...overrides };
+    return {
+      id: randomUUID(),
+      panelId: PANEL,
+      kind,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + 60_000).toISOString(),
+      ...overrides,
+    };
   }
 
   function acksFor(broker: LoopbackBroker, id: string): string[] {
-    return events(broker).flatMap((e) => (e.type === 'command-ack' && e.ack.commandId === id ? [`${e.ack.status}${e.ack.detail ? `: ${e.ack.detail}` : ''}`] : []));
+    return events(broker).flatMap((e) =>
+      e.type === 'command-ack' && e.ack.commandId === id ? [`${e.ack.status}${e.ack.detail ? `: ${e.ack.detail}` : ''}`] : [],
+    );
   }
 
   it('acks every command: accepted at once, then done / failed / rejected', async () => {
@@ -382,7 +454,11 @@ describe('PanelCore commands', () => {
     await waitFor('screenshot done', () => acksFor(broker, shot.id).length === 2);
     expect(acksFor(broker, shot.id)).toEqual(['accepted', 'done: uploaded 7 bytes']);
     const put = backend.requests.find((r) => r.method === 'PUT')!;
-    expect(put).toMatchObject({ url: `/api/v1/panels/${PANEL}/screenshot`, contentType: 'image/png', authorization: `Bearer ${'k'.repeat(40)}` });
+    expect(put).toMatchObject({
+      url: `/api/v1/panels/${PANEL}/screenshot`,
+      contentType: 'image/png',
+      authorization: `Bearer ${'k'.repeat(40)}`,
+    });
     expect([...backend.screenshots[0]!]).toEqual([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
 
     backend.screenshotStatus = 404;

@@ -90,7 +90,12 @@ export class PanelCore implements PanelViewSource {
       scheduler: this.scheduler,
       logger: this.logger,
     });
-    this.cache = new LastKnownGoodCache({ dataDir: options.dataDir, wallClock: this.wall, logger: this.logger, diskWriter: options.cacheDiskWriter });
+    this.cache = new LastKnownGoodCache({
+      dataDir: options.dataDir,
+      wallClock: this.wall,
+      logger: this.logger,
+      diskWriter: options.cacheDiskWriter,
+    });
     const freshnessWindowMs =
       this.tuning.freshnessWindowMs ?? (options.config.ok ? options.config.config.freshnessWindowSeconds : 900) * 1000;
     this.machine = new PanelStateMachine({
@@ -128,10 +133,15 @@ export class PanelCore implements PanelViewSource {
     }
     const connected = this.connect(cfg.config);
     if (!this.isIn('starting')) return; // stopped while connecting
-    this.enter({ type: 'running', reason: connected.link ? 'connecting: MQTT push, HTTP poll as fallback' : 'connecting: HTTP polling only', connected });
-    this.stopUpdateReports = this.o.updateChecker?.onReport?.(() => {
-      if (this.isIn('running')) this.reporter.publishThrottled();
-    }) ?? null;
+    this.enter({
+      type: 'running',
+      reason: connected.link ? 'connecting: MQTT push, HTTP poll as fallback' : 'connecting: HTTP polling only',
+      connected,
+    });
+    this.stopUpdateReports =
+      this.o.updateChecker?.onReport?.(() => {
+        if (this.isIn('running')) this.reporter.publishThrottled();
+      }) ?? null;
     await this.startOwnSensor(cfg, connected);
     if (!this.isIn('running')) return;
     connected.sync.start();
@@ -153,7 +163,10 @@ export class PanelCore implements PanelViewSource {
   private async startOwnSensor(cfg: Extract<ConfigLoadResult, { ok: true }>, c: Connected): Promise<void> {
     if (cfg.sensorFault) {
       this.lastError = `${cfg.sensorFault.code}: ${cfg.sensorFault.detail}`.slice(0, 1000);
-      this.logger.error('sensor settings unusable; running without the own sensor', { code: cfg.sensorFault.code, detail: cfg.sensorFault.detail });
+      this.logger.error('sensor settings unusable; running without the own sensor', {
+        code: cfg.sensorFault.code,
+        detail: cfg.sensorFault.detail,
+      });
     }
     const settings = cfg.config.sensor;
     if (!settings) return;
@@ -170,7 +183,8 @@ export class PanelCore implements PanelViewSource {
         logger: this.logger,
         tuning: this.tuning.ownSensor,
         ...(this.o.sensorDriver ? { driver: this.o.sensorDriver } : {}),
-        publish: (reading) => (c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false)),
+        publish: (reading) =>
+          c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false),
         confirm: (ids) => this.recordedReadings(cfg.config, ids),
       },
       wallClock: this.wall,
@@ -191,7 +205,12 @@ export class PanelCore implements PanelViewSource {
 
   /** Which of these readings the backend recorded (null: it could not be asked, or its answer was not valid). */
   private async recordedReadings(config: PanelConfig, ids: string[]): Promise<string[] | null> {
-    const api = panelApiClient({ apiBaseUrl: config.endpoints.apiBaseUrl, apiKey: config.apiKey, http: this.o.http, timeoutMs: this.tuning.httpTimeoutMs });
+    const api = panelApiClient({
+      apiBaseUrl: config.endpoints.apiBaseUrl,
+      apiKey: config.apiKey,
+      http: this.o.http,
+      timeoutMs: this.tuning.httpTimeoutMs,
+    });
     try {
       const answer = await api.call('recordedPanelSensorReadings', { params: { panelId: config.panelId }, body: { ids } });
       return answer.recorded;
@@ -385,7 +404,14 @@ export class PanelCore implements PanelViewSource {
     this.logger.info('state transition', { from: t.from, to: t.to, reason: t.reason });
     const panelId = this.o.config.ok ? this.o.config.config.panelId : null;
     if (panelId) {
-      this.reporter.report({ type: 'state-transition', panelId, from: t.from, to: t.to, reason: t.reason.slice(0, 500), at: new Date(t.atWallMs).toISOString() });
+      this.reporter.report({
+        type: 'state-transition',
+        panelId,
+        from: t.from,
+        to: t.to,
+        reason: t.reason.slice(0, 500),
+        at: new Date(t.atWallMs).toISOString(),
+      });
     }
     this.reporter.publish();
     if (state.name === 'maintenance') this.logger.error('maintenance', { code: state.code, reason: state.reason });
@@ -396,7 +422,9 @@ export class PanelCore implements PanelViewSource {
     this.armFreshnessTimer();
     this.reporter.publishIfRevisionChanged();
     const ofState = viewOfState(this.machine.state);
-    const next = this.own ? this.own.applyTo(ofState, this.machine.state, this.view, connectionOf(this.lifecycle)?.config.panelId ?? '') : ofState;
+    const next = this.own
+      ? this.own.applyTo(ofState, this.machine.state, this.view, connectionOf(this.lifecycle)?.config.panelId ?? '')
+      : ofState;
     if (sameView(next, this.view)) return;
     this.view = next;
     for (const listener of this.viewListeners) {
@@ -414,11 +442,14 @@ export class PanelCore implements PanelViewSource {
     const remaining = this.machine.msUntilStale();
     if (remaining === null) return;
     // +1: a timer may fire a hair early relative to the monotonic clock; re-checked anyway.
-    this.freshnessTimer = this.scheduler.setTimeout(() => {
-      this.freshnessTimer = null;
-      this.machine.evaluateFreshness();
-      this.afterChange();
-    }, Math.max(0, remaining) + 1);
+    this.freshnessTimer = this.scheduler.setTimeout(
+      () => {
+        this.freshnessTimer = null;
+        this.machine.evaluateFreshness();
+        this.afterChange();
+      },
+      Math.max(0, remaining) + 1,
+    );
   }
 
   private clearFreshnessTimer(): void {

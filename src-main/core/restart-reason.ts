@@ -61,7 +61,12 @@ export interface StartFacts {
 
 /** Pure: the reason for this start from what was read. */
 export function decideLastStart(f: StartFacts, at: string): LastStart {
-  const out = (reason: LastStartReason, detail: string | null): LastStart => ({ reason, at, detail: detail?.slice(0, 300) ?? null, bootedSlot: f.bootedSlot });
+  const out = (reason: LastStartReason, detail: string | null): LastStart => ({
+    reason,
+    at,
+    detail: detail?.slice(0, 300) ?? null,
+    bootedSlot: f.bootedSlot,
+  });
   const p = f.previous;
   if (!p) return out('first-start', null);
   const newBoot = f.bootId === null || p.bootId === null || f.bootId !== p.bootId;
@@ -72,14 +77,16 @@ export function decideLastStart(f: StartFacts, at: string): LastStart {
     if (f.bootedSlot !== null && p.bootedSlot !== null && f.bootedSlot !== p.bootedSlot) {
       return out('os-update', `slot ${p.bootedSlot} (${p.version ?? '?'}) → slot ${f.bootedSlot} (${f.version ?? '?'})`);
     }
-    const stopped = f.lastStop !== null && f.lastStop.bootId === p.bootId && (p.invocationId === null || f.lastStop.invocationId === p.invocationId);
+    const stopped =
+      f.lastStop !== null && f.lastStop.bootId === p.bootId && (p.invocationId === null || f.lastStop.invocationId === p.invocationId);
     return stopped ? out('reboot', null) : out('power-loss', 'the previous boot ended without the app being stopped');
   }
   const versionChange = p.version !== f.version ? `${p.version ?? '?'} → ${f.version ?? '?'}` : null;
   if (f.invocationId !== null && f.invocationId === p.invocationId) {
     // The loader relaunched the app inside the same unit run.
     // A rolled-back trial may have crashed before it recorded its start: the loader says so.
-    if (/^(rolled-back|fell-back)/.test(f.previousExit ?? '')) return out('app-rollback', versionChange ? `${versionChange} (${f.previousExit})` : f.previousExit);
+    if (/^(rolled-back|fell-back)/.test(f.previousExit ?? ''))
+      return out('app-rollback', versionChange ? `${versionChange} (${f.previousExit})` : f.previousExit);
     if (versionChange) return out('app-update', `${versionChange} (${f.previousExit ?? 'exit unknown'})`);
     if (f.previousExit?.includes(`code ${RESTART_EXIT_CODE}`)) return out('app-restart', `restart requested (exit ${RESTART_EXIT_CODE})`);
     return out('app-exit', f.previousExit);
@@ -153,7 +160,11 @@ export interface RecordStartOptions {
   paths?: { bootId?: string; cmdline?: string; raucSystemConf?: string; raucStatus?: string };
 }
 
-const readText = (path: string): Promise<string | null> => readFile(path, 'utf8').then((t) => t.slice(0, 256 * 1024), () => null);
+const readText = (path: string): Promise<string | null> =>
+  readFile(path, 'utf8').then(
+    (t) => t.slice(0, 256 * 1024),
+    () => null,
+  );
 
 async function readJson<T>(path: string, schema: z.ZodType<T>, logger: Logger): Promise<T | null> {
   const text = await readText(path);
@@ -198,9 +209,16 @@ export async function recordStart(o: RecordStartOptions): Promise<LastStart> {
   };
   const at = new Date(o.wallClock.now()).toISOString();
   const lastStart = LastStart.parse(decideLastStart(facts, at));
-  const record: StartRecord = { bootId: facts.bootId, invocationId: facts.invocationId, version: facts.version, bootedSlot: facts.bootedSlot, at };
+  const record: StartRecord = {
+    bootId: facts.bootId,
+    invocationId: facts.invocationId,
+    version: facts.version,
+    bootedSlot: facts.bootedSlot,
+    at,
+  };
   await writeFileAtomic(join(o.dataDir, LAST_START_FILE), `${JSON.stringify(record)}\n`).catch((err: unknown) =>
-    o.logger.error('could not record this start', { error: String(err) }));
+    o.logger.error('could not record this start', { error: String(err) }),
+  );
   o.logger.info('app start', { ...lastStart });
   return lastStart;
 }

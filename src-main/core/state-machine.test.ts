@@ -30,7 +30,12 @@ function setup() {
   const mono = new FakeMonotonicClock();
   const wall = new FakeWallClock();
   const transitions: StateTransition[] = [];
-  const machine = new PanelStateMachine({ monotonicClock: mono, wallClock: wall, freshnessWindowMs: WINDOW_MS, onTransition: (t) => transitions.push(t) });
+  const machine = new PanelStateMachine({
+    monotonicClock: mono,
+    wallClock: wall,
+    freshnessWindowMs: WINDOW_MS,
+    onTransition: (t) => transitions.push(t),
+  });
   return { mono, wall, machine, transitions };
 }
 
@@ -43,7 +48,12 @@ describe('PanelStateMachine', () => {
     mono.advance(WINDOW_MS);
     machine.evaluateFreshness();
     machine.confirm('revision 4 confirmed via http');
-    expect(transitions.map((t) => `${t.from}→${t.to}`)).toEqual(['booting→showing-cached', 'showing-cached→live', 'live→stale', 'stale→live']);
+    expect(transitions.map((t) => `${t.from}→${t.to}`)).toEqual([
+      'booting→showing-cached',
+      'showing-cached→live',
+      'live→stale',
+      'stale→live',
+    ]);
     expect(transitions.every((t) => t.reason.length > 0)).toBe(true);
     expect(transitions[2]!.reason).toBe('no confirmation from the backend for 60s');
   });
@@ -77,7 +87,7 @@ describe('PanelStateMachine', () => {
     expect(machine.msUntilStale()).toBe(WINDOW_MS);
   });
 
-  it('stale since the backend\'s last confirmation, not since the window ran out; cached content since it was issued', () => {
+  it("stale since the backend's last confirmation, not since the window ran out; cached content since it was issued", () => {
     const { mono, wall, machine } = setup();
     const cached = makeDocument('panel-001', 3);
     machine.showCached(cached, 'cache');
@@ -149,7 +159,11 @@ describe('viewOfState', () => {
     expect(viewOfState({ name: 'booting', reason: 'x' })).toEqual({ kind: 'booting' });
     expect(viewOfState({ name: 'showing-cached', reason: 'x', document: doc })).toEqual({ kind: 'content', document: doc, stale: null });
     expect(viewOfState({ name: 'live', reason: 'x', document: doc })).toEqual({ kind: 'content', document: doc, stale: null });
-    expect(viewOfState({ name: 'stale', reason: 'x', document: doc, sinceWallMs: 0 })).toEqual({ kind: 'content', document: doc, stale: { since: '1970-01-01T00:00:00.000Z' } });
+    expect(viewOfState({ name: 'stale', reason: 'x', document: doc, sinceWallMs: 0 })).toEqual({
+      kind: 'content',
+      document: doc,
+      stale: { since: '1970-01-01T00:00:00.000Z' },
+    });
     expect(viewOfState({ name: 'maintenance', reason: 'x', code: 'CFG-2' })).toEqual({ kind: 'maintenance', code: 'CFG-2' });
   });
 });

@@ -111,7 +111,10 @@ export class PanelStateMachine {
     const seconds = Math.round(this.options.freshnessWindowMs / 1000);
     this.enter({
       name: 'stale',
-      reason: state.name === 'live' ? `no confirmation from the backend for ${seconds}s` : `cached content not confirmed within ${seconds}s of boot`,
+      reason:
+        state.name === 'live'
+          ? `no confirmation from the backend for ${seconds}s`
+          : `cached content not confirmed within ${seconds}s of boot`,
       document: state.document,
       // "Not updated since": the backend's last word on this content. Unconfirmed in this run
       // (cached content after a boot), that is when the backend issued it.
@@ -164,4 +167,3 @@ export function sameView(a: PanelView, b: PanelView): boolean {
   if (a.kind === 'maintenance' && b.kind === 'maintenance') return a.code === b.code;
   return true;
 }
-

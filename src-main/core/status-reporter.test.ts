@@ -96,7 +96,14 @@ function setUp(lastStart?: LastStart) {
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function transition(n: number): Extract<PanelEvent, { type: 'state-transition' }> {
-  return { type: 'state-transition', panelId: 'panel-0001', from: 'live', to: 'stale', reason: `outage ${n}`, at: new Date(0).toISOString() };
+  return {
+    type: 'state-transition',
+    panelId: 'panel-0001',
+    from: 'live',
+    to: 'stale',
+    reason: `outage ${n}`,
+    at: new Date(0).toISOString(),
+  };
 }
 
 describe('StatusReporter', () => {

@@ -15,7 +15,11 @@ describe('build:electron', () => {
 
   it('builds main.js and a self-contained preload.cjs', async () => {
     out = await mkdtemp(join(tmpdir(), 'airpanel-electron-build-'));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src-main/electron/build.ts', '--out-dir', out, '--no-renderer'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src-main/electron/build.ts', '--out-dir', out, '--no-renderer'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const preload = await readFile(join(out, 'preload.cjs'), 'utf8');
     expect(new Set([...preload.matchAll(/require\(["']([^"']+)["']\)/g)].map((m) => m[1]))).toEqual(new Set(['electron']));

@@ -71,7 +71,8 @@ await build({
     sourcemap: true,
     ssr: join(root, 'src-main/headless/kiosk/main.ts'),
     rolldownOptions: {
-      external: (id: string) => id.startsWith('node:') || builtinModules.includes(id) || NODE_MAIN_EXTERNAL.some((d) => id === d || id.startsWith(`${d}/`)),
+      external: (id: string) =>
+        id.startsWith('node:') || builtinModules.includes(id) || NODE_MAIN_EXTERNAL.some((d) => id === d || id.startsWith(`${d}/`)),
       output: { format: 'es', entryFileNames: 'node-main.js', codeSplitting: false },
     },
   },
@@ -122,18 +123,25 @@ if (requires.some((r) => r !== 'electron')) {
 // only `dependencies`; a devDependency would be missing on the panel).
 const main = await readFile(join(outDir, 'main.js'), 'utf8');
 const imported = new Set([...main.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1] ?? ''));
-const missing = [...imported].filter((id) => id !== 'electron' && !id.startsWith('node:') && !builtinModules.includes(id)
-  && !deps.some((d) => id === d || id.startsWith(`${d}/`)));
+const missing = [...imported].filter(
+  (id) =>
+    id !== 'electron' && !id.startsWith('node:') && !builtinModules.includes(id) && !deps.some((d) => id === d || id.startsWith(`${d}/`)),
+);
 if (missing.length > 0) {
   console.error(`build:electron: main.js imports ${missing.join(', ')}, not in package.json dependencies`);
   process.exitCode = 1;
 }
 // Guard: node-main.js is self-contained but for NODE_MAIN_EXTERNAL (Node built-ins otherwise).
 const nodeMain = await readFile(join(outDir, 'node-main.js'), 'utf8');
-const nodeImports = [...nodeMain.matchAll(/^import .* from ["']([^"']+)["'];?$|\b__require\(["']([^"']+)["']\)/gm)].map((m) => m[1] ?? m[2] ?? '')
-  .filter((id) => !id.startsWith('node:') && !builtinModules.includes(id) && !NODE_MAIN_EXTERNAL.some((d) => id === d || id.startsWith(`${d}/`)));
+const nodeImports = [...nodeMain.matchAll(/^import .* from ["']([^"']+)["'];?$|\b__require\(["']([^"']+)["']\)/gm)]
+  .map((m) => m[1] ?? m[2] ?? '')
+  .filter(
+    (id) => !id.startsWith('node:') && !builtinModules.includes(id) && !NODE_MAIN_EXTERNAL.some((d) => id === d || id.startsWith(`${d}/`)),
+  );
 if (nodeImports.length > 0) {
-  console.error(`build:electron: node-main.js imports ${[...new Set(nodeImports)].join(', ')}; only ${NODE_MAIN_EXTERNAL.join(', ')} may stay outside it`);
+  console.error(
+    `build:electron: node-main.js imports ${[...new Set(nodeImports)].join(', ')}; only ${NODE_MAIN_EXTERNAL.join(', ')} may stay outside it`,
+  );
   process.exitCode = 1;
 }
 console.log(`build:electron: wrote ${outDir} (main.js, node-main.js, preload.cjs, renderer/)`);

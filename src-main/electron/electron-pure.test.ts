@@ -14,8 +14,19 @@ describe('isAppUrl', () => {
   it('accepts only the app origin', () => {
     expect(isAppUrl(APP_ENTRY_URL)).toBe(true);
     expect(isAppUrl('app://panel/assets/x.js')).toBe(true);
-    for (const url of ['app://evil/index.html', 'app://panel:81/', 'app://u@panel/', 'file:///etc/passwd', 'https://panel/',
-      'data:text/html,x', 'javascript:alert(1)', '', null, undefined, 'not a url']) {
+    for (const url of [
+      'app://evil/index.html',
+      'app://panel:81/',
+      'app://u@panel/',
+      'file:///etc/passwd',
+      'https://panel/',
+      'data:text/html,x',
+      'javascript:alert(1)',
+      '',
+      null,
+      undefined,
+      'not a url',
+    ]) {
       expect(isAppUrl(url), String(url)).toBe(false);
     }
   });
@@ -41,9 +52,18 @@ describe('resolveAppFile', () => {
   });
 
   it('refuses anything else', () => {
-    for (const url of ['app://panel/../secret.js', 'app://panel/assets/..%2f..%2fsecret.js', 'app://panel/%2e%2e/secret.js',
-      'app://panel/assets/link.js', 'app://panel/assets/..%5c..%5csecret.js', 'app://panel/index.html%00.js', 'app://panel/missing.js',
-      'app://other/index.html', 'app://panel/assets', 'app://panel/package.json']) {
+    for (const url of [
+      'app://panel/../secret.js',
+      'app://panel/assets/..%2f..%2fsecret.js',
+      'app://panel/%2e%2e/secret.js',
+      'app://panel/assets/link.js',
+      'app://panel/assets/..%5c..%5csecret.js',
+      'app://panel/index.html%00.js',
+      'app://panel/missing.js',
+      'app://other/index.html',
+      'app://panel/assets',
+      'app://panel/package.json',
+    ]) {
       expect(resolveAppFile(root, url), url).toBeNull();
     }
   });
@@ -70,7 +90,14 @@ describe('allowedUrl (navigation and request guard)', () => {
     expect(allowedUrl('app://panel/index.html', kiosk)).toBe(true);
     expect(allowedUrl('http://127.0.0.1:4321/simulator', kiosk)).toBe(false);
     expect(allowedUrl('http://127.0.0.1:4321/simulator', sim)).toBe(true);
-    for (const url of ['http://127.0.0.1:4322/', 'https://127.0.0.1:4321/', 'http://localhost:4321/', 'file:///etc/passwd', 'https://example.com/', 'garbage']) {
+    for (const url of [
+      'http://127.0.0.1:4322/',
+      'https://127.0.0.1:4321/',
+      'http://localhost:4321/',
+      'file:///etc/passwd',
+      'https://example.com/',
+      'garbage',
+    ]) {
       expect(allowedUrl(url, sim), url).toBe(false);
     }
   });

@@ -58,7 +58,7 @@ export const PANEL_FUSES: Record<FuseKey, FuseDecision> = {
   },
   enableEmbeddedAsarIntegrityValidation: {
     on: false,
-    why: 'Electron validates asar integrity on macOS and Windows only; on Linux it checks nothing, and the runtime app is a directory (resources/app, the loader\'s runtime-app) in the read-only root',
+    why: "Electron validates asar integrity on macOS and Windows only; on Linux it checks nothing, and the runtime app is a directory (resources/app, the loader's runtime-app) in the read-only root",
   },
   onlyLoadAppFromAsar: {
     on: false,
@@ -87,7 +87,8 @@ export function checkElectronBuilderFuses(section: unknown): string[] {
   for (const key of FUSE_KEYS) {
     const want = PANEL_FUSES[key].on;
     if (!(key in given)) problems.push(`electronFuses.${key} is missing (must be ${want}: ${PANEL_FUSES[key].why})`);
-    else if (given[key] !== want) problems.push(`electronFuses.${key} is ${JSON.stringify(given[key])}, must be ${want} (${PANEL_FUSES[key].why})`);
+    else if (given[key] !== want)
+      problems.push(`electronFuses.${key} is ${JSON.stringify(given[key])}, must be ${want} (${PANEL_FUSES[key].why})`);
   }
   return problems;
 }
@@ -115,14 +116,18 @@ function reading(state: number | undefined): FuseReading {
 export function checkFuseWire(wire: Record<string, unknown>): FuseWireReport {
   const problems: string[] = [];
   if (String(wire.version) !== FuseVersion.V1) problems.push(`fuse wire version ${String(wire.version)}, expected ${FuseVersion.V1}`);
-  const indices = Object.keys(wire).filter((k) => /^\d+$/.test(k)).map(Number).sort((a, b) => a - b);
+  const indices = Object.keys(wire)
+    .filter((k) => /^\d+$/.test(k))
+    .map(Number)
+    .sort((a, b) => a - b);
   const byIndex = new Map(FUSE_KEYS.map((k) => [WIRE_INDEX[k] as number, k]));
   const fuses = indices.map((i) => ({ name: byIndex.get(i) ?? `fuse #${i}`, state: reading(wire[i] as number | undefined) }));
   for (const key of FUSE_KEYS) {
     const state = reading(wire[WIRE_INDEX[key]] as number | undefined);
     const want = PANEL_FUSES[key].on ? 'enabled' : 'disabled';
     if (state === 'removed') continue;
-    if (state !== want) problems.push(`${key} is ${state === 'unknown' ? 'not on the wire' : state}, must be ${want} (${PANEL_FUSES[key].why})`);
+    if (state !== want)
+      problems.push(`${key} is ${state === 'unknown' ? 'not on the wire' : state}, must be ${want} (${PANEL_FUSES[key].why})`);
   }
   return { fuses, problems };
 }

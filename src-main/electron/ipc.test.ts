@@ -12,8 +12,12 @@ import { registerBridgeIpc } from './ipc.js';
 /** Test implementation of ipcMain. */
 class TestIpcMain extends EventEmitter {
   handlers = new Map<string, (event: unknown, ...args: unknown[]) => unknown>();
-  handle(channel: string, fn: (event: unknown, ...args: unknown[]) => unknown) { this.handlers.set(channel, fn); }
-  removeHandler(channel: string) { this.handlers.delete(channel); }
+  handle(channel: string, fn: (event: unknown, ...args: unknown[]) => unknown) {
+    this.handlers.set(channel, fn);
+  }
+  removeHandler(channel: string) {
+    this.handlers.delete(channel);
+  }
 }
 
 /** Test implementation of the core side. */
@@ -21,11 +25,22 @@ class RecordingSource implements PanelViewSource {
   frames: FramePresented[] = [];
   errors: RendererErrorReport[] = [];
   listeners = new Set<(v: PanelView) => void>();
-  getView(): PanelView { return { kind: 'maintenance', code: 'CFG-1' }; }
-  onView(l: (v: PanelView) => void) { this.listeners.add(l); return () => this.listeners.delete(l); }
-  framePresented(f: FramePresented) { this.frames.push(f); }
-  rendererError(r: RendererErrorReport) { this.errors.push(r); }
-  hostFault() { /* not used here */ }
+  getView(): PanelView {
+    return { kind: 'maintenance', code: 'CFG-1' };
+  }
+  onView(l: (v: PanelView) => void) {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  framePresented(f: FramePresented) {
+    this.frames.push(f);
+  }
+  rendererError(r: RendererErrorReport) {
+    this.errors.push(r);
+  }
+  hostFault() {
+    /* not used here */
+  }
 }
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -37,7 +52,12 @@ function setup() {
   const mainFrame = { url: 'app://panel/index.html' };
   /** Test implementation of the panel window's web contents. */
   const contents = { mainFrame, isDestroyed: () => false, send: (ch: string, v: unknown) => sent.push([ch, v]) };
-  const dispose = registerBridgeIpc({ ipcMain: ipc as unknown as IpcMain, source, log: quietLog, panelContents: () => contents as unknown as WebContents });
+  const dispose = registerBridgeIpc({
+    ipcMain: ipc as unknown as IpcMain,
+    source,
+    log: quietLog,
+    panelContents: () => contents as unknown as WebContents,
+  });
   const event = (over: Partial<{ sender: unknown; senderFrame: unknown }> = {}) => ({ sender: contents, senderFrame: mainFrame, ...over });
   return { ipc, source, sent, mainFrame, contents, dispose, event };
 }

@@ -23,7 +23,9 @@ export function locateElectron(from: string = import.meta.url): { path: string }
     return existsSync(exe) ? { path: exe } : { reason: `ELECTRON_OVERRIDE_DIST_PATH is set but ${exe} does not exist` };
   }
   if (!relative) {
-    return { reason: `the Electron binary was never downloaded (${pathFile} missing: no network to its CDN here, or ELECTRON_SKIP_BINARY_DOWNLOAD); set ELECTRON_OVERRIDE_DIST_PATH to an unpacked Electron 45 to use one` };
+    return {
+      reason: `the Electron binary was never downloaded (${pathFile} missing: no network to its CDN here, or ELECTRON_SKIP_BINARY_DOWNLOAD); set ELECTRON_OVERRIDE_DIST_PATH to an unpacked Electron 45 to use one`,
+    };
   }
   const exe = join(pkgDir, 'dist', relative);
   return existsSync(exe) ? { path: exe } : { reason: `the Electron binary ${exe} is missing` };

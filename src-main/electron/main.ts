@@ -64,10 +64,13 @@ if (!app.requestSingleInstanceLock()) {
   // Another instance owns the screen (and the data dir): this one leaves at once.
   app.quit();
 } else {
-  void app.whenReady().then(main).catch((err: unknown) => {
-    console.error('airpanel: fatal start-up error', err);
-    app.exit(1);
-  });
+  void app
+    .whenReady()
+    .then(main)
+    .catch((err: unknown) => {
+      console.error('airpanel: fatal start-up error', err);
+      app.exit(1);
+    });
 }
 
 async function main(): Promise<void> {
@@ -79,14 +82,18 @@ async function main(): Promise<void> {
   log.info('electron host starting', { mode: simulator ? 'simulator' : 'kiosk', dataDir, version: bundleVersion });
 
   Menu.setApplicationMenu(null);
-  const policy = { extraOrigins: simulator && simulatorUrl ? [simulatorUrl] : [], allowDevTools: devToolsEnabled(app.isPackaged, process.env) };
+  const policy = {
+    extraOrigins: simulator && simulatorUrl ? [simulatorUrl] : [],
+    allowDevTools: devToolsEnabled(app.isPackaged, process.env),
+  };
   hardenAllWebContents(app, policy, log);
   hardenSession(session.defaultSession, { rendererDir, policy, log });
   if (!simulator) powerSaveBlocker.start('prevent-display-sleep');
 
   let panel: BrowserWindow | null = null;
   let supervisor: RendererSupervisor | null = null;
-  const loadApp = () => void panel?.loadURL(APP_ENTRY_URL).catch((err: unknown) => log.error('loading the app failed', { error: String(err) }));
+  const loadApp = () =>
+    void panel?.loadURL(APP_ENTRY_URL).catch((err: unknown) => log.error('loading the app failed', { error: String(err) }));
 
   const hostActions: HostActions = {
     reloadRenderer: async () => {
@@ -145,11 +152,17 @@ async function main(): Promise<void> {
   const startUp = new StartUpContract({ core, stateName: () => core.state.name, notifier, log });
   const bridgeSource: PanelViewSource = startUp.source;
   core.onView(() => void notifier.status(core.state.name));
-  registerBridgeIpc({ ipcMain, source: bridgeSource, log, panelContents: () => (panel && !panel.isDestroyed() ? panel.webContents : null) });
+  registerBridgeIpc({
+    ipcMain,
+    source: bridgeSource,
+    log,
+    panelContents: () => (panel && !panel.isDestroyed() ? panel.webContents : null),
+  });
 
   const settings = simulator ? new SimulatorSettings() : null;
   const initial = settings?.read();
-  panel = settings && initial ? createSimulatorPanelWindow(preloadPath, initial.size, initial.panelPosition) : createKioskWindow(preloadPath);
+  panel =
+    settings && initial ? createSimulatorPanelWindow(preloadPath, initial.size, initial.panelPosition) : createKioskWindow(preloadPath);
   const sup = new RendererSupervisor({
     window: {
       reloadApp: loadApp,
@@ -205,7 +218,10 @@ async function main(): Promise<void> {
     const contents = panel && !panel.isDestroyed() ? panel.webContents : null;
     if (!contents || contents.isCrashed()) return false;
     // A renderer round-trip, bounded: a hung renderer never answers.
-    const answer = contents.executeJavaScript('1 + 1', false).then((v: unknown) => v === 2, () => false);
+    const answer = contents.executeJavaScript('1 + 1', false).then(
+      (v: unknown) => v === 2,
+      () => false,
+    );
     return Promise.race([answer, new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref())]);
   });
 
@@ -237,7 +253,9 @@ function openSimulatorControls(
   }
   const stored = settings.read();
   // First run: beside the panel window; later: where the developer left it.
-  const controls = createControlWindow(stored.controlBounds ?? { x: panelBounds.x + panelBounds.width + 12, y: panelBounds.y, width: 420, height: 820 });
+  const controls = createControlWindow(
+    stored.controlBounds ?? { x: panelBounds.x + panelBounds.width + 12, y: panelBounds.y, width: 420, height: 820 },
+  );
   void controls.loadURL(`${simulatorUrl}/simulator?preview=off`);
   const save = () => {
     if (!controls.isDestroyed()) settings.update({ controlBounds: controls.getBounds() });
@@ -247,14 +265,21 @@ function openSimulatorControls(
   // The size the developer chose last time wins over the control server's default.
   let current = stored.size;
   const restore = SimulatorAction.parse({ action: 'set-size', size: stored.size });
-  void fetch(`${simulatorUrl}/simulator/api/action`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(restore) })
-    .catch((err: unknown) => log.warn('simulator: could not restore the panel size', { error: String(err) }));
-  const events = new SimulatorEvents(simulatorUrl, (state) => {
-    if (state.size === current) return;
-    current = state.size;
-    settings.update({ size: state.size });
-    resize(state.size);
-  }, log);
+  void fetch(`${simulatorUrl}/simulator/api/action`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(restore),
+  }).catch((err: unknown) => log.warn('simulator: could not restore the panel size', { error: String(err) }));
+  const events = new SimulatorEvents(
+    simulatorUrl,
+    (state) => {
+      if (state.size === current) return;
+      current = state.size;
+      settings.update({ size: state.size });
+      resize(state.size);
+    },
+    log,
+  );
   events.start();
   app.on('will-quit', () => events.stop());
 }

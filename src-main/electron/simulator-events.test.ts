@@ -8,14 +8,25 @@ const quietLog = { error: () => undefined, warn: () => undefined, info: () => un
 
 function state(size: SimulatorState['size']): SimulatorState {
   return {
-    panelId: 'panel-1', panelUrl: null, size, network: 'up', backend: 'unavailable', lastReading: null, lastCommand: null,
-    lastError: null, presets: [], sizes: [], commands: ['reload'],
+    panelId: 'panel-1',
+    panelUrl: null,
+    size,
+    network: 'up',
+    backend: 'unavailable',
+    lastReading: null,
+    lastCommand: null,
+    lastError: null,
+    presets: [],
+    sizes: [],
+    commands: ['reload'],
   };
 }
 
 describe('SimulatorEvents', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
-  afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
 
   it('delivers valid states, drops invalid ones and reconnects after a drop', async () => {
     const streams: ServerResponse[] = [];
@@ -31,14 +42,30 @@ describe('SimulatorEvents', () => {
       res.write('data: not json\n\n');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    );
 
     const got: string[] = [];
     let wake: () => void = () => undefined;
-    const events = new SimulatorEvents(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, (s) => { got.push(s.size); wake(); }, quietLog, 20);
+    const events = new SimulatorEvents(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      (s) => {
+        got.push(s.size);
+        wake();
+      },
+      quietLog,
+      20,
+    );
     cleanups.push(() => events.stop());
     events.start();
-    const waitFor = async (n: number) => { while (got.length < n) await new Promise<void>((r) => (wake = r)); };
+    const waitFor = async (n: number) => {
+      while (got.length < n) await new Promise<void>((r) => (wake = r));
+    };
     await waitFor(1);
     expect(got).toEqual(['portrait']);
     streams[0]?.destroy();

@@ -38,7 +38,11 @@ export class SimulatorEvents {
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
           if (data) this.deliver(data);
         }
       });
@@ -46,7 +50,11 @@ export class SimulatorEvents {
     req.on('error', (err) => this.log.debug('simulator events: connection error', { error: err.message }));
     req.on('close', () => {
       this.req = null;
-      if (!this.stopped) this.retry = setTimeout(() => { this.retry = null; this.start(); }, this.retryMs);
+      if (!this.stopped)
+        this.retry = setTimeout(() => {
+          this.retry = null;
+          this.start();
+        }, this.retryMs);
     });
     req.end();
     this.req = req;

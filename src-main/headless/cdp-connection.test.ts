@@ -40,7 +40,9 @@ describe('CdpConnection over the pipe transport', () => {
     const events: [string, string | undefined][] = [];
     conn.onEvent((m, _p, s) => events.push([m, s]));
     const failing = conn.send('Page.navigate', { url: 'x' });
-    b.write(`not json\0${JSON.stringify({ id: 'one' })}\0${JSON.stringify({ method: 'Inspector.targetCrashed', params: {}, sessionId: 'S2' })}\0`);
+    b.write(
+      `not json\0${JSON.stringify({ id: 'one' })}\0${JSON.stringify({ method: 'Inspector.targetCrashed', params: {}, sessionId: 'S2' })}\0`,
+    );
     b.write(`${JSON.stringify({ id: 1, error: { code: -32000, message: 'Cannot navigate' } })}\0`);
     await expect(failing).rejects.toThrow('DevTools Page.navigate: Cannot navigate');
     expect(events).toEqual([['Inspector.targetCrashed', 'S2']]);

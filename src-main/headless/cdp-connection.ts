@@ -24,11 +24,17 @@ export type CdpEventListener = (method: string, params: Record<string, unknown>,
  */
 export class CdpConnection {
   private nextId = 1;
-  private readonly pending = new Map<number, { method: string; resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<
+    number,
+    { method: string; resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private readonly listeners = new Set<CdpEventListener>();
   private closedReason: string | null = null;
 
-  constructor(private readonly transport: CdpTransport, private readonly timeoutMs = 10_000) {
+  constructor(
+    private readonly transport: CdpTransport,
+    private readonly timeoutMs = 10_000,
+  ) {
     transport.onMessage((text) => this.onMessage(text));
     transport.onClose((reason) => {
       this.closedReason = reason;
@@ -50,7 +56,12 @@ export class CdpConnection {
     return () => this.listeners.delete(listener);
   }
 
-  send(method: string, params: Record<string, unknown> = {}, sessionId?: string, timeoutMs = this.timeoutMs): Promise<Record<string, unknown>> {
+  send(
+    method: string,
+    params: Record<string, unknown> = {},
+    sessionId?: string,
+    timeoutMs = this.timeoutMs,
+  ): Promise<Record<string, unknown>> {
     if (this.closedReason !== null) return Promise.reject(new Error(`DevTools ${method}: connection closed (${this.closedReason})`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {

@@ -10,7 +10,10 @@ import type { AttachedPage } from './headless-host.js';
  * host owns (`new CdpPage(connection, sessionId)`, the kiosk's `--remote-debugging-pipe`).
  */
 export class CdpPage implements AttachedPage {
-  constructor(readonly connection: CdpConnection, readonly sessionId?: string) {}
+  constructor(
+    readonly connection: CdpConnection,
+    readonly sessionId?: string,
+  ) {}
 
   /**
    * Connects to the first page target whose URL `matches` (e.g. starts with the host's URL)
@@ -51,7 +54,9 @@ export class CdpPage implements AttachedPage {
    * `userGesture`: as if a person had touched the page (what a popup needs to get past the blocker).
    */
   async evaluate(expression: string, timeoutMs?: number, options: { userGesture?: boolean } = {}): Promise<unknown> {
-    const r = CdpEvaluateResult.parse(await this.call('Runtime.evaluate', { expression, returnByValue: true, userGesture: options.userGesture ?? false }, timeoutMs));
+    const r = CdpEvaluateResult.parse(
+      await this.call('Runtime.evaluate', { expression, returnByValue: true, userGesture: options.userGesture ?? false }, timeoutMs),
+    );
     if (r.exceptionDetails !== undefined) throw new Error(`page threw evaluating ${expression.slice(0, 80)}`);
     return r.result.value;
   }

@@ -16,15 +16,33 @@ class RecordingViewSource implements PanelViewSource {
   errors: RendererErrorReport[] = [];
   faults: { code: string; detail: string }[] = [];
   private listeners = new Set<(v: PanelView) => void>();
-  getView(): PanelView { return this.view; }
-  onView(l: (v: PanelView) => void): () => void { this.listeners.add(l); return () => this.listeners.delete(l); }
-  framePresented(f: FramePresented): void { this.frames.push(f); }
-  rendererError(r: RendererErrorReport): void { this.errors.push(r); }
-  hostFault(code: string, detail: string): void { this.faults.push({ code, detail }); }
-  set(v: PanelView): void { this.view = v; for (const l of this.listeners) l(v); }
+  getView(): PanelView {
+    return this.view;
+  }
+  onView(l: (v: PanelView) => void): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+  framePresented(f: FramePresented): void {
+    this.frames.push(f);
+  }
+  rendererError(r: RendererErrorReport): void {
+    this.errors.push(r);
+  }
+  hostFault(code: string, detail: string): void {
+    this.faults.push({ code, detail });
+  }
+  set(v: PanelView): void {
+    this.view = v;
+    for (const l of this.listeners) l(v);
+  }
 }
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /** Raw HTTP (no URL normalisation by a client library), so traversal attempts reach the server as sent. */
 function rawGet(base: string, path: string, method = 'GET'): Promise<Answer> {
@@ -50,7 +68,10 @@ async function connect(url: string, headers: Record<string, string> = {}) {
     inbox.push(BridgeServerMessage.parse(JSON.parse(String(d))));
     waiters.splice(0).forEach((w) => w());
   });
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   const next = async (): Promise<BridgeServerMessage> => {
     while (inbox.length === 0) await new Promise<void>((r) => waiters.push(r));
     return inbox.shift()!;
@@ -59,7 +80,9 @@ async function connect(url: string, headers: Record<string, string> = {}) {
   return { ws, next, closed };
 }
 
-const until = async (cond: () => boolean) => { while (!cond()) await new Promise((r) => setTimeout(r, 10)); };
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+};
 
 describe('HeadlessHost', () => {
   let dir: string;
@@ -77,7 +100,12 @@ describe('HeadlessHost', () => {
     await writeFile(join(dir, 'secret.txt'), 'outside the site');
     source = new RecordingViewSource();
     restarts = 0;
-    host = new HeadlessHost({ rendererDir: site, restart: async () => { restarts++; } });
+    host = new HeadlessHost({
+      rendererDir: site,
+      restart: async () => {
+        restarts++;
+      },
+    });
     base = await host.listen(source);
   });
 
@@ -102,8 +130,17 @@ describe('HeadlessHost', () => {
   });
 
   it('serves only known files, only to GET and HEAD', async () => {
-    for (const path of ['/../secret.txt', '/assets/../../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt',
-      '/..%5csecret.txt', '//etc/passwd', '/secret.txt', '/assets/', '/index.html%00.js']) {
+    for (const path of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/..%5csecret.txt',
+      '//etc/passwd',
+      '/secret.txt',
+      '/assets/',
+      '/index.html%00.js',
+    ]) {
       const a = await rawGet(base, path);
       expect(a.status, path).toBe(404);
       expect(a.body).not.toContain('outside the site');
@@ -178,7 +215,12 @@ describe('HeadlessHost', () => {
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
     let reloads = 0;
     /** Test implementation of a browser page. */
-    const testPage: AttachedPage = { screenshot: async () => png, reload: async () => { reloads++; } };
+    const testPage: AttachedPage = {
+      screenshot: async () => png,
+      reload: async () => {
+        reloads++;
+      },
+    };
     host.attachPage(testPage);
     expect(await host.actions.captureScreenshot()).toBe(png);
     await host.actions.reloadRenderer();
@@ -207,12 +249,16 @@ describe('HeadlessHost with a bridge token (the kiosk host)', () => {
   });
 
   /** The HTTP status of a WebSocket upgrade (101 when accepted). */
-  const upgrade = (url: string, headers: Record<string, string> = {}) => new Promise<number>((resolve) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-    ws.on('open', () => { ws.close(); resolve(101); });
-    ws.on('error', () => resolve(-1));
-  });
+  const upgrade = (url: string, headers: Record<string, string> = {}) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(url, { headers });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('error', () => resolve(-1));
+    });
 
   it('accepts only upgrades carrying the token, from the same origin', async () => {
     const ws = base.replace('http', 'ws');

@@ -83,7 +83,11 @@ export class HeadlessHost {
     if (!site.paths.includes('/index.html')) {
       throw new Error(`headless host: no index.html in ${this.opts.rendererDir} (run npm run build:renderer)`);
     }
-    const bridge = new BridgeServer({ source, log: this.log, ...(this.opts.bridgeToken !== undefined ? { token: this.opts.bridgeToken } : {}) });
+    const bridge = new BridgeServer({
+      source,
+      log: this.log,
+      ...(this.opts.bridgeToken !== undefined ? { token: this.opts.bridgeToken } : {}),
+    });
     const server = createServer((req, res) => this.onRequest(site, req, res));
     server.on('upgrade', (req, socket, head) => {
       socket.on('error', () => socket.destroy());

@@ -24,7 +24,11 @@ export interface AppLauncher {
  * (`process.execPath`).
  */
 export class ProcessLauncher implements AppLauncher {
-  constructor(protected readonly command: string, protected readonly args: readonly string[] = [], private readonly options: { stdio?: 'inherit' | 'ignore'; env?: Record<string, string> } = {}) {}
+  constructor(
+    protected readonly command: string,
+    protected readonly args: readonly string[] = [],
+    private readonly options: { stdio?: 'inherit' | 'ignore'; env?: Record<string, string> } = {},
+  ) {}
 
   /** The command line after `command` for one launch. */
   protected argumentsFor(entry: string, _env: Record<string, string>): string[] {

@@ -23,12 +23,15 @@ const APPS = {
   // Commits, then asks for a restart (the operator's `restart` command: RESTART_EXIT_CODE).
   healthyThenRestart: `process.send({ type: 'airpanel/healthy' }); setTimeout(() => process.exit(${RESTART_EXIT_CODE}), 50);\n`,
   // Commits and says it is alive a few times (as with every WATCHDOG=1), then hangs.
-  healthyAliveThenHang: "process.send({ type: 'airpanel/healthy' });\nlet n = 0;\nconst t = setInterval(() => { process.send({ type: 'airpanel/alive' }); if (++n === 3) clearInterval(t); }, 100);\nsetInterval(() => {}, 1000);\n",
+  healthyAliveThenHang:
+    "process.send({ type: 'airpanel/healthy' });\nlet n = 0;\nconst t = setInterval(() => { process.send({ type: 'airpanel/alive' }); if (++n === 3) clearInterval(t); }, 100);\nsetInterval(() => {}, 1000);\n",
   // Commits, then hangs (no exit): on a panel the watchdog takes the unit down, loader and all.
-  healthyThenHang: "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/app.pid', String(process.pid));\nprocess.send({ type: 'airpanel/healthy' });\nsetInterval(() => {}, 1000);\n",
+  healthyThenHang:
+    "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/app.pid', String(process.pid));\nprocess.send({ type: 'airpanel/healthy' });\nsetInterval(() => {}, 1000);\n",
   hang: 'setInterval(() => {}, 1000);\n',
   // Hangs, and has started a helper process of its own (like Electron's GPU process).
-  hangWithChild: "import { spawn } from 'node:child_process'; import { writeFileSync } from 'node:fs';\nconst c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/helper.pid', String(c.pid));\nsetInterval(() => {}, 1000);\n",
+  hangWithChild:
+    "import { spawn } from 'node:child_process'; import { writeFileSync } from 'node:fs';\nconst c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/helper.pid', String(c.pid));\nsetInterval(() => {}, 1000);\n",
 } as const;
 
 // The image's keyring holds `key`; `stranger` is a key the image does not trust.
@@ -40,9 +43,17 @@ const MIN: MinRuntime = { electron: '45.0.0', node: '20.0.0' };
 
 function manifestFor(b: BuiltBundle, over: Partial<ReleaseManifest> = {}): ReleaseManifest {
   return {
-    schema: 2, version: b.descriptor.version, channel: 'stable', bundle: { url: 'b.tar.gz', sha512: b.sha512, size: b.size },
-    bundleDescriptorSha256: b.descriptorSha256, minRuntime: b.descriptor.minRuntime, counter: 1,
-    releasedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2027-01-01T00:00:00.000Z', rolloutShare: 1, ...over,
+    schema: 2,
+    version: b.descriptor.version,
+    channel: 'stable',
+    bundle: { url: 'b.tar.gz', sha512: b.sha512, size: b.size },
+    bundleDescriptorSha256: b.descriptorSha256,
+    minRuntime: b.descriptor.minRuntime,
+    counter: 1,
+    releasedAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2027-01-01T00:00:00.000Z',
+    rolloutShare: 1,
+    ...over,
   };
 }
 
@@ -55,14 +66,25 @@ describe('BundleLoader', () => {
     const tree = join(dir, `tree-${version}`);
     await mkdir(tree, { recursive: true });
     await writeFile(join(tree, 'main.mjs'), APPS[app]);
-    return buildBundle({ inputs: [{ dir: tree, as: 'app' }], version, main: 'app/main.mjs', minRuntime, outFile: join(dir, `${version}.tar.gz`) });
+    return buildBundle({
+      inputs: [{ dir: tree, as: 'app' }],
+      version,
+      main: 'app/main.mjs',
+      minRuntime,
+      outFile: join(dir, `${version}.tar.gz`),
+    });
   }
 
   /** As the updater installs: the signed manifest kept beside the files, candidate.json written. */
   async function install(version: string, app: keyof typeof APPS, minRuntime: MinRuntime = MIN): Promise<BuiltBundle> {
     const b = await build(version, app, minRuntime);
     const manifest = manifestFor(b);
-    await installBundle(releaseLayout(dataDir), b.file, { manifest, signatures: signManifest(manifest, [key.privateKeyPem]).signatures }, new Date());
+    await installBundle(
+      releaseLayout(dataDir),
+      b.file,
+      { manifest, signatures: signManifest(manifest, [key.privateKeyPem]).signatures },
+      new Date(),
+    );
     return b;
   }
 
@@ -73,16 +95,29 @@ describe('BundleLoader', () => {
     const tree = join(dir, 'factory-tree');
     await mkdir(tree);
     await writeFile(join(tree, 'main.mjs'), APPS.healthy);
-    const b = await buildBundle({ inputs: [{ dir: tree, as: 'app' }], version: '1.0.0', main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'factory.tar.gz') });
+    const b = await buildBundle({
+      inputs: [{ dir: tree, as: 'app' }],
+      version: '1.0.0',
+      main: 'app/main.mjs',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(dir, 'factory.tar.gz'),
+    });
     factoryDir = join(dir, 'factory');
     await extractBundle(b.file, factoryDir, '1.0.0');
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  const loader = (healthDeadlineMs = 10_000, o: { crashLimit?: number; runtimeVersion?: string } = {}) => new BundleLoader({
-    dataDir, factoryDir, healthDeadlineMs, verifier, runtimeVersion: o.runtimeVersion ?? RUNTIME, restartDelayMs: 10, ...(o.crashLimit ? { crashLimit: o.crashLimit } : {}),
-    launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }),
-  });
+  const loader = (healthDeadlineMs = 10_000, o: { crashLimit?: number; runtimeVersion?: string } = {}) =>
+    new BundleLoader({
+      dataDir,
+      factoryDir,
+      healthDeadlineMs,
+      verifier,
+      runtimeVersion: o.runtimeVersion ?? RUNTIME,
+      restartDelayMs: 10,
+      ...(o.crashLimit ? { crashLimit: o.crashLimit } : {}),
+      launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }),
+    });
 
   it('starts the factory bundle, then a healthy candidate on trial and commits it', async () => {
     const l = loader();
@@ -160,12 +195,32 @@ describe('BundleLoader', () => {
     const tree = join(dir, 'tree-node');
     await mkdir(tree, { recursive: true });
     await writeFile(join(tree, 'main.mjs'), 'process.exit(9);\n'); // the Electron entry: must not run here
-    await writeFile(join(tree, 'node-main.mjs'), "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/node-entry', process.argv[1]);\n" + APPS.healthy);
-    const b = await buildBundle({ inputs: [{ dir: tree, as: 'app' }], version: '2.0.0', main: 'app/main.mjs', nodeMain: 'app/node-main.mjs', minRuntime: MIN, outFile: join(dir, 'node.tar.gz') });
+    await writeFile(
+      join(tree, 'node-main.mjs'),
+      "import { writeFileSync } from 'node:fs';\nwriteFileSync(process.env.AIRPANEL_DATA_DIR + '/node-entry', process.argv[1]);\n" +
+        APPS.healthy,
+    );
+    const b = await buildBundle({
+      inputs: [{ dir: tree, as: 'app' }],
+      version: '2.0.0',
+      main: 'app/main.mjs',
+      nodeMain: 'app/node-main.mjs',
+      minRuntime: MIN,
+      outFile: join(dir, 'node.tar.gz'),
+    });
     const manifest = manifestFor(b);
     await installBundle(layout, b.file, { manifest, signatures: signManifest(manifest, [key.privateKeyPem]).signatures }, new Date());
     // The Node host checks the release's Node minimum against its own Node.
-    const nodeLoader = (d = dataDir) => new BundleLoader({ dataDir: d, factoryDir, host: 'node', verifier, runtimeVersion: process.versions.node, healthDeadlineMs: 10_000, launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }) });
+    const nodeLoader = (d = dataDir) =>
+      new BundleLoader({
+        dataDir: d,
+        factoryDir,
+        host: 'node',
+        verifier,
+        runtimeVersion: process.versions.node,
+        healthDeadlineMs: 10_000,
+        launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }),
+      });
     const o = await nodeLoader().runOnce();
     expect(o).toMatchObject({ launch: { kind: 'trial', version: '2.0.0' }, result: 'committed-then-exited' });
     const { readFile } = await import('node:fs/promises');
@@ -186,7 +241,7 @@ describe('BundleLoader', () => {
     }
   }
 
-  it('names the factory bundle by its version even when its descriptor fails this loader\'s check', async () => {
+  it("names the factory bundle by its version even when its descriptor fails this loader's check", async () => {
     const file = join(factoryDir, 'bundle.json');
     await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), fieldOfANewerBundler: true }));
     const launcher = new EnvRecordingLauncher(process.execPath, [], { stdio: 'ignore' });
@@ -212,7 +267,14 @@ describe('BundleLoader', () => {
   });
 
   it('run() restarts an exiting app until stop()', async () => {
-    const l = new BundleLoader({ dataDir, factoryDir, verifier, runtimeVersion: RUNTIME, restartDelayMs: 10, launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }) });
+    const l = new BundleLoader({
+      dataDir,
+      factoryDir,
+      verifier,
+      runtimeVersion: RUNTIME,
+      restartDelayMs: 10,
+      launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }),
+    });
     const launches: string[] = [];
     const done = l.run((o) => {
       launches.push(o.launch.kind);
@@ -239,7 +301,10 @@ describe('BundleLoader', () => {
 
     it('one byte of an installed main changed (same size): refused, previous runs, then factory', async () => {
       const layout = await twoCommitted();
-      for (const [v, expected] of [['3.0.0', { kind: 'previous', version: '2.0.0' }], ['2.0.0', { kind: 'factory' }]] as const) {
+      for (const [v, expected] of [
+        ['3.0.0', { kind: 'previous', version: '2.0.0' }],
+        ['2.0.0', { kind: 'factory' }],
+      ] as const) {
         const main = join(layout.bundleDir(v), 'app', 'main.mjs');
         const text = await readFile(main, 'utf8');
         await writeFile(main, text.replace('50', '51')); // same length, one byte
@@ -247,7 +312,9 @@ describe('BundleLoader', () => {
         const o = await nextStart();
         expect(o.launch).toEqual(expected);
         expect(o.state.refused).toContain(v);
-        expect(o.state.recent.some((r) => r.kind === 'refused' && r.version === v && /main\.mjs does not match bundle\.json/.test(r.reason))).toBe(true);
+        expect(
+          o.state.recent.some((r) => r.kind === 'refused' && r.version === v && /main\.mjs does not match bundle\.json/.test(r.reason)),
+        ).toBe(true);
       }
       // Refused for good: putting the bytes back does not make it start again.
       expect((await loader().decide()).launch).toEqual({ kind: 'factory' });
@@ -258,7 +325,11 @@ describe('BundleLoader', () => {
       await writeFile(join(layout.bundleDir('3.0.0'), 'app', 'preload.js'), 'globalThis.evil = 1;\n');
       const o = await nextStart();
       expect(o.launch).toEqual({ kind: 'previous', version: '2.0.0' });
-      expect(o.state.lastOutcome).toMatchObject({ kind: 'refused', version: '3.0.0', reason: expect.stringMatching(/extra: app\/preload\.js/) });
+      expect(o.state.lastOutcome).toMatchObject({
+        kind: 'refused',
+        version: '3.0.0',
+        reason: expect.stringMatching(/extra: app\/preload\.js/),
+      });
     });
 
     it('a file replaced by a symlink (to identical bytes), or a symlink on the path: refused', async () => {
@@ -288,22 +359,46 @@ describe('BundleLoader', () => {
       expect(o.state.lastOutcome).toMatchObject({ version: '9.0.0', reason: expect.stringMatching(/no release-manifest\.json/) });
       // The same with a manifest signed by a key the image does not trust: refused for good.
       const forged = manifestFor(evil);
-      await writeFile(join(layout.bundleDir('9.0.0'), 'release-manifest.json'), JSON.stringify(signManifest(forged, [stranger.privateKeyPem])));
+      await writeFile(
+        join(layout.bundleDir('9.0.0'), 'release-manifest.json'),
+        JSON.stringify(signManifest(forged, [stranger.privateKeyPem])),
+      );
       await writeFileAtomic(layout.candidateFile, JSON.stringify({ version: '9.0.0', at: new Date().toISOString() }));
       o = await nextStart();
       expect(o.launch).toEqual({ kind: 'current', version: '3.0.0' });
       expect(o.state.refused).toContain('9.0.0');
-      expect(o.state.lastOutcome).toMatchObject({ kind: 'refused', version: '9.0.0', reason: expect.stringMatching(/no valid signature by a key of the image's keyring/) });
+      expect(o.state.lastOutcome).toMatchObject({
+        kind: 'refused',
+        version: '9.0.0',
+        reason: expect.stringMatching(/no valid signature by a key of the image's keyring/),
+      });
       // A genuine signed manifest of another release copied in (mix-and-match): refused too.
       await cp(join(layout.bundleDir('3.0.0'), 'release-manifest.json'), join(layout.bundleDir('9.0.0'), 'release-manifest.json'));
       // loader-state.json edited to name it as the committed bundle, the refusal list wiped.
       const state = JSON.parse(await readFile(layout.loaderStateFile, 'utf8')) as Record<string, unknown>;
-      await writeFile(layout.loaderStateFile, JSON.stringify({ ...state, current: '9.0.0', previous: '3.0.0', refused: [], running: null, crashes: null }));
+      await writeFile(
+        layout.loaderStateFile,
+        JSON.stringify({ ...state, current: '9.0.0', previous: '3.0.0', refused: [], running: null, crashes: null }),
+      );
       o = await nextStart();
       expect(o.launch).toEqual({ kind: 'previous', version: '3.0.0' });
-      expect(o.state.lastOutcome).toMatchObject({ kind: 'refused', version: '9.0.0', reason: expect.stringMatching(/signed manifest is for 3\.0\.0/) });
+      expect(o.state.lastOutcome).toMatchObject({
+        kind: 'refused',
+        version: '9.0.0',
+        reason: expect.stringMatching(/signed manifest is for 3\.0\.0/),
+      });
       // …and named as a trial with attempts left: not started either.
-      await writeFile(layout.loaderStateFile, JSON.stringify({ ...state, current: '3.0.0', trial: { version: '9.0.0', attemptsLeft: 2 }, refused: [], running: null, crashes: null }));
+      await writeFile(
+        layout.loaderStateFile,
+        JSON.stringify({
+          ...state,
+          current: '3.0.0',
+          trial: { version: '9.0.0', attemptsLeft: 2 },
+          refused: [],
+          running: null,
+          crashes: null,
+        }),
+      );
       expect((await nextStart()).launch).toEqual({ kind: 'current', version: '3.0.0' });
     });
 
@@ -313,10 +408,17 @@ describe('BundleLoader', () => {
       const o = await nextStart();
       expect(o.launch).toEqual({ kind: 'current', version: '3.0.0' });
       expect(o.state.refused).not.toContain('4.0.0');
-      expect(o.state.lastOutcome).toMatchObject({ kind: 'refused', version: '4.0.0', reason: expect.stringMatching(/skipped at launch: .*needs electron 46\.0\.0, this one is 45\.4\.1/) });
+      expect(o.state.lastOutcome).toMatchObject({
+        kind: 'refused',
+        version: '4.0.0',
+        reason: expect.stringMatching(/skipped at launch: .*needs electron 46\.0\.0, this one is 45\.4\.1/),
+      });
       // The same release on an image with a newer runtime is taken.
       await writeFileAtomic(releaseLayout(dataDir).candidateFile, JSON.stringify({ version: '4.0.0', at: new Date().toISOString() }));
-      expect((await loader(10_000, { runtimeVersion: '46.1.0' }).runOnce())).toMatchObject({ launch: { kind: 'trial', version: '4.0.0' }, result: 'committed-then-exited' });
+      expect(await loader(10_000, { runtimeVersion: '46.1.0' }).runOnce()).toMatchObject({
+        launch: { kind: 'trial', version: '4.0.0' },
+        result: 'committed-then-exited',
+      });
     });
   });
 
@@ -336,7 +438,11 @@ describe('BundleLoader', () => {
     it('crashing after commit N times within M minutes: previous, then factory, and the state says so', async () => {
       const l = loader(10_000, { crashLimit: 2 });
       await install('2.0.0', 'healthyThenCrash');
-      expect(await l.runOnce()).toMatchObject({ launch: { kind: 'trial', version: '2.0.0' }, result: 'committed-then-exited', exit: { code: 3 } });
+      expect(await l.runOnce()).toMatchObject({
+        launch: { kind: 'trial', version: '2.0.0' },
+        result: 'committed-then-exited',
+        exit: { code: 3 },
+      });
       await install('3.0.0', 'healthyThenCrash');
       const seen: string[] = [];
       for (let i = 0; i < 5; i++) {
@@ -358,7 +464,7 @@ describe('BundleLoader', () => {
       ]);
     });
 
-    it('the default liveness limit acts before the unit\'s watchdog (5/6 of WatchdogSec), and is off without one', () => {
+    it("the default liveness limit acts before the unit's watchdog (5/6 of WatchdogSec), and is off without one", () => {
       expect(livenessFromWatchdog('30000000')).toBe(25_000);
       expect(livenessFromWatchdog(undefined)).toBe(0);
       expect(livenessFromWatchdog('nonsense')).toBe(0);
@@ -366,18 +472,32 @@ describe('BundleLoader', () => {
 
     it('hanging after commit, found by the loader (no alive message in time): killed, counted, previous after N', async () => {
       const l = new BundleLoader({
-        dataDir, factoryDir, verifier, runtimeVersion: RUNTIME, healthDeadlineMs: 10_000, crashLimit: 2, livenessMs: 400,
+        dataDir,
+        factoryDir,
+        verifier,
+        runtimeVersion: RUNTIME,
+        healthDeadlineMs: 10_000,
+        crashLimit: 2,
+        livenessMs: 400,
         launcher: new ProcessLauncher(process.execPath, [], { stdio: 'ignore' }),
       });
       await install('2.0.0', 'healthy');
       expect((await l.runOnce()).result).toBe('committed-then-exited');
       await install('3.0.0', 'healthyAliveThenHang');
       const first = await l.runOnce();
-      expect(first).toMatchObject({ launch: { kind: 'trial', version: '3.0.0' }, result: 'committed-then-exited', exit: { signal: 'SIGKILL' } });
+      expect(first).toMatchObject({
+        launch: { kind: 'trial', version: '3.0.0' },
+        result: 'committed-then-exited',
+        exit: { signal: 'SIGKILL' },
+      });
       expect(first.state.crashes).toMatchObject({ version: '3.0.0' });
       const second = await l.runOnce();
       expect(second).toMatchObject({ launch: { kind: 'current', version: '3.0.0' }, result: 'fell-back' });
-      expect(second.state.lastOutcome).toMatchObject({ kind: 'fell-back', version: '3.0.0', reason: expect.stringMatching(/crashed 2 times.*hung: no alive message for 400 ms/) });
+      expect(second.state.lastOutcome).toMatchObject({
+        kind: 'fell-back',
+        version: '3.0.0',
+        reason: expect.stringMatching(/crashed 2 times.*hung: no alive message for 400 ms/),
+      });
       expect((await l.decide()).launch).toEqual({ kind: 'previous', version: '2.0.0' });
       // An app that never sends an alive message is not held to it (older bundles, no systemd).
       await install('4.0.0', 'healthyThenHang');
@@ -385,7 +505,11 @@ describe('BundleLoader', () => {
       const end = Date.now() + 10_000;
       while (!existsSync(join(dataDir, 'app.pid')) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 1200)); // three liveness periods
-      expect(new LoaderStore(releaseLayout(dataDir)).readState()).toMatchObject({ current: '4.0.0', running: { version: '4.0.0' }, crashes: null });
+      expect(new LoaderStore(releaseLayout(dataDir)).readState()).toMatchObject({
+        current: '4.0.0',
+        running: { version: '4.0.0' },
+        crashes: null,
+      });
       l.stop();
       expect((await quiet).result).toBe('committed-then-exited');
     });
@@ -395,8 +519,23 @@ describe('BundleLoader', () => {
       // app as a watchdog reset or a power cut does, so it never sees the app end.
       const keyring = join(dir, 'keyring.json');
       await writeFile(keyring, JSON.stringify({ keys: [{ keyId: key.keyId, publicKey: key.publicKey }] }));
-      const args = [join(import.meta.dirname, 'main.ts'), '--data-dir', dataDir, '--factory-dir', factoryDir, '--runtime', process.execPath,
-        '--keyring', keyring, '--runtime-version', RUNTIME, '--crash-limit', '2', '--health-deadline-ms', '20000'];
+      const args = [
+        join(import.meta.dirname, 'main.ts'),
+        '--data-dir',
+        dataDir,
+        '--factory-dir',
+        factoryDir,
+        '--runtime',
+        process.execPath,
+        '--keyring',
+        keyring,
+        '--runtime-version',
+        RUNTIME,
+        '--crash-limit',
+        '2',
+        '--health-deadline-ms',
+        '20000',
+      ];
       const store = new LoaderStore(releaseLayout(dataDir));
       const { spawn } = await import('node:child_process');
       const tsx = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
@@ -406,7 +545,8 @@ describe('BundleLoader', () => {
         const loaderProc = spawn(tsx, args, { stdio: 'ignore', detached: true });
         try {
           const end = Date.now() + 20_000;
-          while (!(existsSync(join(dataDir, 'app.pid')) && store.readState().trial === null) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+          while (!(existsSync(join(dataDir, 'app.pid')) && store.readState().trial === null) && Date.now() < end)
+            await new Promise((r) => setTimeout(r, 50));
           await new Promise((r) => setTimeout(r, 300)); // the commit is on disk before the app hangs
         } finally {
           process.kill(-loaderProc.pid!, 'SIGKILL'); // the loader (tsx and its node)
@@ -424,7 +564,11 @@ describe('BundleLoader', () => {
       expect(s.running?.version).toBe('3.0.0');
       const o = await loader(10_000, { crashLimit: 2 }).decide(); // crash 2: given up
       expect(o.launch).toEqual({ kind: 'previous', version: '2.0.0' });
-      expect(o.state.lastOutcome).toMatchObject({ kind: 'fell-back', version: '3.0.0', reason: expect.stringMatching(/crashed 2 times.*ended without the loader/) });
+      expect(o.state.lastOutcome).toMatchObject({
+        kind: 'fell-back',
+        version: '3.0.0',
+        reason: expect.stringMatching(/crashed 2 times.*ended without the loader/),
+      });
     }, 60_000);
   });
 });

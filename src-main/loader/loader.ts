@@ -1,7 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BUNDLE_DESCRIPTOR_FILE, loaderStep, ReleaseVersion, type BundleDescriptor, type Launch, type LoaderMachineOptions, type LoaderState, type LaunchCheck, type SignatureVerifier } from '@airpanel/contract/release';
+import {
+  BUNDLE_DESCRIPTOR_FILE,
+  loaderStep,
+  ReleaseVersion,
+  type BundleDescriptor,
+  type Launch,
+  type LoaderMachineOptions,
+  type LoaderState,
+  type LaunchCheck,
+  type SignatureVerifier,
+} from '@airpanel/contract/release';
 import { RESTART_EXIT_CODE } from '@airpanel/contract/internal';
 import { BundleCheckError, checkBundleDir, verifyInstalledRelease } from '../core/update/bundle-check.js';
 import { releaseLayout, type ReleaseLayout } from '../core/update/layout.js';
@@ -107,10 +117,18 @@ export class BundleLoader {
   async decide(): Promise<{ launch: Launch; bundleDir: string; state: LoaderState }> {
     const state = this.store.readState();
     const candidate = this.store.readCandidate();
-    const names = new Set([candidate, state.current, state.previous, state.trial?.version].filter((v): v is string => typeof v === 'string' && !state.refused.includes(v)));
+    const names = new Set(
+      [candidate, state.current, state.previous, state.trial?.version].filter(
+        (v): v is string => typeof v === 'string' && !state.refused.includes(v),
+      ),
+    );
     const verdicts = new Map<string, LaunchCheck>();
     for (const v of names) verdicts.set(v, await this.verify(v));
-    const step = loaderStep(state, { type: 'boot', candidate, verify: (v) => verdicts.get(v) ?? { ok: false, reason: 'not checked', refuse: false }, at: this.now() }, this.o);
+    const step = loaderStep(
+      state,
+      { type: 'boot', candidate, verify: (v) => verdicts.get(v) ?? { ok: false, reason: 'not checked', refuse: false }, at: this.now() },
+      this.o,
+    );
     if (step.type !== 'launch') throw new Error('boot must launch');
     this.store.writeState(step.state);
     if (step.clearCandidatePointer) this.store.clearCandidate();
@@ -200,7 +218,10 @@ export class BundleLoader {
       if (verdict === 'deadline') app.kill();
       const exit = await app.exited;
       const reason = verdict === 'deadline' ? 'hung' : 'crashed';
-      const detail = verdict === 'deadline' ? `no health report within ${deadlineMs} ms` : `exited before healthy (code ${exit.code}, signal ${exit.signal})`;
+      const detail =
+        verdict === 'deadline'
+          ? `no health report within ${deadlineMs} ms`
+          : `exited before healthy (code ${exit.code}, signal ${exit.signal})`;
       const step = loaderStep(this.store.readState(), { type: 'failed', reason, detail, at: this.now() }, this.o);
       this.store.writeState(step.state);
       this.log(`rolled back ${version}: ${detail}`);
@@ -216,7 +237,12 @@ export class BundleLoader {
    * restart (RESTART_EXIT_CODE: the operator's `restart` command) or one the loader caused by
    * stopping does not.
    */
-  private async supervise(launch: Launch, bundleDir: string, app: LaunchedApp, result: 'exited' | 'committed-then-exited'): Promise<LaunchOutcome> {
+  private async supervise(
+    launch: Launch,
+    bundleDir: string,
+    app: LaunchedApp,
+    result: 'exited' | 'committed-then-exited',
+  ): Promise<LaunchOutcome> {
     // Liveness: an app that has sent one `airpanel/alive` (the hosts send it with every
     // systemd WATCHDOG=1) must send the next within livenessMs, or it is killed as hung and
     // that counts as a crash. An app that never sends one is not held to it.
@@ -229,7 +255,9 @@ export class BundleLoader {
         clearTimeout(timer);
         timer = setTimeout(() => {
           hung = true;
-          this.log(`${launch.kind === 'factory' ? 'factory bundle' : launch.version} sent no alive message for ${livenessMs} ms: killing it as hung`);
+          this.log(
+            `${launch.kind === 'factory' ? 'factory bundle' : launch.version} sent no alive message for ${livenessMs} ms: killing it as hung`,
+          );
           app.kill();
         }, livenessMs);
       });

@@ -28,8 +28,10 @@ const { values, positionals } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: loader --data-dir DIR --factory-dir DIR --runtime CMD [--host electron|node] [--keyring FILE] [--runtime-version X.Y.Z]\n' +
-    '  [--health-deadline-ms N] [--max-attempts N] [--crash-limit N] [--crash-window-ms N] [--liveness-ms N] [-- runtime args]');
+  console.log(
+    'usage: loader --data-dir DIR --factory-dir DIR --runtime CMD [--host electron|node] [--keyring FILE] [--runtime-version X.Y.Z]\n' +
+      '  [--health-deadline-ms N] [--max-attempts N] [--crash-limit N] [--crash-window-ms N] [--liveness-ms N] [-- runtime args]',
+  );
   process.exit(0);
 }
 const host = values.host;

@@ -53,7 +53,14 @@ const SENSOR_ID = 'sensor-agent-bench';
  * Production timings except how fast an outage is noticed and recovered from: the soak would
  * otherwise spend minutes waiting for back-off timers.
  */
-const PANEL_TUNING = { reconnectBackoff: { minMs: 100, baseMs: 200, maxMs: 1_000 }, stableConnectionMs: 200, pollIntervalMs: 1_000, firstPollMaxDelayMs: 200, connectTimeoutMs: 2_000, httpTimeoutMs: 2_000 };
+const PANEL_TUNING = {
+  reconnectBackoff: { minMs: 100, baseMs: 200, maxMs: 1_000 },
+  stableConnectionMs: 200,
+  pollIntervalMs: 1_000,
+  firstPollMaxDelayMs: 200,
+  connectTimeoutMs: 2_000,
+  httpTimeoutMs: 2_000,
+};
 
 const MB = 1024 * 1024;
 const mb = (b: number) => round(b / MB, 2);
@@ -62,8 +69,12 @@ const mb = (b: number) => round(b / MB, 2);
 function cpuBetween(a: Sample, b: Sample): { wallS: number; cpuPct: number; statPct: number | null } {
   const wallMs = b.monoMs - a.monoMs;
   const cpuUs = b.cpuUserUs - a.cpuUserUs + (b.cpuSystemUs - a.cpuSystemUs);
-  const statPct = a.statTicks !== null && b.statTicks !== null ? ((b.statTicks - a.statTicks) * 10) / wallMs * 100 : null;
-  return { wallS: round(wallMs / 1000, 1), cpuPct: round((cpuUs / 1000 / wallMs) * 100, 3), statPct: statPct === null ? null : round(statPct, 2) };
+  const statPct = a.statTicks !== null && b.statTicks !== null ? (((b.statTicks - a.statTicks) * 10) / wallMs) * 100 : null;
+  return {
+    wallS: round(wallMs / 1000, 1),
+    cpuPct: round((cpuUs / 1000 / wallMs) * 100, 3),
+    statPct: statPct === null ? null : round(statPct, 2),
+  };
 }
 
 async function main(): Promise<void> {
@@ -102,22 +113,37 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'airpanel-agent-bench-'));
   const start = machineInfo();
   console.log(`agent-overhead: one headless panel (PanelCore, real MQTT, no renderer) against the real backend; ${loadLine(start)}`);
-  const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
+  const backend = await createBackend({
+    dataDir: join(root, 'backend'),
+    host: '127.0.0.1',
+    port: 0,
+    mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
+    logger: silentLogger,
+    startLoops: false,
+  });
   const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
   const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
   await httpProxy.listen();
   await mqttProxy.listen();
   let child: PanelProcess | null = null;
   try {
-    const admin = (path: string, body: unknown) => fetch(`${backend.url}/api/v1${path}`, {
-      method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
-    if ((await admin('/sensors', { id: SENSOR_ID, name: 'Bench sensor', spec: { kind: 'simulated' } })).status !== 201) throw new Error('creating the sensor failed');
+    const admin = (path: string, body: unknown) =>
+      fetch(`${backend.url}/api/v1${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    if ((await admin('/sensors', { id: SENSOR_ID, name: 'Bench sensor', spec: { kind: 'simulated' } })).status !== 201)
+      throw new Error('creating the sensor failed');
     const created = await admin('/panels', { id: PANEL_ID, name: 'Bench panel', sensorSourceId: SENSOR_ID });
     if (created.status !== 201) throw new Error(`registering the panel failed: HTTP ${created.status}`);
     const reg = PanelRegistration.parse(await created.json());
     const config = panelConfigFromRegistration(reg);
-    config.endpoints = { ...config.endpoints, apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`, mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}` };
+    config.endpoints = {
+      ...config.endpoints,
+      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
+      mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
+    };
     const panelDir = join(root, 'panel');
     await writePanelJson(panelDir, config);
 
@@ -149,8 +175,14 @@ async function main(): Promise<void> {
     await backend.readings.post(SENSOR_ID, reading());
 
     child = new PanelProcess({
-      dataDir: panelDir, program: { entry: agentBundle, nodeArgs: [] }, execArgv: ['--expose-gc'], ipc: true, stderr: 'inherit',
-      tuning: PANEL_TUNING, firmwareVersion: 'bench', viewEvents: false,
+      dataDir: panelDir,
+      program: { entry: agentBundle, nodeArgs: [] },
+      execArgv: ['--expose-gc'],
+      ipc: true,
+      stderr: 'inherit',
+      tuning: PANEL_TUNING,
+      firmwareVersion: 'bench',
+      viewEvents: false,
     });
     const p = child;
     await p.start();
@@ -171,7 +203,9 @@ async function main(): Promise<void> {
     await sleep(idleSeconds * 1000);
     const idleB = await p.sample();
     const idle = { ...cpuBetween(idleA, idleB), rssMB: mb(idleB.rss), heapUsedMB: mb(idleB.heapUsed), heapAfterGcMB: mb(idleA.heapUsed) };
-    console.log(`idle ${idle.wallS} s:       CPU ${idle.cpuPct} % of a core (/proc/self/stat: ${idle.statPct} %), RSS ${idle.rssMB} MB, heap ${idle.heapUsedMB} MB (${idle.heapAfterGcMB} MB after GC)  ${loadLine()}`);
+    console.log(
+      `idle ${idle.wallS} s:       CPU ${idle.cpuPct} % of a core (/proc/self/stat: ${idle.statPct} %), RSS ${idle.rssMB} MB, heap ${idle.heapUsedMB} MB (${idle.heapAfterGcMB} MB after GC)  ${loadLine()}`,
+    );
 
     // ── one update per second, over REST ────────────────────────────────────────────────
     const rateA = await p.sample(true);
@@ -182,14 +216,45 @@ async function main(): Promise<void> {
       await sleep(Math.max(0, t0 + i * 1000 - performance.now()));
     }
     const rateB = await caughtUp('1/s phase');
-    const rate = { ...cpuBetween(rateA, rateB), rssMB: mb(rateB.rss), heapUsedMB: mb(rateB.heapUsed), updates: rateB.accepted - rateA.accepted };
-    console.log(`1 update/s ${rate.wallS} s: CPU ${rate.cpuPct} % of a core (/proc/self/stat: ${rate.statPct} %), RSS ${rate.rssMB} MB, heap ${rate.heapUsedMB} MB, ${rate.updates} documents shown  ${loadLine()}`);
+    const rate = {
+      ...cpuBetween(rateA, rateB),
+      rssMB: mb(rateB.rss),
+      heapUsedMB: mb(rateB.heapUsed),
+      updates: rateB.accepted - rateA.accepted,
+    };
+    console.log(
+      `1 update/s ${rate.wallS} s: CPU ${rate.cpuPct} % of a core (/proc/self/stat: ${rate.statPct} %), RSS ${rate.rssMB} MB, heap ${rate.heapUsedMB} MB, ${rate.updates} documents shown  ${loadLine()}`,
+    );
 
     // ── soak ────────────────────────────────────────────────────────────────────────────
-    console.log(`soak: ${updates} updates in batches of ${batch} (next batch when the panel shows the backend's revision${pace === 'cache' ? ' and its cache holds it' : ''}), ${outages} outages of ${outageMs} ms (HTTP and MQTT links cut, 5 updates made meanwhile)`);
-    const checkpoints: { updates: number; cacheLag: number; heapAfterGcUndrainedMB: number; drainSeconds: number; heapAfterGcMB: number; rssMB: number; externalMB: number; seconds: number; updatesPerSecond: number; cpuPct: number }[] = [];
+    console.log(
+      `soak: ${updates} updates in batches of ${batch} (next batch when the panel shows the backend's revision${pace === 'cache' ? ' and its cache holds it' : ''}), ${outages} outages of ${outageMs} ms (HTTP and MQTT links cut, 5 updates made meanwhile)`,
+    );
+    const checkpoints: {
+      updates: number;
+      cacheLag: number;
+      heapAfterGcUndrainedMB: number;
+      drainSeconds: number;
+      heapAfterGcMB: number;
+      rssMB: number;
+      externalMB: number;
+      seconds: number;
+      updatesPerSecond: number;
+      cpuPct: number;
+    }[] = [];
     const soakA = await p.sample(true);
-    checkpoints.push({ updates: 0, cacheLag: 0, heapAfterGcUndrainedMB: mb(soakA.heapUsed), drainSeconds: 0, heapAfterGcMB: mb(soakA.heapUsed), rssMB: mb(soakA.rss), externalMB: mb(soakA.external), seconds: 0, updatesPerSecond: 0, cpuPct: 0 });
+    checkpoints.push({
+      updates: 0,
+      cacheLag: 0,
+      heapAfterGcUndrainedMB: mb(soakA.heapUsed),
+      drainSeconds: 0,
+      heapAfterGcMB: mb(soakA.heapUsed),
+      rssMB: mb(soakA.rss),
+      externalMB: mb(soakA.external),
+      seconds: 0,
+      updatesPerSecond: 0,
+      cpuPct: 0,
+    });
     const every = Math.ceil(updates / outages);
     let done = 0;
     let prev = soakA;
@@ -224,14 +289,28 @@ async function main(): Promise<void> {
       await cacheDrained(`after the outage at ${done}`);
       const drainSeconds = round((performance.now() - drainStart) / 1000, 1);
       const last = done >= updates || Date.now() > deadline;
-      const snapshot = values['heap-diff'] && (checkpoints.length === 1 || last) ? join(root, `heap-${checkpoints.length}.heapsnapshot`) : undefined;
+      const snapshot =
+        values['heap-diff'] && (checkpoints.length === 1 || last) ? join(root, `heap-${checkpoints.length}.heapsnapshot`) : undefined;
       const s = await p.sample(true, snapshot);
       if (snapshot) snapshots.push(snapshot);
       const c = cpuBetween(prev, s);
-      const cp = { updates: done, cacheLag, heapAfterGcUndrainedMB: mb(undrained.heapUsed), drainSeconds, heapAfterGcMB: mb(s.heapUsed), rssMB: mb(s.rss), externalMB: mb(s.external), seconds: round((performance.now() - soakStart) / 1000, 1), updatesPerSecond: round((s.accepted - prev.accepted) / c.wallS, 0), cpuPct: round(c.cpuPct, 1) };
+      const cp = {
+        updates: done,
+        cacheLag,
+        heapAfterGcUndrainedMB: mb(undrained.heapUsed),
+        drainSeconds,
+        heapAfterGcMB: mb(s.heapUsed),
+        rssMB: mb(s.rss),
+        externalMB: mb(s.external),
+        seconds: round((performance.now() - soakStart) / 1000, 1),
+        updatesPerSecond: round((s.accepted - prev.accepted) / c.wallS, 0),
+        cpuPct: round(c.cpuPct, 1),
+      };
       checkpoints.push(cp);
       prev = s;
-      console.log(`  ${String(cp.updates).padStart(7)} updates  ${String(cp.seconds).padStart(6)} s  cache lag ${cp.cacheLag} (heap ${cp.heapAfterGcUndrainedMB.toFixed(1)} MB, drained in ${cp.drainSeconds} s)  heap after GC ${cp.heapAfterGcMB.toFixed(2)} MB  RSS ${cp.rssMB.toFixed(1)} MB  external ${cp.externalMB.toFixed(2)} MB  ${cp.updatesPerSecond} updates/s  panel CPU ${cp.cpuPct} %  ${loadLine()}`);
+      console.log(
+        `  ${String(cp.updates).padStart(7)} updates  ${String(cp.seconds).padStart(6)} s  cache lag ${cp.cacheLag} (heap ${cp.heapAfterGcUndrainedMB.toFixed(1)} MB, drained in ${cp.drainSeconds} s)  heap after GC ${cp.heapAfterGcMB.toFixed(2)} MB  RSS ${cp.rssMB.toFixed(1)} MB  external ${cp.externalMB.toFixed(2)} MB  ${cp.updatesPerSecond} updates/s  panel CPU ${cp.cpuPct} %  ${loadLine()}`,
+      );
       if (Date.now() > deadline && done < updates) {
         stoppedEarly = `stopped at ${done} updates: --max-minutes reached`;
         console.log(`  ${stoppedEarly}`);
@@ -256,32 +335,77 @@ async function main(): Promise<void> {
     };
     console.log('');
     console.log(`soak: ${soak.updates} updates, ${soak.outages} outages in ${soak.seconds} s`);
-    console.log(`  heap after GC: slope ${soak.heapSlopeKBPer10kUpdates} KB per 10k updates; range ${soak.heapAfterGcRangeMB.join('…')} MB; first → last checkpoint ${soak.heapGrowthFirstToLastMB} MB`);
-    console.log(`  RSS:           slope ${soak.rssSlopeKBPer10kUpdates} KB per 10k updates; first → last checkpoint ${soak.rssGrowthFirstToLastMB} MB`);
+    console.log(
+      `  heap after GC: slope ${soak.heapSlopeKBPer10kUpdates} KB per 10k updates; range ${soak.heapAfterGcRangeMB.join('…')} MB; first → last checkpoint ${soak.heapGrowthFirstToLastMB} MB`,
+    );
+    console.log(
+      `  RSS:           slope ${soak.rssSlopeKBPer10kUpdates} KB per 10k updates; first → last checkpoint ${soak.rssGrowthFirstToLastMB} MB`,
+    );
     let heapGrowth: Awaited<ReturnType<typeof heapDiff>> | null = null;
     if (snapshots.length === 2) {
       heapGrowth = await heapDiff(snapshots[0]!, snapshots[1]!);
       console.log(`heap growth between the first and the last checkpoint, by kind of object (--heap-diff):`);
-      for (const g of heapGrowth) console.log(`  ${String(g.sizeDeltaKB).padStart(9)} KB  ${String(g.countDelta).padStart(8)} objects  ${g.name}`);
+      for (const g of heapGrowth)
+        console.log(`  ${String(g.sizeDeltaKB).padStart(9)} KB  ${String(g.countDelta).padStart(8)} objects  ${g.name}`);
     }
     const end = machineInfo();
     console.log(`end: ${loadLine(end)}`);
 
-    const files = await writeReport('agent-overhead', {
-      settings: { idleSeconds, rateSeconds, updates, outages, outageMs, batch, pace, how: 'readings via backend.readings.post (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST' },
-      loadAverageStart: start.loadAverage,
-      idle, oneUpdatePerSecond: rate, soak, checkpoints, ...(heapGrowth ? { heapGrowth } : {}),
-    }, {
-      title: 'Panel agent overhead (PanelCore, real MQTT, no renderer)',
-      panels: [
-        { kind: 'bars', title: 'CPU (% of one core)', unit: '%', bars: [{ label: 'idle', value: idle.cpuPct }, { label: '1 update/s', value: rate.cpuPct }] },
-        { kind: 'bars', title: 'RSS', unit: 'MB', bars: [{ label: 'idle', value: idle.rssMB }, { label: '1 update/s', value: rate.rssMB }] },
-        { kind: 'lines', title: `Soak: memory at checkpoints (after each outage, heap after GC)`, xLabel: 'updates', yLabel: 'MB', series: [
-          { label: 'heap after GC', points: checkpoints.map((c) => [c.updates, c.heapAfterGcMB]) },
-          { label: 'RSS', points: checkpoints.map((c) => [c.updates, c.rssMB]) },
-        ] },
-      ],
-    }, end);
+    const files = await writeReport(
+      'agent-overhead',
+      {
+        settings: {
+          idleSeconds,
+          rateSeconds,
+          updates,
+          outages,
+          outageMs,
+          batch,
+          pace,
+          how: 'readings via backend.readings.post (same call as POST /sensors/{id}/readings), next batch when the panel shows the current revision; 1/s phase over REST',
+        },
+        loadAverageStart: start.loadAverage,
+        idle,
+        oneUpdatePerSecond: rate,
+        soak,
+        checkpoints,
+        ...(heapGrowth ? { heapGrowth } : {}),
+      },
+      {
+        title: 'Panel agent overhead (PanelCore, real MQTT, no renderer)',
+        panels: [
+          {
+            kind: 'bars',
+            title: 'CPU (% of one core)',
+            unit: '%',
+            bars: [
+              { label: 'idle', value: idle.cpuPct },
+              { label: '1 update/s', value: rate.cpuPct },
+            ],
+          },
+          {
+            kind: 'bars',
+            title: 'RSS',
+            unit: 'MB',
+            bars: [
+              { label: 'idle', value: idle.rssMB },
+              { label: '1 update/s', value: rate.rssMB },
+            ],
+          },
+          {
+            kind: 'lines',
+            title: `Soak: memory at checkpoints (after each outage, heap after GC)`,
+            xLabel: 'updates',
+            yLabel: 'MB',
+            series: [
+              { label: 'heap after GC', points: checkpoints.map((c) => [c.updates, c.heapAfterGcMB]) },
+              { label: 'RSS', points: checkpoints.map((c) => [c.updates, c.rssMB]) },
+            ],
+          },
+        ],
+      },
+      end,
+    );
     console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
   } finally {
     await child?.stop();

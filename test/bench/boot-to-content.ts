@@ -37,7 +37,16 @@ import { PanelCore, loadPanelConfig } from '@airpanel/panel/core/index';
 import { createBackend } from '@airpanel/backend/backend';
 import { silentLogger } from '@airpanel/backend/logger';
 import {
-  AdminApi, bundleLikeRelease, capturingLogger, PanelProcess, panelConfigFor, provisionPanel, RecordingHostActions, summarize, writePanelConfig, type PanelEvent,
+  AdminApi,
+  bundleLikeRelease,
+  capturingLogger,
+  PanelProcess,
+  panelConfigFor,
+  provisionPanel,
+  RecordingHostActions,
+  summarize,
+  writePanelConfig,
+  type PanelEvent,
 } from '../harness/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
 
@@ -69,13 +78,32 @@ function contentWatcher(selector: string): string {
 
 /** Fills dataDir with panel.json and a valid cache from a real backend; returns the cached revision. */
 async function prepareCachedPanel(root: string): Promise<{ dataDir: string; revision: number }> {
-  const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
+  const backend = await createBackend({
+    dataDir: join(root, 'backend'),
+    host: '127.0.0.1',
+    port: 0,
+    mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
+    logger: silentLogger,
+    startLoops: false,
+  });
   const dataDir = join(root, 'panel');
   try {
-    const registration = await provisionPanel(new AdminApi(backend.url, backend.adminToken), { panelId: 'panel-boot-bench', name: 'Boot bench', sensorId: null });
+    const registration = await provisionPanel(new AdminApi(backend.url, backend.adminToken), {
+      panelId: 'panel-boot-bench',
+      name: 'Boot bench',
+      sensorId: null,
+    });
     await writePanelConfig(dataDir, panelConfigFor(registration));
     const { logger } = capturingLogger();
-    const core = new PanelCore({ dataDir, config: await loadPanelConfig(dataDir), logger, mqttConnect: (u, o) => mqtt.connect(u, o), http: got, hostActions: new RecordingHostActions(), firmwareVersion: 'bench' });
+    const core = new PanelCore({
+      dataDir,
+      config: await loadPanelConfig(dataDir),
+      logger,
+      mqttConnect: (u, o) => mqtt.connect(u, o),
+      http: got,
+      hostActions: new RecordingHostActions(),
+      firmwareVersion: 'bench',
+    });
     await core.start();
     const until = Date.now() + 30_000;
     while (!(core.state.name === 'live' && existsSync(join(dataDir, 'cache', 'revision.json')))) {
@@ -98,18 +126,28 @@ async function main(): Promise<void> {
   const bundle = await bundleLikeRelease('test/harness/panel-child.ts', 'panel-child');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-boot-bench-'));
   const start = machineInfo();
-  console.log(`boot-to-content: ${rounds} rounds (+1 warm-up), headless host bundled under plain node, no backend, cache on disk; ${loadLine(start)}`);
+  console.log(
+    `boot-to-content: ${rounds} rounds (+1 warm-up), headless host bundled under plain node, no backend, cache on disk; ${loadLine(start)}`,
+  );
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   const rows: Record<string, number>[] = [];
   try {
     const { dataDir, revision } = await prepareCachedPanel(root);
-    console.log(`cache: revision ${revision} in ${relative(root, dataDir)}/cache (${(await stat(join(dataDir, 'cache', 'display.json'))).size} bytes); backend closed`);
+    console.log(
+      `cache: revision ${revision} in ${relative(root, dataDir)}/cache (${(await stat(join(dataDir, 'cache', 'display.json'))).size} bytes); backend closed`,
+    );
     for (let r = 0; r <= rounds; r++) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
       const page = await context.newPage();
       // A string, not a function: tsx would wrap inner functions in a helper the page lacks.
       await page.addInitScript({ content: contentWatcher(`[data-view="content"][data-revision="${revision}"]`) });
-      const child = new PanelProcess({ dataDir, program: { entry: bundle, nodeArgs: [] }, rendererDir: RENDERER_DIR, stderr: 'inherit', firmwareVersion: 'bench' });
+      const child = new PanelProcess({
+        dataDir,
+        program: { entry: bundle, nodeArgs: [] },
+        rendererDir: RENDERER_DIR,
+        stderr: 'inherit',
+        firmwareVersion: 'bench',
+      });
       try {
         const t0 = now();
         await child.start('spawned');
@@ -118,11 +156,19 @@ async function main(): Promise<void> {
         if (readyEvent.state !== 'showing-cached') throw new Error(`the core is ${readyEvent.state}, not showing-cached`);
         await page.goto(readyEvent.url!, { waitUntil: 'load' });
         await child.frame((f) => f.kind === 'content' && f.revision === revision, 20_000);
-        await page.waitForFunction(() => (window as unknown as { __paintAt?: number }).__paintAt !== undefined, undefined, { timeout: 10_000 });
+        await page.waitForFunction(() => (window as unknown as { __paintAt?: number }).__paintAt !== undefined, undefined, {
+          timeout: 10_000,
+        });
         const page_ = await page.evaluate(() => {
           const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
           const w = window as unknown as { __contentAt: number; __visibleAt: number; __paintAt: number };
-          return { origin: performance.timeOrigin, loadEnd: performance.timeOrigin + nav.loadEventEnd, contentAt: w.__contentAt, visibleAt: w.__visibleAt, paintAt: w.__paintAt };
+          return {
+            origin: performance.timeOrigin,
+            loadEnd: performance.timeOrigin + nav.loadEventEnd,
+            contentAt: w.__contentAt,
+            visibleAt: w.__visibleAt,
+            paintAt: w.__paintAt,
+          };
         });
         const events = child.events;
         const origin = (events.find((e) => e.type === 'origin') as { at: number }).at;
@@ -139,7 +185,9 @@ async function main(): Promise<void> {
           framePresented: round(frame - t0, 1),
         };
         const label = r === 0 ? 'warm-up' : `round ${r}`;
-        console.log(`  ${label.padEnd(8)} node ${row.nodeStarted} · modules ${row.modulesLoaded} · host ready ${row.hostReady} · navigation ${row.navigation} · loaded ${row.pageLoaded} · in DOM ${row.contentInDom} · fade-in ${row.fadeInStarts} · opaque ${row.opaque} · frame presented ${row.framePresented} ms  ${loadLine()}`);
+        console.log(
+          `  ${label.padEnd(8)} node ${row.nodeStarted} · modules ${row.modulesLoaded} · host ready ${row.hostReady} · navigation ${row.navigation} · loaded ${row.pageLoaded} · in DOM ${row.contentInDom} · fade-in ${row.fadeInStarts} · opaque ${row.opaque} · frame presented ${row.framePresented} ms  ${loadLine()}`,
+        );
         if (r > 0) rows.push(row);
       } finally {
         await child.stop();
@@ -150,24 +198,65 @@ async function main(): Promise<void> {
     await browser.close();
     await rm(root, { recursive: true, force: true });
   }
-  const stages = ['nodeStarted', 'modulesLoaded', 'hostReady', 'navigation', 'pageLoaded', 'contentInDom', 'fadeInStarts', 'opaque', 'framePresented'] as const;
-  const summary = Object.fromEntries(stages.map((s) => {
-    const v = summarize(rows.map((row) => row[s]!));
-    return [s, { median: round(v.p50, 1), min: round(v.min, 1), max: round(v.max, 1) }];
-  })) as Record<(typeof stages)[number], { median: number; min: number; max: number }>;
+  const stages = [
+    'nodeStarted',
+    'modulesLoaded',
+    'hostReady',
+    'navigation',
+    'pageLoaded',
+    'contentInDom',
+    'fadeInStarts',
+    'opaque',
+    'framePresented',
+  ] as const;
+  const summary = Object.fromEntries(
+    stages.map((s) => {
+      const v = summarize(rows.map((row) => row[s]!));
+      return [s, { median: round(v.p50, 1), min: round(v.min, 1), max: round(v.max, 1) }];
+    }),
+  ) as Record<(typeof stages)[number], { median: number; min: number; max: number }>;
   const end = machineInfo();
   console.log('');
   console.log('median (min…max) ms from spawning the host process:');
   const names: Record<(typeof stages)[number], string> = {
-    nodeStarted: 'node started (time origin)', modulesLoaded: 'modules loaded (bundle + packages)', hostReady: 'host ready (cache shown, listening)', navigation: 'Chromium navigation starts',
-    pageLoaded: 'page loaded (load event end)', contentInDom: 'cached content in the DOM (transparent)', fadeInStarts: 'fade-in starts (first content pixels)', opaque: 'content opaque (fade-in done)', framePresented: 'framePresented reaches the core',
+    nodeStarted: 'node started (time origin)',
+    modulesLoaded: 'modules loaded (bundle + packages)',
+    hostReady: 'host ready (cache shown, listening)',
+    navigation: 'Chromium navigation starts',
+    pageLoaded: 'page loaded (load event end)',
+    contentInDom: 'cached content in the DOM (transparent)',
+    fadeInStarts: 'fade-in starts (first content pixels)',
+    opaque: 'content opaque (fade-in done)',
+    framePresented: 'framePresented reaches the core',
   };
-  for (const s of stages) console.log(`  ${names[s].padEnd(38)} ${String(summary[s].median).padStart(7)}  (${summary[s].min}…${summary[s].max})`);
+  for (const s of stages)
+    console.log(`  ${names[s].padEnd(38)} ${String(summary[s].median).padStart(7)}  (${summary[s].min}…${summary[s].max})`);
   console.log(`end: ${loadLine(end)}`);
-  const files = await writeReport('boot-to-content', { settings: { rounds, child: 'bundled headless host under plain node', browser: 'headless Chromium, already running, fresh context per round' }, loadAverageStart: start.loadAverage, rounds: rows, summary }, {
-    title: 'Boot to cached content (headless host, no backend)',
-    panels: [{ kind: 'bars', title: 'Milliseconds from spawn (median of rounds)', unit: 'ms', bars: stages.map((s) => ({ label: names[s], value: summary[s].median })) }],
-  }, end);
+  const files = await writeReport(
+    'boot-to-content',
+    {
+      settings: {
+        rounds,
+        child: 'bundled headless host under plain node',
+        browser: 'headless Chromium, already running, fresh context per round',
+      },
+      loadAverageStart: start.loadAverage,
+      rounds: rows,
+      summary,
+    },
+    {
+      title: 'Boot to cached content (headless host, no backend)',
+      panels: [
+        {
+          kind: 'bars',
+          title: 'Milliseconds from spawn (median of rounds)',
+          unit: 'ms',
+          bars: stages.map((s) => ({ label: names[s], value: summary[s].median })),
+        },
+      ],
+    },
+    end,
+  );
   console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
 }
 

@@ -47,7 +47,12 @@ const { values } = parseArgs({
   },
 });
 const encryptions: ('plain' | 'tls')[] = values.tls ? ['plain', 'tls'] : ['plain'];
-const sizes = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+const sizes = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map(Number);
 const rounds = Number(values.rounds);
 const pollIntervalMs = Number(values['poll-interval-ms']);
 const timeoutMs = Number(values['timeout-s']) * 1000;
@@ -129,22 +134,28 @@ async function scenario(transport: 'mqtt' | 'poll', panels: number, encryption: 
       const { t0, answeredMs } = await fleet.broadcastChange();
       const times = await fleet.awaitChange(timeoutMs);
       const cpuAfter = await cpuNow(fleet);
-      const cpu: RoundCpu | null = cpuBefore && cpuAfter
-        ? {
-            backendSeconds: Math.round((cpuAfter.backend - cpuBefore.backend) / 1e4) / 100,
-            brokerSeconds: cpuAfter.broker !== null && cpuBefore.broker !== null ? Math.round((cpuAfter.broker - cpuBefore.broker) / 1e4) / 100 : null,
-            fleetSeconds: Math.round((cpuAfter.fleet - cpuBefore.fleet) / 1e4) / 100,
-            fleetMsPerPanel: Math.round((cpuAfter.fleet - cpuBefore.fleet) / panels / 10) / 100,
-          }
-        : null;
+      const cpu: RoundCpu | null =
+        cpuBefore && cpuAfter
+          ? {
+              backendSeconds: Math.round((cpuAfter.backend - cpuBefore.backend) / 1e4) / 100,
+              brokerSeconds:
+                cpuAfter.broker !== null && cpuBefore.broker !== null ? Math.round((cpuAfter.broker - cpuBefore.broker) / 1e4) / 100 : null,
+              fleetSeconds: Math.round((cpuAfter.fleet - cpuBefore.fleet) / 1e4) / 100,
+              fleetMsPerPanel: Math.round((cpuAfter.fleet - cpuBefore.fleet) / panels / 10) / 100,
+            }
+          : null;
       all.push(...times.map((t) => (t === null ? null : t - t0)));
       // The backend reissues every document before it answers the PUT: split that from delivery.
       const afterAnswer = summarize(times, t0 + answeredMs);
       const s = { ...summarize(times, t0), putAnsweredMs: Math.round(answeredMs), afterAnswer, cpu };
       results.push(s);
-      process.stdout.write(`   round ${r + 1}: p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max} ms, ${s.missing} missing (admin PUT answered after ${s.putAnsweredMs} ms; after the answer p50 ${afterAnswer.p50} p99 ${afterAnswer.p99} ms) load ${loadText()}\n`);
+      process.stdout.write(
+        `   round ${r + 1}: p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max} ms, ${s.missing} missing (admin PUT answered after ${s.putAnsweredMs} ms; after the answer p50 ${afterAnswer.p50} p99 ${afterAnswer.p99} ms) load ${loadText()}\n`,
+      );
       if (cpu) {
-        process.stdout.write(`            CPU until the last panel: backend ${cpu.backendSeconds} s${cpu.brokerSeconds !== null ? `, mosquitto ${cpu.brokerSeconds} s` : ''}, fleet ${cpu.fleetSeconds} s (${cpu.fleetMsPerPanel} ms per panel)\n`);
+        process.stdout.write(
+          `            CPU until the last panel: backend ${cpu.backendSeconds} s${cpu.brokerSeconds !== null ? `, mosquitto ${cpu.brokerSeconds} s` : ''}, fleet ${cpu.fleetSeconds} s (${cpu.fleetMsPerPanel} ms per panel)\n`,
+        );
       }
     }
     const counts = await fleet.counts();
@@ -191,24 +202,35 @@ for (const s of scenarios) {
 }
 for (const t of scenarios.filter((s) => s.encryption === 'tls')) {
   const p = scenarios.find((s) => s.encryption === 'plain' && s.transport === t.transport && s.panels === t.panels);
-  if (p) process.stdout.write(`${t.transport} × ${t.panels}: TLS / plain, p50 ${(t.pooled.p50 / Math.max(1, p.pooled.p50)).toFixed(2)}, p99 ${(t.pooled.p99 / Math.max(1, p.pooled.p99)).toFixed(2)}\n`);
+  if (p)
+    process.stdout.write(
+      `${t.transport} × ${t.panels}: TLS / plain, p50 ${(t.pooled.p50 / Math.max(1, p.pooled.p50)).toFixed(2)}, p99 ${(t.pooled.p99 / Math.max(1, p.pooled.p99)).toFixed(2)}\n`,
+    );
 }
 process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
-if (scenarios.some((s) => s.transport === 'poll')) process.stdout.write(`polling period ${pollIntervalMs} ms ± 20 %: the latency floor of polling\n`);
+if (scenarios.some((s) => s.transport === 'poll'))
+  process.stdout.write(`polling period ${pollIntervalMs} ms ± 20 %: the latency floor of polling\n`);
 
-const files = await writeResults('change-to-display', { benchmark: 'change-to-display', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), pollIntervalMs, rounds, scenarios }, {
-  title: 'Change to display: admin edit → every core accepts the revision',
-  subtitle: `${machine.cpus} cores, load average ${loadText()}; ${rounds} rounds pooled; poll every ${pollIntervalMs} ms ± 20 %`,
-  unit: 'milliseconds',
-  groups: scenarios.map((s) => ({
-    label: `${s.transport === "mqtt" ? `mqtt (${s.broker})` : "poll"}${encryptions.length > 1 ? ` ${s.encryption}` : ''} × ${s.panels}`,
-    bars: [
-      { label: 'p50', value: s.pooled.p50 },
-      { label: 'p95', value: s.pooled.p95 },
-      { label: 'p99', value: s.pooled.p99 },
-      { label: 'max', value: s.pooled.max },
-    ],
-  })),
-  lines: [...new Set(scenarios.map((s) => s.targetP99Ms).filter((t): t is number => t !== null))].map((t) => ({ label: `p99 target ${t / 1000} s`, value: t })),
-});
+const files = await writeResults(
+  'change-to-display',
+  { benchmark: 'change-to-display', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), pollIntervalMs, rounds, scenarios },
+  {
+    title: 'Change to display: admin edit → every core accepts the revision',
+    subtitle: `${machine.cpus} cores, load average ${loadText()}; ${rounds} rounds pooled; poll every ${pollIntervalMs} ms ± 20 %`,
+    unit: 'milliseconds',
+    groups: scenarios.map((s) => ({
+      label: `${s.transport === 'mqtt' ? `mqtt (${s.broker})` : 'poll'}${encryptions.length > 1 ? ` ${s.encryption}` : ''} × ${s.panels}`,
+      bars: [
+        { label: 'p50', value: s.pooled.p50 },
+        { label: 'p95', value: s.pooled.p95 },
+        { label: 'p99', value: s.pooled.p99 },
+        { label: 'max', value: s.pooled.max },
+      ],
+    })),
+    lines: [...new Set(scenarios.map((s) => s.targetP99Ms).filter((t): t is number => t !== null))].map((t) => ({
+      label: `p99 target ${t / 1000} s`,
+      value: t,
+    })),
+  },
+);
 process.stdout.write(`results: ${files.json}${files.png ? `, ${files.png}` : ''}\n`);

@@ -35,7 +35,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';
 import { createBackend } from '@airpanel/backend/backend';
 import { silentLogger } from '@airpanel/backend/logger';
-import { AdminApi, bundleLikeRelease, PanelProcess, panelConfigFor, provisionPanel, summarize, writePanelConfig } from '../harness/index.js';
+import {
+  AdminApi,
+  bundleLikeRelease,
+  PanelProcess,
+  panelConfigFor,
+  provisionPanel,
+  summarize,
+  writePanelConfig,
+} from '../harness/index.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, loadLine, machineInfo, round, writeReport } from './support/report.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -64,22 +72,43 @@ const REVISION_WATCHER = `(() => {
 })();`;
 
 type Mode = 'push' | 'poll';
-interface Row { mode: Mode; round: number; revision: number; rest: number; dom: number; visible: number; shown: number; frame: number }
+interface Row {
+  mode: Mode;
+  round: number;
+  revision: number;
+  rest: number;
+  dom: number;
+  visible: number;
+  shown: number;
+  frame: number;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, 'poll-ms': { type: 'string', default: '1000' } } });
   const rounds = Number(values.rounds);
   const pollMs = Number(values['poll-ms']);
-  const expectedWait = pollMs * (1 + POLL_JITTER ** 2 / 3) / 2;
+  const expectedWait = (pollMs * (1 + POLL_JITTER ** 2 / 3)) / 2;
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new Error('build the renderer first: npm run build:renderer');
   const bundle = await bundleLikeRelease('test/harness/panel-child.ts', 'panel-child');
   const root = await mkdtemp(join(tmpdir(), 'airpanel-c2p-bench-'));
   const start = machineInfo();
-  console.log(`change-to-pixel: ${rounds} rounds, push (MQTT) and poll (HTTP every ${pollMs} ms ± ${POLL_JITTER * 100} %) interleaved; ${loadLine(start)}`);
-  const backend = await createBackend({ dataDir: join(root, 'backend'), host: '127.0.0.1', port: 0, mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' }, logger: silentLogger, startLoops: false });
-  const admin = (path: string, body: unknown) => fetch(`${backend.url}/api/v1${path}`, {
-    method: 'POST', headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  console.log(
+    `change-to-pixel: ${rounds} rounds, push (MQTT) and poll (HTTP every ${pollMs} ms ± ${POLL_JITTER * 100} %) interleaved; ${loadLine(start)}`,
+  );
+  const backend = await createBackend({
+    dataDir: join(root, 'backend'),
+    host: '127.0.0.1',
+    port: 0,
+    mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
+    logger: silentLogger,
+    startLoops: false,
   });
+  const admin = (path: string, body: unknown) =>
+    fetch(`${backend.url}/api/v1${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
   const adminApi = new AdminApi(backend.url, backend.adminToken);
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   const panels = new Map<Mode, { id: string; sensor: string; proc: PanelProcess; page: Page }>();
@@ -94,7 +123,11 @@ async function main(): Promise<void> {
       const dataDir = join(root, id);
       await writePanelConfig(dataDir, config);
       const proc = new PanelProcess({
-        dataDir, program: { entry: bundle, nodeArgs: [] }, rendererDir: RENDERER_DIR, stderr: 'inherit', firmwareVersion: 'bench',
+        dataDir,
+        program: { entry: bundle, nodeArgs: [] },
+        rendererDir: RENDERER_DIR,
+        stderr: 'inherit',
+        firmwareVersion: 'bench',
         tuning: mode === 'poll' ? { pollIntervalMs: pollMs, pollJitter: POLL_JITTER, firstPollMaxDelayMs: 100 } : {},
       });
       await proc.start();
@@ -121,15 +154,32 @@ async function main(): Promise<void> {
         const revision = backend.documents.display(p.id)!.document.revision;
         const frame = await p.proc.frame((f) => f.kind === 'content' && f.revision === revision, 30_000);
         type W = { __revs: Record<string, number>; __vis: Record<string, number>; __shown: Record<string, number> };
-        const times = await (await p.page.waitForFunction((rev) => {
-          const w = window as unknown as W;
-          const k = String(rev);
-          return k in w.__shown ? [w.__revs[k], w.__vis[k], w.__shown[k]] : undefined;
-        }, revision, { timeout: 10_000 })).jsonValue();
+        const times = await (
+          await p.page.waitForFunction(
+            (rev) => {
+              const w = window as unknown as W;
+              const k = String(rev);
+              return k in w.__shown ? [w.__revs[k], w.__vis[k], w.__shown[k]] : undefined;
+            },
+            revision,
+            { timeout: 10_000 },
+          )
+        ).jsonValue();
         const [inDom, visible, shown] = (times ?? []).map((x) => round(Number(x) - t0, 1));
-        const row: Row = { mode, round: r, revision, rest: round(tRest - t0, 1), dom: inDom!, visible: visible!, shown: shown!, frame: round(frame.at - t0, 1) };
+        const row: Row = {
+          mode,
+          round: r,
+          revision,
+          rest: round(tRest - t0, 1),
+          dom: inDom!,
+          visible: visible!,
+          shown: shown!,
+          frame: round(frame.at - t0, 1),
+        };
         if (r > 0) rows.push(row); // round 0 warms up
-        console.log(`  ${(r === 0 ? 'warm-up' : `round ${r}`).padEnd(8)} ${mode}  REST ${row.rest} · in DOM ${row.dom} · fade-in starts ${row.visible} · opaque ${row.shown} · framePresented ${row.frame} ms  ${loadLine()}`);
+        console.log(
+          `  ${(r === 0 ? 'warm-up' : `round ${r}`).padEnd(8)} ${mode}  REST ${row.rest} · in DOM ${row.dom} · fade-in starts ${row.visible} · opaque ${row.shown} · framePresented ${row.frame} ms  ${loadLine()}`,
+        );
       }
     }
   } finally {
@@ -144,8 +194,20 @@ async function main(): Promise<void> {
     return { p50: round(s.p50, 1), p90: round(s.p90, 1), max: round(s.max, 1), mean: round(s.mean, 1) };
   };
   const summary = {
-    push: { rest: stats('push', 'rest'), dom: stats('push', 'dom'), visible: stats('push', 'visible'), shown: stats('push', 'shown'), frame: stats('push', 'frame') },
-    poll: { rest: stats('poll', 'rest'), dom: stats('poll', 'dom'), visible: stats('poll', 'visible'), shown: stats('poll', 'shown'), frame: stats('poll', 'frame') },
+    push: {
+      rest: stats('push', 'rest'),
+      dom: stats('push', 'dom'),
+      visible: stats('push', 'visible'),
+      shown: stats('push', 'shown'),
+      frame: stats('push', 'frame'),
+    },
+    poll: {
+      rest: stats('poll', 'rest'),
+      dom: stats('poll', 'dom'),
+      visible: stats('poll', 'visible'),
+      shown: stats('poll', 'shown'),
+      frame: stats('poll', 'frame'),
+    },
     pollIntervalMs: pollMs,
     pollJitter: POLL_JITTER,
     expectedPollWaitMs: round(expectedWait, 1),
@@ -156,34 +218,77 @@ async function main(): Promise<void> {
   summary.pollVisibleMeanMinusExpectedWait = round(summary.poll.visible.mean - expectedWait, 1);
   // The wait for the next poll is uniform over the period: its standard deviation is about
   // 0.29·P, so the mean of n rounds carries a standard error of about 0.29·P/√n.
-  const pollSe = summary.pollVisibleMeanStandardError = round(Math.sqrt(of('poll').reduce((a, r) => a + (r.visible - summary.poll.visible.mean) ** 2, 0) / Math.max(1, of('poll').length - 1) / of('poll').length), 1);
+  const pollSe = (summary.pollVisibleMeanStandardError = round(
+    Math.sqrt(
+      of('poll').reduce((a, r) => a + (r.visible - summary.poll.visible.mean) ** 2, 0) /
+        Math.max(1, of('poll').length - 1) /
+        of('poll').length,
+    ),
+    1,
+  ));
   summary.ratioPollToPushMedianVisible = round(summary.poll.visible.p50 / summary.push.visible.p50, 2);
   const end = machineInfo();
   console.log('');
   for (const m of ['push', 'poll'] as const) {
     const s = summary[m];
-    console.log(`${m === 'push' ? 'MQTT push' : 'HTTP poll'}  fade-in starts (first pixels) p50 ${s.visible.p50} ms, p90 ${s.visible.p90}, max ${s.visible.max}, mean ${s.visible.mean}`);
-    console.log(`           in DOM p50 ${s.dom.p50} · opaque p50 ${s.shown.p50} · framePresented p50 ${s.frame.p50} · REST answer p50 ${s.rest.p50} ms`);
+    console.log(
+      `${m === 'push' ? 'MQTT push' : 'HTTP poll'}  fade-in starts (first pixels) p50 ${s.visible.p50} ms, p90 ${s.visible.p90}, max ${s.visible.max}, mean ${s.visible.mean}`,
+    );
+    console.log(
+      `           in DOM p50 ${s.dom.p50} · opaque p50 ${s.shown.p50} · framePresented p50 ${s.frame.p50} · REST answer p50 ${s.rest.p50} ms`,
+    );
   }
-  console.log(`poll: mean latency to first pixels ${summary.poll.visible.mean} ms − expected wait for the next poll ${summary.expectedPollWaitMs} ms (0.507 × ${pollMs}) = ${summary.pollVisibleMeanMinusExpectedWait} ms ± ${pollSe} (standard error of the mean over ${of('poll').length} rounds; push mean: ${summary.push.visible.mean} ms)`);
+  console.log(
+    `poll: mean latency to first pixels ${summary.poll.visible.mean} ms − expected wait for the next poll ${summary.expectedPollWaitMs} ms (0.507 × ${pollMs}) = ${summary.pollVisibleMeanMinusExpectedWait} ms ± ${pollSe} (standard error of the mean over ${of('poll').length} rounds; push mean: ${summary.push.visible.mean} ms)`,
+  );
   console.log(`ratio poll/push (median latency to first pixels): ${summary.ratioPollToPushMedianVisible}`);
   console.log(`end: ${loadLine(end)}`);
-  const files = await writeReport('change-to-pixel', { settings: { rounds, pollIntervalMs: pollMs, pollJitter: POLL_JITTER, change: 'POST /api/v1/sensors/{id}/readings (admin), level flips good/bad' }, loadAverageStart: start.loadAverage, rounds: rows, summary }, {
-    title: 'Change to pixel: REST change → content in Chromium',
-    panels: [
-      { kind: 'bars', title: 'Latency to the first changed pixels (fade-in starts), median of rounds', unit: 'ms', bars: [
-        { label: 'MQTT push', value: summary.push.visible.p50 },
-        { label: `HTTP poll (${pollMs} ms)`, value: summary.poll.visible.p50 },
-        { label: 'poll mean − expected wait', value: Math.max(0, summary.pollVisibleMeanMinusExpectedWait), text: `${summary.pollVisibleMeanMinusExpectedWait} ms ± ${summary.pollVisibleMeanStandardError} (s.e.)` },
-        { label: 'push: opaque', value: summary.push.shown.p50 },
-        { label: 'push: framePresented', value: summary.push.frame.p50 },
-      ] },
-      { kind: 'lines', title: 'Latency to the first changed pixels by round (interleaved)', xLabel: 'round', yLabel: 'ms', series: [
-        { label: 'push', points: of('push').map((r) => [r.round, r.visible]) },
-        { label: 'poll', points: of('poll').map((r) => [r.round, r.visible]) },
-      ] },
-    ],
-  }, end);
+  const files = await writeReport(
+    'change-to-pixel',
+    {
+      settings: {
+        rounds,
+        pollIntervalMs: pollMs,
+        pollJitter: POLL_JITTER,
+        change: 'POST /api/v1/sensors/{id}/readings (admin), level flips good/bad',
+      },
+      loadAverageStart: start.loadAverage,
+      rounds: rows,
+      summary,
+    },
+    {
+      title: 'Change to pixel: REST change → content in Chromium',
+      panels: [
+        {
+          kind: 'bars',
+          title: 'Latency to the first changed pixels (fade-in starts), median of rounds',
+          unit: 'ms',
+          bars: [
+            { label: 'MQTT push', value: summary.push.visible.p50 },
+            { label: `HTTP poll (${pollMs} ms)`, value: summary.poll.visible.p50 },
+            {
+              label: 'poll mean − expected wait',
+              value: Math.max(0, summary.pollVisibleMeanMinusExpectedWait),
+              text: `${summary.pollVisibleMeanMinusExpectedWait} ms ± ${summary.pollVisibleMeanStandardError} (s.e.)`,
+            },
+            { label: 'push: opaque', value: summary.push.shown.p50 },
+            { label: 'push: framePresented', value: summary.push.frame.p50 },
+          ],
+        },
+        {
+          kind: 'lines',
+          title: 'Latency to the first changed pixels by round (interleaved)',
+          xLabel: 'round',
+          yLabel: 'ms',
+          series: [
+            { label: 'push', points: of('push').map((r) => [r.round, r.visible]) },
+            { label: 'poll', points: of('poll').map((r) => [r.round, r.visible]) },
+          ],
+        },
+      ],
+    },
+    end,
+  );
   console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
 }
 

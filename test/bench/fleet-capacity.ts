@@ -74,8 +74,18 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 async function measure(broker: BrokerKind): Promise<Capacity> {
   process.stdout.write(`\n-- ${broker} × ${panels} panels (load average ${loadText()})\n`);
   const brokerAccounts = brokerAccountsFromFlag(values['mosquitto-accounts'], panels);
-  if (broker === 'mosquitto') process.stdout.write(`   Mosquitto accounts: ${brokerAccounts === 'seeded' ? 'seeded into its dynsec file after provisioning (backend in managed-elsewhere mode)' : 'created through dynsec, one per panel'}\n`);
-  const fleet = await Fleet.create({ panels, broker, brokerAccounts, startsPerSecond: Number(values['starts-per-second']), idPrefix: `cap-${broker}`, ...(values.processes ? { processes: Number(values.processes) } : {}) });
+  if (broker === 'mosquitto')
+    process.stdout.write(
+      `   Mosquitto accounts: ${brokerAccounts === 'seeded' ? 'seeded into its dynsec file after provisioning (backend in managed-elsewhere mode)' : 'created through dynsec, one per panel'}\n`,
+    );
+  const fleet = await Fleet.create({
+    panels,
+    broker,
+    brokerAccounts,
+    startsPerSecond: Number(values['starts-per-second']),
+    idPrefix: `cap-${broker}`,
+    ...(values.processes ? { processes: Number(values.processes) } : {}),
+  });
   let peak = 0;
   let sampling = true;
   const sampler = (async () => {
@@ -108,14 +118,19 @@ async function measure(broker: BrokerKind): Promise<Capacity> {
     await new Promise((r) => setTimeout(r, 2_000)); // let status messages settle
     const connected = await fleet.memory();
     if (!before || !connected) throw new Error('backend memory unavailable');
-    process.stdout.write(`   all live in ${connectSeconds.toFixed(1)} s; backend RSS ${(before.backendRssBytes / MiB).toFixed(0)} → ${(connected.backendRssBytes / MiB).toFixed(0)} MiB${connected.brokerRssBytes ? `, mosquitto ${((before.brokerRssBytes ?? 0) / MiB).toFixed(0)} → ${(connected.brokerRssBytes / MiB).toFixed(0)} MiB` : ''}\n`);
+    process.stdout.write(
+      `   all live in ${connectSeconds.toFixed(1)} s; backend RSS ${(before.backendRssBytes / MiB).toFixed(0)} → ${(connected.backendRssBytes / MiB).toFixed(0)} MiB${connected.brokerRssBytes ? `, mosquitto ${((before.brokerRssBytes ?? 0) / MiB).toFixed(0)} → ${(connected.brokerRssBytes / MiB).toFixed(0)} MiB` : ''}\n`,
+    );
     const { t0, answeredMs } = await fleet.broadcastChange();
     const broadcast = { ...summarize(await fleet.awaitChange(timeoutMs), t0), putAnsweredMs: Math.round(answeredMs) };
-    process.stdout.write(`   broadcast delivered to ${broadcast.count}/${panels}: p50 ${broadcast.p50} p99 ${broadcast.p99} max ${broadcast.max} ms (PUT answered after ${broadcast.putAnsweredMs} ms)\n`);
+    process.stdout.write(
+      `   broadcast delivered to ${broadcast.count}/${panels}: p50 ${broadcast.p50} p99 ${broadcast.p99} max ${broadcast.max} ms (PUT answered after ${broadcast.putAnsweredMs} ms)\n`,
+    );
     const after = await fleet.counts();
     peak = Math.max(peak, connected.backendRssBytes);
     const backendDelta = connected.backendRssBytes - before.backendRssBytes;
-    const brokerDelta = connected.brokerRssBytes !== null && before.brokerRssBytes !== null ? connected.brokerRssBytes - before.brokerRssBytes : null;
+    const brokerDelta =
+      connected.brokerRssBytes !== null && before.brokerRssBytes !== null ? connected.brokerRssBytes - before.brokerRssBytes : null;
     const result: Capacity = {
       broker,
       panels,
@@ -166,7 +181,10 @@ const rows: [string, (r: Capacity) => string][] = [
   ['MQTT connection attempts', (r) => String(r.mqttAttempts)],
   ['backend RSS before → connected (MiB)', (r) => `${r.backendRssBeforeMiB} → ${r.backendRssConnectedMiB}`],
   ['backend RSS peak (MiB)', (r) => String(r.backendRssPeakMiB)],
-  ['mosquitto RSS before → connected (MiB)', (r) => (r.brokerRssBeforeMiB === null ? '-' : `${r.brokerRssBeforeMiB} → ${r.brokerRssConnectedMiB}`)],
+  [
+    'mosquitto RSS before → connected (MiB)',
+    (r) => (r.brokerRssBeforeMiB === null ? '-' : `${r.brokerRssBeforeMiB} → ${r.brokerRssConnectedMiB}`),
+  ],
   ['KiB per connection: backend', (r) => String(r.backendKiBPerConnection)],
   ['KiB per connection: mosquitto', (r) => String(r.brokerKiBPerConnection ?? '-')],
   ['KiB per connection: total', (r) => String(r.totalKiBPerConnection)],
@@ -177,22 +195,28 @@ const rows: [string, (r: Capacity) => string][] = [
 ];
 process.stdout.write(`${''.padEnd(40)}${results.map((r) => ` ${r.broker.padStart(25)}`).join('')}\n`);
 for (const [label, f] of rows) process.stdout.write(`${label.padEnd(40)}${results.map((r) => ` ${f(r).padStart(25)}`).join('')}\n`);
-process.stdout.write(`backend under 1.5 GB at ${panels} panels: ${results.map((r) => `${r.broker} ${r.backendUnderTarget ? 'yes' : 'NO'}`).join(', ')}${panels < 10_000 ? ' (target is stated for 10,000 panels)' : ''}\n`);
+process.stdout.write(
+  `backend under 1.5 GB at ${panels} panels: ${results.map((r) => `${r.broker} ${r.backendUnderTarget ? 'yes' : 'NO'}`).join(', ')}${panels < 10_000 ? ' (target is stated for 10,000 panels)' : ''}\n`,
+);
 process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
 
-const files = await writeResults('fleet-capacity', { benchmark: 'fleet-capacity', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), panels, results }, {
-  title: `Fleet capacity: ${panels} connected panels, memory`,
-  subtitle: `${machine.cpus} cores, load average ${loadText()}; per connection: ${results.map((r) => `${r.broker} ${r.totalKiBPerConnection} KiB`).join(', ')}`,
-  unit: 'MiB',
-  groups: results.map((r) => ({
-    label: r.broker,
-    bars: [
-      { label: 'backend before', value: r.backendRssBeforeMiB },
-      { label: 'backend connected', value: r.backendRssConnectedMiB },
-      { label: 'backend peak', value: r.backendRssPeakMiB },
-      { label: 'mosquitto connected', value: r.brokerRssConnectedMiB ?? 0 },
-    ],
-  })),
-  lines: [{ label: 'backend target 1.5 GB', value: 1536 }],
-});
+const files = await writeResults(
+  'fleet-capacity',
+  { benchmark: 'fleet-capacity', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), panels, results },
+  {
+    title: `Fleet capacity: ${panels} connected panels, memory`,
+    subtitle: `${machine.cpus} cores, load average ${loadText()}; per connection: ${results.map((r) => `${r.broker} ${r.totalKiBPerConnection} KiB`).join(', ')}`,
+    unit: 'MiB',
+    groups: results.map((r) => ({
+      label: r.broker,
+      bars: [
+        { label: 'backend before', value: r.backendRssBeforeMiB },
+        { label: 'backend connected', value: r.backendRssConnectedMiB },
+        { label: 'backend peak', value: r.backendRssPeakMiB },
+        { label: 'mosquitto connected', value: r.brokerRssConnectedMiB ?? 0 },
+      ],
+    })),
+    lines: [{ label: 'backend target 1.5 GB', value: 1536 }],
+  },
+);
 process.stdout.write(`results: ${files.json}${files.png ? `, ${files.png}` : ''}\n`);

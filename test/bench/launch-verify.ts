@@ -40,23 +40,36 @@ const dir = await mkdtemp(join(tmpdir(), 'airpanel-launch-verify-'));
 try {
   const version = '1.0.0';
   const built = await buildBundle({
-    inputs: [{ dir: join(REPO, 'dist', 'app'), as: '.' }], version, main: 'main.js',
+    inputs: [{ dir: join(REPO, 'dist', 'app'), as: '.' }],
+    version,
+    main: 'main.js',
     ...(existsSync(join(REPO, 'dist', 'app', 'node-main.js')) ? { nodeMain: 'node-main.js' } : {}),
-    minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'bundle.tar.gz'), nodeModules: { projectDir: REPO, packages: 'auto' },
+    minRuntime: { electron: '45.0.0', node: '20.0.0' },
+    outFile: join(dir, 'bundle.tar.gz'),
+    nodeModules: { projectDir: REPO, packages: 'auto' },
   });
   const key = generateReleaseKey();
   const verifier = new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]);
   const manifest: ReleaseManifest = {
-    schema: 2, version, channel: 'stable', bundle: { url: 'b.tar.gz', sha512: built.sha512, size: built.size },
-    bundleDescriptorSha256: built.descriptorSha256, minRuntime: built.descriptor.minRuntime, counter: 1,
-    releasedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
+    schema: 2,
+    version,
+    channel: 'stable',
+    bundle: { url: 'b.tar.gz', sha512: built.sha512, size: built.size },
+    bundleDescriptorSha256: built.descriptorSha256,
+    minRuntime: built.descriptor.minRuntime,
+    counter: 1,
+    releasedAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+    rolloutShare: 1,
   };
   const dataDir = join(dir, 'data');
   const layout = releaseLayout(dataDir);
   await installBundle(layout, built.file, { manifest, signatures: signManifest(manifest, [key.privateKeyPem]).signatures }, new Date());
   const bundleDir = layout.bundleDir(version);
   const unpacked = built.descriptor.files.reduce((n, f) => n + f.size, 0);
-  console.log(`real bundle: ${built.descriptor.files.length} files, ${(built.size / 1048576).toFixed(2)} MiB packed, ${(unpacked / 1048576).toFixed(2)} MiB unpacked; ${loadLine()}`);
+  console.log(
+    `real bundle: ${built.descriptor.files.length} files, ${(built.size / 1048576).toFixed(2)} MiB packed, ${(unpacked / 1048576).toFixed(2)} MiB unpacked; ${loadLine()}`,
+  );
 
   const cases: Record<string, () => Promise<unknown>> = {
     // What the loader runs before every start of an installed release.
@@ -82,17 +95,36 @@ try {
   const s = Object.fromEntries(names.map((n) => [n, summarize(times[n]!)]));
   const ratios = times.verify!.map((v, i) => v / times['read files']![i]!);
   const ratio = summarize(ratios);
-  for (const n of names) console.log(`  ${n.padEnd(20)} p50 ${s[n]!.p50.toFixed(1)} ms, p90 ${s[n]!.p90.toFixed(1)} ms, max ${s[n]!.max.toFixed(1)} ms`);
-  console.log(`verify / read files: ${ratio.p50.toFixed(2)} (median of ${rounds} rounds, range ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}); ${loadLine()}`);
-  const written = await writeReport('launch-verify', {
-    bundle: { files: built.descriptor.files.length, packedBytes: built.size, unpackedBytes: unpacked },
-    rounds,
-    ms: Object.fromEntries(names.map((n) => [n, { p50: round(s[n]!.p50), p90: round(s[n]!.p90), max: round(s[n]!.max) }])),
-    ratioVerifyToRead: { p50: round(ratio.p50), min: round(ratio.min), max: round(ratio.max) },
-  }, {
-    title: `Launch-time verification of the real bundle (${built.descriptor.files.length} files, ${(unpacked / 1048576).toFixed(1)} MiB)`,
-    panels: [{ kind: 'bars', title: 'median time per start', unit: 'ms', bars: names.map((n) => ({ label: n, value: round(s[n]!.p50, 1), text: `${s[n]!.p50.toFixed(1)} ms (p90 ${s[n]!.p90.toFixed(1)})` })) }],
-  }, machineInfo());
+  for (const n of names)
+    console.log(`  ${n.padEnd(20)} p50 ${s[n]!.p50.toFixed(1)} ms, p90 ${s[n]!.p90.toFixed(1)} ms, max ${s[n]!.max.toFixed(1)} ms`);
+  console.log(
+    `verify / read files: ${ratio.p50.toFixed(2)} (median of ${rounds} rounds, range ${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}); ${loadLine()}`,
+  );
+  const written = await writeReport(
+    'launch-verify',
+    {
+      bundle: { files: built.descriptor.files.length, packedBytes: built.size, unpackedBytes: unpacked },
+      rounds,
+      ms: Object.fromEntries(names.map((n) => [n, { p50: round(s[n]!.p50), p90: round(s[n]!.p90), max: round(s[n]!.max) }])),
+      ratioVerifyToRead: { p50: round(ratio.p50), min: round(ratio.min), max: round(ratio.max) },
+    },
+    {
+      title: `Launch-time verification of the real bundle (${built.descriptor.files.length} files, ${(unpacked / 1048576).toFixed(1)} MiB)`,
+      panels: [
+        {
+          kind: 'bars',
+          title: 'median time per start',
+          unit: 'ms',
+          bars: names.map((n) => ({
+            label: n,
+            value: round(s[n]!.p50, 1),
+            text: `${s[n]!.p50.toFixed(1)} ms (p90 ${s[n]!.p90.toFixed(1)})`,
+          })),
+        },
+      ],
+    },
+    machineInfo(),
+  );
   console.log(`wrote ${written.join(', ')}`);
 } finally {
   await rm(dir, { recursive: true, force: true });

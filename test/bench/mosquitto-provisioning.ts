@@ -27,7 +27,8 @@ const { values } = parseArgs({
 });
 const panels = Number(values.panels);
 const every = Number(values.every);
-if (!Number.isInteger(panels) || panels < 1 || !Number.isInteger(every) || every < 1) throw new Error('--panels and --every: positive whole numbers');
+if (!Number.isInteger(panels) || panels < 1 || !Number.isInteger(every) || every < 1)
+  throw new Error('--panels and --every: positive whole numbers');
 
 const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const machine = machineInfo();
@@ -53,7 +54,11 @@ try {
     await gateway.registerPanelCredentials(`prov-${i}`, `key-of-panel-${i}-0123456789abcdefghijklmnop`);
     if (i % every === 0 || i === panels) {
       const now = performance.now();
-      const block = { upTo: i, msPerPanel: Math.round(((now - blockStart) / (i % every || every)) * 10) / 10, dynsecFileMB: Math.round(statSync(broker.deployment.dynsecPath).size / 1e5) / 10 };
+      const block = {
+        upTo: i,
+        msPerPanel: Math.round(((now - blockStart) / (i % every || every)) * 10) / 10,
+        dynsecFileMB: Math.round(statSync(broker.deployment.dynsecPath).size / 1e5) / 10,
+      };
       blocks.push(block);
       process.stdout.write(`${String(i).padStart(6)}   ${String(block.msPerPanel).padStart(24)}   ${block.dynsecFileMB} MB\n`);
       blockStart = now;
@@ -62,13 +67,19 @@ try {
   const totalSeconds = Math.round((performance.now() - started) / 100) / 10;
   const first = blocks[0]!;
   const last = blocks[blocks.length - 1]!;
-  process.stdout.write(`${panels} panels in ${totalSeconds} s; the last block cost ${(last.msPerPanel / first.msPerPanel).toFixed(1)}× the first per panel (load average ${loadText()})\n`);
-  const files = await writeResults('mosquitto-provisioning', { benchmark: 'mosquitto-provisioning', at: new Date().toISOString(), machine, panels, totalSeconds, blocks }, {
-    title: 'Mosquitto dynsec: time per panel account, by accounts already there',
-    subtitle: `${machine.cpus} cores, load average ${loadText()}; blocks of ${every}`,
-    unit: 'milliseconds per panel',
-    groups: blocks.map((b) => ({ label: `up to ${b.upTo}`, bars: [{ label: 'ms per panel', value: b.msPerPanel }] })),
-  });
+  process.stdout.write(
+    `${panels} panels in ${totalSeconds} s; the last block cost ${(last.msPerPanel / first.msPerPanel).toFixed(1)}× the first per panel (load average ${loadText()})\n`,
+  );
+  const files = await writeResults(
+    'mosquitto-provisioning',
+    { benchmark: 'mosquitto-provisioning', at: new Date().toISOString(), machine, panels, totalSeconds, blocks },
+    {
+      title: 'Mosquitto dynsec: time per panel account, by accounts already there',
+      subtitle: `${machine.cpus} cores, load average ${loadText()}; blocks of ${every}`,
+      unit: 'milliseconds per panel',
+      groups: blocks.map((b) => ({ label: `up to ${b.upTo}`, bars: [{ label: 'ms per panel', value: b.msPerPanel }] })),
+    },
+  );
   process.stdout.write(`results: ${files.json}${files.png ? `, ${files.png}` : ''}\n`);
 } finally {
   await gateway.close();

@@ -33,7 +33,12 @@ const repo = join(import.meta.dirname, '..', '..');
 async function runWithCore(padding: number): Promise<void> {
   const cleanups = new Cleanups();
   try {
-    const { backend, api, workDir, keyFile } = await startSupervisedCorePanel({ cleanups, panelId: 'panel-bench', name: 'Bench', healthDeadlineMs: 30_000 });
+    const { backend, api, workDir, keyFile } = await startSupervisedCorePanel({
+      cleanups,
+      panelId: 'panel-bench',
+      name: 'Bench',
+      healthDeadlineMs: 30_000,
+    });
     const summary = async () => PanelSummary.parse(await api.panel('panel-bench'));
     const until = async (pred: () => Promise<boolean>) => {
       const end = Date.now() + 120_000;
@@ -44,9 +49,28 @@ async function runWithCore(padding: number): Promise<void> {
     };
     await until(async () => (await summary()).online);
     await coreAppBundle(workDir, '2.0.0', 'healthy'); // writes the test app's tree, padded below
-    const padded = await buildBundle({ inputs: [{ dir: join(workDir, 'core-app-2.0.0', 'app'), as: 'app' }, { dir: await padDir(padding), as: 'assets' }], version: '2.0.0', main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, 'core-2.0.0-padded.tar.gz') });
+    const padded = await buildBundle({
+      inputs: [
+        { dir: join(workDir, 'core-app-2.0.0', 'app'), as: 'app' },
+        { dir: await padDir(padding), as: 'assets' },
+      ],
+      version: '2.0.0',
+      main: 'app/main.mjs',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(workDir, 'core-2.0.0-padded.tar.gz'),
+    });
     const t0 = performance.now();
-    await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: padded.file, channel: 'stable', version: '2.0.0', minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+    await ops.publish(
+      { server: backend.url, token: backend.adminToken },
+      {
+        bundleFile: padded.file,
+        channel: 'stable',
+        version: '2.0.0',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        rolloutShare: 1,
+        keyFiles: [keyFile],
+      },
+    );
     const tPublished = performance.now();
     await api.client.call('sendCommand', { params: { panelId: 'panel-bench' }, body: { kind: 'check-update' } });
     await until(async () => {
@@ -54,8 +78,10 @@ async function runWithCore(padding: number): Promise<void> {
       return s.online && s.firmwareVersion === '2.0.0';
     });
     const t1 = performance.now();
-    console.log(`real PanelCore, check-update via backend → MQTT: bundle ${padded.size} bytes, publish ${(tPublished - t0).toFixed(0)} ms, ` +
-      `published → backend sees 2.0.0 running ${(t1 - tPublished).toFixed(0)} ms`);
+    console.log(
+      `real PanelCore, check-update via backend → MQTT: bundle ${padded.size} bytes, publish ${(tPublished - t0).toFixed(0)} ms, ` +
+        `published → backend sees 2.0.0 running ${(t1 - tPublished).toFixed(0)} ms`,
+    );
   } finally {
     await cleanups.run();
   }
@@ -77,9 +103,18 @@ try {
   let realSize: number | null = null;
   if (existsSync(join(repo, 'dist', 'app', 'main.js'))) {
     const inputs = [{ dir: join(repo, 'dist', 'app'), as: '.' }];
-    const real = await buildBundle({ inputs, version: '0.0.1', main: 'main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(tmp.dir, 'real.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } });
+    const real = await buildBundle({
+      inputs,
+      version: '0.0.1',
+      main: 'main.js',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(tmp.dir, 'real.tar.gz'),
+      nodeModules: { projectDir: repo, packages: 'auto' },
+    });
     realSize = real.size;
-    console.log(`real app bundle (dist/app + its npm runtime deps): ${real.descriptor.files.length} files, ${real.size} bytes (${(real.size / 1048576).toFixed(2)} MiB)`);
+    console.log(
+      `real app bundle (dist/app + its npm runtime deps): ${real.descriptor.files.length} files, ${real.size} bytes (${(real.size / 1048576).toFixed(2)} MiB)`,
+    );
   } else {
     console.log('real app bundle: dist/app not built (npm run build:electron); using a 3 MiB padded stub');
   }
@@ -98,24 +133,42 @@ try {
   async function run(mode: 'command' | 'schedule', version: string): Promise<void> {
     const dataDir = join(tmp.dir, `panel-${mode}`);
     await mkdir(dataDir);
-    const panel = new SupervisedStubPanel(dataDir, factoryDir, tmp.dir, {
-      manifestUrl: `${proxy.url}/api/v1/update/channels/${mode}/manifest`,
-      reportUrl: `${proxy.url}/api/v1/update/panels/panel-bench/report`,
-      keyring, panelId: 'panel-bench', channel: mode, ...(mode === 'schedule' ? { checkMs: scheduleMs } : {}),
-    }, 30_000);
+    const panel = new SupervisedStubPanel(
+      dataDir,
+      factoryDir,
+      tmp.dir,
+      {
+        manifestUrl: `${proxy.url}/api/v1/update/channels/${mode}/manifest`,
+        reportUrl: `${proxy.url}/api/v1/update/panels/panel-bench/report`,
+        keyring,
+        panelId: 'panel-bench',
+        channel: mode,
+        ...(mode === 'schedule' ? { checkMs: scheduleMs } : {}),
+      },
+      30_000,
+    );
     panel.start();
     try {
       await panel.waitRunning('1.0.0', 30_000);
       const b = await stubBundle(tmp.dir, version, 'healthy', padding);
       proxy.reset();
       const t0 = performance.now();
-      await ops.publish(feed.client, { bundleFile: b.file, channel: mode, version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+      await ops.publish(feed.client, {
+        bundleFile: b.file,
+        channel: mode,
+        version,
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        rolloutShare: 1,
+        keyFiles: [keyFile],
+      });
       const tPublished = performance.now();
       if (mode === 'command') console.log(`  check-update → ${await panel.checkUpdate()}`);
       await panel.waitRunning(version, 120_000);
       const t1 = performance.now();
-      console.log(`${mode === 'command' ? 'by command push' : `by schedule (every ${scheduleMs} ms ± 20%)`}: bundle ${b.size} bytes, downloaded ${proxy.bundleBytes()} bytes, ` +
-        `publish (upload + sign) ${(tPublished - t0).toFixed(0)} ms, published → new version running ${(t1 - tPublished).toFixed(0)} ms`);
+      console.log(
+        `${mode === 'command' ? 'by command push' : `by schedule (every ${scheduleMs} ms ± 20%)`}: bundle ${b.size} bytes, downloaded ${proxy.bundleBytes()} bytes, ` +
+          `publish (upload + sign) ${(tPublished - t0).toFixed(0)} ms, published → new version running ${(t1 - tPublished).toFixed(0)} ms`,
+      );
     } finally {
       await panel.stop();
     }
@@ -125,8 +178,10 @@ try {
   await proxy.close();
   await feed.close();
   await runWithCore(padding);
-  console.log('NOTE: the first two runs use the stub test app, the last the real PanelCore in a test-app bundle;\n' +
-    '      all under the real loader, none in Electron (no Electron binary here).');
+  console.log(
+    'NOTE: the first two runs use the stub test app, the last the real PanelCore in a test-app bundle;\n' +
+      '      all under the real loader, none in Electron (no Electron binary here).',
+  );
 } finally {
   await mainCleanups.run();
 }

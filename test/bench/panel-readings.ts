@@ -33,7 +33,13 @@ import { panelTopics, type PanelReading } from '@airpanel/contract';
 import { DATABASE_FILE } from '@airpanel/backend/db/database';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 
-const { values } = parseArgs({ options: { panels: { type: 'string', default: '10000' }, minutes: { type: 'string', default: '2' }, 'idle-s': { type: 'string', default: '30' } } });
+const { values } = parseArgs({
+  options: {
+    panels: { type: 'string', default: '10000' },
+    minutes: { type: 'string', default: '2' },
+    'idle-s': { type: 'string', default: '30' },
+  },
+});
 const N = Number(values.panels);
 const MINUTES = Number(values.minutes);
 const IDLE_S = Number(values['idle-s']);
@@ -63,13 +69,19 @@ function dbBytes(dir: string): number {
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'airpanel-bench-readings-'));
-const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/bench/support/readings-backend.ts'), '--data-dir', dataDir, '--admin-token', ADMIN], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(REPO, 'test/bench/support/readings-backend.ts'), '--data-dir', dataDir, '--admin-token', ADMIN],
+  { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const [httpUrl, mqttUrl] = await new Promise<[string, string]>((resolve, reject) => {
   let out = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -95,7 +107,15 @@ try {
 
   t = performance.now();
   await pool(ids, 50, async (id) => {
-    const client: MqttClient = mqtt.connect(mqttUrl, { clientId: id, username: id, password: keys.get(id)!, clean: false, protocolVersion: 4, keepalive: 60, reconnectPeriod: 1_000 });
+    const client: MqttClient = mqtt.connect(mqttUrl, {
+      clientId: id,
+      username: id,
+      password: keys.get(id)!,
+      clean: false,
+      protocolVersion: 4,
+      keepalive: 60,
+      reconnectPeriod: 1_000,
+    });
     clients.push(client);
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
@@ -108,11 +128,23 @@ try {
   // one-time cost per panel, not what a reading costs in steady state).
   t = performance.now();
   const seqs = new Map<string, number>();
-  await pool(ids.map((id, i) => [id, i] as const), 50, async ([id, i]) => {
-    seqs.set(id, 1);
-    const reading: PanelReading = { id: randomUUID(), panelId: id, seq: 1, measuredAt: new Date().toISOString(), sensor: 'sds011', values: { pm25: 5 + (i % 60), pm10: 10 + (i % 60) }, samples: 60 };
-    await clients[i]!.publishAsync(panelTopics(id).events, JSON.stringify({ type: 'sensor-reading', reading }), { qos: 1 });
-  });
+  await pool(
+    ids.map((id, i) => [id, i] as const),
+    50,
+    async ([id, i]) => {
+      seqs.set(id, 1);
+      const reading: PanelReading = {
+        id: randomUUID(),
+        panelId: id,
+        seq: 1,
+        measuredAt: new Date().toISOString(),
+        sensor: 'sds011',
+        values: { pm25: 5 + (i % 60), pm10: 10 + (i % 60) },
+        samples: 60,
+      };
+      await clients[i]!.publishAsync(panelTopics(id).events, JSON.stringify({ type: 'sensor-reading', reading }), { qos: 1 });
+    },
+  );
   console.log(`  warm-up (first reading of each panel: its source created) in ${round((performance.now() - t) / 1000, 1)} s`);
   await sleep(5_000); // let the connection storm settle
   const idleStart = cpuSeconds(pid);
@@ -134,9 +166,20 @@ try {
     const send = () => {
       const seq = (seqs.get(id) ?? 0) + 1;
       seqs.set(id, seq);
-      const reading: PanelReading = { id: randomUUID(), panelId: id, seq, measuredAt: new Date().toISOString(), sensor: 'sds011', values: { pm25: 5 + ((i + seq) % 60), pm10: 10 + ((i + seq) % 60) }, samples: 60 };
+      const reading: PanelReading = {
+        id: randomUUID(),
+        panelId: id,
+        seq,
+        measuredAt: new Date().toISOString(),
+        sensor: 'sds011',
+        values: { pm25: 5 + ((i + seq) % 60), pm10: 10 + ((i + seq) % 60) },
+        samples: 60,
+      };
       sent++;
-      clients[i]!.publishAsync(panelTopics(id).events, JSON.stringify({ type: 'sensor-reading', reading }), { qos: 1 }).then(() => acked++, () => failed++);
+      clients[i]!.publishAsync(panelTopics(id).events, JSON.stringify({ type: 'sensor-reading', reading }), { qos: 1 }).then(
+        () => acked++,
+        () => failed++,
+      );
     };
     const first = setTimeout(() => {
       send();
@@ -171,12 +214,29 @@ try {
     dbBytesPerReading: round((dbAfter - dbBefore) / Math.max(1, rows), 1),
   };
   console.log(`  ${acked}/${sent} readings acknowledged (${failed} failed), ${rows} rows recorded, ${result.readingsPerSecond}/s`);
-  console.log(`  backend CPU: ${result.windowCpuPercentOfCore} % of a core while sending (idle ${result.idleCpuPercentOfCore} %): ${result.cpuMsPerReading} ms per reading`);
+  console.log(
+    `  backend CPU: ${result.windowCpuPercentOfCore} % of a core while sending (idle ${result.idleCpuPercentOfCore} %): ${result.cpuMsPerReading} ms per reading`,
+  );
   console.log(`  database: ${result.dbBytesPerReading} bytes per reading (SQLite main + WAL growth)`);
-  const files = await writeReport('panel-readings', { result }, {
-    title: `Panel readings: ${N} panels, one reading a minute each`,
-    panels: [{ kind: 'bars', title: 'backend CPU, % of one core', unit: '%', bars: [{ label: 'idle (connected)', value: result.idleCpuPercentOfCore }, { label: 'one reading a minute each', value: result.windowCpuPercentOfCore }] }],
-  }, machineInfo());
+  const files = await writeReport(
+    'panel-readings',
+    { result },
+    {
+      title: `Panel readings: ${N} panels, one reading a minute each`,
+      panels: [
+        {
+          kind: 'bars',
+          title: 'backend CPU, % of one core',
+          unit: '%',
+          bars: [
+            { label: 'idle (connected)', value: result.idleCpuPercentOfCore },
+            { label: 'one reading a minute each', value: result.windowCpuPercentOfCore },
+          ],
+        },
+      ],
+    },
+    machineInfo(),
+  );
   console.log(`  ${files.join(', ')}`);
   if (rows !== acked) throw new Error(`rows ${rows} differ from acknowledged readings ${acked}`);
 } finally {

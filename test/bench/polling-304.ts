@@ -55,9 +55,20 @@ async function serveBackend(): Promise<Target> {
   const { silentLogger } = await import('@airpanel/backend/logger');
   const { PanelRegistration } = await import('@airpanel/contract');
   const dataDir = await mkdtemp(join(tmpdir(), 'airpanel-bench-304-'));
-  const backend = await createBackend({ dataDir, host: '127.0.0.1', port: 0, mqtt: { mode: 'none' }, logger: silentLogger, startLoops: false });
+  const backend = await createBackend({
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    mqtt: { mode: 'none' },
+    logger: silentLogger,
+    startLoops: false,
+  });
   const admin = { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' };
-  const created = await fetch(`${backend.url}/api/v1/panels`, { method: 'POST', headers: admin, body: JSON.stringify({ id: 'panel-bench', name: 'Bench panel' }) });
+  const created = await fetch(`${backend.url}/api/v1/panels`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ id: 'panel-bench', name: 'Bench panel' }),
+  });
   if (created.status !== 201) throw new Error(`registering the panel: HTTP ${created.status} ${await created.text()}`);
   const reg = PanelRegistration.parse(await created.json());
   const path = `/api/v1/panels/${reg.panel.id}/display`;
@@ -95,13 +106,28 @@ async function serveBare(): Promise<Target> {
     if (decodeURIComponent(m[1]!) !== who.panelId) return void res.writeHead(403).end();
     const inm = req.headers['if-none-match'];
     const headers = { etag, 'cache-control': 'no-cache' };
-    const match = !!inm && (inm === etag || inm.split(',').some((c) => { const t = c.trim(); return t === '*' || t === etag || t === `W/${etag}`; }));
+    const match =
+      !!inm &&
+      (inm === etag ||
+        inm.split(',').some((c) => {
+          const t = c.trim();
+          return t === '*' || t === etag || t === `W/${etag}`;
+        }));
     if (match) return void res.writeHead(304, headers).end();
     res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end('{}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  process.once('SIGTERM', () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
-  return { kind: 'bare', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, path: `/api/v1/panels/${panelId}/display`, apiKey, etag };
+  process.once('SIGTERM', () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  });
+  return {
+    kind: 'bare',
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    path: `/api/v1/panels/${panelId}/display`,
+    apiKey,
+    etag,
+  };
 }
 
 // ---------------------------------------------------------------- the driver (parent)
@@ -117,19 +143,26 @@ async function startChild(kind: 'backend' | 'bare', profileDir: string | null): 
   const proc = spawn(process.execPath, [...execArgv, SELF, '--serve', kind], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: proc.stdout! });
-    rl.once('line', (l) => { rl.close(); resolve(l); });
+    rl.once('line', (l) => {
+      rl.close();
+      resolve(l);
+    });
     proc.once('exit', (code) => reject(new Error(`${kind} server exited (${code}) before it was ready`)));
   });
   const target = JSON.parse(line) as Target;
   return {
     target,
     proc,
-    stop: () => new Promise<void>((r) => {
-      if (proc.exitCode !== null) return r();
-      const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      proc.once('exit', () => { clearTimeout(kill); r(); });
-      proc.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null) return r();
+        const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        proc.once('exit', () => {
+          clearTimeout(kill);
+          r();
+        });
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
@@ -162,10 +195,15 @@ function checkAll304(kind: string, r: autocannon.Result): void {
 }
 
 /** Top self-time functions of a .cpuprofile (V8's format), grouped by function and file. */
-async function summarizeProfile(dir: string): Promise<{ total: number; top: { fn: string; ms: number; share: number }[]; byArea: Record<string, number> }> {
+async function summarizeProfile(
+  dir: string,
+): Promise<{ total: number; top: { fn: string; ms: number; share: number }[]; byArea: Record<string, number> }> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
   if (!files.length) throw new Error(`no .cpuprofile in ${dir}`);
-  interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; }
+  interface Node {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }
   const prof = JSON.parse(await readFile(join(dir, files[0]!), 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
@@ -179,13 +217,29 @@ async function summarizeProfile(dir: string): Promise<{ total: number; top: { fn
     const key = `${n.callFrame.functionName || '(anonymous)'} ${where}:${n.callFrame.lineNumber + 1}`;
     if (n.callFrame.functionName === '(idle)' || n.callFrame.functionName === '(program)') return;
     self.set(key, (self.get(key) ?? 0) + us);
-    const a = where.startsWith('node_modules/') ? where.split('/').slice(0, where.split('/')[1]!.startsWith('@') ? 3 : 2).join('/')
-      : where.startsWith('node:') ? 'node: built-ins' : where === '(native)' ? `(native) ${n.callFrame.functionName}` : where.split('/').slice(0, 2).join('/');
+    const a = where.startsWith('node_modules/')
+      ? where
+          .split('/')
+          .slice(0, where.split('/')[1]!.startsWith('@') ? 3 : 2)
+          .join('/')
+      : where.startsWith('node:')
+        ? 'node: built-ins'
+        : where === '(native)'
+          ? `(native) ${n.callFrame.functionName}`
+          : where.split('/').slice(0, 2).join('/');
     area.set(a, (area.get(a) ?? 0) + us);
     total += us;
   });
-  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([fn, us]) => ({ fn, ms: round(us / 1000, 1), share: round(us / total, 3) }));
-  const byArea = Object.fromEntries([...area.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, us]) => [k, round(us / total, 3)]));
+  const top = [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20)
+    .map(([fn, us]) => ({ fn, ms: round(us / 1000, 1), share: round(us / total, 3) }));
+  const byArea = Object.fromEntries(
+    [...area.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([k, us]) => [k, round(us / total, 3)]),
+  );
   return { total: round(total / 1000, 1), top, byArea };
 }
 
@@ -223,9 +277,19 @@ async function main(): Promise<void> {
       for (const c of order) {
         const r = await load(c.target, seconds, connections);
         checkAll304(c.target.kind, r);
-        const rr: RoundResult = { kind: c.target.kind, round: round_, rps: round(r.requests.average, 0), total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors };
+        const rr: RoundResult = {
+          kind: c.target.kind,
+          round: round_,
+          rps: round(r.requests.average, 0),
+          total: r.requests.total,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          errors: r.errors,
+        };
         results.push(rr);
-        console.log(`  round ${round_} ${rr.kind.padEnd(7)} ${String(rr.rps).padStart(7)} req/s  p50 ${rr.p50} ms  p99 ${rr.p99} ms  (${rr.total} × 304)  ${loadLine()}`);
+        console.log(
+          `  round ${round_} ${rr.kind.padEnd(7)} ${String(rr.rps).padStart(7)} req/s  p50 ${rr.p50} ms  p99 ${rr.p99} ms  (${rr.total} × 304)  ${loadLine()}`,
+        );
       }
     }
   } finally {
@@ -247,8 +311,12 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`backend (createBackend, fastify): ${summary.backend.rpsMedian} req/s median, p99 ${summary.backend.p99Median} ms median`);
   console.log(`bare node:http:                   ${summary.bare.rpsMedian} req/s median, p99 ${summary.bare.p99Median} ms median`);
-  console.log(`ratio backend/bare (req/s), per round: median ${summary.rpsRatio.median} (range ${summary.rpsRatio.min}…${summary.rpsRatio.max}); target ≥ ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'}`);
-  console.log(`ratio backend/bare (p99 latency): median ${summary.p99Ratio.median} (range ${summary.p99Ratio.min}…${summary.p99Ratio.max})`);
+  console.log(
+    `ratio backend/bare (req/s), per round: median ${summary.rpsRatio.median} (range ${summary.rpsRatio.min}…${summary.rpsRatio.max}); target ≥ ${TARGET_RATIO}: ${met ? 'MET' : 'NOT MET'}`,
+  );
+  console.log(
+    `ratio backend/bare (p99 latency): median ${summary.p99Ratio.median} (range ${summary.p99Ratio.min}…${summary.p99Ratio.max})`,
+  );
   console.log(`end: ${loadLine(after)}`);
 
   let profile: Awaited<ReturnType<typeof summarizeProfile>> | null = null;
@@ -262,30 +330,55 @@ async function main(): Promise<void> {
   }
 
   // A profiled run is slower on the backend's side: its figures go to a file of their own.
-  const files = await writeReport(profileDir ? 'polling-304-profile' : 'polling-304', {
-    settings: { rounds, seconds, connections, pipelining: 1, tool: 'autocannon 9' },
-    loadAverageStart: before.loadAverage,
-    rounds: results,
-    summary,
-    targetMet: met,
-    ...(profile ? { profile } : {}),
-  }, {
-    title: 'Conditional polling: 304 answers of the display route',
-    panels: [
-      { kind: 'bars', title: 'Requests per second (median of rounds)', unit: 'req/s', bars: [
-        { label: 'bare node:http', value: summary.bare.rpsMedian },
-        { label: 'backend (fastify)', value: summary.backend.rpsMedian, text: `${summary.backend.rpsMedian} req/s = ${summary.rpsRatio.median} × bare (target ≥ ${TARGET_RATIO})` },
-      ] },
-      { kind: 'bars', title: 'p99 latency (median of rounds)', unit: 'ms', bars: [
-        { label: 'bare node:http', value: summary.bare.p99Median },
-        { label: 'backend (fastify)', value: summary.backend.p99Median },
-      ] },
-      { kind: 'lines', title: 'Requests per second by round (interleaved)', xLabel: 'round', yLabel: 'req/s', series: [
-        { label: 'bare', points: of('bare').map((r) => [r.round, r.rps]) },
-        { label: 'backend', points: of('backend').map((r) => [r.round, r.rps]) },
-      ] },
-    ],
-  }, after);
+  const files = await writeReport(
+    profileDir ? 'polling-304-profile' : 'polling-304',
+    {
+      settings: { rounds, seconds, connections, pipelining: 1, tool: 'autocannon 9' },
+      loadAverageStart: before.loadAverage,
+      rounds: results,
+      summary,
+      targetMet: met,
+      ...(profile ? { profile } : {}),
+    },
+    {
+      title: 'Conditional polling: 304 answers of the display route',
+      panels: [
+        {
+          kind: 'bars',
+          title: 'Requests per second (median of rounds)',
+          unit: 'req/s',
+          bars: [
+            { label: 'bare node:http', value: summary.bare.rpsMedian },
+            {
+              label: 'backend (fastify)',
+              value: summary.backend.rpsMedian,
+              text: `${summary.backend.rpsMedian} req/s = ${summary.rpsRatio.median} × bare (target ≥ ${TARGET_RATIO})`,
+            },
+          ],
+        },
+        {
+          kind: 'bars',
+          title: 'p99 latency (median of rounds)',
+          unit: 'ms',
+          bars: [
+            { label: 'bare node:http', value: summary.bare.p99Median },
+            { label: 'backend (fastify)', value: summary.backend.p99Median },
+          ],
+        },
+        {
+          kind: 'lines',
+          title: 'Requests per second by round (interleaved)',
+          xLabel: 'round',
+          yLabel: 'req/s',
+          series: [
+            { label: 'bare', points: of('bare').map((r) => [r.round, r.rps]) },
+            { label: 'backend', points: of('backend').map((r) => [r.round, r.rps]) },
+          ],
+        },
+      ],
+    },
+    after,
+  );
   console.log(`written: ${files.map((f) => relative(REPO, f)).join(', ')}`);
 }
 

@@ -102,7 +102,9 @@ async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed', transport: 'p
     const back = summarize(times, upAtMs);
     const after = await fleet.counts();
     const stormAttempts = attempts - before.mqttAttempts;
-    process.stdout.write(`   back: ${back.count}/${panels}, p50 ${back.p50} p95 ${back.p95} p99 ${back.p99} max ${back.max} ms after the broker was up; ${stormAttempts} connection attempts; load ${loadText()}\n`);
+    process.stdout.write(
+      `   back: ${back.count}/${panels}, p50 ${back.p50} p95 ${back.p95} p99 ${back.p99} max ${back.max} ms after the broker was up; ${stormAttempts} connection attempts; load ${loadText()}\n`,
+    );
     return {
       broker,
       mode,
@@ -127,10 +129,13 @@ async function storm(broker: BrokerKind, mode: 'jitter' | 'fixed', transport: 'p
 const machine = machineInfo();
 process.stdout.write(`reconnect-storm on ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, load average ${loadText()}\n`);
 const results: Storm[] = [];
-for (const broker of brokers) for (const mode of modes) for (const transport of transports) results.push(await storm(broker, mode, transport));
+for (const broker of brokers)
+  for (const mode of modes) for (const transport of transports) results.push(await storm(broker, mode, transport));
 
 process.stdout.write(`\nreconnect storm, ${panels} panels: time from the broker back up to each panel having its document again (ms)\n`);
-process.stdout.write('broker     backoff  transport broker away      p50      p95      p99   all back  missing  attempts  per panel  live after\n');
+process.stdout.write(
+  'broker     backoff  transport broker away      p50      p95      p99   all back  missing  attempts  per panel  live after\n',
+);
 for (const r of results) {
   process.stdout.write(
     `${r.broker.padEnd(10)} ${r.mode.padEnd(8)} ${r.transport.padEnd(9)} ${String(r.brokerDownMs).padStart(11)} ${String(r.back.p50).padStart(8)} ${String(r.back.p95).padStart(8)} ${String(r.back.p99).padStart(8)} ${String(r.back.max).padStart(10)} ${String(r.back.missing).padStart(8)} ${String(r.attempts).padStart(9)} ${String(r.attemptsPerPanel).padStart(10)} ${String(r.liveAfter).padStart(11)}\n`,
@@ -140,28 +145,48 @@ for (const broker of brokers) {
   for (const transport of transports) {
     const j = results.find((r) => r.broker === broker && r.mode === 'jitter' && r.transport === transport);
     const f = results.find((r) => r.broker === broker && r.mode === 'fixed' && r.transport === transport);
-    if (j && f) process.stdout.write(`${broker} ${transport}: all back, fixed / jitter = ${(f.back.max / j.back.max).toFixed(2)}; attempts fixed / jitter = ${(f.attempts / Math.max(1, j.attempts)).toFixed(2)}\n`);
+    if (j && f)
+      process.stdout.write(
+        `${broker} ${transport}: all back, fixed / jitter = ${(f.back.max / j.back.max).toFixed(2)}; attempts fixed / jitter = ${(f.attempts / Math.max(1, j.attempts)).toFixed(2)}\n`,
+      );
   }
   for (const mode of modes) {
     const p = results.find((r) => r.broker === broker && r.mode === mode && r.transport === 'plain');
     const t = results.find((r) => r.broker === broker && r.mode === mode && r.transport === 'tls');
-    if (p && t) process.stdout.write(`${broker} ${mode}: TLS / plain, p50 ${(t.back.p50 / Math.max(1, p.back.p50)).toFixed(2)}, all back ${(t.back.max / Math.max(1, p.back.max)).toFixed(2)}\n`);
+    if (p && t)
+      process.stdout.write(
+        `${broker} ${mode}: TLS / plain, p50 ${(t.back.p50 / Math.max(1, p.back.p50)).toFixed(2)}, all back ${(t.back.max / Math.max(1, p.back.max)).toFixed(2)}\n`,
+      );
   }
 }
 process.stdout.write(`load average at the end: ${loadText()} (${machine.cpus} cores)\n`);
 
-const files = await writeResults('reconnect-storm', { benchmark: 'reconnect-storm', at: new Date().toISOString(), machine, machineAtEnd: machineInfo(), panels, downMs, stableConnectionMs: STABLE_MS, transports, results }, {
-  title: `Reconnect storm: broker restart under ${panels} panels`,
-  subtitle: `${machine.cpus} cores, load average ${loadText()}; seconds from the broker up to the document re-delivered`,
-  unit: 'seconds',
-  groups: results.map((r) => ({
-    label: `${r.broker} ${r.mode}${transports.length > 1 ? ` ${r.transport}` : ''} (${r.attempts} attempts)`,
-    bars: [
-      { label: 'p50', value: r.back.p50 / 1000 },
-      { label: 'p95', value: r.back.p95 / 1000 },
-      { label: 'p99', value: r.back.p99 / 1000 },
-      { label: 'all back', value: r.back.max / 1000 },
-    ],
-  })),
-});
+const files = await writeResults(
+  'reconnect-storm',
+  {
+    benchmark: 'reconnect-storm',
+    at: new Date().toISOString(),
+    machine,
+    machineAtEnd: machineInfo(),
+    panels,
+    downMs,
+    stableConnectionMs: STABLE_MS,
+    transports,
+    results,
+  },
+  {
+    title: `Reconnect storm: broker restart under ${panels} panels`,
+    subtitle: `${machine.cpus} cores, load average ${loadText()}; seconds from the broker up to the document re-delivered`,
+    unit: 'seconds',
+    groups: results.map((r) => ({
+      label: `${r.broker} ${r.mode}${transports.length > 1 ? ` ${r.transport}` : ''} (${r.attempts} attempts)`,
+      bars: [
+        { label: 'p50', value: r.back.p50 / 1000 },
+        { label: 'p95', value: r.back.p95 / 1000 },
+        { label: 'p99', value: r.back.p99 / 1000 },
+        { label: 'all back', value: r.back.max / 1000 },
+      ],
+    })),
+  },
+);
 process.stdout.write(`results: ${files.json}${files.png ? `, ${files.png}` : ''}\n`);

@@ -30,7 +30,10 @@ export function discoverBenchmarks(dir = BENCH_DIR): string[] {
     .sort();
 }
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 function runOne(name: string, args: string[]): Promise<number> {
   return new Promise((res) => {
@@ -74,7 +77,9 @@ for (const name of chosen) {
   const code = await runOne(name, passArgs);
   const seconds = (performance.now() - started) / 1000;
   outcomes.push({ name, code, seconds });
-  process.stdout.write(`=== ${name}: ${code === 0 ? 'done' : `FAILED (exit ${code})`} in ${seconds.toFixed(0)} s (load average ${load()}) ===\n`);
+  process.stdout.write(
+    `=== ${name}: ${code === 0 ? 'done' : `FAILED (exit ${code})`} in ${seconds.toFixed(0)} s (load average ${load()}) ===\n`,
+  );
 }
 if (outcomes.length > 1) {
   process.stdout.write('\nsummary:\n');

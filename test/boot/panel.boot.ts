@@ -69,15 +69,23 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
   /** Waits until the backend's summary says the app last started for `reason` (reported after `after`). */
   async function backendSaysLastStart(reason: string, after: number): Promise<void> {
     const since = Date.now() - (performance.now() - after) - 60_000;
-    const p = await panel.waitForBackend(`lastStart ${reason}`, () => panel.backend.panel(panel.panelId),
-      (s) => s.lastStart?.reason === reason && Date.parse(s.lastStart.at) >= since, 180_000);
+    const p = await panel.waitForBackend(
+      `lastStart ${reason}`,
+      () => panel.backend.panel(panel.panelId),
+      (s) => s.lastStart?.reason === reason && Date.parse(s.lastStart.at) >= since,
+      180_000,
+    );
     console.log(`[boot] lastStart: ${JSON.stringify(p.lastStart)}`);
   }
 
   /** Waits until the backend lists the panel online and showing the current revision. */
   async function backendSeesCurrent(): Promise<void> {
-    await panel.waitForBackend('panel online, displayed revision = current', () => panel.backend.panel(panel.panelId),
-      (p) => p.online && p.displayedRevision !== null && p.displayedRevision === p.currentRevision, 180_000);
+    await panel.waitForBackend(
+      'panel online, displayed revision = current',
+      () => panel.backend.panel(panel.panelId),
+      (p) => p.online && p.displayedRevision !== null && p.displayedRevision === p.currentRevision,
+      180_000,
+    );
   }
 
   it("technician's path: registered, injected, powered on → the current level's content on screen; the backend lists it online", async () => {
@@ -112,7 +120,12 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     const postedAt = performance.now();
     pm25 = 80;
     await panel.backend.postReading(panel.sensorId, pm25);
-    const doc = await panel.waitForBackend('document at level bad', () => panel.display(), (d) => d.level.id === 'bad', 30_000);
+    const doc = await panel.waitForBackend(
+      'document at level bad',
+      () => panel.display(),
+      (d) => d.level.id === 'bad',
+      30_000,
+    );
     expect(doc.revision).toBeGreaterThan(before.revision);
     const shown = await panel.waitForContent('level bad', doc, { timeoutMs: 120_000 });
     figures.add('new reading → new level on screen', (shown.at - postedAt) / 1000, 'backend on the host, MQTT push through guestfwd');
@@ -123,13 +136,21 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     const pidBefore = (await panel.shell().must('pgrep -f node-main.js | head -1')).trim();
     const sentAt = performance.now();
     const command = await panel.backend.sendCommand(panel.panelId, 'restart');
-    const record = await panel.waitForBackend('restart acknowledged', () => panel.backend.command(panel.panelId, command.id),
-      (c) => c.acks.some((a) => a.status === 'accepted' || a.status === 'done'), 120_000);
+    const record = await panel.waitForBackend(
+      'restart acknowledged',
+      () => panel.backend.command(panel.panelId, command.id),
+      (c) => c.acks.some((a) => a.status === 'accepted' || a.status === 'done'),
+      120_000,
+    );
     expect(record.acks.map((a) => a.status)).not.toContain('failed');
     const doc = await panel.display();
     // The host exits (code 75) and the loader starts it again: a new process, content again.
-    await panel.waitForBackend('a new app process', async () => (await panel.shell().must('pgrep -f node-main.js | head -1')).trim(),
-      (pid) => pid !== '' && pid !== pidBefore, 120_000);
+    await panel.waitForBackend(
+      'a new app process',
+      async () => (await panel.shell().must('pgrep -f node-main.js | head -1')).trim(),
+      (pid) => pid !== '' && pid !== pidBefore,
+      120_000,
+    );
     const shown = await panel.waitForContent('content after restart', doc, { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
     figures.add('`restart` command → content again', (shown.at - sentAt) / 1000);
     await backendSeesCurrent();
@@ -142,12 +163,19 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     expect(Number(mainPid)).toBeGreaterThan(1);
     const killedAt = performance.now();
     await panel.shell().must(`kill -KILL ${mainPid}`);
-    await panel.waitForBackend('systemd restarted airpanel.service', () => unitProperty('NRestarts'), (n) => Number(n) === restartsBefore + 1, 60_000);
+    await panel.waitForBackend(
+      'systemd restarted airpanel.service',
+      () => unitProperty('NRestarts'),
+      (n) => Number(n) === restartsBefore + 1,
+      60_000,
+    );
     const shown = await panel.waitForContent('content after kill', await panel.display(), { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
     figures.add('app killed → content again (systemd restart)', (shown.at - killedAt) / 1000);
     await backendSeesCurrent();
     console.log(`[boot] backend's view after the kill: ${summarise(sampler.since(killedAt))}`);
-    expect(await panel.shell().must('journalctl -b -u airpanel.service --no-pager -o cat | tail -n 400')).toMatch(/Main process exited, code=killed, status=9\/KILL/);
+    expect(await panel.shell().must('journalctl -b -u airpanel.service --no-pager -o cat | tail -n 400')).toMatch(
+      /Main process exited, code=killed, status=9\/KILL/,
+    );
     await backendSaysLastStart('killed', killedAt);
   });
 
@@ -159,8 +187,12 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     expect(appPid).toMatch(/^\d+$/);
     const frozenAt = performance.now();
     await panel.shell().must(`kill -STOP ${appPid}`);
-    await panel.waitForBackend('the watchdog restarted airpanel.service', () => unitProperty('NRestarts'),
-      (n) => Number(n) === restartsBefore + 1, watchdogUsec / 1000 + 90_000);
+    await panel.waitForBackend(
+      'the watchdog restarted airpanel.service',
+      () => unitProperty('NRestarts'),
+      (n) => Number(n) === restartsBefore + 1,
+      watchdogUsec / 1000 + 90_000,
+    );
     const restartedAfter = (performance.now() - frozenAt) / 1000;
     expect(restartedAfter).toBeGreaterThanOrEqual(watchdogUsec / 1e6 - 5);
     const log = await panel.shell().must('journalctl -b -u airpanel.service --no-pager -o cat | tail -n 400');
@@ -193,8 +225,15 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
     await reset;
     // The cached document's look, with the badge once the freshness window has run out
     // (counted from the app's start: it may already be over when Chromium first paints).
-    const stale = await panel.waitForContent('cached content with stale badge', doc, { stale: true, timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS + FRESHNESS_WINDOW_SECONDS * 1000 });
-    figures.add('reboot without backend → cached content with stale badge', (stale.at - rebootAt) / 1000, `freshness window ${FRESHNESS_WINDOW_SECONDS} s`);
+    const stale = await panel.waitForContent('cached content with stale badge', doc, {
+      stale: true,
+      timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS + FRESHNESS_WINDOW_SECONDS * 1000,
+    });
+    figures.add(
+      'reboot without backend → cached content with stale badge',
+      (stale.at - rebootAt) / 1000,
+      `freshness window ${FRESHNESS_WINDOW_SECONDS} s`,
+    );
     console.log(`[boot] stale: ${describeMatch(stale.match)}; ${stale.png}`);
 
     await panel.backend.start();

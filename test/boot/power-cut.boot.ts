@@ -26,8 +26,12 @@ describe('the panel image in QEMU: power cuts while it writes', () => {
   });
 
   async function backendSeesCurrent(): Promise<void> {
-    await panel.waitForBackend('panel online, displayed revision = current', () => panel.backend.panel(panel.panelId),
-      (p) => p.online && p.displayedRevision !== null && p.displayedRevision === p.currentRevision, 180_000);
+    await panel.waitForBackend(
+      'panel online, displayed revision = current',
+      () => panel.backend.panel(panel.panelId),
+      (p) => p.online && p.displayedRevision !== null && p.displayedRevision === p.currentRevision,
+      180_000,
+    );
   }
 
   /** After a boot: filesystems mounted read-write where they should be, nothing failed, the cache parses. */
@@ -37,9 +41,13 @@ describe('the panel image in QEMU: power cuts while it writes', () => {
     expect((await sh.must('findmnt -no OPTIONS /boot/efi')).trim()).toMatch(/^rw,/);
     // Units that failed in this boot (a failed fsck or mount would be here).
     expect((await sh.must('systemctl --failed --plain --no-legend --no-pager')).trim()).toBe('');
-    await sh.must('node -e \'for (const f of ["display.json", "revision.json"]) JSON.parse(require("fs").readFileSync("/data/airpanel/cache/" + f, "utf8"))\'');
+    await sh.must(
+      'node -e \'for (const f of ["display.json", "revision.json"]) JSON.parse(require("fs").readFileSync("/data/airpanel/cache/" + f, "utf8"))\'',
+    );
     // What repaired what (kept in the test log): fsck of the data partition and the ESP, ext4's journal replay.
-    return sh.must('journalctl -b --no-pager -o cat -u "systemd-fsck*" ; journalctl -b -k --no-pager -o cat | grep -iE "EXT4-fs \\(vda|FAT-fs" || true');
+    return sh.must(
+      'journalctl -b --no-pager -o cat -u "systemd-fsck*" ; journalctl -b -k --no-pager -o cat | grep -iE "EXT4-fs \\(vda|FAT-fs" || true',
+    );
   }
 
   it('first boot → content', async () => {

@@ -16,7 +16,12 @@ function builtOrReusedImage(): ImageInfo {
   if (!existsSync(PRISTINE_IMAGE.replace(/\.img$/, '.json'))) {
     const t0 = performance.now();
     console.log('[boot] no image in dist/image: building it (npm run image)');
-    const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'image/cli.ts')], { cwd: REPO, stdio: 'inherit', timeout: 50 * 60_000, killSignal: 'SIGKILL' });
+    const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'image/cli.ts')], {
+      cwd: REPO,
+      stdio: 'inherit',
+      timeout: 50 * 60_000,
+      killSignal: 'SIGKILL',
+    });
     if (r.status !== 0) throw new Error(`npm run image failed (${r.error?.message ?? `exit ${r.status}`})`);
     console.log(`[boot figure] image build: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
@@ -51,8 +56,12 @@ describe('smoke boot: the image in QEMU, to content, one change', () => {
     const shown = await panel.waitForContent('first content', doc);
     figures.add('power-on → first content pixels', panel.m.sincePowerOn(shown.at), 'TCG, no KVM');
     console.log(`[boot] first content: ${describeMatch(shown.match)}; ${shown.png}`);
-    const summary = await panel.waitForBackend('panel online, displayed revision = current', () => panel.backend.panel(panel.panelId),
-      (p) => p.online && p.displayedRevision !== null && p.displayedRevision === p.currentRevision, 180_000);
+    const summary = await panel.waitForBackend(
+      'panel online, displayed revision = current',
+      () => panel.backend.panel(panel.panelId),
+      (p) => p.online && p.displayedRevision !== null && p.displayedRevision === p.currentRevision,
+      180_000,
+    );
     expect(summary.firmwareVersion).toBe(image.version);
     expect(summary.lastError).toBeNull();
   });
@@ -62,7 +71,12 @@ describe('smoke boot: the image in QEMU, to content, one change', () => {
     const postedAt = performance.now();
     pm25 = 80;
     await panel.backend.postReading(panel.sensorId, pm25);
-    const doc = await panel.waitForBackend('document at level bad', () => panel.display(), (d) => d.level.id === 'bad', 30_000);
+    const doc = await panel.waitForBackend(
+      'document at level bad',
+      () => panel.display(),
+      (d) => d.level.id === 'bad',
+      30_000,
+    );
     expect(doc.revision).toBeGreaterThan(before.revision);
     const shown = await panel.waitForContent('level bad', doc, { timeoutMs: 180_000 });
     figures.add('new reading → new level on screen', (shown.at - postedAt) / 1000, 'MQTT push through guestfwd');

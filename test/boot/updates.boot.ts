@@ -26,15 +26,19 @@ const FALLBACK_TIMEOUT_MS = 20 * 60_000;
 
 const RaucStatus = z.object({
   booted: z.string(),
-  slots: z.array(z.record(z.string(), z.object({ bootname: z.string().optional(), state: z.string(), boot_status: z.string().optional() }))),
+  slots: z.array(
+    z.record(z.string(), z.object({ bootname: z.string().optional(), state: z.string(), boot_status: z.string().optional() })),
+  ),
 });
 
 const ReleasePanels = z.object({
-  panels: z.array(z.object({
-    panelId: z.string(),
-    runningVersion: z.string().nullable(),
-    lastUpdate: z.object({ phase: z.string(), targetVersion: z.string().nullable(), detail: z.string().nullable() }).nullable(),
-  })),
+  panels: z.array(
+    z.object({
+      panelId: z.string(),
+      runningVersion: z.string().nullable(),
+      lastUpdate: z.object({ phase: z.string(), targetVersion: z.string().nullable(), detail: z.string().nullable() }).nullable(),
+    }),
+  ),
 });
 
 describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
@@ -72,26 +76,41 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
 
   async function grubenv(): Promise<Record<string, string>> {
     const text = await panel.shell().must('grub-editenv /boot/efi/EFI/BOOT/grubenv list');
-    return Object.fromEntries(text.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   }
 
   /** The disk with the bundles, mounted read-only (again after each reboot: /run is a tmpfs). */
   async function bundlesDisk(): Promise<string> {
-    await panel.shell().must('mkdir -p /run/boot-test-files && { mountpoint -q /run/boot-test-files || mount -o ro /dev/vdb /run/boot-test-files; }');
+    await panel
+      .shell()
+      .must('mkdir -p /run/boot-test-files && { mountpoint -q /run/boot-test-files || mount -o ro /dev/vdb /run/boot-test-files; }');
     return '/run/boot-test-files';
   }
 
   /** The panel's report of why its app started (backend summary's lastStart), made after the host time `after`. */
   async function backendSaysLastStart(reason: string, bootedSlot: string, after: number): Promise<void> {
     const since = Date.now() - (performance.now() - after) - 60_000;
-    const p = await panel.waitForBackend(`lastStart ${reason} on slot ${bootedSlot}`, () => panel.backend.panel(panel.panelId),
-      (x) => x.lastStart?.reason === reason && x.lastStart.bootedSlot === bootedSlot && Date.parse(x.lastStart.at) >= since, 180_000);
+    const p = await panel.waitForBackend(
+      `lastStart ${reason} on slot ${bootedSlot}`,
+      () => panel.backend.panel(panel.panelId),
+      (x) => x.lastStart?.reason === reason && x.lastStart.bootedSlot === bootedSlot && Date.parse(x.lastStart.at) >= since,
+      180_000,
+    );
     console.log(`[boot] lastStart: ${JSON.stringify(p.lastStart)}`);
   }
 
   async function backendFirmware(version: string, timeoutMs = 240_000): Promise<void> {
-    await panel.waitForBackend(`panel online with firmware ${version}`, () => panel.backend.panel(panel.panelId),
-      (p) => p.online && p.firmwareVersion === version && p.displayedRevision === p.currentRevision, timeoutMs);
+    await panel.waitForBackend(
+      `panel online with firmware ${version}`,
+      () => panel.backend.panel(panel.panelId),
+      (p) => p.online && p.firmwareVersion === version && p.displayedRevision === p.currentRevision,
+      timeoutMs,
+    );
   }
 
   it('boots slot A to content, the backend sees its firmware version, slot A is marked good', async () => {
@@ -170,13 +189,21 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     expect(slotOf(onTried, 'B').boot_status).toBe('good');
     env = await grubenv();
     expect([env.A_TRY, env.B_TRY]).toEqual(['1', '0']);
-    await panel.waitForBackend('the unhealthy factory app started and exited (guest journal)',
-      () => panel.shell().must('journalctl -b --no-pager -o cat | grep -c "the factory app exits at start" || true'), (n) => Number(n.trim()) >= 2, 300_000);
+    await panel.waitForBackend(
+      'the unhealthy factory app started and exited (guest journal)',
+      () => panel.shell().must('journalctl -b --no-pager -o cat | grep -c "the factory app exits at start" || true'),
+      (n) => Number(n.trim()) >= 2,
+      300_000,
+    );
     expect((await panel.shell().run('systemctl is-active --quiet airpanel.service')).code).not.toBe(0);
     await panel.m.screendump('tried-slot-unhealthy');
 
     await fallback;
-    figures.add('reboot into the unhealthy slot → mark-good\'s fall-back reboot', (performance.now() - triedAt) / 1000, 'deadline 600 s after boot');
+    figures.add(
+      "reboot into the unhealthy slot → mark-good's fall-back reboot",
+      (performance.now() - triedAt) / 1000,
+      'deadline 600 s after boot',
+    );
     const shown = await panel.waitForContent('content on slot B after the fall-back', await panel.display());
     figures.add('fall-back reboot → content on the previous slot', (shown.at - triedAt) / 1000);
     figures.add('installed unhealthy update: reboot → content again (total)', (shown.at - rebootAt) / 1000);
@@ -186,8 +213,12 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     const status = await raucStatus();
     expect(status.booted).toBe('B');
     // The fallen-back slot goes first again (mark-active), the unhealthy one stays unconfirmed.
-    await panel.waitForBackend('slot B primary and good again', async () => ({ s: await raucStatus(), env: await grubenv() }),
-      ({ s, env: e }) => slotOf(s, 'B').boot_status === 'good' && /^B/.test(e.ORDER ?? ''), 300_000);
+    await panel.waitForBackend(
+      'slot B primary and good again',
+      async () => ({ s: await raucStatus(), env: await grubenv() }),
+      ({ s, env: e }) => slotOf(s, 'B').boot_status === 'good' && /^B/.test(e.ORDER ?? ''),
+      300_000,
+    );
     env = await grubenv();
     expect([env.A_TRY, env.B_TRY]).toEqual(['1', '0']);
     expect(slotOf(await raucStatus(), 'A').boot_status).toBe('bad');
@@ -215,7 +246,12 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
   it('app OTA: a release that crashes at start → rolled back to the committed one, reported', async () => {
     publish(crashingBundle('0.2.1', panel.workDir), '0.2.1');
     await panel.backend.sendCommand(panel.panelId, 'check-update');
-    await panel.waitForBackend('rollback reported', releasePanel, (p) => p.lastUpdate?.phase === 'rolled-back' && p.lastUpdate.targetVersion === '0.2.1', 10 * 60_000);
+    await panel.waitForBackend(
+      'rollback reported',
+      releasePanel,
+      (p) => p.lastUpdate?.phase === 'rolled-back' && p.lastUpdate.targetVersion === '0.2.1',
+      10 * 60_000,
+    );
     await backendFirmware('0.2.0', 240_000);
     await panel.waitForContent('content after rollback', await panel.display(), { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
     const state = await panel.shell().must('cat /data/airpanel/releases/loader-state.json');
@@ -224,9 +260,30 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
   });
 
   function publish(bundle: string, version: string): void {
-    const r = spawnSync(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'tools/release/cli.ts'), 'publish', '--bundle', bundle, '--version', version,
-      '--channel', 'stable', '--share', '100%', '--key', join(IMAGE_KEYS_DIR, 'release-dev.key'), '--ledger', join(panel.workDir, 'release-ledger.json'),
-      '--server', panel.backend.url, '--token', panel.backend.adminToken], { cwd: REPO, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(
+      join(REPO, 'node_modules/.bin/tsx'),
+      [
+        join(REPO, 'tools/release/cli.ts'),
+        'publish',
+        '--bundle',
+        bundle,
+        '--version',
+        version,
+        '--channel',
+        'stable',
+        '--share',
+        '100%',
+        '--key',
+        join(IMAGE_KEYS_DIR, 'release-dev.key'),
+        '--ledger',
+        join(panel.workDir, 'release-ledger.json'),
+        '--server',
+        panel.backend.url,
+        '--token',
+        panel.backend.adminToken,
+      ],
+      { cwd: REPO, encoding: 'utf8', timeout: 300_000 },
+    );
     if (r.status !== 0) throw new Error(`release publish ${version} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   }
 

@@ -47,7 +47,9 @@ test('screenshot and reload over the DevTools protocol', async ({}, testInfo) =>
       expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
       expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([768, 384]);
 
-      await page.evaluate(() => { (window as unknown as { beforeReload: boolean }).beforeReload = true; });
+      await page.evaluate(() => {
+        (window as unknown as { beforeReload: boolean }).beforeReload = true;
+      });
       const loaded = page.waitForEvent('load');
       await stack.host!.actions.reloadRenderer();
       await loaded;

@@ -42,7 +42,6 @@ async function start(extra: Parameters<typeof startDevStack>[0] = {}): Promise<D
   return stack;
 }
 
-
 /** The content layer for a level (during a crossfade the old layer is still there, briefly). */
 const content = (page: Page, level: string) => page.locator(`[data-view="content"][data-level="${level}"]`);
 
@@ -59,7 +58,11 @@ function watchConsole(page: Page): string[] {
     const text = msg.text();
     // Chromium's notice about the renderer's <meta> CSP (frame-ancestors only works as a
     // header, which this host sends) is not a violation.
-    if (msg.type() === 'error' && !text.includes("'frame-ancestors' is ignored when delivered via a <meta>") && !text.startsWith('Failed to load resource')) {
+    if (
+      msg.type() === 'error' &&
+      !text.includes("'frame-ancestors' is ignored when delivered via a <meta>") &&
+      !text.startsWith('Failed to load resource')
+    ) {
       problems.push(text);
     }
   });
@@ -135,7 +138,10 @@ test('a change in the backend reaches the screen at once', async ({ page }, test
   await expect(content(page, 'bad')).toBeVisible();
   const levelMs = Date.now() - t1;
   // Recorded, not asserted (a loaded CI machine must not fail on timing): the target is < 1 s.
-  testInfo.annotations.push({ type: 'latency', description: `headline edit ${headlineMs} ms, level change ${levelMs} ms (target < 1000 ms)` });
+  testInfo.annotations.push({
+    type: 'latency',
+    description: `headline edit ${headlineMs} ms, level change ${levelMs} ms (target < 1000 ms)`,
+  });
   console.log(`headless: backend change → screen: headline ${headlineMs} ms, level ${levelMs} ms`);
   await shot(page, 'headless-live-bad');
 });
@@ -167,7 +173,9 @@ test('the screenshot command captures the attached page and uploads it to the ba
   // No page attached: the panel says it has nothing to capture.
   const first = await s.controls.apply({ action: 'send-command', kind: 'screenshot' });
   const firstId = first.state.lastCommand!.id!;
-  await expect.poll(() => acks(firstId), { timeout: 15_000 }).toContainEqual({ status: 'failed', detail: 'no renderer to capture', at: expect.any(String) });
+  await expect
+    .poll(() => acks(firstId), { timeout: 15_000 })
+    .toContainEqual({ status: 'failed', detail: 'no renderer to capture', at: expect.any(String) });
 
   s.host!.attachPage(page);
   const second = await s.controls.apply({ action: 'send-command', kind: 'screenshot' });

@@ -17,7 +17,12 @@ import { backendReadings, Cleanups, makeTempDir, queuedReadings, readingProblems
 const SHOTS = 'artifacts/screenshots';
 mkdirSync(SHOTS, { recursive: true });
 
-const AVERAGING: AveragingRule = { bucketMs: 400, slotsPerBucket: 2, bucketsByPollutant: { pm25: 5, pm10: 5, no2: 1, o3: 1, so2: 1 }, minCoverage: 0.75 };
+const AVERAGING: AveragingRule = {
+  bucketMs: 400,
+  slotsPerBucket: 2,
+  bucketsByPollutant: { pm25: 5, pm10: 5, no2: 1, o3: 1, so2: 1 },
+  minCoverage: 0.75,
+};
 const FAST = {
   firstPollMaxDelayMs: 50,
   pollIntervalMs: 500,
@@ -51,7 +56,10 @@ const content = (page: Page, level: string) => page.locator(`[data-view="content
 test('backend stopped: the own sensor decides (mark shown); backend back: its document wins; no reading lost', async ({ page }) => {
   test.setTimeout(120_000);
   const s = (stack = await startDevStack({
-    mode: 'headless', dataRoot, backendLog: 'silent', tuning: FAST,
+    mode: 'headless',
+    dataRoot,
+    backendLog: 'silent',
+    tuning: FAST,
     ownSensor: { averaging: AVERAGING, readingIntervalMs: 200 },
   }));
   // The backend's own (simulated) sensor says good; new values keep its documents coming, so
@@ -87,7 +95,11 @@ test('backend stopped: the own sensor decides (mark shown); backend back: its do
   await expect(page.getByTestId('own-measurement')).toHaveCount(0);
   await expect.poll(() => s.core()!.state.name, { timeout: 10_000 }).toBe('live');
   // The disagreement (own: bad, backend: good) is reported.
-  await expect.poll(async () => (await readFile(join(s.panelDataDir, 'logs', 'panel.log'), 'utf8')).includes('"message":"level disagreement"'), { timeout: 10_000 }).toBe(true);
+  await expect
+    .poll(async () => (await readFile(join(s.panelDataDir, 'logs', 'panel.log'), 'utf8')).includes('"message":"level disagreement"'), {
+      timeout: 10_000,
+    })
+    .toBe(true);
 
   // Every reading, the ones queued during the outage included, is in the backend once, in order.
   await s.controls.apply({ action: 'set-own-sensor', values: null });
@@ -99,7 +111,13 @@ test('backend stopped: the own sensor decides (mark shown); backend back: its do
 });
 
 test("the simulator's control page sets the panel's own sensor", async ({ page }) => {
-  const s = (stack = await startDevStack({ mode: 'headless', dataRoot, backendLog: 'silent', tuning: FAST, ownSensor: { averaging: AVERAGING, readingIntervalMs: 200 } }));
+  const s = (stack = await startDevStack({
+    mode: 'headless',
+    dataRoot,
+    backendLog: 'silent',
+    tuning: FAST,
+    ownSensor: { averaging: AVERAGING, readingIntervalMs: 200 },
+  }));
   await page.goto(`${s.simulatorUrl}?preview=off`);
   await expect(page.getByTestId('own-sensor-state')).toHaveText('silent');
   await page.getByTestId('own-preset-bad').click();

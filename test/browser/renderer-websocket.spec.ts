@@ -63,7 +63,9 @@ function broadcast(view: PanelView): void {
   for (const socket of wss.clients) socket.send(JSON.stringify({ type: 'view', view } satisfies BridgeServerMessage));
 }
 
-test('without window.airpanel the renderer uses ws://<host>/bridge, reports frames, and reconnects keeping the last view', async ({ page }) => {
+test('without window.airpanel the renderer uses ws://<host>/bridge, reports frames, and reconnects keeping the last view', async ({
+  page,
+}) => {
   const foreign: string[] = [];
   page.on('request', (req) => {
     if (!req.url().startsWith(`${server.origin}/`) && !req.url().startsWith(server.origin.replace('http', 'ws'))) foreign.push(req.url());
@@ -93,11 +95,21 @@ test('without window.airpanel the renderer uses ws://<host>/bridge, reports fram
   // A message that breaks the contract is dropped and reported; the view stays.
   for (const socket of wss.clients) socket.send(JSON.stringify({ type: 'view', view: { kind: 'fireworks' } }));
   await expect
-    .poll(() => received.filter((m) => m.type === 'renderer-error').map((m) => m.report.message).join('\n'))
+    .poll(() =>
+      received
+        .filter((m) => m.type === 'renderer-error')
+        .map((m) => m.report.message)
+        .join('\n'),
+    )
     .toContain('bridge: dropped an invalid message');
   for (const socket of wss.clients) socket.send('not json');
   await expect
-    .poll(() => received.filter((m) => m.type === 'renderer-error').map((m) => m.report.message).join('\n'))
+    .poll(() =>
+      received
+        .filter((m) => m.type === 'renderer-error')
+        .map((m) => m.report.message)
+        .join('\n'),
+    )
     .toContain('not JSON');
   await expect(page.locator('[data-view="content"]')).toHaveAttribute('data-revision', '3');
 
@@ -110,7 +122,9 @@ test('maintenance and booting views arrive over the socket and are reported with
   await page.goto(`${server.origin}/index.html`);
   await expect.poll(() => received.some((m) => m.type === 'frame-presented' && m.frame.kind === 'booting')).toBe(true);
   broadcast({ kind: 'maintenance', code: 'CFG-1' });
-  await expect.poll(() => received.some((m) => m.type === 'frame-presented' && m.frame.kind === 'maintenance' && m.frame.revision === null)).toBe(true);
+  await expect
+    .poll(() => received.some((m) => m.type === 'frame-presented' && m.frame.kind === 'maintenance' && m.frame.revision === null))
+    .toBe(true);
   await expect(page.getByTestId('maintenance-code')).toHaveText('CFG-1');
   expect(invalid).toEqual([]);
 });
@@ -136,7 +150,12 @@ test('while the host refuses connections the client keeps retrying with backoff,
   await expect.poll(() => framesOf(2), { timeout: 10_000 }).toBe(1);
   await expect(page.locator('[data-view="content"]')).toHaveAttribute('data-revision', '2');
   await expect
-    .poll(() => received.filter((m) => m.type === 'renderer-error').map((m) => m.report.message).join('\n'))
+    .poll(() =>
+      received
+        .filter((m) => m.type === 'renderer-error')
+        .map((m) => m.report.message)
+        .join('\n'),
+    )
     .toContain('while offline');
   expect(invalid).toEqual([]);
 });

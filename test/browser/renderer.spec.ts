@@ -67,8 +67,12 @@ async function shot(page: Page, size: string, state: string): Promise<void> {
 
 /** A realistic operator message at exactly the contract's maximum length. */
 function maxLengthMessage(): string {
-  const sentence = 'Roadworks on the ring road raise dust and traffic fumes; walk or cycle on the park side, and keep windows closed in the afternoon. ';
-  return sentence.repeat(Math.ceil(MESSAGE_MAX / sentence.length)).slice(0, MESSAGE_MAX).trimEnd();
+  const sentence =
+    'Roadworks on the ring road raise dust and traffic fumes; walk or cycle on the park side, and keep windows closed in the afternoon. ';
+  return sentence
+    .repeat(Math.ceil(MESSAGE_MAX / sentence.length))
+    .slice(0, MESSAGE_MAX)
+    .trimEnd();
 }
 
 for (const size of SIZES) {
@@ -159,7 +163,10 @@ for (const size of SIZES) {
     test(`a message of MESSAGE_MAX (${MESSAGE_MAX}) characters fits: smaller type, then clamped with intent`, async ({ page }) => {
       const message = maxLengthMessage();
       expect(message.length).toBeGreaterThan(MESSAGE_MAX - 5);
-      const headline = 'Dust and fumes from roadworks on the ring road: please take the park path today, tomorrow and Friday!'.padEnd(HEADLINE_MAX, '!');
+      const headline = 'Dust and fumes from roadworks on the ring road: please take the park path today, tomorrow and Friday!'.padEnd(
+        HEADLINE_MAX,
+        '!',
+      );
       const label = 'Moderate to poor: sensitive groups should take care outside'.slice(0, 60);
       await open(page, contentView('moderate', { label, content: { headline, message } }));
       await shot(page, size.name, 'long-message');
@@ -185,8 +192,20 @@ for (const size of SIZES) {
     });
 
     for (const rtl of [
-      { state: 'rtl-ar', locale: 'ar', font: 'noto-sans-arabic', headline: 'جودة الهواء سيئة', message: 'تجنب النشاط المكثف في الهواء الطلق. يجب على الأشخاص الحساسين البقاء في الداخل.' },
-      { state: 'rtl-he', locale: 'he', font: 'noto-sans-hebrew', headline: 'איכות האוויר גרועה', message: 'הימנעו מפעילות מאומצת בחוץ. אנשים רגישים צריכים להישאר בבית.' },
+      {
+        state: 'rtl-ar',
+        locale: 'ar',
+        font: 'noto-sans-arabic',
+        headline: 'جودة الهواء سيئة',
+        message: 'تجنب النشاط المكثف في الهواء الطلق. يجب على الأشخاص الحساسين البقاء في الداخل.',
+      },
+      {
+        state: 'rtl-he',
+        locale: 'he',
+        font: 'noto-sans-hebrew',
+        headline: 'איכות האוויר גרועה',
+        message: 'הימנעו מפעילות מאומצת בחוץ. אנשים רגישים צריכים להישאר בבית.',
+      },
     ]) {
       test(`right-to-left text (${rtl.locale}) sets lang and dir`, async ({ page }) => {
         await open(page, contentView('bad', { locale: rtl.locale, content: { headline: rtl.headline, message: rtl.message } }));
@@ -228,11 +247,13 @@ test.describe('at 1920x1080', () => {
       const samples: Array<Array<{ revision: string | null; kind: string | null; opacity: number }>> = [];
       (window as unknown as { __samples: typeof samples }).__samples = samples;
       const tick = () => {
-        samples.push(Array.from(document.querySelectorAll<HTMLElement>('.layer')).map((l) => ({
-          revision: l.querySelector('[data-revision]')?.getAttribute('data-revision') ?? null,
-          kind: l.getAttribute('data-kind'),
-          opacity: Number(getComputedStyle(l).opacity),
-        })));
+        samples.push(
+          Array.from(document.querySelectorAll<HTMLElement>('.layer')).map((l) => ({
+            revision: l.querySelector('[data-revision]')?.getAttribute('data-revision') ?? null,
+            kind: l.getAttribute('data-kind'),
+            opacity: Number(getComputedStyle(l).opacity),
+          })),
+        );
         if (!(window as unknown as { __stopSampling?: boolean }).__stopSampling && samples.length < 20_000) requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
@@ -246,7 +267,9 @@ test.describe('at 1920x1080', () => {
     await page.evaluate(() => {
       (window as unknown as { __stopSampling: boolean }).__stopSampling = true;
     });
-    const samples = await page.evaluate(() => (window as unknown as { __samples: Array<Array<{ revision: string | null; kind: string | null; opacity: number }>> }).__samples);
+    const samples = await page.evaluate(
+      () => (window as unknown as { __samples: Array<Array<{ revision: string | null; kind: string | null; opacity: number }>> }).__samples,
+    );
     expect(samples.length).toBeGreaterThan(3);
     // In every frame the bottom layer is a fully opaque, drawn content view …
     for (const frame of samples) {
@@ -281,10 +304,12 @@ test.describe('at 1920x1080', () => {
     await expectLayoutIntact(page);
     for (const size of [SIZES[2], SIZES[1], SIZES[0]]) {
       await page.setViewportSize({ width: size.width, height: size.height });
-      await expect.poll(async () => {
-        const r = await measureLayout(page);
-        return [...r.outside, ...r.cut, ...r.badClamps, ...r.tiny];
-      }).toEqual([]);
+      await expect
+        .poll(async () => {
+          const r = await measureLayout(page);
+          return [...r.outside, ...r.cut, ...r.badClamps, ...r.tiny];
+        })
+        .toEqual([]);
       await expectLayoutIntact(page);
     }
   });
@@ -354,11 +379,20 @@ test.describe('at 1920x1080', () => {
     await page.exposeFunction('__reportViolation', (v: string) => violations.push(v));
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) =>
-        (window as unknown as { __reportViolation(v: string): void }).__reportViolation(`${e.violatedDirective} ${e.blockedURI}`));
+        (window as unknown as { __reportViolation(v: string): void }).__reportViolation(`${e.violatedDirective} ${e.blockedURI}`),
+      );
     });
     await open(page, contentView('good'));
     const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
-    for (const directive of ["default-src 'self'", "script-src 'self'", "style-src 'self';", "font-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'"]) {
+    for (const directive of [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self';",
+      "font-src 'self'",
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'none'",
+    ]) {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toContain('unsafe');

@@ -64,7 +64,11 @@ test('a reading set on the control page changes the level in the preview', async
 test('the panel size switches the preview to each panel format', async ({ page }) => {
   await page.goto(stack.simulatorUrl);
   await expect(level(page, 'good')).toBeVisible({ timeout: 15_000 });
-  for (const [id, w, h] of [['banner', 768, 384], ['portrait', 1080, 1920], ['landscape', 1920, 1080]] as const) {
+  for (const [id, w, h] of [
+    ['banner', 768, 384],
+    ['portrait', 1080, 1920],
+    ['landscape', 1920, 1080],
+  ] as const) {
     await page.getByTestId(`size-${id}`).click();
     await expect(page.getByTestId(`size-${id}`)).toHaveAttribute('aria-pressed', 'true');
     await expect(page.locator('#panel')).toHaveAttribute('width', String(w));
@@ -118,10 +122,15 @@ test('a command sent from the control page reaches the panel and is acknowledged
   // The backend records the panel's ack (over MQTT); the headless reload resets the bridge,
   // so the renderer reconnects and gets its view again.
   const admin = stack.admin().client;
-  await expect.poll(async () => {
-    const record = await admin.call('getCommand', { params: { panelId: stack.panelId, commandId: id! } });
-    return record.acks.map((a) => a.status);
-  }, { timeout: 15_000 }).toContain('done');
+  await expect
+    .poll(
+      async () => {
+        const record = await admin.call('getCommand', { params: { panelId: stack.panelId, commandId: id! } });
+        return record.acks.map((a) => a.status);
+      },
+      { timeout: 15_000 },
+    )
+    .toContain('done');
   await expect(level(page, 'good')).toBeVisible();
   await expect.poll(() => frames.length).toBeGreaterThan(0);
   // The control page shows the panel's answer too.

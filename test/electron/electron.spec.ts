@@ -16,7 +16,11 @@ import { startDevStack, type DevStack } from '@airpanel/scripts/dev-stack';
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const located = locateElectron();
 const display = process.env.DISPLAY || process.env.WAYLAND_DISPLAY;
-const skipReason = !('path' in located) ? located.reason : !display ? 'no display (DISPLAY/WAYLAND_DISPLAY unset); run under xvfb-run' : null;
+const skipReason = !('path' in located)
+  ? located.reason
+  : !display
+    ? 'no display (DISPLAY/WAYLAND_DISPLAY unset); run under xvfb-run'
+    : null;
 if (skipReason) console.log(`electron e2e: SKIPPED: ${skipReason}`);
 
 const SHOTS = join(root, 'artifacts/screenshots');
@@ -85,12 +89,18 @@ test.describe('Electron kiosk host', () => {
       bridge: Object.keys((window as unknown as { airpanel: object }).airpanel).sort(),
       cursor: getComputedStyle(document.body).cursor,
     }));
-    expect(page).toEqual({ require: 'undefined', process: 'undefined', ipcRenderer: 'undefined', bridge: ['framePresented', 'getView', 'onView', 'reportError'], cursor: 'none' });
+    expect(page).toEqual({
+      require: 'undefined',
+      process: 'undefined',
+      ipcRenderer: 'undefined',
+      bridge: ['framePresented', 'getView', 'onView', 'reportError'],
+      cursor: 'none',
+    });
   });
 
   // The sandbox for real, from the main process: Chromium's own report (app.getAppMetrics) says
   // the panel's renderer process is sandboxed; the page has no Node (test above).
-  test('the renderer process is sandboxed (Chromium\'s process metrics)', async () => {
+  test("the renderer process is sandboxed (Chromium's process metrics)", async () => {
     const seen = await app.evaluate(({ app: electronApp, webContents }) => {
       const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'))!;
       const metric = electronApp.getAppMetrics().find((m) => m.pid === panel.getOSProcessId());
@@ -109,16 +119,26 @@ test.describe('Electron kiosk host', () => {
     const opened = await win.evaluate(() => window.open('https://example.com/') === null);
     expect(opened).toBe(true);
     // Watch the main process decide (our guard runs first, this listener after it).
-    const prevented = app.evaluate(({ webContents }) => new Promise<boolean>((resolve) => {
-      const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'));
-      panel?.once('will-navigate', (event) => setImmediate(() => resolve(event.defaultPrevented)));
-    }));
-    await win.evaluate(() => { location.href = 'https://example.com/'; });
+    const prevented = app.evaluate(
+      ({ webContents }) =>
+        new Promise<boolean>((resolve) => {
+          const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'));
+          panel?.once('will-navigate', (event) => setImmediate(() => resolve(event.defaultPrevented)));
+        }),
+    );
+    await win.evaluate(() => {
+      location.href = 'https://example.com/';
+    });
     expect(await prevented).toBe(true);
     // Still the app, still alive: the navigation was cancelled in the main process.
     expect(await win.evaluate(() => location.href)).toBe(APP_URL);
     await expect(win.locator('[data-view="content"]').first()).toBeVisible();
-    const fetched = await win.evaluate(() => fetch('https://example.com/').then(() => 'loaded', () => 'blocked'));
+    const fetched = await win.evaluate(() =>
+      fetch('https://example.com/').then(
+        () => 'loaded',
+        () => 'blocked',
+      ),
+    );
     expect(fetched).toBe('blocked');
     expect(await app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
   });
@@ -133,11 +153,14 @@ test.describe('Electron kiosk host', () => {
   //   reload, reports over IPC and is removed; the page then comes back with its content.
   test('the renderer says process.sandboxed, and the effective web preferences are the secure ones', async () => {
     const probeFile = join(dataRoot, 'sandbox-probe.cjs');
-    writeFileSync(probeFile, [
-      "const { ipcRenderer } = require('electron');",
-      "ipcRenderer.send('airpanel-test:sandbox-probe', { sandboxed: process.sandboxed, contextIsolated: process.contextIsolated });",
-      '',
-    ].join('\n'));
+    writeFileSync(
+      probeFile,
+      [
+        "const { ipcRenderer } = require('electron');",
+        "ipcRenderer.send('airpanel-test:sandbox-probe', { sandboxed: process.sandboxed, contextIsolated: process.contextIsolated });",
+        '',
+      ].join('\n'),
+    );
     const seen = await app.evaluate(async ({ ipcMain, webContents }, file) => {
       const panel = webContents.getAllWebContents().find((w) => w.getURL().startsWith('app://'))!;
       const read: unknown = Reflect.get(panel, 'getLastWebPreferences');
@@ -150,7 +173,12 @@ test.describe('Electron kiosk host', () => {
       try {
         panel.reload();
         return {
-          prefs: { sandbox: prefs.sandbox, contextIsolation: prefs.contextIsolation, nodeIntegration: prefs.nodeIntegration, webSecurity: prefs.webSecurity },
+          prefs: {
+            sandbox: prefs.sandbox,
+            contextIsolation: prefs.contextIsolation,
+            nodeIntegration: prefs.nodeIntegration,
+            webSecurity: prefs.webSecurity,
+          },
           renderer: await reported,
         };
       } finally {
@@ -172,7 +200,7 @@ test.describe('Electron kiosk host', () => {
 // panel data) started as the loader starts it, `<electron> <app> --airpanel-release=factory`.
 // It must verify, then await the bundle's import: the bundle's top-level privileged scheme and
 // enableSandbox() then run before ready, and the window comes up sandboxed.
-test.describe('Electron runtime app (the image\'s start chain)', () => {
+test.describe("Electron runtime app (the image's start chain)", () => {
   test.skip(skipReason !== null, `Electron cannot run here: ${skipReason ?? ''}`);
 
   let work: string;
@@ -191,15 +219,25 @@ test.describe('Electron runtime app (the image\'s start chain)', () => {
     if (built.status !== 0) throw new Error(`loader build failed: ${built.stderr}`);
     // The factory bundle as buildroot/Makefile makes it: the release bundler's tarball of dist/app, extracted.
     const tarball = join(work, 'factory.tar.gz');
-    const bundled = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--out', tarball], { cwd: root, encoding: 'utf8' });
+    const bundled = spawnSync(
+      join(root, 'node_modules/.bin/tsx'),
+      [join(root, 'tools/release/cli.ts'), 'bundle', '--version', '1.0.0', '--out', tarball],
+      { cwd: root, encoding: 'utf8' },
+    );
     if (bundled.status !== 0) throw new Error(`release bundle failed: ${bundled.stderr}`);
     mkdirSync(join(work, 'factory'));
     const untar = spawnSync('tar', ['-xzf', tarball, '-C', join(work, 'factory')]);
     if (untar.status !== 0) throw new Error('tar failed');
     stack = await startDevStack({ mode: 'headless', dataRoot: join(work, 'stack'), backendLog: 'silent', startPanel: false });
-    writeFileSync(join(appDir(), 'runtime.json'), JSON.stringify({
-      dataDir: stack.panelDataDir, factoryDir: join(work, 'factory'), keyring: join(work, 'no-keyring.json'), runtime: electron(),
-    }));
+    writeFileSync(
+      join(appDir(), 'runtime.json'),
+      JSON.stringify({
+        dataDir: stack.panelDataDir,
+        factoryDir: join(work, 'factory'),
+        keyring: join(work, 'no-keyring.json'),
+        runtime: electron(),
+      }),
+    );
     app = await _electron.launch({
       executablePath: electron(),
       args: [appDir(), '--airpanel-release=factory'],
@@ -236,7 +274,10 @@ test.describe('Electron runtime app (the image\'s start chain)', () => {
   });
 
   test('a path instead of a release name starts nothing', () => {
-    const r = spawnSync(electron(), [appDir(), `--airpanel-release=${join(work, 'factory/main.js')}`], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(electron(), [appDir(), `--airpanel-release=${join(work, 'factory/main.js')}`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/does not name a release .*never a path/);
   });

@@ -15,7 +15,8 @@ import { FUSE_KEYS, PANEL_FUSES, WIRE_INDEX } from '@airpanel/panel/electron/fus
 const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 const ENABLE = 0x31;
 const DISABLE = 0x30;
-const ELECTRON_VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.electron!;
+const ELECTRON_VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> })
+  .devDependencies.electron!;
 const work = tempDir('airpanel-packaging-');
 afterAll(() => work.remove());
 
@@ -24,7 +25,15 @@ function standInElectronDist(dir: string): void {
   mkdirSync(join(dir, 'resources'), { recursive: true });
   const wire = new Array<number>(FUSE_KEYS.length);
   for (const key of FUSE_KEYS) wire[WIRE_INDEX[key]] = PANEL_FUSES[key].on ? DISABLE : ENABLE;
-  writeFileSync(join(dir, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\necho stand-in Electron\n'), Buffer.from(SENTINEL), Buffer.from([1, wire.length, ...wire]), Buffer.alloc(64)]));
+  writeFileSync(
+    join(dir, 'electron'),
+    Buffer.concat([
+      Buffer.from('#!/bin/sh\necho stand-in Electron\n'),
+      Buffer.from(SENTINEL),
+      Buffer.from([1, wire.length, ...wire]),
+      Buffer.alloc(64),
+    ]),
+  );
   chmodSync(join(dir, 'electron'), 0o755);
   writeFileSync(join(dir, 'chrome-sandbox'), 'stand-in chrome-sandbox');
   chmodSync(join(dir, 'chrome-sandbox'), 0o755);
@@ -35,19 +44,34 @@ function standInElectronDist(dir: string): void {
 /** A stand-in project with the repository's electron-builder.yml (as is) and a one-file app. */
 function standInProject(dir: string, yml: string): void {
   mkdirSync(join(dir, 'dist/app'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'airpanel', version: '0.0.1', main: 'dist/app/main.js', author: 'stand-in', devDependencies: { electron: ELECTRON_VERSION } }));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({
+      name: 'airpanel',
+      version: '0.0.1',
+      main: 'dist/app/main.js',
+      author: 'stand-in',
+      devDependencies: { electron: ELECTRON_VERSION },
+    }),
+  );
   writeFileSync(join(dir, 'dist/app/main.js'), '// stand-in app\n');
   writeFileSync(join(dir, 'electron-builder.yml'), yml);
 }
 
 function packageWith(project: string, dist: string) {
-  return spawnSync(join(REPO, 'node_modules/.bin/electron-builder'),
+  return spawnSync(
+    join(REPO, 'node_modules/.bin/electron-builder'),
     ['--config', 'electron-builder.yml', '--linux', 'dir', '--x64', `-c.electronDist=${dist}`, '-c.npmRebuild=false'],
-    { cwd: project, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } });
+    { cwd: project, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: 'true' } },
+  );
 }
 
 function checkFuses(binary: string) {
-  return spawnSync('npx', ['--no-install', 'tsx', join(REPO, 'src-main/electron/check-fuses.ts'), binary], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('npx', ['--no-install', 'tsx', join(REPO, 'src-main/electron/check-fuses.ts'), binary], {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 describe('electron-builder.yml', () => {

@@ -28,7 +28,8 @@ app.whenReady().then(() => {
 });
 `;
 // What must never run: any file it can reach records that it ran.
-const EVIL = (marker: string) => `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nprocess.exit(0);\n`;
+const EVIL = (marker: string) =>
+  `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'ran');\nprocess.exit(0);\n`;
 
 const key = generateReleaseKey();
 const stranger = generateReleaseKey();
@@ -59,23 +60,33 @@ describe('runtime app, release role (stand-in Electron)', () => {
     const old = join(work.dir, 'root/opt/airpanel/resources/app-unawaited');
     mkdirSync(old, { recursive: true });
     writeFileSync(join(old, 'package.json'), JSON.stringify({ type: 'module', main: 'main.mjs' }));
-    writeFileSync(join(old, 'main.mjs'), `import(${JSON.stringify(`file://${img.factoryDir}/main.mjs`)}).catch((e) => { console.error(e.message); process.exit(1); });\n`);
-    const r = spawnSync(process.execPath, [join(img.root, 'opt/airpanel/standin-runtime.mjs'), old], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '', AIRPANEL_DATA_DIR: img.dataDir } });
+    writeFileSync(
+      join(old, 'main.mjs'),
+      `import(${JSON.stringify(`file://${img.factoryDir}/main.mjs`)}).catch((e) => { console.error(e.message); process.exit(1); });\n`,
+    );
+    const r = spawnSync(process.execPath, [join(img.root, 'opt/airpanel/standin-runtime.mjs'), old], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { PATH: process.env.PATH ?? '', AIRPANEL_DATA_DIR: img.dataDir },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/can only be called before app is ready/);
   });
 
-  it('factory: the bundle\'s top level (privileged scheme, sandbox) runs before ready, then it runs', () => {
+  it("factory: the bundle's top level (privileged scheme, sandbox) runs before ready, then it runs", () => {
     const r = runtime(['--airpanel-release=factory', '--ozone-platform=wayland']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(ran('1.0.0')).toEqual({
-      argv: ['--airpanel-release=factory', '--ozone-platform=wayland'], launch: 'factory', version: '1.0.0', entry: null,
+      argv: ['--airpanel-release=factory', '--ozone-platform=wayland'],
+      launch: 'factory',
+      version: '1.0.0',
+      entry: null,
       url: `file://${img.factoryDir}/main.mjs`,
     });
   });
 
-  it('an installed release signed by the image\'s keyring is verified, then started from the data dir', async () => {
+  it("an installed release signed by the image's keyring is verified, then started from the data dir", async () => {
     await installSigned(img, await makeBundle(work.dir, '2.0.0', BUNDLE), key);
     const r = runtime(['--airpanel-release=2.0.0'], { AIRPANEL_LAUNCH: 'trial', AIRPANEL_BUNDLE_VERSION: '2.0.0' });
     expect(r.stderr).toBe('');
@@ -95,7 +106,10 @@ describe('runtime app, release role (stand-in Electron)', () => {
       ['two roles', ['--airpanel-role=loader', '--airpanel-release=factory'], /more than one role switch/],
       ['the entry in the environment, as the old runtime app took it', ['EVIL'], /no role on the command line/],
     ])('%s', (_what, args, message) => {
-      const r = runtime(args.map((a) => a.replace('EVIL', evilFile())), { AIRPANEL_BUNDLE_ENTRY: evilFile() });
+      const r = runtime(
+        args.map((a) => a.replace('EVIL', evilFile())),
+        { AIRPANEL_BUNDLE_ENTRY: evilFile() },
+      );
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(message);
       expect(existsSync(marker())).toBe(false);

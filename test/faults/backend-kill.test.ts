@@ -2,7 +2,17 @@
 // SIGKILL while a panel runs against it and readings keep arriving, then started again on the
 // same ports and data dir.
 import { describe, expect, it } from 'vitest';
-import { FAST_TUNING, ReadingFeeder, provisionPanel, reportFigures, sleep, startBackend, startPanel, useCleanups, type AdminApi } from '../harness/index.js';
+import {
+  FAST_TUNING,
+  ReadingFeeder,
+  provisionPanel,
+  reportFigures,
+  sleep,
+  startBackend,
+  startPanel,
+  useCleanups,
+  type AdminApi,
+} from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -19,7 +29,11 @@ describe('backend killed (SIGKILL) and restarted', () => {
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const panel = await startPanel({ mode: 'in-process', cleanups, registration });
-    await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
+    await panel.waitUntil(
+      'live over MQTT',
+      () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'),
+      10_000,
+    );
     await panel.waitUntil('a few documents', () => panel.accepted().length >= 3, 10_000);
 
     const postedAtKill = feeder.posted;

@@ -3,7 +3,17 @@
 // return to MQTT once the broker is back.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FAST_TUNING, MOSQUITTO_BINARY, ReadingFeeder, reportFigures, sleep, startBackendWithPanel, startMosquitto, startPanel, useCleanups } from '../harness/index.js';
+import {
+  FAST_TUNING,
+  MOSQUITTO_BINARY,
+  ReadingFeeder,
+  reportFigures,
+  sleep,
+  startBackendWithPanel,
+  startMosquitto,
+  startPanel,
+  useCleanups,
+} from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -15,19 +25,30 @@ describe.skipIf(!haveMosquitto)('external broker (Mosquitto) killed with SIGKILL
   it('panel polls and stays live while the broker is down, back to MQTT after', async () => {
     const broker = await startMosquitto();
     cleanups.add(() => broker.stop());
-    const { api, registration, sensorId } = await startBackendWithPanel({ cleanups, panelId: 'panel-broker',
-      mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword } });
+    const { api, registration, sensorId } = await startBackendWithPanel({
+      cleanups,
+      panelId: 'panel-broker',
+      mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword },
+    });
     const feeder = new ReadingFeeder(() => api, sensorId, 250).start();
     cleanups.add(() => feeder.stop());
     const panel = await startPanel({ mode: 'in-process', cleanups, registration });
-    await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
+    await panel.waitUntil(
+      'live over MQTT',
+      () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'),
+      10_000,
+    );
     await panel.waitUntil('documents pushed over MQTT', () => panel.accepted().filter((a) => a.source === 'mqtt').length >= 2, 10_000);
 
     const statesBefore = panel.states.length;
     const killedAt = performance.now();
     const linesBefore = panel.entries.length;
     await broker.kill('SIGKILL');
-    const pollingAt = await panel.waitUntil('polling resumes', () => panel.entries.slice(linesBefore).some((e) => e.message === 'polling resumes (mqtt down)'), 10_000);
+    const pollingAt = await panel.waitUntil(
+      'polling resumes',
+      () => panel.entries.slice(linesBefore).some((e) => e.message === 'polling resumes (mqtt down)'),
+      10_000,
+    );
     const httpDocAt = await panel.waitUntil(
       'a document over HTTP',
       () => panel.entries.slice(linesBefore).some((e) => e.message === 'document accepted' && e['source'] === 'http'),
@@ -42,7 +63,11 @@ describe.skipIf(!haveMosquitto)('external broker (Mosquitto) killed with SIGKILL
 
     const restartedAt = performance.now();
     await broker.restart();
-    const upAt = await panel.waitUntil('mqtt up again', () => panel.entries.slice(linesBefore).some((e) => e.message === 'mqtt up'), 15_000);
+    const upAt = await panel.waitUntil(
+      'mqtt up again',
+      () => panel.entries.slice(linesBefore).some((e) => e.message === 'mqtt up'),
+      15_000,
+    );
     const afterUp = panel.entries.length;
     const pushAt = await panel.waitUntil(
       'a document pushed over MQTT again',

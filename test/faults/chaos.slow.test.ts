@@ -12,7 +12,11 @@ const STEPS = 60;
 
 describe('random link faults for a minute', () => {
   it('never crashes, never loses content, revisions only go up, live again after', async () => {
-    const { httpProxy, mqttProxy, panel } = await startPanelBehindLinks({ cleanups, panelId: 'panel-chaos', feed: { everyMs: 300, maxReadings: 1_000 } });
+    const { httpProxy, mqttProxy, panel } = await startPanelBehindLinks({
+      cleanups,
+      panelId: 'panel-chaos',
+      feed: { everyMs: 300, maxReadings: 1_000 },
+    });
     await panel.waitUntil('live', () => panel.core.state.name === 'live', 10_000);
 
     const mode = fc.oneof(

@@ -24,8 +24,16 @@ class JumpingWallClockFake implements WallClock {
 describe('wall clock jumps of ± days on a running panel', () => {
   it('neither flips live ⇄ stale nor stops documents being accepted', async () => {
     const clock = new JumpingWallClockFake();
-    const { api, httpProxy, mqttProxy, panel } = await startPanelBehindLinks({ cleanups, panelId: 'panel-clock', panel: { wallClock: clock } });
-    await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
+    const { api, httpProxy, mqttProxy, panel } = await startPanelBehindLinks({
+      cleanups,
+      panelId: 'panel-clock',
+      panel: { wallClock: clock },
+    });
+    await panel.waitUntil(
+      'live over MQTT',
+      () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'),
+      10_000,
+    );
 
     // Live: jumps in both directions, each watched for longer than the window.
     const statesAtStart = panel.states.length;

@@ -13,7 +13,16 @@ import type { PanelView } from '@airpanel/contract/internal';
 import { encodeEnvelope } from '@airpanel/panel/core/cache';
 import { loadPanelConfig } from '@airpanel/panel/core/config';
 import { PanelCore } from '@airpanel/panel/core/panel-core';
-import { capturingLogger, forRunLength, makeConfig, makeDocument, makeTempDir, RecordingHostActions, reportFigures, useCleanups } from '../harness/index.js';
+import {
+  capturingLogger,
+  forRunLength,
+  makeConfig,
+  makeDocument,
+  makeTempDir,
+  RecordingHostActions,
+  reportFigures,
+  useCleanups,
+} from '../harness/index.js';
 
 const cleanups = useCleanups();
 const RUN = forRunLength({ short: { combinations: 150, timeoutMs: 60_000 }, long: { combinations: 2_000, timeoutMs: 600_000 } });
@@ -29,7 +38,16 @@ type Damage =
   | { kind: 'wrong-checksum'; at: number }
   | { kind: 'wrong-schema'; value: unknown };
 
-const wrongShapes = fc.constantFrom<unknown>({}, [], null, 42, 'text', { format: 1 }, { hello: 'world' }, { schemaVersion: 1, panelId: PANEL_ID });
+const wrongShapes = fc.constantFrom<unknown>(
+  {},
+  [],
+  null,
+  42,
+  'text',
+  { format: 1 },
+  { hello: 'world' },
+  { schemaVersion: 1, panelId: PANEL_ID },
+);
 
 function damage(kinds: Damage['kind'][]): fc.Arbitrary<Damage> {
   const all: Record<Damage['kind'], fc.Arbitrary<Damage>> = {
@@ -68,7 +86,10 @@ function damagedBytes(d: Damage, good: string, envelope: boolean): Buffer | null
 }
 
 /** What the panel must show for a config file's bytes and whether the cached document is usable. */
-function expectedView(configBytes: Buffer | null, cacheUsable: boolean): { kind: 'content'; revision: number } | { kind: 'booting' } | { kind: 'maintenance'; code: string } {
+function expectedView(
+  configBytes: Buffer | null,
+  cacheUsable: boolean,
+): { kind: 'content'; revision: number } | { kind: 'booting' } | { kind: 'maintenance'; code: string } {
   if (cacheUsable) return { kind: 'content', revision: REVISION };
   if (configBytes === null) return { kind: 'maintenance', code: 'CFG-1' };
   let raw: unknown;
@@ -121,8 +142,19 @@ async function runCorruptFileCombinations(numRuns: number, seed?: number): Promi
         const expected = expectedView(configBytes, cacheUsable);
         const { logger } = capturingLogger();
         const core = new PanelCore({
-          dataDir: dir, config, mqttConnect: connect, http: got, hostActions: new RecordingHostActions(), logger, firmwareVersion: '1.0.0-faults',
-          tuning: { firstPollMaxDelayMs: 10, pollIntervalMs: 50, reconnectBackoff: { minMs: 10, baseMs: 20, maxMs: 50 }, freshnessWindowMs: 60_000 },
+          dataDir: dir,
+          config,
+          mqttConnect: connect,
+          http: got,
+          hostActions: new RecordingHostActions(),
+          logger,
+          firmwareVersion: '1.0.0-faults',
+          tuning: {
+            firstPollMaxDelayMs: 10,
+            pollIntervalMs: 50,
+            reconnectBackoff: { minMs: 10, baseMs: 20, maxMs: 50 },
+            freshnessWindowMs: 60_000,
+          },
         });
         try {
           await core.start();
@@ -132,9 +164,15 @@ async function runCorruptFileCombinations(numRuns: number, seed?: number): Promi
           expect(view).toEqual(expected.kind === 'content' ? { ...expected, stale: null } : expected);
           // Every damaged cache file that existed was moved aside (none is read twice).
           const names = await readdir(join(dir, 'cache'));
-          for (const [name, d] of [['display.json', displayDamage], ['revision.json', revisionDamage]] as const) {
+          for (const [name, d] of [
+            ['display.json', displayDamage],
+            ['revision.json', revisionDamage],
+          ] as const) {
             if (d.kind === 'valid' || d.kind === 'missing') continue;
-            expect(names.some((n) => n.startsWith(`${name}.corrupt-`)), `${name} (${d.kind}) moved aside`).toBe(true);
+            expect(
+              names.some((n) => n.startsWith(`${name}.corrupt-`)),
+              `${name} (${d.kind}) moved aside`,
+            ).toBe(true);
           }
         } finally {
           await core.stop();
@@ -153,9 +191,13 @@ async function runCorruptFileCombinations(numRuns: number, seed?: number): Promi
 }
 
 describe('corrupt or truncated cache and config', () => {
-  it(`boots to the right view for every generated combination, without a crash (${RUN.combinations} combinations)`, async () => {
-    const seen = await runCorruptFileCombinations(RUN.combinations);
-    // The generator reached every outcome.
-    expect([...seen.keys()].sort()).toEqual(['booting', 'content', 'maintenance CFG-1', 'maintenance CFG-2', 'maintenance CFG-3']);
-  }, RUN.timeoutMs);
+  it(
+    `boots to the right view for every generated combination, without a crash (${RUN.combinations} combinations)`,
+    async () => {
+      const seen = await runCorruptFileCombinations(RUN.combinations);
+      // The generator reached every outcome.
+      expect([...seen.keys()].sort()).toEqual(['booting', 'content', 'maintenance CFG-1', 'maintenance CFG-2', 'maintenance CFG-3']);
+    },
+    RUN.timeoutMs,
+  );
 });

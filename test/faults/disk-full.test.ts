@@ -8,7 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { DisplayDocument } from '@airpanel/contract';
 import { decodeEnvelope } from '@airpanel/panel/core/cache';
 import { createPanelLogger } from '@airpanel/panel/core/logger';
-import { ReadingFeeder, mountTinyTmpfs, reportFigures, sleep, startBackendWithPanel, startPanel, useCleanups, type TinyFs } from '../harness/index.js';
+import {
+  ReadingFeeder,
+  mountTinyTmpfs,
+  reportFigures,
+  sleep,
+  startBackendWithPanel,
+  startPanel,
+  useCleanups,
+  type TinyFs,
+} from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -37,7 +46,14 @@ describe.skipIf(!probe.ok)('disk full (ENOSPC) on the panel data partition', () 
     const dataDir = join(tiny.dir, 'airpanel');
     const fileLogger = createPanelLogger({ dataDir, level: 'info' });
     cleanups.add(() => void fileLogger.close());
-    const panel = await startPanel({ mode: 'in-process', cleanups, registration, dataDir, logger: fileLogger, tuning: { freshnessWindowMs: 3_000 } });
+    const panel = await startPanel({
+      mode: 'in-process',
+      cleanups,
+      registration,
+      dataDir,
+      logger: fileLogger,
+      tuning: { freshnessWindowMs: 3_000 },
+    });
     await panel.waitUntil('live with a cached document', () => panel.core.state.name === 'live' && panel.accepted().length >= 2, 10_000);
     const logFile = join(dataDir, 'logs', 'panel.log');
 

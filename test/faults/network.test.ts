@@ -1,7 +1,16 @@
 // Network faults between a panel and the real backend: the panel dials both MQTT and HTTP
 // through a loopback LinkProxy (pass / delay / blackhole / reset).
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FAST_TUNING, reportFigures, sleep, startPanelBehindLinks, statesSince, useCleanups, type LinkProxy, type TestPanel } from '../harness/index.js';
+import {
+  FAST_TUNING,
+  reportFigures,
+  sleep,
+  startPanelBehindLinks,
+  statesSince,
+  useCleanups,
+  type LinkProxy,
+  type TestPanel,
+} from '../harness/index.js';
 
 const cleanups = useCleanups();
 
@@ -18,7 +27,11 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
 
   beforeEach(async () => {
     ({ httpProxy, mqttProxy, panel } = await startPanelBehindLinks({ cleanups, panelId: 'panel-net' }));
-    await panel.waitUntil('live over MQTT', () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'), 10_000);
+    await panel.waitUntil(
+      'live over MQTT',
+      () => panel.core.state.name === 'live' && panel.entries.some((e) => e.message === 'mqtt up'),
+      10_000,
+    );
   });
 
   it('cut (reset): stale after the window with the content kept, live again when restored', async () => {
@@ -42,7 +55,11 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
     const liveAt = await panel.waitUntil('live again', () => panel.core.state.name === 'live', 10_000);
     await panel.waitUntil('a new document after the restore', () => (panel.shownRevision() ?? 0) > view.document.revision, 10_000);
     expect(panel.states.map((s) => s.name)).not.toContain('maintenance');
-    reportFigures('faults', 'network cut (reset)', { staleAfterCut: staleAt - cutAt, window: WINDOW, liveAfterRestore: liveAt - restoredAt });
+    reportFigures('faults', 'network cut (reset)', {
+      staleAfterCut: staleAt - cutAt,
+      window: WINDOW,
+      liveAfterRestore: liveAt - restoredAt,
+    });
     expect(liveAt - restoredAt).toBeLessThan(10_000);
   });
 
@@ -54,7 +71,10 @@ describe('network faults through a TCP proxy (MQTT and HTTP)', { timeout: 60_000
     expect(statesSince(panel, since)).toEqual([]);
     expect(panel.core.state.name).toBe('live');
     expect(panel.accepted().length).toBeGreaterThan(acceptedBefore + 2);
-    reportFigures('faults', 'network delay 300ms', { observed: performance.now() - since, acceptedDuringDelay: String(panel.accepted().length - acceptedBefore) });
+    reportFigures('faults', 'network delay 300ms', {
+      observed: performance.now() - since,
+      acceptedDuringDelay: String(panel.accepted().length - acceptedBefore),
+    });
   });
 
   it('half-open (blackhole): MQTT keepalive and the HTTP timeout detect it; stale, then live when restored', async () => {

@@ -10,7 +10,17 @@ import { describe, expect, it } from 'vitest';
 import { DisplayDocument, panelTopics } from '@airpanel/contract';
 import { decodeEnvelope } from '@airpanel/panel/core/cache';
 import {
-  buildForNode, forRunLength, LoopbackBroker, makeConfig, makeDocument, makeTempDir, PANEL_CHILD_SOURCE, PanelProcess, reportFigures, useCleanups, writePanelJson,
+  buildForNode,
+  forRunLength,
+  LoopbackBroker,
+  makeConfig,
+  makeDocument,
+  makeTempDir,
+  PANEL_CHILD_SOURCE,
+  PanelProcess,
+  reportFigures,
+  useCleanups,
+  writePanelJson,
   type PanelEvent,
 } from '../harness/index.js';
 
@@ -56,7 +66,14 @@ async function readCacheFile(path: string): Promise<{ ok: true; value: unknown }
 
 const isView = (e: PanelEvent): e is Extract<PanelEvent, { type: 'view' }> => e.type === 'view';
 
-async function runPanelKillTrials(o: { trials: number; maxKillDelayMs?: number; dataDir: string; buildDir: string; random?: () => number; log?: (line: string) => void }): Promise<PanelKillResult> {
+async function runPanelKillTrials(o: {
+  trials: number;
+  maxKillDelayMs?: number;
+  dataDir: string;
+  buildDir: string;
+  random?: () => number;
+  log?: (line: string) => void;
+}): Promise<PanelKillResult> {
   const random = o.random ?? Math.random;
   const panel = new PanelProcess({
     dataDir: o.dataDir,
@@ -112,7 +129,9 @@ async function runPanelKillTrials(o: { trials: number; maxKillDelayMs?: number; 
       // The first view is what the process booted from: the cache the killed one left.
       const first = await panel.nextEvent((e) => e.type === 'view' || e.type === 'started' || e.type === 'fatal', 20_000);
       if (!first || first.type === 'fatal') {
-        failures.push(`trial ${trial}: the panel did not boot: ${first?.type === 'fatal' ? first.error : 'no view within 20 s'}\n${panel.output}`);
+        failures.push(
+          `trial ${trial}: the panel did not boot: ${first?.type === 'fatal' ? first.error : 'no view within 20 s'}\n${panel.output}`,
+        );
         await panel.kill('SIGKILL');
         break;
       }
@@ -121,8 +140,12 @@ async function runPanelKillTrials(o: { trials: number; maxKillDelayMs?: number; 
       // It boots from exactly what is on disk: that revision, not stale yet; nothing → booting.
       if (firstView.kind === 'content') bootsFromCache += 1;
       const expected = onDisk === null ? { kind: 'booting' } : { kind: 'content', revision: onDisk, stale: false };
-      const got = { kind: firstView.kind, ...(firstView.kind === 'content' ? { revision: firstView.revision, stale: firstView.stale } : {}) };
-      if (JSON.stringify(got) !== JSON.stringify(expected)) failures.push(`trial ${trial}: booted with ${JSON.stringify(got)}, cache held ${JSON.stringify(expected)}`);
+      const got = {
+        kind: firstView.kind,
+        ...(firstView.kind === 'content' ? { revision: firstView.revision, stale: firstView.stale } : {}),
+      };
+      if (JSON.stringify(got) !== JSON.stringify(expected))
+        failures.push(`trial ${trial}: booted with ${JSON.stringify(got)}, cache held ${JSON.stringify(expected)}`);
 
       // Let it take in documents, then kill it at a random moment of the stream.
       const bootRevision = firstView.revision ?? 0;
@@ -138,8 +161,10 @@ async function runPanelKillTrials(o: { trials: number; maxKillDelayMs?: number; 
       if (panel.events.some((e) => isView(e) && (e.revision ?? 0) > bootRevision)) killedWhileReceiving += 1;
       const exit = await panel.kill('SIGKILL');
       noteAccepted();
-      if (exit.signal !== 'SIGKILL') failures.push(`trial ${trial}: the panel exited by itself (${exit.code ?? exit.signal})\n${panel.output}`);
-      if (trial % 25 === 24) o.log?.(`[faults] panel kill: ${trial + 1}/${o.trials} trials, ${accepted.size} revisions accepted, ${failures.length} failures`);
+      if (exit.signal !== 'SIGKILL')
+        failures.push(`trial ${trial}: the panel exited by itself (${exit.code ?? exit.signal})\n${panel.output}`);
+      if (trial % 25 === 24)
+        o.log?.(`[faults] panel kill: ${trial + 1}/${o.trials} trials, ${accepted.size} revisions accepted, ${failures.length} failures`);
     }
   } finally {
     publishing = false;
@@ -161,30 +186,34 @@ async function runPanelKillTrials(o: { trials: number; maxKillDelayMs?: number; 
 }
 
 describe('panel killed (SIGKILL) while writing its cache', () => {
-  it(`boots from a valid cache after each of ${RUN.trials} kills, never crashes`, async () => {
-    const started = performance.now();
-    const result = await runPanelKillTrials({
-      trials: RUN.trials,
-      maxKillDelayMs: RUN.maxKillDelayMs,
-      dataDir: await makeTempDir(cleanups, 'airpanel-faults-panel-'),
-      buildDir: await makeTempDir(cleanups, 'airpanel-faults-build-'),
-      log: (line) => console.log(line),
-    });
-    reportFigures('faults', `panel SIGKILL x${RUN.trials}`, {
-      elapsed: performance.now() - started,
-      meanBoot: result.meanBootMs,
-      killedWhileReceiving: String(result.killedWhileReceiving),
-      bootsFromCache: String(result.bootsFromCache),
-      revisionsAccepted: String(result.accepted),
-      tempFilesLeft: String(result.leftoverTempFiles),
-    });
-    expect(result.failures).toEqual([]);
-    expect(result.corruptFiles).toBe(0);
-    // Each boot removes the temp files of the write its predecessor was killed in: at most the
-    // last process's one is left.
-    expect(result.leftoverTempFiles).toBeLessThanOrEqual(1);
-    // The kills really landed in the middle of the stream.
-    expect(result.killedWhileReceiving).toBeGreaterThanOrEqual(RUN.minKilledWhileReceiving);
-    expect(result.bootsFromCache).toBeGreaterThanOrEqual(RUN.trials - 1);
-  }, RUN.timeoutMs);
+  it(
+    `boots from a valid cache after each of ${RUN.trials} kills, never crashes`,
+    async () => {
+      const started = performance.now();
+      const result = await runPanelKillTrials({
+        trials: RUN.trials,
+        maxKillDelayMs: RUN.maxKillDelayMs,
+        dataDir: await makeTempDir(cleanups, 'airpanel-faults-panel-'),
+        buildDir: await makeTempDir(cleanups, 'airpanel-faults-build-'),
+        log: (line) => console.log(line),
+      });
+      reportFigures('faults', `panel SIGKILL x${RUN.trials}`, {
+        elapsed: performance.now() - started,
+        meanBoot: result.meanBootMs,
+        killedWhileReceiving: String(result.killedWhileReceiving),
+        bootsFromCache: String(result.bootsFromCache),
+        revisionsAccepted: String(result.accepted),
+        tempFilesLeft: String(result.leftoverTempFiles),
+      });
+      expect(result.failures).toEqual([]);
+      expect(result.corruptFiles).toBe(0);
+      // Each boot removes the temp files of the write its predecessor was killed in: at most the
+      // last process's one is left.
+      expect(result.leftoverTempFiles).toBeLessThanOrEqual(1);
+      // The kills really landed in the middle of the stream.
+      expect(result.killedWhileReceiving).toBeGreaterThanOrEqual(RUN.minKilledWhileReceiving);
+      expect(result.bootsFromCache).toBeGreaterThanOrEqual(RUN.trials - 1);
+    },
+    RUN.timeoutMs,
+  );
 });

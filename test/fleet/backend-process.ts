@@ -79,7 +79,10 @@ async function start(o: BackendProcessOptions): Promise<Backend> {
   if (o.broker === 'mosquitto') {
     mosquitto ??= await startMosquitto();
     mqtt = {
-      mode: 'external', url: mosquitto.url, username: mosquitto.backendUsername, password: mosquitto.backendPassword,
+      mode: 'external',
+      url: mosquitto.url,
+      username: mosquitto.backendUsername,
+      password: mosquitto.backendPassword,
       credentials: o.brokerAccounts === 'seeded' ? 'managed-elsewhere' : 'dynsec',
     };
   } else if (o.broker === 'aedes') {
@@ -112,7 +115,15 @@ process.on('message', (raw) => {
       case 'start': {
         options = message.options;
         backend = await start(options);
-        send({ type: 'started', url: backend.url, mqttUrl: backend.mqttUrl, adminToken: backend.adminToken, pid: process.pid, brokerPid: brokerPid(), caPem });
+        send({
+          type: 'started',
+          url: backend.url,
+          mqttUrl: backend.mqttUrl,
+          adminToken: backend.adminToken,
+          pid: process.pid,
+          brokerPid: brokerPid(),
+          caPem,
+        });
         return;
       }
       case 'memory': {
@@ -123,14 +134,19 @@ process.on('message', (raw) => {
           type: 'memory',
           id: message.id,
           memory: {
-            backendRssBytes: mem.rss, backendHeapUsedBytes: mem.heapUsed, brokerRssBytes: pid ? rssOfPid(pid) : null, connectedPanels,
-            backendCpuMicros: cpuMicrosOfThisProcess(), brokerCpuMicros: pid ? cpuMicrosOfPid(pid) : null,
+            backendRssBytes: mem.rss,
+            backendHeapUsedBytes: mem.heapUsed,
+            brokerRssBytes: pid ? rssOfPid(pid) : null,
+            connectedPanels,
+            backendCpuMicros: cpuMicrosOfThisProcess(),
+            brokerCpuMicros: pid ? cpuMicrosOfPid(pid) : null,
           },
         });
         return;
       }
       case 'seed-broker-accounts': {
-        if (!mosquitto || options?.brokerAccounts !== 'seeded') throw new Error('seeding needs Mosquitto started with brokerAccounts "seeded"');
+        if (!mosquitto || options?.brokerAccounts !== 'seeded')
+          throw new Error('seeding needs Mosquitto started with brokerAccounts "seeded"');
         const started = performance.now();
         await mosquitto.seedPanelAccounts(message.accounts);
         send({ type: 'seeded', id: message.id, ms: performance.now() - started });

@@ -61,7 +61,10 @@ if (!['aedes', 'mosquitto', 'none'].includes(broker)) throw new Error('--broker:
 if (!['mqtt', 'poll'].includes(transport)) throw new Error('--transport: mqtt or poll');
 const durationMs = values.duration ? Number(values.duration) * 1000 : Number.POSITIVE_INFINITY;
 const changeEveryMs = values['change-every'] ? Number(values['change-every']) * 1000 : null;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 const fleet = await Fleet.create({
   panels,
@@ -69,7 +72,9 @@ const fleet = await Fleet.create({
   brokerAccounts: brokerAccountsFromFlag(values['mosquitto-accounts'], panels),
   transport: broker === 'none' ? 'poll' : transport,
   ...(values.processes ? { processes: Number(values.processes) } : {}),
-  ...(values['backend-url'] ? { backendUrl: values['backend-url'], adminToken: values['admin-token'] ?? process.env['AIRPANEL_ADMIN_TOKEN'] ?? '' } : {}),
+  ...(values['backend-url']
+    ? { backendUrl: values['backend-url'], adminToken: values['admin-token'] ?? process.env['AIRPANEL_ADMIN_TOKEN'] ?? '' }
+    : {}),
   tuning: { pollIntervalMs: Number(values['poll-interval-ms']) },
   startsPerSecond: Number(values['starts-per-second']),
   idPrefix: values['id-prefix'],
@@ -86,15 +91,24 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 try {
-  process.stdout.write(`backend ${fleet.backendUrl} (mqtt ${fleet.mqttUrl ?? 'as the backend registers panels'}), load average ${load()}\n`);
-  const bar = new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total} {extra}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5_000 }, cliProgress.Presets.shades_classic);
+  process.stdout.write(
+    `backend ${fleet.backendUrl} (mqtt ${fleet.mqttUrl ?? 'as the backend registers panels'}), load average ${load()}\n`,
+  );
+  const bar = new cliProgress.SingleBar(
+    { format: '{phase} [{bar}] {value}/{total} {extra}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5_000 },
+    cliProgress.Presets.shades_classic,
+  );
   bar.start(panels, 0, { phase: 'provision', extra: '' });
   await fleet.provision((done) => bar.update(done));
   bar.update(panels, { extra: `${(fleet.provisioning.ms / 1000).toFixed(1)} s` });
   bar.stop();
   bar.start(panels, 0, { phase: 'live     ', extra: '' });
   const startPanels = fleet.startPanels();
-  const live = await fleet.waitForLive(600_000, (c) => bar.update(c.states['live'] ?? 0, { extra: `connected ${c.mqttConnected}, attempts ${c.mqttAttempts}, warnings ${c.warnings}${c.lastErrors.length ? `, last: ${c.lastErrors[c.lastErrors.length - 1]?.slice(0, 100)}` : ''}` }));
+  const live = await fleet.waitForLive(600_000, (c) =>
+    bar.update(c.states['live'] ?? 0, {
+      extra: `connected ${c.mqttConnected}, attempts ${c.mqttAttempts}, warnings ${c.warnings}${c.lastErrors.length ? `, last: ${c.lastErrors[c.lastErrors.length - 1]?.slice(0, 100)}` : ''}`,
+    }),
+  );
   await startPanels;
   bar.stop();
   process.stdout.write(`all ${panels} live: ${formatCounts(live)}\n`);
@@ -105,12 +119,16 @@ try {
     if (Date.now() >= nextChange) {
       const { t0, answeredMs } = await fleet.broadcastChange();
       const s = summarize(await fleet.awaitChange(60_000), t0);
-      process.stdout.write(`change delivered: ${s.count}/${panels} p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max} ms (admin PUT answered in ${answeredMs.toFixed(0)} ms)\n`);
+      process.stdout.write(
+        `change delivered: ${s.count}/${panels} p50 ${s.p50} p95 ${s.p95} p99 ${s.p99} max ${s.max} ms (admin PUT answered in ${answeredMs.toFixed(0)} ms)\n`,
+      );
       nextChange = Date.now() + (changeEveryMs ?? 0);
     }
     const c = await fleet.counts();
     const m = await fleet.memory();
-    process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${formatCounts(c, panels)}${m ? ` | backend RSS ${mib(m.backendRssBytes)}${m.brokerRssBytes ? ` mosquitto RSS ${mib(m.brokerRssBytes)}` : ''}` : ''} | load ${load()}\n`);
+    process.stdout.write(
+      `${new Date().toISOString().slice(11, 19)} ${formatCounts(c, panels)}${m ? ` | backend RSS ${mib(m.backendRssBytes)}${m.brokerRssBytes ? ` mosquitto RSS ${mib(m.brokerRssBytes)}` : ''}` : ''} | load ${load()}\n`,
+    );
     for (const e of c.lastErrors.slice(-2)) process.stdout.write(`  last error: ${e}\n`);
     await new Promise((r) => setTimeout(r, 1_000));
   }

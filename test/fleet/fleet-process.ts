@@ -12,7 +12,14 @@ import { type PanelView } from '@airpanel/contract/internal';
 import { fsyncDirSync, writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 import type { CacheDiskWriter } from '@airpanel/panel/core/cache';
 import { PanelCore, loadPanelConfig, type HostActions, type Logger } from '@airpanel/panel/core/index';
-import { cpuMicrosOfThisProcess, type FleetProcessCounts, type FleetTuning, type FromFleetProcess, type PanelSlot, type ToFleetProcess } from './protocol.js';
+import {
+  cpuMicrosOfThisProcess,
+  type FleetProcessCounts,
+  type FleetTuning,
+  type FromFleetProcess,
+  type PanelSlot,
+  type ToFleetProcess,
+} from './protocol.js';
 
 /** Epoch milliseconds with sub-millisecond resolution, comparable across processes. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -119,14 +126,28 @@ const synchronousCacheWrites: CacheDiskWriter = {
   },
 };
 
-async function startAll(slots: PanelSlot[], tuning: FleetTuning, startsPerSecond: number, firmwareVersion: string, cacheDiskWriter: CacheDiskWriter | undefined): Promise<void> {
+async function startAll(
+  slots: PanelSlot[],
+  tuning: FleetTuning,
+  startsPerSecond: number,
+  firmwareVersion: string,
+  cacheDiskWriter: CacheDiskWriter | undefined,
+): Promise<void> {
   // One keep-alive agent for every poller in this process. Each panel keeps its own connection
   // idle between polls, as a panel does: over HTTPS, a connection closed by the agent's default
   // cap of 256 idle sockets would cost a full TLS handshake at every poll.
   const idle = { keepAlive: true, maxFreeSockets: Math.max(256, slots.length) };
   const http_ = got.extend({ agent: { http: new http.Agent(idle), https: new https.Agent(idle) } });
   for (const slot of slots) {
-    panels.push({ slot, displayTopic: panelTopics(slot.panelId).display, core: null, revision: null, markRevision: null, changedAt: null, displaySeenAt: null });
+    panels.push({
+      slot,
+      displayTopic: panelTopics(slot.panelId).display,
+      core: null,
+      revision: null,
+      markRevision: null,
+      changedAt: null,
+      displaySeenAt: null,
+    });
   }
   const tickMs = 50;
   const perTick = Math.max(1, Math.ceil((startsPerSecond * tickMs) / 1000));
@@ -200,7 +221,13 @@ process.on('message', (raw) => {
   void (async () => {
     switch (message.type) {
       case 'start':
-        await startAll(message.panels, message.tuning, message.startsPerSecond, message.firmwareVersion, message.cacheWrites === 'sync' ? synchronousCacheWrites : undefined);
+        await startAll(
+          message.panels,
+          message.tuning,
+          message.startsPerSecond,
+          message.firmwareVersion,
+          message.cacheWrites === 'sync' ? synchronousCacheWrites : undefined,
+        );
         send({ type: 'started', count: started });
         return;
       case 'counts':

@@ -17,7 +17,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import got, { type Method } from 'got';
-import { DEFAULT_CONTENT_SET, PanelRegistration, panelConfigFromRegistration, type ContentSetBody, type PanelConfigInput } from '@airpanel/contract';
+import {
+  DEFAULT_CONTENT_SET,
+  PanelRegistration,
+  panelConfigFromRegistration,
+  type ContentSetBody,
+  type PanelConfigInput,
+} from '@airpanel/contract';
 import type {
   BackendMemory,
   BackendProcessOptions,
@@ -83,7 +89,10 @@ class Channel<In extends { type: string }, Out extends { type: string }> {
   private readonly awaitingType = new Set<{ type: string; resolve: (m: Out) => void; reject: (e: Error) => void }>();
   readonly exited: Promise<number | null>;
 
-  constructor(readonly child: ChildProcess, readonly name: string) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {
     // A send to a child that just died is reported here and through send's callback.
     child.on('error', (error) => process.stderr.write(`[${name}] ${error.message}\n`));
     child.on('message', (raw) => {
@@ -202,9 +211,19 @@ export interface LatencySummary {
 }
 
 export function summarize(times: readonly (number | null)[], t0: number): LatencySummary {
-  const ms = times.filter((t): t is number => t !== null).map((t) => t - t0).sort((a, b) => a - b);
+  const ms = times
+    .filter((t): t is number => t !== null)
+    .map((t) => t - t0)
+    .sort((a, b) => a - b);
   const r = (x: number) => Math.round(x * 10) / 10;
-  return { count: ms.length, missing: times.length - ms.length, p50: r(percentile(ms, 50)), p95: r(percentile(ms, 95)), p99: r(percentile(ms, 99)), max: r(ms[ms.length - 1] ?? Number.NaN) };
+  return {
+    count: ms.length,
+    missing: times.length - ms.length,
+    p50: r(percentile(ms, 50)),
+    p95: r(percentile(ms, 95)),
+    p99: r(percentile(ms, 99)),
+    max: r(ms[ms.length - 1] ?? Number.NaN),
+  };
 }
 
 export class Fleet {
@@ -297,8 +316,12 @@ export class Fleet {
     if (this.caPem) {
       // fetch cannot be given the backend's private CA; got can.
       const res = await got(`${this.backendUrl}/api/v1${path}`, {
-        method: method as Method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-        https: { certificateAuthority: this.caPem }, throwHttpErrors: false, retry: { limit: 0 },
+        method: method as Method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        https: { certificateAuthority: this.caPem },
+        throwHttpErrors: false,
+        retry: { limit: 0 },
       });
       return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as unknown) : undefined };
     }
@@ -313,7 +336,10 @@ export class Fleet {
 
   private contentBody(): ContentSetBody {
     const byLevel = Object.fromEntries(
-      Object.entries(DEFAULT_CONTENT_SET.byLevel).map(([level, c]) => [level, { ...c, headline: `${c.headline} (${this.contentVersion})`.slice(0, 120) }]),
+      Object.entries(DEFAULT_CONTENT_SET.byLevel).map(([level, c]) => [
+        level,
+        { ...c, headline: `${c.headline} (${this.contentVersion})`.slice(0, 120) },
+      ]),
     );
     return { name: 'Fleet content', locale: 'en', byLevel };
   }
@@ -327,7 +353,8 @@ export class Fleet {
   async provision(onProgress?: (done: number) => void): Promise<void> {
     const started = performance.now();
     const set = await this.admin('POST', '/content-sets', { id: FLEET_CONTENT_SET_ID, ...this.contentBody() });
-    if (set.status !== 201 && set.status !== 409) throw new Error(`creating the content set failed: HTTP ${set.status} ${JSON.stringify(set.json)}`);
+    if (set.status !== 201 && set.status !== 409)
+      throw new Error(`creating the content set failed: HTTP ${set.status} ${JSON.stringify(set.json)}`);
     const ids = Array.from({ length: this.options.panels }, (_, i) => `${this.options.idPrefix}-${i}`);
     const slots: PanelSlot[] = new Array<PanelSlot>(ids.length);
     const accounts: { panelId: string; apiKey: string }[] = [];
@@ -359,7 +386,11 @@ export class Fleet {
     this.slots = slots;
     if (this.options.broker === 'mosquitto' && this.options.brokerAccounts === 'seeded') {
       if (!this.backend) throw new Error('seeded broker accounts need the backend (and its Mosquitto) started by the fleet');
-      await this.backend.request<Extract<FromBackendProcess, { type: 'seeded' }>>((rid) => ({ type: 'seed-broker-accounts', id: rid, accounts }));
+      await this.backend.request<Extract<FromBackendProcess, { type: 'seeded' }>>((rid) => ({
+        type: 'seed-broker-accounts',
+        id: rid,
+        accounts,
+      }));
     }
     this.provisioning.ms = performance.now() - started;
   }
@@ -390,8 +421,25 @@ export class Fleet {
 
   /** Counts summed over the fleet processes. */
   async counts(): Promise<FleetCounts> {
-    const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'counts' }>>((id) => ({ type: 'counts', id }))));
-    const total: FleetCounts = { panels: 0, started: 0, mqttConnected: 0, mqttAttempts: 0, states: {}, revisions: {}, errors: 0, warnings: 0, lastErrors: [], rssBytes: 0, heapUsedBytes: 0, cpuMicros: 0, loopLagMs: 0, processes: all.length };
+    const all = await Promise.all(
+      this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'counts' }>>((id) => ({ type: 'counts', id }))),
+    );
+    const total: FleetCounts = {
+      panels: 0,
+      started: 0,
+      mqttConnected: 0,
+      mqttAttempts: 0,
+      states: {},
+      revisions: {},
+      errors: 0,
+      warnings: 0,
+      lastErrors: [],
+      rssBytes: 0,
+      heapUsedBytes: 0,
+      cpuMicros: 0,
+      loopLagMs: 0,
+      processes: all.length,
+    };
     for (const { counts: c } of all) {
       total.panels += c.panels;
       total.started += c.started;
@@ -411,13 +459,22 @@ export class Fleet {
   }
 
   /** Polls the counts until `done` holds (each poll passed to `onTick`), or throws at the timeout. */
-  async waitFor(what: string, done: (c: FleetCounts) => boolean, timeoutMs: number, onTick?: (c: FleetCounts) => void, everyMs = 500): Promise<FleetCounts> {
+  async waitFor(
+    what: string,
+    done: (c: FleetCounts) => boolean,
+    timeoutMs: number,
+    onTick?: (c: FleetCounts) => void,
+    everyMs = 500,
+  ): Promise<FleetCounts> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const c = await this.counts();
       onTick?.(c);
       if (done(c)) return c;
-      if (Date.now() > deadline) throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what} (${formatCounts(c)}; last errors: ${c.lastErrors.join(' / ')})`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `fleet: timed out after ${timeoutMs} ms waiting for ${what} (${formatCounts(c)}; last errors: ${c.lastErrors.join(' / ')})`,
+        );
       await new Promise((r) => setTimeout(r, everyMs));
     }
   }
@@ -425,7 +482,12 @@ export class Fleet {
   /** Every panel live (and, with MQTT, connected). */
   waitForLive(timeoutMs = 120_000, onTick?: (c: FleetCounts) => void): Promise<FleetCounts> {
     const mqtt = this.options.transport === 'mqtt';
-    return this.waitFor('every panel live', (c) => (c.states['live'] ?? 0) === this.options.panels && (!mqtt || c.mqttConnected === this.options.panels), timeoutMs, onTick);
+    return this.waitFor(
+      'every panel live',
+      (c) => (c.states['live'] ?? 0) === this.options.panels && (!mqtt || c.mqttConnected === this.options.panels),
+      timeoutMs,
+      onTick,
+    );
   }
 
   /** Remembers each panel's revision; then edits the fleet's content set (every panel's document changes). Returns t0 (epoch ms). */
@@ -442,7 +504,9 @@ export class Fleet {
   /** Each panel's acceptance time of a revision newer than the mark (null: not within the timeout). */
   async awaitChange(timeoutMs: number): Promise<(number | null)[]> {
     const deadlineMs = Date.now() + timeoutMs;
-    const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'times' }>>((id) => ({ type: 'await-change', id, deadlineMs }))));
+    const all = await Promise.all(
+      this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'times' }>>((id) => ({ type: 'await-change', id, deadlineMs }))),
+    );
     return all.flatMap((a) => a.times);
   }
 
@@ -453,7 +517,9 @@ export class Fleet {
   /** Each panel's first display message after `markDisplay` (a re-subscribe delivers the retained one). */
   async awaitDisplay(timeoutMs: number): Promise<{ times: (number | null)[]; attempts: number }> {
     const deadlineMs = Date.now() + timeoutMs;
-    const all = await Promise.all(this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'times' }>>((id) => ({ type: 'await-display', id, deadlineMs }))));
+    const all = await Promise.all(
+      this.fleets.map((f) => f.request<Extract<FromFleetProcess, { type: 'times' }>>((id) => ({ type: 'await-display', id, deadlineMs }))),
+    );
     return { times: all.flatMap((a) => a.times), attempts: all.reduce((s, a) => s + a.attempts, 0) };
   }
 
@@ -467,7 +533,11 @@ export class Fleet {
   /** Stops the broker and starts it again (aedes: the backend; `downMs` pause). */
   async restartBroker(downMs = 0): Promise<{ downAtMs: number; upAtMs: number }> {
     if (!this.backend) throw new Error('the backend is not ours: cannot restart its broker');
-    const r = await this.backend.request<Extract<FromBackendProcess, { type: 'restarted' }>>((id) => ({ type: 'restart-broker', id, downMs }));
+    const r = await this.backend.request<Extract<FromBackendProcess, { type: 'restarted' }>>((id) => ({
+      type: 'restart-broker',
+      id,
+      downMs,
+    }));
     return { downAtMs: r.downAtMs, upAtMs: r.upAtMs };
   }
 
@@ -498,9 +568,12 @@ export class Fleet {
 export function formatCounts(c: FleetCounts, total = c.panels): string {
   const st = (k: string) => c.states[k] ?? 0;
   // Revisions come from one backend-wide counter: each panel's differs. Show the spread.
-  const nums = Object.keys(c.revisions).filter((r) => r !== 'none').map(Number);
+  const nums = Object.keys(c.revisions)
+    .filter((r) => r !== 'none')
+    .map(Number);
   const none = c.revisions['none'] ?? 0;
-  const revText = nums.length === 0 ? `none yet` : `${nums.length} distinct, ${Math.min(...nums)}–${Math.max(...nums)}${none ? `, ${none} without` : ''}`;
+  const revText =
+    nums.length === 0 ? `none yet` : `${nums.length} distinct, ${Math.min(...nums)}–${Math.max(...nums)}${none ? `, ${none} without` : ''}`;
   return [
     `connected ${c.mqttConnected}/${total}`,
     `live ${st('live')} stale ${st('stale')} maintenance ${st('maintenance')} booting ${st('booting') + st('showing-cached') + st('not-started')}`,

@@ -122,7 +122,15 @@ export interface BackendMemory {
 }
 
 export type FromBackendProcess =
-  | { type: 'started'; url: string; mqttUrl: string | null; adminToken: string; pid: number; brokerPid: number | null; caPem: string | null }
+  | {
+      type: 'started';
+      url: string;
+      mqttUrl: string | null;
+      adminToken: string;
+      pid: number;
+      brokerPid: number | null;
+      caPem: string | null;
+    }
   | { type: 'memory'; id: number; memory: BackendMemory }
   | { type: 'restarted'; id: number; downAtMs: number; upAtMs: number }
   | { type: 'seeded'; id: number; ms: number }

@@ -29,7 +29,10 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-export const loadText = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+export const loadText = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 export interface BarGroup {
   label: string;
@@ -69,13 +72,16 @@ export function barChartSvg(chart: BarChart, width = 960, height = 540): string 
   const parts: string[] = [];
   parts.push(`<rect width="${width}" height="${height}" fill="white"/>`);
   parts.push(`<text x="${width / 2}" y="28" text-anchor="middle" font-size="20" font-weight="bold">${esc(chart.title)}</text>`);
-  if (chart.subtitle) parts.push(`<text x="${width / 2}" y="50" text-anchor="middle" font-size="13" fill="#555">${esc(chart.subtitle)}</text>`);
+  if (chart.subtitle)
+    parts.push(`<text x="${width / 2}" y="50" text-anchor="middle" font-size="13" fill="#555">${esc(chart.subtitle)}</text>`);
   for (let i = 0; i <= 5; i++) {
     const v = (max / 5) * i;
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>`);
     parts.push(`<text x="${left - 8}" y="${y(v) + 4}" text-anchor="end" font-size="12">${+v.toFixed(2)}</text>`);
   }
-  parts.push(`<text x="18" y="${top + plotH / 2}" font-size="13" transform="rotate(-90 18 ${top + plotH / 2})" text-anchor="middle">${esc(chart.unit)}</text>`);
+  parts.push(
+    `<text x="18" y="${top + plotH / 2}" font-size="13" transform="rotate(-90 18 ${top + plotH / 2})" text-anchor="middle">${esc(chart.unit)}</text>`,
+  );
   const groupW = plotW / Math.max(1, chart.groups.length);
   const seriesLabels = [...new Set(chart.groups.flatMap((g) => g.bars.map((b) => b.label)))];
   chart.groups.forEach((g, gi) => {
@@ -85,13 +91,22 @@ export function barChartSvg(chart: BarChart, width = 960, height = 540): string 
       const colour = COLOURS[seriesLabels.indexOf(b.label) % COLOURS.length];
       const h = Number.isFinite(b.value) ? top + plotH - y(b.value) : 0;
       parts.push(`<rect x="${x + 1}" y="${top + plotH - h}" width="${barW - 2}" height="${h}" fill="${colour}"/>`);
-      if (Number.isFinite(b.value)) parts.push(`<text x="${x + barW / 2}" y="${top + plotH - h - 4}" text-anchor="middle" font-size="10">${+b.value.toPrecision(3)}</text>`);
+      if (Number.isFinite(b.value))
+        parts.push(
+          `<text x="${x + barW / 2}" y="${top + plotH - h - 4}" text-anchor="middle" font-size="10">${+b.value.toPrecision(3)}</text>`,
+        );
     });
-    parts.push(`<text x="${left + gi * groupW + groupW / 2}" y="${top + plotH + 20}" text-anchor="middle" font-size="12">${esc(g.label)}</text>`);
+    parts.push(
+      `<text x="${left + gi * groupW + groupW / 2}" y="${top + plotH + 20}" text-anchor="middle" font-size="12">${esc(g.label)}</text>`,
+    );
   });
   for (const line of chart.lines ?? []) {
-    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(line.value)}" y2="${y(line.value)}" stroke="#c00" stroke-dasharray="6 4"/>`);
-    parts.push(`<text x="${width - right - 4}" y="${y(line.value) - 5}" text-anchor="end" font-size="12" fill="#c00">${esc(line.label)}</text>`);
+    parts.push(
+      `<line x1="${left}" x2="${width - right}" y1="${y(line.value)}" y2="${y(line.value)}" stroke="#c00" stroke-dasharray="6 4"/>`,
+    );
+    parts.push(
+      `<text x="${width - right - 4}" y="${y(line.value) - 5}" text-anchor="end" font-size="12" fill="#c00">${esc(line.label)}</text>`,
+    );
   }
   let legendX = left;
   seriesLabels.forEach((label, i) => {
@@ -105,7 +120,10 @@ export function barChartSvg(chart: BarChart, width = 960, height = 540): string 
 
 /** SVG → PNG with Debian's Chromium. */
 export async function svgToPng(svg: string, file: string): Promise<void> {
-  const browser = await chromium.launch({ executablePath: process.env['AIRPANEL_CHROMIUM'] ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({
+    executablePath: process.env['AIRPANEL_CHROMIUM'] ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
   try {
     const m = /width="(\d+)" height="(\d+)"/.exec(svg);
     const page = await browser.newPage({ viewport: { width: Number(m?.[1] ?? 960), height: Number(m?.[2] ?? 540) } });

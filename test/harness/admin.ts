@@ -24,9 +24,17 @@ export class AdminApi {
    */
   readonly http: Got;
 
-  constructor(readonly baseUrl: string, readonly token = ADMIN_TOKEN) {
+  constructor(
+    readonly baseUrl: string,
+    readonly token = ADMIN_TOKEN,
+  ) {
     this.client = apiClient(baseUrl, token);
-    this.http = got.extend({ prefixUrl: `${baseUrl}/api/v1`, headers: { authorization: `Bearer ${token}` }, retry: { limit: 0 }, timeout: { request: 3_000 } });
+    this.http = got.extend({
+      prefixUrl: `${baseUrl}/api/v1`,
+      headers: { authorization: `Bearer ${token}` },
+      retry: { limit: 0 },
+      timeout: { request: 3_000 },
+    });
   }
 
   /** A client with a panel's key, against the same backend. */
@@ -59,7 +67,12 @@ export class ReadingFeeder {
   private stopped = false;
   private n = 0;
 
-  constructor(private readonly api: () => AdminApi | null, private readonly sensorId: string, private readonly everyMs = 250, private readonly maxReadings = 2_000) {}
+  constructor(
+    private readonly api: () => AdminApi | null,
+    private readonly sensorId: string,
+    private readonly everyMs = 250,
+    private readonly maxReadings = 2_000,
+  ) {}
 
   start(): this {
     const tick = async () => {
@@ -93,7 +106,11 @@ export async function backendReadings(api: AdminApi, panelId: string): Promise<R
   const all: ReceivedReading[] = [];
   let afterSeq = 0;
   for (;;) {
-    const page = await api.client.call('listPanelSensorReadings', { params: { panelId }, query: { afterSeq, limit: 5_000 } }, { timeoutMs: 5_000, maxResponseBytes: 64 * 1024 * 1024 });
+    const page = await api.client.call(
+      'listPanelSensorReadings',
+      { params: { panelId }, query: { afterSeq, limit: 5_000 } },
+      { timeoutMs: 5_000, maxResponseBytes: 64 * 1024 * 1024 },
+    );
     all.push(...page);
     if (page.length < 5_000) return all;
     afterSeq = page.at(-1)!.reading.seq;

@@ -48,7 +48,10 @@ export class InProcessBackend {
   private port: number;
   private mqtt: MqttOptions;
 
-  constructor(readonly dataDir: string, private readonly o: Omit<InProcessBackendOptions, 'mode' | 'cleanups' | 'dataDir'>) {
+  constructor(
+    readonly dataDir: string,
+    private readonly o: Omit<InProcessBackendOptions, 'mode' | 'cleanups' | 'dataDir'>,
+  ) {
     this.port = o.port ?? 0;
     this.mqtt = o.mqtt ?? { mode: 'embedded', port: 0, host: '127.0.0.1' };
   }
@@ -148,8 +151,24 @@ export class ChildBackend {
     this.starts += 1;
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'server-stub/src/cli.ts'), '--data-dir', this.dataDir, '--port', String(this.o.port), '--mqtt-port', String(this.o.mqttPort), '--host', '127.0.0.1'],
-      { cwd: REPO_ROOT, env: { ...process.env, AIRPANEL_ADMIN_TOKEN: ADMIN_TOKEN, AIRPANEL_LOG_LEVEL: 'warn', ...this.o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'server-stub/src/cli.ts'),
+        '--data-dir',
+        this.dataDir,
+        '--port',
+        String(this.o.port),
+        '--mqtt-port',
+        String(this.o.mqttPort),
+        '--host',
+        '127.0.0.1',
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, AIRPANEL_ADMIN_TOKEN: ADMIN_TOKEN, AIRPANEL_LOG_LEVEL: 'warn', ...this.o.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     this.child = child;
     const keep = (chunk: Buffer) => {
@@ -182,7 +201,9 @@ export class ChildBackend {
     if (!child) return { code: null, signal: null };
     this.child = null;
     if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, sig) => resolve({ code, signal: sig })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
     child.kill(signal);
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const result = await exited;
@@ -202,14 +223,21 @@ export class ChildBackend {
 /** A started backend (`start: false`: constructed only), stopped by `cleanups`. */
 export async function startBackend(o: InProcessBackendOptions & { start?: boolean }): Promise<InProcessBackend>;
 export async function startBackend(o: ChildBackendOptions & { start?: boolean }): Promise<ChildBackend>;
-export async function startBackend(o: (InProcessBackendOptions | ChildBackendOptions) & { start?: boolean }): Promise<InProcessBackend | ChildBackend> {
+export async function startBackend(
+  o: (InProcessBackendOptions | ChildBackendOptions) & { start?: boolean },
+): Promise<InProcessBackend | ChildBackend> {
   const dataDir = o.dataDir ?? (await makeTempDir(o.cleanups, 'airpanel-backend-'));
   let backend: InProcessBackend | ChildBackend;
   if (o.mode === 'in-process') {
     const { mode: _mode, cleanups: _cleanups, dataDir: _dataDir, start: _start, ...rest } = o;
     backend = new InProcessBackend(dataDir, rest);
   } else {
-    backend = new ChildBackend({ dataDir, port: o.port ?? (await freePort()), mqttPort: o.mqttPort ?? (await freePort()), ...(o.env ? { env: o.env } : {}) });
+    backend = new ChildBackend({
+      dataDir,
+      port: o.port ?? (await freePort()),
+      mqttPort: o.mqttPort ?? (await freePort()),
+      ...(o.env ? { env: o.env } : {}),
+    });
   }
   o.cleanups.add(() => backend.stop());
   if (o.start !== false) await backend.start();
@@ -220,7 +248,11 @@ export async function startBackend(o: (InProcessBackendOptions | ChildBackendOpt
  * An in-process backend (embedded broker unless `mqtt` says otherwise) with one registered
  * panel and its simulated sensor holding a first reading: the start of most fault cases.
  */
-export async function startBackendWithPanel(o: { cleanups: Cleanups; panelId: string; mqtt?: MqttOptions }): Promise<{ backend: InProcessBackend; api: AdminApi; registration: ProvisionedPanel; sensorId: string }> {
+export async function startBackendWithPanel(o: {
+  cleanups: Cleanups;
+  panelId: string;
+  mqtt?: MqttOptions;
+}): Promise<{ backend: InProcessBackend; api: AdminApi; registration: ProvisionedPanel; sensorId: string }> {
   const backend = await startBackend({ mode: 'in-process', cleanups: o.cleanups, ...(o.mqtt ? { mqtt: o.mqtt } : {}) });
   const api = backend.admin;
   const registration = await provisionPanel(api, { panelId: o.panelId });

@@ -14,8 +14,22 @@ export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 /** Bundles `source` into `outFile` with esbuild; `nodeArgs` go before the entry on the node command line. */
 export function buildForNode(source: string, outFile: string): { entry: string; nodeArgs: string[] } {
   const esbuild = join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
-  const built = existsSync(esbuild) && spawnSync(esbuild, [source, '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${outFile}`, '--log-level=error',
-    "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"], { stdio: 'inherit' }).status === 0;
+  const built =
+    existsSync(esbuild) &&
+    spawnSync(
+      esbuild,
+      [
+        source,
+        '--bundle',
+        '--platform=node',
+        '--format=esm',
+        '--target=node20',
+        `--outfile=${outFile}`,
+        '--log-level=error',
+        "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      ],
+      { stdio: 'inherit' },
+    ).status === 0;
   return built ? { entry: outFile, nodeArgs: [] } : { entry: source, nodeArgs: ['--import', 'tsx'] };
 }
 
@@ -27,7 +41,9 @@ export function nodeArgsFor(source: string, outFile: string): string[] {
 
 /** npm packages stay imports; the repository's own workspace packages (@airpanel/*, TypeScript sources) are inlined. */
 const isExternal = (id: string) =>
-  id.startsWith('node:') || builtinModules.includes(id) || (!id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0') && !id.startsWith('@airpanel/'));
+  id.startsWith('node:') ||
+  builtinModules.includes(id) ||
+  (!id.startsWith('.') && !id.startsWith('/') && !id.startsWith('\0') && !id.startsWith('@airpanel/'));
 
 /**
  * Bundles `entry` (a path relative to the repository) with vite into `<outDir>/<name>.mjs`.

@@ -26,6 +26,13 @@ export async function startPanelBehindLinks(o: {
   const links = await proxyBackendLinks(o.cleanups, backend);
   const feeder = new ReadingFeeder(() => api, sensorId, o.feed?.everyMs ?? 250, o.feed?.maxReadings ?? 2_000).start();
   o.cleanups.add(() => feeder.stop());
-  const panel = await startPanel({ ...o.panel, mode: 'in-process', cleanups: o.cleanups, registration, apiBaseUrl: links.apiBaseUrl, mqttUrl: links.mqttUrl });
+  const panel = await startPanel({
+    ...o.panel,
+    mode: 'in-process',
+    cleanups: o.cleanups,
+    registration,
+    apiBaseUrl: links.apiBaseUrl,
+    mqttUrl: links.mqttUrl,
+  });
   return { ...links, backend, api, feeder, panel };
 }

@@ -21,6 +21,9 @@ export async function proxyBackendLinks(cleanups: Cleanups, backend: { url: stri
   const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl).port) });
   await httpProxy.listen();
   await mqttProxy.listen();
-  cleanups.add(() => httpProxy.close(), () => mqttProxy.close());
+  cleanups.add(
+    () => httpProxy.close(),
+    () => mqttProxy.close(),
+  );
   return { httpProxy, mqttProxy, apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`, mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}` };
 }

@@ -69,12 +69,23 @@ function statTicks(): number | null {
   }
 }
 
-const noHost: HostActions = { reloadRenderer: async () => undefined, restartApp: async () => undefined, captureScreenshot: async () => null };
+const noHost: HostActions = {
+  reloadRenderer: async () => undefined,
+  restartApp: async () => undefined,
+  captureScreenshot: async () => null,
+};
 
 async function main(): Promise<void> {
   emit({ type: 'origin', at: performance.timeOrigin });
   const { values } = parseArgs({
-    options: { 'data-dir': { type: 'string' }, 'renderer-dir': { type: 'string' }, tuning: { type: 'string' }, 'log-level': { type: 'string' }, 'firmware-version': { type: 'string' }, 'no-view-events': { type: 'boolean' } },
+    options: {
+      'data-dir': { type: 'string' },
+      'renderer-dir': { type: 'string' },
+      tuning: { type: 'string' },
+      'log-level': { type: 'string' },
+      'firmware-version': { type: 'string' },
+      'no-view-events': { type: 'boolean' },
+    },
   });
   const dataDir = values['data-dir'];
   if (!dataDir) throw new Error('--data-dir is required');
@@ -83,7 +94,11 @@ async function main(): Promise<void> {
   const host = rendererDir ? new (await import('@airpanel/panel/headless/headless-host')).HeadlessHost({ rendererDir }) : null;
   emit({ type: 'modules', at: now() });
   const tuning = JSON.parse(values.tuning ?? '{}') as Partial<CoreTuning>;
-  const logger = createPanelLogger({ dataDir, stdout: false, ...(values['log-level'] ? { level: values['log-level'] as 'error' | 'warn' | 'info' | 'debug' } : {}) });
+  const logger = createPanelLogger({
+    dataDir,
+    stdout: false,
+    ...(values['log-level'] ? { level: values['log-level'] as 'error' | 'warn' | 'info' | 'debug' } : {}),
+  });
   const core = new PanelCore({
     dataDir,
     config: await loadPanelConfig(dataDir),
@@ -144,9 +159,18 @@ async function main(): Promise<void> {
       const mem = process.memoryUsage();
       const cpu = process.cpuUsage();
       const sample: PanelSample = {
-        monoMs: performance.now(), rss: mem.rss, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external, arrayBuffers: mem.arrayBuffers,
-        cpuUserUs: cpu.user, cpuSystemUs: cpu.system, statTicks: statTicks(),
-        revision: core.currentStatus().displayedRevision, state: core.state.name, accepted,
+        monoMs: performance.now(),
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        heapTotal: mem.heapTotal,
+        external: mem.external,
+        arrayBuffers: mem.arrayBuffers,
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        statTicks: statTicks(),
+        revision: core.currentStatus().displayedRevision,
+        state: core.state.name,
+        accepted,
       };
       // After the sample: writing a snapshot allocates a lot, and the allocator keeps much of
       // it (RSS after a snapshot is no longer the panel's own).

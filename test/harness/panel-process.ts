@@ -62,7 +62,11 @@ export class PanelProcess {
     if (this.child) throw new Error('panel process already running');
     const program = this.o.program ?? { entry: PANEL_CHILD_SOURCE, nodeArgs: ['--import', 'tsx'] };
     const args = [
-      ...(this.o.execArgv ?? []), ...program.nodeArgs, program.entry, '--data-dir', this.o.dataDir,
+      ...(this.o.execArgv ?? []),
+      ...program.nodeArgs,
+      program.entry,
+      '--data-dir',
+      this.o.dataDir,
       ...(this.o.rendererDir ? ['--renderer-dir', this.o.rendererDir] : []),
       ...(this.o.tuning ? ['--tuning', JSON.stringify(this.o.tuning)] : []),
       ...(this.o.logLevel ? ['--log-level', this.o.logLevel] : []),
@@ -78,11 +82,13 @@ export class PanelProcess {
     });
     this.child = child;
     // 'close', not 'exit': every line it wrote has been read by then.
-    this.exited = new Promise<Exit>((resolve) => child.once('close', (code, signal) => {
-      if (this.child === child) this.child = null;
-      resolve({ code, signal });
-      this.wake();
-    }));
+    this.exited = new Promise<Exit>((resolve) =>
+      child.once('close', (code, signal) => {
+        if (this.child === child) this.child = null;
+        resolve({ code, signal });
+        this.wake();
+      }),
+    );
     child.on('message', (m: { id: number; sample: PanelSample } | 'ready') => {
       if (m === 'ready') return;
       this.samples.get(m.id)?.(m.sample);
@@ -133,7 +139,10 @@ export class PanelProcess {
   }
 
   /** The first frame event matching `match`, rejecting after timeoutMs. */
-  async frame(match: (e: Extract<PanelEvent, { type: 'frame' }>) => boolean, timeoutMs = 30_000): Promise<Extract<PanelEvent, { type: 'frame' }>> {
+  async frame(
+    match: (e: Extract<PanelEvent, { type: 'frame' }>) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<Extract<PanelEvent, { type: 'frame' }>> {
     const found = await this.nextEvent((e): e is Extract<PanelEvent, { type: 'frame' }> => e.type === 'frame' && match(e), timeoutMs);
     if (!found) throw new Error(`no matching frame within ${timeoutMs} ms`);
     return found;

@@ -164,7 +164,9 @@ async function startInProcess(o: InProcessPanelOptions, dataDir: string, config:
     dataDir,
     config,
     accepted: () =>
-      entries.filter((e) => e.message === 'document accepted').map((e) => ({ revision: Number(e['revision']), source: String(e['source']) })),
+      entries
+        .filter((e) => e.message === 'document accepted')
+        .map((e) => ({ revision: Number(e['revision']), source: String(e['source']) })),
     async waitUntil(what, check, timeoutMs) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {

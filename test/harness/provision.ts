@@ -2,14 +2,7 @@
 // one a fresh key), then write its panel.json, validated and atomically.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  Panel,
-  PanelConfig,
-  panelTopics,
-  type Location,
-  type PanelConfigInput,
-  type PanelEndpoints,
-} from '@airpanel/contract';
+import { Panel, PanelConfig, panelTopics, type Location, type PanelConfigInput, type PanelEndpoints } from '@airpanel/contract';
 import { ApiCallError } from '@airpanel/contract/api';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import type { AdminApi } from './admin.js';
@@ -47,14 +40,21 @@ export async function provisionPanel(api: AdminApi, o: ProvisionOptions): Promis
   const sensorId = o.sensorId === undefined ? `${o.panelId}-sensor` : o.sensorId;
   let sensorCreated = false;
   if (sensorId !== null && (await nullIfNotFound(api.client.call('getSensorSource', { params: { sensorId } }))) === null) {
-    await api.client.call('createSensorSource', { body: { id: sensorId, name: o.sensorName ?? `Sensor of ${o.panelId}`, spec: { kind: 'simulated' } } });
+    await api.client.call('createSensorSource', {
+      body: { id: sensorId, name: o.sensorName ?? `Sensor of ${o.panelId}`, spec: { kind: 'simulated' } },
+    });
     sensorCreated = true;
   }
   let provisioned: ProvisionedPanel;
   const existing = await nullIfNotFound(api.client.call('getPanel', { params: { panelId: o.panelId } }));
   if (existing === null) {
     const registration = await api.client.call('createPanel', {
-      body: { id: o.panelId, name: o.name ?? `Panel ${o.panelId}`, location: o.location ?? { description: 'test harness' }, ...(sensorId !== null ? { sensorSourceId: sensorId } : {}) },
+      body: {
+        id: o.panelId,
+        name: o.name ?? `Panel ${o.panelId}`,
+        location: o.location ?? { description: 'test harness' },
+        ...(sensorId !== null ? { sensorSourceId: sensorId } : {}),
+      },
     });
     provisioned = { ...registration, sensorId, created: true, sensorCreated };
   } else {

@@ -9,7 +9,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export type TinyFs = { ok: true; dir: string; fill(): Promise<{ path: string; bytes: number }>; unmount(): Promise<void> } | { ok: false; reason: string };
+export type TinyFs =
+  { ok: true; dir: string; fill(): Promise<{ path: string; bytes: number }>; unmount(): Promise<void> } | { ok: false; reason: string };
 
 export async function mountTinyTmpfs(sizeBytes: number): Promise<TinyFs> {
   if (process.platform !== 'linux') return { ok: false, reason: `needs Linux tmpfs (this is ${process.platform})` };

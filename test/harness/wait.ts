@@ -20,7 +20,11 @@ export interface WaitOptions {
  * Resolves with the first truthy value `check` returns (it may be async); rejects naming
  * `what` after the timeout.
  */
-export async function waitUntil<T>(what: string, check: () => Promise<T | null | undefined | false> | T | null | undefined | false, o: WaitOptions = {}): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  check: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  o: WaitOptions = {},
+): Promise<T> {
   const timeoutMs = o.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

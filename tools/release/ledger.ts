@@ -68,7 +68,10 @@ export function defaultLedgerFile(keyFiles: readonly string[]): string {
 }
 
 export class ReleaseLedger {
-  private constructor(readonly file: string, private data: LedgerFile) {}
+  private constructor(
+    readonly file: string,
+    private data: LedgerFile,
+  ) {}
 
   /** Opens the ledger; a missing file is an empty ledger, a corrupt one an error (never silently reset). */
   static async open(file: string): Promise<ReleaseLedger> {
@@ -77,11 +80,13 @@ export class ReleaseLedger {
       if ((await stat(file)).size > MAX_LEDGER_BYTES) throw new Error(`${file}: larger than ${MAX_LEDGER_BYTES} bytes`);
       text = await readFile(file, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new ReleaseLedger(file, { format: 'airpanel-release-ledger/1', counter: 0, entries: [] });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        return new ReleaseLedger(file, { format: 'airpanel-release-ledger/1', counter: 0, entries: [] });
       throw e;
     }
     const parsed = LedgerFile.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${file} is not a release ledger: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new Error(`${file} is not a release ledger: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return new ReleaseLedger(file, parsed.data);
   }
 
@@ -96,19 +101,27 @@ export class ReleaseLedger {
 
   /** The newest entry for `version` (on `channel`, if given). */
   find(version: string, channel?: string): LedgerEntry | undefined {
-    return this.entries().filter((e) => e.manifest.version === version && (channel === undefined || e.manifest.channel === channel)).sort((a, b) => b.manifest.counter - a.manifest.counter)[0];
+    return this.entries()
+      .filter((e) => e.manifest.version === version && (channel === undefined || e.manifest.channel === channel))
+      .sort((a, b) => b.manifest.counter - a.manifest.counter)[0];
   }
 
   /** Entries signed for `channel`, newest first. */
   onChannel(channel: string): LedgerEntry[] {
-    return this.entries().filter((e) => e.manifest.channel === channel).sort((a, b) => b.manifest.counter - a.manifest.counter);
+    return this.entries()
+      .filter((e) => e.manifest.channel === channel)
+      .sort((a, b) => b.manifest.counter - a.manifest.counter);
   }
 
   /** The counter for the next manifest: the ledger's + 1, or `requested` if it grows by at most MAX_COUNTER_JUMP. */
   nextCounter(requested?: number): number {
     if (requested === undefined) return this.data.counter + 1;
-    if (!Number.isSafeInteger(requested) || requested <= this.data.counter) throw new Error(`counter ${requested} must be above the ledger's ${this.data.counter} (${this.file})`);
-    if (requested > this.data.counter + MAX_COUNTER_JUMP) throw new Error(`counter ${requested} jumps more than ${MAX_COUNTER_JUMP} above the ledger's ${this.data.counter}: refused (panels would refuse every release below it)`);
+    if (!Number.isSafeInteger(requested) || requested <= this.data.counter)
+      throw new Error(`counter ${requested} must be above the ledger's ${this.data.counter} (${this.file})`);
+    if (requested > this.data.counter + MAX_COUNTER_JUMP)
+      throw new Error(
+        `counter ${requested} jumps more than ${MAX_COUNTER_JUMP} above the ledger's ${this.data.counter}: refused (panels would refuse every release below it)`,
+      );
     return requested;
   }
 
@@ -117,12 +130,17 @@ export class ReleaseLedger {
    * A schema-1 manifest is recorded only when adopted from a feed (its counter is taken).
    */
   async record(manifest: ReleaseManifest | SchemaOneManifest, keyIds: string[], o: { adopted?: boolean; now?: Date } = {}): Promise<void> {
-    if (manifest.counter <= this.data.counter && !o.adopted) throw new Error(`counter ${manifest.counter} is not above the ledger's ${this.data.counter}`);
-    if (manifest.counter > this.data.counter + MAX_COUNTER_JUMP) throw new Error(`counter ${manifest.counter} jumps more than ${MAX_COUNTER_JUMP} above the ledger's ${this.data.counter}`);
+    if (manifest.counter <= this.data.counter && !o.adopted)
+      throw new Error(`counter ${manifest.counter} is not above the ledger's ${this.data.counter}`);
+    if (manifest.counter > this.data.counter + MAX_COUNTER_JUMP)
+      throw new Error(`counter ${manifest.counter} jumps more than ${MAX_COUNTER_JUMP} above the ledger's ${this.data.counter}`);
     const next = LedgerFile.parse({
       ...this.data,
       counter: Math.max(this.data.counter, manifest.counter),
-      entries: [...this.data.entries, { manifest, keyIds, signedAt: (o.now ?? new Date()).toISOString(), ...(o.adopted ? { adopted: true } : {}) }],
+      entries: [
+        ...this.data.entries,
+        { manifest, keyIds, signedAt: (o.now ?? new Date()).toISOString(), ...(o.adopted ? { adopted: true } : {}) },
+      ],
     });
     await writeFileAtomic(this.file, `${JSON.stringify(next, null, 1)}\n`, { mode: 0o600 });
     this.data = next;

@@ -70,9 +70,15 @@ export const DEFAULT_MIN_RUNTIME: MinRuntime = { electron: '45.0.0', node: '20.1
  */
 export function parseMinRuntime(text: string): MinRuntime {
   const out: Record<string, string> = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(electron|node)=(.+)$/.exec(part);
-    if (!m) throw new Error(`--min-runtime: ${JSON.stringify(part)} is not host=version (hosts: electron, node), e.g. electron=45.0.0,node=20.19.0`);
+    if (!m)
+      throw new Error(
+        `--min-runtime: ${JSON.stringify(part)} is not host=version (hosts: electron, node), e.g. electron=45.0.0,node=20.19.0`,
+      );
     out[m[1]!] = m[2]!;
   }
   const r = MinRuntime.safeParse(out);
@@ -80,7 +86,15 @@ export function parseMinRuntime(text: string): MinRuntime {
   return r.data;
 }
 
-export async function bundle(o: { inputs: BundleInput[]; version: string; main: string; nodeMain?: string; minRuntime: MinRuntime; outFile: string; nodeModules?: { projectDir: string; packages: 'auto' | string[] } }): Promise<BuiltBundle> {
+export async function bundle(o: {
+  inputs: BundleInput[];
+  version: string;
+  main: string;
+  nodeMain?: string;
+  minRuntime: MinRuntime;
+  outFile: string;
+  nodeModules?: { projectDir: string; packages: 'auto' | string[] };
+}): Promise<BuiltBundle> {
   return buildBundle(o);
 }
 
@@ -130,7 +144,16 @@ export interface FeedListing {
   maxCounter: number;
   channels: Record<string, { activeCounter: number | null; paused: boolean; updatedAt: string }>;
   /** What the backend says it stores: checked (verify.ts) before anything of it is re-signed. */
-  releases: Array<ReleaseManifest & { keyIds: string[]; publishedAt: string; active: boolean; envelope?: SignedManifestEnvelope; servable?: boolean; notServableReason?: string | null }>;
+  releases: Array<
+    ReleaseManifest & {
+      keyIds: string[];
+      publishedAt: string;
+      active: boolean;
+      envelope?: SignedManifestEnvelope;
+      servable?: boolean;
+      notServableReason?: string | null;
+    }
+  >;
 }
 
 export async function list(c: FeedClient): Promise<FeedListing> {
@@ -144,7 +167,11 @@ export async function listPanels(c: FeedClient): Promise<unknown> {
 }
 
 /** Uploads a bundle (idempotent), reporting progress; returns the URL to put in the manifest. */
-export async function uploadBundle(c: FeedClient, file: string, onProgress?: (sent: number, total: number) => void): Promise<{ url: string; sha512: string; size: number; bundleDescriptorSha256: string; minRuntime: MinRuntime }> {
+export async function uploadBundle(
+  c: FeedClient,
+  file: string,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<{ url: string; sha512: string; size: number; bundleDescriptorSha256: string; minRuntime: MinRuntime }> {
   const size = (await stat(file)).size;
   const sha512 = await hashFile(file, 'sha512', 'base64');
   const name = `${Buffer.from(sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
@@ -157,10 +184,15 @@ export async function uploadBundle(c: FeedClient, file: string, onProgress?: (se
       onProgress?.(sent, size);
     }
   }
-  const res = await feedApi(c).call('uploadBundle', { params: { name }, body: withProgress() }, { headers: { 'x-bundle-sha512': sha512 }, timeoutMs: UPLOAD_TIMEOUT_MS });
+  const res = await feedApi(c).call(
+    'uploadBundle',
+    { params: { name }, body: withProgress() },
+    { headers: { 'x-bundle-sha512': sha512 }, timeoutMs: UPLOAD_TIMEOUT_MS },
+  );
   // The URL panels resolve against the manifest's: computed here, not taken from the backend.
   const url = `../../bundles/${name}`;
-  if (res.url !== url || res.size !== size || res.sha512 !== sha512) throw new Error(`the feed acknowledged the upload as ${JSON.stringify(res)}, expected ${url}, ${size} bytes`);
+  if (res.url !== url || res.size !== size || res.sha512 !== sha512)
+    throw new Error(`the feed acknowledged the upload as ${JSON.stringify(res)}, expected ${url}, ${size} bytes`);
   const d = await readBundleDescriptor(file);
   return { url, sha512, size, bundleDescriptorSha256: d.sha256, minRuntime: d.descriptor.minRuntime };
 }
@@ -196,21 +228,36 @@ async function reconcileCounter(feed: FeedListing, ledger: ReleaseLedger, verifi
   if (feed.maxCounter <= ledger.counter) return;
   const jump = feed.maxCounter - ledger.counter;
   if (jump > MAX_COUNTER_JUMP) {
-    throw new Error(`the feed claims counter ${feed.maxCounter}, the ledger ${ledger.counter} (${ledger.file}): a jump of ${jump}, above ${MAX_COUNTER_JUMP}. Not followed: check the backend (or the ledger) before anything is signed`);
+    throw new Error(
+      `the feed claims counter ${feed.maxCounter}, the ledger ${ledger.counter} (${ledger.file}): a jump of ${jump}, above ${MAX_COUNTER_JUMP}. Not followed: check the backend (or the ledger) before anything is signed`,
+    );
   }
   const top = feed.releases.find((r) => r.counter === feed.maxCounter);
   if (!top?.envelope) throw new Error(`the feed claims counter ${feed.maxCounter} but shows no release with it; not followed`);
   const v = verifiedStoredManifest(top.envelope, verifier, `the feed's release #${feed.maxCounter}`);
   const m = 'manifest' in v ? v.manifest : v.schemaOne;
-  if (m.counter !== feed.maxCounter) throw new Error(`the feed lists #${feed.maxCounter} for a manifest signed with counter ${m.counter}; not followed`);
-  await ledger.record(m, top.envelope.signatures.map((x) => x.keyId), { adopted: true });
+  if (m.counter !== feed.maxCounter)
+    throw new Error(`the feed lists #${feed.maxCounter} for a manifest signed with counter ${m.counter}; not followed`);
+  await ledger.record(
+    m,
+    top.envelope.signatures.map((x) => x.keyId),
+    { adopted: true },
+  );
 }
 
 /** Signs with the next counter from the ledger, records it there first, then posts it. */
-async function signRecordPost(c: FeedClient, ledger: ReleaseLedger, base: Omit<ManifestParams, 'counter'>, keyFiles: string[]): Promise<ReleaseManifest> {
+async function signRecordPost(
+  c: FeedClient,
+  ledger: ReleaseLedger,
+  base: Omit<ManifestParams, 'counter'>,
+  keyFiles: string[],
+): Promise<ReleaseManifest> {
   const manifest = makeManifest({ ...base, counter: ledger.nextCounter() });
   const envelope = await signWithKeyFiles(manifest, keyFiles);
-  await ledger.record(manifest, envelope.signatures.map((x) => x.keyId));
+  await ledger.record(
+    manifest,
+    envelope.signatures.map((x) => x.keyId),
+  );
   await postManifest(c, envelope);
   return manifest;
 }
@@ -231,10 +278,22 @@ export async function publish(c: FeedClient, o: PublishOptions): Promise<Release
   const { ledger, verifier } = await openLedger(o);
   const up = await uploadBundle(c, o.bundleFile, o.onProgress);
   await reconcileCounter(await list(c), ledger, verifier);
-  return signRecordPost(c, ledger, {
-    version: o.version, channel: o.channel, bundleUrl: up.url, sha512: up.sha512, size: up.size, bundleDescriptorSha256: up.bundleDescriptorSha256,
-    minRuntime: o.minRuntime ?? up.minRuntime, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
-  }, o.keyFiles);
+  return signRecordPost(
+    c,
+    ledger,
+    {
+      version: o.version,
+      channel: o.channel,
+      bundleUrl: up.url,
+      sha512: up.sha512,
+      size: up.size,
+      bundleDescriptorSha256: up.bundleDescriptorSha256,
+      minRuntime: o.minRuntime ?? up.minRuntime,
+      rolloutShare: o.rolloutShare,
+      validForMs: o.validForMs,
+    },
+    o.keyFiles,
+  );
 }
 
 /**
@@ -242,8 +301,16 @@ export async function publish(c: FeedClient, o: PublishOptions): Promise<Release
  * feed stores (each must carry a valid trusted signature and name the same bundle); without
  * a ledger record (a release from before the ledger), the newest validly signed stored copy.
  */
-function signedSource(feed: FeedListing, ledger: ReleaseLedger, verifier: Ed25519Verifier, version: string, fromChannel?: string): ReleaseManifest {
-  const stored = feed.releases.filter((r) => r.version === version && (fromChannel === undefined || r.channel === fromChannel)).sort((a, b) => b.counter - a.counter);
+function signedSource(
+  feed: FeedListing,
+  ledger: ReleaseLedger,
+  verifier: Ed25519Verifier,
+  version: string,
+  fromChannel?: string,
+): ReleaseManifest {
+  const stored = feed.releases
+    .filter((r) => r.version === version && (fromChannel === undefined || r.channel === fromChannel))
+    .sort((a, b) => b.counter - a.counter);
   // Every stored copy must be validly signed; schema-1 ones (from before schema 2) are then left
   // out: they cannot be re-signed, and the same bundle published again is schema 2.
   const verified = stored.flatMap((r) => {
@@ -253,25 +320,49 @@ function signedSource(feed: FeedListing, ledger: ReleaseLedger, verifier: Ed2551
   });
   const recorded = ledger.find(version, fromChannel)?.manifest;
   for (const m of verified) {
-    if (recorded && !sameRelease(m, recorded)) throw new Error(`the feed's release #${m.counter} of ${version} names another bundle than the ledger's record #${recorded.counter}; nothing re-signed`);
+    if (recorded && !sameRelease(m, recorded))
+      throw new Error(
+        `the feed's release #${m.counter} of ${version} names another bundle than the ledger's record #${recorded.counter}; nothing re-signed`,
+      );
   }
   const source = recorded ?? verified[0];
-  if (!source && stored.length > 0) throw new Error(`release ${version}${fromChannel ? ` on ${fromChannel}` : ''} has only schema-1 manifests (signed before schema 2), which cannot be re-signed: publish the bundle again`);
-  if (!source) throw new Error(`no published release ${version}${fromChannel ? ` on ${fromChannel}` : ''} (neither in the ledger ${ledger.file} nor validly signed on the feed)`);
+  if (!source && stored.length > 0)
+    throw new Error(
+      `release ${version}${fromChannel ? ` on ${fromChannel}` : ''} has only schema-1 manifests (signed before schema 2), which cannot be re-signed: publish the bundle again`,
+    );
+  if (!source)
+    throw new Error(
+      `no published release ${version}${fromChannel ? ` on ${fromChannel}` : ''} (neither in the ledger ${ledger.file} nor validly signed on the feed)`,
+    );
   return source;
 }
 
 /** Re-signs a published release for a channel (same or another) with a new share: the rollout knob. */
-export async function promote(c: FeedClient, o: LedgerOptions & { version: string; channel: string; fromChannel?: string; rolloutShare: number; validForMs?: number }): Promise<ReleaseManifest> {
+export async function promote(
+  c: FeedClient,
+  o: LedgerOptions & { version: string; channel: string; fromChannel?: string; rolloutShare: number; validForMs?: number },
+): Promise<ReleaseManifest> {
   const { ledger, verifier } = await openLedger(o);
   const feed = await list(c);
   const src = signedSource(feed, ledger, verifier, o.version, o.fromChannel);
   await checkServedBundle(c.server, { ...src, channel: o.channel });
   await reconcileCounter(feed, ledger, verifier);
-  return signRecordPost(c, ledger, {
-    version: src.version, channel: o.channel, bundleUrl: src.bundle.url, sha512: src.bundle.sha512, size: src.bundle.size, bundleDescriptorSha256: src.bundleDescriptorSha256,
-    minRuntime: src.minRuntime, rolloutShare: o.rolloutShare, validForMs: o.validForMs,
-  }, o.keyFiles);
+  return signRecordPost(
+    c,
+    ledger,
+    {
+      version: src.version,
+      channel: o.channel,
+      bundleUrl: src.bundle.url,
+      sha512: src.bundle.sha512,
+      size: src.bundle.size,
+      bundleDescriptorSha256: src.bundleDescriptorSha256,
+      minRuntime: src.minRuntime,
+      rolloutShare: o.rolloutShare,
+      validForMs: o.validForMs,
+    },
+    o.keyFiles,
+  );
 }
 
 /**
@@ -279,12 +370,16 @@ export async function promote(c: FeedClient, o: LedgerOptions & { version: strin
  * accept it) for the old bundle. Default target: the last version signed for the channel
  * before the newest one, from the ledger (the feed's listing only when the ledger has none).
  */
-export async function rollback(c: FeedClient, o: LedgerOptions & { channel: string; to?: string; rolloutShare?: number; validForMs?: number }): Promise<ReleaseManifest> {
+export async function rollback(
+  c: FeedClient,
+  o: LedgerOptions & { channel: string; to?: string; rolloutShare?: number; validForMs?: number },
+): Promise<ReleaseManifest> {
   const { ledger, verifier } = await openLedger(o);
   let history = ledger.onChannel(o.channel).map((e) => e.manifest);
   if (history.length === 0) {
     const feed = await list(c);
-    history = feed.releases.filter((r) => r.channel === o.channel && r.envelope)
+    history = feed.releases
+      .filter((r) => r.channel === o.channel && r.envelope)
       .flatMap((r) => {
         const v = verifiedStoredManifest(r.envelope, verifier, `the feed's release #${r.counter}`);
         return 'manifest' in v ? [v.manifest] : [];
@@ -300,9 +395,17 @@ export async function rollback(c: FeedClient, o: LedgerOptions & { channel: stri
 }
 
 /** The image's release floor (src-main/core/update/image-floor.ts) from the ledger. */
-export async function writeImageFloor(o: { ledgerFile: string; factoryVersion: string; outFile: string }): Promise<{ counterFloor: number; factoryVersion: string }> {
+export async function writeImageFloor(o: {
+  ledgerFile: string;
+  factoryVersion: string;
+  outFile: string;
+}): Promise<{ counterFloor: number; factoryVersion: string }> {
   const ledger = await ReleaseLedger.open(o.ledgerFile);
-  const floor = ImageReleaseFloor.parse({ format: 'airpanel-release-floor/1', counterFloor: ledger.counter, factoryVersion: o.factoryVersion });
+  const floor = ImageReleaseFloor.parse({
+    format: 'airpanel-release-floor/1',
+    counterFloor: ledger.counter,
+    factoryVersion: o.factoryVersion,
+  });
   await writeFileAtomic(o.outFile, `${JSON.stringify(floor)}\n`, { mode: 0o644 });
   return floor;
 }

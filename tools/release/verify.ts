@@ -27,12 +27,19 @@ export async function releaseVerifier(keyFiles: readonly string[], keyringFile?:
  * otherwise. A validly signed schema-1 manifest (signed before schema 2) comes back as
  * `schemaOne`: its counter is genuine, but it cannot be re-signed.
  */
-export function verifiedStoredManifest(raw: unknown, verifier: Ed25519Verifier, what: string): { manifest: ReleaseManifest } | { schemaOne: SchemaOneManifest } {
+export function verifiedStoredManifest(
+  raw: unknown,
+  verifier: Ed25519Verifier,
+  what: string,
+): { manifest: ReleaseManifest } | { schemaOne: SchemaOneManifest } {
   const env = SignedManifestEnvelope.safeParse(raw);
   if (!env.success) throw new Error(`${what}: not a signed manifest`);
   const message = canonicalJson(env.data.manifest);
   const ok = env.data.signatures.some((s) => verifier.isTrusted(s.keyId) && verifier.verify(s.keyId, message, s.signature));
-  if (!ok) throw new Error(`${what}: no valid signature by a trusted key: the backend's copy was altered (or signed by a key you do not hold); nothing re-signed`);
+  if (!ok)
+    throw new Error(
+      `${what}: no valid signature by a trusted key: the backend's copy was altered (or signed by a key you do not hold); nothing re-signed`,
+    );
   const m = ReleaseManifest.safeParse(env.data.manifest);
   if (m.success) return { manifest: m.data };
   const old = SchemaOneManifest.safeParse(env.data.manifest);
@@ -40,15 +47,20 @@ export function verifiedStoredManifest(raw: unknown, verifier: Ed25519Verifier, 
   throw new Error(`${what}: signed, but not a valid manifest`);
 }
 
-
 function sameMinRuntime(a: MinRuntime, b: MinRuntime): boolean {
   return a.electron === b.electron && a.node === b.node;
 }
 
 /** Two manifests name the same release: version, bundle (URL, sha512, size, bundle.json) and minimum runtime. */
 export function sameRelease(a: ReleaseManifest, b: ReleaseManifest): boolean {
-  return a.version === b.version && sameMinRuntime(a.minRuntime, b.minRuntime) && a.bundle.url === b.bundle.url && a.bundle.sha512 === b.bundle.sha512 && a.bundle.size === b.bundle.size
-    && a.bundleDescriptorSha256 === b.bundleDescriptorSha256;
+  return (
+    a.version === b.version &&
+    sameMinRuntime(a.minRuntime, b.minRuntime) &&
+    a.bundle.url === b.bundle.url &&
+    a.bundle.sha512 === b.bundle.sha512 &&
+    a.bundle.size === b.bundle.size &&
+    a.bundleDescriptorSha256 === b.bundleDescriptorSha256
+  );
 }
 
 /**
@@ -72,5 +84,6 @@ export async function checkServedBundle(server: string, m: ReleaseManifest, time
     stream.destroy();
   }
   if (size !== m.bundle.size) throw new Error(`the feed serves ${size} bytes for ${m.version}, ${m.bundle.size} were signed (${url})`);
-  if (hash.digest('base64') !== m.bundle.sha512) throw new Error(`the bundle the feed serves for ${m.version} does not match the signed sha512 (${url}); nothing re-signed`);
+  if (hash.digest('base64') !== m.bundle.sha512)
+    throw new Error(`the bundle the feed serves for ${m.version} does not match the signed sha512 (${url}); nothing re-signed`);
 }

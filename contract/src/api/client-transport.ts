@@ -154,7 +154,12 @@ export function createFetchTransport(options: { fetch?: FetchLike } = {}): ApiTr
  * is cancelled: a cancelled fetch body alone may be drained in the background to keep its
  * connection for reuse, which is the download the cap is there to refuse.
  */
-async function readCapped(response: FetchResponseLike, contentLength: string | undefined, maxBytes: number, abort: () => void): Promise<Uint8Array> {
+async function readCapped(
+  response: FetchResponseLike,
+  contentLength: string | undefined,
+  maxBytes: number,
+  abort: () => void,
+): Promise<Uint8Array> {
   const reader = response.body?.getReader();
   if (!reader) return new Uint8Array(0);
   const announced = contentLength === undefined ? NaN : Number(contentLength);

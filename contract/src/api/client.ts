@@ -1,6 +1,12 @@
 import type { z } from 'zod';
 import { ApiError } from '../product/primitives.js';
-import { ApiTransportError, type AbortSignalLike, type ApiTransport, type ApiTransportFailure, type TransportBody } from './client-transport.js';
+import {
+  ApiTransportError,
+  type AbortSignalLike,
+  type ApiTransport,
+  type ApiTransportFailure,
+  type TransportBody,
+} from './client-transport.js';
 import { API_PREFIX, fillPath, type Endpoint, type NamedSchema } from './endpoint.js';
 
 /**
@@ -26,8 +32,9 @@ type SchemaOf<R> = R extends { readonly schema: infer S extends Schema } ? S : R
 export type BinaryBody = Uint8Array | AsyncIterable<Uint8Array>;
 
 /** What a call takes: the path parameters, query and body its endpoint declares (no more). */
-export type CallInput<E extends ClientEndpoint> =
-  (E extends { readonly params: Schema } ? { params: z.input<E['params']> } : { params?: undefined }) &
+export type CallInput<E extends ClientEndpoint> = (E extends { readonly params: Schema }
+  ? { params: z.input<E['params']> }
+  : { params?: undefined }) &
   (E extends { readonly query: Schema } ? { query?: z.input<E['query']> } : { query?: undefined }) &
   (E extends { readonly body: SchemaRef }
     ? { body: z.input<SchemaOf<E['body']>> }
@@ -41,8 +48,14 @@ export type AnswerStatus = 200 | 201 | 202 | 203 | 204 | 205 | 206 | 304;
 type BodyOf<R, S> = R extends { readonly schema: SchemaRef }
   ? z.output<SchemaOf<R['schema']>>
   : R extends { readonly mediaType: infer M extends string }
-    ? M extends `text/${string}` ? string : M extends `application/json${string}` ? unknown : Uint8Array
-    : S extends 204 | 205 | 304 ? undefined : unknown;
+    ? M extends `text/${string}`
+      ? string
+      : M extends `application/json${string}`
+        ? unknown
+        : Uint8Array
+    : S extends 204 | 205 | 304
+      ? undefined
+      : unknown;
 
 type Responses<E extends ClientEndpoint> = E['responses'];
 
@@ -85,9 +98,8 @@ export interface ApiClientOptions<T extends EndpointTable> {
   maxResponseBytes?: number;
 }
 
-type Args<E extends ClientEndpoint> = object extends CallInput<E>
-  ? [input?: CallInput<E>, options?: CallOptions]
-  : [input: CallInput<E>, options?: CallOptions];
+type Args<E extends ClientEndpoint> =
+  object extends CallInput<E> ? [input?: CallInput<E>, options?: CallOptions] : [input: CallInput<E>, options?: CallOptions];
 
 export interface ApiClient<T extends EndpointTable> {
   /** The server root every URL is built on. */
@@ -103,7 +115,11 @@ export interface ApiClient<T extends EndpointTable> {
   /** The body of the answer (`send(...).body`). */
   call<K extends keyof T & string>(operation: K, ...args: Args<T[K]>): Promise<ApiAnswer<T[K]>['body']>;
   /** The URL of an operation, for what is not a call of this client (a link shown to a person, a stream). */
-  url<K extends keyof T & string>(operation: K, params?: CallInput<T[K]>['params'], query?: Record<string, string | number | boolean>): string;
+  url<K extends keyof T & string>(
+    operation: K,
+    params?: CallInput<T[K]>['params'],
+    query?: Record<string, string | number | boolean>,
+  ): string;
 }
 
 export type ApiCallErrorKind =
@@ -157,9 +173,11 @@ const HTTP_URL = /^(https?):\/\/([^/?#\s]+)(\/[^?#\s]*)?$/i;
 export function serverRootOf(baseUrl: string): string {
   const match = HTTP_URL.exec(baseUrl.trim());
   if (!match) {
-    throw new TypeError(/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl.trim())
-      ? `${JSON.stringify(baseUrl)} is not an http(s) URL`
-      : `${JSON.stringify(baseUrl)} is not a URL (e.g. https://airpanel.example.org)`);
+    throw new TypeError(
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl.trim())
+        ? `${JSON.stringify(baseUrl)} is not an http(s) URL`
+        : `${JSON.stringify(baseUrl)} is not a URL (e.g. https://airpanel.example.org)`,
+    );
   }
   let path = (match[3] ?? '').replace(/\/+$/, '');
   if (path.endsWith(API_PREFIX)) path = path.slice(0, -API_PREFIX.length);
@@ -173,7 +191,12 @@ function originOf(url: string): string {
 }
 
 /** The URL of an endpoint below a server root: path parameters filled in and the query, each encoded. */
-export function endpointUrl(serverRoot: string, endpoint: Pick<ClientEndpoint, 'path'>, params: Record<string, unknown> = {}, query: Record<string, unknown> = {}): string {
+export function endpointUrl(
+  serverRoot: string,
+  endpoint: Pick<ClientEndpoint, 'path'>,
+  params: Record<string, unknown> = {},
+  query: Record<string, unknown> = {},
+): string {
   const path = fillPath(endpoint.path, params as Record<string, string | number>);
   const search = Object.entries(query)
     .filter(([, value]) => value !== undefined && value !== null)
@@ -187,7 +210,10 @@ function schemaOf(ref: SchemaRef): Schema {
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
 }
 
 const textDecoder = new (globalThis as unknown as { TextDecoder: new () => { decode(bytes: Uint8Array): string } }).TextDecoder();
@@ -210,11 +236,18 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
   const validated = (operation: string, what: string, schema: Schema | undefined, value: unknown): unknown => {
     if (!schema) return value ?? {};
     const parsed = schema.safeParse(value ?? {});
-    if (!parsed.success) throw new ApiCallError('invalid-request', operation, `${operation}: ${what} invalid: ${describeIssues(parsed.error)}`, { issues: parsed.error.issues });
+    if (!parsed.success)
+      throw new ApiCallError('invalid-request', operation, `${operation}: ${what} invalid: ${describeIssues(parsed.error)}`, {
+        issues: parsed.error.issues,
+      });
     return parsed.data;
   };
 
-  async function exchange(operation: string, input: { params?: unknown; query?: unknown; body?: unknown } = {}, callOptions: CallOptions = {}): Promise<{ endpoint: ClientEndpoint; status: number; headers: Record<string, string>; bytes: Uint8Array }> {
+  async function exchange(
+    operation: string,
+    input: { params?: unknown; query?: unknown; body?: unknown } = {},
+    callOptions: CallOptions = {},
+  ): Promise<{ endpoint: ClientEndpoint; status: number; headers: Record<string, string>; bytes: Uint8Array }> {
     const endpoint = endpointOf(operation);
     const params = validated(operation, 'path parameters', endpoint.params, input.params) as Record<string, unknown>;
     validated(operation, 'query', endpoint.query, input.query);
@@ -227,9 +260,14 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
       headers['content-type'] = 'application/json';
     } else if (endpoint.binaryBody) {
       const binary = input.body as BinaryBody | undefined;
-      if (binary === undefined) throw new ApiCallError('invalid-request', operation, `${operation}: a ${endpoint.binaryBody.mediaType} body is required`);
+      if (binary === undefined)
+        throw new ApiCallError('invalid-request', operation, `${operation}: a ${endpoint.binaryBody.mediaType} body is required`);
       if (binary instanceof Uint8Array && binary.byteLength > endpoint.binaryBody.maxBytes) {
-        throw new ApiCallError('invalid-request', operation, `${operation}: body of ${binary.byteLength} bytes, more than the ${endpoint.binaryBody.maxBytes} the endpoint takes`);
+        throw new ApiCallError(
+          'invalid-request',
+          operation,
+          `${operation}: body of ${binary.byteLength} bytes, more than the ${endpoint.binaryBody.maxBytes} the endpoint takes`,
+        );
       }
       body = binary;
       headers['content-type'] = endpoint.binaryBody.mediaType;
@@ -249,7 +287,8 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
         maxResponseBytes: callOptions.maxResponseBytes ?? defaults.maxResponseBytes,
       });
     } catch (error) {
-      const failure = error instanceof ApiTransportError ? error : new ApiTransportError('network', (error as Error).message ?? String(error));
+      const failure =
+        error instanceof ApiTransportError ? error : new ApiTransportError('network', (error as Error).message ?? String(error));
       throw new ApiCallError('transport', operation, `${operation}: no answer from ${originOf(url)}: ${failure.message}`, {
         transportFailure: failure.code,
         bytes: failure.bytes,
@@ -258,16 +297,29 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
     return { endpoint, status: answer.status, headers: answer.headers, bytes: answer.body };
   }
 
-  async function send(operation: string, input?: { params?: unknown; query?: unknown; body?: unknown }, callOptions?: CallOptions): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
+  async function send(
+    operation: string,
+    input?: { params?: unknown; query?: unknown; body?: unknown },
+    callOptions?: CallOptions,
+  ): Promise<{ status: number; headers: Record<string, string>; body: unknown }> {
     const answer = await exchange(operation, input, callOptions);
     return { status: answer.status, headers: answer.headers, body: decodeAnswer(operation, answer.endpoint, answer.status, answer.bytes) };
   }
 
-  async function sendRaw(operation: string, input?: { params?: unknown; query?: unknown; body?: unknown }, callOptions?: CallOptions): Promise<RawAnswer> {
+  async function sendRaw(
+    operation: string,
+    input?: { params?: unknown; query?: unknown; body?: unknown },
+    callOptions?: CallOptions,
+  ): Promise<RawAnswer> {
     const answer = await exchange(operation, input, callOptions);
     if (!isAnswerStatus(answer.status)) decodeAnswer(operation, answer.endpoint, answer.status, answer.bytes);
     if (!answer.endpoint.responses[answer.status]) {
-      throw new ApiCallError('invalid-answer', operation, `${operation}: the server answered ${answer.status}, a status the endpoint does not declare`, { status: answer.status });
+      throw new ApiCallError(
+        'invalid-answer',
+        operation,
+        `${operation}: the server answered ${answer.status}, a status the endpoint does not declare`,
+        { status: answer.status },
+      );
     }
     return { status: answer.status, headers: answer.headers, body: answer.bytes };
   }
@@ -276,7 +328,8 @@ export function createEndpointClient<T extends EndpointTable>(options: ApiClient
     baseUrl: root,
     send: send as unknown as ApiClient<T>['send'],
     sendRaw: sendRaw as ApiClient<T>['sendRaw'],
-    call: (async (operation: string, input?: object, callOptions?: CallOptions) => (await send(operation, input, callOptions)).body) as unknown as ApiClient<T>['call'],
+    call: (async (operation: string, input?: object, callOptions?: CallOptions) =>
+      (await send(operation, input, callOptions)).body) as unknown as ApiClient<T>['call'],
     url: (operation, params, query) => endpointUrl(root, endpointOf(operation), (params ?? {}) as Record<string, unknown>, query ?? {}),
   };
 }
@@ -291,13 +344,25 @@ function decodeAnswer(operation: string, endpoint: ClientEndpoint, status: numbe
       serverError: serverError.success ? serverError.data.error : null,
     });
   }
-  if (!declared) throw new ApiCallError('invalid-answer', operation, `${operation}: the server answered ${status}, a status the endpoint does not declare`, { status });
+  if (!declared)
+    throw new ApiCallError(
+      'invalid-answer',
+      operation,
+      `${operation}: the server answered ${status}, a status the endpoint does not declare`,
+      { status },
+    );
   if (declared.schema) {
     const json = parseJson(bytes);
-    if (json === NOT_JSON) throw new ApiCallError('invalid-answer', operation, `${operation}: the ${status} answer is not JSON`, { status, notJson: true });
+    if (json === NOT_JSON)
+      throw new ApiCallError('invalid-answer', operation, `${operation}: the ${status} answer is not JSON`, { status, notJson: true });
     const parsed = schemaOf(declared.schema).safeParse(json);
     if (!parsed.success) {
-      throw new ApiCallError('invalid-answer', operation, `${operation}: the ${status} answer does not match the contract: ${describeIssues(parsed.error)}`, { status, issues: parsed.error.issues });
+      throw new ApiCallError(
+        'invalid-answer',
+        operation,
+        `${operation}: the ${status} answer does not match the contract: ${describeIssues(parsed.error)}`,
+        { status, issues: parsed.error.issues },
+      );
     }
     return parsed.data;
   }
@@ -306,7 +371,8 @@ function decodeAnswer(operation: string, endpoint: ClientEndpoint, status: numbe
   }
   if (bytes.byteLength === 0) return undefined;
   const json = parseJson(bytes);
-  if (json === NOT_JSON) throw new ApiCallError('invalid-answer', operation, `${operation}: the ${status} answer is not JSON`, { status, notJson: true });
+  if (json === NOT_JSON)
+    throw new ApiCallError('invalid-answer', operation, `${operation}: the ${status} answer is not JSON`, { status, notJson: true });
   return json;
 }
 

@@ -119,7 +119,9 @@ const ERROR_DESCRIPTIONS = {
 export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 
 /** The ApiError answers an operation can give, each with its usual description. */
-export function errors<const C extends readonly ErrorStatus[]>(...codes: C): { [K in C[number]]: { description: string; schema: typeof ApiErrorSchema } } {
+export function errors<const C extends readonly ErrorStatus[]>(
+  ...codes: C
+): { [K in C[number]]: { description: string; schema: typeof ApiErrorSchema } } {
   return Object.fromEntries(codes.map((code) => [code, { description: ERROR_DESCRIPTIONS[code], schema: ApiErrorSchema }])) as {
     [K in C[number]]: { description: string; schema: typeof ApiErrorSchema };
   };
@@ -136,7 +138,9 @@ export type EndpointQuery<E extends Endpoint> = Infer<E['query']>;
 export type EndpointBodyInput<E extends Endpoint> = E['body'] extends NamedSchema<infer S> ? z.input<S> : undefined;
 export type EndpointBody<E extends Endpoint> = E['body'] extends NamedSchema<infer S> ? z.output<S> : undefined;
 /** The JSON answer of one status, or undefined when that status has no JSON body. */
-export type EndpointAnswer<E extends Endpoint, Status extends keyof E['responses']> = E['responses'][Status] extends { schema: NamedSchema<infer S> }
+export type EndpointAnswer<E extends Endpoint, Status extends keyof E['responses']> = E['responses'][Status] extends {
+  schema: NamedSchema<infer S>;
+}
   ? z.output<S>
   : undefined;
 /** The statuses of an operation's successful answers. */

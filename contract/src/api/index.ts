@@ -25,8 +25,15 @@ export { SensorParams } from './sensors.js';
 export * from './panel-readings.js';
 export * from './releases.js';
 export {
-  commandEndpoints, contentSetEndpoints, displayEndpoints, levelSchemeEndpoints, operationsEndpoints, panelEndpoints,
-  readingEndpoints, screenshotEndpoints, sensorSourceEndpoints,
+  commandEndpoints,
+  contentSetEndpoints,
+  displayEndpoints,
+  levelSchemeEndpoints,
+  operationsEndpoints,
+  panelEndpoints,
+  readingEndpoints,
+  screenshotEndpoints,
+  sensorSourceEndpoints,
 };
 
 /** Every operation of the API by operationId, in the order the OpenAPI document lists them. */

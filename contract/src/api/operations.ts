@@ -13,17 +13,29 @@ export type HealthReport = z.infer<typeof HealthReport>;
 
 export const operationsEndpoints = {
   getHealth: endpoint({
-    method: 'GET', path: '/healthz', operationId: 'getHealth', tag: 'operations', auth: 'none',
+    method: 'GET',
+    path: '/healthz',
+    operationId: 'getHealth',
+    tag: 'operations',
+    auth: 'none',
     summary: 'Liveness and a few counts',
     responses: { 200: { description: 'The backend is up', schema: named('HealthReport', HealthReport) } },
   }),
   getMetrics: endpoint({
-    method: 'GET', path: '/metrics', operationId: 'getMetrics', tag: 'operations', auth: 'none',
+    method: 'GET',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tag: 'operations',
+    auth: 'none',
     summary: 'Prometheus metrics (text exposition format)',
     responses: { 200: { description: 'Metrics', mediaType: 'text/plain; version=0.0.4' } },
   }),
   getOpenApi: endpoint({
-    method: 'GET', path: apiPath('/openapi.json'), operationId: 'getOpenApi', tag: 'operations', auth: 'none',
+    method: 'GET',
+    path: apiPath('/openapi.json'),
+    operationId: 'getOpenApi',
+    tag: 'operations',
+    auth: 'none',
     summary: 'This API, described as OpenAPI 3',
     responses: { 200: { description: 'The OpenAPI document' } },
   }),

@@ -18,17 +18,28 @@ export type RecordedReadings = z.infer<typeof RecordedReadings>;
 /** Readings of a panel's own sensor, sent by the panel over MQTT. */
 export const panelReadingEndpoints = {
   listPanelSensorReadings: endpoint({
-    method: 'GET', path: apiPath('/panels/{panelId}/sensor-readings'), operationId: 'listPanelSensorReadings', tag: 'panels', auth: 'admin-or-own-panel',
+    method: 'GET',
+    path: apiPath('/panels/{panelId}/sensor-readings'),
+    operationId: 'listPanelSensorReadings',
+    tag: 'panels',
+    auth: 'admin-or-own-panel',
     summary: "Readings of the panel's own sensor, in the order it took them",
     params: PanelParams,
     query: PanelReadingsQuery,
     responses: {
-      200: { description: 'Readings with when the backend received each, oldest first', schema: named('StoredPanelReadingList', z.array(StoredPanelReading)) },
+      200: {
+        description: 'Readings with when the backend received each, oldest first',
+        schema: named('StoredPanelReadingList', z.array(StoredPanelReading)),
+      },
       ...errors(400, 401, 403, 404),
     },
   }),
   recordedPanelSensorReadings: endpoint({
-    method: 'POST', path: apiPath('/panels/{panelId}/sensor-readings/recorded'), operationId: 'recordedPanelSensorReadings', tag: 'panels', auth: 'admin-or-own-panel',
+    method: 'POST',
+    path: apiPath('/panels/{panelId}/sensor-readings/recorded'),
+    operationId: 'recordedPanelSensorReadings',
+    tag: 'panels',
+    auth: 'admin-or-own-panel',
     summary: 'Which of these readings of its own sensor the backend recorded (the panel then forgets them)',
     params: PanelParams,
     body: named('RecordedReadingsBody', RecordedReadingsBody),

@@ -8,7 +8,11 @@ import { SensorParams } from './sensors.js';
 /** Readings of a sensor source (a simulated one takes them by hand). */
 export const readingEndpoints = {
   postReading: endpoint({
-    method: 'POST', path: apiPath('/sensors/{sensorId}/readings'), operationId: 'postReading', tag: 'sensors', auth: 'admin',
+    method: 'POST',
+    path: apiPath('/sensors/{sensorId}/readings'),
+    operationId: 'postReading',
+    tag: 'sensors',
+    auth: 'admin',
     summary: 'Record a reading of a simulated sensor source',
     description: 'Panels using the source are re-evaluated at once; a level change issues new documents.',
     params: SensorParams,
@@ -16,7 +20,11 @@ export const readingEndpoints = {
     responses: { 201: { description: 'Recorded', schema: named('Reading', Reading) }, ...errors(400, 401, 403, 404, 409) },
   }),
   listReadings: endpoint({
-    method: 'GET', path: apiPath('/sensors/{sensorId}/readings'), operationId: 'listReadings', tag: 'sensors', auth: 'admin',
+    method: 'GET',
+    path: apiPath('/sensors/{sensorId}/readings'),
+    operationId: 'listReadings',
+    tag: 'sensors',
+    auth: 'admin',
     summary: 'Recent readings of a sensor source, newest first',
     params: SensorParams,
     query: LimitQuery,

@@ -6,15 +6,23 @@ export const SCREENSHOT_MAX_BYTES = 8 * 1024 * 1024;
 
 export const screenshotEndpoints = {
   uploadScreenshot: endpoint({
-    method: 'PUT', path: apiPath('/panels/{panelId}/screenshot'), operationId: 'uploadScreenshot', tag: 'commands', auth: 'admin-or-own-panel',
+    method: 'PUT',
+    path: apiPath('/panels/{panelId}/screenshot'),
+    operationId: 'uploadScreenshot',
+    tag: 'commands',
+    auth: 'admin-or-own-panel',
     summary: "A panel's answer to the screenshot command: what its screen shows (replaces the previous one)",
     params: PanelParams,
     binaryBody: { mediaType: 'image/png', maxBytes: SCREENSHOT_MAX_BYTES, description: 'The PNG image' },
     responses: { 204: { description: 'Stored' }, ...errors(400, 401, 403, 404, 413) },
   }),
   getScreenshot: endpoint({
-    method: 'GET', path: apiPath('/panels/{panelId}/screenshot'), operationId: 'getScreenshot', tag: 'commands', auth: 'admin',
-    summary: "The latest screenshot a panel sent (Last-Modified: when it arrived)",
+    method: 'GET',
+    path: apiPath('/panels/{panelId}/screenshot'),
+    operationId: 'getScreenshot',
+    tag: 'commands',
+    auth: 'admin',
+    summary: 'The latest screenshot a panel sent (Last-Modified: when it arrived)',
     params: PanelParams,
     responses: { 200: { description: 'The PNG image', mediaType: 'image/png' }, ...errors(400, 401, 403, 404) },
   }),

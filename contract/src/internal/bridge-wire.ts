@@ -23,9 +23,7 @@ export const BRIDGE_WS_PATH = '/bridge';
 /** Drop any frame larger than this before parsing it (bytes of UTF-8 JSON). */
 export const BRIDGE_WIRE_MAX_BYTES = DISPLAY_DOCUMENT_MAX_BYTES + 4 * 1024;
 
-export const BridgeServerMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('view'), view: PanelView }),
-]);
+export const BridgeServerMessage = z.discriminatedUnion('type', [z.object({ type: z.literal('view'), view: PanelView })]);
 export type BridgeServerMessage = z.infer<typeof BridgeServerMessage>;
 
 export const BridgeClientMessage = z.discriminatedUnion('type', [

@@ -12,7 +12,10 @@ export const CdpTarget = z.object({
   id: z.string(),
   type: z.string(),
   url: z.string(),
-  webSocketDebuggerUrl: z.string().regex(/^wss?:\/\//).optional(),
+  webSocketDebuggerUrl: z
+    .string()
+    .regex(/^wss?:\/\//)
+    .optional(),
 });
 export type CdpTarget = z.infer<typeof CdpTarget>;
 export const CdpTargetList = z.array(CdpTarget);

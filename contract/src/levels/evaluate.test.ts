@@ -10,12 +10,10 @@ import { evaluateLevel, type LevelState } from './evaluate.js';
 
 /** `count` strictly increasing positive breakpoints. */
 const breakpoints = (count: number) =>
-  fc
-    .array(fc.double({ min: 0.5, max: 300, noNaN: true }), { minLength: count, maxLength: count })
-    .map((steps) => {
-      let total = 0;
-      return steps.map((step) => (total += step));
-    });
+  fc.array(fc.double({ min: 0.5, max: 300, noNaN: true }), { minLength: count, maxLength: count }).map((steps) => {
+    let total = 0;
+    return steps.map((step) => (total += step));
+  });
 
 interface SchemeOptions {
   dwell?: fc.Arbitrary<number>;
@@ -68,7 +66,8 @@ function rawLevel(s: LevelScheme, values: PollutantValues): number {
   return worst;
 }
 
-const previousState = (s: LevelScheme) => fc.integer({ min: 0, max: s.levels.length - 1 }).map((index): LevelState => ({ index, pending: null }));
+const previousState = (s: LevelScheme) =>
+  fc.integer({ min: 0, max: s.levels.length - 1 }).map((index): LevelState => ({ index, pending: null }));
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 
@@ -82,7 +81,14 @@ describe('evaluateLevel properties', () => {
           fc.tuple(
             fc.constant(s),
             valuesFor(s),
-            fc.option(fc.record({ index: fc.integer({ min: -3, max: 10 }), pending: fc.option(fc.record({ index: fc.integer({ min: 0, max: 7 }), sinceMs: fc.integer({ min: NOW - 7_200_000, max: NOW }) })) })),
+            fc.option(
+              fc.record({
+                index: fc.integer({ min: -3, max: 10 }),
+                pending: fc.option(
+                  fc.record({ index: fc.integer({ min: 0, max: 7 }), sinceMs: fc.integer({ min: NOW - 7_200_000, max: NOW }) }),
+                ),
+              }),
+            ),
           ),
         ),
         ([s, values, previous]) => {
@@ -104,11 +110,14 @@ describe('evaluateLevel properties', () => {
 
   it('with no previous state takes the raw level', () => {
     fc.assert(
-      fc.property(scheme().chain((s) => fc.tuple(fc.constant(s), valuesFor(s))), ([s, values]) => {
-        const r = evaluateLevel(s, values, null, NOW)!;
-        expect(r.index).toBe(rawLevel(s, values));
-        expect(r.state.pending).toBeNull();
-      }),
+      fc.property(
+        scheme().chain((s) => fc.tuple(fc.constant(s), valuesFor(s))),
+        ([s, values]) => {
+          const r = evaluateLevel(s, values, null, NOW)!;
+          expect(r.index).toBe(rawLevel(s, values));
+          expect(r.state.pending).toBeNull();
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -117,7 +126,13 @@ describe('evaluateLevel properties', () => {
     fc.assert(
       fc.property(
         scheme({ dwell: fc.integer({ min: 0, max: 3_600 }) }).chain((s) =>
-          fc.tuple(fc.constant(s), valuesFor(s), previousState(s), fc.double({ min: 1, max: 20, noNaN: true }), fc.double({ min: 0, max: 50, noNaN: true })),
+          fc.tuple(
+            fc.constant(s),
+            valuesFor(s),
+            previousState(s),
+            fc.double({ min: 1, max: 20, noNaN: true }),
+            fc.double({ min: 0, max: 50, noNaN: true }),
+          ),
         ),
         ([s, values, previous, factor, offset]) => {
           const higher: PollutantValues = {};
@@ -137,8 +152,15 @@ describe('evaluateLevel properties', () => {
   // margin's target, so a zero dwell always takes the raw level.
   it('is monotonic with a zero dwell too (breakpoints closer than the margin)', () => {
     const close = LevelSchemeSchema.parse({
-      id: 'close', name: 'Close', levels: [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }, { id: 'c', label: 'C' }],
-      breakpoints: { pm25: [20, 21] }, hysteresis: { marginFraction: 0.1, minDwellSeconds: 0 },
+      id: 'close',
+      name: 'Close',
+      levels: [
+        { id: 'a', label: 'A' },
+        { id: 'b', label: 'B' },
+        { id: 'c', label: 'C' },
+      ],
+      breakpoints: { pm25: [20, 21] },
+      hysteresis: { marginFraction: 0.1, minDwellSeconds: 0 },
     });
     const low = evaluateLevel(close, { pm25: 21.5 }, { index: 0, pending: null }, NOW)!;
     const high = evaluateLevel(close, { pm25: 22.5 }, { index: 0, pending: null }, NOW)!;
@@ -153,13 +175,25 @@ describe('evaluateLevel properties', () => {
           margin: fc.double({ min: 0.02, max: 0.5, noNaN: true }),
           dwell: fc.integer({ min: 2, max: 3_600 }),
           // Each reading: where inside the band (-1..1 of the margin, never the edges) and how long after the previous one.
-          readings: fc.array(fc.record({ position: fc.double({ min: -0.95, max: 0.95, noNaN: true }), stepFraction: fc.double({ min: 0, max: 0.99, noNaN: true }) }), { minLength: 2, maxLength: 40 }),
+          readings: fc.array(
+            fc.record({
+              position: fc.double({ min: -0.95, max: 0.95, noNaN: true }),
+              stepFraction: fc.double({ min: 0, max: 0.99, noNaN: true }),
+            }),
+            { minLength: 2, maxLength: 40 },
+          ),
           startAbove: fc.boolean(),
         }),
         ({ breakpoint, margin, dwell, readings, startAbove }) => {
           const s = LevelSchemeSchema.parse({
-            id: 'two', name: 'Two', levels: [{ id: 'low', label: 'Low' }, { id: 'high', label: 'High' }],
-            breakpoints: { pm25: [breakpoint] }, hysteresis: { marginFraction: margin, minDwellSeconds: dwell },
+            id: 'two',
+            name: 'Two',
+            levels: [
+              { id: 'low', label: 'Low' },
+              { id: 'high', label: 'High' },
+            ],
+            breakpoints: { pm25: [breakpoint] },
+            hysteresis: { marginFraction: margin, minDwellSeconds: dwell },
           });
           // Oscillation: every reading is on the other side of the breakpoint from the one before.
           let state: LevelState | null = null;
@@ -196,8 +230,14 @@ describe('evaluateLevel properties', () => {
         }),
         ({ breakpoint, margin, dwell, depth, fromBelow, extraMs }) => {
           const s = LevelSchemeSchema.parse({
-            id: 'two', name: 'Two', levels: [{ id: 'low', label: 'Low' }, { id: 'high', label: 'High' }],
-            breakpoints: { pm25: [breakpoint] }, hysteresis: { marginFraction: margin, minDwellSeconds: dwell },
+            id: 'two',
+            name: 'Two',
+            levels: [
+              { id: 'low', label: 'Low' },
+              { id: 'high', label: 'High' },
+            ],
+            breakpoints: { pm25: [breakpoint] },
+            hysteresis: { marginFraction: margin, minDwellSeconds: dwell },
           });
           const current = fromBelow ? 0 : 1;
           const value = fromBelow ? breakpoint * (1 + depth * margin) : breakpoint * (1 - depth * margin);
@@ -217,7 +257,8 @@ describe('evaluateLevel properties', () => {
 });
 
 describe('default scheme (EAQI folded into three levels)', () => {
-  const level = (values: PollutantValues, previous: LevelState | null = null) => evaluateLevel(DEFAULT_LEVEL_SCHEME, values, previous, NOW)!;
+  const level = (values: PollutantValues, previous: LevelState | null = null) =>
+    evaluateLevel(DEFAULT_LEVEL_SCHEME, values, previous, NOW)!;
 
   it('folds EAQI Good and Fair into good, Moderate and Poor into moderate, Very poor and worse into bad', () => {
     expect(level({ pm25: 5 }).level.id).toBe('good'); // EAQI Good

@@ -24,7 +24,10 @@ export type LevelContent = z.infer<typeof LevelContent>;
 const ContentSetFields = z.object({
   name: shortText(120),
   /** BCP 47 tag of the texts, e.g. `en`, `fr-BE`, `ar`; the renderer sets `lang` and direction from it. */
-  locale: z.string().regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a BCP 47 language tag').default('en'),
+  locale: z
+    .string()
+    .regex(/^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$/, 'a BCP 47 language tag')
+    .default('en'),
   byLevel: z.record(LevelId, LevelContent),
 });
 

@@ -35,21 +35,25 @@ const LevelSchemeFields = z.object({
 });
 
 function checkLevelScheme(scheme: z.infer<typeof LevelSchemeFields>, ctx: z.RefinementCtx): void {
-    const ids = new Set(scheme.levels.map((l) => l.id));
-    if (ids.size !== scheme.levels.length) ctx.addIssue({ code: 'custom', path: ['levels'], message: 'level ids must be unique' });
-    const pollutants = Object.entries(scheme.breakpoints);
-    if (pollutants.length === 0) ctx.addIssue({ code: 'custom', path: ['breakpoints'], message: 'at least one pollutant needs breakpoints' });
-    for (const [pollutant, bps] of pollutants) {
-      if (!bps) continue;
-      if (bps.length !== scheme.levels.length - 1) {
-        ctx.addIssue({ code: 'custom', path: ['breakpoints', pollutant], message: `needs ${scheme.levels.length - 1} breakpoints (one fewer than levels), got ${bps.length}` });
-      }
-      for (let i = 1; i < bps.length; i++) {
-        if (!(bps[i]! > bps[i - 1]!)) {
-          ctx.addIssue({ code: 'custom', path: ['breakpoints', pollutant, i], message: 'breakpoints must strictly increase' });
-        }
+  const ids = new Set(scheme.levels.map((l) => l.id));
+  if (ids.size !== scheme.levels.length) ctx.addIssue({ code: 'custom', path: ['levels'], message: 'level ids must be unique' });
+  const pollutants = Object.entries(scheme.breakpoints);
+  if (pollutants.length === 0) ctx.addIssue({ code: 'custom', path: ['breakpoints'], message: 'at least one pollutant needs breakpoints' });
+  for (const [pollutant, bps] of pollutants) {
+    if (!bps) continue;
+    if (bps.length !== scheme.levels.length - 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['breakpoints', pollutant],
+        message: `needs ${scheme.levels.length - 1} breakpoints (one fewer than levels), got ${bps.length}`,
+      });
+    }
+    for (let i = 1; i < bps.length; i++) {
+      if (!(bps[i]! > bps[i - 1]!)) {
+        ctx.addIssue({ code: 'custom', path: ['breakpoints', pollutant, i], message: 'breakpoints must strictly increase' });
       }
     }
+  }
 }
 
 /** What an operator sends to create or replace a level scheme. */

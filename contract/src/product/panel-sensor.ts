@@ -68,7 +68,10 @@ export const PanelSensorReport = z.object({
   kind: z.enum(PANEL_SENSOR_KINDS),
   state: SensorHealthState,
   /** Technician's code while faulty (`SNS-1`…, `CFG-5`), else null. */
-  code: z.string().regex(/^[A-Z]{2,5}-[0-9]{1,3}$/).nullable(),
+  code: z
+    .string()
+    .regex(/^[A-Z]{2,5}-[0-9]{1,3}$/)
+    .nullable(),
   detail: z.string().max(500).nullable(),
   lastSampleAt: IsoDateTime.nullable(),
   /** Readings waiting on the panel's disk for the broker. */

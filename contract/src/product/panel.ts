@@ -12,7 +12,10 @@ export type Location = z.infer<typeof Location>;
 
 /** A PKCS#10 certificate request (PEM) for a panel's client certificate (mTLS); the key pair
  *  stays where it was made (the technician's machine). */
-export const CertificateRequestPem = z.string().max(8_192).regex(/^-----BEGIN CERTIFICATE REQUEST-----/, 'a PEM certificate request');
+export const CertificateRequestPem = z
+  .string()
+  .max(8_192)
+  .regex(/^-----BEGIN CERTIFICATE REQUEST-----/, 'a PEM certificate request');
 
 /** What an admin sends to create a panel; unset references take the backend's defaults. */
 export const PanelCreateBody = z.object({

@@ -20,7 +20,10 @@ export const PanelEndpoints = z.object({
 export type PanelEndpoints = z.infer<typeof PanelEndpoints>;
 
 /** A PEM certificate as the registration answer carries it (a CA or a panel's client certificate). */
-const PemCertificate = z.string().max(16_384).regex(/^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/, 'a PEM certificate');
+const PemCertificate = z
+  .string()
+  .max(16_384)
+  .regex(/^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+-----END CERTIFICATE-----\s*$/, 'a PEM certificate');
 
 /** The answer to `POST /api/v1/panels`: the only time the API key is ever shown. */
 export const PanelRegistration = z.object({
@@ -94,4 +97,3 @@ export function panelConfigFromRegistration(reg: PanelRegistration): PanelConfig
     clientCertFile: reg.clientCertificate,
   };
 }
-

@@ -9,7 +9,18 @@ export type PanelStateName = z.infer<typeof PanelStateName>;
 
 /** Status of the last OTA attempt, filled by the updater (null until one ran). */
 export const UpdateReport = z.object({
-  phase: z.enum(['idle', 'checking', 'downloading', 'verifying', 'installing', 'pending-restart', 'trial', 'committed', 'rolled-back', 'failed']),
+  phase: z.enum([
+    'idle',
+    'checking',
+    'downloading',
+    'verifying',
+    'installing',
+    'pending-restart',
+    'trial',
+    'committed',
+    'rolled-back',
+    'failed',
+  ]),
   targetVersion: z.string().max(64).nullable(),
   progress: z.number().min(0).max(1).nullable(),
   detail: z.string().max(500).nullable(),
@@ -78,7 +89,10 @@ export const PanelStatus = z.object({
   /** The panel's own sensor; absent from panels that predate it, null without a sensor. */
   sensor: PanelSensorReport.nullable().optional(),
   /** Set while the panel shows a level it evaluated itself (backend document stale). */
-  ownDecision: z.object({ levelId: z.string().max(32), since: IsoDateTime }).nullable().optional(),
+  ownDecision: z
+    .object({ levelId: z.string().max(32), since: IsoDateTime })
+    .nullable()
+    .optional(),
   /** Why the app last started; absent from panels that predate it, null when not known. */
   lastStart: LastStart.nullable().optional(),
   sentAt: IsoDateTime,

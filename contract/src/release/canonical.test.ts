@@ -8,13 +8,19 @@ describe('canonicalJson', () => {
   });
 
   it('is independent of key insertion order and round-trips through JSON.parse', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      const text = canonicalJson(v);
-      const reparsed = JSON.parse(text) as unknown;
-      expect(canonicalJson(reparsed)).toBe(text);
-      const shuffled = JSON.parse(JSON.stringify(v, (_k, val: unknown) => (val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).reverse()) : val))) as unknown;
-      expect(canonicalJson(shuffled)).toBe(text);
-    }));
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const text = canonicalJson(v);
+        const reparsed = JSON.parse(text) as unknown;
+        expect(canonicalJson(reparsed)).toBe(text);
+        const shuffled = JSON.parse(
+          JSON.stringify(v, (_k, val: unknown) =>
+            val && typeof val === 'object' && !Array.isArray(val) ? Object.fromEntries(Object.entries(val).reverse()) : val,
+          ),
+        ) as unknown;
+        expect(canonicalJson(shuffled)).toBe(text);
+      }),
+    );
   });
 
   it('refuses values that are not JSON', () => {

@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { INITIAL_LOADER_STATE, loaderStep, parseLoaderState, type LaunchCheck, type LoaderState, type LoaderStep } from './loader-machine.js';
+import {
+  INITIAL_LOADER_STATE,
+  loaderStep,
+  parseLoaderState,
+  type LaunchCheck,
+  type LoaderState,
+  type LoaderStep,
+} from './loader-machine.js';
 
 const at = '2026-01-01T00:00:00.000Z';
 const all = () => true;
 function boot(s: LoaderState, candidate: string | null, installed: (v: string) => boolean = all): LoaderStep {
-  return loaderStep(s, { type: 'boot', candidate, verify: (v) => (installed(v) ? { ok: true } : { ok: false, reason: 'incomplete', refuse: true }), at });
+  return loaderStep(s, {
+    type: 'boot',
+    candidate,
+    verify: (v) => (installed(v) ? { ok: true } : { ok: false, reason: 'incomplete', refuse: true }),
+    at,
+  });
 }
 function launched(step: LoaderStep) {
   if (step.type !== 'launch') throw new Error(`expected launch, got ${step.type}`);
@@ -72,20 +84,42 @@ describe('loader state machine', () => {
 
   it('refuses a version that fails its launch check for good, and says so', () => {
     const s: LoaderState = { ...INITIAL_LOADER_STATE, current: '2.0.0', previous: '1.0.0' };
-    const step = launched(loaderStep(s, { type: 'boot', candidate: null, verify: (v) => (v === '2.0.0' ? { ok: false, reason: 'main.js does not match', refuse: true } : { ok: true }), at }));
+    const step = launched(
+      loaderStep(s, {
+        type: 'boot',
+        candidate: null,
+        verify: (v) => (v === '2.0.0' ? { ok: false, reason: 'main.js does not match', refuse: true } : { ok: true }),
+        at,
+      }),
+    );
     expect(step.launch).toEqual({ kind: 'previous', version: '1.0.0' });
     expect(step.state.refused).toEqual(['2.0.0']);
-    expect(step.state.lastOutcome).toMatchObject({ kind: 'refused', version: '2.0.0', reason: 'refused at launch: main.js does not match' });
+    expect(step.state.lastOutcome).toMatchObject({
+      kind: 'refused',
+      version: '2.0.0',
+      reason: 'refused at launch: main.js does not match',
+    });
     // Even if the files are put back, it is not started again.
     expect(launched(boot(step.state, null)).launch).toEqual({ kind: 'previous', version: '1.0.0' });
   });
 
   it('only skips a version that may become startable (no kept manifest, runtime too old)', () => {
     const s: LoaderState = { ...INITIAL_LOADER_STATE, current: '2.0.0' };
-    const step = launched(loaderStep(s, { type: 'boot', candidate: null, verify: () => ({ ok: false, reason: 'no release-manifest.json', refuse: false }), at }));
+    const step = launched(
+      loaderStep(s, {
+        type: 'boot',
+        candidate: null,
+        verify: () => ({ ok: false, reason: 'no release-manifest.json', refuse: false }),
+        at,
+      }),
+    );
     expect(step.launch).toEqual({ kind: 'factory' });
     expect(step.state.refused).toEqual([]);
-    expect(step.state.lastOutcome).toMatchObject({ kind: 'refused', version: '2.0.0', reason: expect.stringMatching(/^skipped at launch/) });
+    expect(step.state.lastOutcome).toMatchObject({
+      kind: 'refused',
+      version: '2.0.0',
+      reason: expect.stringMatching(/^skipped at launch/),
+    });
     // Once it verifies (the same release re-installed with its manifest), it runs again.
     expect(launched(boot(step.state, null)).launch).toEqual({ kind: 'current', version: '2.0.0' });
   });
@@ -102,13 +136,19 @@ describe('loader state machine', () => {
       s = e.state;
       if (i === 2) {
         expect(e.type).toBe('fell-back');
-        expect(s.lastOutcome).toMatchObject({ kind: 'fell-back', version: '2.0.0', reason: expect.stringMatching(/crashed 3 times within 10 min/) });
+        expect(s.lastOutcome).toMatchObject({
+          kind: 'fell-back',
+          version: '2.0.0',
+          reason: expect.stringMatching(/crashed 3 times within 10 min/),
+        });
       }
     }
     expect(kinds).toEqual(['current', 'current', 'current', 'previous', 'previous', 'previous']);
     expect(s.refused).toEqual(['2.0.0', '1.0.0']);
     expect(s.recent.map((x) => x.kind)).toEqual(['fell-back', 'fell-back']);
-    expect(launched(loaderStep(s, { type: 'boot', candidate: null, verify: () => ({ ok: true }), at: t(7) }, o)).launch).toEqual({ kind: 'factory' });
+    expect(launched(loaderStep(s, { type: 'boot', candidate: null, verify: () => ({ ok: true }), at: t(7) }, o)).launch).toEqual({
+      kind: 'factory',
+    });
     // The factory bundle is never given up: it is all there is.
     let f = s;
     for (let i = 0; i < 5; i++) {
@@ -136,12 +176,20 @@ describe('loader state machine', () => {
     expect(l3.launch).toEqual({ kind: 'current', version: '2.0.0' });
     const e = loaderStep(l3.state, { type: 'exited', crashed: true, detail: 'signal SIGSEGV', at: t(42) }, o);
     expect(e.type).toBe('fell-back');
-    expect(launched(loaderStep(e.state, { type: 'boot', candidate: null, verify: () => ({ ok: true }), at: t(43) }, o)).launch).toEqual({ kind: 'factory' });
+    expect(launched(loaderStep(e.state, { type: 'boot', candidate: null, verify: () => ({ ok: true }), at: t(43) }, o)).launch).toEqual({
+      kind: 'factory',
+    });
   });
 
   it('reads a format-1 state file as format 2; anything unreadable is the initial state', () => {
     const v1 = { format: 'airpanel-loader/1', current: '2.0.0', previous: null, trial: null, refused: ['3.0.0'], lastOutcome: null };
-    expect(parseLoaderState(JSON.stringify(v1))).toMatchObject({ format: 'airpanel-loader/2', current: '2.0.0', refused: ['3.0.0'], running: null, crashes: null });
+    expect(parseLoaderState(JSON.stringify(v1))).toMatchObject({
+      format: 'airpanel-loader/2',
+      current: '2.0.0',
+      refused: ['3.0.0'],
+      running: null,
+      crashes: null,
+    });
     expect(parseLoaderState('{ torn')).toEqual(INITIAL_LOADER_STATE);
     expect(parseLoaderState(null)).toEqual(INITIAL_LOADER_STATE);
     expect(parseLoaderState(JSON.stringify({ ...INITIAL_LOADER_STATE, current: '../../etc' }))).toEqual(INITIAL_LOADER_STATE);
@@ -158,73 +206,95 @@ describe('loader state machine: properties over random event sequences', () => {
   const versions = ['1.0.0', '2.0.0', '3.0.0'];
   const t = (i: number) => new Date(Date.parse(at) + i * 30_000).toISOString();
   // Per version: passes, fails for good (tampered), or fails for now (e.g. runtime too old).
-  const verdicts = fc.record({ '1.0.0': fc.constantFrom('ok', 'tampered', 'skip'), '2.0.0': fc.constantFrom('ok', 'tampered', 'skip'), '3.0.0': fc.constantFrom('ok', 'tampered', 'skip') });
+  const verdicts = fc.record({
+    '1.0.0': fc.constantFrom('ok', 'tampered', 'skip'),
+    '2.0.0': fc.constantFrom('ok', 'tampered', 'skip'),
+    '3.0.0': fc.constantFrom('ok', 'tampered', 'skip'),
+  });
   const event = fc.oneof(
-    fc.record({ type: fc.constant('boot' as const), candidate: fc.option(fc.constantFrom(...versions), { nil: null }), verdicts: fc.oneof(fc.constant({ '1.0.0': 'ok', '2.0.0': 'ok', '3.0.0': 'ok' } as const), verdicts) }),
+    fc.record({
+      type: fc.constant('boot' as const),
+      candidate: fc.option(fc.constantFrom(...versions), { nil: null }),
+      verdicts: fc.oneof(fc.constant({ '1.0.0': 'ok', '2.0.0': 'ok', '3.0.0': 'ok' } as const), verdicts),
+    }),
     fc.record({ type: fc.constant('healthy' as const) }),
     fc.record({ type: fc.constant('failed' as const), reason: fc.constantFrom('crashed' as const, 'hung' as const) }),
     fc.record({ type: fc.constant('exited' as const), crashed: fc.boolean() }),
   );
 
   it('launches only verified bundles (or the factory), never a refused one, refuses only what failed for good, commits only healthy trials', () => {
-    fc.assert(fc.property(fc.array(event, { maxLength: 40 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), (events, maxAttempts, crashLimit) => {
-      const o = { maxAttempts, crashLimit, crashWindowMs: 5 * 60_000 };
-      let s: LoaderState = INITIAL_LOADER_STATE;
-      const crashedCommitted = new Set<string>();
-      events.forEach((e, i) => {
-        const before = s;
-        if (e.type === 'boot') {
-          const verify = (v: string): LaunchCheck => {
-            const k = e.verdicts[v as keyof typeof e.verdicts];
-            return k === 'ok' ? { ok: true } : { ok: false, reason: k, refuse: k === 'tampered' };
-          };
-          const step = loaderStep(s, { type: 'boot', candidate: e.candidate, verify, at: t(i) }, o);
-          if (step.type !== 'launch') throw new Error('boot always launches');
-          const l = step.launch;
-          if (l.kind !== 'factory') {
-            expect(verify(l.version).ok).toBe(true);
-            expect(step.state.refused).not.toContain(l.version);
-          }
-          if (l.kind === 'trial') expect(step.state.trial?.version).toBe(l.version);
-          expect(step.state.trial === null || step.state.trial.attemptsLeft >= 0).toBe(true);
-          expect(step.state.running).toEqual({ version: l.kind === 'factory' ? null : l.version, since: t(i) });
-          // What a boot newly refuses: a version that failed for good, an interrupted trial out of
-          // attempts, or (for the launch before it that never ended) a crash-looping committed one.
-          for (const v of step.state.refused.filter((x) => !before.refused.includes(x))) {
-            const ok = e.verdicts[v as keyof typeof e.verdicts] === 'tampered' || before.trial?.version === v || before.running?.version === v;
-            expect(ok).toBe(true);
-          }
-          s = step.state;
-        } else {
-          const step = e.type === 'healthy' ? loaderStep(s, { type: 'healthy', at: t(i) }, o)
-            : e.type === 'failed' ? loaderStep(s, { type: 'failed', reason: e.reason, detail: 'x', at: t(i) }, o)
-            : loaderStep(s, { type: 'exited', crashed: e.crashed, detail: 'x', at: t(i) }, o);
-          if (step.type === 'committed') {
-            expect(before.trial).not.toBeNull();
-            expect(step.state.current).toBe(before.trial?.version);
-            const usable = (v: string | null) => v !== null && !before.refused.includes(v);
-            expect(step.state.previous).toBe(usable(before.current) ? before.current : usable(before.previous) ? before.previous : null);
-          } else if (step.type === 'rolled-back') {
-            expect(step.state.refused).toContain(before.trial?.version);
-            expect(step.state.current).toBe(before.current);
-          } else if (step.type === 'fell-back') {
-            expect(e.type === 'exited' && e.crashed).toBe(true);
-            const v = before.running?.version;
-            expect(v).toBeTruthy();
-            expect(step.state.refused).toContain(v);
-            crashedCommitted.add(v!);
-          } else if (step.type === 'exited') {
-            expect(step.state.running).toBeNull();
-            expect(step.state.refused).toEqual(before.refused);
-          } else {
-            expect(step.state).toEqual(before);
-          }
-          s = step.state;
-        }
-        expect(s.refused.length).toBe(new Set(s.refused).size);
-        expect(s.recent.length).toBeLessThanOrEqual(8);
-        if (s.lastOutcome) expect(s.recent.at(-1)).toEqual(s.lastOutcome);
-      });
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        (events, maxAttempts, crashLimit) => {
+          const o = { maxAttempts, crashLimit, crashWindowMs: 5 * 60_000 };
+          let s: LoaderState = INITIAL_LOADER_STATE;
+          const crashedCommitted = new Set<string>();
+          events.forEach((e, i) => {
+            const before = s;
+            if (e.type === 'boot') {
+              const verify = (v: string): LaunchCheck => {
+                const k = e.verdicts[v as keyof typeof e.verdicts];
+                return k === 'ok' ? { ok: true } : { ok: false, reason: k, refuse: k === 'tampered' };
+              };
+              const step = loaderStep(s, { type: 'boot', candidate: e.candidate, verify, at: t(i) }, o);
+              if (step.type !== 'launch') throw new Error('boot always launches');
+              const l = step.launch;
+              if (l.kind !== 'factory') {
+                expect(verify(l.version).ok).toBe(true);
+                expect(step.state.refused).not.toContain(l.version);
+              }
+              if (l.kind === 'trial') expect(step.state.trial?.version).toBe(l.version);
+              expect(step.state.trial === null || step.state.trial.attemptsLeft >= 0).toBe(true);
+              expect(step.state.running).toEqual({ version: l.kind === 'factory' ? null : l.version, since: t(i) });
+              // What a boot newly refuses: a version that failed for good, an interrupted trial out of
+              // attempts, or (for the launch before it that never ended) a crash-looping committed one.
+              for (const v of step.state.refused.filter((x) => !before.refused.includes(x))) {
+                const ok =
+                  e.verdicts[v as keyof typeof e.verdicts] === 'tampered' || before.trial?.version === v || before.running?.version === v;
+                expect(ok).toBe(true);
+              }
+              s = step.state;
+            } else {
+              const step =
+                e.type === 'healthy'
+                  ? loaderStep(s, { type: 'healthy', at: t(i) }, o)
+                  : e.type === 'failed'
+                    ? loaderStep(s, { type: 'failed', reason: e.reason, detail: 'x', at: t(i) }, o)
+                    : loaderStep(s, { type: 'exited', crashed: e.crashed, detail: 'x', at: t(i) }, o);
+              if (step.type === 'committed') {
+                expect(before.trial).not.toBeNull();
+                expect(step.state.current).toBe(before.trial?.version);
+                const usable = (v: string | null) => v !== null && !before.refused.includes(v);
+                expect(step.state.previous).toBe(
+                  usable(before.current) ? before.current : usable(before.previous) ? before.previous : null,
+                );
+              } else if (step.type === 'rolled-back') {
+                expect(step.state.refused).toContain(before.trial?.version);
+                expect(step.state.current).toBe(before.current);
+              } else if (step.type === 'fell-back') {
+                expect(e.type === 'exited' && e.crashed).toBe(true);
+                const v = before.running?.version;
+                expect(v).toBeTruthy();
+                expect(step.state.refused).toContain(v);
+                crashedCommitted.add(v!);
+              } else if (step.type === 'exited') {
+                expect(step.state.running).toBeNull();
+                expect(step.state.refused).toEqual(before.refused);
+              } else {
+                expect(step.state).toEqual(before);
+              }
+              s = step.state;
+            }
+            expect(s.refused.length).toBe(new Set(s.refused).size);
+            expect(s.recent.length).toBeLessThanOrEqual(8);
+            if (s.lastOutcome) expect(s.recent.at(-1)).toEqual(s.lastOutcome);
+          });
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -110,7 +110,14 @@ export function parseLoaderState(text: string | null): LoaderState {
   const v2 = LoaderState.safeParse(raw);
   if (v2.success) return v2.data;
   const v1 = LoaderStateV1.safeParse(raw);
-  if (v1.success) return { ...v1.data, format: 'airpanel-loader/2', recent: v1.data.lastOutcome ? [v1.data.lastOutcome] : [], running: null, crashes: null };
+  if (v1.success)
+    return {
+      ...v1.data,
+      format: 'airpanel-loader/2',
+      recent: v1.data.lastOutcome ? [v1.data.lastOutcome] : [],
+      running: null,
+      crashes: null,
+    };
   return INITIAL_LOADER_STATE;
 }
 
@@ -119,10 +126,7 @@ export const CandidatePointer = z.strictObject({ version: ReleaseVersion, at: Is
 export type CandidatePointer = z.infer<typeof CandidatePointer>;
 
 export type Launch =
-  | { kind: 'trial'; version: string }
-  | { kind: 'current'; version: string }
-  | { kind: 'previous'; version: string }
-  | { kind: 'factory' };
+  { kind: 'trial'; version: string } | { kind: 'current'; version: string } | { kind: 'previous'; version: string } | { kind: 'factory' };
 
 /**
  * The fs layer's launch-time check of releases/<v>/ (see core/update/bundle-check.ts). A
@@ -175,7 +179,13 @@ function refuse(s: LoaderState, version: string, kind: 'rolled-back' | 'refused'
 }
 
 /** Records a crash of `version` (null = factory); gives a committed bundle up after too many. */
-function crashed(s: LoaderState, version: string | null, detail: string, at: string, o: Required<LoaderMachineOptions>): { state: LoaderState; gaveUp: boolean } {
+function crashed(
+  s: LoaderState,
+  version: string | null,
+  detail: string,
+  at: string,
+  o: Required<LoaderMachineOptions>,
+): { state: LoaderState; gaveUp: boolean } {
   const now = Date.parse(at);
   const earlier = s.crashes?.version === version ? s.crashes.at : [];
   // A crash "in the future" (the clock was set back) still counts as recent.
@@ -183,7 +193,10 @@ function crashed(s: LoaderState, version: string | null, detail: string, at: str
   const state = { ...s, crashes: { version, at: times } };
   if (version === null || times.length < o.crashLimit) return { state, gaveUp: false };
   const minutes = Math.round(o.crashWindowMs / 60_000);
-  return { state: refuse(state, version, 'fell-back', `crashed ${times.length} times within ${minutes} min (last: ${detail})`, at), gaveUp: true };
+  return {
+    state: refuse(state, version, 'fell-back', `crashed ${times.length} times within ${minutes} min (last: ${detail})`, at),
+    gaveUp: true,
+  };
 }
 
 /**
@@ -193,7 +206,11 @@ function crashed(s: LoaderState, version: string | null, detail: string, at: str
  * other launch.
  */
 export function loaderStep(state: LoaderState, event: LoaderEvent, options: LoaderMachineOptions = {}): LoaderStep {
-  const o: Required<LoaderMachineOptions> = { maxAttempts: options.maxAttempts ?? 2, crashLimit: options.crashLimit ?? 3, crashWindowMs: options.crashWindowMs ?? 10 * 60_000 };
+  const o: Required<LoaderMachineOptions> = {
+    maxAttempts: options.maxAttempts ?? 2,
+    crashLimit: options.crashLimit ?? 3,
+    crashWindowMs: options.crashWindowMs ?? 10 * 60_000,
+  };
   switch (event.type) {
     case 'boot': {
       let s: LoaderState = state;
@@ -202,7 +219,8 @@ export function loaderStep(state: LoaderState, event: LoaderEvent, options: Load
       if (s.running !== null) {
         const r = s.running;
         s = { ...s, running: null };
-        if (!(s.trial && s.trial.version === r.version)) s = crashed(s, r.version, 'ended without the loader (watchdog or power cut)', event.at, o).state;
+        if (!(s.trial && s.trial.version === r.version))
+          s = crashed(s, r.version, 'ended without the loader (watchdog or power cut)', event.at, o).state;
       }
       const verdicts = new Map<string, LaunchCheck>();
       const verify = (v: string): LaunchCheck => {
@@ -216,7 +234,8 @@ export function loaderStep(state: LoaderState, event: LoaderEvent, options: Load
         const verdict = verify(v);
         if (verdict.ok) return true;
         if (verdict.refuse) s = refuse(s, v, 'refused', `refused at launch: ${verdict.reason}`, event.at);
-        else if (s.lastOutcome?.version !== v || s.lastOutcome.kind !== 'refused') s = withOutcome(s, 'refused', v, `skipped at launch: ${verdict.reason}`, event.at);
+        else if (s.lastOutcome?.version !== v || s.lastOutcome.kind !== 'refused')
+          s = withOutcome(s, 'refused', v, `skipped at launch: ${verdict.reason}`, event.at);
         return false;
       };
       const ptr = event.candidate;
@@ -236,7 +255,13 @@ export function loaderStep(state: LoaderState, event: LoaderEvent, options: Load
           // refused above (or refused earlier): the trial is over
           s = { ...s, trial: null };
         } else if (t.attemptsLeft > 0) {
-          s = withOutcome({ ...s, trial: { version: t.version, attemptsLeft: t.attemptsLeft - 1 } }, 'trial-started', t.version, `attempt ${o.maxAttempts - t.attemptsLeft + 1}`, event.at);
+          s = withOutcome(
+            { ...s, trial: { version: t.version, attemptsLeft: t.attemptsLeft - 1 } },
+            'trial-started',
+            t.version,
+            `attempt ${o.maxAttempts - t.attemptsLeft + 1}`,
+            event.at,
+          );
           return launch({ kind: 'trial', version: t.version });
         } else {
           s = refuse(s, t.version, 'rolled-back', 'no boot attempts left (interrupted trial)', event.at);
@@ -253,13 +278,22 @@ export function loaderStep(state: LoaderState, event: LoaderEvent, options: Load
       // What ran before the trial becomes previous; a refused current is not worth keeping.
       const ok = (v: string | null) => v !== null && !state.refused.includes(v);
       const previous = ok(state.current) ? state.current : ok(state.previous) ? state.previous : null;
-      const s = withOutcome({ ...state, previous, current: t.version, trial: null, crashes: null }, 'committed', t.version, 'reported healthy', event.at);
+      const s = withOutcome(
+        { ...state, previous, current: t.version, trial: null, crashes: null },
+        'committed',
+        t.version,
+        'reported healthy',
+        event.at,
+      );
       return { type: 'committed', state: s };
     }
     case 'failed': {
       const t = state.trial;
       if (!t) return { type: 'ignored', state };
-      return { type: 'rolled-back', state: refuse({ ...state, running: null }, t.version, 'rolled-back', `${event.reason}: ${event.detail}`, event.at) };
+      return {
+        type: 'rolled-back',
+        state: refuse({ ...state, running: null }, t.version, 'rolled-back', `${event.reason}: ${event.detail}`, event.at),
+      };
     }
     case 'exited': {
       const r = state.running;

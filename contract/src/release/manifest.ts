@@ -6,7 +6,9 @@ import { compareVersions } from './version.js';
  * A bundle / release version: semver-like, also used as a directory name under
  * `releases/<version>/` on the panel, so it can never contain `/`, `..` or spaces.
  */
-export const ReleaseVersion = z.string().regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z][0-9A-Za-z.-]{0,40})?$/, 'a version like 1.4.2 or 1.5.0-rc.1');
+export const ReleaseVersion = z
+  .string()
+  .regex(/^\d{1,6}\.\d{1,6}\.\d{1,6}(-[0-9A-Za-z][0-9A-Za-z.-]{0,40})?$/, 'a version like 1.4.2 or 1.5.0-rc.1');
 export type ReleaseVersion = z.infer<typeof ReleaseVersion>;
 
 /** A release channel (`stable`, `beta`, `pilot-lyon`…). */
@@ -21,7 +23,11 @@ export const KeyId = z.string().regex(/^[0-9a-f]{32}$/, '32 hex characters');
 export type KeyId = z.infer<typeof KeyId>;
 
 /** The bundle URL: absolute http(s), or relative to the manifest's URL. */
-export const BundleUrl = z.string().min(1).max(2000).refine((u) => !/[\s]/.test(u) && (/^https?:\/\//.test(u) || !/^[a-z][a-z0-9+.-]*:/i.test(u)), 'an http(s) URL or a relative path');
+export const BundleUrl = z
+  .string()
+  .min(1)
+  .max(2000)
+  .refine((u) => !/[\s]/.test(u) && (/^https?:\/\//.test(u) || !/^[a-z][a-z0-9+.-]*:/i.test(u)), 'an http(s) URL or a relative path');
 
 /** sha256, hex (64 characters). */
 export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 in hex');
@@ -41,7 +47,8 @@ export type RuntimeHost = z.infer<typeof RuntimeHost>;
  * Lowest runtime version per host. A host that is not named is not a target of the release:
  * a panel on that host refuses it (wrong software), both at install and at launch.
  */
-export const MinRuntime = z.strictObject({ electron: RuntimeVersion.optional(), node: RuntimeVersion.optional() })
+export const MinRuntime = z
+  .strictObject({ electron: RuntimeVersion.optional(), node: RuntimeVersion.optional() })
   .refine((m) => m.electron !== undefined || m.node !== undefined, 'names at least one host (electron, node)');
 export type MinRuntime = z.infer<typeof MinRuntime>;
 
@@ -77,7 +84,11 @@ export const ReleaseManifest = z.strictObject({
   bundle: z.strictObject({
     url: BundleUrl,
     sha512: Sha512Base64,
-    size: z.number().int().positive().max(2 ** 40),
+    size: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 40),
   }),
   /** sha256 of the bundle's `bundle.json` exactly as in the tarball (its bytes, not re-serialised). */
   bundleDescriptorSha256: Sha256Hex,
@@ -120,7 +131,11 @@ export interface SignedManifest {
  * `releases/<version>/`): lets the loader check a bundle directory is complete and intact.
  */
 export const BundleFileEntry = z.strictObject({
-  path: z.string().min(1).max(400).refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), 'a relative path without ".."'),
+  path: z
+    .string()
+    .min(1)
+    .max(400)
+    .refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === '' || s === '.'), 'a relative path without ".."'),
   size: z.number().int().min(0),
   /** sha256 of the file, hex. */
   sha256: Sha256Hex,

@@ -94,7 +94,8 @@ export function evaluateRelease(
   const maxJump = options.maxCounterJumpWhenUnsynced ?? 20;
   const maxJumpSynced = options.maxCounterJump ?? 10_000;
   const envelope = SignedManifestEnvelope.safeParse(raw);
-  if (!envelope.success) return { kind: 'reject', reason: 'malformed', detail: envelope.error.issues[0]?.message ?? 'not a signed manifest' };
+  if (!envelope.success)
+    return { kind: 'reject', reason: 'malformed', detail: envelope.error.issues[0]?.message ?? 'not a signed manifest' };
 
   let message: string;
   try {
@@ -104,35 +105,59 @@ export function evaluateRelease(
   }
   const trusted = envelope.data.signatures.filter((s) => verifier.isTrusted(s.keyId));
   if (trusted.length === 0) {
-    return { kind: 'reject', reason: 'unknown-key', detail: `no trusted key among ${envelope.data.signatures.map((s) => s.keyId).join(', ')}` };
+    return {
+      kind: 'reject',
+      reason: 'unknown-key',
+      detail: `no trusted key among ${envelope.data.signatures.map((s) => s.keyId).join(', ')}`,
+    };
   }
   if (!trusted.some((s) => verifier.verify(s.keyId, message, s.signature))) {
     return { kind: 'reject', reason: 'bad-signature', detail: 'no valid signature by a trusted key' };
   }
 
   const parsed = ReleaseManifest.safeParse(envelope.data.manifest);
-  if (!parsed.success) return { kind: 'reject', reason: 'invalid-manifest', detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return {
+      kind: 'reject',
+      reason: 'invalid-manifest',
+      detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    };
   const m = parsed.data;
   const signed: SignedManifest = { manifest: m, signatures: envelope.data.signatures };
 
-  if (m.channel !== ctx.channel) return { kind: 'reject', reason: 'wrong-channel', detail: `manifest for ${m.channel}, panel on ${ctx.channel}` };
+  if (m.channel !== ctx.channel)
+    return { kind: 'reject', reason: 'wrong-channel', detail: `manifest for ${m.channel}, panel on ${ctx.channel}` };
 
   const clockUnsynced = nowMs < ctx.buildTimeMs - skew;
   if (!clockUnsynced) {
     if (Date.parse(m.expiresAt) + skew < nowMs) return { kind: 'reject', reason: 'expired', detail: `expired at ${m.expiresAt}` };
-    if (Date.parse(m.releasedAt) - skew > nowMs) return { kind: 'reject', reason: 'not-yet-valid', detail: `released at ${m.releasedAt}, in the future` };
+    if (Date.parse(m.releasedAt) - skew > nowMs)
+      return { kind: 'reject', reason: 'not-yet-valid', detail: `released at ${m.releasedAt}, in the future` };
   }
 
-  if (m.counter < ctx.highestCounter) return { kind: 'reject', reason: 'replayed', detail: `counter ${m.counter} below accepted ${ctx.highestCounter}` };
+  if (m.counter < ctx.highestCounter)
+    return { kind: 'reject', reason: 'replayed', detail: `counter ${m.counter} below accepted ${ctx.highestCounter}` };
   if (m.counter === ctx.highestCounter) return { kind: 'skip', reason: 'already-seen', signed };
   if (clockUnsynced && m.counter > ctx.highestCounter + maxJump) {
-    return { kind: 'reject', reason: 'counter-too-far-ahead-unsynced', detail: `clock unsynced; counter ${m.counter} is more than ${maxJump} above ${ctx.highestCounter}` };
+    return {
+      kind: 'reject',
+      reason: 'counter-too-far-ahead-unsynced',
+      detail: `clock unsynced; counter ${m.counter} is more than ${maxJump} above ${ctx.highestCounter}`,
+    };
   }
   if (m.counter > ctx.highestCounter + maxJumpSynced) {
-    return { kind: 'reject', reason: 'counter-too-far-ahead', detail: `counter ${m.counter} is more than ${maxJumpSynced} above ${ctx.highestCounter}` };
+    return {
+      kind: 'reject',
+      reason: 'counter-too-far-ahead',
+      detail: `counter ${m.counter} is more than ${maxJumpSynced} above ${ctx.highestCounter}`,
+    };
   }
   if (ctx.factoryVersion !== undefined && compareVersions(m.version, ctx.factoryVersion) < 0) {
-    return { kind: 'reject', reason: 'below-factory-version', detail: `${m.version} is older than the image's factory bundle ${ctx.factoryVersion}` };
+    return {
+      kind: 'reject',
+      reason: 'below-factory-version',
+      detail: `${m.version} is older than the image's factory bundle ${ctx.factoryVersion}`,
+    };
   }
 
   const shortfall = runtimeShortfall(m.minRuntime, ctx.runtime);

@@ -5,14 +5,22 @@ import { compareVersions } from './version.js';
 
 describe('rollout bucket', () => {
   it('is stable, in [0,1), and monotone in the share', () => {
-    fc.assert(fc.property(fc.string(), fc.string(), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (id, v, a, b) => {
-      const x = rolloutBucket(id, v);
-      expect(x).toBe(rolloutBucket(id, v));
-      expect(x).toBeGreaterThanOrEqual(0);
-      expect(x).toBeLessThan(1);
-      const [lo, hi] = a <= b ? [a, b] : [b, a];
-      if (isInRollout(id, v, lo)) expect(isInRollout(id, v, hi)).toBe(true);
-    }));
+    fc.assert(
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (id, v, a, b) => {
+          const x = rolloutBucket(id, v);
+          expect(x).toBe(rolloutBucket(id, v));
+          expect(x).toBeGreaterThanOrEqual(0);
+          expect(x).toBeLessThan(1);
+          const [lo, hi] = a <= b ? [a, b] : [b, a];
+          if (isInRollout(id, v, lo)) expect(isInRollout(id, v, hi)).toBe(true);
+        },
+      ),
+    );
   });
 
   it('spreads a fleet close to the share, and differently per release', () => {

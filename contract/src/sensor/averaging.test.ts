@@ -19,8 +19,18 @@ describe('EAQI averaging', () => {
   });
 
   it('PM needs 18 of 24 valid hours, an hour 45 of its 60 minutes', () => {
-    expect(averageConcentrations(minutes(17 * 60, () => ({ pm10: 30 })), NOW).values).toBe(null);
-    expect(averageConcentrations(minutes(18 * 60, () => ({ pm10: 30 })), NOW).values).toEqual({ pm10: 30 });
+    expect(
+      averageConcentrations(
+        minutes(17 * 60, () => ({ pm10: 30 })),
+        NOW,
+      ).values,
+    ).toBe(null);
+    expect(
+      averageConcentrations(
+        minutes(18 * 60, () => ({ pm10: 30 })),
+        NOW,
+      ).values,
+    ).toEqual({ pm10: 30 });
     // 24 hours with only every other minute: no hour reaches 45 minutes.
     const sparse = minutes(24 * 60, () => ({ pm10: 30 })).filter((_, i) => i % 2 === 0);
     const r = averageConcentrations(sparse, NOW);
@@ -32,7 +42,12 @@ describe('EAQI averaging', () => {
     const hour = minutes(60, () => ({ no2: 120, o3: 80 }));
     const old = Array.from({ length: 60 }, (_, i) => ({ atMs: NOW - 2 * HOUR - i * MIN, values: { no2: 400 } }));
     expect(averageConcentrations([...hour, ...old], NOW).values).toEqual({ no2: 120, o3: 80 });
-    expect(averageConcentrations(minutes(44, () => ({ no2: 120 })), NOW).values).toBe(null);
+    expect(
+      averageConcentrations(
+        minutes(44, () => ({ no2: 120 })),
+        NOW,
+      ).values,
+    ).toBe(null);
   });
 
   it('ignores readings from the future (a panel clock ahead) and keeps each pollutant separate', () => {

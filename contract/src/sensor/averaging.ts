@@ -53,7 +53,11 @@ export interface AveragedConcentrations {
  * The rule's averages at `nowMs` from readings (any order; readings after `nowMs` are
  * ignored). Buckets are aligned on `nowMs`: bucket k covers (now − (k+1)·bucket, now − k·bucket].
  */
-export function averageConcentrations(readings: Iterable<TimedValues>, nowMs: number, rule: AveragingRule = EAQI_AVERAGING): AveragedConcentrations {
+export function averageConcentrations(
+  readings: Iterable<TimedValues>,
+  nowMs: number,
+  rule: AveragingRule = EAQI_AVERAGING,
+): AveragedConcentrations {
   const slotMs = rule.bucketMs / rule.slotsPerBucket;
   // pollutant → bucket index → { sum, n, slots }
   const acc = new Map<Pollutant, Map<number, { sum: number; n: number; slots: Set<number> }>>();

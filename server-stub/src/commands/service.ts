@@ -41,7 +41,12 @@ export class CommandService {
       await this.o.gateway().publishCommand(command);
     } catch (error) {
       this.o.metrics.publishFailures.inc();
-      throw new ServiceError('unavailable', 'mqtt-unavailable', `the command was recorded but the MQTT broker did not take it: ${(error as Error).message}`, { commandId: command.id });
+      throw new ServiceError(
+        'unavailable',
+        'mqtt-unavailable',
+        `the command was recorded but the MQTT broker did not take it: ${(error as Error).message}`,
+        { commandId: command.id },
+      );
     }
     return { ...command, acks: [] };
   }

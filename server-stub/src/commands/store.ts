@@ -9,9 +9,15 @@ export class CommandStore {
   constructor(private readonly store: Store) {}
 
   insert(command: Command): void {
-    this.store.sql('INSERT INTO commands (id, panel_id, issued_at_ms, body) VALUES (?, ?, ?, ?)').run(command.id, command.panelId, Date.parse(command.issuedAt), JSON.stringify(command));
-    this.store.sql(`DELETE FROM commands WHERE panel_id = ? AND id NOT IN
-      (SELECT id FROM commands WHERE panel_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT ${COMMANDS_KEPT_PER_PANEL})`).run(command.panelId, command.panelId);
+    this.store
+      .sql('INSERT INTO commands (id, panel_id, issued_at_ms, body) VALUES (?, ?, ?, ?)')
+      .run(command.id, command.panelId, Date.parse(command.issuedAt), JSON.stringify(command));
+    this.store
+      .sql(
+        `DELETE FROM commands WHERE panel_id = ? AND id NOT IN
+      (SELECT id FROM commands WHERE panel_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT ${COMMANDS_KEPT_PER_PANEL})`,
+      )
+      .run(command.panelId, command.panelId);
   }
 
   commandPanelId(commandId: string): string | null {
@@ -32,12 +38,15 @@ export class CommandStore {
   }
 
   get(panelId: string, commandId: string): CommandRecord | null {
-    const row = this.store.sql('SELECT body FROM commands WHERE id = ? AND panel_id = ?').get(commandId, panelId) as { body: string } | undefined;
+    const row = this.store.sql('SELECT body FROM commands WHERE id = ? AND panel_id = ?').get(commandId, panelId) as
+      { body: string } | undefined;
     return row ? this.record(row.body) : null;
   }
 
   list(panelId: string, limit: number): CommandRecord[] {
-    const rows = this.store.sql('SELECT body FROM commands WHERE panel_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT ?').all(panelId, limit) as { body: string }[];
+    const rows = this.store
+      .sql('SELECT body FROM commands WHERE panel_id = ? ORDER BY issued_at_ms DESC, rowid DESC LIMIT ?')
+      .all(panelId, limit) as { body: string }[];
     return rows.map((r) => this.record(r.body));
   }
 }

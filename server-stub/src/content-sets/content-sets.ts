@@ -18,7 +18,13 @@ export type ContentSetService = DefinitionService<ContentSet, ContentSetCreateBo
 
 export function contentSetRoutes(service: ContentSetService): BoundRoute[] {
   return definitionRoutes(
-    { list: endpoints.listContentSets, create: endpoints.createContentSet, get: endpoints.getContentSet, replace: endpoints.replaceContentSet, delete: endpoints.deleteContentSet },
+    {
+      list: endpoints.listContentSets,
+      create: endpoints.createContentSet,
+      get: endpoints.getContentSet,
+      replace: endpoints.replaceContentSet,
+      delete: endpoints.deleteContentSet,
+    },
     service,
     'contentSetId',
   );

@@ -34,7 +34,9 @@ export class Store {
    */
   takeRevisions(count: number): number {
     if (!Number.isInteger(count) || count < 1) throw new Error(`takeRevisions: count must be a positive integer, got ${count}`);
-    const row = this.sql("UPDATE counters SET value = value + ? WHERE name = 'display_revision' RETURNING value").get(count) as { value: number };
+    const row = this.sql("UPDATE counters SET value = value + ? WHERE name = 'display_revision' RETURNING value").get(count) as {
+      value: number;
+    };
     return row.value - count + 1;
   }
 }

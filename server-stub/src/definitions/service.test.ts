@@ -38,11 +38,15 @@ describe('DefinitionService (content sets here; level schemes and sensor sources
     const store = new Store(db);
     panels = new PanelStore(store);
     events = [];
-    service = new DefinitionService(CONTENT_SETS, { store, definitions: new DefinitionStore(store, CONTENT_SETS.table, CONTENT_SETS.parse), panels, clock }, {
-      afterCreate: (id) => events.push(`created ${id}`),
-      afterReplace: async (id) => void events.push(`replaced ${id}`),
-      afterDelete: (id) => events.push(`deleted ${id}`),
-    });
+    service = new DefinitionService(
+      CONTENT_SETS,
+      { store, definitions: new DefinitionStore(store, CONTENT_SETS.table, CONTENT_SETS.parse), panels, clock },
+      {
+        afterCreate: (id) => events.push(`created ${id}`),
+        afterReplace: async (id) => void events.push(`replaced ${id}`),
+        afterDelete: (id) => events.push(`deleted ${id}`),
+      },
+    );
     service.seed(DEFAULT_CONTENT_SET);
     // A panel refers to a level scheme too (a foreign key).
     new DefinitionStore(store, LEVEL_SCHEMES.table, LEVEL_SCHEMES.parse).put(DEFAULT_LEVEL_SCHEME, new Date(clock.now()).toISOString());
@@ -64,7 +68,10 @@ describe('DefinitionService (content sets here; level schemes and sensor sources
 
   it('answers 404 for an unknown id on get, replace and delete', async () => {
     expect(errorOf(() => service.get('nowhere')).kind).toBe('not-found');
-    await expect(service.replace('nowhere', contentBody)).rejects.toMatchObject({ kind: 'not-found', message: 'content set "nowhere" does not exist' });
+    await expect(service.replace('nowhere', contentBody)).rejects.toMatchObject({
+      kind: 'not-found',
+      message: 'content set "nowhere" does not exist',
+    });
     expect(errorOf(() => service.delete('nowhere')).kind).toBe('not-found');
     expect(events).toEqual([]);
   });
@@ -79,7 +86,18 @@ describe('DefinitionService (content sets here; level schemes and sensor sources
 
   it('refuses to delete the default or one a panel uses, naming the panels; deletes one nobody uses', () => {
     service.create({ ...contentBody, id: 'city' });
-    panels.insert(Panel.parse({ id: 'panel-1', name: 'One', location: null, sensorSourceId: null, contentSetId: 'city', levelSchemeId: DEFAULT_LEVEL_SCHEME.id, createdAt: new Date(clock.now()).toISOString() }), Buffer.alloc(32));
+    panels.insert(
+      Panel.parse({
+        id: 'panel-1',
+        name: 'One',
+        location: null,
+        sensorSourceId: null,
+        contentSetId: 'city',
+        levelSchemeId: DEFAULT_LEVEL_SCHEME.id,
+        createdAt: new Date(clock.now()).toISOString(),
+      }),
+      Buffer.alloc(32),
+    );
     const inUse = errorOf(() => service.delete('city'));
     expect([inUse.kind, inUse.code, inUse.details]).toEqual(['conflict', 'in-use', { panelIds: ['panel-1'] }]);
     const theDefault = errorOf(() => service.delete(DEFAULT_CONTENT_SET.id));

@@ -89,11 +89,17 @@ export class DefinitionService<T extends { id: string }, CreateBody extends { id
   delete(id: string): void {
     this.get(id);
     if (id === this.kind.defaultId) {
-      throw new ServiceError('conflict', 'default-resource', `${this.kind.what} "${id}" is the default for new panels and cannot be deleted`);
+      throw new ServiceError(
+        'conflict',
+        'default-resource',
+        `${this.kind.what} "${id}" is the default for new panels and cannot be deleted`,
+      );
     }
     const users = this.deps.panels.idsUsing(this.kind.reference, id);
     if (users.length > 0) {
-      throw new ServiceError('conflict', 'in-use', `${this.kind.what} "${id}" is used by ${users.length} panel(s); reassign them first`, { panelIds: users.slice(0, 50) });
+      throw new ServiceError('conflict', 'in-use', `${this.kind.what} "${id}" is used by ${users.length} panel(s); reassign them first`, {
+        panelIds: users.slice(0, 50),
+      });
     }
     this.store.delete(id);
     this.hooks.afterDelete?.(id);

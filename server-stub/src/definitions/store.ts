@@ -25,8 +25,12 @@ export class DefinitionStore<T extends { id: string }> {
   }
 
   put(item: T, nowIso: string): void {
-    this.store.sql(`INSERT INTO ${this.table} (id, body, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`).run(item.id, JSON.stringify(item), nowIso);
+    this.store
+      .sql(
+        `INSERT INTO ${this.table} (id, body, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+      )
+      .run(item.id, JSON.stringify(item), nowIso);
   }
 
   delete(id: string): boolean {

@@ -4,8 +4,13 @@ import { draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument }
 import { sampleDisplayDocument } from '../mqtt/test-support/mqtt-test-kit.js';
 
 const panel = {
-  id: 'panel-a', name: 'A', location: null, sensorSourceId: null,
-  contentSetId: DEFAULT_CONTENT_SET.id, levelSchemeId: DEFAULT_LEVEL_SCHEME.id, createdAt: '2026-01-01T00:00:00.000Z',
+  id: 'panel-a',
+  name: 'A',
+  location: null,
+  sensorSourceId: null,
+  contentSetId: DEFAULT_CONTENT_SET.id,
+  levelSchemeId: DEFAULT_LEVEL_SCHEME.id,
+  createdAt: '2026-01-01T00:00:00.000Z',
 };
 
 describe('display documents on their way out', () => {
@@ -16,14 +21,32 @@ describe('display documents on their way out', () => {
   });
 
   it('refuses a document that breaks the contract, saying which field', () => {
-    expect(() => encodeDisplayDocument({ ...sampleDisplayDocument('panel-a', 1), revision: 0 })).toThrow(/invalid DisplayDocument.*revision/s);
-    expect(() => encodeDisplayDocument({ ...sampleDisplayDocument('panel-a', 1), content: { ...sampleDisplayDocument('panel-a', 1).content, message: 'x'.repeat(DISPLAY_DOCUMENT_MAX_BYTES) } })).toThrow(/invalid DisplayDocument/);
+    expect(() => encodeDisplayDocument({ ...sampleDisplayDocument('panel-a', 1), revision: 0 })).toThrow(
+      /invalid DisplayDocument.*revision/s,
+    );
+    expect(() =>
+      encodeDisplayDocument({
+        ...sampleDisplayDocument('panel-a', 1),
+        content: { ...sampleDisplayDocument('panel-a', 1).content, message: 'x'.repeat(DISPLAY_DOCUMENT_MAX_BYTES) },
+      }),
+    ).toThrow(/invalid DisplayDocument/);
   });
 
   it('stamps a draft with consecutive revisions and its validity window', () => {
-    const { draft } = draftDocument({ panel, scheme: DEFAULT_LEVEL_SCHEME, contentSet: DEFAULT_CONTENT_SET, reading: null, previousState: null });
+    const { draft } = draftDocument({
+      panel,
+      scheme: DEFAULT_LEVEL_SCHEME,
+      contentSet: DEFAULT_CONTENT_SET,
+      reading: null,
+      previousState: null,
+    });
     const issued = issueDocument(draft, 42, Date.parse('2026-03-01T10:00:00Z'), 600);
-    expect(issued.document).toMatchObject({ revision: 42, issuedAt: '2026-03-01T10:00:00.000Z', validUntil: '2026-03-01T10:10:00.000Z', panelId: 'panel-a' });
+    expect(issued.document).toMatchObject({
+      revision: 42,
+      issuedAt: '2026-03-01T10:00:00.000Z',
+      validUntil: '2026-03-01T10:10:00.000Z',
+      panelId: 'panel-a',
+    });
     expect(issued.json).toBe(JSON.stringify(issued.document));
   });
 
@@ -31,7 +54,10 @@ describe('display documents on their way out', () => {
     const inputs = { panel, scheme: DEFAULT_LEVEL_SCHEME, contentSet: DEFAULT_CONTENT_SET, reading: null, previousState: null };
     const a = draftFingerprint(draftDocument(inputs).draft);
     expect(draftFingerprint(draftDocument(inputs).draft)).toBe(a);
-    const edited = { ...DEFAULT_CONTENT_SET, byLevel: Object.fromEntries(Object.entries(DEFAULT_CONTENT_SET.byLevel).map(([k, v]) => [k, { ...v!, message: `${v!.message}!` }])) };
+    const edited = {
+      ...DEFAULT_CONTENT_SET,
+      byLevel: Object.fromEntries(Object.entries(DEFAULT_CONTENT_SET.byLevel).map(([k, v]) => [k, { ...v!, message: `${v!.message}!` }])),
+    };
     expect(draftFingerprint(draftDocument({ ...inputs, contentSet: edited }).draft)).not.toBe(a);
     expect(draftFingerprint(draftDocument({ ...inputs, panel: { ...panel, id: 'panel-b' } }).draft)).not.toBe(a);
     // Short enough to keep one per panel in memory.

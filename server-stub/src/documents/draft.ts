@@ -124,7 +124,9 @@ export function encodeDisplayDocument(candidate: unknown): EncodedDisplayDocumen
   const json = JSON.stringify(checked.data);
   const size = Buffer.byteLength(json, 'utf8');
   if (size > DISPLAY_DOCUMENT_MAX_BYTES) {
-    throw new Error(`the DisplayDocument of panel ${checked.data.panelId} is ${size} bytes; panels drop anything over ${DISPLAY_DOCUMENT_MAX_BYTES}`);
+    throw new Error(
+      `the DisplayDocument of panel ${checked.data.panelId} is ${size} bytes; panels drop anything over ${DISPLAY_DOCUMENT_MAX_BYTES}`,
+    );
   }
   return { document: checked.data, json } as EncodedDisplayDocument;
 }

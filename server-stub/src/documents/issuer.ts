@@ -6,7 +6,15 @@ import type { Logger } from '../logger.js';
 import type { BackendMetrics } from '../metrics.js';
 import type { MqttGateway } from '../mqtt/gateway.js';
 import type { PanelStore } from '../panels/store.js';
-import { documentValiditySeconds, draftDocument, draftFingerprint, encodeDisplayDocument, issueDocument, type DocumentDraft, type EncodedDisplayDocument } from './draft.js';
+import {
+  documentValiditySeconds,
+  draftDocument,
+  draftFingerprint,
+  encodeDisplayDocument,
+  issueDocument,
+  type DocumentDraft,
+  type EncodedDisplayDocument,
+} from './draft.js';
 import type { DocumentStore } from './store.js';
 
 /**
@@ -71,7 +79,10 @@ export class DocumentIssuer {
   init(): void {
     // encodeDisplayDocument checks each stored document against the contract: once, here.
     for (const { document, fingerprint } of this.o.documents.list()) this.cache(encodeDisplayDocument(document), fingerprint);
-    const missing = this.o.panels.list().map((p) => p.panel.id).filter((id) => !this.displays.has(id));
+    const missing = this.o.panels
+      .list()
+      .map((p) => p.panel.id)
+      .filter((id) => !this.displays.has(id));
     this.reissue(missing, 'startup: no document yet');
   }
 
@@ -173,10 +184,20 @@ export class DocumentIssuer {
         const contentSet = contentSets(panel.contentSetId);
         if (!scheme || !contentSet) throw new Error(`panel ${panelId} refers to a missing scheme or content set`);
         const reading = panel.sensorSourceId ? readings(panel.sensorSourceId) : null;
-        const result = draftDocument({ panel, scheme, contentSet, reading, previousState: reading ? documents.getLevelState(panelId) : null });
+        const result = draftDocument({
+          panel,
+          scheme,
+          contentSet,
+          reading,
+          previousState: reading ? documents.getLevelState(panelId) : null,
+        });
         if (result.state) documents.putLevelState(panelId, result.state);
         if (result.usedFallbackContent) {
-          this.o.logger.warn('content set lacks a level; showing generated content', { panelId, contentSetId: contentSet.id, levelId: result.draft.level.id });
+          this.o.logger.warn('content set lacks a level; showing generated content', {
+            panelId,
+            contentSetId: contentSet.id,
+            levelId: result.draft.level.id,
+          });
         }
         const fingerprint = draftFingerprint(result.draft);
         if (!renew && this.displays.get(panelId)?.fingerprint === fingerprint) continue;

@@ -18,8 +18,12 @@ export class DocumentStore {
   }
 
   putLevelState(panelId: string, state: LevelState): void {
-    this.store.sql(`INSERT INTO level_states (panel_id, state) VALUES (?, ?)
-      ON CONFLICT (panel_id) DO UPDATE SET state = excluded.state`).run(panelId, JSON.stringify(state));
+    this.store
+      .sql(
+        `INSERT INTO level_states (panel_id, state) VALUES (?, ?)
+      ON CONFLICT (panel_id) DO UPDATE SET state = excluded.state`,
+      )
+      .run(panelId, JSON.stringify(state));
   }
 
   deleteLevelState(panelId: string): void {
@@ -27,13 +31,19 @@ export class DocumentStore {
   }
 
   list(): StoredDocument[] {
-    const rows = this.store.sql('SELECT body, fingerprint FROM display_documents ORDER BY panel_id').all() as { body: string; fingerprint: string }[];
+    const rows = this.store.sql('SELECT body, fingerprint FROM display_documents ORDER BY panel_id').all() as {
+      body: string;
+      fingerprint: string;
+    }[];
     return rows.map((r) => ({ document: JSON.parse(r.body) as unknown, fingerprint: r.fingerprint }));
   }
 
   put({ document, json }: EncodedDisplayDocument, fingerprint: string): void {
-    this.store.sql(`INSERT INTO display_documents (panel_id, revision, fingerprint, body) VALUES (?, ?, ?, ?)
-      ON CONFLICT (panel_id) DO UPDATE SET revision = excluded.revision, fingerprint = excluded.fingerprint, body = excluded.body`)
+    this.store
+      .sql(
+        `INSERT INTO display_documents (panel_id, revision, fingerprint, body) VALUES (?, ?, ?, ?)
+      ON CONFLICT (panel_id) DO UPDATE SET revision = excluded.revision, fingerprint = excluded.fingerprint, body = excluded.body`,
+      )
       .run(document.panelId, document.revision, fingerprint, json);
   }
 }

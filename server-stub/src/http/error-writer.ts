@@ -17,7 +17,10 @@ export function sendError(reply: FastifyReply, status: number, code: string, mes
 /** A zod error as a one-line message plus its issues, prefixed with where the input was. */
 export function sendInvalid(reply: FastifyReply, where: string, error: z.ZodError): FastifyReply {
   const issues = error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
-  const message = issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ');
+  const message = issues
+    .slice(0, 5)
+    .map((i) => `${i.path}: ${i.message}`)
+    .join('; ');
   return sendError(reply, 400, 'invalid-request', message, { issues: issues.slice(0, 50) });
 }
 

@@ -5,10 +5,23 @@ import type { Backend } from '../backend.js';
 import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
 
 const PATH_TEMPLATES = [
-  '/api/v1/panels', '/api/v1/panels/{id}', '/api/v1/panels/{id}/display', '/api/v1/panels/{id}/api-key',
-  '/api/v1/panels/{id}/commands', '/api/v1/panels/{id}/commands/{id}', '/api/v1/panels/{id}/screenshot', '/api/v1/sensors', '/api/v1/sensors/{id}',
-  '/api/v1/sensors/{id}/readings', '/api/v1/content-sets', '/api/v1/content-sets/{id}', '/api/v1/level-schemes',
-  '/api/v1/level-schemes/{id}', '/healthz', '/api/v1/{id}', '/{id}',
+  '/api/v1/panels',
+  '/api/v1/panels/{id}',
+  '/api/v1/panels/{id}/display',
+  '/api/v1/panels/{id}/api-key',
+  '/api/v1/panels/{id}/commands',
+  '/api/v1/panels/{id}/commands/{id}',
+  '/api/v1/panels/{id}/screenshot',
+  '/api/v1/sensors',
+  '/api/v1/sensors/{id}',
+  '/api/v1/sensors/{id}/readings',
+  '/api/v1/content-sets',
+  '/api/v1/content-sets/{id}',
+  '/api/v1/level-schemes',
+  '/api/v1/level-schemes/{id}',
+  '/healthz',
+  '/api/v1/{id}',
+  '/{id}',
 ];
 
 /** Ids that exist, ids that could, and strings that should not get far. */
@@ -19,7 +32,11 @@ const segment = fc.oneof(
   fc.constantFrom('..', '%2e%2e', 'A'.repeat(200), ' ', '\u0000', '😀', '{}', 'null'),
 );
 
-const pollutantValues = fc.dictionary(fc.constantFrom('pm25', 'pm10', 'no2', 'o3', 'so2', 'co', ''), fc.oneof(fc.double(), fc.integer(), fc.string()), { maxKeys: 4 });
+const pollutantValues = fc.dictionary(
+  fc.constantFrom('pm25', 'pm10', 'no2', 'o3', 'so2', 'co', ''),
+  fc.oneof(fc.double(), fc.integer(), fc.string()),
+  { maxKeys: 4 },
+);
 
 /** Bodies near the contract (so validation, not only parsing, is exercised) and far from it. */
 const jsonBody = fc.oneof(
@@ -30,16 +47,27 @@ const jsonBody = fc.oneof(
       name: fc.oneof(fc.string({ maxLength: 130 }), fc.constant('Fuzzed')),
       kind: fc.constantFrom('reload', 'restart', 'explode'),
       values: pollutantValues,
-      measuredAt: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
+      measuredAt: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        fc.string(),
+      ),
       sensorSourceId: fc.oneof(segment, fc.constant(null)),
       spec: fc.oneof(
         fc.record({ kind: fc.constant('simulated') }),
-        fc.record({ kind: fc.constant('http-json'), url: fc.webUrl(), fieldMap: fc.dictionary(fc.string(), fc.string()), timeoutMs: fc.integer() }),
+        fc.record({
+          kind: fc.constant('http-json'),
+          url: fc.webUrl(),
+          fieldMap: fc.dictionary(fc.string(), fc.string()),
+          timeoutMs: fc.integer(),
+        }),
       ),
       levels: fc.array(fc.record({ id: segment, label: fc.string() }), { maxLength: 4 }),
       breakpoints: fc.dictionary(fc.constantFrom('pm25', 'no2', 'x'), fc.array(fc.double(), { maxLength: 4 })),
       hysteresis: fc.record({ marginFraction: fc.double(), minDwellSeconds: fc.integer() }),
-      byLevel: fc.dictionary(segment, fc.record({ headline: fc.string(), message: fc.string(), background: fc.string(), foreground: fc.string(), icon: fc.string() })),
+      byLevel: fc.dictionary(
+        segment,
+        fc.record({ headline: fc.string(), message: fc.string(), background: fc.string(), foreground: fc.string(), icon: fc.string() }),
+      ),
       location: fc.oneof(fc.constant(null), fc.record({ description: fc.string(), latitude: fc.double() })),
     },
     { requiredKeys: [] },
@@ -65,7 +93,14 @@ const request = fc.record({
 });
 
 /** node:http rather than fetch: it sends bodies with GET too, as a hostile client may. */
-function rawRequest(agent: Agent, baseUrl: string, method: string, path: string, token: string | undefined, body: string | undefined): Promise<{ status: number; text: string }> {
+function rawRequest(
+  agent: Agent,
+  baseUrl: string,
+  method: string,
+  path: string,
+  token: string | undefined,
+  body: string | undefined,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     // A token starting with "!" is sent as the whole header, to try malformed schemes.
@@ -93,8 +128,14 @@ describe('fuzzing the API', () => {
   beforeAll(async () => {
     backend = await startTestBackend(temp.dir);
     const api = apiClient(backend.url);
-    await api('POST', '/api/v1/sensors', { token: backend.adminToken, body: { id: 'sim-f', name: 'Fuzz sensor', spec: { kind: 'simulated' } } });
-    const created = await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-f', name: 'Fuzz', sensorSourceId: 'sim-f' } });
+    await api('POST', '/api/v1/sensors', {
+      token: backend.adminToken,
+      body: { id: 'sim-f', name: 'Fuzz sensor', spec: { kind: 'simulated' } },
+    });
+    const created = await api('POST', '/api/v1/panels', {
+      token: backend.adminToken,
+      body: { id: 'panel-f', name: 'Fuzz', sensorSourceId: 'sim-f' },
+    });
     panelKey = (created.json as { apiKey: string }).apiKey;
   });
   afterAll(async () => {
@@ -110,8 +151,17 @@ describe('fuzzing the API', () => {
       fc.asyncProperty(request, async ({ method, template, segments, query, auth, body }) => {
         let i = 0;
         const path = template.replace(/\{id\}/g, () => encodeURIComponent(segments[i++]!)) + query;
-        const token = auth === 'admin' ? backend.adminToken : auth === 'panel' ? panelKey : auth === 'bogus' ? 'bogus-token' : auth === 'malformed' ? `!${segments[0]!.replace(/[^\x20-\x7e]/g, '')}` : undefined;
-        const payload = body === null ? undefined : body.raw ?? JSON.stringify(body.json);
+        const token =
+          auth === 'admin'
+            ? backend.adminToken
+            : auth === 'panel'
+              ? panelKey
+              : auth === 'bogus'
+                ? 'bogus-token'
+                : auth === 'malformed'
+                  ? `!${segments[0]!.replace(/[^\x20-\x7e]/g, '')}`
+                  : undefined;
+        const payload = body === null ? undefined : (body.raw ?? JSON.stringify(body.json));
         const answer = await rawRequest(agent, backend.url, method, path, token, payload);
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         expect(answer.status, `${method} ${path} → ${answer.text.slice(0, 300)}`).toBeGreaterThanOrEqual(200);

@@ -43,21 +43,47 @@ describe('OpenAPI document', () => {
   it('lists every route the server answers, with parameters, bodies, answers and security', () => {
     const paths = doc.paths as Record<string, Record<string, Json>>;
     const expected = [
-      'get /healthz', 'get /metrics', 'get /api/v1/openapi.json',
-      'post /api/v1/panels', 'get /api/v1/panels', 'get /api/v1/panels/{panelId}', 'patch /api/v1/panels/{panelId}',
-      'delete /api/v1/panels/{panelId}', 'post /api/v1/panels/{panelId}/api-key', 'post /api/v1/panels/{panelId}/client-certificate',
+      'get /healthz',
+      'get /metrics',
+      'get /api/v1/openapi.json',
+      'post /api/v1/panels',
+      'get /api/v1/panels',
+      'get /api/v1/panels/{panelId}',
+      'patch /api/v1/panels/{panelId}',
+      'delete /api/v1/panels/{panelId}',
+      'post /api/v1/panels/{panelId}/api-key',
+      'post /api/v1/panels/{panelId}/client-certificate',
       'get /api/v1/panels/{panelId}/display',
-      'put /api/v1/panels/{panelId}/screenshot', 'get /api/v1/panels/{panelId}/screenshot',
-      'post /api/v1/panels/{panelId}/commands', 'get /api/v1/panels/{panelId}/commands', 'get /api/v1/panels/{panelId}/commands/{commandId}',
-      'get /api/v1/sensors', 'post /api/v1/sensors', 'get /api/v1/sensors/{sensorId}', 'put /api/v1/sensors/{sensorId}',
-      'delete /api/v1/sensors/{sensorId}', 'post /api/v1/sensors/{sensorId}/readings', 'get /api/v1/sensors/{sensorId}/readings',
-      'get /api/v1/content-sets', 'post /api/v1/content-sets', 'get /api/v1/content-sets/{contentSetId}',
-      'put /api/v1/content-sets/{contentSetId}', 'delete /api/v1/content-sets/{contentSetId}',
-      'get /api/v1/level-schemes', 'post /api/v1/level-schemes', 'get /api/v1/level-schemes/{levelSchemeId}',
-      'put /api/v1/level-schemes/{levelSchemeId}', 'delete /api/v1/level-schemes/{levelSchemeId}',
-      'get /api/v1/panels/{panelId}/sensor-readings', 'post /api/v1/panels/{panelId}/sensor-readings/recorded',
+      'put /api/v1/panels/{panelId}/screenshot',
+      'get /api/v1/panels/{panelId}/screenshot',
+      'post /api/v1/panels/{panelId}/commands',
+      'get /api/v1/panels/{panelId}/commands',
+      'get /api/v1/panels/{panelId}/commands/{commandId}',
+      'get /api/v1/sensors',
+      'post /api/v1/sensors',
+      'get /api/v1/sensors/{sensorId}',
+      'put /api/v1/sensors/{sensorId}',
+      'delete /api/v1/sensors/{sensorId}',
+      'post /api/v1/sensors/{sensorId}/readings',
+      'get /api/v1/sensors/{sensorId}/readings',
+      'get /api/v1/content-sets',
+      'post /api/v1/content-sets',
+      'get /api/v1/content-sets/{contentSetId}',
+      'put /api/v1/content-sets/{contentSetId}',
+      'delete /api/v1/content-sets/{contentSetId}',
+      'get /api/v1/level-schemes',
+      'post /api/v1/level-schemes',
+      'get /api/v1/level-schemes/{levelSchemeId}',
+      'put /api/v1/level-schemes/{levelSchemeId}',
+      'delete /api/v1/level-schemes/{levelSchemeId}',
+      'get /api/v1/panels/{panelId}/sensor-readings',
+      'post /api/v1/panels/{panelId}/sensor-readings/recorded',
     ];
-    const listed = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).filter(([, op]) => !(op.tags as string[]).includes('releases')).map(([method]) => `${method} ${path}`));
+    const listed = Object.entries(paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => !(op.tags as string[]).includes('releases'))
+        .map(([method]) => `${method} ${path}`),
+    );
     expect(listed.sort()).toEqual(expected.sort());
     // The release feed module's routes are listed too, with their path parameters.
     expect(paths['/api/v1/update/channels/{channel}/manifest']?.get).toBeTruthy();
@@ -77,7 +103,10 @@ describe('OpenAPI document', () => {
           expect(op.requestBody, `${method} ${path}`).toBeTruthy();
         }
         const responses = op.responses as Record<string, Json>;
-        expect(Object.keys(responses).some((code) => code.startsWith('2')), `${method} ${path} has a success answer`).toBe(true);
+        expect(
+          Object.keys(responses).some((code) => code.startsWith('2')),
+          `${method} ${path} has a success answer`,
+        ).toBe(true);
         if (path.startsWith('/api/v1/') && path !== '/api/v1/openapi.json') {
           expect((op.security as unknown[]).length, `${method} ${path} security`).toBeGreaterThan(0);
           expect(responses['401'], `${method} ${path} documents 401`).toBeTruthy();
@@ -86,7 +115,7 @@ describe('OpenAPI document', () => {
     }
     expect(paths['/api/v1/panels']!.post!.requestBody).toBeTruthy();
     expect(paths['/api/v1/sensors/{sensorId}/readings']!.post!.requestBody).toBeTruthy();
-    expect((paths['/api/v1/panels/{panelId}/display']!.get!.security as Json[])).toEqual([{ adminToken: [] }, { panelKey: [] }]);
+    expect(paths['/api/v1/panels/{panelId}/display']!.get!.security as Json[]).toEqual([{ adminToken: [] }, { panelKey: [] }]);
     expect((paths['/api/v1/panels/{panelId}/display']!.get!.responses as Json)['304']).toBeTruthy();
   });
 
@@ -99,7 +128,9 @@ describe('OpenAPI document', () => {
     const registration = schemas.PanelRegistration!;
     expect(registration.required).toEqual(expect.arrayContaining(['panel', 'apiKey', 'endpoints']));
     const display = schemas.DisplayDocument!;
-    expect(Object.keys(display.properties as Json)).toEqual(expect.arrayContaining(['revision', 'validUntil', 'level', 'content', 'scheme']));
+    expect(Object.keys(display.properties as Json)).toEqual(
+      expect.arrayContaining(['revision', 'validUntil', 'level', 'content', 'scheme']),
+    );
     // Request bodies are described as input: a defaulted field is optional there.
     expect((schemas.ContentSetCreateBody!.required as string[]).includes('locale')).toBe(false);
     expect(JSON.stringify(doc)).not.toContain('"$id"');
@@ -112,8 +143,13 @@ describe('OpenAPI document with routes added through extendHttp', () => {
     const backend = await startTestBackend(temp.dir, {
       releaseFeed: false,
       extendHttp: (app, { isAdmin }) => {
-        app.get('/api/v1/extras/:thing', { config: { openapi: { summary: 'One extra thing', security: [{ adminToken: [] }] } } }, async (request, reply) =>
-          isAdmin(request.headers.authorization) ? { thing: (request.params as { thing: string }).thing } : reply.code(401).send({ error: { code: 'unauthorized', message: 'admin only' } }),
+        app.get(
+          '/api/v1/extras/:thing',
+          { config: { openapi: { summary: 'One extra thing', security: [{ adminToken: [] }] } } },
+          async (request, reply) =>
+            isAdmin(request.headers.authorization)
+              ? { thing: (request.params as { thing: string }).thing }
+              : reply.code(401).send({ error: { code: 'unauthorized', message: 'admin only' } }),
         );
       },
     });
@@ -121,7 +157,11 @@ describe('OpenAPI document with routes added through extendHttp', () => {
       const api = apiClient(backend.url);
       const doc = (await api('GET', '/api/v1/openapi.json')).json as { paths: Record<string, Record<string, Json>> };
       const op = doc.paths['/api/v1/extras/{thing}']!.get!;
-      expect(op).toMatchObject({ summary: 'One extra thing', security: [{ adminToken: [] }], parameters: [{ name: 'thing', in: 'path', required: true }] });
+      expect(op).toMatchObject({
+        summary: 'One extra thing',
+        security: [{ adminToken: [] }],
+        parameters: [{ name: 'thing', in: 'path', required: true }],
+      });
       expect(doc.paths['/api/v1/releases']).toBeUndefined();
       expect((await api('GET', '/api/v1/extras/lamp', { token: backend.adminToken })).json).toEqual({ thing: 'lamp' });
       expect((await api('GET', '/api/v1/extras/lamp')).status).toBe(401);

@@ -10,7 +10,8 @@ const SECURITY_SCHEMES = {
   panelKey: {
     type: 'http',
     scheme: 'bearer',
-    description: "A panel's API key, returned once by POST /api/v1/panels (and by key rotation). Gives access to that panel's own resources only.",
+    description:
+      "A panel's API key, returned once by POST /api/v1/panels (and by key rotation). Gives access to that panel's own resources only.",
   },
 } as const;
 
@@ -64,7 +65,10 @@ function parameterList(schema: z.ZodType | undefined, location: 'path' | 'query'
 }
 
 /** The OpenAPI 3 document of `routes`: every path, body, answer and security requirement. */
-export function buildOpenApiDocument(routes: readonly Endpoint[], info: { version: string; serverUrl?: string; moduleRoutes?: ModuleRoute[] }): JsonObject {
+export function buildOpenApiDocument(
+  routes: readonly Endpoint[],
+  info: { version: string; serverUrl?: string; moduleRoutes?: ModuleRoute[] },
+): JsonObject {
   const requestSchemas = new Map<string, NamedSchema>();
   const responseSchemas = new Map<string, NamedSchema>();
   const remember = (into: Map<string, NamedSchema>, named: NamedSchema) => {
@@ -86,10 +90,15 @@ export function buildOpenApiDocument(routes: readonly Endpoint[], info: { versio
     for (const [status, response] of Object.entries(route.responses)) {
       const entry: JsonObject = { description: response.description };
       if (response.schema) entry.content = { 'application/json': { schema: { $ref: `#/components/schemas/${response.schema.name}` } } };
-      else if (response.mediaType) entry.content = { [response.mediaType]: { schema: { type: 'string', ...(response.mediaType.startsWith('image/') ? { format: 'binary' } : {}) } } };
+      else if (response.mediaType)
+        entry.content = {
+          [response.mediaType]: { schema: { type: 'string', ...(response.mediaType.startsWith('image/') ? { format: 'binary' } : {}) } },
+        };
       else if (status === '200') entry.content = { 'application/json': { schema: { type: 'object' } } };
       if (response.headers) {
-        entry.headers = Object.fromEntries(Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]));
+        entry.headers = Object.fromEntries(
+          Object.entries(response.headers).map(([name, description]) => [name, { description, schema: { type: 'string' } }]),
+        );
       }
       responses[status] = entry;
     }
@@ -103,7 +112,13 @@ export function buildOpenApiDocument(routes: readonly Endpoint[], info: { versio
     };
     if (route.description) operation.description = route.description;
     for (const header of route.requestHeaders ?? []) {
-      (operation.parameters as JsonObject[]).push({ name: header.name, in: 'header', required: header.required, schema: { type: 'string' }, description: header.description });
+      (operation.parameters as JsonObject[]).push({
+        name: header.name,
+        in: 'header',
+        required: header.required,
+        schema: { type: 'string' },
+        description: header.description,
+      });
     }
     if (route.binaryBody) {
       operation.requestBody = {
@@ -113,7 +128,10 @@ export function buildOpenApiDocument(routes: readonly Endpoint[], info: { versio
       };
     }
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.body.name}` } } } };
+      operation.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${route.body.name}` } } },
+      };
     }
     (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
   }
@@ -125,7 +143,13 @@ export function buildOpenApiDocument(routes: readonly Endpoint[], info: { versio
       tags: ['modules'],
       parameters: [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       security: [],
-      responses: { 200: { description: 'Success; the answer is defined by the extension' }, default: { description: 'Errors are ApiError bodies', content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } } },
+      responses: {
+        200: { description: 'Success; the answer is defined by the extension' },
+        default: {
+          description: 'Errors are ApiError bodies',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } },
+        },
+      },
     };
     (paths[path] ??= {})[method.toLowerCase()] = { ...operation, ...openapi };
   }
@@ -135,7 +159,8 @@ export function buildOpenApiDocument(routes: readonly Endpoint[], info: { versio
     info: {
       title: 'Airpanel companion backend',
       version: info.version,
-      description: 'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies.',
+      description:
+        'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies.',
     },
     servers: [{ url: info.serverUrl ?? '/' }],
     tags: API_TAGS.map((name) => ({ name })),

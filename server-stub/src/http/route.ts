@@ -15,7 +15,13 @@ export interface RouteResult {
 }
 
 /** The body a handler gets: the parsed JSON, the bytes of a binary body, or nothing. */
-type HandlerBody<E extends Endpoint> = E extends { body: object } ? EndpointBody<E> : E extends { binaryBody: { streamed: true } } ? undefined : E extends { binaryBody: object } ? Buffer : undefined;
+type HandlerBody<E extends Endpoint> = E extends { body: object }
+  ? EndpointBody<E>
+  : E extends { binaryBody: { streamed: true } }
+    ? undefined
+    : E extends { binaryBody: object }
+      ? Buffer
+      : undefined;
 type OrEmpty<T> = T extends undefined ? Record<string, never> : T;
 
 export interface RouteInput<E extends Endpoint> {
@@ -43,7 +49,11 @@ export interface BindOptions {
 }
 
 /** Binds a handler to a declared endpoint; its inputs are typed from the endpoint's schemas. */
-export function bindRoute<E extends Endpoint>(endpoint: E, handle: (input: RouteInput<E>) => RouteResult | Promise<RouteResult>, options: BindOptions = {}): BoundRoute {
+export function bindRoute<E extends Endpoint>(
+  endpoint: E,
+  handle: (input: RouteInput<E>) => RouteResult | Promise<RouteResult>,
+  options: BindOptions = {},
+): BoundRoute {
   const bodyLimit = options.bodyLimit ?? endpoint.binaryBody?.maxBytes;
   return {
     endpoint,

@@ -32,7 +32,8 @@ function send(reply: Parameters<BoundRoute['handle']>[0]['reply'], result: Route
   if (result.headers) reply.headers(result.headers);
   if (result.raw) reply.type(result.raw.contentType).send(result.raw.payload);
   else if (result.rawJson !== undefined) reply.type('application/json; charset=utf-8').send(result.rawJson);
-  else if (result.body !== undefined && result.status !== 204 && result.status !== 304) reply.type('application/json; charset=utf-8').send(JSON.stringify(result.body));
+  else if (result.body !== undefined && result.status !== 204 && result.status !== 304)
+    reply.type('application/json; charset=utf-8').send(JSON.stringify(result.body));
   else reply.send();
 }
 
@@ -47,7 +48,10 @@ const noInput = { success: true as const, data: Object.freeze({}) as Record<stri
 export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute[], options: RouterOptions): void {
   for (const route of routes) {
     const { endpoint } = route;
-    const path = options.underPrefix && endpoint.path.startsWith(options.underPrefix) ? endpoint.path.slice(options.underPrefix.length) : endpoint.path;
+    const path =
+      options.underPrefix && endpoint.path.startsWith(options.underPrefix)
+        ? endpoint.path.slice(options.underPrefix.length)
+        : endpoint.path;
     const url = fastifyUrl(path);
     const routeMetrics = options.routeMetrics?.(fastifyUrl(endpoint.path)) ?? null;
     // Not an async function: a route whose handle() answers at once (the display route's
@@ -64,17 +68,33 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
         if (route.auth !== 'none') {
           const token = bearerToken(request.headers.authorization);
           if (token === null) {
-            return void sendError(reply.header('www-authenticate', 'Bearer'), 401, 'unauthorized', 'missing credentials: send "Authorization: Bearer <admin token or panel API key>"');
+            return void sendError(
+              reply.header('www-authenticate', 'Bearer'),
+              401,
+              'unauthorized',
+              'missing credentials: send "Authorization: Bearer <admin token or panel API key>"',
+            );
           }
           principal = options.authenticate(token);
-          if (!principal) return void sendError(reply.header('www-authenticate', 'Bearer error="invalid_token"'), 401, 'unauthorized', 'unknown credentials: the token is neither the admin token nor a panel API key');
+          if (!principal)
+            return void sendError(
+              reply.header('www-authenticate', 'Bearer error="invalid_token"'),
+              401,
+              'unauthorized',
+              'unknown credentials: the token is neither the admin token nor a panel API key',
+            );
         }
         const params = endpoint.params ? endpoint.params.safeParse(request.params) : noInput;
         if (!params.success) return void sendInvalid(reply, 'params', params.error);
         if (principal?.kind === 'panel') {
           const ownPanel = route.auth === 'admin-or-own-panel' && params.data.panelId === principal.panelId;
           if (!ownPanel) {
-            return void sendError(reply, 403, 'forbidden', route.auth === 'admin' ? 'this operation needs the admin token' : "a panel's key gives access to its own resources only");
+            return void sendError(
+              reply,
+              403,
+              'forbidden',
+              route.auth === 'admin' ? 'this operation needs the admin token' : "a panel's key gives access to its own resources only",
+            );
           }
         }
         const query = endpoint.query ? endpoint.query.safeParse(request.query ?? {}) : noInput;
@@ -90,14 +110,21 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
           ? endpoint.body.schema.safeParse(request.body)
           : { success: true as const, data: binary && !binary.streamed ? (request.body as Buffer) : undefined };
         if (!body.success) {
-          if (request.body === undefined) return void sendError(reply, 400, 'invalid-request', 'a JSON body is required (Content-Type: application/json)');
+          if (request.body === undefined)
+            return void sendError(reply, 400, 'invalid-request', 'a JSON body is required (Content-Type: application/json)');
           return void sendInvalid(reply, 'body', body.error);
         }
-        const result = route.handle({ params: params.data, query: query.data, body: body.data, principal, request, reply } as Parameters<BoundRoute['handle']>[0]);
+        const result = route.handle({ params: params.data, query: query.data, body: body.data, principal, request, reply } as Parameters<
+          BoundRoute['handle']
+        >[0]);
         // An asynchronous answer is sent when it resolves, and its promise is not handed to
         // fastify: fastify would send an empty body for a promise resolving to undefined
         // before a streamed answer (a bundle) has written its headers.
-        if (result instanceof Promise) return void result.then((r) => send(reply, r), (error: unknown) => void reply.send(error));
+        if (result instanceof Promise)
+          return void result.then(
+            (r) => send(reply, r),
+            (error: unknown) => void reply.send(error),
+          );
         return void send(reply, result);
       },
     });

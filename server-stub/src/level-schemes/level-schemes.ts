@@ -18,7 +18,13 @@ export type LevelSchemeService = DefinitionService<LevelScheme, LevelSchemeCreat
 
 export function levelSchemeRoutes(service: LevelSchemeService): BoundRoute[] {
   return definitionRoutes(
-    { list: endpoints.listLevelSchemes, create: endpoints.createLevelScheme, get: endpoints.getLevelScheme, replace: endpoints.replaceLevelScheme, delete: endpoints.deleteLevelScheme },
+    {
+      list: endpoints.listLevelSchemes,
+      create: endpoints.createLevelScheme,
+      get: endpoints.getLevelScheme,
+      replace: endpoints.replaceLevelScheme,
+      delete: endpoints.deleteLevelScheme,
+    },
     service,
     'levelSchemeId',
   );

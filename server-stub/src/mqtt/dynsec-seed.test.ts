@@ -12,7 +12,10 @@ describe('panel accounts seeded into the dynsec file', () => {
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    await broker.seedPanelAccounts([{ panelId: 'panel-a', apiKey: KEY_A }, { panelId: 'panel-b', apiKey: KEY_B }]);
+    await broker.seedPanelAccounts([
+      { panelId: 'panel-a', apiKey: KEY_A },
+      { panelId: 'panel-b', apiKey: KEY_B },
+    ]);
   }, 20_000);
   afterAll(() => broker.stop());
 

@@ -33,7 +33,10 @@ describe('DynsecAdmin', () => {
     try {
       const slowPublish = () => new Promise<void>((resolve) => (releasePublish = resolve));
       const admin = new DynsecAdmin(slowPublish, new RecordingLogger(), 'airpanel-backend', 20);
-      const outcome = admin.upsertPanel('panel-slow', 'k'.repeat(40)).then(() => 'resolved', (e: Error) => e.message);
+      const outcome = admin.upsertPanel('panel-slow', 'k'.repeat(40)).then(
+        () => 'resolved',
+        (e: Error) => e.message,
+      );
       await new Promise((r) => setTimeout(r, 80));
       releasePublish();
       expect(await outcome).toMatch(/did not answer dynamic-security command deleteClient within 20 ms/);
@@ -48,7 +51,11 @@ describe('DynsecAdmin', () => {
     const control = new FakeControlTopic((c) => ({
       command: c['command'],
       correlationData: c['correlationData'],
-      ...(c['command'] === 'deleteClient' ? { error: 'Client not found' } : c['command'] === 'createRole' ? { error: 'Role already exists' } : {}),
+      ...(c['command'] === 'deleteClient'
+        ? { error: 'Client not found' }
+        : c['command'] === 'createRole'
+          ? { error: 'Role already exists' }
+          : {}),
     }));
     const { admin } = adminWith(control);
     await admin.upsertPanel('panel-a', 'key');
@@ -65,7 +72,9 @@ describe('DynsecAdmin', () => {
       ...(c['command'] === 'createClient' ? { error: 'Permission denied' } : {}),
     }));
     const { admin } = adminWith(control);
-    await expect(admin.upsertPanel('panel-a', 'key')).rejects.toThrow(/registering panel panel-a on the broker: the broker refused createClient \(Permission denied\)/);
+    await expect(admin.upsertPanel('panel-a', 'key')).rejects.toThrow(
+      /registering panel panel-a on the broker: the broker refused createClient \(Permission denied\)/,
+    );
   });
 
   it("never touches the backend's own account, whatever the panel id", async () => {
@@ -79,7 +88,9 @@ describe('DynsecAdmin', () => {
   it('times out with a hint when the plugin does not answer, and logs unreadable answers', async () => {
     const control = new FakeControlTopic(() => undefined);
     const { admin, logger } = adminWith(control, 50);
-    await expect(admin.removePanel('panel-a')).rejects.toThrow(/did not answer dynamic-security command deleteClient within 50 ms \(is the plugin loaded/);
+    await expect(admin.removePanel('panel-a')).rejects.toThrow(
+      /did not answer dynamic-security command deleteClient within 50 ms \(is the plugin loaded/,
+    );
     admin.handleResponse(Buffer.from('not json'));
     expect(logger.has('warn', 'unreadable dynamic-security response')).toBe(true);
   });

@@ -28,12 +28,7 @@ export const DEFAULT_DYNSEC_PLUGIN_PATH = '/usr/lib/x86_64-linux-gnu/mosquitto_d
 export const BACKEND_ROLE_NAME = 'airpanel-backend';
 
 export type DynsecAclType =
-  | 'publishClientSend'
-  | 'publishClientReceive'
-  | 'subscribeLiteral'
-  | 'subscribePattern'
-  | 'unsubscribeLiteral'
-  | 'unsubscribePattern';
+  'publishClientSend' | 'publishClientReceive' | 'subscribeLiteral' | 'subscribePattern' | 'unsubscribeLiteral' | 'unsubscribePattern';
 
 export interface DynsecAcl {
   acltype: DynsecAclType;
@@ -80,7 +75,11 @@ export function panelRoleAcls(panelId: string): DynsecAcl[] {
  * imported at once is seeded this way. `iterations` 101 is what Mosquitto 2.0 uses itself for
  * passwords set through dynsec.
  */
-export function panelDynsecEntries(panelId: string, key: string, iterations = 101): { client: Record<string, unknown>; role: Record<string, unknown> } {
+export function panelDynsecEntries(
+  panelId: string,
+  key: string,
+  iterations = 101,
+): { client: Record<string, unknown>; role: Record<string, unknown> } {
   const rolename = panelRoleName(panelId);
   return {
     client: { username: panelId, clientid: panelId, ...hashDynsecPassword(key, iterations), roles: [{ rolename }] },
@@ -179,7 +178,11 @@ export class DynsecAdmin {
         new Promise<DynsecResponse>((resolve, reject) => {
           const timer = setTimeout(() => {
             this.pending.delete(command.correlationData);
-            reject(new Error(`the broker did not answer dynamic-security command ${command.command} within ${this.timeoutMs} ms (is the plugin loaded, and may this client use ${DYNSEC_CONTROL_TOPIC}?)`));
+            reject(
+              new Error(
+                `the broker did not answer dynamic-security command ${command.command} within ${this.timeoutMs} ms (is the plugin loaded, and may this client use ${DYNSEC_CONTROL_TOPIC}?)`,
+              ),
+            );
           }, this.timeoutMs);
           this.pending.set(command.correlationData, { resolve, reject, timer });
         }),
@@ -192,7 +195,10 @@ export class DynsecAdmin {
     try {
       await this.publish(DYNSEC_CONTROL_TOPIC, JSON.stringify({ commands: tagged }));
     } catch (error) {
-      this.failAll(new Error(`sending dynamic-security commands failed: ${(error as Error).message}`), tagged.map((c) => c.correlationData));
+      this.failAll(
+        new Error(`sending dynamic-security commands failed: ${(error as Error).message}`),
+        tagged.map((c) => c.correlationData),
+      );
     }
     return all;
   }

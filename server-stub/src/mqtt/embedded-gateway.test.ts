@@ -122,7 +122,10 @@ describe('embedded aedes gateway', () => {
     await gateway.start();
     const clients = [];
     try {
-      const refused = await connectPanel(gateway.panelUrl, 'panel-x', 'k').then(() => 'accepted', (e: { code?: number }) => e.code);
+      const refused = await connectPanel(gateway.panelUrl, 'panel-x', 'k').then(
+        () => 'accepted',
+        (e: { code?: number }) => e.code,
+      );
       expect(refused).toBe(3);
       const a = await connectPanel(gateway.panelUrl, 'panel-a', 'k');
       clients.push(a.client);
@@ -189,7 +192,13 @@ describe('embedded aedes gateway, start failures', () => {
   it('says which address is taken and leaves nothing running', async () => {
     const first = await startEmbedded();
     const port = Number(new URL(first.gateway.panelUrl).port);
-    const second = createEmbeddedGateway({ host: '127.0.0.1', port, verifier: new FakeKeyStore(), sink: new RecordingSink(), logger: new RecordingLogger() });
+    const second = createEmbeddedGateway({
+      host: '127.0.0.1',
+      port,
+      verifier: new FakeKeyStore(),
+      sink: new RecordingSink(),
+      logger: new RecordingLogger(),
+    });
     try {
       await expect(second.start()).rejects.toThrow(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
       await expect(second.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 1)))).rejects.toThrow(/not running/);
@@ -209,13 +218,37 @@ describe('embedded aedes gateway over TLS', () => {
     const clients = [];
     try {
       // A throwaway self-signed certificate for 127.0.0.1, made by the system's openssl.
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const cert = await readFile(join(dir, 'cert.pem'));
       gateway = createEmbeddedGateway({
-        host: '127.0.0.1', port: 0, tls: { options: { cert, key: await readFile(join(dir, 'key.pem')) } },
-        verifier: keyStore, sink: new RecordingSink(), logger: new RecordingLogger(),
+        host: '127.0.0.1',
+        port: 0,
+        tls: { options: { cert, key: await readFile(join(dir, 'key.pem')) } },
+        verifier: keyStore,
+        sink: new RecordingSink(),
+        logger: new RecordingLogger(),
       });
       await gateway.start();
       expect(gateway.panelUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
@@ -224,7 +257,9 @@ describe('embedded aedes gateway over TLS', () => {
       clients.push(a.client);
       expect(await grantedQos(a.client, [panelTopics('panel-a').display])).toEqual([1]);
       await expect(connectPanel(gateway.panelUrl, 'panel-a', 'key-a')).rejects.toThrow(/self[- ]signed/i);
-      await expect(connectPanel(gateway.panelUrl.replace('mqtts:', 'mqtt:'), 'panel-a', 'key-a', { connectTimeout: 1_000 })).rejects.toThrow();
+      await expect(
+        connectPanel(gateway.panelUrl.replace('mqtts:', 'mqtt:'), 'panel-a', 'key-a', { connectTimeout: 1_000 }),
+      ).rejects.toThrow();
     } finally {
       await endAll(clients);
       await gateway?.close();
@@ -244,7 +279,8 @@ describe('the backend subscriber inside aedes', () => {
       const held: (() => void)[] = [];
       await new Promise<void>((resolve) => broker.subscribe('hold', (_packet, done) => void held.push(done), resolve));
       await new Promise<void>((resolve) => broker.subscribe('airpanel/+/status', subscriber, resolve));
-      const packet = (topic: string) => ({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }) as AedesPublishPacket;
+      const packet = (topic: string) =>
+        ({ cmd: 'publish', topic, payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }) as AedesPublishPacket;
       for (let i = 0; i < 10; i++) broker.publish(packet('hold'), () => undefined);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(held).toHaveLength(10);
@@ -257,7 +293,10 @@ describe('the backend subscriber inside aedes', () => {
 
   it('takes a burst of queued panel messages without growing the stack', async () => {
     let delivered = 0;
-    await deliverQueuedBurst(completingOffStack(() => delivered++), 20_000);
+    await deliverQueuedBurst(
+      completingOffStack(() => delivered++),
+      20_000,
+    );
     await new Promise((resolve) => setImmediate(resolve));
     expect(delivered).toBe(20_000);
   });

@@ -115,7 +115,11 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
     // and the backend's shutdown until aedes gives up on it; 10 s instead of aedes' 60 s.
     // A connection that sends no CONNECT is dropped after 10 s instead of 30 s.
     // Retained documents indexed by topic: see retained-index.ts (O(1) per panel SUBSCRIBE).
-    const aedes = await Aedes.createBroker({ drainTimeout: 10_000, connectTimeout: 10_000, persistence: createTopicIndexedPersistence() as never });
+    const aedes = await Aedes.createBroker({
+      drainTimeout: 10_000,
+      connectTimeout: 10_000,
+      persistence: createTopicIndexedPersistence() as never,
+    });
     broker = aedes;
 
     aedes.authenticate = (client, username, password, done) => {
@@ -212,7 +216,9 @@ export function createEmbeddedGateway(options: EmbeddedGatewayOptions): MqttGate
     };
     // noDelay: a PUBACK followed by a document would otherwise wait on Nagle and the panel's
     // delayed ACK (~40 ms); the same setting as set_tcp_nodelay in the generated Mosquitto config.
-    const tlsServer = options.tls ? createTlsServer({ minVersion: 'TLSv1.2', ...options.tls.options, handshakeTimeout: 10_000, noDelay: true }, serve) : null;
+    const tlsServer = options.tls
+      ? createTlsServer({ minVersion: 'TLSv1.2', ...options.tls.options, handshakeTimeout: 10_000, noDelay: true }, serve)
+      : null;
     if (tlsServer) options.tls?.attach?.(tlsServer);
     const netServer: Server = tlsServer ?? createServer({ noDelay: true }, serve);
     // Raw TCP sockets, also those of TLS connections still shaking hands.

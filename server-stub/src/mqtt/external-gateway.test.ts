@@ -4,7 +4,15 @@ import { createExternalGateway } from './external-gateway.js';
 import type { MqttGateway } from './gateway.js';
 import { describeGatewayContract } from './test-support/gateway-contract-suite.js';
 import { startMosquitto, type RunningMosquitto } from './test-support/mosquitto-process.js';
-import { RecordingLogger, RecordingSink, connectPanel, endAll, panelTopics, sampleDisplayDocument, sampleStatus } from './test-support/mqtt-test-kit.js';
+import {
+  RecordingLogger,
+  RecordingSink,
+  connectPanel,
+  endAll,
+  panelTopics,
+  sampleDisplayDocument,
+  sampleStatus,
+} from './test-support/mqtt-test-kit.js';
 
 function joinMosquitto(broker: RunningMosquitto, overrides: Partial<Parameters<typeof createExternalGateway>[0]> = {}) {
   const sink = new RecordingSink();
@@ -82,7 +90,12 @@ describe('external Mosquitto gateway', () => {
     await gateway.start();
     await gateway.registerPanelCredentials('panel-a', 'key-a-0123456789');
     const a = await connectPanel(gateway.panelUrl, 'panel-a', 'key-a-0123456789', {
-      will: { topic: panelTopics('panel-a').status, payload: Buffer.from(JSON.stringify({ panelId: 'panel-a', online: false })), qos: 1, retain: true },
+      will: {
+        topic: panelTopics('panel-a').status,
+        payload: Buffer.from(JSON.stringify({ panelId: 'panel-a', online: false })),
+        qos: 1,
+        retain: true,
+      },
     });
     await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1, retain: true });
     await sink.until((s) => s.statuses.length === 1, 'the online status');
@@ -103,7 +116,14 @@ describe('external Mosquitto gateway', () => {
     const a = await connectPanel(broker.url, 'panel-a', 'key-a-0123456789');
     const status = sampleStatus('panel-a');
     await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(status), { qos: 1, retain: true });
-    const transition = { type: 'state-transition', panelId: 'panel-a', from: 'stale', to: 'live', reason: 'backend back', at: new Date().toISOString() } as const;
+    const transition = {
+      type: 'state-transition',
+      panelId: 'panel-a',
+      from: 'stale',
+      to: 'live',
+      reason: 'backend back',
+      at: new Date().toISOString(),
+    } as const;
     await a.client.publishAsync(panelTopics('panel-a').events, JSON.stringify(transition), { qos: 1 });
 
     const second = joinMosquitto(broker);
@@ -134,10 +154,15 @@ describe('external Mosquitto gateway across a broker restart', () => {
       expect(a.inbox.json(panelTopics('panel-a').display)).toEqual([sampleDisplayDocument('panel-a', 5)]);
 
       // The backend is back too: it hears the panel and can publish again.
-      await expect.poll(async () => {
-        await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1 });
-        return sink.statuses.length;
-      }, { timeout: 5_000, interval: 200 }).toBeGreaterThan(0);
+      await expect
+        .poll(
+          async () => {
+            await a.client.publishAsync(panelTopics('panel-a').status, JSON.stringify(sampleStatus('panel-a')), { qos: 1 });
+            return sink.statuses.length;
+          },
+          { timeout: 5_000, interval: 200 },
+        )
+        .toBeGreaterThan(0);
       await gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 6)));
       await a.inbox.until((i) => i.on(panelTopics('panel-a').display).length === 2, 'the next document');
     } finally {
@@ -181,7 +206,9 @@ describe('external Mosquitto gateway with the broker gone', () => {
     try {
       await gateway.start();
       await broker.stop();
-      await expect(gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 1)))).rejects.toThrow(/no PUBACK within 300 ms/);
+      await expect(gateway.publishDisplay(encodeDisplayDocument(sampleDisplayDocument('panel-a', 1)))).rejects.toThrow(
+        /no PUBACK within 300 ms/,
+      );
       const outcome = await Promise.race([
         gateway.close().then(() => 'closed'),
         new Promise((resolve) => setTimeout(() => resolve('still closing after 3 s'), 3_000).unref()),

@@ -201,7 +201,7 @@ export function createExternalGateway(options: ExternalGatewayOptions): MqttGate
       requireClient();
       onlinePanels.delete(panelId);
       if (!dynsec) {
-        logger.info('mqtt: broker accounts are managed elsewhere; remove this panel\'s account there', { panelId });
+        logger.info("mqtt: broker accounts are managed elsewhere; remove this panel's account there", { panelId });
         return;
       }
       await dynsec.removePanel(panelId);

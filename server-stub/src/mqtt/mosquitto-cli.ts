@@ -144,8 +144,14 @@ export async function runMosquittoConfigCli(argv: string[], io: CliIo): Promise<
         io.out(`kept the existing ${deployment.dynsecPath}; the backend's password is the one set when it was created`);
       }
     }
-    io.out(`wrote ${deployment.confPath}${tls ? ` (TLS listener on ${tls.port}${tls.requireCertificate ? ', client certificates required' : ''}; send Mosquitto SIGHUP after the certificate or CRL changes)` : ''}`);
-    io.out(deployment.dynsecCreated ? `wrote ${deployment.dynsecPath} (mode 0600)` : `kept ${deployment.dynsecPath} (it holds the panels' accounts)`);
+    io.out(
+      `wrote ${deployment.confPath}${tls ? ` (TLS listener on ${tls.port}${tls.requireCertificate ? ', client certificates required' : ''}; send Mosquitto SIGHUP after the certificate or CRL changes)` : ''}`,
+    );
+    io.out(
+      deployment.dynsecCreated
+        ? `wrote ${deployment.dynsecPath} (mode 0600)`
+        : `kept ${deployment.dynsecPath} (it holds the panels' accounts)`,
+    );
     return 0;
   } catch (error) {
     io.out(`error: ${(error as Error).message}`);

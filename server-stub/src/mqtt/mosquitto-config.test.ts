@@ -28,7 +28,12 @@ describe('mosquitto deployment generator', () => {
   });
 
   it('writes mosquitto.conf and a private dynsec file with the backend as its only client', async () => {
-    const written = await writeMosquittoDeployment({ outDir: dir, port: 1884, backendUsername: 'backend', backendPassword: 'a-long-enough-password' });
+    const written = await writeMosquittoDeployment({
+      outDir: dir,
+      port: 1884,
+      backendUsername: 'backend',
+      backendPassword: 'a-long-enough-password',
+    });
     const conf = await readFile(written.confPath, 'utf8');
     expect(conf).toContain('allow_anonymous false');
     // Without it every dynsec answer and small document waited ~40 ms (Nagle + delayed ACK).
@@ -42,7 +47,9 @@ describe('mosquitto deployment generator', () => {
       clients: Array<{ username: string; clientid: string; roles: Array<{ rolename: string }> }>;
       defaultACLAccess: Record<string, boolean>;
     };
-    expect(dynsec.clients.map((c) => [c.username, c.clientid, c.roles])).toEqual([['backend', 'airpanel-backend', [{ rolename: BACKEND_ROLE_NAME }]]]);
+    expect(dynsec.clients.map((c) => [c.username, c.clientid, c.roles])).toEqual([
+      ['backend', 'airpanel-backend', [{ rolename: BACKEND_ROLE_NAME }]],
+    ]);
     expect(dynsec.defaultACLAccess).toMatchObject({ publishClientSend: false, subscribe: false });
   });
 
@@ -57,12 +64,20 @@ describe('mosquitto deployment generator', () => {
   it('matches the shipped example in server-stub/mosquitto/', async () => {
     const shipped = await readFile(new URL('../../mosquitto/mosquitto.conf.example', import.meta.url), 'utf8');
     const dataDir = '/var/lib/airpanel-mosquitto';
-    const rendered = renderMosquittoConf({ port: 1883, dataDir, dynsecPath: `${dataDir}/dynamic-security.json`, pluginPath: DEFAULT_DYNSEC_PLUGIN_PATH, runAsUser: 'mosquitto' });
+    const rendered = renderMosquittoConf({
+      port: 1883,
+      dataDir,
+      dynsecPath: `${dataDir}/dynamic-security.json`,
+      pluginPath: DEFAULT_DYNSEC_PLUGIN_PATH,
+      runAsUser: 'mosquitto',
+    });
     expect(shipped).toBe(rendered);
   });
 
   it('refuses a short backend password', async () => {
-    await expect(writeMosquittoDeployment({ outDir: dir, backendUsername: 'backend', backendPassword: 'short' })).rejects.toThrow(/at least 16/);
+    await expect(writeMosquittoDeployment({ outDir: dir, backendUsername: 'backend', backendPassword: 'short' })).rejects.toThrow(
+      /at least 16/,
+    );
   });
 });
 
@@ -89,16 +104,26 @@ describe('mosquitto-config CLI', () => {
     expect(lines.filter((l) => l.startsWith('error:'))).toHaveLength(3);
   });
 
-  it('adds a TLS listener for panels from the backend\'s CA directory, and explains what is missing', async () => {
+  it("adds a TLS listener for panels from the backend's CA directory, and explains what is missing", async () => {
     const lines: string[] = [];
     const io = { env: { AIRPANEL_MQTT_BACKEND_PASSWORD: 'from-the-environment-123' }, out: (l: string) => lines.push(l) };
-    expect(await runMosquittoConfigCli(['--out', dir, '--bind', '127.0.0.1', '--tls-port', '8883', '--tls-ca-dir', '/var/lib/airpanel/ca', '--require-certificate'], io)).toBe(0);
+    expect(
+      await runMosquittoConfigCli(
+        ['--out', dir, '--bind', '127.0.0.1', '--tls-port', '8883', '--tls-ca-dir', '/var/lib/airpanel/ca', '--require-certificate'],
+        io,
+      ),
+    ).toBe(0);
     const conf = await readFile(join(dir, 'mosquitto.conf'), 'utf8');
     expect(conf).toContain('listener 1883 127.0.0.1\n');
-    expect(conf).toContain([
-      'listener 8883', 'certfile /var/lib/airpanel/ca/server.pem', 'keyfile /var/lib/airpanel/ca/server.key', 'cafile /var/lib/airpanel/ca/ca.pem',
-      'tls_version tlsv1.2',
-    ].join('\n'));
+    expect(conf).toContain(
+      [
+        'listener 8883',
+        'certfile /var/lib/airpanel/ca/server.pem',
+        'keyfile /var/lib/airpanel/ca/server.key',
+        'cafile /var/lib/airpanel/ca/ca.pem',
+        'tls_version tlsv1.2',
+      ].join('\n'),
+    );
     expect(conf).toContain('use_identity_as_username true\n');
     expect(conf).toContain('crlfile /var/lib/airpanel/ca/crl.pem\n');
     expect(await runMosquittoConfigCli(['--out', dir, '--tls-port', '8883'], io)).toBe(2);

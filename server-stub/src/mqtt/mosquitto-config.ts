@@ -67,7 +67,7 @@ function tlsListenerLines(tls: MosquittoTlsListener): string[] {
     ...(tls.requireCertificate
       ? [
           '# mTLS: the client certificate is the credential; its CN (the panel id) is the username',
-          '# and the client id, so one panel cannot take another\'s identity or session.',
+          "# and the client id, so one panel cannot take another's identity or session.",
           'require_certificate true',
           'use_identity_as_username true',
           'use_username_as_clientid true',
@@ -113,7 +113,7 @@ export function renderMosquittoConf(options: {
     'allow_anonymous false',
     `listener ${options.port}${options.bindAddress ? ` ${options.bindAddress}` : ''}`,
     ...(options.tls
-      ? ['# The backend\'s listener (keep it on 127.0.0.1 or a private network).', '', ...tlsListenerLines(options.tls)]
+      ? ["# The backend's listener (keep it on 127.0.0.1 or a private network).", '', ...tlsListenerLines(options.tls)]
       : ['# For anything beyond a trusted network, add TLS to this listener (certfile, keyfile).']),
     '',
     '# Retained display documents and persistent panel sessions (queued commands) survive restarts.',
@@ -126,7 +126,7 @@ export function renderMosquittoConf(options: {
     'max_queued_messages 100',
     `max_packet_size ${MAX_PACKET_SIZE}`,
     '# Small messages (a document, a dynsec answer) go out at once instead of waiting on Nagle',
-    '# and the peer\'s delayed ACK: ~40 ms per round trip otherwise.',
+    "# and the peer's delayed ACK: ~40 ms per round trip otherwise.",
     'set_tcp_nodelay true',
     '',
     `plugin ${options.pluginPath}`,
@@ -185,7 +185,9 @@ async function exists(path: string): Promise<boolean> {
  * backend's password hash, and Mosquitto owns it from then on). An existing dynsec file is
  * never overwritten: it holds every panel's account.
  */
-export async function writeMosquittoDeployment(options: MosquittoDeploymentOptions): Promise<MosquittoDeployment & { dynsecCreated: boolean }> {
+export async function writeMosquittoDeployment(
+  options: MosquittoDeploymentOptions,
+): Promise<MosquittoDeployment & { dynsecCreated: boolean }> {
   if (!options.backendUsername || !options.backendPassword) throw new Error('the backend needs a username and a password on the broker');
   if (options.backendPassword.length < 16) throw new Error('the backend password must be at least 16 characters (it guards every panel)');
   const outDir = resolve(options.outDir);

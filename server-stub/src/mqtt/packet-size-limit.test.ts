@@ -29,12 +29,16 @@ function feedInChunks(limit: PacketSizeLimit, stream: Buffer, cuts: number[]): s
 describe('PacketSizeLimit', () => {
   it('follows packet boundaries however the stream is cut, and stops at the first packet over the limit', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 10 }), (lengths, cuts) => {
-        const verdict = feedInChunks(new PacketSizeLimit(300), Buffer.concat(lengths.map(packet)), cuts);
-        const firstTooLarge = lengths.find((l) => l > 300);
-        if (firstTooLarge === undefined) expect(verdict).toBeNull();
-        else expect(verdict).toBe(`packet of ${firstTooLarge} bytes exceeds the limit of 300`);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (lengths, cuts) => {
+          const verdict = feedInChunks(new PacketSizeLimit(300), Buffer.concat(lengths.map(packet)), cuts);
+          const firstTooLarge = lengths.find((l) => l > 300);
+          if (firstTooLarge === undefined) expect(verdict).toBeNull();
+          else expect(verdict).toBe(`packet of ${firstTooLarge} bytes exceeds the limit of 300`);
+        },
+      ),
       { numRuns: 300 },
     );
   });

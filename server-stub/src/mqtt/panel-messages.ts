@@ -1,12 +1,5 @@
 import type { Logger } from '@airpanel/node-support/logger';
-import {
-  Identifier,
-  PanelEvent,
-  StatusMessage,
-  TOPIC_PREFIX,
-  panelTopics,
-  parsePanelTopic,
-} from '@airpanel/contract';
+import { Identifier, PanelEvent, StatusMessage, TOPIC_PREFIX, panelTopics, parsePanelTopic } from '@airpanel/contract';
 import type { PanelMessageSink } from './gateway.js';
 
 /**
@@ -77,7 +70,12 @@ export function decodePanelMessage(topic: string, payload: Uint8Array): DecodedP
   }
   const result = PanelEvent.safeParse(json);
   if (!result.success) return { kind: 'invalid', reason: `not a PanelEvent: ${result.error.message}` };
-  const claimed = result.data.type === 'command-ack' ? result.data.ack.panelId : result.data.type === 'sensor-reading' ? result.data.reading.panelId : result.data.panelId;
+  const claimed =
+    result.data.type === 'command-ack'
+      ? result.data.ack.panelId
+      : result.data.type === 'sensor-reading'
+        ? result.data.reading.panelId
+        : result.data.panelId;
   if (claimed !== parsed.panelId) {
     return { kind: 'invalid', reason: `event names panel ${claimed} on panel ${parsed.panelId}'s topic` };
   }

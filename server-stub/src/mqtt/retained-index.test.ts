@@ -30,11 +30,20 @@ describe('topic-indexed retained persistence', () => {
 
     expect(await collect(p.createRetainedStreamCombi(['airpanel/v1/panels/p-1/display']))).toEqual(['airpanel/v1/panels/p-1/display']);
     expect(await collect(p.createRetainedStreamCombi(['airpanel/v1/panels/p-9/display']))).toEqual([]);
-    expect(await collect(p.createRetainedStreamCombi(['airpanel/v1/panels/+/display']))).toEqual(['airpanel/v1/panels/p-1/display', 'airpanel/v1/panels/p-2/display']);
-    expect(await collect(p.createRetainedStreamCombi(['#']))).toEqual(['airpanel/v1/panels/p-1/display', 'airpanel/v1/panels/p-2/display', 'airpanel/v1/panels/p-2/status']);
+    expect(await collect(p.createRetainedStreamCombi(['airpanel/v1/panels/+/display']))).toEqual([
+      'airpanel/v1/panels/p-1/display',
+      'airpanel/v1/panels/p-2/display',
+    ]);
+    expect(await collect(p.createRetainedStreamCombi(['#']))).toEqual([
+      'airpanel/v1/panels/p-1/display',
+      'airpanel/v1/panels/p-2/display',
+      'airpanel/v1/panels/p-2/status',
+    ]);
 
     await store(p, 'airpanel/v1/panels/p-1/display', '');
-    expect(await collect(p.createRetainedStreamCombi(['airpanel/v1/panels/p-1/display', 'airpanel/v1/panels/p-2/status']))).toEqual(['airpanel/v1/panels/p-2/status']);
+    expect(await collect(p.createRetainedStreamCombi(['airpanel/v1/panels/p-1/display', 'airpanel/v1/panels/p-2/status']))).toEqual([
+      'airpanel/v1/panels/p-2/status',
+    ]);
   });
 
   it('matches topics as MQTT does', () => {
@@ -45,8 +54,14 @@ describe('topic-indexed retained persistence', () => {
     expect(mqttTopicMatches('+/b', '$SYS/b')).toBe(false);
     expect(mqttTopicMatches('$SYS/#', '$SYS/b')).toBe(true);
     // An exact pattern matches exactly its own topic.
-    fc.assert(fc.property(fc.array(fc.stringMatching(/^[a-z0-9-]{1,8}$/), { minLength: 1, maxLength: 6 }), fc.array(fc.stringMatching(/^[a-z0-9-]{1,8}$/), { minLength: 1, maxLength: 6 }), (a, b) => {
-      expect(mqttTopicMatches(a.join('/'), b.join('/'))).toBe(a.join('/') === b.join('/'));
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[a-z0-9-]{1,8}$/), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.stringMatching(/^[a-z0-9-]{1,8}$/), { minLength: 1, maxLength: 6 }),
+        (a, b) => {
+          expect(mqttTopicMatches(a.join('/'), b.join('/'))).toBe(a.join('/') === b.join('/'));
+        },
+      ),
+    );
   });
 });

@@ -15,13 +15,18 @@ export interface OperationsContext {
 /** Liveness, Prometheus metrics and the OpenAPI document. */
 export function operationsRoutes(ctx: OperationsContext): BoundRoute[] {
   return [
-    bindRoute(endpoints.getHealth, () => ok({
-      status: 'ok' as const,
-      panels: ctx.panelCount(),
-      mqttConnectedPanels: ctx.connectedPanelCount(),
-      uptimeSeconds: Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000),
+    bindRoute(endpoints.getHealth, () =>
+      ok({
+        status: 'ok' as const,
+        panels: ctx.panelCount(),
+        mqttConnectedPanels: ctx.connectedPanelCount(),
+        uptimeSeconds: Math.max(0, (ctx.clock.now() - ctx.startedAtMs) / 1000),
+      }),
+    ),
+    bindRoute(endpoints.getMetrics, async () => ({
+      status: 200,
+      raw: { contentType: ctx.metrics.registry.contentType, payload: await ctx.metrics.registry.metrics() },
     })),
-    bindRoute(endpoints.getMetrics, async () => ({ status: 200, raw: { contentType: ctx.metrics.registry.contentType, payload: await ctx.metrics.registry.metrics() } })),
     bindRoute(endpoints.getOpenApi, () => ok(ctx.openApiDocument())),
   ];
 }

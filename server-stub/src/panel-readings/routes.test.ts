@@ -9,14 +9,16 @@ import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
 describe('panel-readings routes: credentials', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let backend: Backend | null = null;
-  beforeEach(() => { temp = makeTempDir(); });
+  beforeEach(() => {
+    temp = makeTempDir();
+  });
   afterEach(async () => {
     await backend?.close();
     backend = null;
     temp.remove();
   });
 
-  it('no or unknown credentials → 401, another panel\'s key → 403, its own key or the admin token → 200, as the display route answers', async () => {
+  it("no or unknown credentials → 401, another panel's key → 403, its own key or the admin token → 200, as the display route answers", async () => {
     backend = await startTestBackend(temp.dir);
     const api = apiClient(backend.url);
     const admin = backend.adminToken;
@@ -29,7 +31,8 @@ describe('panel-readings routes: credentials', () => {
     const b = await register('panel-b');
     const ids = [randomUUID()];
     const list = (token?: string) => api('GET', '/api/v1/panels/panel-b/sensor-readings', token === undefined ? {} : { token });
-    const recorded = (token?: string) => api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { body: { ids }, ...(token === undefined ? {} : { token }) });
+    const recorded = (token?: string) =>
+      api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { body: { ids }, ...(token === undefined ? {} : { token }) });
     const display = (token: string) => api('GET', '/api/v1/panels/panel-b/display', { token });
 
     for (const call of [list, recorded]) {
@@ -48,7 +51,11 @@ describe('panel-readings routes: credentials', () => {
     expect((await recorded(b.apiKey)).json).toEqual({ recorded: [] });
     expect((await list(b.apiKey)).json).toEqual([]);
     // Another panel's key is refused before its request is looked at.
-    expect((await api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { token: a.apiKey, body: { ids: 'nope' } })).status).toBe(403);
-    expect((await api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { token: b.apiKey, body: { ids: 'nope' } })).status).toBe(400);
+    expect((await api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { token: a.apiKey, body: { ids: 'nope' } })).status).toBe(
+      403,
+    );
+    expect((await api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { token: b.apiKey, body: { ids: 'nope' } })).status).toBe(
+      400,
+    );
   });
 });

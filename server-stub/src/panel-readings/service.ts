@@ -71,7 +71,11 @@ export class PanelReadingsService {
       this.rule,
     );
     if (!averaged.values) return; // not enough coverage yet: the panel's level is not decided by it
-    const level = Reading.parse({ measuredAt: reading.measuredAt, source: panelReadingSource(panelId, reading.sensor), values: averaged.values });
+    const level = Reading.parse({
+      measuredAt: reading.measuredAt,
+      source: panelReadingSource(panelId, reading.sensor),
+      values: averaged.values,
+    });
     const work = this.o.readings.record(sourceId, level).catch((error: unknown) => {
       this.knownSources.delete(sourceId); // deleted by an operator meanwhile: look again next time
       this.o.logger.error('recording a panel reading for its level failed', { panelId, error: (error as Error).message });
@@ -88,7 +92,11 @@ export class PanelReadingsService {
     const id = panelSourceId(panelId);
     if (this.knownSources.has(id)) return id;
     if (!this.sourceExists(id)) {
-      this.o.sensorSources.create({ id, name: `Own sensor of ${panelId} (${reading.sensor})`.slice(0, 120), spec: { kind: 'panel', panelId } });
+      this.o.sensorSources.create({
+        id,
+        name: `Own sensor of ${panelId} (${reading.sensor})`.slice(0, 120),
+        spec: { kind: 'panel', panelId },
+      });
       this.o.logger.info('panel sensor source created', { panelId, sourceId: id });
       if (this.o.panels.require(panelId).sensorSourceId === null) this.o.panels.update(panelId, { sensorSourceId: id });
     }

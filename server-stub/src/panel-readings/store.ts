@@ -25,7 +25,9 @@ export class PanelReadingStore {
   constructor(private readonly db: Db) {
     this.insertStmt = db.prepare(`INSERT INTO panel_readings (reading_id, panel_id, seq, measured_at_ms, received_at_ms, body)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (reading_id) DO NOTHING`);
-    this.recentStmt = db.prepare('SELECT measured_at_ms, body FROM panel_readings WHERE panel_id = ? AND measured_at_ms > ? AND measured_at_ms <= ?');
+    this.recentStmt = db.prepare(
+      'SELECT measured_at_ms, body FROM panel_readings WHERE panel_id = ? AND measured_at_ms > ? AND measured_at_ms <= ?',
+    );
     this.listStmt = db.prepare('SELECT body, received_at_ms FROM panel_readings WHERE panel_id = ? AND seq > ? ORDER BY seq LIMIT ?');
     this.pruneStmt = db.prepare(`DELETE FROM panel_readings WHERE panel_id = ? AND seq <= ?`);
     this.countStmt = db.prepare('SELECT COUNT(*) AS n FROM panel_readings WHERE panel_id = ?');
@@ -33,7 +35,14 @@ export class PanelReadingStore {
 
   /** Stores a reading; false when it was recorded before (same id). */
   insert(reading: PanelReading, receivedAtMs: number): boolean {
-    const result = this.insertStmt.run(reading.id, reading.panelId, reading.seq, Date.parse(reading.measuredAt), receivedAtMs, JSON.stringify(reading));
+    const result = this.insertStmt.run(
+      reading.id,
+      reading.panelId,
+      reading.seq,
+      Date.parse(reading.measuredAt),
+      receivedAtMs,
+      JSON.stringify(reading),
+    );
     if (result.changes === 0) return false;
     // Pruned by sequence: cheap (index) and exact, and it runs once per PANEL_READINGS_KEPT/8.
     if (reading.seq % Math.ceil(PANEL_READINGS_KEPT / 8) === 0) this.pruneStmt.run(reading.panelId, reading.seq - PANEL_READINGS_KEPT);

@@ -13,6 +13,8 @@ export function panelRoutes(panels: PanelService): BoundRoute[] {
       return noContent();
     }),
     bindRoute(endpoints.rotatePanelKey, async ({ params }) => ok(await panels.rotateKey(params.panelId))),
-    bindRoute(endpoints.issuePanelCertificate, async ({ params, body }) => ok(await panels.issueClientCertificate(params.panelId, body.clientCertificateRequest))),
+    bindRoute(endpoints.issuePanelCertificate, async ({ params, body }) =>
+      ok(await panels.issueClientCertificate(params.panelId, body.clientCertificateRequest)),
+    ),
   ];
 }

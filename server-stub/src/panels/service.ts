@@ -1,6 +1,14 @@
 import {
-  DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, Panel, PanelRegistration, PanelSummary, panelTopics,
-  type ApiKeyRotation, type ClientCertificateIssue, type PanelCreateBody, type PanelUpdateBody,
+  DEFAULT_CONTENT_SET,
+  DEFAULT_LEVEL_SCHEME,
+  Panel,
+  PanelRegistration,
+  PanelSummary,
+  panelTopics,
+  type ApiKeyRotation,
+  type ClientCertificateIssue,
+  type PanelCreateBody,
+  type PanelUpdateBody,
 } from '@airpanel/contract';
 import { generatePanelKey, hashSecret } from '../auth.js';
 import type { Clock } from '../clock.js';
@@ -107,7 +115,11 @@ export class PanelService {
   }
 
   endpointsFor(panelId: string): PanelRegistration['endpoints'] {
-    return { apiBaseUrl: this.o.apiBaseUrl().replace(/\/+$/, ''), mqttUrl: this.o.gateway().panelUrl || null, topics: panelTopics(panelId) };
+    return {
+      apiBaseUrl: this.o.apiBaseUrl().replace(/\/+$/, ''),
+      mqttUrl: this.o.gateway().panelUrl || null,
+      topics: panelTopics(panelId),
+    };
   }
 
   async create(body: PanelCreateBody): Promise<PanelRegistration> {
@@ -139,7 +151,11 @@ export class PanelService {
     } catch (error) {
       panels.delete(id);
       keys.remove(id);
-      throw new ServiceError('unavailable', 'mqtt-unavailable', `panel "${id}" was not created: the MQTT broker did not take its credentials (${(error as Error).message})`);
+      throw new ServiceError(
+        'unavailable',
+        'mqtt-unavailable',
+        `panel "${id}" was not created: the MQTT broker did not take its credentials (${(error as Error).message})`,
+      );
     }
     let clientCertificate: string | null = null;
     if (csr !== undefined) {
@@ -148,14 +164,23 @@ export class PanelService {
       } catch (error) {
         panels.delete(id);
         keys.remove(id);
-        await this.o.gateway().removePanelCredentials(id).catch(() => undefined);
-        throw new ServiceError('unavailable', 'certificate-not-issued', `panel "${id}" was not created: its client certificate could not be issued (${(error as Error).message})`);
+        await this.o
+          .gateway()
+          .removePanelCredentials(id)
+          .catch(() => undefined);
+        throw new ServiceError(
+          'unavailable',
+          'certificate-not-issued',
+          `panel "${id}" was not created: its client certificate could not be issued (${(error as Error).message})`,
+        );
       }
     }
     this.o.issuer.reissue([id], 'panel created');
     this.o.logger.info('panel created', { panelId: id, clientCertificate: clientCertificate !== null });
     return PanelRegistration.parse({
-      panel, apiKey, endpoints: this.endpointsFor(id),
+      panel,
+      apiKey,
+      endpoints: this.endpointsFor(id),
       caCertificate: this.o.certificates?.caCertificatePem ?? null,
       clientCertificate,
     });
@@ -172,7 +197,11 @@ export class PanelService {
 
   private async checkCertificateRequest(csr: string): Promise<void> {
     if (!this.o.certificates) {
-      throw new ServiceError('bad-request', 'no-private-ca', 'this backend has no private CA (start it with --tls-ca-dir) and cannot sign a client certificate');
+      throw new ServiceError(
+        'bad-request',
+        'no-private-ca',
+        'this backend has no private CA (start it with --tls-ca-dir) and cannot sign a client certificate',
+      );
     }
     try {
       await this.o.certificates.checkRequest(csr);
@@ -189,7 +218,11 @@ export class PanelService {
     try {
       await this.o.gateway().registerPanelCredentials(panelId, apiKey);
     } catch (error) {
-      throw new ServiceError('unavailable', 'mqtt-unavailable', `the key of panel "${panelId}" was not changed: the MQTT broker did not take it (${(error as Error).message})`);
+      throw new ServiceError(
+        'unavailable',
+        'mqtt-unavailable',
+        `the key of panel "${panelId}" was not changed: the MQTT broker did not take it (${(error as Error).message})`,
+      );
     }
     this.o.panels.setKeyHash(panelId, keyHash);
     this.o.keys.set(panelId, keyHash);
@@ -232,8 +265,10 @@ export class PanelService {
     const [credentials, display] = await Promise.allSettled([gateway.removePanelCredentials(panelId), gateway.clearDisplay(panelId)]);
     // The panel is gone from the backend either way; a broker that missed it is cleaned up
     // by the account reconciliation at the next start.
-    if (credentials.status === 'rejected') this.o.logger.error('mqtt: could not remove the credentials of a deleted panel', { panelId, error: String(credentials.reason) });
-    if (display.status === 'rejected') this.o.logger.warn('mqtt: could not clear the retained document of a deleted panel', { panelId, error: String(display.reason) });
+    if (credentials.status === 'rejected')
+      this.o.logger.error('mqtt: could not remove the credentials of a deleted panel', { panelId, error: String(credentials.reason) });
+    if (display.status === 'rejected')
+      this.o.logger.warn('mqtt: could not clear the retained document of a deleted panel', { panelId, error: String(display.reason) });
     this.o.logger.info('panel deleted', { panelId });
   }
 

@@ -32,12 +32,17 @@ export class PanelStore {
   }
 
   insert(panel: Panel, keyHash: Buffer): void {
-    this.store.sql(`INSERT INTO panels (id, body, sensor_source_id, content_set_id, level_scheme_id, key_hash, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`).run(panel.id, JSON.stringify(panel), panel.sensorSourceId, panel.contentSetId, panel.levelSchemeId, keyHash, panel.createdAt);
+    this.store
+      .sql(
+        `INSERT INTO panels (id, body, sensor_source_id, content_set_id, level_scheme_id, key_hash, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(panel.id, JSON.stringify(panel), panel.sensorSourceId, panel.contentSetId, panel.levelSchemeId, keyHash, panel.createdAt);
   }
 
   update(panel: Panel): void {
-    this.store.sql(`UPDATE panels SET body = ?, sensor_source_id = ?, content_set_id = ?, level_scheme_id = ? WHERE id = ?`)
+    this.store
+      .sql(`UPDATE panels SET body = ?, sensor_source_id = ?, content_set_id = ?, level_scheme_id = ? WHERE id = ?`)
       .run(JSON.stringify(panel), panel.sensorSourceId, panel.contentSetId, panel.levelSchemeId, panel.id);
   }
 

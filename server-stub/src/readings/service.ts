@@ -26,13 +26,25 @@ export class ReadingService {
   async post(sourceId: string, body: ReadingBody): Promise<Reading> {
     const source = this.o.sources.get(sourceId);
     if (source.spec.kind !== 'simulated') {
-      throw new ServiceError('conflict', 'not-simulated', `sensor source "${sourceId}" is ${source.spec.kind}: its readings come from its vendor, not from the API`);
+      throw new ServiceError(
+        'conflict',
+        'not-simulated',
+        `sensor source "${sourceId}" is ${source.spec.kind}: its readings come from its vendor, not from the API`,
+      );
     }
     // A reading from the future would stay "the latest" and hide every real one after it.
     if (body.measuredAt && Date.parse(body.measuredAt) > this.o.clock.now() + MAX_READING_CLOCK_SKEW_MS) {
-      throw new ServiceError('bad-request', 'reading-in-future', `measuredAt ${body.measuredAt} is in the future (more than ${MAX_READING_CLOCK_SKEW_MS / 60_000} minutes ahead of the backend's clock)`);
+      throw new ServiceError(
+        'bad-request',
+        'reading-in-future',
+        `measuredAt ${body.measuredAt} is in the future (more than ${MAX_READING_CLOCK_SKEW_MS / 60_000} minutes ahead of the backend's clock)`,
+      );
     }
-    const reading = Reading.parse({ measuredAt: body.measuredAt ?? new Date(this.o.clock.now()).toISOString(), source: source.name, values: body.values });
+    const reading = Reading.parse({
+      measuredAt: body.measuredAt ?? new Date(this.o.clock.now()).toISOString(),
+      source: source.name,
+      values: body.values,
+    });
     await this.record(sourceId, reading);
     return reading;
   }

@@ -15,7 +15,9 @@ const report = (panelId: string) => ({
 describe('release feed routes: credentials', () => {
   let temp: ReturnType<typeof makeTempDir>;
   let backend: Backend | null = null;
-  beforeEach(() => { temp = makeTempDir(); });
+  beforeEach(() => {
+    temp = makeTempDir();
+  });
   afterEach(async () => {
     await backend?.close();
     backend = null;
@@ -25,7 +27,8 @@ describe('release feed routes: credentials', () => {
   it("a panel reports with its own key (204); another panel's key → 403, none → 401; a panel key on release management → 403", async () => {
     backend = await startTestBackend(temp.dir);
     const api = apiClient(backend.url);
-    const register = async (id: string) => PanelRegistration.parse((await api('POST', '/api/v1/panels', { token: backend!.adminToken, body: { id, name: id } })).json);
+    const register = async (id: string) =>
+      PanelRegistration.parse((await api('POST', '/api/v1/panels', { token: backend!.adminToken, body: { id, name: id } })).json);
     const a = await register('panel-a');
     const b = await register('panel-b');
 
@@ -46,7 +49,9 @@ describe('release feed routes: credentials', () => {
 
     const panels = await api('GET', '/api/v1/releases/panels', { token: backend.adminToken });
     expect(panels.status).toBe(200);
-    expect((panels.json as { panels: { panelId: string; runningVersion: string | null }[] }).panels).toContainEqual(expect.objectContaining({ panelId: 'panel-a', runningVersion: '1.0.0' }));
+    expect((panels.json as { panels: { panelId: string; runningVersion: string | null }[] }).panels).toContainEqual(
+      expect.objectContaining({ panelId: 'panel-a', runningVersion: '1.0.0' }),
+    );
   });
 
   it('refuses a report naming another panel than its path, and an unknown channel, with ApiError bodies', async () => {

@@ -71,7 +71,11 @@ async function bundleAnswer(store: ReleaseFeedStore, name: string, range: string
   }
   const headers = { 'accept-ranges': 'bytes', 'content-type': 'application/gzip', 'cache-control': 'public, max-age=31536000, immutable' };
   if (range === undefined) {
-    return { status: 200, headers: { ...headers, 'content-length': String(size) }, raw: { contentType: 'application/gzip', payload: createReadStream(file) } };
+    return {
+      status: 200,
+      headers: { ...headers, 'content-length': String(size) },
+      raw: { contentType: 'application/gzip', payload: createReadStream(file) },
+    };
   }
   const r = byteRange(range, size);
   if (!r) return { status: 416, headers: { ...headers, 'content-range': `bytes */${size}` } };
@@ -86,7 +90,10 @@ async function bundleAnswer(store: ReleaseFeedStore, name: string, range: string
 async function receiveBundle(store: ReleaseFeedStore, request: FastifyRequest, name: string, maxBytes: number): Promise<RouteResult> {
   const sha512 = String(request.headers['x-bundle-sha512'] ?? '');
   if (!/^[A-Za-z0-9+/]{86}==$/.test(sha512) || bundleNameOf(sha512) !== name) {
-    throw badRequest('invalid-request', 'PUT /releases/bundles/<first 64 hex of sha512>.tar.gz with header x-bundle-sha512: <sha512 base64>');
+    throw badRequest(
+      'invalid-request',
+      'PUT /releases/bundles/<first 64 hex of sha512>.tar.gz with header x-bundle-sha512: <sha512 base64>',
+    );
   }
   const sha512hex = Buffer.from(sha512, 'base64').toString('hex');
   const tmp = join(store.bundlesDir, `.upload-${randomBytes(6).toString('hex')}`);
@@ -121,14 +128,29 @@ async function receiveBundle(store: ReleaseFeedStore, request: FastifyRequest, n
 function panelUpdateStates(store: ReleaseFeedStore, panelStatus: ReleaseRoutesOptions['panelStatus']): PanelUpdateState[] {
   const byId = new Map<string, PanelUpdateState>();
   for (const r of store.panelRecords()) {
-    byId.set(r.panelId, { panelId: r.panelId, runningVersion: r.runningVersion, channel: r.channel, lastUpdate: r.report, reportedAt: r.receivedAt, noValidManifestSince: r.report.noValidManifestSince ?? null });
+    byId.set(r.panelId, {
+      panelId: r.panelId,
+      runningVersion: r.runningVersion,
+      channel: r.channel,
+      lastUpdate: r.report,
+      reportedAt: r.receivedAt,
+      noValidManifestSince: r.report.noValidManifestSince ?? null,
+    });
   }
   for (const s of panelStatus?.() ?? []) {
-    const e = byId.get(s.panelId) ?? { panelId: s.panelId, runningVersion: null, channel: null, lastUpdate: null, reportedAt: null, noValidManifestSince: null };
+    const e = byId.get(s.panelId) ?? {
+      panelId: s.panelId,
+      runningVersion: null,
+      channel: null,
+      lastUpdate: null,
+      reportedAt: null,
+      noValidManifestSince: null,
+    };
     const fromStatus = UpdateReport.safeParse(s.update);
     // The newer of the two reports says whether the panel still sees valid manifests.
     const reportAt = e.lastUpdate?.at ?? '';
-    const silent = fromStatus.success && fromStatus.data.at >= reportAt ? (fromStatus.data.noValidManifestSince ?? null) : e.noValidManifestSince;
+    const silent =
+      fromStatus.success && fromStatus.data.at >= reportAt ? (fromStatus.data.noValidManifestSince ?? null) : e.noValidManifestSince;
     byId.set(s.panelId, { ...e, statusFirmwareVersion: s.firmwareVersion, statusUpdate: s.update ?? null, noValidManifestSince: silent });
   }
   return [...byId.values()].sort((a, b) => a.panelId.localeCompare(b.panelId));
@@ -146,35 +168,51 @@ export function releaseRoutes(o: ReleaseRoutesOptions): BoundRoute[] {
       if (served.paused) throw new ServiceError('not-found', 'channel-paused', `channel ${params.channel} is paused`);
       const etag = `"m${String((served.envelope.manifest as { counter?: unknown }).counter)}"`;
       if (request.headers['if-none-match'] === etag) return { status: 304 };
-      return { status: 200, headers: { etag, 'cache-control': 'no-cache' }, raw: { contentType: 'application/json', payload: JSON.stringify(served.envelope) } };
+      return {
+        status: 200,
+        headers: { etag, 'cache-control': 'no-cache' },
+        raw: { contentType: 'application/json', payload: JSON.stringify(served.envelope) },
+      };
     }),
     bindRoute(endpoints.getBundle, ({ params, request }) => bundleAnswer(store, params.name, request.headers.range)),
-    bindRoute(endpoints.reportUpdate, ({ params, body }) => {
-      if (body.panelId !== params.panelId) throw badRequest('invalid-request', 'panelId mismatch');
-      store.recordPanel({ ...body, receivedAt: now() });
-      return { status: 204 };
-    }, { ...(o.reportAuth ? { auth: o.reportAuth } : {}) }),
+    bindRoute(
+      endpoints.reportUpdate,
+      ({ params, body }) => {
+        if (body.panelId !== params.panelId) throw badRequest('invalid-request', 'panelId mismatch');
+        store.recordPanel({ ...body, receivedAt: now() });
+        return { status: 204 };
+      },
+      { ...(o.reportAuth ? { auth: o.reportAuth } : {}) },
+    ),
 
     // ---- release manager ----
-    bindRoute(endpoints.uploadBundle, ({ params, request }) => receiveBundle(store, request, params.name, maxBundle), { bodyLimit: maxBundle }),
+    bindRoute(endpoints.uploadBundle, ({ params, request }) => receiveBundle(store, request, params.name, maxBundle), {
+      bodyLimit: maxBundle,
+    }),
     bindRoute(endpoints.publishRelease, async ({ body: envelope }) => {
       const parsed = ReleaseManifest.safeParse(envelope.manifest);
-      if (!parsed.success) throw badRequest('invalid-manifest', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!parsed.success)
+        throw badRequest('invalid-manifest', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       const m: Manifest = parsed.data;
-      if (m.counter <= store.maxCounter) throw new ServiceError('conflict', 'counter-not-growing', `counter ${m.counter} must be above ${store.maxCounter}`);
+      if (m.counter <= store.maxCounter)
+        throw new ServiceError('conflict', 'counter-not-growing', `counter ${m.counter} must be above ${store.maxCounter}`);
       const name = bundleNameFromUrl(m.bundle.url, m.channel);
-      if (name === null || name !== bundleNameOf(m.bundle.sha512)) throw badRequest('bad-bundle-url', 'the bundle URL must point at this feed\'s bundle with the manifest\'s sha512');
+      if (name === null || name !== bundleNameOf(m.bundle.sha512))
+        throw badRequest('bad-bundle-url', "the bundle URL must point at this feed's bundle with the manifest's sha512");
       let size: number;
       try {
         size = (await stat(store.bundlePath(name))).size;
       } catch {
         throw badRequest('bundle-missing', 'upload the bundle first');
       }
-      if (size !== m.bundle.size) throw badRequest('bundle-size-mismatch', `stored bundle has ${size} bytes, manifest says ${m.bundle.size}`);
+      if (size !== m.bundle.size)
+        throw badRequest('bundle-size-mismatch', `stored bundle has ${size} bytes, manifest says ${m.bundle.size}`);
       store.addRelease(envelope, m, now());
       return ok({ version: m.version, channel: m.channel, counter: m.counter, rolloutShare: m.rolloutShare }, 201);
     }),
-    bindRoute(endpoints.pauseChannel, ({ params, body }) => ok({ channel: params.channel, ...store.setPaused(params.channel, body.paused, now()) })),
+    bindRoute(endpoints.pauseChannel, ({ params, body }) =>
+      ok({ channel: params.channel, ...store.setPaused(params.channel, body.paused, now()) }),
+    ),
     bindRoute(endpoints.listReleases, () => {
       const channels = store.channels();
       const releases = store.releases().map((r) => {

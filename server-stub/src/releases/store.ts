@@ -22,7 +22,6 @@ export const StoredRelease = z.object({
 });
 export type StoredRelease = z.infer<typeof StoredRelease>;
 
-
 const IndexFile = z.object({
   format: z.literal('airpanel-release-feed/1'),
   maxCounter: z.number().int().min(0),
@@ -50,7 +49,12 @@ export class ReleaseFeedStore {
     this.dir = join(dataDir, 'releases');
     this.bundlesDir = join(this.dir, 'bundles');
     mkdirSync(this.bundlesDir, { recursive: true });
-    this.index = readJson(join(this.dir, 'index.json'), IndexFile) ?? { format: 'airpanel-release-feed/1', maxCounter: 0, releases: [], channels: {} };
+    this.index = readJson(join(this.dir, 'index.json'), IndexFile) ?? {
+      format: 'airpanel-release-feed/1',
+      maxCounter: 0,
+      releases: [],
+      channels: {},
+    };
     this.panels = readJson(join(this.dir, 'panels.json'), z.record(z.string(), PanelUpdateRecord)) ?? {};
   }
 
@@ -134,9 +138,13 @@ export function viewOfStoredRelease(r: StoredRelease): StoredReleaseView {
   const raw = r.envelope.manifest;
   const parsed = ReleaseManifest.safeParse(raw);
   if (parsed.success) return { servable: true, manifest: parsed.data, counter: parsed.data.counter, channel: parsed.data.channel };
-  const reason = raw.schema === 1
-    ? 'schema 1: current panels refuse it (nothing in it lets their loader check the installed bundle at launch); publish the bundle again for a schema-2 manifest'
-    : `not a valid schema-2 manifest: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+  const reason =
+    raw.schema === 1
+      ? 'schema 1: current panels refuse it (nothing in it lets their loader check the installed bundle at launch); publish the bundle again for a schema-2 manifest'
+      : `not a valid schema-2 manifest: ${parsed.error.issues
+          .slice(0, 3)
+          .map((i) => `${i.path.join('.')}: ${i.message}`)
+          .join('; ')}`;
   const channel = typeof raw.channel === 'string' ? raw.channel : null;
   return { servable: false, reason: reason.slice(0, 500), counter: counterOf(raw), channel, fields: raw };
 }

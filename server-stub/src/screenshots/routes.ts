@@ -10,7 +10,11 @@ export function screenshotRoutes(screenshots: ScreenshotService): BoundRoute[] {
     }),
     bindRoute(endpoints.getScreenshot, ({ params }) => {
       const { png, takenAt } = screenshots.get(params.panelId);
-      return { status: 200, raw: { contentType: 'image/png', payload: png }, headers: { 'last-modified': new Date(takenAt).toUTCString(), 'cache-control': 'no-store' } };
+      return {
+        status: 200,
+        raw: { contentType: 'image/png', payload: png },
+        headers: { 'last-modified': new Date(takenAt).toUTCString(), 'cache-control': 'no-store' },
+      };
     }),
   ];
 }

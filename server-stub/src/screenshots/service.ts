@@ -32,7 +32,8 @@ export class ScreenshotService {
       const file = this.file(panelId);
       return { png: readFileSync(file), takenAt: statSync(file).mtime.toISOString() };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ServiceError('not-found', 'not-found', `panel "${panelId}" has sent no screenshot yet (send it the screenshot command)`);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new ServiceError('not-found', 'not-found', `panel "${panelId}" has sent no screenshot yet (send it the screenshot command)`);
       throw error;
     }
   }

@@ -17,7 +17,10 @@ describe('http-json sensor provider against a real loopback vendor', () => {
 
   it('maps nested fields, array indexes, numeric strings and the measurement time', async () => {
     vendor.json('/station', { data: { pm25: '12.5', list: [{ v: 3 }, { v: 41 }] }, ts: 1_767_225_600 });
-    const source = httpSource('st-1', `${vendor.url}/station`, { fieldMap: { pm25: 'data.pm25', pm10: 'data.list.1.v', no2: 'data.absent' }, measuredAtField: 'ts' });
+    const source = httpSource('st-1', `${vendor.url}/station`, {
+      fieldMap: { pm25: 'data.pm25', pm10: 'data.list.1.v', no2: 'data.absent' },
+      measuredAtField: 'ts',
+    });
     const reading = await provider.fetch(source, signal);
     expect(reading.values).toEqual({ pm25: 12.5, pm10: 41 });
     expect(reading.measuredAt).toBe('2026-01-01T00:00:00.000Z');
@@ -67,6 +70,8 @@ describe('field mapping', () => {
     expect(() => readingFromJson(source, spec, { data: { pm25: 'high' }, at: '2026-03-01T00:00:00Z' }, now)).toThrow(/not a number/);
     expect(() => readingFromJson(source, spec, { data: { pm25: 5 }, at: '2026-03-02T00:00:00Z' }, now)).toThrow(/future/);
     expect(() => readingFromJson(source, spec, { data: { pm25: 5 }, at: 'yesterday' }, now)).toThrow(/ISO 8601/);
-    expect(readingFromJson(source, spec, { data: { pm25: 5 }, at: '2026-02-28T23:00:00+01:00' }, now).measuredAt).toBe('2026-02-28T22:00:00.000Z');
+    expect(readingFromJson(source, spec, { data: { pm25: 5 }, at: '2026-02-28T23:00:00+01:00' }, now).measuredAt).toBe(
+      '2026-02-28T22:00:00.000Z',
+    );
   });
 });

@@ -140,7 +140,12 @@ function toNumber(value: unknown): number | null {
  * leave out what a station does not measure); a field that is present but not a valid
  * concentration rejects the whole reading, since it says the data cannot be trusted.
  */
-export function readingFromJson(source: SensorSource, spec: Extract<SensorSpec, { kind: 'http-json' }>, json: unknown, nowMs: number): Reading {
+export function readingFromJson(
+  source: SensorSource,
+  spec: Extract<SensorSpec, { kind: 'http-json' }>,
+  json: unknown,
+  nowMs: number,
+): Reading {
   const values: Partial<Record<Pollutant, number>> = {};
   for (const pollutant of POLLUTANTS) {
     const fieldPath = spec.fieldMap[pollutant];
@@ -148,20 +153,30 @@ export function readingFromJson(source: SensorSource, spec: Extract<SensorSpec, 
     const raw = valueAtPath(json, fieldPath);
     if (raw === undefined || raw === null) continue;
     const value = toNumber(raw);
-    if (value === null) throw new SensorFetchError(`sensor source ${source.id}: field ${fieldPath} (${pollutant}) is not a number: ${JSON.stringify(raw).slice(0, 80)}`);
+    if (value === null)
+      throw new SensorFetchError(
+        `sensor source ${source.id}: field ${fieldPath} (${pollutant}) is not a number: ${JSON.stringify(raw).slice(0, 80)}`,
+      );
     values[pollutant] = value;
   }
   const checked = PollutantValues.safeParse(values);
   if (!checked.success) {
-    const reason = Object.keys(values).length === 0 ? 'none of the mapped fields is present' : checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const reason =
+      Object.keys(values).length === 0
+        ? 'none of the mapped fields is present'
+        : checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new SensorFetchError(`sensor source ${source.id}: invalid values (${reason})`);
   }
   let measuredAtMs = nowMs;
   if (spec.measuredAtField) {
     const raw = valueAtPath(json, spec.measuredAtField);
     const parsed = parseMeasuredAt(raw);
-    if (parsed === null) throw new SensorFetchError(`sensor source ${source.id}: field ${spec.measuredAtField} is not an ISO 8601 time or epoch seconds: ${JSON.stringify(raw)?.slice(0, 80)}`);
-    if (parsed > nowMs + MAX_FUTURE_SKEW_MS) throw new SensorFetchError(`sensor source ${source.id}: measurement time ${new Date(parsed).toISOString()} is in the future`);
+    if (parsed === null)
+      throw new SensorFetchError(
+        `sensor source ${source.id}: field ${spec.measuredAtField} is not an ISO 8601 time or epoch seconds: ${JSON.stringify(raw)?.slice(0, 80)}`,
+      );
+    if (parsed > nowMs + MAX_FUTURE_SKEW_MS)
+      throw new SensorFetchError(`sensor source ${source.id}: measurement time ${new Date(parsed).toISOString()} is in the future`);
     measuredAtMs = parsed;
   }
   return Reading.parse({ measuredAt: new Date(measuredAtMs).toISOString(), source: source.name, values: checked.data });

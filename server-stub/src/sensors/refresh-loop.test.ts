@@ -24,7 +24,11 @@ describe('refresh loop', () => {
   afterAll(() => vendor.close());
 
   function source(id: string, path: string, extra: Record<string, unknown> = {}): SensorSource {
-    return SensorSource.parse({ id, name: id, spec: { kind: 'http-json', url: `${vendor.url}${path}`, fieldMap: { pm25: 'pm25' }, retries: 0, ...extra } });
+    return SensorSource.parse({
+      id,
+      name: id,
+      spec: { kind: 'http-json', url: `${vendor.url}${path}`, fieldMap: { pm25: 'pm25' }, retries: 0, ...extra },
+    });
   }
 
   function makeLoop(sources: SensorSource[], clock: FakeClock, concurrency: number) {
@@ -129,7 +133,11 @@ describe('refresh loop inside the backend', () => {
     const admin = backend.adminToken;
     const created = await api('POST', '/api/v1/sensors', {
       token: admin,
-      body: { id: 'station-9', name: 'City station 9', spec: { kind: 'http-json', url: `${vendor.url}/city/station-9`, fieldMap: { pm10: 'measurements.pm10' } } },
+      body: {
+        id: 'station-9',
+        name: 'City station 9',
+        spec: { kind: 'http-json', url: `${vendor.url}/city/station-9`, fieldMap: { pm10: 'measurements.pm10' } },
+      },
     });
     expect(created.status, created.text).toBe(201);
     await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-v', name: 'Vendor fed', sensorSourceId: 'station-9' } });

@@ -161,7 +161,8 @@ export class RefreshLoop {
         lastError: null,
         lastSuccessMs: clock.now(),
       });
-      if (previous && previous.consecutiveFailures > 0) logger.info('refresh: sensor source recovered', { sourceId: source.id, failures: previous.consecutiveFailures });
+      if (previous && previous.consecutiveFailures > 0)
+        logger.info('refresh: sensor source recovered', { sourceId: source.id, failures: previous.consecutiveFailures });
       try {
         await this.options.onReading(source.id, reading);
       } catch (error) {

@@ -17,7 +17,13 @@ export type SensorSourceService = DefinitionService<SensorSource, SensorSourceCr
 
 export function sensorSourceRoutes(service: SensorSourceService): BoundRoute[] {
   return definitionRoutes(
-    { list: endpoints.listSensorSources, create: endpoints.createSensorSource, get: endpoints.getSensorSource, replace: endpoints.replaceSensorSource, delete: endpoints.deleteSensorSource },
+    {
+      list: endpoints.listSensorSources,
+      create: endpoints.createSensorSource,
+      get: endpoints.getSensorSource,
+      replace: endpoints.replaceSensorSource,
+      delete: endpoints.deleteSensorSource,
+    },
     service,
     'sensorId',
   );

@@ -63,7 +63,12 @@ export class PanelMessageRecorder implements PanelMessageSink {
       return;
     }
     if (event.type === 'level-disagreement') {
-      logger.warn('panel decided another level on its own', { panelId, ownLevel: event.ownLevel, backendLevel: event.backendLevel, backendRevision: event.backendRevision });
+      logger.warn('panel decided another level on its own', {
+        panelId,
+        ownLevel: event.ownLevel,
+        backendLevel: event.backendLevel,
+        backendRevision: event.backendRevision,
+      });
       return;
     }
     const at = this.nowIso();

@@ -56,7 +56,11 @@ export class StatusStore {
   }
 
   listUpdateReports(): { panelId: string; firmwareVersion: string | null; update: unknown }[] {
-    const rows = this.store.sql('SELECT panel_id, firmware_version, status_body FROM panel_status ORDER BY panel_id').all() as { panel_id: string; firmware_version: string | null; status_body: string | null }[];
+    const rows = this.store.sql('SELECT panel_id, firmware_version, status_body FROM panel_status ORDER BY panel_id').all() as {
+      panel_id: string;
+      firmware_version: string | null;
+      status_body: string | null;
+    }[];
     return rows.map((r) => ({
       panelId: r.panel_id,
       firmwareVersion: r.firmware_version,
@@ -67,35 +71,51 @@ export class StatusStore {
   /** Records what a panel reported on its status topic (a full status or its last will). */
   recordStatus(panelId: string, message: StatusMessage, receivedAtIso: string): void {
     if ('firmwareVersion' in message) {
-      this.store.sql(`INSERT INTO panel_status (panel_id, online, last_seen_at, state, firmware_version, displayed_revision, last_error, status_body)
+      this.store
+        .sql(
+          `INSERT INTO panel_status (panel_id, online, last_seen_at, state, firmware_version, displayed_revision, last_error, status_body)
         VALUES (@panelId, @online, @seen, @state, @firmware, @displayed, @lastError, @body)
         ON CONFLICT (panel_id) DO UPDATE SET online = excluded.online, last_seen_at = excluded.last_seen_at, state = excluded.state,
           firmware_version = excluded.firmware_version, displayed_revision = excluded.displayed_revision,
-          last_error = excluded.last_error, status_body = excluded.status_body`).run({
-        panelId,
-        online: message.online ? 1 : 0,
-        seen: receivedAtIso,
-        state: message.state,
-        firmware: message.firmwareVersion,
-        displayed: message.displayedRevision,
-        lastError: message.lastError,
-        body: JSON.stringify(message),
-      });
+          last_error = excluded.last_error, status_body = excluded.status_body`,
+        )
+        .run({
+          panelId,
+          online: message.online ? 1 : 0,
+          seen: receivedAtIso,
+          state: message.state,
+          firmware: message.firmwareVersion,
+          displayed: message.displayedRevision,
+          lastError: message.lastError,
+          body: JSON.stringify(message),
+        });
     } else {
       // The last will says only "offline"; what the panel said before stays on record.
-      this.store.sql(`INSERT INTO panel_status (panel_id, online) VALUES (?, 0)
-        ON CONFLICT (panel_id) DO UPDATE SET online = 0`).run(panelId);
+      this.store
+        .sql(
+          `INSERT INTO panel_status (panel_id, online) VALUES (?, 0)
+        ON CONFLICT (panel_id) DO UPDATE SET online = 0`,
+        )
+        .run(panelId);
     }
   }
 
   recordStateTransition(panelId: string, state: PanelStatus['state'], atIso: string): void {
-    this.store.sql(`INSERT INTO panel_status (panel_id, online, last_seen_at, state) VALUES (?, 1, ?, ?)
-      ON CONFLICT (panel_id) DO UPDATE SET state = excluded.state, last_seen_at = excluded.last_seen_at`).run(panelId, atIso, state);
+    this.store
+      .sql(
+        `INSERT INTO panel_status (panel_id, online, last_seen_at, state) VALUES (?, 1, ?, ?)
+      ON CONFLICT (panel_id) DO UPDATE SET state = excluded.state, last_seen_at = excluded.last_seen_at`,
+      )
+      .run(panelId, atIso, state);
   }
 
   recordHttpSeen(panelId: string, atIso: string): void {
-    this.store.sql(`INSERT INTO panel_status (panel_id, online, http_seen_at) VALUES (?, 0, ?)
-      ON CONFLICT (panel_id) DO UPDATE SET http_seen_at = excluded.http_seen_at`).run(panelId, atIso);
+    this.store
+      .sql(
+        `INSERT INTO panel_status (panel_id, online, http_seen_at) VALUES (?, 0, ?)
+      ON CONFLICT (panel_id) DO UPDATE SET http_seen_at = excluded.http_seen_at`,
+      )
+      .run(panelId, atIso);
   }
 
   /** After a restart nobody is connected until it says so again. */

@@ -50,11 +50,16 @@ export function hostOf(url: string | undefined): string | null {
   }
 }
 
-export async function setUpBackendTls(options: TlsOptions, deps: { clock: Clock; logger: Logger; serverNames: string[] }): Promise<BackendTls> {
+export async function setUpBackendTls(
+  options: TlsOptions,
+  deps: { clock: Clock; logger: Logger; serverNames: string[] },
+): Promise<BackendTls> {
   if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
     throw new Error('give both the TLS certificate and its key (--tls-cert and --tls-key), or neither');
   }
-  const ca = options.caDir ? await PrivateCa.open({ dir: options.caDir, serverNames: deps.serverNames, clock: deps.clock, logger: deps.logger }) : null;
+  const ca = options.caDir
+    ? await PrivateCa.open({ dir: options.caDir, serverNames: deps.serverNames, clock: deps.clock, logger: deps.logger })
+    : null;
   const listeners: ((credentials: ServerTlsCredentials) => void)[] = [];
 
   if (options.certFile && options.keyFile) {

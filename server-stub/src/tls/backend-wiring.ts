@@ -4,7 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
 import type { MqttGateway } from '../mqtt/gateway.js';
 import { RENEWAL_CHECK_INTERVAL_MS, hostOf, type BackendTls } from './backend-tls.js';
-import { addStrictTransportSecurity, checkPanelCertificate, enforcePanelCertificates, type PanelCertificateIssuer, type TransportVerdict } from './panel-certificates.js';
+import {
+  addStrictTransportSecurity,
+  checkPanelCertificate,
+  enforcePanelCertificates,
+  type PanelCertificateIssuer,
+  type TransportVerdict,
+} from './panel-certificates.js';
 import { readCertificateRequest } from './x509.js';
 
 /**
@@ -102,8 +108,10 @@ export function panelCertificateIssuer(tls: BackendTls): PanelCertificateIssuer 
 /** One line for people: the certificate's names and expiry, and whether client certificates count. */
 export function transportSummary(tls: BackendTls): string {
   const { names, notAfter, source } = tls.describe();
-  return `TLS 1.2+ with a certificate for ${names.join(', ')} (${source === 'files' ? 'from --tls-cert' : 'issued by the private CA'}), expires ${notAfter}; ` +
-    (tls.ca ? 'panel client certificates accepted (mTLS; the API key stays required)' : 'no client certificates (no --tls-ca-dir)');
+  return (
+    `TLS 1.2+ with a certificate for ${names.join(', ')} (${source === 'files' ? 'from --tls-cert' : 'issued by the private CA'}), expires ${notAfter}; ` +
+    (tls.ca ? 'panel client certificates accepted (mTLS; the API key stays required)' : 'no client certificates (no --tls-ca-dir)')
+  );
 }
 
 export function logTransportAtStart(tls: BackendTls, logger: Logger): void {

@@ -27,14 +27,21 @@ export function checkPanelCertificate(record: PanelCertificateRecord, panelId: s
   const cert = isTlsSocket(socket) ? socket.getPeerCertificate() : null;
   const presented = cert !== null && Object.keys(cert).length > 0;
   if (!presented) {
-    return record.panelHasCertificate(panelId) ? { ok: false, reason: `panel ${panelId} has a client certificate and must present it` } : ACCEPTED;
+    return record.panelHasCertificate(panelId)
+      ? { ok: false, reason: `panel ${panelId} has a client certificate and must present it` }
+      : ACCEPTED;
   }
   const tlsSocket = socket as TLSSocket;
-  if (!tlsSocket.authorized) return { ok: false, reason: `client certificate refused: ${String(tlsSocket.authorizationError ?? 'not signed by the backend CA')}` };
+  if (!tlsSocket.authorized)
+    return { ok: false, reason: `client certificate refused: ${String(tlsSocket.authorizationError ?? 'not signed by the backend CA')}` };
   const commonName = cert.subject?.CN;
-  if (commonName !== panelId) return { ok: false, reason: `the client certificate belongs to ${JSON.stringify(commonName ?? '')}, not to panel ${panelId}` };
+  if (commonName !== panelId)
+    return { ok: false, reason: `the client certificate belongs to ${JSON.stringify(commonName ?? '')}, not to panel ${panelId}` };
   if (!record.isCurrentPanelCertificate(panelId, cert.serialNumber)) {
-    return { ok: false, reason: `the client certificate of panel ${panelId} was revoked (panel deleted, key rotated, or a newer certificate issued)` };
+    return {
+      ok: false,
+      reason: `the client certificate of panel ${panelId} was revoked (panel deleted, key rotated, or a newer certificate issued)`,
+    };
   }
   return ACCEPTED;
 }
@@ -54,7 +61,11 @@ export function addStrictTransportSecurity(app: FastifyInstance): void {
  * (the backend's own, the release feed's, the panel readings'): one place for all of them.
  * `panelOf` answers the panel a bearer token belongs to (null for the admin or no token).
  */
-export function enforcePanelCertificates(app: FastifyInstance, record: PanelCertificateRecord, panelOf: (authorization: string | undefined) => string | null): void {
+export function enforcePanelCertificates(
+  app: FastifyInstance,
+  record: PanelCertificateRecord,
+  panelOf: (authorization: string | undefined) => string | null,
+): void {
   app.addHook('onRequest', (request, reply, done) => {
     const panelId = panelOf(request.headers.authorization);
     if (panelId === null) return done();

@@ -6,8 +6,15 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import {
-  createCertificate, createRevocationList, generateKeyPair, importPrivateKeyPem, normalizeSerial, privateKeyToPem,
-  randomSerial, readCertificateRequest, type Issuer,
+  createCertificate,
+  createRevocationList,
+  generateKeyPair,
+  importPrivateKeyPem,
+  normalizeSerial,
+  privateKeyToPem,
+  randomSerial,
+  readCertificateRequest,
+  type Issuer,
 } from './x509.js';
 
 /** File names inside `--tls-ca-dir`. */
@@ -74,7 +81,11 @@ async function readIfExists(path: string): Promise<string | null> {
 
 /** Names of a certificate's subjectAltName ("DNS:a, IP Address:1.2.3.4"), sorted. */
 export function certificateNames(cert: X509Certificate): string[] {
-  return (cert.subjectAltName ?? '').split(', ').filter(Boolean).map((entry) => entry.replace(/^(DNS|IP Address):/, '')).sort();
+  return (cert.subjectAltName ?? '')
+    .split(', ')
+    .filter(Boolean)
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .sort();
 }
 
 /**
@@ -99,15 +110,22 @@ export class PrivateCa {
     let keyPem = await readIfExists(join(dir, CA_FILES.caKey));
     let certPem = await readIfExists(join(dir, CA_FILES.caCert));
     if ((keyPem === null) !== (certPem === null)) {
-      throw new Error(`${dir} holds only one of ${CA_FILES.caKey} and ${CA_FILES.caCert}: restore the other, or empty the directory to make a new CA (every panel then needs the new CA)`);
+      throw new Error(
+        `${dir} holds only one of ${CA_FILES.caKey} and ${CA_FILES.caCert}: restore the other, or empty the directory to make a new CA (every panel then needs the new CA)`,
+      );
     }
     if (keyPem === null || certPem === null) {
       const keys = await generateKeyPair();
       // Dated and with a random tag: two CAs (a test one, a rebuilt one) never share a name.
       const commonName = `Airpanel private CA ${now.toISOString().slice(0, 10)} ${randomSerial().slice(0, 8)}`;
       certPem = await createCertificate({
-        serial: randomSerial(), commonName, publicKey: keys.publicKey, selfSignKey: keys.privateKey,
-        notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + CA_VALIDITY_DAYS * DAY_MS), ca: true,
+        serial: randomSerial(),
+        commonName,
+        publicKey: keys.publicKey,
+        selfSignKey: keys.privateKey,
+        notBefore: new Date(now.getTime() - BACKDATE_MS),
+        notAfter: new Date(now.getTime() + CA_VALIDITY_DAYS * DAY_MS),
+        ca: true,
       });
       keyPem = await privateKeyToPem(keys.privateKey);
       await writeFileAtomic(join(dir, CA_FILES.caKey), keyPem, { mode: 0o600 });
@@ -115,7 +133,10 @@ export class PrivateCa {
       logger.info('tls: created a private CA', { dir, subject: commonName });
     } else {
       const mode = (await stat(join(dir, CA_FILES.caKey))).mode & 0o077;
-      if (mode !== 0) throw new Error(`${join(dir, CA_FILES.caKey)} is readable by others (mode ${((await stat(join(dir, CA_FILES.caKey))).mode & 0o777).toString(8)}): chmod 600 it`);
+      if (mode !== 0)
+        throw new Error(
+          `${join(dir, CA_FILES.caKey)} is readable by others (mode ${((await stat(join(dir, CA_FILES.caKey))).mode & 0o777).toString(8)}): chmod 600 it`,
+        );
     }
     const caCert = new X509Certificate(certPem);
     const commonName = /^CN=(.*)$/.exec(caCert.subject)?.[1];
@@ -187,9 +208,14 @@ export class PrivateCa {
     const names = this.wantedNames();
     const keys = await generateKeyPair();
     const cert = await createCertificate({
-      serial: randomSerial(), commonName: names.find((n) => n !== 'localhost' && !/^[0-9.:]+$/.test(n)) ?? 'localhost',
-      publicKey: keys.publicKey, issuer: this.issuer, names, extendedKeyUsage: ['serverAuth'],
-      notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + SERVER_VALIDITY_DAYS * DAY_MS),
+      serial: randomSerial(),
+      commonName: names.find((n) => n !== 'localhost' && !/^[0-9.:]+$/.test(n)) ?? 'localhost',
+      publicKey: keys.publicKey,
+      issuer: this.issuer,
+      names,
+      extendedKeyUsage: ['serverAuth'],
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(now + SERVER_VALIDITY_DAYS * DAY_MS),
     });
     const key = await privateKeyToPem(keys.privateKey);
     await writeFileAtomic(join(this.options.dir, CA_FILES.serverKey), key, { mode: 0o600 });
@@ -208,8 +234,13 @@ export class PrivateCa {
     const serial = randomSerial();
     const notAfter = new Date(now + CLIENT_VALIDITY_DAYS * DAY_MS);
     const certificatePem = await createCertificate({
-      serial, commonName: panelId, publicKey: request.publicKeyInfo, issuer: this.issuer, extendedKeyUsage: ['clientAuth'],
-      notBefore: new Date(now - BACKDATE_MS), notAfter,
+      serial,
+      commonName: panelId,
+      publicKey: request.publicKeyInfo,
+      issuer: this.issuer,
+      extendedKeyUsage: ['clientAuth'],
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter,
     });
     await this.revokePanel(panelId, { write: false });
     this.panels.current[panelId] = { serial, notAfter: notAfter.toISOString() };
@@ -234,7 +265,12 @@ export class PrivateCa {
     const current = this.panels.current[panelId];
     if (!current) return;
     delete this.panels.current[panelId];
-    this.panels.revoked.push({ serial: current.serial, panelId, revokedAt: new Date(this.options.clock.now()).toISOString(), notAfter: current.notAfter });
+    this.panels.revoked.push({
+      serial: current.serial,
+      panelId,
+      revokedAt: new Date(this.options.clock.now()).toISOString(),
+      notAfter: current.notAfter,
+    });
     this.options.logger.info('tls: panel certificate revoked', { panelId, serial: current.serial });
     if (options.write !== false) await this.savePanelRecord();
   }

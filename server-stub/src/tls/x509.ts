@@ -82,13 +82,14 @@ function ipBytes(address: string): Uint8Array {
   if (isIP(address) === 4) return Uint8Array.from(address.split('.').map(Number));
   // Expand "::" and embedded IPv4 into eight 16-bit groups.
   const [head, tail = ''] = address.includes('::') ? address.split('::') : [address, undefined];
-  const groups = (part: string | undefined) => (part ? part.split(':') : []).flatMap((g) => {
-    if (g.includes('.')) {
-      const v4 = g.split('.').map(Number);
-      return [((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16)];
-    }
-    return [g];
-  });
+  const groups = (part: string | undefined) =>
+    (part ? part.split(':') : []).flatMap((g) => {
+      if (g.includes('.')) {
+        const v4 = g.split('.').map(Number);
+        return [((v4[0]! << 8) | v4[1]!).toString(16), ((v4[2]! << 8) | v4[3]!).toString(16)];
+      }
+      return [g];
+    });
   const left = groups(head);
   const right = address.includes('::') ? groups(tail) : [];
   const all = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
@@ -144,23 +145,47 @@ export async function createCertificate(spec: CertificateSpec): Promise<string> 
   else await cert.subjectPublicKeyInfo.importKey(spec.publicKey, engine);
 
   const extensions: pkijs.Extension[] = [];
-  extensions.push(extension(OID.basicConstraints, true, new pkijs.BasicConstraints(spec.ca ? { cA: true, pathLenConstraint: 0 } : { cA: false })));
+  extensions.push(
+    extension(OID.basicConstraints, true, new pkijs.BasicConstraints(spec.ca ? { cA: true, pathLenConstraint: 0 } : { cA: false })),
+  );
   // keyUsage bits, most significant first: digitalSignature(0) … keyCertSign(5) cRLSign(6).
   const usage = spec.ca ? 0b0000_0110 : 0b1000_0000;
-  extensions.push(new pkijs.Extension({ extnID: OID.keyUsage, critical: true, extnValue: new asn1js.BitString({ valueHex: new Uint8Array([usage]).buffer, unusedBits: spec.ca ? 1 : 7 }).toBER(false) }));
+  extensions.push(
+    new pkijs.Extension({
+      extnID: OID.keyUsage,
+      critical: true,
+      extnValue: new asn1js.BitString({ valueHex: new Uint8Array([usage]).buffer, unusedBits: spec.ca ? 1 : 7 }).toBER(false),
+    }),
+  );
   if (spec.extendedKeyUsage?.length) {
     extensions.push(extension(OID.extKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: spec.extendedKeyUsage.map((p) => OID[p]) })));
   }
   if (spec.names?.length) {
-    const altNames = spec.names.map((n) => isIP(n)
-      ? new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipBytes(n).buffer as ArrayBuffer }) })
-      : new pkijs.GeneralName({ type: 2, value: n }));
+    const altNames = spec.names.map((n) =>
+      isIP(n)
+        ? new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipBytes(n).buffer as ArrayBuffer }) })
+        : new pkijs.GeneralName({ type: 2, value: n }),
+    );
     extensions.push(extension(OID.subjectAltName, false, new pkijs.GeneralNames({ names: altNames })));
   }
-  extensions.push(new pkijs.Extension({ extnID: OID.subjectKeyIdentifier, critical: false, extnValue: new asn1js.OctetString({ valueHex: await keyIdentifier(cert.subjectPublicKeyInfo) }).toBER(false) }));
+  extensions.push(
+    new pkijs.Extension({
+      extnID: OID.subjectKeyIdentifier,
+      critical: false,
+      extnValue: new asn1js.OctetString({ valueHex: await keyIdentifier(cert.subjectPublicKeyInfo) }).toBER(false),
+    }),
+  );
   if (spec.issuer?.certificatePem) {
     const issuerCert = pkijs.Certificate.fromBER(derOf(spec.issuer.certificatePem, 'CERTIFICATE'));
-    extensions.push(extension(OID.authorityKeyIdentifier, false, new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: await keyIdentifier(issuerCert.subjectPublicKeyInfo) }) })));
+    extensions.push(
+      extension(
+        OID.authorityKeyIdentifier,
+        false,
+        new pkijs.AuthorityKeyIdentifier({
+          keyIdentifier: new asn1js.OctetString({ valueHex: await keyIdentifier(issuerCert.subjectPublicKeyInfo) }),
+        }),
+      ),
+    );
   }
   cert.extensions = extensions;
   await cert.sign(signingKey, SIGNING_HASH, engine);
@@ -192,10 +217,14 @@ export async function readCertificateRequest(text: string): Promise<CertificateR
   const spkiDer = Buffer.from(csr.subjectPublicKeyInfo.toSchema().toBER(false));
   const key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
   const details = key.asymmetricKeyDetails ?? {};
-  const acceptable = key.asymmetricKeyType === 'ec'
-    ? details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1'
-    : key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) >= 2048;
-  if (!acceptable) throw new Error(`the certificate request's key (${key.asymmetricKeyType} ${details.namedCurve ?? details.modulusLength ?? ''}) is not EC P-256/P-384 or RSA ≥ 2048`);
+  const acceptable =
+    key.asymmetricKeyType === 'ec'
+      ? details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1'
+      : key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) >= 2048;
+  if (!acceptable)
+    throw new Error(
+      `the certificate request's key (${key.asymmetricKeyType} ${details.namedCurve ?? details.modulusLength ?? ''}) is not EC P-256/P-384 or RSA ≥ 2048`,
+    );
   const cn = csr.subject.typesAndValues.find((t) => t.type === OID.commonName);
   return { commonName: cn ? String(cn.value.valueBlock.value) : null, publicKeyInfo: csr.subjectPublicKeyInfo };
 }
@@ -211,17 +240,25 @@ export async function createCertificateRequest(keys: KeyPair, commonName: string
 }
 
 /** A CRL listing `serials`, signed by the CA; OpenSSL (Mosquitto's crlfile) refuses it after `nextUpdate`. */
-export async function createRevocationList(options: { issuer: Issuer; serials: { serial: string; revokedAt: Date }[]; thisUpdate: Date; nextUpdate: Date }): Promise<string> {
+export async function createRevocationList(options: {
+  issuer: Issuer;
+  serials: { serial: string; revokedAt: Date }[];
+  thisUpdate: Date;
+  nextUpdate: Date;
+}): Promise<string> {
   const crl = new pkijs.CertificateRevocationList();
   crl.version = 1;
   crl.issuer = distinguishedName(options.issuer.commonName);
   crl.thisUpdate = new pkijs.Time({ type: 0, value: options.thisUpdate });
   crl.nextUpdate = new pkijs.Time({ type: 0, value: options.nextUpdate });
   if (options.serials.length > 0) {
-    crl.revokedCertificates = options.serials.map((s) => new pkijs.RevokedCertificate({
-      userCertificate: new asn1js.Integer({ valueHex: Uint8Array.from(Buffer.from(s.serial, 'hex')).buffer }),
-      revocationDate: new pkijs.Time({ type: 0, value: s.revokedAt }),
-    }));
+    crl.revokedCertificates = options.serials.map(
+      (s) =>
+        new pkijs.RevokedCertificate({
+          userCertificate: new asn1js.Integer({ valueHex: Uint8Array.from(Buffer.from(s.serial, 'hex')).buffer }),
+          revocationDate: new pkijs.Time({ type: 0, value: s.revokedAt }),
+        }),
+    );
   }
   await crl.sign(options.issuer.privateKey, SIGNING_HASH, engine);
   return pem('X509 CRL', crl.toSchema(true).toBER(false));

@@ -15,7 +15,10 @@ function configFor(apiBaseUrl: string, updateChannel?: string): ConfigLoadResult
     ok: true,
     path: '/x/panel.json',
     config: PanelConfig.parse({
-      schemaVersion: 1, panelId: 'panel-ota', apiKey: 'k'.repeat(40), name: 'P',
+      schemaVersion: 1,
+      panelId: 'panel-ota',
+      apiKey: 'k'.repeat(40),
+      name: 'P',
       endpoints: { apiBaseUrl, mqttUrl: null, topics: panelTopics('panel-ota') },
       ...(updateChannel ? { updateChannel } : {}),
     }),
@@ -27,20 +30,33 @@ describe('createOtaUpdater', () => {
   let dir = '';
   afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 
-  const make = (over: Partial<Parameters<typeof createOtaUpdater>[0]>) => createOtaUpdater({
-    dataDir: dir, config, runtimeHost: 'electron', runtimeVersion: '45.4.1', appVersion: '0.1.0', buildTimeMs: 0,
-    requestRestart: async () => undefined, log: quietLog, env: {}, ...over,
-  });
+  const make = (over: Partial<Parameters<typeof createOtaUpdater>[0]>) =>
+    createOtaUpdater({
+      dataDir: dir,
+      config,
+      runtimeHost: 'electron',
+      runtimeVersion: '45.4.1',
+      appVersion: '0.1.0',
+      buildTimeMs: 0,
+      requestRestart: async () => undefined,
+      log: quietLog,
+      env: {},
+      ...over,
+    });
 
   it('is off, saying why, without release keys or without a usable panel.json', async () => {
     dir = await mkdtemp(join(tmpdir(), 'airpanel-ota-'));
-    expect(make({ env: { AIRPANEL_RELEASE_KEYS: join(dir, 'none.json') } })).toEqual({ reason: `no trusted release keys at ${join(dir, 'none.json')}` });
+    expect(make({ env: { AIRPANEL_RELEASE_KEYS: join(dir, 'none.json') } })).toEqual({
+      reason: `no trusted release keys at ${join(dir, 'none.json')}`,
+    });
     await writeFile(join(dir, 'bad.json'), '{"keys":[]}');
     expect(make({ env: { AIRPANEL_RELEASE_KEYS: join(dir, 'bad.json') } })).toMatchObject({ reason: expect.stringContaining('unusable') });
-    expect(make({ config: { ok: false, code: 'CFG-1', path: '/x', detail: 'missing', fields: [] } })).toEqual({ reason: 'panel.json unusable (CFG-1)' });
+    expect(make({ config: { ok: false, code: 'CFG-1', path: '/x', detail: 'missing', fields: [] } })).toEqual({
+      reason: 'panel.json unusable (CFG-1)',
+    });
   });
 
-  it('builds the updater from panel.json and the image keys; it asks the panel\'s feed with its key', async () => {
+  it("builds the updater from panel.json and the image keys; it asks the panel's feed with its key", async () => {
     const key = generateReleaseKey();
     expect(keyIdOf(Buffer.from(key.publicKey, 'base64'))).toBe(key.keyId);
     await writeFile(join(dir, 'keys.json'), JSON.stringify({ keys: [{ keyId: key.keyId, publicKey: key.publicKey }] }));

@@ -3,7 +3,16 @@ import got from 'got';
 import type { RuntimeHost } from '@airpanel/contract/release';
 import type { ConfigLoadResult } from '../config.js';
 import type { Logger } from '@airpanel/node-support/logger';
-import { Ed25519Verifier, GotOtaHttpClient, IMAGE_RELEASE_FLOOR_FILE, launchInfoFromEnv, OtaUpdater, readImageReleaseFloor, type ImageReleaseFloor, type LaunchKind } from '../update/index.js';
+import {
+  Ed25519Verifier,
+  GotOtaHttpClient,
+  IMAGE_RELEASE_FLOOR_FILE,
+  launchInfoFromEnv,
+  OtaUpdater,
+  readImageReleaseFloor,
+  type ImageReleaseFloor,
+  type LaunchKind,
+} from '../update/index.js';
 import { systemWallClock, unrefScheduler } from '../clock.js';
 import { apiRoot, bearer, updateManifestUrl, updateReportUrl } from '../backend-api.js';
 import { PanelTransport } from '../transport/panel-transport.js';

@@ -8,9 +8,17 @@ class ManualTimers implements SupervisorTimers {
   t = 0;
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private next = 1;
-  now() { return this.t; }
-  setTimeout(fn: () => void, ms: number) { const id = this.next++; this.timers.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown) { this.timers = this.timers.filter((x) => x.id !== h); }
+  now() {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = this.next++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown) {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
   advance(ms: number) {
     const end = this.t + ms;
     for (;;) {
@@ -27,8 +35,12 @@ class ManualTimers implements SupervisorTimers {
 /** Test implementation of the kiosk window: records what the supervisor asked of it. */
 class RecordingWindow implements SupervisedWindow {
   calls: string[] = [];
-  reloadApp() { this.calls.push('reload'); }
-  showMaintenance(code: string) { this.calls.push(`maintenance ${code}`); }
+  reloadApp() {
+    this.calls.push('reload');
+  }
+  showMaintenance(code: string) {
+    this.calls.push(`maintenance ${code}`);
+  }
 }
 
 const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
@@ -39,7 +51,11 @@ function setup(policy = new CrashLoopPolicy({ maxFaults: 3, windowMs: 60_000, ba
   const faults: { code: string; detail: string }[] = [];
   const errors: RendererErrorReport[] = [];
   const sup = new RendererSupervisor({
-    window, timers, log: quietLog, policy, hangGraceMs: 5_000,
+    window,
+    timers,
+    log: quietLog,
+    policy,
+    hangGraceMs: 5_000,
     source: { hostFault: (code, detail) => faults.push({ code, detail }), rendererError: (r) => errors.push(r) },
   });
   return { timers, window, faults, errors, sup };

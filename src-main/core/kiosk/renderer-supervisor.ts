@@ -62,8 +62,15 @@ export class RendererSupervisor {
     this.history.push({ at, kind, detail, decision });
     if (this.history.length > 20) this.history.shift();
     if (decision.action === 'reload') {
-      this.o.log.warn('renderer recovery: reload scheduled', { kind, detail, delayMs: decision.delayMs, faultsInWindow: decision.faultsInWindow });
-      this.o.source.rendererError({ message: `host recovery: ${kind} (${detail}); reload #${decision.faultsInWindow} in ${decision.delayMs} ms`.slice(0, 2000) });
+      this.o.log.warn('renderer recovery: reload scheduled', {
+        kind,
+        detail,
+        delayMs: decision.delayMs,
+        faultsInWindow: decision.faultsInWindow,
+      });
+      this.o.source.rendererError({
+        message: `host recovery: ${kind} (${detail}); reload #${decision.faultsInWindow} in ${decision.delayMs} ms`.slice(0, 2000),
+      });
       this.cancel('reloadTimer');
       this.reloadTimer = this.o.timers.setTimeout(() => {
         this.reloadTimer = null;
@@ -73,7 +80,12 @@ export class RendererSupervisor {
       }, decision.delayMs);
     } else {
       this.cancel('reloadTimer');
-      this.o.log.error('renderer recovery: crash loop, showing maintenance', { kind, detail, code: decision.code, reason: decision.reason });
+      this.o.log.error('renderer recovery: crash loop, showing maintenance', {
+        kind,
+        detail,
+        code: decision.code,
+        reason: decision.reason,
+      });
       this.o.window.showMaintenance(decision.code);
       this.o.source.hostFault(decision.code, `${decision.reason}; last: ${detail}`);
     }

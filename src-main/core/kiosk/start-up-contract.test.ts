@@ -24,10 +24,21 @@ function manualTimers() {
   const pending = new Map<number, () => void>();
   let next = 1;
   return {
-    setTimeout: (fn: () => void) => { pending.set(next, fn); return next++; },
-    clearTimeout: (h: unknown) => { pending.delete(h as number); },
-    fireAll: () => { const fns = [...pending.values()]; pending.clear(); fns.forEach((f) => f()); },
-    get count() { return pending.size; },
+    setTimeout: (fn: () => void) => {
+      pending.set(next, fn);
+      return next++;
+    },
+    clearTimeout: (h: unknown) => {
+      pending.delete(h as number);
+    },
+    fireAll: () => {
+      const fns = [...pending.values()];
+      pending.clear();
+      fns.forEach((f) => f());
+    },
+    get count() {
+      return pending.size;
+    },
   };
 }
 
@@ -37,8 +48,15 @@ function setUp() {
   const seen: FramePresented[] = [];
   const timers = manualTimers();
   const contract = new StartUpContract({
-    core: c.core, stateName: () => 'live', log: quietLog, timers,
-    notifier: { ready: async (s) => { ready.push(s); } },
+    core: c.core,
+    stateName: () => 'live',
+    log: quietLog,
+    timers,
+    notifier: {
+      ready: async (s) => {
+        ready.push(s);
+      },
+    },
     onFrame: (f) => seen.push(f),
   });
   return { ...c, contract, ready, timers, seen };

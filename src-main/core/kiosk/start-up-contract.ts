@@ -39,7 +39,10 @@ export class StartUpContract {
   private readonly timers: NonNullable<StartUpContractOptions['timers']>;
 
   constructor(private readonly o: StartUpContractOptions) {
-    this.timers = o.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms).unref(), clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout) };
+    this.timers = o.timers ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
     const core = o.core;
     this.source = {
       getView: () => core.getView(),

@@ -6,7 +6,10 @@ const quietLog = { error: () => undefined, warn: () => undefined, info: () => un
 /** Test implementation of the systemd-notify runner: records the arguments. */
 function recorder() {
   const calls: string[][] = [];
-  const run: NotifyRunner = async (args) => { calls.push(args); return 0; };
+  const run: NotifyRunner = async (args) => {
+    calls.push(args);
+    return 0;
+  };
   return { calls, run };
 }
 
@@ -15,11 +18,25 @@ function manualInterval() {
   let fn: (() => void) | null = null;
   let ms = 0;
   return {
-    setInterval: (f: () => void, m: number) => { fn = f; ms = m; return 1; },
-    clearInterval: () => { fn = null; },
-    tick: async () => { fn?.(); await new Promise((r) => setTimeout(r, 0)); await new Promise((r) => setTimeout(r, 0)); },
-    get ms() { return ms; },
-    get running() { return fn !== null; },
+    setInterval: (f: () => void, m: number) => {
+      fn = f;
+      ms = m;
+      return 1;
+    },
+    clearInterval: () => {
+      fn = null;
+    },
+    tick: async () => {
+      fn?.();
+      await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => setTimeout(r, 0));
+    },
+    get ms() {
+      return ms;
+    },
+    get running() {
+      return fn !== null;
+    },
   };
 }
 
@@ -38,7 +55,13 @@ describe('SystemdNotifier', () => {
     const { calls, run } = recorder();
     const timer = manualInterval();
     let alive = 0;
-    const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000' }, log: quietLog, run, ...timer, alive: () => alive++ });
+    const n = new SystemdNotifier({
+      env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000' },
+      log: quietLog,
+      run,
+      ...timer,
+      alive: () => alive++,
+    });
     expect(n.watchdogIntervalMs).toBe(15_000);
     await n.ready('showing-cached');
     await n.ready('live');
@@ -54,12 +77,7 @@ describe('SystemdNotifier', () => {
     await timer.tick();
     n.stop();
     expect(timer.running).toBe(false);
-    expect(calls).toEqual([
-      ['--ready', '--status=showing-cached'],
-      ['--status=live'],
-      ['WATCHDOG=1'],
-      ['WATCHDOG=1'],
-    ]);
+    expect(calls).toEqual([['--ready', '--status=showing-cached'], ['--status=live'], ['WATCHDOG=1'], ['WATCHDOG=1']]);
     // The OTA loader hears of every ping (its liveness check), and of no other tick.
     expect(alive).toBe(2);
   });

@@ -85,8 +85,7 @@ export class SystemdNotifier {
           if (ok) {
             (this.o.alive ?? (() => reportAliveToLoader()))();
             await this.send(['WATCHDOG=1']);
-          }
-          else this.o.log.warn('watchdog: renderer did not answer; no ping this round');
+          } else this.o.log.warn('watchdog: renderer did not answer; no ping this round');
         })
         .finally(() => {
           busy = false;

@@ -34,7 +34,8 @@ export function airrohrValues(data: AirrohrData): { ok: true; values: PollutantV
     if (!checked.success) return { ok: false, reason: `${type} is not a concentration: ${JSON.stringify(value).slice(0, 40)}` };
     values[pollutant] = checked.data;
   }
-  if (values.pm25 === undefined && values.pm10 === undefined) return { ok: false, reason: 'no particulate values (SDS_P1/SDS_P2…) in data.json' };
+  if (values.pm25 === undefined && values.pm10 === undefined)
+    return { ok: false, reason: 'no particulate values (SDS_P1/SDS_P2…) in data.json' };
   if (values.pm25 !== undefined && values.pm10 !== undefined && values.pm25 > values.pm10 + 1) {
     return { ok: false, reason: `PM2.5 ${values.pm25} above PM10 ${values.pm10}` };
   }

@@ -32,7 +32,9 @@ describe('SDS011 frames', () => {
     const good = encodeSds011Frame({ pm25: 1.5, pm10: 2.5 });
     const events = createSds011Decoder().push(Uint8Array.from([0x00, 0xff, 0xaa, 0xc0, 0x01, ...good, 0x13]));
     expect(samples(events)).toEqual([{ pm25: 1.5, pm10: 2.5 }]);
-    expect(events.filter((e) => e.kind === 'garbage').reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0)).toBeGreaterThanOrEqual(5);
+    expect(events.filter((e) => e.kind === 'garbage').reduce((n, e) => n + (e.kind === 'garbage' ? e.bytes : 0), 0)).toBeGreaterThanOrEqual(
+      5,
+    );
   });
 
   it('refuses implausible values with a valid checksum (PM2.5 above PM10)', () => {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, DisplayDocument, Identifier, IsoDateTime, LevelContent, LevelScheme, ReadingsSummary, DisplayLevel } from '@airpanel/contract';
+import {
+  DEFAULT_CONTENT_SET,
+  DEFAULT_LEVEL_SCHEME,
+  DisplayDocument,
+  Identifier,
+  IsoDateTime,
+  LevelContent,
+  LevelScheme,
+  ReadingsSummary,
+  DisplayLevel,
+} from '@airpanel/contract';
 import { OwnLevelDecider } from './own-decision.js';
 
 const MIN = 60_000;
@@ -24,19 +34,25 @@ function doc(revision: number, level: 'good' | 'moderate' | 'bad', withAll = tru
 }
 
 describe('OwnLevelDecider', () => {
-  it('takes the level its values give with the same hysteresis, and that level\'s content', () => {
+  it("takes the level its values give with the same hysteresis, and that level's content", () => {
     const d = new OwnLevelDecider();
     const base = doc(12, 'good');
     // 21 µg/m³ PM2.5: past the 20 breakpoint but inside the 10 % margin → dwell (600 s) first.
     const inBand = d.decide({ document: base, values: { pm25: 21 }, measuredAtMs: T0, panelId: 'panel-own', sensor: 'sds011' }, T0);
     expect(inBand?.levelId).toBe('good');
-    const held = d.decide({ document: base, values: { pm25: 21.1 }, measuredAtMs: T0 + 11 * MIN, panelId: 'panel-own', sensor: 'sds011' }, T0 + 11 * MIN);
+    const held = d.decide(
+      { document: base, values: { pm25: 21.1 }, measuredAtMs: T0 + 11 * MIN, panelId: 'panel-own', sensor: 'sds011' },
+      T0 + 11 * MIN,
+    );
     expect(held?.levelId).toBe('moderate');
     expect(held?.document.content).toEqual(DEFAULT_CONTENT_SET.byLevel['moderate']);
     expect(held?.document.revision).toBe(12); // never invents a revision
     expect(held?.document.readings).toMatchObject({ source: 'panel:panel-own/sds011', values: { pm25: 21.1 }, dominant: 'pm25' });
     // Clearly bad: at once.
-    const bad = d.decide({ document: base, values: { pm25: 80 }, measuredAtMs: T0 + 12 * MIN, panelId: 'panel-own', sensor: 'sds011' }, T0 + 12 * MIN);
+    const bad = d.decide(
+      { document: base, values: { pm25: 80 }, measuredAtMs: T0 + 12 * MIN, panelId: 'panel-own', sensor: 'sds011' },
+      T0 + 12 * MIN,
+    );
     expect(bad?.levelId).toBe('bad');
     expect(bad?.sinceWallMs).toBe(T0); // the decision has been in force since the first one
     expect(DisplayDocument.safeParse(bad?.document).success).toBe(true);
@@ -46,7 +62,9 @@ describe('OwnLevelDecider', () => {
 
   it('decides nothing from a contract-1.0 document (no content for other levels)', () => {
     const d = new OwnLevelDecider();
-    expect(d.decide({ document: doc(3, 'good', false), values: { pm25: 90 }, measuredAtMs: T0, panelId: 'panel-own', sensor: 'pms5003' }, T0)).toBe(null);
+    expect(
+      d.decide({ document: doc(3, 'good', false), values: { pm25: 90 }, measuredAtMs: T0, panelId: 'panel-own', sensor: 'pms5003' }, T0),
+    ).toBe(null);
   });
 });
 

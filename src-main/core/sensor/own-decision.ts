@@ -44,11 +44,21 @@ export class OwnLevelDecider {
     const level = evaluation.level;
     const content = contentByLevel[level.id];
     if (!content) return null;
-    const readings = { measuredAt: new Date(inputs.measuredAtMs).toISOString(), source: `panel:${inputs.panelId}/${inputs.sensor}`, values: inputs.values, dominant: evaluation.dominant };
+    const readings = {
+      measuredAt: new Date(inputs.measuredAtMs).toISOString(),
+      source: `panel:${inputs.panelId}/${inputs.sensor}`,
+      values: inputs.values,
+      dominant: evaluation.dominant,
+    };
     const prev = this.current;
     if (prev && prev.levelId === level.id && JSON.stringify(prev.document.readings) === JSON.stringify(readings)) return prev;
     this.current = {
-      document: { ...doc, level: { id: level.id, label: level.label, index: evaluation.index, of: doc.scheme.levels.length }, content, readings },
+      document: {
+        ...doc,
+        level: { id: level.id, label: level.label, index: evaluation.index, of: doc.scheme.levels.length },
+        content,
+        readings,
+      },
       levelId: level.id,
       sinceWallMs: prev?.sinceWallMs ?? nowWallMs,
     };

@@ -84,7 +84,10 @@ export class OwnMeasurement {
     const averaged = this.sensor.averaged();
     const decision =
       averaged.values && averaged.atMs !== null
-        ? this.decider.decide({ document: view.document, values: averaged.values, measuredAtMs: averaged.atMs, panelId, sensor: this.sensor.report().kind }, this.o.wallClock.now())
+        ? this.decider.decide(
+            { document: view.document, values: averaged.values, measuredAtMs: averaged.atMs, panelId, sensor: this.sensor.report().kind },
+            this.o.wallClock.now(),
+          )
         : null;
     if (!decision) {
       if (this.decider.active) this.endDecision(null, panelId);
@@ -103,7 +106,11 @@ export class OwnMeasurement {
     const backendDocument = backendView?.document ?? null;
     this.o.logger.info('own decision ended', { ownLevel: was.levelId, backendLevel: backendDocument?.level.id ?? null });
     if (backendDocument && panelId && backendDocument.level.id !== was.levelId) {
-      this.o.logger.warn('level disagreement', { ownLevel: was.levelId, backendLevel: backendDocument.level.id, revision: backendDocument.revision });
+      this.o.logger.warn('level disagreement', {
+        ownLevel: was.levelId,
+        backendLevel: backendDocument.level.id,
+        revision: backendDocument.revision,
+      });
       this.o.reportEvent({
         type: 'level-disagreement',
         panelId,

@@ -12,7 +12,12 @@ import { VirtualSensor } from './virtual-sensor.js';
 // stand-in for the MQTT publish and the backend's confirmation (named so: this test is about
 // the queue and the window, the real broker and backend are in test/panel-readings.test.ts).
 
-const RULE: AveragingRule = { bucketMs: 200, slotsPerBucket: 2, bucketsByPollutant: { pm25: 3, pm10: 3, no2: 1, o3: 1, so2: 1 }, minCoverage: 0.75 };
+const RULE: AveragingRule = {
+  bucketMs: 200,
+  slotsPerBucket: 2,
+  bucketsByPollutant: { pm25: 3, pm10: 3, no2: 1, o3: 1, so2: 1 },
+  minCoverage: 0.75,
+};
 const logger = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 const until = async (check: () => boolean | Promise<boolean>, ms = 5_000) => {
   const t = Date.now();
@@ -31,9 +36,16 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 function make(o: { published: PanelReading[]; recordedByBackend: Set<string>; linkUp: boolean }, rule: AveragingRule = RULE) {
   const driver = new VirtualSensor('sds011', unrefScheduler, 20);
   const sensor = new OwnSensor({
-    panelId: 'panel-own-1', settings: { kind: 'sds011', device: '/dev/ttyUSB0' }, dataDir: dir, http: got,
-    openSerial: () => Promise.reject(new Error('not used')), wallClock: systemWallClock, monotonicClock: systemMonotonicClock,
-    scheduler: unrefScheduler, logger, driver,
+    panelId: 'panel-own-1',
+    settings: { kind: 'sds011', device: '/dev/ttyUSB0' },
+    dataDir: dir,
+    http: got,
+    openSerial: () => Promise.reject(new Error('not used')),
+    wallClock: systemWallClock,
+    monotonicClock: systemMonotonicClock,
+    scheduler: unrefScheduler,
+    logger,
+    driver,
     tuning: { readingIntervalMs: 100, averaging: rule, confirmIntervalMs: 150, windowSaveEvery: 2, publishTimeoutMs: 1_000 },
     publish: (reading) => {
       o.published.push(reading);

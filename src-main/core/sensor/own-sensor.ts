@@ -119,8 +119,16 @@ export class OwnSensor {
 
   private buildDriver(): SensorDriver {
     const s = this.o.settings;
-    if (s.kind === 'airrohr') return new AirrohrSensor({ url: s.url, pollMs: s.pollSeconds * 1000, http: this.o.http, scheduler: this.o.scheduler });
-    return new SerialParticulateSensor({ kind: s.kind, device: s.device, open: this.o.openSerial, scheduler: this.o.scheduler, logger: this.o.logger, reopenDelayMs: this.tuning.reopenDelayMs });
+    if (s.kind === 'airrohr')
+      return new AirrohrSensor({ url: s.url, pollMs: s.pollSeconds * 1000, http: this.o.http, scheduler: this.o.scheduler });
+    return new SerialParticulateSensor({
+      kind: s.kind,
+      device: s.device,
+      open: this.o.openSerial,
+      scheduler: this.o.scheduler,
+      logger: this.o.logger,
+      reopenDelayMs: this.tuning.reopenDelayMs,
+    });
   }
 
   private get windowFile(): string {
@@ -143,7 +151,10 @@ export class OwnSensor {
       const saved = SavedWindow.parse(JSON.parse(raw));
       const now = this.o.wallClock.now();
       const horizon = now - averagingHorizonMs(this.tuning.averaging);
-      this.window = saved.readings.filter(([at]) => at > horizon && at <= now).map(([atMs, values]) => ({ atMs, values })).sort((a, b) => a.atMs - b.atMs);
+      this.window = saved.readings
+        .filter(([at]) => at > horizon && at <= now)
+        .map(([atMs, values]) => ({ atMs, values }))
+        .sort((a, b) => a.atMs - b.atMs);
       this.o.logger.info('sensor averaging window restored', { readings: this.window.length });
     } catch (err) {
       this.o.logger.warn('sensor averaging window unreadable; starting empty', { error: String(err).slice(0, 200) });
@@ -293,7 +304,10 @@ export class OwnSensor {
             resend++;
           }
         }
-        if (resend > 0) this.o.logger.warn('readings acknowledged by the broker but not recorded by the backend; sending them again', { readings: resend });
+        if (resend > 0)
+          this.o.logger.warn('readings acknowledged by the broker but not recorded by the backend; sending them again', {
+            readings: resend,
+          });
         this.monitor.setQueued(this.queue.size);
         if (resend > 0) void this.drain();
         if (removed < batch.length) break; // the rest is not confirmed yet

@@ -65,7 +65,8 @@ export class ReadingQueue {
       // absent on a first start, or lost: the queued readings still bound it from below
     }
     this.nextSeq = Math.max(Number.isSafeInteger(stored) ? stored : 1, (loaded.at(-1)?.seq ?? 0) + 1, 1);
-    if (loaded.length > 0) this.o.logger.info('reading queue loaded', { readings: loaded.length, oldestSeq: loaded[0]!.seq, nextSeq: this.nextSeq });
+    if (loaded.length > 0)
+      this.o.logger.info('reading queue loaded', { readings: loaded.length, oldestSeq: loaded[0]!.seq, nextSeq: this.nextSeq });
   }
 
   /** The sequence number the next reading gets (and reserves it). */
@@ -122,7 +123,9 @@ export class ReadingQueue {
   /** Stores a reading durably; resolves once it is on disk. */
   async append(reading: PanelReading): Promise<void> {
     await writeFileAtomic(join(this.o.dir, fileOf(reading.seq)), JSON.stringify(reading), { syncDirectory: false });
-    await writeFileAtomic(join(this.o.dir, 'seq.json'), JSON.stringify({ next: Math.max(this.nextSeq, reading.seq + 1) }), { syncDirectory: false });
+    await writeFileAtomic(join(this.o.dir, 'seq.json'), JSON.stringify({ next: Math.max(this.nextSeq, reading.seq + 1) }), {
+      syncDirectory: false,
+    });
     await fsyncDir(this.o.dir);
     this.entries.push(reading);
     let dropped = 0;

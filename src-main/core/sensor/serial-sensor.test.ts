@@ -51,9 +51,20 @@ async function rig(kind: 'sds011' | 'pms5003', tuning: Partial<SensorHealthTunin
     onSample: (v) => samples.push(v),
     onReportChange: (r) => reports.push(r),
   });
-  const sensor = new SerialParticulateSensor({ kind, device: pty.device, open: openSerialPort, scheduler: unrefScheduler, logger, reopenDelayMs: 100 });
+  const sensor = new SerialParticulateSensor({
+    kind,
+    device: pty.device,
+    open: openSerialPort,
+    scheduler: unrefScheduler,
+    logger,
+    reopenDelayMs: 100,
+  });
   sensor.start(monitor);
-  cleanups.push(() => monitor.stop(), () => sensor.stop(), () => pty.unplug());
+  cleanups.push(
+    () => monitor.stop(),
+    () => sensor.stop(),
+    () => pty.unplug(),
+  );
   await until(() => logs.some((l) => l.message === 'sensor device open'));
   return { pty, samples, reports, monitor, sensor };
 }
@@ -85,7 +96,8 @@ describe('serial particulate sensors over a real pty', () => {
       { pm25: 8, pm10: 11 },
       { pm25: 9, pm10: 12 },
       { pm25: 10, pm10: 14 },
-    ]) await pty.write(encodePmsFrame(v));
+    ])
+      await pty.write(encodePmsFrame(v));
     await until(() => samples.length >= 3);
     expect(samples).toEqual([
       { pm25: 8, pm10: 11 },
@@ -118,9 +130,19 @@ describe('serial particulate sensors over a real pty', () => {
       onSample: () => undefined,
       onReportChange: (r) => reports.push(r),
     });
-    const sensor = new SerialParticulateSensor({ kind: 'sds011', device: '/dev/ttyAirpanelNone', open: openSerialPort, scheduler: unrefScheduler, logger, reopenDelayMs: 100 });
+    const sensor = new SerialParticulateSensor({
+      kind: 'sds011',
+      device: '/dev/ttyAirpanelNone',
+      open: openSerialPort,
+      scheduler: unrefScheduler,
+      logger,
+      reopenDelayMs: 100,
+    });
     sensor.start(monitor);
-    cleanups.push(() => monitor.stop(), () => sensor.stop());
+    cleanups.push(
+      () => monitor.stop(),
+      () => sensor.stop(),
+    );
     await until(() => reports.length > 0);
     expect(reports[0]).toMatchObject({ state: 'faulty', code: 'SNS-1' });
     expect(reports[0]!.detail).toMatch(/ttyAirpanelNone/);
@@ -135,7 +157,7 @@ describe('serial particulate sensors over a real pty', () => {
     cleanups.push(() => clearInterval(feeding));
     await until(() => monitor.current().code === 'SNS-3');
     expect(monitor.current().detail).toMatch(/checksum|outside any frame/);
-    expect(logs.some((l) => l.message === "sensor data rejected" && /checksum/.test(String(l.meta?.detail)))).toBe(true);
+    expect(logs.some((l) => l.message === 'sensor data rejected' && /checksum/.test(String(l.meta?.detail)))).toBe(true);
     clearInterval(feeding);
     await pty.write(encodeSds011Frame({ pm25: 4, pm10: 5 }));
     await until(() => monitor.current().state === 'ok');

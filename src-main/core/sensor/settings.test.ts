@@ -26,7 +26,12 @@ describe('panel.json sensor settings', () => {
 
   it('invalid sensor settings → CFG-5, the rest of the panel still configured (no maintenance)', async () => {
     const config = makeConfig('panel-001', 'http://127.0.0.1:1', null);
-    for (const sensor of [{ kind: 'sds011', device: '/etc/passwd' }, { kind: 'sds011', device: '/dev/../etc/shadow' }, { kind: 'bme280' }, { kind: 'airrohr', url: 'file:///x' }]) {
+    for (const sensor of [
+      { kind: 'sds011', device: '/etc/passwd' },
+      { kind: 'sds011', device: '/dev/../etc/shadow' },
+      { kind: 'bme280' },
+      { kind: 'airrohr', url: 'file:///x' },
+    ]) {
       await writePanelJson(dataDir.dir, { ...config, sensor });
       const result = await loadPanelConfig(dataDir.dir);
       expect(result.ok, JSON.stringify(sensor)).toBe(true);
@@ -43,7 +48,10 @@ describe('panel.json sensor settings', () => {
 
   it('parses the technician form KIND:WHERE', () => {
     expect(parseSensorArgument('sds011:/dev/ttyUSB0')).toEqual({ ok: true, settings: { kind: 'sds011', device: '/dev/ttyUSB0' } });
-    expect(parseSensorArgument('airrohr:http://10.0.0.5/data.json')).toEqual({ ok: true, settings: { kind: 'airrohr', url: 'http://10.0.0.5/data.json', pollSeconds: 60 } });
+    expect(parseSensorArgument('airrohr:http://10.0.0.5/data.json')).toEqual({
+      ok: true,
+      settings: { kind: 'airrohr', url: 'http://10.0.0.5/data.json', pollSeconds: 60 },
+    });
     expect(parseSensorArgument('sds011').ok).toBe(false);
     expect(parseSensorArgument('dht22:/dev/ttyUSB0').ok).toBe(false);
     expect(parseSensorArgument('pms5003:ttyUSB0').ok).toBe(false);

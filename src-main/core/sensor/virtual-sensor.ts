@@ -14,7 +14,11 @@ export class VirtualSensor implements SensorDriver {
   private sink: SensorSink | null = null;
   private tick = 0;
 
-  constructor(readonly kind: PanelSensorKind, private readonly scheduler: Scheduler, private readonly everyMs = 1_000) {}
+  constructor(
+    readonly kind: PanelSensorKind,
+    private readonly scheduler: Scheduler,
+    private readonly everyMs = 1_000,
+  ) {}
 
   /** The values to stream from now on; null = the sensor goes silent. */
   set(values: PollutantValues | null): void {
@@ -38,7 +42,8 @@ export class VirtualSensor implements SensorDriver {
         this.tick++;
         const wobble = this.tick % 2 === 0 ? 0.1 : 0;
         const sample: PollutantValues = {};
-        for (const [k, v] of Object.entries(this.values) as [keyof PollutantValues, number][]) sample[k] = Math.round((v + wobble) * 10) / 10;
+        for (const [k, v] of Object.entries(this.values) as [keyof PollutantValues, number][])
+          sample[k] = Math.round((v + wobble) * 10) / 10;
         this.sink.sample(sample);
       }
       if (this.sink) this.schedule();

@@ -52,9 +52,10 @@ export class LoopbackBackend {
     const url = req.url ?? '';
     if (req.method === 'GET' && /^\/api\/v1\/panels\/[^/]+\/display$/.test(url)) {
       if (!this.display) return { status: 404, headers: {}, body: Buffer.alloc(0) };
-      const [bytes, etag] = 'document' in this.display
-        ? [Buffer.from(JSON.stringify(this.display.document)), displayETag(this.display.document)]
-        : [this.display.raw, this.display.etag];
+      const [bytes, etag] =
+        'document' in this.display
+          ? [Buffer.from(JSON.stringify(this.display.document)), displayETag(this.display.document)]
+          : [this.display.raw, this.display.etag];
       if (req.headers['if-none-match'] === etag) return { status: 304, headers: { etag }, body: Buffer.alloc(0) };
       return { status: 200, headers: { etag, 'content-type': 'application/json' }, body: bytes };
     }

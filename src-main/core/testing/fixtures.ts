@@ -4,13 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import {
-  DEFAULT_CONTENT_SET,
-  DEFAULT_LEVEL_SCHEME,
-  type DisplayDocument,
-  type PanelConfigInput,
-  panelTopics,
-} from '@airpanel/contract';
+import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, type DisplayDocument, type PanelConfigInput, panelTopics } from '@airpanel/contract';
 import type { HostActions } from '../host.js';
 
 export const TEST_API_KEY = 'k'.repeat(40);
@@ -31,7 +25,12 @@ export function makeDocument(panelId: string, revision: number, level: 'good' | 
   };
 }
 
-export function makeConfig(panelId: string, apiBaseUrl: string, mqttUrl: string | null, extra: Partial<PanelConfigInput> = {}): PanelConfigInput {
+export function makeConfig(
+  panelId: string,
+  apiBaseUrl: string,
+  mqttUrl: string | null,
+  extra: Partial<PanelConfigInput> = {},
+): PanelConfigInput {
   return {
     schemaVersion: 1,
     panelId,
@@ -67,7 +66,11 @@ export function capturingLogger(): { logger: winston.Logger; entries: LogEntry[]
       done();
     },
   });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
+  const logger = winston.createLogger({
+    level: 'debug',
+    format: winston.format.json(),
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
   return { logger, entries };
 }
 

@@ -21,7 +21,8 @@ export class LoopbackBroker {
   readonly negatedTopics = new Set<string>();
 
   private constructor(private readonly aedes: Aedes) {
-    aedes.authorizeSubscribe = (_client, subscription, done) => done(null, this.negatedTopics.has(subscription.topic) ? null : subscription);
+    aedes.authorizeSubscribe = (_client, subscription, done) =>
+      done(null, this.negatedTopics.has(subscription.topic) ? null : subscription);
     aedes.on('publish', (packet, client) => {
       if (packet.topic.startsWith('$SYS')) return;
       this.received.push({ topic: packet.topic, payload: packet.payload.toString(), retain: packet.retain, clientId: client?.id ?? null });

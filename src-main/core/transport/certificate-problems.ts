@@ -50,7 +50,11 @@ codes('TLS-2', "the server's certificate has expired or is not valid yet (or the
   'ERROR_IN_CERT_NOT_BEFORE_FIELD',
   'ERROR_IN_CERT_NOT_AFTER_FIELD',
 ]);
-codes('TLS-3', "the server's certificate does not name the host in panel.json", ['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_FORMAT']);
+codes('TLS-3', "the server's certificate does not name the host in panel.json", [
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_FORMAT',
+]);
 // Alerts the server sent about the certificate this panel presented (or did not present).
 codes('TLS-4', "the server refused this panel's client certificate (missing, revoked, expired or from another CA)", [
   'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',

@@ -66,7 +66,13 @@ export class PanelTransport {
     const summary = describeCertificateProblem(problem, endpoint);
     if (this.current.get(channel) === summary) return problem;
     this.current.set(channel, summary);
-    this.options.logger.error('certificate problem', { code: problem.code, channel, endpoint, reason: problem.reason, errorCode: problem.errorCode });
+    this.options.logger.error('certificate problem', {
+      code: problem.code,
+      channel,
+      endpoint,
+      reason: problem.reason,
+      errorCode: problem.errorCode,
+    });
     try {
       this.options.onCertificateProblem?.(problem, summary, channel);
     } catch (err) {

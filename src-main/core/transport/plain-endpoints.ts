@@ -18,7 +18,9 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 /** The endpoints of panel.json that would send credentials in clear over a network. */
-export function plainEndpointsOffLoopback(endpoints: Pick<PanelEndpoints, 'apiBaseUrl' | 'mqttUrl'>): { field: 'endpoints.apiBaseUrl' | 'endpoints.mqttUrl'; url: string }[] {
+export function plainEndpointsOffLoopback(
+  endpoints: Pick<PanelEndpoints, 'apiBaseUrl' | 'mqttUrl'>,
+): { field: 'endpoints.apiBaseUrl' | 'endpoints.mqttUrl'; url: string }[] {
   const found: { field: 'endpoints.apiBaseUrl' | 'endpoints.mqttUrl'; url: string }[] = [];
   const check = (field: 'endpoints.apiBaseUrl' | 'endpoints.mqttUrl', value: string | null) => {
     if (!value) return;

@@ -36,7 +36,11 @@ describe('loadTrustStore', () => {
   });
 
   it('reads the CA beside panel.json (relative path), the older mqttCaFile name, or inline PEM', async () => {
-    for (const fields of [{ ...none, caFile: 'ca.pem' }, { ...none, mqttCaFile: join(dir, 'ca.pem') }, { ...none, caFile: pki.caPem }]) {
+    for (const fields of [
+      { ...none, caFile: 'ca.pem' },
+      { ...none, mqttCaFile: join(dir, 'ca.pem') },
+      { ...none, caFile: pki.caPem },
+    ]) {
       const r = await loadTrustStore(fields, dir);
       expect(r.ok).toBe(true);
       if (!r.ok) continue;
@@ -55,8 +59,16 @@ describe('loadTrustStore', () => {
 
   it('refuses a CA file holding no certificate, or a certificate that is not a CA', async () => {
     await writeFile(join(dir, 'junk.pem'), 'not a certificate');
-    expect(await loadTrustStore({ ...none, caFile: 'junk.pem' }, dir)).toMatchObject({ ok: false, field: 'caFile', detail: expect.stringContaining('no PEM certificate') });
-    expect(await loadTrustStore({ ...none, caFile: 'client.pem' }, dir)).toMatchObject({ ok: false, field: 'caFile', detail: expect.stringContaining('not a CA') });
+    expect(await loadTrustStore({ ...none, caFile: 'junk.pem' }, dir)).toMatchObject({
+      ok: false,
+      field: 'caFile',
+      detail: expect.stringContaining('no PEM certificate'),
+    });
+    expect(await loadTrustStore({ ...none, caFile: 'client.pem' }, dir)).toMatchObject({
+      ok: false,
+      field: 'caFile',
+      detail: expect.stringContaining('not a CA'),
+    });
   });
 
   it('a client certificate with its 0600 key; refused when one is missing, the key is readable by others, or does not match', async () => {
@@ -69,10 +81,18 @@ describe('loadTrustStore', () => {
     expect(await loadTrustStore({ ...none, clientCertFile: 'client.pem' }, dir)).toMatchObject({ ok: false, field: 'clientKeyFile' });
     await writeFile(join(dir, 'open.key'), client.keyPem);
     await chmod(join(dir, 'open.key'), 0o644);
-    expect(await loadTrustStore({ ...none, clientCertFile: 'client.pem', clientKeyFile: 'open.key' }, dir)).toMatchObject({ ok: false, field: 'clientKeyFile', detail: expect.stringContaining('mode 644') });
+    expect(await loadTrustStore({ ...none, clientCertFile: 'client.pem', clientKeyFile: 'open.key' }, dir)).toMatchObject({
+      ok: false,
+      field: 'clientKeyFile',
+      detail: expect.stringContaining('mode 644'),
+    });
     const other = await pki.issueClient('panel-002');
     await writeFile(join(dir, 'other.key'), other.keyPem, { mode: 0o600 });
-    expect(await loadTrustStore({ ...none, clientCertFile: 'client.pem', clientKeyFile: 'other.key' }, dir)).toMatchObject({ ok: false, field: 'clientKeyFile', detail: expect.stringContaining('not the key') });
+    expect(await loadTrustStore({ ...none, clientCertFile: 'client.pem', clientKeyFile: 'other.key' }, dir)).toMatchObject({
+      ok: false,
+      field: 'clientKeyFile',
+      detail: expect.stringContaining('not the key'),
+    });
   });
 });
 
@@ -87,7 +107,9 @@ describe('plain endpoints', () => {
       { field: 'endpoints.apiBaseUrl', url: 'http://backend.example:8080' },
       { field: 'endpoints.mqttUrl', url: 'mqtt://10.0.0.5:1883' },
     ]);
-    expect(plainEndpointsOffLoopback({ apiBaseUrl: 'https://backend.example/api/v1', mqttUrl: 'ws://backend.example/mqtt' })).toEqual([{ field: 'endpoints.mqttUrl', url: 'ws://backend.example' }]);
+    expect(plainEndpointsOffLoopback({ apiBaseUrl: 'https://backend.example/api/v1', mqttUrl: 'ws://backend.example/mqtt' })).toEqual([
+      { field: 'endpoints.mqttUrl', url: 'ws://backend.example' },
+    ]);
     expect(plainEndpointsOffLoopback({ apiBaseUrl: 'https://b.example/api/v1', mqttUrl: 'mqtts://b.example:8883' })).toEqual([]);
     expect(plainEndpointsOffLoopback({ apiBaseUrl: 'http://127.0.0.1:8080', mqttUrl: 'mqtt://localhost:1883' })).toEqual([]);
   });
@@ -100,7 +122,12 @@ describe('PanelTransport over real TLS on 127.0.0.1', () => {
   let plain: Server;
   const fronts: TlsTerminator[] = [];
   const front = async (cert: IssuedCertificate, clientCaPem?: string) => {
-    const t = await TlsTerminator.start({ targetPort: (plain.address() as AddressInfo).port, certPem: cert.certPem, keyPem: cert.keyPem, ...(clientCaPem ? { clientCaPem } : {}) });
+    const t = await TlsTerminator.start({
+      targetPort: (plain.address() as AddressInfo).port,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      ...(clientCaPem ? { clientCaPem } : {}),
+    });
     fronts.push(t);
     return t;
   };
@@ -138,7 +165,9 @@ describe('PanelTransport over real TLS on 127.0.0.1', () => {
     const url = `https://127.0.0.1:${t.port}/`;
     await expect(http.get(url)).rejects.toThrow(/^TLS-1: /);
     await expect(http.get(url)).rejects.toThrow(/^TLS-1: /);
-    expect(reported).toEqual([`TLS-1: the server's certificate is not signed by the CA this panel trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE, https://127.0.0.1:${t.port})`]);
+    expect(reported).toEqual([
+      `TLS-1: the server's certificate is not signed by the CA this panel trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE, https://127.0.0.1:${t.port})`,
+    ]);
     expect(entries.filter((e) => e.message === 'certificate problem')).toHaveLength(1);
     expect(transport.problems()).toEqual({ http: reported[0] });
     t.setCertificate(...(await pki.issueServer('now-good').then((c) => [c.certPem, c.keyPem] as const)));
@@ -152,8 +181,12 @@ describe('PanelTransport over real TLS on 127.0.0.1', () => {
 
   it('TLS-2 for an expired and for a not-yet-valid server certificate', async () => {
     const day = 86_400_000;
-    const expired = await front(await pki.issueServer('expired', { notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) }));
-    const early = await front(await pki.issueServer('early', { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 30 * day) }));
+    const expired = await front(
+      await pki.issueServer('expired', { notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) }),
+    );
+    const early = await front(
+      await pki.issueServer('early', { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 30 * day) }),
+    );
     const { http, reported } = transportWith(privateCa());
     await expect(http.get(`https://127.0.0.1:${expired.port}/`)).rejects.toThrow(/^TLS-2: .*expired/);
     await expect(http.get(`https://127.0.0.1:${early.port}/`)).rejects.toThrow(/^TLS-2: /);
@@ -173,12 +206,16 @@ describe('PanelTransport over real TLS on 127.0.0.1', () => {
     const t = await front(await pki.issueServer('mtls'), pki.caPem);
     const mine = await pki.issueClient('panel-001');
     const foreign = await otherPki.issueClient('panel-001');
-    const withCert = transportWith(new TrustStore({ caPem: pki.caPem, caSource: 'test', clientCertPem: mine.certPem, clientKeyPem: mine.keyPem }));
+    const withCert = transportWith(
+      new TrustStore({ caPem: pki.caPem, caSource: 'test', clientCertPem: mine.certPem, clientKeyPem: mine.keyPem }),
+    );
     expect(await withCert.http.get(`https://127.0.0.1:${t.port}/`).text()).toBe('hello');
     expect(t.clientSubjects).toContain('panel-001');
     const without = transportWith(privateCa());
     await expect(without.http.get(`https://127.0.0.1:${t.port}/`)).rejects.toThrow(/^TLS-4: /);
-    const wrong = transportWith(new TrustStore({ caPem: pki.caPem, caSource: 'test', clientCertPem: foreign.certPem, clientKeyPem: foreign.keyPem }));
+    const wrong = transportWith(
+      new TrustStore({ caPem: pki.caPem, caSource: 'test', clientCertPem: foreign.certPem, clientKeyPem: foreign.keyPem }),
+    );
     // A Node TLS server checks the certificate after the handshake and closes the socket with
     // no alert: the panel sees a reset it cannot name (README, "Certificate problems").
     await expect(wrong.http.get(`https://127.0.0.1:${t.port}/`)).rejects.toThrow();

@@ -83,7 +83,8 @@ export class TrustStore {
   }
 }
 
-export type TrustLoadResult = { ok: true; trust: TrustStore } | { ok: false; field: 'caFile' | 'mqttCaFile' | 'clientCertFile' | 'clientKeyFile'; detail: string };
+export type TrustLoadResult =
+  { ok: true; trust: TrustStore } | { ok: false; field: 'caFile' | 'mqttCaFile' | 'clientCertFile' | 'clientKeyFile'; detail: string };
 
 type TrustFields = Pick<PanelConfig, 'caFile' | 'mqttCaFile' | 'clientCertFile' | 'clientKeyFile'>;
 
@@ -120,10 +121,18 @@ export async function loadTrustStore(fields: TrustFields, dataDir: string): Prom
     try {
       const x509 = firstCertificate(cert.pem);
       if (!x509.checkPrivateKey(createPrivateKey(key.pem))) {
-        return { ok: false, field: 'clientKeyFile', detail: `clientKeyFile ${key.source} is not the key of the certificate in ${cert.source}` };
+        return {
+          ok: false,
+          field: 'clientKeyFile',
+          detail: `clientKeyFile ${key.source} is not the key of the certificate in ${cert.source}`,
+        };
       }
     } catch (err) {
-      return { ok: false, field: 'clientCertFile', detail: `clientCertFile ${cert.source} or its key cannot be parsed: ${(err as Error).message}` };
+      return {
+        ok: false,
+        field: 'clientCertFile',
+        detail: `clientCertFile ${cert.source} or its key cannot be parsed: ${(err as Error).message}`,
+      };
     }
     clientCertPem = cert.pem;
     clientKeyPem = key.pem;
@@ -181,6 +190,7 @@ function caProblem(pem: string): string | null {
   } catch (err) {
     return `is not a readable certificate: ${(err as Error).message}`;
   }
-  if (!cert.ca) return `holds a certificate that is not a CA (${cert.subject.replace(/\n/g, ', ')}): give the CA that signed the server's certificate`;
+  if (!cert.ca)
+    return `holds a certificate that is not a CA (${cert.subject.replace(/\n/g, ', ')}): give the CA that signed the server's certificate`;
   return null;
 }

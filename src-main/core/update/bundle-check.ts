@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { lstat, open, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, canonicalJson, RELEASE_MANIFEST_FILE, ReleaseManifest, runtimeShortfall, SignedManifestEnvelope, type RuntimeInfo, type SignatureVerifier } from '@airpanel/contract/release';
+import {
+  BUNDLE_DESCRIPTOR_FILE,
+  BundleDescriptor,
+  canonicalJson,
+  RELEASE_MANIFEST_FILE,
+  ReleaseManifest,
+  runtimeShortfall,
+  SignedManifestEnvelope,
+  type RuntimeInfo,
+  type SignatureVerifier,
+} from '@airpanel/contract/release';
 
 /**
  * Checking an installed bundle directory against its bundle.json. Kept apart from bundle.ts
@@ -40,7 +50,10 @@ export class BundleCheckError extends Error {
    * The loader skips such a release without refusing it for good; every other failure means
    * the directory is not what was signed, and it is refused.
    */
-  constructor(message: string, readonly mayBecomeStartable = false) {
+  constructor(
+    message: string,
+    readonly mayBecomeStartable = false,
+  ) {
     super(message);
   }
 }
@@ -57,27 +70,30 @@ export async function checkBundleDir(dir: string, opts: { hashes: boolean; versi
   } catch (e) {
     throw new BundleCheckError(`${dir}: no valid ${BUNDLE_DESCRIPTOR_FILE} (${(e as Error).message})`);
   }
-  if (opts.version !== undefined && descriptor.version !== opts.version) throw new BundleCheckError(`${dir}: bundle is ${descriptor.version}, expected ${opts.version}`);
+  if (opts.version !== undefined && descriptor.version !== opts.version)
+    throw new BundleCheckError(`${dir}: bundle is ${descriptor.version}, expected ${opts.version}`);
   const listed = descriptor.files.map((f) => f.path);
   // Exact (default when hashing, i.e. at install): nothing but the listed files. The boot-time
   // check only needs the listed files intact; a stray extra file does not make a bundle unrunnable.
   if (opts.exact ?? opts.hashes) {
     const present = (await listFiles(dir)).filter((p) => p !== BUNDLE_DESCRIPTOR_FILE && p !== RELEASE_MANIFEST_FILE);
     const sorted = [...listed].sort();
-    if (present.length !== listed.length || present.some((p, i) => p !== sorted[i])) throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE}`);
+    if (present.length !== listed.length || present.some((p, i) => p !== sorted[i]))
+      throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE}`);
   }
   if (!listed.includes(descriptor.main)) throw new BundleCheckError(`${dir}: entry point ${descriptor.main} missing`);
-  if (descriptor.nodeMain !== undefined && !listed.includes(descriptor.nodeMain)) throw new BundleCheckError(`${dir}: Node host entry point ${descriptor.nodeMain} missing`);
+  if (descriptor.nodeMain !== undefined && !listed.includes(descriptor.nodeMain))
+    throw new BundleCheckError(`${dir}: Node host entry point ${descriptor.nodeMain} missing`);
   for (const f of descriptor.files) {
     const full = join(dir, f.path);
     const s = await lstat(full).catch(() => null);
     if (!s) throw new BundleCheckError(`${dir}: ${f.path} is missing`);
     if (!s.isFile() || s.size !== f.size) throw new BundleCheckError(`${dir}: ${f.path} has the wrong size`);
-    if (opts.hashes && (await hashFile(full, 'sha256', 'hex')) !== f.sha256) throw new BundleCheckError(`${dir}: ${f.path} has the wrong sha256`);
+    if (opts.hashes && (await hashFile(full, 'sha256', 'hex')) !== f.sha256)
+      throw new BundleCheckError(`${dir}: ${f.path} has the wrong sha256`);
   }
   return descriptor;
 }
-
 
 /** Size caps for what the launch check reads before it trusts anything. */
 const MAX_MANIFEST_BYTES = 64 * 1024;
@@ -142,10 +158,16 @@ export function verifyManifestEnvelope(raw: unknown, verifier: SignatureVerifier
     throw new BundleCheckError(`manifest is not canonical JSON (${(e as Error).message})`);
   }
   if (!env.data.signatures.some((s) => verifier.isTrusted(s.keyId) && verifier.verify(s.keyId, message, s.signature))) {
-    throw new BundleCheckError('no valid signature by a key of the image\'s keyring');
+    throw new BundleCheckError("no valid signature by a key of the image's keyring");
   }
   const m = ReleaseManifest.safeParse(env.data.manifest);
-  if (!m.success) throw new BundleCheckError(`signed, but not a schema-2 release manifest (${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 200)})`);
+  if (!m.success)
+    throw new BundleCheckError(
+      `signed, but not a schema-2 release manifest (${m.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')
+        .slice(0, 200)})`,
+    );
   return m.data;
 }
 
@@ -170,8 +192,13 @@ export interface ReleaseCheckOptions {
  * it before every start of an installed release; `runtime-app` may call it again on the
  * directory it is about to import from.
  */
-export async function verifyInstalledRelease(dataDir: string, version: string, o: ReleaseCheckOptions): Promise<{ descriptor: BundleDescriptor; manifest: ReleaseManifest; dir: string }> {
-  if (!/^[0-9A-Za-z][0-9A-Za-z.-]*$/.test(version)) throw new BundleCheckError(`${JSON.stringify(version)} is not a release directory name`);
+export async function verifyInstalledRelease(
+  dataDir: string,
+  version: string,
+  o: ReleaseCheckOptions,
+): Promise<{ descriptor: BundleDescriptor; manifest: ReleaseManifest; dir: string }> {
+  if (!/^[0-9A-Za-z][0-9A-Za-z.-]*$/.test(version))
+    throw new BundleCheckError(`${JSON.stringify(version)} is not a release directory name`);
   const rel = join('releases', version);
   await assertNoSymlinkOnPath(dataDir, rel);
   const dir = join(dataDir, rel);
@@ -187,7 +214,8 @@ export async function verifyInstalledRelease(dataDir: string, version: string, o
   const manifest = verifyManifestEnvelope(raw, o.verifier);
   if (manifest.version !== version) throw new BundleCheckError(`${dir}: the signed manifest is for ${manifest.version}`);
   const descriptorBytes = await readCapped(join(dir, BUNDLE_DESCRIPTOR_FILE), MAX_DESCRIPTOR_BYTES);
-  if (createHash('sha256').update(descriptorBytes).digest('hex') !== manifest.bundleDescriptorSha256) throw new BundleCheckError(`${dir}: ${BUNDLE_DESCRIPTOR_FILE} is not the one the manifest signs`);
+  if (createHash('sha256').update(descriptorBytes).digest('hex') !== manifest.bundleDescriptorSha256)
+    throw new BundleCheckError(`${dir}: ${BUNDLE_DESCRIPTOR_FILE} is not the one the manifest signs`);
   let descriptor: BundleDescriptor;
   try {
     descriptor = BundleDescriptor.parse(JSON.parse(descriptorBytes.toString('utf8')));
@@ -207,14 +235,17 @@ export async function verifyInstalledRelease(dataDir: string, version: string, o
   if (present.length !== listed.length || present.some((p, i) => p !== listed[i])) {
     const extra = present.filter((p) => !listed.includes(p));
     const missing = listed.filter((p) => !present.includes(p));
-    throw new BundleCheckError(`${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE} (extra: ${extra.slice(0, 3).join(', ') || 'none'}; missing: ${missing.slice(0, 3).join(', ') || 'none'})`);
+    throw new BundleCheckError(
+      `${dir}: files differ from ${BUNDLE_DESCRIPTOR_FILE} (extra: ${extra.slice(0, 3).join(', ') || 'none'}; missing: ${missing.slice(0, 3).join(', ') || 'none'})`,
+    );
   }
   for (const entry of [descriptor.main, descriptor.nodeMain]) {
     if (entry !== undefined && !listed.includes(entry)) throw new BundleCheckError(`${dir}: entry point ${entry} is not in the bundle`);
   }
   for (const f of descriptor.files) {
     const got = await sha256NoFollow(join(dir, f.path));
-    if (got.size !== f.size || got.sha256 !== f.sha256) throw new BundleCheckError(`${dir}: ${f.path} does not match ${BUNDLE_DESCRIPTOR_FILE}`);
+    if (got.size !== f.size || got.sha256 !== f.sha256)
+      throw new BundleCheckError(`${dir}: ${f.path} does not match ${BUNDLE_DESCRIPTOR_FILE}`);
   }
   return { descriptor, manifest, dir };
 }

@@ -57,8 +57,11 @@ export async function dependencyClosure(projectDir: string, names: readonly stri
     }
     if (visited.has(dir)) continue;
     visited.add(dir);
-    if (dirname(dir) === root || dirname(dirname(dir)) === root && name.startsWith('@')) topLevel.set(name, dir);
-    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    if (dirname(dir) === root || (dirname(dirname(dir)) === root && name.startsWith('@'))) topLevel.set(name, dir);
+    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      optionalDependencies?: Record<string, string>;
+    };
     for (const dep of Object.keys({ ...pkg.dependencies })) queue.push({ name: dep, from: dir });
     for (const dep of Object.keys({ ...pkg.optionalDependencies })) {
       if (resolvePackage(dep, dir, projectDir)) queue.push({ name: dep, from: dir });

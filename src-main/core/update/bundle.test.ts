@@ -18,45 +18,115 @@ describe('bundle format (generated trees, real tar files)', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  const inputs = () => [{ dir: join(dir, 'dist', 'app'), as: 'app' }, { dir: join(dir, 'dist', 'renderer'), as: 'renderer' }];
+  const inputs = () => [
+    { dir: join(dir, 'dist', 'app'), as: 'app' },
+    { dir: join(dir, 'dist', 'renderer'), as: 'renderer' },
+  ];
 
   it('builds from several input directories, lists every file, and extracts to a verified tree', async () => {
-    const b = await buildBundle({ inputs: inputs(), version: '1.2.3', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'b.tar.gz') });
+    const b = await buildBundle({
+      inputs: inputs(),
+      version: '1.2.3',
+      main: 'app/main.js',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(dir, 'b.tar.gz'),
+    });
     expect(b.size).toBeGreaterThan(0);
-    expect(b.descriptor.files.map((f) => f.path)).toEqual(['app/main.js', 'app/preload.js', 'renderer/assets/app.js', 'renderer/index.html']);
+    expect(b.descriptor.files.map((f) => f.path)).toEqual([
+      'app/main.js',
+      'app/preload.js',
+      'renderer/assets/app.js',
+      'renderer/index.html',
+    ]);
     const out = join(dir, 'installed');
     const d = await extractBundle(b.file, out, '1.2.3');
     expect(d.version).toBe('1.2.3');
     expect(await readFile(join(out, 'renderer', 'index.html'), 'utf8')).toBe('<!doctype html>\n');
     // Same inputs, same bytes (fixed mtimes, sorted entries): reproducible bundles.
-    const again = await buildBundle({ inputs: inputs(), version: '1.2.3', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'c.tar.gz'), builtAt: new Date(b.descriptor.builtAt) });
+    const again = await buildBundle({
+      inputs: inputs(),
+      version: '1.2.3',
+      main: 'app/main.js',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(dir, 'c.tar.gz'),
+      builtAt: new Date(b.descriptor.builtAt),
+    });
     expect(again.sha512).toBe(b.sha512);
   });
 
   it('carries the npm packages the inputs import (and their dependencies), never backend-only ones', async () => {
     const repo = join(import.meta.dirname, '..', '..', '..');
-    await writeFile(join(dir, 'dist', 'app', 'main.js'), "import { z } from 'zod';\nimport { app } from 'electron';\nimport fs from 'node:fs';\nconst p = await import('./local.js');\n");
-    const b = await buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'd.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } });
+    await writeFile(
+      join(dir, 'dist', 'app', 'main.js'),
+      "import { z } from 'zod';\nimport { app } from 'electron';\nimport fs from 'node:fs';\nconst p = await import('./local.js');\n",
+    );
+    const b = await buildBundle({
+      inputs: inputs(),
+      version: '1.0.0',
+      main: 'app/main.js',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(dir, 'd.tar.gz'),
+      nodeModules: { projectDir: repo, packages: 'auto' },
+    });
     const packages = new Set(b.descriptor.files.filter((f) => f.path.startsWith('node_modules/')).map((f) => f.path.split('/')[1]));
     expect([...packages]).toEqual(['zod']);
     expect(b.descriptor.files.some((f) => f.path.endsWith('.d.ts'))).toBe(false);
     await writeFile(join(dir, 'dist', 'app', 'server.js'), "import Fastify from 'fastify';\n");
-    await expect(buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'e.tar.gz'), nodeModules: { projectDir: repo, packages: 'auto' } })).rejects.toThrow(/backend-only dependency in bundle: @?fastify/);
+    await expect(
+      buildBundle({
+        inputs: inputs(),
+        version: '1.0.0',
+        main: 'app/main.js',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        outFile: join(dir, 'e.tar.gz'),
+        nodeModules: { projectDir: repo, packages: 'auto' },
+      }),
+    ).rejects.toThrow(/backend-only dependency in bundle: @?fastify/);
   });
 
   it('refuses backend-only dependencies, symlinks and a missing entry point', async () => {
     await mkdir(join(dir, 'dist', 'app', 'node_modules', 'better-sqlite3'), { recursive: true });
     await writeFile(join(dir, 'dist', 'app', 'node_modules', 'better-sqlite3', 'index.js'), '');
-    await expect(buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'x.tar.gz') })).rejects.toThrow(/backend-only/);
+    await expect(
+      buildBundle({
+        inputs: inputs(),
+        version: '1.0.0',
+        main: 'app/main.js',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        outFile: join(dir, 'x.tar.gz'),
+      }),
+    ).rejects.toThrow(/backend-only/);
     await rm(join(dir, 'dist', 'app', 'node_modules'), { recursive: true });
     await symlink('/etc/passwd', join(dir, 'dist', 'app', 'link'));
-    await expect(buildBundle({ inputs: [{ dir: join(dir, 'dist', 'app'), as: 'app' }], version: '1.0.0', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'x.tar.gz') })).rejects.toThrow(/only regular files/);
+    await expect(
+      buildBundle({
+        inputs: [{ dir: join(dir, 'dist', 'app'), as: 'app' }],
+        version: '1.0.0',
+        main: 'app/main.js',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        outFile: join(dir, 'x.tar.gz'),
+      }),
+    ).rejects.toThrow(/only regular files/);
     await rm(join(dir, 'dist', 'app', 'link'));
-    await expect(buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/nope.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'x.tar.gz') })).rejects.toThrow(/entry point/);
+    await expect(
+      buildBundle({
+        inputs: inputs(),
+        version: '1.0.0',
+        main: 'app/nope.js',
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        outFile: join(dir, 'x.tar.gz'),
+      }),
+    ).rejects.toThrow(/entry point/);
   });
 
   it('extraction refuses symlinks in the archive, files not listed, and altered files', async () => {
-    const b = await buildBundle({ inputs: inputs(), version: '1.0.0', main: 'app/main.js', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(dir, 'b.tar.gz') });
+    const b = await buildBundle({
+      inputs: inputs(),
+      version: '1.0.0',
+      main: 'app/main.js',
+      minRuntime: { electron: '45.0.0', node: '20.0.0' },
+      outFile: join(dir, 'b.tar.gz'),
+    });
     const good = join(dir, 'good');
     await extractBundle(b.file, good, '1.0.0');
     // An archive with a symlink entry.

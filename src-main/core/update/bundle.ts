@@ -4,8 +4,22 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { create as tarCreate, extract as tarExtract, list as tarList } from 'tar';
 import { createHash } from 'node:crypto';
-import { BUNDLE_DESCRIPTOR_FILE, BundleDescriptor, RELEASE_MANIFEST_FILE, type BundleFileEntry, type MinRuntime } from '@airpanel/contract/release';
-import { assertNoSymlinkOnPath, BundleCheckError, checkBundleDir, hashFile, listFiles, verifyInstalledRelease, verifyManifestEnvelope } from './bundle-check.js';
+import {
+  BUNDLE_DESCRIPTOR_FILE,
+  BundleDescriptor,
+  RELEASE_MANIFEST_FILE,
+  type BundleFileEntry,
+  type MinRuntime,
+} from '@airpanel/contract/release';
+import {
+  assertNoSymlinkOnPath,
+  BundleCheckError,
+  checkBundleDir,
+  hashFile,
+  listFiles,
+  verifyInstalledRelease,
+  verifyManifestEnvelope,
+} from './bundle-check.js';
 import { dependencyClosure, importedPackages } from './bundle-deps.js';
 import { fsyncDir } from '@airpanel/node-support/atomic-file';
 
@@ -84,14 +98,19 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       const platforms = o.prebuildPlatforms ?? PANEL_PREBUILD_PLATFORMS;
       const names = o.nodeModules.packages === 'auto' ? await importedPackages(o.inputs.map((i) => i.dir)) : [...o.nodeModules.packages];
       for (const [name, dir] of await dependencyClosure(o.nodeModules.projectDir, names)) {
-        if (BACKEND_ONLY_PACKAGES.includes(name) || BACKEND_ONLY_PACKAGES.includes(name.split('/')[0]!)) throw new Error(`backend-only dependency in bundle: ${name}`);
+        if (BACKEND_ONLY_PACKAGES.includes(name) || BACKEND_ONLY_PACKAGES.includes(name.split('/')[0]!))
+          throw new Error(`backend-only dependency in bundle: ${name}`);
         if (name.startsWith('@types/')) continue; // type declarations only
         // Left out: package managers' symlinks (.bin), type declarations, source maps, docs,
         // native prebuilds of platforms no panel runs on.
         await cp(dir, join(staging, 'node_modules', name), {
-          recursive: true, dereference: false, verbatimSymlinks: true,
-          filter: (src) => !lstatSync(src).isSymbolicLink() && !/\.(d\.[mc]?ts|map|md|markdown)$/i.test(src)
-            && !isForeignPrebuild(relative(dir, src), platforms),
+          recursive: true,
+          dereference: false,
+          verbatimSymlinks: true,
+          filter: (src) =>
+            !lstatSync(src).isSymbolicLink() &&
+            !/\.(d\.[mc]?ts|map|md|markdown)$/i.test(src) &&
+            !isForeignPrebuild(relative(dir, src), platforms),
         });
       }
     }
@@ -106,7 +125,8 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
       if (p.startsWith('server-stub/') || p.includes('/server-stub/')) throw new Error(`backend code in bundle: ${p}`);
     }
     if (!paths.includes(o.main)) throw new Error(`entry point ${o.main} is not in the bundle`);
-    if (o.nodeMain !== undefined && !paths.includes(o.nodeMain)) throw new Error(`Node host entry point ${o.nodeMain} is not in the bundle`);
+    if (o.nodeMain !== undefined && !paths.includes(o.nodeMain))
+      throw new Error(`Node host entry point ${o.nodeMain} is not in the bundle`);
     for (const reserved of [BUNDLE_DESCRIPTOR_FILE, RELEASE_MANIFEST_FILE]) {
       if (paths.includes(reserved)) throw new Error(`inputs may not contain ${reserved} at the root`);
     }
@@ -126,9 +146,17 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuiltBundle> {
     });
     const descriptorBytes = Buffer.from(`${JSON.stringify(descriptor, null, 2)}\n`, 'utf8');
     await writeFile(join(staging, BUNDLE_DESCRIPTOR_FILE), descriptorBytes);
-    await tarCreate({ gzip: { level: 9 }, file: o.outFile, cwd: staging, portable: true, mtime: new Date(0) }, [BUNDLE_DESCRIPTOR_FILE, ...paths]);
-    return { file: o.outFile, size: (await stat(o.outFile)).size, sha512: await hashFile(o.outFile, 'sha512', 'base64'), descriptor,
-      descriptorSha256: createHash('sha256').update(descriptorBytes).digest('hex') };
+    await tarCreate({ gzip: { level: 9 }, file: o.outFile, cwd: staging, portable: true, mtime: new Date(0) }, [
+      BUNDLE_DESCRIPTOR_FILE,
+      ...paths,
+    ]);
+    return {
+      file: o.outFile,
+      size: (await stat(o.outFile)).size,
+      sha512: await hashFile(o.outFile, 'sha512', 'base64'),
+      descriptor,
+      descriptorSha256: createHash('sha256').update(descriptorBytes).digest('hex'),
+    };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
@@ -149,9 +177,13 @@ export async function readBundleDescriptor(tarball: string): Promise<{ descripto
       entry.on('end', () => found.push(Buffer.concat(chunks)));
     },
   });
-  if (found.length !== 1) throw new BundleCheckError(`${tarball}: ${found.length === 0 ? 'no' : 'more than one'} ${BUNDLE_DESCRIPTOR_FILE}`);
+  if (found.length !== 1)
+    throw new BundleCheckError(`${tarball}: ${found.length === 0 ? 'no' : 'more than one'} ${BUNDLE_DESCRIPTOR_FILE}`);
   const bytes = found[0]!;
-  return { descriptor: BundleDescriptor.parse(JSON.parse(bytes.toString('utf8'))), sha256: createHash('sha256').update(bytes).digest('hex') };
+  return {
+    descriptor: BundleDescriptor.parse(JSON.parse(bytes.toString('utf8'))),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 /**
@@ -159,7 +191,12 @@ export async function readBundleDescriptor(tarball: string): Promise<{ descripto
  * only regular files and directories with relative paths, verifies every file, and fsyncs
  * every file and directory so the tree is durable before anyone points at it.
  */
-export async function extractBundle(tarball: string, dir: string, expectedVersion: string, maxExtractedBytes = 1024 ** 3): Promise<BundleDescriptor> {
+export async function extractBundle(
+  tarball: string,
+  dir: string,
+  expectedVersion: string,
+  maxExtractedBytes = 1024 ** 3,
+): Promise<BundleDescriptor> {
   await mkdir(dir, { recursive: false });
   let bad: string | null = null;
   let total = 0;
@@ -171,7 +208,11 @@ export async function extractBundle(tarball: string, dir: string, expectedVersio
     filter: (path, entry) => {
       const type = 'type' in entry ? entry.type : 'File';
       // release-manifest.json is the installer's to write: a bundle may not bring its own.
-      const ok = (type === 'File' || type === 'Directory') && !path.split('/').includes('..') && !path.startsWith('/') && path.replace(/^\.\//, '') !== RELEASE_MANIFEST_FILE;
+      const ok =
+        (type === 'File' || type === 'Directory') &&
+        !path.split('/').includes('..') &&
+        !path.startsWith('/') &&
+        path.replace(/^\.\//, '') !== RELEASE_MANIFEST_FILE;
       if (!ok) bad = `${path} (${type})`;
       // A decompression bomb stops here rather than filling the data partition.
       total += 'size' in entry && typeof entry.size === 'number' ? entry.size : 0;

@@ -86,7 +86,10 @@ describe('downloadWithResume', () => {
   it('an already complete file is verified without any request', async () => {
     const dest = join(dir, 'b.part');
     await writeFile(dest, body);
-    expect(await downloadWithResume(http1, writer, { url, dest, size: body.length, sha512 })).toEqual({ transferred: 0, resumedFrom: body.length });
+    expect(await downloadWithResume(http1, writer, { url, dest, size: body.length, sha512 })).toEqual({
+      transferred: 0,
+      resumedFrom: body.length,
+    });
     expect(seen).toEqual([]);
   });
 });

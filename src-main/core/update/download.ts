@@ -45,7 +45,10 @@ export class DownloadError extends Error {
    * `incomplete` and `too-slow` keep the partial file (the next attempt resumes: every byte
    * is hashed again, so a slow server gains nothing by it); the others delete it.
    */
-  constructor(readonly code: 'http' | 'checksum' | 'too-large' | 'too-slow' | 'incomplete' | 'disk-full' | 'io', message: string) {
+  constructor(
+    readonly code: 'http' | 'checksum' | 'too-large' | 'too-slow' | 'incomplete' | 'disk-full' | 'io',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -76,7 +79,11 @@ export const DEFAULT_DOWNLOAD_LIMITS: DownloadLimits = { minBytesPerSecond: 2048
 
 /** The limits of one request for `remaining` bytes: a deadline scaled by size, the minimum rate. */
 export function downloadTransferLimits(remaining: number, l: DownloadLimits = DEFAULT_DOWNLOAD_LIMITS): TransferLimits {
-  return { deadlineMs: l.baseDeadlineMs + Math.ceil((remaining / l.minBytesPerSecond) * 1000), minBytesPerSecond: l.minBytesPerSecond, rateWindowMs: l.rateWindowMs };
+  return {
+    deadlineMs: l.baseDeadlineMs + Math.ceil((remaining / l.minBytesPerSecond) * 1000),
+    minBytesPerSecond: l.minBytesPerSecond,
+    rateWindowMs: l.rateWindowMs,
+  };
 }
 
 export interface DownloadResult {
@@ -111,7 +118,12 @@ export async function downloadWithResume(http: OtaHttpClient, writer: PartialFil
 
   let res;
   try {
-    res = await http.getStream(req.url, have > 0 ? { range: `bytes=${have}-` } : {}, downloadTransferLimits(req.size - have, req.limits), req.signal);
+    res = await http.getStream(
+      req.url,
+      have > 0 ? { range: `bytes=${have}-` } : {},
+      downloadTransferLimits(req.size - have, req.limits),
+      req.signal,
+    );
   } catch (e) {
     if (e instanceof TransferLimitError) throw new DownloadError('too-slow', `${req.url}: ${e.message}`);
     throw e;
@@ -151,7 +163,8 @@ export async function downloadWithResume(http: OtaHttpClient, writer: PartialFil
   let failure: unknown = null;
   try {
     for await (const chunk of res.body) {
-      if (received + chunk.length > req.size) throw new DownloadError('too-large', `server sent more than the ${req.size} bytes the manifest announces`);
+      if (received + chunk.length > req.size)
+        throw new DownloadError('too-large', `server sent more than the ${req.size} bytes the manifest announces`);
       await sink.write(chunk);
       h.update(chunk);
       received += chunk.length;

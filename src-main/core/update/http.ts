@@ -23,7 +23,10 @@ export interface JsonFetchLimits extends TransferLimits {
 
 export class TransferLimitError extends Error {
   override name = 'TransferLimitError';
-  constructor(readonly code: 'deadline' | 'too-slow' | 'too-large', message: string) {
+  constructor(
+    readonly code: 'deadline' | 'too-slow' | 'too-large',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -118,7 +121,12 @@ export class GotOtaHttpClient implements OtaHttpClient {
 
   getStream(url: string, headers: Record<string, string>, limits: TransferLimits, signal?: AbortSignal): Promise<OtaStreamResponse> {
     const common = this.common(url);
-    const stream = (this.options.got ?? got).stream(url, { ...common, headers: { ...common.headers, ...headers }, decompress: false, ...(signal ? { signal } : {}) });
+    const stream = (this.options.got ?? got).stream(url, {
+      ...common,
+      headers: { ...common.headers, ...headers },
+      decompress: false,
+      ...(signal ? { signal } : {}),
+    });
     const guarded = guardTransfer(stream, limits);
     return new Promise((resolve, reject) => {
       const failed = (e: Error) => reject(e.cause instanceof TransferLimitError ? e.cause : e);
@@ -152,9 +160,15 @@ export function guardTransfer(source: Request | Readable, limits: TransferLimits
     source.destroy(e);
   };
   const needPerWindow = (limits.minBytesPerSecond * limits.rateWindowMs) / 1000;
-  const deadline = setTimeout(() => fail(new TransferLimitError('deadline', `transfer not done within ${limits.deadlineMs} ms`)), limits.deadlineMs);
+  const deadline = setTimeout(
+    () => fail(new TransferLimitError('deadline', `transfer not done within ${limits.deadlineMs} ms`)),
+    limits.deadlineMs,
+  );
   const rate = setInterval(() => {
-    if (windowBytes < needPerWindow) fail(new TransferLimitError('too-slow', `${windowBytes} bytes in ${limits.rateWindowMs} ms, below ${limits.minBytesPerSecond} bytes/s`));
+    if (windowBytes < needPerWindow)
+      fail(
+        new TransferLimitError('too-slow', `${windowBytes} bytes in ${limits.rateWindowMs} ms, below ${limits.minBytesPerSecond} bytes/s`),
+      );
     windowBytes = 0;
   }, limits.rateWindowMs);
   const stopTimers = () => {

@@ -1,14 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUNDLE_DESCRIPTOR_FILE, CandidatePointer, parseLoaderState, RELEASE_MANIFEST_FILE, type LoaderState, type SignedManifest, type SignedManifestEnvelope } from '@airpanel/contract/release';
+import {
+  BUNDLE_DESCRIPTOR_FILE,
+  CandidatePointer,
+  parseLoaderState,
+  RELEASE_MANIFEST_FILE,
+  type LoaderState,
+  type SignedManifest,
+  type SignedManifestEnvelope,
+} from '@airpanel/contract/release';
 import { checkBundleDir, extractBundle } from './bundle.js';
 import { fsyncDir, writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { renameDurable } from './fsio.js';
 import type { ReleaseLayout } from './layout.js';
 
 async function descriptorSha256(dir: string): Promise<string> {
-  return createHash('sha256').update(await readFile(join(dir, BUNDLE_DESCRIPTOR_FILE))).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(join(dir, BUNDLE_DESCRIPTOR_FILE)))
+    .digest('hex');
 }
 
 /**
@@ -74,7 +84,9 @@ export async function pruneReleases(layout: ReleaseLayout, keep: readonly string
   } catch {
     candidate = null;
   }
-  const keepSet = new Set([...keep, state.current, state.previous, state.trial?.version, candidate].filter((v): v is string => typeof v === 'string'));
+  const keepSet = new Set(
+    [...keep, state.current, state.previous, state.trial?.version, candidate].filter((v): v is string => typeof v === 'string'),
+  );
   const removed: string[] = [];
   for (const e of await readdir(layout.releasesDir, { withFileTypes: true })) {
     if (!e.isDirectory() || e.name.startsWith('.') || keepSet.has(e.name)) continue;

@@ -1,6 +1,13 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalJson, KeyId, type ManifestSignature, type ReleaseManifest, type SignatureVerifier, type SignedManifestEnvelope } from '@airpanel/contract/release';
+import {
+  canonicalJson,
+  KeyId,
+  type ManifestSignature,
+  type ReleaseManifest,
+  type SignatureVerifier,
+  type SignedManifestEnvelope,
+} from '@airpanel/contract/release';
 
 /**
  * Ed25519 release keys. A key id is the first 16 bytes of sha256(raw 32-byte public key), in
@@ -17,7 +24,11 @@ export interface ReleaseKeyPair {
 export function generateReleaseKey(): ReleaseKeyPair {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const raw = rawPublicKey(publicKey);
-  return { keyId: keyIdOf(raw), publicKey: raw.toString('base64'), privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+  return {
+    keyId: keyIdOf(raw),
+    publicKey: raw.toString('base64'),
+    privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
 }
 
 export function keyIdOf(rawPublicKey: Uint8Array): string {
@@ -37,7 +48,10 @@ function publicKeyFromRaw(raw: Buffer): KeyObject {
 
 /** The keyring file shipped in the image (several keys, so one can be rotated without reflashing). */
 export const TrustedKeysFile = z.object({
-  keys: z.array(z.object({ keyId: KeyId, publicKey: z.string(), comment: z.string().max(200).optional() })).min(1).max(16),
+  keys: z
+    .array(z.object({ keyId: KeyId, publicKey: z.string(), comment: z.string().max(200).optional() }))
+    .min(1)
+    .max(16),
 });
 export type TrustedKeysFile = z.infer<typeof TrustedKeysFile>;
 

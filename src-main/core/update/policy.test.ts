@@ -9,17 +9,28 @@ const stranger = generateReleaseKey();
 const verifier = new Ed25519Verifier([a, b].map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })));
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const manifest: ReleaseManifest = {
-  schema: 2, version: '2.0.0', channel: 'stable',
+  schema: 2,
+  version: '2.0.0',
+  channel: 'stable',
   bundle: { url: '../../bundles/x.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 1000 },
   bundleDescriptorSha256: 'b'.repeat(64),
-  minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 10,
-  releasedAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z', rolloutShare: 1,
+  minRuntime: { electron: '45.0.0', node: '20.0.0' },
+  counter: 10,
+  releasedAt: '2026-06-01T00:00:00.000Z',
+  expiresAt: '2026-07-01T00:00:00.000Z',
+  rolloutShare: 1,
 };
 const ctx: PanelReleaseContext = {
-  panelId: 'panel-0001', channel: 'stable', runtime: { host: 'electron', version: '45.4.1' }, runningVersion: '1.0.0',
-  highestCounter: 5, refusedVersions: [], buildTimeMs: Date.parse('2026-01-01T00:00:00Z'),
+  panelId: 'panel-0001',
+  channel: 'stable',
+  runtime: { host: 'electron', version: '45.4.1' },
+  runningVersion: '1.0.0',
+  highestCounter: 5,
+  refusedVersions: [],
+  buildTimeMs: Date.parse('2026-01-01T00:00:00Z'),
 };
-const judge = (m: ReleaseManifest, c: Partial<PanelReleaseContext> = {}, keys = [a.privateKeyPem], now = NOW) => evaluateRelease(signManifest(m, keys), verifier, { ...ctx, ...c }, now);
+const judge = (m: ReleaseManifest, c: Partial<PanelReleaseContext> = {}, keys = [a.privateKeyPem], now = NOW) =>
+  evaluateRelease(signManifest(m, keys), verifier, { ...ctx, ...c }, now);
 
 describe('release trust policy (real Ed25519)', () => {
   it('accepts a manifest signed by any trusted key (rotation without reflashing)', () => {
@@ -37,7 +48,10 @@ describe('release trust policy (real Ed25519)', () => {
     expect(judge(manifest, {}, [stranger.privateKeyPem])).toMatchObject({ kind: 'reject', reason: 'unknown-key' });
     const env = signManifest(manifest, [a.privateKeyPem]);
     for (const change of [{ rolloutShare: 0.5 }, { counter: 11 }, { bundle: { ...manifest.bundle, size: 1001 } }, { extra: 1 }]) {
-      expect(evaluateRelease({ ...env, manifest: { ...env.manifest, ...change } }, verifier, ctx, NOW)).toMatchObject({ kind: 'reject', reason: 'bad-signature' });
+      expect(evaluateRelease({ ...env, manifest: { ...env.manifest, ...change } }, verifier, ctx, NOW)).toMatchObject({
+        kind: 'reject',
+        reason: 'bad-signature',
+      });
     }
     // A signature from key a presented under key b's id.
     const forged = { ...env, signatures: [{ keyId: b.keyId, signature: env.signatures[0]!.signature }] };
@@ -47,7 +61,9 @@ describe('release trust policy (real Ed25519)', () => {
 
   it('signs canonical bytes: key order of the served JSON does not matter', () => {
     const env = signManifest(manifest, [a.privateKeyPem]);
-    const reordered = JSON.parse(JSON.stringify({ signatures: env.signatures, manifest: Object.fromEntries(Object.entries(env.manifest).reverse()) })) as unknown;
+    const reordered = JSON.parse(
+      JSON.stringify({ signatures: env.signatures, manifest: Object.fromEntries(Object.entries(env.manifest).reverse()) }),
+    ) as unknown;
     expect(evaluateRelease(reordered, verifier, ctx, NOW).kind).toBe('install');
     expect(canonicalJson(env.manifest)).toContain('"bundle":{"sha512"');
   });
@@ -67,15 +83,24 @@ describe('release trust policy (real Ed25519)', () => {
     // The Debian image's Node 20.19 is not "older than Electron 45": each host has its own minimum.
     expect(judge(both, onNode('20.19.2')).kind).toBe('install');
     expect(judge(both, onNode('20.18.0'))).toMatchObject({ reason: 'runtime-too-old', detail: 'needs node 20.19.0, this one is 20.18.0' });
-    expect(judge({ ...manifest, minRuntime: { electron: '45.0.0' } }, onNode('22.0.0'))).toMatchObject({ reason: 'runtime-too-old', detail: expect.stringMatching(/not made for the node host/) });
-    expect(judge({ ...manifest, minRuntime: { node: '20.0.0' } })).toMatchObject({ reason: 'runtime-too-old', detail: expect.stringMatching(/not made for the electron host/) });
+    expect(judge({ ...manifest, minRuntime: { electron: '45.0.0' } }, onNode('22.0.0'))).toMatchObject({
+      reason: 'runtime-too-old',
+      detail: expect.stringMatching(/not made for the node host/),
+    });
+    expect(judge({ ...manifest, minRuntime: { node: '20.0.0' } })).toMatchObject({
+      reason: 'runtime-too-old',
+      detail: expect.stringMatching(/not made for the electron host/),
+    });
   });
 
   it('counter: replay refused, same counter is "already seen", unsynced clock bounds the jump', () => {
     expect(judge(manifest, { highestCounter: 11 })).toMatchObject({ kind: 'reject', reason: 'replayed' });
     expect(judge(manifest, { highestCounter: 10 })).toMatchObject({ kind: 'skip', reason: 'already-seen' });
     const unsynced = Date.parse('2024-01-01T00:00:00Z');
-    expect(judge({ ...manifest, expiresAt: '2024-01-01T00:00:00.000Z' }, {}, undefined, unsynced)).toMatchObject({ kind: 'install', clockUnsynced: true });
+    expect(judge({ ...manifest, expiresAt: '2024-01-01T00:00:00.000Z' }, {}, undefined, unsynced)).toMatchObject({
+      kind: 'install',
+      clockUnsynced: true,
+    });
     expect(judge({ ...manifest, counter: 5 + 21 }, {}, undefined, unsynced)).toMatchObject({ reason: 'counter-too-far-ahead-unsynced' });
     expect(judge({ ...manifest, counter: 5 + 21 }).kind).toBe('install');
   });
@@ -86,7 +111,7 @@ describe('release trust policy (real Ed25519)', () => {
     expect(judge({ ...manifest, counter: Number.MAX_SAFE_INTEGER })).toMatchObject({ kind: 'reject', reason: 'counter-too-far-ahead' });
   });
 
-  it('a release below the image\'s factory version is refused (an old release replayed to a wiped panel)', () => {
+  it("a release below the image's factory version is refused (an old release replayed to a wiped panel)", () => {
     expect(judge(manifest, { factoryVersion: '2.1.0' })).toMatchObject({ kind: 'reject', reason: 'below-factory-version' });
     expect(judge(manifest, { factoryVersion: '2.0.0' }).kind).toBe('install');
   });

@@ -58,7 +58,9 @@ export function reportOfPhase(phase: UpdatePhase): Pick<UpdateReport, 'phase' | 
   });
   switch (phase.type) {
     case 'idle':
-      return phase.skipped ? report(phase.skipped.version, null, `${phase.skipped.version} skipped: ${phase.skipped.reason}`) : report(null, null, null);
+      return phase.skipped
+        ? report(phase.skipped.version, null, `${phase.skipped.version} skipped: ${phase.skipped.reason}`)
+        : report(null, null, null);
     case 'checking':
       return report(null, null, null);
     case 'downloading':
@@ -76,7 +78,11 @@ export function reportOfPhase(phase: UpdatePhase): Pick<UpdateReport, 'phase' | 
     case 'committed':
       return report(phase.version, 1, phase.at === null ? 'committed by the loader' : `committed at ${phase.at}`);
     case 'rolled-back':
-      return report(phase.version, null, `${phase.outcome === 'fell-back' ? 'fell back: ' : ''}${phase.reason} (at ${phase.at}); running ${phase.running}`);
+      return report(
+        phase.version,
+        null,
+        `${phase.outcome === 'fell-back' ? 'fell back: ' : ''}${phase.reason} (at ${phase.at}); running ${phase.running}`,
+      );
     case 'failed':
       return report(phase.version, null, phase.error);
   }

@@ -56,12 +56,27 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const make = (scheduler: Scheduler, random = () => 0.5) => new OtaUpdater({
-    dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1',
-    runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-    http: new GotOtaHttpClient(), wallClock: { now: () => Date.now() }, scheduler, random, checkIntervalMs: 1000, jitter: 0.5,
-    requestRestart: async () => undefined,
-  });
+  const make = (scheduler: Scheduler, random = () => 0.5) =>
+    new OtaUpdater({
+      dataDir: dir,
+      manifestUrl: url,
+      reportUrl: null,
+      panelId: 'panel-0001',
+      channel: 'stable',
+      runtimeHost: 'electron',
+      runtimeVersion: '45.4.1',
+      runningVersion: '1.0.0',
+      launchKind: 'current',
+      buildTimeMs: 0,
+      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient(),
+      wallClock: { now: () => Date.now() },
+      scheduler,
+      random,
+      checkIntervalMs: 1000,
+      jitter: 0.5,
+      requestRestart: async () => undefined,
+    });
 
   it('checks on a jittered schedule within mean × (1 ± jitter), and again after each check', async () => {
     const s = new RecordingFakeScheduler();
@@ -80,12 +95,27 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
   it('reports what the loader refused at launch or gave up after a crash loop, with what runs instead', async () => {
     const layout = releaseLayout(dir);
     await mkdir(layout.releasesDir, { recursive: true });
-    const outcome = (kind: 'refused' | 'fell-back', reason: string) => ({ kind, version: '2.0.0', reason, at: '2026-01-01T00:00:00.000Z', seq: 3 });
+    const outcome = (kind: 'refused' | 'fell-back', reason: string) => ({
+      kind,
+      version: '2.0.0',
+      reason,
+      at: '2026-01-01T00:00:00.000Z',
+      seq: 3,
+    });
     for (const [o, expected] of [
-      [outcome('fell-back', 'crashed 3 times within 10 min (last: code 1, signal null)'), 'fell back: crashed 3 times within 10 min (last: code 1, signal null) (at 2026-01-01T00:00:00.000Z); running 1.0.0'],
-      [outcome('refused', 'refused at launch: main.js does not match bundle.json'), 'refused at launch: main.js does not match bundle.json (at 2026-01-01T00:00:00.000Z); running 1.0.0'],
+      [
+        outcome('fell-back', 'crashed 3 times within 10 min (last: code 1, signal null)'),
+        'fell back: crashed 3 times within 10 min (last: code 1, signal null) (at 2026-01-01T00:00:00.000Z); running 1.0.0',
+      ],
+      [
+        outcome('refused', 'refused at launch: main.js does not match bundle.json'),
+        'refused at launch: main.js does not match bundle.json (at 2026-01-01T00:00:00.000Z); running 1.0.0',
+      ],
     ] as const) {
-      await writeFile(layout.loaderStateFile, JSON.stringify({ ...INITIAL_LOADER_STATE, current: '2.0.0', refused: ['2.0.0'], lastOutcome: o, recent: [o] }));
+      await writeFile(
+        layout.loaderStateFile,
+        JSON.stringify({ ...INITIAL_LOADER_STATE, current: '2.0.0', refused: ['2.0.0'], lastOutcome: o, recent: [o] }),
+      );
       const u = make(new RecordingFakeScheduler());
       await u.start();
       expect(u.getReport()).toMatchObject({ phase: 'rolled-back', targetVersion: '2.0.0', detail: expected });
@@ -113,10 +143,23 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
       else res.writeHead(404).end('{}');
     });
     const u = new OtaUpdater({
-      dataDir: dir, manifestUrl: url, reportUrl: null, panelId: 'panel-0001', channel: 'stable', runtimeHost: 'electron', runtimeVersion: '45.4.1',
-      runningVersion: '1.0.0', launchKind: 'current', buildTimeMs: 0, verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient({ timeoutMs: 3_600_000 }), wallClock: { now: () => Date.now() }, scheduler: new RecordingFakeScheduler(), random: () => 0.5,
-      requestRestart: async () => undefined, monotonicClock: { now: () => mono },
+      dataDir: dir,
+      manifestUrl: url,
+      reportUrl: null,
+      panelId: 'panel-0001',
+      channel: 'stable',
+      runtimeHost: 'electron',
+      runtimeVersion: '45.4.1',
+      runningVersion: '1.0.0',
+      launchKind: 'current',
+      buildTimeMs: 0,
+      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
+      http: new GotOtaHttpClient({ timeoutMs: 3_600_000 }),
+      wallClock: { now: () => Date.now() },
+      scheduler: new RecordingFakeScheduler(),
+      random: () => 0.5,
+      requestRestart: async () => undefined,
+      monotonicClock: { now: () => mono },
       manifestLimits: { maxBytes: 65536, deadlineMs: 3_600_000, minBytesPerSecond: 0, rateWindowMs: 3_600_000 },
     });
     const first = u.checkNow();
@@ -132,10 +175,21 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
   });
 
   it('a signed manifest for the running version records its counter and downloads nothing', async () => {
-    body = signManifest({
-      schema: 2, version: '1.0.0', channel: 'stable', bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 }, bundleDescriptorSha256: 'b'.repeat(64),
-      minRuntime: { electron: '45.0.0', node: '20.0.0' }, counter: 3, releasedAt: new Date(Date.now() - 1000).toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(), rolloutShare: 1,
-    }, [key.privateKeyPem]);
+    body = signManifest(
+      {
+        schema: 2,
+        version: '1.0.0',
+        channel: 'stable',
+        bundle: { url: 'b.tar.gz', sha512: `${'A'.repeat(86)}==`, size: 10 },
+        bundleDescriptorSha256: 'b'.repeat(64),
+        minRuntime: { electron: '45.0.0', node: '20.0.0' },
+        counter: 3,
+        releasedAt: new Date(Date.now() - 1000).toISOString(),
+        expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
+        rolloutShare: 1,
+      },
+      [key.privateKeyPem],
+    );
     const u = make(new RecordingFakeScheduler());
     expect(await u.checkNow()).toMatch(/up to date/);
     expect(await u.checkNow()).toMatch(/already handled/);

@@ -2,11 +2,26 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { UpdateReport } from '@airpanel/contract';
-import { evaluateRelease, type ReleasePolicyOptions, type RuntimeHost, type SignedManifest, type SignatureVerifier } from '@airpanel/contract/release';
+import {
+  evaluateRelease,
+  type ReleasePolicyOptions,
+  type RuntimeHost,
+  type SignedManifest,
+  type SignatureVerifier,
+} from '@airpanel/contract/release';
 import { systemMonotonicClock, type MonotonicClock, type Scheduler, type TimerHandle, type WallClock } from '../clock.js';
 import type { UpdateChecker } from '../commands.js';
 import type { Logger } from '@airpanel/node-support/logger';
-import { DEFAULT_DOWNLOAD_LIMITS, DownloadError, downloadTransferLimits, downloadWithResume, NodePartialFileWriter, type DownloadLimits, type DownloadResult, type PartialFileWriter } from './download.js';
+import {
+  DEFAULT_DOWNLOAD_LIMITS,
+  DownloadError,
+  downloadTransferLimits,
+  downloadWithResume,
+  NodePartialFileWriter,
+  type DownloadLimits,
+  type DownloadResult,
+  type PartialFileWriter,
+} from './download.js';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { TransferLimitError, type JsonFetchLimits, type OtaHttpClient } from './http.js';
 import { installBundle, pruneReleases, readLoaderState } from './install.js';
@@ -73,7 +88,12 @@ export interface OtaUpdaterOptions {
 }
 
 /** A manifest is about 1 KiB: 64 KiB is generous and still bounds what a feed can push. */
-export const DEFAULT_MANIFEST_LIMITS: JsonFetchLimits = { maxBytes: 64 * 1024, deadlineMs: 60_000, minBytesPerSecond: 64, rateWindowMs: 20_000 };
+export const DEFAULT_MANIFEST_LIMITS: JsonFetchLimits = {
+  maxBytes: 64 * 1024,
+  deadlineMs: 60_000,
+  minBytesPerSecond: 64,
+  rateWindowMs: 20_000,
+};
 
 /** `<data>/releases/update-state.json`, written by the updater only. */
 const UpdateState = z.object({
@@ -146,13 +166,18 @@ export class OtaUpdater implements UpdateChecker {
     } else if (out?.kind === 'rolled-back' || out?.kind === 'refused' || out?.kind === 'fell-back') {
       // Rolled back, refused at launch (not what was signed, or not for this runtime) or given
       // up after a crash loop: the status says which version and why, and what runs instead.
-      this.enter({ type: 'rolled-back', version: out.version, outcome: out.kind, reason: out.reason, at: out.at, running: this.o.runningVersion }, `the loader's last outcome: ${out.kind}`);
+      this.enter(
+        { type: 'rolled-back', version: out.version, outcome: out.kind, reason: out.reason, at: out.at, running: this.o.runningVersion },
+        `the loader's last outcome: ${out.kind}`,
+      );
     } else if (out?.kind === 'committed' && out.version === this.o.runningVersion) {
       this.enter({ type: 'committed', version: out.version, at: out.at }, "the loader's last outcome: committed");
     }
     if (this.o.launchKind !== 'trial') {
       await mkdir(this.layout.releasesDir, { recursive: true });
-      await pruneReleases(this.layout, [this.o.runningVersion]).catch((e: unknown) => this.o.logger?.warn('ota: prune failed', { error: String(e) }));
+      await pruneReleases(this.layout, [this.o.runningVersion]).catch((e: unknown) =>
+        this.o.logger?.warn('ota: prune failed', { error: String(e) }),
+      );
     }
     this.schedule();
   }
@@ -176,7 +201,11 @@ export class OtaUpdater implements UpdateChecker {
     }
     if (!this.inFlight) {
       const abort = new AbortController();
-      const entry: CheckInFlight = { abort, deadline: this.mono.now() + this.manifestLimits.deadlineMs + CHECK_SLACK_MS, promise: Promise.resolve('') };
+      const entry: CheckInFlight = {
+        abort,
+        deadline: this.mono.now() + this.manifestLimits.deadlineMs + CHECK_SLACK_MS,
+        promise: Promise.resolve(''),
+      };
       entry.promise = this.check(entry).finally(() => {
         if (this.inFlight === entry) this.inFlight = null;
       });
@@ -212,7 +241,8 @@ export class OtaUpdater implements UpdateChecker {
 
   private async check(entry: CheckInFlight): Promise<string> {
     if (await this.onTrial()) return `on trial with ${this.o.runningVersion}: no update until committed`;
-    if (this.phase.type === 'trial') this.enter({ type: 'committed', version: this.o.runningVersion, at: null }, 'no longer on trial: the loader committed it');
+    if (this.phase.type === 'trial')
+      this.enter({ type: 'committed', version: this.o.runningVersion, at: null }, 'no longer on trial: the loader committed it');
     // A check that finds nothing new puts the previous phase back: the backend keeps seeing
     // what the last real update did, not "checked, nothing new".
     const before = { phase: this.phase, report: this.report };
@@ -234,7 +264,9 @@ export class OtaUpdater implements UpdateChecker {
     try {
       res = await this.o.http.getJson(this.o.manifestUrl, this.manifestLimits, entry.abort.signal);
     } catch (e) {
-      const why = entry.abort.signal.aborted ? (entry.abort.signal.reason as Error).message : `${e instanceof TransferLimitError ? `${e.code}: ` : ''}${(e as Error).message}`;
+      const why = entry.abort.signal.aborted
+        ? (entry.abort.signal.reason as Error).message
+        : `${e instanceof TransferLimitError ? `${e.code}: ` : ''}${(e as Error).message}`;
       throw new Error(`manifest: ${why}`);
     }
     if (res.status === 404 || res.status === 204) {
@@ -244,28 +276,40 @@ export class OtaUpdater implements UpdateChecker {
 
     const highest = Math.max(state.highestCounter, this.o.counterFloor ?? 0);
     const loader = await readLoaderState(this.layout);
-    const verdict = evaluateRelease(res.body, this.o.verifier, {
-      panelId: this.o.panelId,
-      channel: this.o.channel,
-      runtime: { host: this.o.runtimeHost, version: this.o.runtimeVersion },
-      runningVersion: this.o.runningVersion,
-      highestCounter: highest,
-      refusedVersions: loader.refused,
-      buildTimeMs: this.o.buildTimeMs,
-      ...(this.o.factoryVersion !== undefined ? { factoryVersion: this.o.factoryVersion } : {}),
-    }, this.o.wallClock.now(), this.o.policy);
+    const verdict = evaluateRelease(
+      res.body,
+      this.o.verifier,
+      {
+        panelId: this.o.panelId,
+        channel: this.o.channel,
+        runtime: { host: this.o.runtimeHost, version: this.o.runtimeVersion },
+        runningVersion: this.o.runningVersion,
+        highestCounter: highest,
+        refusedVersions: loader.refused,
+        buildTimeMs: this.o.buildTimeMs,
+        ...(this.o.factoryVersion !== undefined ? { factoryVersion: this.o.factoryVersion } : {}),
+      },
+      this.o.wallClock.now(),
+      this.o.policy,
+    );
     if (verdict.kind !== 'reject') await this.saveState({ lastValidManifestAt: this.iso() });
 
     switch (verdict.kind) {
       case 'reject':
-        this.enter({ type: 'failed', version: null, error: `manifest rejected: ${verdict.reason}: ${verdict.detail}` }, 'manifest rejected');
+        this.enter(
+          { type: 'failed', version: null, error: `manifest rejected: ${verdict.reason}: ${verdict.detail}` },
+          'manifest rejected',
+        );
         throw new Error(`manifest rejected (${verdict.reason}): ${verdict.detail}`);
       case 'current':
         await this.saveState({ highestCounter: verdict.signed.manifest.counter });
         return `up to date (${this.o.runningVersion})`;
       case 'skip': {
         const m = verdict.signed.manifest;
-        const text = verdict.reason === 'already-seen' ? `up to date (${this.o.runningVersion}; ${m.version} already handled)` : `${m.version} skipped: ${verdict.reason}`;
+        const text =
+          verdict.reason === 'already-seen'
+            ? `up to date (${this.o.runningVersion}; ${m.version} already handled)`
+            : `${m.version} skipped: ${verdict.reason}`;
         if (verdict.reason !== 'already-seen') this.enter({ type: 'idle', skipped: { version: m.version, reason: verdict.reason } }, text);
         return text;
       }
@@ -286,7 +330,11 @@ export class OtaUpdater implements UpdateChecker {
     const attempts = Math.max(1, this.o.downloadAttempts ?? 3);
     const limits = this.o.downloadLimits ?? DEFAULT_DOWNLOAD_LIMITS;
     const retryDelay = this.o.retryDelayMs ?? 2000;
-    entry.deadline = this.mono.now() + attempts * downloadTransferLimits(m.bundle.size, limits).deadlineMs + retryDelay * attempts * attempts + CHECK_SLACK_MS;
+    entry.deadline =
+      this.mono.now() +
+      attempts * downloadTransferLimits(m.bundle.size, limits).deadlineMs +
+      retryDelay * attempts * attempts +
+      CHECK_SLACK_MS;
     for (let attempt = 1; result === null; attempt++) {
       try {
         result = await downloadWithResume(this.o.http, this.writer, {
@@ -309,7 +357,10 @@ export class OtaUpdater implements UpdateChecker {
         // A cut connection resumes at once (a few times); anything else waits for the next check.
         const transient = !(e instanceof DownloadError) || e.code === 'incomplete' || e.code === 'io';
         if (!transient || attempt >= attempts) {
-          this.enter({ type: 'failed', version: m.version, error: detail }, attempt >= attempts ? 'download failed on its last attempt' : 'download failed: not resumable');
+          this.enter(
+            { type: 'failed', version: m.version, error: detail },
+            attempt >= attempts ? 'download failed on its last attempt' : 'download failed: not resumable',
+          );
           throw new Error(detail);
         }
         this.o.logger?.info(`ota: ${detail}; resuming (attempt ${attempt + 1} of ${attempts})`);
@@ -389,7 +440,9 @@ export class OtaUpdater implements UpdateChecker {
     if (this.o.reportUrl && phase !== 'checking' && key !== this.lastPostedKey) {
       this.lastPostedKey = key;
       const body = { panelId: this.o.panelId, runningVersion: this.o.runningVersion, channel: this.o.channel, report: this.report };
-      this.o.http.postJson(this.o.reportUrl, body).catch((e: unknown) => this.o.logger?.debug('ota: report not sent', { error: String(e) }));
+      this.o.http
+        .postJson(this.o.reportUrl, body)
+        .catch((e: unknown) => this.o.logger?.debug('ota: report not sent', { error: String(e) }));
     }
   }
 

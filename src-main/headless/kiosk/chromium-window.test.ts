@@ -10,9 +10,20 @@ describe('kioskChromiumArgs', () => {
   const args = kioskChromiumArgs('/run/airpanel/chromium-profile', ['--ozone-platform=wayland']);
 
   it('is a kiosk on a pipe, with its own profile, phoning nowhere', () => {
-    for (const a of ['--remote-debugging-pipe', '--user-data-dir=/run/airpanel/chromium-profile', '--kiosk', '--no-first-run',
-      '--disable-translate', '--disable-default-apps', '--disable-background-networking', '--disable-component-update',
-      '--disable-extensions', '--disable-sync', '--enable-features=NetworkServiceInProcess2', '--ozone-platform=wayland']) {
+    for (const a of [
+      '--remote-debugging-pipe',
+      '--user-data-dir=/run/airpanel/chromium-profile',
+      '--kiosk',
+      '--no-first-run',
+      '--disable-translate',
+      '--disable-default-apps',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-extensions',
+      '--disable-sync',
+      '--enable-features=NetworkServiceInProcess2',
+      '--ozone-platform=wayland',
+    ]) {
       expect(args).toContain(a);
     }
     expect(args.at(-1)).toBe('about:blank');
@@ -33,15 +44,23 @@ describe('allowedDocument', () => {
   });
 
   it('refuses everything else', () => {
-    for (const url of ['http://127.0.0.1:43118/', 'http://localhost:43117/', 'https://127.0.0.1:43117/', 'http://example.com/',
-      'file:///etc/passwd', 'data:image/svg+xml,<svg/>', 'javascript:alert(1)', 'not a url']) {
+    for (const url of [
+      'http://127.0.0.1:43118/',
+      'http://localhost:43117/',
+      'https://127.0.0.1:43117/',
+      'http://example.com/',
+      'file:///etc/passwd',
+      'data:image/svg+xml,<svg/>',
+      'javascript:alert(1)',
+      'not a url',
+    ]) {
       expect(allowedDocument(url, origin), url).toBe(false);
     }
   });
 });
 
 describe('descendantsOf', () => {
-  it('finds the whole tree below a process (Chromium\'s zygotes and renderers are grandchildren)', async () => {
+  it("finds the whole tree below a process (Chromium's zygotes and renderers are grandchildren)", async () => {
     const parent = spawn('sh', ['-c', 'sh -c "sleep 30" & sleep 30 & wait'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 300));
@@ -92,18 +111,28 @@ describe('ChromiumWindow.launch with a stand-in browser that answers late', () =
   const quietLog = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
   /** Live (not zombie) stand-in browser processes. */
-  const liveStandIns = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('STAND_IN_ANSWER_AFTER_MS') && !/\) Z /.test(readFileSync(`/proc/${p}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
+  const liveStandIns = () =>
+    readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return (
+            readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('STAND_IN_ANSWER_AFTER_MS') &&
+            !/\) Z /.test(readFileSync(`/proc/${p}/stat`, 'utf8'))
+          );
+        } catch {
+          return false;
+        }
+      });
 
   async function standIn(answerAfterMs: number): Promise<{ path: string; done: () => void }> {
     const dir = await mkdtemp(join(tmpdir(), 'stand-in-browser-'));
     const path = join(dir, 'chromium');
-    await writeFile(path, `#!/bin/sh\nSTAND_IN_ANSWER_AFTER_MS=${answerAfterMs} exec ${process.execPath} -e '${STAND_IN_LATE_BROWSER.replaceAll("'", "'\\''")}'\n`, { mode: 0o755 });
+    await writeFile(
+      path,
+      `#!/bin/sh\nSTAND_IN_ANSWER_AFTER_MS=${answerAfterMs} exec ${process.execPath} -e '${STAND_IN_LATE_BROWSER.replaceAll("'", "'\\''")}'\n`,
+      { mode: 0o755 },
+    );
     return { path, done: () => rmSync(dir, { recursive: true, force: true }) };
   }
 
@@ -111,7 +140,13 @@ describe('ChromiumWindow.launch with a stand-in browser that answers late', () =
     const b = await standIn(3_000);
     try {
       const t0 = Date.now();
-      const err = await ChromiumWindow.launch({ chromiumPath: b.path, panelUrl: 'http://127.0.0.1:1/', profileDir: b.path, log: quietLog, startTimeoutMs: 800 }).catch((e: unknown) => e);
+      const err = await ChromiumWindow.launch({
+        chromiumPath: b.path,
+        panelUrl: 'http://127.0.0.1:1/',
+        profileDir: b.path,
+        log: quietLog,
+        startTimeoutMs: 800,
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WindowStartTimeoutError);
       expect((err as WindowStartTimeoutError).startTimeoutMs).toBe(800);
       expect(Date.now() - t0).toBeLessThan(2_500);
@@ -125,7 +160,13 @@ describe('ChromiumWindow.launch with a stand-in browser that answers late', () =
   it('waits for a late answer within a longer deadline, then drives the page', async () => {
     const b = await standIn(1_500);
     try {
-      const w = await ChromiumWindow.launch({ chromiumPath: b.path, panelUrl: 'http://127.0.0.1:1/', profileDir: b.path, log: quietLog, startTimeoutMs: 10_000 });
+      const w = await ChromiumWindow.launch({
+        chromiumPath: b.path,
+        panelUrl: 'http://127.0.0.1:1/',
+        profileDir: b.path,
+        log: quietLog,
+        startTimeoutMs: 10_000,
+      });
       expect(await w.evaluate('1 + 1', 2_000)).toBe(2);
       const pid = w.pid!;
       expect(pid).toBeGreaterThan(0);

@@ -167,7 +167,11 @@ export class ChromiumWindow implements KioskWindow {
   private targetId: string | null = null;
   private readonly closedOthers = new Set<string>();
 
-  private constructor(private readonly child: ChildProcess, private readonly conn: CdpConnection, private readonly o: ChromiumWindowOptions) {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly conn: CdpConnection,
+    private readonly o: ChromiumWindowOptions,
+  ) {
     child.once('exit', (code, signal) => this.gone(`chromium exited (${signal ?? `code ${code}`})`));
     conn.onEvent((method, params, sessionId) => this.onEvent(method, params, sessionId));
   }
@@ -264,7 +268,9 @@ export class ChromiumWindow implements KioskWindow {
       await new Promise((r) => setTimeout(r, 200));
     }
     this.targetId = targetId;
-    const { sessionId } = CdpAttachResult.parse(await this.conn.send('Target.attachToTarget', { targetId, flatten: true }, undefined, left()));
+    const { sessionId } = CdpAttachResult.parse(
+      await this.conn.send('Target.attachToTarget', { targetId, flatten: true }, undefined, left()),
+    );
     const page = new CdpPage(this.conn, sessionId);
     await page.call('Fetch.enable', { patterns: [{ urlPattern: '*', resourceType: 'Document', requestStage: 'Request' }] }, left());
     await page.call('Page.enable', {}, left());
@@ -316,7 +322,8 @@ export class ChromiumWindow implements KioskWindow {
         if (!p.success || sessionId !== undefined || this.targetId === null) return;
         const t = p.data.targetInfo;
         if (t.targetId === this.targetId) {
-          if (this.page !== null && p.data.sessionId !== this.page.sessionId) void this.conn.send('Target.detachFromTarget', { sessionId: p.data.sessionId }).catch(() => undefined);
+          if (this.page !== null && p.data.sessionId !== this.page.sessionId)
+            void this.conn.send('Target.detachFromTarget', { sessionId: p.data.sessionId }).catch(() => undefined);
         } else if (t.type === 'page') {
           this.closeOther(t.targetId, t.url);
         } else {

@@ -14,17 +14,31 @@ class StandInWindow implements KioskWindow {
   closed = false;
   answers = true;
   private goneListener: ((d: string) => void) | null = null;
-  onGone(l: (d: string) => void): void { this.goneListener = l; }
-  async loadPanel(): Promise<void> { this.loaded++; }
-  async showMaintenance(code: string): Promise<void> { this.maintenance.push(code); }
+  onGone(l: (d: string) => void): void {
+    this.goneListener = l;
+  }
+  async loadPanel(): Promise<void> {
+    this.loaded++;
+  }
+  async showMaintenance(code: string): Promise<void> {
+    this.maintenance.push(code);
+  }
   async evaluate(): Promise<unknown> {
     if (!this.answers) throw new Error('DevTools Runtime.evaluate: no answer');
     return 2;
   }
-  async screenshot(): Promise<Uint8Array> { return new Uint8Array([0x89, 0x50, 0x4e, 0x47]); }
-  async close(): Promise<void> { this.closed = true; }
-  kill(): void { this.closed = true; }
-  die(detail: string): void { this.goneListener?.(detail); }
+  async screenshot(): Promise<Uint8Array> {
+    return new Uint8Array([0x89, 0x50, 0x4e, 0x47]);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  kill(): void {
+    this.closed = true;
+  }
+  die(detail: string): void {
+    this.goneListener?.(detail);
+  }
 }
 
 /** Stand-in timers: a manual clock; due callbacks run on `advance`. */
@@ -34,8 +48,13 @@ function manualClock() {
   const due = new Map<number, { at: number; fn: () => void }>();
   return {
     now: () => now,
-    setTimeout: (fn: () => void, ms: number) => { due.set(next, { at: now + ms, fn }); return next++; },
-    clearTimeout: (h: unknown) => { due.delete(h as number); },
+    setTimeout: (fn: () => void, ms: number) => {
+      due.set(next, { at: now + ms, fn });
+      return next++;
+    },
+    clearTimeout: (h: unknown) => {
+      due.delete(h as number);
+    },
     async advance(ms: number) {
       const end = now + ms;
       for (;;) {
@@ -52,7 +71,9 @@ function manualClock() {
   };
 }
 
-const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
 
 interface SetUpOptions {
   failLaunch?: () => boolean;
@@ -118,7 +139,11 @@ describe('KioskHost (stand-in window, manual clock)', () => {
     s.host.framePainted();
     expect(s.host.phase).toBe('showing');
     expect(await s.host.healthy()).toBe(true);
-    expect(Buffer.from((await s.host.screenshot())!).subarray(1, 4).toString('latin1')).toBe('PNG');
+    expect(
+      Buffer.from((await s.host.screenshot())!)
+        .subarray(1, 4)
+        .toString('latin1'),
+    ).toBe('PNG');
   });
 
   it('a window that dies is closed and started again after the backoff, and reported', async () => {

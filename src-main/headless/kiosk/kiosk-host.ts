@@ -213,10 +213,13 @@ export class KioskHost {
     const startMs = Math.min(this.o.maxWindowStartMs ?? 240_000, (this.o.windowStartMs ?? 60_000) * 2 ** this.slowStarts);
     const paintMs = this.o.paintDeadlineMs ?? 90_000;
     this.o.onWindowStarting?.(startMs + (mode === 'panel' ? paintMs : 0));
-    this.startTimer = this.timers.setTimeout(() => {
-      this.startTimer = null;
-      if (gen === this.generation) this.slowStart(mode, startMs);
-    }, startMs + (this.o.windowStartGraceMs ?? 10_000));
+    this.startTimer = this.timers.setTimeout(
+      () => {
+        this.startTimer = null;
+        if (gen === this.generation) this.slowStart(mode, startMs);
+      },
+      startMs + (this.o.windowStartGraceMs ?? 10_000),
+    );
     const run = async () => {
       if (old) await old.close().catch(() => undefined);
       if (gen !== this.generation) return;
@@ -272,7 +275,10 @@ export class KioskHost {
       this.o.onGiveUp(detail);
       return;
     }
-    this.o.log.warn('kiosk window: chromium did not answer in time; starting it again with more time', { startMs, slowStarts: this.slowStarts });
+    this.o.log.warn('kiosk window: chromium did not answer in time; starting it again with more time', {
+      startMs,
+      slowStarts: this.slowStarts,
+    });
     this.relaunchTimer = this.timers.setTimeout(() => {
       this.relaunchTimer = null;
       if (mode === 'maintenance' ? this.state.phase === 'maintenance' : this.state.phase === 'starting') this.launch(mode);
@@ -301,7 +307,10 @@ export class KioskHost {
     if (decision.action === 'reload' && !this.everPainted && ++this.faultsBeforeFirstPaint >= (this.o.maxFaultsBeforeFirstPaint ?? 3)) {
       // Never painted since the host started: the maintenance screen rather than a dark panel.
       const code = CRASH_LOOP_CODES[kind];
-      this.o.log.error('kiosk window: no frame painted after repeated faults; showing maintenance', { code, faults: this.faultsBeforeFirstPaint });
+      this.o.log.error('kiosk window: no frame painted after repeated faults; showing maintenance', {
+        code,
+        faults: this.faultsBeforeFirstPaint,
+      });
       this.enterMaintenance(code);
       this.o.source.hostFault(code, `${this.faultsBeforeFirstPaint} window faults before any frame was painted; last: ${detail}`);
     }

@@ -29,15 +29,23 @@ describe('windowStep', () => {
   });
 
   it('late events of a replaced window are ignored', () => {
-    const { phases } = run([{ type: 'fault', detail: 'crash' }, { type: 'painted' }, { type: 'launched' }, { type: 'fault', detail: 'again' }]);
+    const { phases } = run([
+      { type: 'fault', detail: 'crash' },
+      { type: 'painted' },
+      { type: 'launched' },
+      { type: 'fault', detail: 'again' },
+    ]);
     expect(phases).toEqual(['recovering', '(painted ignored)', '(launched ignored)', '(fault ignored)']);
     expect(run([{ type: 'restart-due' }]).phases).toEqual(['(restart-due ignored)']);
   });
 
   it('crash loop → maintenance; shown → window up; lost → down; operator reload → starting', () => {
     const { phases, last } = run([
-      { type: 'fault', detail: 'x' }, { type: 'maintenance', code: 'RND-1' }, { type: 'maintenance-shown' },
-      { type: 'fault', detail: 'maintenance window exited' }, { type: 'fault', detail: 'again' },
+      { type: 'fault', detail: 'x' },
+      { type: 'maintenance', code: 'RND-1' },
+      { type: 'maintenance-shown' },
+      { type: 'fault', detail: 'maintenance window exited' },
+      { type: 'fault', detail: 'again' },
     ]);
     expect(phases).toEqual(['recovering', 'maintenance', 'maintenance', 'maintenance', '(fault ignored)']);
     expect(last).toMatchObject({ phase: 'maintenance', code: 'RND-1', windowUp: false });

@@ -55,20 +55,31 @@ export function windowStep(state: WindowState, event: WindowEvent, now: number):
     case 'operator-reload':
       return { state: { phase: 'starting', since: now }, reason: 'operator reload: the breaker is reset and the panel loaded again' };
     case 'maintenance':
-      return { state: { phase: 'maintenance', since: now, code: event.code, windowUp: false }, reason: `maintenance ${event.code}: the static maintenance screen replaces the panel` };
+      return {
+        state: { phase: 'maintenance', since: now, code: event.code, windowUp: false },
+        reason: `maintenance ${event.code}: the static maintenance screen replaces the panel`,
+      };
     case 'launched':
-      return state.phase === 'starting' ? { state: { phase: 'loading', since: now }, reason: 'chromium is up and the panel page requested' } : null;
+      return state.phase === 'starting'
+        ? { state: { phase: 'loading', since: now }, reason: 'chromium is up and the panel page requested' }
+        : null;
     case 'painted':
-      return state.phase === 'loading' ? { state: { phase: 'showing', since: now }, reason: 'the renderer reported its first painted frame' } : null;
+      return state.phase === 'loading'
+        ? { state: { phase: 'showing', since: now }, reason: 'the renderer reported its first painted frame' }
+        : null;
     case 'maintenance-shown':
       return state.phase === 'maintenance' ? { state: { ...state, windowUp: true }, reason: 'the maintenance screen is on' } : null;
     case 'fault':
       if (state.phase === 'maintenance') {
-        return state.windowUp ? { state: { ...state, windowUp: false, since: now }, reason: `maintenance window lost: ${event.detail}` } : null;
+        return state.windowUp
+          ? { state: { ...state, windowUp: false, since: now }, reason: `maintenance window lost: ${event.detail}` }
+          : null;
       }
       if (state.phase === 'recovering') return null;
       return { state: { phase: 'recovering', since: now, fault: event.detail }, reason: `window fault in ${state.phase}: ${event.detail}` };
     case 'restart-due':
-      return state.phase === 'recovering' ? { state: { phase: 'starting', since: now }, reason: `restarting the window after: ${state.fault}` } : null;
+      return state.phase === 'recovering'
+        ? { state: { phase: 'starting', since: now }, reason: `restarting the window after: ${state.fault}` }
+        : null;
   }
 }

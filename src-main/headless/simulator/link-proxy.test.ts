@@ -10,7 +10,10 @@ function roundTrip(port: number, text: string): Promise<string> {
     let got = '';
     s.on('data', (d) => {
       got += String(d);
-      if (got.length >= text.length) { s.end(); resolve(got); }
+      if (got.length >= text.length) {
+        s.end();
+        resolve(got);
+      }
     });
     s.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code ?? e.message}`));
     s.on('close', () => resolve(got === '' ? 'closed' : got));
@@ -24,7 +27,11 @@ describe('LinkProxy', () => {
   const sockets = new Set<Socket>();
 
   beforeEach(async () => {
-    echo = createServer((s) => { sockets.add(s); s.on('error', () => undefined); s.pipe(s); });
+    echo = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.pipe(s);
+    });
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
     proxy = new LinkProxy({ host: '127.0.0.1', port: (echo.address() as AddressInfo).port });
     await proxy.listen();
@@ -62,11 +69,13 @@ describe('LinkProxy', () => {
     const s = connect(proxy.port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let length = 0;
-    const done = new Promise<void>((resolve) => s.on('data', (c: Buffer) => {
-      chunks.push(c);
-      length += c.length;
-      if (length >= body.length) resolve();
-    }));
+    const done = new Promise<void>((resolve) =>
+      s.on('data', (c: Buffer) => {
+        chunks.push(c);
+        length += c.length;
+        if (length >= body.length) resolve();
+      }),
+    );
     s.write(body);
     await done;
     s.destroy();

@@ -150,7 +150,9 @@ export class LinkProxy {
       if (mode.kind === 'delay') {
         // Latency, not a throttle: each chunk leaves `ms` after it arrived, in order.
         const due = Date.now() + mode.ms;
-        chain = chain.then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))).then(() => forward(chunk));
+        chain = chain
+          .then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()))))
+          .then(() => forward(chunk));
       } else {
         chain = chain.then(() => forward(chunk));
       }

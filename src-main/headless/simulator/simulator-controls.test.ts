@@ -43,7 +43,14 @@ describe('SimulatorControls', () => {
       panelId: 'panel-1',
       admin,
       panelUrl: '/',
-      network: { get up() { return networkUp; }, set: async (up) => { networkUp = up; } },
+      network: {
+        get up() {
+          return networkUp;
+        },
+        set: async (up) => {
+          networkUp = up;
+        },
+      },
       onSizeChange: (s) => sizes.push(s),
       ackFollow: { everyMs: 10, forMs: 5_000 },
     });
@@ -74,12 +81,16 @@ describe('SimulatorControls', () => {
   });
 
   it('carries out valid actions and rejects invalid ones', async () => {
-    const r1 = SimulatorActionResult.parse(await (await post(server.url, JSON.stringify({ action: 'set-reading', values: { pm25: 42 } }))).json());
+    const r1 = SimulatorActionResult.parse(
+      await (await post(server.url, JSON.stringify({ action: 'set-reading', values: { pm25: 42 } }))).json(),
+    );
     expect(r1.ok).toBe(true);
     expect(admin.readings).toEqual([{ pm25: 42 }]);
     expect(r1.state.lastReading?.values).toEqual({ pm25: 42 });
 
-    const r2 = SimulatorActionResult.parse(await (await post(server.url, JSON.stringify({ action: 'send-command', kind: 'reload' }))).json());
+    const r2 = SimulatorActionResult.parse(
+      await (await post(server.url, JSON.stringify({ action: 'send-command', kind: 'reload' }))).json(),
+    );
     expect(r2.state.lastCommand).toMatchObject({ kind: 'reload', id: 'cmd-1' });
 
     expect(r2.state.lastCommand?.ack).toBeNull();
@@ -95,8 +106,13 @@ describe('SimulatorControls', () => {
     expect(sizes).toEqual(['banner']);
     expect(controls.state.size).toBe('banner');
 
-    for (const bad of ['{', JSON.stringify({ action: 'set-reading', values: { pm25: -1 } }), JSON.stringify({ action: 'set-size', size: '4k' }),
-      JSON.stringify({ action: 'send-command', kind: 'format-disk' }), JSON.stringify({ action: 'rm' })]) {
+    for (const bad of [
+      '{',
+      JSON.stringify({ action: 'set-reading', values: { pm25: -1 } }),
+      JSON.stringify({ action: 'set-size', size: '4k' }),
+      JSON.stringify({ action: 'send-command', kind: 'format-disk' }),
+      JSON.stringify({ action: 'rm' }),
+    ]) {
       expect((await post(server.url, bad)).status, bad).toBe(400);
     }
     expect(admin.readings).toHaveLength(1);
@@ -141,7 +157,9 @@ describe('SimulatorControls', () => {
     });
     req.on('error', () => undefined);
     req.end();
-    const waitFor = async (n: number) => { while (events.length < n) await new Promise<void>((r) => (wake = r)); };
+    const waitFor = async (n: number) => {
+      while (events.length < n) await new Promise<void>((r) => (wake = r));
+    };
     await waitFor(1);
     expect(events[0]?.size).toBe('landscape');
     await post(server.url, JSON.stringify({ action: 'set-size', size: 'portrait' }));

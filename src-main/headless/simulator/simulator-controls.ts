@@ -3,14 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { COMMAND_KINDS, DEFAULT_LEVEL_SCHEME, type CommandAckStatus, type CommandKind, type PollutantValues } from '@airpanel/contract';
 import {
-  COMMAND_KINDS,
-  DEFAULT_LEVEL_SCHEME,
-  type CommandAckStatus,
-  type CommandKind,
-  type PollutantValues,
-} from '@airpanel/contract';
-import { PANEL_SIZES, PanelSizeId, SimulatorAction, type SimulatorActionResult, type SimulatorState, type SwitchState } from '@airpanel/contract/internal';
+  PANEL_SIZES,
+  PanelSizeId,
+  SimulatorAction,
+  type SimulatorActionResult,
+  type SimulatorState,
+  type SwitchState,
+} from '@airpanel/contract/internal';
 import type { HttpMount } from '../headless-host.js';
 import { silentLogger, type Logger } from '@airpanel/node-support/logger';
 import { SIMULATOR_CSP, securityHeaders } from '../security-headers.js';
@@ -185,7 +186,8 @@ export class SimulatorControls implements HttpMount {
       if (req.method !== 'POST') return reply(res, 405, { ...headers, allow: 'POST' });
       // JSON only (a cross-site form cannot send it without a CORS preflight, which this
       // server never grants) and, from a browser, only from this origin.
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return json(res, 415, headers, { error: 'send application/json' });
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
+        return json(res, 415, headers, { error: 'send application/json' });
       const origin = req.headers.origin;
       if (origin !== undefined && !sameHost(origin, req.headers.host)) return json(res, 403, headers, { error: 'foreign origin' });
       void readBody(req).then(
@@ -219,7 +221,11 @@ export class SimulatorControls implements HttpMount {
       try {
         const acks = await this.opts.admin.commandAcks(id);
         const last = acks.at(-1);
-        if (last && this.lastCommand?.id === id && (this.lastCommand.ack?.status !== last.status || this.lastCommand.ack?.detail !== last.detail)) {
+        if (
+          last &&
+          this.lastCommand?.id === id &&
+          (this.lastCommand.ack?.status !== last.status || this.lastCommand.ack?.detail !== last.detail)
+        ) {
           this.lastCommand = { ...this.lastCommand, ack: { status: last.status, detail: last.detail } };
           this.publish();
         }

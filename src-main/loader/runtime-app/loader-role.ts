@@ -65,7 +65,10 @@ export function parseLoaderArgs(args: readonly string[], config: RuntimeConfig):
   } catch (e) {
     throw new LoaderUsageError((e as Error).message);
   }
-  if (values.host !== 'electron') throw new LoaderUsageError(`the Electron runtime is the electron host, not ${JSON.stringify(values.host)} (the node host runs loader/main.js on Node)`);
+  if (values.host !== 'electron')
+    throw new LoaderUsageError(
+      `the Electron runtime is the electron host, not ${JSON.stringify(values.host)} (the node host runs loader/main.js on Node)`,
+    );
   const fixed: [string | undefined, string, string][] = [
     [values['data-dir'], 'data-dir', config.dataDir],
     [values['factory-dir'], 'factory-dir', config.factoryDir],
@@ -73,7 +76,8 @@ export function parseLoaderArgs(args: readonly string[], config: RuntimeConfig):
     [values.keyring, 'keyring', config.keyring],
   ];
   for (const [given, name, path] of fixed) {
-    if (given !== undefined && given !== path) throw new LoaderUsageError(`--${name} ${given}: this runtime's ${name} is ${path}, fixed in its runtime.json (read-only root)`);
+    if (given !== undefined && given !== path)
+      throw new LoaderUsageError(`--${name} ${given}: this runtime's ${name} is ${path}, fixed in its runtime.json (read-only root)`);
   }
   return {
     healthDeadlineMs: positiveInteger('health-deadline-ms', values['health-deadline-ms']),

@@ -17,7 +17,11 @@ export interface ReleaseToStart {
  * like the runtime itself; bundle.json and the listed files must be there). A version: only
  * `<dataDir>/releases/<version>/`, and only what the launch-time verifier accepts.
  */
-export async function resolveRelease(release: ReleaseName, config: RuntimeConfig, verifier: InstalledReleaseVerifier): Promise<ReleaseToStart> {
+export async function resolveRelease(
+  release: ReleaseName,
+  config: RuntimeConfig,
+  verifier: InstalledReleaseVerifier,
+): Promise<ReleaseToStart> {
   if (release === 'factory') {
     const descriptor = await checkBundleDir(config.factoryDir, { hashes: false });
     return { dir: config.factoryDir, entry: join(config.factoryDir, descriptor.main), version: descriptor.version };

@@ -10,9 +10,7 @@ import { ReleaseVersion } from '@airpanel/contract/release';
  * Anything else (both, neither, a path, a repeated switch) starts nothing.
  */
 export type RuntimeRole =
-  | { kind: 'loader'; args: string[] }
-  | { kind: 'release'; release: ReleaseName; args: string[] }
-  | { kind: 'refused'; reason: string };
+  { kind: 'loader'; args: string[] } | { kind: 'release'; release: ReleaseName; args: string[] } | { kind: 'refused'; reason: string };
 
 /** `factory` (the bundle in the read-only root) or an installed release's version. */
 export type ReleaseName = 'factory' | { version: string };
@@ -37,12 +35,19 @@ export function roleOf(args: readonly string[]): RuntimeRole {
   const rest = args.filter((a) => !loader.includes(a) && !release.includes(a));
   const usage = `this runtime is started by airpanel.service (${LOADER_SWITCH}) or by its loader (${RELEASE_SWITCH}<version>|factory)`;
   if (loader.length + release.length === 0) return { kind: 'refused', reason: `no role on the command line: ${usage}` };
-  if (loader.length + release.length > 1) return { kind: 'refused', reason: `more than one role switch (${[...loader, ...release].join(' ')}): ${usage}` };
+  if (loader.length + release.length > 1)
+    return { kind: 'refused', reason: `more than one role switch (${[...loader, ...release].join(' ')}): ${usage}` };
   if (loader.length === 1) {
-    return loader[0] === LOADER_SWITCH ? { kind: 'loader', args: rest } : { kind: 'refused', reason: `unknown role ${JSON.stringify(loader[0])}: ${usage}` };
+    return loader[0] === LOADER_SWITCH
+      ? { kind: 'loader', args: rest }
+      : { kind: 'refused', reason: `unknown role ${JSON.stringify(loader[0])}: ${usage}` };
   }
   const value = release[0]!.startsWith(RELEASE_SWITCH) ? release[0]!.slice(RELEASE_SWITCH.length) : '';
   const name = parseReleaseName(value);
-  if (name === null) return { kind: 'refused', reason: `${JSON.stringify(release[0])} does not name a release (a version like 1.4.2, or factory; never a path)` };
+  if (name === null)
+    return {
+      kind: 'refused',
+      reason: `${JSON.stringify(release[0])} does not name a release (a version like 1.4.2, or factory; never a path)`,
+    };
   return { kind: 'release', release: name, args: rest };
 }

@@ -6,15 +6,22 @@ import { IMAGE_RUNTIME_CONFIG, readRuntimeConfig, RUNTIME_CONFIG_FILE } from './
 import { LoaderUsageError, parseLoaderArgs } from './loader-role.js';
 import { parseReleaseName, releaseSwitch, roleOf } from './roles.js';
 
-describe('roleOf (the runtime\'s command line)', () => {
+describe("roleOf (the runtime's command line)", () => {
   it('a release by version or factory, the other arguments kept in order', () => {
-    expect(roleOf(['--airpanel-release=1.4.2', '--ozone-platform=wayland'])).toEqual({ kind: 'release', release: { version: '1.4.2' }, args: ['--ozone-platform=wayland'] });
+    expect(roleOf(['--airpanel-release=1.4.2', '--ozone-platform=wayland'])).toEqual({
+      kind: 'release',
+      release: { version: '1.4.2' },
+      args: ['--ozone-platform=wayland'],
+    });
     expect(roleOf(['--inspect=0', '--airpanel-release=factory'])).toEqual({ kind: 'release', release: 'factory', args: ['--inspect=0'] });
     expect(roleOf(['--airpanel-release=1.5.0-rc.1'])).toMatchObject({ kind: 'release', release: { version: '1.5.0-rc.1' } });
   });
 
   it('the loader role, its options left for the loader', () => {
-    expect(roleOf(['--airpanel-role=loader', '--host', 'electron', '--', '--ozone-platform=wayland'])).toEqual({ kind: 'loader', args: ['--host', 'electron', '--', '--ozone-platform=wayland'] });
+    expect(roleOf(['--airpanel-role=loader', '--host', 'electron', '--', '--ozone-platform=wayland'])).toEqual({
+      kind: 'loader',
+      args: ['--host', 'electron', '--', '--ozone-platform=wayland'],
+    });
   });
 
   it.each([
@@ -48,7 +55,7 @@ describe('runtime.json', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const write = (content: string) => writeFileSync(join(dir, RUNTIME_CONFIG_FILE), content);
 
-  it('reads the image\'s paths', () => {
+  it("reads the image's paths", () => {
     write(JSON.stringify(IMAGE_RUNTIME_CONFIG));
     expect(readRuntimeConfig(dir)).toEqual(IMAGE_RUNTIME_CONFIG);
   });
@@ -65,22 +72,54 @@ describe('runtime.json', () => {
   });
 });
 
-describe('parseLoaderArgs (the unit\'s loader options on the Electron host)', () => {
+describe("parseLoaderArgs (the unit's loader options on the Electron host)", () => {
   const config = IMAGE_RUNTIME_CONFIG;
 
-  it('the unit\'s command line: timings, and the runtime args after --', () => {
-    expect(parseLoaderArgs(['--host', 'electron', '--data-dir', '/data/airpanel', '--factory-dir', '/usr/lib/airpanel/factory', '--runtime', '/opt/airpanel/airpanel',
-      '--health-deadline-ms', '60000', '--max-attempts', '2', '--', '--ozone-platform=wayland'], config)).toEqual({
-      healthDeadlineMs: 60_000, maxAttempts: 2, crashLimit: 3, crashWindowMs: 600_000, runtimeArgs: ['--ozone-platform=wayland'],
+  it("the unit's command line: timings, and the runtime args after --", () => {
+    expect(
+      parseLoaderArgs(
+        [
+          '--host',
+          'electron',
+          '--data-dir',
+          '/data/airpanel',
+          '--factory-dir',
+          '/usr/lib/airpanel/factory',
+          '--runtime',
+          '/opt/airpanel/airpanel',
+          '--health-deadline-ms',
+          '60000',
+          '--max-attempts',
+          '2',
+          '--',
+          '--ozone-platform=wayland',
+        ],
+        config,
+      ),
+    ).toEqual({
+      healthDeadlineMs: 60_000,
+      maxAttempts: 2,
+      crashLimit: 3,
+      crashWindowMs: 600_000,
+      runtimeArgs: ['--ozone-platform=wayland'],
     });
   });
 
   it('defaults without options; nothing after a missing --', () => {
-    expect(parseLoaderArgs([], config)).toEqual({ healthDeadlineMs: 60_000, maxAttempts: 2, crashLimit: 3, crashWindowMs: 600_000, runtimeArgs: [] });
+    expect(parseLoaderArgs([], config)).toEqual({
+      healthDeadlineMs: 60_000,
+      maxAttempts: 2,
+      crashLimit: 3,
+      crashWindowMs: 600_000,
+      runtimeArgs: [],
+    });
   });
 
   it.each([
-    [['--keyring', '/data/airpanel/keys.json'], /--keyring \/data\/airpanel\/keys\.json: this runtime's keyring is \/usr\/lib\/airpanel\/release-keys\.json/],
+    [
+      ['--keyring', '/data/airpanel/keys.json'],
+      /--keyring \/data\/airpanel\/keys\.json: this runtime's keyring is \/usr\/lib\/airpanel\/release-keys\.json/,
+    ],
     [['--runtime', '/usr/bin/node'], /this runtime's runtime is \/opt\/airpanel\/airpanel/],
     [['--health-deadline-ms', '1.5'], /positive integer/],
     [['stray'], /positional/],

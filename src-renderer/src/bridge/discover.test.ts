@@ -7,10 +7,11 @@ describe('bridgeUrl', () => {
     expect(bridgeUrl({ protocol: 'https:', host: 'panel.example' })).toBe('wss://panel.example/bridge');
   });
 
-  it('carries the kiosk host\'s token from the page\'s fragment', () => {
+  it("carries the kiosk host's token from the page's fragment", () => {
     const token = 'Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4';
-    expect(bridgeUrl({ protocol: 'http:', host: '127.0.0.1:8123', hash: `#bridge-token=${token}` }))
-      .toBe(`ws://127.0.0.1:8123/bridge?token=${token}`);
+    expect(bridgeUrl({ protocol: 'http:', host: '127.0.0.1:8123', hash: `#bridge-token=${token}` })).toBe(
+      `ws://127.0.0.1:8123/bridge?token=${token}`,
+    );
   });
 
   it('ignores a malformed token rather than putting it in the URL', () => {

@@ -1,4 +1,12 @@
-import { BRIDGE_WIRE_MAX_BYTES, BridgeServerMessage, type BridgeClientMessage, type FramePresented, type PanelBridge, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
+import {
+  BRIDGE_WIRE_MAX_BYTES,
+  BridgeServerMessage,
+  type BridgeClientMessage,
+  type FramePresented,
+  type PanelBridge,
+  type PanelView,
+  type RendererErrorReport,
+} from '@airpanel/contract/internal';
 
 export interface WebSocketBridgeOptions {
   /** e.g. `ws://127.0.0.1:8080/bridge`. */
@@ -118,7 +126,9 @@ export class WebSocketBridge implements PanelBridge {
     const parsed = BridgeServerMessage.safeParse(json);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      this.reportError({ message: `bridge: dropped an invalid message (${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'})` });
+      this.reportError({
+        message: `bridge: dropped an invalid message (${first ? `${first.path.join('.')}: ${first.message}` : 'invalid'})`,
+      });
       return;
     }
     // A valid message: the connection works, so the next drop starts the backoff anew.

@@ -28,7 +28,13 @@ describe('acceptView', () => {
 
   it('cuts over-long texts to the caps and reports the view', () => {
     const doc = (content as Extract<PanelView, { kind: 'content' }>).document;
-    const raw = { ...content, document: { ...doc, content: { ...doc.content, headline: 'H'.repeat(500), message: 'm'.repeat(10_000), icon: 'rocket', background: 'red' } } };
+    const raw = {
+      ...content,
+      document: {
+        ...doc,
+        content: { ...doc.content, headline: 'H'.repeat(500), message: 'm'.repeat(10_000), icon: 'rocket', background: 'red' },
+      },
+    };
     const { view, problem } = acceptView(raw);
     expect(problem).toMatch(/view does not match the contract/);
     const shown = (view as Extract<PanelView, { kind: 'content' }>).document.content;

@@ -34,7 +34,10 @@ function lenient(raw: unknown): PanelView | null {
   if (!isObj(raw)) return null;
   if (raw.kind === 'booting') return { kind: 'booting' };
   if (raw.kind === 'maintenance') {
-    const code = str(raw.code, 'ERR-0').toUpperCase().replace(/[^A-Z0-9-]/g, '').slice(0, 9);
+    const code = str(raw.code, 'ERR-0')
+      .toUpperCase()
+      .replace(/[^A-Z0-9-]/g, '')
+      .slice(0, 9);
     return { kind: 'maintenance', code: code || 'ERR-0' };
   }
   if (raw.kind !== 'content' || !isObj(raw.document)) return null;

@@ -12,7 +12,11 @@ interface Snapshot {
   locations?: number[];
 }
 
-export interface HeapGroup { name: string; count: number; size: number }
+export interface HeapGroup {
+  name: string;
+  count: number;
+  size: number;
+}
 
 /** Objects grouped by type and name (constructor for objects, "(string)", "(closure) name", …). */
 export async function heapGroups(file: string): Promise<Map<string, HeapGroup>> {
@@ -40,7 +44,11 @@ export async function heapGroups(file: string): Promise<Map<string, HeapGroup>> 
   return groups;
 }
 
-export async function heapDiff(before: string, after: string, top = 20): Promise<{ name: string; countDelta: number; sizeDeltaKB: number }[]> {
+export async function heapDiff(
+  before: string,
+  after: string,
+  top = 20,
+): Promise<{ name: string; countDelta: number; sizeDeltaKB: number }[]> {
   const a = await heapGroups(before);
   const b = await heapGroups(after);
   const rows = [...b.values()].map((g) => {

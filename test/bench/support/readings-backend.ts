@@ -20,7 +20,12 @@ const backend = await createBackend({
   adminToken: values['admin-token']!,
   logger: silentLogger,
   releaseFeed: false,
-  panelReadingAveraging: { bucketMs: 60_000, slotsPerBucket: 1, bucketsByPollutant: { pm25: 1, pm10: 1, no2: 1, o3: 1, so2: 1 }, minCoverage: 1 },
+  panelReadingAveraging: {
+    bucketMs: 60_000,
+    slotsPerBucket: 1,
+    bucketsByPollutant: { pm25: 1, pm10: 1, no2: 1, o3: 1, so2: 1 },
+    minCoverage: 1,
+  },
 });
 process.stdout.write(`READY ${backend.url} ${backend.mqttUrl}\n`);
 process.once('SIGTERM', () => void backend.close().then(() => process.exit(0)));

@@ -149,11 +149,14 @@ export function chartSvg(title: string, subtitle: string, panels: ChartPanel[], 
     body += r.svg;
     y += r.height + 10;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">`
-    + `<rect width="100%" height="100%" fill="#fff"/>`
-    + `<text x="20" y="30" font-size="20" font-weight="bold">${esc(title)}</text>`
-    + `<text x="20" y="52" font-size="13" fill="#555">${esc(subtitle)}</text>`
-    + body + '</svg>';
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">` +
+    `<rect width="100%" height="100%" fill="#fff"/>` +
+    `<text x="20" y="30" font-size="20" font-weight="bold">${esc(title)}</text>` +
+    `<text x="20" y="52" font-size="13" fill="#555">${esc(subtitle)}</text>` +
+    body +
+    '</svg>'
+  );
 }
 
 /** Renders an SVG file to PNG with headless Chromium. */
@@ -173,7 +176,12 @@ export async function svgToPng(svgFile: string, pngFile: string): Promise<void> 
  * Writes results/<name>.json (data + machine) and, with panels, results/<name>.svg and .png.
  * Returns the paths written. A failing PNG render is reported, not thrown (the JSON is what counts).
  */
-export async function writeReport(name: string, data: unknown, chart?: { title: string; panels: ChartPanel[] }, machine = machineInfo()): Promise<string[]> {
+export async function writeReport(
+  name: string,
+  data: unknown,
+  chart?: { title: string; panels: ChartPanel[] },
+  machine = machineInfo(),
+): Promise<string[]> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const written: string[] = [];
   const jsonFile = join(RESULTS_DIR, `${name}.json`);
@@ -181,7 +189,10 @@ export async function writeReport(name: string, data: unknown, chart?: { title: 
   written.push(jsonFile);
   if (chart) {
     const svgFile = join(RESULTS_DIR, `${name}.svg`);
-    await writeFile(svgFile, chartSvg(chart.title, `${machine.cpuModel} · ${loadLine(machine)} · node ${machine.node} · ${machine.at}`, chart.panels));
+    await writeFile(
+      svgFile,
+      chartSvg(chart.title, `${machine.cpuModel} · ${loadLine(machine)} · node ${machine.node} · ${machine.at}`, chart.panels),
+    );
     written.push(svgFile);
     const pngFile = join(RESULTS_DIR, `${name}.png`);
     try {

@@ -19,9 +19,16 @@ export class BootBackend {
   readonly api: AdminApi;
   readonly adminToken = ADMIN_TOKEN;
 
-  private constructor(readonly dataDir: string, readonly httpPort: number, readonly mqttPort: number, refreshIntervalSeconds: number) {
+  private constructor(
+    readonly dataDir: string,
+    readonly httpPort: number,
+    readonly mqttPort: number,
+    refreshIntervalSeconds: number,
+  ) {
     this.process = new ChildBackend({
-      dataDir, port: httpPort, mqttPort,
+      dataDir,
+      port: httpPort,
+      mqttPort,
       env: {
         AIRPANEL_PUBLIC_URL: `http://${GUEST_BACKEND_ADDRESS}:${GUEST_HTTP_PORT}`,
         AIRPANEL_MQTT_PUBLIC_URL: `mqtt://${GUEST_BACKEND_ADDRESS}:${GUEST_MQTT_PORT}`,

@@ -26,7 +26,10 @@ export class BootFigures {
     const dir = join(REPO, 'results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `boot-${this.suite}.json`);
-    writeFileSync(file, `${JSON.stringify({ suite: this.suite, at: new Date().toISOString(), accel: 'tcg', figures: this.figures }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ suite: this.suite, at: new Date().toISOString(), accel: 'tcg', figures: this.figures }, null, 2)}\n`,
+    );
     return file;
   }
 }
@@ -47,7 +50,11 @@ export class PanelSampler {
   readonly samples: PanelSample[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly read: () => Promise<Omit<PanelSample, 'at'>>, private readonly everyMs = 1_000, private readonly max = 20_000) {}
+  constructor(
+    private readonly read: () => Promise<Omit<PanelSample, 'at'>>,
+    private readonly everyMs = 1_000,
+    private readonly max = 20_000,
+  ) {}
 
   start(): this {
     const tick = async (): Promise<void> => {

@@ -47,7 +47,10 @@ export class BootPanel {
   machine: QemuMachine | null = null;
   private shellOfBoot: { boot: number; shell: GuestShell } | null = null;
 
-  private constructor(private readonly o: BootPanelOptions, backend: BootBackend) {
+  private constructor(
+    private readonly o: BootPanelOptions,
+    backend: BootBackend,
+  ) {
     this.backend = backend;
     this.looks = new ExpectedLooks(this.reference);
     this.panelId = `boot-${o.name}`;
@@ -74,13 +77,22 @@ export class BootPanel {
     await this.backend.postReading(this.sensorId, firstPm25);
     await this.reference.start();
     this.image = provisionImageCopy({
-      pristine: this.o.pristineImage ?? PRISTINE_IMAGE, workDir: this.workDir, panelId: this.panelId,
-      apiUrl: this.backend.url, adminToken: this.backend.adminToken, sensorId: this.sensorId,
+      pristine: this.o.pristineImage ?? PRISTINE_IMAGE,
+      workDir: this.workDir,
+      panelId: this.panelId,
+      apiUrl: this.backend.url,
+      adminToken: this.backend.adminToken,
+      sensorId: this.sensorId,
       ...(this.o.freshnessWindowSeconds !== undefined ? { freshnessWindowSeconds: this.o.freshnessWindowSeconds } : {}),
     });
     this.machine = new QemuMachine({
-      name: this.o.name, baseImage: this.image.image, workDir: this.workDir, artifactsDir: this.artifactsDir,
-      guestForwards: this.backend.guestForwards(), debugSerial: true, extraDisks: this.o.extraDisks ?? [],
+      name: this.o.name,
+      baseImage: this.image.image,
+      workDir: this.workDir,
+      artifactsDir: this.artifactsDir,
+      guestForwards: this.backend.guestForwards(),
+      debugSerial: true,
+      extraDisks: this.o.extraDisks ?? [],
     });
     this.machine.create();
   }
@@ -108,11 +120,19 @@ export class BootPanel {
    * it (default), or either (`stale: null`). Every screenshot is kept;
    * the failure names the last one and how far it was from the reference.
    */
-  async waitForContent(what: string, doc: DisplayDocument, o: { stale?: boolean | null; timeoutMs?: number } = {}): Promise<ScreenWait & { match: ContentMatch }> {
+  async waitForContent(
+    what: string,
+    doc: DisplayDocument,
+    o: { stale?: boolean | null; timeoutMs?: number } = {},
+  ): Promise<ScreenWait & { match: ContentMatch }> {
     const expected = await this.looks.of(doc, o.stale === undefined ? false : o.stale);
     let last: ContentMatch | null = null;
     try {
-      const wait = await this.m.waitForScreen(what, (s) => (last = matchContent(s, expected)).ok, o.timeoutMs ?? BOOT_TO_CONTENT_TIMEOUT_MS);
+      const wait = await this.m.waitForScreen(
+        what,
+        (s) => (last = matchContent(s, expected)).ok,
+        o.timeoutMs ?? BOOT_TO_CONTENT_TIMEOUT_MS,
+      );
       return { ...wait, match: matchContent(wait.screen, expected) };
     } catch (err) {
       throw new Error(`${(err as Error).message}\nlast comparison: ${last ? describeMatch(last) : 'none'}`);
@@ -131,7 +151,10 @@ export class BootPanel {
       } catch (err) {
         lastError = err;
       }
-      if (performance.now() > deadline) throw new Error(`backend: ${what} not within ${timeoutMs / 1000} s; last ${JSON.stringify(last)} ${lastError ? String(lastError) : ''}`);
+      if (performance.now() > deadline)
+        throw new Error(
+          `backend: ${what} not within ${timeoutMs / 1000} s; last ${JSON.stringify(last)} ${lastError ? String(lastError) : ''}`,
+        );
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }

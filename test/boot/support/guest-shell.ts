@@ -68,11 +68,16 @@ export class GuestShell {
       const end = endPattern.exec(this.received);
       const start = this.received.indexOf(begin);
       if (end && start >= 0 && end.index > start) {
-        const output = this.received.slice(start + begin.length, end.index).replace(/\r/g, '').replace(/^\n/, '');
+        const output = this.received
+          .slice(start + begin.length, end.index)
+          .replace(/\r/g, '')
+          .replace(/^\n/, '');
         return { code: Number(end[1]), output };
       }
       if (performance.now() > deadline) {
-        throw new Error(`guest shell: no answer to \`${command}\` within ${Math.round(timeoutMs / 1000)} s; got:\n${this.received.slice(-2_000)}`);
+        throw new Error(
+          `guest shell: no answer to \`${command}\` within ${Math.round(timeoutMs / 1000)} s; got:\n${this.received.slice(-2_000)}`,
+        );
       }
       await sleep(250);
     }

@@ -29,7 +29,11 @@ export class HostReference {
   async start(): Promise<void> {
     if (!existsSync(`${RENDERER_DIST}/index.html`)) throw new Error('src-renderer/dist is missing: run `npm run build:renderer`');
     this.server = await serveRenderer();
-    this.browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    this.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
   }
 
   /** Draws `doc` (stale since `staleSince` when given) at width × height CSS pixels. */

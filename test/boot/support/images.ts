@@ -15,7 +15,14 @@ import { REPO } from './panel-image.js';
 const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
 
 function must(cmd: string, args: string[], timeoutMs = 30 * 60_000, env: Record<string, string> = {}): string {
-  const r = spawnSync(cmd, args, { cwd: REPO, encoding: 'utf8', timeout: timeoutMs, killSignal: 'SIGKILL', env: { ...process.env, PATH, ...env }, maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, args, {
+    cwd: REPO,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+    env: { ...process.env, PATH, ...env },
+    maxBuffer: 64 << 20,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout.slice(-4_000)}\n${r.stderr.slice(-4_000)}`);
   return r.stdout;
@@ -73,8 +80,16 @@ export function unhealthyOsBundle(o: { from: ImageInfo; version: string; outDir:
   if (!slotA) throw new Error(`${o.from.image}: no partition named rootfs-a`);
   const sector = table.sectorsize ?? 512;
   const rootfs = join(o.outDir, 'rootfs.ext4');
-  must('dd', [`if=${o.from.image}`, `of=${rootfs}`, 'bs=4M', 'iflag=skip_bytes,count_bytes', `skip=${slotA.start * sector}`,
-    `count=${slotA.size * sector}`, 'conv=sparse', 'status=none']);
+  must('dd', [
+    `if=${o.from.image}`,
+    `of=${rootfs}`,
+    'bs=4M',
+    'iflag=skip_bytes,count_bytes',
+    `skip=${slotA.start * sector}`,
+    `count=${slotA.size * sector}`,
+    'conv=sparse',
+    'status=none',
+  ]);
   const header = must('dumpe2fs', ['-h', rootfs]);
   const field = (label: string): number => {
     const m = new RegExp(`^${label}:\\s+(\\d+)$`, 'm').exec(header);
@@ -83,15 +98,20 @@ export function unhealthyOsBundle(o: { from: ImageInfo; version: string; outDir:
   };
   must('truncate', ['-s', String(field('Block count') * field('Block size')), rootfs]);
 
-  const descriptor = z.object({ version: z.string(), nodeMain: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/) })
+  const descriptor = z
+    .object({ version: z.string(), nodeMain: z.string().regex(/^[\w.-]+(\/[\w.-]+)*$/) })
     .parse(JSON.parse(must('debugfs', ['-R', `cat ${FACTORY_DIR}/bundle.json`, rootfs])));
   const entry = `${FACTORY_DIR}/${descriptor.nodeMain}`;
   const local = join(o.outDir, 'never-healthy-node-main.js');
   writeFileSync(local, "process.stderr.write('unhealthy OS bundle (boot test): the factory app exits at start\\n');\nprocess.exit(1);\n");
   const script = join(o.outDir, 'debugfs.cmd');
-  writeFileSync(script, [`rm ${entry}`, `write ${local} ${entry}`, `sif ${entry} mode 0100644`, `sif ${entry} uid 0`, `sif ${entry} gid 0`, ''].join('\n'));
+  writeFileSync(
+    script,
+    [`rm ${entry}`, `write ${local} ${entry}`, `sif ${entry} mode 0100644`, `sif ${entry} uid 0`, `sif ${entry} gid 0`, ''].join('\n'),
+  );
   must('debugfs', ['-w', '-f', script, rootfs]);
-  if (!must('debugfs', ['-R', `cat ${entry}`, rootfs]).includes('exits at start')) throw new Error(`${entry} was not replaced in ${rootfs}`);
+  if (!must('debugfs', ['-R', `cat ${entry}`, rootfs]).includes('exits at start'))
+    throw new Error(`${entry} was not replaced in ${rootfs}`);
   must('e2fsck', ['-fn', rootfs]);
 
   // rauc-bundle.sh reads the compatible from TARGET_DIR/etc/rauc/system.conf: the board's own.
@@ -99,7 +119,8 @@ export function unhealthyOsBundle(o: { from: ImageInfo; version: string; outDir:
   mkdirSync(join(target, 'etc/rauc'), { recursive: true });
   cpSync(join(BOARD, 'x86_64/rootfs-overlay/etc/rauc/system.conf'), join(target, 'etc/rauc/system.conf'));
   must('sh', [join(BOARD, 'common/rauc-bundle.sh'), o.outDir, target, name, o.version], 60 * 60_000, {
-    AIRPANEL_RAUC_KEY: join(IMAGE_KEYS_DIR, 'rauc-dev.key.pem'), AIRPANEL_RAUC_CERT: join(IMAGE_KEYS_DIR, 'rauc-dev.cert.pem'),
+    AIRPANEL_RAUC_KEY: join(IMAGE_KEYS_DIR, 'rauc-dev.key.pem'),
+    AIRPANEL_RAUC_CERT: join(IMAGE_KEYS_DIR, 'rauc-dev.cert.pem'),
   });
   for (const f of readdirSync(o.outDir)) if (f !== basename(bundle)) rmSync(join(o.outDir, f), { recursive: true, force: true });
   return bundle;

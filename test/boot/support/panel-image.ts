@@ -22,8 +22,13 @@ const PATH = `${process.env.PATH ?? '/usr/bin:/bin'}:/usr/sbin:/sbin`;
 
 function must(cmd: string, args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): string {
   const r = spawnSync(cmd, args, {
-    cwd: REPO, encoding: 'utf8', input: options.input, timeout: options.timeoutMs ?? 300_000, killSignal: 'SIGKILL',
-    env: { ...process.env, PATH, LC_ALL: 'C', ...options.env }, maxBuffer: 16 << 20,
+    cwd: REPO,
+    encoding: 'utf8',
+    input: options.input,
+    timeout: options.timeoutMs ?? 300_000,
+    killSignal: 'SIGKILL',
+    env: { ...process.env, PATH, LC_ALL: 'C', ...options.env },
+    maxBuffer: 16 << 20,
   });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
@@ -33,7 +38,9 @@ function must(cmd: string, args: string[], options: { env?: Record<string, strin
 const SfdiskJson = z.object({
   partitiontable: z.object({
     sectorsize: z.number().int().positive().optional(),
-    partitions: z.array(z.object({ node: z.string(), start: z.number().int(), size: z.number().int(), type: z.string(), name: z.string().optional() })),
+    partitions: z.array(
+      z.object({ node: z.string(), start: z.number().int(), size: z.number().int(), type: z.string(), name: z.string().optional() }),
+    ),
   }),
 });
 
@@ -47,7 +54,9 @@ export function espOffset(image: string): number {
 
 /** Path of grub.cfg on the ESP (e.g. ::/EFI/BOOT/grub.cfg), found by listing it. */
 function findGrubCfg(espSpec: string): string {
-  const listing = must('mdir', ['-/', '-b', '-i', espSpec, '::/']).split('\n').map((l) => l.trim());
+  const listing = must('mdir', ['-/', '-b', '-i', espSpec, '::/'])
+    .split('\n')
+    .map((l) => l.trim());
   const hit = listing.find((l) => /\/grub\.cfg$/i.test(l));
   if (!hit) throw new Error(`no grub.cfg on the ESP:\n${listing.join('\n')}`);
   return hit;
@@ -80,7 +89,12 @@ export interface ProvisionedImage {
  * (sensor `sensorId`) and injects its identity, both with the provisioning CLI.
  */
 export function provisionImageCopy(o: {
-  pristine: string; workDir: string; panelId: string; apiUrl: string; adminToken: string; sensorId: string;
+  pristine: string;
+  workDir: string;
+  panelId: string;
+  apiUrl: string;
+  adminToken: string;
+  sensorId: string;
   /** The panel.json's freshness window (a technician may set it in the file before `inject`). */
   freshnessWindowSeconds?: number;
 }): ProvisionedImage {
@@ -91,18 +105,43 @@ export function provisionImageCopy(o: {
   must('cp', ['--sparse=always', '-f', o.pristine, image]);
   const env = { AIRPANEL_API: o.apiUrl, AIRPANEL_ADMIN_TOKEN: o.adminToken };
   const tsx = [join(REPO, 'node_modules/.bin/tsx'), join(REPO, 'provisioning/src/cli.ts')];
-  must(tsx[0]!, [tsx[1]!, 'register', '--id', o.panelId, '--name', `Boot test ${o.panelId}`, '--location', 'QEMU on the build machine',
-    '--sensor-source', o.sensorId, '--out', configFile, '--force'], { env });
+  must(
+    tsx[0]!,
+    [
+      tsx[1]!,
+      'register',
+      '--id',
+      o.panelId,
+      '--name',
+      `Boot test ${o.panelId}`,
+      '--location',
+      'QEMU on the build machine',
+      '--sensor-source',
+      o.sensorId,
+      '--out',
+      configFile,
+      '--force',
+    ],
+    { env },
+  );
   // What a technician sets in panel.json before `inject`: the freshness window, and plain
   // HTTP/MQTT allowed (the backend's guest address is not loopback; QEMU's user network with
   // restrict=on is a closed network that reaches only it).
   const config = PanelConfig.parse(JSON.parse(readFileSync(configFile, 'utf8')));
-  writeFileSync(configFile, `${JSON.stringify({
-    ...config, allowInsecureTransport: true,
-    ...(o.freshnessWindowSeconds !== undefined ? { freshnessWindowSeconds: o.freshnessWindowSeconds } : {}),
-  }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(
+    configFile,
+    `${JSON.stringify(
+      {
+        ...config,
+        allowInsecureTransport: true,
+        ...(o.freshnessWindowSeconds !== undefined ? { freshnessWindowSeconds: o.freshnessWindowSeconds } : {}),
+      },
+      null,
+      2,
+    )}\n`,
+    { mode: 0o600 },
+  );
   must(tsx[0]!, [tsx[1]!, 'inject', '--config', configFile, '--image', image], { env });
   appendKernelArgs(image, TEST_ONLY_KERNEL_ARGS, o.workDir);
   return { image, panelId: o.panelId, configFile };
 }
-

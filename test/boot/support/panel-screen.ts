@@ -52,7 +52,8 @@ export function matchContent(screen: Screen, look: ExpectedLook): ContentMatch {
   const backgroundShare = screen.shareNear(FULL(screen), look.plain.background, 24);
   const headline = likeness(screen, look.plain.headline, look.plain.screen, look.plain.headline);
   const box = look.stale.badge;
-  const badgeShown = likeness(screen, box, look.stale.screen, box).meanBlockDifference < likeness(screen, box, look.plain.screen, box).meanBlockDifference;
+  const badgeShown =
+    likeness(screen, box, look.stale.screen, box).meanBlockDifference < likeness(screen, box, look.plain.screen, box).meanBlockDifference;
   const ok = backgroundShare >= MIN_BACKGROUND_SHARE && sameText(headline) && (look.wantBadge === null || badgeShown === look.wantBadge);
   return { ok, backgroundShare, headline, badgeShown };
 }
@@ -66,14 +67,25 @@ export function describeMatch(m: ContentMatch): string {
 export class ExpectedLooks {
   private readonly cache = new Map<string, ReferenceDrawing>();
 
-  constructor(private readonly reference: HostReference, private readonly width = 1280, private readonly height = 800) {}
+  constructor(
+    private readonly reference: HostReference,
+    private readonly width = 1280,
+    private readonly height = 800,
+  ) {}
 
   /**
    * Keyed by what changes pixels in the compared regions (level, headline, colours, stale):
    * documents re-issued with a new revision look the same there.
    */
   private async draw(doc: DisplayDocument, stale: boolean): Promise<ReferenceDrawing> {
-    const key = JSON.stringify([doc.level.id, doc.level.label, doc.content.headline, doc.content.background, doc.content.foreground, stale]);
+    const key = JSON.stringify([
+      doc.level.id,
+      doc.level.label,
+      doc.content.headline,
+      doc.content.background,
+      doc.content.foreground,
+      stale,
+    ]);
     let drawing = this.cache.get(key);
     if (!drawing) {
       drawing = await this.reference.draw(doc, this.width, this.height, stale ? new Date(Date.now() - 60_000).toISOString() : null);

@@ -114,7 +114,11 @@ export class QemuMachine {
     mkdirSync(this.o.workDir, { recursive: true });
     mkdirSync(this.o.artifactsDir, { recursive: true });
     rmSync(this.overlay, { force: true });
-    const r = spawnSync(this.o.qemuImgBinary ?? 'qemu-img', ['create', '-q', '-f', 'qcow2', '-b', this.o.baseImage, '-F', 'raw', this.overlay], { encoding: 'utf8' });
+    const r = spawnSync(
+      this.o.qemuImgBinary ?? 'qemu-img',
+      ['create', '-q', '-f', 'qcow2', '-b', this.o.baseImage, '-F', 'raw', this.overlay],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`qemu-img create failed: ${r.stderr}`);
     const ovmf = this.o.ovmfCode && this.o.ovmfVarsTemplate ? { code: this.o.ovmfCode, vars: this.o.ovmfVarsTemplate } : findOvmf();
     if (!ovmf) throw new Error('OVMF firmware not found (Debian package ovmf)');
@@ -128,28 +132,45 @@ export class QemuMachine {
       (f) => `,guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${qemuEscape(`socat - TCP:127.0.0.1:${f.hostPort}`)}`,
     );
     for (const f of this.o.guestForwards) {
-      if (!/^10\.0\.2\.\d{1,3}$/.test(f.guestAddress)) throw new Error(`guest forward address ${f.guestAddress} is outside QEMU's user network 10.0.2.0/24`);
+      if (!/^10\.0\.2\.\d{1,3}$/.test(f.guestAddress))
+        throw new Error(`guest forward address ${f.guestAddress} is outside QEMU's user network 10.0.2.0/24`);
     }
     const args = [
-      '-name', `airpanel-${this.o.name}`,
-      '-machine', 'q35',
-      '-accel', 'tcg',
-      '-cpu', this.o.cpuModel ?? 'max',
-      '-smp', String(this.o.cpus ?? 2),
-      '-m', String(this.o.memoryMiB ?? 2048),
+      '-name',
+      `airpanel-${this.o.name}`,
+      '-machine',
+      'q35',
+      '-accel',
+      'tcg',
+      '-cpu',
+      this.o.cpuModel ?? 'max',
+      '-smp',
+      String(this.o.cpus ?? 2),
+      '-m',
+      String(this.o.memoryMiB ?? 2048),
       '-nodefaults',
       '-no-user-config',
-      '-rtc', 'base=utc',
-      '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(ovmfCode)}`,
-      '-drive', `if=pflash,format=raw,unit=1,file=${qemuEscape(this.varsFile)}`,
-      '-drive', `if=virtio,format=qcow2,file=${qemuEscape(this.overlay)}`,
+      '-rtc',
+      'base=utc',
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${qemuEscape(ovmfCode)}`,
+      '-drive',
+      `if=pflash,format=raw,unit=1,file=${qemuEscape(this.varsFile)}`,
+      '-drive',
+      `if=virtio,format=qcow2,file=${qemuEscape(this.overlay)}`,
       ...(this.o.extraDisks ?? []).flatMap((disk) => ['-drive', `if=virtio,format=raw,readonly=on,file=${qemuEscape(disk)}`]),
-      '-device', 'virtio-vga',
-      '-display', 'none',
-      '-netdev', `user,id=net0,restrict=on${forwards.join('')}`,
-      '-device', 'virtio-net-pci,netdev=net0',
-      '-chardev', `file,id=ttyS0,path=${qemuEscape(this.consoleLog)},append=on`,
-      '-serial', 'chardev:ttyS0',
+      '-device',
+      'virtio-vga',
+      '-display',
+      'none',
+      '-netdev',
+      `user,id=net0,restrict=on${forwards.join('')}`,
+      '-device',
+      'virtio-net-pci,netdev=net0',
+      '-chardev',
+      `file,id=ttyS0,path=${qemuEscape(this.consoleLog)},append=on`,
+      '-serial',
+      'chardev:ttyS0',
     ];
     if (this.o.debugSerial) {
       args.push('-chardev', `socket,id=ttyS1,path=${qemuEscape(this.debugSocket)},server=on,wait=off`, '-serial', 'chardev:ttyS1');
@@ -170,13 +191,15 @@ export class QemuMachine {
     closeSync(out);
     this.poweredOnAt = performance.now();
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-      if (this.child === child) {
-        this.child = null;
-        this.log(`QEMU exited (${code ?? signal})`);
-      }
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        if (this.child === child) {
+          this.child = null;
+          this.log(`QEMU exited (${code ?? signal})`);
+        }
+        resolve();
+      }),
+    );
     this.log(`power on (boot ${this.bootCounter})`);
     try {
       this.qmp = await QmpClient.connect(this.qmpSocket);
@@ -235,7 +258,8 @@ export class QemuMachine {
     const deadline = performance.now() + timeoutMs;
     let last = '';
     for (;;) {
-      if (!this.child) throw new Error(`${this.o.name} went off while waiting for ${what}; last screen ${last}\n${this.tail(this.consoleLog)}`);
+      if (!this.child)
+        throw new Error(`${this.o.name} went off while waiting for ${what}; last screen ${last}\n${this.tail(this.consoleLog)}`);
       const at = performance.now();
       try {
         const { screen, png } = await this.screendump(what);
@@ -247,7 +271,9 @@ export class QemuMachine {
         if (!/not ready|No such|not a binary|display/i.test((err as Error).message)) throw err;
       }
       if (performance.now() > deadline) {
-        throw new Error(`${this.o.name}: no ${what} on screen within ${Math.round(timeoutMs / 1000)} s; last screen ${last}\n${this.tail(this.consoleLog)}`);
+        throw new Error(
+          `${this.o.name}: no ${what} on screen within ${Math.round(timeoutMs / 1000)} s; last screen ${last}\n${this.tail(this.consoleLog)}`,
+        );
       }
       await sleep(this.o.screenPollMs ?? 3_000);
     }

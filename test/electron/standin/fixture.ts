@@ -51,8 +51,14 @@ export function standInImage(root: string, loaderOut: string, keys: readonly Rel
   cpSync(join(STANDIN, 'electron'), join(root, 'node_modules/electron'), { recursive: true });
   cpSync(join(STANDIN, 'runtime.mjs'), join(root, 'opt/airpanel/standin-runtime.mjs'));
   cpSync(join(loaderOut, 'runtime-app'), img.appDir, { recursive: true });
-  writeFileSync(join(img.appDir, 'runtime.json'), JSON.stringify({ dataDir: img.dataDir, factoryDir: img.factoryDir, keyring: img.keyringFile, runtime: img.binary }));
-  writeFileSync(img.binary, `#!/bin/sh\nSTANDIN_ELECTRON_EXEC='${img.binary}' exec '${process.execPath}' '${join(root, 'opt/airpanel/standin-runtime.mjs')}' '${img.appDir}' "$@"\n`);
+  writeFileSync(
+    join(img.appDir, 'runtime.json'),
+    JSON.stringify({ dataDir: img.dataDir, factoryDir: img.factoryDir, keyring: img.keyringFile, runtime: img.binary }),
+  );
+  writeFileSync(
+    img.binary,
+    `#!/bin/sh\nSTANDIN_ELECTRON_EXEC='${img.binary}' exec '${process.execPath}' '${join(root, 'opt/airpanel/standin-runtime.mjs')}' '${img.appDir}' "$@"\n`,
+  );
   chmodSync(img.binary, 0o755);
   writeFileSync(img.keyringFile, JSON.stringify({ keys: keys.map((k) => ({ keyId: k.keyId, publicKey: k.publicKey })) }));
   return img;
@@ -63,7 +69,13 @@ export async function makeBundle(work: string, version: string, source: string):
   const src = join(work, `src-${version}-${Math.random().toString(36).slice(2)}`);
   mkdirSync(src, { recursive: true });
   writeFileSync(join(src, 'main.mjs'), source);
-  return buildBundle({ inputs: [{ dir: src, as: '.' }], version, main: 'main.mjs', minRuntime: MIN_RUNTIME, outFile: join(src, '..', `${version}-${Math.random().toString(36).slice(2)}.tar.gz`) });
+  return buildBundle({
+    inputs: [{ dir: src, as: '.' }],
+    version,
+    main: 'main.mjs',
+    minRuntime: MIN_RUNTIME,
+    outFile: join(src, '..', `${version}-${Math.random().toString(36).slice(2)}.tar.gz`),
+  });
 }
 
 /** As buildroot/Makefile ships the factory bundle: extracted into the read-only root. */
@@ -73,14 +85,26 @@ export async function installFactory(img: StandInImage, bundle: BuiltBundle): Pr
 
 export function manifestFor(b: BuiltBundle, counter = 1): ReleaseManifest {
   return {
-    schema: 2, version: b.descriptor.version, channel: 'stable', bundle: { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size },
-    bundleDescriptorSha256: b.descriptorSha256, minRuntime: b.descriptor.minRuntime, counter,
-    releasedAt: '2026-01-01T00:00:00.000Z', expiresAt: '2099-01-01T00:00:00.000Z', rolloutShare: 1,
+    schema: 2,
+    version: b.descriptor.version,
+    channel: 'stable',
+    bundle: { url: 'bundle.tar.gz', sha512: b.sha512, size: b.size },
+    bundleDescriptorSha256: b.descriptorSha256,
+    minRuntime: b.descriptor.minRuntime,
+    counter,
+    releasedAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2099-01-01T00:00:00.000Z',
+    rolloutShare: 1,
   };
 }
 
 /** As the updater installs a verified download: releases/<v>/ with its signed manifest, candidate.json. */
 export async function installSigned(img: StandInImage, b: BuiltBundle, key: ReleaseKeyPair): Promise<void> {
   const manifest = manifestFor(b);
-  await installBundle(releaseLayout(img.dataDir), b.file, { manifest, signatures: signManifest(manifest, [key.privateKeyPem]).signatures }, new Date());
+  await installBundle(
+    releaseLayout(img.dataDir),
+    b.file,
+    { manifest, signatures: signManifest(manifest, [key.privateKeyPem]).signatures },
+    new Date(),
+  );
 }

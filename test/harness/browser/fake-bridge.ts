@@ -24,31 +24,34 @@ export class FakeBridge {
 
   /** Installs the bridge in every document the page loads from now on. */
   static async install(page: Page, initial: PanelView | unknown, options: { answer?: boolean } = {}): Promise<FakeBridge> {
-    await page.addInitScript(([initialView, answer]: [unknown, boolean]) => {
-      const listeners = new Set<(view: unknown) => void>();
-      let current = initialView;
-      const state: FakeBridgeState = {
-        frames: [],
-        errors: [],
-        push(view) {
-          current = view;
-          for (const listener of listeners) listener(view);
-        },
-      };
-      Object.defineProperty(window, '__fakeBridge', { value: state });
-      Object.defineProperty(window, 'airpanel', {
-        value: Object.freeze({
-          // answer=false: a main process that has not answered yet.
-          getView: () => (answer ? Promise.resolve(current) : new Promise(() => {})),
-          onView(listener: (view: unknown) => void) {
-            listeners.add(listener);
-            return () => listeners.delete(listener);
+    await page.addInitScript(
+      ([initialView, answer]: [unknown, boolean]) => {
+        const listeners = new Set<(view: unknown) => void>();
+        let current = initialView;
+        const state: FakeBridgeState = {
+          frames: [],
+          errors: [],
+          push(view) {
+            current = view;
+            for (const listener of listeners) listener(view);
           },
-          framePresented: (frame: FramePresented) => state.frames.push(frame),
-          reportError: (report: RendererErrorReport) => state.errors.push(report),
-        }),
-      });
-    }, [initial, options.answer ?? true] as [unknown, boolean]);
+        };
+        Object.defineProperty(window, '__fakeBridge', { value: state });
+        Object.defineProperty(window, 'airpanel', {
+          value: Object.freeze({
+            // answer=false: a main process that has not answered yet.
+            getView: () => (answer ? Promise.resolve(current) : new Promise(() => {})),
+            onView(listener: (view: unknown) => void) {
+              listeners.add(listener);
+              return () => listeners.delete(listener);
+            },
+            framePresented: (frame: FramePresented) => state.frames.push(frame),
+            reportError: (report: RendererErrorReport) => state.errors.push(report),
+          }),
+        });
+      },
+      [initial, options.answer ?? true] as [unknown, boolean],
+    );
     return new FakeBridge(page);
   }
 
@@ -66,9 +69,6 @@ export class FakeBridge {
 
   /** Waits until the renderer reported this frame as painted. */
   async waitForFrame(frame: FramePresented): Promise<void> {
-    await this.page.waitForFunction(
-      (f) => window.__fakeBridge.frames.some((x) => x.kind === f.kind && x.revision === f.revision),
-      frame,
-    );
+    await this.page.waitForFunction((f) => window.__fakeBridge.frames.some((x) => x.kind === f.kind && x.revision === f.revision), frame);
   }
 }

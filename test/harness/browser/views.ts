@@ -1,4 +1,11 @@
-import { DEFAULT_CONTENT_SET, DEFAULT_LEVEL_SCHEME, type DisplayDocument, type LevelContent, type PollutantValues, type Pollutant } from '@airpanel/contract';
+import {
+  DEFAULT_CONTENT_SET,
+  DEFAULT_LEVEL_SCHEME,
+  type DisplayDocument,
+  type LevelContent,
+  type PollutantValues,
+  type Pollutant,
+} from '@airpanel/contract';
 import { PanelView } from '@airpanel/contract/internal';
 
 /** Panel sizes the renderer must serve: landscape full HD, portrait, a small LED panel. */

@@ -14,7 +14,14 @@ import { connect } from 'mqtt';
 import { loadPanelConfig } from '@airpanel/panel/core/config';
 import { PanelCore } from '@airpanel/panel/core/panel-core';
 import { unrefScheduler } from '@airpanel/panel/core/clock';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, LoaderHealthGate, OtaUpdater, type LaunchKind } from '@airpanel/panel/core/update/index';
+import {
+  Ed25519Verifier,
+  GotOtaHttpClient,
+  launchInfoFromEnv,
+  LoaderHealthGate,
+  OtaUpdater,
+  type LaunchKind,
+} from '@airpanel/panel/core/update/index';
 
 const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
 
@@ -31,26 +38,45 @@ export async function runCoreApp(behaviour: CoreAppBehaviour): Promise<void> {
   const read = await loadPanelConfig(dataDir);
   if (!read.ok) throw new Error('panel.json missing');
   // Port 9 (discard) on loopback: nothing listens, every request fails at once.
-  const loaded = behaviour === 'breaks-network'
-    ? { ...read, config: { ...read.config, endpoints: { ...read.config.endpoints, apiBaseUrl: 'http://127.0.0.1:9/api/v1', mqttUrl: 'mqtt://127.0.0.1:9' } } }
-    : read;
+  const loaded =
+    behaviour === 'breaks-network'
+      ? {
+          ...read,
+          config: {
+            ...read.config,
+            endpoints: { ...read.config.endpoints, apiBaseUrl: 'http://127.0.0.1:9/api/v1', mqttUrl: 'mqtt://127.0.0.1:9' },
+          },
+        }
+      : read;
   const config = loaded.config;
   const api = config.endpoints.apiBaseUrl;
   const updater = new OtaUpdater({
     dataDir,
     manifestUrl: `${api}/update/channels/${config.updateChannel}/manifest`,
     reportUrl: `${api}/update/panels/${config.panelId}/report`,
-    panelId: config.panelId, channel: config.updateChannel, runtimeHost: 'electron', runtimeVersion: '45.4.1',
-    runningVersion: version ?? '0.0.0', launchKind: launch as LaunchKind, buildTimeMs: 0,
+    panelId: config.panelId,
+    channel: config.updateChannel,
+    runtimeHost: 'electron',
+    runtimeVersion: '45.4.1',
+    runningVersion: version ?? '0.0.0',
+    launchKind: launch as LaunchKind,
+    buildTimeMs: 0,
     verifier: Ed25519Verifier.fromFile(JSON.parse(await readFile(env.AIRPANEL_STUB_KEYRING!, 'utf8'))),
     http: new GotOtaHttpClient({ credentials: { origin: api, headers: { authorization: `Bearer ${config.apiKey}` } } }),
-    wallClock: { now: () => Date.now() }, scheduler: unrefScheduler, random: Math.random,
+    wallClock: { now: () => Date.now() },
+    scheduler: unrefScheduler,
+    random: Math.random,
     requestRestart: async () => {
       setTimeout(() => void core.stop().finally(() => process.exit(0)), 20);
     },
   });
   const core: PanelCore = new PanelCore({
-    dataDir, config: loaded, mqttConnect: connect, http: got, logger: quiet, firmwareVersion: version ?? '0.0.0',
+    dataDir,
+    config: loaded,
+    mqttConnect: connect,
+    http: got,
+    logger: quiet,
+    firmwareVersion: version ?? '0.0.0',
     hostActions: { reloadRenderer: async () => undefined, restartApp: async () => process.exit(0), captureScreenshot: async () => null },
     updateChecker: updater,
     tuning: { heartbeatMs: 300 },

@@ -26,9 +26,19 @@ export interface SupervisedCorePanel {
   publish(version: string, behaviour: CoreAppBehaviour): Promise<void>;
 }
 
-export async function startSupervisedCorePanel(o: { cleanups: Cleanups; panelId: string; name: string; healthDeadlineMs: number }): Promise<SupervisedCorePanel> {
+export async function startSupervisedCorePanel(o: {
+  cleanups: Cleanups;
+  panelId: string;
+  name: string;
+  healthDeadlineMs: number;
+}): Promise<SupervisedCorePanel> {
   const workDir = await makeTempDir(o.cleanups, `airpanel-ota-${o.panelId}-`);
-  const backend = await startBackend({ mode: 'in-process', cleanups: o.cleanups, dataDir: join(workDir, 'backend'), backend: { startLoops: false } });
+  const backend = await startBackend({
+    mode: 'in-process',
+    cleanups: o.cleanups,
+    dataDir: join(workDir, 'backend'),
+    backend: { startLoops: false },
+  });
   const api = backend.admin;
   const registration = await provisionPanel(api, { panelId: o.panelId, name: o.name, sensorId: null });
   const dataDir = join(workDir, 'panel');
@@ -40,7 +50,14 @@ export async function startSupervisedCorePanel(o: { cleanups: Cleanups; panelId:
   const factory = await coreAppBundle(workDir, '1.0.0', 'healthy');
   const factoryDir = join(workDir, 'factory');
   await extractBundle(factory.file, factoryDir, '1.0.0');
-  const panel = new SupervisedStubPanel(dataDir, factoryDir, workDir, { manifestUrl: '', reportUrl: '', keyring, panelId: o.panelId }, o.healthDeadlineMs, 'core-app-runtime');
+  const panel = new SupervisedStubPanel(
+    dataDir,
+    factoryDir,
+    workDir,
+    { manifestUrl: '', reportUrl: '', keyring, panelId: o.panelId },
+    o.healthDeadlineMs,
+    'core-app-runtime',
+  );
   o.cleanups.add(() => panel.stop());
   panel.start();
   return {
@@ -51,7 +68,17 @@ export async function startSupervisedCorePanel(o: { cleanups: Cleanups; panelId:
     keyFile,
     async publish(version, behaviour) {
       const b = await coreAppBundle(workDir, version, behaviour);
-      await ops.publish({ server: backend.url, token: backend.adminToken }, { bundleFile: b.file, channel: 'stable', version, minRuntime: { electron: '45.0.0', node: '20.0.0' }, rolloutShare: 1, keyFiles: [keyFile] });
+      await ops.publish(
+        { server: backend.url, token: backend.adminToken },
+        {
+          bundleFile: b.file,
+          channel: 'stable',
+          version,
+          minRuntime: { electron: '45.0.0', node: '20.0.0' },
+          rolloutShare: 1,
+          keyFiles: [keyFile],
+        },
+      );
     },
   };
 }

@@ -65,7 +65,13 @@ export async function makeBundle(workDir: string, version: string, mainSource: s
     const { randomBytes } = await import('node:crypto');
     await writeFile(join(tree, 'app', 'lib', 'padding.bin'), randomBytes(padding));
   }
-  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, `bundle-${version}.tar.gz`) });
+  return buildBundle({
+    inputs: [{ dir: join(tree, 'app'), as: 'app' }],
+    version,
+    main: 'app/main.mjs',
+    minRuntime: { electron: '45.0.0', node: '20.0.0' },
+    outFile: join(workDir, `bundle-${version}.tar.gz`),
+  });
 }
 
 export interface BundleProxy {
@@ -90,28 +96,32 @@ export async function startBundleProxy(upstream: string, o: { cutFirstAfter?: nu
   const server = http.createServer((req, res) => {
     const isBundle = req.url?.includes('/update/bundles/') ?? false;
     if (isBundle) ranges.push(req.headers.range ?? null);
-    const up = http.request(`${upstream}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      if (isBundle && !cut) {
-        cut = true;
-        const cutAfter = o.cutFirstAfter!;
-        let sent = 0;
-        ur.on('data', (chunk: Buffer) => {
-          if (sent >= cutAfter) return;
-          const part = chunk.subarray(0, Math.max(0, cutAfter - sent));
-          sent += part.length;
-          bytes += part.length;
-          res.write(part);
-          if (sent >= cutAfter) {
-            ur.destroy();
-            res.socket?.destroy();
-          }
-        });
-      } else {
-        if (isBundle) ur.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        ur.pipe(res);
-      }
-    });
+    const up = http.request(
+      `${upstream}${req.url}`,
+      { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } },
+      (ur) => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        if (isBundle && !cut) {
+          cut = true;
+          const cutAfter = o.cutFirstAfter!;
+          let sent = 0;
+          ur.on('data', (chunk: Buffer) => {
+            if (sent >= cutAfter) return;
+            const part = chunk.subarray(0, Math.max(0, cutAfter - sent));
+            sent += part.length;
+            bytes += part.length;
+            res.write(part);
+            if (sent >= cutAfter) {
+              ur.destroy();
+              res.socket?.destroy();
+            }
+          });
+        } else {
+          if (isBundle) ur.on('data', (chunk: Buffer) => (bytes += chunk.length));
+          ur.pipe(res);
+        }
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });
@@ -121,9 +131,10 @@ export async function startBundleProxy(upstream: string, o: { cutFirstAfter?: nu
     ranges,
     bundleBytes: () => bytes,
     reset: () => (bytes = 0),
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

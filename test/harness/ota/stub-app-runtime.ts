@@ -11,7 +11,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Ed25519Verifier, GotOtaHttpClient, launchInfoFromEnv, OtaUpdater, reportHealthyToLoader, type LaunchKind } from '@airpanel/panel/core/update/index';
+import {
+  Ed25519Verifier,
+  GotOtaHttpClient,
+  launchInfoFromEnv,
+  OtaUpdater,
+  reportHealthyToLoader,
+  type LaunchKind,
+} from '@airpanel/panel/core/update/index';
 import { writeFileAtomic } from '@airpanel/node-support/atomic-file';
 import { unrefScheduler } from '@airpanel/panel/core/clock';
 
@@ -36,7 +43,8 @@ export async function runStubApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
     reportUrl: env.AIRPANEL_STUB_REPORT_URL ?? null,
     panelId: env.AIRPANEL_STUB_PANEL_ID ?? 'panel-stub',
     channel: env.AIRPANEL_STUB_CHANNEL ?? 'stable',
-    runtimeHost: 'electron', runtimeVersion: '45.4.1',
+    runtimeHost: 'electron',
+    runtimeVersion: '45.4.1',
     runningVersion: version ?? '0.0.0',
     launchKind: launch as LaunchKind,
     buildTimeMs: 0,
@@ -59,13 +67,18 @@ export async function runStubApp(behaviour: 'healthy' | 'crash' | 'hang'): Promi
         (e: unknown) => res.writeHead(500).end(String(e)),
       );
     } else if (req.url === '/report') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ report: updater.getReport(), bytesDownloaded: updater.bytesDownloaded }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ report: updater.getReport(), bytesDownloaded: updater.bytesDownloaded }));
     } else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   server.unref();
   await updater.start();
-  await writeFileAtomic(statusFile, JSON.stringify({ version, launch, port: (server.address() as AddressInfo).port, pid: process.pid, behaviour }));
+  await writeFileAtomic(
+    statusFile,
+    JSON.stringify({ version, launch, port: (server.address() as AddressInfo).port, pid: process.pid, behaviour }),
+  );
   // "First frame rendered and core running": the stub has nothing more to start.
   reportHealthyToLoader();
   setInterval(() => undefined, 1000);

@@ -8,7 +8,12 @@ export function stubMainSource(behaviour: 'healthy' | 'crash' | 'hang'): string 
 }
 
 /** Builds a stub test-app bundle through the real bundler, from a generated tree. */
-export async function stubBundle(workDir: string, version: string, behaviour: 'healthy' | 'crash' | 'hang', padding = 0): Promise<BuiltBundle> {
+export async function stubBundle(
+  workDir: string,
+  version: string,
+  behaviour: 'healthy' | 'crash' | 'hang',
+  padding = 0,
+): Promise<BuiltBundle> {
   const tree = join(workDir, `stub-${version}`);
   await mkdir(join(tree, 'app'), { recursive: true });
   await writeFile(join(tree, 'app', 'main.mjs'), stubMainSource(behaviour));
@@ -16,5 +21,11 @@ export async function stubBundle(workDir: string, version: string, behaviour: 'h
     const { randomBytes } = await import('node:crypto');
     await writeFile(join(tree, 'app', 'assets.bin'), randomBytes(padding));
   }
-  return buildBundle({ inputs: [{ dir: join(tree, 'app'), as: 'app' }], version, main: 'app/main.mjs', minRuntime: { electron: '45.0.0', node: '20.0.0' }, outFile: join(workDir, `stub-${version}.tar.gz`) });
+  return buildBundle({
+    inputs: [{ dir: join(tree, 'app'), as: 'app' }],
+    version,
+    main: 'app/main.mjs',
+    minRuntime: { electron: '45.0.0', node: '20.0.0' },
+    outFile: join(workDir, `stub-${version}.tar.gz`),
+  });
 }

@@ -23,7 +23,14 @@ export class SupervisedStubPanel {
   readonly outcomes: LaunchOutcome[] = [];
   private running: Promise<void> | null = null;
 
-  constructor(readonly dataDir: string, factoryDir: string, buildDir: string, env: { manifestUrl: string; reportUrl: string; keyring: string; panelId: string; checkMs?: number; channel?: string }, healthDeadlineMs: number, runtime = 'stub-app-runtime') {
+  constructor(
+    readonly dataDir: string,
+    factoryDir: string,
+    buildDir: string,
+    env: { manifestUrl: string; reportUrl: string; keyring: string; panelId: string; checkMs?: number; channel?: string },
+    healthDeadlineMs: number,
+    runtime = 'stub-app-runtime',
+  ) {
     const rt = buildForNode(join(import.meta.dirname, `${runtime}.ts`), join(buildDir, `${runtime}.mjs`));
     this.loader = new BundleLoader({
       dataDir,
@@ -77,7 +84,8 @@ export class SupervisedStubPanel {
           // a stale file of a process that is gone
         }
       }
-      if (Date.now() > end) throw new Error(`timed out waiting for ${version}${launch ? ` (${launch})` : ''}; last status ${JSON.stringify(s)}`);
+      if (Date.now() > end)
+        throw new Error(`timed out waiting for ${version}${launch ? ` (${launch})` : ''}; last status ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }

@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, type OtaUpdaterOptions, type PartialFileWriter, type ReleaseKeyPair } from '@airpanel/panel/core/update/index';
+import {
+  Ed25519Verifier,
+  GotOtaHttpClient,
+  OtaUpdater,
+  type OtaUpdaterOptions,
+  type PartialFileWriter,
+  type ReleaseKeyPair,
+} from '@airpanel/panel/core/update/index';
 import type { Scheduler, TimerHandle } from '@airpanel/panel/core/clock';
 
 /** The real timers for short waits (download retries); scheduled checks are started by the tests. */

@@ -7,15 +7,7 @@ import type { Command, PanelStatus } from '@airpanel/contract';
 import { encodeDisplayDocument } from '../../documents/draft.js';
 import type { MqttGateway } from '../gateway.js';
 import type { RecordingLogger, RecordingSink } from './mqtt-test-kit.js';
-import {
-  closedByBroker,
-  connectPanel,
-  endAll,
-  grantedQos,
-  panelTopics,
-  sampleDisplayDocument,
-  sampleStatus,
-} from './mqtt-test-kit.js';
+import { closedByBroker, connectPanel, endAll, grantedQos, panelTopics, sampleDisplayDocument, sampleStatus } from './mqtt-test-kit.js';
 
 export interface GatewayHarness {
   gateway: MqttGateway;
@@ -135,7 +127,9 @@ export function describeGatewayContract(name: string, createHarness: () => Promi
       await client.publishAsync(panelTopics(A).status, JSON.stringify(sampleStatus(A, 99)), { qos: 1 });
       await harness.sink.until((s) => s.statuses.length === 1, 'the valid status after the invalid ones');
 
-      expect(harness.sink.statuses.map((s) => [s.panelId, 'uptimeSeconds' in s.message ? s.message.uptimeSeconds : null])).toEqual([[A, 99]]);
+      expect(harness.sink.statuses.map((s) => [s.panelId, 'uptimeSeconds' in s.message ? s.message.uptimeSeconds : null])).toEqual([
+        [A, 99],
+      ]);
       expect(harness.sink.events).toEqual([]);
       expect(harness.logger.entries.filter((e) => e.level === 'warn' && e.message.includes('invalid panel message'))).toHaveLength(4);
     });

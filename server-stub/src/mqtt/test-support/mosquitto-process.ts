@@ -65,7 +65,9 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startMosquitto(options: { backendUsername?: string; backendPassword?: string; tls?: Omit<MosquittoTlsListener, 'port' | 'bindAddress'> } = {}): Promise<RunningMosquitto> {
+export async function startMosquitto(
+  options: { backendUsername?: string; backendPassword?: string; tls?: Omit<MosquittoTlsListener, 'port' | 'bindAddress'> } = {},
+): Promise<RunningMosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'airpanel-mosquitto-'));
   const backendUsername = options.backendUsername ?? 'airpanel-backend';
   const backendPassword = options.backendPassword ?? 'backend-password-for-tests-only';
@@ -89,7 +91,9 @@ export async function startMosquitto(options: { backendUsername?: string; backen
       started.stderr?.on('data', (chunk: Buffer) => {
         stderr += chunk.toString('utf8');
       });
-      const spawnError = new Promise<never>((_, reject) => started.once('error', (error) => reject(new Error(`cannot start ${MOSQUITTO_BINARY}: ${error.message}`))));
+      const spawnError = new Promise<never>((_, reject) =>
+        started.once('error', (error) => reject(new Error(`cannot start ${MOSQUITTO_BINARY}: ${error.message}`))),
+      );
       spawnError.catch(() => undefined);
       const deadline = Date.now() + 5_000;
       try {

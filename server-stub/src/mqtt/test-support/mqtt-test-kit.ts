@@ -190,7 +190,9 @@ export class Inbox {
   }
 
   json(topic: string): unknown[] {
-    return this.on(topic).filter((m) => m.payload.length > 0).map((m) => JSON.parse(m.payload.toString('utf8')) as unknown);
+    return this.on(topic)
+      .filter((m) => m.payload.length > 0)
+      .map((m) => JSON.parse(m.payload.toString('utf8')) as unknown);
   }
 
   async until(predicate: (inbox: Inbox) => boolean, what: string, timeoutMs = 3_000): Promise<void> {
@@ -202,7 +204,10 @@ export class Inbox {
 export function closedByBroker(client: MqttClient, timeoutMs = 3_000): Promise<void> {
   if (!client.connected) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the broker did not close ${client.options.clientId} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the broker did not close ${client.options.clientId} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     client.once('close', () => {
       clearTimeout(timer);
       resolve();

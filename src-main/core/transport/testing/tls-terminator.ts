@@ -19,7 +19,11 @@ export class TlsTerminator {
   /** Subject CN of each client certificate a connection presented (mTLS). */
   readonly clientSubjects: string[] = [];
 
-  private constructor(private readonly server: Server, readonly port: number, o: TlsTerminatorOptions) {
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    o: TlsTerminatorOptions,
+  ) {
     this.targetPort = o.targetPort;
   }
 

@@ -40,7 +40,9 @@ function buildOnce(s) {
   if (s.ownSensor) {
     $('own-sensor').hidden = false;
     for (const p of s.presets) {
-      $('own-presets').append(button(p.label, `own-preset-${p.label.toLowerCase()}`, () => act({ action: 'set-own-sensor', values: p.values })));
+      $('own-presets').append(
+        button(p.label, `own-preset-${p.label.toLowerCase()}`, () => act({ action: 'set-own-sensor', values: p.values })),
+      );
     }
     $('own-presets').append(button('Silent', 'own-preset-silent', () => act({ action: 'set-own-sensor', values: null })));
   }
@@ -91,11 +93,15 @@ function render(s) {
   $('network-state').textContent = switchText(s.network, 'network');
   $('backend-state').textContent = switchText(s.backend, 'backend');
   $('last-reading').textContent = s.lastReading
-    ? `${Object.entries(s.lastReading.values).map(([k, v]) => `${k} ${v}`).join(', ')} at ${new Date(s.lastReading.at).toLocaleTimeString()}`
+    ? `${Object.entries(s.lastReading.values)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} at ${new Date(s.lastReading.at).toLocaleTimeString()}`
     : 'none';
   if (s.ownSensor) {
     $('own-sensor-state').textContent = s.ownSensor.values
-      ? Object.entries(s.ownSensor.values).map(([k, v]) => `${k} ${v}`).join(', ')
+      ? Object.entries(s.ownSensor.values)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
       : 'silent';
   }
   $('last-command').textContent = s.lastCommand
@@ -132,4 +138,6 @@ $('command-form').addEventListener('submit', (e) => {
 // Live state: the other window (Electron) or another tab may change it too.
 const events = new EventSource(`${API}/events`);
 events.onmessage = (e) => render(JSON.parse(e.data));
-events.onerror = () => { $('error').textContent = 'lost the simulator; retrying…'; };
+events.onerror = () => {
+  $('error').textContent = 'lost the simulator; retrying…';
+};

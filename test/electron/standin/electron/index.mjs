@@ -14,22 +14,37 @@ function beforeReady(name) {
 
 class StandInApp extends EventEmitter {
   #paths = new Map();
-  isReady() { return ready; }
-  whenReady() { return ready ? Promise.resolve() : new Promise((resolve) => this.once('ready', () => resolve())); }
-  enableSandbox() { beforeReady('app.enableSandbox()'); }
-  disableHardwareAcceleration() { beforeReady('app.disableHardwareAcceleration()'); }
+  isReady() {
+    return ready;
+  }
+  whenReady() {
+    return ready ? Promise.resolve() : new Promise((resolve) => this.once('ready', () => resolve()));
+  }
+  enableSandbox() {
+    beforeReady('app.enableSandbox()');
+  }
+  disableHardwareAcceleration() {
+    beforeReady('app.disableHardwareAcceleration()');
+  }
   setPath(name, path) {
     if (name === 'sessionData') beforeReady(`app.setPath('sessionData')`);
     else calls.push(`app.setPath('${name}')`);
     this.#paths.set(name, path);
   }
-  getPath(name) { return this.#paths.get(name) ?? `/stand-in/${name}`; }
-  quit() { this.emit('will-quit'); process.exit(0); }
+  getPath(name) {
+    return this.#paths.get(name) ?? `/stand-in/${name}`;
+  }
+  quit() {
+    this.emit('will-quit');
+    process.exit(0);
+  }
 }
 
 export const app = new StandInApp();
 export const protocol = {
-  registerSchemesAsPrivileged(_schemes) { beforeReady('protocol.registerSchemesAsPrivileged()'); },
+  registerSchemesAsPrivileged(_schemes) {
+    beforeReady('protocol.registerSchemesAsPrivileged()');
+  },
 };
 
 /** Not Electron's: what the stand-in runtime and the tests use. */
