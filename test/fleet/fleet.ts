@@ -10,12 +10,10 @@
  *   const { t0 } = await fleet.broadcastChange(); const times = await fleet.awaitChange(60_000);
  *   await fleet.stop();
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import got, { type Method } from 'got';
 import {
   DEFAULT_CONTENT_SET,
@@ -30,7 +28,6 @@ import type {
   BrokerAccounts,
   CacheWrites,
   BrokerKind,
-  FleetProcessCounts,
   FleetTuning,
   FromBackendProcess,
   FromFleetProcess,
@@ -38,9 +35,20 @@ import type {
   ToBackendProcess,
   ToFleetProcess,
 } from './protocol.js';
+import { Channel, forkTs } from './child-channel.js';
+import { formatCounts, pool, type FleetCounts } from './measures.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = resolve(here, '..', '..');
+export {
+  brokerAccountsFromFlag,
+  formatCounts,
+  mib,
+  percentile,
+  pool,
+  summarize,
+  type FleetCounts,
+  type LatencySummary,
+} from './measures.js';
+
 export const FLEET_CONTENT_SET_ID = 'fleet-content';
 
 export interface FleetOptions {
@@ -74,158 +82,6 @@ export interface FleetOptions {
   /** Old-space limit of each fleet process, MiB. */
   maxOldSpaceMb?: number;
 }
-
-export interface FleetCounts extends Omit<FleetProcessCounts, 'lastErrors' | 'loopLagMs'> {
-  lastErrors: string[];
-  /** Max event-loop lag over the fleet processes. */
-  loopLagMs: number;
-  processes: number;
-}
-
-/** A forked child with numbered requests; a `fatal` message or its exit fails whatever waits. */
-class Channel<In extends { type: string }, Out extends { type: string }> {
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (m: Out) => void; reject: (e: Error) => void }>();
-  private readonly awaitingType = new Set<{ type: string; resolve: (m: Out) => void; reject: (e: Error) => void }>();
-  readonly exited: Promise<number | null>;
-
-  constructor(
-    readonly child: ChildProcess,
-    readonly name: string,
-  ) {
-    // A send to a child that just died is reported here and through send's callback.
-    child.on('error', (error) => process.stderr.write(`[${name}] ${error.message}\n`));
-    child.on('message', (raw) => {
-      const m = raw as Out & { id?: number; message?: string };
-      if (m.type === 'fatal') {
-        process.stderr.write(`[${name}] fatal: ${String(m.message)}\n`);
-        this.failAll(new Error(`${name}: ${String(m.message)}`));
-        return;
-      }
-      if (typeof m.id === 'number') {
-        const w = this.waiting.get(m.id);
-        this.waiting.delete(m.id);
-        w?.resolve(m);
-      }
-      for (const w of this.awaitingType) {
-        if (w.type !== m.type) continue;
-        this.awaitingType.delete(w);
-        w.resolve(m);
-      }
-    });
-    this.exited = new Promise((res) =>
-      child.once('exit', (code) => {
-        this.failAll(new Error(`${name} exited (${code})`));
-        res(code);
-      }),
-    );
-  }
-
-  private failAll(error: Error): void {
-    for (const w of this.waiting.values()) w.reject(error);
-    this.waiting.clear();
-    for (const w of this.awaitingType) w.reject(error);
-    this.awaitingType.clear();
-  }
-
-  /** The next message of this type (e.g. `ready`, `started`). */
-  once<T extends Out['type']>(type: T): Promise<Extract<Out, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      this.awaitingType.add({ type, resolve: (m) => resolve(m as Extract<Out, { type: T }>), reject });
-    });
-  }
-
-  send(m: In): void {
-    if (!this.child.connected) throw new Error(`${this.name} is gone`);
-    this.child.send(m);
-  }
-
-  /** Sends a numbered request; resolves with the answer carrying the same id. */
-  request<R extends Out>(make: (id: number) => In): Promise<R> {
-    const id = this.nextId++;
-    return new Promise<R>((resolve, reject) => {
-      if (!this.child.connected) {
-        reject(new Error(`${this.name} is gone`));
-        return;
-      }
-      this.waiting.set(id, { resolve: (m) => resolve(m as R), reject });
-      this.child.send(make(id), (error) => {
-        if (!error || !this.waiting.delete(id)) return;
-        reject(new Error(`${this.name}: ${error.message}`));
-      });
-    });
-  }
-}
-
-/** Set to a directory to get a V8 CPU profile of the backend and each fleet process (`--cpu-prof`). */
-const CPU_PROFILE_DIR = process.env.AIRPANEL_FLEET_CPU_PROF_DIR;
-
-function forkTs(file: string, name: string, execArgv: string[] = []): ChildProcess {
-  // A directory per process: tsx's loader thread writes a profile of its own.
-  const profiling = CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROFILE_DIR, name)}`] : [];
-  const child = fork(join(here, file), [], {
-    cwd: repoRoot,
-    execArgv: ['--import', 'tsx', ...profiling, ...execArgv],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, AIRPANEL_FLEET_PROCESS: name },
-  });
-  return child;
-}
-
-/**
- * The `--mosquitto-accounts` flag of the fleet tools: `dynsec`, `seeded`, or `auto` (seeded
- * above 2,000 panels, where creating accounts one by one through dynsec takes minutes).
- */
-export function brokerAccountsFromFlag(flag: string, panels: number): BrokerAccounts {
-  if (flag === 'dynsec' || flag === 'seeded') return flag;
-  if (flag === 'auto') return panels > 2_000 ? 'seeded' : 'dynsec';
-  throw new Error(`--mosquitto-accounts: dynsec, seeded or auto, not "${flag}"`);
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-export async function pool<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await work(items[i] as T, i);
-    }
-  });
-  await Promise.all(runners);
-}
-
-/** p-th percentile (nearest rank) of sorted values. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
-}
-
-export interface LatencySummary {
-  count: number;
-  missing: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-export function summarize(times: readonly (number | null)[], t0: number): LatencySummary {
-  const ms = times
-    .filter((t): t is number => t !== null)
-    .map((t) => t - t0)
-    .sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 10) / 10;
-  return {
-    count: ms.length,
-    missing: times.length - ms.length,
-    p50: r(percentile(ms, 50)),
-    p95: r(percentile(ms, 95)),
-    p99: r(percentile(ms, 99)),
-    max: r(ms[ms.length - 1] ?? Number.NaN),
-  };
-}
-
 export class Fleet {
   readonly options: Required<Omit<FleetOptions, 'backendUrl' | 'adminToken' | 'root' | 'panelJson'>> & FleetOptions;
   backendUrl = '';
@@ -564,23 +420,3 @@ export class Fleet {
     if (this.ownRoot && this.root) await rm(this.root, { recursive: true, force: true });
   }
 }
-
-export function formatCounts(c: FleetCounts, total = c.panels): string {
-  const st = (k: string) => c.states[k] ?? 0;
-  // Revisions come from one backend-wide counter: each panel's differs. Show the spread.
-  const nums = Object.keys(c.revisions)
-    .filter((r) => r !== 'none')
-    .map(Number);
-  const none = c.revisions['none'] ?? 0;
-  const revText =
-    nums.length === 0 ? `none yet` : `${nums.length} distinct, ${Math.min(...nums)}–${Math.max(...nums)}${none ? `, ${none} without` : ''}`;
-  return [
-    `connected ${c.mqttConnected}/${total}`,
-    `live ${st('live')} stale ${st('stale')} maintenance ${st('maintenance')} booting ${st('booting') + st('showing-cached') + st('not-started')}`,
-    `revisions ${revText}`,
-    `errors ${c.errors} warnings ${c.warnings}`,
-    `fleet RSS ${mib(c.rssBytes)} lag ${c.loopLagMs} ms`,
-  ].join(' | ');
-}
-
-export const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
