@@ -152,7 +152,7 @@ export default tseslint.config(
   },
   {
     files: ['src-main/loader/**/*.ts'],
-    ignores: ['src-main/loader/**/*.test.ts'],
+    ignores: ['src-main/loader/**/*.test.ts', 'src-main/loader/**/*.test-support.ts'],
     rules: { 'airpanel/layers': ['error', { zones: [...zones, loaderCoreZone], nodeBuiltins, ownFolders }] },
   },
   {
