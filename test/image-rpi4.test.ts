@@ -3,7 +3,7 @@
 // real boot.cmd with mkimage, then the real rpi4/post-image.sh + genimage.cfg under fakeroot.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFetchTransport } from '@airpanel/contract/api';
+import { API_PREFIX, createFetchTransport } from '@airpanel/contract/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig } from '@airpanel/contract';
 import { runCli } from '@airpanel/provisioning/cli';
@@ -142,7 +142,7 @@ describe('Raspberry Pi 4 image', () => {
       name: 'Pi panel',
       location: null,
       endpoints: {
-        apiBaseUrl: 'https://airpanel.example.org/api/v1',
+        apiBaseUrl: `https://airpanel.example.org${API_PREFIX}`,
         mqttUrl: null,
         topics: { display: 'd', status: 's', commands: 'c', events: 'e' },
       },

@@ -10,7 +10,7 @@ import { PanelConfig } from '@airpanel/contract';
 import { extractRange } from '@airpanel/provisioning/disk';
 import { runCli, type CliDeps } from '@airpanel/provisioning/cli';
 import { ProcessToolRunner } from '@airpanel/provisioning/tools';
-import { createFetchTransport } from '@airpanel/contract/api';
+import { API_PREFIX, createFetchTransport } from '@airpanel/contract/api';
 import { readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
 import { ReleaseLedger } from '@airpanel/release-tools/ledger';
 import { makeManifest } from '@airpanel/release-tools/ops';
@@ -103,7 +103,7 @@ function panelConfig(id: string, name = 'Gare du Nord'): PanelConfig {
     name,
     location: { description: 'Parvis, rue de Dunkerque', latitude: 48.8809, longitude: 2.3553 },
     endpoints: {
-      apiBaseUrl: 'https://airpanel.example.org/api/v1',
+      apiBaseUrl: `https://airpanel.example.org${API_PREFIX}`,
       mqttUrl: 'mqtts://mqtt.example.org:8883',
       topics: {
         display: `airpanel/v1/panels/${id}/display`,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import got from 'got';
 import type { Backend } from '@airpanel/backend/backend';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '@airpanel/panel/core/update/index';
 import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, makeBundle, writeKeyFile } from './harness/ota/feed.js';
@@ -56,8 +57,8 @@ describe('OTA through the real backend', () => {
     const restarts: string[] = [];
     const updater = new OtaUpdater({
       dataDir,
-      manifestUrl: `${backend.url}/api/v1/update/channels/stable/manifest`,
-      reportUrl: `${backend.url}/api/v1/update/panels/panel-ota/report`,
+      manifestUrl: endpointUrl(backend.url, endpoints.getChannelManifest, { channel: 'stable' }),
+      reportUrl: endpointUrl(backend.url, endpoints.reportUpdate, { panelId: 'panel-ota' }),
       panelId: 'panel-ota',
       channel: 'stable',
       runtimeHost: 'electron',
@@ -97,7 +98,7 @@ describe('OTA through the real backend', () => {
       channel: 'stable',
       report: { phase: 'committed', targetVersion: '6.6.6', progress: 1, detail: null, at: new Date().toISOString() },
     };
-    const forged = await got.post(`${backend.url}/api/v1/update/panels/panel-ota/report`, {
+    const forged = await got.post(endpointUrl(backend.url, endpoints.reportUpdate, { panelId: 'panel-ota' }), {
       headers: { authorization: `Bearer ${other.apiKey}` },
       json: report,
       throwHttpErrors: false,

@@ -8,6 +8,7 @@ import { makeTempDir, useCleanups } from './harness/index.js';
 import { stubBundle } from './harness/ota/stub-app.js';
 import { SupervisedStubPanel } from './harness/ota/supervised.js';
 import { LoaderStore } from '@airpanel/panel/loader/store';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
 const cleanups = useCleanups();
 
@@ -32,7 +33,7 @@ describe('OTA end to end (loader + stub test app + release feed)', () => {
       tmp.dir,
       {
         manifestUrl: feed.manifestUrl('stable'),
-        reportUrl: `${feed.url}/api/v1/update/panels/panel-e2e/report`,
+        reportUrl: endpointUrl(feed.url, endpoints.reportUpdate, { panelId: 'panel-e2e' }),
         keyring,
         panelId: 'panel-e2e',
         ...(checkMs !== undefined ? { checkMs } : {}),

@@ -11,6 +11,7 @@ import { main as cliMain } from '@airpanel/release-tools/cli';
 import { ReleaseLedger } from '@airpanel/release-tools/ledger';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
 const cleanups = useCleanups();
 
@@ -84,7 +85,7 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
   });
 
   it('lists the schema-1 row flagged not servable, serves it as stored, and current panels refuse it', async () => {
-    const listing = await got.get(`${feed!.url}/api/v1/releases`, {
+    const listing = await got.get(endpointUrl(feed!.url, endpoints.listReleases), {
       headers: { authorization: `Bearer ${feed!.client.token}` },
       throwHttpErrors: false,
     });
@@ -149,7 +150,7 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
     expect(served.manifest).toMatchObject({ schema: 2, version: '1.1.0', counter: 4 });
 
     const newSchema1 = signSchema1(key, schema1Manifest(5, '1.2.0', up.sha512, up.size));
-    const refused = await got.post(`${feed!.url}/api/v1/releases`, {
+    const refused = await got.post(endpointUrl(feed!.url, endpoints.publishRelease), {
       headers: { authorization: `Bearer ${feed!.client.token}` },
       json: newSchema1,
       throwHttpErrors: false,

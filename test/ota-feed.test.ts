@@ -6,6 +6,7 @@ import * as ops from '@airpanel/release-tools/ops';
 import { main as cliMain } from '@airpanel/release-tools/cli';
 import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
 const cleanups = useCleanups();
 
@@ -63,7 +64,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     const b = await makeBundle(tmp.dir, '1.0.0', 'export {};\n');
     await expect(ops.list({ ...feed.client, token: 'wrong' })).rejects.toThrow(/401/);
     const name = `${Buffer.from(b.sha512, 'base64').toString('hex').slice(0, 64)}.tar.gz`;
-    const r = await got.put(`${feed.url}/api/v1/releases/bundles/${name}`, {
+    const r = await got.put(endpointUrl(feed.url, endpoints.uploadBundle, { name }), {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/octet-stream', 'x-bundle-sha512': b.sha512 },
       body: 'not the bundle',
       throwHttpErrors: false,
@@ -123,7 +124,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
 
   it('records per-panel update reports', async () => {
     const report = { phase: 'committed', targetVersion: '1.1.0', progress: 1, detail: null, at: new Date().toISOString() };
-    const r = await got.post(`${feed.url}/api/v1/update/panels/panel-0001/report`, {
+    const r = await got.post(endpointUrl(feed.url, endpoints.reportUpdate, { panelId: 'panel-0001' }), {
       json: { panelId: 'panel-0001', runningVersion: '1.1.0', channel: 'stable', report },
     });
     expect(r.statusCode).toBe(204);

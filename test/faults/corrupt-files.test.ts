@@ -23,6 +23,7 @@ import {
   reportFigures,
   useCleanups,
 } from '../harness/index.js';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 const cleanups = useCleanups();
 const RUN = forRunLength({ short: { combinations: 150, timeoutMs: 60_000 }, long: { combinations: 2_000, timeoutMs: 600_000 } });
@@ -104,7 +105,7 @@ function expectedView(
 
 function validConfig() {
   // Nothing listens on port 9 of the loopback: the backend is unreachable at once.
-  return makeConfig(PANEL_ID, 'http://127.0.0.1:9/api/v1', 'mqtt://127.0.0.1:9');
+  return makeConfig(PANEL_ID, `http://127.0.0.1:9${API_PREFIX}`, 'mqtt://127.0.0.1:9');
 }
 
 function simpleView(v: PanelView): unknown {

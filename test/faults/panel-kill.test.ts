@@ -23,6 +23,7 @@ import {
   writePanelJson,
   type PanelEvent,
 } from '../harness/index.js';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 const cleanups = useCleanups();
 const RUN = forRunLength({
@@ -84,7 +85,7 @@ async function runPanelKillTrials(o: {
   const broker = await LoopbackBroker.start();
   const topics = panelTopics(PANEL_ID);
   // HTTP goes nowhere (a closed port): documents arrive over MQTT only.
-  await writePanelJson(o.dataDir, makeConfig(PANEL_ID, 'http://127.0.0.1:9/api/v1', broker.url));
+  await writePanelJson(o.dataDir, makeConfig(PANEL_ID, `http://127.0.0.1:9${API_PREFIX}`, broker.url));
   const accepted = new Set<number>();
   const failures: string[] = [];
   let revision = 0;
