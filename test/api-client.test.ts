@@ -1,12 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DisplayDocument } from '@airpanel/contract';
 import {
+  API_PREFIX,
   ApiCallError,
   ApiTransportError,
   createApiClient,
@@ -20,16 +18,15 @@ import {
   type ApiTransportRequest,
 } from '@airpanel/contract/api';
 import got from 'got';
-import { createBackend, type Backend } from '@airpanel/backend/backend';
 import { gotTransport, panelApiClient, panelDisplayUrl, updateManifestUrl } from '@airpanel/panel/core/backend-api';
 import { BackendAdminClient } from '@airpanel/panel/headless/simulator/admin-client';
-import { silentLogger } from '@airpanel/backend/logger';
+import { Cleanups, startBackend, type InProcessBackend } from './harness/index.js';
 
 // The typed client (contract/src/api/client.ts) against the real backend on 127.0.0.1 with
 // SQLite: every answer below went over HTTP and was checked with the endpoint's schemas.
 
-let backend: Backend;
-let dataDir: string;
+let backend: InProcessBackend;
+const cleanups = new Cleanups();
 const transport = createFetchTransport();
 
 /** The real transport, remembering what it was asked to send (to see that nothing was). */
@@ -48,13 +45,11 @@ async function caught(promise: Promise<unknown>): Promise<ApiCallError> {
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'airpanel-api-client-'));
-  backend = await createBackend({ dataDir, host: '127.0.0.1', port: 0, mqtt: { mode: 'none' }, logger: silentLogger, startLoops: false });
+  backend = await startBackend({ mode: 'in-process', cleanups, mqtt: { mode: 'none' }, adminToken: null, backend: { startLoops: false } });
 });
 
 afterAll(async () => {
-  await backend?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await cleanups.run();
 });
 
 const admin = () => createApiClient({ baseUrl: backend.url, credentials: { bearer: backend.adminToken }, transport });
@@ -69,7 +64,7 @@ describe('typed API client over real HTTP', () => {
       body: { id: 'client-panel', name: 'Client panel', sensorSourceId: 'client-sim' },
     });
     expect(registration.panel.id).toBe('client-panel');
-    expect(registration.endpoints.apiBaseUrl).toBe(`${backend.url}/api/v1`);
+    expect(registration.endpoints.apiBaseUrl).toBe(`${backend.url}${API_PREFIX}`);
 
     // The panel's own client, from the versioned API root its registration hands out.
     const panel = createApiClient({ baseUrl: registration.endpoints.apiBaseUrl, credentials: { bearer: registration.apiKey }, transport });
@@ -192,10 +187,10 @@ describe('typed API client over real HTTP', () => {
   });
 
   it('builds every URL from the table, below a server root or the versioned API root', () => {
-    const client = createApiClient({ baseUrl: 'https://panels.example.org/airpanel/api/v1/', transport });
+    const client = createApiClient({ baseUrl: `https://panels.example.org/airpanel${API_PREFIX}/`, transport });
     expect(client.baseUrl).toBe('https://panels.example.org/airpanel');
     expect(client.url('getCommand', { panelId: 'p 1', commandId: '0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b' })).toBe(
-      'https://panels.example.org/airpanel/api/v1/panels/p%201/commands/0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b',
+      `https://panels.example.org/airpanel${API_PREFIX}/panels/p%201/commands/0b7c3f1e-8a4e-4a55-9a3e-2c1d0e9f8a7b`,
     );
     expect(client.url('getHealth')).toBe('https://panels.example.org/airpanel/healthz');
     expect(serverRootOf('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
@@ -255,8 +250,8 @@ describe("the panel's client over its own got (src-main/core/backend-api.ts)", (
   });
 
   it('builds the URLs the panel fetches itself from the same table', () => {
-    expect(panelDisplayUrl('http://h:1', 'panel-001')).toBe('http://h:1/api/v1/panels/panel-001/display');
-    expect(updateManifestUrl('http://h:1/api/v1/', 'beta')).toBe('http://h:1/api/v1/update/channels/beta/manifest');
+    expect(panelDisplayUrl('http://h:1', 'panel-001')).toBe(`http://h:1${API_PREFIX}/panels/panel-001/display`);
+    expect(updateManifestUrl(`http://h:1${API_PREFIX}/`, 'beta')).toBe(`http://h:1${API_PREFIX}/update/channels/beta/manifest`);
   });
 });
 

@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DisplayDocument, PanelRegistration, panelTopics } from '@airpanel/contract';
-import { createBackend, type Backend, type BackendOptions } from '@airpanel/backend/backend';
-import { silentLogger } from '@airpanel/backend/logger';
+import type { Backend, BackendOptions } from '@airpanel/backend/backend';
 import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 import { connectPanel, endAll, grantedQos } from '@airpanel/backend/mqtt/test-support/mqtt-test-kit';
-import { apiClient } from './harness/index.js';
+import { apiClient, Cleanups, startBackend as startHarnessBackend } from './harness/index.js';
 
 const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-tests-0123456789';
 const SENSOR = 'sim-street';
@@ -38,20 +37,18 @@ type BrokerMode = { name: string; mqttOptions: () => Pick<BackendOptions, 'mqtt'
 function describeBackendOverMqtt(mode: BrokerMode, setup: () => Promise<void>, teardown: () => Promise<void>): void {
   describe(`backend over MQTT (${mode.name})`, () => {
     let dataDir: string;
-    const backends: Backend[] = [];
+    const cleanups = new Cleanups();
     const clients: MqttClient[] = [];
 
     async function startBackend(): Promise<Backend> {
-      const backend = await createBackend({
+      const started = await startHarnessBackend({
+        mode: 'in-process',
+        cleanups,
         dataDir,
-        port: 0,
         adminToken: ADMIN_TOKEN,
-        startLoops: false,
-        logger: silentLogger,
-        ...mode.mqttOptions(),
+        backend: { startLoops: false, ...mode.mqttOptions() },
       });
-      backends.push(backend);
-      return backend;
+      return started.backend;
     }
 
     async function subscribeDisplay(backend: Backend, registration: PanelRegistration) {
@@ -68,7 +65,7 @@ function describeBackendOverMqtt(mode: BrokerMode, setup: () => Promise<void>, t
 
     afterEach(async () => {
       await endAll(clients.splice(0));
-      for (const backend of backends.splice(0)) await backend.close();
+      await cleanups.run();
       await teardown();
       await rm(dataDir, { recursive: true, force: true });
     });

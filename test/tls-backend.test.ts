@@ -8,11 +8,13 @@ import { connect as tlsConnect } from 'node:tls';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelRegistration, panelTopics } from '@airpanel/contract';
-import { createBackend, type Backend } from '@airpanel/backend/backend';
+import type { Backend } from '@airpanel/backend/backend';
+import { apiPath } from '@airpanel/contract/api';
 import { grantedQos } from '@airpanel/backend/mqtt/test-support/mqtt-test-kit';
 import { makeTempDir } from '@airpanel/backend/test-support';
 import { CA_FILES } from '@airpanel/backend/tls/private-ca';
 import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
+import { Cleanups, startBackend } from './harness/index.js';
 
 interface Answer {
   status: number;
@@ -29,13 +31,14 @@ const logger = {
   error: (message: string) => void logLines.push(message),
 };
 let backend: Backend;
+const cleanups = new Cleanups();
 let caPem: string;
 const clients: MqttClient[] = [];
 
 /** A panel as the technician makes it: a key pair here, a CSR to the backend. */
 async function registerWithCertificate(id: string): Promise<{ reg: PanelRegistration; cert: string; key: string }> {
   const keys = await generateKeyPair();
-  const answer = await call('POST', '/api/v1/panels', {
+  const answer = await call('POST', apiPath('/panels'), {
     token: backend.adminToken,
     body: { id, name: id, clientCertificateRequest: await createCertificateRequest(keys, id) },
   });
@@ -87,22 +90,21 @@ function dialMqtt(options: IClientOptions): Promise<MqttClient | Error> {
 }
 
 beforeAll(async () => {
-  backend = await createBackend({
+  const started = await startBackend({
+    mode: 'in-process',
+    cleanups,
     dataDir: temp.dir,
-    host: '127.0.0.1',
-    port: 0,
     mqtt: { mode: 'embedded', port: 0 },
-    tls: { caDir: `${temp.dir}/ca` },
-    logger,
-    startLoops: false,
-    releaseFeed: false,
+    adminToken: null,
+    backend: { tls: { caDir: `${temp.dir}/ca` }, logger, startLoops: false, releaseFeed: false },
   });
+  backend = started.backend;
   caPem = await readFile(`${temp.dir}/ca/${CA_FILES.caCert}`, 'utf8');
 });
 
 afterAll(async () => {
   for (const client of clients) client.end(true);
-  await backend?.close();
+  await cleanups.run();
   temp.remove();
 });
 
@@ -142,7 +144,7 @@ describe('backend over TLS with a private CA', () => {
   });
 
   it('puts the CA into every registration, and signs a client certificate (CN = panel id, clientAuth) from a CSR', async () => {
-    const plain = await call('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'pnl-plain', name: 'No certificate' } });
+    const plain = await call('POST', apiPath('/panels'), { token: backend.adminToken, body: { id: 'pnl-plain', name: 'No certificate' } });
     expect(plain.status).toBe(201);
     const plainReg = PanelRegistration.parse(JSON.parse(plain.body));
     expect(plainReg.caCertificate).toBe(caPem);
@@ -155,7 +157,7 @@ describe('backend over TLS with a private CA', () => {
     expect(parsed.keyUsage).toEqual(['1.3.6.1.5.5.7.3.2']);
     expect(parsed.checkIssued(new X509Certificate(caPem))).toBe(true);
 
-    const bad = await call('POST', '/api/v1/panels', {
+    const bad = await call('POST', apiPath('/panels'), {
       token: backend.adminToken,
       body: {
         id: 'pnl-bad',
@@ -165,14 +167,14 @@ describe('backend over TLS with a private CA', () => {
     });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error.code).toBe('invalid-certificate-request');
-    expect((await call('GET', '/api/v1/panels/pnl-bad', { token: backend.adminToken })).status).toBe(404);
+    expect((await call('GET', apiPath('/panels/pnl-bad'), { token: backend.adminToken })).status).toBe(404);
   });
 
   it("API: a panel with a certificate must present it with its key; another panel's certificate does not do", async () => {
     const a = await registerWithCertificate('pnl-api-a');
     const b = await registerWithCertificate('pnl-api-b');
     const display = (token: string, tls: { cert?: string; key?: string }) =>
-      call('GET', '/api/v1/panels/pnl-api-a/display', { token, ...tls });
+      call('GET', apiPath('/panels/pnl-api-a/display'), { token, ...tls });
     expect((await display(a.reg.apiKey, a)).status).toBe(200);
     const withoutCert = await display(a.reg.apiKey, {});
     expect(withoutCert.status).toBe(401);
@@ -184,9 +186,9 @@ describe('backend over TLS with a private CA', () => {
     expect((await display(b.reg.apiKey, b)).status).toBe(403);
     // A panel without a certificate keeps working with its key alone; the admin needs none.
     const plain = PanelRegistration.parse(
-      JSON.parse((await call('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'pnl-api-plain', name: 'P' } })).body),
+      JSON.parse((await call('POST', apiPath('/panels'), { token: backend.adminToken, body: { id: 'pnl-api-plain', name: 'P' } })).body),
     );
-    expect((await call('GET', '/api/v1/panels/pnl-api-plain/display', { token: plain.apiKey })).status).toBe(200);
+    expect((await call('GET', apiPath('/panels/pnl-api-plain/display'), { token: plain.apiKey })).status).toBe(200);
     expect((await display(backend.adminToken, {})).status).toBe(200);
   });
 
@@ -214,11 +216,11 @@ describe('backend over TLS with a private CA', () => {
 
   it('rotating a key or deleting a panel makes its certificate useless on the API and the broker', async () => {
     const a = await registerWithCertificate('pnl-rev-a');
-    expect((await call('GET', '/api/v1/panels/pnl-rev-a/display', { token: a.reg.apiKey, ...a })).status).toBe(200);
-    const rotated = await call('POST', '/api/v1/panels/pnl-rev-a/api-key', { token: backend.adminToken });
+    expect((await call('GET', apiPath('/panels/pnl-rev-a/display'), { token: a.reg.apiKey, ...a })).status).toBe(200);
+    const rotated = await call('POST', apiPath('/panels/pnl-rev-a/api-key'), { token: backend.adminToken });
     expect(rotated.status).toBe(200);
     const newKey = (JSON.parse(rotated.body) as { apiKey: string }).apiKey;
-    const api = await call('GET', '/api/v1/panels/pnl-rev-a/display', { token: newKey, ...a });
+    const api = await call('GET', apiPath('/panels/pnl-rev-a/display'), { token: newKey, ...a });
     expect(api.status).toBe(401);
     expect(JSON.parse(api.body).error.message).toMatch(/revoked/);
     expect(await dialMqtt({ clientId: 'pnl-rev-a', username: 'pnl-rev-a', password: newKey, cert: a.cert, key: a.key })).toBeInstanceOf(
@@ -227,7 +229,7 @@ describe('backend over TLS with a private CA', () => {
 
     // A new certificate for the same panel (POST …/client-certificate) works with the new key.
     const keys = await generateKeyPair();
-    const issued = await call('POST', '/api/v1/panels/pnl-rev-a/client-certificate', {
+    const issued = await call('POST', apiPath('/panels/pnl-rev-a/client-certificate'), {
       token: backend.adminToken,
       body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') },
     });
@@ -237,7 +239,7 @@ describe('backend over TLS with a private CA', () => {
     expect(new X509Certificate(fresh.clientCertificate).subject).toBe('CN=pnl-rev-a');
     expect(
       (
-        await call('GET', '/api/v1/panels/pnl-rev-a/display', {
+        await call('GET', apiPath('/panels/pnl-rev-a/display'), {
           token: newKey,
           cert: fresh.clientCertificate,
           key: await privateKeyToPem(keys.privateKey),
@@ -246,7 +248,7 @@ describe('backend over TLS with a private CA', () => {
     ).toBe(200);
     expect(
       (
-        await call('POST', '/api/v1/panels/pnl-none/client-certificate', {
+        await call('POST', apiPath('/panels/pnl-none/client-certificate'), {
           token: backend.adminToken,
           body: { clientCertificateRequest: await createCertificateRequest(keys, 'x') },
         })
@@ -256,7 +258,7 @@ describe('backend over TLS with a private CA', () => {
     const c = await registerWithCertificate('pnl-rev-c');
     const serial = new X509Certificate(c.cert).serialNumber;
     expect(backend.tls!.ca!.isCurrentPanelCertificate('pnl-rev-c', serial)).toBe(true);
-    expect((await call('DELETE', '/api/v1/panels/pnl-rev-c', { token: backend.adminToken })).status).toBe(204);
+    expect((await call('DELETE', apiPath('/panels/pnl-rev-c'), { token: backend.adminToken })).status).toBe(204);
     expect(backend.tls!.ca!.isCurrentPanelCertificate('pnl-rev-c', serial)).toBe(false);
     const crl = await readFile(`${temp.dir}/ca/${CA_FILES.crl}`, 'utf8');
     expect(crl).toMatch(/BEGIN X509 CRL/);
@@ -269,16 +271,14 @@ describe('server certificate renewal while running', () => {
     // The backend starts 61 days in the past (its certificates must still verify against the
     // real clock), then its clock comes back to now: 29 days left, under the 30-day margin.
     let now = Date.now() - 61 * 86_400_000;
-    const running = await createBackend({
+    const renewalCleanups = new Cleanups();
+    const { backend: running } = await startBackend({
+      mode: 'in-process',
+      cleanups: renewalCleanups,
       dataDir: dir.dir,
-      host: '127.0.0.1',
-      port: 0,
       mqtt: { mode: 'embedded', port: 0 },
-      tls: { caDir: `${dir.dir}/ca` },
-      clock: { now: () => now },
-      logger,
-      startLoops: false,
-      releaseFeed: false,
+      adminToken: null,
+      backend: { tls: { caDir: `${dir.dir}/ca` }, clock: { now: () => now }, logger, startLoops: false, releaseFeed: false },
     });
     try {
       const ca = await readFile(`${dir.dir}/ca/${CA_FILES.caCert}`, 'utf8');
@@ -306,7 +306,7 @@ describe('server certificate renewal while running', () => {
       // Same CA: the CA file did not change and verification above used it.
       expect(await readFile(`${dir.dir}/ca/${CA_FILES.caCert}`, 'utf8')).toBe(ca);
     } finally {
-      await running.close();
+      await renewalCleanups.run();
       dir.remove();
     }
   });

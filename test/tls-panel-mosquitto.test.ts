@@ -8,19 +8,21 @@
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import got, { type Got } from 'got';
+import got from 'got';
 import { connect } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ContentSet, panelTopics, PanelRegistration } from '@airpanel/contract';
+import { panelTopics, PanelRegistration } from '@airpanel/contract';
+import { API_PREFIX } from '@airpanel/contract/api';
 import { loadPanelConfig } from '@airpanel/panel/core/config';
 import { PanelCore } from '@airpanel/panel/core/panel-core';
 import { capturingLogger, type LogEntry, RecordingHostActions, waitFor, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
 import { TlsTerminator } from '@airpanel/panel/core/transport/testing/tls-terminator';
-import { type Backend, createBackend } from '@airpanel/backend/backend';
+import type { Backend } from '@airpanel/backend/backend';
 import { silentLogger } from '@airpanel/backend/logger';
 import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 import { CA_FILES, PrivateCa } from '@airpanel/backend/tls/private-ca';
 import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
+import { AdminApi, Cleanups, startBackend } from './harness/index.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tls-panel-mosquitto-0123456789';
 
@@ -28,7 +30,8 @@ let work = '';
 let ca: PrivateCa;
 let broker: RunningMosquitto;
 let backend: Backend;
-let admin: Got;
+let admin: AdminApi;
+const cleanups = new Cleanups();
 let https: TlsTerminator;
 
 beforeAll(async () => {
@@ -44,12 +47,12 @@ beforeAll(async () => {
       requireCertificate: true,
     },
   });
-  backend = await createBackend({
+  const started = await startBackend({
+    mode: 'in-process',
+    cleanups,
     dataDir: join(work, 'backend'),
-    port: 0,
     adminToken: ADMIN_TOKEN,
-    logger: silentLogger,
-    startLoops: false,
+    backend: { startLoops: false },
     mqtt: {
       mode: 'external',
       url: broker.url,
@@ -58,14 +61,15 @@ beforeAll(async () => {
       publicUrl: broker.tlsUrl!,
     },
   });
-  admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, retry: { limit: 0 } });
+  backend = started.backend;
+  admin = new AdminApi(backend.url, ADMIN_TOKEN);
   const server = ca.serverCredentials;
   https = await TlsTerminator.start({ targetPort: Number(new URL(backend.url).port), certPem: server.cert, keyPem: server.key });
 }, 60_000);
 
 afterAll(async () => {
   await https?.close();
-  await backend?.close();
+  await cleanups.run();
   await broker?.stop();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -77,7 +81,9 @@ afterEach(async () => {
 
 /** Registers the panel (the backend makes its Mosquitto account), signs its certificate, writes panel.json and the files beside it. */
 async function provision(panelId: string): Promise<string> {
-  const registration = PanelRegistration.parse(await admin.post('panels', { json: { id: panelId, name: `Mosquitto ${panelId}` } }).json());
+  const registration = PanelRegistration.parse(
+    await admin.client.call('createPanel', { body: { id: panelId, name: `Mosquitto ${panelId}` } }),
+  );
   expect(registration.endpoints.mqttUrl).toBe(broker.tlsUrl);
   const dataDir = join(work, panelId);
   const keys = await generateKeyPair();
@@ -87,7 +93,7 @@ async function provision(panelId: string): Promise<string> {
     panelId,
     apiKey: registration.apiKey,
     name: registration.panel.name,
-    endpoints: { apiBaseUrl: `https://127.0.0.1:${https.port}/api/v1`, mqttUrl: broker.tlsUrl, topics: panelTopics(panelId) },
+    endpoints: { apiBaseUrl: `https://127.0.0.1:${https.port}${API_PREFIX}`, mqttUrl: broker.tlsUrl, topics: panelTopics(panelId) },
     caFile: 'ca.pem',
     clientCertFile: 'client.pem',
     clientKeyFile: 'client.key',
@@ -138,9 +144,9 @@ describe('panel core over MQTTS to a real Mosquitto with client certificates', (
     expect(first.entries.find((e) => e.message === 'mqtt up')?.url).toBe(broker.tlsUrl);
 
     const before = revisionOf(first.core);
-    const { id: _id, ...body } = (await admin.get('content-sets/default-en').json()) as ContentSet;
+    const { id: _id, ...body } = await admin.client.call('getContentSet', { params: { contentSetId: 'default-en' } });
     for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Mosquitto ${level}` };
-    await admin.put('content-sets/default-en', { json: body });
+    await admin.client.call('replaceContentSet', { params: { contentSetId: 'default-en' }, body });
     await waitFor('the change over MQTTS', () => revisionOf(first.core) > before, 5_000);
     expect(
       first.entries.some((e) => e.message === 'document accepted' && e.source === 'mqtt' && e.revision === revisionOf(first.core)),

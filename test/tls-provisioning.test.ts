@@ -8,16 +8,17 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PanelConfig } from '@airpanel/contract';
-import { createFetchTransport } from '@airpanel/contract/api';
+import { createFetchTransport, endpointUrl, endpoints } from '@airpanel/contract/api';
 import { runCli, type CliDeps } from '@airpanel/provisioning/cli';
 import { ProcessToolRunner } from '@airpanel/provisioning/tools';
-import { createBackend, type Backend } from '@airpanel/backend/backend';
-import { silentLogger } from '@airpanel/backend/logger';
+import type { Backend } from '@airpanel/backend/backend';
 import { makeTempDir } from '@airpanel/backend/test-support';
+import { Cleanups, startBackend } from './harness/index.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const temp = makeTempDir('airpanel-tls-provisioning-');
 let backend: Backend;
+const cleanups = new Cleanups();
 let caFile: string;
 
 function provision(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -36,21 +37,20 @@ function provision(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
 const mode = (file: string) => statSync(file).mode & 0o777;
 
 beforeAll(async () => {
-  backend = await createBackend({
+  const started = await startBackend({
+    mode: 'in-process',
+    cleanups,
     dataDir: join(temp.dir, 'backend'),
-    host: '127.0.0.1',
-    port: 0,
     mqtt: { mode: 'embedded', port: 0 },
-    tls: { caDir: join(temp.dir, 'backend', 'ca') },
-    logger: silentLogger,
-    startLoops: false,
-    releaseFeed: false,
+    adminToken: null,
+    backend: { tls: { caDir: join(temp.dir, 'backend', 'ca') }, startLoops: false, releaseFeed: false },
   });
+  backend = started.backend;
   caFile = join(temp.dir, 'backend', 'ca', 'ca.pem');
 });
 
 afterAll(async () => {
-  await backend?.close();
+  await cleanups.run();
   temp.remove();
 });
 
@@ -93,7 +93,7 @@ describe('provisioning a panel against a backend with a private CA', () => {
     // The files as the panel would use them: its certificate, key and API key over HTTPS.
     const status = await new Promise<number>((resolveStatus, reject) => {
       const req = request(
-        new URL(`/api/v1/panels/pnl-tls/display`, backend.url),
+        new URL(endpointUrl(backend.url, endpoints.getDisplay, { panelId: 'pnl-tls' })),
         {
           ca: readFileSync(join(dataDir, 'ca.pem')),
           cert: readFileSync(join(dataDir, 'client.pem')),
