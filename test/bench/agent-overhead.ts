@@ -11,7 +11,7 @@
  * kinds of objects that grew between them (what a growing heap retains). A diagnostic run:
  * writing a snapshot inflates the RSS of every later checkpoint.
  *
- * This process runs the backend (createBackend: SQLite, embedded aedes broker) and two link
+ * This process runs the backend (the harness's, in process: SQLite, embedded aedes broker) and two link
  * proxies (HTTP, MQTT) that can cut the panel's network; the panel runs in a child process
  * (`node --expose-gc`, the harness's panel runner test/harness/panel-child.ts bundled by vite as the Electron
  * build bundles main.js, so tsx's compiler is not counted) of its own, so its figures are its
@@ -40,7 +40,8 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { bundleLikeRelease, linearFit, PanelProcess, type PanelSample as Sample } from '../harness/index.js';
+import { API_PREFIX, endpointUrl, endpoints, type ClientEndpoint } from '@airpanel/contract/api';
+import { bundleLikeRelease, Cleanups, linearFit, PanelProcess, startBackend, type PanelSample as Sample } from '../harness/index.js';
 import { heapDiff } from './support/heap-diff.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
@@ -101,8 +102,6 @@ async function main(): Promise<void> {
   if (pace !== 'cache' && pace !== 'display') throw new Error('--pace is cache or display');
   const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
 
-  const { createBackend } = await import('@airpanel/backend/backend');
-  const { silentLogger } = await import('@airpanel/backend/logger');
   const { LinkProxy } = await import('@airpanel/panel/headless/simulator/link-proxy');
   const { PanelRegistration, panelConfigFromRegistration } = await import('@airpanel/contract');
   const { writePanelJson } = await import('@airpanel/panel/core/testing/fixtures');
@@ -113,13 +112,14 @@ async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'airpanel-agent-bench-'));
   const start = machineInfo();
   console.log(`agent-overhead: one headless panel (PanelCore, real MQTT, no renderer) against the real backend; ${loadLine(start)}`);
-  const backend = await createBackend({
+  const backendCleanups = new Cleanups();
+  const { backend } = await startBackend({
+    mode: 'in-process',
+    cleanups: backendCleanups,
     dataDir: join(root, 'backend'),
-    host: '127.0.0.1',
-    port: 0,
     mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-    logger: silentLogger,
-    startLoops: false,
+    adminToken: null,
+    backend: { startLoops: false },
   });
   const httpProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.url).port) });
   const mqttProxy = new LinkProxy({ host: '127.0.0.1', port: Number(new URL(backend.mqttUrl!).port) });
@@ -127,21 +127,23 @@ async function main(): Promise<void> {
   await mqttProxy.listen();
   let child: PanelProcess | null = null;
   try {
-    const admin = (path: string, body: unknown) =>
-      fetch(`${backend.url}/api/v1${path}`, {
+    const admin = (endpoint: ClientEndpoint, params: Record<string, string>, body: unknown) =>
+      fetch(endpointUrl(backend.url, endpoint, params), {
         method: 'POST',
         headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-    if ((await admin('/sensors', { id: SENSOR_ID, name: 'Bench sensor', spec: { kind: 'simulated' } })).status !== 201)
+    if (
+      (await admin(endpoints.createSensorSource, {}, { id: SENSOR_ID, name: 'Bench sensor', spec: { kind: 'simulated' } })).status !== 201
+    )
       throw new Error('creating the sensor failed');
-    const created = await admin('/panels', { id: PANEL_ID, name: 'Bench panel', sensorSourceId: SENSOR_ID });
+    const created = await admin(endpoints.createPanel, {}, { id: PANEL_ID, name: 'Bench panel', sensorSourceId: SENSOR_ID });
     if (created.status !== 201) throw new Error(`registering the panel failed: HTTP ${created.status}`);
     const reg = PanelRegistration.parse(await created.json());
     const config = panelConfigFromRegistration(reg);
     config.endpoints = {
       ...config.endpoints,
-      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}/api/v1`,
+      apiBaseUrl: `http://127.0.0.1:${httpProxy.port}${API_PREFIX}`,
       mqttUrl: `mqtt://127.0.0.1:${mqttProxy.port}`,
     };
     const panelDir = join(root, 'panel');
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
     const rateA = await p.sample(true);
     const t0 = performance.now();
     for (let i = 1; i <= rateSeconds; i++) {
-      const r = await admin(`/sensors/${SENSOR_ID}/readings`, reading());
+      const r = await admin(endpoints.postReading, { sensorId: SENSOR_ID }, reading());
       if (r.status !== 201 && r.status !== 200) throw new Error(`reading: HTTP ${r.status} ${await r.text()}`);
       await sleep(Math.max(0, t0 + i * 1000 - performance.now()));
     }
@@ -411,7 +413,7 @@ async function main(): Promise<void> {
     await child?.stop();
     await httpProxy.close();
     await mqttProxy.close();
-    await backend.close();
+    await backendCleanups.run();
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -34,16 +34,16 @@ import { chromium } from '@playwright/test';
 import got from 'got';
 import mqtt from 'mqtt';
 import { PanelCore, loadPanelConfig } from '@airpanel/panel/core/index';
-import { createBackend } from '@airpanel/backend/backend';
-import { silentLogger } from '@airpanel/backend/logger';
 import {
   AdminApi,
   bundleLikeRelease,
   capturingLogger,
+  Cleanups,
   PanelProcess,
   panelConfigFor,
   provisionPanel,
   RecordingHostActions,
+  startBackend,
   summarize,
   writePanelConfig,
   type PanelEvent,
@@ -78,13 +78,14 @@ function contentWatcher(selector: string): string {
 
 /** Fills dataDir with panel.json and a valid cache from a real backend; returns the cached revision. */
 async function prepareCachedPanel(root: string): Promise<{ dataDir: string; revision: number }> {
-  const backend = await createBackend({
+  const cleanups = new Cleanups();
+  const { backend } = await startBackend({
+    mode: 'in-process',
+    cleanups,
     dataDir: join(root, 'backend'),
-    host: '127.0.0.1',
-    port: 0,
     mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-    logger: silentLogger,
-    startLoops: false,
+    adminToken: null,
+    backend: { startLoops: false },
   });
   const dataDir = join(root, 'panel');
   try {
@@ -115,7 +116,7 @@ async function prepareCachedPanel(root: string): Promise<{ dataDir: string; revi
     await core.stop();
     return { dataDir, revision };
   } finally {
-    await backend.close();
+    await cleanups.run();
   }
 }
 

@@ -4,13 +4,13 @@
  *
  *   npx tsx test/bench/change-to-pixel.ts [--rounds 20] [--poll-ms 1000]
  *
- * One real backend (createBackend: SQLite, embedded MQTT) in this process; two panels, each
+ * One real backend in this process (the harness's: SQLite, embedded MQTT); two panels, each
  * a headless host process (the harness's panel runner test/harness/panel-child.ts, bundled, plain node: the real
  * PanelCore and the built renderer) with its page open in headless Chromium:
  *   push  panel.json with the broker's URL: documents arrive over MQTT;
  *   poll  no MQTT URL: conditional GETs every --poll-ms (± 20 % jitter, the core's default).
  * Each panel has its own simulated sensor. A round posts a reading to each panel's sensor in
- * turn (`POST /api/v1/sensors/{id}/readings` with the admin token; the level flips between
+ * turn (the contract's `postReading` with the admin token; the level flips between
  * good and bad so the screen changes), order alternating between rounds, with a random pause
  * before each change so it falls at a random point of the poll period.
  *
@@ -33,14 +33,15 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Page } from '@playwright/test';
-import { createBackend } from '@airpanel/backend/backend';
-import { silentLogger } from '@airpanel/backend/logger';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 import {
   AdminApi,
   bundleLikeRelease,
+  Cleanups,
   PanelProcess,
   panelConfigFor,
   provisionPanel,
+  startBackend,
   summarize,
   writePanelConfig,
 } from '../harness/index.js';
@@ -95,16 +96,18 @@ async function main(): Promise<void> {
   console.log(
     `change-to-pixel: ${rounds} rounds, push (MQTT) and poll (HTTP every ${pollMs} ms ± ${POLL_JITTER * 100} %) interleaved; ${loadLine(start)}`,
   );
-  const backend = await createBackend({
+  const backendCleanups = new Cleanups();
+  const { backend } = await startBackend({
+    mode: 'in-process',
+    cleanups: backendCleanups,
     dataDir: join(root, 'backend'),
-    host: '127.0.0.1',
-    port: 0,
     mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-    logger: silentLogger,
-    startLoops: false,
+    adminToken: null,
+    backend: { startLoops: false },
   });
-  const admin = (path: string, body: unknown) =>
-    fetch(`${backend.url}/api/v1${path}`, {
+  // A raw POST, timed: the typed client's validation would be part of the figure.
+  const postReading = (sensorId: string, body: unknown) =>
+    fetch(endpointUrl(backend.url, endpoints.postReading, { sensorId }), {
       method: 'POST',
       headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
         level++;
         const pm25 = level % 2 ? 80 : 5;
         const t0 = now();
-        const res = await admin(`/sensors/${p.sensor}/readings`, { values: { pm25 } });
+        const res = await postReading(p.sensor, { values: { pm25 } });
         const tRest = now();
         if (res.status !== 201 && res.status !== 200) throw new Error(`reading: HTTP ${res.status} ${await res.text()}`);
         const revision = backend.documents.display(p.id)!.document.revision;
@@ -185,7 +188,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of panels.values()) await p.proc.stop();
     await browser.close();
-    await backend.close();
+    await backendCleanups.run();
     await rm(root, { recursive: true, force: true });
   }
   const of = (m: Mode) => rows.filter((r) => r.mode === m);
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
         rounds,
         pollIntervalMs: pollMs,
         pollJitter: POLL_JITTER,
-        change: 'POST /api/v1/sensors/{id}/readings (admin), level flips good/bad',
+        change: `${endpoints.postReading.method} ${endpoints.postReading.path} (admin), level flips good/bad`,
       },
       loadAverageStart: start.loadAverage,
       rounds: rows,

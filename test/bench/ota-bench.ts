@@ -23,6 +23,7 @@ import { stubBundle } from '../harness/ota/stub-app.js';
 import { SupervisedStubPanel } from '../harness/ota/supervised.js';
 import { coreAppBundle } from '../harness/ota/core-app.js';
 import { PanelSummary } from '@airpanel/contract';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 import { Cleanups, makeTempDir } from '../harness/index.js';
 
 const { values } = parseArgs({ options: { 'schedule-ms': { type: 'string', default: '3000' } } });
@@ -138,8 +139,8 @@ try {
       factoryDir,
       tmp.dir,
       {
-        manifestUrl: `${proxy.url}/api/v1/update/channels/${mode}/manifest`,
-        reportUrl: `${proxy.url}/api/v1/update/panels/panel-bench/report`,
+        manifestUrl: endpointUrl(proxy.url, endpoints.getChannelManifest, { channel: mode }),
+        reportUrl: endpointUrl(proxy.url, endpoints.reportUpdate, { panelId: 'panel-bench' }),
         keyring,
         panelId: 'panel-bench',
         channel: mode,

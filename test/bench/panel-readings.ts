@@ -27,9 +27,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import got from 'got';
 import mqtt, { type MqttClient } from 'mqtt';
 import { panelTopics, type PanelReading } from '@airpanel/contract';
+import { AdminApi } from '../harness/index.js';
 import { DATABASE_FILE } from '@airpanel/backend/db/database';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 
@@ -95,12 +95,12 @@ const pid = child.pid!;
 const clients: MqttClient[] = [];
 try {
   console.log(`panel-readings: ${N} panels, ${MINUTES} min of readings; ${loadLine()}`);
-  const admin = got.extend({ prefixUrl: `${httpUrl}/api/v1`, headers: { authorization: `Bearer ${ADMIN}` }, retry: { limit: 0 } });
+  const admin = new AdminApi(httpUrl, ADMIN);
   const ids = Array.from({ length: N }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
   const keys = new Map<string, string>();
   let t = performance.now();
   await pool(ids, 16, async (id) => {
-    const reg = await admin.post('panels', { json: { id, name: id } }).json<{ apiKey: string }>();
+    const reg = await admin.client.call('createPanel', { body: { id, name: id } });
     keys.set(id, reg.apiKey);
   });
   console.log(`  registered in ${round((performance.now() - t) / 1000, 1)} s`);

@@ -1,6 +1,6 @@
 /**
  * Conditional polling: requests per second and p99 latency of 304 answers of the display
- * endpoint of the real backend (createBackend: fastify, SQLite, auth, metrics), against a
+ * endpoint of the real backend (the harness's in-process backend: fastify, SQLite, auth, metrics), against a
  * bare node:http server answering the same 304 after the same header checks, in one run.
  *
  *   npx tsx test/bench/polling-304.ts [--rounds 6] [--seconds 5] [--connections 16] [--profile]
@@ -10,8 +10,9 @@
  * interleaved rounds (A B, B A, …) so drift of the machine's load hits both alike. The figure
  * is the ratio backend / bare per round (its median and range).
  *
- * Every request is `GET /api/v1/panels/{id}/display` with the panel's `Authorization: Bearer`
- * key and `If-None-Match` of the current ETag; any answer other than 304 fails the run.
+ * Every request is the contract's `getDisplay` (GET `/panels/{panelId}/display` under the API
+ * prefix) with the panel's `Authorization: Bearer` key and `If-None-Match` of the current
+ * ETag; any answer other than 304 fails the run.
  * The bare server does what the route needs and nothing else: parse the Bearer token (same
  * rule), SHA-256 it and compare in constant time with the stored digest, check that the
  * path's id is the key's panel, match If-None-Match against the ETag, answer 304 with ETag
@@ -34,7 +35,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
-import { median } from '../harness/index.js';
+import { endpoints, fillPath } from '@airpanel/contract/api';
+import { Cleanups, median, startBackend } from '../harness/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REPO = join(import.meta.dirname, '..', '..');
@@ -51,27 +53,17 @@ interface Target {
 // ---------------------------------------------------------------- the servers (children)
 
 async function serveBackend(): Promise<Target> {
-  const { createBackend } = await import('@airpanel/backend/backend');
-  const { silentLogger } = await import('@airpanel/backend/logger');
-  const { PanelRegistration } = await import('@airpanel/contract');
-  const dataDir = await mkdtemp(join(tmpdir(), 'airpanel-bench-304-'));
-  const backend = await createBackend({
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
+  const cleanups = new Cleanups();
+  const started = await startBackend({
+    mode: 'in-process',
+    cleanups,
     mqtt: { mode: 'none' },
-    logger: silentLogger,
-    startLoops: false,
+    adminToken: null,
+    backend: { startLoops: false },
   });
-  const admin = { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' };
-  const created = await fetch(`${backend.url}/api/v1/panels`, {
-    method: 'POST',
-    headers: admin,
-    body: JSON.stringify({ id: 'panel-bench', name: 'Bench panel' }),
-  });
-  if (created.status !== 201) throw new Error(`registering the panel: HTTP ${created.status} ${await created.text()}`);
-  const reg = PanelRegistration.parse(await created.json());
-  const path = `/api/v1/panels/${reg.panel.id}/display`;
+  const backend = started.backend;
+  const reg = await started.admin.client.call('createPanel', { body: { id: 'panel-bench', name: 'Bench panel' } });
+  const path = fillPath(endpoints.getDisplay.path, { panelId: reg.panel.id });
   const first = await fetch(`${backend.url}${path}`, { headers: { authorization: `Bearer ${reg.apiKey}` } });
   const etag = first.headers.get('etag');
   if (first.status !== 200 || !etag) throw new Error(`first display GET: HTTP ${first.status}, ETag ${etag}`);
@@ -81,8 +73,7 @@ async function serveBackend(): Promise<Target> {
   const stop = async () => {
     // How many DB queries the measured requests made (the route must make none).
     process.stderr.write(`backend child: database queries during the run: ${backend.store.queryCount - queriesBefore}\n`);
-    await backend.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await cleanups.run();
   };
   process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
   return { kind: 'backend', url: backend.url, path, apiKey: reg.apiKey, etag };
@@ -124,7 +115,7 @@ async function serveBare(): Promise<Target> {
   return {
     kind: 'bare',
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    path: `/api/v1/panels/${panelId}/display`,
+    path: fillPath(endpoints.getDisplay.path, { panelId }),
     apiKey,
     etag,
   };
