@@ -1,12 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SignedManifestEnvelope } from '@airpanel/contract/release';
-import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
-import { makeConfig, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
 import {
   Ed25519Verifier,
   GotOtaHttpClient,
@@ -16,93 +11,10 @@ import {
   signManifest,
   type OtaUpdaterOptions,
 } from '@airpanel/panel/core/update/index';
-import * as ops from '@airpanel/release-tools/ops';
-import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
-import { makeTempDir, useCleanups } from './harness/index.js';
+import { generateReleaseKey, makeBundle } from './harness/ota/feed.js';
+import { makeTempDir } from './harness/index.js';
 import { timerScheduler } from './harness/ota/updater.js';
-
-const cleanups = useCleanups();
-
-/**
- * Slow retrieval, endless data, rollback floor, credentials and feed silence (issue 11 §3),
- * each against real HTTP servers on 127.0.0.1: a server that trickles, one that never stops,
- * a wiped panel offered an old manifest, a bundle on another origin.
- */
-const key = generateReleaseKey();
-const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined };
-
-interface Scripted {
-  url: string;
-  /** Requests seen: path and the authorization header. */
-  seen: Array<{ path: string; authorization: string | undefined; range: string | undefined }>;
-  /** Answers by path; a path without a handler answers 404. */
-  routes: Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
-  close(): Promise<void>;
-}
-
-/** A scripted HTTP server on 127.0.0.1:0 (a stand-in feed or bundle host); timers it starts stop with it. */
-async function scriptedServer(): Promise<Scripted> {
-  const seen: Scripted['seen'] = [];
-  const routes: Scripted['routes'] = new Map();
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    seen.push({ path, authorization: req.headers.authorization, range: req.headers.range });
-    const h = routes.get(path);
-    if (h) h(req, res);
-    else res.writeHead(404).end('{}');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    routes,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
-
-/** Sends `first` at once, then one byte of `rest` every `everyMs` (never idle long enough for an idle timeout). */
-function trickle(res: http.ServerResponse, first: Buffer, rest: Buffer, everyMs: number): void {
-  res.write(first);
-  let i = 0;
-  const t = setInterval(() => {
-    if (res.destroyed || i >= rest.length) {
-      clearInterval(t);
-      if (!res.destroyed) res.end();
-      return;
-    }
-    res.write(rest.subarray(i, i + 1));
-    i++;
-  }, everyMs);
-  res.on('close', () => clearInterval(t));
-}
-
-/** A signed manifest; `descriptor` is the sha256 of the bundle's bundle.json (readBundleDescriptor) when it is to be installed. */
-function signed(
-  version: string,
-  counter: number,
-  bundle: { url: string; sha512: string; size: number },
-  extra: { releasedAt?: string; expiresAt?: string; descriptor?: string } = {},
-): SignedManifestEnvelope {
-  return signManifest(
-    {
-      schema: 2,
-      version,
-      channel: 'stable',
-      bundle,
-      bundleDescriptorSha256: extra.descriptor ?? 'b'.repeat(64),
-      minRuntime: { electron: '45.0.0', node: '20.0.0' },
-      counter,
-      releasedAt: extra.releasedAt ?? new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: extra.expiresAt ?? new Date(Date.now() + 86_400_000).toISOString(),
-      rolloutShare: 1,
-    },
-    [key.privateKeyPem],
-  );
-}
+import { cleanups, key, scriptedServer, trickle, signed, type Scripted } from './ota-retrieval.test-support.js';
 
 describe('OTA retrieval limits, rollback floor and credentials (real servers on 127.0.0.1)', () => {
   let tmp: { dir: string };
@@ -351,128 +263,5 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
     );
     expect(await u.checkNow()).toMatch(/up to date/);
     expect(u.getReport().noValidManifestSince).toBeNull();
-  });
-});
-
-describe('feed silence in the fleet list (real release feed)', () => {
-  it("the release manager's panel list shows a panel that has seen no valid manifest for days", async () => {
-    const tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-silence-') };
-    const feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
-    let now = Date.now();
-    const dataDir = join(tmp.dir, 'panel');
-    await mkdir(dataDir);
-    const u = new OtaUpdater({
-      dataDir,
-      manifestUrl: feed.manifestUrl('stable'),
-      reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`,
-      panelId: 'panel-0001',
-      channel: 'stable',
-      runtimeHost: 'electron',
-      runtimeVersion: '45.4.1',
-      runningVersion: '1.0.0',
-      launchKind: 'current',
-      buildTimeMs: 0,
-      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient(),
-      wallClock: { now: () => now },
-      scheduler: timerScheduler,
-      random: () => 0.5,
-      requestRestart: async () => undefined,
-    });
-    const since = new Date(now).toISOString();
-    expect(await u.checkNow()).toMatch(/no release/);
-    now += 4 * 86_400_000;
-    expect(await u.checkNow()).toMatch(/no release/);
-    type Listed = { panels: Array<{ panelId: string; noValidManifestSince: string | null }> };
-    const end = Date.now() + 10_000;
-    let listed: Listed = { panels: [] };
-    while (!listed.panels.some((p) => p.noValidManifestSince !== null)) {
-      if (Date.now() > end) throw new Error(`not listed: ${JSON.stringify(listed)}`);
-      await new Promise((r) => setTimeout(r, 50));
-      listed = (await ops.listPanels(feed.client)) as Listed;
-    }
-    expect(listed.panels).toEqual([expect.objectContaining({ panelId: 'panel-0001', noValidManifestSince: since })]);
-  });
-});
-
-describe('the image release floor on a wiped panel with an unsynced clock (real feed, real panel.json, createOtaUpdater)', () => {
-  let tmp: { dir: string };
-  let feed: TestFeed;
-
-  beforeEach(async () => {
-    tmp = { dir: await makeTempDir(cleanups, 'airpanel-ota-floor-') };
-    feed = await startFeed(join(tmp.dir, 'backend'), cleanups);
-  });
-
-  it('an old, validly signed manifest is refused below the counter floor and below the factory version; without a floor it would be taken', async () => {
-    const keyFile = await writeKeyFile(join(tmp.dir, 'k.key'), key);
-    const keyring = join(tmp.dir, 'keyring.json');
-    await writeKeyring(keyring, [key]);
-    const floorFile = join(tmp.dir, 'release-floor.json');
-    await writeFile(floorFile, JSON.stringify({ format: 'airpanel-release-floor/1', counterFloor: 10, factoryVersion: '1.2.0' }));
-    const old = await makeBundle(tmp.dir, '1.1.0', 'export {};\n');
-    const up = await ops.uploadBundle(feed.client, old.file);
-    // Signed long ago (counter 5, expired a year ago): what a mirror or a replaying backend keeps.
-    const longAgo = new Date(Date.now() - 400 * 86_400_000);
-    const postOld = async (counter: number) =>
-      ops.postManifest(
-        feed.client,
-        await ops.signWithKeyFiles(
-          ops.makeManifest({
-            version: '1.1.0',
-            channel: 'stable',
-            bundleUrl: up.url,
-            sha512: up.sha512,
-            size: up.size,
-            bundleDescriptorSha256: up.bundleDescriptorSha256,
-            minRuntime: { electron: '45.0.0', node: '20.0.0' },
-            counter,
-            rolloutShare: 1,
-            now: longAgo,
-          }),
-          [keyFile],
-        ),
-      );
-    await postOld(5);
-
-    const panel = async (name: string, env: NodeJS.ProcessEnv) => {
-      const dataDir = join(tmp.dir, name);
-      await mkdir(dataDir);
-      await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}/api/v1`, null));
-      const { loadPanelConfig } = await import('@airpanel/panel/core/config');
-      const made = createOtaUpdater({
-        dataDir,
-        config: await loadPanelConfig(dataDir),
-        runtimeHost: 'electron',
-        runtimeVersion: '45.4.1',
-        appVersion: '1.2.0',
-        // The image was built after "now": the panel's clock counts as unsynced (RTC lost, no NTP yet).
-        buildTimeMs: Date.now() + 365 * 86_400_000,
-        requestRestart: async () => undefined,
-        log: quiet,
-        env,
-      });
-      if (!('updater' in made)) throw new Error(made.reason);
-      return made.updater;
-    };
-    const withFloor = await panel('wiped', {
-      AIRPANEL_RELEASE_KEYS: keyring,
-      AIRPANEL_RELEASE_FLOOR: floorFile,
-      AIRPANEL_LAUNCH: 'factory',
-    });
-    await expect(withFloor.checkNow()).rejects.toThrow(/replayed.*counter 5 below accepted 10/);
-    expect(existsSync(releaseLayout(join(tmp.dir, 'wiped')).candidateFile)).toBe(false);
-
-    await postOld(12);
-    await expect(withFloor.checkNow()).rejects.toThrow(/below-factory-version/);
-    expect(existsSync(releaseLayout(join(tmp.dir, 'wiped')).candidateFile)).toBe(false);
-
-    // The same panel image without the floor file takes it: what the floor is for.
-    const noFloor = await panel('wiped-no-floor', {
-      AIRPANEL_RELEASE_KEYS: keyring,
-      AIRPANEL_RELEASE_FLOOR: join(tmp.dir, 'absent.json'),
-      AIRPANEL_LAUNCH: 'factory',
-    });
-    expect(await noFloor.checkNow()).toMatch(/1\.1\.0 installed/);
   });
 });
