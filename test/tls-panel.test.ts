@@ -5,151 +5,33 @@
 // a wrong host name → refused, named TLS-n in the status and the log, cached content kept (stale
 // after the window); plain endpoints or an unreadable CA in panel.json → the maintenance screen's
 // CFG-6 / CFG-7 without ever connecting. Then the backend's own HTTPS and MQTTS (createBackend
-// tls with its private CA): panel.json written from the registration answer, as provisioning
-// does, with and without a client certificate. And OTA through the HTTPS front.
-import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import got, { type Got } from 'got';
-import { connect } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ContentSet, panelConfigFromRegistration, panelTopics, PanelRegistration } from '@airpanel/contract';
+import { describe, expect, it } from 'vitest';
+import { panelTopics } from '@airpanel/contract';
 import { loadPanelConfig } from '@airpanel/panel/core/config';
-import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
-import { PanelCore, type CoreTuning } from '@airpanel/panel/core/panel-core';
-import { capturingLogger, type LogEntry, RecordingHostActions, waitFor, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
-import { createTestPki, type IssuedCertificate, type TestPki } from '@airpanel/panel/core/transport/testing/test-pki';
+import { waitFor, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
+import { type IssuedCertificate } from '@airpanel/panel/core/transport/testing/test-pki';
 import { TlsTerminator } from '@airpanel/panel/core/transport/testing/tls-terminator';
-import { type Backend, createBackend } from '@airpanel/backend/backend';
-import { silentLogger } from '@airpanel/backend/logger';
-import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
-import * as releaseOps from '@airpanel/release-tools/ops';
-import { generateReleaseKey, makeBundle, writeKeyFile, writeKeyring } from './harness/ota/feed.js';
-
-const ADMIN_TOKEN = 'admin-token-for-tls-panel-tests-0123456789';
-const DAY = 86_400_000;
-
-let work = '';
-let pki: TestPki;
-let otherPki: TestPki;
-let good: IssuedCertificate;
-let expired: IssuedCertificate;
-let stranger: IssuedCertificate;
-let elsewhere: IssuedCertificate;
-let backend: Backend;
-let admin: Got;
-let https: TlsTerminator;
-let mqtts: TlsTerminator;
-
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airpanel-tls-panel-'));
-  pki = await createTestPki(join(work, 'pki'));
-  otherPki = await createTestPki(join(work, 'other-pki'), 'Somebody Else CA');
-  good = await pki.issueServer('backend');
-  expired = await pki.issueServer('expired', { notBefore: new Date(Date.now() - 40 * DAY), notAfter: new Date(Date.now() - DAY) });
-  stranger = await otherPki.issueServer('stranger');
-  elsewhere = await pki.issueServer('elsewhere', { hosts: ['backend.example'] });
-  backend = await createBackend({
-    dataDir: join(work, 'backend'),
-    port: 0,
-    adminToken: ADMIN_TOKEN,
-    logger: silentLogger,
-    startLoops: false,
-    mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-  });
-  admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, retry: { limit: 0 } });
-  https = await TlsTerminator.start({ targetPort: Number(new URL(backend.url).port), certPem: good.certPem, keyPem: good.keyPem });
-  mqtts = await TlsTerminator.start({ targetPort: Number(new URL(backend.mqttUrl!).port), certPem: good.certPem, keyPem: good.keyPem });
-}, 60_000);
-
-afterAll(async () => {
-  await https?.close();
-  await mqtts?.close();
-  await backend?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-});
-
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (stops.length) await stops.pop()!();
-  for (const front of [https, mqtts]) front.setCertificate(good.certPem, good.keyPem);
-});
-
-const FAST: Partial<CoreTuning> = {
-  freshnessWindowMs: 2_000,
-  pollIntervalMs: 300,
-  firstPollMaxDelayMs: 20,
-  reconnectBackoff: { minMs: 20, baseMs: 50, maxMs: 200 },
-  stableConnectionMs: 100,
-  httpTimeoutMs: 3_000,
-  connectTimeoutMs: 3_000,
-};
-
-/** Registers a panel and writes its panel.json with the TLS endpoints and the CA beside it. */
-async function provision(panelId: string, o: { mqtt?: boolean } = {}): Promise<string> {
-  const registration = PanelRegistration.parse(await admin.post('panels', { json: { id: panelId, name: `TLS ${panelId}` } }).json());
-  const dataDir = join(work, panelId);
-  await writePanelJson(dataDir, {
-    schemaVersion: 1,
-    panelId,
-    apiKey: registration.apiKey,
-    name: registration.panel.name,
-    endpoints: {
-      apiBaseUrl: `https://127.0.0.1:${https.port}/api/v1`,
-      mqttUrl: o.mqtt === false ? null : `mqtts://127.0.0.1:${mqtts.port}`,
-      topics: panelTopics(panelId),
-    },
-    caFile: 'ca.pem',
-  });
-  await copyFile(pki.caPath, join(dataDir, 'ca.pem'));
-  return dataDir;
-}
-
-async function startCore(dataDir: string, tuning: Partial<CoreTuning> = {}): Promise<{ core: PanelCore; entries: LogEntry[] }> {
-  const { logger, entries } = capturingLogger();
-  const core = new PanelCore({
-    dataDir,
-    config: await loadPanelConfig(dataDir),
-    mqttConnect: connect,
-    http: got,
-    hostActions: new RecordingHostActions(),
-    logger,
-    firmwareVersion: '1.0.0-tls',
-    tuning: { ...FAST, ...tuning },
-  });
-  stops.push(() => core.stop());
-  await core.start();
-  return { core, entries };
-}
-
-async function editHeadlines(prefix: string): Promise<void> {
-  const { id: _id, ...body } = (await admin.get('content-sets/default-en').json()) as ContentSet;
-  for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `${prefix} ${level}` };
-  await admin.put('content-sets/default-en', { json: body });
-}
-
-function headline(core: PanelCore): string | null {
-  const view = core.getView();
-  return view.kind === 'content' ? view.document.content.headline : null;
-}
-
-function revision(core: PanelCore): number {
-  const view = core.getView();
-  return view.kind === 'content' ? view.document.revision : -1;
-}
-
-/** A port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-const accepted = (entries: LogEntry[], source: 'mqtt' | 'http') =>
-  entries.filter((e) => e.message === 'document accepted' && e.source === source).length;
+import {
+  accepted,
+  backend,
+  closedPort,
+  editHeadlines,
+  elsewhere,
+  expired,
+  good,
+  headline,
+  https,
+  mqtts,
+  pki,
+  provision,
+  revision,
+  startCore,
+  stops,
+  stranger,
+  work,
+} from './tls-panel.test-support.js';
 
 describe('panel core over HTTPS + MQTTS with a private CA', () => {
   it('goes live over MQTTS, shows a change pushed over MQTTS, and gets the next one by polling over HTTPS while MQTT is away', async () => {
@@ -317,117 +199,6 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
     );
     expect(mtlsMqtts.clientSubjects).toContain('tls-mtls');
     expect(mtlsHttps.clientSubjects).toContain('tls-mtls');
-  });
-});
-
-describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)", () => {
-  it('registration hands the CA (and a client certificate for a CSR); panels written from it go live over MQTTS, with and without mTLS, and see a change', async () => {
-    const own = await createBackend({
-      dataDir: join(work, 'own-tls-backend'),
-      port: 0,
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-      startLoops: false,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-      tls: { caDir: join(work, 'own-tls-ca') },
-    });
-    stops.push(() => own.close());
-    const caPem = own.tls?.caCertificateForPanels;
-    if (!caPem) throw new Error('the backend has no CA for panels');
-    const ownAdmin = got.extend({
-      prefixUrl: `${own.url}/api/v1`,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      https: { certificateAuthority: caPem },
-      retry: { limit: 0 },
-    });
-
-    // As `provisioning register` + `inject` do: panel.json from the registration answer (CA inline).
-    const plain = PanelRegistration.parse(await ownAdmin.post('panels', { json: { id: 'own-tls', name: 'Own TLS' } }).json());
-    expect(plain.caCertificate).toBe(caPem);
-    expect(plain.endpoints.apiBaseUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/api\/v1$/);
-    expect(plain.endpoints.mqttUrl).toMatch(/^mqtts:\/\/127\.0\.0\.1:\d+$/);
-    const plainDir = join(work, 'own-tls');
-    await writePanelJson(plainDir, panelConfigFromRegistration(plain));
-
-    // With a key pair made on the technician's machine and a CSR: a client certificate, key 0600.
-    const keys = await generateKeyPair();
-    const mtls = PanelRegistration.parse(
-      await ownAdmin
-        .post('panels', {
-          json: { id: 'own-mtls', name: 'Own mTLS', clientCertificateRequest: await createCertificateRequest(keys, 'own-mtls') },
-        })
-        .json(),
-    );
-    expect(mtls.clientCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
-    const mtlsDir = join(work, 'own-mtls');
-    await writePanelJson(mtlsDir, { ...panelConfigFromRegistration(mtls), clientKeyFile: 'client.key' });
-    await writeFile(join(mtlsDir, 'client.key'), await privateKeyToPem(keys.privateKey), { mode: 0o600 });
-
-    const panels = [await startCore(plainDir), await startCore(mtlsDir)];
-    for (const { core, entries } of panels) {
-      await waitFor('live over MQTTS', () => core.state.name === 'live' && entries.some((e) => e.message === 'mqtt up'), 10_000);
-      expect(entries.find((e) => e.message === 'transport')).toMatchObject({ trusts: 'private CA', caSource: 'panel.json (inline PEM)' });
-    }
-    expect(panels[1]!.entries.find((e) => e.message === 'transport')).toMatchObject({ clientCertificate: 'CN=own-mtls' });
-    const before = panels.map(({ core }) => revision(core));
-    const { id: _id, ...body } = (await ownAdmin.get('content-sets/default-en').json()) as ContentSet;
-    for (const level of Object.keys(body.byLevel)) body.byLevel[level] = { ...body.byLevel[level]!, headline: `Own TLS ${level}` };
-    await ownAdmin.put('content-sets/default-en', { json: body });
-    for (const [i, { core, entries }] of panels.entries()) {
-      await waitFor('the change over MQTTS', () => headline(core)?.startsWith('Own TLS') && revision(core) > before[i]!, 5_000);
-      expect(entries.filter((e) => e.message === 'certificate problem')).toEqual([]);
-    }
-  });
-});
-
-describe('OTA over HTTPS with the same trust store', () => {
-  it('the manifest and the bundle come through the HTTPS front (createOtaUpdater, as the hosts make it); another CA refuses the manifest with TLS-1', async () => {
-    const dataDir = await provision('tls-ota', { mqtt: false });
-    const key = generateReleaseKey();
-    const keyFile = await writeKeyFile(join(work, 'release.key'), key);
-    const keyring = join(work, 'release-keys.json');
-    await writeKeyring(keyring, [key]);
-    const bundle = await makeBundle(work, '2.0.0', 'export {};\n', 20_000);
-    await releaseOps.publish(
-      { server: backend.url, token: ADMIN_TOKEN },
-      {
-        bundleFile: bundle.file,
-        channel: 'stable',
-        version: '2.0.0',
-        minRuntime: { electron: '45.0.0', node: '20.0.0' },
-        rolloutShare: 1,
-        keyFiles: [keyFile],
-      },
-    );
-    const { logger, entries } = capturingLogger();
-    const restarts: string[] = [];
-    const made = createOtaUpdater({
-      dataDir,
-      config: await loadPanelConfig(dataDir),
-      runtimeHost: 'node',
-      runtimeVersion: process.versions.node,
-      appVersion: '1.0.0',
-      buildTimeMs: 0,
-      requestRestart: async () => void restarts.push('restart'),
-      log: logger,
-      env: { AIRPANEL_RELEASE_KEYS: keyring, AIRPANEL_RELEASE_FLOOR: join(work, 'no-release-floor.json') },
-    });
-    if (!('updater' in made)) throw new Error(made.reason);
-    const updater = made.updater;
-    stops.push(async () => updater.stop());
-
-    https.setCertificate(stranger.certPem, stranger.keyPem);
-    https.dropConnections();
-    await expect(updater.checkNow()).rejects.toThrow(/^manifest: TLS-1: /);
-    expect(
-      entries.some((e) => e.message === 'certificate problem' && e.code === 'TLS-1' && e.endpoint === `https://127.0.0.1:${https.port}`),
-    ).toBe(true);
-    expect(restarts).toEqual([]);
-
-    https.setCertificate(good.certPem, good.keyPem);
-    https.dropConnections();
-    expect(await updater.checkNow()).toMatch(/2\.0\.0 installed/);
-    expect(restarts).toEqual(['restart']);
   });
 });
 
