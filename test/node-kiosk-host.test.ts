@@ -295,7 +295,7 @@ describe.runIf(canRun)('Node kiosk host (node-main.js + real Chromium + real bac
         const { acks } = await admin.call('getCommand', { params: { panelId: stack!.panelId, commandId: sent.id } });
         return acks.some((a) => a.status === 'done');
       },
-      20_000,
+      60_000,
     );
     const png = Buffer.from(
       await admin.call('getScreenshot', { params: { panelId: stack!.panelId } }, { maxResponseBytes: 8 * 1024 * 1024 }),
