@@ -22,6 +22,7 @@ import {
   nextStart,
   EnospcAfterBytesFakeWriter,
 } from './ota-faults.test-support.js';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
 describe('OTA attack and fault suite', () => {
   let tmp: { dir: string };
@@ -202,7 +203,7 @@ describe('OTA attack and fault suite', () => {
     const { bundle } = await publish('2.0.0', { padding: 400_000 });
     const proxy = await startBundleProxy(feed.url, { cutFirstAfter: Math.floor(bundle.size / 2) });
     try {
-      const manifestUrl = `${proxy.url}/api/v1/update/channels/stable/manifest`;
+      const manifestUrl = endpointUrl(proxy.url, endpoints.getChannelManifest, { channel: 'stable' });
       const u = panel({ manifestUrl });
       await expect(u.checkNow()).rejects.toThrow(/download/);
       installedNothing();
@@ -223,7 +224,7 @@ describe('OTA attack and fault suite', () => {
     const { bundle } = await publish('2.0.0', { padding: 400_000 });
     const proxy = await startBundleProxy(feed.url, { cutFirstAfter: Math.floor(bundle.size / 3) });
     try {
-      const u = panel({ manifestUrl: `${proxy.url}/api/v1/update/channels/stable/manifest`, downloadAttempts: 3 });
+      const u = panel({ manifestUrl: endpointUrl(proxy.url, endpoints.getChannelManifest, { channel: 'stable' }), downloadAttempts: 3 });
       expect(await u.checkNow()).toMatch(/2\.0\.0 installed/);
       expect(proxy.ranges).toHaveLength(2);
       expect(proxy.ranges[1]).toMatch(/^bytes=\d+-$/);
@@ -267,7 +268,7 @@ async function serveJson(body: unknown): Promise<{ url: string; close(): Promise
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/update/channels/stable/manifest`,
+    url: endpointUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, endpoints.getChannelManifest, { channel: 'stable' }),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

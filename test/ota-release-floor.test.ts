@@ -10,6 +10,7 @@ import { makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from
 import { makeTempDir } from './harness/index.js';
 import { timerScheduler } from './harness/ota/updater.js';
 import { cleanups, key, quiet } from './ota-retrieval.test-support.js';
+import { API_PREFIX, endpointUrl, endpoints } from '@airpanel/contract/api';
 
 describe('feed silence in the fleet list (real release feed)', () => {
   it("the release manager's panel list shows a panel that has seen no valid manifest for days", async () => {
@@ -21,7 +22,7 @@ describe('feed silence in the fleet list (real release feed)', () => {
     const u = new OtaUpdater({
       dataDir,
       manifestUrl: feed.manifestUrl('stable'),
-      reportUrl: `${feed.url}/api/v1/update/panels/panel-0001/report`,
+      reportUrl: endpointUrl(feed.url, endpoints.reportUpdate, { panelId: 'panel-0001' }),
       panelId: 'panel-0001',
       channel: 'stable',
       runtimeHost: 'electron',
@@ -95,7 +96,7 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
     const panel = async (name: string, env: NodeJS.ProcessEnv) => {
       const dataDir = join(tmp.dir, name);
       await mkdir(dataDir);
-      await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}/api/v1`, null));
+      await writePanelJson(dataDir, makeConfig('panel-0001', `${feed.url}${API_PREFIX}`, null));
       const { loadPanelConfig } = await import('@airpanel/panel/core/config');
       const made = createOtaUpdater({
         dataDir,

@@ -7,6 +7,7 @@ import { type PanelRegistration } from '@airpanel/contract';
 import { runCli } from '@airpanel/provisioning/cli';
 import { must } from './image-fixture.js';
 import { ADMIN, work, backend, servers, cli, misbehaving, sha256, smallDisk, useProvisioningBackend } from './provisioning.test-support.js';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 useProvisioningBackend();
 
@@ -66,7 +67,7 @@ describe('register against a backend that misbehaves', () => {
       },
       apiKey: 'k'.repeat(40),
       endpoints: {
-        apiBaseUrl: 'http://127.0.0.1:1/api/v1',
+        apiBaseUrl: `http://127.0.0.1:1${API_PREFIX}`,
         mqttUrl: null,
         topics: { display: 'd', status: 's', commands: 'c', events: 'e' },
       },

@@ -11,6 +11,7 @@ import { DataPartition } from '@airpanel/provisioning/disk';
 import { ProcessToolRunner } from '@airpanel/provisioning/tools';
 import { must, run } from './image-fixture.js';
 import { ADMIN, work, backend, cli, sha256, smallDisk, useProvisioningBackend } from './provisioning.test-support.js';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
 useProvisioningBackend();
 
@@ -47,17 +48,17 @@ describe('register against the real backend', () => {
     expect(c.text()).not.toContain(config.apiKey);
 
     // The backend knows the panel and accepts the saved key.
-    const listed = await got(`${backend.url}/api/v1/panels`, { headers: { authorization: `Bearer ${ADMIN}` } }).json<
+    const listed = await got(endpointUrl(backend.url, endpoints.listPanels), { headers: { authorization: `Bearer ${ADMIN}` } }).json<
       { id: string }[] | { items: { id: string }[] }
     >();
     const ids = (Array.isArray(listed) ? listed : listed.items).map((p) => p.id);
     expect(ids).toContain('pnl-gare-du-nord');
-    const doc = await got(`${backend.url}/api/v1/panels/pnl-gare-du-nord/display`, {
+    const doc = await got(endpointUrl(backend.url, endpoints.getDisplay, { panelId: 'pnl-gare-du-nord' }), {
       headers: { authorization: `Bearer ${config.apiKey}` },
       throwHttpErrors: false,
     });
     expect(doc.statusCode).toBe(200);
-    const wrong = await got(`${backend.url}/api/v1/panels/pnl-gare-du-nord/display`, {
+    const wrong = await got(endpointUrl(backend.url, endpoints.getDisplay, { panelId: 'pnl-gare-du-nord' }), {
       headers: { authorization: `Bearer ${'x'.repeat(40)}` },
       throwHttpErrors: false,
     });

@@ -27,6 +27,7 @@ import {
   stranger,
   work,
 } from './tls-panel.test-support.js';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)", () => {
   it('registration hands the CA (and a client certificate for a CSR); panels written from it go live over MQTTS, with and without mTLS, and see a change', async () => {
@@ -43,7 +44,7 @@ describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)"
     const caPem = own.tls?.caCertificateForPanels;
     if (!caPem) throw new Error('the backend has no CA for panels');
     const ownAdmin = got.extend({
-      prefixUrl: `${own.url}/api/v1`,
+      prefixUrl: `${own.url}${API_PREFIX}`,
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
       https: { certificateAuthority: caPem },
       retry: { limit: 0 },

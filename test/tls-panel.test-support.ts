@@ -16,6 +16,7 @@ import { createTestPki, type IssuedCertificate, type TestPki } from '@airpanel/p
 import { TlsTerminator } from '@airpanel/panel/core/transport/testing/tls-terminator';
 import { type Backend, createBackend } from '@airpanel/backend/backend';
 import { silentLogger } from '@airpanel/backend/logger';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 export const ADMIN_TOKEN = 'admin-token-for-tls-panel-tests-0123456789';
 export const DAY = 86_400_000;
@@ -48,7 +49,11 @@ beforeAll(async () => {
     startLoops: false,
     mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
   });
-  admin = got.extend({ prefixUrl: `${backend.url}/api/v1`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, retry: { limit: 0 } });
+  admin = got.extend({
+    prefixUrl: `${backend.url}${API_PREFIX}`,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    retry: { limit: 0 },
+  });
   https = await TlsTerminator.start({ targetPort: Number(new URL(backend.url).port), certPem: good.certPem, keyPem: good.keyPem });
   mqtts = await TlsTerminator.start({ targetPort: Number(new URL(backend.mqttUrl!).port), certPem: good.certPem, keyPem: good.keyPem });
 }, 60_000);
@@ -86,7 +91,7 @@ export async function provision(panelId: string, o: { mqtt?: boolean } = {}): Pr
     apiKey: registration.apiKey,
     name: registration.panel.name,
     endpoints: {
-      apiBaseUrl: `https://127.0.0.1:${https.port}/api/v1`,
+      apiBaseUrl: `https://127.0.0.1:${https.port}${API_PREFIX}`,
       mqttUrl: o.mqtt === false ? null : `mqtts://127.0.0.1:${mqtts.port}`,
       topics: panelTopics(panelId),
     },

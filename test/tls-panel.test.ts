@@ -32,6 +32,7 @@ import {
   stranger,
   work,
 } from './tls-panel.test-support.js';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 describe('panel core over HTTPS + MQTTS with a private CA', () => {
   it('goes live over MQTTS, shows a change pushed over MQTTS, and gets the next one by polling over HTTPS while MQTT is away', async () => {
@@ -171,7 +172,7 @@ describe('panel core over HTTPS + MQTTS with a private CA', () => {
         ...config.config,
         endpoints: {
           ...config.config.endpoints,
-          apiBaseUrl: `https://127.0.0.1:${mtlsHttps.port}/api/v1`,
+          apiBaseUrl: `https://127.0.0.1:${mtlsHttps.port}${API_PREFIX}`,
           mqttUrl: `mqtts://127.0.0.1:${mtlsMqtts.port}`,
         },
         ...extra,
@@ -211,7 +212,7 @@ describe('panel.json refused at boot', () => {
       apiKey: 'k'.repeat(40),
       name: 'Plain',
       endpoints: {
-        apiBaseUrl: 'http://backend.example:8080/api/v1',
+        apiBaseUrl: `http://backend.example:8080${API_PREFIX}`,
         mqttUrl: 'mqtt://backend.example:1883',
         topics: panelTopics('plain-panel'),
       },

@@ -37,6 +37,7 @@ import type {
 } from './protocol.js';
 import { Channel, forkTs } from './child-channel.js';
 import { formatCounts, pool, type FleetCounts } from './measures.js';
+import { API_PREFIX } from '@airpanel/contract/api';
 
 export {
   brokerAccountsFromFlag,
@@ -171,7 +172,7 @@ export class Fleet {
     const headers = { authorization: `Bearer ${this.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
     if (this.caPem) {
       // fetch cannot be given the backend's private CA; got can.
-      const res = await got(`${this.backendUrl}/api/v1${path}`, {
+      const res = await got(`${this.backendUrl}${API_PREFIX}${path}`, {
         method: method as Method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -181,7 +182,7 @@ export class Fleet {
       });
       return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as unknown) : undefined };
     }
-    const res = await fetch(`${this.backendUrl}/api/v1${path}`, {
+    const res = await fetch(`${this.backendUrl}${API_PREFIX}${path}`, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
