@@ -6,10 +6,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { createFetchTransport } from '@airpanel/contract/api';
-import { createBackend, type Backend } from '@airpanel/backend/backend';
+import type { Backend } from '@airpanel/backend/backend';
 import { silentLogger } from '@airpanel/backend/logger';
 import { type CliDeps } from '@airpanel/provisioning/cli';
 import { ProcessToolRunner } from '@airpanel/provisioning/tools';
+import { Cleanups, startBackend } from './harness/index.js';
 import { must, tempDir } from './image-fixture.js';
 
 export const ADMIN = 'admin-token-for-provisioning-tests-0123456789';
@@ -45,20 +46,23 @@ export const sha256 = (p: string) => createHash('sha256').update(readFileSync(p)
 
 /** Starts the real backend and a temp tree for the file, and stops both after it. */
 export function useProvisioningBackend(): void {
+  const backendCleanups = new Cleanups();
   beforeAll(async () => {
     work = tempDir('airpanel-provisioning-');
-    backend = await createBackend({
-      dataDir: join(work.dir, 'backend'),
-      port: 0,
-      adminToken: ADMIN,
-      mqtt: { mode: 'none' },
-      logger: silentLogger,
-      startLoops: false,
-    });
+    backend = (
+      await startBackend({
+        mode: 'in-process',
+        cleanups: backendCleanups,
+        dataDir: join(work.dir, 'backend'),
+        adminToken: ADMIN,
+        mqtt: { mode: 'none' },
+        backend: { logger: silentLogger, startLoops: false },
+      })
+    ).backend;
   }, 30_000);
 
   afterAll(async () => {
-    await backend?.close();
+    await backendCleanups.run();
     for (const s of servers) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));

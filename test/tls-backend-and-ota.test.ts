@@ -9,7 +9,7 @@ import { type ContentSet, panelConfigFromRegistration, PanelRegistration } from 
 import { loadPanelConfig } from '@airpanel/panel/core/config';
 import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
 import { capturingLogger, waitFor, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
-import { createBackend } from '@airpanel/backend/backend';
+import { Cleanups, startBackend } from './harness/index.js';
 import { silentLogger } from '@airpanel/backend/logger';
 import { createCertificateRequest, generateKeyPair, privateKeyToPem } from '@airpanel/backend/tls/x509';
 import * as releaseOps from '@airpanel/release-tools/ops';
@@ -31,16 +31,17 @@ import { API_PREFIX } from '@airpanel/contract/api';
 
 describe("the backend's own HTTPS and MQTTS (createBackend tls, its private CA)", () => {
   it('registration hands the CA (and a client certificate for a CSR); panels written from it go live over MQTTS, with and without mTLS, and see a change', async () => {
-    const own = await createBackend({
-      dataDir: join(work, 'own-tls-backend'),
-      port: 0,
-      adminToken: ADMIN_TOKEN,
-      logger: silentLogger,
-      startLoops: false,
-      mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-      tls: { caDir: join(work, 'own-tls-ca') },
-    });
-    stops.push(() => own.close());
+    const ownCleanups = new Cleanups();
+    stops.push(() => ownCleanups.run());
+    const own = (
+      await startBackend({
+        mode: 'in-process',
+        cleanups: ownCleanups,
+        dataDir: join(work, 'own-tls-backend'),
+        adminToken: ADMIN_TOKEN,
+        backend: { logger: silentLogger, startLoops: false, tls: { caDir: join(work, 'own-tls-ca') } },
+      })
+    ).backend;
     const caPem = own.tls?.caCertificateForPanels;
     if (!caPem) throw new Error('the backend has no CA for panels');
     const ownAdmin = got.extend({

@@ -14,8 +14,9 @@ import { PanelCore, type CoreTuning } from '@airpanel/panel/core/panel-core';
 import { capturingLogger, type LogEntry, RecordingHostActions, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
 import { createTestPki, type IssuedCertificate, type TestPki } from '@airpanel/panel/core/transport/testing/test-pki';
 import { TlsTerminator } from '@airpanel/panel/core/transport/testing/tls-terminator';
-import { type Backend, createBackend } from '@airpanel/backend/backend';
+import type { Backend } from '@airpanel/backend/backend';
 import { silentLogger } from '@airpanel/backend/logger';
+import { Cleanups, startBackend } from './harness/index.js';
 import { API_PREFIX } from '@airpanel/contract/api';
 
 export const ADMIN_TOKEN = 'admin-token-for-tls-panel-tests-0123456789';
@@ -33,6 +34,8 @@ export let admin: Got;
 export let https: TlsTerminator;
 export let mqtts: TlsTerminator;
 
+const backendCleanups = new Cleanups();
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'airpanel-tls-panel-'));
   pki = await createTestPki(join(work, 'pki'));
@@ -41,14 +44,15 @@ beforeAll(async () => {
   expired = await pki.issueServer('expired', { notBefore: new Date(Date.now() - 40 * DAY), notAfter: new Date(Date.now() - DAY) });
   stranger = await otherPki.issueServer('stranger');
   elsewhere = await pki.issueServer('elsewhere', { hosts: ['backend.example'] });
-  backend = await createBackend({
-    dataDir: join(work, 'backend'),
-    port: 0,
-    adminToken: ADMIN_TOKEN,
-    logger: silentLogger,
-    startLoops: false,
-    mqtt: { mode: 'embedded', port: 0, host: '127.0.0.1' },
-  });
+  backend = (
+    await startBackend({
+      mode: 'in-process',
+      cleanups: backendCleanups,
+      dataDir: join(work, 'backend'),
+      adminToken: ADMIN_TOKEN,
+      backend: { logger: silentLogger, startLoops: false },
+    })
+  ).backend;
   admin = got.extend({
     prefixUrl: `${backend.url}${API_PREFIX}`,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -61,7 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await https?.close();
   await mqtts?.close();
-  await backend?.close();
+  await backendCleanups.run();
   if (work) await rm(work, { recursive: true, force: true });
 });
 
