@@ -1,14 +1,7 @@
 // First: before any zod schema of the contract is created (see the module).
 import './lib/zod-jitless.js';
-// Fonts are bundled (woff2 files next to the bundle): a roadside panel loads nothing from the network.
-import '@fontsource/atkinson-hyperlegible/400.css';
-import '@fontsource/atkinson-hyperlegible/700.css';
-// Atkinson Hyperlegible is Latin only: the right-to-left scripts come bundled too (their
-// script subsets only; the browser fetches a file only when a glyph of its range is shown).
-import '@fontsource/noto-sans-arabic/arabic-400.css';
-import '@fontsource/noto-sans-arabic/arabic-700.css';
-import '@fontsource/noto-sans-hebrew/hebrew-400.css';
-import '@fontsource/noto-sans-hebrew/hebrew-700.css';
+// Fonts are bundled (see the module).
+import './fonts.js';
 import './styles.css';
 import { createApp } from 'vue';
 import type { PanelBridge } from '@airpanel/contract/internal';
