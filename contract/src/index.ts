@@ -15,6 +15,7 @@ export * from './product/commands.js';
 export * from './product/provisioning.js';
 export * from './product/backend-api.js';
 export * from './product/panel-sensor.js';
+export * from './product/accounts.js';
 export * from './levels/evaluate.js';
 export * from './levels/defaults.js';
 export * from './sensor/averaging.js';

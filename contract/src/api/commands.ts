@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CommandBody, CommandRecord } from '../product/commands.js';
 import { Identifier } from '../product/primitives.js';
-import { apiPath, endpoint, errors, named } from './endpoint.js';
+import { apiPath, endpoint, errors, named, ownPanelOr } from './endpoint.js';
 import { LimitQuery, PanelParams } from './params.js';
 
 const CommandParams = z.object({ panelId: Identifier, commandId: z.uuid() });
@@ -13,7 +13,7 @@ export const commandEndpoints = {
     path: apiPath('/panels/{panelId}/commands'),
     operationId: 'sendCommand',
     tag: 'commands',
-    auth: 'admin',
+    auth: 'operator',
     summary: 'Send a command to a panel over MQTT (recorded; acks show up on the command)',
     params: PanelParams,
     body: named('CommandBody', CommandBody),
@@ -24,7 +24,7 @@ export const commandEndpoints = {
     path: apiPath('/panels/{panelId}/commands'),
     operationId: 'listCommands',
     tag: 'commands',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('viewer'),
     summary: 'Recent commands of a panel with their acks, newest first',
     params: PanelParams,
     query: LimitQuery,
@@ -38,7 +38,7 @@ export const commandEndpoints = {
     path: apiPath('/panels/{panelId}/commands/{commandId}'),
     operationId: 'getCommand',
     tag: 'commands',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('viewer'),
     summary: 'One command with its acks',
     params: CommandParams,
     responses: { 200: { description: 'The command', schema: commandRecord }, ...errors(400, 401, 403, 404) },

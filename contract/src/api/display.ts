@@ -1,5 +1,5 @@
 import { DisplayDocument } from '../product/display.js';
-import { apiPath, endpoint, errors, named } from './endpoint.js';
+import { apiPath, endpoint, errors, named, ownPanelOr } from './endpoint.js';
 import { PanelParams } from './params.js';
 
 export const displayEndpoints = {
@@ -8,7 +8,7 @@ export const displayEndpoints = {
     path: apiPath('/panels/{panelId}/display'),
     operationId: 'getDisplay',
     tag: 'display',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('viewer'),
     summary: 'What the panel must show now',
     description: 'Answers with an ETag; send it back in If-None-Match to get 304 Not Modified while the revision is unchanged.',
     params: PanelParams,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Role } from '../product/accounts.js';
 import { ApiError } from '../product/primitives.js';
 
 /**
@@ -31,15 +32,33 @@ export function fillPath<P extends string>(template: P, params: Record<PathParam
 }
 
 /**
- * Who may call an operation: anybody, the admin token only, or the admin token or the API key
- * of the panel named by the `panelId` path parameter (another panel's key: 403).
+ * Who may call an operation: anybody (`'none'`), or a principal with the role it names (see
+ * `roleSatisfies`: admin may all, every role may what a viewer may). The admin token counts as
+ * admin. `{ role, orOwnPanel: true }` also lets in the API key of the panel named by the
+ * `panelId` path parameter (another panel's key: 403); a panel's key reaches nothing else.
  */
-export type EndpointAuth = 'none' | 'admin' | 'admin-or-own-panel';
+export type EndpointAuth = 'none' | Role | { role: Role; orOwnPanel: true };
+
+/** `auth` for an operation a panel calls on itself and users of `role` may call on any panel. */
+export function ownPanelOr<const R extends Role>(role: R): { role: R; orOwnPanel: true } {
+  return { role, orOwnPanel: true };
+}
+
+/** The role an operation needs, or null when it needs no credentials. */
+export function requiredRole(auth: EndpointAuth): Role | null {
+  if (auth === 'none') return null;
+  return typeof auth === 'string' ? auth : auth.role;
+}
+
+/** Whether the key of the panel named by `panelId` may call the operation. */
+export function allowsOwnPanel(auth: EndpointAuth): boolean {
+  return typeof auth === 'object' && auth.orOwnPanel;
+}
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The groups of the OpenAPI document, in the order it lists them. */
-export const API_TAGS = ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels', 'releases'] as const;
+export const API_TAGS = ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels', 'releases', 'accounts'] as const;
 export type ApiTag = (typeof API_TAGS)[number];
 
 /** A schema with the name it has under `components.schemas` in the OpenAPI document. */
@@ -108,12 +127,13 @@ export const ApiErrorSchema = named('ApiError', ApiError);
 
 const ERROR_DESCRIPTIONS = {
   400: 'Invalid request: malformed JSON, or a body, parameter or query that does not match the schema',
-  401: 'Missing or unknown credentials',
-  403: 'The credentials are valid but do not give access to this resource',
+  401: 'Missing, unknown or expired credentials',
+  403: 'The credentials are valid but do not give access to this resource (the role it needs, a missing CSRF token)',
   404: 'No such resource',
   409: 'Conflict with the current state (id taken, resource in use, not a simulated source)',
   413: 'Body larger than the limit',
   416: 'The requested byte range is outside the resource',
+  429: 'Too many failed logins: the account is locked until the time in Retry-After',
   503: 'A dependency (the MQTT broker) is unavailable',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;

@@ -1,6 +1,7 @@
 // @airpanel/contract/api: the backend's HTTP API declared once: for every operation its method,
 // path, operationId, auth, inputs and answers. The backend binds handlers to these, builds its
 // router and OpenAPI document from them; clients build requests and read answers from them.
+import { accountEndpoints } from './accounts.js';
 import { commandEndpoints } from './commands.js';
 import { contentSetEndpoints } from './content-sets.js';
 import { displayEndpoints } from './display.js';
@@ -24,7 +25,9 @@ export { SCREENSHOT_MAX_BYTES } from './screenshots.js';
 export { SensorParams } from './sensors.js';
 export * from './panel-readings.js';
 export * from './releases.js';
+export { UserParams } from './accounts.js';
 export {
+  accountEndpoints,
   commandEndpoints,
   contentSetEndpoints,
   displayEndpoints,
@@ -49,6 +52,7 @@ export const endpoints = {
   ...levelSchemeEndpoints,
   ...releaseEndpoints,
   ...panelReadingEndpoints,
+  ...accountEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Endpoints = typeof endpoints;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PanelReading, RecordedReadingsBody } from '../product/panel-sensor.js';
-import { apiPath, endpoint, errors, named } from './endpoint.js';
+import { apiPath, endpoint, errors, named, ownPanelOr } from './endpoint.js';
 import { PanelParams } from './params.js';
 
 /** A reading of a panel's own sensor as the backend keeps it. */
@@ -22,7 +22,7 @@ export const panelReadingEndpoints = {
     path: apiPath('/panels/{panelId}/sensor-readings'),
     operationId: 'listPanelSensorReadings',
     tag: 'panels',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('viewer'),
     summary: "Readings of the panel's own sensor, in the order it took them",
     params: PanelParams,
     query: PanelReadingsQuery,
@@ -39,7 +39,7 @@ export const panelReadingEndpoints = {
     path: apiPath('/panels/{panelId}/sensor-readings/recorded'),
     operationId: 'recordedPanelSensorReadings',
     tag: 'panels',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('operator'),
     summary: 'Which of these readings of its own sensor the backend recorded (the panel then forgets them)',
     params: PanelParams,
     body: named('RecordedReadingsBody', RecordedReadingsBody),

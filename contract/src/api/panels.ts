@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiKeyRotation } from '../product/backend-api.js';
 import { PanelCreateBody, PanelSummary, PanelUpdateBody } from '../product/panel.js';
 import { ClientCertificateBody, ClientCertificateIssue, PanelRegistration } from '../product/provisioning.js';
-import { apiPath, endpoint, errors, named } from './endpoint.js';
+import { apiPath, endpoint, errors, named, ownPanelOr } from './endpoint.js';
 import { PanelParams } from './params.js';
 
 const panelSummary = named('PanelSummary', PanelSummary);
@@ -13,7 +13,7 @@ export const panelEndpoints = {
     path: apiPath('/panels'),
     operationId: 'createPanel',
     tag: 'panels',
-    auth: 'admin',
+    auth: 'operator',
     summary: 'Register a panel',
     description:
       'Returns the panel, its API key (shown only this once; stored hashed) and the endpoints it must use. Unset references take the defaults.',
@@ -25,7 +25,7 @@ export const panelEndpoints = {
     path: apiPath('/panels'),
     operationId: 'listPanels',
     tag: 'panels',
-    auth: 'admin',
+    auth: 'viewer',
     summary: 'The fleet: every panel with what the backend last heard from it',
     responses: { 200: { description: 'Panels', schema: named('PanelSummaryList', z.array(PanelSummary)) }, ...errors(401, 403) },
   }),
@@ -34,7 +34,7 @@ export const panelEndpoints = {
     path: apiPath('/panels/{panelId}'),
     operationId: 'getPanel',
     tag: 'panels',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('viewer'),
     summary: 'One panel with its status',
     params: PanelParams,
     responses: { 200: { description: 'The panel', schema: panelSummary }, ...errors(400, 401, 403, 404) },
@@ -44,7 +44,7 @@ export const panelEndpoints = {
     path: apiPath('/panels/{panelId}'),
     operationId: 'updatePanel',
     tag: 'panels',
-    auth: 'admin',
+    auth: 'operator',
     summary: 'Change a panel (name, location, sensor source, content set, level scheme)',
     description: 'Assignments take effect at once: the panel gets a new display document.',
     params: PanelParams,
@@ -56,7 +56,7 @@ export const panelEndpoints = {
     path: apiPath('/panels/{panelId}'),
     operationId: 'deletePanel',
     tag: 'panels',
-    auth: 'admin',
+    auth: 'operator',
     summary: 'Remove a panel (its key stops working, its retained document is cleared)',
     params: PanelParams,
     responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
@@ -66,7 +66,7 @@ export const panelEndpoints = {
     path: apiPath('/panels/{panelId}/api-key'),
     operationId: 'rotatePanelKey',
     tag: 'panels',
-    auth: 'admin',
+    auth: 'operator',
     summary: 'Issue a new API key for a panel; the old one stops working',
     params: PanelParams,
     responses: {
@@ -79,7 +79,7 @@ export const panelEndpoints = {
     path: apiPath('/panels/{panelId}/client-certificate'),
     operationId: 'issuePanelCertificate',
     tag: 'panels',
-    auth: 'admin',
+    auth: 'operator',
     summary: 'Sign a new client certificate (mTLS) for a panel; its previous one is revoked',
     description: 'Needs a backend with a private CA (--tls-ca-dir). The subject is the panel id whatever the request asks.',
     params: PanelParams,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UpdateReport } from '../product/status.js';
 import { ReleaseChannel, ReleaseManifest, SignedManifestEnvelope } from '../release/manifest.js';
-import { apiPath, endpoint, errors, named } from './endpoint.js';
+import { apiPath, endpoint, errors, named, ownPanelOr } from './endpoint.js';
 import { PanelParams } from './params.js';
 
 /**
@@ -126,7 +126,7 @@ export const releaseEndpoints = {
     path: apiPath('/update/panels/{panelId}/report'),
     operationId: 'reportUpdate',
     tag: 'releases',
-    auth: 'admin-or-own-panel',
+    auth: ownPanelOr('admin'),
     summary: "A panel's update report and the version it runs",
     params: PanelParams,
     body: named('PanelUpdateReportBody', PanelUpdateReportBody),
@@ -137,7 +137,7 @@ export const releaseEndpoints = {
     path: apiPath('/releases/bundles/{name}'),
     operationId: 'uploadBundle',
     tag: 'releases',
-    auth: 'admin',
+    auth: 'release-manager',
     summary: 'Upload a bundle, named <first 64 hex of its sha512>.tar.gz and checked against x-bundle-sha512',
     params: BundleParams,
     binaryBody: {
@@ -154,7 +154,7 @@ export const releaseEndpoints = {
     path: apiPath('/releases'),
     operationId: 'publishRelease',
     tag: 'releases',
-    auth: 'admin',
+    auth: 'release-manager',
     summary: "Publish a signed manifest: it becomes its channel's",
     description: 'Its counter must be above every published one, its bundle uploaded first.',
     body: named('ReleasePublishBody', SignedManifestEnvelope),
@@ -165,7 +165,7 @@ export const releaseEndpoints = {
     path: apiPath('/releases/channels/{channel}/pause'),
     operationId: 'pauseChannel',
     tag: 'releases',
-    auth: 'admin',
+    auth: 'release-manager',
     summary: 'Pause or resume a channel (a paused channel serves no manifest)',
     params: z.object({ channel: ReleaseChannel }),
     body: named('ChannelPauseBody', ChannelPauseBody),
@@ -176,7 +176,7 @@ export const releaseEndpoints = {
     path: apiPath('/releases'),
     operationId: 'listReleases',
     tag: 'releases',
-    auth: 'admin',
+    auth: 'viewer',
     summary: 'Releases (each flagged servable), channels and the highest counter',
     responses: { 200: { description: 'The feed', schema: named('ReleaseFeedListing', ReleaseFeedListing) }, ...errors(401, 403) },
   }),
@@ -185,7 +185,7 @@ export const releaseEndpoints = {
     path: apiPath('/releases/panels'),
     operationId: 'listPanelUpdates',
     tag: 'releases',
-    auth: 'admin',
+    auth: 'viewer',
     summary: 'Per panel: running version, last update report, and whether it still sees valid manifests',
     responses: { 200: { description: 'Panels', schema: named('PanelUpdateStates', PanelUpdateStates) }, ...errors(401, 403) },
   }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { API_TAGS, type Endpoint, type NamedSchema } from '@airpanel/contract/api';
+import { allowsOwnPanel, API_TAGS, type Endpoint, type NamedSchema } from '@airpanel/contract/api';
 
 const SECURITY_SCHEMES = {
   adminToken: {
@@ -108,7 +108,7 @@ export function buildOpenApiDocument(
       tags: [route.tag],
       parameters: [...parameterList(route.params, 'path'), ...parameterList(route.query, 'query')],
       responses,
-      security: route.auth === 'none' ? [] : route.auth === 'admin' ? [{ adminToken: [] }] : [{ adminToken: [] }, { panelKey: [] }],
+      security: route.auth === 'none' ? [] : allowsOwnPanel(route.auth) ? [{ adminToken: [] }, { panelKey: [] }] : [{ adminToken: [] }],
     };
     if (route.description) operation.description = route.description;
     for (const header of route.requestHeaders ?? []) {

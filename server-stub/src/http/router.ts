@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { allowsOwnPanel } from '@airpanel/contract/api';
 import { bearerToken, type Principal } from '../auth.js';
 import type { HttpRouteMetrics } from '../metrics.js';
 import { sendError, sendInvalid } from './error-writer.js';
@@ -87,13 +88,13 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
         const params = endpoint.params ? endpoint.params.safeParse(request.params) : noInput;
         if (!params.success) return void sendInvalid(reply, 'params', params.error);
         if (principal?.kind === 'panel') {
-          const ownPanel = route.auth === 'admin-or-own-panel' && params.data.panelId === principal.panelId;
+          const ownPanel = allowsOwnPanel(route.auth) && params.data.panelId === principal.panelId;
           if (!ownPanel) {
             return void sendError(
               reply,
               403,
               'forbidden',
-              route.auth === 'admin' ? 'this operation needs the admin token' : "a panel's key gives access to its own resources only",
+              allowsOwnPanel(route.auth) ? "a panel's key gives access to its own resources only" : 'this operation needs the admin token',
             );
           }
         }
