@@ -101,4 +101,51 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX panel_readings_by_seq ON panel_readings(panel_id, seq);
   CREATE INDEX panel_readings_by_time ON panel_readings(panel_id, measured_at_ms);
   `,
+  `
+  -- Accounts of the backoffice (server-stub/src/accounts): users, their sessions (by the
+  -- SHA-256 of the cookie's value), failed logins per name (existing or not, so a lockout
+  -- tells nothing about which names exist).
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_login_at TEXT
+  );
+
+  CREATE TABLE sessions (
+    id_hash BLOB PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    last_seen_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL
+  );
+  CREATE INDEX sessions_by_user ON sessions(user_name);
+
+  CREATE TABLE login_failures (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failure_at_ms INTEGER NOT NULL,
+    locked_until_ms INTEGER
+  );
+
+  -- Every change made through the API (server-stub/src/audit): who, when, what, before → after.
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor_kind TEXT NOT NULL,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_type TEXT NOT NULL,
+    object_id TEXT,
+    before_json TEXT,
+    after_json TEXT,
+    summary TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_actor ON audit_log(actor_name, id);
+  CREATE INDEX audit_by_object ON audit_log(object_type, object_id, id);
+  `,
 ];
