@@ -16,6 +16,8 @@ export * from './product/provisioning.js';
 export * from './product/backend-api.js';
 export * from './product/panel-sensor.js';
 export * from './product/accounts.js';
+export * from './product/alerts.js';
+export * from './product/live-events.js';
 export * from './levels/evaluate.js';
 export * from './levels/defaults.js';
 export * from './sensor/averaging.js';

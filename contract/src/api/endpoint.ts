@@ -58,7 +58,19 @@ export function allowsOwnPanel(auth: EndpointAuth): boolean {
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The groups of the OpenAPI document, in the order it lists them. */
-export const API_TAGS = ['operations', 'panels', 'display', 'commands', 'sensors', 'content', 'levels', 'releases', 'accounts'] as const;
+export const API_TAGS = [
+  'operations',
+  'panels',
+  'display',
+  'commands',
+  'sensors',
+  'content',
+  'levels',
+  'releases',
+  'accounts',
+  'alerts',
+  'events',
+] as const;
 export type ApiTag = (typeof API_TAGS)[number];
 
 /** A schema with the name it has under `components.schemas` in the OpenAPI document. */

@@ -2,11 +2,13 @@
 // path, operationId, auth, inputs and answers. The backend binds handlers to these, builds its
 // router and OpenAPI document from them; clients build requests and read answers from them.
 import { accountEndpoints } from './accounts.js';
+import { alertEndpoints } from './alerts.js';
 import { commandEndpoints } from './commands.js';
 import { contentSetEndpoints } from './content-sets.js';
 import { displayEndpoints } from './display.js';
 import { createEndpointClient, type ApiClient, type ApiClientOptions } from './client.js';
 import type { Endpoint } from './endpoint.js';
+import { eventEndpoints } from './events.js';
 import { levelSchemeEndpoints } from './level-schemes.js';
 import { operationsEndpoints } from './operations.js';
 import { panelReadingEndpoints } from './panel-readings.js';
@@ -26,11 +28,14 @@ export { SensorParams } from './sensors.js';
 export * from './panel-readings.js';
 export * from './releases.js';
 export { UserParams } from './accounts.js';
+export { AlertListQuery } from './alerts.js';
 export {
   accountEndpoints,
+  alertEndpoints,
   commandEndpoints,
   contentSetEndpoints,
   displayEndpoints,
+  eventEndpoints,
   levelSchemeEndpoints,
   operationsEndpoints,
   panelEndpoints,
@@ -53,6 +58,8 @@ export const endpoints = {
   ...releaseEndpoints,
   ...panelReadingEndpoints,
   ...accountEndpoints,
+  ...alertEndpoints,
+  ...eventEndpoints,
 } satisfies Record<string, Endpoint>;
 
 export type Endpoints = typeof endpoints;
