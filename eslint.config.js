@@ -23,6 +23,7 @@ const zones = [
       'src-main/electron',
       'src-main/headless',
       'src-renderer',
+      'backoffice',
       'server-stub',
       'provisioning',
       'tools',
@@ -76,9 +77,15 @@ const zones = [
     ],
     message: 'the renderer reaches the main process only through the bridge API of @airpanel/contract/internal.',
   },
+  // The backoffice runs in a browser: it talks to the backend over the API only.
+  {
+    target: 'backoffice',
+    from: ['node-support', 'src-main', 'server-stub', 'provisioning', 'tools', 'image', 'scripts', 'test'],
+    message: 'the backoffice is browser code: it imports only @airpanel/contract and the renderer package (@airpanel/renderer).',
+  },
   {
     target: 'server-stub',
-    from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'provisioning'],
+    from: ['src-main/core', 'src-main/loader', 'src-main/electron', 'src-main/headless', 'src-renderer', 'backoffice', 'provisioning'],
     message: 'the backend shares only the contract (@airpanel/contract) with the panel.',
   },
   {
@@ -92,6 +99,7 @@ const zones = [
 const nodeBuiltins = [
   { target: 'contract', message: 'the contract runs in the renderer too: no Node built-ins.' },
   { target: 'src-renderer', message: 'the renderer is browser code: no Node built-ins.' },
+  { target: 'backoffice', message: 'the backoffice is browser code: no Node built-ins.' },
 ];
 
 /**
@@ -110,6 +118,7 @@ const ownFolders = [
   'node-support',
   'src-main',
   'src-renderer',
+  'backoffice',
   'server-stub',
   'provisioning',
   'tools',
@@ -207,9 +216,9 @@ export default tseslint.config(
   },
   // Vue single-file components (the renderer): parsed with vue-eslint-parser, scripts as
   // TypeScript. `vue/no-v-html` backs the rule that operator text is always rendered as text.
-  ...pluginVue.configs['flat/recommended'].map((c) => ({ ...c, files: ['src-renderer/**/*.vue'] })),
+  ...pluginVue.configs['flat/recommended'].map((c) => ({ ...c, files: ['src-renderer/**/*.vue', 'backoffice/**/*.vue'] })),
   {
-    files: ['src-renderer/**/*.vue'],
+    files: ['src-renderer/**/*.vue', 'backoffice/**/*.vue'],
     languageOptions: {
       parser: vueParser,
       parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' },

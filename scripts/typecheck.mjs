@@ -23,9 +23,11 @@ for (const dir of projects) {
   console.log(`typecheck ${dir}: ${r.status === 0 ? 'ok' : 'FAILED'}`);
   if (r.status !== 0) failed++;
 }
-if (existsSync('src-renderer/tsconfig.json') && existsSync('src-renderer/src')) {
-  const r = spawnSync('npx', ['--no-install', 'vue-tsc', '--noEmit', '-p', 'src-renderer/tsconfig.json'], { stdio: 'inherit' });
-  console.log(`typecheck src-renderer: ${r.status === 0 ? 'ok' : 'FAILED'}`);
+// The Vue layers (single-file components) are checked by vue-tsc.
+for (const dir of ['src-renderer', 'backoffice']) {
+  if (!existsSync(`${dir}/tsconfig.json`) || !existsSync(`${dir}/src`)) continue;
+  const r = spawnSync('npx', ['--no-install', 'vue-tsc', '--noEmit', '-p', `${dir}/tsconfig.json`], { stdio: 'inherit' });
+  console.log(`typecheck ${dir}: ${r.status === 0 ? 'ok' : 'FAILED'}`);
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

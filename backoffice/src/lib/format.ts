@@ -1,0 +1,20 @@
+/** Dates and durations as the pages show them: the browser's locale, to the minute or second. */
+
+export function formatDateTime(value: Date | string | null | undefined): string {
+  if (value === null || value === undefined) return '—';
+  const date = typeof value === 'string' ? new Date(value) : value;
+  if (Number.isNaN(date.getTime())) return '—';
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+}
+
+/** "3 min ago", "2 h ago", "in 5 min": how far `value` is from `now`. */
+export function formatAge(value: string | null | undefined, now: number): string {
+  if (!value) return 'never';
+  const ms = now - new Date(value).getTime();
+  if (Number.isNaN(ms)) return '—';
+  const future = ms < 0;
+  const s = Math.round(Math.abs(ms) / 1000);
+  const text =
+    s < 60 ? `${s} s` : s < 3600 ? `${Math.round(s / 60)} min` : s < 86_400 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86_400)} d`;
+  return future ? `in ${text}` : `${text} ago`;
+}
