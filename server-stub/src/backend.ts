@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { AveragingRule } from '@airpanel/contract';
 import { API_PREFIX } from '@airpanel/contract/api';
+import { DEFAULT_BACKOFFICE_DIR, serveBackoffice } from './backoffice/static.js';
+import { createAlerting, type AlertOptions, type Alerting } from './alerts/index.js';
 import { bearerToken, loadAdminToken, type Principal } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import type { CommandService } from './commands/service.js';
@@ -12,6 +14,7 @@ import { openDatabase } from './db/database.js';
 import type { Store } from './db/store.js';
 import type { DocumentIssuer } from './documents/issuer.js';
 import { createDomain } from './domain.js';
+import { createLiveEvents, type LiveEventOptions, type LiveEvents } from './events/index.js';
 import { buildOpenApiDocument, type ModuleRoute } from './http/openapi.js';
 import { fastifyUrl } from './http/router.js';
 import { buildHttpServer } from './http/server.js';
@@ -101,6 +104,12 @@ export interface BackendOptions {
    * and/or a private CA directory (see server-stub/README.md, "TLS"). Absent: plain.
    */
   tls?: TlsOptions;
+  /** The built web app served at `/` (default: backoffice/dist of the repository); null: none. */
+  backofficeDir?: string | null;
+  /** Alert defaults (thresholds, webhook) until an admin saves settings; evaluation and webhook tuning. */
+  alerts?: AlertOptions;
+  /** The event stream's heartbeat, per-client buffer cap, open streams at most. */
+  liveEvents?: LiveEventOptions;
   /** Replaces the MQTT gateway built from `mqtt` (tests of the seam). */
   gatewayFactory?: (deps: { service: GatewayBackend; logger: Logger }) => MqttGateway;
 }
@@ -141,6 +150,12 @@ export interface Backend {
   store: Store;
   refreshLoop: RefreshLoop;
   metrics: BackendMetrics;
+  /** The live event bus and its SSE streams. */
+  liveEvents: LiveEvents;
+  /** Alert settings and history, the evaluator (`evaluateAlerts()` runs it now), the webhook sender. */
+  alerts: Alerting;
+  /** Evaluates alerts over the whole fleet now (and publishes changed panel summaries). */
+  evaluateAlerts(): void;
   /** Stops accepting, finishes requests and publishes in flight, closes the broker and the DB. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -249,6 +264,22 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     });
     domain.whenSourceChanges((sourceId) => refreshLoop.invalidate(sourceId));
 
+    const liveEvents = createLiveEvents({
+      ...options.liveEvents,
+      logger,
+      summaryOf: (panelId) => (domain.keys.has(panelId) ? panels.get(panelId) : null),
+    });
+    domain.reports.afterFlush = (panelIds) => liveEvents.panelSummaries.check(panelIds);
+    domain.panelMessages.onCommandAck = (ack) => liveEvents.bus.publish({ type: 'command-ack', ack });
+    const alerting = createAlerting({ ...options.alerts, store, clock, logger, bus: liveEvents.bus });
+    const evaluateAlerts = () => {
+      const fleet = panels.list();
+      // Online also changes with time alone (an HTTP poll grows old): the periodic pass sees it.
+      for (const summary of fleet) liveEvents.panelSummaries.offer(summary);
+      liveEvents.panelSummaries.retainOnly(new Set(fleet.map((p) => p.id)));
+      alerting.evaluate(fleet);
+    };
+
     const startedAtMs = clock.now();
     let openApi: unknown = null;
     const routes = [
@@ -261,6 +292,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         openApiDocument: () => openApi,
       }),
       ...domain.routes,
+      ...alerting.routes,
+      ...liveEvents.routes,
       ...(options.releaseFeed !== false
         ? releaseRoutes({ store: new ReleaseFeedStore(options.dataDir), panelStatus: () => panels.updateReports(), now: () => clock.now() })
         : []),
@@ -273,6 +306,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       authenticate: (token) => domain.keys.authenticate(token),
       ...(tls ? { https: httpsServerOptions(tls) } : {}),
     });
+    if (options.backofficeDir !== null) serveBackoffice(app, { dir: options.backofficeDir ?? DEFAULT_BACKOFFICE_DIR });
     if (tls) {
       secureHttpApp(app, tls, (authorization) => {
         const principal = principalOf(authorization);
@@ -302,6 +336,11 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     );
     await app.listen({ host, port: options.port ?? 8080 });
     cleanups.push(() => app.close());
+    // Runs before the server closes: it waits for open responses, and event streams never end by themselves.
+    cleanups.push(async () => {
+      liveEvents.streams.closeAll();
+      await alerting.close();
+    });
     const address = app.server.address() as AddressInfo;
     const url = `${tls ? 'https' : 'http'}://${hostForUrl(host)}:${address.port}`;
     apiBaseUrl = `${(options.publicUrl ?? url).replace(/\/+$/, '')}${API_PREFIX}`;
@@ -322,6 +361,15 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       );
       maintenance.unref();
       timers.push(maintenance);
+      const alertTimer = setInterval(() => {
+        try {
+          evaluateAlerts();
+        } catch (error) {
+          logger.error('alert evaluation failed', { error: (error as Error).message });
+        }
+      }, alerting.evaluationIntervalMs);
+      alertTimer.unref();
+      timers.push(alertTimer);
     }
     const stopRenewal = tls && options.startLoops !== false ? startCertificateRenewal(tls, logger) : null;
     cleanups.push(async () => {
@@ -364,6 +412,9 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       store,
       refreshLoop,
       metrics,
+      liveEvents,
+      alerts: alerting,
+      evaluateAlerts,
       close: () => {
         closing ??= (async () => {
           logger.info('backend stopping');
