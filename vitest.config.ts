@@ -11,6 +11,7 @@ export default defineConfig({
       'server-stub/**/*.test.ts',
       'provisioning/**/*.test.ts',
       'src-renderer/**/*.test.ts',
+      'backoffice/**/*.test.ts',
       'test/**/*.test.ts',
       'buildroot/**/*.test.ts',
       'tools/**/*.test.ts',
