@@ -1,4 +1,4 @@
-import type { PanelEvent, PanelReading, StatusMessage } from '@airpanel/contract';
+import type { CommandAck, PanelEvent, PanelReading, StatusMessage } from '@airpanel/contract';
 import type { Clock } from '../clock.js';
 import type { CommandStore } from '../commands/store.js';
 import type { Logger } from '../logger.js';
@@ -23,6 +23,8 @@ export interface PanelMessageRecorderOptions {
 export class PanelMessageRecorder implements PanelMessageSink {
   /** Set by createBackend: the panel-readings module (server-stub/src/panel-readings). */
   onPanelReading: ((panelId: string, reading: PanelReading) => void) | null = null;
+  /** Set by createBackend: told of each ack once it is recorded (the live event stream). */
+  onCommandAck: ((ack: CommandAck) => void) | null = null;
 
   constructor(private readonly o: PanelMessageRecorderOptions) {}
 
@@ -51,7 +53,10 @@ export class PanelMessageRecorder implements PanelMessageSink {
         logger.warn('ack for an unknown command ignored', { panelId, commandId: event.ack.commandId });
         return;
       }
-      this.o.queue.queue(panelId, () => this.o.commands.insertAck(event.ack));
+      this.o.queue.queue(panelId, () => {
+        this.o.commands.insertAck(event.ack);
+        this.onCommandAck?.(event.ack);
+      });
       logger.info('command acknowledged', { panelId, commandId: event.ack.commandId, status: event.ack.status });
       return;
     }

@@ -10,6 +10,8 @@ import type { Logger } from '../logger.js';
 export class PanelReportQueue {
   private readonly writes: { panelId: string; write: () => void }[] = [];
   private scheduled = false;
+  /** Told which panels' rows a flush wrote (the live event stream's panel summaries). */
+  afterFlush: ((panelIds: ReadonlySet<string>) => void) | null = null;
 
   constructor(private readonly o: { store: Store; logger: Logger; isKnownPanel(panelId: string): boolean }) {}
 
@@ -24,6 +26,7 @@ export class PanelReportQueue {
     this.scheduled = false;
     if (this.writes.length === 0) return;
     const writes = this.writes.splice(0);
+    let written = false;
     try {
       this.o.store.transaction(() => {
         for (const { panelId, write } of writes) {
@@ -36,10 +39,18 @@ export class PanelReportQueue {
           }
         }
       });
+      written = true;
     } catch (error) {
       // Runs from setImmediate: a throw here would end the process. The database is gone
       // (a report that arrived while the backend was shutting down) or failing as a whole.
       this.o.logger.error('recording panel messages failed', { count: writes.length, error: (error as Error).message });
+    }
+    if (written && this.afterFlush) {
+      try {
+        this.afterFlush(new Set(writes.map((w) => w.panelId)));
+      } catch (error) {
+        this.o.logger.error('after-flush listener failed', { error: (error as Error).message });
+      }
     }
   }
 }
