@@ -148,4 +148,24 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_by_actor ON audit_log(actor_name, id);
   CREATE INDEX audit_by_object ON audit_log(object_type, object_id, id);
   `,
+  `
+  -- Alerts raised on panels (server-stub/src/alerts); cleared ones are kept as history.
+  CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    panel_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    since TEXT NOT NULL,
+    raised_at TEXT NOT NULL,
+    cleared_at TEXT,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX alerts_active ON alerts(cleared_at, id);
+
+  -- The alert thresholds and webhook, one row (id = 1), written by PUT /alert-settings.
+  CREATE TABLE alert_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    body TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
