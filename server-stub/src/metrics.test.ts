@@ -1,11 +1,14 @@
 import { Histogram, Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PanelRegistration } from '@airpanel/contract';
-import type { Backend } from './backend.js';
+import { apiPath, endpoints } from '@airpanel/contract/api';
+import { fastifyUrl } from './http/router.js';
 import { BackendMetrics, HTTP_DURATION_BUCKETS, RouteDurationHistogram } from './metrics.js';
-import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+import { useTestBackend } from './test-support.js';
 
-const DISPLAY = '/api/v1/panels/:panelId/display';
+/** The route label of the display operation (its fastify URL). */
+const DISPLAY = fastifyUrl(endpoints.getDisplay.path);
+const PANELS = endpoints.createPanel.path;
 
 /** The value of one sample line of a Prometheus text exposition, or undefined when absent. */
 function sample(text: string, line: string): number | undefined {
@@ -73,40 +76,31 @@ describe('request duration histogram', () => {
 });
 
 describe('HTTP request metrics of the backend', () => {
-  let temp: ReturnType<typeof makeTempDir>;
-  let backend: Backend | null = null;
-
-  beforeEach(() => {
-    temp = makeTempDir();
-  });
-  afterEach(async () => {
-    await backend?.close();
-    backend = null;
-    temp.remove();
-  });
+  const server = useTestBackend();
 
   it('counts every answer by method, route and status (304, 200, refusals, unmatched) and observes each duration', async () => {
-    backend = await startTestBackend(temp.dir);
-    const api = apiClient(backend.url);
+    const backend = await server.start();
+    const api = server.api;
     const admin = backend.adminToken;
-    const created = await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-m', name: 'Metrics panel' } });
+    const created = await api('createPanel', { token: admin, body: { id: 'panel-m', name: 'Metrics panel' } });
     expect(created.status, created.text).toBe(201);
     const key = PanelRegistration.parse(created.json).apiKey;
 
-    const first = await api('GET', '/api/v1/panels/panel-m/display', { token: key });
+    const display = { params: { panelId: 'panel-m' } };
+    const first = await api('getDisplay', { ...display, token: key });
     expect(first.status).toBe(200);
     const etag = first.headers.get('etag')!;
     for (let i = 0; i < 3; i++) {
-      expect((await api('GET', '/api/v1/panels/panel-m/display', { token: key, headers: { 'if-none-match': etag } })).status).toBe(304);
+      expect((await api('getDisplay', { ...display, token: key, headers: { 'if-none-match': etag } })).status).toBe(304);
     }
-    expect((await api('GET', '/api/v1/panels/panel-m/display')).status).toBe(401);
-    expect((await api('GET', '/api/v1/panels/panel-m/display', { token: 'apk_not-a-key-of-any-panel' })).status).toBe(401);
-    expect((await api('GET', '/api/v1/panels/panel-other/display', { token: key })).status).toBe(403);
-    expect((await api('GET', '/api/v1/panels/Not%20An%20Id/display', { token: admin })).status).toBe(400);
-    expect((await api('POST', '/api/v1/panels', { token: admin, rawBody: '{"id":' })).status).toBe(400);
-    expect((await api('GET', '/api/v1/no-such-route', { token: admin })).status).toBe(404);
+    expect((await api('getDisplay', display)).status).toBe(401);
+    expect((await api('getDisplay', { ...display, token: 'apk_not-a-key-of-any-panel' })).status).toBe(401);
+    expect((await api('getDisplay', { params: { panelId: 'panel-other' }, token: key })).status).toBe(403);
+    expect((await api('getDisplay', { params: { panelId: 'Not An Id' }, token: admin })).status).toBe(400);
+    expect((await api('createPanel', { token: admin, rawBody: '{"id":' })).status).toBe(400);
+    expect((await api({ method: 'GET', path: apiPath('/no-such-route') }, { token: admin })).status).toBe(404);
 
-    const text = (await api('GET', '/metrics')).text;
+    const text = (await api('getMetrics')).text;
     const count = (method: string, route: string, status: number) =>
       sample(text, `airpanel_http_requests_total{method="${method}",route="${route}",status="${status}"}`);
     expect(count('GET', DISPLAY, 200)).toBe(1);
@@ -114,20 +108,20 @@ describe('HTTP request metrics of the backend', () => {
     expect(count('GET', DISPLAY, 401)).toBe(2);
     expect(count('GET', DISPLAY, 403)).toBe(1);
     expect(count('GET', DISPLAY, 400)).toBe(1);
-    expect(count('POST', '/api/v1/panels', 201)).toBe(1);
-    expect(count('POST', '/api/v1/panels', 400)).toBe(1);
+    expect(count('POST', PANELS, 201)).toBe(1);
+    expect(count('POST', PANELS, 400)).toBe(1);
     expect(count('GET', 'unmatched', 404)).toBe(1);
     // Every counted request was observed once by the duration histogram of its route.
     expect(sample(text, `airpanel_http_request_duration_seconds_count{route="${DISPLAY}"}`)).toBe(8);
     expect(sample(text, `airpanel_http_request_duration_seconds_bucket{le="+Inf",route="${DISPLAY}"}`)).toBe(8);
-    expect(sample(text, 'airpanel_http_request_duration_seconds_count{route="/api/v1/panels"}')).toBe(2);
+    expect(sample(text, `airpanel_http_request_duration_seconds_count{route="${PANELS}"}`)).toBe(2);
     expect(sample(text, 'airpanel_http_request_duration_seconds_count{route="unmatched"}')).toBe(1);
     expect(sample(text, `airpanel_http_request_duration_seconds_sum{route="${DISPLAY}"}`)).toBeGreaterThan(0);
     // Routes not requested yet have no series (as with prom-client), and the scrape counts itself afterwards.
-    expect(text).not.toContain('route="/api/v1/sensors"');
-    expect(text).not.toContain('route="/metrics"');
-    const again = (await api('GET', '/metrics')).text;
-    expect(sample(again, 'airpanel_http_requests_total{method="GET",route="/metrics",status="200"}')).toBe(1);
+    expect(text).not.toContain(`route="${endpoints.listSensorSources.path}"`);
+    expect(text).not.toContain(`route="${endpoints.getMetrics.path}"`);
+    const again = (await api('getMetrics')).text;
+    expect(sample(again, `airpanel_http_requests_total{method="GET",route="${endpoints.getMetrics.path}",status="200"}`)).toBe(1);
     expect(sample(again, `airpanel_http_requests_total{method="GET",route="${DISPLAY}",status="304"}`)).toBe(3);
   });
 });
