@@ -1,8 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DisplayDocument } from '@airpanel/contract';
-import type { Backend } from './backend.js';
 import { defaultProviders } from './sensors/providers.js';
-import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+import { useTestBackend } from './test-support.js';
 
 /** Wall-clock time the test moves by hand: validity windows are minutes long. */
 class FakeClock {
@@ -16,35 +15,27 @@ class FakeClock {
 }
 
 describe('document validity and renewal', () => {
-  const temp = makeTempDir();
-  let backend: Backend | null = null;
-  afterEach(async () => {
-    await backend?.close();
-    backend = null;
-    temp.remove();
-  });
+  const server = useTestBackend();
 
   it('renews documents before they lapse, except those whose sensor source is failing', async () => {
     const clock = new FakeClock();
-    backend = await startTestBackend(temp.dir, {
+    const backend = await server.start({
       clock,
       refreshIntervalSeconds: 300,
       providers: defaultProviders({ retryBaseDelayMs: 1 }),
     });
-    const api = apiClient(backend.url);
-    const admin = backend.adminToken;
+    const admin = server.api.admin;
     // Port 9 (discard) is closed on test machines: every fetch of this source fails at once.
-    await api('POST', '/api/v1/sensors', {
-      token: admin,
+    await admin.call('createSensorSource', {
       body: {
         id: 'dead-vendor',
         name: 'Dead',
         spec: { kind: 'http-json', url: 'http://127.0.0.1:9/', fieldMap: { pm25: 'pm25' }, retries: 0, timeoutMs: 500 },
       },
     });
-    await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-ok', name: 'No sensor' } });
-    await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-dead', name: 'Dead sensor', sensorSourceId: 'dead-vendor' } });
-    const doc = async (id: string) => DisplayDocument.parse((await api('GET', `/api/v1/panels/${id}/display`, { token: admin })).json);
+    await admin.call('createPanel', { body: { id: 'panel-ok', name: 'No sensor' } });
+    await admin.call('createPanel', { body: { id: 'panel-dead', name: 'Dead sensor', sensorSourceId: 'dead-vendor' } });
+    const doc = async (panelId: string) => DisplayDocument.parse(await admin.call('getDisplay', { params: { panelId } }));
 
     const first = await doc('panel-ok');
     // Two refresh intervals (600 s) is also the ten-minute floor.

@@ -1,39 +1,30 @@
 // Who may read a panel's own-sensor readings and ask which are recorded: the same answers as
 // every other panel route (README, Authentication), over real HTTP and SQLite.
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ApiError, PanelRegistration } from '@airpanel/contract';
-import type { Backend } from '../backend.js';
-import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
+import { useTestBackend } from '../test-support.js';
 
 describe('panel-readings routes: credentials', () => {
-  let temp: ReturnType<typeof makeTempDir>;
-  let backend: Backend | null = null;
-  beforeEach(() => {
-    temp = makeTempDir();
-  });
-  afterEach(async () => {
-    await backend?.close();
-    backend = null;
-    temp.remove();
-  });
+  const server = useTestBackend();
 
   it("no or unknown credentials → 401, another panel's key → 403, its own key or the admin token → 200, as the display route answers", async () => {
-    backend = await startTestBackend(temp.dir);
-    const api = apiClient(backend.url);
+    const backend = await server.start();
+    const api = server.api;
     const admin = backend.adminToken;
     const register = async (id: string) => {
-      const answer = await api('POST', '/api/v1/panels', { token: admin, body: { id, name: id } });
+      const answer = await api('createPanel', { token: admin, body: { id, name: id } });
       expect(answer.status, answer.text).toBe(201);
       return PanelRegistration.parse(answer.json);
     };
     const a = await register('panel-a');
     const b = await register('panel-b');
     const ids = [randomUUID()];
-    const list = (token?: string) => api('GET', '/api/v1/panels/panel-b/sensor-readings', token === undefined ? {} : { token });
+    const panelB = { params: { panelId: 'panel-b' } };
+    const list = (token?: string) => api('listPanelSensorReadings', { ...panelB, ...(token === undefined ? {} : { token }) });
     const recorded = (token?: string) =>
-      api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { body: { ids }, ...(token === undefined ? {} : { token }) });
-    const display = (token: string) => api('GET', '/api/v1/panels/panel-b/display', { token });
+      api('recordedPanelSensorReadings', { ...panelB, body: { ids }, ...(token === undefined ? {} : { token }) });
+    const display = (token: string) => api('getDisplay', { ...panelB, token });
 
     for (const call of [list, recorded]) {
       const anotherPanel = await call(a.apiKey);
@@ -51,11 +42,8 @@ describe('panel-readings routes: credentials', () => {
     expect((await recorded(b.apiKey)).json).toEqual({ recorded: [] });
     expect((await list(b.apiKey)).json).toEqual([]);
     // Another panel's key is refused before its request is looked at.
-    expect((await api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { token: a.apiKey, body: { ids: 'nope' } })).status).toBe(
-      403,
-    );
-    expect((await api('POST', '/api/v1/panels/panel-b/sensor-readings/recorded', { token: b.apiKey, body: { ids: 'nope' } })).status).toBe(
-      400,
-    );
+    const notIds = JSON.stringify({ ids: 'nope' });
+    expect((await api('recordedPanelSensorReadings', { ...panelB, token: a.apiKey, rawBody: notIds })).status).toBe(403);
+    expect((await api('recordedPanelSensorReadings', { ...panelB, token: b.apiKey, rawBody: notIds })).status).toBe(400);
   });
 });
