@@ -1,6 +1,7 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { Role, SessionInfo } from '@airpanel/contract';
 import { writeFileAtomicSync } from '@airpanel/node-support/atomic-file';
 
 /**
@@ -71,5 +72,13 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
-/** Who a request's credentials name. */
-export type Principal = { kind: 'admin' } | { kind: 'panel'; panelId: string };
+/** A user signed in with the session cookie: its session, for the CSRF check and `GET /session`. */
+export interface UserPrincipal {
+  kind: 'user';
+  name: string;
+  role: Role;
+  session: { idHash: Buffer; info: SessionInfo };
+}
+
+/** Who a request's credentials name: the admin token (role admin), a panel's key, or a user's session. */
+export type Principal = { kind: 'admin' } | { kind: 'panel'; panelId: string } | UserPrincipal;

@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { AveragingRule } from '@airpanel/contract';
+import { Panel, type AveragingRule } from '@airpanel/contract';
 import { API_PREFIX } from '@airpanel/contract/api';
 import { DEFAULT_BACKOFFICE_DIR, serveBackoffice } from './backoffice/static.js';
 import { createAlerting, type AlertOptions, type Alerting } from './alerts/index.js';
+import { createAccessControl, type AccountPolicy, type AccountService } from './accounts/index.js';
+import type { AuditLog } from './audit/log.js';
 import { bearerToken, loadAdminToken, type Principal } from './auth.js';
 import { systemClock, type Clock } from './clock.js';
 import type { CommandService } from './commands/service.js';
@@ -110,6 +112,8 @@ export interface BackendOptions {
   alerts?: AlertOptions;
   /** The event stream's heartbeat, per-client buffer cap, open streams at most. */
   liveEvents?: LiveEventOptions;
+  /** Session lifetimes and the login lockout (server-stub/README.md, "Accounts"); defaults in accounts/service.ts. */
+  accounts?: Partial<AccountPolicy>;
   /** Replaces the MQTT gateway built from `mqtt` (tests of the seam). */
   gatewayFactory?: (deps: { service: GatewayBackend; logger: Logger }) => MqttGateway;
 }
@@ -156,6 +160,10 @@ export interface Backend {
   alerts: Alerting;
   /** Evaluates alerts over the whole fleet now (and publishes changed panel summaries). */
   evaluateAlerts(): void;
+  /** Users, logins, sessions. */
+  accounts: AccountService;
+  /** Every change made through the API (`onAppend` to follow it). */
+  audit: AuditLog;
   /** Stops accepting, finishes requests and publishes in flight, closes the broker and the DB. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -280,6 +288,21 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       alerting.evaluate(fleet);
     };
 
+    const access = createAccessControl({
+      store,
+      clock,
+      logger,
+      policy: options.accounts,
+      secureCookies: tls !== null,
+      snapshots: {
+        panel: (id) => Panel.parse(panels.get(id)),
+        'content-set': (id) => domain.contentSets.get(id),
+        'level-scheme': (id) => domain.levelSchemes.get(id),
+        'sensor-source': (id) => domain.sensorSources.get(id),
+      },
+    });
+    access.audit.onAppend((entry) => liveEvents.bus.publish({ type: 'audit-appended', entry }));
+
     const startedAtMs = clock.now();
     let openApi: unknown = null;
     const routes = [
@@ -297,6 +320,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       ...(options.releaseFeed !== false
         ? releaseRoutes({ store: new ReleaseFeedStore(options.dataDir), panelStatus: () => panels.updateReports(), now: () => clock.now() })
         : []),
+      ...access.routes,
     ];
     const principalOf = (authorization: string | undefined) => domain.keys.authenticate(bearerToken(authorization));
     const app = buildHttpServer({
@@ -304,6 +328,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       logger,
       routes,
       authenticate: (token) => domain.keys.authenticate(token),
+      access: access.router,
       ...(tls ? { https: httpsServerOptions(tls) } : {}),
     });
     if (options.backofficeDir !== null) serveBackoffice(app, { dir: options.backofficeDir ?? DEFAULT_BACKOFFICE_DIR });
@@ -412,6 +437,8 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       store,
       refreshLoop,
       metrics,
+      accounts: access.accounts,
+      audit: access.audit,
       liveEvents,
       alerts: alerting,
       evaluateAlerts,

@@ -119,10 +119,10 @@ export const AuditEntry = z.object({
   /** The operationId of the request that made the change (`replaceContentSet`). */
   action: z.string().min(1).max(128),
   object: AuditObject,
-  /** The object before the change (null when it did not exist or is not recorded). */
-  before: z.json().nullable(),
-  /** The object after the change (null when it was deleted or is not recorded). */
-  after: z.json().nullable(),
+  /** The object as JSON before the change (null when it did not exist or is not recorded). */
+  before: z.unknown(),
+  /** The object as JSON after the change (null when it was deleted or is not recorded). */
+  after: z.unknown(),
   summary: shortText(500),
 });
 export type AuditEntry = z.infer<typeof AuditEntry>;

@@ -38,6 +38,7 @@ describe('OpenAPI document', () => {
     const schemes = (doc.components as Json).securitySchemes as Json;
     expect(schemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(schemes.panelKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'airpanel_session' });
   });
 
   it('lists every route the server answers, with parameters, bodies, answers and security', () => {
@@ -78,6 +79,17 @@ describe('OpenAPI document', () => {
       'delete /api/v1/level-schemes/{levelSchemeId}',
       'get /api/v1/panels/{panelId}/sensor-readings',
       'post /api/v1/panels/{panelId}/sensor-readings/recorded',
+      'post /api/v1/session',
+      'get /api/v1/session',
+      'delete /api/v1/session',
+      'get /api/v1/users',
+      'post /api/v1/users',
+      'patch /api/v1/users/{userName}',
+      'get /api/v1/audit',
+      'get /api/v1/alerts',
+      'get /api/v1/alert-settings',
+      'put /api/v1/alert-settings',
+      'get /api/v1/events',
     ];
     const listed = Object.entries(paths).flatMap(([path, ops]) =>
       Object.entries(ops)
@@ -87,7 +99,8 @@ describe('OpenAPI document', () => {
     expect(listed.sort()).toEqual(expected.sort());
     // The release feed module's routes are listed too, with their path parameters.
     expect(paths['/api/v1/update/channels/{channel}/manifest']?.get).toBeTruthy();
-    expect(paths['/api/v1/releases']?.post?.security).toEqual([{ adminToken: [] }]);
+    expect(paths['/api/v1/releases']?.post?.security).toEqual([{ adminToken: [] }, { sessionCookie: [] }]);
+    expect(paths['/api/v1/releases']?.post?.['x-required-role']).toBe('release-manager');
 
     const operationIds = new Set<string>();
     for (const [path, ops] of Object.entries(paths)) {
@@ -107,15 +120,26 @@ describe('OpenAPI document', () => {
           Object.keys(responses).some((code) => code.startsWith('2')),
           `${method} ${path} has a success answer`,
         ).toBe(true);
-        if (path.startsWith('/api/v1/') && path !== '/api/v1/openapi.json') {
+        if (path.startsWith('/api/v1/') && path !== '/api/v1/openapi.json' && op.operationId !== 'login') {
           expect((op.security as unknown[]).length, `${method} ${path} security`).toBeGreaterThan(0);
           expect(responses['401'], `${method} ${path} documents 401`).toBeTruthy();
+          // The role it needs, as the extension and in words.
+          expect(['viewer', 'operator', 'release-manager', 'admin'], `${method} ${path} x-required-role`).toContain(op['x-required-role']);
+          expect(op.description, `${method} ${path} description`).toMatch(/role/);
         }
       }
     }
     expect(paths['/api/v1/panels']!.post!.requestBody).toBeTruthy();
     expect(paths['/api/v1/sensors/{sensorId}/readings']!.post!.requestBody).toBeTruthy();
-    expect(paths['/api/v1/panels/{panelId}/display']!.get!.security as Json[]).toEqual([{ adminToken: [] }, { panelKey: [] }]);
+    expect(paths['/api/v1/panels/{panelId}/display']!.get!.security as Json[]).toEqual([
+      { adminToken: [] },
+      { sessionCookie: [] },
+      { panelKey: [] },
+    ]);
+    expect(paths['/api/v1/panels/{panelId}/display']!.get!['x-required-role']).toBe('viewer');
+    expect(paths['/api/v1/content-sets/{contentSetId}']!.put!['x-required-role']).toBe('operator');
+    expect(paths['/api/v1/users']!.post!['x-required-role']).toBe('admin');
+    expect(paths['/api/v1/session']!.post!.security).toEqual([]);
     expect((paths['/api/v1/panels/{panelId}/display']!.get!.responses as Json)['304']).toBeTruthy();
   });
 

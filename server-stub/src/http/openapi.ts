@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { allowsOwnPanel, API_TAGS, type Endpoint, type NamedSchema } from '@airpanel/contract/api';
+import { CSRF_HEADER, SESSION_COOKIE, type Role } from '@airpanel/contract';
+import { allowsOwnPanel, API_TAGS, requiredRole, type Endpoint, type EndpointAuth, type NamedSchema } from '@airpanel/contract/api';
 
 const SECURITY_SCHEMES = {
   adminToken: {
@@ -13,7 +14,32 @@ const SECURITY_SCHEMES = {
     description:
       "A panel's API key, returned once by POST /api/v1/panels (and by key rotation). Gives access to that panel's own resources only.",
   },
+  sessionCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: `A user's session, opened by POST /api/v1/session. Requests other than GET must also carry the ${CSRF_HEADER} header with the session's csrfToken. The user's role decides what it may call (x-required-role).`,
+  },
 } as const;
+
+const ROLE_SENTENCES: Record<Role, string> = {
+  viewer: 'Any signed-in role may call it (viewer, operator, release-manager, admin); the admin token too.',
+  operator: 'Needs the operator or admin role, or the admin token.',
+  'release-manager': 'Needs the release-manager or admin role, or the admin token.',
+  admin: 'Needs the admin role or the admin token.',
+};
+
+/** Who may call an operation, as OpenAPI security requirements plus the `x-required-role` extension and a sentence. */
+function accessOf(auth: EndpointAuth): { security: JsonObject[]; role: Role | null; sentence: string | null } {
+  const role = requiredRole(auth);
+  if (role === null) return { security: [], role: null, sentence: null };
+  const ownPanel = allowsOwnPanel(auth);
+  return {
+    security: [{ adminToken: [] }, { sessionCookie: [] }, ...(ownPanel ? [{ panelKey: [] }] : [])],
+    role,
+    sentence: `${ROLE_SENTENCES[role]}${ownPanel ? ' The API key of the panel named by panelId may call it for that panel.' : ''}`,
+  };
+}
 
 type JsonObject = Record<string, unknown>;
 
@@ -102,15 +128,18 @@ export function buildOpenApiDocument(
       }
       responses[status] = entry;
     }
+    const access = accessOf(route.auth);
     const operation: JsonObject = {
       operationId: route.operationId,
       summary: route.summary,
       tags: [route.tag],
       parameters: [...parameterList(route.params, 'path'), ...parameterList(route.query, 'query')],
       responses,
-      security: route.auth === 'none' ? [] : allowsOwnPanel(route.auth) ? [{ adminToken: [] }, { panelKey: [] }] : [{ adminToken: [] }],
+      security: access.security,
     };
-    if (route.description) operation.description = route.description;
+    if (access.role !== null) operation['x-required-role'] = access.role;
+    const description = [route.description, access.sentence].filter(Boolean).join(' ');
+    if (description) operation.description = description;
     for (const header of route.requestHeaders ?? []) {
       (operation.parameters as JsonObject[]).push({
         name: header.name,
@@ -160,7 +189,8 @@ export function buildOpenApiDocument(
       title: 'Airpanel companion backend',
       version: info.version,
       description:
-        'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies.',
+        'Panels, sensor sources, content sets, level schemes, display documents and commands of an Airpanel fleet. Errors are ApiError bodies. ' +
+        'Each operation names the role it needs in x-required-role: admin may do everything; operator panels, content, level schemes, sensors, commands and readings; release-manager the release channels; viewer only reads (every role reads).',
     },
     servers: [{ url: info.serverUrl ?? '/' }],
     tags: API_TAGS.map((name) => ({ name })),

@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { allowsOwnPanel } from '@airpanel/contract/api';
-import { bearerToken, type Principal } from '../auth.js';
+import { CSRF_HEADER, roleSatisfies } from '@airpanel/contract';
+import { allowsOwnPanel, requiredRole } from '@airpanel/contract/api';
+import { sessionCookieValue } from '../accounts/cookies.js';
+import type { ChangeAuditor } from '../audit/recorder.js';
+import { bearerToken, hashesEqual, type Principal, type UserPrincipal } from '../auth.js';
 import type { HttpRouteMetrics } from '../metrics.js';
 import { sendError, sendInvalid } from './error-writer.js';
 import type { BoundRoute, RouteResult } from './route.js';
@@ -17,6 +20,10 @@ export type MeteredRequest = FastifyRequest & { [ROUTE_METRICS]: HttpRouteMetric
 export interface RouterOptions {
   /** Who a bearer token is: the admin, a panel, or nobody known (null). */
   authenticate(token: string): Principal | null;
+  /** The user of a session cookie's value (accounts/service.ts); absent: cookies are ignored. */
+  authenticateSession?: (cookieValue: string) => UserPrincipal | null;
+  /** Records every successful state-changing request (audit/recorder.ts). */
+  audit?: ChangeAuditor;
   /** Request metrics of a route, by its fastify URL. */
   routeMetrics?: (url: string) => HttpRouteMetrics;
   /** Registered inside a fastify plugin under this prefix: the endpoints' paths lose it. */
@@ -38,13 +45,30 @@ function send(reply: Parameters<BoundRoute['handle']>[0]['reply'], result: Route
   else reply.send();
 }
 
+/** The header's value equals the session's CSRF token, compared in constant time. */
+function csrfTokenMatches(header: string | string[] | undefined, expected: string): boolean {
+  return typeof header === 'string' && hashesEqual(Buffer.from(header), Buffer.from(expected));
+}
+
+/** The answer as it was, after handing a successful one (below 400) to the audit. */
+function recordingSuccess(
+  result: RouteResult | Promise<RouteResult>,
+  record: (result: RouteResult) => void,
+): RouteResult | Promise<RouteResult> {
+  if (result instanceof Promise) return result.then((r) => recordingSuccess(r, record));
+  if (result.status < 400) record(result);
+  return result;
+}
+
 // Shared by requests of routes without params or query: frozen, so no handler can change it.
 const noInput = { success: true as const, data: Object.freeze({}) as Record<string, unknown> };
 
 /**
- * Registers bound routes: every request is checked in one order — credentials (401), path
- * parameters (400), a panel key's reach (403), query (400), body (415, 400) — before its
- * handler runs; the handler's answer or ServiceError is written by the error writer.
+ * Registers bound routes: every request is checked in one order — credentials (401: a bearer
+ * token, else the session cookie), the CSRF header of a cookie request that is not a GET
+ * (403), path parameters (400), the role or a panel key's reach (403), query (400), body
+ * (415, 400) — before its handler runs; the handler's answer or ServiceError is written by the
+ * error writer. A successful request that is not a GET is handed to the audit.
  */
 export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute[], options: RouterOptions): void {
   for (const route of routes) {
@@ -65,25 +89,42 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
       ...(route.bodyLimit !== undefined ? { bodyLimit: route.bodyLimit } : {}),
       handler: (request, reply): undefined => {
         (request as MeteredRequest)[ROUTE_METRICS] = routeMetrics;
+        const needs = requiredRole(route.auth);
         let principal: Principal | null = null;
-        if (route.auth !== 'none') {
-          const token = bearerToken(request.headers.authorization);
-          if (token === null) {
-            return void sendError(
-              reply.header('www-authenticate', 'Bearer'),
-              401,
-              'unauthorized',
-              'missing credentials: send "Authorization: Bearer <admin token or panel API key>"',
-            );
+        if (needs !== null) {
+          const authorization = request.headers.authorization;
+          const cookie = authorization === undefined && options.authenticateSession ? sessionCookieValue(request.headers.cookie) : null;
+          if (cookie !== null) {
+            principal = options.authenticateSession!(cookie);
+            if (!principal)
+              return void sendError(reply, 401, 'session-expired', 'the session has expired or ended: log in again (POST /api/v1/session)');
+            if (endpoint.method !== 'GET' && !csrfTokenMatches(request.headers[CSRF_HEADER], principal.session.info.csrfToken)) {
+              return void sendError(
+                reply,
+                403,
+                'csrf',
+                `a request made with the session cookie must carry the ${CSRF_HEADER} header with the session's csrfToken (GET /api/v1/session)`,
+              );
+            }
+          } else {
+            const token = bearerToken(authorization);
+            if (token === null) {
+              return void sendError(
+                reply.header('www-authenticate', 'Bearer'),
+                401,
+                'unauthorized',
+                'missing credentials: send "Authorization: Bearer <admin token or panel API key>", or log in (POST /api/v1/session)',
+              );
+            }
+            principal = options.authenticate(token);
+            if (!principal)
+              return void sendError(
+                reply.header('www-authenticate', 'Bearer error="invalid_token"'),
+                401,
+                'unauthorized',
+                'unknown credentials: the token is neither the admin token nor a panel API key',
+              );
           }
-          principal = options.authenticate(token);
-          if (!principal)
-            return void sendError(
-              reply.header('www-authenticate', 'Bearer error="invalid_token"'),
-              401,
-              'unauthorized',
-              'unknown credentials: the token is neither the admin token nor a panel API key',
-            );
         }
         const params = endpoint.params ? endpoint.params.safeParse(request.params) : noInput;
         if (!params.success) return void sendInvalid(reply, 'params', params.error);
@@ -94,9 +135,19 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
               reply,
               403,
               'forbidden',
-              allowsOwnPanel(route.auth) ? "a panel's key gives access to its own resources only" : 'this operation needs the admin token',
+              allowsOwnPanel(route.auth)
+                ? "a panel's key gives access to its own resources only"
+                : `this operation needs the ${needs} role (a user's session or the admin token), not a panel's key`,
             );
           }
+        } else if (principal?.kind === 'user' && needs !== null && !roleSatisfies(principal.role, needs)) {
+          return void sendError(
+            reply,
+            403,
+            'forbidden',
+            `this operation needs the ${needs} role${needs === 'admin' ? '' : ' (or admin)'}; user "${principal.name}" has the ${principal.role} role`,
+            { requiredRole: needs, role: principal.role },
+          );
         }
         const query = endpoint.query ? endpoint.query.safeParse(request.query ?? {}) : noInput;
         if (!query.success) return void sendInvalid(reply, 'query', query.error);
@@ -115,9 +166,14 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
             return void sendError(reply, 400, 'invalid-request', 'a JSON body is required (Content-Type: application/json)');
           return void sendInvalid(reply, 'body', body.error);
         }
-        const result = route.handle({ params: params.data, query: query.data, body: body.data, principal, request, reply } as Parameters<
+        const audited =
+          endpoint.method !== 'GET' && options.audit
+            ? options.audit.begin({ endpoint, principal, params: params.data, body: body.data })
+            : null;
+        const handled = route.handle({ params: params.data, query: query.data, body: body.data, principal, request, reply } as Parameters<
           BoundRoute['handle']
         >[0]);
+        const result = audited ? recordingSuccess(handled, audited) : handled;
         // An asynchronous answer is sent when it resolves, and its promise is not handed to
         // fastify: fastify would send an empty body for a promise resolving to undefined
         // before a streamed answer (a bundle) has written its headers.

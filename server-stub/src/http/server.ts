@@ -4,7 +4,7 @@ import type { Principal } from '../auth.js';
 import type { Logger } from '../logger.js';
 import type { BackendMetrics } from '../metrics.js';
 import { frameworkErrors, installErrorWriter } from './error-writer.js';
-import { ROUTE_METRICS, registerRoutes, type MeteredRequest } from './router.js';
+import { ROUTE_METRICS, registerRoutes, type MeteredRequest, type RouterOptions } from './router.js';
 import type { BoundRoute } from './route.js';
 
 /** Request bodies above this are refused with 413: no admin body comes near it. */
@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   logger: Logger;
   routes: readonly BoundRoute[];
   authenticate(token: string): Principal | null;
+  /** Session cookies and the audit of changes (router.ts). */
+  access?: Pick<RouterOptions, 'authenticateSession' | 'audit'>;
   /** Serve HTTPS with these options (tls/backend-wiring.ts httpsServerOptions); plain HTTP without. */
   https?: HttpsServerOptions;
 }
@@ -56,6 +58,10 @@ export function buildHttpServer(options: HttpServerOptions): FastifyInstance {
   });
   installErrorWriter(app, logger);
   addBinaryBodyParsers(app, options.routes);
-  registerRoutes(app, options.routes, { authenticate: options.authenticate, routeMetrics: (url) => metrics.httpRoute(url) });
+  registerRoutes(app, options.routes, {
+    ...options.access,
+    authenticate: options.authenticate,
+    routeMetrics: (url) => metrics.httpRoute(url),
+  });
   return app;
 }
