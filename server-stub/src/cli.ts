@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { runUsersCommand } from './accounts/cli.js';
 import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type BackendOptions, type MqttOptions } from './backend.js';
 import { createJsonLogger } from './logger.js';
 import { transportSummary } from './tls/backend-wiring.js';
@@ -9,6 +10,7 @@ import type { TlsOptions } from './tls/backend-tls.js';
 const HELP = `Airpanel companion backend
 
 Usage: npm run server -- [options]
+       npm run server -- users add|list|passwd|disable|enable …   (backoffice users; users --help)
 
 Options (each also as an environment variable):
   --data-dir DIR           database and admin token          AIRPANEL_DATA_DIR (default .data/server)
@@ -189,6 +191,15 @@ export function closeOnSignals(
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'users') {
+    process.exitCode = await runUsersCommand(process.argv.slice(3), {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+    });
+    return;
+  }
   let parsed: ReturnType<typeof optionsFromCommandLine>;
   try {
     parsed = optionsFromCommandLine(process.argv.slice(2), process.env);
