@@ -106,6 +106,8 @@ export interface BackendOptions {
    * and/or a private CA directory (see server-stub/README.md, "TLS"). Absent: plain.
    */
   tls?: TlsOptions;
+  /** A panel that polled over HTTP within this long counts as online (default 900 s; tests shorten it). */
+  httpOnlineWindowSeconds?: number;
   /** The built web app served at `/` (default: backoffice/dist of the repository); null: none. */
   backofficeDir?: string | null;
   /** Alert defaults (thresholds, webhook) until an admin saves settings; evaluation and webhook tuning. */
@@ -227,6 +229,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       screenshotsDir: path.join(options.dataDir, 'screenshots'),
       panelReadingAveraging: options.panelReadingAveraging,
       panelCertificates: tls ? panelCertificateIssuer(tls) : null,
+      ...(options.httpOnlineWindowSeconds !== undefined ? { httpOnlineWindowSeconds: options.httpOnlineWindowSeconds } : {}),
     });
     domain.init();
     const { store, issuer, panels } = domain;

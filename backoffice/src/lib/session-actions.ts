@@ -28,9 +28,7 @@ export async function logIn(name: string, password: string, now = () => Date.now
     if (!(error instanceof ApiCallError)) throw error;
     if (error.status === 401) return { ok: false, message: 'Wrong user name or password.', retryAt: null };
     if (error.status === 429) {
-      const seconds = retryAfterSeconds(error);
-      const retryAt = seconds === null ? null : new Date(now() + seconds * 1000);
-      return { ok: false, message: error.serverError?.message ?? 'Too many failed logins: the account is locked for a while.', retryAt };
+      return { ok: false, message: 'Too many failed logins: this account is locked for a while.', retryAt: lockedUntil(error, now) };
     }
     if (error.kind === 'transport') return { ok: false, message: 'The backend did not answer. Try again.', retryAt: null };
     return { ok: false, message: error.serverError?.message ?? error.message, retryAt: null };
@@ -49,8 +47,10 @@ export async function logOut(): Promise<void> {
   }
 }
 
-function retryAfterSeconds(error: ApiCallError): number | null {
-  const details = error.serverError?.details as { retryAfterSeconds?: unknown } | undefined;
-  const value = details?.retryAfterSeconds;
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+/** When the lock ends, from the refusal's details (`retryAt`, or `retryAfterSeconds` from now). */
+function lockedUntil(error: ApiCallError, now: () => number): Date | null {
+  const details = error.serverError?.details as { retryAt?: unknown; retryAfterSeconds?: unknown } | undefined;
+  if (typeof details?.retryAt === 'string' && !Number.isNaN(Date.parse(details.retryAt))) return new Date(details.retryAt);
+  if (typeof details?.retryAfterSeconds === 'number') return new Date(now() + details.retryAfterSeconds * 1000);
+  return null;
 }
