@@ -13,9 +13,11 @@
 //   npm start -- --freshness 30        # panel freshness window in seconds (default 900)
 //   npm start -- --no-panel            # the backend and demo panel record only
 // Ctrl-C stops everything cleanly; a second Ctrl-C exits at once.
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { createBackend } from '@airpanel/backend/backend';
+import { passwordWeakness } from '@airpanel/contract';
+import { createBackend, type Backend } from '@airpanel/backend/backend';
 import { closeOnSignals } from '@airpanel/backend/cli';
 import { createJsonLogger } from '@airpanel/backend/logger';
 import { ApiCallError, createApiClient, createFetchTransport } from '@airpanel/contract/api';
@@ -25,6 +27,20 @@ import { startDevStack } from './dev-stack.js';
 const DEMO_PANEL_ID = 'demo-panel';
 const DEMO_SENSOR_ID = 'demo-sensor';
 const DEMO_READING = { pm25: 12, no2: 35 };
+const DEMO_OPERATOR = 'demo-operator';
+
+/**
+ * The demo operator of the backoffice, with a new generated password at every start (stored
+ * hashed, it cannot be shown again), as the demo panel gets a new key.
+ */
+async function demoOperatorLogin(backend: Backend): Promise<string> {
+  let password = randomBytes(12).toString('base64url');
+  while (passwordWeakness(password, DEMO_OPERATOR)) password = randomBytes(12).toString('base64url');
+  if (backend.accounts.find(DEMO_OPERATOR)) await backend.accounts.update(DEMO_OPERATOR, { password, disabled: false });
+  else await backend.accounts.create({ name: DEMO_OPERATOR, role: 'operator', password });
+  return `Backoffice         ${backend.url}/   log in as ${DEMO_OPERATOR} / ${password}   (operator; a new password at every start)
+                   more users: npm run server -- users add --name NAME --role admin --data-dir ${path.resolve(values['data-dir'])}`;
+}
 
 const { values } = parseArgs({
   options: {
@@ -77,7 +93,9 @@ if (values['no-panel']) {
     if (!(error instanceof ApiCallError && error.kind === 'refused')) throw error;
   }
 
+  const operatorLogin = await demoOperatorLogin(backend);
   process.stdout.write(`
+${operatorLogin}
 Airpanel backend   ${backend.url}   (OpenAPI: ${admin.url('getOpenApi')})
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
 Transport          plain HTTP and MQTT, on 127.0.0.1 only (TLS: npm run server -- --tls-ca-dir DIR; server-stub/README.md, "TLS")
@@ -127,7 +145,9 @@ Ctrl-C stops it.
   const backend = stack.backend()!;
   const api = createApiClient({ baseUrl: backend.url, transport: createFetchTransport() });
 
+  const operatorLogin = await demoOperatorLogin(backend);
   process.stdout.write(`
+${operatorLogin}
 Airpanel backend   ${backend.url}   (OpenAPI: ${api.url('getOpenApi')})
 MQTT for panels    ${backend.mqttUrl ?? 'none'}
 Transport          plain HTTP and MQTT, on 127.0.0.1 only (TLS: npm run server -- --tls-ca-dir DIR; server-stub/README.md, "TLS")

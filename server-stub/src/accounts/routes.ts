@@ -18,7 +18,7 @@ export function accountRoutes(accounts: AccountService, o: AccountRoutesOptions)
       try {
         const { cookieValue, info } = await accounts.login(body.name, body.password);
         const maxAge = (Date.parse(info.absoluteExpiresAt) - o.now()) / 1000;
-        return { status: 200, body: info, headers: { 'set-cookie': sessionCookie(cookieValue, maxAge, o.secureCookies) } };
+        return { status: 200, body: info, headers: { 'set-cookie': sessionCookie(cookieValue, Math.round(maxAge), o.secureCookies) } };
       } catch (error) {
         if (!(error instanceof LoginLockedError)) throw error;
         const retryAt = new Date(error.retryAtMs).toISOString();
