@@ -1,10 +1,10 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Command, DisplayDocument, PanelRegistration, PanelSummary, CommandRecord, panelTopics } from '@airpanel/contract';
+import { Command, DisplayDocument, panelTopics } from '@airpanel/contract';
 import type { PanelStatus } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import { startMosquitto } from './mqtt/test-support/mosquitto-process.js';
-import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+import { useTestBackend } from './test-support.js';
 
 /** Collects what a topic receives and lets a test wait for a matching message. */
 class Inbox {
@@ -51,18 +51,15 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 3_
 }
 
 describe('backend with the embedded MQTT broker', () => {
-  let temp: ReturnType<typeof makeTempDir>;
+  const server = useTestBackend({ mqtt: { mode: 'embedded', port: 0 } });
   let backend: Backend;
   const clients: MqttClient[] = [];
 
   beforeEach(async () => {
-    temp = makeTempDir();
-    backend = await startTestBackend(temp.dir, { mqtt: { mode: 'embedded', port: 0 } });
+    backend = await server.start();
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
-    await backend.close();
-    temp.remove();
   });
 
   async function connectAs(panelId: string, password: string): Promise<MqttClient> {
@@ -78,12 +75,9 @@ describe('backend with the embedded MQTT broker', () => {
   }
 
   it('pushes documents, delivers commands, and records status and acks from the panel', async () => {
-    const api = apiClient(backend.url);
-    const admin = backend.adminToken;
-    await api('POST', '/api/v1/sensors', { token: admin, body: { id: 'sim-m', name: 'Sim', spec: { kind: 'simulated' } } });
-    const reg = PanelRegistration.parse(
-      (await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-m', name: 'MQTT', sensorSourceId: 'sim-m' } })).json,
-    );
+    const admin = server.api.admin;
+    await admin.call('createSensorSource', { body: { id: 'sim-m', name: 'Sim', spec: { kind: 'simulated' } } });
+    const reg = await admin.call('createPanel', { body: { id: 'panel-m', name: 'MQTT', sensorSourceId: 'sim-m' } });
     expect(reg.endpoints.mqttUrl).toBe(backend.mqttUrl);
     const topics = panelTopics('panel-m');
 
@@ -95,7 +89,7 @@ describe('backend with the embedded MQTT broker', () => {
     const retained = await inbox.waitFor((m) => m.topic === topics.display && DisplayDocument.parse(m.json));
     expect(retained.panelId).toBe('panel-m');
 
-    await api('POST', '/api/v1/sensors/sim-m/readings', { token: admin, body: { values: { pm25: 70 } } });
+    await admin.call('postReading', { params: { sensorId: 'sim-m' }, body: { values: { pm25: 70 } } });
     const pushed = await inbox.waitFor((m) => {
       if (m.topic !== topics.display) return undefined;
       const doc = DisplayDocument.parse(m.json);
@@ -117,17 +111,16 @@ describe('backend with the embedded MQTT broker', () => {
       lastStart: { reason: 'watchdog', at: new Date().toISOString(), detail: 'watchdog: killed ABRT', bootedSlot: 'A' },
     };
     await panel.publishAsync(topics.status, JSON.stringify(status), { qos: 1, retain: true });
+    const panelM = { params: { panelId: 'panel-m' } };
     const summary = await eventually(async () => {
-      const s = PanelSummary.parse((await api('GET', '/api/v1/panels/panel-m', { token: admin })).json);
+      const s = await admin.call('getPanel', panelM);
       return s.firmwareVersion === '1.2.3' ? s : undefined;
     });
     expect(summary).toMatchObject({ online: true, state: 'live', displayedRevision: pushed.revision, lagging: false });
     // Why the panel's app last started: stored from its status, shown in the summary.
     expect(summary.lastStart).toMatchObject({ reason: 'watchdog', detail: 'watchdog: killed ABRT', bootedSlot: 'A' });
 
-    const sent = CommandRecord.parse(
-      (await api('POST', '/api/v1/panels/panel-m/commands', { token: admin, body: { kind: 'screenshot' } })).json,
-    );
+    const sent = await admin.call('sendCommand', { ...panelM, body: { kind: 'screenshot' } });
     const received = await inbox.waitFor((m) => m.topic === topics.commands && Command.parse(m.json));
     expect(received).toMatchObject({ id: sent.id, kind: 'screenshot', panelId: 'panel-m' });
     await panel.publishAsync(
@@ -139,7 +132,7 @@ describe('backend with the embedded MQTT broker', () => {
       { qos: 1 },
     );
     const acked = await eventually(async () => {
-      const record = CommandRecord.parse((await api('GET', `/api/v1/panels/panel-m/commands/${sent.id}`, { token: admin })).json);
+      const record = await admin.call('getCommand', { params: { panelId: 'panel-m', commandId: sent.id } });
       return record.acks.length > 0 ? record : undefined;
     });
     expect(acked.acks[0]).toMatchObject({ status: 'done' });
@@ -147,28 +140,25 @@ describe('backend with the embedded MQTT broker', () => {
     // What the last will says when a panel vanishes; published here by hand to keep the test short.
     await panel.publishAsync(topics.status, JSON.stringify({ panelId: 'panel-m', online: false }), { qos: 1, retain: true });
     await eventually(async () => {
-      const s = PanelSummary.parse((await api('GET', '/api/v1/panels/panel-m', { token: admin })).json);
+      const s = await admin.call('getPanel', panelM);
       return s.online === false || undefined;
     });
-    expect((await api('GET', '/metrics')).text).toMatch(/airpanel_mqtt_connected_panels 1/);
+    expect(await admin.call('getMetrics')).toMatch(/airpanel_mqtt_connected_panels 1/);
   });
 });
 
 describe('backend with an external Mosquitto, configured by options alone', () => {
+  const server = useTestBackend();
+
   it('registers the panel on the broker and publishes its document there', async () => {
     const broker = await startMosquitto();
-    const temp = makeTempDir();
-    let backend: Backend | null = null;
     let panel: MqttClient | null = null;
     try {
-      backend = await startTestBackend(temp.dir, {
+      const backend = await server.start({
         mqtt: { mode: 'external', url: broker.url, username: broker.backendUsername, password: broker.backendPassword },
       });
       expect(backend.mqttUrl).toBe(broker.url);
-      const api = apiClient(backend.url);
-      const reg = PanelRegistration.parse(
-        (await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-x', name: 'External' } })).json,
-      );
+      const reg = await server.api.admin.call('createPanel', { body: { id: 'panel-x', name: 'External' } });
       panel = await mqtt.connectAsync(broker.url, {
         username: 'panel-x',
         password: reg.apiKey,
@@ -182,9 +172,8 @@ describe('backend with an external Mosquitto, configured by options alone', () =
       expect(doc.panelId).toBe('panel-x');
     } finally {
       await panel?.endAsync(true);
-      await backend?.close();
+      await server.stop();
       await broker.stop();
-      temp.remove();
     }
   });
 });

@@ -3,9 +3,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { endpointUrl, endpoints } from '@airpanel/contract/api';
 import { optionsFromCommandLine } from './cli.js';
-import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+import { testApi, useTestBackend } from './test-support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -100,69 +101,62 @@ describe('transport security on the command line', () => {
 });
 
 describe('the CLI with a private CA', () => {
+  /** Only its data dir: the backend here is the CLI in a child process. */
+  const server = useTestBackend();
+
   it("creates the CA at first start, serves HTTPS, prints the certificate's names and expiry, and exits 0 on SIGTERM", async () => {
-    const temp = makeTempDir();
+    const caDir = path.join(server.dir, 'ca');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', server.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, AIRPANEL_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const caDir = path.join(temp.dir, 'ca');
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir],
-        {
-          cwd: repoRoot,
-          env: { ...process.env, AIRPANEL_LOG_LEVEL: 'warn' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no start within 20 s: ${stderr}`)), 20_000);
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          const match = /Airpanel backend on (https:\/\/\S+)[\s\S]*TLS 1\.2\+/.exec(stderr);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+      });
+      expect(stderr).toMatch(/MQTT for panels: mqtts:\/\/127\.0\.0\.1:\d+/);
+      expect(stderr).toMatch(
+        /TLS 1\.2\+ with a certificate for 127\.0\.0\.1, localhost \(issued by the private CA\), expires \d{4}-\d\d-\d\dT/,
       );
-      let stderr = '';
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no start within 20 s: ${stderr}`)), 20_000);
-          child.stderr.on('data', (chunk: Buffer) => {
-            stderr += chunk.toString();
-            const match = /Airpanel backend on (https:\/\/\S+)[\s\S]*TLS 1\.2\+/.exec(stderr);
-            if (match) {
-              clearTimeout(timer);
-              resolve(match[1]!);
-            }
-          });
-        });
-        expect(stderr).toMatch(/MQTT for panels: mqtts:\/\/127\.0\.0\.1:\d+/);
-        expect(stderr).toMatch(
-          /TLS 1\.2\+ with a certificate for 127\.0\.0\.1, localhost \(issued by the private CA\), expires \d{4}-\d\d-\d\dT/,
-        );
-        expect(statSync(path.join(caDir, 'ca.key')).mode & 0o777).toBe(0o600);
-        const status = await new Promise<number>((resolve, reject) => {
-          httpsGet(`${url}/healthz`, { ca: readFileSync(path.join(caDir, 'ca.pem')) }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          }).once('error', reject);
-        });
-        expect(status).toBe(200);
-        child.kill('SIGTERM');
-        expect(await exited).toBe(0);
-      } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      expect(statSync(path.join(caDir, 'ca.key')).mode & 0o777).toBe(0o600);
+      const status = await new Promise<number>((resolve, reject) => {
+        httpsGet(endpointUrl(url, endpoints.getHealth), { ca: readFileSync(path.join(caDir, 'ca.pem')) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).once('error', reject);
+      });
+      expect(status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
     } finally {
-      temp.remove();
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });
 
 describe('shutdown', () => {
-  const temps: ReturnType<typeof makeTempDir>[] = [];
-  afterEach(() => {
-    for (const t of temps.splice(0)) t.remove();
-  });
+  const server = useTestBackend();
 
   it('loses no acknowledged write when closed with requests in flight', async () => {
-    const temp = makeTempDir();
-    temps.push(temp);
-    const backend = await startTestBackend(temp.dir);
-    const api = apiClient(backend.url);
-    await api('POST', '/api/v1/sensors', { token: backend.adminToken, body: { id: 'sim-c', name: 'Sim', spec: { kind: 'simulated' } } });
-    await api('POST', '/api/v1/panels', { token: backend.adminToken, body: { id: 'panel-c', name: 'C', sensorSourceId: 'sim-c' } });
+    const backend = await server.start();
+    const api = server.api;
+    await api.admin.call('createSensorSource', { body: { id: 'sim-c', name: 'Sim', spec: { kind: 'simulated' } } });
+    await api.admin.call('createPanel', { body: { id: 'panel-c', name: 'C', sensorSourceId: 'sim-c' } });
     const base = Date.parse('2026-02-01T00:00:00Z');
     let next = 0;
     let accepted = 0;
@@ -172,7 +166,8 @@ describe('shutdown', () => {
     const worker = async () => {
       for (;;) {
         const i = next++;
-        const answer = await api('POST', '/api/v1/sensors/sim-c/readings', {
+        const answer = await api('postReading', {
+          params: { sensorId: 'sim-c' },
           token: backend.adminToken,
           body: { values: { pm25: i % 500 }, measuredAt: new Date(base + i * 1000).toISOString() },
         }).catch(() => null);
@@ -187,19 +182,16 @@ describe('shutdown', () => {
     await workers;
     expect(accepted).toBeGreaterThan(0);
 
-    const again = await startTestBackend(temp.dir);
-    const stored = (await apiClient(again.url)('GET', '/api/v1/sensors/sim-c/readings?limit=100', { token: again.adminToken }))
-      .json as unknown[];
-    await again.close();
+    await server.restart();
+    const stored = await server.api.admin.call('listReadings', { params: { sensorId: 'sim-c' }, query: { limit: 100 } });
+    await server.stop();
     expect(stored.length).toBeGreaterThanOrEqual(accepted);
   });
 
   it('the CLI starts, prints where it listens, and exits 0 on SIGTERM after closing everything', async () => {
-    const temp = makeTempDir();
-    temps.push(temp);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', temp.dir, '--port', '0', '--mqtt-port', '0'],
+      ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', server.dir, '--port', '0', '--mqtt-port', '0'],
       {
         cwd: repoRoot,
         env: { ...process.env, AIRPANEL_LOG_LEVEL: 'info' },
@@ -222,8 +214,8 @@ describe('shutdown', () => {
           }
         });
       });
-      expect(stderr).toContain(`Admin token in ${path.join(temp.dir, 'admin-token')}`);
-      expect((await apiClient(url)('GET', '/healthz')).status).toBe(200);
+      expect(stderr).toContain(`Admin token in ${path.join(server.dir, 'admin-token')}`);
+      expect((await testApi(url)('getHealth')).status).toBe(200);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stdout).toContain('"message":"backend stopped"');

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONTENT_SET, DisplayDocument, StatusMessage, type ContentSetBody } from '@airpanel/contract';
 import type { Backend } from './backend.js';
 import type { EncodedDisplayDocument } from './documents/draft.js';
 import { NoMqttGateway } from './no-mqtt-gateway.js';
-import { apiClient, makeTempDir, startTestBackend } from './test-support.js';
+import { useTestBackend } from './test-support.js';
 
 /** Stands in for the MQTT gateway only to record what the backend publishes, in order. */
 class RecordingGatewayFake extends NoMqttGateway {
@@ -26,26 +26,24 @@ function contentWithMessage(message: string): ContentSetBody {
 }
 
 describe('an edit that touches the whole fleet', () => {
-  const temp = makeTempDir();
+  const server = useTestBackend({}, { per: 'suite' });
   let backend: Backend;
   let gateway: RecordingGatewayFake;
-  let api: ReturnType<typeof apiClient>;
 
   beforeAll(async () => {
     gateway = new RecordingGatewayFake();
-    backend = await startTestBackend(temp.dir, { gatewayFactory: () => gateway });
-    api = apiClient(backend.url);
+    backend = await server.start({ gatewayFactory: () => gateway });
     backend.contentSets.create({ ...contentWithMessage('first'), id: 'fleet' });
     for (let i = 0; i < PANELS; i++)
       await backend.panels.create({ id: `panel-${String(i).padStart(4, '0')}`, name: `Panel ${i}`, contentSetId: 'fleet' });
   }, 60_000);
-  afterAll(async () => {
-    await backend.close();
-    temp.remove();
-  });
 
   const put = (message: string) =>
-    api('PUT', '/api/v1/content-sets/fleet', { token: backend.adminToken, body: contentWithMessage(message) });
+    server.api('replaceContentSet', {
+      params: { contentSetId: 'fleet' },
+      token: backend.adminToken,
+      body: contentWithMessage(message),
+    });
   const shown = (panelId: string) => backend.documents.display(panelId)!.document;
 
   it('answers once every panel has its new document, each published once with its own revision', async () => {
@@ -59,8 +57,8 @@ describe('an edit that touches the whole fleet', () => {
     expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
     for (const doc of gateway.published) expect(doc.content.message).toBe('second');
     // What is served over HTTP is what was published.
-    const served = await api('GET', '/api/v1/panels/panel-0999/display', { token: backend.adminToken });
-    expect(DisplayDocument.parse(served.json)).toEqual(gateway.published.find((d) => d.panelId === 'panel-0999'));
+    const served = await server.api.admin.call('getDisplay', { params: { panelId: 'panel-0999' } });
+    expect(DisplayDocument.parse(served)).toEqual(gateway.published.find((d) => d.panelId === 'panel-0999'));
   });
 
   it('issues nothing when the edit changes nothing', async () => {
@@ -73,7 +71,7 @@ describe('an edit that touches the whole fleet', () => {
     const order: string[] = [];
     const edit = put('third').then(() => order.push('edit'));
     // Sent after the edit, answered before it: the edit yields between chunks.
-    const health = api('GET', '/healthz').then(() => order.push('health'));
+    const health = server.api('getHealth').then(() => order.push('health'));
     await Promise.all([edit, health]);
     expect(order).toEqual(['health', 'edit']);
     expect(shown('panel-1199').content.message).toBe('third');
@@ -131,8 +129,9 @@ describe('an edit that touches the whole fleet', () => {
 });
 
 describe('panel reports and shutdown', () => {
+  const server = useTestBackend();
+
   it('logs a report that arrives while the backend shuts down instead of ending the process', async () => {
-    const temp = makeTempDir();
     const errors: string[] = [];
     const logger = {
       debug: () => undefined,
@@ -140,17 +139,13 @@ describe('panel reports and shutdown', () => {
       warn: () => undefined,
       error: (message: string) => void errors.push(message),
     };
-    const backend = await startTestBackend(temp.dir, { logger });
-    try {
-      await backend.panels.create({ id: 'panel-late', name: 'Late' });
-      const late = StatusMessage.parse({ panelId: 'panel-late', online: false });
-      await backend.close();
-      // The gateway may still hand over a last will while the database closes.
-      backend.panelMessages.onStatus('panel-late', late);
-      await new Promise((resolve) => setImmediate(resolve));
-      expect(errors).toContain('recording panel messages failed');
-    } finally {
-      temp.remove();
-    }
+    const backend = await server.start({ logger });
+    await backend.panels.create({ id: 'panel-late', name: 'Late' });
+    const late = StatusMessage.parse({ panelId: 'panel-late', online: false });
+    await backend.close();
+    // The gateway may still hand over a last will while the database closes.
+    backend.panelMessages.onStatus('panel-late', late);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toContain('recording panel messages failed');
   });
 });

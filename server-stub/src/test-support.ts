@@ -179,12 +179,15 @@ export function testApi(target: string | Pick<Backend, 'url' | 'adminToken'>): B
     return sendUnjudged(endpoint.method, url, input, binaryType);
   };
 
-  return Object.assign(request as BackendTestApi, {
-    baseUrl,
-    client,
-    get admin(): BackendApiClient {
-      if (adminToken === null) throw new Error('testApi was given a URL, not a backend: it knows no admin token');
-      return client(adminToken);
+  // defineProperties, not Object.assign: `admin` stays a getter, read only when used.
+  return Object.defineProperties(request as BackendTestApi, {
+    baseUrl: { value: baseUrl },
+    client: { value: client },
+    admin: {
+      get(): BackendApiClient {
+        if (adminToken === null) throw new Error('testApi was given a URL, not a backend: it knows no admin token');
+        return client(adminToken);
+      },
     },
   });
 }

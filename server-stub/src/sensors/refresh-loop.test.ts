@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DisplayDocument, SensorSource } from '@airpanel/contract';
 import type { Reading } from '@airpanel/contract';
 import { silentLogger } from '../logger.js';
-import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
+import { useTestBackend } from '../test-support.js';
 import { defaultProviders } from './providers.js';
 import { RefreshLoop } from './refresh-loop.js';
 import { VendorServer } from './vendor-server.test-support.js';
@@ -113,25 +113,16 @@ describe('refresh loop', () => {
 
 describe('refresh loop inside the backend', () => {
   const vendor = new VendorServer();
-  const temp = makeTempDir();
   beforeAll(() => vendor.start());
-  afterAll(async () => {
-    await vendor.close();
-    temp.remove();
-  });
-  let close: (() => Promise<void>) | null = null;
-  afterEach(async () => {
-    await close?.();
-    close = null;
-  });
+  afterAll(() => vendor.close());
+  const server = useTestBackend({ providers: defaultProviders({ retryBaseDelayMs: 1 }) });
 
   it('turns a vendor reading into a new document for the panels using the source', async () => {
     vendor.json('/city/station-9', { measurements: { pm10: 130 } });
-    const backend = await startTestBackend(temp.dir, { providers: defaultProviders({ retryBaseDelayMs: 1 }) });
-    close = () => backend.close();
-    const api = apiClient(backend.url);
+    const backend = await server.start();
+    const api = server.api;
     const admin = backend.adminToken;
-    const created = await api('POST', '/api/v1/sensors', {
+    const created = await api('createSensorSource', {
       token: admin,
       body: {
         id: 'station-9',
@@ -140,12 +131,12 @@ describe('refresh loop inside the backend', () => {
       },
     });
     expect(created.status, created.text).toBe(201);
-    await api('POST', '/api/v1/panels', { token: admin, body: { id: 'panel-v', name: 'Vendor fed', sensorSourceId: 'station-9' } });
+    await api.admin.call('createPanel', { body: { id: 'panel-v', name: 'Vendor fed', sensorSourceId: 'station-9' } });
 
     await backend.refreshLoop.runOnce();
-    const doc = DisplayDocument.parse((await api('GET', '/api/v1/panels/panel-v/display', { token: admin })).json);
+    const doc = DisplayDocument.parse(await api.admin.call('getDisplay', { params: { panelId: 'panel-v' } }));
     expect(doc.level.id).toBe('bad');
     expect(doc.readings).toMatchObject({ source: 'City station 9', values: { pm10: 130 }, dominant: 'pm10' });
-    expect((await api('GET', '/metrics')).text).toMatch(/airpanel_readings_recorded_total 1/);
+    expect((await api('getMetrics')).text).toMatch(/airpanel_readings_recorded_total 1/);
   });
 });
