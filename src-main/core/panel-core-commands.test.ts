@@ -5,6 +5,7 @@ import got from 'got';
 import { connect } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { type Command, PanelStatus, type UpdateReport } from '@airpanel/contract';
+import { endpoints, fillPath } from '@airpanel/contract/api';
 import { LastKnownGoodCache } from './cache.js';
 import type { UpdateChecker } from './commands.js';
 import { loadPanelConfig } from './config.js';
@@ -124,7 +125,7 @@ describe('PanelCore commands', () => {
     expect(acksFor(broker, shot.id)).toEqual(['accepted', 'done: uploaded 7 bytes']);
     const put = backend.requests.find((r) => r.method === 'PUT')!;
     expect(put).toMatchObject({
-      url: `/api/v1/panels/${PANEL}/screenshot`,
+      url: fillPath(endpoints.uploadScreenshot.path, { panelId: PANEL }),
       contentType: 'image/png',
       authorization: `Bearer ${'k'.repeat(40)}`,
     });

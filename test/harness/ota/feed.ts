@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ReleaseFeedStore, releasesPlugin } from '@airpanel/backend/releases/index';
 import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '@airpanel/panel/core/update/index';
+import { API_PREFIX, endpointUrl, endpoints } from '@airpanel/contract/api';
 import type { FeedClient } from '@airpanel/release-tools/ops';
 import { ADMIN_TOKEN } from '../admin.js';
 import type { Cleanups } from '../cleanups.js';
@@ -24,7 +25,7 @@ export interface TestFeed {
 export async function startFeed(dataDir: string, cleanups: Cleanups): Promise<TestFeed> {
   const store = new ReleaseFeedStore(dataDir);
   const app = Fastify({ logger: false });
-  await app.register(releasesPlugin, { prefix: '/api/v1', store, isAdmin: (h) => h === `Bearer ${ADMIN_TOKEN}` });
+  await app.register(releasesPlugin, { prefix: API_PREFIX, store, isAdmin: (h) => h === `Bearer ${ADMIN_TOKEN}` });
   await app.listen({ host: '127.0.0.1', port: 0 });
   cleanups.add(() => app.close());
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -33,7 +34,7 @@ export async function startFeed(dataDir: string, cleanups: Cleanups): Promise<Te
     client: { server: url, token: ADMIN_TOKEN },
     store,
     app,
-    manifestUrl: (channel) => `${url}/api/v1/update/channels/${channel}/manifest`,
+    manifestUrl: (channel) => endpointUrl(url, endpoints.getChannelManifest, { channel }),
     close: () => app.close(),
   };
 }
