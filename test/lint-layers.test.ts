@@ -151,4 +151,21 @@ describe('layer rules', () => {
       expect(await layerErrors(from, "export * from '@airpanel/node-support/atomic-file';\n")).toEqual([]);
     }
   });
+
+  it('keeps the backoffice to browser code: the contract and the renderer package, nothing of Node or the backend', async () => {
+    expect(
+      await layerErrors(
+        'backoffice/src/probe.ts',
+        "import { Panel } from '@airpanel/contract';\nimport { endpoints } from '@airpanel/contract/api';\nimport { fitText } from '@airpanel/renderer/lib/fit-text';\nexport const y = [Panel, endpoints, fitText];\n",
+      ),
+    ).toEqual([]);
+    expect(
+      await layerErrors('backoffice/src/probe.ts', "import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n"),
+    ).toHaveLength(1);
+    expect(await layerErrors('backoffice/src/probe.ts', "export * from '@airpanel/backend/backend';\n")).toHaveLength(1);
+    expect(await layerErrors('backoffice/src/probe.ts', "export * from '@airpanel/node-support/atomic-file';\n")).toHaveLength(1);
+    expect(await layerErrors('backoffice/src/probe.ts', "export * from '../../server-stub/src/backend.js';\n")).toHaveLength(2);
+    // …and the backend does not reach into the app's source.
+    expect(await layerErrors('server-stub/src/probe.ts', "export * from '@airpanel/backoffice/lib/api';\n")).toHaveLength(1);
+  });
 });
