@@ -168,4 +168,17 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  `
+  -- Users' API tokens (server-stub/src/accounts/api-tokens.ts), by the SHA-256 of the token.
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,
+    user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at_ms INTEGER,
+    expires_at_ms INTEGER
+  );
+  CREATE INDEX api_tokens_by_user ON api_tokens(user_name);
+  `,
 ];
