@@ -25,6 +25,9 @@ export function catchUpOf(panel: Pick<PanelSummary, 'online' | 'currentRevision'
 }
 
 /** Whether following can stop: no online panel is still updating. */
-export function allCaughtUp(panels: readonly Pick<PanelSummary, 'id' | 'online' | 'currentRevision' | 'displayedRevision'>[], before: ReadonlyMap<string, number | null>): boolean {
+export function allCaughtUp(
+  panels: readonly Pick<PanelSummary, 'id' | 'online' | 'currentRevision' | 'displayedRevision'>[],
+  before: ReadonlyMap<string, number | null>,
+): boolean {
   return panels.every((panel) => catchUpOf(panel, before.get(panel.id) ?? null) !== 'updating');
 }

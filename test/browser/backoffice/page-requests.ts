@@ -20,7 +20,7 @@ export async function requestAsPage(
       const response = await fetch(path, {
         method,
         credentials: 'same-origin',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+        headers: { 'x-csrf-token': session.csrfToken, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();
