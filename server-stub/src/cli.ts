@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { WebhookSecret, WebhookUrl } from '@airpanel/contract';
 import { runUsersCommand } from './accounts/cli.js';
 import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type BackendOptions, type MqttOptions } from './backend.js';
 import { createJsonLogger } from './logger.js';
@@ -26,6 +27,9 @@ Options (each also as an environment variable):
                            AIRPANEL_MQTT_CREDENTIALS=managed-elsewhere: panel accounts are not
                            created through Mosquitto's dynsec plugin (default: they are)
   --refresh-interval SEC   sensor refresh interval, 1..86400 AIRPANEL_REFRESH_INTERVAL (default ${DEFAULT_REFRESH_INTERVAL_SECONDS})
+  --alert-webhook-url URL  where alerts are POSTed until an admin saves alert settings
+                           AIRPANEL_ALERT_WEBHOOK_URL; its signing secret only via
+                           AIRPANEL_ALERT_WEBHOOK_SECRET (16+ characters, never a flag)
 
 Transport security (see server-stub/README.md, "TLS"):
   --tls-cert FILE          server certificate (PEM, with chain) AIRPANEL_TLS_CERT
@@ -74,6 +78,7 @@ export function optionsFromCommandLine(
       'mqtt-url': { type: 'string' },
       'mqtt-username': { type: 'string' },
       'refresh-interval': { type: 'string' },
+      'alert-webhook-url': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca-dir': { type: 'string' },
@@ -147,8 +152,22 @@ export function optionsFromCommandLine(
         86_400,
       ),
       adminToken: env.AIRPANEL_ADMIN_TOKEN,
+      ...alertOptions(pick('alert-webhook-url', 'AIRPANEL_ALERT_WEBHOOK_URL'), env.AIRPANEL_ALERT_WEBHOOK_SECRET),
     },
   };
+}
+
+/** The alert webhook's defaults (the settings an admin saves replace them). */
+function alertOptions(url: string | undefined, secret: string | undefined): Pick<BackendOptions, 'alerts'> {
+  if (!url) {
+    if (secret) throw new UsageError('AIRPANEL_ALERT_WEBHOOK_SECRET is set but no --alert-webhook-url');
+    return {};
+  }
+  if (!WebhookUrl.safeParse(url).success)
+    throw new UsageError(`--alert-webhook-url must be an http(s) URL without credentials, got "${url}"`);
+  if (secret !== undefined && !WebhookSecret.safeParse(secret).success)
+    throw new UsageError('AIRPANEL_ALERT_WEBHOOK_SECRET must have 16 to 256 characters');
+  return { alerts: { webhookUrl: url, webhookSecret: secret ?? null } };
 }
 
 function tlsOptions(certFile: string | undefined, keyFile: string | undefined, caDir: string | undefined): TlsOptions | undefined {
