@@ -60,6 +60,11 @@ describe('GET /api/v1/events (server-sent events)', () => {
     expect(reader.events.map((e) => e.event.type)).toEqual(['panel-summary', 'resync']);
     expect(reader.events[0]!.id).toMatch(/^[0-9a-z]+-1$/);
     await waitFor('a heartbeat', () => reader.comments.includes('keep-alive'));
+    // A change through the API is audited, and the audit entry is streamed.
+    const thresholds = { offline: 120, stale: 900, maintenance: 1800, lagging: 600 };
+    await fixture.api.admin.call('replaceAlertSettings', { body: { thresholds, webhook: { url: null } } });
+    const audited = await waitFor('an audit entry', () => reader.events.find((e) => e.event.type === 'audit-appended'));
+    expect(audited.event).toMatchObject({ type: 'audit-appended', entry: { action: 'replaceAlertSettings' } });
     await reader.close();
     await waitFor('the stream to be forgotten', () => backend.liveEvents.streams.openCount === 0);
   });
