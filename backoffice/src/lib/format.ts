@@ -27,3 +27,17 @@ export function formatTime(value: string | null | undefined): string {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? '—' : date.toLocaleTimeString(undefined, { timeStyle: 'medium' });
 }
+
+/** "6 s", "3 min", "2 h": how long since `value`. */
+export function formatDuration(value: string | null | undefined, now: number): string {
+  if (!value) return '—';
+  const s = Math.max(0, Math.round((now - new Date(value).getTime()) / 1000));
+  if (Number.isNaN(s)) return '—';
+  return s < 60
+    ? `${s} s`
+    : s < 3600
+      ? `${Math.round(s / 60)} min`
+      : s < 86_400
+        ? `${Math.round(s / 3600)} h`
+        : `${Math.round(s / 86_400)} d`;
+}

@@ -13,7 +13,8 @@ export const STATE_LABELS: Record<NonNullable<PanelSummary['state']>, string> = 
 };
 
 export function stateTone(panel: PanelSummary): Tone {
-  if (!panel.online) return 'bad';
+  // An offline panel's state is only what it last said: not a colour of its own.
+  if (!panel.online) return 'neutral';
   switch (panel.state) {
     case 'live':
       return 'ok';
@@ -28,7 +29,17 @@ export function stateTone(panel: PanelSummary): Tone {
 }
 
 export function stateLabel(panel: PanelSummary): string {
-  return panel.state ? STATE_LABELS[panel.state] : 'not reported';
+  const label = panel.state ? STATE_LABELS[panel.state] : 'not reported';
+  return panel.online || !panel.state ? label : `${label} (last reported)`;
+}
+
+/**
+ * Lagging as the fleet flags it: the panel has shown an older revision than the current one
+ * for longer than the lagging threshold (an active `lagging` alert). A revision issued a
+ * moment ago and not yet shown is ordinary and only "catching up".
+ */
+export function isFlaggedLagging(panel: PanelSummary, activeAlerts: readonly Alert[]): boolean {
+  return activeAlerts.some((a) => a.panelId === panel.id && a.kind === 'lagging' && a.clearedAt === null);
 }
 
 /** "displays 4 of 7": the revision on screen against the current one. */
@@ -51,7 +62,7 @@ export function matchesFilter(panel: PanelSummary, filter: FleetFilter, activeAl
     case 'offline':
       return !panel.online;
     case 'lagging':
-      return panel.lagging;
+      return isFlaggedLagging(panel, activeAlerts);
     case 'alerting':
       return activeAlerts.some((a) => a.panelId === panel.id);
     default:
