@@ -19,6 +19,8 @@ export default defineConfig({
     ],
     // *.slow.test.ts: long fault-injection runs, `npm run test:faults` (test/faults/vitest.config.ts).
     exclude: ['**/node_modules/**', '**/dist/**', '**/*.slow.test.ts'],
+    // One directory per run for builds several test files share (test/harness/build-once.ts).
+    globalSetup: ['test/harness/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // 2-core CI machines: keep parallelism modest so servers and brokers are not starved.
