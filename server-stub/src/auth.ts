@@ -72,13 +72,14 @@ export function bearerToken(header: string | undefined): string | null {
   return match ? match[1]! : null;
 }
 
-/** A user signed in with the session cookie: its session, for the CSRF check and `GET /session`. */
+/** A user, by the session cookie (its session: for the CSRF check and `GET /session`) or by one of its API tokens (session null). */
 export interface UserPrincipal {
   kind: 'user';
   name: string;
   role: Role;
-  session: { idHash: Buffer; info: SessionInfo };
+  session: { idHash: Buffer; info: SessionInfo } | null;
 }
+export type SessionPrincipal = UserPrincipal & { session: NonNullable<UserPrincipal['session']> };
 
 /** Who a request's credentials name: the admin token (role admin), a panel's key, or a user's session. */
 export type Principal = { kind: 'admin' } | { kind: 'panel'; panelId: string } | UserPrincipal;

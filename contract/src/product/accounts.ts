@@ -97,6 +97,32 @@ export const UserUpdateBody = z
   );
 export type UserUpdateBody = z.infer<typeof UserUpdateBody>;
 
+/**
+ * A user's API token, for scripts: sent as `Authorization: Bearer <token>`, it acts with its
+ * user's role (no CSRF header needed). Shown once when made; stored as a SHA-256 digest.
+ */
+export const ApiToken = z.object({
+  id: z.string().regex(/^tok_[a-z0-9]{12}$/),
+  userName: UserName,
+  label: shortText(80),
+  createdAt: IsoDateTime,
+  lastUsedAt: IsoDateTime.nullable(),
+  /** After this time the token is refused (null: until deleted). */
+  expiresAt: IsoDateTime.nullable(),
+});
+export type ApiToken = z.infer<typeof ApiToken>;
+
+export const ApiTokenCreateBody = z.object({
+  label: shortText(80),
+  /** Days until it expires; absent: until deleted. */
+  expiresInDays: z.number().int().min(1).max(3650).optional(),
+});
+export type ApiTokenCreateBody = z.infer<typeof ApiTokenCreateBody>;
+
+/** The answer to making a token: the token itself, shown this once. */
+export const ApiTokenIssue = ApiToken.extend({ token: z.string().min(32).max(128) });
+export type ApiTokenIssue = z.infer<typeof ApiTokenIssue>;
+
 /** Who made a change: a user by session (or API token), the admin token, a panel by its key, or the backend itself. */
 export const AuditActor = z.object({
   kind: z.enum(['user', 'admin-token', 'panel', 'system']),

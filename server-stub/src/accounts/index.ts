@@ -6,20 +6,23 @@ import type { Store } from '../db/store.js';
 import type { RouterOptions } from '../http/router.js';
 import type { BoundRoute } from '../http/route.js';
 import type { Logger } from '../logger.js';
+import { ApiTokenService } from './api-tokens.js';
 import { accountRoutes } from './routes.js';
 import { AccountService, DEFAULT_ACCOUNT_POLICY, type AccountPolicy } from './service.js';
 import { AccountStore } from './store.js';
 
 export { AccountService, DEFAULT_ACCOUNT_POLICY, LoginLockedError, type AccountPolicy } from './service.js';
 export { AccountStore } from './store.js';
+export { ApiTokenService } from './api-tokens.js';
 
 export interface AccessControl {
   accounts: AccountService;
+  tokens: ApiTokenService;
   audit: AuditLog;
   /** Session, users and audit routes. */
   routes: BoundRoute[];
   /** What the router needs: the session cookie's user, the audit of changes. */
-  router: Pick<RouterOptions, 'authenticateSession' | 'audit'>;
+  router: Pick<RouterOptions, 'authenticateSession' | 'authenticateUserToken' | 'audit'>;
 }
 
 function policyOf(overrides: Partial<AccountPolicy> = {}): AccountPolicy {
@@ -42,7 +45,9 @@ export function createAccessControl(o: {
   /** The state of objects before and after a change, by object type; `user` is added here. */
   snapshots: Readonly<Record<string, AuditSnapshotLoader>>;
 }): AccessControl {
-  const accounts = new AccountService({ store: new AccountStore(o.store), clock: o.clock, policy: policyOf(o.policy) });
+  const accountStore = new AccountStore(o.store);
+  const accounts = new AccountService({ store: accountStore, clock: o.clock, policy: policyOf(o.policy) });
+  const tokens = new ApiTokenService({ store: o.store, accounts: accountStore, clock: o.clock });
   const audit = new AuditLog({
     store: o.store,
     clock: o.clock,
@@ -56,7 +61,12 @@ export function createAccessControl(o: {
   return {
     accounts,
     audit,
-    routes: [...accountRoutes(accounts, { secureCookies: o.secureCookies, now: () => o.clock.now() }), ...auditRoutes(audit)],
-    router: { authenticateSession: (cookieValue) => accounts.authenticate(cookieValue), audit: auditor },
+    tokens,
+    routes: [...accountRoutes(accounts, tokens, { secureCookies: o.secureCookies, now: () => o.clock.now() }), ...auditRoutes(audit)],
+    router: {
+      authenticateSession: (cookieValue) => accounts.authenticate(cookieValue),
+      authenticateUserToken: (token) => tokens.authenticate(token),
+      audit: auditor,
+    },
   };
 }

@@ -6,8 +6,8 @@ import type { Backend } from '../backend.js';
 import { makeTempDir, startTestBackend } from '../test-support.js';
 import { addTestUser, login, sessionRequest, type TestSession } from './test-support.js';
 
-/** Values that some path parameter schema accepts: an id, a channel, a user name, a UUID. */
-const PARAM_CANDIDATES = ['no-such-thing', 'stable', '00000000-0000-4000-8000-000000000000', 'nobody'];
+/** Values that some path parameter schema accepts: an id, a channel, a user name, a UUID, a token id. */
+const PARAM_CANDIDATES = ['no-such-thing', 'stable', '00000000-0000-4000-8000-000000000000', 'nobody', 'tok_000000000000'];
 
 function pathOf(endpoint: Endpoint): string {
   const shape = (endpoint.params as z.ZodObject | undefined)?.shape ?? {};

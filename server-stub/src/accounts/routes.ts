@@ -1,6 +1,7 @@
 import { accountEndpoints as endpoints } from '@airpanel/contract/api';
 import { ServiceError } from '../errors.js';
-import { bindRoute, ok, type BoundRoute, type RouteResult } from '../http/route.js';
+import { bindRoute, noContent, ok, type BoundRoute, type RouteResult } from '../http/route.js';
+import type { ApiTokenService } from './api-tokens.js';
 import { clearedSessionCookie, sessionCookie } from './cookies.js';
 import { LoginLockedError, type AccountService } from './service.js';
 
@@ -11,8 +12,8 @@ export interface AccountRoutesOptions {
   now(): number;
 }
 
-/** Login, the session, logout and the users (the audit log's route is in ../audit). */
-export function accountRoutes(accounts: AccountService, o: AccountRoutesOptions): BoundRoute[] {
+/** Login, the session, logout, the users and their API tokens (the audit log's route is in ../audit). */
+export function accountRoutes(accounts: AccountService, tokens: ApiTokenService, o: AccountRoutesOptions): BoundRoute[] {
   return [
     bindRoute(endpoints.login, async ({ body }): Promise<RouteResult> => {
       try {
@@ -30,7 +31,7 @@ export function accountRoutes(accounts: AccountService, o: AccountRoutesOptions)
       }
     }),
     bindRoute(endpoints.getSession, ({ principal }) => {
-      if (principal?.kind !== 'user')
+      if (principal?.kind !== 'user' || principal.session === null)
         throw new ServiceError(
           'unauthorized',
           'no-session',
@@ -39,11 +40,17 @@ export function accountRoutes(accounts: AccountService, o: AccountRoutesOptions)
       return ok(principal.session.info);
     }),
     bindRoute(endpoints.logout, ({ principal }) => {
-      if (principal?.kind === 'user') accounts.logout(principal.session.idHash);
+      if (principal?.kind === 'user' && principal.session) accounts.logout(principal.session.idHash);
       return { status: 204, headers: { 'set-cookie': clearedSessionCookie(o.secureCookies) } };
     }),
     bindRoute(endpoints.listUsers, () => ok(accounts.list())),
     bindRoute(endpoints.createUser, async ({ body }) => ok(await accounts.create(body), 201)),
     bindRoute(endpoints.updateUser, async ({ params, body }) => ok(await accounts.update(params.userName, body))),
+    bindRoute(endpoints.listApiTokens, ({ params }) => ok(tokens.list(params.userName))),
+    bindRoute(endpoints.createApiToken, ({ params, body }) => ok(tokens.create(params.userName, body), 201)),
+    bindRoute(endpoints.deleteApiToken, ({ params }) => {
+      tokens.delete(params.userName, params.tokenId);
+      return noContent();
+    }),
   ];
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { passwordWeakness, type Role, type SessionInfo, type User, type UserCreateBody, type UserUpdateBody } from '@airpanel/contract';
-import { hashSecret, type UserPrincipal } from '../auth.js';
+import { hashSecret, type SessionPrincipal } from '../auth.js';
 import type { Clock } from '../clock.js';
 import { ServiceError, notFound } from '../errors.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
@@ -153,7 +153,7 @@ export class AccountService {
   }
 
   /** The user of a session cookie's value, moving its idle expiry; null when unknown, expired or the user is disabled. */
-  authenticate(cookieValue: string): UserPrincipal | null {
+  authenticate(cookieValue: string): SessionPrincipal | null {
     const { store, clock, policy } = this.deps;
     const idHash = hashSecret(cookieValue);
     const session = store.session(idHash);

@@ -3,7 +3,7 @@ import { CSRF_HEADER, roleSatisfies } from '@airpanel/contract';
 import { allowsOwnPanel, requiredRole } from '@airpanel/contract/api';
 import { sessionCookieValue } from '../accounts/cookies.js';
 import type { ChangeAuditor } from '../audit/recorder.js';
-import { bearerToken, hashesEqual, type Principal, type UserPrincipal } from '../auth.js';
+import { bearerToken, hashesEqual, type Principal, type SessionPrincipal, type UserPrincipal } from '../auth.js';
 import type { HttpRouteMetrics } from '../metrics.js';
 import { sendError, sendInvalid } from './error-writer.js';
 import type { BoundRoute, RouteResult } from './route.js';
@@ -21,7 +21,9 @@ export interface RouterOptions {
   /** Who a bearer token is: the admin, a panel, or nobody known (null). */
   authenticate(token: string): Principal | null;
   /** The user of a session cookie's value (accounts/service.ts); absent: cookies are ignored. */
-  authenticateSession?: (cookieValue: string) => UserPrincipal | null;
+  authenticateSession?: (cookieValue: string) => SessionPrincipal | null;
+  /** The user of a bearer token that is neither the admin token nor a panel key (accounts/api-tokens.ts). */
+  authenticateUserToken?: (token: string) => UserPrincipal | null;
   /** Records every successful state-changing request (audit/recorder.ts). */
   audit?: ChangeAuditor;
   /** Request metrics of a route, by its fastify URL. */
@@ -95,10 +97,11 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
           const authorization = request.headers.authorization;
           const cookie = authorization === undefined && options.authenticateSession ? sessionCookieValue(request.headers.cookie) : null;
           if (cookie !== null) {
-            principal = options.authenticateSession!(cookie);
-            if (!principal)
+            const user = options.authenticateSession!(cookie);
+            principal = user;
+            if (!user)
               return void sendError(reply, 401, 'session-expired', 'the session has expired or ended: log in again (POST /api/v1/session)');
-            if (endpoint.method !== 'GET' && !csrfTokenMatches(request.headers[CSRF_HEADER], principal.session.info.csrfToken)) {
+            if (endpoint.method !== 'GET' && !csrfTokenMatches(request.headers[CSRF_HEADER], user.session.info.csrfToken)) {
               return void sendError(
                 reply,
                 403,
@@ -116,13 +119,13 @@ export function registerRoutes(app: FastifyInstance, routes: readonly BoundRoute
                 'missing credentials: send "Authorization: Bearer <admin token or panel API key>", or log in (POST /api/v1/session)',
               );
             }
-            principal = options.authenticate(token);
+            principal = options.authenticate(token) ?? options.authenticateUserToken?.(token) ?? null;
             if (!principal)
               return void sendError(
                 reply.header('www-authenticate', 'Bearer error="invalid_token"'),
                 401,
                 'unauthorized',
-                'unknown credentials: the token is neither the admin token nor a panel API key',
+                "unknown credentials: the token is neither the admin token, a panel API key nor a user's API token",
               );
           }
         }

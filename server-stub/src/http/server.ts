@@ -16,7 +16,7 @@ export interface HttpServerOptions {
   routes: readonly BoundRoute[];
   authenticate(token: string): Principal | null;
   /** Session cookies and the audit of changes (router.ts). */
-  access?: Pick<RouterOptions, 'authenticateSession' | 'audit'>;
+  access?: Pick<RouterOptions, 'authenticateSession' | 'authenticateUserToken' | 'audit'>;
   /** Serve HTTPS with these options (tls/backend-wiring.ts httpsServerOptions); plain HTTP without. */
   https?: HttpsServerOptions;
 }
