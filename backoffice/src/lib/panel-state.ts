@@ -66,7 +66,8 @@ export function matchesFilter(panel: PanelSummary, filter: FleetFilter, activeAl
     case 'alerting':
       return activeAlerts.some((a) => a.panelId === panel.id);
     default:
-      return panel.state === filter;
+      // An offline panel counts as offline, not by the state it last reported.
+      return panel.online && panel.state === filter;
   }
 }
 
