@@ -47,7 +47,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * and their timing say nothing about which names exist.
  */
 export class AccountService {
-  constructor(private readonly deps: { store: AccountStore; clock: Clock; policy: AccountPolicy }) {}
+  constructor(private readonly deps: { store: AccountStore; clock: Clock; policy: AccountPolicy }) {
+    // Made now, so that the first login of an unknown name takes no longer than the others.
+    void decoyPasswordHash();
+  }
 
   get policy(): AccountPolicy {
     return this.deps.policy;
