@@ -10,6 +10,38 @@ import { testApi, useTestBackend } from './test-support.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** server-stub's CLI in a child process under tsx: its output as it comes, and its exit code. */
+function startCli(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server-stub/src/cli.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    output,
+    exited,
+    /** The first capture of `pattern` in what the CLI printed on stderr, once it is there. */
+    async printed(pattern: RegExp, timeoutMs: number): Promise<string> {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const match = pattern.exec(output.stderr);
+        if (match) return match[1]!;
+        if (Date.now() > end) throw new Error(`no start within ${timeoutMs / 1000} s: ${output.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    /** SIGKILL unless it exited already. */
+    kill(): void {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
 describe('command line', () => {
   it('reads flags, falls back to AIRPANEL_* variables, and refuses nonsense', () => {
     const parsed = optionsFromCommandLine(['--port', '9000', '--mqtt-port', '0', '--data-dir', '/tmp/x'], {
@@ -86,17 +118,10 @@ describe('transport security on the command line', () => {
   });
 
   it('the CLI exits 2 with the reason when asked to serve plain HTTP to the outside', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'server-stub/src/cli.ts', '--public-url', 'http://panels.example.org', '--port', '0'],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/refusing to start without encryption/);
-    expect(stderr).toMatch(/--allow-insecure-transport/);
+    const cli = startCli(['--public-url', 'http://panels.example.org', '--port', '0']);
+    expect(await cli.exited).toBe(2);
+    expect(cli.output.stderr).toMatch(/refusing to start without encryption/);
+    expect(cli.output.stderr).toMatch(/--allow-insecure-transport/);
   });
 });
 
@@ -106,29 +131,12 @@ describe('the CLI with a private CA', () => {
 
   it("creates the CA at first start, serves HTTPS, prints the certificate's names and expiry, and exits 0 on SIGTERM", async () => {
     const caDir = path.join(server.dir, 'ca');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', server.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, AIRPANEL_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const cli = startCli(['--data-dir', server.dir, '--port', '0', '--mqtt-port', '0', '--tls-ca-dir', caDir], {
+      AIRPANEL_LOG_LEVEL: 'warn',
+    });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start within 20 s: ${stderr}`)), 20_000);
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          const match = /Airpanel backend on (https:\/\/\S+)[\s\S]*TLS 1\.2\+/.exec(stderr);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]!);
-          }
-        });
-      });
+      const url = await cli.printed(/Airpanel backend on (https:\/\/\S+)[\s\S]*TLS 1\.2\+/, 20_000);
+      const stderr = cli.output.stderr;
       expect(stderr).toMatch(/MQTT for panels: mqtts:\/\/127\.0\.0\.1:\d+/);
       expect(stderr).toMatch(
         /TLS 1\.2\+ with a certificate for 127\.0\.0\.1, localhost \(issued by the private CA\), expires \d{4}-\d\d-\d\dT/,
@@ -141,10 +149,10 @@ describe('the CLI with a private CA', () => {
         }).once('error', reject);
       });
       expect(status).toBe(200);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      cli.kill();
     }
   });
 });
@@ -189,38 +197,16 @@ describe('shutdown', () => {
   });
 
   it('the CLI starts, prints where it listens, and exits 0 on SIGTERM after closing everything', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'server-stub/src/cli.ts', '--data-dir', server.dir, '--port', '0', '--mqtt-port', '0'],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, AIRPANEL_LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const cli = startCli(['--data-dir', server.dir, '--port', '0', '--mqtt-port', '0'], { AIRPANEL_LOG_LEVEL: 'info' });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no start within 15 s: ${stderr}`)), 15_000);
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString();
-          const match = /Airpanel backend on (http:\/\/\S+)/.exec(stderr);
-          if (match) {
-            clearTimeout(timer);
-            resolve(match[1]!);
-          }
-        });
-      });
-      expect(stderr).toContain(`Admin token in ${path.join(server.dir, 'admin-token')}`);
+      const url = await cli.printed(/Airpanel backend on (http:\/\/\S+)/, 15_000);
+      expect(cli.output.stderr).toContain(`Admin token in ${path.join(server.dir, 'admin-token')}`);
       expect((await testApi(url)('getHealth')).status).toBe(200);
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(stdout).toContain('"message":"backend stopped"');
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toBe(0);
+      expect(cli.output.stdout).toContain('"message":"backend stopped"');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      cli.kill();
     }
   });
 });
