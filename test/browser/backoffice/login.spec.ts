@@ -17,6 +17,28 @@ test('an operator logs in, sees the fleet, and logs out', async ({ stack, browse
   await expect(page).toHaveURL(/\/fleet$/);
   await expect(page.getByTestId('current-user')).toHaveText(USERS.operator.name);
 
+  // A page change puts the focus on the new page's content.
+  await expect(page.locator('main')).toBeFocused();
+  // Keyboard first on a fresh load: the skip link, with a visible focus ring.
+  await page.reload();
+  await expect(page.getByRole('heading', { level: 1, name: 'Fleet' })).toBeVisible();
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await expect(skip).toBeFocused();
+  expect(await skip.evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('main')).toBeFocused();
+
+  // At a phone's width the navigation folds into the Menu button.
+  await page.setViewportSize({ width: 375, height: 812 });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav).toBeHidden();
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await nav.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Audit log' })).toBeVisible();
+  await expect(nav).toBeHidden();
+  await page.setViewportSize({ width: 1366, height: 768 });
+
   await page.getByRole('button', { name: 'Log out' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Log in' })).toBeVisible();
   // The session is gone on the backend too: the cookie no longer opens anything.
