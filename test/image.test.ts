@@ -14,6 +14,7 @@ import { API_PREFIX, createFetchTransport } from '@airpanel/contract/api';
 import { readImageReleaseFloor } from '@airpanel/panel/core/update/image-floor';
 import { ReleaseLedger } from '@airpanel/release-tools/ledger';
 import { makeManifest } from '@airpanel/release-tools/ops';
+import { createTestPki } from '@airpanel/panel/core/transport/testing/test-pki';
 import {
   BOARD,
   REPO,
@@ -360,34 +361,15 @@ describe('provisioning the image (inject / show)', () => {
   });
 
   it('writes the CA beside panel.json and points caFile at its path on the panel', async () => {
-    const ca = join(img.dir, 'ca');
-    must('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-subj',
-      '/CN=Airpanel test broker CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-    ]);
+    const { caPath } = await createTestPki(join(img.dir, 'ca'), 'Airpanel test broker CA');
     const cfgFile = join(img.dir, 'panel-ca.json');
     writeFileSync(cfgFile, JSON.stringify(panelConfig('pnl-0042')));
     const c = cli();
-    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image, '--ca', `${ca}.pem`], c.deps), c.err.join('\n')).toBe(0);
+    expect(await runCli(['inject', '--config', cfgFile, '--image', img.image, '--ca', caPath], c.deps), c.err.join('\n')).toBe(0);
     const data = `${img.image}?offset=${offsetOf('airpanel-data')}`;
     const back = JSON.parse(must('debugfs', ['-R', 'cat /airpanel/panel.json', data]).stdout) as PanelConfig;
     expect(back.caFile).toBe('/data/airpanel/ca.pem');
-    expect(must('debugfs', ['-R', 'cat /airpanel/ca.pem', data]).stdout).toBe(readFileSync(`${ca}.pem`, 'utf8'));
+    expect(must('debugfs', ['-R', 'cat /airpanel/ca.pem', data]).stdout).toBe(readFileSync(caPath, 'utf8'));
   });
 
   it('refuses to overwrite another panel without --force, leaving the image byte for byte', async () => {

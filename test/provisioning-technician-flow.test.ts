@@ -9,6 +9,7 @@ import { PanelConfig } from '@airpanel/contract';
 import { runCli } from '@airpanel/provisioning/cli';
 import { DataPartition } from '@airpanel/provisioning/disk';
 import { ProcessToolRunner } from '@airpanel/provisioning/tools';
+import { createTestPki } from '@airpanel/panel/core/transport/testing/test-pki';
 import { must, run } from './image-fixture.js';
 import { ADMIN, work, backend, cli, sha256, smallDisk, useProvisioningBackend } from './provisioning.test-support.js';
 import { endpointUrl, endpoints } from '@airpanel/contract/api';
@@ -262,31 +263,12 @@ describe('technician flow: register → inject → show', () => {
     const dataDir = join(work.dir, 'media', 'airpanel-data', 'airpanel');
     must('mkdir', ['-p', dataDir]);
     must('chown', ['1000:1000', dataDir]);
-    const ca = join(work.dir, 'broker-ca');
-    must('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-subj',
-      '/CN=broker CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-    ]);
+    const { caPath } = await createTestPki(join(work.dir, 'broker-ca'), 'broker CA');
     const cfg = join(work.dir, 'panel-tls.json');
     const base = PanelConfig.parse(JSON.parse(readFileSync(join(work.dir, 'panel-pnl-gare-du-nord.json'), 'utf8')));
     writeFileSync(cfg, JSON.stringify({ ...base, endpoints: { ...base.endpoints, mqttUrl: 'mqtts://broker.example.org:8883' } }));
     const c = cli();
-    expect(await runCli(['inject', '--config', cfg, '--data-dir', dataDir, '--ca', `${ca}.pem`], c.deps), c.errors()).toBe(0);
+    expect(await runCli(['inject', '--config', cfg, '--data-dir', dataDir, '--ca', caPath], c.deps), c.errors()).toBe(0);
     const st = statSync(join(dataDir, 'panel.json'));
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([1000, 1000, 0o600]);
     expect(statSync(join(dataDir, 'ca.pem')).uid).toBe(1000);
