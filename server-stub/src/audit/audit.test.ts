@@ -89,6 +89,19 @@ describe('the audit log (real backend, SQLite, HTTP)', () => {
     expect(everything).not.toContain('scrypt$');
   });
 
+  it('records a panel registration under the new panel, its definition after, never its key', async () => {
+    await sessionRequest(backend.url, operator, 'POST', '/api/v1/sensors', {
+      body: { id: 'audit-sim', name: 'Sim', spec: { kind: 'simulated' } },
+    });
+    const created = await sessionRequest(backend.url, operator, 'POST', '/api/v1/panels', {
+      body: { id: 'audit-panel', name: 'Audited panel', sensorSourceId: 'audit-sim' },
+    });
+    expect(created.status).toBe(201);
+    const [entry] = await auditOf('?objectType=panel&objectId=audit-panel');
+    expect(entry).toMatchObject({ action: 'createPanel', before: null, after: { id: 'audit-panel', name: 'Audited panel' } });
+    expect(JSON.stringify(entry)).not.toContain((created.json as { apiKey: string }).apiKey);
+  });
+
   it('records no refused or failed request', async () => {
     const count = (await auditOf('?limit=500')).length;
     expect((await sessionRequest(backend.url, operator, 'PUT', '/api/v1/content-sets/default-en', { body: { name: '' } })).status).toBe(

@@ -55,11 +55,18 @@ const ANSWER_IS_AFTER: ReadonlySet<string> = new Set(['sendCommand', 'pauseChann
 
 const ID_FIELDS = ['id', 'name', 'panelId', 'userName', 'version'] as const;
 
-function idInAnswer(body: unknown): string | null {
-  if (!body || typeof body !== 'object') return null;
+/** The id of what an answer describes: a top-level id field, else one of an object it wraps (a registration's `panel`). */
+function idInAnswer(body: unknown, depth = 0): string | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  const fields = body as Record<string, unknown>;
   for (const field of ID_FIELDS) {
-    const value = (body as Record<string, unknown>)[field];
+    const value = fields[field];
     if (typeof value === 'string' && value !== '') return value;
+  }
+  if (depth > 0) return null;
+  for (const value of Object.values(fields)) {
+    const nested = idInAnswer(value, depth + 1);
+    if (nested !== null) return nested;
   }
   return null;
 }
