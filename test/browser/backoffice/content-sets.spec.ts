@@ -3,6 +3,7 @@ import type { Browser, Page } from '@playwright/test';
 import { HeadlessHost } from '@airpanel/panel/headless/headless-host';
 import { REPO_ROOT } from '../../harness/index.js';
 import { expect, expectNoSeriousA11yViolations, shoot, test, type BackofficeStack, type StartedPanel } from './fixtures.js';
+import { expectNoSidewaysScrollOnPhone } from './layout-checks.js';
 import { requestAsPage } from './page-requests.js';
 
 // The content sets page against the real backend and a real panel core whose screen is the
@@ -57,6 +58,7 @@ test('an operator edits the "bad" message: the previews draw it, and the panel u
   expect(stored.byLevel.bad?.message).toBe(message);
 
   await expectNoSeriousA11yViolations(page, 'the content sets page');
+  await expectNoSidewaysScrollOnPhone(page, 'the content sets page');
   await shoot(page, 'content-sets');
   await screen.screenshot({ path: join(REPO_ROOT, 'artifacts', 'backoffice', 'content-sets-panel-screen.png') });
 });

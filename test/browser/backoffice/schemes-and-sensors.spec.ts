@@ -1,5 +1,6 @@
 import type { Page } from '@playwright/test';
 import { expect, expectNoSeriousA11yViolations, shoot, test } from './fixtures.js';
+import { expectNoSidewaysScrollOnPhone } from './layout-checks.js';
 import { requestAsPage } from './page-requests.js';
 
 // The level scheme and sensor source editors against the real backend: validation errors
@@ -51,6 +52,7 @@ test('a level scheme error appears beside its field; nothing is saved until it i
 
   await page.goto(`${stack.url}/level-schemes?scheme=eaqi-3`);
   await expectNoSeriousA11yViolations(page, 'the level schemes page');
+  await expectNoSidewaysScrollOnPhone(page, 'the level schemes page');
   await shoot(page, 'level-schemes');
 });
 
@@ -84,6 +86,7 @@ test('a sensor source is created with its errors beside the fields; a viewer can
     timeoutMs: 3000,
   });
   await expectNoSeriousA11yViolations(page, 'the sensors page');
+  await expectNoSidewaysScrollOnPhone(page, 'the sensors page');
   await shoot(page, 'sensors');
 
   const viewer = await stack.pageAs('viewer');
