@@ -21,10 +21,23 @@ const sameOriginFetch: FetchLike = (url, init) =>
 
 const fetchTransport = createFetchTransport({ fetch: sameOriginFetch });
 
+let onSessionLost: () => void = () => {};
+
+/** What to do when the backend answers 401 to a call made in a session (it expired, or ended elsewhere). */
+export function whenSessionLost(handler: () => void): void {
+  onSessionLost = handler;
+}
+
 const transport: ApiTransport = {
-  send(request) {
-    if (request.method === 'GET' || csrfToken === null) return fetchTransport.send(request);
-    return fetchTransport.send({ ...request, headers: { ...request.headers, [CSRF_HEADER_NAME]: csrfToken } });
+  async send(request) {
+    const sent =
+      request.method === 'GET' || csrfToken === null
+        ? request
+        : { ...request, headers: { ...request.headers, [CSRF_HEADER_NAME]: csrfToken } };
+    const hadSession = csrfToken !== null;
+    const answer = await fetchTransport.send(sent);
+    if (answer.status === 401 && hadSession) onSessionLost();
+    return answer;
   },
 };
 

@@ -75,13 +75,13 @@ interface Fixtures {
   stack: BackofficeStack;
 }
 
-/** Logs `page` in through the form and waits for the fleet page. */
-export async function logIn(page: Page, role: Role): Promise<void> {
+/** Logs `page` in through the form and waits for the page it lands on (the fleet unless the login came from another). */
+export async function logIn(page: Page, role: Role, o: { landsOn?: string } = {}): Promise<void> {
   const user = USERS[role];
   await page.getByLabel('User name').fill(user.name);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Fleet' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: o.landsOn ?? 'Fleet' })).toBeVisible();
 }
 
 /** CSP violations and uncaught errors of a page: a strict CSP must not break the app. */

@@ -76,3 +76,16 @@ test('a wrong password is refused, five lock the account and the page says until
   expect(error).toBeInstanceOf(ApiCallError);
   expect((error as ApiCallError).status).toBe(429);
 });
+
+test.describe('a session that ends', () => {
+  test.use({ backendOptions: { accounts: { sessionIdleMs: 4_000, sessionAbsoluteMs: 4_000 } } });
+
+  test('sends the user back to the login, and to the page after it', async ({ stack }) => {
+    const page = await stack.pageAs('operator');
+    await page.waitForTimeout(4_500);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Log in' })).toBeVisible();
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/audit');
+    await logIn(page, 'operator', { landsOn: 'Audit log' });
+  });
+});
