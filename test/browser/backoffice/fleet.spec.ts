@@ -81,7 +81,7 @@ test('a panel cut from the network turns offline in the fleet view, live, and ra
 
 test('a screenshot command ends with the picture on the panel page; command acks arrive live', async ({ stack }) => {
   test.setTimeout(120_000);
-  const { panel } = await stack.addPanel('tram-stop', { name: 'Tram stop', location: { description: 'Main square' } });
+  const { panel, registration } = await stack.addPanel('tram-stop', { name: 'Tram stop', location: { description: 'Main square' } });
   const picture = pictureBytes();
   panel.hostActions.screenshot = picture;
   const page = await stack.pageAs('operator');
@@ -104,4 +104,20 @@ test('a screenshot command ends with the picture on the panel page; command acks
 
   await expectNoSeriousA11yViolations(page, 'the panel page');
   await shoot(page, 'panel');
+
+  // Key rotation: the new key is shown once; it works and the old one no longer does.
+  const oldKey = registration.apiKey;
+  await page.getByRole('button', { name: 'Rotate the key…' }).click();
+  await page.getByRole('button', { name: 'Rotate now' }).click();
+  const newKey = (await page.getByTestId('new-api-key').textContent())?.trim() ?? '';
+  expect(newKey.length).toBeGreaterThanOrEqual(32);
+  expect((await stack.api.panelClient(newKey).call('getPanel', { params: { panelId: 'tram-stop' } })).id).toBe('tram-stop');
+  const refused = await stack.api
+    .panelClient(oldKey)
+    .call('getPanel', { params: { panelId: 'tram-stop' } })
+    .then(() => null)
+    .catch((e: unknown) => (e as { status?: number }).status);
+  expect(refused).toBe(401);
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  await expect(page.getByTestId('new-api-key')).toHaveCount(0);
 });
