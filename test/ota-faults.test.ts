@@ -10,7 +10,7 @@ import { BundleLoader } from '@airpanel/panel/loader/loader';
 import { LoaderStore } from '@airpanel/panel/loader/store';
 import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '@airpanel/release-tools/ops';
-import { makeBundle, startBundleProxy, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { makeBundle, postSignedManifest, startBundleProxy, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { testUpdater } from './harness/ota/updater.js';
 import { makeTempDir } from './harness/index.js';
 import {
@@ -58,22 +58,15 @@ describe('OTA attack and fault suite', () => {
     const b = await makeBundle(tmp.dir, version, `export const v = '${version}';\n`, o.padding ?? 0);
     const up = await ops.uploadBundle(feed.client, b.file);
     const { maxCounter } = await ops.list(feed.client);
-    const m = ops.makeManifest({
+    const { manifest, envelope } = await postSignedManifest(feed.client, up, {
       version,
-      channel: 'stable',
-      bundleUrl: up.url,
-      sha512: up.sha512,
-      size: up.size,
-      bundleDescriptorSha256: up.bundleDescriptorSha256,
-      minRuntime: { electron: '45.0.0', node: '20.0.0' },
       counter: maxCounter + 1,
+      keyFiles: o.keyFiles ?? [keyFile],
       rolloutShare: o.share ?? 1,
       validForMs: o.validForMs,
       now: o.now,
     });
-    const env = await ops.signWithKeyFiles(m, o.keyFiles ?? [keyFile]);
-    await ops.postManifest(feed.client, env);
-    return { bundle: b, manifest: m, envelope: env };
+    return { bundle: b, manifest, envelope };
   }
 
   it('baseline: a valid release installs and the loader starts it on trial', async () => {
@@ -167,18 +160,7 @@ describe('OTA attack and fault suite', () => {
   it('unsynced clock: a counter far above the highest accepted is refused', async () => {
     const b = await makeBundle(tmp.dir, '2.0.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({
-      version: '2.0.0',
-      channel: 'stable',
-      bundleUrl: up.url,
-      sha512: up.sha512,
-      size: up.size,
-      bundleDescriptorSha256: up.bundleDescriptorSha256,
-      minRuntime: { electron: '45.0.0', node: '20.0.0' },
-      counter: 500,
-      rolloutShare: 1,
-    });
-    await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
+    await postSignedManifest(feed.client, up, { version: '2.0.0', counter: 500, keyFiles: [keyFile] });
     await expect(panel({ nowMs: Date.parse('2025-01-01T00:00:00Z') }).checkNow()).rejects.toThrow(/counter-too-far-ahead-unsynced/);
     installedNothing();
     expect(await nextStart(dataDir, factoryDir)).toEqual({ kind: 'factory', version: '1.0.0' });

@@ -9,7 +9,7 @@ import { ReleaseFeedStore, bundleNameOf } from '@airpanel/backend/releases/index
 import * as ops from '@airpanel/release-tools/ops';
 import { main as cliMain } from '@airpanel/release-tools/cli';
 import { ReleaseLedger } from '@airpanel/release-tools/ledger';
-import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, postSignedManifest, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
 import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
@@ -125,18 +125,7 @@ describe('release feed with schema-1 releases stored by an older feed', () => {
   it('takes a schema-2 release above it, serves that, and never takes a new schema-1 one', async () => {
     const b = await makeBundle(tmp.dir, '1.1.0', 'export const v = 1;\n');
     const up = await ops.uploadBundle(feed!.client, b.file);
-    const m = ops.makeManifest({
-      version: '1.1.0',
-      channel: 'stable',
-      bundleUrl: up.url,
-      sha512: up.sha512,
-      size: up.size,
-      bundleDescriptorSha256: up.bundleDescriptorSha256,
-      minRuntime: up.minRuntime,
-      counter: 4,
-      rolloutShare: 1,
-    });
-    await ops.postManifest(feed!.client, await ops.signWithKeyFiles(m, [keyFile]));
+    await postSignedManifest(feed!.client, up, { version: '1.1.0', counter: 4, keyFiles: [keyFile] });
 
     const l = await ops.list(feed!.client);
     expect(l.maxCounter).toBe(4);

@@ -4,7 +4,7 @@ import got from 'got';
 import { ReleaseFeedStore } from '@airpanel/backend/releases/index';
 import * as ops from '@airpanel/release-tools/ops';
 import { main as cliMain } from '@airpanel/release-tools/cli';
-import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, postSignedManifest, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
 import { endpointUrl, endpoints } from '@airpanel/contract/api';
 
@@ -72,18 +72,7 @@ describe('release feed (plugin) + release CLI operations, over real HTTP', () =>
     expect(r.statusCode).toBe(400);
     expect(r.body).toContain('checksum-mismatch');
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({
-      version: '1.0.0',
-      channel: 'stable',
-      bundleUrl: up.url,
-      sha512: up.sha512,
-      size: up.size,
-      bundleDescriptorSha256: up.bundleDescriptorSha256,
-      minRuntime: { electron: '45.0.0', node: '20.0.0' },
-      counter: 5,
-      rolloutShare: 1,
-    });
-    await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
+    const { manifest: m } = await postSignedManifest(feed.client, up, { version: '1.0.0', counter: 5, keyFiles: [keyFile] });
     const replay = await ops.signWithKeyFiles({ ...m, counter: 5 }, [keyFile]);
     await expect(ops.postManifest(feed.client, replay)).rejects.toThrow(/409/);
   });

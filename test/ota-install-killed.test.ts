@@ -7,7 +7,15 @@ import { BundleLoader } from '@airpanel/panel/loader/loader';
 import { LoaderStore } from '@airpanel/panel/loader/store';
 import { loaderStep } from '@airpanel/contract/release';
 import * as ops from '@airpanel/release-tools/ops';
-import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import {
+  generateReleaseKey,
+  makeBundle,
+  postSignedManifest,
+  startFeed,
+  writeKeyFile,
+  writeKeyring,
+  type TestFeed,
+} from './harness/ota/feed.js';
 import { Cleanups, makeTempDir, nodeArgsFor } from './harness/index.js';
 import { unusedLauncher } from './ota-faults.test-support.js';
 
@@ -86,18 +94,7 @@ describe('install killed at random points (real child processes, SIGKILL)', () =
       version += 1;
       const v = `${version}.0.0`;
       const up = uploaded[version - 2]!;
-      const m = ops.makeManifest({
-        version: v,
-        channel: 'stable',
-        bundleUrl: up.url,
-        sha512: up.sha512,
-        size: up.size,
-        bundleDescriptorSha256: up.bundleDescriptorSha256,
-        minRuntime: { electron: '45.0.0', node: '20.0.0' },
-        counter: ++counter,
-        rolloutShare: 1,
-      });
-      await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
+      await postSignedManifest(feed.client, up, { version: v, counter: ++counter, keyFiles: [keyFile] });
       return v;
     };
 

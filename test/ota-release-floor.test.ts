@@ -6,7 +6,7 @@ import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
 import { makeConfig, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
 import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, releaseLayout } from '@airpanel/panel/core/update/index';
 import * as ops from '@airpanel/release-tools/ops';
-import { makeBundle, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
+import { makeBundle, postSignedManifest, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir } from './harness/index.js';
 import { timerScheduler } from './harness/ota/updater.js';
 import { cleanups, key, quiet } from './ota-retrieval.test-support.js';
@@ -72,25 +72,8 @@ describe('the image release floor on a wiped panel with an unsynced clock (real 
     const up = await ops.uploadBundle(feed.client, old.file);
     // Signed long ago (counter 5, expired a year ago): what a mirror or a replaying backend keeps.
     const longAgo = new Date(Date.now() - 400 * 86_400_000);
-    const postOld = async (counter: number) =>
-      ops.postManifest(
-        feed.client,
-        await ops.signWithKeyFiles(
-          ops.makeManifest({
-            version: '1.1.0',
-            channel: 'stable',
-            bundleUrl: up.url,
-            sha512: up.sha512,
-            size: up.size,
-            bundleDescriptorSha256: up.bundleDescriptorSha256,
-            minRuntime: { electron: '45.0.0', node: '20.0.0' },
-            counter,
-            rolloutShare: 1,
-            now: longAgo,
-          }),
-          [keyFile],
-        ),
-      );
+    const postOld = (counter: number) =>
+      postSignedManifest(feed.client, up, { version: '1.1.0', counter, keyFiles: [keyFile], now: longAgo });
     await postOld(5);
 
     const panel = async (name: string, env: NodeJS.ProcessEnv) => {

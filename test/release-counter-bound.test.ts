@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_COUNTER_JUMP, ReleaseLedger } from '@airpanel/release-tools/ledger';
 import * as ops from '@airpanel/release-tools/ops';
-import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, postSignedManifest, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir, useCleanups } from './harness/index.js';
 
 const cleanups = useCleanups();
@@ -34,18 +34,7 @@ describe('release tool: a validly signed counter far above the ledger is not fol
   async function signedElsewhere(version: string, counter: number): Promise<void> {
     const b = await makeBundle(tmp.dir, version, `export const v = '${version}';\n`);
     const up = await ops.uploadBundle(feed.client, b.file);
-    const m = ops.makeManifest({
-      version,
-      channel: 'beta',
-      bundleUrl: up.url,
-      sha512: up.sha512,
-      size: up.size,
-      bundleDescriptorSha256: up.bundleDescriptorSha256,
-      minRuntime: up.minRuntime,
-      counter,
-      rolloutShare: 1,
-    });
-    await ops.postManifest(feed.client, await ops.signWithKeyFiles(m, [keyFile]));
+    await postSignedManifest(feed.client, up, { version, channel: 'beta', counter, keyFiles: [keyFile] });
   }
 
   it(`a step of ${MAX_COUNTER_JUMP} is adopted; one of ${MAX_COUNTER_JUMP + 1} stops promote and publish, nothing signed`, async () => {

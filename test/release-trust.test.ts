@@ -5,7 +5,7 @@ import { readImageReleaseFloor } from '@airpanel/panel/core/update/index';
 import { ReleaseLedger } from '@airpanel/release-tools/ledger';
 import * as ops from '@airpanel/release-tools/ops';
 import { main as cliMain } from '@airpanel/release-tools/cli';
-import { generateReleaseKey, makeBundle, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
+import { generateReleaseKey, makeBundle, postSignedManifest, startFeed, writeKeyFile, type TestFeed } from './harness/ota/feed.js';
 import { ADMIN_TOKEN, makeTempDir, useCleanups } from './harness/index.js';
 
 const cleanups = useCleanups();
@@ -174,18 +174,7 @@ describe('release tool: does not trust the backend', () => {
     const b = await makeBundle(tmp.dir, '1.2.0', 'export {};\n');
     const up = await ops.uploadBundle(feed.client, b.file);
     // Signed on another machine (not in this ledger) with a trusted key, posted by hand.
-    const m7 = ops.makeManifest({
-      version: '1.2.0',
-      channel: 'beta',
-      bundleUrl: up.url,
-      sha512: up.sha512,
-      size: up.size,
-      bundleDescriptorSha256: up.bundleDescriptorSha256,
-      minRuntime: { electron: '45.0.0', node: '20.0.0' },
-      counter: 7,
-      rolloutShare: 1,
-    });
-    await ops.postManifest(feed.client, await ops.signWithKeyFiles(m7, [keyFile]));
+    await postSignedManifest(feed.client, up, { version: '1.2.0', channel: 'beta', counter: 7, keyFiles: [keyFile] });
     expect(await ops.promote(feed.client, { version: '1.1.0', channel: 'stable', rolloutShare: 1, keyFiles: [keyFile] })).toMatchObject({
       counter: 8,
     });

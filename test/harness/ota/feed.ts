@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ReleaseFeedStore, releasesPlugin } from '@airpanel/backend/releases/index';
 import { buildBundle, generateReleaseKey, type BuiltBundle, type ReleaseKeyPair } from '@airpanel/panel/core/update/index';
 import { API_PREFIX, endpointUrl, endpoints } from '@airpanel/contract/api';
+import * as ops from '@airpanel/release-tools/ops';
 import type { FeedClient } from '@airpanel/release-tools/ops';
 import { ADMIN_TOKEN } from '../admin.js';
 import type { Cleanups } from '../cleanups.js';
@@ -37,6 +38,47 @@ export async function startFeed(dataDir: string, cleanups: Cleanups): Promise<Te
     manifestUrl: (channel) => endpointUrl(url, endpoints.getChannelManifest, { channel }),
     close: () => app.close(),
   };
+}
+
+export type UploadedBundle = Awaited<ReturnType<typeof ops.uploadBundle>>;
+
+export interface SignedManifestOptions {
+  version: string;
+  counter: number;
+  keyFiles: readonly string[];
+  /** Default stable. */
+  channel?: string;
+  /** Default 1. */
+  rolloutShare?: number;
+  validForMs?: number;
+  now?: Date;
+}
+
+/**
+ * A manifest for an uploaded bundle, signed with `keyFiles` outside any ledger (as `sign` on
+ * another machine, or a replaying backend) and posted to the feed.
+ */
+export async function postSignedManifest(
+  client: FeedClient,
+  up: UploadedBundle,
+  o: SignedManifestOptions,
+): Promise<{ manifest: ReturnType<typeof ops.makeManifest>; envelope: Awaited<ReturnType<typeof ops.signWithKeyFiles>> }> {
+  const manifest = ops.makeManifest({
+    version: o.version,
+    channel: o.channel ?? 'stable',
+    bundleUrl: up.url,
+    sha512: up.sha512,
+    size: up.size,
+    bundleDescriptorSha256: up.bundleDescriptorSha256,
+    minRuntime: up.minRuntime,
+    counter: o.counter,
+    rolloutShare: o.rolloutShare ?? 1,
+    validForMs: o.validForMs,
+    now: o.now,
+  });
+  const envelope = await ops.signWithKeyFiles(manifest, o.keyFiles);
+  await ops.postManifest(client, envelope);
+  return { manifest, envelope };
 }
 
 /** Writes a keyring file trusting `keys` and returns its JSON. */
