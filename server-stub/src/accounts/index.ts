@@ -44,6 +44,8 @@ export function createAccessControl(o: {
   secureCookies: boolean;
   /** The state of objects before and after a change, by object type; `user` is added here. */
   snapshots: Readonly<Record<string, AuditSnapshotLoader>>;
+  /** The same for objects there is one of (`alert-settings`), without secrets. */
+  singletons?: Readonly<Record<string, () => unknown>>;
 }): AccessControl {
   const accountStore = new AccountStore(o.store);
   const accounts = new AccountService({ store: accountStore, clock: o.clock, policy: policyOf(o.policy) });
@@ -56,6 +58,7 @@ export function createAccessControl(o: {
   const auditor = createChangeAuditor({
     log: audit,
     snapshots: { ...o.snapshots, user: (name) => accounts.find(name) },
+    ...(o.singletons ? { singletons: o.singletons } : {}),
     onError: (error) => o.logger.error('audit: a change could not be recorded', { error: (error as Error).message }),
   });
   return {

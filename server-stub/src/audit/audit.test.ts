@@ -102,6 +102,27 @@ describe('the audit log (real backend, SQLite, HTTP)', () => {
     expect(JSON.stringify(entry)).not.toContain((created.json as { apiKey: string }).apiKey);
   });
 
+  it('records the alert settings (there is one) before and after, without the webhook secret', async () => {
+    const secret = 'a webhook secret nobody may read back';
+    const answer = await fetch(`${backend.url}/api/v1/alert-settings`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${backend.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        thresholds: { offline: 120, stale: 900, maintenance: 1800, lagging: 600 },
+        webhook: { url: 'http://127.0.0.1:9/hook', secret },
+      }),
+    });
+    expect(answer.status).toBe(200);
+    const [entry] = await auditOf('?objectType=alert-settings');
+    expect(entry).toMatchObject({
+      action: 'replaceAlertSettings',
+      object: { type: 'alert-settings', id: null },
+      before: { thresholds: { offline: 300 }, webhook: { hasSecret: false } },
+      after: { thresholds: { offline: 120 }, webhook: { url: 'http://127.0.0.1:9/hook', hasSecret: true } },
+    });
+    expect(JSON.stringify(entry)).not.toContain(secret);
+  });
+
   it('records no refused or failed request', async () => {
     const count = (await auditOf('?limit=500')).length;
     expect((await sessionRequest(backend.url, operator, 'PUT', '/api/v1/content-sets/default-en', { body: { name: '' } })).status).toBe(

@@ -35,6 +35,11 @@ const OBJECT_OF_PARAM: Readonly<Record<string, string>> = {
   channel: 'release-channel',
 };
 
+/** Objects there is one of (no id), by the operations that change them. */
+const SINGLETON_OF_OPERATION: Readonly<Record<string, string>> = {
+  replaceAlertSettings: 'alert-settings',
+};
+
 /** Object types of operations without such a parameter, by operationId, then by tag. */
 const OBJECT_OF_OPERATION: Readonly<Record<string, string>> = {
   login: 'session',
@@ -93,12 +98,17 @@ export function createChangeAuditor(deps: {
   log: AuditLog;
   /** Loaders by object type (`panel`, `content-set`, `user`…). */
   snapshots: Readonly<Record<string, AuditSnapshotLoader>>;
+  /** Loaders of the objects there is one of (`alert-settings`), without secrets. */
+  singletons?: Readonly<Record<string, () => unknown>>;
   onError: (error: unknown) => void;
 }): ChangeAuditor {
+  const hasLoader = (type: string) => deps.snapshots[type] !== undefined || deps.singletons?.[type] !== undefined;
   const load = (type: string, id: string | null): unknown => {
+    const single = deps.singletons?.[type];
     const loader = deps.snapshots[type];
-    if (!loader || id === null) return null;
     try {
+      if (single) return single() ?? null;
+      if (!loader || id === null) return null;
       return loader(id) ?? null;
     } catch {
       // The object does not exist (before a creation, after a deletion).
@@ -113,14 +123,17 @@ export function createChangeAuditor(deps: {
       const param = Object.keys(params).find((name) => name in OBJECT_OF_PARAM);
       const type = param
         ? OBJECT_OF_PARAM[param]!
-        : (OBJECT_OF_OPERATION[endpoint.operationId] ?? OBJECT_OF_TAG[endpoint.tag] ?? endpoint.tag);
+        : (SINGLETON_OF_OPERATION[endpoint.operationId] ??
+          OBJECT_OF_OPERATION[endpoint.operationId] ??
+          OBJECT_OF_TAG[endpoint.tag] ??
+          endpoint.tag);
       const paramId = param ? String(params[param]) : null;
       const before = load(type, paramId);
       return (result) => {
         try {
-          const id = paramId ?? (type === 'session' ? null : idInAnswer(result.body));
+          const id = paramId ?? (type === 'session' || endpoint.operationId in SINGLETON_OF_OPERATION ? null : idInAnswer(result.body));
           const who = actor ?? { kind: 'user' as const, name: idInAnswer(result.body) ?? 'unknown' };
-          const after = deps.snapshots[type] ? load(type, id) : ANSWER_IS_AFTER.has(endpoint.operationId) ? (result.body ?? null) : null;
+          const after = hasLoader(type) ? load(type, id) : ANSWER_IS_AFTER.has(endpoint.operationId) ? (result.body ?? null) : null;
           deps.log.append({
             actor: who,
             action: endpoint.operationId,
