@@ -303,6 +303,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
         'level-scheme': (id) => domain.levelSchemes.get(id),
         'sensor-source': (id) => domain.sensorSources.get(id),
       },
+      singletons: { 'alert-settings': () => alerting.service.view() },
     });
     access.audit.onAppend((entry) => liveEvents.bus.publish({ type: 'audit-appended', entry }));
 
