@@ -59,6 +59,7 @@ test('an operator edits the "bad" message: the previews draw it, and the panel u
 
   await expectNoSeriousA11yViolations(page, 'the content sets page');
   await expectNoSidewaysScrollOnPhone(page, 'the content sets page');
+  await page.evaluate(() => window.scrollTo(0, 0));
   await shoot(page, 'content-sets');
   await screen.screenshot({ path: join(REPO_ROOT, 'artifacts', 'backoffice', 'content-sets-panel-screen.png') });
 });
@@ -105,4 +106,30 @@ test('a viewer reads content sets with their previews but cannot change them (hi
   await expect(editorLevel(page, 'bad').getByLabel('Message')).toBeDisabled();
   const refused = await requestAsPage(page, 'replaceContentSet', { contentSetId: 'default-en' }, { name: 'x', locale: 'en', byLevel: {} });
   expect(refused.status).toBe(403);
+});
+
+test('an operator creates a content set in Arabic: the preview lays it out right to left, and it is stored as typed', async ({ stack }) => {
+  const page = await stack.pageAs('operator');
+  await page.goto(`${stack.url}/content-sets`);
+  await page.getByTestId('new-content-set').click();
+  await page.getByLabel('Id (optional)').fill('arabic-city');
+  await page.getByLabel('Name', { exact: true }).fill('المدينة');
+  await page.getByLabel('Language of the texts').fill('ar');
+  const good = editorLevel(page, 'good');
+  await good.getByLabel('Headline').fill('جودة الهواء جيدة');
+  await good.getByLabel('Message').fill('استمتع بوقتك في الخارج.');
+  await good.getByLabel('Headline').focus();
+  const view = page.locator('[data-preview="landscape"] [data-view="content"]');
+  await expect(view).toHaveAttribute('dir', 'rtl');
+  await expect(view).toHaveAttribute('lang', 'ar');
+  await expect(previewText(page, 'landscape', 'headline')).toHaveText('جودة الهواء جيدة');
+  await page.getByRole('button', { name: 'Create content set' }).click();
+  await expect(page.getByTestId('save-notice')).toContainText('Created');
+  await expect(page).toHaveURL(/set=arabic-city/);
+  const stored = await stack.api.client.call('getContentSet', { params: { contentSetId: 'arabic-city' } });
+  expect(stored).toMatchObject({ name: 'المدينة', locale: 'ar' });
+  expect(stored.byLevel.good?.headline).toBe('جودة الهواء جيدة');
+  expect(Object.keys(stored.byLevel).sort()).toEqual(['bad', 'good', 'moderate']);
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shoot(page, 'content-sets-new-arabic');
 });
