@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Panel, type AveragingRule } from '@airpanel/contract';
 import { API_PREFIX } from '@airpanel/contract/api';
 import { DEFAULT_BACKOFFICE_DIR, serveBackoffice } from './backoffice/static.js';
-import { createAlerting, type AlertOptions, type Alerting } from './alerts/index.js';
+import { createAlerting, FleetWatch, type AlertOptions, type Alerting } from './alerts/index.js';
 import { createAccessControl, type AccountPolicy, type AccountService } from './accounts/index.js';
 import type { AuditLog } from './audit/log.js';
 import { bearerToken, loadAdminToken, type Principal } from './auth.js';
@@ -15,7 +15,7 @@ import type { ContentSetService } from './content-sets/content-sets.js';
 import { openDatabase } from './db/database.js';
 import type { Store } from './db/store.js';
 import type { DocumentIssuer } from './documents/issuer.js';
-import { createDomain } from './domain.js';
+import { createDomain, DEFAULT_HTTP_ONLINE_WINDOW_SECONDS } from './domain.js';
 import { createLiveEvents, type LiveEventOptions, type LiveEvents } from './events/index.js';
 import { buildOpenApiDocument, type ModuleRoute } from './http/openapi.js';
 import { fastifyUrl } from './http/router.js';
@@ -160,7 +160,7 @@ export interface Backend {
   liveEvents: LiveEvents;
   /** Alert settings and history, the evaluator (`evaluateAlerts()` runs it now), the webhook sender. */
   alerts: Alerting;
-  /** Evaluates alerts over the whole fleet now (and publishes changed panel summaries). */
+  /** Reads every panel's summary (publishing the changed ones) and evaluates alerts now. */
   evaluateAlerts(): void;
   /** Users, logins, sessions. */
   accounts: AccountService;
@@ -283,13 +283,14 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     domain.reports.afterFlush = (panelIds) => liveEvents.panelSummaries.check(panelIds);
     domain.panelMessages.onCommandAck = (ack) => liveEvents.bus.publish({ type: 'command-ack', ack });
     const alerting = createAlerting({ ...options.alerts, store, clock, logger, bus: liveEvents.bus });
-    const evaluateAlerts = () => {
-      const fleet = panels.list();
-      // Online also changes with time alone (an HTTP poll grows old): the periodic pass sees it.
-      for (const summary of fleet) liveEvents.panelSummaries.offer(summary);
-      liveEvents.panelSummaries.retainOnly(new Set(fleet.map((p) => p.id)));
-      alerting.evaluate(fleet);
-    };
+    const fleetWatch = new FleetWatch({
+      clock,
+      feed: liveEvents.panelSummaries,
+      listPanels: () => panels.list(),
+      evaluate: (fleet) => alerting.evaluate(fleet),
+      fleetRefreshMs: alerting.fleetRefreshMs,
+      onlineWindowMs: (options.httpOnlineWindowSeconds ?? DEFAULT_HTTP_ONLINE_WINDOW_SECONDS) * 1000,
+    });
 
     const access = createAccessControl({
       store,
@@ -305,7 +306,10 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       },
       singletons: { 'alert-settings': () => alerting.service.view() },
     });
-    access.audit.onAppend((entry) => liveEvents.bus.publish({ type: 'audit-appended', entry }));
+    access.audit.onAppend((entry) => {
+      liveEvents.bus.publish({ type: 'audit-appended', entry });
+      if (entry.object.type === 'panel' && entry.object.id !== null) liveEvents.panelSummaries.check([entry.object.id]);
+    });
 
     const startedAtMs = clock.now();
     let openApi: unknown = null;
@@ -392,7 +396,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       timers.push(maintenance);
       const alertTimer = setInterval(() => {
         try {
-          evaluateAlerts();
+          fleetWatch.tick();
         } catch (error) {
           logger.error('alert evaluation failed', { error: (error as Error).message });
         }
@@ -445,7 +449,7 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
       audit: access.audit,
       liveEvents,
       alerts: alerting,
-      evaluateAlerts,
+      evaluateAlerts: () => fleetWatch.now(),
       close: () => {
         closing ??= (async () => {
           logger.info('backend stopping');

@@ -43,6 +43,9 @@ import { PanelMessageRecorder } from './status/panel-message-sink.js';
 import { PanelReportQueue } from './status/report-queue.js';
 import { StatusStore } from './status/store.js';
 
+/** A panel that polled over HTTP within this long counts as online, by default. */
+export const DEFAULT_HTTP_ONLINE_WINDOW_SECONDS = 900;
+
 export interface DomainOptions {
   db: Db;
   clock: Clock;
@@ -155,7 +158,7 @@ export function createDomain(o: DomainOptions) {
     apiBaseUrl: o.apiBaseUrl,
     clock,
     logger,
-    httpOnlineWindowMs: (o.httpOnlineWindowSeconds ?? 900) * 1000,
+    httpOnlineWindowMs: (o.httpOnlineWindowSeconds ?? DEFAULT_HTTP_ONLINE_WINDOW_SECONDS) * 1000,
     certificates: o.panelCertificates ?? null,
   });
   const commands = new CommandService({

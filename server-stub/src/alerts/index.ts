@@ -10,6 +10,7 @@ import { AlertStore } from './store.js';
 import { fetchWebhookClient, WebhookSender, type WebhookSenderOptions } from './webhook.js';
 
 export { AlertEvaluator, type AlertChange } from './evaluator.js';
+export { FleetWatch } from './fleet-watch.js';
 export { AlertService } from './service.js';
 export { AlertStore, type StoredAlertSettings } from './store.js';
 export { fetchWebhookClient, WebhookSender, type WebhookHttpClient } from './webhook.js';
@@ -19,8 +20,10 @@ export interface AlertOptions {
   thresholds?: Partial<AlertThresholds>;
   webhookUrl?: string | null;
   webhookSecret?: string | null;
-  /** Between evaluations of the whole fleet (default 5 s). */
+  /** Between evaluations (default 5 s). */
   evaluationIntervalMs?: number;
+  /** Between full reads of every panel's summary (default 60 s; see FleetWatch). */
+  fleetRefreshMs?: number;
   /** The webhook's HTTP client, retries, delays, queue cap (see WebhookSender). */
   webhook?: Partial<Omit<WebhookSenderOptions, 'target' | 'logger' | 'now'>>;
 }
@@ -68,6 +71,7 @@ export function createAlerting(o: AlertOptions & { store: Store; clock: Clock; l
     evaluator,
     webhook,
     evaluationIntervalMs: o.evaluationIntervalMs ?? 5_000,
+    fleetRefreshMs: o.fleetRefreshMs ?? 60_000,
     routes: alertRoutes(service),
     evaluate(panels: readonly PanelSummary[]): void {
       evaluator.evaluate(panels);

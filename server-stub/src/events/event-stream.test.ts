@@ -69,6 +69,18 @@ describe('GET /api/v1/events (server-sent events)', () => {
     await waitFor('the stream to be forgotten', () => backend.liveEvents.streams.openCount === 0);
   });
 
+  it('streams a panel registered or edited through the API at once, without waiting for the full read of the fleet', async () => {
+    const backend = await fixture.start({ alerts: { fleetRefreshMs: 3_600_000 } });
+    const reader = await openEventStream(eventsUrl(backend), { token: backend.adminToken });
+    await fixture.api.admin.call('createPanel', { body: { id: 'panel-edit', name: 'Before' } });
+    await fixture.api.admin.call('updatePanel', { params: { panelId: 'panel-edit' }, body: { name: 'After' } });
+    const names = () =>
+      reader.events.flatMap((e) => (e.event.type === 'panel-summary' && e.event.panel.id === 'panel-edit' ? [e.event.panel.name] : []));
+    await waitFor('both summaries', () => names().length >= 2);
+    expect(names()).toEqual(['Before', 'After']);
+    await reader.close();
+  });
+
   it('sends the missed events after Last-Event-ID, or resync when they are not held', async () => {
     const backend = await fixture.start({ liveEvents: { replayLength: 3 } });
     for (const name of ['A', 'B', 'C', 'D']) backend.liveEvents.bus.publish({ type: 'panel-summary', panel: summary('panel-a', name) });
