@@ -5,7 +5,7 @@ import type { PanelSummaryFeed } from '../events/panel-summary-feed.js';
 /**
  * The periodic passes behind alerts and the fleet's live summaries. Reading every panel's
  * summary (PanelService.list) took 0.14–0.25 ms per panel on the shared 2-core machines
- * (benchmark `alert-evaluation`: 1.4 s for 10,000 panels), so it is done every `fleetRefreshMs`
+ * (benchmark `alert-evaluation`: 1.4–2 s for 10,000 panels), so it is done every `fleetRefreshMs`
  * only; in between, the evaluator reads the summaries the feed keeps, which status reports,
  * online/offline and audited edits update as they happen. The full read catches what changes
  * with time alone (an HTTP poll growing old) and documents reissued to panels that did not
