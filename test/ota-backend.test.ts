@@ -4,11 +4,11 @@ import { mkdir } from 'node:fs/promises';
 import got from 'got';
 import type { Backend } from '@airpanel/backend/backend';
 import { endpointUrl, endpoints } from '@airpanel/contract/api';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater } from '@airpanel/panel/core/update/index';
+import { GotOtaHttpClient } from '@airpanel/panel/core/update/index';
 import * as ops from '@airpanel/release-tools/ops';
 import { generateReleaseKey, makeBundle, writeKeyFile } from './harness/ota/feed.js';
 import { makeTempDir, provisionPanel, startBackend, useCleanups, type AdminApi } from './harness/index.js';
-import { timerScheduler } from './harness/ota/updater.js';
+import { testUpdater } from './harness/ota/updater.js';
 
 const cleanups = useCleanups();
 
@@ -55,23 +55,20 @@ describe('OTA through the real backend', () => {
     const dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
     const restarts: string[] = [];
-    const updater = new OtaUpdater({
+    const updater = testUpdater({
       dataDir,
       manifestUrl: endpointUrl(backend.url, endpoints.getChannelManifest, { channel: 'stable' }),
-      reportUrl: endpointUrl(backend.url, endpoints.reportUpdate, { panelId: 'panel-ota' }),
+      trusted: [key],
       panelId: 'panel-ota',
-      channel: 'stable',
-      runtimeHost: 'electron',
-      runtimeVersion: '45.4.1',
-      runningVersion: '1.0.0',
-      launchKind: 'current',
       buildTimeMs: 0,
-      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient({ credentials: { origin: backend.url, headers: { authorization: `Bearer ${reg.apiKey}` } } }),
-      wallClock: { now: () => Date.now() },
-      scheduler: timerScheduler,
-      random: () => 0.5,
-      requestRestart: async () => void restarts.push('restart'),
+      restarts,
+      options: {
+        reportUrl: endpointUrl(backend.url, endpoints.reportUpdate, { panelId: 'panel-ota' }),
+        http: new GotOtaHttpClient({ credentials: { origin: backend.url, headers: { authorization: `Bearer ${reg.apiKey}` } } }),
+        // The updater's own download retries (no retry settings of the test harness).
+        downloadAttempts: undefined,
+        retryDelayMs: undefined,
+      },
     });
     expect(await updater.checkNow()).toMatch(/2\.0\.0 installed/);
     expect(restarts).toEqual(['restart']);

@@ -4,11 +4,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createOtaUpdater } from '@airpanel/panel/core/kiosk/ota';
 import { makeConfig, writePanelJson } from '@airpanel/panel/core/testing/fixtures';
-import { Ed25519Verifier, GotOtaHttpClient, OtaUpdater, releaseLayout } from '@airpanel/panel/core/update/index';
+import { GotOtaHttpClient, releaseLayout } from '@airpanel/panel/core/update/index';
 import * as ops from '@airpanel/release-tools/ops';
 import { makeBundle, postSignedManifest, startFeed, writeKeyFile, writeKeyring, type TestFeed } from './harness/ota/feed.js';
 import { makeTempDir } from './harness/index.js';
-import { timerScheduler } from './harness/ota/updater.js';
+import { testUpdater } from './harness/ota/updater.js';
 import { cleanups, key, quiet } from './ota-retrieval.test-support.js';
 import { API_PREFIX, endpointUrl, endpoints } from '@airpanel/contract/api';
 
@@ -19,23 +19,19 @@ describe('feed silence in the fleet list (real release feed)', () => {
     let now = Date.now();
     const dataDir = join(tmp.dir, 'panel');
     await mkdir(dataDir);
-    const u = new OtaUpdater({
+    const u = testUpdater({
       dataDir,
       manifestUrl: feed.manifestUrl('stable'),
-      reportUrl: endpointUrl(feed.url, endpoints.reportUpdate, { panelId: 'panel-0001' }),
-      panelId: 'panel-0001',
-      channel: 'stable',
-      runtimeHost: 'electron',
-      runtimeVersion: '45.4.1',
-      runningVersion: '1.0.0',
-      launchKind: 'current',
+      trusted: [key],
       buildTimeMs: 0,
-      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient(),
-      wallClock: { now: () => now },
-      scheduler: timerScheduler,
-      random: () => 0.5,
-      requestRestart: async () => undefined,
+      options: {
+        reportUrl: endpointUrl(feed.url, endpoints.reportUpdate, { panelId: 'panel-0001' }),
+        http: new GotOtaHttpClient(),
+        wallClock: { now: () => now },
+        // The updater's own download retries (no retry settings of the test harness).
+        downloadAttempts: undefined,
+        retryDelayMs: undefined,
+      },
     });
     const since = new Date(now).toISOString();
     expect(await u.checkNow()).toMatch(/no release/);

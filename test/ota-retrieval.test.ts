@@ -3,9 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  Ed25519Verifier,
   GotOtaHttpClient,
-  OtaUpdater,
   readBundleDescriptor,
   releaseLayout,
   signManifest,
@@ -13,7 +11,7 @@ import {
 } from '@airpanel/panel/core/update/index';
 import { generateReleaseKey, makeBundle } from './harness/ota/feed.js';
 import { makeTempDir } from './harness/index.js';
-import { timerScheduler } from './harness/ota/updater.js';
+import { testUpdater } from './harness/ota/updater.js';
 import { cleanups, key, scriptedServer, trickle, signed, type Scripted } from './ota-retrieval.test-support.js';
 
 describe('OTA retrieval limits, rollback floor and credentials (real servers on 127.0.0.1)', () => {
@@ -32,28 +30,17 @@ describe('OTA retrieval limits, rollback floor and credentials (real servers on 
   });
 
   const updater = (over: Partial<OtaUpdaterOptions> = {}) =>
-    new OtaUpdater({
+    testUpdater({
       dataDir,
       manifestUrl: `${srv.url}/manifest`,
-      reportUrl: null,
-      panelId: 'panel-0001',
-      channel: 'stable',
-      runtimeHost: 'electron',
-      runtimeVersion: '45.4.1',
-      runningVersion: '1.0.0',
-      launchKind: 'current',
+      trusted: [key],
       buildTimeMs: 0,
-      verifier: new Ed25519Verifier([{ keyId: key.keyId, publicKey: key.publicKey }]),
-      http: new GotOtaHttpClient({ timeoutMs: 10_000 }),
-      wallClock: { now: () => Date.now() },
-      scheduler: timerScheduler,
-      random: () => 0.5,
-      requestRestart: async () => undefined,
-      downloadAttempts: 1,
-      retryDelayMs: 10,
-      manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 1500, minBytesPerSecond: 50, rateWindowMs: 500 },
-      downloadLimits: { minBytesPerSecond: 2000, rateWindowMs: 500, baseDeadlineMs: 1000 },
-      ...over,
+      options: {
+        http: new GotOtaHttpClient({ timeoutMs: 10_000 }),
+        manifestLimits: { maxBytes: 64 * 1024, deadlineMs: 1500, minBytesPerSecond: 50, rateWindowMs: 500 },
+        downloadLimits: { minBytesPerSecond: 2000, rateWindowMs: 500, baseDeadlineMs: 1000 },
+        ...over,
+      },
     });
 
   it('a trickling manifest server (one byte every 50 ms) fails the check within the limits; the next check is not blocked', async () => {

@@ -30,6 +30,8 @@ export interface TestPanelOptions {
   runtimeVersion?: string;
   restarts?: string[];
   downloadAttempts?: number;
+  /** Anything else the updater takes (report URL, an HTTP client with credentials, limits), over the defaults above. */
+  options?: Partial<OtaUpdaterOptions>;
 }
 
 /** The real updater as a panel would build it, with a clock and restart hook a test controls. */
@@ -56,6 +58,7 @@ export function testUpdater(o: TestPanelOptions): OtaUpdater {
     ...(o.writer ? { writer: o.writer } : {}),
     downloadAttempts: o.downloadAttempts ?? 1,
     retryDelayMs: 10,
+    ...o.options,
   };
   return new OtaUpdater(opts);
 }
