@@ -82,6 +82,30 @@ describe('SystemdNotifier', () => {
     expect(alive).toBe(2);
   });
 
+  it('keeps pinging while an orderly stop closes the window, without asking the renderer', async () => {
+    const { calls, run } = recorder();
+    const timer = manualInterval();
+    let alive = 0;
+    const n = new SystemdNotifier({
+      env: { NOTIFY_SOCKET: '/run/systemd/notify', WATCHDOG_USEC: '30000000' },
+      log: quietLog,
+      run,
+      ...timer,
+      alive: () => alive++,
+    });
+    n.startWatchdog(async () => false);
+    await timer.tick();
+    expect(calls).toEqual([]);
+    n.pingWhileStopping();
+    expect(timer.running).toBe(true);
+    expect(timer.ms).toBe(15_000);
+    await timer.tick();
+    await timer.tick();
+    expect(calls).toEqual([['WATCHDOG=1'], ['WATCHDOG=1'], ['WATCHDOG=1']]);
+    // A stopping host is not a healthy release: the loader hears nothing of these pings.
+    expect(alive).toBe(0);
+  });
+
   it('extends the start timeout only before READY=1', async () => {
     const { calls, run } = recorder();
     const n = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/run/systemd/notify' }, log: quietLog, run });

@@ -98,6 +98,21 @@ export class SystemdNotifier {
     this.timer = null;
   }
 
+  /**
+   * An orderly stop is under way (a requested restart, SIGTERM): WATCHDOG=1 now and at every
+   * interval until the process exits, without the renderer check — the window is being closed
+   * on purpose. Ending Chromium under slow emulation outlasted WatchdogSec (30 s) in the OTA
+   * boot, and systemd killed a healthy restart as a hang. The caller bounds the stop with its
+   * own deadline (process.exit), so a stuck stop still ends.
+   */
+  pingWhileStopping(): void {
+    this.stop();
+    if (this.watchdogIntervalMs === null) return;
+    void this.send(['WATCHDOG=1']);
+    const setI = this.o.setInterval ?? ((fn, ms) => setInterval(fn, ms).unref());
+    this.timer = setI(() => void this.send(['WATCHDOG=1']), this.watchdogIntervalMs);
+  }
+
   private async send(args: string[]): Promise<void> {
     const code = await this.run(args);
     if (code !== 0) this.o.log.warn('systemd-notify failed', { args, code });

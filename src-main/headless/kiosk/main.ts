@@ -73,10 +73,17 @@ let kiosk: KioskHost | null = null;
 let core: PanelCore | null = null;
 let stopping = false;
 
+/** An orderly stop that has not ended by then exits anyway (the exit handler kills the window). */
+const SHUTDOWN_DEADLINE_MS = 60_000;
+
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    notifier.stop();
+    setTimeout(() => {
+      log.warn('shutdown did not end within its deadline: exiting now', { deadlineMs: SHUTDOWN_DEADLINE_MS });
+      process.exit(code);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    notifier.pingWhileStopping();
     updater?.stop();
     await kiosk?.stop().catch(() => undefined);
     await core?.stop().catch(() => undefined);
