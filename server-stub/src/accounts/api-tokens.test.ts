@@ -1,37 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiToken, ApiTokenIssue, AuditEntry } from '@airpanel/contract';
-import type { Backend } from '../backend.js';
-import { makeTempDir, startTestBackend } from '../test-support.js';
-import { addTestUser, login, manualClock, sessionRequest, type TestSession } from './test-support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ApiToken, ApiTokenIssue, AuditEntry, ContentSet } from '@airpanel/contract';
+import { useTestBackend } from '../test-support.js';
+import { addTestUser, login, manualClock, sessionApi, type TestSession } from './test-support.js';
 
 describe("users' API tokens (real backend, SQLite, HTTP)", () => {
-  const temp = makeTempDir();
   const clock = manualClock();
-  let backend: Backend;
+  const fixture = useTestBackend({ clock }, { per: 'suite' });
   let admin: TestSession;
 
   beforeAll(async () => {
-    backend = await startTestBackend(temp.dir, { clock });
+    const backend = await fixture.start();
     await addTestUser(backend, 'root', 'admin');
     await addTestUser(backend, 'ci-bot', 'operator');
-    admin = await login(backend.url, 'root');
-  });
-  afterAll(async () => {
-    await backend.close();
-    temp.remove();
+    admin = await login(fixture.api, 'root');
   });
 
-  const withToken = async (token: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${backend.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, json: text ? (JSON.parse(text) as unknown) : undefined };
-  };
-  const makeToken = async (body: unknown) => {
-    const answer = await sessionRequest(backend.url, admin, 'POST', '/api/v1/users/ci-bot/api-tokens', { body });
+  const as = (session: TestSession) => sessionApi(fixture.api, session);
+  const makeToken = async (body: { label: string; expiresInDays?: number }) => {
+    const answer = await as(admin)('createApiToken', { params: { userName: 'ci-bot' }, body });
     expect(answer.status).toBe(201);
     return answer.json as ApiTokenIssue;
   };
@@ -41,45 +27,45 @@ describe("users' API tokens (real backend, SQLite, HTTP)", () => {
     expect(issued).toMatchObject({ userName: 'ci-bot', label: 'deploy script', expiresAt: null, lastUsedAt: null });
     expect(issued.token).toMatch(/^aput_[A-Za-z0-9_-]{43}$/);
 
-    const content = await withToken(issued.token, 'GET', '/api/v1/content-sets/default-en');
+    const params = { contentSetId: 'default-en' };
+    const content = await fixture.api('getContentSet', { params, token: issued.token });
     expect(content.status).toBe(200);
-    const { id: _id, ...body } = content.json as { id: string };
-    expect((await withToken(issued.token, 'PUT', '/api/v1/content-sets/default-en', body)).status).toBe(200);
-    const promote = await withToken(issued.token, 'POST', '/api/v1/releases', {});
+    const { id: _id, ...body } = content.json as ContentSet;
+    expect((await fixture.api('replaceContentSet', { params, body, token: issued.token })).status).toBe(200);
+    const promote = await fixture.api('publishRelease', { rawBody: '{}', token: issued.token });
     expect(promote.status).toBe(403);
     expect(promote.json).toMatchObject({ error: { details: { requiredRole: 'release-manager', role: 'operator' } } });
     // The token has no session to show.
-    expect((await withToken(issued.token, 'GET', '/api/v1/session')).status).toBe(401);
+    expect((await fixture.api('getSession', { token: issued.token })).status).toBe(401);
 
-    const listed = (await sessionRequest(backend.url, admin, 'GET', '/api/v1/users/ci-bot/api-tokens')).json as ApiToken[];
+    const listed = (await as(admin)('listApiTokens', { params: { userName: 'ci-bot' } })).json as ApiToken[];
     expect(listed).toEqual(
       [{ ...issued, token: undefined, lastUsedAt: new Date(clock.now()).toISOString() }].map(({ token: _t, ...t }) => t),
     );
-    const audit = (await sessionRequest(backend.url, admin, 'GET', '/api/v1/audit?user=ci-bot&objectType=content-set'))
-      .json as AuditEntry[];
+    const audit = (await as(admin)('listAudit', { query: { user: 'ci-bot', objectType: 'content-set' } })).json as AuditEntry[];
     expect(audit[0]).toMatchObject({ action: 'replaceContentSet', actor: { kind: 'user', name: 'ci-bot' } });
-    const everything = JSON.stringify((await sessionRequest(backend.url, admin, 'GET', '/api/v1/audit?limit=500')).json);
+    const everything = JSON.stringify((await as(admin)('listAudit', { query: { limit: 500 } })).json);
     expect(everything).not.toContain(issued.token);
   });
 
   it('is refused once deleted, after its expiry, and while its user is disabled', async () => {
     const deleted = await makeToken({ label: 'to delete' });
-    expect((await sessionRequest(backend.url, admin, 'DELETE', `/api/v1/users/ci-bot/api-tokens/${deleted.id}`)).status).toBe(204);
-    const refused = await withToken(deleted.token, 'GET', '/api/v1/panels');
+    expect((await as(admin)('deleteApiToken', { params: { userName: 'ci-bot', tokenId: deleted.id } })).status).toBe(204);
+    const refused = await fixture.api('listPanels', { token: deleted.token });
     expect(refused.status).toBe(401);
     expect(refused.json).toMatchObject({ error: { code: 'unauthorized' } });
 
     const expiring = await makeToken({ label: 'one day', expiresInDays: 1 });
-    expect((await withToken(expiring.token, 'GET', '/api/v1/panels')).status).toBe(200);
+    expect((await fixture.api('listPanels', { token: expiring.token })).status).toBe(200);
     clock.advance(86_400_000);
-    expect((await withToken(expiring.token, 'GET', '/api/v1/panels')).status).toBe(401);
+    expect((await fixture.api('listPanels', { token: expiring.token })).status).toBe(401);
 
     // A day later the admin's session has ended too.
-    admin = await login(backend.url, 'root');
+    admin = await login(fixture.api, 'root');
     const kept = await makeToken({ label: 'kept' });
-    expect((await sessionRequest(backend.url, admin, 'PATCH', '/api/v1/users/ci-bot', { body: { disabled: true } })).status).toBe(200);
-    expect((await withToken(kept.token, 'GET', '/api/v1/panels')).status).toBe(401);
-    expect((await sessionRequest(backend.url, admin, 'PATCH', '/api/v1/users/ci-bot', { body: { disabled: false } })).status).toBe(200);
-    expect((await withToken(kept.token, 'GET', '/api/v1/panels')).status).toBe(200);
+    expect((await as(admin)('updateUser', { params: { userName: 'ci-bot' }, body: { disabled: true } })).status).toBe(200);
+    expect((await fixture.api('listPanels', { token: kept.token })).status).toBe(401);
+    expect((await as(admin)('updateUser', { params: { userName: 'ci-bot' }, body: { disabled: false } })).status).toBe(200);
+    expect((await fixture.api('listPanels', { token: kept.token })).status).toBe(200);
   });
 });
