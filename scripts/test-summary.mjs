@@ -1,5 +1,5 @@
 // Closes `npm test` with one line that totals every runner of this run (vitest, Playwright
-// in Chromium, the Electron end-to-end spec), e.g. `tests: 462 passed, 0 failed, 5 skipped`,
+// in Chromium, the Electron end-to-end spec, the QEMU smoke boot), e.g. `tests: 462 passed, 0 failed, 5 skipped`,
 // so a reader (or CI) sees the whole count at the end rather than the last runner's.
 // The reports are removed at the start of `npm test` (pretest), so none is from an old run.
 import { readFileSync, existsSync } from 'node:fs';
@@ -10,13 +10,14 @@ let failed = 0;
 let skipped = 0;
 const parts = [];
 
-const vitestFile = `${dir}/vitest.json`;
-if (existsSync(vitestFile)) {
-  const r = JSON.parse(readFileSync(vitestFile, 'utf8'));
+for (const name of ['vitest', 'vitest-boot']) {
+  const file = `${dir}/${name}.json`;
+  if (!existsSync(file)) continue;
+  const r = JSON.parse(readFileSync(file, 'utf8'));
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  parts.push(`vitest ${r.numPassedTests}/${r.numTotalTests}`);
+  parts.push(`${name === 'vitest' ? 'vitest' : 'QEMU boot'} ${r.numPassedTests}/${r.numTotalTests}`);
 }
 for (const name of ['playwright', 'playwright-electron']) {
   const file = `${dir}/${name}.json`;

@@ -24,18 +24,11 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
   const figures = new BootFigures('panel');
   let panel: BootPanel;
   let sampler: PanelSampler;
-  /**
-   * The panel's sensor, as a live one would: the current reading again every 20 s, so the
-   * backend keeps issuing documents and a panel that takes minutes to paint under load is
-   * still live when it does (without new readings its document lapses after the 90 s window).
-   */
-  let pm25 = 8;
-  let feeder: NodeJS.Timeout | undefined;
-
   beforeAll(async () => {
     panel = await BootPanel.create({ name: 'panel', freshnessWindowSeconds: FRESHNESS_WINDOW_SECONDS });
-    await panel.prepare(pm25);
-    feeder = setInterval(() => void panel.backend.postReading(panel.sensorId, pm25).catch(() => undefined), 20_000);
+    // A live sensor (BootPanel's 20 s feed): without new readings the document lapses after the
+    // 90 s window before a panel that takes minutes to paint under load shows it.
+    await panel.prepare(8);
     sampler = new PanelSampler(async () => {
       const p = await panel.backend.panel(panel.panelId);
       return { online: p.online, state: p.state, displayedRevision: p.displayedRevision, lastError: p.lastError };
@@ -43,7 +36,6 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
   });
 
   afterAll(async () => {
-    clearInterval(feeder);
     sampler?.stop();
     await panel?.dispose();
     console.log(`[boot] figures: ${figures.save()}`);
@@ -116,18 +108,7 @@ describe('the panel image in QEMU: provisioned, booted, restarted, rebooted', ()
   });
 
   it('a new reading → the new level on the QEMU screen', async () => {
-    const before = await panel.display();
-    const postedAt = performance.now();
-    pm25 = 80;
-    await panel.backend.postReading(panel.sensorId, pm25);
-    const doc = await panel.waitForBackend(
-      'document at level bad',
-      () => panel.display(),
-      (d) => d.level.id === 'bad',
-      30_000,
-    );
-    expect(doc.revision).toBeGreaterThan(before.revision);
-    const shown = await panel.waitForContent('level bad', doc, { timeoutMs: 120_000 });
+    const { shown, postedAt } = await panel.showNewReading(80, 'bad', 120_000);
     figures.add('new reading → new level on screen', (shown.at - postedAt) / 1000, 'backend on the host, MQTT push through guestfwd');
     await backendSeesCurrent();
   });

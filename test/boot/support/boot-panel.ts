@@ -13,7 +13,7 @@ import { PRISTINE_IMAGE, REPO, provisionImageCopy, type ProvisionedImage } from 
 import { QemuMachine, type ScreenWait } from './qemu-machine.js';
 
 /** What `npm run image` writes beside the image (image/README.md). */
-const ImageInfo = z.object({ version: z.string().min(1), image: z.string(), bundle: z.string() });
+const ImageInfo = z.object({ version: z.string().min(1), image: z.string(), bundle: z.string(), builtAt: z.string() });
 export type ImageInfo = z.infer<typeof ImageInfo>;
 
 export function readImageInfo(image = PRISTINE_IMAGE): ImageInfo {
@@ -46,6 +46,9 @@ export class BootPanel {
   image: ProvisionedImage | null = null;
   machine: QemuMachine | null = null;
   private shellOfBoot: { boot: number; shell: GuestShell } | null = null;
+  /** The sensor's current PM2.5, posted again every 20 s once the feed runs. */
+  private pm25 = 0;
+  private feed: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly o: BootPanelOptions,
@@ -69,12 +72,20 @@ export class BootPanel {
     return new BootPanel(o, await BootBackend.create({ refreshIntervalSeconds: refresh }));
   }
 
-  /** Backend up with a sensor and a first reading, the image copy provisioned, the machine made. */
-  async prepare(firstPm25: number): Promise<void> {
+  /**
+   * Backend up with a sensor and a first reading, the image copy provisioned, the machine made.
+   * The sensor then behaves as a live one (unless `liveFeed: false`): the current reading again
+   * every 20 s, so the backend keeps issuing documents and a slow boot still finds its content
+   * live when it paints.
+   */
+  async prepare(firstPm25: number, o: { liveFeed?: boolean } = {}): Promise<void> {
     mkdirSync(this.workDir, { recursive: true });
     await this.backend.start();
     await this.backend.createSensor(this.sensorId);
+    this.pm25 = firstPm25;
     await this.backend.postReading(this.sensorId, firstPm25);
+    if (o.liveFeed !== false)
+      this.feed = setInterval(() => void this.backend.postReading(this.sensorId, this.pm25).catch(() => undefined), 20_000);
     await this.reference.start();
     this.image = provisionImageCopy({
       pristine: this.o.pristineImage ?? PRISTINE_IMAGE,
@@ -159,7 +170,33 @@ export class BootPanel {
     }
   }
 
+  /**
+   * Posts a reading that moves the panel to `level`, waits for the backend's document at that
+   * level (a newer revision) and then for the QEMU screen to show it; `at` - `postedAt` is the
+   * change-to-pixels time.
+   */
+  async showNewReading(
+    pm25: number,
+    level: string,
+    timeoutMs: number,
+  ): Promise<{ doc: DisplayDocument; shown: ScreenWait & { match: ContentMatch }; postedAt: number }> {
+    const before = await this.display();
+    const postedAt = performance.now();
+    this.pm25 = pm25;
+    await this.backend.postReading(this.sensorId, pm25);
+    const doc = await this.waitForBackend(
+      `document at level ${level}`,
+      () => this.display(),
+      (d) => d.level.id === level,
+      30_000,
+    );
+    if (doc.revision <= before.revision) throw new Error(`the document at level ${level} is not newer than revision ${before.revision}`);
+    const shown = await this.waitForContent(`level ${level}`, doc, { timeoutMs });
+    return { doc, shown, postedAt };
+  }
+
   async dispose(): Promise<void> {
+    clearInterval(this.feed);
     this.shellOfBoot?.shell.close();
     await this.machine?.dispose();
     await this.backend.stop().catch(() => undefined);
