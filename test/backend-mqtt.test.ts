@@ -10,13 +10,14 @@ import { DisplayDocument, PanelRegistration, panelTopics } from '@airpanel/contr
 import type { Backend, BackendOptions } from '@airpanel/backend/backend';
 import { startMosquitto, type RunningMosquitto } from '@airpanel/backend/mqtt/test-support/mosquitto-process';
 import { connectPanel, endAll, grantedQos } from '@airpanel/backend/mqtt/test-support/mqtt-test-kit';
-import { apiClient, Cleanups, startBackend as startHarnessBackend } from './harness/index.js';
+import { testApi } from '@airpanel/backend/test-support';
+import { Cleanups, startBackend as startHarnessBackend } from './harness/index.js';
 
 const ADMIN_TOKEN = 'admin-token-for-backend-mqtt-tests-0123456789';
 const SENSOR = 'sim-street';
 
-/** The backend's admin API: the contract's typed client with the admin token. */
-const admin = (backend: Backend) => apiClient(backend.url, ADMIN_TOKEN);
+/** The backend's admin API: the contract's typed client with its admin token. */
+const admin = (backend: Backend) => testApi(backend).admin;
 
 async function createPanel(backend: Backend, id: string): Promise<PanelRegistration> {
   return PanelRegistration.parse(await admin(backend).call('createPanel', { body: { id, name: `Panel ${id}`, sensorSourceId: SENSOR } }));

@@ -7,7 +7,7 @@
  *   npx tsx test/bench/alert-evaluation.ts [--panels 10000] [--outage 1000] [--rounds 20]
  *   npm run bench -- alert-evaluation -- --panels 10000
  *
- * In-process createBackend (SQLite, no MQTT, loops off, an injected clock) with N registered
+ * The harness's in-process backend (SQLite, no MQTT, loops off, an injected clock) with N registered
  * panels, `--outage` of which polled their display over HTTP (so they were seen). Measured,
  * each over `--rounds` passes (`backend.evaluateAlerts()`) with one event-stream client
  * reading:
@@ -18,15 +18,10 @@
  *   - the outage pass: the clock moved past the HTTP online window, the polled panels turn
  *     offline at once: their summary events and one offline alert each (no webhook set).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { endpointUrl, endpoints } from '@airpanel/contract/api';
-import { createBackend } from '@airpanel/backend/backend';
 import { openEventStream } from '@airpanel/backend/events/sse-client.test-support';
-import { silentLogger } from '@airpanel/backend/logger';
-import { apiClient, median, percentile, waitUntil } from '../harness/index.js';
+import { Cleanups, median, percentile, startBackend, waitUntil } from '../harness/index.js';
 import { loadLine, machineInfo, round, writeReport } from './support/report.js';
 
 const { values } = parseArgs({
@@ -58,19 +53,19 @@ const timeMs = (work: () => void): number => {
   return performance.now() - t;
 };
 
-const dataDir = await mkdtemp(join(tmpdir(), 'airpanel-bench-alerts-'));
+const cleanups = new Cleanups();
 let nowMs = Date.now();
-const backend = await createBackend({
-  dataDir,
-  host: '127.0.0.1',
-  port: 0,
-  mqtt: { mode: 'none' },
-  logger: silentLogger,
-  startLoops: false,
-  clock: { now: () => nowMs },
-  liveEvents: { maxBufferedBytes: 64 * 1024 * 1024, replayLength: 10 },
-});
 try {
+  const { backend, admin } = await startBackend({
+    mode: 'in-process',
+    cleanups,
+    mqtt: { mode: 'none' },
+    backend: {
+      startLoops: false,
+      clock: { now: () => nowMs },
+      liveEvents: { maxBufferedBytes: 64 * 1024 * 1024, replayLength: 10 },
+    },
+  });
   console.log(`alert-evaluation: ${N} panels, ${OUTAGE} of them seen then gone; ${loadLine()}`);
   const ids = Array.from({ length: N }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
   const keys = new Map<string, string>();
@@ -79,7 +74,7 @@ try {
   console.log(`  registered in ${round((performance.now() - t) / 1000, 1)} s`);
   t = performance.now();
   await pool(ids.slice(0, OUTAGE), 16, async (id) => {
-    await apiClient(backend.url, keys.get(id)!).call('getDisplay', { params: { panelId: id } });
+    await admin.panelClient(keys.get(id)!).call('getDisplay', { params: { panelId: id } });
   });
   console.log(`  ${OUTAGE} display polls in ${round((performance.now() - t) / 1000, 1)} s`);
 
@@ -149,6 +144,5 @@ try {
   );
   console.log(`  wrote ${files.join(', ')}`);
 } finally {
-  await backend.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await cleanups.run();
 }

@@ -2,15 +2,22 @@
 // feeder that keeps documents coming, and the backend's record of a panel's own readings.
 import got, { type Got } from 'got';
 import type { PanelSummary } from '@airpanel/contract';
-import { createApiClient, createFetchTransport, type BackendApiClient, type StoredPanelReading } from '@airpanel/contract/api';
+import {
+  API_PREFIX,
+  createApiClient,
+  createFetchTransport,
+  serverRootOf,
+  type BackendApiClient,
+  type StoredPanelReading,
+} from '@airpanel/contract/api';
 
 /** The admin token every harness backend is started with (the dev stack may choose another). */
 export const ADMIN_TOKEN = 'admin-token-for-the-test-harness-0123456789';
 
 const transport = createFetchTransport();
 
-/** The contract's typed client for `baseUrl` (a server root or an `…/api/v1` base) with a bearer: the admin token or a panel's key. */
-export function apiClient(baseUrl: string, bearer: string, timeoutMs = 3_000): BackendApiClient {
+/** The contract's typed client for `baseUrl` (a server root or an API base) with a bearer: the admin token or a panel's key. */
+function typedClient(baseUrl: string, bearer: string, timeoutMs = 3_000): BackendApiClient {
   return createApiClient({ baseUrl, credentials: { bearer }, transport, timeoutMs });
 }
 
@@ -19,8 +26,8 @@ export class AdminApi {
   /** The typed client with the admin token: every call a test makes goes through it. */
   readonly client: BackendApiClient;
   /**
-   * got with the admin token below `<baseUrl>/api/v1`: only for the boot suite's support,
-   * which has not moved to `client` yet.
+   * got with the admin token below the API prefix: only for the boot suite's support, which
+   * has not moved to `client` yet.
    */
   readonly http: Got;
 
@@ -28,9 +35,9 @@ export class AdminApi {
     readonly baseUrl: string,
     readonly token = ADMIN_TOKEN,
   ) {
-    this.client = apiClient(baseUrl, token);
+    this.client = typedClient(baseUrl, token);
     this.http = got.extend({
-      prefixUrl: `${baseUrl}/api/v1`,
+      prefixUrl: `${serverRootOf(baseUrl)}${API_PREFIX}`,
       headers: { authorization: `Bearer ${token}` },
       retry: { limit: 0 },
       timeout: { request: 3_000 },
@@ -39,7 +46,7 @@ export class AdminApi {
 
   /** A client with a panel's key, against the same backend. */
   panelClient(apiKey: string): BackendApiClient {
-    return apiClient(this.baseUrl, apiKey);
+    return typedClient(this.baseUrl, apiKey);
   }
 
   async postReading(sensorId: string, pm25: number): Promise<void> {

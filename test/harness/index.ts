@@ -6,7 +6,7 @@ export { useCleanups } from './use-cleanups.js';
 export { sleep, waitUntil, freePort, type WaitOptions } from './wait.js';
 export { percentile, median, mean, summarize, linearFit, reportFigures, type Summary } from './stats.js';
 export { REPO_ROOT, buildForNode, nodeArgsFor, bundleLikeRelease } from './build.js';
-export { ADMIN_TOKEN, AdminApi, apiClient, ReadingFeeder, backendReadings, type ReceivedReading } from './admin.js';
+export { ADMIN_TOKEN, AdminApi, ReadingFeeder, backendReadings, type ReceivedReading } from './admin.js';
 export {
   startBackend,
   startBackendWithPanel,
