@@ -264,16 +264,3 @@ export function useTestBackend(defaults: Partial<BackendOptions> = {}, o: { per?
   };
   return fixture;
 }
-
-/**
- * A request by method and path as given, for the tests of the router itself (fuzzing, the
- * OpenAPI document); every other test calls operations by id (`testApi`).
- */
-export function apiClient(baseUrl: string) {
-  const root = serverRootOf(baseUrl);
-  return (
-    method: string,
-    urlPath: `/${string}`,
-    options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
-  ): Promise<TestAnswer> => sendUnjudged(method as HttpMethod, `${root}${urlPath}`, options);
-}

@@ -5,7 +5,7 @@ import { CSRF_HEADER } from '@airpanel/contract';
 import { endpoints } from '@airpanel/contract/api';
 import { addTestUser, login, type TestSession } from '../accounts/test-support.js';
 import type { Backend } from '../backend.js';
-import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
+import { makeTempDir, startTestBackend, testApi } from '../test-support.js';
 
 const PATH_TEMPLATES = [
   '/api/v1/panels',
@@ -153,18 +153,11 @@ describe('fuzzing the API', () => {
 
   beforeAll(async () => {
     backend = await startTestBackend(temp.dir);
-    const api = apiClient(backend.url);
-    await api('POST', '/api/v1/sensors', {
-      token: backend.adminToken,
-      body: { id: 'sim-f', name: 'Fuzz sensor', spec: { kind: 'simulated' } },
-    });
-    const created = await api('POST', '/api/v1/panels', {
-      token: backend.adminToken,
-      body: { id: 'panel-f', name: 'Fuzz', sensorSourceId: 'sim-f' },
-    });
-    panelKey = (created.json as { apiKey: string }).apiKey;
+    const api = testApi(backend);
+    await api.admin.call('createSensorSource', { body: { id: 'sim-f', name: 'Fuzz sensor', spec: { kind: 'simulated' } } });
+    panelKey = (await api.admin.call('createPanel', { body: { id: 'panel-f', name: 'Fuzz', sensorSourceId: 'sim-f' } })).apiKey;
     await addTestUser(backend, 'fuzz-op', 'operator');
-    session = await login(backend.url, 'fuzz-op');
+    session = await login(api, 'fuzz-op');
   });
   afterAll(async () => {
     await backend.close();
@@ -172,7 +165,7 @@ describe('fuzzing the API', () => {
   });
 
   it('answers thousands of generated requests with 2xx, 3xx or 4xx only, and stays up', async () => {
-    const api = apiClient(backend.url);
+    const api = testApi(backend);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const statuses = new Map<number, number>();
     await fc.assert(
@@ -201,7 +194,7 @@ describe('fuzzing the API', () => {
       { numRuns: 1_500, seed: 20_261_122 },
     );
     agent.destroy();
-    const health = await api('GET', '/healthz');
+    const health = await api('getHealth');
     expect(health.status).toBe(200);
     // The generator reached past validation too, not only the 4xx answers.
     expect([...statuses.keys()].some((s) => s < 300)).toBe(true);

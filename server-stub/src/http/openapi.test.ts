@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiPath } from '@airpanel/contract/api';
 import type { Backend } from '../backend.js';
-import { apiClient, makeTempDir, startTestBackend } from '../test-support.js';
+import { makeTempDir, startTestBackend, testApi } from '../test-support.js';
 
 type Json = Record<string, unknown>;
 
@@ -23,7 +24,7 @@ describe('OpenAPI document', () => {
 
   beforeAll(async () => {
     backend = await startTestBackend(temp.dir);
-    const answer = await apiClient(backend.url)('GET', '/api/v1/openapi.json');
+    const answer = await testApi(backend)('getOpenApi');
     expect(answer.status).toBe(200);
     doc = answer.json as Json;
   });
@@ -181,8 +182,8 @@ describe('OpenAPI document with routes added through extendHttp', () => {
       },
     });
     try {
-      const api = apiClient(backend.url);
-      const doc = (await api('GET', '/api/v1/openapi.json')).json as { paths: Record<string, Record<string, Json>> };
+      const api = testApi(backend);
+      const doc = (await api('getOpenApi')).json as { paths: Record<string, Record<string, Json>> };
       const op = doc.paths['/api/v1/extras/{thing}']!.get!;
       expect(op).toMatchObject({
         summary: 'One extra thing',
@@ -190,8 +191,9 @@ describe('OpenAPI document with routes added through extendHttp', () => {
         parameters: [{ name: 'thing', in: 'path', required: true }],
       });
       expect(doc.paths['/api/v1/releases']).toBeUndefined();
-      expect((await api('GET', '/api/v1/extras/lamp', { token: backend.adminToken })).json).toEqual({ thing: 'lamp' });
-      expect((await api('GET', '/api/v1/extras/lamp')).status).toBe(401);
+      const extra = { method: 'GET', path: apiPath('/extras/lamp') } as const;
+      expect((await api(extra, { token: backend.adminToken })).json).toEqual({ thing: 'lamp' });
+      expect((await api(extra)).status).toBe(401);
     } finally {
       await backend.close();
       temp.remove();
