@@ -10,6 +10,7 @@ export * from './product/sensors.js';
 export * from './product/topics.js';
 export * from './product/display.js';
 export * from './product/status.js';
+export * from './product/panel-transitions.js';
 export * from './product/panel.js';
 export * from './product/commands.js';
 export * from './product/provisioning.js';

@@ -42,6 +42,8 @@ import { HttpPollTracker } from './status/http-polls.js';
 import { PanelMessageRecorder } from './status/panel-message-sink.js';
 import { PanelReportQueue } from './status/report-queue.js';
 import { StatusStore } from './status/store.js';
+import { transitionRoutes } from './status/routes.js';
+import { PanelTransitionStore } from './status/transitions.js';
 
 /** A panel that polled over HTTP within this long counts as online, by default. */
 export const DEFAULT_HTTP_ONLINE_WINDOW_SECONDS = 900;
@@ -80,7 +82,8 @@ export function createDomain(o: DomainOptions) {
   const panelStore = new PanelStore(store);
   const keys = new PanelKeyIndex(o.adminToken);
   const documentStore = new DocumentStore(store);
-  const statusStore = new StatusStore(store);
+  const transitionStore = new PanelTransitionStore(store);
+  const statusStore = new StatusStore(store, transitionStore);
   const commandStore = new CommandStore(store);
   const readingStore = new ReadingStore(store);
   const schemeStore = new DefinitionStore<LevelScheme>(store, LEVEL_SCHEMES.table, LEVEL_SCHEMES.parse);
@@ -202,6 +205,7 @@ export function createDomain(o: DomainOptions) {
   /** Every route but the operations ones, in the order the OpenAPI document lists them. */
   const routes: BoundRoute[] = [
     ...panelRoutes(panels),
+    ...transitionRoutes({ transitions: transitionStore, reports, requirePanel: (panelId) => panels.require(panelId) }),
     ...displayRoutes(issuer, httpPolls),
     ...screenshotRoutes(screenshots),
     ...commandRoutes(commands),

@@ -23,6 +23,7 @@ export * from './client.js';
 export * from './client-transport.js';
 export { HealthReport } from './operations.js';
 export { LimitQuery, PanelParams } from './params.js';
+export { PanelTransitionsQuery } from './panels.js';
 export { SCREENSHOT_MAX_BYTES } from './screenshots.js';
 export { SensorParams } from './sensors.js';
 export * from './panel-readings.js';

@@ -1,11 +1,18 @@
 import { z } from 'zod';
 import { ApiKeyRotation } from '../product/backend-api.js';
 import { PanelCreateBody, PanelSummary, PanelUpdateBody } from '../product/panel.js';
+import { PANEL_TRANSITIONS_KEPT, PanelTransition } from '../product/panel-transitions.js';
 import { ClientCertificateBody, ClientCertificateIssue, PanelRegistration } from '../product/provisioning.js';
 import { apiPath, endpoint, errors, named, ownPanelOr } from './endpoint.js';
 import { PanelParams } from './params.js';
 
 const panelSummary = named('PanelSummary', PanelSummary);
+
+export const PanelTransitionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(PANEL_TRANSITIONS_KEPT).default(100),
+  /** Only transitions older than this one (its id): the next page of a newest-first listing. */
+  before: z.coerce.number().int().min(1).optional(),
+});
 
 export const panelEndpoints = {
   createPanel: endpoint({
@@ -86,6 +93,21 @@ export const panelEndpoints = {
     body: named('ClientCertificateBody', ClientCertificateBody),
     responses: {
       200: { description: 'The certificate and the CA to trust', schema: named('ClientCertificateIssue', ClientCertificateIssue) },
+      ...errors(400, 401, 403, 404),
+    },
+  }),
+  listPanelTransitions: endpoint({
+    method: 'GET',
+    path: apiPath('/panels/{panelId}/transitions'),
+    operationId: 'listPanelTransitions',
+    tag: 'panels',
+    auth: 'viewer',
+    summary: "The panel's state transitions and connection changes, newest first",
+    description: `The backend keeps the newest ${PANEL_TRANSITIONS_KEPT} per panel. \`before\` (an id) pages to older ones.`,
+    params: PanelParams,
+    query: PanelTransitionsQuery,
+    responses: {
+      200: { description: 'Transitions, newest first', schema: named('PanelTransitionList', z.array(PanelTransition)) },
       ...errors(400, 401, 403, 404),
     },
   }),

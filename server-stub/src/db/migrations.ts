@@ -181,4 +181,19 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX api_tokens_by_user ON api_tokens(user_name);
   `,
+  `
+  -- What changed in what each panel reported (server-stub/src/status/transitions.ts): its state
+  -- (from → to, why) and its connection; the newest 500 per panel, pruned on insert.
+  CREATE TABLE panel_transitions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    panel_id TEXT NOT NULL REFERENCES panels(id) ON DELETE CASCADE,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT,
+    online INTEGER,
+    reason TEXT NOT NULL
+  );
+  CREATE INDEX panel_transitions_by_panel ON panel_transitions(panel_id, id);
+  `,
 ];

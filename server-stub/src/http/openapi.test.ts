@@ -55,6 +55,7 @@ describe('OpenAPI document', () => {
       'delete /api/v1/panels/{panelId}',
       'post /api/v1/panels/{panelId}/api-key',
       'post /api/v1/panels/{panelId}/client-certificate',
+      'get /api/v1/panels/{panelId}/transitions',
       'get /api/v1/panels/{panelId}/display',
       'put /api/v1/panels/{panelId}/screenshot',
       'get /api/v1/panels/{panelId}/screenshot',

@@ -77,7 +77,7 @@ export class PanelMessageRecorder implements PanelMessageSink {
       return;
     }
     const at = this.nowIso();
-    this.o.queue.queue(panelId, () => this.o.status.recordStateTransition(panelId, event.to, at));
+    this.o.queue.queue(panelId, () => this.o.status.recordStateTransition(panelId, event.to, event.reason, at));
     logger.info('panel state transition', { panelId, from: event.from, to: event.to, reason: event.reason });
   }
 }

@@ -1,5 +1,6 @@
 import { LastStart, PanelSensorReport, type PanelStatus, type StatusMessage } from '@airpanel/contract';
 import type { Store } from '../db/store.js';
+import type { PanelTransitionStore, ReportedCondition } from './transitions.js';
 
 export interface StatusRow {
   online: boolean;
@@ -41,9 +42,21 @@ function statusFromRow(row: Record<string, unknown>): StatusRow {
   };
 }
 
-/** What each panel last reported (`panel_status`): its status, state, and last HTTP poll. */
+/**
+ * What each panel last reported (`panel_status`): its status, state, and last HTTP poll.
+ * Each report's change of state or connection is handed to the transition store.
+ */
 export class StatusStore {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly transitions: PanelTransitionStore,
+  ) {}
+
+  private condition(panelId: string): ReportedCondition | null {
+    const row = this.store.sql('SELECT state, online FROM panel_status WHERE panel_id = ?').get(panelId) as
+      { state: PanelStatus['state'] | null; online: number } | undefined;
+    return row ? { state: row.state, online: row.online === 1 } : null;
+  }
 
   get(panelId: string): StatusRow | null {
     const row = this.store.sql('SELECT * FROM panel_status WHERE panel_id = ?').get(panelId) as Record<string, unknown> | undefined;
@@ -70,6 +83,7 @@ export class StatusStore {
 
   /** Records what a panel reported on its status topic (a full status or its last will). */
   recordStatus(panelId: string, message: StatusMessage, receivedAtIso: string): void {
+    const before = this.condition(panelId);
     if ('firmwareVersion' in message) {
       this.store
         .sql(
@@ -89,6 +103,14 @@ export class StatusStore {
           lastError: message.lastError,
           body: JSON.stringify(message),
         });
+      const connection = message.online ? 'reported online' : 'reported offline';
+      this.transitions.observe(
+        panelId,
+        before,
+        { state: message.state, online: message.online },
+        { state: message.stateReason, connection },
+        receivedAtIso,
+      );
     } else {
       // The last will says only "offline"; what the panel said before stays on record.
       this.store
@@ -97,16 +119,26 @@ export class StatusStore {
         ON CONFLICT (panel_id) DO UPDATE SET online = 0`,
         )
         .run(panelId);
+      const after = { state: before?.state ?? null, online: false };
+      this.transitions.observe(panelId, before, after, { state: '', connection: 'went offline (last will)' }, receivedAtIso);
     }
   }
 
-  recordStateTransition(panelId: string, state: PanelStatus['state'], atIso: string): void {
+  recordStateTransition(panelId: string, state: PanelStatus['state'], reason: string, atIso: string): void {
+    const before = this.condition(panelId);
     this.store
       .sql(
         `INSERT INTO panel_status (panel_id, online, last_seen_at, state) VALUES (?, 1, ?, ?)
       ON CONFLICT (panel_id) DO UPDATE SET state = excluded.state, last_seen_at = excluded.last_seen_at`,
       )
       .run(panelId, atIso, state);
+    this.transitions.observe(
+      panelId,
+      before,
+      { state, online: before?.online ?? true },
+      { state: reason, connection: 'reported online' },
+      atIso,
+    );
   }
 
   recordHttpSeen(panelId: string, atIso: string): void {
