@@ -33,6 +33,8 @@ export class ReadingQueue {
   /** Readings the broker acknowledged, by id → when (monotonic ms); they stay until the backend confirms. */
   private readonly sent = new Map<string, number>();
   private nextSeq = 1;
+  /** What `seq.json` says: one past the newest reading on disk, never a number only reserved. */
+  private storedNextSeq = 1;
   private readonly max: number;
 
   constructor(private readonly o: ReadingQueueOptions) {
@@ -65,6 +67,7 @@ export class ReadingQueue {
       // absent on a first start, or lost: the queued readings still bound it from below
     }
     this.nextSeq = Math.max(Number.isSafeInteger(stored) ? stored : 1, (loaded.at(-1)?.seq ?? 0) + 1, 1);
+    this.storedNextSeq = this.nextSeq;
     if (loaded.length > 0)
       this.o.logger.info('reading queue loaded', { readings: loaded.length, oldestSeq: loaded[0]!.seq, nextSeq: this.nextSeq });
   }
@@ -123,7 +126,11 @@ export class ReadingQueue {
   /** Stores a reading durably; resolves once it is on disk. */
   async append(reading: PanelReading): Promise<void> {
     await writeFileAtomic(join(this.o.dir, fileOf(reading.seq)), JSON.stringify(reading), { syncDirectory: false });
-    await writeFileAtomic(join(this.o.dir, 'seq.json'), JSON.stringify({ next: Math.max(this.nextSeq, reading.seq + 1) }), {
+    // One past this reading, not past every number taken: a reading whose number was taken
+    // while this one was written, and which a power cut then stopped before it reached the
+    // disk, gets its number again after the restart, so the backend sees no gap in the series.
+    this.storedNextSeq = Math.max(this.storedNextSeq, reading.seq + 1);
+    await writeFileAtomic(join(this.o.dir, 'seq.json'), JSON.stringify({ next: this.storedNextSeq }), {
       syncDirectory: false,
     });
     await fsyncDir(this.o.dir);
