@@ -90,6 +90,14 @@ test('a screenshot command ends with the picture on the panel page; command acks
   await expect(page.getByTestId('panel-status').getByTestId('state')).toHaveText('live', { timeout: 30_000 });
   // What it shows now: the panel's own renderer, drawing the current document.
   await expect(page.locator('[data-view="content"]')).toBeVisible();
+  // Its transitions as the backend kept them: there after leaving the page and coming back.
+  const transitions = page.getByTestId('transitions');
+  await expect(transitions.getByText(/→ live/)).toBeVisible({ timeout: 30_000 });
+  await page.getByRole('link', { name: 'Fleet', exact: true }).click();
+  await page.getByRole('link', { name: 'Tram stop' }).click();
+  await expect(transitions.getByText(/→ live/)).toBeVisible();
+  await expect(transitions.getByText(/came online/)).toBeVisible();
+  await expect(transitions.locator('time').first()).toHaveAttribute('datetime', /^\d{4}-\d{2}-\d{2}T/);
 
   await page.getByRole('button', { name: 'Take a new one' }).click();
   const shot = page.getByTestId('screenshot');
