@@ -81,7 +81,9 @@ export async function logIn(page: Page, role: Role, o: { landsOn?: string } = {}
   await page.getByLabel('User name').fill(user.name);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: o.landsOn ?? 'Fleet' })).toBeVisible();
+  // A login is a scrypt hash (32 MiB, tens of ms when idle) and a page load: on a loaded CI
+  // machine that outlasted the default 5 s once, in a run where everything else passed.
+  await expect(page.getByRole('heading', { level: 1, name: o.landsOn ?? 'Fleet' })).toBeVisible({ timeout: 30_000 });
 }
 
 /** CSP violations and uncaught errors of a page: a strict CSP must not break the app. */
