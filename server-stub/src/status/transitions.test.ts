@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { PanelTransition} from '@airpanel/contract';
+import type { PanelTransition } from '@airpanel/contract';
 import { PANEL_TRANSITIONS_KEPT, StatusMessage, type PanelStateName } from '@airpanel/contract';
 import { addTestUser, login, sessionApi } from '../accounts/test-support.js';
 import type { Backend } from '../backend.js';
