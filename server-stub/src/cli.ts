@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WebhookSecret, WebhookUrl } from '@airpanel/contract';
+import { API_PREFIX, endpoints, endpointUrl } from '@airpanel/contract/api';
 import { runUsersCommand } from './accounts/cli.js';
 import { createBackend, DEFAULT_REFRESH_INTERVAL_SECONDS, type BackendOptions, type MqttOptions } from './backend.js';
 import { createJsonLogger } from './logger.js';
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
   const backend = await createBackend({ ...parsed.options, logger, processMetrics: true });
   closeOnSignals(backend, logger);
   process.stderr.write(
-    `Airpanel backend on ${backend.url} (API ${backend.url}/api/v1, OpenAPI ${backend.url}/api/v1/openapi.json)\n` +
+    `Airpanel backend on ${backend.url} (API ${backend.url}${API_PREFIX}, OpenAPI ${endpointUrl(backend.url, endpoints.getOpenApi)})\n` +
       `MQTT for panels: ${backend.mqttUrl ?? 'none (HTTP polling only)'}\n` +
       (backend.tls ? `${transportSummary(backend.tls)}\n` : '') +
       (backend.adminTokenFile ? `Admin token in ${backend.adminTokenFile}\n` : 'Admin token from AIRPANEL_ADMIN_TOKEN\n'),

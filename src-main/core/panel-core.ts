@@ -1,6 +1,5 @@
 import { displayETag, type DisplayDocument, type PanelStatus, type PanelConfig } from '@airpanel/contract';
 import { type FramePresented, type PanelView, type RendererErrorReport } from '@airpanel/contract/internal';
-import { panelApiClient } from './backend-api.js';
 import { LastKnownGoodCache } from './cache.js';
 import {
   type MonotonicClock,
@@ -21,7 +20,8 @@ import type { Logger } from '@airpanel/node-support/logger';
 import { buildPanelConnection } from './panel-connection.js';
 import { PollOutcomePolicy } from './poll-outcome-policy.js';
 import { type PanelState, PanelStateMachine, sameView, type StateTransition, viewOfState } from './state-machine.js';
-import { OwnMeasurement } from './sensor/own-measurement.js';
+import type { OwnMeasurement } from './sensor/own-measurement.js';
+import { wireOwnMeasurement } from './own-measurement-wiring.js';
 import { type StatusFacts, StatusReporter } from './status-reporter.js';
 import { PanelTransport } from './transport/panel-transport.js';
 import { TrustStore } from './transport/trust-store.js';
@@ -170,26 +170,17 @@ export class PanelCore implements PanelViewSource {
     }
     const settings = cfg.config.sensor;
     if (!settings) return;
-    const own = new OwnMeasurement({
-      sensor: {
-        panelId: cfg.config.panelId,
-        settings,
-        dataDir: this.o.dataDir,
-        http: this.o.http,
-        openSerial: this.o.openSerial ?? (async (path, baud) => (await import('./sensor/serial-port.js')).openSerialPort(path, baud)),
-        wallClock: this.wall,
-        monotonicClock: this.mono,
-        scheduler: this.scheduler,
-        logger: this.logger,
-        tuning: this.tuning.ownSensor,
-        ...(this.o.sensorDriver ? { driver: this.o.sensorDriver } : {}),
-        publish: (reading) =>
-          c.link ? c.link.publish(c.topics.events, JSON.stringify({ type: 'sensor-reading', reading }), false) : Promise.resolve(false),
-        confirm: (ids) => this.recordedReadings(cfg.config, ids),
-      },
+    const own = wireOwnMeasurement({
+      config: cfg.config,
+      settings,
+      connection: c,
+      core: this.o,
+      tuning: this.tuning,
       wallClock: this.wall,
+      monotonicClock: this.mono,
+      scheduler: this.scheduler,
       logger: this.logger,
-      onChange: () => this.onOwnSensorChange(own),
+      onChange: (changed) => this.onOwnSensorChange(changed),
       publishStatus: () => this.reporter.publish(),
       reportEvent: (event) => this.reporter.report(event),
     });
@@ -200,23 +191,6 @@ export class PanelCore implements PanelViewSource {
     } catch (err) {
       this.lastError = `sensor: ${String(err)}`.slice(0, 1000);
       this.logger.error('own sensor could not start', { error: String(err) });
-    }
-  }
-
-  /** Which of these readings the backend recorded (null: it could not be asked, or its answer was not valid). */
-  private async recordedReadings(config: PanelConfig, ids: string[]): Promise<string[] | null> {
-    const api = panelApiClient({
-      apiBaseUrl: config.endpoints.apiBaseUrl,
-      apiKey: config.apiKey,
-      http: this.o.http,
-      timeoutMs: this.tuning.httpTimeoutMs,
-    });
-    try {
-      const answer = await api.call('recordedPanelSensorReadings', { params: { panelId: config.panelId }, body: { ids } });
-      return answer.recorded;
-    } catch (err) {
-      this.logger.info('recorded readings not confirmed now', { error: String(err).slice(0, 200) });
-      return null;
     }
   }
 

@@ -4,7 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { UpdateReport } from '@airpanel/contract';
-import { DEFAULT_MAX_BUNDLE_BYTES, releaseEndpoints as endpoints, type EndpointAuth, type PanelUpdateState } from '@airpanel/contract/api';
+import {
+  DEFAULT_MAX_BUNDLE_BYTES,
+  endpointUrl,
+  releaseEndpoints as endpoints,
+  type EndpointAuth,
+  type PanelUpdateState,
+} from '@airpanel/contract/api';
 import { ReleaseManifest, type ReleaseManifest as Manifest } from '@airpanel/contract/release';
 import { ServiceError } from '../errors.js';
 import { bindRoute, ok, type BoundRoute, type RouteResult } from '../http/route.js';
@@ -43,7 +49,7 @@ export interface ReleaseRoutesOptions {
 
 /** Resolves a manifest's (possibly relative) bundle URL against the manifest's own URL path. */
 export function bundleNameFromUrl(bundleUrl: string, channel: string): string | null {
-  const base = `http://feed.invalid/api/v1/update/channels/${channel}/manifest`;
+  const base = endpointUrl('http://feed.invalid', endpoints.getChannelManifest, { channel });
   const u = new URL(bundleUrl, base);
   const m = /\/update\/bundles\/([^/]+)$/.exec(u.pathname);
   return m && BUNDLE_NAME.test(m[1]!) ? m[1]! : null;
