@@ -9,20 +9,8 @@ import { describe, expect, it } from 'vitest';
 // are the layer rule's, test/lint-layers.test.ts.)
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const OWN_FOLDERS = [
-  'contract',
-  'node-support',
-  'src-main',
-  'src-renderer',
-  'backoffice',
-  'server-stub',
-  'provisioning',
-  'tools',
-  'image',
-  'scripts',
-  'test',
-];
-const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'results', 'artifacts', '.scratch', '.data', 'out']);
+// What is built, installed or recorded in the tree, at any depth; hidden folders too.
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'results', 'artifacts', 'test-results', 'playwright-report', 'out']);
 const SOURCE = /\.(ts|mts|mjs|js|vue)$/;
 const MAX_LOGIC_LINES = 400;
 
@@ -32,13 +20,13 @@ function sourceFiles(): string[] {
     for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
       const rel = path.posix.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name)) walk(rel);
+        if (!SKIPPED_DIRS.has(entry.name) && !entry.name.startsWith('.')) walk(rel);
       } else if (SOURCE.test(entry.name) && !entry.name.endsWith('.d.ts')) {
         files.push(rel);
       }
     }
   };
-  for (const folder of OWN_FOLDERS) walk(folder);
+  walk('.');
   return files;
 }
 
