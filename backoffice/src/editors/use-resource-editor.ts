@@ -1,4 +1,4 @@
-import { computed, nextTick, ref, watch, type Ref } from 'vue';
+import { computed, nextTick, ref, watch, type ComputedRef, type Ref } from 'vue';
 import { describeError } from '../lib/api.js';
 import { errorsOfCall, validate, type FieldErrors } from './field-errors.js';
 
@@ -41,6 +41,20 @@ export interface ResourceEditorOptions<R extends { id: string; name: string }, D
   onDeleted: (id: string) => void;
 }
 
+/** What an editor's template (and its `EditorFooter`) reads of the form. */
+export interface ResourceEditorState {
+  showErrors: Ref<boolean>;
+  general: Ref<string>;
+  notice: Ref<string>;
+  saving: Ref<boolean>;
+  confirmDelete: Ref<boolean>;
+  isNew: ComputedRef<boolean>;
+  errors: ComputedRef<FieldErrors>;
+  errorCount: ComputedRef<number>;
+  save: () => Promise<void>;
+  remove: () => Promise<void>;
+}
+
 /**
  * The form side of an editor of a named resource (level scheme, sensor source, content set):
  * the draft reset whenever another item is chosen, the contract's schema run on it (from the
@@ -49,7 +63,7 @@ export interface ResourceEditorOptions<R extends { id: string; name: string }, D
  */
 export function useResourceEditor<R extends { id: string; name: string }, D, C, U, X = undefined>(
   options: ResourceEditorOptions<R, D, C, U, X>,
-) {
+): ResourceEditorState {
   const { draft } = options;
   const showErrors = ref(false);
   const serverErrors = ref<FieldErrors>({});
