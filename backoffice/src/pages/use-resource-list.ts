@@ -1,4 +1,4 @@
-import { computed, onMounted, ref, type Ref } from 'vue';
+import { computed, onMounted, ref, type ComputedRef, type Ref } from 'vue';
 import { useRoute, useRouter } from 'vue-router';
 import type { PanelSummary } from '@airpanel/contract';
 import type { OperationId } from '@airpanel/contract/api';
@@ -17,12 +17,34 @@ export interface ResourceListOptions<R extends { id: string }> {
   alsoLoad?: () => Promise<void>;
 }
 
+/** What a page (and its `ResourceListPage`) reads of the list. */
+export interface ResourceListState<R extends { id: string }> {
+  items: Ref<R[]>;
+  panels: Ref<PanelSummary[]>;
+  loading: Ref<boolean>;
+  error: Ref<string>;
+  canCreate: ComputedRef<boolean>;
+  canSave: ComputedRef<boolean>;
+  canDelete: ComputedRef<boolean>;
+  /** The item the URL names, `new` included. */
+  selectedId: ComputedRef<string | null>;
+  /** The URL asks for a new item and the role may make one. */
+  creating: ComputedRef<boolean>;
+  selected: ComputedRef<R | null>;
+  newLink: { query: Record<string, string> };
+  linkTo: (id: string) => { query: Record<string, string> };
+  usedBy: (id: string) => number;
+  load: () => Promise<void>;
+  onSaved: (item: R, created: boolean) => Promise<void>;
+  onDeleted: (id: string) => Promise<void>;
+}
+
 /**
  * The list side of an editors' page (content sets, level schemes, sensor sources): the items
  * and the panels read on mount, the item the URL names, what the role allows, and the list
  * kept in step with what the editor saved or deleted.
  */
-export function useResourceList<R extends { id: string }>(options: ResourceListOptions<R>) {
+export function useResourceList<R extends { id: string }>(options: ResourceListOptions<R>): ResourceListState<R> {
   const route = useRoute();
   const router = useRouter();
   const key = options.queryKey;
