@@ -70,7 +70,7 @@ function editor(
   return { item, draft, calls, state };
 }
 
-describe('resource editor', () => {
+describe('resource editor, with the API calls and the document as mocks', () => {
   it('checks a new item only from the first save, and focuses the first error instead of calling the API', async () => {
     const { calls, state } = editor();
     expect(state.isNew.value).toBe(true);

@@ -52,7 +52,7 @@ function list(things: Thing[] = [{ id: 'a', name: 'A' }], alsoLoad?: () => Promi
   )!;
 }
 
-describe('resource list', () => {
+describe('resource list, with the API, session and router as mocks', () => {
   it('reads the items and the panels, and counts the panels using each item', async () => {
     const state = list([
       { id: 'a', name: 'A' },
