@@ -10,26 +10,19 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { app, type BrowserWindow, ipcMain, Menu, powerSaveBlocker, protocol, session } from 'electron';
-import got from 'got';
-import mqtt from 'mqtt';
 import { SimulatorAction, type PanelSizeId } from '@airpanel/contract/internal';
-import { loadPanelConfig } from '../core/config.js';
 import { resolveDataDir } from '../core/data-dir.js';
 import { RESTART_EXIT_CODE, type HostActions, type PanelViewSource } from '../core/host.js';
 import { createPanelLogger } from '../core/logger.js';
-import { PanelCore } from '../core/panel-core.js';
-import { recordStart } from '../core/restart-reason.js';
-import { launchInfoFromEnv, LoaderHealthGate } from '../core/update/health.js';
+import { createKioskCore } from '../core/kiosk/kiosk-core.js';
+import { launchInfoFromEnv } from '../core/update/health.js';
 import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, isAppUrl } from './app-origin.js';
 import { registerBridgeIpc } from './ipc.js';
 import { maintenancePageUrl } from '../core/kiosk/maintenance-page.js';
-import { createOtaUpdater } from '../core/kiosk/ota.js';
 import { RendererSupervisor } from '../core/kiosk/renderer-supervisor.js';
 import { devToolsEnabled, hardenAllWebContents, hardenSession } from './security.js';
 import { SimulatorEvents } from './simulator-events.js';
 import { SimulatorSettings } from './simulator-settings.js';
-import { StartUpContract } from '../core/kiosk/start-up-contract.js';
-import { SystemdNotifier } from '../core/kiosk/systemd-notify.js';
 import { applySimulatorSize, createControlWindow, createKioskWindow, createSimulatorPanelWindow } from './windows.js';
 
 /** Maintenance code: the app bundle has no renderer (a broken build or install). */
@@ -118,40 +111,18 @@ async function main(): Promise<void> {
     },
   };
 
-  const config = await loadPanelConfig(dataDir);
-  // Why this start happened (core/restart-reason.ts), in every status this run publishes.
-  const lastStart = await recordStart({ dataDir, env: process.env, wallClock: { now: () => Date.now() }, logger: log });
-  const ota = createOtaUpdater({
+  // READY=1 at the first painted frame (core/kiosk, shared with the Node kiosk host); after
+  // that the watchdog pings while the renderer answers.
+  const { core, updater, notifier, startUp } = await createKioskCore({
     dataDir,
-    config,
     runtimeHost: 'electron',
     runtimeVersion: process.versions.electron ?? 'unknown',
     appVersion: bundleVersion,
     buildTimeMs: BUILD_TIME_MS,
-    requestRestart: () => hostActions.restartApp(),
+    hostActions,
     log,
   });
-  const updater = 'updater' in ota ? ota.updater : null;
-  if (!updater) log.warn('OTA updates off', { reason: 'reason' in ota ? ota.reason : '' });
-  const core = new PanelCore({
-    dataDir,
-    config,
-    updateChecker: updater ?? undefined,
-    mqttConnect: (url, options) => mqtt.connect(url, options),
-    http: got,
-    hostActions,
-    logger: log,
-    firmwareVersion: bundleVersion,
-    lastStart,
-    // The loader's health report: content painted AND the backend reached (core/update/health.ts).
-    healthGate: new LoaderHealthGate({ logger: log }),
-  });
-  // READY=1 at the first painted frame (core/kiosk, shared with the Node kiosk host); after
-  // that the watchdog pings while the renderer answers.
-  const notifier = new SystemdNotifier({ env: process.env, log });
-  const startUp = new StartUpContract({ core, stateName: () => core.state.name, notifier, log });
   const bridgeSource: PanelViewSource = startUp.source;
-  core.onView(() => void notifier.status(core.state.name));
   registerBridgeIpc({
     ipcMain,
     source: bridgeSource,

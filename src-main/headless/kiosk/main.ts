@@ -15,18 +15,12 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import got from 'got';
-import mqtt from 'mqtt';
-import { loadPanelConfig } from '../../core/config.js';
 import { resolveDataDir } from '../../core/data-dir.js';
 import { RESTART_EXIT_CODE, type HostActions } from '../../core/host.js';
-import { createOtaUpdater } from '../../core/kiosk/ota.js';
-import { StartUpContract } from '../../core/kiosk/start-up-contract.js';
-import { SystemdNotifier } from '../../core/kiosk/systemd-notify.js';
 import { createPanelLogger } from '../../core/logger.js';
-import { PanelCore } from '../../core/panel-core.js';
-import { recordStart } from '../../core/restart-reason.js';
-import { launchInfoFromEnv, LoaderHealthGate } from '../../core/update/health.js';
+import { createKioskCore } from '../../core/kiosk/kiosk-core.js';
+import type { PanelCore } from '../../core/panel-core.js';
+import { launchInfoFromEnv } from '../../core/update/health.js';
 import { HeadlessHost } from '../headless-host.js';
 import { ChromiumWindow } from './chromium-window.js';
 import { KioskHost } from './kiosk-host.js';
@@ -105,46 +99,19 @@ const hostActions: HostActions = {
   captureScreenshot: async () => (kiosk ? kiosk.screenshot() : null),
 };
 
-const config = await loadPanelConfig(dataDir);
-// Why this start happened (power loss, watchdog, kill, restart command, OS update, fall-back…):
-// in every status this run publishes.
-const lastStart = await recordStart({ dataDir, env: process.env, wallClock: { now: () => Date.now() }, logger: log });
-const ota = createOtaUpdater({
+const kioskCore = await createKioskCore({
   dataDir,
-  config,
   runtimeHost: 'node',
   runtimeVersion: process.versions.node,
   appVersion: version,
   buildTimeMs: BUILD_TIME_MS,
-  requestRestart: () => hostActions.restartApp(),
-  log,
-});
-const updater = 'updater' in ota ? ota.updater : null;
-if (!updater) log.warn('OTA updates off', { reason: 'reason' in ota ? ota.reason : '' });
-
-const panelCore = new PanelCore({
-  dataDir,
-  config,
-  updateChecker: updater ?? undefined,
-  mqttConnect: (url, options) => mqtt.connect(url, options),
-  http: got,
   hostActions,
-  logger: log,
-  firmwareVersion: version,
-  lastStart,
-  // The loader's health report: content painted AND the backend reached (core/update/health.ts).
-  healthGate: new LoaderHealthGate({ logger: log }),
-});
-core = panelCore;
-const notifier = new SystemdNotifier({ env: process.env, log });
-const startUp = new StartUpContract({
-  core: panelCore,
-  stateName: () => panelCore.state.name,
-  notifier,
   log,
   onFrame: () => kiosk?.framePainted(),
 });
-panelCore.onView(() => void notifier.status(panelCore.state.name));
+const { updater, notifier, startUp } = kioskCore;
+const panelCore = kioskCore.core;
+core = panelCore;
 const rendererPresent = existsSync(join(rendererDir, 'index.html'));
 if (!rendererPresent) log.error('renderer bundle missing', { rendererDir });
 const url = rendererPresent ? await host.listen(startUp.source) : 'http://127.0.0.1:0';
