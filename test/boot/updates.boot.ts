@@ -55,7 +55,16 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     unhealthyBundle = unhealthyOsBundle({ from: second, version: UNHEALTHY_OS_VERSION, outDir: join(REPO, 'dist/image-unhealthy') });
     // The disk is attached at each power-on; it is made once the work dir exists.
     const disk = join(BootPanel.workDirOf('updates'), 'bundles.ext4');
-    panel = await BootPanel.create({ name: 'updates', freshnessWindowSeconds: 120, pristineImage: PRISTINE_IMAGE, extraDisks: [disk] });
+    // Reboots into the firmware after each install: a firmware that hangs there (seen once under
+    // TCG, spinning in OVMF's DXE phase after `systemctl reboot`) is reset by the armed watchdog
+    // (RebootWatchdogSec=5min), as a panel PC's would be.
+    panel = await BootPanel.create({
+      name: 'updates',
+      freshnessWindowSeconds: 120,
+      pristineImage: PRISTINE_IMAGE,
+      extraDisks: [disk],
+      watchdogResets: true,
+    });
     await panel.prepare(8);
     diskWithFiles([second.bundle, unhealthyBundle], disk);
   });

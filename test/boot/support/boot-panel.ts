@@ -30,6 +30,8 @@ export interface BootPanelOptions {
   pristineImage?: string;
   /** Read-only raw disks for the guest (/dev/vdb…), e.g. one holding a RAUC bundle. */
   extraDisks?: string[];
+  /** The chipset watchdog resets the machine, as on a panel PC (QemuMachineOptions). */
+  watchdogResets?: boolean;
 }
 
 /** Every wait for pixels allows this much: a first boot under TCG on a loaded 2-core host. */
@@ -104,6 +106,7 @@ export class BootPanel {
       guestForwards: this.backend.guestForwards(),
       debugSerial: true,
       extraDisks: this.o.extraDisks ?? [],
+      watchdogResets: this.o.watchdogResets ?? false,
     });
     this.machine.create();
   }

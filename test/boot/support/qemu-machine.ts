@@ -49,6 +49,13 @@ export interface QemuMachineOptions {
   ovmfVarsTemplate?: string;
   /** How screenshots are polled while waiting for pixels. */
   screenPollMs?: number;
+  /**
+   * Let the chipset's TCO watchdog reset the machine, as on a panel PC (QEMU's q35 straps it
+   * "no reboot" by default): systemd arms it (RuntimeWatchdogSec, and RebootWatchdogSec across
+   * a reboot), so a hang in the kernel, a reboot or the firmware ends in a reset. Off by default
+   * for the smoke boot: under a loaded CI host a starved guest could miss its pings.
+   */
+  watchdogResets?: boolean;
   log?: (line: string) => void;
 }
 
@@ -175,6 +182,7 @@ export class QemuMachine {
     if (this.o.debugSerial) {
       args.push('-chardev', `socket,id=ttyS1,path=${qemuEscape(this.debugSocket)},server=on,wait=off`, '-serial', 'chardev:ttyS1');
     }
+    if (this.o.watchdogResets) args.push('-global', 'ICH9-LPC.noreboot=false');
     args.push('-qmp', `unix:${qemuEscape(this.qmpSocket)},server=on,wait=off`);
     return args;
   }
