@@ -6,7 +6,7 @@
  *   npx tsx test/bench/change-to-display.ts [--mqtt 1000,10000] [--poll 1000] [--poll-interval-ms 1000]
  *                                           [--rounds 3] [--broker aedes|mosquitto] [--processes P] [--starts-per-second 200]
  *                                           [--mosquitto-accounts dynsec|seeded|auto] [--cache-writes sync|async] [--tls]
- *   npm run bench -- change-to-display -- --mqtt 200 --poll 200      (a quick run)
+ *   npm run bench -- change-to-display -- --mqtt 200 --poll 200      (a quick run; --poll 0: MQTT only)
  *
  * --tls: every scenario runs twice in the same run, plain and over TLS (the backend's own HTTPS
  * and MQTTS with its private CA, which registration hands the panels), printed side by side.
@@ -47,12 +47,17 @@ const { values } = parseArgs({
   },
 });
 const encryptions: ('plain' | 'tls')[] = values.tls ? ['plain', 'tls'] : ['plain'];
+/** Fleet sizes of a `--mqtt` / `--poll` list; 0 (or an empty list) runs no scenario of that transport. */
 const sizes = (s: string) =>
   s
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
-    .map(Number);
+    .map(Number)
+    .filter((n) => {
+      if (!Number.isInteger(n) || n < 0) throw new Error(`fleet size ${JSON.stringify(n)} is not a whole number of panels`);
+      return n > 0;
+    });
 const rounds = Number(values.rounds);
 const pollIntervalMs = Number(values['poll-interval-ms']);
 const timeoutMs = Number(values['timeout-s']) * 1000;
