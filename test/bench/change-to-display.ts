@@ -53,11 +53,12 @@ const sizes = (s: string) =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
-    .map(Number)
-    .filter((n) => {
-      if (!Number.isInteger(n) || n < 0) throw new Error(`fleet size ${JSON.stringify(n)} is not a whole number of panels`);
-      return n > 0;
-    });
+    .map((x) => {
+      const n = Number(x);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`fleet size "${x}" is not a whole number of panels`);
+      return n;
+    })
+    .filter((n) => n > 0);
 const rounds = Number(values.rounds);
 const pollIntervalMs = Number(values['poll-interval-ms']);
 const timeoutMs = Number(values['timeout-s']) * 1000;
