@@ -10,6 +10,7 @@
 //    commits; a release that crashes at start → rolled back, reported to the backend.
 // The RAUC bundle reaches the guest on a read-only disk (/dev/vdb): /data is smaller than the
 // bundle and the guest reaches nothing but the backend's two forwarded ports.
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +149,18 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     await reset;
     const shown = await panel.waitForContent('content on slot B', await panel.display());
     figures.add('reboot into the updated slot → content', (shown.at - rebootAt) / 1000);
+    // Content alone does not say which slot drew it: a tried boot of B that crashes falls back
+    // to A (as it should); say so with the guest's own last words rather than a firmware mismatch.
+    const booted = (await raucStatus()).booted;
+    if (booted !== 'B') {
+      const crash = readFileSync(panel.m.consoleLog, 'utf8')
+        .split('\n')
+        .filter((line) => /Kernel panic|Oops|watchdog: BUG|reboot: Restarting/.test(line))
+        .slice(-4);
+      throw new Error(
+        `slot ${booted} booted instead of B (GRUB fell back); the guest console's last crash lines: ${crash.join(' | ') || 'none'}`,
+      );
+    }
     await backendFirmware(second.version);
     await backendSaysLastStart('os-update', 'B', rebootAt);
     const status = await raucStatus();
@@ -245,11 +258,12 @@ describe('the panel image in QEMU: OS update A/B (RAUC) and app OTA', () => {
     await backendFirmware('0.2.0', 10 * 60_000);
     figures.add('app OTA: check-update → running the new release', (performance.now() - start) / 1000);
     await panel.waitForContent('content on release 0.2.0', await panel.display(), { timeoutMs: BOOT_TO_CONTENT_TIMEOUT_MS });
+    // The loader commits a trial once the app reports healthy (content painted and the backend
+    // reached), which can come after the first pixels: wait for it rather than read it once.
+    const report = await panel.waitForBackend('release 0.2.0 committed', releasePanel, (p) => p.lastUpdate?.phase === 'committed', 300_000);
+    expect(report.runningVersion).toBe('0.2.0');
     const state = await panel.shell().must('cat /data/airpanel/releases/loader-state.json');
     expect(state).toContain('"current":"0.2.0"');
-    const report = await releasePanel();
-    expect(report.runningVersion).toBe('0.2.0');
-    expect(report.lastUpdate?.phase).toBe('committed');
   });
 
   it('app OTA: a release that crashes at start → rolled back to the committed one, reported', async () => {

@@ -116,11 +116,13 @@ export class QemuMachine {
     return this.bootCounter;
   }
 
-  /** The overlay on the base image and a fresh copy of the firmware variables. */
+  /** The overlay on the base image, a fresh copy of the firmware variables, an empty console log. */
   create(): void {
     mkdirSync(this.o.workDir, { recursive: true });
     mkdirSync(this.o.artifactsDir, { recursive: true });
     rmSync(this.overlay, { force: true });
+    // Appended to across this machine's boots; an earlier run's lines would be misread as this one's.
+    rmSync(this.consoleLog, { force: true });
     const r = spawnSync(
       this.o.qemuImgBinary ?? 'qemu-img',
       ['create', '-q', '-f', 'qcow2', '-b', this.o.baseImage, '-F', 'raw', this.overlay],
