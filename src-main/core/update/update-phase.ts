@@ -7,6 +7,7 @@ import type { UpdateReport } from '@airpanel/contract';
  * ```text
  *  at start, from the loader's state:
  *    launched on trial ─────────────────────────▶ trial ── the loader committed it ──▶ committed
+ *                                                 (its state file read every 5 s)
  *    the loader rolled back / refused / fell back ▶ rolled-back
  *    the running version was committed ─────────▶ committed
  *    otherwise ─────────────────────────────────▶ idle

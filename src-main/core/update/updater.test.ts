@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Scheduler, TimerHandle } from '../clock.js';
 import { Ed25519Verifier, generateReleaseKey, signManifest } from './keys.js';
 import { GotOtaHttpClient } from './http.js';
-import { OtaUpdater } from './updater.js';
+import { OtaUpdater, TRIAL_WATCH_MS, type OtaUpdaterOptions } from './updater.js';
 import { releaseLayout } from './layout.js';
 import { INITIAL_LOADER_STATE } from '@airpanel/contract/release';
 
@@ -56,7 +56,7 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const make = (scheduler: Scheduler, random = () => 0.5) =>
+  const make = (scheduler: Scheduler, random = () => 0.5, overrides: Partial<OtaUpdaterOptions> = {}) =>
     new OtaUpdater({
       dataDir: dir,
       manifestUrl: url,
@@ -76,6 +76,7 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
       checkIntervalMs: 1000,
       jitter: 0.5,
       requestRestart: async () => undefined,
+      ...overrides,
     });
 
   it('checks on a jittered schedule within mean × (1 ± jitter), and again after each check', async () => {
@@ -86,8 +87,7 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
     await u.start();
     expect(s.delays[0]).toBe(500);
     s.fire();
-    await new Promise((res) => setTimeout(res, 200));
-    expect(requests).toBe(1);
+    await vi.waitFor(() => expect(requests).toBe(1));
     expect(s.delays[1]).toBeCloseTo(1499, 0);
     u.stop();
   });
@@ -121,6 +121,50 @@ describe('OtaUpdater (real HTTP manifest server)', () => {
       expect(u.getReport()).toMatchObject({ phase: 'rolled-back', targetVersion: '2.0.0', detail: expected });
       u.stop();
     }
+  });
+
+  it('on trial, reports committed within TRIAL_WATCH_MS of the loader committing it, without waiting for a check', async () => {
+    const layout = releaseLayout(dir);
+    await mkdir(layout.releasesDir, { recursive: true });
+    const loaderState = (o: object) => writeFile(layout.loaderStateFile, JSON.stringify({ ...INITIAL_LOADER_STATE, ...o }));
+    await loaderState({ current: '1.0.0', trial: { version: '2.0.0', attemptsLeft: 0 } });
+    // Every timer kept, fired on demand (a stand-in for the timer scheduler).
+    const timers: { ms: number; cb: () => void; cleared: boolean }[] = [];
+    const scheduler: Scheduler = {
+      setTimeout: (cb, ms) => {
+        const t = { ms, cb, cleared: false };
+        timers.push(t);
+        return t;
+      },
+      clearTimeout: (handle) => void ((handle as { cleared: boolean }).cleared = true),
+    };
+    const fireTrialWatch = async (u: OtaUpdater) => {
+      const t = timers.find((x) => x.ms === TRIAL_WATCH_MS && !x.cleared);
+      if (!t) throw new Error('no trial watch waiting');
+      t.cleared = true;
+      t.cb();
+      // The watch reads the loader's state file: done once it has set the next timer or left the trial.
+      await vi.waitFor(() =>
+        expect(timers.some((x) => x.ms === TRIAL_WATCH_MS && !x.cleared) || u.getReport().phase !== 'trial').toBe(true),
+      );
+    };
+    const reports: string[] = [];
+    const u = make(scheduler, () => 0.5, { launchKind: 'trial', runningVersion: '2.0.0' });
+    u.onReport((r) => reports.push(r.phase));
+    await u.start();
+    expect(u.getReport()).toMatchObject({ phase: 'trial', targetVersion: '2.0.0' });
+    await fireTrialWatch(u);
+    expect(u.getReport().phase).toBe('trial');
+
+    const at = '2026-12-03T10:00:00.000Z';
+    const committed = { kind: 'committed', version: '2.0.0', reason: 'healthy', at, seq: 1 };
+    await loaderState({ current: '2.0.0', previous: '1.0.0', lastOutcome: committed, recent: [committed] });
+    await fireTrialWatch(u);
+    expect(u.getReport()).toMatchObject({ phase: 'committed', targetVersion: '2.0.0' });
+    expect(reports.at(-1)).toBe('committed');
+    expect(timers.filter((x) => x.ms === TRIAL_WATCH_MS && !x.cleared)).toEqual([]);
+    expect(requests).toBe(0);
+    u.stop();
   });
 
   it('concurrent check-update commands share one check; nothing published is not a failure', async () => {

@@ -117,6 +117,12 @@ interface CheckInFlight {
 const CHECK_SLACK_MS = 5 * 60_000;
 
 /**
+ * On trial, how often the loader's state is read to notice its commit: the loader commits
+ * when this run reports healthy and does not tell the app, and the next check may be hours away.
+ */
+export const TRIAL_WATCH_MS = 5_000;
+
+/**
  * The panel's updater: the `UpdateChecker` behind the `check-update` command, plus a jittered
  * schedule. Trust decisions are common/release/policy.ts; downloads resume with Range and
  * are sha512-checked; installs are atomic (install.ts); starting, committing and rolling back
@@ -133,6 +139,7 @@ export class OtaUpdater implements UpdateChecker {
   private state: UpdateState | null = null;
   private readonly mono: MonotonicClock;
   private timer: TimerHandle | null = null;
+  private trialTimer: TimerHandle | null = null;
   private stopped = true;
   private lastPostedKey: string | null = null;
   /** Bytes that came over the network for bundles, for benchmarks and logs. */
@@ -163,6 +170,7 @@ export class OtaUpdater implements UpdateChecker {
     const out = ls.lastOutcome;
     if (this.o.launchKind === 'trial') {
       this.enter({ type: 'trial', version: this.o.runningVersion }, 'the loader started this bundle on trial');
+      this.watchTrial();
     } else if (out?.kind === 'rolled-back' || out?.kind === 'refused' || out?.kind === 'fell-back') {
       // Rolled back, refused at launch (not what was signed, or not for this runtime) or given
       // up after a crash loop: the status says which version and why, and what runs instead.
@@ -185,7 +193,27 @@ export class OtaUpdater implements UpdateChecker {
   stop(): void {
     this.stopped = true;
     if (this.timer) this.o.scheduler.clearTimeout(this.timer);
+    if (this.trialTimer) this.o.scheduler.clearTimeout(this.trialTimer);
     this.timer = null;
+    this.trialTimer = null;
+  }
+
+  /** While on trial: `committed` as soon as the loader's state says so (TRIAL_WATCH_MS). */
+  private watchTrial(): void {
+    this.trialTimer = this.o.scheduler.setTimeout(() => {
+      this.trialTimer = null;
+      void readLoaderState(this.layout)
+        .then((ls) => {
+          if (this.stopped || this.phase.type !== 'trial') return;
+          if (ls.trial?.version === this.o.runningVersion) return this.watchTrial();
+          // Not on trial and not current: rolled back, and the loader is ending this run.
+          if (ls.current !== this.o.runningVersion) return;
+          const out = ls.lastOutcome;
+          const at = out?.kind === 'committed' && out.version === this.o.runningVersion ? out.at : null;
+          this.enter({ type: 'committed', version: this.o.runningVersion, at }, "the loader's state: committed");
+        })
+        .catch(() => this.watchTrial());
+    }, TRIAL_WATCH_MS);
   }
 
   /**
