@@ -28,7 +28,6 @@ export function createOperatorServices(o: { domain: Domain; clock: Clock; logger
     clock: o.clock,
     feed: liveEvents.panelSummaries,
     listPanels: () => domain.panels.list(),
-    listPanelIds: () => domain.keys.panelIds(),
     evaluate: (fleet) => alerting.evaluate(fleet),
     fleetRefreshMs: alerting.fleetRefreshMs,
     onlineWindowMs: (o.options.httpOnlineWindowSeconds ?? DEFAULT_HTTP_ONLINE_WINDOW_SECONDS) * 1000,

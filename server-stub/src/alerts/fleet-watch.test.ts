@@ -42,16 +42,10 @@ describe('FleetWatch', () => {
     const bus = new LiveEventBus({ logger: silentLogger });
     const published: PanelSummary[] = [];
     bus.subscribe(({ event }) => void (event.type === 'panel-summary' && published.push(event.panel)));
-    // Zero-delay work (the feed's slices) waits here until the test runs it: a stand-in for setImmediate.
-    const turns: (() => void)[] = [];
     const feed = new PanelSummaryFeed({
       bus,
       clock: { now: () => now },
       logger: silentLogger,
-      schedule: (work) => {
-        turns.push(work);
-        return () => turns.splice(turns.indexOf(work), 1);
-      },
       summaryOf: (id) => {
         singleReads.push(id);
         return truth.get(id) ?? null;
@@ -65,7 +59,6 @@ describe('FleetWatch', () => {
         fullReads++;
         return [...truth.values()];
       },
-      listPanelIds: () => [...truth.keys()],
       evaluate: (fleet) => void evaluated.push(fleet.length),
       fleetRefreshMs: 60_000,
       onlineWindowMs: 10_000,
@@ -91,23 +84,9 @@ describe('FleetWatch', () => {
     watch.tick();
     expect(singleReads).toEqual(['p-http', 'p-mqtt', 'p-mqtt']);
 
-    // The next whole read is a slice per event-loop turn, not one long read; a panel deleted
-    // meanwhile is forgotten at once.
-    truth.delete('p-mqtt');
-    truth.set('p-new', summary('p-new', true, T0 + 60_000));
     now = T0 + 60_000;
     watch.tick();
-    expect(fullReads).toBe(1);
-    expect(feed.summaries().map((s) => s.id)).toEqual(['p-http']);
-    while (turns.length > 0) turns.shift()!();
-    expect(singleReads.slice(3).sort()).toEqual(['p-http', 'p-new']);
-    expect(
-      feed
-        .summaries()
-        .map((s) => s.id)
-        .sort(),
-    ).toEqual(['p-http', 'p-new']);
-    expect(evaluated.slice(0, -1).every((count) => count === 2)).toBe(true);
-    expect(evaluated.at(-1)).toBe(1);
+    expect(fullReads).toBe(2);
+    expect(evaluated.every((count) => count === 2)).toBe(true);
   });
 });

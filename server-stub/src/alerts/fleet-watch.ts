@@ -6,8 +6,7 @@ import type { PanelSummaryFeed } from '../events/panel-summary-feed.js';
  * The periodic passes behind alerts and the fleet's live summaries. Reading every panel's
  * summary (PanelService.list) took 0.14–0.25 ms per panel on the shared 2-core machines
  * (benchmark `alert-evaluation`: 1.4–2 s for 10,000 panels), so it is done every `fleetRefreshMs`
- * only, and after the first time a slice per event-loop turn (the feed's `refreshSoon`: a
- * 10,000-panel backend must not stop answering for a second or two each minute); in between, the evaluator reads the summaries the feed keeps, which status reports,
+ * only; in between, the evaluator reads the summaries the feed keeps, which status reports,
  * online/offline and audited edits update as they happen. The full read catches what changes
  * with time alone (an HTTP poll growing old) and documents reissued to panels that did not
  * answer (lagging): those are seen up to `fleetRefreshMs` late, except a panel online only by
@@ -23,9 +22,7 @@ export class FleetWatch {
     private readonly o: {
       clock: Clock;
       feed: PanelSummaryFeed;
-      /** Every panel's summary, read now (the first pass, and `now()`). */
       listPanels(): PanelSummary[];
-      listPanelIds(): string[];
       evaluate(fleet: readonly PanelSummary[]): void;
       fleetRefreshMs: number;
       /** A panel seen by HTTP only is online for this long after its last poll. */
@@ -33,15 +30,10 @@ export class FleetWatch {
     },
   ) {}
 
-  /**
-   * One periodic pass: the whole fleet when due, then the evaluation over the summaries kept.
-   * The first read is whole before evaluating: the evaluator takes a panel missing from the
-   * fleet for a deleted one and clears its alerts.
-   */
+  /** One periodic pass: the whole fleet when due, then the evaluation. */
   tick(): void {
     const now = this.o.clock.now();
-    if (this.lastFullMs === -Infinity) this.refresh();
-    else if (now - this.lastFullMs >= this.o.fleetRefreshMs || now < this.lastFullMs) this.refreshSoon(now);
+    if (now - this.lastFullMs >= this.o.fleetRefreshMs || now < this.lastFullMs) this.refresh();
     else this.recheckExpiredWindows(now);
     this.o.evaluate(this.o.feed.summaries());
   }
@@ -56,12 +48,6 @@ export class FleetWatch {
     this.lastFullMs = this.o.clock.now();
     this.rechecked.clear();
     this.o.feed.replaceAll(this.o.listPanels());
-  }
-
-  private refreshSoon(now: number): void {
-    this.lastFullMs = now;
-    this.rechecked.clear();
-    this.o.feed.refreshSoon(this.o.listPanelIds());
   }
 
   private recheckExpiredWindows(now: number): void {

@@ -91,25 +91,6 @@ export class PanelSummaryFeed {
     }, waitMs);
   }
 
-  /**
-   * The whole fleet read again without stopping the event loop: panels not in `panelIds` are
-   * forgotten now, the others read a slice per turn, starting at once.
-   */
-  refreshSoon(panelIds: readonly string[]): void {
-    if (this.closed) return;
-    const ids = new Set(panelIds);
-    for (const panelId of this.latest.keys()) if (!ids.has(panelId)) this.latest.delete(panelId);
-    for (const panelId of this.pending) if (!ids.has(panelId)) this.pending.delete(panelId);
-    for (const panelId of panelIds) this.pending.add(panelId);
-    if (this.catchingUp || this.pending.size === 0) return;
-    this.cancelWait?.();
-    this.catchingUp = true;
-    this.cancelWait = this.schedule(() => {
-      this.cancelWait = null;
-      this.catchUp();
-    }, 0);
-  }
-
   /** Panels reported and not read yet. */
   get pendingCount(): number {
     return this.pending.size;

@@ -43,11 +43,6 @@ export class PanelKeyIndex implements PanelCredentialVerifier {
     return this.keyHashes.size;
   }
 
-  /** Every panel the backend knows. */
-  panelIds(): string[] {
-    return [...this.keyHashes.keys()];
-  }
-
   set(panelId: string, keyHash: Buffer): void {
     const old = this.keyHashes.get(panelId);
     if (old) this.panelByKeyHash.delete(old.toString('hex'));
