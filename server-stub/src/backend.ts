@@ -210,7 +210,6 @@ export async function createBackend(options: BackendOptions): Promise<Backend> {
     // Runs before the server closes: it waits for open responses, and event streams never end by themselves.
     cleanups.push(async () => {
       liveEvents.streams.closeAll();
-      liveEvents.panelSummaries.close();
       await alerting.close();
     });
     const address = app.server.address() as AddressInfo;

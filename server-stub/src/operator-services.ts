@@ -18,10 +18,9 @@ export function createOperatorServices(o: { domain: Domain; clock: Clock; logger
   const liveEvents = createLiveEvents({
     ...o.options.liveEvents,
     logger: o.logger,
-    clock: o.clock,
     summaryOf: (panelId) => (domain.keys.has(panelId) ? domain.panels.get(panelId) : null),
   });
-  domain.reports.afterFlush = (panelIds) => liveEvents.panelSummaries.checkSoon(panelIds);
+  domain.reports.afterFlush = (panelIds) => liveEvents.panelSummaries.check(panelIds);
   domain.panelMessages.onCommandAck = (ack) => liveEvents.bus.publish({ type: 'command-ack', ack });
   const alerting = createAlerting({ ...o.options.alerts, store: domain.store, clock: o.clock, logger: o.logger, bus: liveEvents.bus });
   const fleetWatch = new FleetWatch({

@@ -44,8 +44,6 @@ describe('FleetWatch', () => {
     bus.subscribe(({ event }) => void (event.type === 'panel-summary' && published.push(event.panel)));
     const feed = new PanelSummaryFeed({
       bus,
-      clock: { now: () => now },
-      logger: silentLogger,
       summaryOf: (id) => {
         singleReads.push(id);
         return truth.get(id) ?? null;
