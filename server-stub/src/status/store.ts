@@ -14,18 +14,13 @@ export interface StatusRow {
   lastStart: LastStart | null;
 }
 
-/** The `sensor` part of the last full status, if it validates (older panels have none). */
-function ownSensorOf(body: string | null): PanelSensorReport | null {
-  if (!body) return null;
-  const parsed = PanelSensorReport.safeParse((JSON.parse(body) as { sensor?: unknown }).sensor);
-  return parsed.success ? parsed.data : null;
-}
-
-/** The `lastStart` part of the last full status, if it validates (older panels have none). */
-function lastStartOf(body: string | null): LastStart | null {
-  if (!body) return null;
-  const parsed = LastStart.safeParse((JSON.parse(body) as { lastStart?: unknown }).lastStart);
-  return parsed.success ? parsed.data : null;
+/** What a summary shows of the last full status body: its parts that validate (older panels lack some). */
+function partsOfBody(body: string | null): { ownSensor: PanelSensorReport | null; lastStart: LastStart | null } {
+  if (!body) return { ownSensor: null, lastStart: null };
+  const parsed = JSON.parse(body) as { sensor?: unknown; lastStart?: unknown };
+  const sensor = PanelSensorReport.safeParse(parsed.sensor);
+  const lastStart = LastStart.safeParse(parsed.lastStart);
+  return { ownSensor: sensor.success ? sensor.data : null, lastStart: lastStart.success ? lastStart.data : null };
 }
 
 function statusFromRow(row: Record<string, unknown>): StatusRow {
@@ -37,8 +32,7 @@ function statusFromRow(row: Record<string, unknown>): StatusRow {
     firmwareVersion: (row.firmware_version as string | null) ?? null,
     displayedRevision: (row.displayed_revision as number | null) ?? null,
     lastError: (row.last_error as string | null) ?? null,
-    ownSensor: ownSensorOf(row.status_body as string | null),
-    lastStart: lastStartOf(row.status_body as string | null),
+    ...partsOfBody(row.status_body as string | null),
   };
 }
 
