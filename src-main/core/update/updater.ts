@@ -200,18 +200,12 @@ export class OtaUpdater implements UpdateChecker {
 
   /** While on trial: `committed` as soon as the loader's state says so (TRIAL_WATCH_MS). */
   private watchTrial(): void {
+    if (this.stopped) return;
     this.trialTimer = this.o.scheduler.setTimeout(() => {
       this.trialTimer = null;
-      void readLoaderState(this.layout)
-        .then((ls) => {
-          if (this.stopped || this.phase.type !== 'trial') return;
-          if (ls.trial?.version === this.o.runningVersion) return this.watchTrial();
-          // Not on trial and not current: rolled back, and the loader is ending this run.
-          if (ls.current !== this.o.runningVersion) return;
-          const out = ls.lastOutcome;
-          const at = out?.kind === 'committed' && out.version === this.o.runningVersion ? out.at : null;
-          this.enter({ type: 'committed', version: this.o.runningVersion, at }, "the loader's state: committed");
-        })
+      if (this.stopped) return;
+      void this.stillOnTrial()
+        .then((onTrial) => onTrial && this.watchTrial())
         .catch(() => this.watchTrial());
     }, TRIAL_WATCH_MS);
   }
@@ -261,16 +255,25 @@ export class OtaUpdater implements UpdateChecker {
     }, delay);
   }
 
-  /** Started on trial and not yet committed by the loader (it commits once we report healthy). */
-  private async onTrial(): Promise<boolean> {
+  /**
+   * Started on trial and not yet committed by the loader (it commits once we report healthy).
+   * Once it has committed this version, the phase becomes `committed`.
+   */
+  private async stillOnTrial(): Promise<boolean> {
     if (this.o.launchKind !== 'trial') return false;
-    return (await readLoaderState(this.layout)).trial?.version === this.o.runningVersion;
+    const ls = await readLoaderState(this.layout);
+    if (ls.trial?.version === this.o.runningVersion) return true;
+    // Not on trial and not current either: rolled back, and the loader is ending this run.
+    if (this.phase.type === 'trial' && ls.current === this.o.runningVersion) {
+      const out = ls.lastOutcome;
+      const at = out?.kind === 'committed' && out.version === this.o.runningVersion ? out.at : null;
+      this.enter({ type: 'committed', version: this.o.runningVersion, at }, 'no longer on trial: the loader committed it');
+    }
+    return false;
   }
 
   private async check(entry: CheckInFlight): Promise<string> {
-    if (await this.onTrial()) return `on trial with ${this.o.runningVersion}: no update until committed`;
-    if (this.phase.type === 'trial')
-      this.enter({ type: 'committed', version: this.o.runningVersion, at: null }, 'no longer on trial: the loader committed it');
+    if (await this.stillOnTrial()) return `on trial with ${this.o.runningVersion}: no update until committed`;
     // A check that finds nothing new puts the previous phase back: the backend keeps seeing
     // what the last real update did, not "checked, nothing new".
     const before = { phase: this.phase, report: this.report };
