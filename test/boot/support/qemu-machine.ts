@@ -46,9 +46,9 @@ export interface QemuMachineOptions {
    * all in one. `multi` is what the product's timings fit: under `single` (2026-12-03) the
    * guest was 2.4 × slower (power-on → content 234 s against 97 s), and a new app release then
    * missed the loader's 60 s health window and was rolled back. Under `multi` the guest
-   * kernel oopsed twice that day ("int3" in kmem_cache_free and in enqueue_timer, 1.4 s into
-   * the boot of slot B after a RAUC install): an int3 of the kernel's live code patching met
-   * by the other vCPU. `AIRPANEL_QEMU_TCG_THREAD` overrides the default.
+   * kernel oopsed twice that day ("int3" in kmem_cache_free and in enqueue_timer, early in
+   * the boot of slot B after a RAUC install): most likely an int3 of the kernel's live code
+   * patching met by the other vCPU. `AIRPANEL_QEMU_TCG_THREAD` overrides the default.
    */
   tcgThread?: 'single' | 'multi';
   /** QEMU's -cpu model; `max` gives the guest the SSE levels Chromium needs under TCG. */
@@ -86,13 +86,13 @@ export function findOvmf(): { code: string; vars: string } | null {
   return null;
 }
 
-/** Commas separate QEMU's sub-options; a literal comma is written twice. */
 function tcgThreadFromEnv(): 'single' | 'multi' {
   const v = process.env.AIRPANEL_QEMU_TCG_THREAD ?? 'multi';
   if (v !== 'single' && v !== 'multi') throw new Error(`AIRPANEL_QEMU_TCG_THREAD is "${v}": say single or multi`);
   return v;
 }
 
+/** Commas separate QEMU's sub-options; a literal comma is written twice. */
 function qemuEscape(value: string): string {
   return value.replaceAll(',', ',,');
 }
